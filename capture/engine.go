@@ -1,0 +1,356 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/netcap/netcap/decoder"
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
+)
+
+// The engine on one page:
+//
+//	Reader  reads packets from a Source into batches (copying the bytes into
+//	        the batch's own buffer), numbers the frames and tags each packet
+//	        with its owner worker: FlowHash % workers, so one flow always
+//	        lives in one worker.
+//	Worker  gets every batch, decodes the packets it owns and serializes their
+//	        records into its own arena of that batch. No locks, no sharing.
+//	Writer  takes finished batches in sequence order and, packet by packet,
+//	        appends each packet's records to its record type's file and the
+//	        packet's bytes to unknown.pcap or errors.pcap when it needs to.
+//
+// Because the writer walks packets in capture order, the files are the same
+// byte for byte whatever the number of workers. Batches come from a fixed pool,
+// so memory is bounded by pool size x batch size, not by the input.
+
+// Config holds what the engine needs to know; the capture command fills it
+// from flags.
+type Config struct {
+	Out           string // output folder, created if missing
+	Workers       int    // 0 means runtime.NumCPU()
+	BatchSize     int    // packets per batch; 0 means 256
+	CSV           bool   // write <Type>.csv.gz instead of <Type>.ncap.gz
+	Compress      bool   // gzip the record files
+	Enabled       func(types.Type) bool
+	Payloads      bool        // fill Payload fields
+	Entropy       bool        // compute PayloadEntropy
+	IgnoreUnknown bool        // do not write unknown.pcap (packets still counted)
+	Version       string      // netcap version for the file headers
+	Progress      func(Stats) // called about once a second while running; may be nil
+	Created       time.Time   // header creation time; zero means now
+}
+
+// Stats is a snapshot of the engine's counters.
+type Stats struct {
+	Packets int64
+	Unknown int64
+	Errors  int64
+	Done    int64 // input bytes consumed
+	Total   int64 // input size, 0 when unknown
+	Elapsed time.Duration
+}
+
+// Summary is what a finished run reports.
+type Summary struct {
+	Source        string
+	Packets       int64
+	Unknown       int64
+	Errors        int64
+	Records       map[string]int64 // per record type name
+	UnknownLayers map[string]int64 // why packets went to unknown.pcap
+	ErrorReasons  map[string]int64 // why packets went to errors.pcap
+	Elapsed       time.Duration
+	Workers       int
+	Truncated     error // set when the capture was cut; everything before it was written
+	Files         []string
+}
+
+type recRef struct {
+	pkt int32
+	typ types.Type
+	end int32
+}
+
+type workerOut struct {
+	arena []byte
+	recs  []recRef
+}
+
+type pktInfo struct {
+	off, capLen, length int
+	ts                  int64
+	link                layers.LinkType
+	owner               int
+	status              decoder.Status
+	reason              string
+}
+
+type batch struct {
+	seq     uint64
+	frame0  int64 // frame number of pkts[0]
+	data    []byte
+	pkts    []pktInfo
+	out     []workerOut
+	pending atomic.Int32
+}
+
+type engine struct {
+	cfg     Config
+	src     Source
+	workers int
+	enabled [256]bool
+	csvHdr  map[types.Type][]byte
+
+	pool    chan *batch
+	toWork  []chan *batch
+	done    chan *batch
+	packets atomic.Int64
+	unknown atomic.Int64
+	errs    atomic.Int64
+	start   time.Time
+}
+
+// Run decodes every packet of src and writes the records to cfg.Out. It stops
+// early, with everything so far written, when ctx is cancelled.
+func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 256
+	}
+	if cfg.Enabled == nil {
+		cfg.Enabled = func(types.Type) bool { return true }
+	}
+	if cfg.Created.IsZero() {
+		cfg.Created = time.Now()
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("capture: output folder: %w", err)
+	}
+	e := &engine{cfg: cfg, src: src, workers: cfg.Workers, start: time.Now()}
+	for _, t := range decoder.RecordTypes() {
+		e.enabled[t] = cfg.Enabled(t)
+	}
+	poolSize := 4 * e.workers
+	if poolSize < 8 {
+		poolSize = 8
+	}
+	e.pool = make(chan *batch, poolSize)
+	for i := 0; i < poolSize; i++ {
+		e.pool <- &batch{out: make([]workerOut, e.workers), pkts: make([]pktInfo, 0, cfg.BatchSize)}
+	}
+	e.toWork = make([]chan *batch, e.workers)
+	for i := range e.toWork {
+		e.toWork[i] = make(chan *batch, poolSize)
+	}
+	e.done = make(chan *batch, poolSize)
+
+	var wg sync.WaitGroup
+	for i := 0; i < e.workers; i++ {
+		wg.Add(1)
+		go func(id int) {
+			defer wg.Done()
+			e.work(id)
+		}(i)
+	}
+	w := newWriter(e)
+	writerDone := make(chan error, 1)
+	go func() { writerDone <- w.run() }()
+
+	stopProgress := e.progress()
+	readErr := e.read(ctx)
+	for _, ch := range e.toWork {
+		close(ch)
+	}
+	wg.Wait()
+	close(e.done)
+	werr := <-writerDone
+	stopProgress()
+
+	s := &Summary{
+		Source:        src.Name(),
+		Packets:       e.packets.Load(),
+		Unknown:       e.unknown.Load(),
+		Errors:        e.errs.Load(),
+		Records:       w.counts(),
+		UnknownLayers: w.unknownLayers,
+		ErrorReasons:  w.errorReasons,
+		Elapsed:       time.Since(e.start),
+		Workers:       e.workers,
+		Files:         w.files(),
+	}
+	if readErr != nil {
+		if !errors.Is(readErr, ErrTruncatedCapture) {
+			return s, readErr
+		}
+		s.Truncated = readErr
+	}
+	return s, werr
+}
+
+// read is the Reader: it fills batches and hands each to every worker.
+func (e *engine) read(ctx context.Context) error {
+	var seq uint64
+	frame := int64(1)
+	for {
+		var b *batch
+		select {
+		case b = <-e.pool:
+		case <-ctx.Done():
+			return nil
+		}
+		b.frame0 = frame
+		b.data, b.pkts = b.data[:0], b.pkts[:0]
+		var err error
+		for len(b.pkts) < e.cfg.BatchSize {
+			data, ci, link, rerr := e.src.ReadPacket()
+			if rerr != nil {
+				err = rerr
+				break
+			}
+			off := len(b.data)
+			b.data = append(b.data, data...)
+			owner := 0
+			if e.workers > 1 {
+				owner = int(FlowHash(data, link) % uint64(e.workers))
+			}
+			b.pkts = append(b.pkts, pktInfo{off: off, capLen: len(data), length: ci.Length, ts: ci.Timestamp.UnixNano(), link: link, owner: owner})
+			frame++
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		if len(b.pkts) > 0 {
+			seq++
+			b.seq = seq
+			e.packets.Add(int64(len(b.pkts)))
+			b.pending.Store(int32(e.workers))
+			for _, ch := range e.toWork {
+				ch <- b
+			}
+		} else {
+			e.pool <- b
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// work is a Worker: it decodes the packets of each batch that it owns.
+func (e *engine) work(id int) {
+	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.enabled[t] })
+	sink := &sink{e: e}
+	var meta decoder.Packet
+	for b := range e.toWork[id] {
+		out := &b.out[id]
+		out.arena, out.recs = out.arena[:0], out.recs[:0]
+		sink.out = out
+		for i := range b.pkts {
+			p := &b.pkts[i]
+			if p.owner != id {
+				continue
+			}
+			meta = decoder.Packet{
+				Frame:         b.frame0 + int64(i),
+				Timestamp:     p.ts,
+				CaptureLength: p.capLen,
+				Length:        p.length,
+				Payloads:      e.cfg.Payloads,
+				Entropy:       e.cfg.Entropy,
+			}
+			sink.pkt = int32(i)
+			p.status, p.reason = pd.Decode(b.data[p.off:p.off+p.capLen], p.link, &meta, sink)
+		}
+		if b.pending.Add(-1) == 0 {
+			e.done <- b
+		}
+	}
+}
+
+// sink serializes records into the worker's arena of the current batch.
+type sink struct {
+	e   *engine
+	out *workerOut
+	pkt int32
+}
+
+func (s *sink) Emit(t types.Type, m proto.Message) {
+	if int(t) >= len(s.e.enabled) || !s.e.enabled[t] {
+		return
+	}
+	var err error
+	start := len(s.out.arena)
+	if s.e.cfg.CSV {
+		s.out.arena = ncio.AppendCSVRow(s.out.arena, m.ProtoReflect(), &ncio.CaptureCSV)
+	} else {
+		s.out.arena, err = ncio.AppendDelimited(s.out.arena, m)
+	}
+	if err != nil {
+		// Marshalling only fails on invalid UTF-8 in a string field, which
+		// the decoders prevent; drop the partial bytes and count it.
+		s.out.arena = s.out.arena[:start]
+		return
+	}
+	s.out.recs = append(s.out.recs, recRef{pkt: s.pkt, typ: t, end: int32(len(s.out.arena))})
+}
+
+func (e *engine) progress() (stop func()) {
+	if e.cfg.Progress == nil {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				e.cfg.Progress(e.stats())
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
+}
+
+func (e *engine) stats() Stats {
+	done, total := e.src.Progress()
+	return Stats{Packets: e.packets.Load(), Unknown: e.unknown.Load(), Errors: e.errs.Load(), Done: done, Total: total, Elapsed: time.Since(e.start)}
+}
+
+// sortedKeys returns m's keys in order, for stable printing.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func outPath(dir, name string) string { return filepath.Join(dir, name) }

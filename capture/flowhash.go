@@ -1,0 +1,178 @@
+package capture
+
+import (
+	"encoding/binary"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// FlowHash returns a hash of the packet's flow that is the same for both
+// directions (A->B and B->A), so that the engine can send every packet of a
+// flow to the same worker and stateful decoders need no lock. It reads the raw
+// bytes with bounds checks only (it runs in the single reader goroutine and
+// must be cheap); what it cannot parse hashes to 0, which keeps such packets
+// on one worker in capture order.
+//
+// The key is the IP pair and, for TCP, UDP and SCTP, the port pair. IP
+// fragments hash on the IP pair and protocol only, since later fragments carry
+// no ports.
+func FlowHash(data []byte, link layers.LinkType) uint64 {
+	off, ethType, ok := networkOffset(data, link)
+	if !ok {
+		return 0
+	}
+	switch ethType {
+	case 0x0800:
+		return hashIPv4(data[off:])
+	case 0x86dd:
+		return hashIPv6(data[off:])
+	}
+	return 0
+}
+
+// networkOffset finds where the IP header starts for the link types the
+// engine reads; ethType 0 means "tell by the version nibble".
+func networkOffset(data []byte, link layers.LinkType) (int, uint16, bool) {
+	switch link {
+	case layers.LinkTypeEthernet:
+		if len(data) < 14 {
+			return 0, 0, false
+		}
+		off, et := 14, binary.BigEndian.Uint16(data[12:14])
+		for i := 0; i < 4 && (et == 0x8100 || et == 0x88a8 || et == 0x9100); i++ {
+			if len(data) < off+4 {
+				return 0, 0, false
+			}
+			et = binary.BigEndian.Uint16(data[off+2 : off+4])
+			off += 4
+		}
+		return off, et, true
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
+		return versionOffset(data, 0)
+	case layers.LinkTypeLinuxSLL:
+		if len(data) < 16 {
+			return 0, 0, false
+		}
+		return 16, binary.BigEndian.Uint16(data[14:16]), true
+	case layers.LinkTypeLinuxSLL2:
+		if len(data) < 20 {
+			return 0, 0, false
+		}
+		return 20, binary.BigEndian.Uint16(data[0:2]), true
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return versionOffset(data, 4)
+	}
+	return 0, 0, false
+}
+
+func versionOffset(data []byte, off int) (int, uint16, bool) {
+	if len(data) <= off {
+		return 0, 0, false
+	}
+	switch data[off] >> 4 {
+	case 4:
+		return off, 0x0800, true
+	case 6:
+		return off, 0x86dd, true
+	}
+	return 0, 0, false
+}
+
+func hashIPv4(ip []byte) uint64 {
+	if len(ip) < 20 {
+		return 0
+	}
+	ihl := int(ip[0]&0x0f) * 4
+	proto := ip[9]
+	frag := binary.BigEndian.Uint16(ip[6:8])
+	var sp, dp []byte
+	if frag&0x3fff == 0 && ihl >= 20 && len(ip) >= ihl+4 && hasPorts(proto) {
+		sp, dp = ip[ihl:ihl+2], ip[ihl+2:ihl+4]
+	}
+	return symmetric(ip[12:16], ip[16:20], sp, dp, proto)
+}
+
+func hashIPv6(ip []byte) uint64 {
+	if len(ip) < 40 {
+		return 0
+	}
+	next, off := ip[6], 40
+	fragment := false
+	// Walk extension headers, at most 8 of them.
+	for i := 0; i < 8; i++ {
+		switch next {
+		case 0, 43, 60: // hop-by-hop, routing, destination options
+			if len(ip) < off+2 {
+				return symmetric(ip[8:24], ip[24:40], nil, nil, next)
+			}
+			next, off = ip[off], off+(int(ip[off+1])+1)*8
+			continue
+		case 44: // fragment
+			if len(ip) < off+8 {
+				return symmetric(ip[8:24], ip[24:40], nil, nil, next)
+			}
+			fragment = true
+			next, off = ip[off], off+8
+			continue
+		}
+		break
+	}
+	var sp, dp []byte
+	if !fragment && hasPorts(next) && len(ip) >= off+4 {
+		sp, dp = ip[off:off+2], ip[off+2:off+4]
+	}
+	if fragment {
+		next = 44
+	}
+	return symmetric(ip[8:24], ip[24:40], sp, dp, next)
+}
+
+func hasPorts(proto uint8) bool { return proto == 6 || proto == 17 || proto == 132 }
+
+// symmetric hashes the two endpoints in a canonical order (the smaller
+// address-and-port first), so both directions give the same value.
+func symmetric(a, b, pa, pb []byte, proto uint8) uint64 {
+	if c := compareEndpoint(a, pa, b, pb); c > 0 {
+		a, b, pa, pb = b, a, pb, pa
+	}
+	h := uint64(14695981039346656037)
+	h = fnv(h, a)
+	h = fnv(h, pa)
+	h = fnv(h, b)
+	h = fnv(h, pb)
+	h ^= uint64(proto)
+	h *= 1099511628211
+	// Mix the bits so that h % workers is balanced even for close addresses.
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	return h
+}
+
+func compareEndpoint(a, pa, b, pb []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	for i := range pa {
+		if pa[i] != pb[i] {
+			if pa[i] < pb[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+func fnv(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}

@@ -1,0 +1,291 @@
+package capture
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/netcap/netcap/decoder"
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
+)
+
+// chunkSize is how many bytes of records of one type are gathered before they
+// go to that type's compressor goroutine. Compression runs in one goroutine
+// per record file, so the busy types (Ethernet, IPv4, TCP) compress in parallel.
+const chunkSize = 256 << 10
+
+type chunk struct {
+	b []byte
+	n int
+}
+
+// typeFile is one record file and the goroutine that compresses into it.
+type typeFile struct {
+	w     *ncio.Writer
+	buf   []byte
+	n     int
+	count int64
+	ch    chan chunk
+	free  chan []byte
+	done  chan error
+}
+
+func (f *typeFile) loop() {
+	var first error
+	for c := range f.ch {
+		if first == nil {
+			first = f.w.WriteDelimited(c.b, c.n)
+		}
+		f.free <- c.b[:0]
+	}
+	if err := f.w.Close(); first == nil {
+		first = err
+	}
+	f.done <- first
+}
+
+func (f *typeFile) flush() {
+	if len(f.buf) == 0 {
+		return
+	}
+	f.ch <- chunk{f.buf, f.n}
+	f.buf, f.n = <-f.free, 0
+}
+
+// writer is the engine's Writer stage.
+type writer struct {
+	e             *engine
+	next          uint64
+	waiting       map[uint64]*batch
+	byType        map[types.Type]*typeFile
+	order         []types.Type
+	unknownPcap   *pcapSink
+	errorsPcap    *pcapSink
+	unknownLayers map[string]int64
+	errorReasons  map[string]int64
+	err           error
+}
+
+func newWriter(e *engine) *writer {
+	return &writer{
+		e:             e,
+		next:          1,
+		waiting:       map[uint64]*batch{},
+		byType:        map[types.Type]*typeFile{},
+		unknownPcap:   &pcapSink{dir: e.cfg.Out, name: "unknown", off: e.cfg.IgnoreUnknown},
+		errorsPcap:    &pcapSink{dir: e.cfg.Out, name: "errors"},
+		unknownLayers: map[string]int64{},
+		errorReasons:  map[string]int64{},
+	}
+}
+
+func (w *writer) keep(err error) {
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+func (w *writer) run() error {
+	for b := range w.e.done {
+		w.waiting[b.seq] = b
+		for {
+			nb, ok := w.waiting[w.next]
+			if !ok {
+				break
+			}
+			delete(w.waiting, w.next)
+			w.next++
+			w.write(nb)
+			w.e.pool <- nb
+		}
+	}
+	for _, t := range w.order {
+		f := w.byType[t]
+		f.flush()
+		close(f.ch)
+	}
+	for _, t := range w.order {
+		w.keep(<-w.byType[t].done)
+	}
+	w.keep(w.unknownPcap.close())
+	w.keep(w.errorsPcap.close())
+	return w.err
+}
+
+// write appends the batch's records and packets in capture order.
+func (w *writer) write(b *batch) {
+	cursor := make([]int, len(b.out))
+	start := make([]int32, len(b.out))
+	for i := range b.pkts {
+		p := &b.pkts[i]
+		o := &b.out[p.owner]
+		for cursor[p.owner] < len(o.recs) && o.recs[cursor[p.owner]].pkt == int32(i) {
+			r := o.recs[cursor[p.owner]]
+			w.append(r.typ, o.arena[start[p.owner]:r.end])
+			start[p.owner] = r.end
+			cursor[p.owner]++
+		}
+		switch p.status {
+		case decoder.Unknown:
+			w.e.unknown.Add(1)
+			w.unknownLayers[p.reason]++
+			w.keep(w.unknownPcap.write(b.data[p.off:p.off+p.capLen], p))
+		case decoder.Failed:
+			w.e.errs.Add(1)
+			w.errorReasons[p.reason]++
+			w.keep(w.errorsPcap.write(b.data[p.off:p.off+p.capLen], p))
+		}
+	}
+}
+
+func (w *writer) append(t types.Type, rec []byte) {
+	f := w.byType[t]
+	if f == nil {
+		var err error
+		if f, err = w.open(t); err != nil {
+			w.keep(err)
+			return
+		}
+	}
+	f.buf = append(f.buf, rec...)
+	f.n++
+	f.count++
+	if len(f.buf) >= chunkSize {
+		f.flush()
+	}
+}
+
+// open creates a record file when its first record arrives, so that no file
+// holds a header only.
+func (w *writer) open(t types.Type) (*typeFile, error) {
+	name := decoder.RecordName(t)
+	var (
+		nw  *ncio.Writer
+		err error
+	)
+	ext := ".ncap"
+	if w.e.cfg.CSV {
+		ext = ".csv"
+	}
+	if w.e.cfg.Compress {
+		ext += ".gz"
+	}
+	path := outPath(w.e.cfg.Out, name+ext)
+	if w.e.cfg.CSV {
+		nw, err = ncio.Create(path, nil, w.e.cfg.Compress)
+		if err == nil {
+			err = nw.WriteDelimited(ncio.CSVHeaderLine(t, &ncio.CaptureCSV), 0)
+		}
+	} else {
+		nw, err = ncio.Create(path, &types.Header{
+			Created:          w.e.cfg.Created.UnixNano(),
+			InputSource:      w.e.src.Name(),
+			Type:             t,
+			Version:          w.e.cfg.Version,
+			ContainsPayloads: w.e.cfg.Payloads,
+		}, w.e.cfg.Compress)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f := &typeFile{w: nw, buf: make([]byte, 0, chunkSize+4096), ch: make(chan chunk, 2), free: make(chan []byte, 3), done: make(chan error, 1)}
+	for i := 0; i < 2; i++ {
+		f.free <- make([]byte, 0, chunkSize+4096)
+	}
+	go f.loop()
+	w.byType[t] = f
+	w.order = append(w.order, t)
+	return f, nil
+}
+
+func (w *writer) counts() map[string]int64 {
+	m := map[string]int64{}
+	for t, f := range w.byType {
+		m[decoder.RecordName(t)] = f.count
+	}
+	return m
+}
+
+func (w *writer) files() []string {
+	var out []string
+	for _, t := range w.order {
+		out = append(out, w.byType[t].w.Path())
+	}
+	out = append(out, w.unknownPcap.paths()...)
+	return append(out, w.errorsPcap.paths()...)
+}
+
+// pcapSink writes packets to <name>.pcap, keeping their link type: packets of
+// a second link type (a pcapng file with mixed interfaces) go to
+// <name>-linktype-<N>.pcap. Snap length 262144 and nanosecond timestamps, so
+// nothing of the packet is lost.
+type pcapSink struct {
+	dir, name string
+	off       bool
+	first     layers.LinkType
+	outs      map[layers.LinkType]*pcapFile
+}
+
+type pcapFile struct {
+	path string
+	f    *os.File
+	bw   *bufio.Writer
+	w    *pcapgo.Writer
+}
+
+func (s *pcapSink) write(data []byte, p *pktInfo) error {
+	if s.off {
+		return nil
+	}
+	if s.outs == nil {
+		s.outs = map[layers.LinkType]*pcapFile{}
+		s.first = p.link
+	}
+	pf := s.outs[p.link]
+	if pf == nil {
+		path := outPath(s.dir, s.name+".pcap")
+		if p.link != s.first {
+			path = outPath(s.dir, fmt.Sprintf("%s-linktype-%d.pcap", s.name, p.link))
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriterSize(f, 64<<10)
+		pw := pcapgo.NewWriterNanos(bw)
+		if err := pw.WriteFileHeader(262144, p.link); err != nil {
+			f.Close()
+			return err
+		}
+		pf = &pcapFile{path: path, f: f, bw: bw, w: pw}
+		s.outs[p.link] = pf
+	}
+	return pf.w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, p.ts), CaptureLength: len(data), Length: p.length}, data)
+}
+
+func (s *pcapSink) paths() []string {
+	var out []string
+	for _, pf := range s.outs {
+		out = append(out, pf.path)
+	}
+	return out
+}
+
+func (s *pcapSink) close() error {
+	var first error
+	for _, pf := range s.outs {
+		if err := pf.bw.Flush(); err != nil && first == nil {
+			first = err
+		}
+		if err := pf.f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

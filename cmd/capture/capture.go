@@ -1,0 +1,315 @@
+// Package capture is the "net capture" command: flags, progress and summary
+// around the engine in package capture.
+package capture
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/netcap/netcap"
+	engine "github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/decoder"
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
+)
+
+// Run runs "net capture" with args and returns the exit code: 0 on success, 1
+// when the input was cut or output could not be written (everything before
+// was written), 2 on bad usage or an input that is not a capture.
+func Run(args []string) int {
+	return run(args, os.Stdout, os.Stderr)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("net capture", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		read          = fs.String("read", "", "capture `file` to decode: pcap or pcapng, optionally gzip'd")
+		out           = fs.String("out", "", "output `folder` (default: the input's name with .net appended, in the current folder)")
+		overwrite     = fs.Bool("overwrite", false, "allow -out to name a folder that already holds files")
+		workers       = fs.Int("workers", runtime.NumCPU(), "decoding workers; packets of one flow always go to the same worker")
+		batch         = fs.Int("batch", 256, "packets per batch handed to the workers")
+		csv           = fs.Bool("csv", false, "write CSV files (<Type>.csv.gz) instead of protobuf (<Type>.ncap.gz)")
+		compress      = fs.Bool("compress", true, "gzip the output files")
+		include       = fs.String("include", "", "comma-separated record types to write (default: all)")
+		exclude       = fs.String("exclude", "", "comma-separated record types not to write")
+		decoders      = fs.Bool("decoders", false, "list the record types and their fields, then exit")
+		payload       = fs.Bool("payload", false, "keep packet payloads in the Payload fields (TCP, UDP)")
+		entropy       = fs.Bool("entropy", false, "compute PayloadEntropy (Shannon entropy, bits per byte) for every layer")
+		ignoreUnknown = fs.Bool("ignore-unknown", false, "do not write unknown.pcap (unknown packets are still counted)")
+		quiet         = fs.Bool("quiet", false, "no progress line and no summary")
+		cpuprofile    = fs.String("cpuprofile", "", "write a CPU profile to `file`")
+		memprofile    = fs.String("memprofile", "", "write a heap profile to `file` at exit")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: net capture -read traffic.pcap [-out folder] [flags]\n\n"+
+			"Decodes every packet of a capture into typed audit records, one file per record type.\n"+
+			"Packets with a layer no decoder reads go to unknown.pcap, packets that fail to decode to errors.pcap.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "net capture: unexpected argument %q (the input goes after -read)\n", fs.Arg(0))
+		return 2
+	}
+	if *decoders {
+		listDecoders(stdout)
+		return 0
+	}
+	if *read == "" {
+		fmt.Fprintln(stderr, "net capture: no input: give a capture file with -read (see net capture -h)")
+		return 2
+	}
+	enabled, err := selection(*include, *exclude)
+	if err != nil {
+		fmt.Fprintf(stderr, "net capture: %v\n", err)
+		return 2
+	}
+	if *workers < 1 || *batch < 1 {
+		fmt.Fprintln(stderr, "net capture: -workers and -batch must be at least 1")
+		return 2
+	}
+	if *out == "" {
+		*out = filepath.Base(*read) + ".net"
+	}
+	if err := checkOut(*out, *overwrite); err != nil {
+		fmt.Fprintf(stderr, "net capture: %v\n", err)
+		return 2
+	}
+	src, err := engine.OpenFile(*read)
+	if err != nil {
+		fmt.Fprintf(stderr, "net %v\n", err)
+		return 2
+	}
+	defer src.Close()
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "net capture: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg := engine.Config{
+		Out:           *out,
+		Workers:       *workers,
+		BatchSize:     *batch,
+		CSV:           *csv,
+		Compress:      *compress,
+		Enabled:       enabled,
+		Payloads:      *payload,
+		Entropy:       *entropy,
+		IgnoreUnknown: *ignoreUnknown,
+		Version:       netcap.Version,
+	}
+	tty := isTerminal(stderr)
+	if !*quiet && tty {
+		cfg.Progress = func(s engine.Stats) { progressLine(stderr, s) }
+	}
+	sum, err := engine.Run(ctx, src, cfg)
+	if !*quiet && tty {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if *memprofile != "" {
+		if f, ferr := os.Create(*memprofile); ferr == nil {
+			runtime.GC()
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	if sum != nil && !*quiet {
+		printSummary(stderr, sum, *out)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "net capture: %v\n", err)
+		return 1
+	}
+	if sum.Truncated != nil {
+		fmt.Fprintf(stderr, "net capture: %v; the records of the %d packets before the cut were written\n", sum.Truncated, sum.Packets)
+		return 1
+	}
+	return 0
+}
+
+// selection turns -include and -exclude into a predicate, refusing names that
+// are not record types.
+func selection(include, exclude string) (func(types.Type) bool, error) {
+	parse := func(list string) (map[types.Type]bool, error) {
+		if strings.TrimSpace(list) == "" {
+			return nil, nil
+		}
+		m := map[types.Type]bool{}
+		for _, name := range strings.Split(list, ",") {
+			if strings.TrimSpace(name) == "" {
+				continue
+			}
+			t, ok := decoder.ParseRecordType(name)
+			if !ok || t == types.Type_NC_Header || t == types.Type_NC_Batch {
+				return nil, fmt.Errorf("unknown record type %q; net capture -decoders lists them", strings.TrimSpace(name))
+			}
+			m[t] = true
+		}
+		return m, nil
+	}
+	inc, err := parse(include)
+	if err != nil {
+		return nil, err
+	}
+	exc, err := parse(exclude)
+	if err != nil {
+		return nil, err
+	}
+	return func(t types.Type) bool {
+		if inc != nil && !inc[t] {
+			return false
+		}
+		return !exc[t]
+	}, nil
+}
+
+// checkOut refuses to mix a new run's files with an old run's.
+func checkOut(dir string, overwrite bool) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("output folder %s: %v", dir, err)
+	}
+	if len(entries) > 0 && !overwrite {
+		return fmt.Errorf("output folder %s already holds files; choose another -out or add -overwrite", dir)
+	}
+	if overwrite {
+		for _, e := range entries {
+			n := e.Name()
+			if strings.HasSuffix(n, ".ncap.gz") || strings.HasSuffix(n, ".ncap") || strings.HasSuffix(n, ".csv.gz") ||
+				strings.HasSuffix(n, ".csv") || strings.HasSuffix(n, ".pcap") {
+				os.Remove(filepath.Join(dir, n))
+			}
+		}
+	}
+	return nil
+}
+
+func listDecoders(w io.Writer) {
+	for _, p := range decoder.Protocols() {
+		for _, t := range p.Records {
+			md := ncio.MessageDescriptor(t)
+			fmt.Fprintf(w, "%s: %s (layer %v)\n", decoder.RecordName(t), p.Description, p.Layer)
+			if md == nil {
+				continue
+			}
+			var names []string
+			for i := 0; i < md.Fields().Len(); i++ {
+				names = append(names, fieldText(md.Fields().Get(i)))
+			}
+			fmt.Fprintf(w, "    %s\n", strings.Join(names, ", "))
+		}
+	}
+}
+
+func fieldText(fd protoreflect.FieldDescriptor) string {
+	kind := fd.Kind().String()
+	if fd.Kind() == protoreflect.MessageKind {
+		kind = string(fd.Message().Name())
+	}
+	if fd.IsList() {
+		kind = "[]" + kind
+	}
+	return fmt.Sprintf("%s %s", fd.Name(), kind)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func progressLine(w io.Writer, s engine.Stats) {
+	rate := float64(s.Packets) / s.Elapsed.Seconds()
+	pct := ""
+	if s.Total > 0 {
+		pct = fmt.Sprintf(" (%.1f%%)", 100*float64(s.Done)/float64(s.Total))
+	}
+	fmt.Fprintf(w, "\r\033[Kdecoding: %d packets%s, %.0f packets/s, unknown %d, errors %d", s.Packets, pct, rate, s.Unknown, s.Errors)
+}
+
+func printSummary(w io.Writer, s *engine.Summary, out string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "record type\trecords\tshare\t\n")
+	names := make([]string, 0, len(s.Records))
+	var total int64
+	for n, c := range s.Records {
+		names = append(names, n)
+		total += c
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if s.Records[names[i]] != s.Records[names[j]] {
+			return s.Records[names[i]] > s.Records[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	for _, n := range names {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t\n", n, s.Records[n], 100*float64(s.Records[n])/float64(max(total, 1)))
+	}
+	tw.Flush()
+	rate := float64(s.Packets) / s.Elapsed.Seconds()
+	fmt.Fprintf(w, "\n%s: %d packets, %d records, %d unknown (unknown.pcap), %d errors (errors.pcap), %s, %.0f packets/s, %d workers, output in %s\n",
+		s.Source, s.Packets, total, s.Unknown, s.Errors, s.Elapsed.Round(time.Millisecond), rate, s.Workers, out)
+	if len(s.UnknownLayers) > 0 {
+		fmt.Fprintf(w, "unknown layers: %s\n", topCounts(s.UnknownLayers, 10))
+	}
+	if len(s.ErrorReasons) > 0 {
+		fmt.Fprintf(w, "decode errors: %s\n", topCounts(s.ErrorReasons, 10))
+	}
+}
+
+func topCounts(m map[string]int64, n int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	var parts []string
+	for i, k := range keys {
+		if i == n {
+			parts = append(parts, fmt.Sprintf("and %d more", len(keys)-n))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}

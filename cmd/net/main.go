@@ -1,0 +1,80 @@
+// Command net is netcap's single binary: it dispatches to one subcommand per
+// job (capture, dump, ...).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/netcap/netcap"
+	"github.com/netcap/netcap/cmd/capture"
+	"github.com/netcap/netcap/cmd/dump"
+)
+
+type command struct {
+	name  string
+	about string
+	run   func(args []string) int
+	issue int // the issue that builds it, while it is not built
+}
+
+var commands = []command{
+	{name: "capture", about: "decode pcap/pcapng files into audit records", run: capture.Run},
+	{name: "dump", about: "print audit record files as CSV, TSV, JSON or tables", run: dump.Run},
+	{name: "label", about: "join IDS alerts or attack timelines to audit records", issue: 7},
+	{name: "collect", about: "receive records from sensors through NATS JetStream", issue: 8},
+	{name: "agent", about: "capture on a sensor and stream records to a collector", issue: 8},
+	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", issue: 9},
+	{name: "util", about: "validate record files, convert timestamps", issue: 10},
+	{name: "export", about: "serve Prometheus metrics about decoded traffic", issue: 10},
+	{name: "transform", about: "Maltego local transforms over audit records", issue: 11},
+}
+
+func usage() {
+	fmt.Fprintf(os.Stderr, `netcap %s: turns network packets into typed, structured audit records.
+
+usage: net <command> [flags]      (net <command> -h for its flags)
+
+commands:
+`, netcap.Version)
+	for _, c := range commands {
+		state := ""
+		if c.run == nil {
+			state = " (not built yet)"
+		}
+		fmt.Fprintf(os.Stderr, "  %-10s %s%s\n", c.name, c.about, state)
+	}
+	fmt.Fprintf(os.Stderr, "  %-10s %s\n", "version", "print the version")
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		usage()
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage()
+		return 0
+	case "version", "-version", "--version":
+		fmt.Println(netcap.Version)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		if c.run == nil {
+			fmt.Fprintf(os.Stderr, "net %s: not built yet (issue %d)\n", c.name, c.issue)
+			return 2
+		}
+		return c.run(args[1:])
+	}
+	fmt.Fprintf(os.Stderr, "net: unknown command %q\n", args[0])
+	usage()
+	return 2
+}

@@ -1,0 +1,115 @@
+package decoder
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gopacket/gopacket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/netcap/netcap/types"
+)
+
+// Packet is what a decoder knows of the packet being decoded: its place in the
+// capture and its context (addresses and ports of its network and transport
+// layers), which every packet record carries so that records of different
+// types can be joined.
+type Packet struct {
+	Frame         int64 // 1-based frame number, as Wireshark's frame.number
+	Timestamp     int64 // Unix nanoseconds
+	CaptureLength int
+	Length        int
+	SrcIP, DstIP  string
+	SrcPort       int32
+	DstPort       int32
+	FlowID        string
+	Payloads      bool // fill Payload fields (-payload)
+	Entropy       bool // compute PayloadEntropy (-entropy)
+}
+
+// Sink receives the records a decoder makes. The record may be reused by the
+// decoder as soon as Emit returns: the sink must serialize it right away.
+type Sink interface {
+	Emit(t types.Type, m proto.Message)
+}
+
+// Decoder turns one decoded layer into records. One instance per worker, so it
+// may keep reusable records in its fields.
+type Decoder interface {
+	Decode(l gopacket.DecodingLayer, p *Packet, s Sink)
+}
+
+// Protocol binds a gopacket layer to the decoder that makes records from it.
+type Protocol struct {
+	// Name is the record name users pass to -include/-exclude ("TCP").
+	Name string
+	// Layer is the gopacket layer the decoder reads.
+	Layer gopacket.LayerType
+	// Records are the record types the decoder may emit.
+	Records []types.Type
+	// NewDecoder makes the per-worker decoder state.
+	NewDecoder func() Decoder
+	// Description says in a few words what the record is.
+	Description string
+}
+
+var (
+	protocols []Protocol
+	// layerFactories makes the gopacket DecodingLayer for a layer type; the
+	// chain can only walk through layers listed here.
+	layerFactories = map[gopacket.LayerType]func() gopacket.DecodingLayer{}
+)
+
+// Register adds a protocol decoder; it is called from init functions.
+func Register(p Protocol, newLayer func() gopacket.DecodingLayer) {
+	protocols = append(protocols, p)
+	if newLayer != nil {
+		RegisterLayer(p.Layer, newLayer)
+	}
+}
+
+// RegisterLayer makes the chain able to walk through a layer that has no
+// record of its own (Linux cooked headers, BSD loopback).
+func RegisterLayer(t gopacket.LayerType, newLayer func() gopacket.DecodingLayer) {
+	if _, dup := layerFactories[t]; dup {
+		panic(fmt.Sprintf("decoder: layer %v registered twice", t))
+	}
+	layerFactories[t] = newLayer
+}
+
+// Protocols returns the registered protocols sorted by name.
+func Protocols() []Protocol {
+	out := append([]Protocol(nil), protocols...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// RecordTypes returns every record type a registered decoder can emit.
+func RecordTypes() []types.Type {
+	seen := map[types.Type]bool{}
+	var out []types.Type
+	for _, p := range protocols {
+		for _, t := range p.Records {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// RecordName is the record's name without the enum prefix ("TCP").
+func RecordName(t types.Type) string { return strings.TrimPrefix(t.String(), "NC_") }
+
+// ParseRecordType maps a record name ("TCP", case-insensitive) to its type.
+func ParseRecordType(name string) (types.Type, bool) {
+	for v, n := range types.Type_name {
+		if strings.EqualFold(strings.TrimPrefix(n, "NC_"), strings.TrimSpace(name)) {
+			return types.Type(v), true
+		}
+	}
+	return 0, false
+}

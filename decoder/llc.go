@@ -1,0 +1,32 @@
+package decoder
+
+import (
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/netcap/netcap/types"
+)
+
+func init() {
+	Register(Protocol{
+		Name: "LLC", Layer: layers.LayerTypeLLC, Records: []types.Type{types.Type_NC_LLC},
+		Description: "802.2 logical link control headers",
+		NewDecoder:  func() Decoder { return &llcDecoder{} },
+	}, func() gopacket.DecodingLayer { return &layers.LLC{} })
+}
+
+type llcDecoder struct{ r types.LLC }
+
+func (d *llcDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
+	c := l.(*layers.LLC)
+	r := &d.r
+	r.Reset()
+	r.Timestamp = p.Timestamp
+	r.DSAP = int32(c.DSAP)
+	r.IG = c.IG
+	r.SSAP = int32(c.SSAP)
+	r.CR = c.CR
+	r.Control = int32(c.Control)
+	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
+	s.Emit(types.Type_NC_LLC, r)
+}

@@ -1,0 +1,246 @@
+package decoder
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/netcap/netcap/types"
+)
+
+// Status says what became of a packet.
+type Status uint8
+
+const (
+	// Decoded means every layer of the packet was decoded.
+	Decoded Status = iota
+	// Unknown means the packet holds a layer that no decoder reads; its bytes
+	// go to unknown.pcap. Records of the layers below it are kept.
+	Unknown
+	// Failed means a layer did not decode (malformed, or a recovered panic);
+	// the packet goes to errors.pcap. Records of the layers below it are kept.
+	Failed
+)
+
+// maxLayers bounds the layer chain of one packet, so that a packet made of
+// nested tunnels cannot keep a worker busy.
+const maxLayers = 32
+
+// maxRepeat bounds how many layers of one type a packet may hold.
+const maxRepeat = 8
+
+type chainEntry struct {
+	typ gopacket.LayerType
+	l   gopacket.DecodingLayer
+}
+
+// feedback implements gopacket.DecodeFeedback.
+type feedback struct{ truncated bool }
+
+func (f *feedback) SetTruncated() { f.truncated = true }
+
+// PacketDecoder decodes packets into records. It is not safe for concurrent
+// use: each worker owns one.
+type PacketDecoder struct {
+	instances map[gopacket.LayerType][]gopacket.DecodingLayer
+	decoders  map[gopacket.LayerType][]Decoder
+	used      map[gopacket.LayerType]int
+	chain     []chainEntry
+	df        feedback
+}
+
+// NewPacketDecoder makes a decoder that runs the protocol decoders for which
+// enabled returns true for at least one of their record types.
+func NewPacketDecoder(enabled func(types.Type) bool) *PacketDecoder {
+	d := &PacketDecoder{
+		instances: map[gopacket.LayerType][]gopacket.DecodingLayer{},
+		decoders:  map[gopacket.LayerType][]Decoder{},
+		used:      map[gopacket.LayerType]int{},
+		chain:     make([]chainEntry, 0, maxLayers),
+	}
+	for _, p := range protocols {
+		on := false
+		for _, t := range p.Records {
+			on = on || enabled(t)
+		}
+		if on {
+			d.decoders[p.Layer] = append(d.decoders[p.Layer], p.NewDecoder())
+		}
+	}
+	return d
+}
+
+// FirstLayer maps a capture link type to the layer its frames start with.
+func FirstLayer(link layers.LinkType, data []byte) gopacket.LayerType {
+	switch link {
+	case layers.LinkTypeEthernet:
+		return layers.LayerTypeEthernet
+	case layers.LinkTypeRaw, 12, 14:
+		if len(data) > 0 && data[0]>>4 == 6 {
+			return layers.LayerTypeIPv6
+		}
+		return layers.LayerTypeIPv4
+	case layers.LinkTypeIPv4:
+		return layers.LayerTypeIPv4
+	case layers.LinkTypeIPv6:
+		return layers.LayerTypeIPv6
+	case layers.LinkTypeLinuxSLL:
+		return layers.LayerTypeLinuxSLL
+	case layers.LinkTypeLinuxSLL2:
+		return layers.LayerTypeLinuxSLL2
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return layers.LayerTypeLoopback
+	}
+	return link.LayerType()
+}
+
+// terminal layers end the chain without making the packet unknown: plain
+// payload, IP fragments after the first, and TLS, whose records come from the
+// reassembled stream rather than from single segments.
+func terminal(t gopacket.LayerType) bool {
+	return t == gopacket.LayerTypePayload || t == gopacket.LayerTypeFragment ||
+		t == gopacket.LayerTypeZero || t == layers.LayerTypeTLS
+}
+
+// tcpSegmentApps are the application layers that can be decoded from single
+// TCP segments. Others (DNS over TCP, HTTP, TLS) need the stream.
+var tcpSegmentApps = map[gopacket.LayerType]bool{}
+
+// Decode decodes one packet and emits its records to s. meta carries the
+// frame number, time and lengths; Decode fills its context fields. The reason
+// names the unknown layer or the failure.
+func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, s Sink) (st Status, reason string) {
+	d.chain = d.chain[:0]
+	clear(d.used)
+	d.df.truncated = false
+	typ := FirstLayer(link, data)
+	st = Decoded
+	for len(data) > 0 && !terminal(typ) {
+		if len(d.chain) == maxLayers {
+			st, reason = Failed, fmt.Sprintf("more than %d layers", maxLayers)
+			break
+		}
+		l, ok := d.instance(typ)
+		if !ok {
+			st, reason = Unknown, layerName(typ, link, len(d.chain) == 0)
+			break
+		}
+		if err := decodeLayer(l, data, &d.df); err != nil {
+			st, reason = Failed, fmt.Sprintf("%v: %v", typ, err)
+			break
+		}
+		d.chain = append(d.chain, chainEntry{typ, l})
+		next := l.NextLayerType()
+		if typ == layers.LayerTypeTCP && !tcpSegmentApps[next] {
+			next = gopacket.LayerTypePayload
+		}
+		typ, data = next, l.LayerPayload()
+	}
+	d.context(meta)
+	for _, e := range d.chain {
+		for _, dec := range d.decoders[e.typ] {
+			if err := runDecoder(dec, e.l, meta, s); err != nil && st != Failed {
+				st, reason = Failed, fmt.Sprintf("%v record: %v", e.typ, err)
+			}
+		}
+	}
+	return st, reason
+}
+
+func layerName(t gopacket.LayerType, link layers.LinkType, first bool) string {
+	if first && t == gopacket.LayerTypeZero || first && t.String() == fmt.Sprint(int(t)) {
+		return fmt.Sprintf("link type %d", link)
+	}
+	return t.String()
+}
+
+// instance returns a DecodingLayer for the next occurrence of t in the packet.
+func (d *PacketDecoder) instance(t gopacket.LayerType) (gopacket.DecodingLayer, bool) {
+	mk, ok := layerFactories[t]
+	if !ok {
+		return nil, false
+	}
+	n := d.used[t]
+	if n >= maxRepeat {
+		return nil, false
+	}
+	d.used[t] = n + 1
+	ls := d.instances[t]
+	if n < len(ls) {
+		return ls[n], true
+	}
+	l := mk()
+	d.instances[t] = append(ls, l)
+	return l, true
+}
+
+// decodeLayer runs DecodeFromBytes and turns a panic inside gopacket into an
+// error: gopacket does not protect direct DecodeFromBytes calls.
+func decodeLayer(l gopacket.DecodingLayer, data []byte, df gopacket.DecodeFeedback) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in decoder: %v", r)
+		}
+	}()
+	return l.DecodeFromBytes(data, df)
+}
+
+func runDecoder(dec Decoder, l gopacket.DecodingLayer, p *Packet, s Sink) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	dec.Decode(l, p, s)
+	return nil
+}
+
+// context fills the packet context from the first network layer and the
+// first transport layer after it.
+func (d *PacketDecoder) context(p *Packet) {
+	p.SrcIP, p.DstIP, p.SrcPort, p.DstPort = "", "", 0, 0
+	network := false
+	for _, e := range d.chain {
+		switch l := e.l.(type) {
+		case *layers.IPv4:
+			if !network {
+				p.SrcIP, p.DstIP, network = ipString(l.SrcIP), ipString(l.DstIP), true
+			}
+		case *layers.IPv6:
+			if !network {
+				p.SrcIP, p.DstIP, network = ipString(l.SrcIP), ipString(l.DstIP), true
+			}
+		case *layers.TCP:
+			p.SrcPort, p.DstPort = int32(l.SrcPort), int32(l.DstPort)
+			return
+		case *layers.UDP:
+			p.SrcPort, p.DstPort = int32(l.SrcPort), int32(l.DstPort)
+			return
+		case *layers.SCTP:
+			p.SrcPort, p.DstPort = int32(l.SrcPort), int32(l.DstPort)
+			return
+		}
+	}
+}
+
+func ipString(ip net.IP) string {
+	if len(ip) == 0 {
+		return ""
+	}
+	return ip.String()
+}
+
+// Layers returns the layer types decoded from the last packet, outermost
+// first (for tests).
+func (d *PacketDecoder) Layers() []gopacket.LayerType {
+	out := make([]gopacket.LayerType, len(d.chain))
+	for i, e := range d.chain {
+		out[i] = e.typ
+	}
+	return out
+}
+
+// Truncated reports whether a layer of the last packet was cut short.
+func (d *PacketDecoder) Truncated() bool { return d.df.truncated }

@@ -1,0 +1,185 @@
+package ncio
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/netcap/netcap/types"
+)
+
+// ErrTruncated means the file ends inside a record: it was cut (disk full, a
+// killed writer, a partial copy). Every record before the cut was returned.
+var ErrTruncated = errors.New("record file is truncated: it ends inside a record")
+
+// MaxRecordSize bounds the length prefix a reader accepts, so that a corrupt
+// prefix cannot make it allocate gigabytes.
+const MaxRecordSize = 64 << 20
+
+// Reader reads a record file written by Writer, gzip'd or not (told by the
+// content, not the file name).
+type Reader struct {
+	path   string
+	f      *os.File
+	gz     *gzip.Reader
+	br     *bufio.Reader
+	header *types.Header
+	mt     protoreflect.MessageType
+	buf    []byte
+}
+
+// Open opens a record file and reads its header.
+func Open(path string) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewReader(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.f = f
+	return r, nil
+}
+
+// NewReader reads a record stream from rd; name is used in error messages.
+func NewReader(rd io.Reader, name string) (*Reader, error) {
+	r := &Reader{path: name}
+	br := bufio.NewReaderSize(rd, 256<<10)
+	magic, err := br.Peek(2)
+	if err != nil {
+		return nil, fmt.Errorf("%s: empty or unreadable file: not a netcap record file", name)
+	}
+	if magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad gzip stream: %w", name, err)
+		}
+		gz.Multistream(true)
+		r.gz = gz
+		r.br = bufio.NewReaderSize(gz, 256<<10)
+	} else {
+		r.br = br
+	}
+	h := &types.Header{}
+	if err := r.Next(h); err != nil {
+		if err == io.EOF {
+			err = ErrTruncated
+		}
+		return nil, fmt.Errorf("%s: not a netcap record file (no header): %w", name, err)
+	}
+	name2 := RecordName(h.Type)
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + name2))
+	if err != nil || h.Type == types.Type_NC_Header {
+		return nil, fmt.Errorf("%s: header names record type %d, which this version of netcap does not know", name, h.Type)
+	}
+	r.header, r.mt = h, mt
+	return r, nil
+}
+
+// RecordName returns the record type's name without the NC_ prefix ("TCP").
+func RecordName(t types.Type) string {
+	return strings.TrimPrefix(t.String(), "NC_")
+}
+
+// Header returns the file's header record.
+func (r *Reader) Header() *types.Header { return r.header }
+
+// New returns an empty record of the file's type.
+func (r *Reader) New() proto.Message { return r.mt.New().Interface() }
+
+// NextRaw returns the next record's bytes, valid until the next call. It
+// returns io.EOF at a clean end and ErrTruncated on a cut file.
+func (r *Reader) NextRaw() ([]byte, error) {
+	size, err := readUvarint(r.br)
+	if err != nil {
+		return nil, err
+	}
+	if size > MaxRecordSize {
+		return nil, fmt.Errorf("%s: record length %d exceeds the %d byte limit: file is corrupt", r.path, size, MaxRecordSize)
+	}
+	if uint64(cap(r.buf)) < size {
+		r.buf = make([]byte, size)
+	}
+	b := r.buf[:size]
+	if _, err := io.ReadFull(r.br, b); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, ErrTruncated
+		}
+		return nil, r.wrap(err)
+	}
+	return b, nil
+}
+
+// Next reads the next record into m (which is reset first).
+func (r *Reader) Next(m proto.Message) error {
+	b, err := r.NextRaw()
+	if err != nil {
+		return err
+	}
+	if err := proto.Unmarshal(b, m); err != nil {
+		return fmt.Errorf("%s: record does not decode as %s: %w", r.path, m.ProtoReflect().Descriptor().Name(), err)
+	}
+	return nil
+}
+
+func (r *Reader) wrap(err error) error {
+	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
+		return fmt.Errorf("%s: corrupt gzip stream: %w", r.path, err)
+	}
+	return fmt.Errorf("%s: %w", r.path, err)
+}
+
+// readUvarint reads a uvarint; io.EOF only when no byte was read at all.
+func readUvarint(br *bufio.Reader) (uint64, error) {
+	var x uint64
+	var s uint
+	for i := 0; i < 10; i++ {
+		c, err := br.ReadByte()
+		if err != nil {
+			if err == io.EOF {
+				if i == 0 {
+					return 0, io.EOF
+				}
+				return 0, ErrTruncated
+			}
+			if err == io.ErrUnexpectedEOF {
+				return 0, ErrTruncated
+			}
+			return 0, err
+		}
+		if c < 0x80 {
+			if i == 9 && c > 1 {
+				break
+			}
+			return x | uint64(c)<<s, nil
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
+	}
+	return 0, errors.New("record length prefix overflows 64 bits: file is corrupt")
+}
+
+// Close closes the file.
+func (r *Reader) Close() error {
+	if r.f != nil {
+		return r.f.Close()
+	}
+	return nil
+}
+
+// IsRecordFile reports whether b (the first bytes of a file) could start a
+// record file: gzip magic, or a small length prefix followed by a header.
+func IsRecordFile(b []byte) bool {
+	return bytes.HasPrefix(b, []byte{0x1f, 0x8b})
+}
