@@ -9,6 +9,7 @@ require (
 )
 
 require (
+	github.com/planetscale/vtprotobuf v0.6.0 // indirect
 	golang.org/x/net v0.55.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/term v0.47.0 // indirect

@@ -108,6 +108,31 @@ func terminal(t gopacket.LayerType) bool {
 // TCP segments. Others (DNS over TCP, HTTP, TLS) need the stream.
 var tcpSegmentApps = map[gopacket.LayerType]bool{}
 
+// udpPorts adds UDP ports gopacket does not map: multicast DNS (5353) and
+// LLMNR (5355) use the DNS message format, and analysts expect them among
+// the DNS records, as tshark shows them with dns.* fields. The table is ours,
+// not gopacket's global port registry, so other users of gopacket in the
+// same process are not affected.
+var udpPorts = map[layers.UDPPort]gopacket.LayerType{
+	5353: layers.LayerTypeDNS,
+	5355: layers.LayerTypeDNS,
+}
+
+// nextAfterUDP picks the application layer by port, preferring the
+// destination port as gopacket does.
+func nextAfterUDP(u *layers.UDP, next gopacket.LayerType) gopacket.LayerType {
+	if next != gopacket.LayerTypePayload {
+		return next
+	}
+	if t, ok := udpPorts[u.DstPort]; ok {
+		return t
+	}
+	if t, ok := udpPorts[u.SrcPort]; ok {
+		return t
+	}
+	return next
+}
+
 // Decode decodes one packet and emits its records to s. meta carries the
 // frame number, time and lengths; Decode fills its context fields. The reason
 // names the unknown layer or the failure.
@@ -133,8 +158,13 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 		}
 		d.chain = append(d.chain, chainEntry{typ, l})
 		next := l.NextLayerType()
-		if typ == layers.LayerTypeTCP && !tcpSegmentApps[next] {
-			next = gopacket.LayerTypePayload
+		switch typ {
+		case layers.LayerTypeTCP:
+			if !tcpSegmentApps[next] {
+				next = gopacket.LayerTypePayload
+			}
+		case layers.LayerTypeUDP:
+			next = nextAfterUDP(l.(*layers.UDP), next)
 		}
 		typ, data = next, l.LayerPayload()
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/klauspost/compress/gzip"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -17,6 +18,7 @@ import (
 type Writer struct {
 	path string
 	f    *os.File
+	fbuf *bufio.Writer // under gzip: gzip writes one small block at a time
 	gz   *gzip.Writer
 	bw   *bufio.Writer
 	buf  []byte
@@ -36,7 +38,8 @@ func Create(path string, h *types.Header, compress bool) (*Writer, error) {
 	}
 	w := &Writer{path: path, f: f}
 	if compress {
-		gz, err := gzip.NewWriterLevel(f, Level)
+		w.fbuf = bufio.NewWriterSize(f, 1<<20)
+		gz, err := gzip.NewWriterLevel(w.fbuf, Level)
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -56,12 +59,28 @@ func Create(path string, h *types.Header, compress bool) (*Writer, error) {
 	return w, nil
 }
 
+// vtMessage is implemented by the code protoc-gen-go-vtproto generates
+// (types/netcap_vtproto.pb.go): sizing and marshalling without reflection.
+type vtMessage interface {
+	SizeVT() int
+	MarshalToSizedBufferVT(dAtA []byte) (int, error)
+}
+
 // AppendDelimited appends m to b as a uvarint length followed by the message.
 // It reuses b's capacity, so a caller that keeps b across calls marshals
-// without allocating.
+// without allocating. The output is the same bytes proto.Marshal gives.
 func AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
-	opts := proto.MarshalOptions{}
-	size := opts.Size(m)
+	if vt, ok := m.(vtMessage); ok {
+		size := vt.SizeVT()
+		b = protowire.AppendVarint(b, uint64(size))
+		n := len(b)
+		b = slices.Grow(b, size)[:n+size]
+		if _, err := vt.MarshalToSizedBufferVT(b[n:]); err != nil {
+			return b[:n], err
+		}
+		return b, nil
+	}
+	size := proto.MarshalOptions{}.Size(m)
 	b = protowire.AppendVarint(b, uint64(size))
 	return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, m)
 }
@@ -103,6 +122,7 @@ func (w *Writer) Close() error {
 	keep(w.bw.Flush())
 	if w.gz != nil {
 		keep(w.gz.Close())
+		keep(w.fbuf.Flush())
 	}
 	keep(w.f.Close())
 	return first
