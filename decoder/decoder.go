@@ -25,7 +25,10 @@ type Packet struct {
 	DstPort       int32
 	FlowID        string
 	Payloads      bool // fill Payload fields (-payload)
-	Entropy       bool // compute PayloadEntropy (-entropy)
+	// Strings renders addresses with a per-worker cache; decoders should use
+	// p.Strings.IP and p.Strings.MAC rather than String() on the address.
+	Strings *AddrStrings
+	Entropy bool // compute PayloadEntropy (-entropy)
 }
 
 // Sink receives the records a decoder makes. The record may be reused by the

@@ -2,7 +2,6 @@ package decoder
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -46,8 +45,8 @@ func (f *feedback) SetTruncated() { f.truncated = true }
 type PacketDecoder struct {
 	instances map[gopacket.LayerType][]gopacket.DecodingLayer
 	decoders  map[gopacket.LayerType][]Decoder
-	used      map[gopacket.LayerType]int
 	chain     []chainEntry
+	strs      AddrStrings
 	df        feedback
 }
 
@@ -57,7 +56,6 @@ func NewPacketDecoder(enabled func(types.Type) bool) *PacketDecoder {
 	d := &PacketDecoder{
 		instances: map[gopacket.LayerType][]gopacket.DecodingLayer{},
 		decoders:  map[gopacket.LayerType][]Decoder{},
-		used:      map[gopacket.LayerType]int{},
 		chain:     make([]chainEntry, 0, maxLayers),
 	}
 	for _, p := range protocols {
@@ -138,7 +136,7 @@ func nextAfterUDP(u *layers.UDP, next gopacket.LayerType) gopacket.LayerType {
 // names the unknown layer or the failure.
 func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, s Sink) (st Status, reason string) {
 	d.chain = d.chain[:0]
-	clear(d.used)
+	meta.Strings = &d.strs
 	d.df.truncated = false
 	typ := FirstLayer(link, data)
 	st = Decoded
@@ -192,11 +190,17 @@ func (d *PacketDecoder) instance(t gopacket.LayerType) (gopacket.DecodingLayer, 
 	if !ok {
 		return nil, false
 	}
-	n := d.used[t]
+	// The occurrence number is how often t is already in the chain: the
+	// chain is at most maxLayers long, cheaper to scan than a map to clear.
+	n := 0
+	for _, e := range d.chain {
+		if e.typ == t {
+			n++
+		}
+	}
 	if n >= maxRepeat {
 		return nil, false
 	}
-	d.used[t] = n + 1
 	ls := d.instances[t]
 	if n < len(ls) {
 		return ls[n], true
@@ -236,11 +240,11 @@ func (d *PacketDecoder) context(p *Packet) {
 		switch l := e.l.(type) {
 		case *layers.IPv4:
 			if !network {
-				p.SrcIP, p.DstIP, network = ipString(l.SrcIP), ipString(l.DstIP), true
+				p.SrcIP, p.DstIP, network = d.strs.IP(l.SrcIP), d.strs.IP(l.DstIP), true
 			}
 		case *layers.IPv6:
 			if !network {
-				p.SrcIP, p.DstIP, network = ipString(l.SrcIP), ipString(l.DstIP), true
+				p.SrcIP, p.DstIP, network = d.strs.IP(l.SrcIP), d.strs.IP(l.DstIP), true
 			}
 		case *layers.TCP:
 			p.SrcPort, p.DstPort = int32(l.SrcPort), int32(l.DstPort)
@@ -253,13 +257,6 @@ func (d *PacketDecoder) context(p *Packet) {
 			return
 		}
 	}
-}
-
-func ipString(ip net.IP) string {
-	if len(ip) == 0 {
-		return ""
-	}
-	return ip.String()
 }
 
 // Layers returns the layer types decoded from the last packet, outermost
