@@ -121,6 +121,10 @@ func (s *FileSource) open() error {
 			return fmt.Errorf("capture: %s: bad pcapng section header: %v", s.path, err)
 		}
 		s.ng, s.link = nr, nr.LinkType()
+	case head[0] < 0x80 && head[1] == 0x08:
+		// A length prefix, then field 1 (Header.Created) as a varint: the
+		// start of a netcap record file.
+		return fmt.Errorf("capture: %s: %w: it is a netcap record file; read it with net dump -read %s", s.path, ErrNotCapture, s.path)
 	default:
 		return fmt.Errorf("capture: %s: %w (first bytes % x)", s.path, ErrNotCapture, head[:4])
 	}
