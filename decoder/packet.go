@@ -96,10 +96,11 @@ func FirstLayer(link layers.LinkType, data []byte) gopacket.LayerType {
 
 // terminal layers end the chain without making the packet unknown: plain
 // payload, IP fragments after the first, and TLS, whose records come from the
-// reassembled stream rather than from single segments.
+// reassembled stream rather than from single segments. LayerTypeZero is not
+// terminal: it is what gopacket answers for an EtherType, IP protocol or link
+// type it does not know, and bytes of an unknown type are an unknown packet.
 func terminal(t gopacket.LayerType) bool {
-	return t == gopacket.LayerTypePayload || t == gopacket.LayerTypeFragment ||
-		t == gopacket.LayerTypeZero || t == layers.LayerTypeTLS
+	return t == gopacket.LayerTypePayload || t == gopacket.LayerTypeFragment || t == layers.LayerTypeTLS
 }
 
 // tcpSegmentApps are the application layers that can be decoded from single
@@ -147,7 +148,7 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 		}
 		l, ok := d.instance(typ)
 		if !ok {
-			st, reason = Unknown, layerName(typ, link, len(d.chain) == 0)
+			st, reason = Unknown, d.unknownReason(typ, link)
 			break
 		}
 		if err := decodeLayer(l, data, &d.df); err != nil {
@@ -177,11 +178,28 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 	return st, reason
 }
 
-func layerName(t gopacket.LayerType, link layers.LinkType, first bool) string {
-	if first && t == gopacket.LayerTypeZero || first && t.String() == fmt.Sprint(int(t)) {
-		return fmt.Sprintf("link type %d", link)
+// unknownReason names what could not be decoded: the link type for the first
+// layer, the layer's name when gopacket knows it, or which layer carried bytes
+// of an unknown type.
+func (d *PacketDecoder) unknownReason(t gopacket.LayerType, link layers.LinkType) string {
+	if len(d.chain) == 0 {
+		return fmt.Sprintf("link type %d (%v)", int(link), link)
 	}
-	return t.String()
+	if t != gopacket.LayerTypeZero {
+		return t.String()
+	}
+	prev := d.chain[len(d.chain)-1]
+	switch l := prev.l.(type) {
+	case *layers.Ethernet:
+		return fmt.Sprintf("EtherType 0x%04x", uint16(l.EthernetType))
+	case *layers.Dot1Q:
+		return fmt.Sprintf("EtherType 0x%04x", uint16(l.Type))
+	case *layers.IPv4:
+		return fmt.Sprintf("IP protocol %d", uint8(l.Protocol))
+	case *layers.IPv6:
+		return fmt.Sprintf("IP protocol %d", uint8(l.NextHeader))
+	}
+	return "unknown layer after " + prev.typ.String()
 }
 
 // instance returns a DecodingLayer for the next occurrence of t in the packet.
