@@ -213,8 +213,22 @@ func appendJSONField(b []byte, m protoreflect.Message, fd protoreflect.FieldDesc
 	return appendScalar(b, fd, m.Get(fd), utc, true)
 }
 
+// appendJSONMessage writes a nested message with all its fields; unlike
+// AppendJSON it needs no Format (no column selection), so nothing is
+// allocated per nested message.
 func appendJSONMessage(b []byte, m protoreflect.Message, utc bool) []byte {
-	return AppendJSON(b, m, &Format{UTC: utc})
+	b = append(b, '{')
+	fds := m.Descriptor().Fields()
+	for i := 0; i < fds.Len(); i++ {
+		fd := fds.Get(i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, string(fd.Name()))
+		b = append(b, ':')
+		b = appendJSONField(b, m, fd, utc)
+	}
+	return append(b, '}')
 }
 
 func appendJSONList(b []byte, fd protoreflect.FieldDescriptor, l protoreflect.List, utc bool) []byte {

@@ -80,7 +80,10 @@ func NewReader(rd io.Reader, name string) (*Reader, error) {
 	}
 	name2 := RecordName(h.Type)
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + name2))
-	if err != nil || h.Type == types.Type_NC_Header {
+	if h.Type == types.Type_NC_Header || h.Type == types.Type_NC_Batch {
+		return nil, fmt.Errorf("%s: header names %v, which is not a record type: the file is corrupt", name, h.Type)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s: header names record type %d, which this version of netcap does not know", name, h.Type)
 	}
 	r.header, r.mt = h, mt
@@ -108,6 +111,9 @@ func (r *Reader) NextRaw() ([]byte, error) {
 	if size > MaxRecordSize {
 		return nil, fmt.Errorf("%s: record length %d exceeds the %d byte limit: file is corrupt", r.path, size, MaxRecordSize)
 	}
+	if uint64(cap(r.buf)) < size && size > eagerRecordSize {
+		return r.nextLarge(int64(size))
+	}
 	if uint64(cap(r.buf)) < size {
 		r.buf = make([]byte, size)
 	}
@@ -119,6 +125,26 @@ func (r *Reader) NextRaw() ([]byte, error) {
 		return nil, r.wrap(err)
 	}
 	return b, nil
+}
+
+// eagerRecordSize is the largest record buffer allocated before its bytes
+// are read. A length prefix above it may be corrupt, so such a record's buffer
+// grows with the bytes that actually arrive: a 20-byte file cannot make the
+// reader allocate MaxRecordSize.
+const eagerRecordSize = 1 << 20
+
+// nextLarge reads a record longer than eagerRecordSize.
+func (r *Reader) nextLarge(size int64) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(eagerRecordSize)
+	if _, err := io.CopyN(&buf, r.br, size); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, ErrTruncated
+		}
+		return nil, r.wrap(err)
+	}
+	r.buf = buf.Bytes()
+	return r.buf[:size], nil
 }
 
 // Next reads the next record into m (which is reset first).
@@ -176,10 +202,4 @@ func (r *Reader) Close() error {
 		return r.f.Close()
 	}
 	return nil
-}
-
-// IsRecordFile reports whether b (the first bytes of a file) could start a
-// record file: gzip magic, or a small length prefix followed by a header.
-func IsRecordFile(b []byte) bool {
-	return bytes.HasPrefix(b, []byte{0x1f, 0x8b})
 }
