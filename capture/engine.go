@@ -46,12 +46,13 @@ type Config struct {
 	CSV           bool   // write <Type>.csv.gz instead of <Type>.ncap.gz
 	Compress      bool   // gzip the record files
 	Enabled       func(types.Type) bool
-	Payloads      bool        // fill Payload fields
-	Entropy       bool        // compute PayloadEntropy
-	IgnoreUnknown bool        // do not write unknown.pcap (packets still counted)
-	Version       string      // netcap version for the file headers
-	Progress      func(Stats) // called about once a second while running; may be nil
-	Created       time.Time   // header creation time; zero means now
+	Payloads      bool            // fill Payload fields
+	Entropy       bool            // compute PayloadEntropy
+	IgnoreUnknown bool            // do not write unknown.pcap (packets still counted)
+	Version       string          // netcap version for the file headers
+	Progress      func(Stats)     // called about once a second while running; may be nil
+	Created       time.Time       // header creation time; zero means now
+	Decoder       decoder.Options // flow timeouts and stream limits; zero means decoder.DefaultOptions
 }
 
 // Stats is a snapshot of the engine's counters.
@@ -77,12 +78,15 @@ type Summary struct {
 	Workers       int
 	Truncated     error // set when the capture was cut; everything before it was written
 	Files         []string
+	Decoder       decoder.Stats // flow and reassembly counters summed over workers
 }
 
 type recRef struct {
-	pkt int32
-	typ types.Type
-	end int32
+	pkt     int32
+	typ     types.Type
+	end     int32
+	ordered bool  // emitted with EmitOrdered: written after the packet's own records, by key
+	key     int64 // first frame of the flow the record describes
 }
 
 type workerOut struct {
@@ -101,6 +105,7 @@ type pktInfo struct {
 
 type batch struct {
 	seq     uint64
+	final   bool  // no packets: the end of input, workers flush their state
 	frame0  int64 // frame number of pkts[0]
 	data    []byte
 	pkts    []pktInfo
@@ -115,13 +120,15 @@ type engine struct {
 	enabled [256]bool
 	csvHdr  map[types.Type][]byte
 
-	pool    chan *batch
-	toWork  []chan *batch
-	done    chan *batch
-	packets atomic.Int64
-	unknown atomic.Int64
-	errs    atomic.Int64
-	start   time.Time
+	seq         uint64 // sequence number of the last batch read
+	pool        chan *batch
+	toWork      []chan *batch
+	done        chan *batch
+	packets     atomic.Int64
+	unknown     atomic.Int64
+	errs        atomic.Int64
+	start       time.Time
+	workerStats []decoder.Stats // per worker, filled at the final flush
 }
 
 // Run decodes every packet of src and writes the records to cfg.Out. It stops
@@ -136,13 +143,16 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	if cfg.Enabled == nil {
 		cfg.Enabled = func(types.Type) bool { return true }
 	}
+	if cfg.Decoder == (decoder.Options{}) {
+		cfg.Decoder = decoder.DefaultOptions()
+	}
 	if cfg.Created.IsZero() {
 		cfg.Created = time.Now()
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("capture: output folder: %w", err)
 	}
-	e := &engine{cfg: cfg, src: src, workers: cfg.Workers, start: time.Now()}
+	e := &engine{cfg: cfg, src: src, workers: cfg.Workers, start: time.Now(), workerStats: make([]decoder.Stats, cfg.Workers)}
 	for _, t := range decoder.RecordTypes() {
 		e.enabled[t] = cfg.Enabled(t)
 	}
@@ -174,6 +184,14 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 
 	stopProgress := e.progress()
 	readErr := e.read(ctx)
+	// A last, empty batch tells the workers to flush what they hold (open
+	// flows, streams) so that it is written after every packet.
+	final := <-e.pool
+	final.seq, final.final, final.pkts, final.data = e.seq+1, true, final.pkts[:0], final.data[:0]
+	final.pending.Store(int32(e.workers))
+	for _, ch := range e.toWork {
+		ch <- final
+	}
 	for _, ch := range e.toWork {
 		close(ch)
 	}
@@ -194,6 +212,9 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 		Workers:       e.workers,
 		Files:         w.files(),
 	}
+	for _, st := range e.workerStats {
+		s.Decoder.Add(st)
+	}
 	if readErr != nil {
 		if !errors.Is(readErr, ErrTruncatedCapture) {
 			return s, readErr
@@ -205,7 +226,6 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 
 // read is the Reader: it fills batches and hands each to every worker.
 func (e *engine) read(ctx context.Context) error {
-	var seq uint64
 	frame := int64(1)
 	for {
 		var b *batch
@@ -236,8 +256,8 @@ func (e *engine) read(ctx context.Context) error {
 			}
 		}
 		if len(b.pkts) > 0 {
-			seq++
-			b.seq = seq
+			e.seq++
+			b.seq, b.final = e.seq, false
 			e.packets.Add(int64(len(b.pkts)))
 			b.pending.Store(int32(e.workers))
 			for _, ch := range e.toWork {
@@ -260,15 +280,28 @@ func (e *engine) read(ctx context.Context) error {
 
 // work is a Worker: it decodes the packets of each batch that it owns.
 func (e *engine) work(id int) {
-	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.enabled[t] })
+	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.enabled[t] }, e.cfg.Decoder)
+	stateful := pd.Stateful()
 	sink := &sink{e: e}
 	var meta decoder.Packet
 	for b := range e.toWork[id] {
 		out := &b.out[id]
 		out.arena, out.recs = out.arena[:0], out.recs[:0]
 		sink.out = out
+		if b.final {
+			sink.pkt = 0
+			pd.Flush(sink)
+			e.workerStats[id] = pd.Stats()
+		}
 		for i := range b.pkts {
 			p := &b.pkts[i]
+			sink.pkt = int32(i)
+			if stateful {
+				// Every worker sees the time of every packet, so flows
+				// time out at the same place in the capture whatever
+				// worker holds them.
+				pd.Tick(p.ts, sink)
+			}
 			if p.owner != id {
 				continue
 			}
@@ -280,7 +313,6 @@ func (e *engine) work(id int) {
 				Payloads:      e.cfg.Payloads,
 				Entropy:       e.cfg.Entropy,
 			}
-			sink.pkt = int32(i)
 			p.status, p.reason = pd.Decode(b.data[p.off:p.off+p.capLen], p.link, &meta, sink)
 		}
 		if b.pending.Add(-1) == 0 {
@@ -296,7 +328,12 @@ type sink struct {
 	pkt int32
 }
 
-func (s *sink) Emit(t types.Type, m proto.Message) {
+func (s *sink) Emit(t types.Type, m proto.Message) { s.emit(t, m, false, 0) }
+
+// EmitOrdered implements decoder.OrderedSink.
+func (s *sink) EmitOrdered(t types.Type, m proto.Message, key int64) { s.emit(t, m, true, key) }
+
+func (s *sink) emit(t types.Type, m proto.Message, ordered bool, key int64) {
 	if int(t) >= len(s.e.enabled) || !s.e.enabled[t] {
 		return
 	}
@@ -313,7 +350,7 @@ func (s *sink) Emit(t types.Type, m proto.Message) {
 		s.out.arena = s.out.arena[:start]
 		return
 	}
-	s.out.recs = append(s.out.recs, recRef{pkt: s.pkt, typ: t, end: int32(len(s.out.arena))})
+	s.out.recs = append(s.out.recs, recRef{pkt: s.pkt, typ: t, end: int32(len(s.out.arena)), ordered: ordered, key: key})
 }
 
 func (e *engine) progress() (stop func()) {

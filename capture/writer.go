@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -70,6 +71,9 @@ type writer struct {
 	unknownLayers map[string]int64
 	errorReasons  map[string]int64
 	err           error
+	cursor        []int
+	start         []int32
+	pending       []pendingRec
 }
 
 func newWriter(e *engine) *writer {
@@ -118,19 +122,53 @@ func (w *writer) run() error {
 	return w.err
 }
 
-// write appends the batch's records and packets in capture order.
+// write appends the batch's records and packets in capture order. At each
+// packet position the owner's own records come first, in the order it
+// emitted them; then the ordered records (flows that ended there, or the
+// final flush) of every worker, sorted by key and type, so that the output
+// does not depend on which worker held which flow.
 func (w *writer) write(b *batch) {
-	cursor := make([]int, len(b.out))
-	start := make([]int32, len(b.out))
-	for i := range b.pkts {
-		p := &b.pkts[i]
-		o := &b.out[p.owner]
-		for cursor[p.owner] < len(o.recs) && o.recs[cursor[p.owner]].pkt == int32(i) {
-			r := o.recs[cursor[p.owner]]
-			w.append(r.typ, o.arena[start[p.owner]:r.end])
-			start[p.owner] = r.end
-			cursor[p.owner]++
+	if len(w.cursor) < len(b.out) {
+		w.cursor, w.start = make([]int, len(b.out)), make([]int32, len(b.out))
+	}
+	cursor, start := w.cursor[:len(b.out)], w.start[:len(b.out)]
+	clear(cursor)
+	clear(start)
+	n := len(b.pkts)
+	if b.final {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		w.pending = w.pending[:0]
+		for wi := range b.out {
+			o := &b.out[wi]
+			for cursor[wi] < len(o.recs) && o.recs[cursor[wi]].pkt == int32(i) {
+				r := o.recs[cursor[wi]]
+				rec := o.arena[start[wi]:r.end]
+				start[wi] = r.end
+				cursor[wi]++
+				if r.ordered {
+					w.pending = append(w.pending, pendingRec{key: r.key, typ: r.typ, rec: rec})
+				} else {
+					w.append(r.typ, rec)
+				}
+			}
 		}
+		if len(w.pending) > 0 {
+			sort.SliceStable(w.pending, func(a, c int) bool {
+				if w.pending[a].key != w.pending[c].key {
+					return w.pending[a].key < w.pending[c].key
+				}
+				return w.pending[a].typ < w.pending[c].typ
+			})
+			for _, r := range w.pending {
+				w.append(r.typ, r.rec)
+			}
+		}
+		if b.final {
+			break
+		}
+		p := &b.pkts[i]
 		switch p.status {
 		case decoder.Unknown:
 			w.e.unknown.Add(1)
@@ -142,6 +180,12 @@ func (w *writer) write(b *batch) {
 			w.keep(w.errorsPcap.write(b.data[p.off:p.off+p.capLen], p))
 		}
 	}
+}
+
+type pendingRec struct {
+	key int64
+	typ types.Type
+	rec []byte
 }
 
 func (w *writer) append(t types.Type, rec []byte) {

@@ -88,12 +88,28 @@ func Protocols() []Protocol {
 	return out
 }
 
+// FlowRecords are the records the connection table makes, with what they are.
+var FlowRecords = map[types.Type]string{
+	types.Type_NC_Connection: "bidirectional flows: both directions of a TCP connection, UDP or ICMP exchange",
+	types.Type_NC_Flow:       "unidirectional flows: one record per direction of each connection",
+}
+
 // RecordTypes returns every record type a registered decoder can emit.
 func RecordTypes() []types.Type {
 	seen := map[types.Type]bool{}
 	var out []types.Type
+	var all [][]types.Type
 	for _, p := range protocols {
-		for _, t := range p.Records {
+		all = append(all, p.Records)
+	}
+	for _, p := range streamProtocols {
+		all = append(all, p.Records)
+	}
+	for t := range FlowRecords {
+		all = append(all, []types.Type{t})
+	}
+	for _, records := range all {
+		for _, t := range records {
 			if !seen[t] {
 				seen[t] = true
 				out = append(out, t)

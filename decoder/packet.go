@@ -47,12 +47,16 @@ type PacketDecoder struct {
 	decoders  map[gopacket.LayerType][]Decoder
 	chain     []chainEntry
 	strs      AddrStrings
+	conns     *connTable // nil when no flow or stream record is enabled
+	view      packetView
+	stats     Stats
 	df        feedback
 }
 
 // NewPacketDecoder makes a decoder that runs the protocol decoders for which
-// enabled returns true for at least one of their record types.
-func NewPacketDecoder(enabled func(types.Type) bool) *PacketDecoder {
+// enabled returns true for at least one of their record types. opts (at most
+// one; DefaultOptions when absent) set the flow and stream limits.
+func NewPacketDecoder(enabled func(types.Type) bool, opts ...Options) *PacketDecoder {
 	d := &PacketDecoder{
 		instances: map[gopacket.LayerType][]gopacket.DecodingLayer{},
 		decoders:  map[gopacket.LayerType][]Decoder{},
@@ -67,7 +71,40 @@ func NewPacketDecoder(enabled func(types.Type) bool) *PacketDecoder {
 			d.decoders[p.Layer] = append(d.decoders[p.Layer], p.NewDecoder())
 		}
 	}
+	o := DefaultOptions()
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	d.conns = newConnTable(o, enabled)
 	return d
+}
+
+// Stateful reports whether the decoder keeps flow state, and so needs Tick
+// for every packet of the capture and Flush at the end.
+func (d *PacketDecoder) Stateful() bool { return d.conns != nil }
+
+// Tick tells the decoder the time of a packet of the capture, one it decodes
+// or not: flows idle for too long end here, their records emitted ordered.
+func (d *PacketDecoder) Tick(ts int64, s Sink) {
+	if d.conns != nil {
+		d.conns.tick(ts, s)
+	}
+}
+
+// Flush ends every flow: the input is over.
+func (d *PacketDecoder) Flush(s Sink) {
+	if d.conns != nil {
+		d.conns.flush(s)
+	}
+}
+
+// Stats returns the stateful decoders' counters.
+func (d *PacketDecoder) Stats() Stats {
+	st := d.stats
+	if d.conns != nil {
+		d.conns.statsInto(&st)
+	}
+	return st
 }
 
 // FirstLayer maps a capture link type to the layer its frames start with.
@@ -168,6 +205,10 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 		typ, data = next, l.LayerPayload()
 	}
 	d.context(meta)
+	if d.conns != nil {
+		d.view.read(d.chain)
+		d.conns.packet(&d.view, meta, s)
+	}
 	for _, e := range d.chain {
 		for _, dec := range d.decoders[e.typ] {
 			if err := runDecoder(dec, e.l, meta, s); err != nil && st != Failed {

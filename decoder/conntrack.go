@@ -1,0 +1,751 @@
+package decoder
+
+import (
+	"bytes"
+	"encoding/hex"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/netcap/netcap/types"
+)
+
+// The connection table: one per worker, holding the flows whose packets the
+// engine routes to that worker (both directions of a flow hash alike). It
+// makes the Connection records (both directions) and the Flow records (one
+// per direction), feeds TCP payloads through the reassembler to the stream
+// parsers (HTTP, TLS), and sets every packet's FlowID to its connection's UID
+// so that records of all types join.
+//
+// Time is packet time: idle timeouts are checked as the capture's clock
+// advances, on every worker at the same packets (every worker sees the time
+// of every packet), so a one-hour capture read in a second expires the same
+// flows at the same places, whatever the number of workers.
+
+// connKey identifies a connection whatever the direction: a is the smaller
+// address:port endpoint.
+type connKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+	proto  uint8
+	v6     bool
+}
+
+type endpoint struct {
+	ip   string
+	port int32
+	mac  string
+}
+
+// direction is what one side sent.
+type direction struct {
+	packets, bytes, payload int64
+	first, last             int64
+	frameFirst, frameLast   int64
+	flags                   [9]int64
+	history                 uint16 // bit per history letter already recorded
+	fin, finAcked           bool
+	finSeq                  uint32
+	stream                  halfStream
+	detectTried             bool
+}
+
+type conn struct {
+	key            connKey
+	uid, cid       string
+	client, server endpoint
+	clientIsA      bool
+	initiatorKnown bool
+	proto          uint8
+	link, network  string
+	transport, app string
+	first, last    int64
+	dir            [2]direction // 0: client to server
+	history        []byte
+	rst            [2]bool
+	closing        bool
+	detectDone     bool
+	parser         StreamParser
+	info           ConnInfo
+	out            [2]deliverFunc
+	list           *connList
+	prev, next     *conn
+}
+
+// connList is a list of connections ordered by last activity (closing ones by
+// close time), so expired ones are found at the head.
+type connList struct {
+	head, tail *conn
+	timeout    int64
+}
+
+func (l *connList) push(c *conn) {
+	c.list, c.prev, c.next = l, l.tail, nil
+	if l.tail != nil {
+		l.tail.next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+}
+
+func (l *connList) remove(c *conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.tail = c.prev
+	}
+	c.list, c.prev, c.next = nil, nil, nil
+}
+
+// orderedSink turns every record into an ordered one with the key of the
+// connection being ended: records made while a flow times out or at the end
+// of input are not caused by the packet at hand.
+type orderedSink struct {
+	s   Sink
+	key int64
+}
+
+func (o *orderedSink) Emit(t types.Type, m proto.Message) { o.EmitOrdered(t, m, o.key) }
+
+func (o *orderedSink) EmitOrdered(t types.Type, m proto.Message, key int64) {
+	if os, ok := o.s.(OrderedSink); ok {
+		os.EmitOrdered(t, m, key)
+		return
+	}
+	o.s.Emit(t, m)
+}
+
+type connTable struct {
+	opts                Options
+	m                   map[connKey]*conn
+	tcp, other, closing connList
+	clock, nextSweep    int64
+	emitConn, emitFlow  bool
+	streams             []StreamProtocol
+	reasm               reasmStats
+	stats               Stats
+	conn                types.Connection
+	flow                types.Flow
+	chunk               Chunk
+	ordered             orderedSink
+	sink                Sink // the sink deliveries go to right now
+	keyBuf              []byte
+}
+
+func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
+	t := &connTable{
+		opts:     opts,
+		m:        map[connKey]*conn{},
+		emitConn: enabled(types.Type_NC_Connection),
+		emitFlow: enabled(types.Type_NC_Flow),
+	}
+	t.tcp.timeout = int64(opts.ConnTimeout)
+	t.other.timeout = int64(opts.FlowTimeout)
+	t.closing.timeout = int64(opts.CloseDelay)
+	for _, p := range streamProtocols {
+		for _, r := range p.Records {
+			if enabled(r) {
+				t.streams = append(t.streams, p)
+				break
+			}
+		}
+	}
+	if !t.emitConn && !t.emitFlow && len(t.streams) == 0 {
+		return nil
+	}
+	return t
+}
+
+// sweepEvery is how far the packet clock advances between timeout checks.
+const sweepEvery = int64(time.Second)
+
+// tick advances the clock to ts and ends connections idle for too long.
+func (t *connTable) tick(ts int64, s Sink) {
+	if ts > t.clock {
+		t.clock = ts
+	}
+	if t.clock < t.nextSweep {
+		return
+	}
+	t.nextSweep = t.clock + sweepEvery
+	for _, l := range []*connList{&t.closing, &t.tcp, &t.other} {
+		if l.timeout <= 0 && l != &t.closing {
+			continue
+		}
+		for c := l.head; c != nil && t.clock-c.last > l.timeout; c = l.head {
+			if l != &t.closing {
+				t.stats.TimedOut++
+			}
+			t.end(c, s)
+		}
+	}
+}
+
+// flush ends every connection: the input is over.
+func (t *connTable) flush(s Sink) {
+	for _, l := range []*connList{&t.closing, &t.tcp, &t.other} {
+		for c := l.head; c != nil; c = l.head {
+			t.end(c, s)
+		}
+	}
+}
+
+// packetView is what the table reads from a decoded packet.
+type packetView struct {
+	eth            *layers.Ethernet
+	ip4            *layers.IPv4
+	ip6            *layers.IPv6
+	tcp            *layers.TCP
+	udp            *layers.UDP
+	sctp           *layers.SCTP
+	icmp4          *layers.ICMPv4
+	icmp6          *layers.ICMPv6
+	app            gopacket.LayerType
+	link           gopacket.LayerType
+	payload        int
+	src, dst       []byte
+	sport, dport   uint16
+	proto          uint8
+	afterTransport bool
+	networkSeen    bool
+}
+
+func (v *packetView) read(chain []chainEntry) {
+	*v = packetView{}
+	for i, e := range chain {
+		if i == 0 {
+			v.link = e.typ
+		}
+		if v.afterTransport {
+			if v.app == 0 {
+				v.app = e.typ
+			}
+			continue
+		}
+		switch l := e.l.(type) {
+		case *layers.Ethernet:
+			if v.eth == nil && !v.networkSeen {
+				v.eth = l
+			}
+		case *layers.IPv4:
+			if !v.networkSeen {
+				v.ip4, v.networkSeen = l, true
+				v.src, v.dst, v.proto = l.SrcIP.To4(), l.DstIP.To4(), uint8(l.Protocol)
+			}
+		case *layers.IPv6:
+			if !v.networkSeen {
+				v.ip6, v.networkSeen = l, true
+				v.src, v.dst, v.proto = l.SrcIP.To16(), l.DstIP.To16(), uint8(l.NextHeader)
+				if l.HopByHop != nil {
+					v.proto = uint8(l.HopByHop.NextHeader)
+				}
+			}
+		case *layers.TCP:
+			if v.networkSeen {
+				v.tcp, v.afterTransport = l, true
+				v.sport, v.dport, v.payload, v.proto = uint16(l.SrcPort), uint16(l.DstPort), len(l.Payload), 6
+			}
+		case *layers.UDP:
+			if v.networkSeen {
+				v.udp, v.afterTransport = l, true
+				v.sport, v.dport, v.payload, v.proto = uint16(l.SrcPort), uint16(l.DstPort), len(l.Payload), 17
+			}
+		case *layers.SCTP:
+			if v.networkSeen {
+				v.sctp, v.afterTransport = l, true
+				v.sport, v.dport, v.proto = uint16(l.SrcPort), uint16(l.DstPort), 132
+			}
+		case *layers.ICMPv4:
+			if v.networkSeen {
+				v.icmp4, v.afterTransport = l, true
+				v.sport, v.dport, v.payload, v.proto = uint16(l.TypeCode.Type()), uint16(l.TypeCode.Code()), len(l.Payload), 1
+			}
+		case *layers.ICMPv6:
+			if v.networkSeen {
+				v.icmp6, v.afterTransport = l, true
+				v.sport, v.dport, v.payload, v.proto = uint16(l.TypeCode.Type()), uint16(l.TypeCode.Code()), len(l.Payload), 58
+			}
+		}
+	}
+}
+
+// hasPorts says whether the protocol's flows are told apart by ports (or ICMP
+// type/code): without its transport header (a later IP fragment) a packet of
+// such a protocol cannot be given to a flow.
+func hasTransport(proto uint8) bool {
+	switch proto {
+	case 6, 17, 132, 1, 58:
+		return true
+	}
+	return false
+}
+
+// packet accounts one packet to its connection and sets p.FlowID.
+func (t *connTable) packet(v *packetView, p *Packet, s Sink) {
+	if !v.networkSeen || len(v.src) != len(v.dst) || (len(v.src) != 4 && len(v.src) != 16) {
+		return
+	}
+	if hasTransport(v.proto) && !v.afterTransport {
+		return
+	}
+	sport, dport := v.sport, v.dport
+	oneWay := false
+	switch v.proto {
+	case 1:
+		sport, dport, oneWay = icmpPorts(uint8(v.sport), uint8(v.dport), icmp4Pairs)
+	case 58:
+		sport, dport, oneWay = icmpPorts(uint8(v.sport), uint8(v.dport), icmp6Pairs)
+	case 6, 17, 132:
+	default:
+		sport, dport = 0, 0
+	}
+	srcIsA := true
+	if c := bytes.Compare(v.src, v.dst); c > 0 || c == 0 && sport > dport {
+		srcIsA = false
+	}
+	if oneWay {
+		// A one-way ICMP message has its own flow per direction.
+		srcIsA = true
+	}
+	var k connKey
+	k.proto, k.v6 = v.proto, len(v.src) == 16
+	if srcIsA {
+		copy(k.a[:], v.src)
+		copy(k.b[:], v.dst)
+		k.pa, k.pb = sport, dport
+	} else {
+		copy(k.a[:], v.dst)
+		copy(k.b[:], v.src)
+		k.pa, k.pb = dport, sport
+	}
+
+	c := t.m[k]
+	if c != nil && c.closing && v.tcp != nil && v.tcp.SYN && !v.tcp.ACK {
+		// The ports are reused by a new connection.
+		t.end(c, s)
+		c = nil
+	}
+	if c == nil {
+		c = t.open(k, v, p, srcIsA, s)
+		if c == nil {
+			return
+		}
+	}
+	d := 0
+	if srcIsA != c.clientIsA {
+		d = 1
+	}
+	t.account(c, d, v, p, s)
+	p.FlowID = c.uid
+}
+
+func (t *connTable) frameFirst(c *conn) int64 {
+	f := c.dir[0].frameFirst
+	if f == 0 || (c.dir[1].frameFirst != 0 && c.dir[1].frameFirst < f) {
+		f = c.dir[1].frameFirst
+	}
+	return f
+}
+
+// open starts a connection at its first packet.
+func (t *connTable) open(k connKey, v *packetView, p *Packet, srcIsA bool, s Sink) *conn {
+	if t.opts.MaxConnections > 0 && len(t.m) >= t.opts.MaxConnections {
+		t.evictOldest(s)
+	}
+	c := &conn{key: k, proto: v.proto, first: p.Timestamp, last: p.Timestamp}
+	src := endpoint{ip: p.SrcIP, port: int32(v.sport), mac: ""}
+	dst := endpoint{ip: p.DstIP, port: int32(v.dport)}
+	if v.eth != nil {
+		src.mac, dst.mac = p.Strings.MAC(v.eth.SrcMAC), p.Strings.MAC(v.eth.DstMAC)
+	}
+	clientIsSrc := true
+	switch {
+	case v.tcp != nil && v.tcp.SYN && !v.tcp.ACK:
+		c.initiatorKnown = true
+	case v.tcp != nil && v.tcp.SYN && v.tcp.ACK:
+		clientIsSrc, c.initiatorKnown = false, true
+	case v.tcp != nil:
+		// Mid-stream: guess that the well-known port is the server's.
+		clientIsSrc = !(v.sport < 1024 && v.dport >= 1024)
+	case v.icmp4 != nil || v.icmp6 != nil:
+		c.initiatorKnown = true
+		// A reply seen first: the client is the one it goes to.
+		if typ := v.sport; typ == 0 || typ == 14 || typ == 16 || typ == 18 || typ == 129 || typ == 136 || typ == 140 || typ == 145 {
+			clientIsSrc = false
+		}
+	default:
+		c.initiatorKnown = true
+	}
+	if clientIsSrc {
+		c.client, c.server, c.clientIsA = src, dst, srcIsA
+	} else {
+		c.client, c.server, c.clientIsA = dst, src, !srcIsA
+	}
+	// Community ID from the client's view (it orders the endpoints itself).
+	cip, sip := v.src, v.dst
+	if !clientIsSrc {
+		cip, sip = v.dst, v.src
+	}
+	t.keyBuf = t.keyBuf[:0]
+	c.cid = communityID(t.keyBuf, cip, sip, v.proto, uint16(c.client.port), uint16(c.server.port))
+	if v.proto == 1 || v.proto == 58 {
+		c.cid = communityID(t.keyBuf, v.src, v.dst, v.proto, v.sport, v.dport)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(c.cid))
+	h.Write([]byte(strconv.FormatInt(p.Frame, 10)))
+	c.uid = hex.EncodeToString(h.Sum(nil))
+	c.link = linkName(v.link)
+	if v.ip4 != nil {
+		c.network = "IPv4"
+	} else {
+		c.network = "IPv6"
+	}
+	c.transport = transportName(v.proto)
+	if v.app != 0 && v.app != gopacket.LayerTypePayload {
+		c.app = v.app.String()
+	}
+	c.info = ConnInfo{ClientIP: c.client.ip, ServerIP: c.server.ip, ClientPort: c.client.port, ServerPort: c.server.port,
+		ClientMAC: c.client.mac, ServerMAC: c.server.mac, FlowID: c.uid}
+	if v.tcp != nil && len(t.streams) > 0 {
+		for d := range c.out {
+			d := d
+			c.out[d] = func(data []byte, missed int, ts, frame int64) { t.deliver(c, d, data, missed, ts, frame) }
+		}
+	}
+	t.m[k] = c
+	if v.proto == 6 {
+		t.tcp.push(c)
+	} else {
+		t.other.push(c)
+	}
+	if n := int64(len(t.m)); n > t.stats.ConnectionsPeak {
+		t.stats.ConnectionsPeak = n
+	}
+	return c
+}
+
+func linkName(t gopacket.LayerType) string {
+	if t == 0 {
+		return ""
+	}
+	return t.String()
+}
+
+func transportName(proto uint8) string {
+	switch proto {
+	case 6:
+		return "TCP"
+	case 17:
+		return "UDP"
+	case 132:
+		return "SCTP"
+	case 1:
+		return "ICMPv4"
+	case 58:
+		return "ICMPv6"
+	}
+	return layers.IPProtocol(proto).String()
+}
+
+// history letters, Zeek's: upper case for the client, lower case for the
+// server, each recorded once per direction.
+const historyLetters = "SHADFRG"
+
+func (c *conn) mark(d int, letter byte) {
+	i := bytes.IndexByte([]byte(historyLetters), letter)
+	if c.dir[d].history&(1<<i) != 0 {
+		return
+	}
+	c.dir[d].history |= 1 << i
+	if d == 1 {
+		letter += 'a' - 'A'
+	}
+	c.history = append(c.history, letter)
+}
+
+// account adds one packet of direction d (0: client to server).
+func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
+	dir := &c.dir[d]
+	if dir.packets == 0 {
+		dir.first, dir.frameFirst = p.Timestamp, p.Frame
+	}
+	dir.packets++
+	dir.bytes += int64(p.Length)
+	dir.payload += int64(v.payload)
+	dir.last, dir.frameLast = p.Timestamp, p.Frame
+	if p.Timestamp > c.last {
+		c.last = p.Timestamp
+	}
+	if c.list != nil && !c.closing && c.list.tail != c {
+		l := c.list
+		l.remove(c)
+		l.push(c)
+	}
+	if v.tcp == nil {
+		return
+	}
+	tcp := v.tcp
+	for i, on := range [9]bool{tcp.FIN, tcp.RST, tcp.ACK, tcp.SYN, tcp.URG, tcp.ECE, tcp.PSH, tcp.CWR, tcp.NS} {
+		if on {
+			dir.flags[i]++
+		}
+	}
+	switch {
+	case tcp.SYN && !tcp.ACK:
+		c.mark(d, 'S')
+	case tcp.SYN && tcp.ACK:
+		c.mark(d, 'H')
+	case tcp.ACK && v.payload == 0 && !tcp.FIN && !tcp.RST:
+		c.mark(d, 'A')
+	}
+	if v.payload > 0 {
+		c.mark(d, 'D')
+	}
+	if tcp.FIN {
+		c.mark(d, 'F')
+		dir.fin = true
+		dir.finSeq = tcp.Seq + uint32(v.payload)
+	}
+	if tcp.RST {
+		c.mark(d, 'R')
+		c.rst[d] = true
+	}
+	other := &c.dir[1-d]
+	if tcp.ACK && other.fin && seqDiff(tcp.Ack, other.finSeq+1) >= 0 {
+		other.finAcked = true
+	}
+
+	if c.out[d] != nil {
+		t.sink = s
+		if tcp.SYN {
+			if !dir.stream.started {
+				dir.stream.start(tcp.Seq + 1)
+			}
+		} else if v.payload > 0 {
+			if c.parser == nil && c.detectDone {
+				// Nobody reads this connection: do not buffer it.
+			} else {
+				dir.stream.add(tcp.Seq, tcp.Payload, p.Timestamp, p.Frame, t.opts.StreamMemoryPerConn, t.opts.StreamMemory, &t.reasm, c.out[d])
+			}
+		}
+		if tcp.FIN || tcp.RST {
+			dir.stream.flush(&t.reasm, c.out[d])
+		}
+	}
+
+	if !c.closing && (c.rst[0] || c.rst[1] || c.dir[0].finAcked && c.dir[1].finAcked) {
+		// Closed; it stays a while for its trailing packets.
+		c.closing = true
+		c.list.remove(c)
+		c.last = p.Timestamp
+		t.closing.push(c)
+	}
+}
+
+// deliver hands in-order bytes of direction d to the connection's parser,
+// detecting the protocol on the first bytes.
+func (t *connTable) deliver(c *conn, d int, data []byte, missed int, ts, frame int64) {
+	if c.parser == nil {
+		if c.detectDone {
+			return
+		}
+		dir := &c.dir[d]
+		if dir.detectTried || missed > 0 {
+			return
+		}
+		dir.detectTried = true
+		head := data
+		if len(head) > 512 {
+			head = head[:512]
+		}
+		for _, sp := range t.streams {
+			if sp.Detect(head, d == 0, c.client.port, c.server.port) {
+				c.parser = sp.New()
+				c.app = sp.Name
+				break
+			}
+		}
+		if c.parser == nil {
+			if c.dir[0].detectTried && c.dir[1].detectTried {
+				c.detectDone = true
+				c.dir[0].stream.release(&t.reasm)
+				c.dir[1].stream.release(&t.reasm)
+			}
+			return
+		}
+		c.detectDone = true
+	}
+	t.chunk = Chunk{FromClient: d == 0, Data: data, Missed: missed, Timestamp: ts, Frame: frame}
+	func() {
+		defer func() { recover() }()
+		c.parser.Feed(&t.chunk, &c.info, t.sink)
+	}()
+}
+
+// evictOldest ends the least recently active connection.
+func (t *connTable) evictOldest(s Sink) {
+	var victim *conn
+	for _, l := range []*connList{&t.closing, &t.other, &t.tcp} {
+		if l.head != nil && (victim == nil || l.head.last < victim.last) {
+			victim = l.head
+		}
+	}
+	if victim != nil {
+		t.stats.Evicted++
+		t.end(victim, s)
+	}
+}
+
+// end writes the connection's records and forgets it. s is the worker's
+// sink (never t.ordered itself): end wraps it so that every record is ordered.
+func (t *connTable) end(c *conn, s Sink) {
+	if o, ok := s.(*orderedSink); ok {
+		s = o.s
+	}
+	key := t.frameFirst(c)
+	t.ordered.s, t.ordered.key = s, key
+	out := &t.ordered
+	if c.parser != nil || c.out[0] != nil {
+		t.sink = out
+		for d := range c.dir {
+			if c.out[d] != nil {
+				c.dir[d].stream.flush(&t.reasm, c.out[d])
+			}
+		}
+		if c.parser != nil {
+			func() {
+				defer func() { recover() }()
+				c.parser.Close(&c.info, out)
+			}()
+		}
+		c.dir[0].stream.release(&t.reasm)
+		c.dir[1].stream.release(&t.reasm)
+	}
+	if c.list != nil {
+		c.list.remove(c)
+	}
+	delete(t.m, c.key)
+	t.stats.Connections++
+	if t.emitConn {
+		t.emitConnection(c, out)
+	}
+	if t.emitFlow {
+		for d := range c.dir {
+			if c.dir[d].packets > 0 {
+				t.emitFlowRecord(c, d, s)
+			}
+		}
+	}
+}
+
+func (t *connTable) emitConnection(c *conn, s *orderedSink) {
+	r := &t.conn
+	r.Reset()
+	a, b := &c.dir[0], &c.dir[1]
+	r.TimestampFirst, r.TimestampLast = c.first, c.last
+	r.Duration = c.last - c.first
+	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.link, c.network, c.transport, c.app
+	r.SrcMAC, r.DstMAC = c.client.mac, c.server.mac
+	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = c.client.ip, c.client.port, c.server.ip, c.server.port
+	r.TotalSize = a.bytes + b.bytes
+	r.AppPayloadSize = a.payload + b.payload
+	r.NumPackets = a.packets + b.packets
+	r.UID, r.CommunityID = c.uid, c.cid
+	r.NumPacketsClientToServer, r.NumPacketsServerToClient = a.packets, b.packets
+	r.BytesClientToServer, r.BytesServerToClient = a.bytes, b.bytes
+	r.PayloadBytesClientToServer, r.PayloadBytesServerToClient = a.payload, b.payload
+	f := func(i int) int64 { return a.flags[i] + b.flags[i] }
+	r.NumFINFlags, r.NumRSTFlags, r.NumACKFlags, r.NumSYNFlags = f(0), f(1), f(2), f(3)
+	r.NumURGFlags, r.NumECEFlags, r.NumPSHFlags, r.NumCWRFlags, r.NumNSFlags = f(4), f(5), f(6), f(7), f(8)
+	r.State = c.state()
+	r.History = string(c.history)
+	r.InitiatorKnown = c.initiatorKnown
+	r.FrameFirst = t.frameFirst(c)
+	r.FrameLast = max(a.frameLast, b.frameLast)
+	s.EmitOrdered(types.Type_NC_Connection, r, r.FrameFirst)
+}
+
+func (t *connTable) emitFlowRecord(c *conn, d int, s Sink) {
+	r := &t.flow
+	r.Reset()
+	dir := &c.dir[d]
+	src, dst := c.client, c.server
+	if d == 1 {
+		src, dst = dst, src
+	}
+	r.TimestampFirst, r.TimestampLast, r.Duration = dir.first, dir.last, dir.last-dir.first
+	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.link, c.network, c.transport, c.app
+	r.SrcMAC, r.DstMAC = src.mac, dst.mac
+	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = src.ip, src.port, dst.ip, dst.port
+	r.TotalSize, r.AppPayloadSize, r.NumPackets = dir.bytes, dir.payload, dir.packets
+	r.UID = c.uid + "-" + strconv.Itoa(d)
+	r.CommunityID = c.cid
+	r.NumFINFlags, r.NumRSTFlags, r.NumACKFlags, r.NumSYNFlags = dir.flags[0], dir.flags[1], dir.flags[2], dir.flags[3]
+	r.NumURGFlags, r.NumECEFlags, r.NumPSHFlags, r.NumCWRFlags, r.NumNSFlags = dir.flags[4], dir.flags[5], dir.flags[6], dir.flags[7], dir.flags[8]
+	r.FrameFirst, r.FrameLast = dir.frameFirst, dir.frameLast
+	t.ordered.s = s
+	t.ordered.EmitOrdered(types.Type_NC_Flow, r, r.FrameFirst)
+}
+
+// state is Zeek's conn_state for TCP; for other protocols S0 (one side
+// only) or SF (both sides sent).
+func (c *conn) state() string {
+	a, b := &c.dir[0], &c.dir[1]
+	if c.proto != 6 {
+		if b.packets == 0 {
+			return "S0"
+		}
+		return "SF"
+	}
+	has := func(d int, letter byte) bool {
+		return c.dir[d].history&(1<<bytes.IndexByte([]byte(historyLetters), letter)) != 0
+	}
+	synC, synackS := has(0, 'S'), has(1, 'H')
+	switch {
+	case !synC && !synackS:
+		return "OTH"
+	case c.rst[0] && !synackS && synC:
+		return "RSTOS0"
+	case c.rst[1] && synC && !synackS:
+		return "REJ"
+	case c.rst[1] && synackS && !synC:
+		return "RSTRH"
+	case c.rst[0]:
+		return "RSTO"
+	case c.rst[1]:
+		return "RSTR"
+	case synC && !synackS && a.fin:
+		return "SH"
+	case synC && !synackS:
+		return "S0"
+	case a.fin && b.fin:
+		return "SF"
+	case a.fin:
+		return "S2"
+	case b.fin:
+		return "S3"
+	}
+	return "S1"
+}
+
+// statsInto adds the table's counters to st.
+func (t *connTable) statsInto(st *Stats) {
+	st.Add(t.stats)
+	st.StreamBytes += t.reasm.delivered
+	st.MissedBytes += t.reasm.missed
+	st.OverlapBytes += t.reasm.overlap
+	st.OutOfOrder += t.reasm.outOfOrder
+	st.MemoryLimitHits += t.reasm.limitHits
+	st.StreamMemoryPeak = max(st.StreamMemoryPeak, t.reasm.bufferedMax)
+}

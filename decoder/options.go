@@ -1,0 +1,66 @@
+package decoder
+
+import "time"
+
+// Options are the knobs of the stateful decoders (flows, TCP streams).
+type Options struct {
+	// ConnTimeout ends a TCP connection idle for this long (packet time).
+	// Default 5 minutes, Zeek's tcp_inactivity_timeout. 0 means never.
+	ConnTimeout time.Duration
+	// FlowTimeout ends a UDP, ICMP or other flow idle for this long.
+	// Default 1 minute, Zeek's udp/icmp_inactivity_timeout. 0 means never.
+	FlowTimeout time.Duration
+	// CloseDelay is how long a TCP connection that was closed (both FINs
+	// acknowledged, or a RST) still takes its trailing packets (the last
+	// ACK, retransmitted FINs) before its record is written. Default 5 s,
+	// Zeek's tcp_close_delay. A new SYN on the same ports ends it at once.
+	CloseDelay time.Duration
+	// StreamMemory bounds the out-of-order TCP bytes one worker holds;
+	// StreamMemoryPerConn bounds one direction of one connection. When a
+	// bound is hit, the oldest hole is given up and counted as missed bytes.
+	StreamMemory        int64
+	StreamMemoryPerConn int
+	// MaxConnections bounds the connections one worker tracks; when full,
+	// the least recently active one is ended early (and counted).
+	MaxConnections int
+}
+
+// DefaultOptions returns the defaults documented on Options.
+func DefaultOptions() Options {
+	return Options{
+		ConnTimeout:         5 * time.Minute,
+		FlowTimeout:         time.Minute,
+		CloseDelay:          5 * time.Second,
+		StreamMemory:        256 << 20,
+		StreamMemoryPerConn: 4 << 20,
+		MaxConnections:      1 << 20,
+	}
+}
+
+// Stats are the counters of the stateful decoders, summed over workers.
+type Stats struct {
+	Connections      int64 // connection records made
+	TimedOut         int64 // ended by an idle timeout
+	Evicted          int64 // ended early because MaxConnections was reached
+	StreamBytes      int64 // TCP bytes handed to stream parsers in order
+	MissedBytes      int64 // TCP bytes never captured (holes given up)
+	OverlapBytes     int64 // TCP bytes seen more than once
+	OutOfOrder       int64 // TCP segments that arrived after a hole
+	MemoryLimitHits  int64 // times a stream memory bound forced a hole to be given up
+	StreamMemoryPeak int64 // most out-of-order bytes one worker held at once
+	ConnectionsPeak  int64 // most connections one worker tracked at once
+}
+
+// Add sums o into s (peaks take the maximum).
+func (s *Stats) Add(o Stats) {
+	s.Connections += o.Connections
+	s.TimedOut += o.TimedOut
+	s.Evicted += o.Evicted
+	s.StreamBytes += o.StreamBytes
+	s.MissedBytes += o.MissedBytes
+	s.OverlapBytes += o.OverlapBytes
+	s.OutOfOrder += o.OutOfOrder
+	s.MemoryLimitHits += o.MemoryLimitHits
+	s.StreamMemoryPeak = max(s.StreamMemoryPeak, o.StreamMemoryPeak)
+	s.ConnectionsPeak = max(s.ConnectionsPeak, o.ConnectionsPeak)
+}
