@@ -50,6 +50,8 @@ type direction struct {
 	history                 uint16 // bit per history letter already recorded
 	fin, finAcked           bool
 	finSeq                  uint32
+	syn                     bool   // a SYN was seen from this side
+	isn                     uint32 // its sequence number
 	stream                  halfStream
 	detectTried             bool
 }
@@ -330,7 +332,7 @@ func (t *connTable) packet(v *packetView, p *Packet, s Sink) {
 	}
 
 	c := t.m[k]
-	if c != nil && c.closing && v.tcp != nil && v.tcp.SYN && !v.tcp.ACK {
+	if c != nil && v.tcp != nil && v.tcp.SYN && !v.tcp.ACK && t.reused(c, srcIsA, v.tcp.Seq) {
 		// The ports are reused by a new connection.
 		t.end(c, s)
 		c = nil
@@ -347,6 +349,20 @@ func (t *connTable) packet(v *packetView, p *Packet, s Sink) {
 	}
 	t.account(c, d, v, p, s)
 	p.FlowID = c.uid
+}
+
+// reused tells whether a SYN starts a new connection on the ports of c: c
+// was closed, or its sender already sent a SYN with another initial sequence
+// number (a scanner or a client reusing its source port), as tshark decides.
+func (t *connTable) reused(c *conn, srcIsA bool, seq uint32) bool {
+	if c.closing {
+		return true
+	}
+	d := 0
+	if srcIsA != c.clientIsA {
+		d = 1
+	}
+	return c.dir[d].syn && c.dir[d].isn != seq
 }
 
 func (t *connTable) frameFirst(c *conn) int64 {
@@ -500,6 +516,9 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 		if on {
 			dir.flags[i]++
 		}
+	}
+	if tcp.SYN && !dir.syn {
+		dir.syn, dir.isn = true, tcp.Seq
 	}
 	switch {
 	case tcp.SYN && !tcp.ACK:

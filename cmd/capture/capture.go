@@ -38,6 +38,7 @@ func Run(args []string) int {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("net capture", flag.ContinueOnError)
+	defaults := decoder.DefaultOptions()
 	fs.SetOutput(stderr)
 	var (
 		read          = fs.String("read", "", "capture `file` to decode: pcap or pcapng, optionally gzip'd")
@@ -54,6 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		entropy       = fs.Bool("entropy", false, "compute PayloadEntropy (Shannon entropy, bits per byte) for every layer")
 		ignoreUnknown = fs.Bool("ignore-unknown", false, "do not write unknown.pcap (unknown packets are still counted)")
 		quiet         = fs.Bool("quiet", false, "no progress line and no summary")
+		connTimeout   = fs.Duration("conn-timeout", defaults.ConnTimeout, "end a TCP connection idle this long in packet time (0: never)")
+		flowTimeout   = fs.Duration("flow-timeout", defaults.FlowTimeout, "end a UDP, ICMP or other flow idle this long in packet time (0: never)")
+		closeDelay    = fs.Duration("close-delay", defaults.CloseDelay, "keep a closed TCP connection this long for its trailing packets")
+		streamMemory  = fs.Int64("stream-memory", defaults.StreamMemory, "bytes of out-of-order TCP data all workers may hold; beyond, holes are given up and counted")
+		maxConns      = fs.Int("max-connections", defaults.MaxConnections, "connections tracked at most; beyond, the least recently active ends early")
 		cpuprofile    = fs.String("cpuprofile", "", "write a CPU profile to `file`")
 		memprofile    = fs.String("memprofile", "", "write a heap profile to `file` at exit")
 	)
@@ -130,6 +136,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Entropy:       *entropy,
 		IgnoreUnknown: *ignoreUnknown,
 		Version:       netcap.Version,
+		Decoder: decoder.Options{
+			ConnTimeout:         *connTimeout,
+			FlowTimeout:         *flowTimeout,
+			CloseDelay:          *closeDelay,
+			StreamMemory:        *streamMemory / int64(*workers),
+			StreamMemoryPerConn: defaults.StreamMemoryPerConn,
+			MaxConnections:      max(*maxConns / *workers, 1),
+		},
 	}
 	tty := isTerminal(stderr)
 	if !*quiet && tty {
@@ -284,6 +298,14 @@ func printSummary(w io.Writer, s *engine.Summary, out string) {
 	rate := float64(s.Packets) / s.Elapsed.Seconds()
 	fmt.Fprintf(w, "\n%s: %d packets, %d records, %d unknown (unknown.pcap), %d errors (errors.pcap), %s, %.0f packets/s, %d workers, output in %s\n",
 		s.Source, s.Packets, total, s.Unknown, s.Errors, s.Elapsed.Round(time.Millisecond), rate, s.Workers, out)
+	if d := s.Decoder; d.Connections > 0 || d.StreamBytes > 0 {
+		fmt.Fprintf(w, "flows: %d connections (%d timed out, %d ended early at -max-connections); TCP streams: %d bytes reassembled, %d missed, %d overlapping, %d segments out of order",
+			d.Connections, d.TimedOut, d.Evicted, d.StreamBytes, d.MissedBytes, d.OverlapBytes, d.OutOfOrder)
+		if d.MemoryLimitHits > 0 {
+			fmt.Fprintf(w, "; -stream-memory reached %d times (peak %d bytes per worker)", d.MemoryLimitHits, d.StreamMemoryPeak)
+		}
+		fmt.Fprintln(w)
+	}
 	if len(s.UnknownLayers) > 0 {
 		fmt.Fprintf(w, "unknown layers: %s\n", topCounts(s.UnknownLayers, 10))
 	}

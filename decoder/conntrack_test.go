@@ -1,0 +1,209 @@
+package decoder_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/decoder"
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
+)
+
+// tsConv is one TCP or UDP conversation as tshark sees it: the packets of one
+// tcp.stream or udp.stream index, which is what its conversation tables
+// (-z conv,tcp / conv,udp) count.
+type tsConv struct {
+	proto                 string
+	firstFrame, lastFrame int64
+	aIP, bIP              string
+	aPort, bPort          int32
+	packetsAB, packetsBA  int64
+	bytesAB, bytesBA      int64
+	communityID           string
+}
+
+// tsharkConversations lists the TCP and UDP conversations of a capture.
+func tsharkConversations(t *testing.T, path string) map[int64]*tsConv {
+	t.Helper()
+	cmd := exec.Command("tshark", "-r", path, "-n", "--enable-protocol", "communityid",
+		"-T", "fields", "-E", "separator=\t", "-E", "occurrence=f",
+		"-e", "frame.number", "-e", "frame.len", "-e", "ip.src", "-e", "ip.dst", "-e", "ipv6.src", "-e", "ipv6.dst",
+		"-e", "tcp.stream", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "udp.stream", "-e", "udp.srcport", "-e", "udp.dstport",
+		"-e", "communityid", "-e", "ip.proto", "-e", "ipv6.nxt")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("tshark on %s: %v", path, err)
+	}
+	convs := map[int64]*tsConv{}
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) < 15 {
+			continue
+		}
+		// tshark files an ICMP error under the TCP or UDP conversation of
+		// the header it quotes; netcap, like Zeek, makes it an ICMP flow of
+		// its own. Count only packets whose outer protocol is TCP or UDP.
+		if outer := f[13] + f[14]; outer != "6" && outer != "17" {
+			continue
+		}
+		frame, _ := strconv.ParseInt(f[0], 10, 64)
+		size, _ := strconv.ParseInt(f[1], 10, 64)
+		src, dst := f[2], f[3]
+		if src == "" {
+			src, dst = f[4], f[5]
+		}
+		proto, stream, sp, dp := "TCP", f[6], f[7], f[8]
+		if stream == "" {
+			proto, stream, sp, dp = "UDP", f[9], f[10], f[11]
+		}
+		if stream == "" || src == "" {
+			continue
+		}
+		id, _ := strconv.ParseInt(stream, 10, 64)
+		key := id*2 + map[string]int64{"TCP": 0, "UDP": 1}[proto]
+		sport, _ := strconv.Atoi(sp)
+		dport, _ := strconv.Atoi(dp)
+		c := convs[key]
+		if c == nil {
+			c = &tsConv{proto: proto, firstFrame: frame, aIP: src, bIP: dst, aPort: int32(sport), bPort: int32(dport), communityID: f[12]}
+			convs[key] = c
+		}
+		c.lastFrame = frame
+		if src == c.aIP && int32(sport) == c.aPort {
+			c.packetsAB++
+			c.bytesAB += size
+		} else {
+			c.packetsBA++
+			c.bytesBA += size
+		}
+	}
+	return convs
+}
+
+// TestConnectionsMatchTsharkConversations runs the engine with no idle
+// timeouts (tshark has none) and compares every TCP and UDP Connection record
+// with tshark's conversation of the same first frame: count, packets and
+// bytes each way, community-id.
+func TestConnectionsMatchTsharkConversations(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed (apt-get install tshark)")
+	}
+	root := filepath.Join("..", "..", "shared")
+	captures := []string{
+		filepath.Join("..", "testdata", "loopback.pcap"),
+		filepath.Join(root, "labels", "kareem-attack-scan", "attack_scan.pcap"),
+		filepath.Join(root, "labels", "menna-zeus", "zeus.pcapng"),
+	}
+	// A deterministic sample of the shared corpus with TCP or UDP.
+	if cat, err := os.ReadFile(filepath.Join(root, "pcaps", "CATALOG.tsv")); err == nil {
+		n := 0
+		for i, line := range strings.Split(string(cat), "\n") {
+			f := strings.Split(line, "\t")
+			if i == 0 || len(f) < 6 || f[2] != "ether" {
+				continue
+			}
+			if strings.Contains(f[5], "http") || strings.Contains(f[5], "tls") || strings.Contains(f[5], "dns") {
+				if n%4 == 0 {
+					captures = append(captures, filepath.Join(root, "pcaps", f[0]))
+				}
+				n++
+			}
+		}
+	}
+	var files, compared, mismatches int
+	for _, path := range captures {
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		files++
+		want := tsharkConversations(t, path)
+		got := connections(t, path)
+		byFirst := map[int64]*types.Connection{}
+		for _, c := range got {
+			if c.TransportProto == "TCP" || c.TransportProto == "UDP" {
+				byFirst[c.FrameFirst] = c
+			}
+		}
+		for _, w := range want {
+			compared++
+			c := byFirst[w.firstFrame]
+			if c == nil {
+				mismatches++
+				t.Errorf("%s: tshark %s conversation starting at frame %d (%s:%d - %s:%d) has no Connection record", path, w.proto, w.firstFrame, w.aIP, w.aPort, w.bIP, w.bPort)
+				continue
+			}
+			delete(byFirst, w.firstFrame)
+			ab, ba := c.NumPacketsClientToServer, c.NumPacketsServerToClient
+			bab, bba := c.BytesClientToServer, c.BytesServerToClient
+			if c.SrcIP != w.aIP || c.SrcPort != w.aPort {
+				ab, ba, bab, bba = ba, ab, bba, bab
+			}
+			if ab != w.packetsAB || ba != w.packetsBA || bab != w.bytesAB || bba != w.bytesBA || c.CommunityID != w.communityID || c.FrameLast != w.lastFrame {
+				mismatches++
+				t.Errorf("%s: conversation at frame %d: packets %d/%d bytes %d/%d last %d cid %s, tshark %d/%d, %d/%d, last %d, cid %s",
+					path, w.firstFrame, ab, ba, bab, bba, c.FrameLast, c.CommunityID, w.packetsAB, w.packetsBA, w.bytesAB, w.bytesBA, w.lastFrame, w.communityID)
+			}
+		}
+		for f, c := range byFirst {
+			mismatches++
+			t.Errorf("%s: Connection at frame %d (%s %s:%d - %s:%d) is no tshark conversation", path, f, c.TransportProto, c.SrcIP, c.SrcPort, c.DstIP, c.DstPort)
+		}
+	}
+	if files == 0 {
+		t.Skip("no capture found")
+	}
+	t.Logf("%d captures, %d tshark conversations compared, %d mismatches", files, compared, mismatches)
+}
+
+// connections decodes path with no idle timeouts and returns the Connection
+// records.
+func connections(t *testing.T, path string) []*types.Connection {
+	t.Helper()
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	out := t.TempDir()
+	opts := decoder.DefaultOptions()
+	opts.ConnTimeout, opts.FlowTimeout = 0, 0
+	sum, err := capture.Run(context.Background(), src, capture.Config{Out: out, Workers: 2, Compress: true, Decoder: opts,
+		Enabled: func(tt types.Type) bool { return tt == types.Type_NC_Connection }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sum
+	r, err := ncio.Open(filepath.Join(out, "Connection.ncap.gz"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var all []*types.Connection
+	for {
+		c := &types.Connection{}
+		if err := r.Next(c); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, c)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].FrameFirst < all[j].FrameFirst })
+	return all
+}
