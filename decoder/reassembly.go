@@ -88,7 +88,11 @@ func (h *halfStream) add(seq uint32, data []byte, ts, frame int64, perConn int, 
 		h.insert(seq, data, ts, frame, st)
 		if h.buffered > perConn || (budget > 0 && st.bufferedNow > budget) {
 			st.limitHits++
-			h.skipHole(st, out)
+			// Give up holes, oldest first, until this half-stream is back
+			// within its bound (one hole may not be enough).
+			for len(h.pending) > 0 && (h.buffered > perConn || (budget > 0 && st.bufferedNow > budget)) {
+				h.skipHole(st, out)
+			}
 		}
 	}
 }

@@ -1,0 +1,180 @@
+package decoder
+
+import (
+	"bytes"
+	"math/rand"
+	"testing"
+)
+
+// collector gathers what a half-stream delivers.
+type collector struct {
+	data   []byte
+	missed int
+}
+
+func (c *collector) out(data []byte, missed int, _, _ int64) {
+	if missed > 0 {
+		c.missed += missed
+		c.data = append(c.data, make([]byte, missed)...) // holes as zeros, to check offsets
+	}
+	c.data = append(c.data, data...)
+}
+
+type seg struct {
+	seq  uint32
+	data []byte
+}
+
+// segmentsOf cuts stream (starting at isn) into random segments, with
+// duplicates and overlapping retransmissions, in random order.
+func segmentsOf(rng *rand.Rand, isn uint32, stream []byte, shuffle bool) []seg {
+	var segs []seg
+	for off := 0; off < len(stream); {
+		n := 1 + rng.Intn(40)
+		if off+n > len(stream) {
+			n = len(stream) - off
+		}
+		segs = append(segs, seg{isn + uint32(off), stream[off : off+n]})
+		if rng.Intn(4) == 0 { // a retransmission that overlaps the next bytes
+			m := n + rng.Intn(20)
+			if off+m > len(stream) {
+				m = len(stream) - off
+			}
+			segs = append(segs, seg{isn + uint32(off), stream[off : off+m]})
+		}
+		off += n
+	}
+	if shuffle {
+		rng.Shuffle(len(segs), func(i, j int) { segs[i], segs[j] = segs[j], segs[i] })
+	}
+	return segs
+}
+
+// TestReassemblyOrder: any order, duplicates, overlaps and a sequence space
+// that wraps around give back the stream, byte for byte, once.
+func TestReassemblyOrder(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 500; i++ {
+		stream := make([]byte, 1+rng.Intn(3000))
+		rng.Read(stream)
+		isn := uint32(rng.Int63())
+		if i%3 == 0 {
+			isn = 0xffffffff - uint32(rng.Intn(2000)) // wraps inside the stream
+		}
+		segs := segmentsOf(rng, isn, stream, i%2 == 0)
+		var h halfStream
+		var st reasmStats
+		var c collector
+		h.start(isn)
+		for _, s := range segs {
+			h.add(s.seq, s.data, 0, 0, 1<<20, 0, &st, c.out)
+		}
+		h.flush(&st, c.out)
+		if !bytes.Equal(c.data, stream) || c.missed != 0 {
+			t.Fatalf("case %d (isn %d, %d segments): got %d bytes (missed %d), want %d", i, isn, len(segs), len(c.data), c.missed, len(stream))
+		}
+		if st.bufferedNow != 0 {
+			t.Fatalf("case %d: %d bytes still counted as buffered", i, st.bufferedNow)
+		}
+	}
+}
+
+// TestReassemblyHoles: lost segments are reported as missed bytes at their
+// place, never papered over, and the rest arrives at the right offsets.
+func TestReassemblyHoles(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for i := 0; i < 300; i++ {
+		stream := make([]byte, 100+rng.Intn(2000))
+		rng.Read(stream)
+		isn := uint32(rng.Int63())
+		segs := segmentsOf(rng, isn, stream, false)
+		// Drop some segments (never the first: the stream must start).
+		kept := []seg{segs[0]}
+		for _, s := range segs[1:] {
+			if rng.Intn(5) != 0 {
+				kept = append(kept, s)
+			}
+		}
+		rng.Shuffle(len(kept)-1, func(a, b int) { kept[a+1], kept[b+1] = kept[b+1], kept[a+1] })
+		var h halfStream
+		var st reasmStats
+		var c collector
+		h.start(isn)
+		for _, s := range kept {
+			h.add(s.seq, s.data, 0, 0, 1<<20, 0, &st, c.out)
+		}
+		h.flush(&st, c.out)
+		// Every byte delivered sits at its own offset; holes are zeros.
+		for off, b := range c.data {
+			if b != stream[off] && b != 0 {
+				t.Fatalf("case %d: byte %d is %d, want %d or a hole", i, off, b, stream[off])
+			}
+		}
+		if int64(c.missed) != st.missed {
+			t.Fatalf("case %d: delivered holes %d != counted %d", i, c.missed, st.missed)
+		}
+		if len(c.data) > len(stream) {
+			t.Fatalf("case %d: %d bytes out of a %d byte stream", i, len(c.data), len(stream))
+		}
+	}
+}
+
+// TestReassemblyMemoryBound: a hole that never fills does not let the
+// waiting bytes grow past the per-connection bound.
+func TestReassemblyMemoryBound(t *testing.T) {
+	var h halfStream
+	var st reasmStats
+	var c collector
+	h.start(1000)
+	limit := 4096
+	for i := 1; i < 1000; i++ { // the segment at 1000 is never seen
+		h.add(1000+uint32(i*100), make([]byte, 100), 0, 0, limit, 0, &st, c.out)
+		if h.buffered > limit {
+			t.Fatalf("buffered %d bytes, limit %d", h.buffered, limit)
+		}
+	}
+	if st.limitHits == 0 || st.missed < 100 {
+		t.Fatalf("limit hits %d, missed %d: the bound was never enforced", st.limitHits, st.missed)
+	}
+}
+
+// FuzzReassembly feeds segments described by the fuzz input (offsets,
+// lengths, order) and checks the invariants: no panic, no byte delivered
+// twice or at a wrong offset, holes counted, memory bound held.
+func FuzzReassembly(f *testing.F) {
+	f.Add(uint32(0xfffffff0), []byte{0, 10, 5, 20, 3, 1, 40, 50})
+	f.Add(uint32(1), []byte{9, 9, 0, 1, 0, 1, 255, 255})
+	f.Fuzz(func(t *testing.T, isn uint32, plan []byte) {
+		if len(plan) > 2000 { // bounded work per input
+			plan = plan[:2000]
+		}
+		stream := make([]byte, 4096)
+		for i := range stream {
+			stream[i] = byte(i%251) + 1 // never 0, so holes are visible
+		}
+		var h halfStream
+		var st reasmStats
+		var c collector
+		h.start(isn)
+		for i := 0; i+1 < len(plan); i += 2 {
+			off := int(plan[i]) * 16
+			n := int(plan[i+1]) % 64
+			if off+n > len(stream) {
+				continue
+			}
+			h.add(isn+uint32(off), stream[off:off+n], 0, 0, 512, 0, &st, c.out)
+			if h.buffered > 512+64 {
+				t.Fatalf("buffered %d", h.buffered)
+			}
+		}
+		h.flush(&st, c.out)
+		for off, b := range c.data {
+			if b != 0 && b != stream[off] {
+				t.Fatalf("byte %d delivered as %d, want %d", off, b, stream[off])
+			}
+		}
+		if int64(c.missed) != st.missed || st.bufferedNow != 0 {
+			t.Fatalf("missed %d counted %d, buffered %d", c.missed, st.missed, st.bufferedNow)
+		}
+	})
+}
