@@ -101,6 +101,7 @@ type pktInfo struct {
 	owner               int
 	status              decoder.Status
 	reason              string
+	ep                  decoder.Endpoints // for the layer-flow models in the writer
 }
 
 type batch struct {
@@ -314,6 +315,7 @@ func (e *engine) work(id int) {
 				Entropy:       e.cfg.Entropy,
 			}
 			p.status, p.reason = pd.Decode(b.data[p.off:p.off+p.capLen], p.link, &meta, sink)
+			p.ep = meta.Endpoints
 		}
 		if b.pending.Add(-1) == 0 {
 			e.done <- b

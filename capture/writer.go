@@ -10,6 +10,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
@@ -74,10 +75,12 @@ type writer struct {
 	cursor        []int
 	start         []int32
 	pending       []pendingRec
+	layerFlows    *decoder.LayerFlows
+	scratch       []byte
 }
 
 func newWriter(e *engine) *writer {
-	return &writer{
+	w := &writer{
 		e:             e,
 		next:          1,
 		waiting:       map[uint64]*batch{},
@@ -87,6 +90,23 @@ func newWriter(e *engine) *writer {
 		unknownLayers: map[string]int64{},
 		errorReasons:  map[string]int64{},
 	}
+	w.layerFlows = decoder.NewLayerFlows(func(t types.Type) bool { return e.enabled[t] }, e.cfg.Decoder.FlowTimeout, w.emit)
+	return w
+}
+
+// emit serializes a record made in the writer itself (the layer-flow models).
+func (w *writer) emit(t types.Type, m proto.Message) {
+	var err error
+	if w.e.cfg.CSV {
+		w.scratch = ncio.AppendCSVRow(w.scratch[:0], m.ProtoReflect(), &ncio.CaptureCSV)
+	} else {
+		w.scratch, err = ncio.AppendDelimited(w.scratch[:0], m)
+	}
+	if err != nil {
+		w.keep(err)
+		return
+	}
+	w.append(t, w.scratch)
 }
 
 func (w *writer) keep(err error) {
@@ -166,9 +186,15 @@ func (w *writer) write(b *batch) {
 			}
 		}
 		if b.final {
+			if w.layerFlows != nil {
+				w.layerFlows.Flush()
+			}
 			break
 		}
 		p := &b.pkts[i]
+		if w.layerFlows != nil {
+			w.layerFlows.Packet(&p.ep, b.frame0+int64(i), p.ts, p.length)
+		}
 		switch p.status {
 		case decoder.Unknown:
 			w.e.unknown.Add(1)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
@@ -206,4 +208,120 @@ func connections(t *testing.T, path string) []*types.Connection {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].FrameFirst < all[j].FrameFirst })
 	return all
+}
+
+// TestLayerFlowsMatchTshark compares LinkFlow, NetworkFlow and TransportFlow
+// (timeouts off) with totals per MAC pair, outer IP pair and (protocol, port
+// pair) computed from tshark's per-frame fields.
+func TestLayerFlowsMatchTshark(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed (apt-get install tshark)")
+	}
+	captures := []string{
+		filepath.Join("..", "testdata", "loopback.pcap"),
+		filepath.Join("..", "..", "shared", "labels", "kareem-attack-scan", "attack_scan.pcap"),
+		filepath.Join("..", "..", "shared", "labels", "menna-zeus", "zeus.pcapng"),
+	}
+	pair := func(a, b string) string {
+		if a > b {
+			a, b = b, a
+		}
+		return a + " " + b
+	}
+	compared := 0
+	for _, path := range captures {
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		cmd := exec.Command("tshark", "-r", path, "-n", "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f",
+			"-e", "frame.len", "-e", "eth.src", "-e", "eth.dst", "-e", "ip.src", "-e", "ip.dst", "-e", "ipv6.src", "-e", "ipv6.dst",
+			"-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "ip.proto", "-e", "ipv6.nxt")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][2]int64{}
+		add := func(k string, size int64) {
+			v := want[k]
+			v[0]++
+			v[1] += size
+			want[k] = v
+		}
+		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) < 13 {
+				continue
+			}
+			size, _ := strconv.ParseInt(f[0], 10, 64)
+			if f[1] != "" {
+				add("link "+pair(f[1], f[2]), size)
+			}
+			src, dst := f[3], f[4]
+			if src == "" {
+				src, dst = f[5], f[6]
+			}
+			if src != "" {
+				add("net "+pair(src, dst), size)
+			}
+			// Ports of the outer transport header only (not ones quoted in ICMP errors).
+			outer := f[11] + f[12]
+			if outer == "6" && f[7] != "" {
+				add("TCP "+pair(f[7], f[8]), size)
+			} else if outer == "17" && f[9] != "" {
+				add("UDP "+pair(f[9], f[10]), size)
+			}
+		}
+		dir := t.TempDir()
+		src, err := capture.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := decoder.DefaultOptions()
+		opts.ConnTimeout, opts.FlowTimeout = 0, 0
+		if _, err := capture.Run(context.Background(), src, capture.Config{Out: dir, Workers: 2, Compress: true, Decoder: opts}); err != nil {
+			t.Fatal(err)
+		}
+		src.Close()
+		got := map[string][2]int64{}
+		readAll(t, filepath.Join(dir, "LinkFlow.ncap.gz"), &types.LinkFlow{}, func(m *types.LinkFlow) {
+			got["link "+pair(m.SrcMAC, m.DstMAC)] = [2]int64{m.NumPackets, m.TotalSize}
+		})
+		readAll(t, filepath.Join(dir, "NetworkFlow.ncap.gz"), &types.NetworkFlow{}, func(m *types.NetworkFlow) {
+			got["net "+pair(m.SrcIP, m.DstIP)] = [2]int64{m.NumPackets, m.TotalSize}
+		})
+		readAll(t, filepath.Join(dir, "TransportFlow.ncap.gz"), &types.TransportFlow{}, func(m *types.TransportFlow) {
+			if m.Proto == "TCP" || m.Proto == "UDP" {
+				got[m.Proto+" "+pair(strconv.Itoa(int(m.SrcPort)), strconv.Itoa(int(m.DstPort)))] = [2]int64{m.NumPackets, m.TotalSize}
+			}
+		})
+		for k, w := range want {
+			compared++
+			if got[k] != w {
+				t.Errorf("%s: %s: %v (packets, bytes), tshark %v", filepath.Base(path), k, got[k], w)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%s: %s is not in tshark's totals", filepath.Base(path), k)
+			}
+		}
+	}
+	t.Logf("%d MAC, IP and port pairs compared", compared)
+}
+
+func readAll[M proto.Message](t *testing.T, path string, m M, each func(M)) {
+	t.Helper()
+	r, err := ncio.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for {
+		if err := r.Next(m); err == io.EOF {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		each(m)
+	}
 }

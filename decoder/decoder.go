@@ -28,7 +28,9 @@ type Packet struct {
 	// Strings renders addresses with a per-worker cache; decoders should use
 	// p.Strings.IP and p.Strings.MAC rather than String() on the address.
 	Strings *AddrStrings
-	Entropy bool // compute PayloadEntropy (-entropy)
+	// Endpoints is filled by Decode for the layer-flow models.
+	Endpoints Endpoints
+	Entropy   bool // compute PayloadEntropy (-entropy)
 }
 
 // Sink receives the records a decoder makes. The record may be reused by the
@@ -90,8 +92,11 @@ func Protocols() []Protocol {
 
 // FlowRecords are the records the connection table makes, with what they are.
 var FlowRecords = map[types.Type]string{
-	types.Type_NC_Connection: "bidirectional flows: both directions of a TCP connection, UDP or ICMP exchange",
-	types.Type_NC_Flow:       "unidirectional flows: one record per direction of each connection",
+	types.Type_NC_Connection:    "bidirectional flows: both directions of a TCP connection, UDP or ICMP exchange",
+	types.Type_NC_Flow:          "unidirectional flows: one record per direction of each connection",
+	types.Type_NC_LinkFlow:      "traffic between two MAC addresses, both directions",
+	types.Type_NC_NetworkFlow:   "traffic between two IP addresses, both directions",
+	types.Type_NC_TransportFlow: "traffic between two ports (per transport protocol), both directions",
 }
 
 // RecordTypes returns every record type a registered decoder can emit.

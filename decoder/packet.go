@@ -294,28 +294,51 @@ func runDecoder(dec Decoder, l gopacket.DecodingLayer, p *Packet, s Sink) (err e
 // first transport layer after it.
 func (d *PacketDecoder) context(p *Packet) {
 	p.SrcIP, p.DstIP, p.SrcPort, p.DstPort = "", "", 0, 0
+	ep := &p.Endpoints
+	*ep = Endpoints{}
 	network := false
+	ports := func(proto uint8, sp, dp uint16) {
+		p.SrcPort, p.DstPort = int32(sp), int32(dp)
+		ep.HasPorts, ep.Proto, ep.SrcPort, ep.DstPort = true, proto, sp, dp
+	}
 	for _, e := range d.chain {
 		switch l := e.l.(type) {
+		case *layers.Ethernet:
+			if !ep.HasMAC && !network && len(l.SrcMAC) == 6 && len(l.DstMAC) == 6 {
+				ep.HasMAC = true
+				copy(ep.SrcMAC[:], l.SrcMAC)
+				copy(ep.DstMAC[:], l.DstMAC)
+			}
 		case *layers.IPv4:
 			if !network {
 				p.SrcIP, p.DstIP, network = d.strs.IP(l.SrcIP), d.strs.IP(l.DstIP), true
+				d.ipEndpoints(ep, l.SrcIP, l.DstIP)
 			}
 		case *layers.IPv6:
 			if !network {
 				p.SrcIP, p.DstIP, network = d.strs.IP(l.SrcIP), d.strs.IP(l.DstIP), true
+				d.ipEndpoints(ep, l.SrcIP, l.DstIP)
 			}
 		case *layers.TCP:
-			p.SrcPort, p.DstPort = int32(l.SrcPort), int32(l.DstPort)
+			ports(6, uint16(l.SrcPort), uint16(l.DstPort))
 			return
 		case *layers.UDP:
-			p.SrcPort, p.DstPort = int32(l.SrcPort), int32(l.DstPort)
+			ports(17, uint16(l.SrcPort), uint16(l.DstPort))
 			return
 		case *layers.SCTP:
-			p.SrcPort, p.DstPort = int32(l.SrcPort), int32(l.DstPort)
+			ports(132, uint16(l.SrcPort), uint16(l.DstPort))
 			return
 		}
 	}
+}
+
+func (d *PacketDecoder) ipEndpoints(ep *Endpoints, src, dst []byte) {
+	if len(src) != len(dst) || (len(src) != 4 && len(src) != 16) {
+		return
+	}
+	ep.IPLen = uint8(len(src))
+	copy(ep.SrcIP[:], src)
+	copy(ep.DstIP[:], dst)
 }
 
 // Layers returns the layer types decoded from the last packet, outermost
