@@ -31,6 +31,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/internal/pcapgen"
 )
 
 func main() {
@@ -39,9 +40,14 @@ func main() {
 		dir     = flag.String("dir", "bench", "folder for the benchmark capture and outputs")
 		packets = flag.Int("packets", 1_000_000, "packets in the benchmark capture")
 		bin     = flag.String("net", "", "net binary to measure (default: build ./cmd/net)")
+		flows   = flag.Int("flows", 1_000_000, "short UDP flows in the flow-memory capture (0: skip)")
 	)
 	flag.Parse()
 	if err := run(*seed, *dir, *packets, *bin); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+	if err := manyFlows(*dir, *flows, *bin); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
@@ -100,6 +106,31 @@ func run(seed, dir string, n int, bin string) error {
 		return err
 	}
 	fmt.Printf("peak RSS on half the packets (2 workers): %d MB\n", rssHalf>>20)
+	return nil
+}
+
+// manyFlows measures peak memory on a capture of n short flows (two packets
+// each, one packet per millisecond) against one with n/4: with idle
+// timeouts on packet time, the flow tables and so the memory stay flat.
+func manyFlows(dir string, n int, bin string) error {
+	if n == 0 {
+		return nil
+	}
+	if bin == "" {
+		bin = filepath.Join(dir, "net")
+	}
+	fmt.Printf("\nflow state: captures of short UDP flows, 1 packet per ms, default timeouts (1 min for UDP)\n")
+	for _, k := range []int{n / 4, n} {
+		path := filepath.Join(dir, fmt.Sprintf("flows-%d.pcap", k))
+		if err := pcapgen.ManyFlows(path, k, time.Unix(1700000000, 0)); err != nil {
+			return err
+		}
+		rate, rss, err := captureRun(bin, path, filepath.Join(dir, "out-flows"), 2, 2*k)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%9d flows (%d packets): %8.0f packets/s, peak RSS %d MB\n", k, 2*k, rate, rss>>20)
+	}
 	return nil
 }
 
