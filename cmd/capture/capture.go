@@ -234,21 +234,51 @@ func checkOut(dir string, overwrite bool) error {
 	return nil
 }
 
+// listDecoders prints every record type of netcap.proto with what makes it
+// and its fields; types no decoder makes yet are listed as such.
 func listDecoders(w io.Writer) {
+	about := map[types.Type]string{}
 	for _, p := range decoder.Protocols() {
 		for _, t := range p.Records {
-			md := ncio.MessageDescriptor(t)
-			fmt.Fprintf(w, "%s: %s (layer %v)\n", decoder.RecordName(t), p.Description, p.Layer)
-			if md == nil {
-				continue
-			}
-			var names []string
-			for i := 0; i < md.Fields().Len(); i++ {
-				names = append(names, fieldText(md.Fields().Get(i)))
-			}
-			fmt.Fprintf(w, "    %s\n", strings.Join(names, ", "))
+			about[t] = fmt.Sprintf("%s (from layer %v)", p.Description, p.Layer)
 		}
 	}
+	for _, p := range decoder.StreamProtocols() {
+		for _, t := range p.Records {
+			about[t] = fmt.Sprintf("from reassembled %s streams", p.Name)
+		}
+	}
+	for t, d := range decoder.FlowRecords {
+		about[t] = d
+	}
+	var all []types.Type
+	for v := range types.Type_name {
+		t := types.Type(v)
+		if md := ncio.MessageDescriptor(t); md != nil && t != types.Type_NC_Header && t != types.Type_NC_Batch && isRecord(md) {
+			all = append(all, t)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return decoder.RecordName(all[i]) < decoder.RecordName(all[j]) })
+	for _, t := range all {
+		desc, ok := about[t]
+		if !ok {
+			desc = "declared in netcap.proto; no decoder makes it yet"
+		}
+		fmt.Fprintf(w, "%s: %s\n", decoder.RecordName(t), desc)
+		md := ncio.MessageDescriptor(t)
+		var names []string
+		for i := 0; i < md.Fields().Len(); i++ {
+			names = append(names, fieldText(md.Fields().Get(i)))
+		}
+		fmt.Fprintf(w, "    %s\n", strings.Join(names, ", "))
+	}
+}
+
+// isRecord tells top-level records (field 1 is a timestamp) from
+// sub-messages that also have an enum value (DNSQuestion, TCPOption, ...).
+func isRecord(md protoreflect.MessageDescriptor) bool {
+	f := md.Fields().ByNumber(1)
+	return f != nil && (f.Name() == "Timestamp" || f.Name() == "TimestampFirst") && f.Kind() == protoreflect.Int64Kind
 }
 
 func fieldText(fd protoreflect.FieldDescriptor) string {

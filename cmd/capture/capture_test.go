@@ -1,0 +1,93 @@
+package capture
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/netcap/netcap/types"
+)
+
+// TestFlags runs the command with flag combinations and checks the exit code
+// and the first line of the error, as a user sees them.
+func TestFlags(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("hello, this is not a capture\n"), 0o644)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	full := filepath.Join(dir, "full")
+	os.MkdirAll(full, 0o755)
+	os.WriteFile(filepath.Join(full, "TCP.ncap.gz"), []byte("x"), 0o644)
+	capture := filepath.Join("..", "..", "testdata", "loopback.pcap")
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"no input", nil, 2, "no input: give a capture file with -read"},
+		{"stray argument", []string{"x.pcap"}, 2, `unexpected argument "x.pcap"`},
+		{"unknown flag", []string{"-nope"}, 2, "flag provided but not defined: -nope"},
+		{"missing file", []string{"-read", filepath.Join(dir, "missing.pcap")}, 2, "no such file or directory"},
+		{"text file", []string{"-read", text, "-out", filepath.Join(dir, "o1")}, 2, "not a pcap or pcapng file (first bytes 68 65 6c 6c)"},
+		{"empty file", []string{"-read", empty, "-out", filepath.Join(dir, "o2")}, 2, "the file is empty"},
+		{"unknown include", []string{"-read", capture, "-include", "TCP,Foo"}, 2, `unknown record type "Foo"`},
+		{"unknown exclude", []string{"-read", capture, "-exclude", "Bar"}, 2, `unknown record type "Bar"`},
+		{"existing output", []string{"-read", capture, "-out", full}, 2, "already holds files; choose another -out or add -overwrite"},
+		{"zero workers", []string{"-read", capture, "-workers", "0"}, 2, "-workers and -batch must be at least 1"},
+		{"works", []string{"-read", capture, "-out", filepath.Join(dir, "o3"), "-quiet"}, 0, ""},
+		{"overwrite", []string{"-read", capture, "-out", full, "-overwrite", "-quiet"}, 0, ""},
+		{"help", []string{"-h"}, 0, "usage: net capture -read traffic.pcap"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, &stdout, &stderr)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, stderr.String())
+			}
+			if tt.err != "" && !strings.Contains(stderr.String(), tt.err) {
+				t.Fatalf("stderr %q does not say %q", stderr.String(), tt.err)
+			}
+			if code == 2 && tt.name != "help" && strings.Count(strings.TrimSpace(stderr.String()), "\n") > 0 && !strings.HasPrefix(tt.err, "flag") {
+				t.Fatalf("a refused input must get one line, got:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+// TestDecodersListsEveryRecord: -decoders names every top-level record type
+// declared in netcap.proto.
+func TestDecodersListsEveryRecord(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-decoders"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if name, _, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, " ") {
+			listed[name] = true
+		}
+	}
+	msgs := types.File_netcap_proto.Messages()
+	n := 0
+	for i := 0; i < msgs.Len(); i++ {
+		md := msgs.Get(i)
+		if f := md.Fields().ByNumber(1); f == nil || f.Kind() != protoreflect.Int64Kind || (f.Name() != "Timestamp" && f.Name() != "TimestampFirst") {
+			continue
+		}
+		n++
+		if !listed[string(md.Name())] {
+			t.Errorf("-decoders does not list %s", md.Name())
+		}
+	}
+	if n != 61 {
+		t.Errorf("netcap.proto declares %d top-level records, the framework has 61", n)
+	}
+}
