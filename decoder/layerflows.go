@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/netcap/netcap/types"
 )
@@ -235,39 +236,47 @@ func layerUID(proto string, frame int64, a, b string) string {
 }
 
 func (lf *LayerFlows) write(t types.Type, a *layerAgg) {
+	var m proto.Message
 	switch t {
 	case types.Type_NC_LinkFlow:
-		r := &lf.lf
-		r.Reset()
-		r.TimestampFirst, r.TimestampLast, r.Duration, r.Proto = a.first, a.last, a.last-a.first, a.proto
-		r.SrcMAC, r.DstMAC = a.src, a.dst
-		r.TotalSize, r.NumPackets = a.bytes[0]+a.bytes[1], a.packets[0]+a.packets[1]
-		r.NumPacketsClientToServer, r.NumPacketsServerToClient = a.packets[0], a.packets[1]
-		r.BytesClientToServer, r.BytesServerToClient = a.bytes[0], a.bytes[1]
-		r.FrameFirst, r.FrameLast = a.frameFirst, a.frameLast
-		r.UID = layerUID(a.proto, a.frameFirst, a.src, a.dst)
-		lf.emit(t, r)
+		lf.lf.Reset()
+		lf.lf.SrcMAC, lf.lf.DstMAC = a.src, a.dst
+		lf.lf.UID = layerUID(a.proto, a.frameFirst, a.src, a.dst)
+		m = &lf.lf
 	case types.Type_NC_NetworkFlow:
-		r := &lf.nf
-		r.Reset()
-		r.TimestampFirst, r.TimestampLast, r.Duration, r.Proto = a.first, a.last, a.last-a.first, a.proto
-		r.SrcIP, r.DstIP = a.src, a.dst
-		r.TotalSize, r.NumPackets = a.bytes[0]+a.bytes[1], a.packets[0]+a.packets[1]
-		r.NumPacketsClientToServer, r.NumPacketsServerToClient = a.packets[0], a.packets[1]
-		r.BytesClientToServer, r.BytesServerToClient = a.bytes[0], a.bytes[1]
-		r.FrameFirst, r.FrameLast = a.frameFirst, a.frameLast
-		r.UID = layerUID(a.proto, a.frameFirst, a.src, a.dst)
-		lf.emit(t, r)
+		lf.nf.Reset()
+		lf.nf.SrcIP, lf.nf.DstIP = a.src, a.dst
+		lf.nf.UID = layerUID(a.proto, a.frameFirst, a.src, a.dst)
+		m = &lf.nf
 	case types.Type_NC_TransportFlow:
-		r := &lf.tf
-		r.Reset()
-		r.TimestampFirst, r.TimestampLast, r.Duration, r.Proto = a.first, a.last, a.last-a.first, a.proto
-		r.SrcPort, r.DstPort = a.sport, a.dport
-		r.TotalSize, r.NumPackets = a.bytes[0]+a.bytes[1], a.packets[0]+a.packets[1]
-		r.NumPacketsClientToServer, r.NumPacketsServerToClient = a.packets[0], a.packets[1]
-		r.BytesClientToServer, r.BytesServerToClient = a.bytes[0], a.bytes[1]
-		r.FrameFirst, r.FrameLast = a.frameFirst, a.frameLast
-		r.UID = layerUID(a.proto, a.frameFirst, strconv.Itoa(int(a.sport)), strconv.Itoa(int(a.dport)))
-		lf.emit(t, r)
+		lf.tf.Reset()
+		lf.tf.SrcPort, lf.tf.DstPort = a.sport, a.dport
+		lf.tf.UID = layerUID(a.proto, a.frameFirst, strconv.Itoa(int(a.sport)), strconv.Itoa(int(a.dport)))
+		m = &lf.tf
+	default:
+		return
 	}
+	setCounters(m.ProtoReflect(), a)
+	lf.emit(t, m)
+}
+
+// setCounters fills the fields the three layer-flow records share (same
+// names in netcap.proto). They are written once per aggregate, not per
+// packet, so setting them by name costs nothing that matters.
+func setCounters(m protoreflect.Message, a *layerAgg) {
+	fields := m.Descriptor().Fields()
+	set := func(name string, v protoreflect.Value) { m.Set(fields.ByName(protoreflect.Name(name)), v) }
+	i64 := protoreflect.ValueOfInt64
+	set("TimestampFirst", i64(a.first))
+	set("TimestampLast", i64(a.last))
+	set("Duration", i64(a.last-a.first))
+	set("Proto", protoreflect.ValueOfString(a.proto))
+	set("TotalSize", i64(a.bytes[0]+a.bytes[1]))
+	set("NumPackets", i64(a.packets[0]+a.packets[1]))
+	set("NumPacketsClientToServer", i64(a.packets[0]))
+	set("NumPacketsServerToClient", i64(a.packets[1]))
+	set("BytesClientToServer", i64(a.bytes[0]))
+	set("BytesServerToClient", i64(a.bytes[1]))
+	set("FrameFirst", i64(a.frameFirst))
+	set("FrameLast", i64(a.frameLast))
 }
