@@ -547,15 +547,19 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 
 	if c.out[d] != nil {
 		t.sink = s
-		if tcp.SYN {
-			if !dir.stream.started {
-				dir.stream.start(tcp.Seq + 1)
+		if tcp.SYN && !dir.stream.started {
+			dir.stream.start(tcp.Seq + 1)
+		}
+		if v.payload > 0 {
+			// TCP Fast Open carries data in the SYN: it starts at Seq+1.
+			seq := tcp.Seq
+			if tcp.SYN {
+				seq++
 			}
-		} else if v.payload > 0 {
 			if c.parser == nil && c.detectDone {
 				// Nobody reads this connection: do not buffer it.
 			} else {
-				dir.stream.add(tcp.Seq, tcp.Payload, p.Timestamp, p.Frame, t.opts.StreamMemoryPerConn, t.opts.StreamMemory, &t.reasm, c.out[d])
+				dir.stream.add(seq, tcp.Payload, p.Timestamp, p.Frame, t.opts.StreamMemoryPerConn, t.opts.StreamMemory, &t.reasm, c.out[d])
 			}
 		}
 		if tcp.FIN || tcp.RST {
