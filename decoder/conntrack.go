@@ -54,6 +54,7 @@ type direction struct {
 	isn                     uint32 // its sequence number
 	stream                  halfStream
 	detectTried             bool
+	dropped                 int // bytes not handed over before a parser was chosen
 }
 
 type conn struct {
@@ -579,12 +580,13 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 // deliver hands in-order bytes of direction d to the connection's parser,
 // detecting the protocol on the first bytes.
 func (t *connTable) deliver(c *conn, d int, data []byte, missed int, ts, frame int64) {
+	dir := &c.dir[d]
 	if c.parser == nil {
 		if c.detectDone {
 			return
 		}
-		dir := &c.dir[d]
 		if dir.detectTried || missed > 0 {
+			dir.dropped += missed + len(data)
 			return
 		}
 		dir.detectTried = true
@@ -600,6 +602,7 @@ func (t *connTable) deliver(c *conn, d int, data []byte, missed int, ts, frame i
 			}
 		}
 		if c.parser == nil {
+			dir.dropped += len(data)
 			if c.dir[0].detectTried && c.dir[1].detectTried {
 				c.detectDone = true
 				c.dir[0].stream.release(&t.reasm)
@@ -609,6 +612,11 @@ func (t *connTable) deliver(c *conn, d int, data []byte, missed int, ts, frame i
 		}
 		c.detectDone = true
 	}
+	// Bytes of this side seen before the parser was chosen (the other side
+	// told the protocol) reach it as missed bytes, so that it never pairs
+	// messages across them.
+	missed += dir.dropped
+	dir.dropped = 0
 	t.chunk = Chunk{FromClient: d == 0, Data: data, Missed: missed, Timestamp: ts, Frame: frame}
 	func() {
 		defer func() { recover() }()
