@@ -101,6 +101,12 @@ func run(seed, dir string, n int, bin string) error {
 			fmt.Printf("\nscaling 1 -> 2 workers: %.2fx\n", rate/rate1)
 		}
 	}
+	stateless, _, err := captureRun(bin, full, filepath.Join(dir, "out-stateless"), 2, total,
+		"-exclude", "Connection,Flow,LinkFlow,NetworkFlow,TransportFlow,HTTP,TLSClientHello,TLSServerHello")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-44s %12.0f %8.2f\n", "  same, packet records only (no flows/streams)", stateless, stateless/decodeRate)
 	_, rssHalf, err := captureRun(bin, half, filepath.Join(dir, "out-half"), 2, total/2)
 	if err != nil {
 		return err
@@ -263,9 +269,10 @@ func decodeOnly(path string) (int, float64, error) {
 
 // captureRun runs net capture as its own process and returns packets/s and
 // the peak resident memory in bytes.
-func captureRun(bin, in, out string, workers, packets int) (float64, int64, error) {
+func captureRun(bin, in, out string, workers, packets int, extra ...string) (float64, int64, error) {
 	os.RemoveAll(out)
-	cmd := exec.Command(bin, "capture", "-read", in, "-out", out, "-workers", fmt.Sprint(workers), "-quiet")
+	args := append([]string{"capture", "-read", in, "-out", out, "-workers", fmt.Sprint(workers), "-quiet"}, extra...)
+	cmd := exec.Command(bin, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
