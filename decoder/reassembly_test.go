@@ -3,7 +3,13 @@ package decoder
 import (
 	"bytes"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // collector gathers what a half-stream delivers.
@@ -144,6 +150,9 @@ func TestReassemblyMemoryBound(t *testing.T) {
 func FuzzReassembly(f *testing.F) {
 	f.Add(uint32(0xfffffff0), []byte{0, 10, 5, 20, 3, 1, 40, 50})
 	f.Add(uint32(1), []byte{9, 9, 0, 1, 0, 1, 255, 255})
+	for _, seed := range realSegmentPlans(f, filepath.Join("..", "testdata", "loopback.pcap")) {
+		f.Add(seed.isn, seed.plan)
+	}
 	f.Fuzz(func(t *testing.T, isn uint32, plan []byte) {
 		if len(plan) > 2000 { // bounded work per input
 			plan = plan[:2000]
@@ -177,4 +186,75 @@ func FuzzReassembly(f *testing.F) {
 			t.Fatalf("missed %d counted %d, buffered %d", c.missed, st.missed, st.bufferedNow)
 		}
 	})
+}
+
+type segmentPlan struct {
+	isn  uint32
+	plan []byte
+}
+
+// realSegmentPlans turns the segments of each direction of each TCP
+// connection of a real capture into the fuzz input's form (offset/16,
+// length%64 pairs, in capture order, ISN as captured), so that fuzzing
+// starts from the orders, sizes and retransmissions of real traffic.
+func realSegmentPlans(tb testing.TB, path string) []segmentPlan {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		return nil
+	}
+	type dirKey struct {
+		src, dst string
+		sp, dp   layers.TCPPort
+	}
+	isn := map[dirKey]uint32{}
+	plans := map[dirKey][]byte{}
+	var order []dirKey
+	var eth layers.Ethernet
+	var ip4 layers.IPv4
+	var ip6 layers.IPv6
+	var tcp layers.TCP
+	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &ip4, &ip6, &tcp)
+	parser.IgnoreUnsupported = true
+	var decoded []gopacket.LayerType
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		if parser.DecodeLayers(data, &decoded) != nil || len(decoded) < 3 || decoded[len(decoded)-1] != layers.LayerTypeTCP {
+			continue
+		}
+		k := dirKey{sp: tcp.SrcPort, dp: tcp.DstPort}
+		if decoded[1] == layers.LayerTypeIPv4 {
+			k.src, k.dst = ip4.SrcIP.String(), ip4.DstIP.String()
+		} else {
+			k.src, k.dst = ip6.SrcIP.String(), ip6.DstIP.String()
+		}
+		if tcp.SYN {
+			isn[k] = tcp.Seq + 1
+			order = append(order, k)
+			continue
+		}
+		start, ok := isn[k]
+		if !ok || len(tcp.Payload) == 0 {
+			continue
+		}
+		off := int(tcp.Seq-start) / 16
+		if off > 255 {
+			continue
+		}
+		plans[k] = append(plans[k], byte(off), byte(len(tcp.Payload)%64))
+	}
+	var out []segmentPlan
+	for _, k := range order {
+		if len(plans[k]) > 0 {
+			out = append(out, segmentPlan{isn[k], plans[k]})
+		}
+	}
+	return out
 }
