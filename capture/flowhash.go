@@ -15,7 +15,8 @@ import (
 //
 // The key is the IP pair and, for TCP, UDP and SCTP, the port pair. IP
 // fragments hash on the IP pair and protocol only, since later fragments carry
-// no ports.
+// no ports. Whatever the decoder's connection table keys a packet by, this
+// hash must depend on no more than that (see hashIPv6).
 func FlowHash(data []byte, link layers.LinkType) uint64 {
 	off, ethType, ok := networkOffset(data, link)
 	if !ok {
@@ -97,32 +98,21 @@ func hashIPv6(ip []byte) uint64 {
 		return 0
 	}
 	next, off := ip[6], 40
-	fragment := false
-	// Walk extension headers, at most 8 of them.
-	for i := 0; i < 8; i++ {
-		switch next {
-		case 0, 43, 60: // hop-by-hop, routing, destination options
-			if len(ip) < off+2 {
-				return symmetric(ip[8:24], ip[24:40], nil, nil, next)
-			}
-			next, off = ip[off], off+(int(ip[off+1])+1)*8
-			continue
-		case 44: // fragment
-			if len(ip) < off+8 {
-				return symmetric(ip[8:24], ip[24:40], nil, nil, next)
-			}
-			fragment = true
-			next, off = ip[off], off+8
-			continue
+	// The hash must be a function of the connection key the decoder builds
+	// (decoder/conntrack.go), or packets of one connection could go to two
+	// workers. The decoder reaches the transport header through a hop-by-hop
+	// header (gopacket decodes it inside the IPv6 layer) but not yet through
+	// routing or destination options headers: there the key has no ports,
+	// so neither has the hash. Walk what the decoder walks, no more.
+	if next == 0 {
+		if len(ip) < off+2 {
+			return symmetric(ip[8:24], ip[24:40], nil, nil, next)
 		}
-		break
+		next, off = ip[off], off+(int(ip[off+1])+1)*8
 	}
 	var sp, dp []byte
-	if !fragment && hasPorts(next) && len(ip) >= off+4 {
+	if hasPorts(next) && len(ip) >= off+4 {
 		sp, dp = ip[off:off+2], ip[off+2:off+4]
-	}
-	if fragment {
-		next = 44
 	}
 	return symmetric(ip[8:24], ip[24:40], sp, dp, next)
 }
