@@ -1,7 +1,6 @@
 package decoder
 
 import (
-	"encoding/hex"
 	"net"
 
 	"github.com/gopacket/gopacket"
@@ -31,9 +30,9 @@ func (d *arpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.ProtocolAddressSize = int32(a.ProtAddressSize)
 	r.Operation = int32(a.Operation)
 	r.SrcHwAddress = hwText(a.SourceHwAddress)
-	r.SrcProtocolAddress = protoAddrText(a.SourceProtAddress)
+	r.SrcProtocolAddress = protoAddrText(a.SourceProtAddress, a.Protocol)
 	r.DstHwAddress = hwText(a.DstHwAddress)
-	r.DstProtocolAddress = protoAddrText(a.DstProtAddress)
+	r.DstProtocolAddress = protoAddrText(a.DstProtAddress, a.Protocol)
 	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ARP, r)
 }
@@ -47,11 +46,16 @@ func hwText(b []byte) string {
 	return net.HardwareAddr(b).String()
 }
 
-// protoAddrText renders a 4 or 16 byte protocol address as an IP, anything
-// else as hex.
-func protoAddrText(b []byte) string {
-	if len(b) == net.IPv4len || len(b) == net.IPv6len {
+// arpProtoAX25IP is the AX.25 layer-3 protocol id for IP, which ARP over
+// amateur radio puts in the protocol type field.
+const arpProtoAX25IP = 0xcc
+
+// protoAddrText renders an IPv4 protocol address (protocol IPv4, 4 bytes) as
+// an IP and anything else as colon-separated hex, the way tshark does: four
+// bytes of another protocol are not an IP address.
+func protoAddrText(b []byte, proto layers.EthernetType) string {
+	if len(b) == net.IPv4len && (proto == layers.EthernetTypeIPv4 || proto == arpProtoAX25IP) {
 		return net.IP(b).String()
 	}
-	return hex.EncodeToString(b)
+	return hwText(b)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"math"
 	"net"
+	"net/netip"
 	"strings"
 	"unicode/utf8"
 )
@@ -56,13 +57,17 @@ func Text(b []byte) string {
 }
 
 // ipText renders an IP address; addresses of odd length (malformed packets)
-// are rendered as hex so that nothing is lost.
+// are rendered as hex so that nothing is lost. A 16-byte address stays an
+// IPv6 address even when it maps an IPv4 one (::ffff:1.2.3.4, as tshark
+// writes it): net.IP would print it as 1.2.3.4, hiding the IPv6 header.
 func ipText(ip net.IP) string {
 	switch len(ip) {
 	case 0:
 		return ""
-	case net.IPv4len, net.IPv6len:
+	case net.IPv4len:
 		return ip.String()
+	case net.IPv6len:
+		return netip.AddrFrom16([16]byte(ip)).String()
 	}
 	return hex.EncodeToString(ip)
 }

@@ -31,7 +31,9 @@ func (d *dnsDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.OpCode = int32(m.OpCode)
 	r.AA, r.TC, r.RD, r.RA = m.AA, m.TC, m.RD, m.RA
 	r.Z = int32(m.Z)
-	r.ResponseCode = int32(m.ResponseCode)
+	// The header's 4-bit code: gopacket ORs in the upper bits from an OPT
+	// record, which stay visible in that record's TTL.
+	r.ResponseCode = int32(m.ResponseCode & 0xF)
 	r.QDCount = int32(m.QDCount)
 	r.ANCount = int32(m.ANCount)
 	r.NSCount = int32(m.NSCount)

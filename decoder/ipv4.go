@@ -31,6 +31,12 @@ func (d *ipv4Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.IHL = int32(ip.IHL)
 	r.TOS = int32(ip.TOS)
 	r.Length = int32(ip.Length)
+	if len(ip.Contents) >= 4 && ip.Contents[2] == 0 && ip.Contents[3] == 0 {
+		// A zero length (TCP segmentation offload, BIG TCP) means "the rest
+		// of the frame"; gopacket caps it at 65535, tshark and we give the
+		// datagram's real length on the wire.
+		r.Length = int32(len(ip.Contents) + len(ip.Payload) + p.Length - p.CaptureLength)
+	}
 	r.Id = int32(ip.Id)
 	r.Flags = int32(ip.Flags)
 	r.FragOffset = int32(ip.FragOffset)

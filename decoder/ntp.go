@@ -17,6 +17,13 @@ func init() {
 
 type ntpDecoder struct{ r types.NTP }
 
+// NTP modes whose messages are not time packets (RFC 1305 appendix B, and
+// ntpd's private mode-7 requests).
+const (
+	ntpModeControl = 6
+	ntpModePrivate = 7
+)
+
 func (d *ntpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	m := l.(*layers.NTP)
 	r := &d.r
@@ -36,6 +43,13 @@ func (d *ntpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.ReceiveTimestamp = uint64(m.ReceiveTimestamp)
 	r.TransmitTimestamp = uint64(m.TransmitTimestamp)
 	r.ExtensionBytes = m.ExtensionBytes
+	if m.Mode == ntpModeControl || m.Mode == ntpModePrivate {
+		// Control and private messages have no time header: what gopacket
+		// reads there are other fields (sequence numbers, item counts).
+		r.Stratum, r.Poll, r.Precision = 0, 0, 0
+		r.RootDelay, r.RootDispersion, r.ReferenceID = 0, 0, 0
+		r.ReferenceTimestamp, r.OriginTimestamp, r.ReceiveTimestamp, r.TransmitTimestamp = 0, 0, 0, 0
+	}
 	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_NTP, r)
 }

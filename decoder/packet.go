@@ -193,6 +193,13 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 			break
 		}
 		d.chain = append(d.chain, chainEntry{typ, l})
+		if bad := badIPVersion(l); bad != "" {
+			// gopacket decodes an IP header whatever its version nibble
+			// says; what follows a header of the wrong version is not
+			// what its protocol field claims, so stop, as tshark does.
+			st, reason = Failed, bad
+			break
+		}
 		next := l.NextLayerType()
 		switch typ {
 		case layers.LayerTypeTCP:
@@ -217,6 +224,22 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 		}
 	}
 	return st, reason
+}
+
+// badIPVersion names an IP header whose version nibble contradicts the
+// layer it was decoded as (an EtherType of IPv6 on an IPv4 header, or 0).
+func badIPVersion(l gopacket.DecodingLayer) string {
+	switch ip := l.(type) {
+	case *layers.IPv4:
+		if ip.Version != 4 {
+			return fmt.Sprintf("IPv4: header has version %d", ip.Version)
+		}
+	case *layers.IPv6:
+		if ip.Version != 6 {
+			return fmt.Sprintf("IPv6: header has version %d", ip.Version)
+		}
+	}
+	return ""
 }
 
 // unknownReason names what could not be decoded: the link type for the first
