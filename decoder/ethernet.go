@@ -22,8 +22,8 @@ func (d *ethernetDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r := &d.r
 	r.Reset()
 	r.Timestamp = p.Timestamp
-	r.SrcMAC = macText(e.SrcMAC)
-	r.DstMAC = macText(e.DstMAC)
+	r.SrcMAC = p.Strings.MAC(e.SrcMAC)
+	r.DstMAC = p.Strings.MAC(e.DstMAC)
 	r.EthernetType = int32(e.EthernetType)
 	r.PayloadEntropy = entropy(p, e.Payload)
 	r.PayloadSize = int32(len(e.Payload))

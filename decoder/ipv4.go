@@ -43,8 +43,8 @@ func (d *ipv4Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.TTL = int32(ip.TTL)
 	r.Protocol = int32(ip.Protocol)
 	r.Checksum = int32(ip.Checksum)
-	r.SrcIP = ipText(ip.SrcIP)
-	r.DstIP = ipText(ip.DstIP)
+	r.SrcIP = p.Strings.IP(ip.SrcIP)
+	r.DstIP = p.Strings.IP(ip.DstIP)
 	r.Padding = ip.Padding
 	if len(ip.Options) > 0 {
 		r.Options = reuse(&d.opts, len(ip.Options))

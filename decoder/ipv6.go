@@ -32,8 +32,8 @@ func (d *ipv6Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Length = int32(ip.Length)
 	r.NextHeader = int32(ip.NextHeader)
 	r.HopLimit = int32(ip.HopLimit)
-	r.SrcIP = ipText(ip.SrcIP)
-	r.DstIP = ipText(ip.DstIP)
+	r.SrcIP = p.Strings.IP(ip.SrcIP)
+	r.DstIP = p.Strings.IP(ip.DstIP)
 	r.PayloadEntropy = entropy(p, ip.Payload)
 	r.PayloadSize = int32(len(ip.Payload))
 	if h := ip.HopByHop; h != nil {
