@@ -32,3 +32,25 @@ test: check
 bench:
 	go run ./tools/bench -dir bench -packets 1000000
 	go test -run '^$$' -bench . -benchmem ./capture/ ./decoder/
+
+.PHONY: python
+# python checks that another language reads the record files: every file the
+# engine writes for testdata/ is read by tools/python/read_ncap.py (Debian's
+# python3-protobuf + protoc's generated module) and compared with package ncio.
+python:
+	go test -count=1 -run TestPythonReader -v ./io/
+
+.PHONY: fuzz
+# fuzz runs every fuzz target of every package for FUZZTIME each, one after
+# the other (each run uses all cores). A crasher is written to
+# <package>/testdata/fuzz/<Target>/: commit it, it then runs as a regression
+# case in go test. Minimizing a new corpus entry is capped at 5s (default 60s)
+# so that short runs spend their time fuzzing.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
+		for target in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz: $$pkg $$target for $(FUZZTIME)"; \
+			go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
+		done; \
+	done

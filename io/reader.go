@@ -106,7 +106,10 @@ func (r *Reader) New() proto.Message { return r.mt.New().Interface() }
 func (r *Reader) NextRaw() ([]byte, error) {
 	size, err := readUvarint(r.br)
 	if err != nil {
-		return nil, err
+		if err == io.EOF || err == ErrTruncated {
+			return nil, err
+		}
+		return nil, r.wrap(err) // a bad gzip checksum, an overlong prefix
 	}
 	if size > MaxRecordSize {
 		return nil, fmt.Errorf("%s: record length %d exceeds the %d byte limit: file is corrupt", r.path, size, MaxRecordSize)
