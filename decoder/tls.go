@@ -281,7 +281,16 @@ func (d *tlsDirection) accept(typ byte, n int, other *tlsDirection) bool {
 	ok := n <= tlsMaxHandshake
 	switch d.role {
 	case tlsRoleNone:
-		ok = ok && (typ == tlsClientHello || typ == tlsServerHello || typ == tlsHelloRetryDraft)
+		// A connection has one client and one server: a direction cannot
+		// take the role the other direction already holds.
+		switch typ {
+		case tlsClientHello:
+			ok = ok && other.role != tlsRoleClient
+		case tlsServerHello, tlsHelloRetryDraft:
+			ok = ok && other.role != tlsRoleServer
+		default:
+			ok = false
+		}
 	case tlsRoleClient:
 		// Only the second ClientHello of a retry follows the first.
 		ok = ok && typ == tlsClientHello && d.hellos == 1 && other.role == tlsRoleServer && other.retry
