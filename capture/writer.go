@@ -29,13 +29,14 @@ type chunk struct {
 
 // typeFile is one record file and the goroutine that compresses into it.
 type typeFile struct {
-	w     *ncio.Writer
-	buf   []byte
-	n     int
-	count int64
-	ch    chan chunk
-	free  chan []byte
-	done  chan error
+	w      *ncio.Writer
+	buf    []byte
+	n      int
+	count  int64
+	ch     chan chunk
+	free   chan []byte
+	spares int // spare buffers made so far
+	done   chan error
 }
 
 func (f *typeFile) loop() {
@@ -57,7 +58,19 @@ func (f *typeFile) flush() {
 		return
 	}
 	f.ch <- chunk{f.buf, f.n}
-	f.buf, f.n = <-f.free, 0
+	f.n = 0
+	// Up to two spare chunk buffers, made when first needed: a record
+	// type with few records never pays for them.
+	select {
+	case f.buf = <-f.free:
+	default:
+		if f.spares < 2 {
+			f.spares++
+			f.buf = make([]byte, 0, chunkSize+4096)
+		} else {
+			f.buf = <-f.free
+		}
+	}
 }
 
 // writer is the engine's Writer stage.
@@ -264,10 +277,8 @@ func (w *writer) open(t types.Type) (*typeFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &typeFile{w: nw, buf: make([]byte, 0, chunkSize+4096), ch: make(chan chunk, 2), free: make(chan []byte, 3), done: make(chan error, 1)}
-	for i := 0; i < 2; i++ {
-		f.free <- make([]byte, 0, chunkSize+4096)
-	}
+	// The first buffer starts small and grows with the records.
+	f := &typeFile{w: nw, buf: make([]byte, 0, 16<<10), ch: make(chan chunk, 2), free: make(chan []byte, 3), done: make(chan error, 1)}
 	go f.loop()
 	w.byType[t] = f
 	w.order = append(w.order, t)

@@ -38,16 +38,16 @@ func Create(path string, h *types.Header, compress bool) (*Writer, error) {
 	}
 	w := &Writer{path: path, f: f}
 	if compress {
-		w.fbuf = bufio.NewWriterSize(f, 1<<20)
+		w.fbuf = bufio.NewWriterSize(f, 256<<10)
 		gz, err := gzip.NewWriterLevel(w.fbuf, Level)
 		if err != nil {
 			f.Close()
 			return nil, err
 		}
 		w.gz = gz
-		w.bw = bufio.NewWriterSize(gz, 256<<10)
+		w.bw = bufio.NewWriterSize(gz, 64<<10)
 	} else {
-		w.bw = bufio.NewWriterSize(f, 256<<10)
+		w.bw = bufio.NewWriterSize(f, 64<<10)
 	}
 	if h != nil {
 		if err := w.Write(h); err != nil {
