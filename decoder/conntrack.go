@@ -76,38 +76,26 @@ type conn struct {
 	info           ConnInfo
 	out            [2]deliverFunc
 	list           *connList
-	prev, next     *conn
+	lruLinks[conn]
 }
 
 // connList is a list of connections ordered by last activity (closing ones by
 // close time), so expired ones are found at the head.
 type connList struct {
-	head, tail *conn
-	timeout    int64
+	lruList[conn]
+	timeout int64
 }
 
+func connLinks(c *conn) *lruLinks[conn] { return &c.lruLinks }
+
 func (l *connList) push(c *conn) {
-	c.list, c.prev, c.next = l, l.tail, nil
-	if l.tail != nil {
-		l.tail.next = c
-	} else {
-		l.head = c
-	}
-	l.tail = c
+	c.list = l
+	l.pushBack(c)
 }
 
 func (l *connList) remove(c *conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else {
-		l.head = c.next
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else {
-		l.tail = c.prev
-	}
-	c.list, c.prev, c.next = nil, nil, nil
+	l.lruList.remove(c)
+	c.list = nil
 }
 
 // orderedSink turns every record into an ordered one with the key of the
@@ -151,6 +139,9 @@ func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
 		m:        map[connKey]*conn{},
 		emitConn: enabled(types.Type_NC_Connection),
 		emitFlow: enabled(types.Type_NC_Flow),
+	}
+	for _, l := range []*connList{&t.tcp, &t.other, &t.closing} {
+		l.links = connLinks
 	}
 	t.tcp.timeout = int64(opts.ConnTimeout)
 	t.other.timeout = int64(opts.FlowTimeout)
@@ -504,10 +495,8 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 	if p.Timestamp > c.last {
 		c.last = p.Timestamp
 	}
-	if c.list != nil && !c.closing && c.list.tail != c {
-		l := c.list
-		l.remove(c)
-		l.push(c)
+	if c.list != nil && !c.closing {
+		c.list.moveToBack(c)
 	}
 	if v.tcp == nil {
 		return

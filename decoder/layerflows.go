@@ -40,45 +40,17 @@ type layerAgg struct {
 	first, last           int64
 	frameFirst, frameLast int64
 	packets, bytes        [2]int64
-	prev, next            *layerAgg
 	key                   any
+	lruLinks[layerAgg]
 }
 
 type layerMap[K comparable] struct {
-	typ        types.Type
-	m          map[K]*layerAgg
-	head, tail *layerAgg
+	typ types.Type
+	m   map[K]*layerAgg
+	lruList[layerAgg]
 }
 
-func (l *layerMap[K]) touch(a *layerAgg) {
-	if l.tail == a {
-		return
-	}
-	if a.prev != nil || l.head == a {
-		l.unlink(a)
-	}
-	a.prev, a.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = a
-	} else {
-		l.head = a
-	}
-	l.tail = a
-}
-
-func (l *layerMap[K]) unlink(a *layerAgg) {
-	if a.prev != nil {
-		a.prev.next = a.next
-	} else {
-		l.head = a.next
-	}
-	if a.next != nil {
-		a.next.prev = a.prev
-	} else {
-		l.tail = a.prev
-	}
-	a.prev, a.next = nil, nil
-}
+func aggLinks(a *layerAgg) *lruLinks[layerAgg] { return &a.lruLinks }
 
 // LayerFlows makes LinkFlow, NetworkFlow and TransportFlow records.
 type LayerFlows struct {
@@ -102,13 +74,13 @@ func NewLayerFlows(enabled func(types.Type) bool, timeout time.Duration, emit fu
 	}
 	lf := &LayerFlows{timeout: int64(timeout), emit: emit}
 	if enabled(types.Type_NC_LinkFlow) {
-		lf.link = layerMap[[12]byte]{typ: types.Type_NC_LinkFlow, m: map[[12]byte]*layerAgg{}}
+		lf.link = layerMap[[12]byte]{typ: types.Type_NC_LinkFlow, m: map[[12]byte]*layerAgg{}, lruList: lruList[layerAgg]{links: aggLinks}}
 	}
 	if enabled(types.Type_NC_NetworkFlow) {
-		lf.network = layerMap[[33]byte]{typ: types.Type_NC_NetworkFlow, m: map[[33]byte]*layerAgg{}}
+		lf.network = layerMap[[33]byte]{typ: types.Type_NC_NetworkFlow, m: map[[33]byte]*layerAgg{}, lruList: lruList[layerAgg]{links: aggLinks}}
 	}
 	if enabled(types.Type_NC_TransportFlow) {
-		lf.transport = layerMap[[5]byte]{typ: types.Type_NC_TransportFlow, m: map[[5]byte]*layerAgg{}}
+		lf.transport = layerMap[[5]byte]{typ: types.Type_NC_TransportFlow, m: map[[5]byte]*layerAgg{}, lruList: lruList[layerAgg]{links: aggLinks}}
 	}
 	return lf
 }
@@ -189,13 +161,13 @@ func account[K comparable](l *layerMap[K], k K, swapped bool, frame, ts int64, l
 		ag.last = ts
 	}
 	ag.frameLast = frame
-	l.touch(ag)
+	l.moveToBack(ag)
 }
 
 func expire[K comparable](lf *LayerFlows, l *layerMap[K]) {
 	for a := l.head; a != nil && lf.clock-a.last > lf.timeout; a = l.head {
 		lf.write(l.typ, a)
-		l.unlink(a)
+		l.remove(a)
 		delete(l.m, a.key.(K))
 	}
 }
@@ -210,7 +182,7 @@ func (lf *LayerFlows) Flush() {
 func flushMap[K comparable](lf *LayerFlows, l *layerMap[K]) {
 	// Write in order of first frame, not of last activity.
 	var all []*layerAgg
-	for a := l.head; a != nil; a = a.next {
+	for a := l.head; a != nil; a = a.lruLinks.next {
 		all = append(all, a)
 	}
 	sortByFirst(all)
