@@ -125,6 +125,7 @@ type engine struct {
 	pool        chan *batch
 	toWork      []chan *batch
 	done        chan *batch
+	compress    chan *part // parts of record files for the workers to gzip
 	packets     atomic.Int64
 	unknown     atomic.Int64
 	errs        atomic.Int64
@@ -170,13 +171,17 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 		e.toWork[i] = make(chan *batch, poolSize)
 	}
 	e.done = make(chan *batch, poolSize)
+	e.compress = make(chan *part, 2*e.workers)
 
-	var wg sync.WaitGroup
+	// decoding counts the workers still decoding; workers counts them until
+	// they have also compressed the last part, after the writer is done.
+	var decoding, workers sync.WaitGroup
 	for i := 0; i < e.workers; i++ {
-		wg.Add(1)
+		decoding.Add(1)
+		workers.Add(1)
 		go func(id int) {
-			defer wg.Done()
-			e.work(id)
+			defer workers.Done()
+			e.work(id, &decoding)
 		}(i)
 	}
 	w := newWriter(e)
@@ -196,9 +201,10 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	for _, ch := range e.toWork {
 		close(ch)
 	}
-	wg.Wait()
+	decoding.Wait()
 	close(e.done)
 	werr := <-writerDone
+	workers.Wait()
 	stopProgress()
 
 	s := &Summary{
@@ -279,13 +285,40 @@ func (e *engine) read(ctx context.Context) error {
 	}
 }
 
-// work is a Worker: it decodes the packets of each batch that it owns.
-func (e *engine) work(id int) {
+// work is a Worker: it decodes the packets of each batch that it owns, and
+// gzips parts of record files that the writer has cut, whichever comes
+// first. So -workers bounds the cores that the heavy work uses, and
+// compression scales with it. decoding is marked done when the batches end;
+// the worker then only compresses, until the writer closes the queue.
+func (e *engine) work(id int, decoding *sync.WaitGroup) {
 	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.enabled[t] }, e.cfg.Decoder)
 	stateful := pd.Stateful()
 	sink := &sink{e: e}
 	var meta decoder.Packet
-	for b := range e.toWork[id] {
+	var mc *ncio.MemberCompressor
+	batches, parts := e.toWork[id], e.compress
+	for batches != nil || parts != nil {
+		var b *batch
+		select {
+		case bb, ok := <-batches:
+			if !ok {
+				batches = nil
+				decoding.Done()
+				continue
+			}
+			b = bb
+		case p, ok := <-parts:
+			if !ok {
+				parts = nil
+				continue
+			}
+			if mc == nil {
+				mc = ncio.NewMemberCompressor()
+			}
+			p.out = mc.AppendMember(p.out[:0], p.in)
+			p.done <- struct{}{}
+			continue
+		}
 		out := &b.out[id]
 		out.arena, out.recs = out.arena[:0], out.recs[:0]
 		sink.out = out

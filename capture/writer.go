@@ -17,35 +17,49 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
-// chunkSize is how many bytes of records of one type are gathered before they
-// go to that type's compressor goroutine. Compression runs in one goroutine
-// per record file, so the busy types (Ethernet, IPv4, TCP) compress in parallel.
+// chunkSize is how many bytes of records of one type are gathered into one
+// part of that type's file. Each part of a gzip'd file becomes a gzip member
+// of its own, compressed by whichever worker is free (see worker.compress), so
+// that compression runs on as many cores as decoding does and a busy record
+// type is no longer limited to one core. Deflate looks back 32 KiB only, so
+// the parts cost next to nothing in file size.
 const chunkSize = 256 << 10
 
-type chunk struct {
-	b []byte
-	n int
+// part is a chunk of one record file on its way to the disk.
+type part struct {
+	in   []byte        // length-delimited records (or CSV rows)
+	n    int           // records in in
+	out  []byte        // in as a gzip member, when the file is compressed
+	done chan struct{} // signalled once out is ready
 }
 
-// typeFile is one record file and the goroutine that compresses into it.
+// typeFile is one record file. Its parts are compressed by the workers in any
+// order and written by the file's own goroutine in the order they were cut.
 type typeFile struct {
-	w      *ncio.Writer
-	buf    []byte
-	n      int
-	count  int64
-	ch     chan chunk
-	free   chan []byte
-	spares int // spare buffers made so far
-	done   chan error
+	w        *ncio.MemberWriter
+	compress chan<- *part // the workers' queue; nil when not compressing
+	cur      *part
+	count    int64
+	order    chan *part // parts in file order, for loop
+	free     chan *part
+	parts    int // parts made so far
+	maxParts int
+	done     chan error
 }
 
 func (f *typeFile) loop() {
 	var first error
-	for c := range f.ch {
-		if first == nil {
-			first = f.w.WriteDelimited(c.b, c.n)
+	for p := range f.order {
+		b := p.in
+		if f.compress != nil {
+			<-p.done
+			b = p.out
 		}
-		f.free <- c.b[:0]
+		if first == nil {
+			first = f.w.WritePart(b, p.n)
+		}
+		p.in, p.n = p.in[:0], 0
+		f.free <- p
 	}
 	if err := f.w.Close(); first == nil {
 		first = err
@@ -53,22 +67,29 @@ func (f *typeFile) loop() {
 	f.done <- first
 }
 
+func newPart(size int) *part {
+	return &part{in: make([]byte, 0, size), done: make(chan struct{}, 1)}
+}
+
 func (f *typeFile) flush() {
-	if len(f.buf) == 0 {
+	p := f.cur
+	if len(p.in) == 0 {
 		return
 	}
-	f.ch <- chunk{f.buf, f.n}
-	f.n = 0
-	// Up to two spare chunk buffers, made when first needed: a record
-	// type with few records never pays for them.
+	f.order <- p
+	if f.compress != nil {
+		f.compress <- p
+	}
+	// Spare parts are made when first needed: a record type with few
+	// records never pays for them.
 	select {
-	case f.buf = <-f.free:
+	case f.cur = <-f.free:
 	default:
-		if f.spares < 2 {
-			f.spares++
-			f.buf = make([]byte, 0, chunkSize+4096)
+		if f.parts < f.maxParts {
+			f.parts++
+			f.cur = newPart(chunkSize + 4096)
 		} else {
-			f.buf = <-f.free
+			f.cur = <-f.free
 		}
 	}
 }
@@ -90,6 +111,7 @@ type writer struct {
 	pending       []pendingRec
 	layerFlows    *decoder.LayerFlows
 	scratch       []byte
+	mc            *ncio.MemberCompressor // for the file headers
 }
 
 func newWriter(e *engine) *writer {
@@ -102,6 +124,7 @@ func newWriter(e *engine) *writer {
 		errorsPcap:    &pcapSink{dir: e.cfg.Out, name: "errors"},
 		unknownLayers: map[string]int64{},
 		errorReasons:  map[string]int64{},
+		mc:            ncio.NewMemberCompressor(),
 	}
 	w.layerFlows = decoder.NewLayerFlows(func(t types.Type) bool { return e.enabled[t] }, e.cfg.Decoder.FlowTimeout, w.emit)
 	return w
@@ -145,8 +168,10 @@ func (w *writer) run() error {
 	for _, t := range w.order {
 		f := w.byType[t]
 		f.flush()
-		close(f.ch)
+		close(f.order)
 	}
+	// Every part is queued: the workers may stop once they are compressed.
+	close(w.e.compress)
 	for _, t := range w.order {
 		w.keep(<-w.byType[t].done)
 	}
@@ -236,10 +261,11 @@ func (w *writer) append(t types.Type, rec []byte) {
 			return
 		}
 	}
-	f.buf = append(f.buf, rec...)
-	f.n++
+	p := f.cur
+	p.in = append(p.in, rec...)
+	p.n++
 	f.count++
-	if len(f.buf) >= chunkSize {
+	if len(p.in) >= chunkSize {
 		f.flush()
 	}
 }
@@ -248,10 +274,6 @@ func (w *writer) append(t types.Type, rec []byte) {
 // holds a header only.
 func (w *writer) open(t types.Type) (*typeFile, error) {
 	name := decoder.RecordName(t)
-	var (
-		nw  *ncio.Writer
-		err error
-	)
 	ext := ".ncap"
 	if w.e.cfg.CSV {
 		ext = ".csv"
@@ -259,26 +281,44 @@ func (w *writer) open(t types.Type) (*typeFile, error) {
 	if w.e.cfg.Compress {
 		ext += ".gz"
 	}
-	path := outPath(w.e.cfg.Out, name+ext)
+	var (
+		head []byte
+		err  error
+	)
 	if w.e.cfg.CSV {
-		nw, err = ncio.Create(path, nil, w.e.cfg.Compress)
-		if err == nil {
-			err = nw.WriteDelimited(ncio.CSVHeaderLine(t, &ncio.CaptureCSV), 0)
-		}
+		head = ncio.CSVHeaderLine(t, &ncio.CaptureCSV)
 	} else {
-		nw, err = ncio.Create(path, &types.Header{
+		head, err = ncio.HeaderBytes(&types.Header{
 			Created:          w.e.cfg.Created.UnixNano(),
 			InputSource:      w.e.src.Name(),
 			Type:             t,
 			Version:          w.e.cfg.Version,
 			ContainsPayloads: w.e.cfg.Payloads,
-		}, w.e.cfg.Compress)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
+	nw, err := ncio.CreateMembers(outPath(w.e.cfg.Out, name+ext), head, w.e.cfg.Compress, w.mc)
 	if err != nil {
 		return nil, err
 	}
-	// The first buffer starts small and grows with the records.
-	f := &typeFile{w: nw, buf: make([]byte, 0, 16<<10), ch: make(chan chunk, 2), free: make(chan []byte, 3), done: make(chan error, 1)}
+	// Enough parts in flight to keep every worker compressing one part of
+	// a busy type while the next fills; the first part starts small and
+	// grows with the records.
+	maxParts := w.e.workers + 2
+	f := &typeFile{
+		w:        nw,
+		cur:      newPart(16 << 10),
+		parts:    1,
+		maxParts: maxParts,
+		order:    make(chan *part, maxParts),
+		free:     make(chan *part, maxParts),
+		done:     make(chan error, 1),
+	}
+	if w.e.cfg.Compress {
+		f.compress = w.e.compress
+	}
 	go f.loop()
 	w.byType[t] = f
 	w.order = append(w.order, t)

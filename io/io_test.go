@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/metrics"
 	"strings"
@@ -158,30 +159,108 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			r, err := Open(path)
+			checkFile(t, path, h, want)
+		}
+	}
+}
+
+// checkFile reads path back and compares its header and records.
+func checkFile(t *testing.T, path string, h *types.Header, want []proto.Message) {
+	t.Helper()
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !proto.Equal(r.Header(), h) {
+		t.Errorf("%s: header %v, want %v", path, r.Header(), h)
+	}
+	for i := 0; ; i++ {
+		m := r.New()
+		err := r.Next(m)
+		if err == io.EOF {
+			if i != len(want) {
+				t.Errorf("%s: %d records read, %d written", path, i, len(want))
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: record %d: %v", path, i, err)
+		}
+		if i >= len(want) || !proto.Equal(m, want[i]) {
+			t.Fatalf("%s: record %d differs:\n got %v\nwant %v", path, i, m, want[i])
+		}
+	}
+}
+
+// TestMembers writes files the way the engine does, in parts (gzip members
+// when compressed), and reads them back, with our reader and with gzip(1).
+func TestMembers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 5))
+	dir := t.TempDir()
+	c := NewMemberCompressor()
+	for _, compress := range []bool{true, false} {
+		for _, typ := range recordTypes(t) {
+			n := 1 + rng.IntN(40)
+			want := make([]proto.Message, n)
+			var plain []byte
+			h := &types.Header{Created: 7, InputSource: "x.pcap", Type: typ, Version: "v1"}
+			plain, err := AppendDelimited(plain, h)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !proto.Equal(r.Header(), h) {
-				t.Errorf("%s: header %v, want %v", path, r.Header(), h)
+			head := append([]byte(nil), plain...)
+			path := filepath.Join(dir, fmt.Sprintf("%s-%v.ncap", RecordName(typ), compress))
+			w, err := CreateMembers(path, head, compress, c)
+			if err != nil {
+				t.Fatal(err)
 			}
-			for i := 0; ; i++ {
-				m := r.New()
-				err := r.Next(m)
-				if err == io.EOF {
-					if i != n {
-						t.Errorf("%s: %d records read, %d written", path, i, n)
-					}
-					break
+			var part []byte
+			parts, inPart := 0, 0
+			cut := func() {
+				b := part
+				if compress {
+					b = c.AppendMember(nil, part)
 				}
-				if err != nil {
-					t.Fatalf("%s: record %d: %v", path, i, err)
+				if err := w.WritePart(b, inPart); err != nil {
+					t.Fatal(err)
 				}
-				if i >= n || !proto.Equal(m, want[i]) {
-					t.Fatalf("%s: record %d differs:\n got %v\nwant %v", path, i, m, want[i])
+				part, inPart = part[:0], 0
+				parts++
+			}
+			for i := range want {
+				want[i] = newRecord(typ)
+				fillRandom(rng, want[i].ProtoReflect(), 0)
+				if part, err = AppendDelimited(part, want[i]); err != nil {
+					t.Fatal(err)
+				}
+				plain, _ = AppendDelimited(plain, want[i])
+				inPart++
+				if rng.IntN(4) == 0 {
+					cut()
 				}
 			}
-			r.Close()
+			cut()
+			if w.Count() != int64(n) {
+				t.Errorf("%s: Count %d after %d records", path, w.Count(), n)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			checkFile(t, path, h, want)
+			if !compress {
+				continue
+			}
+			if _, err := exec.LookPath("gzip"); err != nil {
+				continue
+			}
+			out, err := exec.Command("gzip", "-dc", path).Output()
+			if err != nil {
+				t.Fatalf("gzip -dc %s (%d parts): %v", path, parts, err)
+			}
+			if !bytes.Equal(out, plain) {
+				t.Fatalf("gzip -dc %s: %d bytes, want the %d bytes written", path, len(out), len(plain))
+			}
 		}
 	}
 }
