@@ -7,7 +7,8 @@
 // the same run and on the same file:
 //
 //   - decode-only: gopacket's DecodingLayerParser over every packet, in one
-//     goroutine, no records, no output: the ceiling for any decoder;
+//     goroutine, no records, no output: the ceiling for any decoder (from
+//     memory, and once more reading the file as it goes);
 //   - net capture with all records and gzip, with 1 and with 2 workers, as a
 //     separate process, wall time and peak memory (max RSS);
 //   - net capture on a file half the size, to show that peak memory does not
@@ -42,7 +43,17 @@ func main() {
 		bin     = flag.String("net", "", "net binary to measure (default: build ./cmd/net)")
 		flows   = flag.Int("flows", 1_000_000, "short UDP flows in the flow-memory capture (0: skip)")
 	)
+	decodeFile := flag.String("decode-only", "", "internal: run the decode-only baseline on this file and print its result")
 	flag.Parse()
+	if *decodeFile != "" {
+		n, rate, readRate, err := decodeOnly(*decodeFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Println(n, rate, readRate)
+		return
+	}
 	if err := run(*seed, *dir, *packets, *bin); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
@@ -80,13 +91,29 @@ func run(seed, dir string, n int, bin string) error {
 			return fmt.Errorf("build net: %w", err)
 		}
 	}
-	total, decodeRate, err := decodeOnly(full)
+	// The baseline runs in a process of its own: it holds the whole file in
+	// memory, and a child started from a big parent inherits the parent's
+	// peak RSS in its own ru_maxrss (exec keeps the old mm's high-water
+	// mark), which would inflate every peak memory reported below.
+	self, err := os.Executable()
 	if err != nil {
 		return err
+	}
+	res, err := exec.Command(self, "-decode-only", full).Output()
+	if err != nil {
+		return fmt.Errorf("decode-only baseline: %v", err)
+	}
+	var (
+		total                int
+		decodeRate, readRate float64
+	)
+	if _, err := fmt.Sscan(string(res), &total, &decodeRate, &readRate); err != nil {
+		return fmt.Errorf("decode-only baseline: %q: %v", res, err)
 	}
 	fmt.Printf("benchmark capture: %s, %d packets (replicated from %s)\n\n", full, total, seed)
 	fmt.Printf("%-44s %12s %8s %10s\n", "run", "packets/s", "ratio", "peak RSS")
 	fmt.Printf("%-44s %12.0f %8s %10s\n", "decode-only (DecodingLayerParser, 1 goroutine)", decodeRate, "1.00", "-")
+	fmt.Printf("%-44s %12.0f %8.2f %10s\n", "  same, reading the file as it goes", readRate, readRate/decodeRate, "-")
 	var rate1 float64
 	for _, w := range []int{1, 2} {
 		rate, rss, err := captureRun(bin, full, filepath.Join(dir, fmt.Sprintf("out-w%d", w)), w, total)
@@ -228,10 +255,10 @@ func shiftIPv4(b []byte, link layers.LinkType, round int) {
 }
 
 // decodeOnly runs gopacket's DecodingLayerParser over every packet.
-func decodeOnly(path string) (int, float64, error) {
+func decodeOnly(path string) (int, float64, float64, error) {
 	src, err := capture.OpenFile(path)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer src.Close()
 	var (
@@ -256,7 +283,7 @@ func decodeOnly(path string) (int, float64, error) {
 			break
 		}
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		all = append(all, append([]byte(nil), data...))
 	}
@@ -264,7 +291,30 @@ func decodeOnly(path string) (int, float64, error) {
 	for _, d := range all {
 		_ = parser.DecodeLayers(d, &decoded)
 	}
-	return len(all), float64(len(all)) / time.Since(start).Seconds(), nil
+	rate := float64(len(all)) / time.Since(start).Seconds()
+	all = nil
+
+	// The same, reading the file as net capture does: what one goroutine
+	// can do before any record exists.
+	src2, err := capture.OpenFile(path)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer src2.Close()
+	start = time.Now()
+	n := 0
+	for {
+		data, _, _, err := src2.ReadPacket()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		_ = parser.DecodeLayers(data, &decoded)
+		n++
+	}
+	return n, rate, float64(n) / time.Since(start).Seconds(), nil
 }
 
 // captureRun runs net capture as its own process and returns packets/s and
