@@ -87,7 +87,7 @@ func hashIPv4(ip []byte) uint64 {
 	proto := ip[9]
 	frag := binary.BigEndian.Uint16(ip[6:8])
 	var sp, dp []byte
-	if frag&0x3fff == 0 && ihl >= 20 && len(ip) >= ihl+4 && hasPorts(proto) {
+	if frag&0x3fff == 0 && ihl >= 20 && len(ip) >= ihl+4 && hasPorts(proto) && !udpTunnel(proto, ip[ihl:]) {
 		sp, dp = ip[ihl:ihl+2], ip[ihl+2:ihl+4]
 	}
 	return symmetric(ip[12:16], ip[16:20], sp, dp, proto)
@@ -111,13 +111,32 @@ func hashIPv6(ip []byte) uint64 {
 		next, off = ip[off], off+(int(ip[off+1])+1)*8
 	}
 	var sp, dp []byte
-	if hasPorts(next) && len(ip) >= off+4 {
+	if hasPorts(next) && len(ip) >= off+4 && !udpTunnel(next, ip[off:]) {
 		sp, dp = ip[off:off+2], ip[off+2:off+4]
 	}
 	return symmetric(ip[8:24], ip[24:40], sp, dp, next)
 }
 
 func hasPorts(proto uint8) bool { return proto == 6 || proto == 17 || proto == 132 }
+
+// udpTunnel reports a UDP datagram to or from a tunnel port (VXLAN 4789,
+// Geneve 6081, MPLS in UDP 6635). Such packets hash on the outer IP pair
+// only: the decoder makes connections of the packets inside too, and the
+// two directions of an inner connection travel with different outer source
+// ports (each tunnel end picks its own), so only the IP pair keeps both
+// directions, and so the inner connection, in one worker. GRE and IP in IP
+// have no ports and hash on the IP pair anyway.
+func udpTunnel(proto uint8, l4 []byte) bool {
+	if proto != 17 {
+		return false
+	}
+	for _, p := range [2]uint16{binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])} {
+		if p == 4789 || p == 6081 || p == 6635 {
+			return true
+		}
+	}
+	return false
+}
 
 // symmetric hashes the two endpoints in a canonical order (the smaller
 // address-and-port first), so both directions give the same value.

@@ -33,6 +33,11 @@ type connKey struct {
 	pa, pb uint16
 	proto  uint8
 	v6     bool
+	// depth is how many tunnels the packet is inside (0 for the outer
+	// packet), as Suricata's recursion level: the same addresses and ports
+	// inside a tunnel and outside it are two connections. It also keeps the
+	// connection in one worker, which the engine picks by the outer packet.
+	depth uint8
 }
 
 type endpoint struct {
@@ -212,6 +217,7 @@ type packetView struct {
 	proto          uint8
 	afterTransport bool
 	networkSeen    bool
+	depth          uint8 // tunnels the packet is inside
 }
 
 func (v *packetView) read(chain []chainEntry) {
@@ -312,7 +318,7 @@ func (t *connTable) packet(v *packetView, p *Packet, s Sink) {
 		srcIsA = true
 	}
 	var k connKey
-	k.proto, k.v6 = v.proto, len(v.src) == 16
+	k.proto, k.v6, k.depth = v.proto, len(v.src) == 16, v.depth
 	if srcIsA {
 		copy(k.a[:], v.src)
 		copy(k.b[:], v.dst)
@@ -412,6 +418,9 @@ func (t *connTable) open(k connKey, v *packetView, p *Packet, srcIsA bool, s Sin
 	h := fnv.New64a()
 	h.Write([]byte(c.cid))
 	h.Write([]byte(strconv.FormatInt(p.Frame, 10)))
+	if k.depth > 0 {
+		h.Write([]byte{'/', k.depth})
+	}
 	c.uid = hex.EncodeToString(h.Sum(nil))
 	c.link = linkName(v.link)
 	if v.ip4 != nil {

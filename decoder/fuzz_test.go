@@ -351,7 +351,55 @@ var fuzzTargets = map[string]*fuzzTarget{
 			}
 		},
 	},
+	"GRE": {
+		layer: layers.LayerTypeGRE, rec: types.Type_NC_GRE, link: layers.LinkTypeEthernet,
+		below: ipv4Stack, wrap: overIPv4(47), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				// Key and sequence number, then an IPv4/UDP packet.
+				cat([]byte{0x30, 0x00, 0x08, 0x00, 0, 0, 0, 7, 0, 0, 0, 1}, ipv4Header(17, 8), udpHeader(1, 2, 0)),
+				// Checksum and routing present (RFC 1701), then Ethernet.
+				cat([]byte{0xc0, 0x00, 0x65, 0x58, 0, 0, 0, 4, 0x08, 0x00, 0, 4, 10, 0, 0, 1, 0, 0, 0, 0}, ethHeader(0x0806)),
+			}
+		},
+	},
+	"VXLAN": {
+		layer: layers.LayerTypeVXLAN, rec: types.Type_NC_VXLAN, link: layers.LinkTypeEthernet,
+		below: udp4Stack, wrap: overUDP4(50000, 4789), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				cat([]byte{0x08, 0, 0, 0, 0, 0x12, 0x34, 0}, ethHeader(0x0800), ipv4Header(17, 8), udpHeader(1, 2, 0)),
+				cat([]byte{0x88, 0x40, 0x00, 0x2a, 0, 0, 1, 0}, ethHeader(0x0806)), // group policy
+			}
+		},
+	},
+	"Geneve": {
+		layer: layers.LayerTypeGeneve, rec: types.Type_NC_Geneve, link: layers.LinkTypeEthernet,
+		below: udp4Stack, wrap: overUDP4(50000, 6081), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				cat([]byte{0x00, 0x00, 0x65, 0x58, 0, 0, 5, 0}, ethHeader(0x0800), ipv4Header(17, 8), udpHeader(1, 2, 0)),
+				// One 4-byte option, then IPv4.
+				cat([]byte{0x01, 0x40, 0x08, 0x00, 0, 0, 6, 0, 0x01, 0x02, 0x03, 0x01, 1, 2, 3, 4}, ipv4Header(17, 8), udpHeader(1, 2, 0)),
+			}
+		},
+	},
+	"MPLS": {
+		layer: layers.LayerTypeMPLS, rec: types.Type_NC_MPLS, link: layers.LinkTypeEthernet,
+		below: etherLinkStack, wrap: overEthernet(0x8847), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				cat([]byte{0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x3f}, ipv4Header(17, 8), udpHeader(1, 2, 0)), // two labels
+				{0x00, 0x01, 0x01, 0x40, 0x00, 0x00, 0x00, 0x00},                                                   // a pseudowire: not IP
+			}
+		},
+	},
 }
+
+func FuzzGRE(f *testing.F)    { fuzzLayer(f, "GRE") }
+func FuzzVXLAN(f *testing.F)  { fuzzLayer(f, "VXLAN") }
+func FuzzGeneve(f *testing.F) { fuzzLayer(f, "Geneve") }
+func FuzzMPLS(f *testing.F)   { fuzzLayer(f, "MPLS") }
 
 func FuzzEthernet(f *testing.F) { fuzzLayer(f, "Ethernet") }
 func FuzzARP(f *testing.F)      { fuzzLayer(f, "ARP") }

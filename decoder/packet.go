@@ -152,6 +152,7 @@ var tcpSegmentApps = map[gopacket.LayerType]bool{}
 var udpPorts = map[layers.UDPPort]gopacket.LayerType{
 	5353: layers.LayerTypeDNS,
 	5355: layers.LayerTypeDNS,
+	6635: layers.LayerTypeMPLS, // MPLS in UDP, RFC 7510
 }
 
 // nextAfterUDP picks the application layer by port, preferring the
@@ -208,22 +209,66 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 			}
 		case layers.LayerTypeUDP:
 			next = nextAfterUDP(l.(*layers.UDP), next)
+		case layers.LayerTypeGRE:
+			// ERSPAN type I has no header of its own: the mirrored
+			// frame follows GRE directly, which has no sequence number
+			// then (type II and III have one).
+			if g := l.(*layers.GRE); g.Protocol == layers.EthernetTypeERSPAN && !g.SeqPresent {
+				next = layers.LayerTypeEthernet
+			}
 		}
 		typ, data = next, l.LayerPayload()
 	}
-	d.context(meta)
-	if d.conns != nil {
-		d.view.read(d.chain)
-		d.conns.packet(&d.view, meta, s)
+	// A tunnel carries a packet of its own: from the layer after it on,
+	// records get the inner packet's context and flow, so that an inner TCP
+	// record names the inner hosts and joins the inner connection. The
+	// tunnel's own records and the layer flows (MAC, IP and port pairs)
+	// keep the outer packet's.
+	start, depth := 0, uint8(0)
+	for i := 1; i <= len(d.chain); i++ {
+		if i < len(d.chain) && !tunnelStart(d.chain, start, i) {
+			continue
+		}
+		seg := d.chain[start:i]
+		d.context(meta, seg, start == 0)
+		if d.conns != nil {
+			d.view.read(seg)
+			d.view.depth = depth
+			d.conns.packet(&d.view, meta, s)
+		}
+		depth++
+		for _, e := range seg {
+			for _, dec := range d.decoders[e.typ] {
+				if err := runDecoder(dec, e.l, meta, s); err != nil && st != Failed {
+					st, reason = Failed, fmt.Sprintf("%v record: %v", e.typ, err)
+				}
+			}
+		}
+		start = i
 	}
-	for _, e := range d.chain {
-		for _, dec := range d.decoders[e.typ] {
-			if err := runDecoder(dec, e.l, meta, s); err != nil && st != Failed {
-				st, reason = Failed, fmt.Sprintf("%v record: %v", e.typ, err)
+	if len(d.chain) == 0 {
+		d.context(meta, nil, true)
+	}
+	return st, reason
+}
+
+// tunnelStart reports whether chain[i] begins a packet carried inside the
+// packet that starts at chain[start]: the layer after a GRE, VXLAN, Geneve
+// or EtherIP header, or an IP header in a packet that already has one (IP
+// in IP, 6in4, MPLS over UDP or GRE).
+func tunnelStart(chain []chainEntry, start, i int) bool {
+	switch chain[i-1].typ {
+	case layers.LayerTypeGRE, layers.LayerTypeVXLAN, layers.LayerTypeGeneve, layers.LayerTypeEtherIP:
+		return true
+	}
+	if t := chain[i].typ; t == layers.LayerTypeIPv4 || t == layers.LayerTypeIPv6 {
+		for _, e := range chain[start:i] {
+			if e.typ == layers.LayerTypeIPv4 || e.typ == layers.LayerTypeIPv6 {
+				return true
 			}
 		}
 	}
-	return st, reason
+	return false
 }
 
 // badIPVersion names an IP header whose version nibble contradicts the
@@ -262,6 +307,8 @@ func (d *PacketDecoder) unknownReason(t gopacket.LayerType, link layers.LinkType
 		return fmt.Sprintf("IP protocol %d", uint8(l.Protocol))
 	case *layers.IPv6:
 		return fmt.Sprintf("IP protocol %d", uint8(l.NextHeader))
+	case *mplsLayer:
+		return "MPLS payload that is not IP"
 	}
 	return "unknown layer after " + prev.typ.String()
 }
@@ -313,18 +360,24 @@ func runDecoder(dec Decoder, l gopacket.DecodingLayer, p *Packet, s Sink) (err e
 	return nil
 }
 
-// context fills the packet context from the first network layer and the
-// first transport layer after it.
-func (d *PacketDecoder) context(p *Packet) {
-	p.SrcIP, p.DstIP, p.SrcPort, p.DstPort = "", "", 0, 0
+// context fills the packet context from the first network layer of the
+// chain segment and the first transport layer after it. Only the outermost
+// segment fills the endpoints of the layer-flow models.
+func (d *PacketDecoder) context(p *Packet, seg []chainEntry, outer bool) {
+	p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID = "", "", 0, 0, ""
 	ep := &p.Endpoints
-	*ep = Endpoints{}
+	var inner Endpoints
+	if outer {
+		*ep = Endpoints{}
+	} else {
+		ep = &inner
+	}
 	network := false
 	ports := func(proto uint8, sp, dp uint16) {
 		p.SrcPort, p.DstPort = int32(sp), int32(dp)
 		ep.HasPorts, ep.Proto, ep.SrcPort, ep.DstPort = true, proto, sp, dp
 	}
-	for _, e := range d.chain {
+	for _, e := range seg {
 		switch l := e.l.(type) {
 		case *layers.Ethernet:
 			if !ep.HasMAC && !network && len(l.SrcMAC) == 6 && len(l.DstMAC) == 6 {
