@@ -316,11 +316,32 @@ func (e *engine) read(ctx context.Context) error {
 	}
 }
 
-// takeLive gets a free batch without making a live source wait: while every
-// batch is still with the workers it reads packets and drops them, counting
-// them, so that the kernel's buffer keeps draining and the loss is told. It
-// returns a nil batch when ctx is done or the source fails.
+// liveWait is how long the live reader waits for a free batch before it
+// drops packets: the kernel buffer rides out short stalls of the workers (a
+// garbage collection, a burst of flow ends) without loss.
+const liveWait = 50 * time.Millisecond
+
+// takeLive gets a free batch without making a live source wait long: when
+// every batch is still with the workers after liveWait, it reads packets and
+// drops them, counting them, until one is free, so that the kernel's buffer
+// keeps draining and the loss is told. It returns a nil batch when ctx is
+// done or the source fails.
 func (e *engine) takeLive(ctx context.Context, frame *int64) (*batch, error) {
+	select {
+	case b := <-e.pool:
+		return b, nil
+	default:
+	}
+	wait := time.NewTimer(liveWait)
+	select {
+	case b := <-e.pool:
+		wait.Stop()
+		return b, nil
+	case <-ctx.Done():
+		wait.Stop()
+		return nil, nil
+	case <-wait.C:
+	}
 	for {
 		select {
 		case b := <-e.pool:
