@@ -65,6 +65,17 @@ func OpenLive(iface string, o LiveOptions) (*LiveSource, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 100 * time.Millisecond
 	}
+	// Asked first, so that an unknown name is told as such even to a user
+	// who may not capture (libpcap would answer "permission denied").
+	if devs, err := pcap.FindAllDevs(); err == nil && iface != "any" {
+		found := false
+		for _, d := range devs {
+			found = found || d.Name == iface
+		}
+		if !found {
+			return nil, fmt.Errorf("-iface %s: no such interface; net capture -interfaces lists them", iface)
+		}
+	}
 	in, err := pcap.NewInactiveHandle(iface)
 	if err != nil {
 		return nil, liveError(iface, err)
