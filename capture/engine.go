@@ -54,8 +54,9 @@ type Config struct {
 	Created       time.Time       // header creation time; zero means now
 	Decoder       decoder.Options // flow timeouts and stream limits; zero means decoder.DefaultOptions
 	// Live is set for a live capture: when every batch is still with the
-	// workers, the reader drops packets (counted in Behind) instead of
-	// waiting, so that the kernel buffer keeps draining. Files never drop.
+	// workers for longer than liveWait, the reader drops packets (counted in
+	// Behind) instead of waiting on, so that the kernel buffer keeps
+	// draining. A source may return ErrIdle. Files never drop.
 	Live bool
 }
 
