@@ -53,6 +53,11 @@ type Config struct {
 	Progress      func(Stats)     // called about once a second while running; may be nil
 	Created       time.Time       // header creation time; zero means now
 	Decoder       decoder.Options // flow timeouts and stream limits; zero means decoder.DefaultOptions
+	// Live is set for a live capture: when every batch is still with the
+	// workers for longer than liveWait, the reader drops packets (counted in
+	// Behind) instead of waiting on, so that the kernel buffer keeps
+	// draining. A source may return ErrIdle. Files never drop.
+	Live bool
 }
 
 // Stats is a snapshot of the engine's counters.
@@ -63,6 +68,8 @@ type Stats struct {
 	Done    int64 // input bytes consumed
 	Total   int64 // input size, 0 when unknown
 	Elapsed time.Duration
+	Kernel  int64 // live: packets the kernel or the interface dropped
+	Behind  int64 // live: packets dropped because the workers were behind
 }
 
 // Summary is what a finished run reports.
@@ -77,6 +84,9 @@ type Summary struct {
 	Elapsed       time.Duration
 	Workers       int
 	Truncated     error // set when the capture was cut; everything before it was written
+	Live          bool  // the source was a live capture
+	KernelDrops   int64 // live: packets the kernel or the interface dropped
+	Behind        int64 // live: packets dropped because the workers were behind
 	Files         []string
 	Decoder       decoder.Stats // flow and reassembly counters summed over workers
 }
@@ -96,6 +106,7 @@ type workerOut struct {
 
 type pktInfo struct {
 	off, capLen, length int
+	frame               int64 // frame number in the input (a filter may skip some)
 	ts                  int64
 	link                layers.LinkType
 	owner               int
@@ -129,6 +140,7 @@ type engine struct {
 	packets     atomic.Int64
 	unknown     atomic.Int64
 	errs        atomic.Int64
+	behind      atomic.Int64 // live: packets dropped for want of a free batch
 	start       time.Time
 	workerStats []decoder.Stats // per worker, filled at the final flush
 }
@@ -218,6 +230,9 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 		Elapsed:       time.Since(e.start),
 		Workers:       e.workers,
 		Files:         w.files(),
+		Live:          cfg.Live,
+		KernelDrops:   kernelDrops(src),
+		Behind:        e.behind.Load(),
 	}
 	for _, st := range e.workerStats {
 		s.Decoder.Add(st)
@@ -234,21 +249,44 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 // read is the Reader: it fills batches and hands each to every worker.
 func (e *engine) read(ctx context.Context) error {
 	frame := int64(1)
+	framed, _ := e.src.(interface{ Frame() int64 })
 	for {
 		var b *batch
-		select {
-		case b = <-e.pool:
-		case <-ctx.Done():
-			return nil
+		if e.cfg.Live {
+			var err error
+			if b, err = e.takeLive(ctx, &frame); b == nil {
+				if err == io.EOF {
+					return nil
+				}
+				return err
+			}
+		} else {
+			select {
+			case b = <-e.pool:
+			case <-ctx.Done():
+				return nil
+			}
 		}
 		b.frame0 = frame
 		b.data, b.pkts = b.data[:0], b.pkts[:0]
 		var err error
 		for len(b.pkts) < e.cfg.BatchSize {
 			data, ci, link, rerr := e.src.ReadPacket()
+			if rerr == ErrIdle {
+				// A live source had nothing for a while: hand on what
+				// the batch holds, so records do not wait for a full
+				// batch, and see whether to stop.
+				if len(b.pkts) > 0 || ctx.Err() != nil {
+					break
+				}
+				continue
+			}
 			if rerr != nil {
 				err = rerr
 				break
+			}
+			if framed != nil {
+				frame = framed.Frame()
 			}
 			off := len(b.data)
 			b.data = append(b.data, data...)
@@ -256,7 +294,7 @@ func (e *engine) read(ctx context.Context) error {
 			if e.workers > 1 {
 				owner = int(FlowHash(data, link) % uint64(e.workers))
 			}
-			b.pkts = append(b.pkts, pktInfo{off: off, capLen: len(data), length: ci.Length, ts: ci.Timestamp.UnixNano(), link: link, owner: owner})
+			b.pkts = append(b.pkts, pktInfo{off: off, capLen: len(data), length: ci.Length, ts: ci.Timestamp.UnixNano(), link: link, owner: owner, frame: frame})
 			frame++
 			if ctx.Err() != nil {
 				break
@@ -283,6 +321,60 @@ func (e *engine) read(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// liveWait is how long the live reader waits for a free batch before it
+// drops packets: the kernel buffer rides out short stalls of the workers (a
+// garbage collection, a burst of flow ends) without loss.
+const liveWait = 50 * time.Millisecond
+
+// takeLive gets a free batch without making a live source wait long: when
+// every batch is still with the workers after liveWait, it reads packets and
+// drops them, counting them, until one is free, so that the kernel's buffer
+// keeps draining and the loss is told. It returns a nil batch when ctx is
+// done or the source fails.
+func (e *engine) takeLive(ctx context.Context, frame *int64) (*batch, error) {
+	select {
+	case b := <-e.pool:
+		return b, nil
+	default:
+	}
+	wait := time.NewTimer(liveWait)
+	select {
+	case b := <-e.pool:
+		wait.Stop()
+		return b, nil
+	case <-ctx.Done():
+		wait.Stop()
+		return nil, nil
+	case <-wait.C:
+	}
+	for {
+		select {
+		case b := <-e.pool:
+			return b, nil
+		case <-ctx.Done():
+			return nil, nil
+		default:
+		}
+		_, _, _, err := e.src.ReadPacket()
+		switch {
+		case err == nil:
+			e.behind.Add(1)
+			*frame++
+		case err == ErrIdle:
+		default:
+			return nil, err
+		}
+	}
+}
+
+// kernelDrops asks a live source how many packets the kernel dropped.
+func kernelDrops(src Source) int64 {
+	if k, ok := src.(interface{ KernelDrops() int64 }); ok {
+		return k.KernelDrops()
+	}
+	return 0
 }
 
 // work is a Worker: it decodes the packets of each batch that it owns, and
@@ -340,7 +432,7 @@ func (e *engine) work(id int, decoding *sync.WaitGroup) {
 				continue
 			}
 			meta = decoder.Packet{
-				Frame:         b.frame0 + int64(i),
+				Frame:         p.frame,
 				Timestamp:     p.ts,
 				CaptureLength: p.capLen,
 				Length:        p.length,
@@ -412,7 +504,8 @@ func (e *engine) progress() (stop func()) {
 
 func (e *engine) stats() Stats {
 	done, total := e.src.Progress()
-	return Stats{Packets: e.packets.Load(), Unknown: e.unknown.Load(), Errors: e.errs.Load(), Done: done, Total: total, Elapsed: time.Since(e.start)}
+	return Stats{Packets: e.packets.Load(), Unknown: e.unknown.Load(), Errors: e.errs.Load(), Done: done, Total: total, Elapsed: time.Since(e.start),
+		Kernel: kernelDrops(e.src), Behind: e.behind.Load()}
 }
 
 // sortedKeys returns m's keys in order, for stable printing.

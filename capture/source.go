@@ -51,7 +51,8 @@ type FileSource struct {
 	pcap    *pcapgo.Reader
 	ng      *pcapgo.NgReader
 	link    layers.LinkType
-	n       int64
+	n       int64       // packets read from the file, filtered out ones too
+	filter  *fileFilter // set by SetFilter
 }
 
 // OpenFile opens a capture file. The format is told by the content (magic
@@ -136,6 +137,15 @@ func (s *FileSource) LinkType() layers.LinkType { return s.link }
 
 // ReadPacket implements Source.
 func (s *FileSource) ReadPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	for {
+		data, ci, link, err := s.readPacket()
+		if err != nil || s.filter == nil || s.filter.matches(data, ci, link) {
+			return data, ci, link, err
+		}
+	}
+}
+
+func (s *FileSource) readPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 	var (
 		data []byte
 		ci   gopacket.CaptureInfo

@@ -231,7 +231,7 @@ func (w *writer) write(b *batch) {
 		}
 		p := &b.pkts[i]
 		if w.layerFlows != nil {
-			w.layerFlows.Packet(&p.ep, b.frame0+int64(i), p.ts, p.length)
+			w.layerFlows.Packet(&p.ep, p.frame, p.ts, p.length)
 		}
 		switch p.status {
 		case decoder.Unknown:

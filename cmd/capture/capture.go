@@ -42,8 +42,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		read          = fs.String("read", "", "capture `file` to decode: pcap or pcapng, optionally gzip'd")
+		iface         = fs.String("iface", "", "capture live from network `interface` until Ctrl-C or SIGTERM (see -interfaces)")
+		interfaces    = fs.Bool("interfaces", false, "list the interfaces with their addresses, then exit")
+		bpf           = fs.String("bpf", "", "tcpdump filter `expression` for -iface and -read, e.g. \"tcp port 443 or udp port 53\"")
+		promisc       = fs.Bool("promisc", true, "-iface: put the interface in promiscuous mode (-promisc=false: only its own traffic)")
+		snaplen       = fs.Int("snaplen", 1514, "-iface: bytes kept of each packet; 262144 for jumbo frames and offloaded (GRO/TSO) traffic")
+		bufferMB      = fs.Int("buffer", 16, "-iface: kernel capture buffer in MiB; more rides out longer bursts")
 		out           = fs.String("out", "", "output `folder` (default: the input's name with .net appended, in the current folder)")
-		overwrite     = fs.Bool("overwrite", false, "allow -out to name a folder that already holds files")
+		overwrite     = fs.Bool("overwrite", false, "allow -out to name a folder that exists (its record and pcap files are removed)")
 		workers       = fs.Int("workers", runtime.NumCPU(), "decoding workers; packets of one flow always go to the same worker")
 		batch         = fs.Int("batch", 256, "packets per batch handed to the workers")
 		csv           = fs.Bool("csv", false, "write CSV files (<Type>.csv.gz) instead of protobuf (<Type>.ncap.gz)")
@@ -64,9 +70,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		memprofile    = fs.String("memprofile", "", "write a heap profile to `file` at exit")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: net capture -read traffic.pcap [-out folder] [flags]\n\n"+
-			"Decodes every packet of a capture into typed audit records, one file per record type.\n"+
-			"Packets with a layer no decoder reads go to unknown.pcap, packets that fail to decode to errors.pcap.\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: net capture -read traffic.pcap [-out folder] [flags]\n"+
+			"       net capture -iface eth0 [-bpf \"tcp port 80\"] [-out folder] [flags]\n"+
+			"       net capture -interfaces\n\n"+
+			"Decodes every packet of a capture file, or of an interface until Ctrl-C or SIGTERM, into typed\n"+
+			"audit records, one file per record type. Packets with a layer no decoder reads go to unknown.pcap,\n"+
+			"packets that fail to decode to errors.pcap. On Ctrl-C everything captured so far is written and the\n"+
+			"files are closed; a second Ctrl-C quits at once. Live capture needs root or the capabilities\n"+
+			"CAP_NET_RAW and CAP_NET_ADMIN (sudo setcap cap_net_raw,cap_net_admin=eip $(which net)).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -83,8 +94,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		listDecoders(stdout)
 		return 0
 	}
-	if *read == "" {
-		fmt.Fprintln(stderr, "net capture: no input: give a capture file with -read (see net capture -h)")
+	if *interfaces {
+		return listInterfaces(stdout, stderr)
+	}
+	if *read == "" && *iface == "" {
+		fmt.Fprintln(stderr, "net capture: no input: give a capture file with -read or an interface with -iface (see net capture -h)")
+		return 2
+	}
+	if *read != "" && *iface != "" {
+		fmt.Fprintln(stderr, "net capture: -read and -iface exclude each other: give one input")
+		return 2
+	}
+	if *iface != "" && (*snaplen < 64 || *snaplen > 262144) {
+		fmt.Fprintf(stderr, "net capture: -snaplen %d: must be between 64 and 262144\n", *snaplen)
+		return 2
+	}
+	if *iface != "" && *bufferMB < 1 {
+		fmt.Fprintln(stderr, "net capture: -buffer must be at least 1 (MiB)")
 		return 2
 	}
 	enabled, err := selection(*include, *exclude)
@@ -97,16 +123,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *out == "" {
-		*out = filepath.Base(*read) + ".net"
+		if *iface != "" {
+			*out = filepath.Base(*iface) + ".net"
+		} else {
+			*out = filepath.Base(*read) + ".net"
+		}
 	}
 	if err := checkOut(*out, *overwrite); err != nil {
 		fmt.Fprintf(stderr, "net capture: %v\n", err)
 		return 2
 	}
-	src, err := engine.OpenFile(*read)
-	if err != nil {
-		fmt.Fprintf(stderr, "net %v\n", err)
-		return 2
+	var src engine.Source
+	if *iface != "" {
+		live, err := engine.OpenLive(*iface, engine.LiveOptions{Snaplen: *snaplen, Promisc: *promisc, BufferBytes: *bufferMB << 20, BPF: *bpf})
+		if err != nil {
+			fmt.Fprintf(stderr, "net capture: %v\n", err)
+			return 2
+		}
+		src = live
+	} else {
+		file, err := engine.OpenFile(*read)
+		if err != nil {
+			fmt.Fprintf(stderr, "net %v\n", err)
+			return 2
+		}
+		if err := file.SetFilter(*bpf); err != nil {
+			file.Close()
+			fmt.Fprintf(stderr, "net capture: %v\n", err)
+			return 2
+		}
+		src = file
 	}
 	defer src.Close()
 
@@ -122,7 +168,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopOnSignal(stderr)
 	defer stop()
 
 	cfg := engine.Config{
@@ -136,6 +182,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Entropy:       *entropy,
 		IgnoreUnknown: *ignoreUnknown,
 		Version:       netcap.Version,
+		Live:          *iface != "",
 		Decoder: decoder.Options{
 			ConnTimeout:         *connTimeout,
 			FlowTimeout:         *flowTimeout,
@@ -146,8 +193,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		},
 	}
 	tty := isTerminal(stderr)
+	if !*quiet && *iface != "" {
+		fmt.Fprintf(stderr, "net capture: capturing on %s, writing to %s; Ctrl-C stops\n", *iface, *out)
+	}
 	if !*quiet && tty {
-		cfg.Progress = func(s engine.Stats) { progressLine(stderr, s) }
+		cfg.Progress = func(s engine.Stats) { progressLine(stderr, s, *iface != "") }
 	}
 	sum, err := engine.Run(ctx, src, cfg)
 	if !*quiet && tty {
@@ -219,8 +269,11 @@ func checkOut(dir string, overwrite bool) error {
 		}
 		return fmt.Errorf("output folder %s: %v", dir, err)
 	}
-	if len(entries) > 0 && !overwrite {
-		return fmt.Errorf("output folder %s already holds files; choose another -out or add -overwrite", dir)
+	if !overwrite {
+		if len(entries) > 0 {
+			return fmt.Errorf("output folder %s already holds files; choose another -out or add -overwrite", dir)
+		}
+		return fmt.Errorf("output folder %s already exists; choose another -out or add -overwrite", dir)
 	}
 	if overwrite {
 		for _, e := range entries {
@@ -297,13 +350,79 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func progressLine(w io.Writer, s engine.Stats) {
+func progressLine(w io.Writer, s engine.Stats, live bool) {
 	rate := float64(s.Packets) / s.Elapsed.Seconds()
 	pct := ""
 	if s.Total > 0 {
 		pct = fmt.Sprintf(" (%.1f%%)", 100*float64(s.Done)/float64(s.Total))
 	}
+	if live {
+		fmt.Fprintf(w, "\r\033[Kcapturing: %d packets, %.0f packets/s, dropped: kernel %d, workers behind %d; unknown %d, errors %d", s.Packets, rate, s.Kernel, s.Behind, s.Unknown, s.Errors)
+		return
+	}
 	fmt.Fprintf(w, "\r\033[Kdecoding: %d packets%s, %.0f packets/s, unknown %d, errors %d", s.Packets, pct, rate, s.Unknown, s.Errors)
+}
+
+// stopOnSignal returns a context that is cancelled on the first SIGINT or
+// SIGTERM, so that the engine writes what it has and closes the files. A
+// second signal quits at once. stop releases the signals.
+func stopOnSignal(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			fmt.Fprintf(stderr, "\nnet capture: %v: stopping; writing what was captured (again to quit at once)\n", sig)
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-sigs:
+			fmt.Fprintf(stderr, "net capture: %v again: quitting without finishing the output files\n", sig)
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+// listInterfaces prints the interfaces libpcap can capture on.
+func listInterfaces(stdout, stderr io.Writer) int {
+	ifs, err := engine.Interfaces()
+	if err != nil {
+		fmt.Fprintf(stderr, "net capture: %v\n", err)
+		return 1
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "interface\tstate\taddresses\tdescription")
+	for _, it := range ifs {
+		var state []string
+		if it.Up {
+			state = append(state, "up")
+		} else {
+			state = append(state, "down")
+		}
+		if it.Running {
+			state = append(state, "running")
+		}
+		if it.Loopback {
+			state = append(state, "loopback")
+		}
+		addrs := strings.Join(it.Addresses, " ")
+		if addrs == "" {
+			addrs = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.Name, strings.Join(state, ","), addrs, it.Description)
+	}
+	tw.Flush()
+	return 0
 }
 
 func printSummary(w io.Writer, s *engine.Summary, out string) {
@@ -335,6 +454,10 @@ func printSummary(w io.Writer, s *engine.Summary, out string) {
 			fmt.Fprintf(w, "; -stream-memory reached %d times (peak %d bytes per worker)", d.MemoryLimitHits, d.StreamMemoryPeak)
 		}
 		fmt.Fprintln(w)
+	}
+	if s.Live {
+		fmt.Fprintf(w, "dropped: %d by the kernel (capture buffer full: raise -buffer), %d because the workers were behind (add -workers or narrow -bpf); %d decode errors, %d unknown\n",
+			s.KernelDrops, s.Behind, s.Errors, s.Unknown)
 	}
 	if len(s.UnknownLayers) > 0 {
 		fmt.Fprintf(w, "unknown layers: %s\n", topCounts(s.UnknownLayers, 10))

@@ -23,6 +23,8 @@ func TestFlags(t *testing.T) {
 	full := filepath.Join(dir, "full")
 	os.MkdirAll(full, 0o755)
 	os.WriteFile(filepath.Join(full, "TCP.ncap.gz"), []byte("x"), 0o644)
+	emptyDir := filepath.Join(dir, "empty")
+	os.MkdirAll(emptyDir, 0o755)
 	capture := filepath.Join("..", "..", "testdata", "loopback.pcap")
 
 	tests := []struct {
@@ -43,7 +45,15 @@ func TestFlags(t *testing.T) {
 		{"zero workers", []string{"-read", capture, "-workers", "0"}, 2, "-workers and -batch must be at least 1"},
 		{"works", []string{"-read", capture, "-out", filepath.Join(dir, "o3"), "-quiet"}, 0, ""},
 		{"overwrite", []string{"-read", capture, "-out", full, "-overwrite", "-quiet"}, 0, ""},
+		{"existing empty output", []string{"-read", capture, "-out", emptyDir}, 2, "already exists; choose another -out or add -overwrite"},
+		{"read and iface", []string{"-read", capture, "-iface", "lo"}, 2, "-read and -iface exclude each other"},
+		{"bad bpf on a file", []string{"-read", capture, "-bpf", "tcp port", "-out", filepath.Join(dir, "o4")}, 2, `-bpf "tcp port" does not compile`},
+		{"unknown interface", []string{"-iface", "nonexistent0", "-out", filepath.Join(dir, "o5")}, 2, "-iface nonexistent0: no such interface; net capture -interfaces lists them"},
+		{"snaplen too small", []string{"-iface", "lo", "-snaplen", "10", "-out", filepath.Join(dir, "o6")}, 2, "-snaplen 10: must be between 64 and 262144"},
+		{"bpf on a file", []string{"-read", capture, "-bpf", "icmp", "-out", filepath.Join(dir, "o7"), "-quiet"}, 0, ""},
+		{"interfaces", []string{"-interfaces"}, 0, ""},
 		{"help", []string{"-h"}, 0, "usage: net capture -read traffic.pcap"},
+		{"help names -iface", []string{"-h"}, 0, "net capture -iface eth0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
