@@ -401,6 +401,211 @@ func FuzzVXLAN(f *testing.F)  { fuzzLayer(f, "VXLAN") }
 func FuzzGeneve(f *testing.F) { fuzzLayer(f, "Geneve") }
 func FuzzMPLS(f *testing.F)   { fuzzLayer(f, "MPLS") }
 
+// The network-control and industrial targets (issue 3, part B) are added
+// to fuzzTargets here, beside the others.
+func init() {
+	for name, tg := range netControlTargets {
+		fuzzTargets[name] = tg
+	}
+}
+
+// tcpHeader is a 20-byte TCP header (PSH, ACK) for a segment.
+func tcpHeader(src, dst uint16) []byte {
+	b := make([]byte, 20)
+	binary.BigEndian.PutUint16(b, src)
+	binary.BigEndian.PutUint16(b[2:], dst)
+	binary.BigEndian.PutUint32(b[4:], 1000)
+	binary.BigEndian.PutUint32(b[8:], 2000)
+	b[12] = 5 << 4
+	b[13] = 0x18
+	binary.BigEndian.PutUint16(b[14:], 8192)
+	return b
+}
+
+func overTCP4(src, dst uint16) func([]byte) []byte {
+	return func(b []byte) []byte {
+		return cat(ethHeader(0x0800), ipv4Header(6, 20+len(b)), tcpHeader(src, dst), b)
+	}
+}
+
+// withByte sets byte i of the frame a wrapper builds (the OSPF version, so
+// that each OSPF target stays with its version).
+func withByte(wrap func([]byte) []byte, i int, v byte) func([]byte) []byte {
+	return func(b []byte) []byte {
+		f := wrap(b)
+		if len(f) > i {
+			f[i] = v
+		}
+		return f
+	}
+}
+
+// enipSendRRData is an EtherNet/IP SendRRData header whose unconnected data
+// item carries n bytes of CIP.
+func enipSendRRData(n int) []byte {
+	b := make([]byte, 40)
+	binary.LittleEndian.PutUint16(b, 0x6f)
+	binary.LittleEndian.PutUint16(b[2:], uint16(16+n))
+	binary.LittleEndian.PutUint32(b[4:], 0x11223344) // session handle
+	binary.LittleEndian.PutUint16(b[30:], 2)         // item count
+	binary.LittleEndian.PutUint16(b[36:], 0xb2)      // unconnected data item
+	binary.LittleEndian.PutUint16(b[38:], uint16(n))
+	return b
+}
+
+var (
+	tcp4Stack   = []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeIPv4, layers.LayerTypeTCP}
+	ospfv2Hello = cat([]byte{2, 1, 0, 48, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		[]byte{255, 255, 255, 0, 0, 10, 0x12, 1, 0, 0, 0, 40, 10, 0, 0, 1, 0, 0, 0, 0, 10, 0, 0, 2})
+	ospfv3Hello = []byte{3, 1, 0, 40, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0,
+		0, 0, 0, 5, 1, 0, 0, 0x13, 0, 10, 0, 40, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2}
+)
+
+var netControlTargets = map[string]*fuzzTarget{
+	"IGMP": {
+		layer: layers.LayerTypeIGMP, rec: types.Type_NC_IGMP, link: layers.LinkTypeEthernet,
+		below: ipv4Stack, wrap: overIPv4(2), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				{0x16, 0, 0, 0, 239, 1, 2, 3},                                   // v2 report
+				{0x11, 100, 0, 0, 0, 0, 0, 0},                                   // v2 general query
+				{0x11, 0x8a, 0, 0, 239, 1, 2, 3, 0x0a, 0x90, 0, 1, 10, 0, 0, 9}, // v3 query, one source
+				{0x22, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 1, 239, 1, 1, 1, 10, 0, 0, 1,
+					4, 1, 0, 0, 239, 2, 2, 2, 0xaa, 0xbb, 0xcc, 0xdd}, // v3 report, two records
+			}
+		},
+	},
+	"OSPFv2": {
+		layer: layers.LayerTypeOSPF, rec: types.Type_NC_OSPFv2, link: layers.LinkTypeEthernet,
+		below: ipv4Stack, wrap: withByte(overIPv4(89), 34, 2), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				ospfv2Hello,
+				// link state acknowledgment with one LSA header
+				cat([]byte{2, 5, 0, 44, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+					[]byte{0, 1, 0x22, 1, 10, 0, 0, 1, 10, 0, 0, 1, 0x80, 0, 0, 1, 0x12, 0x34, 0, 36}),
+				// link state update with a router LSA of one link
+				cat([]byte{2, 4, 0, 64, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+					[]byte{0, 1, 0x22, 1, 10, 0, 0, 1, 10, 0, 0, 1, 0x80, 0, 0, 1, 0x12, 0x34, 0, 36},
+					[]byte{0, 0, 0, 1, 10, 0, 0, 0, 255, 255, 255, 0, 3, 0, 0, 10}),
+			}
+		},
+	},
+	"OSPFv3": {
+		layer: layers.LayerTypeOSPF, rec: types.Type_NC_OSPFv3, link: layers.LinkTypeIPv6,
+		below: []gopacket.LayerType{layers.LayerTypeIPv6}, max: fuzzMax,
+		wrap: withByte(func(b []byte) []byte { return cat(ipv6Header(89, len(b)), b) }, 40, 3),
+		built: func() [][]byte {
+			return [][]byte{
+				ospfv3Hello,
+				// link state request for one LSA
+				{3, 3, 0, 28, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x20, 1, 0, 0, 0, 0, 1, 1, 1, 1},
+			}
+		},
+	},
+	"VRRPv2": {
+		layer: layers.LayerTypeVRRP, rec: types.Type_NC_VRRPv2, link: layers.LinkTypeEthernet,
+		below: ipv4Stack, wrap: overIPv4(112), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{{0x21, 42, 100, 2, 0, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0}}
+		},
+	},
+	"BFD": {
+		layer: layers.LayerTypeBFD, rec: types.Type_NC_BFD, link: layers.LinkTypeEthernet,
+		below: udp4Stack, wrap: overUDP4(49152, 3784), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				serialize(&layers.BFD{Version: 1, State: layers.BFDStateUp, DetectMultiplier: 3, MyDiscriminator: 1,
+					YourDiscriminator: 2, DesiredMinTxInterval: 1000000, RequiredMinRxInterval: 1000000}),
+				serialize(&layers.BFD{Version: 1, State: layers.BFDStateInit, AuthPresent: true, DetectMultiplier: 5, MyDiscriminator: 7,
+					AuthHeader: &layers.BFDAuthHeader{AuthType: layers.BFDAuthTypeKeyedMD5, KeyID: 2, SequenceNumber: 5,
+						Data: layers.BFDAuthData(bytes.Repeat([]byte{0xab}, 16))}}),
+			}
+		},
+	},
+	"SCTP": {
+		layer: layers.LayerTypeSCTP, rec: types.Type_NC_SCTP, link: layers.LinkTypeEthernet,
+		below: ipv4Stack, wrap: overIPv4(132), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				{0x84, 0xc1, 0x1a, 0x30, 0, 0, 0, 0, 0x25, 0x9e, 0xf4, 0x3f, 1, 0, 0, 20, 0, 0, 0, 1, 0, 1, 0, 0, 0, 10, 0, 10, 0, 0, 0, 1},
+				{0x13, 0xc4, 0x13, 0xc4, 1, 2, 3, 4, 0, 0, 0, 0, 0, 3, 0, 8, 0, 0, 0, 0}, // SIP ports, a DATA chunk
+			}
+		},
+	},
+	"IPSecAH": {
+		layer: layers.LayerTypeIPSecAH, rec: types.Type_NC_IPSecAH, link: layers.LinkTypeEthernet,
+		below: ipv4Stack, wrap: overIPv4(51), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{cat([]byte{17, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 19}, bytes.Repeat([]byte{0x21}, 12), udpHeader(1, 2, 0))}
+		},
+	},
+	"IPSecESP": {
+		layer: layers.LayerTypeIPSecESP, rec: types.Type_NC_IPSecESP, link: layers.LinkTypeEthernet,
+		below: ipv4Stack, wrap: overIPv4(50), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{cat([]byte{0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1}, bytes.Repeat([]byte{0x5a}, 40))}
+		},
+	},
+	"SIP": {
+		layer: layers.LayerTypeSIP, rec: types.Type_NC_SIP, link: layers.LinkTypeEthernet,
+		below: udp4Stack, wrap: overUDP4(5060, 5060), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				[]byte("INVITE sip:bob@example.org SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n" +
+					"From: <sip:alice@example.org>;tag=1\r\nTo: <sip:bob@example.org>\r\nCall-ID: a@b\r\nCSeq: 1 INVITE\r\n" +
+					"Subject: folded\r\n line\r\nContent-Length: 4\r\n\r\nv=0\n"),
+				[]byte("SIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"),
+			}
+		},
+	},
+	"Modbus": {
+		layer: layers.LayerTypeModbus, rec: types.Type_NC_Modbus, link: layers.LinkTypeEthernet,
+		below: tcp4Stack, wrap: overTCP4(40000, 502), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				{0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2},                                  // read holding registers
+				{0, 1, 0, 0, 0, 3, 1, 0x83, 2, 0, 2, 0, 0, 0, 5, 1, 4, 2, 0x12, 0x34}, // exception, then a response
+			}
+		},
+	},
+	"ENIP": {
+		layer: layers.LayerTypeENIP, rec: types.Type_NC_ENIP, link: layers.LinkTypeEthernet,
+		below: tcp4Stack, wrap: overTCP4(40000, 44818), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				cat([]byte{0x65, 0, 4, 0}, make([]byte, 20), []byte{1, 0, 0, 0}), // register session
+				cat([]byte{0x63, 0}, make([]byte, 22)),                           // list identity
+				cat(enipSendRRData(6), []byte{0x0e, 2, 0x20, 1, 0x24, 1}),
+			}
+		},
+	},
+	"CIP": {
+		layer: layers.LayerTypeCIP, rec: types.Type_NC_CIP, link: layers.LinkTypeEthernet,
+		below: append(append([]gopacket.LayerType{}, tcp4Stack...), layers.LayerTypeENIP), max: fuzzMax,
+		wrap: func(b []byte) []byte { return overTCP4(40000, 44818)(cat(enipSendRRData(len(b)), b)) },
+		built: func() [][]byte {
+			return [][]byte{
+				{0x0e, 2, 0x20, 1, 0x24, 1},          // get attribute single, class 1 instance 1
+				{0x8e, 0, 0, 1, 0x05, 0x01, 1, 2, 3}, // response with one additional status
+			}
+		},
+	},
+}
+
+func FuzzIGMP(f *testing.F)     { fuzzLayer(f, "IGMP") }
+func FuzzOSPFv2(f *testing.F)   { fuzzLayer(f, "OSPFv2") }
+func FuzzOSPFv3(f *testing.F)   { fuzzLayer(f, "OSPFv3") }
+func FuzzVRRPv2(f *testing.F)   { fuzzLayer(f, "VRRPv2") }
+func FuzzBFD(f *testing.F)      { fuzzLayer(f, "BFD") }
+func FuzzSCTP(f *testing.F)     { fuzzLayer(f, "SCTP") }
+func FuzzIPSecAH(f *testing.F)  { fuzzLayer(f, "IPSecAH") }
+func FuzzIPSecESP(f *testing.F) { fuzzLayer(f, "IPSecESP") }
+func FuzzSIP(f *testing.F)      { fuzzLayer(f, "SIP") }
+func FuzzModbus(f *testing.F)   { fuzzLayer(f, "Modbus") }
+func FuzzENIP(f *testing.F)     { fuzzLayer(f, "ENIP") }
+func FuzzCIP(f *testing.F)      { fuzzLayer(f, "CIP") }
+
 func FuzzEthernet(f *testing.F) { fuzzLayer(f, "Ethernet") }
 func FuzzARP(f *testing.F)      { fuzzLayer(f, "ARP") }
 func FuzzDot1Q(f *testing.F)    { fuzzLayer(f, "Dot1Q") }

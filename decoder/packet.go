@@ -144,6 +144,25 @@ func terminal(t gopacket.LayerType) bool {
 // TCP segments. Others (DNS over TCP, HTTP, TLS) need the stream.
 var tcpSegmentApps = map[gopacket.LayerType]bool{}
 
+// tcpPorts adds TCP ports gopacket does not map, for application layers
+// decoded from single segments (their decoders fill it in init).
+var tcpPorts = map[layers.TCPPort]gopacket.LayerType{}
+
+// nextAfterTCP picks the application layer decoded from a single segment.
+func nextAfterTCP(t *layers.TCP, next gopacket.LayerType) gopacket.LayerType {
+	if next == gopacket.LayerTypePayload {
+		if lt, ok := tcpPorts[t.DstPort]; ok {
+			next = lt
+		} else if lt, ok := tcpPorts[t.SrcPort]; ok {
+			next = lt
+		}
+	}
+	if !tcpSegmentApps[next] {
+		return gopacket.LayerTypePayload
+	}
+	return next
+}
+
 // udpPorts adds UDP ports gopacket does not map: multicast DNS (5353) and
 // LLMNR (5355) use the DNS message format, and analysts expect them among
 // the DNS records, as tshark shows them with dns.* fields. The table is ours,
@@ -155,9 +174,20 @@ var udpPorts = map[layers.UDPPort]gopacket.LayerType{
 	6635: layers.LayerTypeMPLS, // MPLS in UDP, RFC 7510
 }
 
+// udpPortsFirst are UDP ports whose gopacket mapping is wrong for what is
+// sent there (EtherNet/IP implicit I/O on 2222 has no encapsulation header):
+// they win over gopacket's choice.
+var udpPortsFirst = map[layers.UDPPort]gopacket.LayerType{}
+
 // nextAfterUDP picks the application layer by port, preferring the
 // destination port as gopacket does.
 func nextAfterUDP(u *layers.UDP, next gopacket.LayerType) gopacket.LayerType {
+	if t, ok := udpPortsFirst[u.DstPort]; ok {
+		return t
+	}
+	if t, ok := udpPortsFirst[u.SrcPort]; ok {
+		return t
+	}
 	if next != gopacket.LayerTypePayload {
 		return next
 	}
@@ -204,9 +234,7 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 		next := l.NextLayerType()
 		switch typ {
 		case layers.LayerTypeTCP:
-			if !tcpSegmentApps[next] {
-				next = gopacket.LayerTypePayload
-			}
+			next = nextAfterTCP(l.(*layers.TCP), next)
 		case layers.LayerTypeUDP:
 			next = nextAfterUDP(l.(*layers.UDP), next)
 		case layers.LayerTypeGRE:
@@ -216,6 +244,10 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 			if g := l.(*layers.GRE); g.Protocol == layers.EthernetTypeERSPAN && !g.SeqPresent {
 				next = layers.LayerTypeEthernet
 			}
+		case layers.LayerTypeSCTP:
+			// gopacket names SIP or Diameter after the header by port,
+			// but chunks follow it, the messages inside DATA chunks.
+			next = gopacket.LayerTypePayload
 		}
 		typ, data = next, l.LayerPayload()
 	}
