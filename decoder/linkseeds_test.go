@@ -141,7 +141,7 @@ func dot11Header(fc0, flags byte, addrs int, seq uint16) []byte {
 
 // llcIPv4UDP is LLC/SNAP carrying an IPv4/UDP datagram.
 func llcIPv4UDP() []byte {
-	return cat([]byte{0xaa, 0xaa, 3, 0, 0, 0, 8, 0}, ipv4Header(17, 12), udpHeader(5000, 53, 4), []byte("abcd"))
+	return cat([]byte{0xaa, 0xaa, 3, 0, 0, 0, 8, 0}, ipv4Header(17, 12), udpHeader(5000, 9999, 4), []byte("abcd"))
 }
 
 // dot11Seeds are bare 802.11 frames (no FCS): a QoS data frame to the
@@ -150,7 +150,7 @@ func llcIPv4UDP() []byte {
 func dot11Seeds() [][]byte {
 	return [][]byte{
 		cat(dot11Header(0x88, 0x01, 3, 100), []byte{0x05, 0x00}, llcIPv4UDP()),
-		cat(dot11Header(0x88, 0x81, 3, 101), []byte{0x26, 0x01}, []byte{0x3c, 0x0b, 0x4d, 0x61}, llcIPv4UDP()),
+		cat(dot11Header(0x88, 0x81, 3, 101), []byte{0x26, 0x01}, []byte{0x38, 0x0b, 0x4d, 0x61}, llcIPv4UDP()),
 		cat(dot11Header(0x08, 0x03, 4, 7), llcIPv4UDP()),
 		cat(dot11Header(0x80, 0x00, 3, 1), make([]byte, 12), []byte{0, 4}, []byte("wifi")),
 		{0xc4, 0x00, 0x10, 0x00, 0x02, 0, 0, 0, 0, 9},
