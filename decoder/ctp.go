@@ -31,8 +31,11 @@ func init() {
 
 // ctpNext is the layer of the function that starts data.
 func ctpNext(data []byte) gopacket.LayerType {
-	if len(data) < 2 {
-		return gopacket.LayerTypePayload // checked by the function's own decoding
+	switch {
+	case len(data) == 0:
+		return gopacket.LayerTypePayload
+	case len(data) < 2:
+		return layers.LayerTypeEthernetCTPReply // which reports the cut function
 	}
 	switch layers.EthernetCTPFunction(binary.LittleEndian.Uint16(data)) {
 	case layers.EthernetCTPFunctionReply:
@@ -46,9 +49,9 @@ func ctpNext(data []byte) gopacket.LayerType {
 type ctpLayer struct{ layers.EthernetCTP }
 
 func (c *ctpLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if len(data) < 4 {
+	if len(data) < 2 {
 		df.SetTruncated()
-		return fmt.Errorf("%d bytes, a loopback header and function need 4", len(data))
+		return fmt.Errorf("%d bytes, a loopback header has 2", len(data))
 	}
 	c.SkipCount = binary.LittleEndian.Uint16(data)
 	c.Contents, c.Payload = data[:2], data[2:]
