@@ -51,6 +51,10 @@ type Protocol struct {
 	Name string
 	// Layer is the gopacket layer the decoder reads.
 	Layer gopacket.LayerType
+	// Also are further layer types the same decoder reads: variants of the
+	// layer that the chain must tell apart (802.11 with and without a frame
+	// check sequence, the two usbmon header sizes).
+	Also []gopacket.LayerType
 	// Records are the record types the decoder may emit.
 	Records []types.Type
 	// NewDecoder makes the per-worker decoder state.

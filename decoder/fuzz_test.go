@@ -394,6 +394,94 @@ var fuzzTargets = map[string]*fuzzTarget{
 			}
 		},
 	},
+	// Link-layer and discovery records (issue 3).
+	"LinkLayerDiscovery": {
+		layer: layers.LayerTypeLinkLayerDiscovery, rec: types.Type_NC_LinkLayerDiscovery, link: layers.LinkTypeEthernet,
+		below: etherLinkStack, wrap: overEthernet(0x88cc), max: fuzzMax,
+		built: func() [][]byte { return [][]byte{lldpSeed()} },
+	},
+	"CiscoDiscovery": {
+		layer: layers.LayerTypeCiscoDiscovery, rec: types.Type_NC_CiscoDiscovery, link: layers.LinkTypeEthernet,
+		below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLLC, layers.LayerTypeSNAP}, max: 1492,
+		wrap:  overSNAP([]byte{0, 0, 0x0c, 0x20, 0x00}),
+		built: func() [][]byte { return [][]byte{cdpSeed()} },
+	},
+	"NortelDiscovery": {
+		layer: layers.LayerTypeNortelDiscovery, rec: types.Type_NC_NortelDiscovery, link: layers.LinkTypeEthernet,
+		below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLLC, layers.LayerTypeSNAP}, max: 1492,
+		wrap:  overSNAP([]byte{0, 0, 0x81, 0x01, 0xa2}),
+		built: func() [][]byte { return [][]byte{{192, 0, 2, 9, 0, 0, 1, 12, 2, 1, 0}} },
+	},
+	"EthernetCTP": {
+		layer: layers.LayerTypeEthernetCTP, rec: types.Type_NC_EthernetCTP, link: layers.LinkTypeEthernet,
+		below: etherLinkStack, wrap: overEthernet(0x9000), max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{cat([]byte{8, 0, 2, 0}, macA, []byte{1, 0, 7, 0}, []byte("data"))}
+		},
+	},
+	"EthernetCTPReply": {
+		layer: layers.LayerTypeEthernetCTPReply, rec: types.Type_NC_EthernetCTPReply, link: layers.LinkTypeEthernet,
+		below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeEthernetCTP}, max: fuzzMax,
+		wrap:  func(b []byte) []byte { return cat(ethHeader(0x9000), []byte{0, 0}, b) },
+		built: func() [][]byte { return [][]byte{{1, 0, 3, 0, 0x55, 0x55}} },
+	},
+	"FDDI": {
+		layer: layers.LayerTypeFDDI, rec: types.Type_NC_FDDI, link: layers.LinkTypeFDDI,
+		wrap: func(b []byte) []byte { return b }, max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{cat([]byte{0x50}, macB, macA, []byte{0xaa, 0xaa, 3, 0, 0, 0, 8, 0}, ipv4Header(17, 8), udpHeader(1, 2, 0))}
+		},
+	},
+	"EAPOL": {
+		layer: layers.LayerTypeEAPOL, rec: types.Type_NC_EAPOL, link: layers.LinkTypeEthernet,
+		below: etherLinkStack, wrap: overEthernet(0x888e), max: fuzzMax,
+		built: func() [][]byte { return [][]byte{{1, 1, 0, 0}, cat([]byte{1, 0, 0, 5}, []byte{1, 1, 0, 5, 1})} },
+	},
+	"EAP": {
+		layer: layers.LayerTypeEAP, rec: types.Type_NC_EAP, link: layers.LinkTypeEthernet,
+		below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeEAPOL}, max: 0xffff,
+		wrap: func(b []byte) []byte {
+			return cat(ethHeader(0x888e), []byte{1, 0, byte(len(b) >> 8), byte(len(b))}, b)
+		},
+		built: func() [][]byte { return [][]byte{{2, 7, 0, 10, 1, 'u', 's', 'e', 'r', '1'}, {3, 7, 0, 4}} },
+	},
+	"EAPOLKey": {
+		layer: layers.LayerTypeEAPOLKey, rec: types.Type_NC_EAPOLKey, link: layers.LinkTypeEthernet,
+		below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeEAPOL}, max: 0xffff,
+		wrap: func(b []byte) []byte {
+			return cat(ethHeader(0x888e), []byte{2, 3, byte(len(b) >> 8), byte(len(b))}, b)
+		},
+		built: func() [][]byte { return eapolKeySeeds() },
+	},
+	"USB": {
+		layer: layers.LayerTypeUSB, rec: types.Type_NC_USB, link: linkTypeUSBLinux,
+		wrap: func(b []byte) []byte { return b }, max: fuzzMax,
+		built: func() [][]byte { return [][]byte{usbSeed(false, true), usbSeed(false, false)} },
+	},
+	"USBRequestBlockSetup": {
+		layer: layers.LayerTypeUSBRequestBlockSetup, rec: types.Type_NC_USBRequestBlockSetup, link: layers.LinkTypeLinuxUSB,
+		below: []gopacket.LayerType{layerTypeUSBMmapped}, max: fuzzMax,
+		// the fuzz bytes are the setup packet and what follows the header
+		wrap: func(b []byte) []byte {
+			h := usbSeed(true, true)[:64]
+			copy(h[40:48], b)
+			if len(b) > 8 {
+				return cat(h, b[8:])
+			}
+			return h
+		},
+		built: func() [][]byte { return [][]byte{{0x80, 6, 0, 1, 0, 0, 0x12, 0}} },
+	},
+	"LCM": {
+		layer: layers.LayerTypeLCM, rec: types.Type_NC_LCM, link: layers.LinkTypeEthernet,
+		below: udp4Stack, wrap: overUDP4(40000, 7667), max: fuzzMax,
+		built: func() [][]byte { return lcmSeeds() },
+	},
+	"Dot11": {
+		layer: layers.LayerTypeDot11, rec: types.Type_NC_Dot11, link: layers.LinkTypeIEEE802_11,
+		wrap: func(b []byte) []byte { return b }, max: fuzzMax,
+		built: func() [][]byte { return dot11Seeds() },
+	},
 }
 
 func FuzzGRE(f *testing.F)    { fuzzLayer(f, "GRE") }
@@ -622,6 +710,20 @@ func FuzzDHCPv4(f *testing.F)   { fuzzLayer(f, "DHCPv4") }
 func FuzzDHCPv6(f *testing.F)   { fuzzLayer(f, "DHCPv6") }
 func FuzzNTP(f *testing.F)      { fuzzLayer(f, "NTP") }
 
+func FuzzLinkLayerDiscovery(f *testing.F)   { fuzzLayer(f, "LinkLayerDiscovery") }
+func FuzzCiscoDiscovery(f *testing.F)       { fuzzLayer(f, "CiscoDiscovery") }
+func FuzzNortelDiscovery(f *testing.F)      { fuzzLayer(f, "NortelDiscovery") }
+func FuzzEthernetCTP(f *testing.F)          { fuzzLayer(f, "EthernetCTP") }
+func FuzzEthernetCTPReply(f *testing.F)     { fuzzLayer(f, "EthernetCTPReply") }
+func FuzzFDDI(f *testing.F)                 { fuzzLayer(f, "FDDI") }
+func FuzzEAPOL(f *testing.F)                { fuzzLayer(f, "EAPOL") }
+func FuzzEAP(f *testing.F)                  { fuzzLayer(f, "EAP") }
+func FuzzEAPOLKey(f *testing.F)             { fuzzLayer(f, "EAPOLKey") }
+func FuzzUSB(f *testing.F)                  { fuzzLayer(f, "USB") }
+func FuzzUSBRequestBlockSetup(f *testing.F) { fuzzLayer(f, "USBRequestBlockSetup") }
+func FuzzLCM(f *testing.F)                  { fuzzLayer(f, "LCM") }
+func FuzzDot11(f *testing.F)                { fuzzLayer(f, "Dot11") }
+
 // packetRecords enables the records made from single packets, those of the
 // registered protocols. The flow and stream records stay off: they carry
 // state from one input to the next (they have fuzz targets of their own,
@@ -761,7 +863,7 @@ func checkFields(t *testing.T, typ types.Type, m protoreflect.Message, frame int
 			if n := len(v.Bytes()); n > frame {
 				t.Fatalf("%v record: %s holds %d bytes, the frame has %d", typ, fd.Name(), n, frame)
 			}
-		case fd.Name() == "PayloadSize":
+		case fd.Name() == "PayloadSize" && typ != types.Type_NC_LCM: // LCM's is the announced message size, a wire field
 			if n := v.Int(); n < 0 || n > int64(frame) {
 				t.Fatalf("%v record: PayloadSize %d, the frame has %d bytes", typ, n, frame)
 			}

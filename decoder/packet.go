@@ -68,7 +68,11 @@ func NewPacketDecoder(enabled func(types.Type) bool, opts ...Options) *PacketDec
 			on = on || enabled(t)
 		}
 		if on {
-			d.decoders[p.Layer] = append(d.decoders[p.Layer], p.NewDecoder())
+			dec := p.NewDecoder()
+			d.decoders[p.Layer] = append(d.decoders[p.Layer], dec)
+			for _, t := range p.Also {
+				d.decoders[t] = append(d.decoders[t], dec)
+			}
 		}
 	}
 	o := DefaultOptions()
@@ -127,6 +131,16 @@ func FirstLayer(link layers.LinkType, data []byte) gopacket.LayerType {
 		return layers.LayerTypeLinuxSLL2
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		return layers.LayerTypeLoopback
+	case layers.LinkTypeFDDI:
+		return layers.LayerTypeFDDI
+	case layers.LinkTypeIEEE802_11:
+		return layers.LayerTypeDot11 // no FCS: tshark's default for this link type
+	case layers.LinkTypeIEEE80211Radio:
+		return layers.LayerTypeRadioTap
+	case linkTypeUSBLinux:
+		return layers.LayerTypeUSB
+	case layers.LinkTypeLinuxUSB:
+		return layerTypeUSBMmapped
 	}
 	return link.LayerType()
 }
