@@ -143,6 +143,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			StreamMemory:        *streamMemory / int64(*workers),
 			StreamMemoryPerConn: defaults.StreamMemoryPerConn,
 			MaxConnections:      max(*maxConns / *workers, 1),
+			DefragTimeout:       defaults.DefragTimeout,
+			DefragMaxDatagrams:  defaults.DefragMaxDatagrams,
+			DefragMemory:        defaults.DefragMemory,
 		},
 	}
 	tty := isTerminal(stderr)
@@ -335,6 +338,10 @@ func printSummary(w io.Writer, s *engine.Summary, out string) {
 			fmt.Fprintf(w, "; -stream-memory reached %d times (peak %d bytes per worker)", d.MemoryLimitHits, d.StreamMemoryPeak)
 		}
 		fmt.Fprintln(w)
+	}
+	if d := s.Decoder; d.Defragmented+d.DefragTimedOut+d.DefragEvicted+d.DefragOversize > 0 {
+		fmt.Fprintf(w, "IP fragments: %d datagrams reassembled, %d incomplete (timed out or cut off), %d dropped at the pending bound, %d over 65535 bytes\n",
+			d.Defragmented, d.DefragTimedOut, d.DefragEvicted, d.DefragOversize)
 	}
 	if len(s.UnknownLayers) > 0 {
 		fmt.Fprintf(w, "unknown layers: %s\n", topCounts(s.UnknownLayers, 10))
