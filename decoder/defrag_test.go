@@ -477,8 +477,10 @@ func TestDefragMatchesTshark(t *testing.T) {
 	}
 }
 
-// BenchmarkDefrag measures a 1500-byte-MTU UDP datagram of 4000 bytes in
-// three fragments, decoded from Ethernet up to DNS.
+// BenchmarkDefrag measures a UDP datagram of 4000 bytes in three fragments
+// (a 1500-byte MTU), decoded from Ethernet up to DNS. Reassembly allocates
+// nothing once its buffers are grown; the allocations left are the DNS
+// record's.
 func BenchmarkDefrag(b *testing.B) {
 	dg := fragDatagram(b, false, 4000)
 	var frames [][]byte
@@ -488,12 +490,13 @@ func BenchmarkDefrag(b *testing.B) {
 	}
 	pd := NewPacketDecoder(func(t types.Type) bool { return t != types.Type_NC_Connection && t != types.Type_NC_Flow })
 	var s discard
+	var meta Packet
 	b.ReportAllocs()
 	b.SetBytes(int64(len(dg)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for j, fr := range frames {
-			meta := Packet{Frame: int64(i*len(frames) + j + 1), Timestamp: fragT0, CaptureLength: len(fr), Length: len(fr)}
+			meta = Packet{Frame: int64(i*len(frames) + j + 1), Timestamp: fragT0, CaptureLength: len(fr), Length: len(fr)}
 			pd.Decode(fr, layers.LinkTypeEthernet, &meta, &s)
 		}
 	}
