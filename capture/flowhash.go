@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"github.com/gopacket/gopacket/layers"
@@ -13,10 +14,19 @@ import (
 // must be cheap); what it cannot parse hashes to 0, which keeps such packets
 // on one worker in capture order.
 //
-// The key is the IP pair and, for TCP, UDP and SCTP, the port pair. IP
-// fragments hash on the IP pair and protocol only, since later fragments carry
-// no ports. Whatever the decoder's connection table keys a packet by, this
-// hash must depend on no more than that (see hashIPv6).
+// The key is the IP pair of the first IP header, nothing more. Whatever the
+// decoder's connection table keys a packet by (decoder/conntrack.go: that
+// pair, the protocol, the ports), this hash must depend on no more than that,
+// or one connection could be split over two workers. Ports are not enough to
+// go by: the fragments of a datagram after the first carry none, and the
+// decoder reassembles them (decoder/defrag.go) in the worker they reach,
+// then accounts the datagram to its connection; the fragments and the
+// flow's other packets must reach the same worker. Nor is the protocol of the
+// first IP header: the table keys a tunnelled TCP packet (IP in IP, GRE) by
+// the inner TCP ports and protocol, and an IPv6 datagram by the header its
+// fragment header or hop-by-hop header names. The IP pair is in every key.
+// The price: all connections between two hosts share a worker, so a capture
+// of one busy host pair does not spread over workers.
 func FlowHash(data []byte, link layers.LinkType) uint64 {
 	off, ethType, ok := networkOffset(data, link)
 	if !ok {
@@ -83,99 +93,30 @@ func hashIPv4(ip []byte) uint64 {
 	if len(ip) < 20 {
 		return 0
 	}
-	ihl := int(ip[0]&0x0f) * 4
-	proto := ip[9]
-	frag := binary.BigEndian.Uint16(ip[6:8])
-	var sp, dp []byte
-	if frag&0x3fff == 0 && ihl >= 20 && len(ip) >= ihl+4 && hasPorts(proto) && !udpTunnel(proto, ip[ihl:]) {
-		sp, dp = ip[ihl:ihl+2], ip[ihl+2:ihl+4]
-	}
-	return symmetric(ip[12:16], ip[16:20], sp, dp, proto)
+	return symmetric(ip[12:16], ip[16:20])
 }
 
 func hashIPv6(ip []byte) uint64 {
 	if len(ip) < 40 {
 		return 0
 	}
-	next, off := ip[6], 40
-	// The hash must be a function of the connection key the decoder builds
-	// (decoder/conntrack.go), or packets of one connection could go to two
-	// workers. The decoder reaches the transport header through a hop-by-hop
-	// header (gopacket decodes it inside the IPv6 layer) but not yet through
-	// routing or destination options headers: there the key has no ports,
-	// so neither has the hash. Walk what the decoder walks, no more.
-	if next == 0 {
-		if len(ip) < off+2 {
-			return symmetric(ip[8:24], ip[24:40], nil, nil, next)
-		}
-		next, off = ip[off], off+(int(ip[off+1])+1)*8
-	}
-	var sp, dp []byte
-	if hasPorts(next) && len(ip) >= off+4 && !udpTunnel(next, ip[off:]) {
-		sp, dp = ip[off:off+2], ip[off+2:off+4]
-	}
-	return symmetric(ip[8:24], ip[24:40], sp, dp, next)
+	return symmetric(ip[8:24], ip[24:40])
 }
 
-func hasPorts(proto uint8) bool { return proto == 6 || proto == 17 || proto == 132 }
-
-// udpTunnel reports a UDP datagram to or from a tunnel port (VXLAN 4789,
-// Geneve 6081, MPLS in UDP 6635). Such packets hash on the outer IP pair
-// only: the decoder makes connections of the packets inside too, and the
-// two directions of an inner connection travel with different outer source
-// ports (each tunnel end picks its own), so only the IP pair keeps both
-// directions, and so the inner connection, in one worker. GRE and IP in IP
-// have no ports and hash on the IP pair anyway.
-func udpTunnel(proto uint8, l4 []byte) bool {
-	if proto != 17 {
-		return false
-	}
-	for _, p := range [2]uint16{binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])} {
-		if p == 4789 || p == 6081 || p == 6635 {
-			return true
-		}
-	}
-	return false
-}
-
-// symmetric hashes the two endpoints in a canonical order (the smaller
-// address-and-port first), so both directions give the same value.
-func symmetric(a, b, pa, pb []byte, proto uint8) uint64 {
-	if c := compareEndpoint(a, pa, b, pb); c > 0 {
-		a, b, pa, pb = b, a, pb, pa
+// symmetric hashes the two addresses in a canonical order (the smaller
+// first), so both directions give the same value.
+func symmetric(a, b []byte) uint64 {
+	if bytes.Compare(a, b) > 0 {
+		a, b = b, a
 	}
 	h := uint64(14695981039346656037)
 	h = fnv(h, a)
-	h = fnv(h, pa)
 	h = fnv(h, b)
-	h = fnv(h, pb)
-	h ^= uint64(proto)
-	h *= 1099511628211
 	// Mix the bits so that h % workers is balanced even for close addresses.
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
 	return h
-}
-
-func compareEndpoint(a, pa, b, pb []byte) int {
-	for i := range a {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	for i := range pa {
-		if pa[i] != pb[i] {
-			if pa[i] < pb[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 func fnv(h uint64, b []byte) uint64 {

@@ -250,6 +250,13 @@ func (v *packetView) read(chain []chainEntry) {
 					v.proto = uint8(l.HopByHop.NextHeader)
 				}
 			}
+		case *layers.IPv6Fragment:
+			// The protocol of a fragmented datagram: a fragment that
+			// does not complete it has no transport header and is not
+			// given to a flow of a protocol with ports.
+			if v.ip6 != nil && i > 0 && chain[i-1].l == gopacket.DecodingLayer(v.ip6) {
+				v.proto = uint8(l.NextHeader)
+			}
 		case *layers.TCP:
 			if v.networkSeen {
 				v.tcp, v.afterTransport = l, true

@@ -152,7 +152,8 @@ func TestConnectionsMatchTsharkConversations(t *testing.T) {
 		filepath.Join(root, "labels", "menna-zeus", "zeus.pcapng"),
 	}
 	// A deterministic sample of the shared corpus with TCP or UDP;
-	// NETCAP_FULL=1 takes every Ethernet capture.
+	// NETCAP_FULL=1 takes every Ethernet capture, and NETCAP_CONV_FILES=a,b
+	// of those the ones whose names contain a or b.
 	if cat, err := os.ReadFile(filepath.Join(root, "pcaps", "CATALOG.tsv")); err == nil {
 		n := 0
 		for i, line := range strings.Split(string(cat), "\n") {

@@ -779,7 +779,12 @@ type fuzzFrameIn struct {
 }
 
 func newFuzzDecoders() *fuzzDecoders {
-	d := &fuzzDecoders{pd: NewPacketDecoder(packetRecords), other: NewPacketDecoder(packetRecords)}
+	// Without defragmentation: a fragment completing a datagram that an
+	// earlier input started would differ between the two decoders by
+	// design. FuzzDefrag fuzzes the defragmenter.
+	o := DefaultOptions()
+	o.NoDefrag = true
+	d := &fuzzDecoders{pd: NewPacketDecoder(packetRecords, o), other: NewPacketDecoder(packetRecords, o)}
 	for _, tg := range fuzzTargets {
 		for _, s := range tg.built() {
 			d.noise = append(d.noise, fuzzFrameIn{tg.wrap(s), tg.link})
@@ -1077,4 +1082,128 @@ func eachPacket(path string, limit int, fn func([]byte, layers.LinkType)) {
 		}
 		fn(data, link)
 	}
+}
+
+// FuzzDefrag sends fragments, 4 bytes each: a byte of datagram (id, 0-3) and
+// more-fragments flag (bit 2), the offset in 8-byte units (2 bytes, up to
+// 4 KiB) and the length less one. Each fragment's bytes are its own number,
+// so overlaps show which one a byte came from. The defragmenter must give
+// what a plain model of Wireshark's rules gives (a byte comes from the
+// covering fragment with the lowest offset, the first among equals; the first
+// last fragment sets the length; a complete datagram leaves), and the packet
+// decoder, fed the same fragments as IPv4 and IPv6 frames, must reassemble
+// the same datagrams without failing.
+func FuzzDefrag(f *testing.F) {
+	f.Add([]byte{4, 0, 0, 39, 0, 0, 5, 19})                                    // two fragments in order
+	f.Add([]byte{0, 0, 5, 19, 4, 0, 0, 39})                                    // reversed
+	f.Add([]byte{4, 0, 4, 39, 4, 0, 4, 39, 0, 0, 9, 7, 4, 0, 0, 47})           // equal offsets, overlap
+	f.Add([]byte{5, 0, 0, 7, 4, 0, 0, 15, 1, 0, 1, 7, 0, 0, 2, 7, 0, 0, 2, 3}) // two datagrams, two tails
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 4*200 {
+			return
+		}
+		type mfrag struct {
+			off   int
+			data  []byte
+			order int
+		}
+		type mdatagram struct {
+			frags []mfrag
+			total int
+		}
+		model := map[uint32]*mdatagram{}
+		var wantDone []int // ops that complete a datagram
+		var wantData [][]byte
+		df := newDefragmenter(Options{})
+		o := DefaultOptions()
+		o.DefragTimeout = 0
+		pd4 := NewPacketDecoder(func(types.Type) bool { return true }, o)
+		pd6 := NewPacketDecoder(func(types.Type) bool { return true }, o)
+		for i := 0; i+4 <= len(b); i += 4 {
+			id, more := uint32(b[i]&3), b[i]&4 != 0
+			off := int(binary.BigEndian.Uint16(b[i+1:])%512) * 8
+			data := bytes.Repeat([]byte{byte(i / 4)}, int(b[i+3])+1)
+			if off == 0 && !more {
+				continue // not a fragment
+			}
+
+			// The model.
+			m := model[id]
+			if m == nil {
+				m = &mdatagram{total: -1}
+				model[id] = m
+			}
+			if !more && m.total < 0 {
+				m.total = off + len(data)
+			}
+			m.frags = append(m.frags, mfrag{off, data, i})
+			var whole []byte
+			if m.total >= 0 {
+				whole = make([]byte, m.total)
+				for p := 0; p < m.total && whole != nil; p++ {
+					best := -1
+					for j, fr := range m.frags {
+						if p >= fr.off && p < fr.off+len(fr.data) && (best < 0 || fr.off < m.frags[best].off) {
+							best = j
+						}
+					}
+					if best < 0 {
+						whole = nil
+						break
+					}
+					whole[p] = m.frags[best].data[p-m.frags[best].off]
+				}
+			}
+			if whole != nil {
+				delete(model, id)
+				wantDone = append(wantDone, i)
+				wantData = append(wantData, whole)
+			}
+
+			// The defragmenter.
+			k := fragKey{id: id, proto: 17}
+			got, _, done := df.add(&k, off, more, data, 17, maxDatagramPayload-20, 0, 0)
+			if done != (whole != nil) {
+				t.Fatalf("fragment %d (id %d, %d+%d, more %v): complete %v, model %v", i/4, id, off, len(data), more, done, whole != nil)
+			}
+			if done && !bytes.Equal(got, whole) {
+				t.Fatalf("fragment %d: datagram\n% x\nmodel\n% x", i/4, got, whole)
+			}
+
+			// The packet decoder, over IPv4 and IPv6.
+			ip4 := ipv4Header(17, len(data))
+			binary.BigEndian.PutUint16(ip4[4:], uint16(id))
+			fo := uint16(off / 8)
+			if more {
+				fo |= 0x2000
+			}
+			binary.BigEndian.PutUint16(ip4[6:], fo)
+			fh := []byte{17, 0, 0, 0, 0, 0, 0, byte(id)}
+			binary.BigEndian.PutUint16(fh[2:], uint16(off))
+			if more {
+				fh[3] |= 1
+			}
+			for _, c := range []struct {
+				pd    *PacketDecoder
+				frame []byte
+			}{
+				{pd4, cat(ethHeader(0x0800), ip4, data)},
+				{pd6, cat(ethHeader(0x86dd), ipv6Header(44, 8+len(data)), fh, data)},
+			} {
+				meta := Packet{Frame: int64(i/4 + 1), Timestamp: fuzzTime, CaptureLength: len(c.frame), Length: len(c.frame)}
+				if st, reason := c.pd.Decode(c.frame, layers.LinkTypeEthernet, &meta, discard{}); st == Failed && !strings.Contains(reason, "UDP") {
+					t.Fatalf("fragment %d: status %d %q", i/4, st, reason)
+				}
+			}
+		}
+		for _, pd := range []*PacketDecoder{pd4, pd6} {
+			if n := pd.Stats().Defragmented; n != int64(len(wantDone)) {
+				t.Fatalf("packet decoder reassembled %d datagrams, the model %d", n, len(wantDone))
+			}
+			pd.Flush(discard{})
+			if st := pd.Stats(); st.Defragmented+st.DefragTimedOut < int64(len(wantDone)+len(model)) || pd.defrag.held != 0 || len(pd.defrag.m) != 0 {
+				t.Fatalf("after flush: %+v, %d bytes and %d datagrams held", st, pd.defrag.held, len(pd.defrag.m))
+			}
+		}
+	})
 }

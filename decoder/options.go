@@ -23,6 +23,19 @@ type Options struct {
 	// MaxConnections bounds the connections one worker tracks; when full,
 	// the least recently active one is ended early (and counted).
 	MaxConnections int
+	// NoDefrag turns IP defragmentation off: a first fragment's payload is
+	// then decoded as if it were the whole datagram, later fragments not
+	// at all (tshark with ip.defragment and ipv6.defragment off).
+	NoDefrag bool
+	// DefragTimeout drops a fragmented IP datagram not complete this long
+	// (packet time) after its first fragment. Default 30 s, Linux's
+	// ipfrag_time and Suricata's defrag timeout. 0 means never.
+	DefragTimeout time.Duration
+	// DefragMaxDatagrams and DefragMemory bound the incomplete datagrams
+	// one worker holds and their fragment bytes; beyond, the oldest
+	// datagram is dropped (counted in Stats.DefragEvicted). 0: no bound.
+	DefragMaxDatagrams int
+	DefragMemory       int64
 }
 
 // DefaultOptions returns the defaults documented on Options.
@@ -34,6 +47,9 @@ func DefaultOptions() Options {
 		StreamMemory:        256 << 20,
 		StreamMemoryPerConn: 4 << 20,
 		MaxConnections:      1 << 20,
+		DefragTimeout:       30 * time.Second,
+		DefragMaxDatagrams:  16384,
+		DefragMemory:        64 << 20,
 	}
 }
 
@@ -49,6 +65,11 @@ type Stats struct {
 	MemoryLimitHits  int64 // times a stream memory bound forced a hole to be given up
 	StreamMemoryPeak int64 // most out-of-order bytes one worker held at once
 	ConnectionsPeak  int64 // most connections one worker tracked at once
+	Defragmented     int64 // IP datagrams reassembled from fragments
+	DefragTimedOut   int64 // fragmented datagrams never completed (timed out, or pending at the end)
+	DefragEvicted    int64 // fragmented datagrams dropped at a DefragMaxDatagrams or DefragMemory bound
+	DefragOversize   int64 // fragments that would make a datagram longer than 65535 bytes
+	DefragPeak       int64 // most incomplete datagrams one worker held at once
 }
 
 // Add sums o into s (peaks take the maximum).
@@ -63,4 +84,9 @@ func (s *Stats) Add(o Stats) {
 	s.MemoryLimitHits += o.MemoryLimitHits
 	s.StreamMemoryPeak = max(s.StreamMemoryPeak, o.StreamMemoryPeak)
 	s.ConnectionsPeak = max(s.ConnectionsPeak, o.ConnectionsPeak)
+	s.Defragmented += o.Defragmented
+	s.DefragTimedOut += o.DefragTimedOut
+	s.DefragEvicted += o.DefragEvicted
+	s.DefragOversize += o.DefragOversize
+	s.DefragPeak = max(s.DefragPeak, o.DefragPeak)
 }

@@ -43,14 +43,16 @@ func (f *feedback) SetTruncated() { f.truncated = true }
 // PacketDecoder decodes packets into records. It is not safe for concurrent
 // use: each worker owns one.
 type PacketDecoder struct {
-	instances map[gopacket.LayerType][]gopacket.DecodingLayer
-	decoders  map[gopacket.LayerType][]Decoder
-	chain     []chainEntry
-	strs      AddrStrings
-	conns     *connTable // nil when no flow or stream record is enabled
-	view      packetView
-	stats     Stats
-	df        feedback
+	instances   map[gopacket.LayerType][]gopacket.DecodingLayer
+	decoders    map[gopacket.LayerType][]Decoder
+	chain       []chainEntry
+	strs        AddrStrings
+	conns       *connTable    // nil when no flow or stream record is enabled
+	defrag      *defragmenter // nil with Options.NoDefrag
+	reassembled int           // datagrams the current packet completed
+	view        packetView
+	stats       Stats
+	df          feedback
 }
 
 // NewPacketDecoder makes a decoder that runs the protocol decoders for which
@@ -80,16 +82,22 @@ func NewPacketDecoder(enabled func(types.Type) bool, opts ...Options) *PacketDec
 		o = opts[0]
 	}
 	d.conns = newConnTable(o, enabled)
+	if !o.NoDefrag {
+		d.defrag = newDefragmenter(o)
+	}
 	return d
 }
 
-// Stateful reports whether the decoder keeps flow state, and so needs Tick
-// for every packet of the capture and Flush at the end.
-func (d *PacketDecoder) Stateful() bool { return d.conns != nil }
+// Stateful reports whether the decoder keeps flow or fragment state, and so
+// needs Tick for every packet of the capture and Flush at the end.
+func (d *PacketDecoder) Stateful() bool { return d.conns != nil || d.defrag != nil }
 
 // Tick tells the decoder the time of a packet of the capture, one it decodes
 // or not: flows idle for too long end here, their records emitted ordered.
 func (d *PacketDecoder) Tick(ts int64, s Sink) {
+	if d.defrag != nil {
+		d.defrag.expire(ts)
+	}
 	if d.conns != nil {
 		d.conns.tick(ts, s)
 	}
@@ -97,6 +105,9 @@ func (d *PacketDecoder) Tick(ts int64, s Sink) {
 
 // Flush ends every flow: the input is over.
 func (d *PacketDecoder) Flush(s Sink) {
+	if d.defrag != nil {
+		d.defrag.flush()
+	}
 	if d.conns != nil {
 		d.conns.flush(s)
 	}
@@ -107,6 +118,10 @@ func (d *PacketDecoder) Stats() Stats {
 	st := d.stats
 	if d.conns != nil {
 		d.conns.statsInto(&st)
+	}
+	if f := d.defrag; f != nil {
+		st.Defragmented, st.DefragTimedOut, st.DefragEvicted = f.stats.reassembled, f.stats.timedOut, f.stats.evicted
+		st.DefragOversize, st.DefragPeak = f.stats.oversize, f.stats.pendingPeak
 	}
 	return st
 }
@@ -146,8 +161,9 @@ func FirstLayer(link layers.LinkType, data []byte) gopacket.LayerType {
 }
 
 // terminal layers end the chain without making the packet unknown: plain
-// payload, IP fragments after the first, and TLS, whose records come from the
-// reassembled stream rather than from single segments. LayerTypeZero is not
+// payload, IP fragments (the loop hands them to the defragmenter first), and
+// TLS, whose records come from the reassembled stream rather than from single
+// segments. LayerTypeZero is not
 // terminal: it is what gopacket answers for an EtherType, IP protocol or link
 // type it does not know, and bytes of an unknown type are an unknown packet.
 func terminal(t gopacket.LayerType) bool {
@@ -219,11 +235,22 @@ func nextAfterUDP(u *layers.UDP, next gopacket.LayerType) gopacket.LayerType {
 // names the unknown layer or the failure.
 func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, s Sink) (st Status, reason string) {
 	d.chain = d.chain[:0]
+	d.reassembled = 0
 	meta.Strings = &d.strs
 	d.df.truncated = false
 	typ := FirstLayer(link, data)
 	st = Decoded
-	for len(data) > 0 && !terminal(typ) {
+	for len(data) > 0 {
+		if typ == gopacket.LayerTypeFragment {
+			// An IP fragment: the datagram's payload if this one
+			// completes it (decoded here, at the last fragment's frame,
+			// as tshark shows it), else the chain ends.
+			typ, data = d.defragment(data, meta)
+			continue
+		}
+		if terminal(typ) {
+			break
+		}
 		if len(d.chain) == maxLayers {
 			st, reason = Failed, fmt.Sprintf("more than %d layers", maxLayers)
 			break

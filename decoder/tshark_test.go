@@ -59,13 +59,15 @@ import (
 // corpusRoots are the shared test captures, relative to this package.
 var corpusRoots = []string{"../../shared/pcaps", "../../shared/labels"}
 
-// tsharkPrefs make tshark dissect every packet on its own, as netcap does:
-// no IP reassembly (the last fragment would carry the reassembled datagram),
-// no TCP stream reassembly, no name resolution.
+// tsharkPrefs make tshark dissect packets as netcap does: IP fragments
+// reassembled (tshark's default, and netcap's: the frame of the fragment that
+// completes a datagram carries its transport and application layers, the
+// others none), but no TCP stream reassembly (netcap's packet records come
+// from single segments), no name resolution.
 var tsharkPrefs = []string{
 	"-n",
-	"-o", "ip.defragment:FALSE",
-	"-o", "ipv6.defragment:FALSE",
+	"-o", "ip.defragment:TRUE",
+	"-o", "ipv6.defragment:TRUE",
 	"-o", "tcp.desegment_tcp_streams:FALSE",
 }
 
@@ -82,6 +84,10 @@ type tsNode struct {
 	size  int
 	proto bool
 	kids  []*tsNode
+	// srcLen is, for a protocol decoded from a reassembled IP datagram,
+	// the length of that datagram's payload, which its pos counts from;
+	// 0 for one in the frame's bytes.
+	srcLen int
 }
 
 // tsPacket is one <packet> of PDML.
@@ -362,6 +368,7 @@ func readPDML(r io.Reader, fn func(*tsPacket)) error {
 			switch e.Name.Local {
 			case "packet":
 				if pkt != nil {
+					pkt.markReassembled()
 					fn(pkt)
 				}
 				pkt = nil
@@ -370,6 +377,22 @@ func readPDML(r io.Reader, fn func(*tsPacket)) error {
 					stack = stack[:len(stack)-1]
 				}
 			}
+		}
+	}
+}
+
+// markReassembled sets srcLen on the protocols that follow an IP layer
+// holding a reassembled datagram (ip.reassembled.length): tshark decodes them
+// from the datagram, and their positions count from its start.
+func (k *tsPacket) markReassembled() {
+	src := 0
+	for _, p := range k.protos {
+		p.srcLen = src
+		if p.name != "ip" && p.name != "ipv6" {
+			continue
+		}
+		if n, ok := p.field(p.name + ".reassembled.length").num(); ok && n > 0 {
+			src = int(n)
 		}
 	}
 }
@@ -577,8 +600,16 @@ func holderSize(h *tsNode) string { return strconv.Itoa(h.size) }
 // ---------------------------------------------------------------------------
 // Derived tshark values
 
-// capturedAfter returns how many captured bytes follow offset off.
-func capturedAfter(k *tsPacket, off int) int { return max(k.capLen-off, 0) }
+// capturedAfter is how many bytes of p's data source (the frame, or the
+// reassembled datagram p was decoded from) there are from offset off on.
+func capturedAfter(k *tsPacket, p *tsNode, off int) int { return max(srcEnd(k, p)-off, 0) }
+
+func srcEnd(k *tsPacket, p *tsNode) int {
+	if p.srcLen > 0 {
+		return p.srcLen
+	}
+	return k.capLen
+}
 
 // ipFlagsWant: ip.flags is the flag byte's top three bits (0x40 is DF);
 // netcap keeps gopacket's 3-bit value (DF=2, MF=1, reserved=4).
@@ -613,7 +644,7 @@ func typeCode(typ, code string) tsWant {
 }
 
 func ethPayloadSize(k *tsPacket, p *tsNode) (string, bool) {
-	n := capturedAfter(k, p.pos+14)
+	n := capturedAfter(k, p, p.pos+14)
 	if l, ok := p.field("eth.len").num(); ok && p.field("eth.type") == nil {
 		n = min(n, int(l))
 	}
@@ -637,7 +668,7 @@ func ipv4PayloadSize(k *tsPacket, p *tsNode) (string, bool) {
 	if !ok1 || !ok2 {
 		return "", false
 	}
-	avail := capturedAfter(k, p.pos)
+	avail := capturedAfter(k, p, p.pos)
 	if l == 0 { // TSO: the length field is 0, the datagram is what was captured
 		l = int64(avail)
 	}
@@ -653,7 +684,7 @@ func ipv6PayloadSize(k *tsPacket, p *tsNode) (string, bool) {
 	if j, ok := h.field("ipv6.opt.jumbo").num(); ok && l == 0 && h != nil {
 		l = j // a jumbogram: the length is in the hop-by-hop header
 	}
-	n := min(int(l), capturedAfter(k, p.pos+40))
+	n := min(int(l), capturedAfter(k, p, p.pos+40))
 	if h != nil {
 		n -= h.size
 	}
@@ -666,29 +697,33 @@ func tcpPayloadSize(k *tsPacket, p *tsNode) (string, bool) {
 	if !ok1 || !ok2 {
 		return "", false
 	}
-	return strconv.Itoa(max(min(int(l), capturedAfter(k, p.pos+int(h))), 0)), true
+	return strconv.Itoa(max(min(int(l), capturedAfter(k, p, p.pos+int(h))), 0)), true
 }
 
 // datagramEnd is where the IP datagram that carries p ends: the last
 // top-level IP layer before p, cut to the captured bytes.
 func datagramEnd(k *tsPacket, p *tsNode) int {
-	end := k.capLen
+	src := srcEnd(k, p)
+	end := src
 	for _, q := range k.protos {
 		if q == p {
 			break
 		}
+		if q.srcLen != p.srcLen {
+			continue // in another data source: the frame, or another datagram
+		}
 		switch q.name {
 		case "ip":
 			if l, ok := q.field("ip.len").num(); ok && l > 0 {
-				end = min(k.capLen, q.pos+int(l))
+				end = min(src, q.pos+int(l))
 			} else {
-				end = k.capLen
+				end = src
 			}
 		case "ipv6":
 			if l, ok := q.field("ipv6.plen").num(); ok && l > 0 {
-				end = min(k.capLen, q.pos+40+int(l))
+				end = min(src, q.pos+40+int(l))
 			} else {
-				end = k.capLen
+				end = src
 			}
 		}
 	}
@@ -700,7 +735,7 @@ func udpPayloadSize(k *tsPacket, p *tsNode) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	avail := min(capturedAfter(k, p.pos), datagramEnd(k, p)-p.pos)
+	avail := min(capturedAfter(k, p, p.pos), datagramEnd(k, p)-p.pos)
 	if l == 0 {
 		l = int64(avail)
 	}

@@ -190,6 +190,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			StreamMemory:        *streamMemory / int64(*workers),
 			StreamMemoryPerConn: defaults.StreamMemoryPerConn,
 			MaxConnections:      max(*maxConns / *workers, 1),
+			DefragTimeout:       defaults.DefragTimeout,
+			DefragMaxDatagrams:  defaults.DefragMaxDatagrams,
+			DefragMemory:        defaults.DefragMemory,
 		},
 	}
 	tty := isTerminal(stderr)
@@ -458,6 +461,10 @@ func printSummary(w io.Writer, s *engine.Summary, out string) {
 	if s.Live {
 		fmt.Fprintf(w, "dropped: %d by the kernel (capture buffer full: raise -buffer), %d because the workers were behind (add -workers or narrow -bpf); %d decode errors, %d unknown\n",
 			s.KernelDrops, s.Behind, s.Errors, s.Unknown)
+	}
+	if d := s.Decoder; d.Defragmented+d.DefragTimedOut+d.DefragEvicted+d.DefragOversize > 0 {
+		fmt.Fprintf(w, "IP fragments: %d datagrams reassembled, %d incomplete (timed out or cut off), %d dropped at the pending bound, %d over 65535 bytes\n",
+			d.Defragmented, d.DefragTimedOut, d.DefragEvicted, d.DefragOversize)
 	}
 	if len(s.UnknownLayers) > 0 {
 		fmt.Fprintf(w, "unknown layers: %s\n", topCounts(s.UnknownLayers, 10))

@@ -1,0 +1,401 @@
+package decoder
+
+import (
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// IP defragmentation: each worker reassembles the IPv4 (RFC 791) and IPv6
+// (RFC 8200, fragment header) datagrams whose fragments it decodes, so that
+// the transport and application layers of a fragmented datagram are decoded
+// once, whole, at the frame of the fragment that completes it. That is what
+// tshark does with its default preferences (ip.defragment and
+// ipv6.defragment on): the fragments before it show no transport layer, the
+// completing one shows the reassembled datagram. Every fragment still makes
+// its own records up to its IP layer.
+//
+// The engine's flow hash is a function of the IP pair alone, so every
+// fragment of a datagram and every other packet of its flow reach the same
+// worker: no lock, and the same result for any number of workers (except
+// where a memory bound of one worker is reached, like MaxConnections).
+//
+// What is a fragment, and the key of its datagram, follow Wireshark's IP
+// dissectors (epan/dissectors/packet-ip.c, packet-ipv6.c, epan/reassemble.c):
+//
+//   - IPv4: (source, destination, protocol, identification), plus the VLAN
+//     id when either address is private (RFC 1918) or link-local, as
+//     Wireshark adds it there. Wireshark folds protocol, id and VLAN into
+//     one 32-bit XOR; we keep them apart, which only differs when two
+//     datagrams' XORs collide.
+//   - IPv6: (source, destination, identification) of the fragment header
+//     that follows the IPv6 header (or its hop-by-hop header).
+//   - A fragment joins reassembly only when all of its bytes were captured
+//     (and, for IPv4, its total length exceeds its header); otherwise it is
+//     decoded as without reassembly: a first fragment's payload as its
+//     protocol, a later fragment not at all.
+//   - The datagram's length is set by the first fragment without the
+//     more-fragments flag; a later one with another end changes nothing.
+//   - The datagram is complete when the fragments cover it from offset 0
+//     without a gap. Bytes are taken in fragment offset order: where
+//     fragments overlap, a byte comes from the fragment with the lowest
+//     offset, between equal offsets from the one that arrived first
+//     (Wireshark copies the sorted fragments, each only beyond what the
+//     previous ones covered). Bytes beyond the datagram's length are
+//     dropped.
+//   - A complete datagram leaves the table: a fragment with the same key
+//     arriving later starts a new datagram, as in Wireshark's single pass.
+//   - The next header of an IPv6 datagram is that of its offset-0 fragment
+//     (RFC 8200 4.5).
+//
+// Wireshark has no limits; we do, and count what they drop (Stats):
+//   - a datagram larger than 65535 bytes of IP payload (the largest an IP
+//     header can describe) is dropped at the fragment that makes it so,
+//     as Linux does (ip_fragment.c; the "ping of death");
+//   - a datagram not completed DefragTimeout after its first fragment (in
+//     packet time, like Linux's ipfrag_time, 30 s, and Suricata's defrag
+//     timeout) is dropped: nothing of its transport layer is decoded;
+//   - at most DefragMaxDatagrams datagrams and DefragMemory bytes of
+//     fragment data are pending per worker; beyond, the oldest datagram is
+//     dropped.
+
+func init() {
+	// The chain walks through an IPv6 fragment header: to the fragment's
+	// bytes (gopacket.LayerTypeFragment), or, for an atomic fragment
+	// (offset 0, no more fragments), to the header it names.
+	RegisterLayer(layers.LayerTypeIPv6Fragment, func() gopacket.DecodingLayer { return &layers.IPv6Fragment{} })
+}
+
+// maxDatagramPayload is the most IP payload a reassembled datagram may hold:
+// IPv4's total length and IPv6's payload length are 16-bit fields.
+const maxDatagramPayload = 65535
+
+// maxHeldPerDatagram bounds the bytes one datagram may hold, overlapping
+// fragments included (exact duplicates are not kept).
+const maxHeldPerDatagram = 2 * maxDatagramPayload
+
+type fragKey struct {
+	src, dst [16]byte
+	id       uint32
+	vlan     uint16
+	proto    uint8 // IPv4 only
+	v6       bool
+}
+
+// fragPiece is one fragment's bytes: [off, end) of the datagram's payload,
+// held at buf[at:at+end-off] of its datagram.
+type fragPiece struct {
+	off, end, at int
+}
+
+type datagram struct {
+	key     fragKey
+	created int64
+	total   int // payload length, -1 until a last fragment is seen
+	next    uint8
+	pieces  []fragPiece // sorted by off; equal offsets in arrival order
+	buf     []byte
+	lruLinks[datagram]
+}
+
+func datagramLinks(d *datagram) *lruLinks[datagram] { return &d.lruLinks }
+
+// DefragStats are the defragmenter's counters.
+type defragStats struct {
+	reassembled, timedOut, evicted, oversize, pendingPeak int64
+}
+
+type defragmenter struct {
+	timeout      int64
+	maxDatagrams int
+	maxBytes     int64
+	m            map[fragKey]*datagram
+	order        lruList[datagram] // by creation: the oldest at the head
+	held         int64
+	clock        int64
+	outs         [][]byte // reassembled payloads, one per nesting level of a packet
+	free         []*datagram
+	stats        defragStats
+}
+
+func newDefragmenter(o Options) *defragmenter {
+	f := &defragmenter{
+		timeout:      int64(o.DefragTimeout),
+		maxDatagrams: o.DefragMaxDatagrams,
+		maxBytes:     o.DefragMemory,
+		m:            map[fragKey]*datagram{},
+	}
+	f.order.links = datagramLinks
+	return f
+}
+
+// add takes one fragment (payload bytes [off, off+len(data)) of its datagram;
+// more is the more-fragments flag) at packet time ts. next is the protocol
+// the fragment names (IPv6: its fragment header's next header). limit is the
+// largest payload the datagram may reach. When the fragment completes its
+// datagram, add returns the datagram's payload (valid until the next call)
+// and protocol. slot numbers the datagrams completed by one packet (IP in
+// IP): the layers decoded from one must stay valid while the next is built.
+func (f *defragmenter) add(k *fragKey, off int, more bool, data []byte, next uint8, limit int, ts int64, slot int) ([]byte, uint8, bool) {
+	f.expire(ts)
+	end := off + len(data)
+	d := f.m[*k]
+	if d != nil && f.timeout > 0 && ts-d.created > f.timeout {
+		// Time went back, or the sweep has not run: the same rule.
+		f.stats.timedOut++
+		f.drop(d)
+		d = nil
+	}
+	if end > limit || end > maxDatagramPayload {
+		f.stats.oversize++
+		if d != nil {
+			f.drop(d)
+		}
+		return nil, 0, false
+	}
+	if d == nil {
+		if f.maxDatagrams > 0 && len(f.m) >= f.maxDatagrams {
+			f.stats.evicted++
+			f.drop(f.order.head)
+		}
+		d = f.newDatagram(k, max(ts, f.clock))
+	}
+	if !more && d.total < 0 {
+		d.total = end
+	}
+	if off == 0 {
+		d.next = next
+	}
+	if !f.keep(d, off, end, data) {
+		return nil, 0, false
+	}
+	if d.total < 0 {
+		return nil, 0, false
+	}
+	covered := 0
+	for _, p := range d.pieces {
+		if p.off > covered {
+			break
+		}
+		covered = max(covered, p.end)
+	}
+	if covered < d.total {
+		return nil, 0, false
+	}
+	out := f.assemble(d, slot)
+	nh := d.next
+	f.stats.reassembled++
+	f.drop(d)
+	return out, nh, true
+}
+
+// keep adds a fragment's bytes to d, unless fragments already there, which
+// win over it, cover them all. It reports false when d was dropped.
+func (f *defragmenter) keep(d *datagram, off, end int, data []byte) bool {
+	// The pieces that win over the new one are those with an offset up
+	// to its own; they all start at or before it, so they cover it when
+	// one of them reaches its end.
+	i, reach := 0, -1
+	for ; i < len(d.pieces) && d.pieces[i].off <= off; i++ {
+		reach = max(reach, d.pieces[i].end)
+	}
+	if reach >= end && end > off || reach >= off && end == off {
+		return true
+	}
+	n := len(data)
+	if len(d.buf)+n > maxHeldPerDatagram {
+		f.stats.evicted++
+		f.drop(d)
+		return false
+	}
+	for f.maxBytes > 0 && f.held+int64(n) > f.maxBytes && f.order.head != nil && f.order.head != d {
+		f.stats.evicted++
+		f.drop(f.order.head)
+	}
+	at := len(d.buf)
+	d.buf = append(d.buf, data...)
+	f.held += int64(n)
+	d.pieces = append(d.pieces, fragPiece{})
+	copy(d.pieces[i+1:], d.pieces[i:])
+	d.pieces[i] = fragPiece{off: off, end: end, at: at}
+	return true
+}
+
+// assemble copies the pieces in offset order, each beyond what the ones
+// before it covered.
+func (f *defragmenter) assemble(d *datagram, slot int) []byte {
+	for len(f.outs) <= slot {
+		f.outs = append(f.outs, nil)
+	}
+	if cap(f.outs[slot]) < d.total {
+		f.outs[slot] = make([]byte, d.total, max(d.total, 2048))
+	}
+	out := f.outs[slot][:d.total]
+	pos := 0
+	for _, p := range d.pieces {
+		if pos >= d.total {
+			break
+		}
+		if p.end <= pos {
+			continue
+		}
+		from := max(p.off, pos)
+		to := min(p.end, d.total)
+		copy(out[from:to], d.buf[p.at+from-p.off:])
+		pos = max(pos, to)
+	}
+	return out
+}
+
+func (f *defragmenter) newDatagram(k *fragKey, ts int64) *datagram {
+	var d *datagram
+	if n := len(f.free); n > 0 {
+		d, f.free = f.free[n-1], f.free[:n-1]
+	} else {
+		d = &datagram{}
+	}
+	d.key, d.created, d.total, d.next = *k, ts, -1, 0
+	f.m[*k] = d
+	f.order.pushBack(d)
+	if n := int64(len(f.m)); n > f.stats.pendingPeak {
+		f.stats.pendingPeak = n
+	}
+	return d
+}
+
+// freeKept bounds the datagrams kept for reuse, and their buffers.
+const freeKept = 64
+
+func (f *defragmenter) drop(d *datagram) {
+	delete(f.m, d.key)
+	f.order.remove(d)
+	f.held -= int64(len(d.buf))
+	d.pieces, d.buf = d.pieces[:0], d.buf[:0]
+	if len(f.free) < freeKept && cap(d.buf) <= 4*maxDatagramPayload {
+		f.free = append(f.free, d)
+	}
+}
+
+// expire drops the datagrams not completed within the timeout of packet
+// time ts (the clock never goes back).
+func (f *defragmenter) expire(ts int64) {
+	if ts > f.clock {
+		f.clock = ts
+	}
+	if f.timeout <= 0 {
+		return
+	}
+	for d := f.order.head; d != nil && f.clock-d.created > f.timeout; d = f.order.head {
+		f.stats.timedOut++
+		f.drop(d)
+	}
+}
+
+// flush drops every pending datagram: the input is over, they stay
+// incomplete.
+func (f *defragmenter) flush() {
+	for d := f.order.head; d != nil; d = f.order.head {
+		f.stats.timedOut++
+		f.drop(d)
+	}
+}
+
+// privateOrLinkLocal4 says whether Wireshark puts the VLAN id in the key of
+// a datagram with this IPv4 address: RFC 1918 and 169.254/16.
+func privateOrLinkLocal4(a []byte) bool {
+	return a[0] == 10 || a[0] == 172 && a[1]&0xf0 == 16 || a[0] == 192 && a[1] == 168 || a[0] == 169 && a[1] == 254
+}
+
+// defragment is called by the layer loop when the chain reaches a
+// fragment's payload. It returns the layer to continue with and its bytes:
+// the reassembled datagram's payload when this fragment completes it, a
+// first fragment's own payload when it cannot join reassembly, and
+// gopacket.LayerTypeFragment (which ends the chain) otherwise.
+func (d *PacketDecoder) defragment(data []byte, meta *Packet) (gopacket.LayerType, []byte) {
+	n := len(d.chain)
+	if n == 0 {
+		return gopacket.LayerTypeFragment, nil
+	}
+	var k fragKey
+	var off, limit int
+	var more bool
+	var next uint8
+	switch l := d.chain[n-1].l.(type) {
+	case *layers.IPv4:
+		if len(l.SrcIP) != 4 || len(l.DstIP) != 4 {
+			return gopacket.LayerTypeFragment, nil
+		}
+		off, more, next = int(l.FragOffset)*8, l.Flags&layers.IPv4MoreFragments != 0, uint8(l.Protocol)
+		hl := int(l.IHL) * 4
+		if d.defrag == nil || int(l.Length) <= hl || len(l.Payload) != int(l.Length)-hl {
+			return firstFragment(off, l.Protocol.LayerType(), data)
+		}
+		copy(k.src[:], l.SrcIP)
+		copy(k.dst[:], l.DstIP)
+		k.id, k.proto = uint32(l.Id), next
+		if privateOrLinkLocal4(l.SrcIP) || privateOrLinkLocal4(l.DstIP) {
+			k.vlan = d.vlanID()
+		}
+		limit = maxDatagramPayload - hl
+	case *layers.IPv6Fragment:
+		if n < 2 {
+			return gopacket.LayerTypeFragment, nil
+		}
+		ip, ok := d.chain[n-2].l.(*layers.IPv6)
+		if !ok || len(ip.SrcIP) != 16 || len(ip.DstIP) != 16 {
+			return gopacket.LayerTypeFragment, nil
+		}
+		off, more, next = int(l.FragmentOffset)*8, l.MoreFragments, uint8(l.NextHeader)
+		hbh := 0
+		if ip.HopByHop != nil {
+			hbh = ip.HopByHop.ActualLength
+		}
+		if d.defrag == nil || ip.Length == 0 || len(ip.Payload)+hbh != int(ip.Length) {
+			return firstFragment(off, l.NextHeader.LayerType(), data)
+		}
+		copy(k.src[:], ip.SrcIP)
+		copy(k.dst[:], ip.DstIP)
+		k.id, k.v6 = l.Identification, true
+		limit = maxDatagramPayload - hbh
+	default:
+		return gopacket.LayerTypeFragment, nil
+	}
+	out, proto, ok := d.defrag.add(&k, off, more, data, next, limit, meta.Timestamp, d.reassembled)
+	if !ok {
+		return gopacket.LayerTypeFragment, nil
+	}
+	d.reassembled++
+	if len(out) == 0 {
+		return gopacket.LayerTypePayload, nil
+	}
+	return nextAfterIP(layers.IPProtocol(proto), k.v6), out
+}
+
+// firstFragment: without reassembly, the first fragment's payload is decoded
+// as what its protocol says, as tshark does; later fragments are not.
+func firstFragment(off int, t gopacket.LayerType, data []byte) (gopacket.LayerType, []byte) {
+	if off != 0 {
+		return gopacket.LayerTypeFragment, nil
+	}
+	return t, data
+}
+
+// nextAfterIP is the layer a reassembled datagram's payload starts with.
+func nextAfterIP(p layers.IPProtocol, v6 bool) gopacket.LayerType {
+	t := p.LayerType()
+	if !v6 && layers.LayerClassIPv6Extension.Contains(t) {
+		return gopacket.LayerTypeZero // as gopacket's IPv4 says
+	}
+	return t
+}
+
+// vlanID is the id of the innermost VLAN tag before the network layer, as
+// Wireshark's pinfo->vlan_id.
+func (d *PacketDecoder) vlanID() uint16 {
+	var id uint16
+	for _, e := range d.chain {
+		if q, ok := e.l.(*layers.Dot1Q); ok {
+			id = q.VLANIdentifier
+		}
+	}
+	return id
+}
