@@ -111,23 +111,31 @@ func init() {
 }
 
 // detectHTTP accepts a connection whose client starts with a known method
-// and a space, or whose server starts with "HTTP/1.", on any port. When the
-// request line is complete in first, it must end with an HTTP version or
-// have no version at all (HTTP/0.9 form), so that SIP and RTSP (OPTIONS
-// sip:... SIP/2.0) are not taken for HTTP. When first is shorter than the
-// token, the bytes present must match its beginning.
-func detectHTTP(first []byte, fromClient bool, _, _ int32) bool {
+// and a space, or whose server starts with "HTTP/1.", on any port. The
+// request line must end with an HTTP version or have no version at all
+// (HTTP/0.9 form), so that SIP and RTSP (OPTIONS sip:... SIP/2.0) are not
+// taken for HTTP; while the bytes are fewer than StreamDetectMax and hold
+// no line end, more are asked for (DetectMore), as they are while the bytes
+// are a prefix of a method token or of "HTTP/1.".
+func detectHTTP(first []byte, fromClient bool, _ *ConnInfo) Detection {
 	if len(first) == 0 {
-		return false
+		return DetectNo
 	}
 	if !fromClient {
 		n := min(len(first), len(httpStrictStatus))
-		return bytes.Equal(first[:n], httpStrictStatus[:n])
+		switch {
+		case !bytes.Equal(first[:n], httpStrictStatus[:n]):
+			return DetectNo
+		case n < len(httpStrictStatus):
+			return DetectMore
+		}
+		return DetectYes
 	}
+	res := DetectNo
 	for _, tok := range httpMethodTokens {
 		if len(first) < len(tok) {
 			if bytes.HasPrefix(tok, first) {
-				return true
+				res = DetectMore
 			}
 			continue
 		}
@@ -136,13 +144,19 @@ func detectHTTP(first []byte, fromClient bool, _, _ int32) bool {
 		}
 		eol := bytes.IndexByte(first, '\n')
 		if eol < 0 {
-			return true
+			if len(first) < StreamDetectMax {
+				return DetectMore
+			}
+			return DetectYes
 		}
 		line := bytes.TrimRight(first[len(tok):eol], "\r")
 		sp := bytes.LastIndexByte(line, ' ')
-		return sp < 0 || bytes.HasPrefix(line[sp+1:], httpVersionPrefix)
+		if sp < 0 || bytes.HasPrefix(line[sp+1:], httpVersionPrefix) {
+			return DetectYes
+		}
+		return DetectNo
 	}
-	return false
+	return res
 }
 
 // Parsing states of one direction.

@@ -645,29 +645,33 @@ func TestHTTPDetect(t *testing.T) {
 	for _, c := range []struct {
 		first  string
 		client bool
-		want   bool
+		want   Detection
 	}{
-		{"GET / HTTP/1.1\r\n", true, true},
-		{"PROPFIND /dav HTTP/1.1\r\n", true, true},
-		{"M-SEARCH", true, false},
-		{"GET /no-version\r\n", true, true},
-		{"GET /long-url-not-complete", true, true},
-		{"GE", true, true},
-		{"OPTIONS sip:bob@example.com SIP/2.0\r\n", true, false},
-		{"OPTIONS rtsp://h/a RTSP/1.0\r\n", true, false},
-		{"get / HTTP/1.1\r\n", true, false},
-		{"GETX / HTTP/1.1\r\n", true, false},
-		{"HTTP/1.1 200 OK\r\n", false, true},
-		{"HTTP/1.0 404 Not Found\r\n", false, true},
-		{"HTT", false, true},
-		{"HTTP/2.0 200\r\n", false, false},
-		{"HTTP/1.1 200 OK\r\n", true, false},
-		{"GET / HTTP/1.1\r\n", false, false},
-		{"\x16\x03\x01\x02\x00", true, false},
-		{"", true, false},
-		{"SSH-2.0-OpenSSH_9.0\r\n", false, false},
+		{"GET / HTTP/1.1\r\n", true, DetectYes},
+		{"PROPFIND /dav HTTP/1.1\r\n", true, DetectYes},
+		{"M-SEARCH", true, DetectNo},
+		{"GET /no-version\r\n", true, DetectYes},
+		{"GET /long-url-not-complete", true, DetectMore},
+		{"GET /long-url-not-complete" + strings.Repeat("x", StreamDetectMax), true, DetectYes},
+		{"GE", true, DetectMore},
+		{"P", true, DetectMore},
+		{"OPTIONS sip:bob@example.com SIP/2.0\r\n", true, DetectNo},
+		{"OPTIONS sip:bob@example.com", true, DetectMore},
+		{"OPTIONS rtsp://h/a RTSP/1.0\r\n", true, DetectNo},
+		{"get / HTTP/1.1\r\n", true, DetectNo},
+		{"GETX / HTTP/1.1\r\n", true, DetectNo},
+		{"HTTP/1.1 200 OK\r\n", false, DetectYes},
+		{"HTTP/1.0 404 Not Found\r\n", false, DetectYes},
+		{"HTTP/1.", false, DetectYes},
+		{"HTT", false, DetectMore},
+		{"HTTP/2.0 200\r\n", false, DetectNo},
+		{"HTTP/1.1 200 OK\r\n", true, DetectNo},
+		{"GET / HTTP/1.1\r\n", false, DetectNo},
+		{"\x16\x03\x01\x02\x00", true, DetectNo},
+		{"", true, DetectNo},
+		{"SSH-2.0-OpenSSH_9.0\r\n", false, DetectNo},
 	} {
-		if got := detectHTTP([]byte(c.first), c.client, 50000, 1234); got != c.want {
+		if got := detectHTTP([]byte(c.first), c.client, &httpTestConn); got != c.want {
 			t.Errorf("Detect(%q, client %v) = %v, want %v", c.first, c.client, got, c.want)
 		}
 	}
@@ -1168,7 +1172,8 @@ func httpCompareStream(key string, want []httpTsMsg, fs *httpFollowed, st *httpO
 			first[n] = c.Data
 		}
 	}
-	if detectHTTP(first[0], false, 0, 0) || !detectHTTP(first[0], true, 0, 0) && detectHTTP(first[1], true, 0, 0) {
+	maybe := func(b []byte, client bool) bool { return detectHTTP(b, client, nil) != DetectNo }
+	if maybe(first[0], false) || !maybe(first[0], true) && maybe(first[1], true) {
 		clientNode = 1
 	}
 	conn := ConnInfo{ClientPort: fs.ports[clientNode], ServerPort: fs.ports[1-clientNode], FlowID: key}

@@ -49,6 +49,7 @@ type Stats struct {
 	MemoryLimitHits  int64 // times a stream memory bound forced a hole to be given up
 	StreamMemoryPeak int64 // most out-of-order bytes one worker held at once
 	ConnectionsPeak  int64 // most connections one worker tracked at once
+	Stream           StreamCounters
 }
 
 // Add sums o into s (peaks take the maximum).
@@ -63,4 +64,5 @@ func (s *Stats) Add(o Stats) {
 	s.MemoryLimitHits += o.MemoryLimitHits
 	s.StreamMemoryPeak = max(s.StreamMemoryPeak, o.StreamMemoryPeak)
 	s.ConnectionsPeak = max(s.ConnectionsPeak, o.ConnectionsPeak)
+	s.Stream.add(o.Stream)
 }
