@@ -39,7 +39,9 @@ import (
 //     requests come first and cannot be told apart); after a server-side
 //     gap, pairing stops for good if a request sent before the gap was
 //     still waiting for its response (it may have been answered in the
-//     gap). Unpaired messages are still recorded, each alone.
+//     gap). Unpaired messages are still recorded, each alone; the
+//     requests recorded without response because of this are counted
+//     (StreamCounters.Unpaired).
 //
 // Fields: Timestamp and FrameNumber are those of the chunk that carried the
 // request's first byte, ResponseTimestamp that of the response's first byte
@@ -229,6 +231,7 @@ type httpParser struct {
 	// cliCut: requests from now on are never paired (client-side gap).
 	// srvCut: no response is paired any more (server-side gap).
 	cliCut, srvCut bool
+	cnt            *StreamCounters
 }
 
 func newHTTPParser() StreamParser {
@@ -244,6 +247,7 @@ func newHTTPParser() StreamParser {
 
 // Feed reads the next bytes of one direction.
 func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
+	p.cnt = conn.count()
 	d := &p.dir[1]
 	if c.FromClient {
 		d = &p.dir[0]
@@ -293,7 +297,8 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 
 // Close records what is still held: requests without response, messages
 // cut short by the end of the connection.
-func (p *httpParser) Close(_ *ConnInfo, s Sink) {
+func (p *httpParser) Close(conn *ConnInfo, s Sink) {
+	p.cnt = conn.count()
 	for i := range p.dir {
 		d := &p.dir[i]
 		p.abandon(d)
@@ -812,6 +817,9 @@ func (p *httpParser) emitReady(s Sink) {
 // Close are not caused by the packet being decoded: they go to an
 // OrderedSink with their frame number as key.
 func (p *httpParser) emit(tx *httpTx, s Sink, ordered bool) {
+	if tx.unpairable && !tx.hasRes && p.cnt != nil {
+		p.cnt.Unpaired++
+	}
 	if os, ok := s.(OrderedSink); ok && ordered {
 		os.EmitOrdered(types.Type_NC_HTTP, &tx.r, tx.r.FrameNumber)
 	} else {

@@ -42,7 +42,7 @@ type StreamCounters struct {
 	// message starts and stopped reading that direction.
 	GaveUp int64
 	// Unpaired: HTTP requests recorded without their response because
-	// missed bytes made the pairing uncertain.
+	// missed (or unparsable) bytes made the pairing uncertain.
 	Unpaired int64
 	// Malformed: messages whose framing was sound but whose content did
 	// not decode (DNS over TCP); no record is made for them.
