@@ -237,3 +237,30 @@ func TestStreamDetectGivesUp(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamHandshakeSeen: ConnInfo.Handshake reaches the detectors. DNS
+// over TCP checks the QR bit against the direction only when the handshake
+// was not captured (the bytes may start inside a message): a message
+// flagged as a response sent toward port 53 is read after a handshake and
+// refused without one.
+func TestStreamHandshakeSeen(t *testing.T) {
+	odd := dnsFrame(dnsTestMessage(t, 0x4321, "odd.example", 1, 0)) // QR set
+	query := dnsFrame(dnsTestMessage(t, 0x4322, "q.example", 0, 0))
+	for _, c := range []struct {
+		handshake bool
+		segs      []streamSeg
+		records   int
+		app       string
+	}{
+		{true, []streamSeg{{true, odd}}, 1, "DNS"},
+		{false, []streamSeg{{true, odd}}, 0, ""},
+		{false, []streamSeg{{true, query}}, 1, "DNS"},
+		{false, []streamSeg{{true, query[:1]}, {true, query[1:]}}, 1, "DNS"},
+	} {
+		recs, conn := streamRun(t, 53, c.handshake, c.segs)
+		if len(recs) != c.records || conn.ApplicationProto != c.app {
+			t.Errorf("handshake %v, %d segments: %d records, application %q; want %d, %q",
+				c.handshake, len(c.segs), len(recs), conn.ApplicationProto, c.records, c.app)
+		}
+	}
+}
