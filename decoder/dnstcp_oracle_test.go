@@ -247,6 +247,9 @@ func writeDNSTCPCapture(t *testing.T, path string) int {
 }
 
 func TestDNSOverTCPMatchesTshark(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs tshark; skipped with -short")
+	}
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		t.Skip("tshark is not installed")
