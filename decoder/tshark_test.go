@@ -1829,7 +1829,7 @@ var tsharkTCPDNSPrefs = []string{
 // compareTCPDNS compares our DNS records of TCP frames (tcpDNS) with the
 // messages tshark reassembles from the TCP streams. A record of ours in a
 // frame where tshark shows no DNS message is extra; a message tshark shows
-// where we have no record is counted as missing.
+// where we have no record is counted as missing ("DNS over TCP").
 func (r *oracleResult) compareTCPDNS(ctx context.Context, tshark, path, name string, dnsTable []tsRecord, recs map[int64]frameRecords, tcpDNS map[int64]bool) error {
 	args := append(append([]string{}, tsharkTCPDNSPrefs...), "-r", path, "-Y", "tcp && (dns || mdns || llmnr)", "-T", "pdml")
 	cmd := exec.CommandContext(ctx, tshark, args...)
@@ -1849,6 +1849,15 @@ func (r *oracleResult) compareTCPDNS(ctx context.Context, tshark, path, name str
 		before := r.records
 		r.comparePacket(dnsTable, name+" (TCP reassembled)", k, recs[k.frame])
 		r.tcpDNS += r.records - before
+		occ := 0
+		for _, p := range k.protos {
+			if slices.Contains(dnsTable[0].protos, p.name) {
+				occ++
+			}
+		}
+		if occ > len(recs[k.frame][types.Type_NC_DNS]) {
+			count(r.missing, "DNS over TCP", fmt.Sprintf("%s frame %d", name, k.frame))
+		}
 	})
 	io.Copy(io.Discard, out)
 	werr := cmd.Wait()
