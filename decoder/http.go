@@ -247,7 +247,9 @@ func newHTTPParser() StreamParser {
 
 // Feed reads the next bytes of one direction.
 func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
-	p.cnt = conn.count()
+	if conn != nil {
+		p.cnt = conn.Counters
+	}
 	d := &p.dir[1]
 	if c.FromClient {
 		d = &p.dir[0]
@@ -298,7 +300,9 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 // Close records what is still held: requests without response, messages
 // cut short by the end of the connection.
 func (p *httpParser) Close(conn *ConnInfo, s Sink) {
-	p.cnt = conn.count()
+	if conn != nil {
+		p.cnt = conn.Counters
+	}
 	for i := range p.dir {
 		d := &p.dir[i]
 		p.abandon(d)

@@ -6,7 +6,7 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
-// Stream records (HTTP, TLS hellos) are made from the reassembled bytes of a
+// Stream records (HTTP, TLS hellos, DNS over TCP) are made from the reassembled bytes of a
 // TCP connection rather than from single packets. The reassembler (one per
 // worker, so one connection is always fed by one goroutine, in capture order)
 // hands each direction's bytes, in order, to one StreamParser per connection.
@@ -56,18 +56,14 @@ func (c *StreamCounters) add(o StreamCounters) {
 	c.Malformed += o.Malformed
 }
 
-// count returns the counters to add to; a scratch set when the connection
-// has none (tests).
+// count returns the counters to add to; a throwaway set when the
+// connection has none (only tests run parsers so).
 func (c *ConnInfo) count() *StreamCounters {
 	if c == nil || c.Counters == nil {
-		return &discardCounters
+		return new(StreamCounters)
 	}
 	return c.Counters
 }
-
-// discardCounters take the counts of parsers that run without counters.
-// Only tests run parsers so; the data race on it there is harmless.
-var discardCounters StreamCounters
 
 // Chunk is a piece of one direction of a connection, in stream order.
 type Chunk struct {
