@@ -58,8 +58,13 @@ type direction struct {
 	syn                     bool   // a SYN was seen from this side
 	isn                     uint32 // its sequence number
 	stream                  halfStream
-	detectTried             bool
-	dropped                 int // bytes not handed over before a parser was chosen
+	detectTried             bool // detection on this side ended without a parser
+	dropped                 int  // bytes not handed over before a parser was chosen
+	// head holds the first bytes of this side while a detector answers
+	// DetectMore (fewer than StreamDetectMax), with the time and frame of
+	// the segment that carried the first of them.
+	head              []byte
+	headTS, headFrame int64
 }
 
 type conn struct {
@@ -129,10 +134,12 @@ type connTable struct {
 	emitConn, emitFlow  bool
 	streams             []StreamProtocol
 	reasm               reasmStats
+	counters            StreamCounters
 	stats               Stats
 	conn                types.Connection
 	flow                types.Flow
 	chunk               Chunk
+	arrTS, arrFrame     int64 // the packet that delivers stream bytes now
 	ordered             orderedSink
 	sink                Sink // the sink deliveries go to right now
 	keyBuf              []byte
@@ -440,7 +447,7 @@ func (t *connTable) open(k connKey, v *packetView, p *Packet, srcIsA bool, s Sin
 		c.app = v.app.String()
 	}
 	c.info = ConnInfo{ClientIP: c.client.ip, ServerIP: c.server.ip, ClientPort: c.client.port, ServerPort: c.server.port,
-		ClientMAC: c.client.mac, ServerMAC: c.server.mac, FlowID: c.uid}
+		ClientMAC: c.client.mac, ServerMAC: c.server.mac, FlowID: c.uid, Counters: &t.counters}
 	if v.tcp != nil && len(t.streams) > 0 {
 		for d := range c.out {
 			d := d
@@ -526,6 +533,9 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 	if tcp.SYN && !dir.syn {
 		dir.syn, dir.isn = true, tcp.Seq
 	}
+	if tcp.SYN && tcp.ACK && d == 1 && c.dir[0].syn {
+		c.info.Handshake = true
+	}
 	switch {
 	case tcp.SYN && !tcp.ACK:
 		c.mark(d, 'S')
@@ -553,6 +563,7 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 
 	if c.out[d] != nil {
 		t.sink = s
+		t.arrTS, t.arrFrame = p.Timestamp, p.Frame
 		if tcp.SYN && !dir.stream.started {
 			dir.stream.start(tcp.Seq + 1)
 		}
@@ -591,42 +602,112 @@ func (t *connTable) deliver(c *conn, d int, data []byte, missed int, ts, frame i
 			return
 		}
 		if dir.detectTried || missed > 0 {
-			dir.dropped += missed + len(data)
+			// Bytes after a gap are not the start of anything: detection
+			// starts again on the next chunk.
+			dir.dropped += missed + len(dir.head) + len(data)
+			dir.head = dir.head[:0]
 			return
 		}
-		dir.detectTried = true
-		head := data
-		if len(head) > 512 {
-			head = head[:512]
-		}
-		for _, sp := range t.streams {
-			if sp.Detect(head, d == 0, c.client.port, c.server.port) {
-				c.parser = sp.New()
-				c.app = sp.Name
-				break
-			}
-		}
-		if c.parser == nil {
-			dir.dropped += len(data)
-			if c.dir[0].detectTried && c.dir[1].detectTried {
-				c.detectDone = true
-				c.dir[0].stream.release(&t.reasm)
-				c.dir[1].stream.release(&t.reasm)
-			}
+		if !t.detect(c, d, data, ts, frame) {
 			return
 		}
-		c.detectDone = true
 	}
-	// Bytes of this side seen before the parser was chosen (the other side
-	// told the protocol) reach it as missed bytes, so that it never pairs
-	// messages across them.
+	t.feed(c, d, data, missed, ts, frame)
+}
+
+// feed hands a chunk to the parser. Bytes of this side seen before the
+// parser was chosen (the other side told the protocol) reach it as missed
+// bytes, so that it never pairs messages across them.
+func (t *connTable) feed(c *conn, d int, data []byte, missed int, ts, frame int64) {
+	dir := &c.dir[d]
 	missed += dir.dropped
 	dir.dropped = 0
-	t.chunk = Chunk{FromClient: d == 0, Data: data, Missed: missed, Timestamp: ts, Frame: frame}
+	t.chunk = Chunk{FromClient: d == 0, Data: data, Missed: missed, Timestamp: ts, Frame: frame,
+		ArrivalTimestamp: t.arrTS, ArrivalFrame: t.arrFrame}
 	func() {
 		defer func() { recover() }()
 		c.parser.Feed(&t.chunk, &c.info, t.sink)
 	}()
+}
+
+// detect runs the detectors on the first bytes of direction d, which end
+// with data. It returns true when a parser was chosen and data is to be fed
+// to it; the bytes held before data have been fed already, those of both
+// sides, oldest first.
+func (t *connTable) detect(c *conn, d int, data []byte, ts, frame int64) bool {
+	dir := &c.dir[d]
+	first := data
+	if len(dir.head) > 0 {
+		// Only the bytes the detectors see are added; the rest of data
+		// is added when more are needed.
+		first = append(dir.head, data[:min(len(data), StreamDetectLimit-len(dir.head))]...)
+	}
+	if len(first) > StreamDetectLimit {
+		first = first[:StreamDetectLimit]
+	}
+	more := false
+	var sp *StreamProtocol
+	for i := range t.streams {
+		switch v := t.detectOne(&t.streams[i], first, d == 0, &c.info); v {
+		case DetectYes:
+			sp = &t.streams[i]
+		case DetectMore:
+			more = true
+		}
+		if sp != nil {
+			break
+		}
+	}
+	if sp == nil {
+		if more && len(dir.head)+len(data) < StreamDetectMax {
+			if len(dir.head) == 0 {
+				dir.headTS, dir.headFrame = ts, frame
+			}
+			dir.head = append(dir.head, data...)
+			return false
+		}
+		dir.detectTried = true
+		dir.dropped += len(dir.head) + len(data)
+		dir.head = nil
+		if c.dir[0].detectTried && c.dir[1].detectTried {
+			c.detectDone = true
+			c.dir[0].stream.release(&t.reasm)
+			c.dir[1].stream.release(&t.reasm)
+		}
+		return false
+	}
+	c.parser = sp.New()
+	c.app = sp.Name
+	c.detectDone = true
+	// What both sides held while detectors wanted more, in capture order.
+	o := 1 - d
+	if len(c.dir[o].head) > 0 && (len(dir.head) == 0 || c.dir[o].headFrame < dir.headFrame) {
+		t.feedHead(c, o)
+	}
+	t.feedHead(c, d)
+	t.feedHead(c, o)
+	return true
+}
+
+// detectOne runs a detector, which must not bring the worker down.
+func (t *connTable) detectOne(sp *StreamProtocol, first []byte, fromClient bool, conn *ConnInfo) (v Detection) {
+	defer func() {
+		if recover() != nil {
+			v = DetectNo
+		}
+	}()
+	return sp.Detect(first, fromClient, conn)
+}
+
+// feedHead hands the bytes direction d held during detection to the parser.
+func (t *connTable) feedHead(c *conn, d int) {
+	dir := &c.dir[d]
+	if len(dir.head) == 0 {
+		return
+	}
+	head := dir.head
+	dir.head = nil
+	t.feed(c, d, head, 0, dir.headTS, dir.headFrame)
 }
 
 // evictOldest ends the least recently active connection.
@@ -654,6 +735,7 @@ func (t *connTable) end(c *conn, s Sink) {
 	out := &t.ordered
 	if c.parser != nil || c.out[0] != nil {
 		t.sink = out
+		t.arrTS, t.arrFrame = c.last, max(c.dir[0].frameLast, c.dir[1].frameLast)
 		for d := range c.dir {
 			if c.out[d] != nil {
 				c.dir[d].stream.flush(&t.reasm, c.out[d])
@@ -784,4 +866,5 @@ func (t *connTable) statsInto(st *Stats) {
 	st.OutOfOrder += t.reasm.outOfOrder
 	st.MemoryLimitHits += t.reasm.limitHits
 	st.StreamMemoryPeak = max(st.StreamMemoryPeak, t.reasm.bufferedMax)
+	st.Stream.add(t.counters)
 }

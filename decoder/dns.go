@@ -10,7 +10,7 @@ import (
 func init() {
 	Register(Protocol{
 		Name: "DNS", Layer: layers.LayerTypeDNS, Records: []types.Type{types.Type_NC_DNS},
-		Description: "DNS messages over UDP (queries, answers, authorities, additionals)",
+		Description: "DNS messages over UDP, and over TCP from the reassembled stream (queries, answers, authorities, additionals)",
 		NewDecoder:  func() Decoder { return &dnsDecoder{} },
 	}, func() gopacket.DecodingLayer { return &layers.DNS{} })
 }
@@ -22,10 +22,18 @@ type dnsDecoder struct {
 }
 
 func (d *dnsDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
-	m := l.(*layers.DNS)
+	r := d.fill(l.(*layers.DNS))
+	r.Timestamp = p.Timestamp
+	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
+	s.Emit(types.Type_NC_DNS, r)
+}
+
+// fill sets the message fields of the record from a decoded message, for
+// UDP and TCP alike; the caller sets the packet fields (time, frame,
+// endpoints, flow). The record is valid until the next fill.
+func (d *dnsDecoder) fill(m *layers.DNS) *types.DNS {
 	r := &d.r
 	r.Reset()
-	r.Timestamp = p.Timestamp
 	r.ID = int32(m.ID)
 	r.QR = m.QR
 	r.OpCode = int32(m.OpCode)
@@ -55,8 +63,7 @@ func (d *dnsDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 		r.Authorities = fillRRs(all[:len(m.Authorities)], m.Authorities)
 		r.Additionals = fillRRs(all[len(m.Authorities):], m.Additionals)
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
-	s.Emit(types.Type_NC_DNS, r)
+	return r
 }
 
 func fillRRs(out []*types.DNSResourceRecord, in []layers.DNSResourceRecord) []*types.DNSResourceRecord {

@@ -39,7 +39,9 @@ import (
 //     requests come first and cannot be told apart); after a server-side
 //     gap, pairing stops for good if a request sent before the gap was
 //     still waiting for its response (it may have been answered in the
-//     gap). Unpaired messages are still recorded, each alone.
+//     gap). Unpaired messages are still recorded, each alone; the
+//     requests recorded without response because of this are counted
+//     (StreamCounters.Unpaired).
 //
 // Fields: Timestamp and FrameNumber are those of the chunk that carried the
 // request's first byte, ResponseTimestamp that of the response's first byte
@@ -111,23 +113,31 @@ func init() {
 }
 
 // detectHTTP accepts a connection whose client starts with a known method
-// and a space, or whose server starts with "HTTP/1.", on any port. When the
-// request line is complete in first, it must end with an HTTP version or
-// have no version at all (HTTP/0.9 form), so that SIP and RTSP (OPTIONS
-// sip:... SIP/2.0) are not taken for HTTP. When first is shorter than the
-// token, the bytes present must match its beginning.
-func detectHTTP(first []byte, fromClient bool, _, _ int32) bool {
+// and a space, or whose server starts with "HTTP/1.", on any port. The
+// request line must end with an HTTP version or have no version at all
+// (HTTP/0.9 form), so that SIP and RTSP (OPTIONS sip:... SIP/2.0) are not
+// taken for HTTP; while the bytes are fewer than StreamDetectMax and hold
+// no line end, more are asked for (DetectMore), as they are while the bytes
+// are a prefix of a method token or of "HTTP/1.".
+func detectHTTP(first []byte, fromClient bool, _ *ConnInfo) Detection {
 	if len(first) == 0 {
-		return false
+		return DetectNo
 	}
 	if !fromClient {
 		n := min(len(first), len(httpStrictStatus))
-		return bytes.Equal(first[:n], httpStrictStatus[:n])
+		switch {
+		case !bytes.Equal(first[:n], httpStrictStatus[:n]):
+			return DetectNo
+		case n < len(httpStrictStatus):
+			return DetectMore
+		}
+		return DetectYes
 	}
+	res := DetectNo
 	for _, tok := range httpMethodTokens {
 		if len(first) < len(tok) {
 			if bytes.HasPrefix(tok, first) {
-				return true
+				res = DetectMore
 			}
 			continue
 		}
@@ -136,13 +146,19 @@ func detectHTTP(first []byte, fromClient bool, _, _ int32) bool {
 		}
 		eol := bytes.IndexByte(first, '\n')
 		if eol < 0 {
-			return true
+			if len(first) < StreamDetectMax {
+				return DetectMore
+			}
+			return DetectYes
 		}
 		line := bytes.TrimRight(first[len(tok):eol], "\r")
 		sp := bytes.LastIndexByte(line, ' ')
-		return sp < 0 || bytes.HasPrefix(line[sp+1:], httpVersionPrefix)
+		if sp < 0 || bytes.HasPrefix(line[sp+1:], httpVersionPrefix) {
+			return DetectYes
+		}
+		return DetectNo
 	}
-	return false
+	return res
 }
 
 // Parsing states of one direction.
@@ -215,6 +231,7 @@ type httpParser struct {
 	// cliCut: requests from now on are never paired (client-side gap).
 	// srvCut: no response is paired any more (server-side gap).
 	cliCut, srvCut bool
+	cnt            *StreamCounters
 }
 
 func newHTTPParser() StreamParser {
@@ -230,6 +247,9 @@ func newHTTPParser() StreamParser {
 
 // Feed reads the next bytes of one direction.
 func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
+	if conn != nil {
+		p.cnt = conn.Counters
+	}
 	d := &p.dir[1]
 	if c.FromClient {
 		d = &p.dir[0]
@@ -279,7 +299,10 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 
 // Close records what is still held: requests without response, messages
 // cut short by the end of the connection.
-func (p *httpParser) Close(_ *ConnInfo, s Sink) {
+func (p *httpParser) Close(conn *ConnInfo, s Sink) {
+	if conn != nil {
+		p.cnt = conn.Counters
+	}
 	for i := range p.dir {
 		d := &p.dir[i]
 		p.abandon(d)
@@ -798,6 +821,9 @@ func (p *httpParser) emitReady(s Sink) {
 // Close are not caused by the packet being decoded: they go to an
 // OrderedSink with their frame number as key.
 func (p *httpParser) emit(tx *httpTx, s Sink, ordered bool) {
+	if tx.unpairable && !tx.hasRes && p.cnt != nil {
+		p.cnt.Unpaired++
+	}
 	if os, ok := s.(OrderedSink); ok && ordered {
 		os.EmitOrdered(types.Type_NC_HTTP, &tx.r, tx.r.FrameNumber)
 	} else {

@@ -645,29 +645,33 @@ func TestHTTPDetect(t *testing.T) {
 	for _, c := range []struct {
 		first  string
 		client bool
-		want   bool
+		want   Detection
 	}{
-		{"GET / HTTP/1.1\r\n", true, true},
-		{"PROPFIND /dav HTTP/1.1\r\n", true, true},
-		{"M-SEARCH", true, false},
-		{"GET /no-version\r\n", true, true},
-		{"GET /long-url-not-complete", true, true},
-		{"GE", true, true},
-		{"OPTIONS sip:bob@example.com SIP/2.0\r\n", true, false},
-		{"OPTIONS rtsp://h/a RTSP/1.0\r\n", true, false},
-		{"get / HTTP/1.1\r\n", true, false},
-		{"GETX / HTTP/1.1\r\n", true, false},
-		{"HTTP/1.1 200 OK\r\n", false, true},
-		{"HTTP/1.0 404 Not Found\r\n", false, true},
-		{"HTT", false, true},
-		{"HTTP/2.0 200\r\n", false, false},
-		{"HTTP/1.1 200 OK\r\n", true, false},
-		{"GET / HTTP/1.1\r\n", false, false},
-		{"\x16\x03\x01\x02\x00", true, false},
-		{"", true, false},
-		{"SSH-2.0-OpenSSH_9.0\r\n", false, false},
+		{"GET / HTTP/1.1\r\n", true, DetectYes},
+		{"PROPFIND /dav HTTP/1.1\r\n", true, DetectYes},
+		{"M-SEARCH", true, DetectNo},
+		{"GET /no-version\r\n", true, DetectYes},
+		{"GET /long-url-not-complete", true, DetectMore},
+		{"GET /long-url-not-complete" + strings.Repeat("x", StreamDetectMax), true, DetectYes},
+		{"GE", true, DetectMore},
+		{"P", true, DetectMore},
+		{"OPTIONS sip:bob@example.com SIP/2.0\r\n", true, DetectNo},
+		{"OPTIONS sip:bob@example.com", true, DetectMore},
+		{"OPTIONS rtsp://h/a RTSP/1.0\r\n", true, DetectNo},
+		{"get / HTTP/1.1\r\n", true, DetectNo},
+		{"GETX / HTTP/1.1\r\n", true, DetectNo},
+		{"HTTP/1.1 200 OK\r\n", false, DetectYes},
+		{"HTTP/1.0 404 Not Found\r\n", false, DetectYes},
+		{"HTTP/1.", false, DetectYes},
+		{"HTT", false, DetectMore},
+		{"HTTP/2.0 200\r\n", false, DetectNo},
+		{"HTTP/1.1 200 OK\r\n", true, DetectNo},
+		{"GET / HTTP/1.1\r\n", false, DetectNo},
+		{"\x16\x03\x01\x02\x00", true, DetectNo},
+		{"", true, DetectNo},
+		{"SSH-2.0-OpenSSH_9.0\r\n", false, DetectNo},
 	} {
-		if got := detectHTTP([]byte(c.first), c.client, 50000, 1234); got != c.want {
+		if got := detectHTTP([]byte(c.first), c.client, &httpTestConn); got != c.want {
 			t.Errorf("Detect(%q, client %v) = %v, want %v", c.first, c.client, got, c.want)
 		}
 	}
@@ -1168,7 +1172,8 @@ func httpCompareStream(key string, want []httpTsMsg, fs *httpFollowed, st *httpO
 			first[n] = c.Data
 		}
 	}
-	if detectHTTP(first[0], false, 0, 0) || !detectHTTP(first[0], true, 0, 0) && detectHTTP(first[1], true, 0, 0) {
+	maybe := func(b []byte, client bool) bool { return detectHTTP(b, client, nil) != DetectNo }
+	if maybe(first[0], false) || !maybe(first[0], true) && maybe(first[1], true) {
 		clientNode = 1
 	}
 	conn := ConnInfo{ClientPort: fs.ports[clientNode], ServerPort: fs.ports[1-clientNode], FlowID: key}
@@ -1505,5 +1510,106 @@ func BenchmarkHTTPParser(b *testing.B) {
 	}
 	if sink.n == 0 {
 		b.Fatal("no records")
+	}
+}
+
+// TestHTTPGapPairing: after missed bytes, a response is paired with a
+// request from before them only when no lost message can come between
+// them; otherwise both are recorded alone and the request is counted. Each
+// case also runs byte by byte and split at every offset.
+func TestHTTPGapPairing(t *testing.T) {
+	reqAlone := func(frame int64) *types.HTTP {
+		r := httpOKGet(frame, 0)
+		r.ResponseTimestamp, r.StatusCode, r.ServerName, r.ResContentType = 0, 0, "", ""
+		r.ResCookies, r.ResContentLength, r.ResponseSize = nil, -1, 0
+		return r
+	}
+	for _, c := range []struct {
+		name     string
+		evs      []httpEv
+		want     []*types.HTTP
+		unpaired int64
+	}{{
+		// The hole may have held the response to the request and the
+		// response after it may answer a request that was lost.
+		name:     "request, hole, response",
+		evs:      []httpEv{httpCli(httpReqGet), {data: httpRes404, missed: 100}},
+		want:     []*types.HTTP{reqAlone(1), httpAlone404(2)},
+		unpaired: 1,
+	}, {
+		// Whether the response after the hole answered the first
+		// request or one sent later cannot be told: pairing stops.
+		name:     "request, hole, response, then more requests and responses",
+		evs:      []httpEv{httpCli(httpReqGet), {data: httpRes404, missed: 100}, httpCli(httpReqGet2), httpSrv(httpRes404)},
+		want:     []*types.HTTP{reqAlone(1), httpAlone404(2), httpGet2(3, 0), httpAlone404(4)},
+		unpaired: 2,
+	}, {
+		name: "request, hole in the response's header, next response",
+		evs:  []httpEv{httpCli(httpReqGet + httpReqGet2), httpSrv("HTTP/1.1 200 OK\r\nCon"), {data: httpRes404, missed: 30}},
+		want: []*types.HTTP{
+			// the response whose start was seen answers the first request
+			httpRec(&types.HTTP{Timestamp: 1000, FrameNumber: 1, ResponseTimestamp: 2000, Proto: "HTTP/1.1", Method: "GET",
+				Host: "example.com", URL: "/index.html?a=1", UserAgent: "curl/8.0", Referer: "http://example.com/",
+				ReqCookies: []string{"sid", "theme"}, StatusCode: 200, RequestSize: httpLen(httpReqGet), ResponseSize: 20}),
+			// the second may have been answered in the hole
+			httpGet2(1, 0), httpAlone404(3),
+		},
+		unpaired: 1,
+	}, {
+		// The first response answers the first request for certain; the
+		// hole between the requests may have held requests whose
+		// responses come next.
+		name: "pipelined requests with a hole in between",
+		evs: []httpEv{httpCli(httpReqGet), {client: true, data: httpReqGet2, missed: 50},
+			httpSrv(httpResOK), httpSrv(httpRes404), httpSrv(httpRes404)},
+		want:     []*types.HTTP{httpGet2(2, 0), httpOKGet(1, 3), httpAlone404(4), httpAlone404(5)},
+		unpaired: 1,
+	}, {
+		name: "hole in the server's bytes while nothing waits: later pairs hold",
+		evs: []httpEv{httpCli(httpReqGet), httpSrv(httpResOK), {data: httpRes404, missed: 64},
+			httpCli(httpReqGet2), httpSrv(httpRes404)},
+		want: []*types.HTTP{httpOKGet(1, 2), httpAlone404(3), httpGet2(4, 5)},
+	}, {
+		name: "hole inside a body of known length: pairing goes on",
+		evs:  []httpEv{httpCli(httpReqGet + httpReqGet2), httpSrv(httpResOK[:len(httpResOK)-4]), {data: "o" + httpRes404, missed: 3}},
+		want: []*types.HTTP{func() *types.HTTP {
+			r := httpOKGet(1, 2)
+			r.ResponseSize -= 3
+			return r
+		}(), httpGet2(1, 3)},
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			run := func(how string, evs []httpEv) {
+				t.Helper()
+				var cnt StreamCounters
+				conn := httpTestConn
+				conn.Counters = &cnt
+				s := &httpSink{t: t}
+				p := newHTTPParser()
+				for _, e := range evs {
+					p.Feed(&Chunk{FromClient: e.client, Data: []byte(e.data), Missed: e.missed, Timestamp: e.frame * 1000, Frame: e.frame}, &conn, s)
+				}
+				p.Close(&conn, s)
+				if len(s.recs) != len(c.want) {
+					t.Fatalf("%s: %d records, want %d:\n%s", how, len(s.recs), len(c.want), httpDump(s.recs))
+				}
+				for i := range s.recs {
+					if !proto.Equal(s.recs[i], c.want[i]) {
+						t.Fatalf("%s: record %d\n got %v\nwant %v", how, i, s.recs[i], c.want[i])
+					}
+				}
+				if cnt.Unpaired != c.unpaired {
+					t.Fatalf("%s: %d requests counted unpaired, want %d", how, cnt.Unpaired, c.unpaired)
+				}
+			}
+			evs := httpFramed(c.evs)
+			run("as given", evs)
+			run("byte by byte", httpByteWise(evs))
+			for i, e := range evs {
+				for k := 1; k < len(e.data); k++ {
+					run(fmt.Sprintf("event %d split at %d", i, k), httpSplitAt(evs, i, k))
+				}
+			}
+		})
 	}
 }

@@ -70,6 +70,7 @@ type Stats struct {
 	DefragEvicted    int64 // fragmented datagrams dropped at a DefragMaxDatagrams or DefragMemory bound
 	DefragOversize   int64 // fragments that would make a datagram longer than 65535 bytes
 	DefragPeak       int64 // most incomplete datagrams one worker held at once
+	Stream           StreamCounters
 }
 
 // Add sums o into s (peaks take the maximum).
@@ -89,4 +90,5 @@ func (s *Stats) Add(o Stats) {
 	s.DefragEvicted += o.DefragEvicted
 	s.DefragOversize += o.DefragOversize
 	s.DefragPeak = max(s.DefragPeak, o.DefragPeak)
+	s.Stream.add(o.Stream)
 }

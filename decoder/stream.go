@@ -6,7 +6,7 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
-// Stream records (HTTP, TLS hellos) are made from the reassembled bytes of a
+// Stream records (HTTP, TLS hellos, DNS over TCP) are made from the reassembled bytes of a
 // TCP connection rather than from single packets. The reassembler (one per
 // worker, so one connection is always fed by one goroutine, in capture order)
 // hands each direction's bytes, in order, to one StreamParser per connection.
@@ -21,6 +21,48 @@ type ConnInfo struct {
 	// FlowID is the connection's UID, the join key every record of the
 	// connection carries.
 	FlowID string
+	// Handshake is true when the client's SYN and the server's SYN-ACK
+	// were captured: Client and Server are known rather than guessed, and
+	// each direction's bytes start at the first byte that side sent. It
+	// can turn true after the parser was made (a SYN-ACK captured after
+	// a Fast Open SYN's data), never false again.
+	Handshake bool
+	// Counters are the worker's stream counters (never nil for a parser
+	// the engine runs; tests may leave it nil).
+	Counters *StreamCounters
+}
+
+// StreamCounters are what stream parsers count, summed in Stats.
+type StreamCounters struct {
+	// Resyncs: after missed bytes, a parser found the next message
+	// boundary again with certainty (it knew the length of the message
+	// the bytes were lost in).
+	Resyncs int64
+	// GaveUp: after missed bytes, a parser could not tell where the next
+	// message starts and stopped reading that direction.
+	GaveUp int64
+	// Unpaired: HTTP requests recorded without their response because
+	// missed (or unparsable) bytes made the pairing uncertain.
+	Unpaired int64
+	// Malformed: messages whose framing was sound but whose content did
+	// not decode (DNS over TCP); no record is made for them.
+	Malformed int64
+}
+
+func (c *StreamCounters) add(o StreamCounters) {
+	c.Resyncs += o.Resyncs
+	c.GaveUp += o.GaveUp
+	c.Unpaired += o.Unpaired
+	c.Malformed += o.Malformed
+}
+
+// count returns the counters to add to; a throwaway set when the
+// connection has none (only tests run parsers so).
+func (c *ConnInfo) count() *StreamCounters {
+	if c == nil || c.Counters == nil {
+		return new(StreamCounters)
+	}
+	return c.Counters
 }
 
 // Chunk is a piece of one direction of a connection, in stream order.
@@ -38,6 +80,23 @@ type Chunk struct {
 	// first byte.
 	Timestamp int64
 	Frame     int64
+	// ArrivalTimestamp and ArrivalFrame are those of the packet whose
+	// arrival delivered Data: later than Frame for a segment that waited
+	// for an earlier one (out of order) or for detection, and the
+	// connection's last packet for bytes delivered when it ends. A message
+	// completed by Data was complete at ArrivalFrame, where tshark shows a
+	// reassembled message.
+	ArrivalTimestamp int64
+	ArrivalFrame     int64
+}
+
+// arrival returns ArrivalTimestamp and ArrivalFrame, or Timestamp and
+// Frame when they are not set (a chunk made by a test).
+func (c *Chunk) arrival() (ts, frame int64) {
+	if c.ArrivalFrame == 0 {
+		return c.Timestamp, c.Frame
+	}
+	return c.ArrivalTimestamp, c.ArrivalFrame
 }
 
 // StreamParser reads one application protocol on one connection. One
@@ -60,13 +119,37 @@ type StreamProtocol struct {
 	// Connection record's ApplicationProto when Detect accepts.
 	Name    string
 	Records []types.Type
-	// Detect looks at the first bytes a connection sends (either
-	// direction, at most a few hundred) and the ports, and says whether
-	// this parser should read the connection. It must not keep data.
-	Detect func(first []byte, fromClient bool, clientPort, serverPort int32) bool
+	// Detect looks at the first bytes one direction of a connection sent
+	// (at least one) and the connection, and says whether this parser
+	// should read it: DetectYes, DetectNo, or DetectMore when the bytes
+	// so far match the start of the protocol but are too few to tell.
+	// After DetectMore the engine calls Detect again with more bytes,
+	// while they are fewer than StreamDetectMax (a first segment can hold
+	// up to StreamDetectLimit); beyond, DetectMore counts as DetectNo.
+	// It must not keep data.
+	Detect func(first []byte, fromClient bool, conn *ConnInfo) Detection
 	// New makes the parser for one connection.
 	New func() StreamParser
 }
+
+// Detection is the answer of StreamProtocol.Detect.
+type Detection uint8
+
+const (
+	DetectNo Detection = iota
+	// DetectMore: the bytes match so far; more are needed to decide.
+	DetectMore
+	DetectYes
+)
+
+const (
+	// StreamDetectMax bounds the bytes the engine holds per direction
+	// while a detector answers DetectMore (first segments of 1 to a few
+	// bytes: a TLS record header or a request line split by the sender).
+	StreamDetectMax = 64
+	// StreamDetectLimit bounds the bytes Detect is shown.
+	StreamDetectLimit = 512
+)
 
 var streamProtocols []StreamProtocol
 

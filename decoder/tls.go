@@ -102,25 +102,33 @@ func init() {
 
 // detectTLS accepts a connection whose first bytes are a TLS handshake record
 // that starts a ClientHello (sent by the client) or a ServerHello (sent by
-// the server), on any port. When the first bytes are fewer than a record
-// header and a handshake type, the bytes present must match.
-func detectTLS(first []byte, fromClient bool, _, _ int32) bool {
-	if len(first) < 3 || first[0] != tlsRecordHandshake || first[1] != 3 || first[2] > 4 {
-		return false
+// the server), on any port. While the bytes are fewer than a record header
+// and a handshake type, and those present match, it asks for more.
+func detectTLS(first []byte, fromClient bool, _ *ConnInfo) Detection {
+	switch {
+	case len(first) == 0 || first[0] != tlsRecordHandshake:
+		return DetectNo
+	case len(first) >= 2 && first[1] != 3:
+		return DetectNo
+	case len(first) >= 3 && first[2] > 4:
+		return DetectNo
 	}
 	if len(first) >= 5 {
 		if n := int(binary.BigEndian.Uint16(first[3:])); n == 0 || n > tlsMaxRecord {
-			return false
+			return DetectNo
 		}
 	}
-	if len(first) >= 6 {
-		want := byte(tlsServerHello)
-		if fromClient {
-			want = tlsClientHello
-		}
-		return first[5] == want
+	if len(first) < 6 {
+		return DetectMore
 	}
-	return true
+	want := byte(tlsServerHello)
+	if fromClient {
+		want = tlsClientHello
+	}
+	if first[5] == want {
+		return DetectYes
+	}
+	return DetectNo
 }
 
 // IsGREASE says whether v is one of the 16 GREASE values of RFC 8701

@@ -757,15 +757,17 @@ func TestTLSDetect(t *testing.T) {
 	for _, c := range []struct {
 		first      []byte
 		fromClient bool
-		want       bool
+		want       Detection
 	}{
-		{ch, true, true}, {ch[:3], true, true}, {ch[:5], true, true}, {ch, false, false},
-		{sh, false, true}, {sh, true, false}, {ch[:2], true, false},
-		{[]byte{22, 3, 1, 0, 0, 1}, true, false}, {[]byte{22, 2, 0, 0, 5, 1}, true, false},
-		{[]byte{23, 3, 3, 0, 5, 1}, true, false}, {[]byte("GET / HTTP/1.1\r\n"), true, false},
-		{[]byte{22, 3, 3, 0x48, 0x01, 1}, true, false},
+		{ch, true, DetectYes}, {ch[:1], true, DetectMore}, {ch[:2], true, DetectMore}, {ch[:3], true, DetectMore},
+		{ch[:5], true, DetectMore}, {ch[:6], true, DetectYes}, {ch, false, DetectNo},
+		{sh, false, DetectYes}, {sh, true, DetectNo}, {sh[:4], false, DetectMore},
+		{[]byte{22, 3, 1, 0, 0, 1}, true, DetectNo}, {[]byte{22, 2, 0, 0, 5, 1}, true, DetectNo},
+		{[]byte{22, 2}, true, DetectNo}, {[]byte{22, 3, 5}, true, DetectNo}, {[]byte{22, 3, 1, 0, 0}, true, DetectNo},
+		{[]byte{23, 3, 3, 0, 5, 1}, true, DetectNo}, {[]byte{23}, true, DetectNo}, {[]byte("GET / HTTP/1.1\r\n"), true, DetectNo},
+		{[]byte{22, 3, 3, 0x48, 0x01, 1}, true, DetectNo}, {nil, true, DetectNo},
 	} {
-		if got := detectTLS(c.first, c.fromClient, 50000, 443); got != c.want {
+		if got := detectTLS(c.first, c.fromClient, &tlsTestConn); got != c.want {
 			t.Errorf("Detect(% x, client %v) = %v, want %v", c.first[:min(len(c.first), 8)], c.fromClient, got, c.want)
 		}
 	}

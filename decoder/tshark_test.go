@@ -29,6 +29,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -1864,6 +1865,7 @@ type countStat struct {
 type oracleResult struct {
 	files, withRecords, unreadable int
 	records, fields                int
+	tcpDNS                         int                   // DNS records over TCP compared (compareTCPDNS)
 	stats                          map[string]*fieldStat // "Record.Field"
 	extra                          map[string]*countStat // our records tshark has no layer for
 	missing                        map[string]*countStat // tshark layers we have no record for (information)
@@ -1903,6 +1905,7 @@ func (r *oracleResult) merge(o *oracleResult) {
 	r.withRecords += o.withRecords
 	r.unreadable += o.unreadable
 	r.records += o.records
+	r.tcpDNS += o.tcpDNS
 	r.fields += o.fields
 	for k, s := range o.stats {
 		t := r.stat(k)
@@ -2022,12 +2025,27 @@ func compareFile(ctx context.Context, tshark, path, name string, table []tsRecor
 		return nil, err
 	}
 	seen := map[int64]bool{}
+	// DNS over TCP is compared in a second pass, with tshark reassembling
+	// the streams (see compareTCPDNS); this one leaves DNS out of TCP
+	// packets, where tshark shows parts of messages.
+	dnsTable, noDNS := splitDNS(table)
+	tcpDNS := map[int64]bool{} // frames with DNS records of ours over TCP
+	tsTCPDNS := false          // tshark shows DNS (or part of it) over TCP
 	perr := readPDML(out, func(k *tsPacket) {
+		overTCP := dnsTable != nil && topProto(k, "tcp")
+		tsTCPDNS = tsTCPDNS || overTCP && topProto(k, dnsTable[0].protos...)
 		fr, ok := recs[k.frame]
 		if !ok {
 			return
 		}
 		seen[k.frame] = true
+		if overTCP {
+			if len(fr[types.Type_NC_DNS]) > 0 {
+				tcpDNS[k.frame] = true
+			}
+			res.comparePacket(noDNS, name, k, fr)
+			return
+		}
 		res.comparePacket(table, name, k, fr)
 	})
 	io.Copy(io.Discard, out)
@@ -2038,6 +2056,11 @@ func compareFile(ctx context.Context, tshark, path, name string, table []tsRecor
 	// tshark exits non-zero on a cut capture; the frames it did print count.
 	if werr != nil && len(seen) == 0 {
 		return nil, fmt.Errorf("%s: tshark: %v: %s", name, werr, strings.TrimSpace(stderr.String()))
+	}
+	if len(tcpDNS) > 0 || tsTCPDNS {
+		if err := res.compareTCPDNS(ctx, tshark, path, name, dnsTable, recs, tcpDNS); err != nil {
+			return nil, err
+		}
 	}
 	frames := make([]int64, 0, len(recs))
 	for f := range recs {
@@ -2052,6 +2075,92 @@ func compareFile(ctx context.Context, tshark, path, name string, table []tsRecor
 		}
 	}
 	return res, nil
+}
+
+// splitDNS returns the table's DNS entry alone (nil when it has none) and
+// the table without it.
+func splitDNS(table []tsRecord) (dns, others []tsRecord) {
+	for _, rt := range table {
+		if rt.typ == types.Type_NC_DNS {
+			dns = append(dns, rt)
+		} else {
+			others = append(others, rt)
+		}
+	}
+	return dns, others
+}
+
+// topProto says whether one of names is a top-level protocol of k.
+func topProto(k *tsPacket, names ...string) bool {
+	for _, p := range k.protos {
+		if slices.Contains(names, p.name) {
+			return true
+		}
+	}
+	return false
+}
+
+// tsharkTCPDNSPrefs make tshark put DNS messages together from the TCP
+// streams, as netcap does: in order, out-of-order segments included. A
+// message reassembled from several segments shows in the frame that
+// completed it.
+var tsharkTCPDNSPrefs = []string{
+	"-n",
+	"-o", "ip.defragment:TRUE",
+	"-o", "ipv6.defragment:TRUE",
+	"-o", "tcp.desegment_tcp_streams:TRUE",
+	"-o", "tcp.reassemble_out_of_order:TRUE",
+	"-o", "dns.desegment_dns_messages:TRUE",
+}
+
+// compareTCPDNS compares our DNS records of TCP frames (tcpDNS) with the
+// messages tshark reassembles from the TCP streams. A record of ours in a
+// frame where tshark shows no DNS message is extra; a message tshark shows
+// where we have no record is counted as missing ("DNS over TCP").
+func (r *oracleResult) compareTCPDNS(ctx context.Context, tshark, path, name string, dnsTable []tsRecord, recs map[int64]frameRecords, tcpDNS map[int64]bool) error {
+	args := append(append([]string{}, tsharkTCPDNSPrefs...), "-r", path, "-Y", "tcp && (dns || mdns || llmnr)", "-T", "pdml")
+	cmd := exec.CommandContext(ctx, tshark, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	shown := 0
+	perr := readPDML(out, func(k *tsPacket) {
+		shown++
+		delete(tcpDNS, k.frame)
+		before := r.records
+		r.comparePacket(dnsTable, name+" (TCP reassembled)", k, recs[k.frame])
+		r.tcpDNS += r.records - before
+		occ := 0
+		for _, p := range k.protos {
+			if slices.Contains(dnsTable[0].protos, p.name) {
+				occ++
+			}
+		}
+		if occ > len(recs[k.frame][types.Type_NC_DNS]) {
+			count(r.missing, "DNS over TCP", fmt.Sprintf("%s frame %d", name, k.frame))
+		}
+	})
+	io.Copy(io.Discard, out)
+	werr := cmd.Wait()
+	if perr != nil {
+		return fmt.Errorf("%s: reading tshark's PDML (TCP DNS): %w", name, perr)
+	}
+	if werr != nil && shown == 0 && len(tcpDNS) > 0 {
+		return fmt.Errorf("%s: tshark (TCP DNS): %v: %s", name, werr, strings.TrimSpace(stderr.String()))
+	}
+	frames := slices.Sorted(maps.Keys(tcpDNS))
+	for _, f := range frames {
+		for range recs[f][types.Type_NC_DNS] {
+			count(r.extra, "DNS", fmt.Sprintf("%s frame %d (over TCP)", name, f))
+		}
+	}
+	return nil
 }
 
 // frameContext is what the packet context of a record must be: the first IP

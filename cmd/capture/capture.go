@@ -456,6 +456,10 @@ func printSummary(w io.Writer, s *engine.Summary, out string) {
 		if d.MemoryLimitHits > 0 {
 			fmt.Fprintf(w, "; -stream-memory reached %d times (peak %d bytes per worker)", d.MemoryLimitHits, d.StreamMemoryPeak)
 		}
+		if c := d.Stream; c.Resyncs+c.GaveUp+c.Unpaired+c.Malformed > 0 {
+			fmt.Fprintf(w, "; parsers after missed bytes: %d resynchronized, %d directions given up, %d HTTP requests left unpaired; %d malformed messages",
+				c.Resyncs, c.GaveUp, c.Unpaired, c.Malformed)
+		}
 		fmt.Fprintln(w)
 	}
 	if s.Live {
