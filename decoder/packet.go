@@ -331,7 +331,7 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 // in IP, 6in4, MPLS over UDP or GRE).
 func tunnelStart(chain []chainEntry, start, i int) bool {
 	switch chain[i-1].typ {
-	case layers.LayerTypeGRE, layers.LayerTypeVXLAN, layers.LayerTypeGeneve, layers.LayerTypeEtherIP:
+	case layers.LayerTypeGRE, layers.LayerTypeVXLAN, layers.LayerTypeGeneve, layers.LayerTypeEtherIP, layerTypeTeredo:
 		return true
 	}
 	if t := chain[i].typ; t == layers.LayerTypeIPv4 || t == layers.LayerTypeIPv6 {
@@ -382,6 +382,8 @@ func (d *PacketDecoder) unknownReason(t gopacket.LayerType, link layers.LinkType
 		return fmt.Sprintf("IP protocol %d", uint8(l.NextHeader))
 	case *mplsLayer:
 		return "MPLS payload that is not IP"
+	case *pppLayer:
+		return l.unknownReason()
 	}
 	return "unknown layer after " + prev.typ.String()
 }
