@@ -164,7 +164,10 @@ func (ix *attackIndex) match(a, b netip.Addr, first, last int64, fn func(*Attack
 	if ix == nil {
 		return
 	}
-	for _, pair := range [2][2]netip.Addr{{a, b}, {b, a}} {
+	for i, pair := range [2][2]netip.Addr{{a, b}, {b, a}} {
+		if i == 1 && a == b {
+			break
+		}
 		for _, at := range ix.byAttacker[pair[0]] {
 			if last < at.Start || first > at.End {
 				continue
@@ -172,7 +175,7 @@ func (ix *attackIndex) match(a, b netip.Addr, first, last int64, fn func(*Attack
 			if len(at.Victims) > 0 && !at.Victims[pair[1]] {
 				continue
 			}
-			if pair[0] == b && at.Attackers[a] && (len(at.Victims) == 0 || at.Victims[b]) {
+			if i == 1 && at.Attackers[a] && (len(at.Victims) == 0 || at.Victims[b]) {
 				continue // both ends are attackers: already counted in the first pass
 			}
 			fn(at)
