@@ -65,7 +65,7 @@ var attackLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:
 func ReadAttacks(path string) ([]*Attack, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("attacks: %v", err)
+		return nil, fmt.Errorf("-attacks: %w", err)
 	}
 	var f attackFile
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))

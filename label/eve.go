@@ -42,7 +42,7 @@ const eveTime = "2006-01-02T15:04:05.999999999-0700"
 func ReadAlerts(path string, loc *time.Location) (*Alerts, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("alerts: %v", err)
+		return nil, fmt.Errorf("-alerts: %w", err)
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<16)

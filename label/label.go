@@ -191,7 +191,7 @@ func recordFiles(dir string) ([]string, error) {
 	}
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("-read: %v", err)
+		return nil, fmt.Errorf("-read: %w (give the folder net capture wrote)", err)
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("-read %s is a file: give the folder net capture wrote (net capture -read x.pcap -out folder), not a capture or a single record file", dir)
