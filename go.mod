@@ -8,6 +8,7 @@ require (
 	github.com/planetscale/vtprotobuf v0.6.0
 	golang.org/x/term v0.47.0
 	google.golang.org/protobuf v1.36.12
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

@@ -329,3 +329,9 @@ func appendQuoted(b, cell []byte, sep string) []byte {
 	}
 	return append(b, '"')
 }
+
+// AppendCSVValue appends one text value as a CSV cell, quoted as RFC 4180
+// asks (for columns that are not record fields, such as net label's label).
+func AppendCSVValue(b []byte, s string, f *Format) []byte {
+	return appendQuoted(b, []byte(s), f.sep())
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/cmd/capture"
 	"github.com/netcap/netcap/cmd/dump"
+	"github.com/netcap/netcap/cmd/label"
 )
 
 type command struct {
@@ -21,7 +22,7 @@ type command struct {
 var commands = []command{
 	{name: "capture", about: "decode pcap/pcapng files into audit records", run: capture.Run},
 	{name: "dump", about: "print audit record files as CSV, TSV, JSON or tables", run: dump.Run},
-	{name: "label", about: "join IDS alerts or attack timelines to audit records", issue: 7},
+	{name: "label", about: "join IDS alerts or attack timelines to audit records", run: label.Run},
 	{name: "collect", about: "receive records from sensors through NATS JetStream", issue: 8},
 	{name: "agent", about: "capture on a sensor and stream records to a collector", issue: 8},
 	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", issue: 9},
