@@ -9,6 +9,7 @@ import (
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/cmd/capture"
 	"github.com/netcap/netcap/cmd/dump"
+	"github.com/netcap/netcap/cmd/export"
 	"github.com/netcap/netcap/cmd/label"
 	"github.com/netcap/netcap/cmd/util"
 )
@@ -28,7 +29,7 @@ var commands = []command{
 	{name: "agent", about: "capture on a sensor and stream records to a collector", issue: 8},
 	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", issue: 9},
 	{name: "util", about: "validate record files, convert timestamps", run: util.Run},
-	{name: "export", about: "serve Prometheus metrics about decoded traffic", issue: 10},
+	{name: "export", about: "serve Prometheus metrics about decoded traffic", run: export.Run},
 	{name: "transform", about: "Maltego local transforms over audit records", issue: 11},
 }
 
