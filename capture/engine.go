@@ -58,6 +58,15 @@ type Config struct {
 	// Behind) instead of waiting on, so that the kernel buffer keeps
 	// draining. A source may return ErrIdle. Files never drop.
 	Live bool
+	// OnRecord, when set, is called by the Writer with every record it
+	// writes, in file order: rec is the record as it goes into the file (a
+	// length-delimited protobuf message, or a CSV row), valid only during
+	// the call. OnPacket is called for every packet that goes to
+	// unknown.pcap (failed false) or errors.pcap (failed true), with the
+	// reason. Both run on the Writer's goroutine: a slow hook slows the
+	// engine. Used by net export for its metrics.
+	OnRecord func(t types.Type, rec []byte)
+	OnPacket func(failed bool, reason string)
 }
 
 // Stats is a snapshot of the engine's counters.

@@ -237,10 +237,16 @@ func (w *writer) write(b *batch) {
 		case decoder.Unknown:
 			w.e.unknown.Add(1)
 			w.unknownLayers[p.reason]++
+			if w.e.cfg.OnPacket != nil {
+				w.e.cfg.OnPacket(false, p.reason)
+			}
 			w.keep(w.unknownPcap.write(b.data[p.off:p.off+p.capLen], p))
 		case decoder.Failed:
 			w.e.errs.Add(1)
 			w.errorReasons[p.reason]++
+			if w.e.cfg.OnPacket != nil {
+				w.e.cfg.OnPacket(true, p.reason)
+			}
 			w.keep(w.errorsPcap.write(b.data[p.off:p.off+p.capLen], p))
 		}
 	}
@@ -253,6 +259,9 @@ type pendingRec struct {
 }
 
 func (w *writer) append(t types.Type, rec []byte) {
+	if w.e.cfg.OnRecord != nil {
+		w.e.cfg.OnRecord(t, rec)
+	}
 	f := w.byType[t]
 	if f == nil {
 		var err error

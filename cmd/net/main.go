@@ -9,7 +9,9 @@ import (
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/cmd/capture"
 	"github.com/netcap/netcap/cmd/dump"
+	"github.com/netcap/netcap/cmd/export"
 	"github.com/netcap/netcap/cmd/label"
+	"github.com/netcap/netcap/cmd/util"
 )
 
 type command struct {
@@ -26,8 +28,8 @@ var commands = []command{
 	{name: "collect", about: "receive records from sensors through NATS JetStream", issue: 8},
 	{name: "agent", about: "capture on a sensor and stream records to a collector", issue: 8},
 	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", issue: 9},
-	{name: "util", about: "validate record files, convert timestamps", issue: 10},
-	{name: "export", about: "serve Prometheus metrics about decoded traffic", issue: 10},
+	{name: "util", about: "validate record files, convert timestamps", run: util.Run},
+	{name: "export", about: "serve Prometheus metrics about decoded traffic", run: export.Run},
 	{name: "transform", about: "Maltego local transforms over audit records", issue: 11},
 }
 

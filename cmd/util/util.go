@@ -1,0 +1,428 @@
+// Package util is the "net util" command: it checks record files and converts
+// timestamps.
+package util
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
+)
+
+// Run runs "net util" with args and returns the exit code: 0 when every
+// checked file is valid (or a timestamp was converted), 1 when a file is
+// damaged, 2 on bad usage, an unreadable path or an unparsable timestamp.
+func Run(args []string) int {
+	return run(args, os.Stdout, os.Stderr)
+}
+
+const usageText = `usage: net util -check FILE|FOLDER
+       net util -ts2utc TIMESTAMP
+
+-check reads record files (<Type>.ncap[.gz], <Type>.csv[.gz]) completely, or
+every such file in a folder, and prints one line per file: its type and record
+count, or the first damage found, naming the file, the record index (0 = the
+first record after the header) and the byte offset. It finds a truncated or
+corrupt gzip stream (offset: bytes of the file read when the stream broke), a
+record whose length runs past the end of the data (offset in the uncompressed
+data), a header of another record type than the file name says, a record that
+does not decode as its type, and CSV rows whose column count differs from the
+header's (offset in the uncompressed data). A record whose fields do not fit
+its type (another type's record, or one from a newer netcap) counts as damage. Other files (pcaps) are skipped.
+Exit status: 0 only when every file is valid, 1 when any file is damaged,
+2 on bad usage or when the path holds no record file.
+
+-ts2utc prints a timestamp as RFC 3339 UTC with nanoseconds. It accepts
+seconds.fraction (1700000000.123456, as netcap 0.4 wrote; the fraction is a
+decimal fraction), Unix nanoseconds (an integer of 14 or more digits; shorter
+integers are seconds) and RFC 3339 (converted to UTC).
+
+flags:
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("net util", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	check := fs.String("check", "", "record `file` or folder to check")
+	ts := fs.String("ts2utc", "", "`timestamp` to print as RFC 3339 UTC")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 || (*check == "") == (*ts == "") {
+		fmt.Fprintln(stderr, "net util: give exactly one of -check or -ts2utc")
+		fs.Usage()
+		return 2
+	}
+	if *ts != "" {
+		t, err := ParseTimestamp(*ts)
+		if err != nil {
+			fmt.Fprintf(stderr, "net util: -ts2utc: %v\n", err)
+			return 2
+		}
+		fmt.Fprintln(stdout, t.UTC().Format(time.RFC3339Nano))
+		return 0
+	}
+	files, err := recordFiles(*check)
+	if err != nil {
+		fmt.Fprintf(stderr, "net util: -check: %v\n", err)
+		return 2
+	}
+	bad := 0
+	var total int64
+	for _, f := range files {
+		res := CheckFile(f)
+		if res.Err != nil {
+			bad++
+			fmt.Fprintf(stdout, "BAD %s: %v\n", f, res.Err)
+			continue
+		}
+		total += res.Records
+		fmt.Fprintf(stdout, "ok  %s: %s, %d records\n", f, res.Type, res.Records)
+	}
+	fmt.Fprintf(stdout, "%d files checked, %d valid, %d damaged; %d records in the valid files\n", len(files), len(files)-bad, bad, total)
+	if bad > 0 {
+		return 1
+	}
+	return 0
+}
+
+// ParseTimestamp reads seconds.fraction, Unix nanoseconds or RFC 3339.
+func ParseTimestamp(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if strings.ContainsAny(s, "T:") {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q is not RFC 3339 (2023-11-14T22:13:20.5Z): %w", s, err)
+		}
+		return t, nil
+	}
+	sec, frac, dotted := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil || sec == "" || sec[0] == '+' {
+		return time.Time{}, fmt.Errorf("%q is neither seconds.fraction, Unix nanoseconds nor RFC 3339", s)
+	}
+	if !dotted {
+		digits := strings.TrimPrefix(sec, "-")
+		if len(digits) >= 14 {
+			return time.Unix(0, n), nil
+		}
+		return time.Unix(n, 0), nil
+	}
+	if frac == "" || len(frac) > 9 || strings.Trim(frac, "0123456789") != "" {
+		return time.Time{}, fmt.Errorf("%q: the fraction must be 1 to 9 digits", s)
+	}
+	ns, _ := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+	if strings.HasPrefix(sec, "-") {
+		ns = -ns
+	}
+	return time.Unix(n, ns), nil
+}
+
+// isRecordFile tells record files by name.
+func isRecordFile(name string) bool {
+	name = strings.TrimSuffix(name, ".gz")
+	return strings.HasSuffix(name, ".ncap") || strings.HasSuffix(name, ".csv")
+}
+
+func recordFiles(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && isRecordFile(e.Name()) {
+			out = append(out, filepath.Join(path, e.Name()))
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no record files (*.ncap, *.ncap.gz, *.csv, *.csv.gz)", path)
+	}
+	return out, nil
+}
+
+// Result is what CheckFile found.
+type Result struct {
+	Type    string // record type from the header (or the file name, for CSV)
+	Records int64  // records read before the damage, or all of them
+	Err     error  // the first damage, nil when the file is valid
+}
+
+// Damage is a problem found in a file, with where it is.
+type Damage struct {
+	File   string
+	Record int64 // index of the record, 0 = the first after the header; -1: the header
+	Offset int64 // byte offset, see Where
+	Where  string
+	What   string
+}
+
+func (d *Damage) Error() string {
+	rec := fmt.Sprintf("record %d", d.Record)
+	if d.Record < 0 {
+		rec = "header"
+	}
+	return fmt.Sprintf("%s: %s at %s byte %d: %s", d.File, rec, d.Where, d.Offset, d.What)
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// trackReader keeps the first error other than io.EOF of the gzip stream, so
+// that a cut gzip member is told apart from a record cut inside intact gzip.
+type trackReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *trackReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// stream is the uncompressed content of a file with the offsets needed to
+// report damage.
+type stream struct {
+	path string
+	file *countReader // bytes of the file read
+	gz   *trackReader // the gzip stream, nil for a plain file
+	br   *bufio.Reader
+	off  int64 // uncompressed bytes consumed
+}
+
+func openStream(path string) (*stream, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cr := &countReader{r: f}
+	s := &stream{path: path, file: cr}
+	fbr := bufio.NewReader(cr)
+	magic, _ := fbr.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(fbr)
+		if err != nil {
+			f.Close()
+			return nil, nil, &Damage{File: path, Record: -1, Where: "file", What: "bad gzip header: " + err.Error()}
+		}
+		gz.Multistream(true)
+		s.gz = &trackReader{r: gz}
+		s.br = bufio.NewReader(s.gz)
+	} else {
+		s.br = fbr
+	}
+	return s, func() { f.Close() }, nil
+}
+
+// damage builds a Damage for a read error at record rec.
+func (s *stream) readDamage(rec int64, what string) error {
+	if s.gz != nil && s.gz.err != nil {
+		return &Damage{File: s.path, Record: rec, Offset: s.file.n, Where: "file", What: "gzip stream is truncated or corrupt (" + s.gz.err.Error() + "), broken inside " + what}
+	}
+	return &Damage{File: s.path, Record: rec, Offset: s.off, Where: "uncompressed", What: what}
+}
+
+// CheckFile reads a record file to its end and reports the first damage.
+func CheckFile(path string) Result {
+	s, closeFn, err := openStream(path)
+	if err != nil {
+		return Result{Err: err}
+	}
+	defer closeFn()
+	name := filepath.Base(strings.TrimSuffix(path, ".gz"))
+	if strings.HasSuffix(name, ".csv") {
+		return s.checkCSV(strings.TrimSuffix(name, ".csv"))
+	}
+	return s.checkProto(strings.TrimSuffix(name, ".ncap"))
+}
+
+// next reads one length-delimited record.
+func (s *stream) next(rec int64, buf []byte) ([]byte, error) {
+	start := s.off
+	var size uint64
+	var shift uint
+	for i := 0; ; i++ {
+		c, err := s.br.ReadByte()
+		if err != nil {
+			if i == 0 && err == io.EOF {
+				return nil, io.EOF
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				s.off = start
+				return nil, s.readDamage(rec, "the data ends inside a record's length prefix")
+			}
+			return nil, s.readDamage(rec, "a record's length prefix")
+		}
+		s.off++
+		if i == 9 {
+			s.off = start
+			return nil, s.readDamage(rec, "record length prefix overflows 64 bits")
+		}
+		size |= uint64(c&0x7f) << shift
+		shift += 7
+		if c < 0x80 {
+			break
+		}
+	}
+	if size > ncio.MaxRecordSize {
+		s.off = start
+		return nil, s.readDamage(rec, fmt.Sprintf("record length %d exceeds the %d byte limit", size, ncio.MaxRecordSize))
+	}
+	if uint64(cap(buf)) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	n, err := io.ReadFull(s.br, buf)
+	s.off += int64(n)
+	if err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			s.off = start
+			return nil, s.readDamage(rec, fmt.Sprintf("record length %d runs past the end of the data (%d bytes remain)", size, n))
+		}
+		return nil, s.readDamage(rec, "a record's bytes")
+	}
+	return buf, nil
+}
+
+func (s *stream) checkProto(fileType string) Result {
+	b, err := s.next(-1, nil)
+	if err == io.EOF {
+		return Result{Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: "empty file: no header record"}}
+	}
+	if err != nil {
+		return Result{Err: err}
+	}
+	h := &types.Header{}
+	if err := proto.Unmarshal(b, h); err != nil {
+		return Result{Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: "header does not decode: " + err.Error()}}
+	}
+	typ := ncio.RecordName(h.Type)
+	mt, lerr := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + typ))
+	switch {
+	case h.Type == types.Type_NC_Header || h.Type == types.Type_NC_Batch || lerr != nil:
+		return Result{Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: fmt.Sprintf("header names %v, which is not a record type", h.Type)}}
+	case isTypeName(fileType) && fileType != typ:
+		return Result{Type: typ, Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: fmt.Sprintf("header is of type %s but the file name says %s", typ, fileType)}}
+	}
+	m := mt.New().Interface()
+	var n int64
+	var buf []byte
+	for {
+		start := s.off
+		b, err := s.next(n, buf)
+		if err == io.EOF {
+			return Result{Type: typ, Records: n}
+		}
+		if err != nil {
+			return Result{Type: typ, Records: n, Err: err}
+		}
+		buf = b
+		proto.Reset(m)
+		if err := proto.Unmarshal(b, m); err != nil {
+			return Result{Type: typ, Records: n, Err: &Damage{File: s.path, Record: n, Offset: start, Where: "uncompressed", What: "record does not decode as " + typ + ": " + err.Error()}}
+		}
+		// Records of another type often decode without error, their
+		// fields landing in numbers the type lacks or with other wire
+		// types: both leave unknown fields.
+		if u := m.ProtoReflect().GetUnknown(); len(u) > 0 {
+			return Result{Type: typ, Records: n, Err: &Damage{File: s.path, Record: n, Offset: start, Where: "uncompressed", What: fmt.Sprintf("record does not decode as %s: %d bytes of fields %s does not have (a record of another type, or written by a newer netcap)", typ, len(u), typ)}}
+		}
+		n++
+	}
+}
+
+func isTypeName(name string) bool {
+	_, ok := types.Type_value["NC_"+name]
+	return ok
+}
+
+func (s *stream) checkCSV(fileType string) Result {
+	cr := csv.NewReader(s.br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	cr.LazyQuotes = false
+	head, err := cr.Read()
+	if err != nil {
+		if err == io.EOF {
+			return Result{Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: "empty file: no header line"}}
+		}
+		return Result{Err: s.csvDamage(-1, cr.InputOffset(), err)}
+	}
+	cols := len(head)
+	if isTypeName(fileType) {
+		want := bytes.TrimSuffix(ncio.CSVHeaderLine(types.Type(types.Type_value["NC_"+fileType]), &ncio.CaptureCSV), []byte("\n"))
+		if got := strings.Join(head, ","); got != string(want) {
+			return Result{Type: fileType, Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: fmt.Sprintf("header line is not the %s header (%d columns, first %q)", fileType, cols, head[0])}}
+		}
+	}
+	var n int64
+	for {
+		start := cr.InputOffset()
+		row, err := cr.Read()
+		if err == io.EOF {
+			return Result{Type: fileType, Records: n}
+		}
+		if err != nil {
+			return Result{Type: fileType, Records: n, Err: s.csvDamage(n, start, err)}
+		}
+		if len(row) != cols {
+			return Result{Type: fileType, Records: n, Err: &Damage{File: s.path, Record: n, Offset: start, Where: "uncompressed", What: fmt.Sprintf("row has %d columns, the header has %d", len(row), cols)}}
+		}
+		n++
+	}
+}
+
+func (s *stream) csvDamage(rec, off int64, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &Damage{File: s.path, Record: rec, Offset: off, Where: "uncompressed", What: "malformed CSV: " + pe.Err.Error()}
+	}
+	if s.gz != nil && s.gz.err != nil {
+		return &Damage{File: s.path, Record: rec, Offset: s.file.n, Where: "file", What: "gzip stream is truncated or corrupt (" + s.gz.err.Error() + ")"}
+	}
+	return &Damage{File: s.path, Record: rec, Offset: off, Where: "uncompressed", What: err.Error()}
+}

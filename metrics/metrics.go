@@ -1,0 +1,604 @@
+// Package metrics turns what the engine decodes into Prometheus metrics for
+// "net export".
+//
+// Cardinality is bounded by construction: labels hold only values from small
+// fixed sets (record type, layer, error kind, TCP flag combination, DNS
+// response code, HTTP method and status class, TLS version, application
+// protocol), and every label whose values come from the traffic passes a
+// limiter that maps values beyond its first few dozen to "other". Values
+// without bound (hosts, IPs, SNI, JA3) appear only in the top-N gauges, which
+// hold at most N series each and are recomputed every refresh interval.
+// The original netcap made one series per record with every field as a label,
+// which no Prometheus survives.
+package metrics
+
+import (
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/netcap/netcap/capture"
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
+)
+
+// Options configure an Exporter.
+type Options struct {
+	TopN int    // series per top-N gauge; 0 means 20
+	Out  string // folder whose record files' size is exported as netcap_output_bytes; "" for none
+}
+
+// Exporter holds the metrics. Record and Packet are called from one goroutine
+// (the engine's Writer or the replay loop); scrapes may come at any time.
+type Exporter struct {
+	reg  *prometheus.Registry
+	opts Options
+
+	// engine health, set from the engine's Progress and Summary
+	packets, unknown, errs, input, kernel, behind atomic.Int64
+	decoder                                       atomic.Pointer[capture.Summary]
+
+	records      *prometheus.CounterVec
+	recordBytes  *prometheus.CounterVec
+	unknownPkts  *prometheus.CounterVec
+	errorPkts    *prometheus.CounterVec
+	tcpSegments  *prometheus.CounterVec
+	dnsMessages  *prometheus.CounterVec
+	httpRequests *prometheus.CounterVec
+	httpSize     *prometheus.HistogramVec
+	httpTime     prometheus.Histogram
+	tlsHellos    *prometheus.CounterVec
+	connections  *prometheus.CounterVec
+	connDuration *prometheus.HistogramVec
+	connSize     *prometheus.HistogramVec
+	entropy      *prometheus.HistogramVec
+	payloadSize  *prometheus.HistogramVec
+
+	unknownReason, errorKind, appProto *limiter
+
+	top *topSet
+
+	// decoding scratch, used on the recording goroutine only
+	tcp  types.TCP
+	udp  types.UDP
+	dns  types.DNS
+	http types.HTTP
+	tch  types.TLSClientHello
+	tsh  types.TLSServerHello
+	conn types.Connection
+}
+
+// limiter passes the first max distinct values of a label and maps later
+// ones to "other", so a label fed from traffic cannot grow without bound.
+type limiter struct {
+	mu   sync.Mutex
+	max  int
+	seen map[string]bool
+}
+
+func newLimiter(max int) *limiter { return &limiter{max: max, seen: map[string]bool{}} }
+
+func (l *limiter) value(v string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen[v] {
+		return v
+	}
+	if len(l.seen) >= l.max {
+		return "other"
+	}
+	l.seen[v] = true
+	return v
+}
+
+// Buckets. Sizes grow in powers of two (here of four, to keep the bucket
+// count low), durations from a millisecond to about an hour, entropy in bits
+// per byte from 0 to 8.
+var (
+	sizeBuckets     = prometheus.ExponentialBuckets(64, 4, 10)       // 64 B .. 16 MiB
+	durationBuckets = prometheus.ExponentialBuckets(0.001, 4, 12)    // 1 ms .. ~70 min
+	latencyBuckets  = prometheus.ExponentialBuckets(0.0005, 2.5, 12) // 0.5 ms .. ~30 s
+	entropyBuckets  = prometheus.LinearBuckets(0.5, 0.5, 16)         // 0.5 .. 8 bits/byte
+)
+
+// New returns an Exporter with its metrics registered, together with the Go
+// runtime and process collectors.
+func New(opts Options) *Exporter {
+	if opts.TopN <= 0 {
+		opts.TopN = 20
+	}
+	e := &Exporter{
+		reg:           prometheus.NewRegistry(),
+		opts:          opts,
+		unknownReason: newLimiter(64),
+		errorKind:     newLimiter(64),
+		appProto:      newLimiter(32),
+	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "netcap", Name: name, Help: help}, labels)
+	}
+	e.records = counter("records_total", "Audit records written, by record type.", "type")
+	e.recordBytes = counter("record_bytes_total", "Bytes of records written, uncompressed (length prefix included), by record type.", "type")
+	e.unknownPkts = counter("unknown_packets_total", "Packets with a layer no decoder reads (written to unknown.pcap), by reason.", "reason")
+	e.errorPkts = counter("error_packets_total", "Packets that failed to decode (written to errors.pcap), by the layer that failed.", "layer")
+	e.tcpSegments = counter("tcp_segments_total", "TCP segments, by the combination of flags set (e.g. SYN,ACK).", "flags")
+	e.dnsMessages = counter("dns_messages_total", "DNS messages, by direction (query or response) and response code.", "direction", "rcode")
+	e.httpRequests = counter("http_requests_total", "HTTP requests seen in TCP streams, by method and response status class (none: no response).", "method", "status_class")
+	e.tlsHellos = counter("tls_hellos_total", "TLS handshake hellos, by side (client or server) and version.", "side", "version")
+	e.connections = counter("connections_total", "Connections ended (Connection records), by transport and application protocol.", "transport", "app")
+	e.httpSize = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "netcap", Name: "http_message_size_bytes", Help: "Size of HTTP messages (header and body), by direction.", Buckets: sizeBuckets}, []string{"direction"})
+	e.httpTime = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "netcap", Name: "http_response_time_seconds", Help: "Time from an HTTP request to its response, in packet time.", Buckets: latencyBuckets})
+	e.connDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "netcap", Name: "connection_duration_seconds", Help: "Duration of ended connections, in packet time, by transport.", Buckets: durationBuckets}, []string{"transport"})
+	e.connSize = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "netcap", Name: "connection_size_bytes", Help: "Bytes of all packets of ended connections, by transport.", Buckets: sizeBuckets}, []string{"transport"})
+	e.entropy = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "netcap", Name: "payload_entropy", Help: "Shannon entropy of non-empty TCP and UDP payloads, in bits per byte: 0 to 8 (needs -entropy).", Buckets: entropyBuckets}, []string{"layer"})
+	e.payloadSize = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "netcap", Name: "payload_size_bytes", Help: "Size of TCP and UDP payloads, by layer.", Buckets: prometheus.ExponentialBuckets(16, 2, 12)}, []string{"layer"})
+	e.top = newTopSet(opts.TopN)
+	e.reg.MustRegister(e.records, e.recordBytes, e.unknownPkts, e.errorPkts, e.tcpSegments, e.dnsMessages,
+		e.httpRequests, e.tlsHellos, e.connections, e.httpSize, e.httpTime, e.connDuration, e.connSize,
+		e.entropy, e.payloadSize, (*healthCollector)(e), e.top,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return e
+}
+
+// Registry returns the registry to serve.
+func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
+
+// Hook fills the engine's hooks of cfg so that the run feeds e.
+func (e *Exporter) Hook(cfg *capture.Config) {
+	cfg.OnRecord = e.Record
+	cfg.OnPacket = e.Packet
+	prev := cfg.Progress
+	cfg.Progress = func(s capture.Stats) {
+		e.SetStats(s)
+		if prev != nil {
+			prev(s)
+		}
+	}
+}
+
+// SetStats takes the engine's counters.
+func (e *Exporter) SetStats(s capture.Stats) {
+	e.packets.Store(s.Packets)
+	e.unknown.Store(s.Unknown)
+	e.errs.Store(s.Errors)
+	e.input.Store(s.Done)
+	e.kernel.Store(s.Kernel)
+	e.behind.Store(s.Behind)
+}
+
+// SetSummary takes the final counts of a finished run, so that the counters
+// equal what the run reports, and its decoder statistics.
+func (e *Exporter) SetSummary(s *capture.Summary) {
+	e.packets.Store(s.Packets)
+	e.unknown.Store(s.Unknown)
+	e.errs.Store(s.Errors)
+	e.kernel.Store(s.KernelDrops)
+	e.behind.Store(s.Behind)
+	e.decoder.Store(s)
+	e.Refresh()
+}
+
+// SetInput sets the bytes of input consumed (a run's last Progress may come
+// before its end).
+func (e *Exporter) SetInput(n int64) { e.input.Store(n) }
+
+// Refresh recomputes the top-N gauges from what was counted since the last
+// refresh (an interval without traffic keeps the previous lists).
+func (e *Exporter) Refresh() { e.top.refresh() }
+
+// Packet counts a packet that went to unknown.pcap or errors.pcap.
+func (e *Exporter) Packet(failed bool, reason string) {
+	if failed {
+		// Reasons are "<layer>: <error text>"; the text may hold
+		// numbers, so only the layer becomes a label.
+		kind, _, _ := strings.Cut(reason, ":")
+		if strings.HasPrefix(reason, "more than") {
+			kind = "too many layers"
+		}
+		e.errorPkts.WithLabelValues(e.errorKind.value(kind)).Inc()
+		return
+	}
+	e.unknownPkts.WithLabelValues(e.unknownReason.value(reason)).Inc()
+}
+
+// Record counts one record as the engine writes it: a length-delimited
+// protobuf message. CSV rows are counted by type only.
+func (e *Exporter) Record(t types.Type, rec []byte) {
+	name := ncio.RecordName(t)
+	e.records.WithLabelValues(name).Inc()
+	e.recordBytes.WithLabelValues(name).Add(float64(len(rec)))
+	msg, n := protowire.ConsumeBytes(rec)
+	if n != len(rec) {
+		return // a CSV row
+	}
+	e.inspect(t, msg)
+}
+
+// RecordMessage counts one record given without its length prefix (replay).
+func (e *Exporter) RecordMessage(t types.Type, msg []byte) {
+	name := ncio.RecordName(t)
+	e.records.WithLabelValues(name).Inc()
+	e.recordBytes.WithLabelValues(name).Add(float64(len(msg) + protowire.SizeVarint(uint64(len(msg)))))
+	e.inspect(t, msg)
+}
+
+func (e *Exporter) inspect(t types.Type, msg []byte) {
+	unmarshal := func(m proto.Message) bool {
+		proto.Reset(m)
+		return proto.Unmarshal(msg, m) == nil
+	}
+	switch t {
+	case types.Type_NC_TCP:
+		if !unmarshal(&e.tcp) {
+			return
+		}
+		r := &e.tcp
+		e.tcpSegments.WithLabelValues(tcpFlags(r)).Inc()
+		e.payloadSize.WithLabelValues("TCP").Observe(float64(r.PayloadSize))
+		if r.PayloadSize > 0 && r.PayloadEntropy > 0 {
+			e.entropy.WithLabelValues("TCP").Observe(r.PayloadEntropy)
+		}
+	case types.Type_NC_UDP:
+		if !unmarshal(&e.udp) {
+			return
+		}
+		r := &e.udp
+		e.payloadSize.WithLabelValues("UDP").Observe(float64(r.PayloadSize))
+		if r.PayloadSize > 0 && r.PayloadEntropy > 0 {
+			e.entropy.WithLabelValues("UDP").Observe(r.PayloadEntropy)
+		}
+	case types.Type_NC_DNS:
+		if !unmarshal(&e.dns) {
+			return
+		}
+		r := &e.dns
+		dir := "query"
+		if r.QR {
+			dir = "response"
+		}
+		e.dnsMessages.WithLabelValues(dir, rcodeName(r.ResponseCode)).Inc()
+		if !r.QR {
+			for _, q := range r.Questions {
+				e.top.add(topDNS, strings.ToLower(string(q.Name)), 1)
+			}
+		}
+	case types.Type_NC_HTTP:
+		if !unmarshal(&e.http) {
+			return
+		}
+		r := &e.http
+		e.httpRequests.WithLabelValues(httpMethod(r.Method), statusClass(r.StatusCode)).Inc()
+		if r.RequestSize > 0 {
+			e.httpSize.WithLabelValues("request").Observe(float64(r.RequestSize))
+		}
+		if r.ResponseTimestamp > 0 {
+			e.httpSize.WithLabelValues("response").Observe(float64(r.ResponseSize))
+			if d := r.ResponseTimestamp - r.Timestamp; d >= 0 {
+				e.httpTime.Observe(float64(d) / 1e9)
+			}
+		}
+		if r.Host != "" {
+			e.top.add(topHTTPHost, strings.ToLower(r.Host), 1)
+		}
+	case types.Type_NC_TLSClientHello:
+		if !unmarshal(&e.tch) {
+			return
+		}
+		r := &e.tch
+		e.tlsHellos.WithLabelValues("client", tlsVersion(r.HandshakeVersion)).Inc()
+		if r.SNI != "" {
+			e.top.add(topSNI, strings.ToLower(r.SNI), 1)
+		}
+		if r.Ja3 != "" {
+			e.top.add(topJA3, r.Ja3, 1)
+		}
+	case types.Type_NC_TLSServerHello:
+		if !unmarshal(&e.tsh) {
+			return
+		}
+		r := &e.tsh
+		v := r.Version
+		if r.SupportedVersion != 0 {
+			v = r.SupportedVersion
+		}
+		e.tlsHellos.WithLabelValues("server", tlsVersion(v)).Inc()
+	case types.Type_NC_Connection:
+		if !unmarshal(&e.conn) {
+			return
+		}
+		r := &e.conn
+		tr := transport(r.TransportProto)
+		app := r.ApplicationProto
+		if app == "" {
+			app = "unknown"
+		}
+		e.connections.WithLabelValues(tr, e.appProto.value(app)).Inc()
+		e.connDuration.WithLabelValues(tr).Observe(float64(r.Duration) / 1e9)
+		e.connSize.WithLabelValues(tr).Observe(float64(r.TotalSize))
+		if r.DstIP != "" {
+			e.top.add(topDstIP, r.DstIP, float64(r.TotalSize))
+		}
+		if r.SrcIP != "" {
+			e.top.add(topSrcIP, r.SrcIP, float64(r.TotalSize))
+		}
+	}
+}
+
+var tcpFlagNames = []string{"SYN", "FIN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"}
+
+// tcpFlags names the set flags in a fixed order: at most 2^9 values, in
+// practice a dozen.
+func tcpFlags(r *types.TCP) string {
+	set := [...]bool{r.SYN, r.FIN, r.RST, r.PSH, r.ACK, r.URG, r.ECE, r.CWR, r.NS}
+	var b strings.Builder
+	for i, on := range set {
+		if on {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(tcpFlagNames[i])
+		}
+	}
+	if b.Len() == 0 {
+		return "none"
+	}
+	return b.String()
+}
+
+var rcodes = []string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"}
+
+// rcodeName names a DNS response code (4 bits: at most 16 values).
+func rcodeName(c int32) string {
+	if c >= 0 && int(c) < len(rcodes) {
+		return rcodes[c]
+	}
+	return "RCODE" + strconv.Itoa(int(c&0xf))
+}
+
+var methods = map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "HEAD": true, "OPTIONS": true, "PATCH": true, "CONNECT": true, "TRACE": true}
+
+func httpMethod(m string) string {
+	if methods[m] {
+		return m
+	}
+	if m == "" {
+		return "none"
+	}
+	return "other"
+}
+
+func statusClass(code int32) string {
+	switch {
+	case code == 0:
+		return "none"
+	case code >= 100 && code < 600:
+		return strconv.Itoa(int(code/100)) + "xx"
+	}
+	return "other"
+}
+
+// tlsVersion names a TLS protocol version number.
+func tlsVersion(v int32) string {
+	switch v {
+	case 0x0300:
+		return "SSL3.0"
+	case 0x0301:
+		return "TLS1.0"
+	case 0x0302:
+		return "TLS1.1"
+	case 0x0303:
+		return "TLS1.2"
+	case 0x0304:
+		return "TLS1.3"
+	case 0:
+		return "none"
+	}
+	return "other"
+}
+
+func transport(p string) string {
+	switch p {
+	case "TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6":
+		return p
+	case "":
+		return "none"
+	}
+	return "other"
+}
+
+// healthCollector exports the engine's own counters.
+type healthCollector Exporter
+
+var (
+	descPackets = prometheus.NewDesc("netcap_packets_total", "Packets read from the source.", nil, nil)
+	descUnknown = prometheus.NewDesc("netcap_unknown_total", "Packets with a layer no decoder reads, all reasons.", nil, nil)
+	descErrors  = prometheus.NewDesc("netcap_errors_total", "Packets that failed to decode, all reasons.", nil, nil)
+	descInput   = prometheus.NewDesc("netcap_input_bytes_total", "Bytes of input consumed (capture file or live packets).", nil, nil)
+	descDrops   = prometheus.NewDesc("netcap_dropped_packets_total", "Live capture: packets dropped, by reason (kernel: by the kernel or interface; behind: the workers were behind).", []string{"reason"}, nil)
+	descOutput  = prometheus.NewDesc("netcap_output_bytes", "Bytes of the record and pcap files in the output folder, as on disk (compressed).", nil, nil)
+	descDecoder = prometheus.NewDesc("netcap_decoder_events_total", "Flow and reassembly counters of a finished run, by event.", []string{"event"}, nil)
+	descPeak    = prometheus.NewDesc("netcap_decoder_peak", "Peaks of a finished run: most connections, out-of-order stream bytes and fragmented datagrams one worker held.", []string{"what"}, nil)
+)
+
+func (c *healthCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPackets, descUnknown, descErrors, descInput, descDrops, descOutput, descDecoder, descPeak} {
+		ch <- d
+	}
+}
+
+func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(c.packets.Load()))
+	ch <- prometheus.MustNewConstMetric(descUnknown, prometheus.CounterValue, float64(c.unknown.Load()))
+	ch <- prometheus.MustNewConstMetric(descErrors, prometheus.CounterValue, float64(c.errs.Load()))
+	ch <- prometheus.MustNewConstMetric(descInput, prometheus.CounterValue, float64(c.input.Load()))
+	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(c.kernel.Load()), "kernel")
+	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(c.behind.Load()), "behind")
+	if c.opts.Out != "" {
+		ch <- prometheus.MustNewConstMetric(descOutput, prometheus.GaugeValue, float64(folderSize(c.opts.Out)))
+	}
+	if s := c.decoder.Load(); s != nil {
+		d := s.Decoder
+		for _, ev := range []struct {
+			name string
+			v    int64
+		}{
+			{"connection_timed_out", d.TimedOut}, {"connection_evicted", d.Evicted},
+			{"stream_missed_bytes", d.MissedBytes}, {"stream_overlap_bytes", d.OverlapBytes},
+			{"stream_out_of_order_segments", d.OutOfOrder}, {"stream_memory_limit_hits", d.MemoryLimitHits},
+			{"ip_defragmented", d.Defragmented}, {"ip_defrag_timed_out", d.DefragTimedOut},
+			{"ip_defrag_evicted", d.DefragEvicted},
+		} {
+			ch <- prometheus.MustNewConstMetric(descDecoder, prometheus.CounterValue, float64(ev.v), ev.name)
+		}
+		ch <- prometheus.MustNewConstMetric(descPeak, prometheus.GaugeValue, float64(d.ConnectionsPeak), "connections")
+		ch <- prometheus.MustNewConstMetric(descPeak, prometheus.GaugeValue, float64(d.StreamMemoryPeak), "stream_memory_bytes")
+		ch <- prometheus.MustNewConstMetric(descPeak, prometheus.GaugeValue, float64(d.DefragPeak), "fragmented_datagrams")
+	}
+}
+
+func folderSize(dir string) int64 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, en := range entries {
+		if fi, err := en.Info(); err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// The top-N lists.
+const (
+	topHTTPHost = iota
+	topDNS
+	topSNI
+	topJA3
+	topDstIP
+	topSrcIP
+	topKinds
+)
+
+var topDescs = [topKinds]*prometheus.Desc{
+	prometheus.NewDesc("netcap_top_http_host_requests", "Top-N HTTP hosts by requests in the last refresh interval.", []string{"host"}, nil),
+	prometheus.NewDesc("netcap_top_dns_query_names", "Top-N DNS query names by queries in the last refresh interval.", []string{"name"}, nil),
+	prometheus.NewDesc("netcap_top_tls_sni_hellos", "Top-N TLS server names (SNI) by client hellos in the last refresh interval.", []string{"sni"}, nil),
+	prometheus.NewDesc("netcap_top_ja3_hellos", "Top-N JA3 hashes by client hellos in the last refresh interval.", []string{"ja3"}, nil),
+	prometheus.NewDesc("netcap_top_destination_bytes", "Top-N destination IPs by bytes of connections ended in the last refresh interval.", []string{"ip"}, nil),
+	prometheus.NewDesc("netcap_top_source_bytes", "Top-N source IPs by bytes of connections ended in the last refresh interval.", []string{"ip"}, nil),
+}
+
+// maxTracked bounds the distinct values counted per list in one interval;
+// later new values are not counted (memory stays bounded under a scan).
+const maxTracked = 100000
+
+type topEntry struct {
+	key string
+	v   float64
+}
+
+type topSet struct {
+	n       int
+	mu      sync.Mutex
+	counts  [topKinds]map[string]float64
+	current [topKinds][]topEntry
+}
+
+func newTopSet(n int) *topSet {
+	t := &topSet{n: n}
+	for i := range t.counts {
+		t.counts[i] = map[string]float64{}
+	}
+	return t
+}
+
+func (t *topSet) add(kind int, key string, v float64) {
+	if key == "" {
+		return
+	}
+	t.mu.Lock()
+	m := t.counts[kind]
+	if _, ok := m[key]; ok || len(m) < maxTracked {
+		m[key] += v
+	}
+	t.mu.Unlock()
+}
+
+func (t *topSet) refresh() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, m := range t.counts {
+		if len(m) == 0 {
+			continue
+		}
+		list := make([]topEntry, 0, len(m))
+		for key, v := range m {
+			list = append(list, topEntry{key, v})
+		}
+		sort.Slice(list, func(a, b int) bool {
+			if list[a].v != list[b].v {
+				return list[a].v > list[b].v
+			}
+			return list[a].key < list[b].key
+		})
+		if len(list) > t.n {
+			list = list[:t.n]
+		}
+		t.current[k] = list
+		t.counts[k] = map[string]float64{}
+	}
+}
+
+func (t *topSet) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range topDescs {
+		ch <- d
+	}
+}
+
+func (t *topSet) Collect(ch chan<- prometheus.Metric) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, list := range t.current {
+		for _, en := range list {
+			ch <- prometheus.MustNewConstMetric(topDescs[k], prometheus.GaugeValue, en.v, en.key)
+		}
+	}
+}
+
+// MetricNames lists the names of every metric the exporter can export
+// (histograms without their _bucket, _sum and _count suffixes), whether or
+// not it has a series yet: the dashboard test checks its queries against it.
+func (e *Exporter) MetricNames() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range []prometheus.Collector{e.records, e.recordBytes, e.unknownPkts, e.errorPkts, e.tcpSegments,
+			e.dnsMessages, e.httpRequests, e.tlsHellos, e.connections, e.httpSize, e.httpTime, e.connDuration,
+			e.connSize, e.entropy, e.payloadSize, (*healthCollector)(e), e.top} {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var out []string
+	for d := range ch {
+		// Desc has no accessor for its name; its String form is stable:
+		// Desc{fqName: "netcap_x", help: ...}.
+		s := d.String()
+		if _, rest, ok := strings.Cut(s, `fqName: "`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

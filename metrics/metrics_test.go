@@ -1,0 +1,383 @@
+package metrics
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/netcap/netcap/capture"
+)
+
+// decode runs the engine on path with e hooked in, into a fresh folder.
+func decode(t *testing.T, path string, e *Exporter) (*capture.Summary, string) {
+	t.Helper()
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	cfg := capture.Config{Out: t.TempDir(), Workers: 2, Compress: true, Entropy: true, IgnoreUnknown: true}
+	e.Hook(&cfg)
+	sum, err := capture.Run(context.Background(), src, cfg)
+	if sum == nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	e.SetSummary(sum)
+	return sum, cfg.Out
+}
+
+// seriesCount counts the netcap_ series of a gather (histogram buckets each
+// count: they are series in Prometheus too).
+func seriesCount(t *testing.T, e *Exporter) int {
+	t.Helper()
+	mfs, err := e.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "netcap_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if h := m.GetHistogram(); h != nil {
+				n += len(h.GetBucket()) + 3 // buckets, +Inf, _sum, _count
+				continue
+			}
+			n++
+		}
+	}
+	return n
+}
+
+func scrape(t *testing.T, e *Exporter) []byte {
+	t.Helper()
+	srv := httptest.NewServer(promhttp.HandlerFor(e.Registry(), promhttp.HandlerOpts{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func loopback() string { return filepath.Join("..", "testdata", "loopback.pcap") }
+
+// seriesBound is the most netcap_ series one exporter may hold, whatever it
+// was fed: about 90 record types x 2, a few dozen label values per traffic
+// counter, 6 top-N lists x 20, and the histograms' buckets.
+const seriesBound = 1500
+
+// TestSeriesBoundedSharedCorpus feeds every shared capture through one
+// exporter: the series count stays under seriesBound although the corpus has
+// thousands of distinct IPs, hosts and ports.
+func TestSeriesBoundedSharedCorpus(t *testing.T) {
+	root := filepath.Join("..", "..", "shared", "pcaps")
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("shared captures absent (%v): the ../shared folder beside the repository holds them", err)
+	}
+	var files []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && regexp.MustCompile(`\.(pcap|pcapng|cap)(\.gz)?$`).MatchString(d.Name()) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) == 0 {
+		t.Fatal("no captures under " + root)
+	}
+	e := New(Options{})
+	var packets int64
+	maxSeries := 0
+	for _, f := range files {
+		src, err := capture.OpenFile(f)
+		if err != nil {
+			continue // not a capture the engine reads: its own tests cover that
+		}
+		src.Close()
+		sum, _ := decode(t, f, e)
+		packets += sum.Packets
+		if n := seriesCount(t, e); n > maxSeries {
+			maxSeries = n
+		}
+	}
+	t.Logf("%d captures, %d packets: %d netcap_ series (bound %d)", len(files), packets, maxSeries, seriesBound)
+	if maxSeries >= seriesBound {
+		t.Errorf("%d series, bound %d", maxSeries, seriesBound)
+	}
+	for _, list := range e.top.current {
+		if len(list) > 20 {
+			t.Errorf("top list holds %d > 20 entries", len(list))
+		}
+	}
+}
+
+// TestLimiter: a label fed from traffic maps values past its limit to other.
+func TestLimiter(t *testing.T) {
+	e := New(Options{})
+	for i := 0; i < 1000; i++ {
+		e.Packet(true, fmt.Sprintf("Layer%d: bad length %d", i, i))
+		e.Packet(false, fmt.Sprintf("unknown layer %d", i))
+	}
+	body := scrape(t, e)
+	for _, m := range []string{"netcap_error_packets_total{", "netcap_unknown_packets_total{"} {
+		if n := bytes.Count(body, []byte("\n"+m)); n != 65 {
+			t.Errorf("%s: %d series from 1000 distinct reasons, want 64 + other", m, n)
+		}
+	}
+	if !bytes.Contains(body, []byte(`netcap_error_packets_total{layer="other"} 936`)) {
+		t.Errorf("values past the limit not counted as other")
+	}
+}
+
+// TestPromtool runs promtool check metrics on a real scrape.
+func TestPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool missing: .ci/run installs Debian's prometheus package")
+		}
+		t.Skip("promtool not installed (apt-get install prometheus)")
+	}
+	e := New(Options{})
+	decode(t, loopback(), e)
+	body := scrape(t, e)
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+	// The checker does fail on a bad name: a counter without _total.
+	bad := append(append([]byte(nil), body...), "# HELP netcap_bad Bad.\n# TYPE netcap_bad counter\nnetcap_bad 1\n"...)
+	cmd = exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(bad)
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("promtool accepted a counter without _total: %s", out)
+	}
+}
+
+// TestReplay: replaying the record files counts the same records.
+func TestReplay(t *testing.T) {
+	live := New(Options{})
+	sum, dir := decode(t, loopback(), live)
+	e := New(Options{})
+	st, err := Replay(context.Background(), dir, 0, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, n := range sum.Records {
+		total += n
+	}
+	if st.Records != total {
+		t.Errorf("replayed %d records, the run wrote %d", st.Records, total)
+	}
+	a, b := scrape(t, live), scrape(t, e)
+	for _, m := range []string{`netcap_records_total{type="TCP"} `, `netcap_http_requests_total{method="GET",status_class="2xx"} `, `netcap_tls_hellos_total{side="client",version="TLS1.2"} `} {
+		if va, vb := value(a, m), value(b, m); va == "" || va != vb {
+			t.Errorf("%s: run %q, replay %q", m, va, vb)
+		}
+	}
+	// At speed 1 the replay takes the capture's span.
+	start := time.Now()
+	st, err = Replay(context.Background(), dir, 100, New(Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el, want := time.Since(start), st.Span/100; el < want-10*time.Millisecond {
+		t.Errorf("speed 100 replay of %v took %v, want at least %v", st.Span, el, want)
+	}
+}
+
+func value(scrape []byte, prefix string) string {
+	for _, l := range strings.Split(string(scrape), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return strings.TrimPrefix(l, prefix)
+		}
+	}
+	return ""
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestPrometheusScrape starts Debian's prometheus server scraping the
+// exporter, waits for two scrapes and checks through its HTTP API that the
+// packet counter equals the capture's packet count.
+func TestPrometheusScrape(t *testing.T) {
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("prometheus missing: .ci/run installs Debian's prometheus package")
+		}
+		t.Skip("prometheus not installed (apt-get install prometheus)")
+	}
+	e := New(Options{})
+	sum, _ := decode(t, loopback(), e)
+	exp := httptest.NewServer(promhttp.HandlerFor(e.Registry(), promhttp.HandlerOpts{}))
+	defer exp.Close()
+	target := strings.TrimPrefix(exp.URL, "http://")
+
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "prometheus.yml")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: netcap
+    metrics_path: /metrics
+    static_configs:
+      - targets: ['%s']
+`, target)), 0o644)
+	web := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "--config.file="+conf, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+web, "--log.level=warn")
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		cmd.Wait()
+	}()
+
+	query := func(q string) (float64, bool) {
+		resp, err := http.Get("http://" + web + "/api/v1/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			return 0, false
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Status string
+			Data   struct {
+				Result []struct {
+					Value [2]any
+				}
+			}
+		}
+		if json.NewDecoder(resp.Body).Decode(&r) != nil || r.Status != "success" || len(r.Data.Result) != 1 {
+			return 0, false
+		}
+		s, _ := r.Data.Result[0].Value[1].(string)
+		v, err := strconv.ParseFloat(s, 64)
+		return v, err == nil
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if n, ok := query(`count_over_time(netcap_packets_total{job="netcap"}[5m])`); ok && n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus made no two scrapes in 60s; its log:\n%s", logs.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if v, ok := query(`netcap_packets_total{job="netcap"}`); !ok || int64(v) != sum.Packets {
+		t.Errorf("netcap_packets_total = %v (%v), capture had %d packets", v, ok, sum.Packets)
+	}
+	if v, ok := query(`netcap_records_total{job="netcap",type="TCP"}`); !ok || int64(v) != sum.Records["TCP"] {
+		t.Errorf("TCP records = %v, capture wrote %d", v, sum.Records["TCP"])
+	}
+	if v, ok := query(`up{job="netcap"}`); !ok || v != 1 {
+		t.Errorf("up = %v", v)
+	}
+	t.Logf("prometheus scraped %s: netcap_packets_total %d", target, sum.Packets)
+}
+
+// TestDashboard parses the Grafana dashboard and checks that every query
+// names a metric the exporter defines, and that each section is there.
+func TestDashboard(t *testing.T) {
+	b, err := os.ReadFile("dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Title         string
+		SchemaVersion int `json:"schemaVersion"`
+		Panels        []struct {
+			Title   string
+			Type    string
+			GridPos *struct{ H, W, X, Y int } `json:"gridPos"`
+			Targets []struct {
+				Expr  string
+				RefID string `json:"refId"`
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Title == "" || d.SchemaVersion < 30 || len(d.Panels) == 0 {
+		t.Fatalf("not a Grafana dashboard: title %q schemaVersion %d panels %d", d.Title, d.SchemaVersion, len(d.Panels))
+	}
+	known := map[string]bool{}
+	for _, n := range New(Options{}).MetricNames() {
+		known[n] = true
+	}
+	nameRE := regexp.MustCompile(`netcap_[a-z0-9_]+`)
+	used := map[string]bool{}
+	for _, p := range d.Panels {
+		if p.Type == "row" {
+			continue
+		}
+		if p.GridPos == nil || len(p.Targets) == 0 {
+			t.Errorf("panel %q: no gridPos or no queries", p.Title)
+		}
+		for _, q := range p.Targets {
+			names := nameRE.FindAllString(q.Expr, -1)
+			if len(names) == 0 {
+				t.Errorf("panel %q: query %q names no netcap metric", p.Title, q.Expr)
+			}
+			for _, n := range names {
+				base := n
+				for _, suf := range []string{"_bucket", "_sum", "_count"} {
+					if strings.HasSuffix(n, suf) && known[strings.TrimSuffix(n, suf)] {
+						base = strings.TrimSuffix(n, suf)
+					}
+				}
+				if !known[base] {
+					t.Errorf("panel %q: %s is not an exported metric", p.Title, n)
+				}
+				used[base] = true
+			}
+		}
+	}
+	for _, need := range []string{"netcap_packets_total", "netcap_records_total", "netcap_error_packets_total", "netcap_dropped_packets_total", "netcap_http_requests_total", "netcap_dns_messages_total", "netcap_tls_hellos_total"} {
+		if !used[need] {
+			t.Errorf("the dashboard does not show %s", need)
+		}
+	}
+}
