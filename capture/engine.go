@@ -67,6 +67,14 @@ type Config struct {
 	// engine. Used by net export for its metrics.
 	OnRecord func(t types.Type, rec []byte)
 	OnPacket func(failed bool, reason string)
+	// Output, when set, receives the records instead of files in Out (no
+	// unknown.pcap or errors.pcap either); see PartWriter. PartSize (bytes,
+	// at most 256 KiB; 0 means that) is where parts are cut, and
+	// FlushEvery, when set, also hands on parts that are not full yet, so
+	// that low-volume types are not held back until the end.
+	Output     Output
+	PartSize   int
+	FlushEvery time.Duration
 }
 
 // Stats is a snapshot of the engine's counters.
@@ -172,8 +180,10 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	if cfg.Created.IsZero() {
 		cfg.Created = time.Now()
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("capture: output folder: %w", err)
+	if cfg.Output == nil {
+		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+			return nil, fmt.Errorf("capture: output folder: %w", err)
+		}
 	}
 	e := &engine{cfg: cfg, src: src, workers: cfg.Workers, start: time.Now(), workerStats: make([]decoder.Stats, cfg.Workers)}
 	for _, t := range decoder.RecordTypes() {

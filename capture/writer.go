@@ -36,7 +36,7 @@ type part struct {
 // typeFile is one record file. Its parts are compressed by the workers in any
 // order and written by the file's own goroutine in the order they were cut.
 type typeFile struct {
-	w        *ncio.MemberWriter
+	w        PartWriter
 	compress chan<- *part // the workers' queue; nil when not compressing
 	cur      *part
 	count    int64
@@ -112,7 +112,23 @@ type writer struct {
 	layerFlows    *decoder.LayerFlows
 	scratch       []byte
 	mc            *ncio.MemberCompressor // for the file headers
+	partSize      int                    // cut a part at this many bytes
+	lastFlush     time.Time              // for Config.FlushEvery
 }
+
+// PartWriter receives the finished parts of one record type's output in
+// order: each holds n length-delimited records, as one gzip member when
+// Config.Compress is set, else as plain bytes. The bytes are only valid
+// during the call. Close is called once, after the last part.
+// *ncio.MemberWriter is the PartWriter of record files.
+type PartWriter interface {
+	WritePart(b []byte, n int) error
+	Close() error
+}
+
+// Output makes the PartWriter of one record type when its first record
+// arrives; h is the header a record file of that type would start with.
+type Output func(t types.Type, h *types.Header) (PartWriter, error)
 
 func newWriter(e *engine) *writer {
 	w := &writer{
@@ -125,6 +141,15 @@ func newWriter(e *engine) *writer {
 		unknownLayers: map[string]int64{},
 		errorReasons:  map[string]int64{},
 		mc:            ncio.NewMemberCompressor(),
+		partSize:      chunkSize,
+		lastFlush:     time.Now(),
+	}
+	if e.cfg.PartSize > 0 && e.cfg.PartSize < chunkSize {
+		w.partSize = e.cfg.PartSize
+	}
+	if e.cfg.Output != nil {
+		// Records go elsewhere: no packet files either.
+		w.unknownPcap.off, w.errorsPcap.off = true, true
 	}
 	w.layerFlows = decoder.NewLayerFlows(func(t types.Type) bool { return e.enabled[t] }, e.cfg.Decoder.FlowTimeout, w.emit)
 	return w
@@ -163,6 +188,14 @@ func (w *writer) run() error {
 			w.next++
 			w.write(nb)
 			w.e.pool <- nb
+		}
+		if every := w.e.cfg.FlushEvery; every > 0 && time.Since(w.lastFlush) >= every {
+			// Hand on what the quiet types have gathered, so that
+			// they are not held back until the end.
+			for _, t := range w.order {
+				w.byType[t].flush()
+			}
+			w.lastFlush = time.Now()
 		}
 	}
 	for _, t := range w.order {
@@ -274,7 +307,7 @@ func (w *writer) append(t types.Type, rec []byte) {
 	p.in = append(p.in, rec...)
 	p.n++
 	f.count++
-	if len(p.in) >= chunkSize {
+	if len(p.in) >= w.partSize {
 		f.flush()
 	}
 }
@@ -308,7 +341,19 @@ func (w *writer) open(t types.Type) (*typeFile, error) {
 			return nil, err
 		}
 	}
-	nw, err := ncio.CreateMembers(outPath(w.e.cfg.Out, name+ext), head, w.e.cfg.Compress, w.mc)
+	var nw PartWriter
+	if w.e.cfg.Output != nil {
+		h := &types.Header{
+			Created:          w.e.cfg.Created.UnixNano(),
+			InputSource:      w.e.src.Name(),
+			Type:             t,
+			Version:          w.e.cfg.Version,
+			ContainsPayloads: w.e.cfg.Payloads,
+		}
+		nw, err = w.e.cfg.Output(t, h)
+	} else {
+		nw, err = ncio.CreateMembers(outPath(w.e.cfg.Out, name+ext), head, w.e.cfg.Compress, w.mc)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +390,9 @@ func (w *writer) counts() map[string]int64 {
 func (w *writer) files() []string {
 	var out []string
 	for _, t := range w.order {
-		out = append(out, w.byType[t].w.Path())
+		if p, ok := w.byType[t].w.(interface{ Path() string }); ok {
+			out = append(out, p.Path())
+		}
 	}
 	out = append(out, w.unknownPcap.paths()...)
 	return append(out, w.errorsPcap.paths()...)

@@ -7,7 +7,9 @@ import (
 	"os"
 
 	"github.com/netcap/netcap"
+	"github.com/netcap/netcap/cmd/agent"
 	"github.com/netcap/netcap/cmd/capture"
+	"github.com/netcap/netcap/cmd/collect"
 	"github.com/netcap/netcap/cmd/dump"
 	"github.com/netcap/netcap/cmd/export"
 	"github.com/netcap/netcap/cmd/label"
@@ -25,8 +27,8 @@ var commands = []command{
 	{name: "capture", about: "decode pcap/pcapng files into audit records", run: capture.Run},
 	{name: "dump", about: "print audit record files as CSV, TSV, JSON or tables", run: dump.Run},
 	{name: "label", about: "join IDS alerts or attack timelines to audit records", run: label.Run},
-	{name: "collect", about: "receive records from sensors through NATS JetStream", issue: 8},
-	{name: "agent", about: "capture on a sensor and stream records to a collector", issue: 8},
+	{name: "collect", about: "receive records from sensors through NATS JetStream", run: collect.Run},
+	{name: "agent", about: "capture on a sensor and stream records to a collector", run: agent.Run},
 	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", issue: 9},
 	{name: "util", about: "validate record files, convert timestamps", run: util.Run},
 	{name: "export", about: "serve Prometheus metrics about decoded traffic", run: export.Run},

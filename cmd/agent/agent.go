@@ -1,0 +1,266 @@
+// Package agent is `net agent`: capture and decode on a sensor, and stream
+// the records through NATS JetStream to `net collect`.
+package agent
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/netcap/netcap"
+	engine "github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/decoder"
+	"github.com/netcap/netcap/stream"
+	"github.com/netcap/netcap/types"
+)
+
+// Run runs net agent with args and returns the exit status.
+func Run(args []string) int { return run(args, os.Stderr) }
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("net agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		read      = fs.String("read", "", "replay capture `file` (pcap or pcapng): for tests and backfills")
+		iface     = fs.String("iface", "", "capture live from network `interface` until SIGINT or SIGTERM")
+		bpf       = fs.String("bpf", "", "tcpdump filter `expression`")
+		sensor    = fs.String("sensor", "", "this sensor's `name`: 1 to 64 of A-Z a-z 0-9 . _ - (required); the collector's folder for it")
+		url       = fs.String("nats", "nats://127.0.0.1:4222", "NATS server `URLs`, comma-separated")
+		workers   = fs.Int("workers", runtime.NumCPU(), "decoding workers")
+		include   = fs.String("include", "", "comma-separated record types to send (default: all)")
+		exclude   = fs.String("exclude", "", "comma-separated record types not to send")
+		payload   = fs.Bool("payload", false, "keep packet payloads in the Payload fields")
+		batchSize = fs.String("batch-size", "256KiB", "bytes of records of one type per message, at most 256KiB")
+		flush     = fs.Duration("flush", time.Second, "-iface: send a type's records at least this often, full or not")
+		buffer    = fs.String("buffer", "256MB", "bytes of messages kept until acked; when full, -iface drops (counted), -read waits")
+		compress  = fs.Bool("compress", true, "send each message as a gzip member (compressed by the decoding workers; the collector stores it as it is)")
+		wait      = fs.Duration("wait", 30*time.Second, "at exit, wait this long for the server to ack what is buffered; the rest is counted as dropped")
+		status    = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
+		quiet     = fs.Bool("quiet", false, "no status line and no summary")
+		tlsCert   = fs.String("tls-cert", "", "client certificate `file` (PEM) for mutual TLS")
+		tlsKey    = fs.String("tls-key", "", "client key `file` (PEM)")
+		tlsCA     = fs.String("tls-ca", "", "CA `file` (PEM) that signed the server's certificate")
+		creds     = fs.String("creds", "", "NATS credentials `file` (JWT and NKey seed)")
+	)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: net agent (-read file | -iface name) -sensor name [-nats url] [flags]
+
+Decodes packets like net capture and publishes each part of each record type
+(length-delimited records, by default one gzip member) as one message on the
+JetStream stream NETCAP, subject netcap.<sensor>.<Type>, with a Nats-Msg-Id
+of sensor, type, run and part number, so the server drops a part sent twice.
+Each part is sent again until the server acks it; while the server is away the
+parts wait in a bounded buffer (-buffer). net collect stores them.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "net agent: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	if (*read == "") == (*iface == "") {
+		return fail("give one input: -read file or -iface name")
+	}
+	if *sensor == "" {
+		return fail("-sensor is required")
+	}
+	if err := stream.ValidSensor(*sensor); err != nil {
+		return fail("%v", err)
+	}
+	bufBytes, err := stream.ParseSize(*buffer)
+	if err != nil || bufBytes < 1<<20 {
+		return fail("-buffer %s: want at least 1MB", *buffer)
+	}
+	partSize, err := stream.ParseSize(*batchSize)
+	if err != nil || partSize < 1<<10 || partSize > 256<<10 {
+		return fail("-batch-size %s: want 1KiB to 256KiB", *batchSize)
+	}
+	if *workers < 1 {
+		return fail("-workers must be at least 1")
+	}
+	enabled, err := selection(*include, *exclude)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	var src engine.Source
+	if *iface != "" {
+		live, err := engine.OpenLive(*iface, engine.LiveOptions{Snaplen: 1514, Promisc: true, BufferBytes: 16 << 20, BPF: *bpf})
+		if err != nil {
+			return fail("%v", err)
+		}
+		src = live
+	} else {
+		file, err := engine.OpenFile(*read)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if err := file.SetFilter(*bpf); err != nil {
+			file.Close()
+			return fail("%v", err)
+		}
+		src = file
+	}
+	defer src.Close()
+
+	nc, err := stream.Connect(*url, stream.ConnOptions{Name: "net agent " + *sensor, TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds})
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fail("%v", err)
+	}
+	ag, err := stream.NewAgent(js, stream.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress})
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := engine.Config{
+		Workers:  *workers,
+		Compress: *compress,
+		Enabled:  enabled,
+		Payloads: *payload,
+		Version:  netcap.Version,
+		Live:     *iface != "",
+		Output:   ag.Output(),
+		PartSize: int(partSize),
+	}
+	if *iface != "" {
+		// A file replay cuts parts by size only, so that they are the
+		// same in every run.
+		cfg.FlushEvery = *flush
+	}
+	start := time.Now()
+	stopStatus := func() {}
+	if !*quiet && *status > 0 {
+		stopStatus = statusLoop(stderr, ag, *status)
+	}
+	sum, runErr := engine.Run(ctx, src, cfg)
+	stop() // a second signal now ends the wait for acks below
+	wctx, cancel := context.WithTimeout(context.Background(), *wait)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	waitErr := ag.Wait(wctx)
+	cancel()
+	signal.Stop(sigs)
+	stopStatus()
+	if !*quiet {
+		el := time.Since(start).Seconds()
+		fmt.Fprintf(stderr, "net agent: sensor %s: %d messages, %d records, %.1f MB sent in %.1f s (%.0f records/s); %d sent again, %d duplicates dropped by the server\n",
+			*sensor, ag.Batches.Load(), ag.Records.Load(), float64(ag.Bytes.Load())/1e6, el, float64(ag.Records.Load())/el, ag.Retries.Load(), ag.Dups.Load())
+		if sum != nil {
+			fmt.Fprintf(stderr, "net agent: %d packets decoded (%d unknown, %d errors)\n", sum.Packets, sum.Unknown, sum.Errors)
+		}
+		fmt.Fprintf(stderr, "net agent: dropped records: %s\n", dropLine(ag.Drops()))
+	}
+	switch {
+	case runErr != nil:
+		fmt.Fprintf(stderr, "net agent: %v\n", runErr)
+		return 1
+	case waitErr != nil:
+		fmt.Fprintf(stderr, "net agent: %v\n", waitErr)
+		return 1
+	case sum != nil && sum.Truncated != nil:
+		fmt.Fprintf(stderr, "net agent: %v\n", sum.Truncated)
+		return 1
+	}
+	return 0
+}
+
+func statusLoop(w io.Writer, ag *stream.Agent, every time.Duration) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		lastB, lastR, last := int64(0), int64(0), time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				b, r := ag.Batches.Load(), ag.Records.Load()
+				s := now.Sub(last).Seconds()
+				fmt.Fprintf(w, "net agent: %.0f messages/s, %.0f records/s, %.1f MB buffered, dropped: %s\n",
+					float64(b-lastB)/s, float64(r-lastR)/s, float64(ag.Buffered())/1e6, dropLine(ag.Drops()))
+				lastB, lastR, last = b, r, now
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func dropLine(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// selection turns -include and -exclude into a predicate.
+func selection(include, exclude string) (func(types.Type) bool, error) {
+	known := map[string]types.Type{}
+	for _, t := range decoder.RecordTypes() {
+		known[decoder.RecordName(t)] = t
+	}
+	parse := func(list string) (map[types.Type]bool, error) {
+		m := map[types.Type]bool{}
+		for _, name := range strings.Split(list, ",") {
+			if name = strings.TrimSpace(name); name == "" {
+				continue
+			}
+			t, ok := known[name]
+			if !ok {
+				return nil, fmt.Errorf("unknown record type %q", name)
+			}
+			m[t] = true
+		}
+		return m, nil
+	}
+	in, err := parse(include)
+	if err != nil {
+		return nil, err
+	}
+	ex, err := parse(exclude)
+	if err != nil {
+		return nil, err
+	}
+	return func(t types.Type) bool { return (len(in) == 0 || in[t]) && !ex[t] }, nil
+}

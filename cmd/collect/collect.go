@@ -1,0 +1,186 @@
+// Package collect is `net collect`: store the records sensors send through
+// NATS JetStream in record files, one folder per sensor.
+package collect
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/netcap/netcap"
+	"github.com/netcap/netcap/stream"
+)
+
+// Run runs net collect with args and returns the exit status.
+func Run(args []string) int { return run(args, os.Stderr) }
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("net collect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		out        = fs.String("out", "", "output `folder`: <out>/<sensor>/<Type>.ncap.gz (required)")
+		url        = fs.String("nats", "", "consume from existing NATS servers at these `URLs` (comma-separated) instead of starting one")
+		listen     = fs.String("listen", "127.0.0.1:4222", "embedded server: `address` agents connect to (store in <out>/.jetstream)")
+		durable    = fs.String("durable", "netcap-collect", "consumer `name`; collectors with the same name share the work")
+		replicas   = fs.Int("replicas", 1, "stream replicas when the collector creates the stream (3 for a 3-node cluster)")
+		rotate     = fs.Duration("rotate", 0, "start new files after this long, e.g. 1h (0: never)")
+		rotateSize = fs.String("rotate-size", "0", "start a new file once one has this many bytes, e.g. 1GB (0: never)")
+		maxRecords = fs.String("max-batch", "16MB", "largest a message may unpack to; larger ones are dead letters (oversized)")
+		status     = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
+		quiet      = fs.Bool("quiet", false, "no status line and no summary")
+		tlsCert    = fs.String("tls-cert", "", "-nats: client certificate `file` (PEM) for mutual TLS")
+		tlsKey     = fs.String("tls-key", "", "-nats: client key `file` (PEM)")
+		tlsCA      = fs.String("tls-ca", "", "-nats: CA `file` (PEM) that signed the server's certificate")
+		creds      = fs.String("creds", "", "-nats: NATS credentials `file`")
+	)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: net collect -out folder [-nats urls] [flags]
+
+Without -nats, starts an embedded NATS server with JetStream (file store in
+<out>/.jetstream) on -listen. Creates the streams NETCAP (netcap.<sensor>.<Type>,
+work queue, 10 min duplicate window) and NETCAP_DEAD (netcap.dead), pulls
+with the durable consumer -durable, appends each part to
+<out>/<sensor>/<Type>.ncap.gz (a Header first: readable by net dump) and acks
+it only after it is written. Parts that do not parse go to netcap.dead with
+their subject and reason, and are counted. SIGINT or SIGTERM: writes and acks
+what it holds, closes every file as a valid gzip, and exits.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "net collect: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	if *out == "" {
+		return fail("-out is required")
+	}
+	rs, err := stream.ParseSize(*rotateSize)
+	if err != nil {
+		return fail("-rotate-size: %v", err)
+	}
+	mr, err := stream.ParseSize(*maxRecords)
+	if err != nil || mr < 1<<20 {
+		return fail("-max-batch %s: want at least 1MB", *maxRecords)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fail("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	connURL := *url
+	if connURL == "" {
+		host, portStr, err := net.SplitHostPort(*listen)
+		port, perr := strconv.Atoi(portStr)
+		if err != nil || perr != nil {
+			return fail("-listen %q: want host:port", *listen)
+		}
+		srv, err := stream.StartServer(host, port, filepath.Join(*out, ".jetstream"))
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer func() {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+		}()
+		connURL = srv.ClientURL()
+		if !*quiet {
+			fmt.Fprintf(stderr, "net collect: NATS JetStream on %s, store %s; writing to %s\n", connURL, filepath.Join(*out, ".jetstream"), *out)
+		}
+	}
+	nc, err := stream.Connect(connURL, stream.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, FailFast: true})
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fail("%v", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = stream.EnsureStreams(sctx, js, stream.StreamOptions{Replicas: *replicas})
+	cancel()
+	if err != nil {
+		return fail("%v", err)
+	}
+	c := stream.NewCollector(js, stream.CollectorConfig{
+		Out: *out, Durable: *durable, MaxRecords: int(mr), Rotate: *rotate, RotateSize: rs,
+		Version: netcap.Version, Log: stderr,
+	})
+	start := time.Now()
+	done := make(chan struct{})
+	if !*quiet && *status > 0 {
+		go statusLoop(stderr, c, *status, done)
+	}
+	runErr := c.Run(ctx)
+	close(done)
+	// The acks are on their way: make sure the server has them.
+	flushErr := nc.FlushTimeout(5 * time.Second)
+	if !*quiet {
+		el := time.Since(start).Seconds()
+		fmt.Fprintf(stderr, "net collect: %d messages, %d records, %.1f MB stored in %.1f s; dead letters: %s\n",
+			c.Batches.Load(), c.Records.Load(), float64(c.Bytes.Load())/1e6, el, countLine(c.Dead()))
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "net collect: %v\n", runErr)
+		return 1
+	}
+	if flushErr != nil {
+		fmt.Fprintf(stderr, "net collect: last acks: %v (those parts come again)\n", flushErr)
+	}
+	return 0
+}
+
+func statusLoop(w io.Writer, c *stream.Collector, every time.Duration, done chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	lastB, lastR, last := int64(0), int64(0), time.Now()
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			b, r := c.Batches.Load(), c.Records.Load()
+			s := now.Sub(last).Seconds()
+			fmt.Fprintf(w, "net collect: %.0f messages/s, %.0f records/s, %d records in all, dead letters: %s\n",
+				float64(b-lastB)/s, float64(r-lastR)/s, r, countLine(c.Dead()))
+			lastB, lastR, last = b, r, now
+		}
+	}
+}
+
+func countLine(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}

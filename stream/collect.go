@@ -1,0 +1,338 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/netcap/netcap/decoder"
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
+)
+
+// CollectorConfig is what a Collector needs besides its JetStream connection.
+type CollectorConfig struct {
+	Out        string
+	Durable    string        // consumer name; collectors sharing it share the work
+	Fetch      int           // messages per pull; 0 means 256
+	MaxRecords int           // bytes of records one message may unpack to; 0 means 16 MiB
+	Rotate     time.Duration // start a new file after this long; 0: never
+	RotateSize int64         // or once a file has this many bytes; 0: never
+	Version    string        // for the file headers
+	Log        io.Writer     // dead letters are reported here; nil: not at all
+}
+
+// Collector stores the parts of the NETCAP stream in record files.
+type Collector struct {
+	js    jetstream.JetStream
+	cfg   CollectorConfig
+	files map[string]*outFile // by sensor/Type
+	mc    *ncio.MemberCompressor
+	zr    *gzip.Reader
+	raw   bytes.Buffer
+	msgs  map[types.Type]proto.Message
+
+	mu   sync.Mutex
+	dead map[string]int64 // dead letters by reason
+	logs int
+
+	Batches, Records, Bytes atomic.Int64
+}
+
+type outFile struct {
+	dir, name string // name: <Type>.ncap.gz
+	f         *os.File
+	size      int64
+	opened    time.Time
+	buf       []byte // members waiting for the next write
+}
+
+// NewCollector returns a collector consuming through js.
+func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
+	if cfg.Durable == "" {
+		cfg.Durable = "netcap-collect"
+	}
+	if cfg.Fetch <= 0 {
+		cfg.Fetch = 256
+	}
+	if cfg.MaxRecords <= 0 {
+		cfg.MaxRecords = 16 << 20
+	}
+	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), msgs: map[types.Type]proto.Message{}, dead: map[string]int64{}}
+}
+
+// Dead returns the dead letters so far, by reason.
+func (c *Collector) Dead() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.dead)
+}
+
+// Run consumes until ctx ends, then writes and acks what it holds, closes
+// the files and returns. Every part it acked is in a file by then.
+func (c *Collector) Run(ctx context.Context) error {
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Durable:       c.cfg.Durable,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       time.Minute,
+		MaxAckPending: 4 * c.cfg.Fetch,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
+	}
+	defer c.closeAll()
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(c.cfg.Fetch, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			// The server is away: wait and pull again.
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		var acks []jetstream.Msg
+		for m := range batch.Messages() {
+			c.take(m)
+			acks = append(acks, m)
+		}
+		if err := c.writeAll(); err != nil {
+			// Not acked: the parts come again once the disk is back.
+			for _, m := range acks {
+				_ = m.Nak()
+			}
+			return err
+		}
+		for _, m := range acks {
+			_ = m.Ack()
+		}
+		c.rotateIdle()
+	}
+	return nil
+}
+
+// take checks one message and queues its records for their file, or sends
+// it to the dead letters.
+func (c *Collector) take(m jetstream.Msg) {
+	subj := m.Subject()
+	sensor, t, reason := ParseSubject(subj)
+	var member []byte
+	var n int
+	if reason == "" {
+		member, n, reason = c.check(t, m)
+	}
+	if reason != "" {
+		c.toDead(subj, reason, m.Data())
+		return
+	}
+	f, err := c.file(sensor, t, m)
+	if err != nil {
+		c.toDead(subj, "file: "+err.Error(), nil)
+		return
+	}
+	f.buf = append(f.buf, member...)
+	c.Batches.Add(1)
+	c.Records.Add(int64(n))
+	c.Bytes.Add(int64(len(m.Data())))
+}
+
+// check unpacks a part and parses each record; it returns the part as a gzip
+// member for the file.
+func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, reason string) {
+	data := m.Data()
+	h := m.Headers()
+	want, err := strconv.Atoi(h.Get(HdrRecords))
+	if err != nil || want < 0 {
+		return nil, 0, "bad-header"
+	}
+	recs := data
+	switch h.Get(HdrEncoding) {
+	case "gzip":
+		if c.zr == nil {
+			c.zr = new(gzip.Reader)
+		}
+		if err := c.zr.Reset(bytes.NewReader(data)); err != nil {
+			return nil, 0, "bad-gzip"
+		}
+		c.raw.Reset()
+		k, err := io.Copy(&c.raw, io.LimitReader(c.zr, int64(c.cfg.MaxRecords)+1))
+		if err != nil {
+			return nil, 0, "bad-gzip"
+		}
+		if k > int64(c.cfg.MaxRecords) {
+			return nil, 0, "oversized"
+		}
+		recs = c.raw.Bytes()
+	case "none":
+		if len(data) > c.cfg.MaxRecords {
+			return nil, 0, "oversized"
+		}
+	default:
+		return nil, 0, "bad-encoding"
+	}
+	msg := c.msgs[t]
+	if msg == nil {
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(ncio.MessageDescriptor(t).FullName())
+		if err != nil {
+			return nil, 0, "unknown-type"
+		}
+		msg = mt.New().Interface()
+		c.msgs[t] = msg
+	}
+	for b := recs; len(b) > 0; n++ {
+		size, k := binary.Uvarint(b)
+		if k <= 0 || size > uint64(len(b)-k) {
+			return nil, 0, "bad-record"
+		}
+		if err := (proto.UnmarshalOptions{}).Unmarshal(b[k:k+int(size)], msg); err != nil {
+			return nil, 0, "bad-record"
+		}
+		b = b[k+int(size):]
+	}
+	if n != want {
+		return nil, 0, "bad-count"
+	}
+	if h.Get(HdrEncoding) == "gzip" {
+		return data, n, ""
+	}
+	return c.mc.AppendMember(nil, recs), n, ""
+}
+
+// toDead publishes a part to netcap.dead and counts it; the caller acks the
+// original.
+func (c *Collector) toDead(subj, reason string, data []byte) {
+	c.mu.Lock()
+	c.dead[reason]++
+	log := c.cfg.Log != nil && c.logs < 100
+	c.logs++
+	c.mu.Unlock()
+	if log {
+		fmt.Fprintf(c.cfg.Log, "net collect: dead letter: %s from subject %q (%d bytes)\n", reason, subj, len(data))
+	}
+	if len(data) > MaxPayload/2 {
+		data = data[:MaxPayload/2]
+	}
+	m := nats.NewMsg(DeadSubject)
+	m.Header.Set(HdrSubject, subj)
+	m.Header.Set(HdrReason, reason)
+	m.Data = data
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = c.js.PublishMsg(ctx, m)
+}
+
+// file returns the open file of sensor's type t, creating it (with its
+// header) or reopening it to append.
+func (c *Collector) file(sensor string, t types.Type, m jetstream.Msg) (*outFile, error) {
+	key := sensor + "/" + decoder.RecordName(t)
+	if f := c.files[key]; f != nil {
+		return f, nil
+	}
+	dir := filepath.Join(c.cfg.Out, sensor)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f := &outFile{dir: dir, name: decoder.RecordName(t) + ".ncap.gz", opened: time.Now()}
+	fh, err := os.OpenFile(filepath.Join(dir, f.name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f.f, f.size = fh, st.Size()
+	if f.size == 0 {
+		h := m.Headers()
+		head, err := ncio.HeaderBytes(&types.Header{
+			Created:          time.Now().UnixNano(),
+			InputSource:      sensor + ":" + h.Get(HdrSource),
+			Type:             t,
+			Version:          c.cfg.Version,
+			ContainsPayloads: h.Get(HdrPayloads) == "1",
+		})
+		if err != nil {
+			fh.Close()
+			return nil, err
+		}
+		f.buf = c.mc.AppendMember(f.buf, head)
+	}
+	c.files[key] = f
+	return f, nil
+}
+
+// writeAll writes each file's waiting members in one write.
+func (c *Collector) writeAll() error {
+	for key, f := range c.files {
+		if len(f.buf) == 0 {
+			continue
+		}
+		k, err := f.f.Write(f.buf)
+		f.size += int64(k)
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(f.dir, f.name), err)
+		}
+		f.buf = f.buf[:0]
+		if (c.cfg.RotateSize > 0 && f.size >= c.cfg.RotateSize) || (c.cfg.Rotate > 0 && time.Since(f.opened) >= c.cfg.Rotate) {
+			c.rotate(key, f)
+		}
+	}
+	return nil
+}
+
+func (c *Collector) rotateIdle() {
+	if c.cfg.Rotate <= 0 {
+		return
+	}
+	for key, f := range c.files {
+		if len(f.buf) == 0 && time.Since(f.opened) >= c.cfg.Rotate {
+			c.rotate(key, f)
+		}
+	}
+}
+
+// rotate closes f and renames it <Type>-<opened, UTC>.ncap.gz; the next part
+// of its type starts a new file with a header.
+func (c *Collector) rotate(key string, f *outFile) {
+	f.f.Close()
+	base := f.name[:len(f.name)-len(".ncap.gz")]
+	stamp := f.opened.UTC().Format("20060102T150405Z")
+	for i := 0; ; i++ {
+		name := base + "-" + stamp + ".ncap.gz"
+		if i > 0 {
+			name = fmt.Sprintf("%s-%s-%d.ncap.gz", base, stamp, i)
+		}
+		dst := filepath.Join(f.dir, name)
+		if _, err := os.Stat(dst); errors.Is(err, os.ErrNotExist) {
+			_ = os.Rename(filepath.Join(f.dir, f.name), dst)
+			break
+		}
+	}
+	delete(c.files, key)
+}
+
+func (c *Collector) closeAll() {
+	_ = c.writeAll()
+	for key, f := range c.files {
+		f.f.Close()
+		delete(c.files, key)
+	}
+}
