@@ -10,6 +10,7 @@ import (
 	"github.com/netcap/netcap/cmd/capture"
 	"github.com/netcap/netcap/cmd/dump"
 	"github.com/netcap/netcap/cmd/label"
+	"github.com/netcap/netcap/cmd/proxy"
 )
 
 type command struct {
@@ -25,7 +26,7 @@ var commands = []command{
 	{name: "label", about: "join IDS alerts or attack timelines to audit records", run: label.Run},
 	{name: "collect", about: "receive records from sensors through NATS JetStream", issue: 8},
 	{name: "agent", about: "capture on a sensor and stream records to a collector", issue: 8},
-	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", issue: 9},
+	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", run: proxy.Run},
 	{name: "util", about: "validate record files, convert timestamps", issue: 10},
 	{name: "export", about: "serve Prometheus metrics about decoded traffic", issue: 10},
 	{name: "transform", about: "Maltego local transforms over audit records", issue: 11},
