@@ -118,6 +118,8 @@ type Server struct {
 	fatal   chan error
 
 	inflight sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
 
 	mu      sync.Mutex // the writer and the dump
 	w       *ncio.Writer
@@ -285,7 +287,13 @@ func (s *Server) Fatal() <-chan error { return s.fatal }
 // Shutdown stops accepting, lets in-flight exchanges (WebSocket tunnels
 // included) finish for up to grace, then cuts what remains, writes every
 // record and closes the record file. It returns the file's close error.
+// Later calls return the first call's result.
 func (s *Server) Shutdown(grace time.Duration) error {
+	s.stopOnce.Do(func() { s.stopErr = s.shutdown(grace) })
+	return s.stopErr
+}
+
+func (s *Server) shutdown(grace time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	var wg sync.WaitGroup
