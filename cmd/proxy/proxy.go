@@ -76,9 +76,12 @@ Failures:
                                         (requests, records, errors by kind,
                                         bytes each way) on stderr, exit 0
 
-Measured (2-core machine, Go backend on loopback, 64 connections, 20,000
-requests): every request one record; proxy vs direct latency in README.md
-("HTTP proxy"). A 1 GB response streams through with bounded memory.
+Measured (shared 2-core machine, Go backend on loopback): 20,000 requests at
+64 connections give 20,000 records equal to the requests; sequential
+requests take p50 191 us through the proxy against 85 us direct (about
+0.1 ms added); at 64 connections 2,500 req/s, p50 17.7 ms (direct 10,900
+req/s, p50 2.7 ms: the cores are shared). A 1 GiB response streams at
+760 MB/s with a peak RSS of 16 MB. README.md, "HTTP proxy", has the rest.
 
 flags:
 `
