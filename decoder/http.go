@@ -1142,6 +1142,12 @@ func httpVersionText(b []byte) string {
 	return Text(b)
 }
 
+// CookieNames is cookieNames for the HTTP proxy (package proxy), so that
+// its records name cookies exactly as capture's do.
+func CookieNames(names []string, v []byte, set bool) []string {
+	return cookieNames(names, v, set)
+}
+
 // cookieNames appends the cookie names of a Cookie value (pairs separated
 // by ';') or of a Set-Cookie value (one pair, then attributes). A pair
 // without '=' or with an empty name is skipped (RFC 6265 5.2, 5.4).

@@ -13854,6 +13854,7 @@ type HTTP struct {
 	ConnectDoneAfter       int64                  `protobuf:"varint,32,opt,name=ConnectDoneAfter,proto3" json:"ConnectDoneAfter,omitempty"`
 	FrameNumber            int64                  `protobuf:"varint,33,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame of the request's first segment
 	FlowID                 string                 `protobuf:"bytes,34,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	ProxyError             string                 `protobuf:"bytes,35,opt,name=ProxyError,proto3" json:"ProxyError,omitempty"` // set by the HTTP proxy when it answered itself (StatusCode 502, 400): the kind of failure
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -14122,6 +14123,13 @@ func (x *HTTP) GetFrameNumber() int64 {
 func (x *HTTP) GetFlowID() string {
 	if x != nil {
 		return x.FlowID
+	}
+	return ""
+}
+
+func (x *HTTP) GetProxyError() string {
+	if x != nil {
+		return x.ProxyError
 	}
 	return ""
 }
@@ -16647,7 +16655,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\bAuthType\x18\x01 \x01(\x05R\bAuthType\x12\x14\n" +
 	"\x05KeyID\x18\x02 \x01(\x05R\x05KeyID\x12&\n" +
 	"\x0eSequenceNumber\x18\x03 \x01(\x05R\x0eSequenceNumber\x12\x12\n" +
-	"\x04Data\x18\x04 \x01(\fR\x04Data\"\x82\t\n" +
+	"\x04Data\x18\x04 \x01(\fR\x04Data\"\xa2\t\n" +
 	"\x04HTTP\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x14\n" +
 	"\x05Proto\x18\x02 \x01(\tR\x05Proto\x12\x16\n" +
@@ -16691,7 +16699,10 @@ const file_netcap_proto_rawDesc = "" +
 	"\tProxyName\x18\x1f \x01(\tR\tProxyName\x12*\n" +
 	"\x10ConnectDoneAfter\x18  \x01(\x03R\x10ConnectDoneAfter\x12 \n" +
 	"\vFrameNumber\x18! \x01(\x03R\vFrameNumber\x12\x16\n" +
-	"\x06FlowID\x18\" \x01(\tR\x06FlowID\"\xf2\a\n" +
+	"\x06FlowID\x18\" \x01(\tR\x06FlowID\x12\x1e\n" +
+	"\n" +
+	"ProxyError\x18# \x01(\tR\n" +
+	"ProxyError\"\xf2\a\n" +
 	"\x0eTLSClientHello\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
 	"\x04Type\x18\x02 \x01(\x05R\x04Type\x12\x18\n" +

@@ -13,6 +13,7 @@ import (
 	"github.com/netcap/netcap/cmd/dump"
 	"github.com/netcap/netcap/cmd/export"
 	"github.com/netcap/netcap/cmd/label"
+	"github.com/netcap/netcap/cmd/proxy"
 	"github.com/netcap/netcap/cmd/util"
 )
 
@@ -29,7 +30,7 @@ var commands = []command{
 	{name: "label", about: "join IDS alerts or attack timelines to audit records", run: label.Run},
 	{name: "collect", about: "receive records from sensors through NATS JetStream", run: collect.Run},
 	{name: "agent", about: "capture on a sensor and stream records to a collector", run: agent.Run},
-	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", issue: 9},
+	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", run: proxy.Run},
 	{name: "util", about: "validate record files, convert timestamps", run: util.Run},
 	{name: "export", about: "serve Prometheus metrics about decoded traffic", run: export.Run},
 	{name: "transform", about: "Maltego local transforms over audit records", issue: 11},
