@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/decoder"
+	"github.com/netcap/netcap/internal/flowhash"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -26,7 +27,9 @@ import (
 //	Reader  reads packets from a Source into batches (copying the bytes into
 //	        the batch's own buffer), numbers the frames and tags each packet
 //	        with its owner worker: FlowHash % workers, so one flow always
-//	        lives in one worker.
+//	        lives in one worker. IP fragments go to every worker (their
+//	        ports are in the fragment that holds the transport header
+//	        only); the decoder sorts out which one records them.
 //	Worker  gets every batch, decodes the packets it owns and serializes their
 //	        records into its own arena of that batch. No locks, no sharing.
 //	Writer  takes finished batches in sequence order and, packet by packet,
@@ -127,6 +130,7 @@ type pktInfo struct {
 	ts                  int64
 	link                layers.LinkType
 	owner               int
+	shared              bool // an IP fragment: every worker decodes it, one records it
 	status              decoder.Status
 	reason              string
 	ep                  decoder.Endpoints // for the layer-flow models in the writer
@@ -309,11 +313,14 @@ func (e *engine) read(ctx context.Context) error {
 			}
 			off := len(b.data)
 			b.data = append(b.data, data...)
+			// Fragments are marked whatever the number of workers, so
+			// that one worker reassembles as many do.
+			h, shared := flowhash.Packet(data, link)
 			owner := 0
 			if e.workers > 1 {
-				owner = int(FlowHash(data, link) % uint64(e.workers))
+				owner = int(h % uint64(e.workers))
 			}
-			b.pkts = append(b.pkts, pktInfo{off: off, capLen: len(data), length: ci.Length, ts: ci.Timestamp.UnixNano(), link: link, owner: owner, frame: frame})
+			b.pkts = append(b.pkts, pktInfo{off: off, capLen: len(data), length: ci.Length, ts: ci.Timestamp.UnixNano(), link: link, owner: owner, shared: shared, frame: frame})
 			frame++
 			if ctx.Err() != nil {
 				break
@@ -402,7 +409,9 @@ func kernelDrops(src Source) int64 {
 // compression scales with it. decoding is marked done when the batches end;
 // the worker then only compresses, until the writer closes the queue.
 func (e *engine) work(id int, decoding *sync.WaitGroup) {
-	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.enabled[t] }, e.cfg.Decoder)
+	opts := e.cfg.Decoder
+	opts.Worker, opts.Workers = id, e.workers
+	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.enabled[t] }, opts)
 	stateful := pd.Stateful()
 	sink := &sink{e: e}
 	var meta decoder.Packet
@@ -447,7 +456,7 @@ func (e *engine) work(id int, decoding *sync.WaitGroup) {
 				// worker holds them.
 				pd.Tick(p.ts, sink)
 			}
-			if p.owner != id {
+			if p.owner != id && !p.shared {
 				continue
 			}
 			meta = decoder.Packet{
@@ -457,9 +466,15 @@ func (e *engine) work(id int, decoding *sync.WaitGroup) {
 				Length:        p.length,
 				Payloads:      e.cfg.Payloads,
 				Entropy:       e.cfg.Entropy,
+				Shared:        p.shared,
+				NotOwner:      p.owner != id,
 			}
-			p.status, p.reason = pd.Decode(b.data[p.off:p.off+p.capLen], p.link, &meta, sink)
-			p.ep = meta.Endpoints
+			// A shared packet (an IP fragment) is decoded by every
+			// worker; exactly one records it and fills its status.
+			st, reason := pd.Decode(b.data[p.off:p.off+p.capLen], p.link, &meta, sink)
+			if !meta.Skipped {
+				p.status, p.reason, p.ep = st, reason, meta.Endpoints
+			}
 		}
 		if b.pending.Add(-1) == 0 {
 			e.done <- b

@@ -31,6 +31,16 @@ type Packet struct {
 	// Endpoints is filled by Decode for the layer-flow models.
 	Endpoints Endpoints
 	Entropy   bool // compute PayloadEntropy (-entropy)
+	// Shared is set by the engine for a packet whose first IP header is a
+	// fragment: it hands such packets to every worker, so that every
+	// worker's defragmenter sees every fragment. NotOwner is set for the
+	// workers the packet's hash does not name. Decode then decides who
+	// makes the packet's records (see Skipped).
+	Shared, NotOwner bool
+	// Skipped is set by Decode when another worker makes the records of
+	// this packet: Decode emitted nothing, and its status, reason and
+	// Endpoints are not this packet's.
+	Skipped bool
 }
 
 // Sink receives the records a decoder makes. The record may be reused by the

@@ -36,6 +36,12 @@ type Options struct {
 	// datagram is dropped (counted in Stats.DefragEvicted). 0: no bound.
 	DefragMaxDatagrams int
 	DefragMemory       int64
+	// Worker and Workers place the decoder in the engine: it is worker
+	// number Worker (from 0) of Workers. The engine hands every IP fragment
+	// to every worker; a reassembled datagram is decoded only by the worker
+	// its flow hashes to (decoder/defrag.go). Workers 0 or 1: the decoder
+	// owns every flow, as a decoder used on its own must.
+	Worker, Workers int
 }
 
 // DefaultOptions returns the defaults documented on Options.

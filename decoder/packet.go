@@ -49,10 +49,18 @@ type PacketDecoder struct {
 	strs        AddrStrings
 	conns       *connTable    // nil when no flow or stream record is enabled
 	defrag      *defragmenter // nil with Options.NoDefrag
+	shared      *defragmenter // the fragments every worker sees (Packet.Shared); nil with NoDefrag
 	reassembled int           // datagrams the current packet completed
-	view        packetView
-	stats       Stats
-	df          feedback
+	fragments   int           // fragments the current packet reached
+	// decided is set when the current packet is a shared fragment whose
+	// chain goes on past the fragment (a datagram it completed, or a first
+	// fragment decoded as it is): mine then says whether this worker owns
+	// the datagram's flow, and so makes the packet's records.
+	decided, mine   bool
+	worker, workers int
+	view            packetView
+	stats           Stats
+	df              feedback
 }
 
 // NewPacketDecoder makes a decoder that runs the protocol decoders for which
@@ -84,8 +92,16 @@ func NewPacketDecoder(enabled func(types.Type) bool, opts ...Options) *PacketDec
 	d.conns = newConnTable(o, enabled)
 	if !o.NoDefrag {
 		d.defrag = newDefragmenter(o)
+		d.shared = newDefragmenter(o)
 	}
+	d.worker, d.workers = o.Worker, o.Workers
 	return d
+}
+
+// owns says whether the flow with this hash (internal/flowhash) is this
+// worker's, by the rule the engine's reader uses.
+func (d *PacketDecoder) owns(h uint64) bool {
+	return d.workers <= 1 || h%uint64(d.workers) == uint64(d.worker)
 }
 
 // Stateful reports whether the decoder keeps flow or fragment state, and so
@@ -97,6 +113,7 @@ func (d *PacketDecoder) Stateful() bool { return d.conns != nil || d.defrag != n
 func (d *PacketDecoder) Tick(ts int64, s Sink) {
 	if d.defrag != nil {
 		d.defrag.expire(ts)
+		d.shared.expire(ts)
 	}
 	if d.conns != nil {
 		d.conns.tick(ts, s)
@@ -107,6 +124,7 @@ func (d *PacketDecoder) Tick(ts int64, s Sink) {
 func (d *PacketDecoder) Flush(s Sink) {
 	if d.defrag != nil {
 		d.defrag.flush()
+		d.shared.flush()
 	}
 	if d.conns != nil {
 		d.conns.flush(s)
@@ -122,6 +140,14 @@ func (d *PacketDecoder) Stats() Stats {
 	if f := d.defrag; f != nil {
 		st.Defragmented, st.DefragTimedOut, st.DefragEvicted = f.stats.reassembled, f.stats.timedOut, f.stats.evicted
 		st.DefragOversize, st.DefragPeak = f.stats.oversize, f.stats.pendingPeak
+		// Every worker's shared defragmenter is the same: count it once.
+		if g := d.shared; d.worker == 0 {
+			st.Defragmented += g.stats.reassembled
+			st.DefragTimedOut += g.stats.timedOut
+			st.DefragEvicted += g.stats.evicted
+			st.DefragOversize += g.stats.oversize
+		}
+		st.DefragPeak = max(st.DefragPeak, d.shared.stats.pendingPeak)
 	}
 	return st
 }
@@ -235,8 +261,9 @@ func nextAfterUDP(u *layers.UDP, next gopacket.LayerType) gopacket.LayerType {
 // names the unknown layer or the failure.
 func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, s Sink) (st Status, reason string) {
 	d.chain = d.chain[:0]
-	d.reassembled = 0
+	d.reassembled, d.fragments, d.decided = 0, 0, false
 	meta.Strings = &d.strs
+	meta.Skipped = false
 	d.df.truncated = false
 	typ := FirstLayer(link, data)
 	st = Decoded
@@ -291,6 +318,17 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 			next = gopacket.LayerTypePayload
 		}
 		typ, data = next, l.LayerPayload()
+	}
+	mine := !meta.NotOwner
+	if d.decided {
+		mine = d.mine
+	}
+	if !mine {
+		// Another worker makes this packet's records: the owner of the
+		// fragment (its IP pair and protocol) when the chain ends at it, the
+		// owner of the datagram's flow when it goes on.
+		meta.Skipped = true
+		return Decoded, ""
 	}
 	// A tunnel carries a packet of its own: from the layer after it on,
 	// records get the inner packet's context and flow, so that an inner TCP
