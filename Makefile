@@ -24,7 +24,7 @@ check:
 # test is the command CI runs (.ci/run): checks, every test, and a short run of
 # every fuzz target (longer runs: make fuzz FUZZTIME=5m).
 test: check
-	go test -count=1 ./...
+	go test -count=1 -timeout 25m ./...
 	$(MAKE) fuzz FUZZTIME=3s
 
 # bench builds a 1M-packet capture from testdata/ under bench/ and compares

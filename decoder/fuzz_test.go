@@ -422,7 +422,15 @@ var fuzzTargets = map[string]*fuzzTarget{
 	"EthernetCTPReply": {
 		layer: layers.LayerTypeEthernetCTPReply, rec: types.Type_NC_EthernetCTPReply, link: layers.LinkTypeEthernet,
 		below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeEthernetCTP}, max: fuzzMax,
-		wrap:  func(b []byte) []byte { return cat(ethHeader(0x9000), []byte{0, 0}, b) },
+		// The fuzz bytes start at the function code, which the wrapper
+		// sets to reply (1): another code is another layer, not this one.
+		wrap: func(b []byte) []byte {
+			f := cat(ethHeader(0x9000), []byte{0, 0}, b)
+			if len(f) >= 18 {
+				f[16], f[17] = 1, 0
+			}
+			return f
+		},
 		built: func() [][]byte { return [][]byte{{1, 0, 3, 0, 0x55, 0x55}} },
 	},
 	"FDDI": {
