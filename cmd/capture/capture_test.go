@@ -2,11 +2,17 @@ package capture
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/netcap/netcap/types"
@@ -166,4 +172,99 @@ func TestDecodersListsEveryRecord(t *testing.T) {
 		t.Errorf("netcap.proto declares %d top-level records, the framework has 61: %v", len(records), records)
 	}
 	t.Logf("%d record types listed", len(records))
+}
+
+// pcapPackets counts the packets of a pcap file the command wrote.
+func pcapPackets(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	n := 0
+	for {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			return n
+		}
+		n++
+	}
+}
+
+// TestSummaryReportsCoverage: the summary names every record type the run
+// wrote a file for, and the counts of unknown and error packets, which match
+// the packets in unknown.pcap and errors.pcap. The capture is built here:
+// one UDP packet, two frames of an EtherType no decoder knows (0x88b5, local
+// experimental) and one IPv4 header whose total length is shorter than the
+// header (a decode error).
+func TestSummaryReportsCoverage(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "mixed.pcap")
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	mac1, mac2 := []byte{2, 0, 0, 0, 0, 1}, []byte{2, 0, 0, 0, 0, 2}
+	frame := func(ls ...gopacket.SerializableLayer) []byte {
+		b := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: []byte{10, 0, 0, 1}, DstIP: []byte{10, 0, 0, 2}}
+	udp := &layers.UDP{SrcPort: 40000, DstPort: 9999}
+	udp.SetNetworkLayerForChecksum(ip)
+	good := frame(&layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: layers.EthernetTypeIPv4}, ip, udp, gopacket.Payload("hello"))
+	odd := frame(&layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: 0x88b5}, gopacket.Payload(bytes.Repeat([]byte{0xab}, 46)))
+	bad := append([]byte(nil), good...)
+	bad[14+2], bad[14+3] = 0, 10 // IPv4 total length 10 < 20
+	base := time.Unix(1700000000, 0)
+	for i, data := range [][]byte{good, odd, odd, bad} {
+		ci := gopacket.CaptureInfo{Timestamp: base.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(data), Length: len(data)}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(in, buf.Bytes(), 0o644)
+
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-read", in, "-out", out, "-workers", "1"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	summary := stdout.String() + stderr.String()
+	m := regexp.MustCompile(`(\d+) packets, (\d+) records, (\d+) unknown \(unknown\.pcap\), (\d+) errors \(errors\.pcap\)`).FindStringSubmatch(summary)
+	if m == nil {
+		t.Fatalf("the summary does not give packets, records, unknown and errors:\n%s", summary)
+	}
+	if m[1] != "4" {
+		t.Errorf("summary says %s packets, the capture has 4", m[1])
+	}
+	unknown, errs := pcapPackets(t, filepath.Join(out, "unknown.pcap")), pcapPackets(t, filepath.Join(out, "errors.pcap"))
+	if m[3] != fmt.Sprint(unknown) || m[4] != fmt.Sprint(errs) {
+		t.Errorf("summary says %s unknown and %s errors; unknown.pcap holds %d packets, errors.pcap %d", m[3], m[4], unknown, errs)
+	}
+	if unknown != 2 || errs != 1 {
+		t.Errorf("%d unknown and %d error packets, want 2 (EtherType 0x88b5) and 1 (IPv4 shorter than its header)", unknown, errs)
+	}
+	// every record file written is named in the summary's table
+	files, _ := filepath.Glob(filepath.Join(out, "*.ncap.gz"))
+	if len(files) == 0 {
+		t.Fatal("no record files written")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".ncap.gz")
+		if !regexp.MustCompile(`(?m)^\s*` + name + `\s+\d+\s`).MatchString(summary) {
+			t.Errorf("%s written but the summary does not list it:\n%s", filepath.Base(f), summary)
+		}
+	}
 }
