@@ -15,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/types"
 )
 
@@ -144,11 +145,29 @@ func TestDecodersListsEveryRecord(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	listed := map[string]bool{}
+	lines := map[string]string{}
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if name, about, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, " ") {
 			listed[name] = true
+			lines[name] = about
 			if strings.Contains(about, "no decoder makes it") {
 				t.Errorf("%s: no decoder makes it", name)
+			}
+		}
+	}
+	// every source of a record is named: the packet layers and the stream
+	// parsers that make it (DNS comes from both)
+	for _, p := range decoder.Protocols() {
+		for _, typ := range p.Records {
+			if from := fmt.Sprintf("from layer %v", p.Layer); !strings.Contains(lines[decoder.RecordName(typ)], from) {
+				t.Errorf("%s: the listing does not say %q: %q", decoder.RecordName(typ), from, lines[decoder.RecordName(typ)])
+			}
+		}
+	}
+	for _, p := range decoder.StreamProtocols() {
+		for _, typ := range p.Records {
+			if from := fmt.Sprintf("from reassembled %s streams", p.Name); !strings.Contains(lines[decoder.RecordName(typ)], from) {
+				t.Errorf("%s: the listing does not say %q: %q", decoder.RecordName(typ), from, lines[decoder.RecordName(typ)])
 			}
 		}
 	}
