@@ -205,6 +205,7 @@ func TestCorpusNoCrash(t *testing.T) {
 
 	catalog := catalogPackets()
 	produced := map[string]int64{} // records per type over the corpus
+	why := map[string]int64{}      // unknown packets per reason
 	var shares []shareRow          // per capture: packets, unknown, errors
 	var total struct{ ok, truncated, refused, packets, unknown, errors, records int64 }
 	var slowest string
@@ -233,6 +234,9 @@ func TestCorpusNoCrash(t *testing.T) {
 		total.packets += sum.Packets
 		total.unknown += sum.Unknown
 		total.errors += sum.Errors
+		for reason, n := range sum.UnknownLayers {
+			why[reason] += n
+		}
 		for name, n := range sum.Records {
 			total.records += n
 			if n > 0 {
@@ -255,6 +259,13 @@ func TestCorpusNoCrash(t *testing.T) {
 		len(files), total.ok, total.truncated, total.refused, total.packets, total.unknown,
 		100*float64(total.unknown)/float64(max(total.packets, 1)), total.errors, total.records)
 	checkCoverage(t, produced, !testing.Short())
+	reasons := sortedKeys(why)
+	sort.SliceStable(reasons, func(i, j int) bool { return why[reasons[i]] > why[reasons[j]] })
+	var top []string
+	for _, r := range reasons[:min(len(reasons), 12)] {
+		top = append(top, fmt.Sprintf("%s %d", r, why[r]))
+	}
+	t.Logf("why packets ended unknown (most first): %s", strings.Join(top, ", "))
 	checkUnknownShare(t, shares, !testing.Short())
 	t.Logf("subprocess run (2 at a time, build included) %v, in-process run %v; slowest file in-process %s (%v)",
 		procTime.Round(time.Millisecond), inTime.Round(time.Millisecond), slowest, slowestTime.Round(time.Millisecond))
