@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/netcap/netcap/decoder"
 )
 
 // The shared captures, seen from this package. They are never copied into
@@ -202,6 +204,9 @@ func TestCorpusNoCrash(t *testing.T) {
 	inTime := time.Since(inStart)
 
 	catalog := catalogPackets()
+	produced := map[string]int64{} // records per type over the corpus
+	why := map[string]int64{}      // unknown packets per reason
+	var shares []shareRow          // per capture: packets, unknown, errors
 	var total struct{ ok, truncated, refused, packets, unknown, errors, records int64 }
 	var slowest string
 	var slowestTime time.Duration
@@ -229,8 +234,17 @@ func TestCorpusNoCrash(t *testing.T) {
 		total.packets += sum.Packets
 		total.unknown += sum.Unknown
 		total.errors += sum.Errors
-		for _, n := range sum.Records {
+		for reason, n := range sum.UnknownLayers {
+			why[reason] += n
+		}
+		for name, n := range sum.Records {
 			total.records += n
+			if n > 0 {
+				produced[name] += n
+			}
+		}
+		if rel, err := filepath.Rel(filepath.Dir(corpusDir), f); err == nil {
+			shares = append(shares, shareRow{filepath.ToSlash(rel), sum.Packets, sum.Unknown, sum.Errors})
 		}
 		if sum.Unknown < 0 || sum.Errors < 0 || sum.Unknown+sum.Errors > sum.Packets {
 			t.Errorf("%s: %d unknown and %d errors of %d packets", f, sum.Unknown, sum.Errors, sum.Packets)
@@ -244,6 +258,15 @@ func TestCorpusNoCrash(t *testing.T) {
 	t.Logf("%d files: %d processed, %d truncated, %d refused; %d packets, %d unknown (%.1f%%), %d errors, %d records",
 		len(files), total.ok, total.truncated, total.refused, total.packets, total.unknown,
 		100*float64(total.unknown)/float64(max(total.packets, 1)), total.errors, total.records)
+	checkCoverage(t, produced, !testing.Short())
+	reasons := sortedKeys(why)
+	sort.SliceStable(reasons, func(i, j int) bool { return why[reasons[i]] > why[reasons[j]] })
+	var top []string
+	for _, r := range reasons[:min(len(reasons), 12)] {
+		top = append(top, fmt.Sprintf("%s %d", r, why[r]))
+	}
+	t.Logf("why packets ended unknown (most first): %s", strings.Join(top, ", "))
+	checkUnknownShare(t, shares, !testing.Short())
 	t.Logf("subprocess run (2 at a time, build included) %v, in-process run %v; slowest file in-process %s (%v)",
 		procTime.Round(time.Millisecond), inTime.Round(time.Millisecond), slowest, slowestTime.Round(time.Millisecond))
 }
@@ -307,4 +330,156 @@ func summaryDiff(a, b *Summary) string {
 		}
 	}
 	return strings.Join(d, ", ")
+}
+
+// minRecordTypes is how many distinct record types the shared corpus must
+// produce (issue 3, "coverage report"): of the 61 record types, a few need
+// traffic the corpus may not hold.
+const minRecordTypes = 50
+
+// checkCoverage logs which record types the corpus produced and which it
+// never did, and (on a full run) asserts at least minRecordTypes of them.
+func checkCoverage(t *testing.T, produced map[string]int64, full bool) {
+	t.Helper()
+	var never []string
+	for _, typ := range decoder.RecordTypes() {
+		if name := decoder.RecordName(typ); produced[name] == 0 {
+			never = append(never, name)
+		}
+	}
+	sort.Strings(never)
+	t.Logf("record types produced: %d of %d; never produced: %s", len(produced), len(decoder.RecordTypes()), strings.Join(never, ", "))
+	if full && len(produced) < minRecordTypes {
+		t.Errorf("the corpus produced %d record types, want at least %d (never produced: %s)", len(produced), minRecordTypes, strings.Join(never, ", "))
+	}
+}
+
+// shareRow is one capture's line of the unknown-share baseline.
+type shareRow struct {
+	path                     string // relative to the shared folder
+	packets, unknown, errors int64
+}
+
+// baselineFile holds, per shared capture, the packets read and how many of
+// them ended in unknown.pcap and errors.pcap, as the last accepted run
+// counted them. It is a regression baseline, not an oracle: the test fails
+// when a capture's unknown or error count rises above it, and says so when
+// one falls, so that a decoder change shows what it cost or gained.
+const baselineFile = "testdata/unknown-share.tsv"
+
+const updateBaselineEnv = "NETCAP_UPDATE_BASELINE"
+
+func readBaseline(path string) (map[string]shareRow, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rows := map[string]shareRow{}
+	for i, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		if len(cols) != 4 {
+			return nil, fmt.Errorf("%s:%d: want 4 tab-separated columns, got %d", path, i+1, len(cols))
+		}
+		var n [3]int64
+		for j := range n {
+			if n[j], err = strconv.ParseInt(cols[j+1], 10, 64); err != nil {
+				return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
+			}
+		}
+		rows[cols[0]] = shareRow{cols[0], n[0], n[1], n[2]}
+	}
+	return rows, nil
+}
+
+func writeBaseline(path string, rows []shareRow) error {
+	var b strings.Builder
+	b.WriteString("# capture (relative to the shared folder)\tpackets\tunknown\terrors\n")
+	b.WriteString("# regression baseline of TestCorpusNoCrash; " + updateBaselineEnv + "=1 go test -run TestCorpusNoCrash ./capture/ rewrites it\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s\t%d\t%d\t%d\n", r.path, r.packets, r.unknown, r.errors)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// checkUnknownShare reports the share of packets that end in unknown.pcap
+// per capture and compares every capture's unknown and error counts with the
+// baseline. With NETCAP_UPDATE_BASELINE=1 (full run only) it rewrites the
+// baseline instead.
+func checkUnknownShare(t *testing.T, rows []shareRow, full bool) {
+	t.Helper()
+	sort.Slice(rows, func(i, j int) bool { return rows[i].path < rows[j].path })
+	// the captures where most packets end unknown, for the log
+	top := append([]shareRow(nil), rows...)
+	sort.SliceStable(top, func(i, j int) bool {
+		return float64(top[i].unknown)/float64(max(top[i].packets, 1)) > float64(top[j].unknown)/float64(max(top[j].packets, 1))
+	})
+	var lines []string
+	for _, r := range top[:min(len(top), 15)] {
+		if r.unknown == 0 {
+			break
+		}
+		lines = append(lines, fmt.Sprintf("%s %d/%d (%.0f%%)", r.path, r.unknown, r.packets, 100*float64(r.unknown)/float64(max(r.packets, 1))))
+	}
+	t.Logf("highest unknown shares: %s", strings.Join(lines, "; "))
+
+	if os.Getenv(updateBaselineEnv) == "1" {
+		if !full {
+			t.Fatalf("%s=1 needs the full corpus run (without -short)", updateBaselineEnv)
+		}
+		if err := writeBaseline(baselineFile, rows); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s: %d captures", baselineFile, len(rows))
+		return
+	}
+	base, err := readBaseline(baselineFile)
+	if err != nil {
+		t.Fatalf("unknown-share baseline: %v; %s=1 writes it", err, updateBaselineEnv)
+	}
+	seen := map[string]bool{}
+	var better, unlisted []string
+	for _, r := range rows {
+		seen[r.path] = true
+		b, ok := base[r.path]
+		if !ok {
+			unlisted = append(unlisted, r.path)
+			continue
+		}
+		if r.unknown > b.unknown {
+			t.Errorf("%s: %d of %d packets unknown, the baseline has %d", r.path, r.unknown, r.packets, b.unknown)
+		}
+		if r.errors > b.errors {
+			t.Errorf("%s: %d of %d packets are decode errors, the baseline has %d", r.path, r.errors, r.packets, b.errors)
+		}
+		if r.packets != b.packets {
+			t.Logf("%s: %d packets read, the baseline has %d", r.path, r.packets, b.packets)
+		}
+		if r.unknown < b.unknown || r.errors < b.errors {
+			better = append(better, fmt.Sprintf("%s unknown %d->%d errors %d->%d", r.path, b.unknown, r.unknown, b.errors, r.errors))
+		}
+	}
+	var gone []string
+	if full {
+		for p := range base {
+			if !seen[p] {
+				gone = append(gone, p)
+			}
+		}
+		sort.Strings(gone)
+	}
+	if len(better) > 0 {
+		t.Logf("improved on the baseline (%d captures): %s", len(better), strings.Join(better, "; "))
+	}
+	if len(unlisted) > 0 {
+		t.Logf("not in the baseline (%d captures): %s", len(unlisted), strings.Join(unlisted, ", "))
+	}
+	if len(gone) > 0 {
+		t.Logf("in the baseline but not run (%d captures): %s", len(gone), strings.Join(gone, ", "))
+	}
+	if len(better)+len(unlisted)+len(gone) > 0 {
+		t.Logf("to accept these counts as the new baseline: %s=1 go test -run TestCorpusNoCrash ./capture/", updateBaselineEnv)
+	}
 }

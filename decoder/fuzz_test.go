@@ -237,6 +237,18 @@ var fuzzTargets = map[string]*fuzzTarget{
 			}
 		},
 	},
+	"IPv6Fragment": {
+		layer: layers.LayerTypeIPv6Fragment, rec: types.Type_NC_IPv6Fragment, link: layers.LinkTypeIPv6,
+		below: []gopacket.LayerType{layers.LayerTypeIPv6},
+		wrap:  func(b []byte) []byte { return cat(ipv6Header(44, len(b)), b) }, max: fuzzMax,
+		built: func() [][]byte {
+			return [][]byte{
+				cat([]byte{17, 0, 0, 1, 0, 0, 0, 9}, udpHeader(5000, 53, 8), []byte("fragment")), // first of two
+				cat([]byte{17, 0, 0, 16, 0, 0, 0, 9}, []byte("the rest")),                        // the last one
+				cat([]byte{58, 0, 0, 0, 0, 0, 0, 3}, []byte{128, 0, 0, 0, 0, 1, 0, 1}),           // atomic: ICMPv6 echo
+			}
+		},
+	},
 	"ICMPv4": {
 		layer: layers.LayerTypeICMPv4, rec: types.Type_NC_ICMPv4, link: layers.LinkTypeEthernet,
 		below: ipv4Stack, wrap: overIPv4(1), max: fuzzMax,
@@ -702,21 +714,22 @@ func FuzzModbus(f *testing.F)   { fuzzLayer(f, "Modbus") }
 func FuzzENIP(f *testing.F)     { fuzzLayer(f, "ENIP") }
 func FuzzCIP(f *testing.F)      { fuzzLayer(f, "CIP") }
 
-func FuzzEthernet(f *testing.F) { fuzzLayer(f, "Ethernet") }
-func FuzzARP(f *testing.F)      { fuzzLayer(f, "ARP") }
-func FuzzDot1Q(f *testing.F)    { fuzzLayer(f, "Dot1Q") }
-func FuzzLLC(f *testing.F)      { fuzzLayer(f, "LLC") }
-func FuzzSNAP(f *testing.F)     { fuzzLayer(f, "SNAP") }
-func FuzzIPv4(f *testing.F)     { fuzzLayer(f, "IPv4") }
-func FuzzIPv6(f *testing.F)     { fuzzLayer(f, "IPv6") }
-func FuzzICMPv4(f *testing.F)   { fuzzLayer(f, "ICMPv4") }
-func FuzzICMPv6(f *testing.F)   { fuzzLayer(f, "ICMPv6") }
-func FuzzTCP(f *testing.F)      { fuzzLayer(f, "TCP") }
-func FuzzUDP(f *testing.F)      { fuzzLayer(f, "UDP") }
-func FuzzDNS(f *testing.F)      { fuzzLayer(f, "DNS") }
-func FuzzDHCPv4(f *testing.F)   { fuzzLayer(f, "DHCPv4") }
-func FuzzDHCPv6(f *testing.F)   { fuzzLayer(f, "DHCPv6") }
-func FuzzNTP(f *testing.F)      { fuzzLayer(f, "NTP") }
+func FuzzEthernet(f *testing.F)     { fuzzLayer(f, "Ethernet") }
+func FuzzARP(f *testing.F)          { fuzzLayer(f, "ARP") }
+func FuzzDot1Q(f *testing.F)        { fuzzLayer(f, "Dot1Q") }
+func FuzzLLC(f *testing.F)          { fuzzLayer(f, "LLC") }
+func FuzzSNAP(f *testing.F)         { fuzzLayer(f, "SNAP") }
+func FuzzIPv4(f *testing.F)         { fuzzLayer(f, "IPv4") }
+func FuzzIPv6(f *testing.F)         { fuzzLayer(f, "IPv6") }
+func FuzzIPv6Fragment(f *testing.F) { fuzzLayer(f, "IPv6Fragment") }
+func FuzzICMPv4(f *testing.F)       { fuzzLayer(f, "ICMPv4") }
+func FuzzICMPv6(f *testing.F)       { fuzzLayer(f, "ICMPv6") }
+func FuzzTCP(f *testing.F)          { fuzzLayer(f, "TCP") }
+func FuzzUDP(f *testing.F)          { fuzzLayer(f, "UDP") }
+func FuzzDNS(f *testing.F)          { fuzzLayer(f, "DNS") }
+func FuzzDHCPv4(f *testing.F)       { fuzzLayer(f, "DHCPv4") }
+func FuzzDHCPv6(f *testing.F)       { fuzzLayer(f, "DHCPv6") }
+func FuzzNTP(f *testing.F)          { fuzzLayer(f, "NTP") }
 
 func FuzzLinkLayerDiscovery(f *testing.F)   { fuzzLayer(f, "LinkLayerDiscovery") }
 func FuzzCiscoDiscovery(f *testing.F)       { fuzzLayer(f, "CiscoDiscovery") }

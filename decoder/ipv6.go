@@ -9,8 +9,8 @@ import (
 
 func init() {
 	Register(Protocol{
-		Name: "IPv6", Layer: layers.LayerTypeIPv6, Records: []types.Type{types.Type_NC_IPv6},
-		Description: "IPv6 headers (with the hop-by-hop options header when present)",
+		Name: "IPv6", Layer: layers.LayerTypeIPv6, Records: []types.Type{types.Type_NC_IPv6, types.Type_NC_IPv6HopByHop},
+		Description: "IPv6 headers (with the hop-by-hop options header when present; that header is also a record of its own)",
 		NewDecoder:  func() Decoder { return &ipv6Decoder{} },
 	}, func() gopacket.DecodingLayer { return &layers.IPv6{} })
 }
@@ -19,6 +19,10 @@ type ipv6Decoder struct {
 	r    types.IPv6
 	hbh  types.IPv6HopByHop
 	opts []*types.IPv6HopByHopOption
+	// own is the hop-by-hop header as a record of its own, with the
+	// packet's context; it shares the options with hbh, which is the
+	// HopByHop field of the IPv6 record.
+	own types.IPv6HopByHop
 }
 
 func (d *ipv6Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
@@ -50,4 +54,13 @@ func (d *ipv6Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	}
 	r.FrameNumber, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_IPv6, r)
+	if r.HopByHop != nil {
+		o := &d.own
+		o.Reset()
+		o.Timestamp = p.Timestamp
+		o.Options = d.hbh.Options
+		o.FrameNumber, o.SrcIP, o.DstIP = p.Frame, p.SrcIP, p.DstIP
+		o.SrcPort, o.DstPort, o.FlowID = p.SrcPort, p.DstPort, p.FlowID
+		s.Emit(types.Type_NC_IPv6HopByHop, o)
+	}
 }

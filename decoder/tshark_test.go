@@ -1205,6 +1205,50 @@ var oracleRecords = []tsRecord{
 		own: map[string]bool{"SrcIP": true, "DstIP": true},
 	},
 	{
+		// the hop-by-hop header as a record of its own (also the HopByHop
+		// field of the IPv6 record): one per IPv6 header that has one
+		typ: types.Type_NC_IPv6HopByHop, protos: []string{"ipv6"}, keep: func(p *tsNode) bool { return hopByHop(p) != nil },
+		fields: []tsField{
+			{ours: "Options.OptionType", tshark: "ipv6.opt.type in ipv6.hopopts", want: hbhOptions(childNum("ipv6.opt.type"))},
+			{ours: "Options.OptionLength", tshark: "ipv6.opt.length in ipv6.hopopts", want: hbhOptions(func(o *tsNode) string {
+				if o.child("ipv6.opt.length") == nil {
+					return "0" // Pad1 has no length byte
+				}
+				return childNum("ipv6.opt.length")(o)
+			})},
+			{ours: "Options.ActualLength", tshark: "1 for Pad1, else ipv6.opt.length + 2", want: hbhOptions(func(o *tsNode) string {
+				n, ok := hbhLen(o)
+				if !ok {
+					return "?"
+				}
+				return strconv.Itoa(n)
+			})},
+			{ours: "Options.OptionData", tshark: "ipv6.opt.length bytes after type and length", want: hbhOptions(func(o *tsNode) string {
+				n, ok := hbhLen(o)
+				if !ok {
+					return "?"
+				}
+				return o.hexRange(min(2, n), n)
+			})},
+		},
+		skip: map[string]string{
+			"Options.OptionAlignment": "gopacket's alignment hint for writing options; not on the wire, never filled",
+		},
+	},
+	{
+		// the fragment header of an IPv6 packet, which tshark shows
+		// inside the ipv6 protocol
+		typ: types.Type_NC_IPv6Fragment, protos: []string{"ipv6"}, keep: func(p *tsNode) bool { return ipv6FragHeader(p) != nil },
+		fields: []tsField{
+			{ours: "NextHeader", tshark: "ipv6.fraghdr.nxt", want: fragNum("ipv6.fraghdr.nxt")},
+			{ours: "Reserved1", tshark: "ipv6.fraghdr.reserved_octet", want: fragNum("ipv6.fraghdr.reserved_octet")},
+			{ours: "FragmentOffset", tshark: "ipv6.fraghdr.offset (8-byte units)", want: fragNum("ipv6.fraghdr.offset")},
+			{ours: "Reserved2", tshark: "ipv6.fraghdr.reserved_bits", want: fragNum("ipv6.fraghdr.reserved_bits")},
+			{ours: "MoreFragments", tshark: "ipv6.fraghdr.more", want: fragNum("ipv6.fraghdr.more")},
+			{ours: "Identification", tshark: "ipv6.fraghdr.ident", want: fragNum("ipv6.fraghdr.ident")},
+		},
+	},
+	{
 		typ: types.Type_NC_ICMPv4, protos: []string{"icmp"},
 		fields: []tsField{
 			{ours: "TypeCode", tshark: "icmp.type<<8 | icmp.code", want: typeCode("icmp.type", "icmp.code")},
@@ -1694,6 +1738,25 @@ func hopByHop(p *tsNode) *tsNode {
 	return nil
 }
 
+// ipv6FragHeader is the fragment header tshark shows inside an ipv6
+// protocol, nil if it has none.
+func ipv6FragHeader(p *tsNode) *tsNode {
+	for _, k := range p.kids {
+		if k.proto && k.name == "ipv6.fraghdr" {
+			return k
+		}
+	}
+	return nil
+}
+
+// fragNum is a number of the IPv6 fragment header.
+func fragNum(name string) tsWant {
+	return func(_ *tsPacket, p *tsNode) (string, bool) {
+		v, ok := ipv6FragHeader(p).child(name).num()
+		return strconv.FormatInt(v, 10), ok
+	}
+}
+
 // hbhLen is an option's size from its type and length bytes. The size
 // tshark gives its Pad1 items is not reliable (it has shown 39 bytes).
 func hbhLen(o *tsNode) (int, bool) {
@@ -1760,6 +1823,7 @@ var knownDifferences = []knownDiff{
 	// record reads the header as the type-length-value list it is and goes
 	// on.
 	{key: "IPv6.HopByHop.Options.*", when: malformedIn("IPv6 Hop-by-Hop"), why: "tshark stops at an option it cannot dissect"},
+	{key: "IPv6HopByHop.Options.*", when: malformedIn("IPv6 Hop-by-Hop"), why: "tshark stops at an option it cannot dissect"},
 	{key: "TCP.Options.*", when: malformedIn("MPTCP"), why: "tshark stops at an option it cannot dissect"},
 
 	{key: "ARP (extra)", when: atmARP, why: "a truncated ATM ARP frame, which gopacket reads as plain ARP"},

@@ -299,9 +299,16 @@ func listDecoders(w io.Writer) {
 			about[t] = fmt.Sprintf("%s (from layer %v)", p.Description, p.Layer)
 		}
 	}
+	// A record can come from packets and from reassembled streams too (DNS
+	// over UDP and over TCP): the listing names both sources.
 	for _, p := range decoder.StreamProtocols() {
 		for _, t := range p.Records {
-			about[t] = fmt.Sprintf("from reassembled %s streams", p.Name)
+			from := fmt.Sprintf("from reassembled %s streams", p.Name)
+			if d, ok := about[t]; ok {
+				about[t] = strings.TrimSuffix(d, ")") + "; and " + from + ")"
+			} else {
+				about[t] = from
+			}
 		}
 	}
 	for t, d := range decoder.FlowRecords {

@@ -2,13 +2,20 @@ package capture
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/types"
 )
 
@@ -72,32 +79,214 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+// recordTypes derives the top-level record types of netcap.proto from the
+// descriptors of package types: a message is a record when the Type enum has
+// NC_<name> for it, it is not Header or Batch (the file framing), and it is
+// not only a sub-message: a message another message holds as a field (like
+// TCPOption or DNSQuestion, which the enum lists too) is a record of its own
+// only when it carries its own time (IPv6HopByHop: a record, and also a field
+// of IPv6).
+func recordTypes(t *testing.T) []string {
+	t.Helper()
+	file := types.File_netcap_proto
+	msgs := file.Messages()
+	nested := map[string]bool{}
+	var walk func(md protoreflect.MessageDescriptor)
+	walk = func(md protoreflect.MessageDescriptor) {
+		fields := md.Fields()
+		for i := 0; i < fields.Len(); i++ {
+			if sub := fields.Get(i).Message(); sub != nil && sub.FullName() != md.FullName() {
+				nested[string(sub.Name())] = true
+			}
+		}
+		for i := 0; i < md.Messages().Len(); i++ {
+			walk(md.Messages().Get(i))
+		}
+	}
+	for i := 0; i < msgs.Len(); i++ {
+		walk(msgs.Get(i))
+	}
+	enum := file.Enums().ByName("Type")
+	if enum == nil {
+		t.Fatal("netcap.proto has no enum Type")
+	}
+	var records []string
+	values := enum.Values()
+	for i := 0; i < values.Len(); i++ {
+		name, ok := strings.CutPrefix(string(values.Get(i).Name()), "NC_")
+		if !ok {
+			t.Fatalf("Type value %s does not start with NC_", values.Get(i).Name())
+		}
+		md := msgs.ByName(protoreflect.Name(name))
+		if md == nil {
+			t.Errorf("Type value NC_%s has no message %s", name, name)
+			continue
+		}
+		if name == "Header" || name == "Batch" || (nested[name] && !ownTime(md)) {
+			continue
+		}
+		records = append(records, name)
+	}
+	return records
+}
+
+// ownTime: field 1 of the message is its Unix-ns time (Timestamp, or
+// TimestampFirst for flows).
+func ownTime(md protoreflect.MessageDescriptor) bool {
+	f := md.Fields().ByNumber(1)
+	return f != nil && f.Kind() == protoreflect.Int64Kind && strings.HasPrefix(string(f.Name()), "Timestamp")
+}
+
 // TestDecodersListsEveryRecord: -decoders names every top-level record type
-// declared in netcap.proto.
+// declared in netcap.proto, and nothing else.
 func TestDecodersListsEveryRecord(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"-decoders"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	listed := map[string]bool{}
+	lines := map[string]string{}
 	for _, line := range strings.Split(stdout.String(), "\n") {
-		if name, _, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, " ") {
+		if name, about, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, " ") {
 			listed[name] = true
+			lines[name] = about
+			if strings.Contains(about, "no decoder makes it") {
+				t.Errorf("%s: no decoder makes it", name)
+			}
 		}
 	}
-	msgs := types.File_netcap_proto.Messages()
+	// every source of a record is named: the packet layers and the stream
+	// parsers that make it (DNS comes from both)
+	for _, p := range decoder.Protocols() {
+		for _, typ := range p.Records {
+			if from := fmt.Sprintf("from layer %v", p.Layer); !strings.Contains(lines[decoder.RecordName(typ)], from) {
+				t.Errorf("%s: the listing does not say %q: %q", decoder.RecordName(typ), from, lines[decoder.RecordName(typ)])
+			}
+		}
+	}
+	for _, p := range decoder.StreamProtocols() {
+		for _, typ := range p.Records {
+			if from := fmt.Sprintf("from reassembled %s streams", p.Name); !strings.Contains(lines[decoder.RecordName(typ)], from) {
+				t.Errorf("%s: the listing does not say %q: %q", decoder.RecordName(typ), from, lines[decoder.RecordName(typ)])
+			}
+		}
+	}
+	records := recordTypes(t)
+	want := map[string]bool{}
+	for _, name := range records {
+		want[name] = true
+		if !listed[name] {
+			t.Errorf("-decoders does not list %s", name)
+		}
+		// a record describes a frame or a flow: it starts with its time
+		if !ownTime(types.File_netcap_proto.Messages().ByName(protoreflect.Name(name))) {
+			t.Errorf("record %s: field 1 is not its Timestamp", name)
+		}
+	}
+	for name := range listed {
+		if !want[name] {
+			t.Errorf("-decoders lists %s, which is not a record type of netcap.proto", name)
+		}
+	}
+	// the issue names 53 protocol records; with the flows and the
+	// application records the contract has 61
+	if len(records) != 61 {
+		t.Errorf("netcap.proto declares %d top-level records, the framework has 61: %v", len(records), records)
+	}
+	t.Logf("%d record types listed", len(records))
+}
+
+// pcapPackets counts the packets of a pcap file the command wrote.
+func pcapPackets(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 	n := 0
-	for i := 0; i < msgs.Len(); i++ {
-		md := msgs.Get(i)
-		if f := md.Fields().ByNumber(1); f == nil || f.Kind() != protoreflect.Int64Kind || (f.Name() != "Timestamp" && f.Name() != "TimestampFirst") {
-			continue
+	for {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			return n
 		}
 		n++
-		if !listed[string(md.Name())] {
-			t.Errorf("-decoders does not list %s", md.Name())
+	}
+}
+
+// TestSummaryReportsCoverage: the summary names every record type the run
+// wrote a file for, and the counts of unknown and error packets, which match
+// the packets in unknown.pcap and errors.pcap. The capture is built here:
+// one UDP packet, two frames of an EtherType no decoder knows (0x88b5, local
+// experimental) and one IPv4 header whose total length is shorter than the
+// header (a decode error).
+func TestSummaryReportsCoverage(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "mixed.pcap")
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	mac1, mac2 := []byte{2, 0, 0, 0, 0, 1}, []byte{2, 0, 0, 0, 0, 2}
+	frame := func(ls ...gopacket.SerializableLayer) []byte {
+		b := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: []byte{10, 0, 0, 1}, DstIP: []byte{10, 0, 0, 2}}
+	udp := &layers.UDP{SrcPort: 40000, DstPort: 9999}
+	udp.SetNetworkLayerForChecksum(ip)
+	good := frame(&layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: layers.EthernetTypeIPv4}, ip, udp, gopacket.Payload("hello"))
+	odd := frame(&layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: 0x88b5}, gopacket.Payload(bytes.Repeat([]byte{0xab}, 46)))
+	bad := append([]byte(nil), good...)
+	bad[14+2], bad[14+3] = 0, 10 // IPv4 total length 10 < 20
+	base := time.Unix(1700000000, 0)
+	for i, data := range [][]byte{good, odd, odd, bad} {
+		ci := gopacket.CaptureInfo{Timestamp: base.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(data), Length: len(data)}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if n != 61 {
-		t.Errorf("netcap.proto declares %d top-level records, the framework has 61", n)
+	os.WriteFile(in, buf.Bytes(), 0o644)
+
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-read", in, "-out", out, "-workers", "1"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	summary := stdout.String() + stderr.String()
+	m := regexp.MustCompile(`(\d+) packets, (\d+) records, (\d+) unknown \(unknown\.pcap\), (\d+) errors \(errors\.pcap\)`).FindStringSubmatch(summary)
+	if m == nil {
+		t.Fatalf("the summary does not give packets, records, unknown and errors:\n%s", summary)
+	}
+	if m[1] != "4" {
+		t.Errorf("summary says %s packets, the capture has 4", m[1])
+	}
+	unknown, errs := pcapPackets(t, filepath.Join(out, "unknown.pcap")), pcapPackets(t, filepath.Join(out, "errors.pcap"))
+	if m[3] != fmt.Sprint(unknown) || m[4] != fmt.Sprint(errs) {
+		t.Errorf("summary says %s unknown and %s errors; unknown.pcap holds %d packets, errors.pcap %d", m[3], m[4], unknown, errs)
+	}
+	if unknown != 2 || errs != 1 {
+		t.Errorf("%d unknown and %d error packets, want 2 (EtherType 0x88b5) and 1 (IPv4 shorter than its header)", unknown, errs)
+	}
+	// every record file written is named in the summary's table
+	files, _ := filepath.Glob(filepath.Join(out, "*.ncap.gz"))
+	if len(files) == 0 {
+		t.Fatal("no record files written")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".ncap.gz")
+		if !regexp.MustCompile(`(?m)^\s*` + name + `\s+\d+\s`).MatchString(summary) {
+			t.Errorf("%s written but the summary does not list it:\n%s", filepath.Base(f), summary)
+		}
 	}
 }
