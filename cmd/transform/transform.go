@@ -1,0 +1,89 @@
+// Package transform is the net transform command: Maltego local transforms
+// over audit record folders.
+package transform
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/netcap/netcap/maltego"
+)
+
+const help = `usage:
+  net transform [-limit N] NAME VALUE ["k=v#k2=v2"]   run a transform as Maltego does
+  net transform -list                                  the transforms, input and output entity types
+  net transform -generate-config netcap.mtz [-bin PATH] Maltego configuration to import
+
+Maltego runs a local transform with the input entity's value and its
+properties ('#' between properties, '=' between name and value, a literal
+'#', '=' or '\' escaped with '\'). The property "path" names the record
+folder (or a capture file whose records are in <file>.net/); "ip" restricts
+host transforms to records from or to that address (the value is used when it
+is an IP address). toAuditRecords captures the PCAP into <pcap>.net/ unless
+that folder exists.
+
+Answers: one entity per distinct value with its record count (weight and
+property "count") and first/last time, sorted by count, at most -limit
+entities with an Inform message saying how many were left out. Only the record
+types a transform needs are read; on the 1.2 MB attack_scan capture
+(~17 k packets) a transform answers in about 0.1 s (see README).
+
+Failure behaviour: stdout always carries exactly one valid MaltegoMessage and
+nothing else. A missing or damaged record folder or file gives a PartialError
+UI message (with the entities read before the damage) and exit status 0; an
+unknown transform name gives a FatalError message and exit status 2. Logs go
+to stderr.
+
+flags:
+`
+
+// Run is the entry point of net transform.
+func Run(args []string) int { return run(args, os.Stdout, os.Stderr) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("transform", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, help)
+		fs.PrintDefaults()
+	}
+	limit := fs.Int("limit", maltego.DefaultLimit, "at most this many entities per answer (0: no cap)")
+	list := fs.Bool("list", false, "print the transforms with their input and output entity types")
+	gen := fs.String("generate-config", "", "write a Maltego configuration (.mtz) to this file")
+	bin := fs.String("bin", "", "with -generate-config: the net binary Maltego runs (default: this executable)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	switch {
+	case *list:
+		for _, t := range maltego.Transforms {
+			fmt.Fprintf(stdout, "%-30s %-34s -> %s\n", t.Name, t.Input, t.Output)
+		}
+		return 0
+	case *gen != "":
+		exe := *bin
+		if exe == "" {
+			if p, err := os.Executable(); err == nil {
+				exe = p
+			} else {
+				exe = "net"
+			}
+		}
+		if err := maltego.WriteConfigFile(*gen, exe); err != nil {
+			fmt.Fprintf(stderr, "net transform: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "net transform: wrote %s (%d transforms)\n", *gen, len(maltego.Transforms))
+		return 0
+	}
+	if fs.NArg() < 1 {
+		fs.Usage()
+		return 2
+	}
+	return maltego.Run(fs.Arg(0), maltego.ParseArgs(fs.Args()[1:]), *limit, stdout, stderr)
+}
