@@ -2,6 +2,7 @@ package maltego
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -271,4 +272,67 @@ func WriteConfig(w io.Writer, bin string) error {
 		return fmt.Errorf("writing the configuration: %w", err)
 	}
 	return nil
+}
+
+// ConfigTransformNames reads a .mtz, calls check with every file's name and
+// contents, and returns the sorted transform names (without Prefix) of its
+// .transform files. It fails when the transform set, the server or the
+// entity files disagree with the transforms.
+func ConfigTransformNames(mtz []byte, check func(name string, b []byte) error) ([]string, error) {
+	z, err := zip.NewReader(bytes.NewReader(mtz), int64(len(mtz)))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	entities := map[string]bool{}
+	var set mtzSet
+	var srv mtzServer
+	var inputs []string
+	for _, f := range z.File {
+		rc, err := f.Open()
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		if err := check(f.Name, b); err != nil {
+			return nil, err
+		}
+		switch {
+		case strings.HasSuffix(f.Name, ".transform"):
+			var t mtzTransform
+			if err := xml.Unmarshal(b, &t); err != nil {
+				return nil, fmt.Errorf("%s: %v", f.Name, err)
+			}
+			names = append(names, strings.TrimPrefix(t.Name, Prefix))
+			inputs = append(inputs, t.Input.Entity.Type)
+		case strings.HasSuffix(f.Name, ".entity"):
+			var e mtzEntity
+			if err := xml.Unmarshal(b, &e); err != nil {
+				return nil, fmt.Errorf("%s: %v", f.Name, err)
+			}
+			entities[e.ID] = true
+		case strings.HasSuffix(f.Name, ".set"):
+			if err := xml.Unmarshal(b, &set); err != nil {
+				return nil, fmt.Errorf("%s: %v", f.Name, err)
+			}
+		case strings.HasSuffix(f.Name, ".tas"):
+			if err := xml.Unmarshal(b, &srv); err != nil {
+				return nil, fmt.Errorf("%s: %v", f.Name, err)
+			}
+		}
+	}
+	sort.Strings(names)
+	for _, in := range inputs {
+		if !entities[in] {
+			return nil, fmt.Errorf("input entity %s has no entity file", in)
+		}
+	}
+	if len(set.Transforms) != len(names) || len(srv.Transforms) != len(names) {
+		return nil, fmt.Errorf("%d transforms, %d in the set, %d on the server", len(names), len(set.Transforms), len(srv.Transforms))
+	}
+	return names, nil
 }
