@@ -26,15 +26,18 @@ that folder exists.
 
 Answers: one entity per distinct value with its record count (weight and
 property "count") and first/last time, sorted by count, at most -limit
-entities with an Inform message saying how many were left out. Only the record
-types a transform needs are read; on the 1.2 MB attack_scan capture
-(~17 k packets) a transform answers in about 0.1 s (see README).
+entities with an Inform message saying how many were left out (Maltego does
+not pass its slider to local transforms: set -limit in the parameters). Only
+the record types a transform needs are read. On the 1,000,000-packet bench
+capture (176 MB of records, 2 vCPUs): toDNSQuestions 0.01 s, toSourceIPs
+0.8 s, toTCPFlagCombinations 1.9 s; toAuditRecords captures it in 10.7 s the
+first time, then answers in 2.3 s.
 
 Failure behaviour: stdout always carries exactly one valid MaltegoMessage and
 nothing else. A missing or damaged record folder or file gives a PartialError
-UI message (with the entities read before the damage) and exit status 0; an
-unknown transform name gives a FatalError message and exit status 2. Logs go
-to stderr.
+UI message (with the entities read before the damage) and exit status 0; a
+record type without a file gives an Inform message; an unknown transform name
+gives a FatalError message and exit status 2. Logs go to stderr.
 
 flags:
 `
