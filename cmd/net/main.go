@@ -14,6 +14,7 @@ import (
 	"github.com/netcap/netcap/cmd/export"
 	"github.com/netcap/netcap/cmd/label"
 	"github.com/netcap/netcap/cmd/proxy"
+	"github.com/netcap/netcap/cmd/transform"
 	"github.com/netcap/netcap/cmd/util"
 )
 
@@ -33,7 +34,7 @@ var commands = []command{
 	{name: "proxy", about: "HTTP reverse proxy that writes an HTTP record per exchange", run: proxy.Run},
 	{name: "util", about: "validate record files, convert timestamps", run: util.Run},
 	{name: "export", about: "serve Prometheus metrics about decoded traffic", run: export.Run},
-	{name: "transform", about: "Maltego local transforms over audit records", issue: 11},
+	{name: "transform", about: "Maltego local transforms over audit records", run: transform.Run},
 }
 
 func usage() {

@@ -1,0 +1,92 @@
+// Package transform is the net transform command: Maltego local transforms
+// over audit record folders.
+package transform
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/netcap/netcap/maltego"
+)
+
+const help = `usage:
+  net transform [-limit N] NAME VALUE ["k=v#k2=v2"]   run a transform as Maltego does
+  net transform -list                                  the transforms, input and output entity types
+  net transform -generate-config netcap.mtz [-bin PATH] Maltego configuration to import
+
+Maltego runs a local transform with the input entity's value and its
+properties ('#' between properties, '=' between name and value, a literal
+'#', '=' or '\' escaped with '\'). The property "path" names the record
+folder (or a capture file whose records are in <file>.net/); "ip" restricts
+host transforms to records from or to that address (the value is used when it
+is an IP address). toAuditRecords captures the PCAP into <pcap>.net/ unless
+that folder exists.
+
+Answers: one entity per distinct value with its record count (weight and
+property "count") and first/last time, sorted by count, at most -limit
+entities with an Inform message saying how many were left out (Maltego does
+not pass its slider to local transforms: set -limit in the parameters). Only
+the record types a transform needs are read. On the 1,000,000-packet bench
+capture (176 MB of records, 2 vCPUs): toDNSQuestions 0.01 s, toSourceIPs
+0.8 s, toTCPFlagCombinations 1.9 s; toAuditRecords captures it in 10.7 s the
+first time, then answers in 2.3 s.
+
+Failure behaviour: stdout always carries exactly one valid MaltegoMessage and
+nothing else. A missing or damaged record folder or file gives a PartialError
+UI message (with the entities read before the damage) and exit status 0; a
+record type without a file gives an Inform message; an unknown transform name
+gives a FatalError message and exit status 2. Logs go to stderr.
+
+flags:
+`
+
+// Run is the entry point of net transform.
+func Run(args []string) int { return run(args, os.Stdout, os.Stderr) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("transform", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, help)
+		fs.PrintDefaults()
+	}
+	limit := fs.Int("limit", maltego.DefaultLimit, "at most this many entities per answer (0: no cap)")
+	list := fs.Bool("list", false, "print the transforms with their input and output entity types")
+	gen := fs.String("generate-config", "", "write a Maltego configuration (.mtz) to this file")
+	bin := fs.String("bin", "", "with -generate-config: the net binary Maltego runs (default: this executable)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	switch {
+	case *list:
+		for _, t := range maltego.Transforms {
+			fmt.Fprintf(stdout, "%-30s %-34s -> %s\n", t.Name, t.Input, t.Output)
+		}
+		return 0
+	case *gen != "":
+		exe := *bin
+		if exe == "" {
+			if p, err := os.Executable(); err == nil {
+				exe = p
+			} else {
+				exe = "net"
+			}
+		}
+		if err := maltego.WriteConfigFile(*gen, exe); err != nil {
+			fmt.Fprintf(stderr, "net transform: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "net transform: wrote %s (%d transforms)\n", *gen, len(maltego.Transforms))
+		return 0
+	}
+	if fs.NArg() < 1 {
+		fs.Usage()
+		return 2
+	}
+	return maltego.Run(fs.Arg(0), maltego.ParseArgs(fs.Args()[1:]), *limit, stdout, stderr)
+}

@@ -1,0 +1,250 @@
+package maltego
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
+)
+
+// DefaultLimit caps the entities of one answer, as Maltego's default slider.
+const DefaultLimit = 256
+
+// Transform is one local transform.
+type Transform struct {
+	Name   string       // as Maltego calls it, equal to the original netcap's
+	Input  string       // input entity type
+	Output string       // output entity type
+	About  string       // one line for -list and the Maltego description
+	Reads  []types.Type // the only record types it opens
+	run    func(q *query) error
+}
+
+// query is one run of a transform.
+type query struct {
+	t     *Transform
+	args  Args
+	dir   string // record folder
+	ip    string // host filter, "" for none
+	agg   map[string]*item
+	msg   *Message
+	limit int
+	log   io.Writer
+}
+
+type item struct {
+	count       int64
+	first, last int64
+	typ         string // entity type when not the transform's output
+	extra       map[string]string
+}
+
+// add counts one occurrence of value seen at ts (Unix ns; 0 if unknown).
+func (q *query) add(value string, ts int64) *item {
+	return q.addSpan(value, ts, ts)
+}
+
+func (q *query) addSpan(value string, first, last int64) *item {
+	it := q.agg[value]
+	if it == nil {
+		it = &item{first: first, last: last}
+		q.agg[value] = it
+	}
+	it.count++
+	if first != 0 && (it.first == 0 || first < it.first) {
+		it.first = first
+	}
+	if last > it.last {
+		it.last = last
+	}
+	return it
+}
+
+// host reports whether a record with these addresses passes the host filter.
+func (q *query) host(src, dst string) bool {
+	return q.ip == "" || src == q.ip || dst == q.ip
+}
+
+// each calls fn for every record of type t in the folder. A missing file
+// means no records of that type (the capture writes no empty files); a
+// damaged one ends with a PartialError, keeping the records read so far.
+func (q *query) each(t types.Type, fn func(m proto.Message)) error {
+	name := TypeName(t)
+	path := ""
+	for _, ext := range []string{".ncap.gz", ".ncap"} {
+		p := filepath.Join(q.dir, name+ext)
+		if _, err := os.Stat(p); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		q.msg.Inform(fmt.Sprintf("no %s records in %s", name, q.dir))
+		return nil
+	}
+	r, err := ncio.Open(path)
+	if err != nil {
+		q.msg.Warn(fmt.Sprintf("%s records unreadable: %v", name, err))
+		return nil
+	}
+	defer r.Close()
+	m := r.New()
+	for {
+		err := r.Next(m)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			q.msg.Warn(fmt.Sprintf("%s records damaged, results are partial: %v", name, err))
+			return nil
+		}
+		fn(m)
+	}
+}
+
+// TypeName is a record type's file name stem (the enum name without NC_).
+func TypeName(t types.Type) string { return strings.TrimPrefix(t.String(), "NC_") }
+
+// finish turns the aggregate into entities: sorted by count (then value),
+// capped by the limit, with a message saying how many were left out.
+func (q *query) finish() {
+	vals := make([]string, 0, len(q.agg))
+	for v := range q.agg {
+		vals = append(vals, v)
+	}
+	sort.Slice(vals, func(i, j int) bool {
+		a, b := q.agg[vals[i]], q.agg[vals[j]]
+		if a.count != b.count {
+			return a.count > b.count
+		}
+		return vals[i] < vals[j]
+	})
+	if q.limit > 0 && len(vals) > q.limit {
+		q.msg.Inform(fmt.Sprintf("%d of %d results shown, %d left out (limit %d)", q.limit, len(vals), len(vals)-q.limit, q.limit))
+		vals = vals[:q.limit]
+	}
+	for _, v := range vals {
+		it := q.agg[v]
+		typ := q.t.Output
+		if it.typ != "" {
+			typ = it.typ
+		}
+		e := Entity{Type: typ, Value: v, Weight: it.count}
+		e.AddField("count", "Records", strconv.FormatInt(it.count, 10))
+		if it.first != 0 {
+			e.AddField("first", "First seen", formatTime(it.first))
+		}
+		if it.last != 0 {
+			e.AddField("last", "Last seen", formatTime(it.last))
+		}
+		e.AddField("path", "Record folder", q.dir)
+		if typ == IPAddr {
+			e.AddField("ip", "IP address", v)
+		} else if q.ip != "" {
+			e.AddField("ip", "IP address", q.ip)
+		}
+		keys := make([]string, 0, len(it.extra))
+		for k := range it.extra {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			e.AddField(k, k, it.extra[k])
+		}
+		q.msg.Response.Entities = append(q.msg.Response.Entities, e)
+	}
+}
+
+func formatTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+
+// Find returns the transform with this name, nil if there is none.
+func Find(name string) *Transform {
+	for i := range Transforms {
+		if Transforms[i].Name == name {
+			return &Transforms[i]
+		}
+	}
+	return nil
+}
+
+// Run runs the named transform and writes its answer, always one valid
+// MaltegoMessage, to out. Logs go to log. The exit code is 0 whenever an
+// answer was written, also when it only carries an error message.
+func Run(name string, args Args, limit int, out, log io.Writer) int {
+	msg := &Message{}
+	code := run(name, args, limit, msg, log)
+	if _, err := msg.WriteTo(out); err != nil {
+		fmt.Fprintf(log, "net transform: writing the answer: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+func run(name string, args Args, limit int, msg *Message, log io.Writer) (code int) {
+	t := Find(name)
+	if t == nil {
+		msg.Fail(fmt.Sprintf("unknown transform %q; net transform -list shows the transforms", name))
+		return 2
+	}
+	q := &query{t: t, args: args, agg: map[string]*item{}, msg: msg, limit: limit, log: log}
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(log, "net transform %s: panic: %v\n", name, r)
+			msg.Response.Entities = nil
+			msg.Warn(fmt.Sprintf("%s failed: %v", name, r))
+			code = 0
+		}
+	}()
+	start := time.Now()
+	if t.Name != "toAuditRecords" {
+		dir, err := recordFolder(args)
+		if err != nil {
+			msg.Warn(err.Error())
+			return 0
+		}
+		q.dir = dir
+		q.ip = args.Props["ip"]
+		if q.ip == "" && net.ParseIP(args.Value) != nil {
+			q.ip = args.Value
+		}
+	}
+	if err := t.run(q); err != nil {
+		msg.Warn(fmt.Sprintf("%s: %v", name, err))
+		return 0
+	}
+	q.finish()
+	fmt.Fprintf(log, "net transform %s: %d entities in %v\n", name, len(msg.Response.Entities), time.Since(start).Round(time.Millisecond))
+	return 0
+}
+
+// recordFolder finds the record folder from the "path" property: a folder,
+// or a capture file whose records are in <file>.net.
+func recordFolder(args Args) (string, error) {
+	p := args.Props["path"]
+	if p == "" {
+		return "", errors.New("the entity has no path property: run toAuditRecords on a PCAP entity first")
+	}
+	st, err := os.Stat(p)
+	if err == nil && !st.IsDir() {
+		p += ".net"
+		st, err = os.Stat(p)
+	}
+	if err != nil {
+		return "", fmt.Errorf("record folder %s is missing (%v); run toAuditRecords on the capture first", p, err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("record folder %s is not a folder", p)
+	}
+	return p, nil
+}
