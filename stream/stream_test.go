@@ -96,7 +96,13 @@ func replay(t *testing.T, js jetstream.JetStream, path, sensor string, partSize 
 // says so), then stops it cleanly.
 func collectUntil(t *testing.T, js jetstream.JetStream, out string, stop func(*Collector) bool) *Collector {
 	t.Helper()
-	c := NewCollector(js, CollectorConfig{Out: out, Fetch: 8, Version: "test"})
+	return collectWith(t, js, CollectorConfig{Out: out, Fetch: 8, Version: "test"}, stop)
+}
+
+// collectWith is collectUntil with a collector made from cfg.
+func collectWith(t *testing.T, js jetstream.JetStream, cfg CollectorConfig, stop func(*Collector) bool) *Collector {
+	t.Helper()
+	c := NewCollector(js, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
