@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -32,7 +31,7 @@ func sharedCapture(t *testing.T) string {
 
 // startJS starts an embedded server on a free 127.0.0.1 port with the
 // streams, and returns it with a JetStream client.
-func startJS(t *testing.T, store string) (*server.Server, *nats.Conn, jetstream.JetStream) {
+func startJS(t *testing.T, store string) (*Server, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	s, err := StartServer("127.0.0.1", -1, store)
 	if err != nil {
