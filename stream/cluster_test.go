@@ -147,10 +147,13 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	done <- nil
-	n1 := sameRecords(t, want, filepath.Join(out, "dmz-1"))
-	n2 := sameRecords(t, want, filepath.Join(out, "dmz-2"))
-	if int64(n1+n2) != sent || c.Records.Load() != sent {
-		t.Fatalf("agents sent %d records, collector stored %d, files hold %d + %d", sent, c.Records.Load(), n1, n2)
+	// A part delivered by the stopped leader and lost on its way is
+	// delivered again after the ack wait, behind later parts: the order of
+	// parts may change, the records may not.
+	sameRotated(t, want, filepath.Join(out, "dmz-1"), 1)
+	sameRotated(t, want, filepath.Join(out, "dmz-2"), 1)
+	if c.Records.Load() != sent {
+		t.Fatalf("agents sent %d records, collector stored %d", sent, c.Records.Load())
 	}
 	t.Logf("%d records from two agents, %d messages sent again, %d duplicates dropped by the cluster, %d delivered again and skipped by the collector",
 		sent, a1.Retries.Load()+a2.Retries.Load(), a1.Dups.Load()+a2.Dups.Load(), c.Redelivered.Load())
