@@ -36,6 +36,8 @@ type CollectorConfig struct {
 	RotateSize int64         // or once a file has this many bytes; 0: never
 	Version    string        // for the file headers
 	Log        io.Writer     // dead letters are reported here; nil: not at all
+	AckWait    time.Duration // a part delivered but not acked comes again after this; 0 means 30 s
+	Remember   int           // message ids remembered to skip parts delivered again; 0 means 65536
 }
 
 // Collector stores the parts of the NETCAP stream in record files.
@@ -52,7 +54,15 @@ type Collector struct {
 	dead map[string]int64 // dead letters by reason
 	logs int
 
+	// Ids of the parts written lately: a part whose ack was lost (a node
+	// of the cluster went away) is delivered again, and acked, not
+	// written twice.
+	seen    map[string]struct{}
+	seenIDs []string // ring of the ids in seen
+	seenAt  int
+
 	Batches, Records, Bytes atomic.Int64
+	Redelivered             atomic.Int64 // parts delivered again and skipped
 }
 
 type outFile struct {
@@ -74,7 +84,14 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 	if cfg.MaxRecords <= 0 {
 		cfg.MaxRecords = 16 << 20
 	}
-	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), msgs: map[types.Type]proto.Message{}, dead: map[string]int64{}}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.Remember <= 0 {
+		cfg.Remember = 1 << 16
+	}
+	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), msgs: map[types.Type]proto.Message{}, dead: map[string]int64{},
+		seen: map[string]struct{}{}, seenIDs: make([]string, cfg.Remember)}
 }
 
 // Dead returns the dead letters so far, by reason.
@@ -90,7 +107,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
 		Durable:       c.cfg.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       time.Minute,
+		AckWait:       c.cfg.AckWait,
 		MaxAckPending: 4 * c.cfg.Fetch,
 		MaxDeliver:    -1,
 	})
@@ -131,6 +148,13 @@ func (c *Collector) Run(ctx context.Context) error {
 // take checks one message and queues its records for their file, or sends
 // it to the dead letters.
 func (c *Collector) take(m jetstream.Msg) {
+	id := m.Headers().Get(jetstream.MsgIDHeader)
+	if id != "" {
+		if _, ok := c.seen[id]; ok {
+			c.Redelivered.Add(1)
+			return
+		}
+	}
 	subj := m.Subject()
 	sensor, t, reason := ParseSubject(subj)
 	var member []byte
@@ -148,6 +172,14 @@ func (c *Collector) take(m jetstream.Msg) {
 		return
 	}
 	f.buf = append(f.buf, member...)
+	if id != "" {
+		if old := c.seenIDs[c.seenAt]; old != "" {
+			delete(c.seen, old)
+		}
+		c.seenIDs[c.seenAt] = id
+		c.seenAt = (c.seenAt + 1) % len(c.seenIDs)
+		c.seen[id] = struct{}{}
+	}
 	c.Batches.Add(1)
 	c.Records.Add(int64(n))
 	c.Bytes.Add(int64(len(m.Data())))

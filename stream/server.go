@@ -1,43 +1,169 @@
 package stream
 
 import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 )
+
+// ServerConfig describes an embedded NATS server with JetStream.
+type ServerConfig struct {
+	Name     string // server name; "netcap-collect" if empty (unique within a cluster)
+	Host     string
+	Port     int    // -1: any free port
+	StoreDir string // JetStream file store
+
+	// Mutual TLS: the server presents TLSCert/TLSKey and accepts only
+	// clients whose certificate TLSCA signed.
+	TLSCert, TLSKey, TLSCA string
+	// Users is a file of accepted clients, one a line: "name password", or
+	// an NKey public key (U...) for clients holding its seed. Empty lines
+	// and lines starting with # are skipped. No file: anyone may connect.
+	Users string
+
+	// Cluster: a name shared by the nodes, this node's route port on Host
+	// (-1: any free one) and the route URLs of the others.
+	Cluster     string
+	ClusterPort int
+	Routes      []string
+}
 
 // StartServer starts an embedded NATS server with JetStream, its file store
 // in storeDir, listening on host:port (port -1: any free port). Stop it with
 // Shutdown and WaitForShutdown.
-func StartServer(host string, port int, storeDir string) (*server.Server, error) {
-	s, err := server.NewServer(&server.Options{
-		ServerName: "netcap-collect",
-		Host:       host,
-		Port:       port,
+func StartServer(host string, port int, storeDir string) (*Server, error) {
+	return StartServerConfig(ServerConfig{Host: host, Port: port, StoreDir: storeDir})
+}
+
+// StartServerConfig starts the server c describes and waits until it takes
+// connections (a cluster node: until it listens; JetStream comes once a
+// quorum of nodes is up).
+func StartServerConfig(c ServerConfig) (*Server, error) {
+	if c.Name == "" {
+		c.Name = "netcap-collect"
+	}
+	o := &server.Options{
+		ServerName: c.Name,
+		Host:       c.Host,
+		Port:       c.Port,
 		JetStream:  true,
-		StoreDir:   storeDir,
+		StoreDir:   c.StoreDir,
 		MaxPayload: MaxPayload,
 		NoSigs:     true,
 		NoLog:      true,
-	})
+	}
+	if c.TLSCert != "" || c.TLSKey != "" || c.TLSCA != "" {
+		if c.TLSCert == "" || c.TLSKey == "" || c.TLSCA == "" {
+			return nil, errors.New("nats server: mutual TLS needs a certificate, its key and the CA of the clients")
+		}
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: c.TLSCert, KeyFile: c.TLSKey, CaFile: c.TLSCA, Verify: true})
+		if err != nil {
+			return nil, fmt.Errorf("nats server TLS: %w", err)
+		}
+		o.TLS, o.TLSVerify, o.TLSConfig, o.TLSTimeout = true, true, tc, 2
+	}
+	var local ConnOptions
+	if c.Users != "" {
+		users, nks, err := readUsers(c.Users)
+		if err != nil {
+			return nil, err
+		}
+		// The collector in the same process signs in as a user of its
+		// own, whose password exists only in memory.
+		pw := make([]byte, 24)
+		if _, err := rand.Read(pw); err != nil {
+			return nil, err
+		}
+		local = ConnOptions{User: "netcap-collect-local", Password: hex.EncodeToString(pw)}
+		o.Users, o.Nkeys = append(users, &server.User{Username: local.User, Password: local.Password}), nks
+	}
+	if c.Cluster != "" {
+		o.Cluster.Name = c.Cluster
+		o.Cluster.Host = c.Host
+		o.Cluster.Port = c.ClusterPort
+		for _, r := range c.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return nil, fmt.Errorf("route %q: %w", r, err)
+			}
+			o.Routes = append(o.Routes, u)
+		}
+	}
+	s, err := server.NewServer(o)
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
 	}
 	s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()
-		return nil, fmt.Errorf("nats server on %s:%d: not ready after 10 s", host, port)
+		return nil, fmt.Errorf("nats server on %s:%d: not ready after 10 s", c.Host, c.Port)
 	}
-	return s, nil
+	return &Server{Server: s, local: local}, nil
+}
+
+// Server is an embedded NATS server.
+type Server struct {
+	*server.Server
+	local ConnOptions
+}
+
+// ConnectLocal connects to s in process, past its TLS and with a user of
+// its own, for the collector that started it.
+func (s *Server) ConnectLocal(name string) (*nats.Conn, error) {
+	o := s.local
+	o.Name, o.FailFast, o.inProcess = name, true, s.Server
+	return Connect("", o)
+}
+
+// readUsers reads a users file (see ServerConfig.Users).
+func readUsers(path string) ([]*server.User, []*server.NkeyUser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("users: %w", err)
+	}
+	defer f.Close()
+	var users []*server.User
+	var nks []*server.NkeyUser
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		fields := strings.Fields(sc.Text())
+		switch {
+		case len(fields) == 0 || strings.HasPrefix(fields[0], "#"):
+		case len(fields) == 1 && nkeys.IsValidPublicUserKey(fields[0]):
+			nks = append(nks, &server.NkeyUser{Nkey: fields[0]})
+		case len(fields) == 2:
+			users = append(users, &server.User{Username: fields[0], Password: fields[1]})
+		default:
+			return nil, nil, fmt.Errorf("users %s:%d: want \"name password\" or an NKey public user key", path, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, nil, fmt.Errorf("users: %w", err)
+	}
+	if len(users)+len(nks) == 0 {
+		return nil, nil, fmt.Errorf("users %s: no user", path)
+	}
+	return users, nks, nil
 }
 
 // ConnOptions are the client side of mutual TLS and NATS credentials.
 type ConnOptions struct {
 	Name                   string
 	TLSCert, TLSKey, TLSCA string
-	Creds                  string
+	Creds                  string // JWT and NKey seed (decentralized auth)
+	NKey                   string // file holding an NKey seed (SU...)
+	User, Password         string
+	inProcess              nats.InProcessConnProvider
 	FailFast               bool // return an error when the first connect fails, instead of retrying in the background
 }
 
@@ -61,9 +187,32 @@ func Connect(url string, o ConnOptions) (*nats.Conn, error) {
 	if o.Creds != "" {
 		opts = append(opts, nats.UserCredentials(o.Creds))
 	}
+	if o.NKey != "" {
+		opt, err := nats.NkeyOptionFromSeed(o.NKey)
+		if err != nil {
+			return nil, fmt.Errorf("nkey %s: %w", o.NKey, err)
+		}
+		opts = append(opts, opt)
+	}
+	if o.User != "" {
+		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.inProcess != nil {
+		opts = append(opts, nats.InProcessServer(o.inProcess))
+	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("nats %s: %w", url, err)
 	}
 	return nc, nil
+}
+
+// Refused reports whether a Connect error is the server refusing this
+// client (TLS or credentials), which trying again does not mend.
+func Refused(err error) bool {
+	if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:") || strings.Contains(msg, "tls error")
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -32,7 +31,7 @@ func sharedCapture(t *testing.T) string {
 
 // startJS starts an embedded server on a free 127.0.0.1 port with the
 // streams, and returns it with a JetStream client.
-func startJS(t *testing.T, store string) (*server.Server, *nats.Conn, jetstream.JetStream) {
+func startJS(t *testing.T, store string) (*Server, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	s, err := StartServer("127.0.0.1", -1, store)
 	if err != nil {
@@ -96,7 +95,13 @@ func replay(t *testing.T, js jetstream.JetStream, path, sensor string, partSize 
 // says so), then stops it cleanly.
 func collectUntil(t *testing.T, js jetstream.JetStream, out string, stop func(*Collector) bool) *Collector {
 	t.Helper()
-	c := NewCollector(js, CollectorConfig{Out: out, Fetch: 8, Version: "test"})
+	return collectWith(t, js, CollectorConfig{Out: out, Fetch: 8, Version: "test"}, stop)
+}
+
+// collectWith is collectUntil with a collector made from cfg.
+func collectWith(t *testing.T, js jetstream.JetStream, cfg CollectorConfig, stop func(*Collector) bool) *Collector {
+	t.Helper()
+	c := NewCollector(js, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()

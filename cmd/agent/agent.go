@@ -52,6 +52,7 @@ func run(args []string, stderr io.Writer) int {
 		tlsKey    = fs.String("tls-key", "", "client key `file` (PEM)")
 		tlsCA     = fs.String("tls-ca", "", "CA `file` (PEM) that signed the server's certificate")
 		creds     = fs.String("creds", "", "NATS credentials `file` (JWT and NKey seed)")
+		nkey      = fs.String("nkey", "", "`file` holding an NKey seed (SU...) listed in the collector's -users; a user and password go in the URL: nats://name:password@host:4222")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: net agent (-read file | -iface name) -sensor name [-nats url] [flags]
@@ -125,9 +126,18 @@ flags:
 	}
 	defer src.Close()
 
-	nc, err := stream.Connect(*url, stream.ConnOptions{Name: "net agent " + *sensor, TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds})
+	co := stream.ConnOptions{Name: "net agent " + *sensor, TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true}
+	nc, err := stream.Connect(*url, co)
+	if err != nil && stream.Refused(err) {
+		// A wrong certificate or credentials stay wrong: say so and stop.
+		return fail("refused by the server: %v", err)
+	}
 	if err != nil {
-		return fail("%v", err)
+		// The server is not up yet: keep trying in the background.
+		co.FailFast = false
+		if nc, err = stream.Connect(*url, co); err != nil {
+			return fail("%v", err)
+		}
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

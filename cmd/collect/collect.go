@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/netcap/netcap"
@@ -41,16 +42,19 @@ func run(args []string, stderr io.Writer) int {
 		maxRecords = fs.String("max-batch", "16MB", "largest a message may unpack to; larger ones are dead letters (oversized)")
 		status     = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
 		quiet      = fs.Bool("quiet", false, "no status line and no summary")
-		tlsCert    = fs.String("tls-cert", "", "-nats: client certificate `file` (PEM) for mutual TLS")
-		tlsKey     = fs.String("tls-key", "", "-nats: client key `file` (PEM)")
-		tlsCA      = fs.String("tls-ca", "", "-nats: CA `file` (PEM) that signed the server's certificate")
-		creds      = fs.String("creds", "", "-nats: NATS credentials `file`")
+		tlsCert    = fs.String("tls-cert", "", "mutual TLS: certificate `file` (PEM); embedded server: the server's, with -nats: this client's")
+		tlsKey     = fs.String("tls-key", "", "mutual TLS: key `file` (PEM) of -tls-cert")
+		tlsCA      = fs.String("tls-ca", "", "mutual TLS: CA `file` (PEM); embedded server: only clients with a certificate it signed may connect; with -nats: the CA of the servers")
+		users      = fs.String("users", "", "embedded server: only these clients may connect; `file` of lines \"name password\" or NKey public user keys (U...)")
+		creds      = fs.String("creds", "", "-nats: NATS credentials `file` (JWT and NKey seed)")
+		nkey       = fs.String("nkey", "", "-nats: `file` holding an NKey seed (SU...); user and password go in the URL: nats://name:password@host:4222")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: net collect -out folder [-nats urls] [flags]
 
 Without -nats, starts an embedded NATS server with JetStream (file store in
-<out>/.jetstream) on -listen. Creates the streams NETCAP (netcap.<sensor>.<Type>,
+<out>/.jetstream) on -listen; -tls-cert, -tls-key and -tls-ca make it require
+mutual TLS, -users a user name and password or an NKey. Creates the streams NETCAP (netcap.<sensor>.<Type>,
 work queue, 10 min duplicate window) and NETCAP_DEAD (netcap.dead), pulls
 with the durable consumer -durable, appends each part to
 <out>/<sensor>/<Type>.ncap.gz (a Header first: readable by net dump) and acks
@@ -92,14 +96,18 @@ flags:
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	connURL := *url
-	if connURL == "" {
+	var nc *nats.Conn
+	var connErr error
+	if *url == "" {
 		host, portStr, err := net.SplitHostPort(*listen)
 		port, perr := strconv.Atoi(portStr)
 		if err != nil || perr != nil {
 			return fail("-listen %q: want host:port", *listen)
 		}
-		srv, err := stream.StartServer(host, port, filepath.Join(*out, ".jetstream"))
+		srv, err := stream.StartServerConfig(stream.ServerConfig{
+			Host: host, Port: port, StoreDir: filepath.Join(*out, ".jetstream"),
+			TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Users: *users,
+		})
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -107,14 +115,18 @@ flags:
 			srv.Shutdown()
 			srv.WaitForShutdown()
 		}()
-		connURL = srv.ClientURL()
 		if !*quiet {
-			fmt.Fprintf(stderr, "net collect: NATS JetStream on %s, store %s; writing to %s\n", connURL, filepath.Join(*out, ".jetstream"), *out)
+			fmt.Fprintf(stderr, "net collect: NATS JetStream on %s, store %s; writing to %s\n", srv.ClientURL(), filepath.Join(*out, ".jetstream"), *out)
 		}
+		nc, connErr = srv.ConnectLocal("net collect")
+	} else {
+		if *users != "" {
+			return fail("-users is for the embedded server; with -nats the servers' config says who may connect")
+		}
+		nc, connErr = stream.Connect(*url, stream.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true})
 	}
-	nc, err := stream.Connect(connURL, stream.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, FailFast: true})
-	if err != nil {
-		return fail("%v", err)
+	if connErr != nil {
+		return fail("%v", connErr)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
