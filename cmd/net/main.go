@@ -26,7 +26,7 @@ type command struct {
 }
 
 var commands = []command{
-	{name: "capture", about: "decode pcap/pcapng files into audit records", run: capture.Run},
+	{name: "capture", about: "decode pcap/pcapng files or a live interface into audit records", run: capture.Run},
 	{name: "dump", about: "print audit record files as CSV, TSV, JSON or tables", run: dump.Run},
 	{name: "label", about: "join IDS alerts or attack timelines to audit records", run: label.Run},
 	{name: "collect", about: "receive records from sensors through NATS JetStream", run: collect.Run},
