@@ -63,7 +63,14 @@ func buildScript(t *testing.T, p pkt, udp bool) []byte {
 	if !p.toServer {
 		tcp.SrcPort, tcp.DstPort = tcp.DstPort, tcp.SrcPort
 	}
-	for _, f := range p.flags {
+	setTCPFlags(tcp, p.flags)
+	tcp.SetNetworkLayerForChecksum(ip)
+	return buildPacket(t, eth, ip, tcp, payload)
+}
+
+// setTCPFlags sets the flags named in flags: S, A, F, R, P.
+func setTCPFlags(tcp *layers.TCP, flags string) {
+	for _, f := range flags {
 		switch f {
 		case 'S':
 			tcp.SYN = true
@@ -77,8 +84,6 @@ func buildScript(t *testing.T, p pkt, udp bool) []byte {
 			tcp.PSH = true
 		}
 	}
-	tcp.SetNetworkLayerForChecksum(ip)
-	return buildPacket(t, eth, ip, tcp, payload)
 }
 
 // run decodes the script as a capture would: Tick for every packet, then

@@ -35,18 +35,7 @@ func streamPacket(t *testing.T, client bool, flags string, seq, ack uint32, port
 		ip.SrcIP, ip.DstIP = ip.DstIP, ip.SrcIP
 		tcp.SrcPort, tcp.DstPort = tcp.DstPort, tcp.SrcPort
 	}
-	for _, f := range flags {
-		switch f {
-		case 'S':
-			tcp.SYN = true
-		case 'A':
-			tcp.ACK = true
-		case 'F':
-			tcp.FIN = true
-		case 'P':
-			tcp.PSH = true
-		}
-	}
+	setTCPFlags(tcp, flags)
 	tcp.SetNetworkLayerForChecksum(ip)
 	buf := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
