@@ -215,6 +215,7 @@ func New(cfg *Config, opt Options) (*Server, error) {
 			ModifyResponse: p.modifyResponse,
 			ErrorHandler:   p.errorHandler,
 			ErrorLog:       log.New(io.Discard, "", 0), // failures are counted and recorded instead
+			BufferPool:     copyBuffers,
 		}
 		p.srv = &http.Server{
 			Handler:           p,
@@ -565,6 +566,23 @@ func (ex *exchange) finish(rw *respWriter, reqHead, bodyIn int64) {
 	}
 	s.write(rec)
 }
+
+// copyBuffers lends the 32 KiB buffers that bodies stream through. Without a
+// pool ReverseProxy allocates one per request: at 6,000 requests/s that is
+// 190 MB/s of garbage, and the collections it causes put 20-70 ms on the
+// 99th percentile (measured with TestLoad, GOGC=off as control).
+var copyBuffers = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // write appends a record to the file (and the dump).
 func (s *Server) write(rec *types.HTTP) {
