@@ -3,7 +3,9 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -300,5 +302,140 @@ func TestStream1GB(t *testing.T) {
 	t.Logf("1 GiB in %v (%.0f MB/s), proxy peak RSS %d MB", elapsed.Round(time.Millisecond), size/elapsed.Seconds()/1e6, kb/1024)
 	if kb > 100*1024 {
 		t.Fatalf("peak RSS %d kB: the body is not streamed", kb)
+	}
+}
+
+// TestConfigTwoProxiesDump runs two proxies from one proxies.yml with -dump:
+// each request reaches its own backend, has one record naming its proxy in
+// HTTP.ncap.gz, and one JSON line on stdout equal to that record.
+func TestConfigTwoProxiesDump(t *testing.T) {
+	backend := func(name string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Server", name)
+			io.WriteString(w, name+" "+r.URL.Path)
+		}))
+	}
+	api, web := backend("api-backend"), backend("web-backend")
+	defer api.Close()
+	defer web.Close()
+	free := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().String()
+	}
+	apiAddr, webAddr := free(), free()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "proxies.yml")
+	yml := fmt.Sprintf("proxies:\n  api:\n    local: %s\n    remote: %s\n  web:\n    local: %s\n    remote: %s\n",
+		apiAddr, api.URL, webAddr, web.URL)
+	if err := os.WriteFile(cfg, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "web_ncap")
+	stop := make(chan os.Signal, 1)
+	var stdout, stderr syncBuf
+	code := make(chan int, 1)
+	go func() { code <- run([]string{"-config", cfg, "-out", out, "-dump"}, &stdout, &stderr, stop) }()
+
+	// name -> address; requests alternate between the proxies.
+	sent := map[string]string{}
+	for i := 0; i < 20; i++ {
+		name, addr := "api", apiAddr
+		if i%2 == 1 {
+			name, addr = "web", webAddr
+		}
+		path := fmt.Sprintf("/%s/%d", name, i)
+		var res *http.Response
+		var err error
+		for try := 0; try < 100; try++ { // the listeners open in the goroutine
+			if res, err = http.Get("http://" + addr + path); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v (stderr %s)", path, err, stderr.String())
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if want := name + "-backend " + path; string(body) != want {
+			t.Fatalf("%s: body %q, want %q", path, body, want)
+		}
+		sent[path] = name
+	}
+	stop <- syscall.SIGTERM
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d: %s", c, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("net proxy did not stop")
+	}
+	recs := readFile(t, filepath.Join(out, px.RecordFile))
+	if len(recs) != len(sent) {
+		t.Fatalf("%d records for %d requests", len(recs), len(sent))
+	}
+	for _, r := range recs {
+		if name, ok := sent[r.URL]; !ok || r.ProxyName != name || r.ServerName != name+"-backend" || r.StatusCode != 200 {
+			t.Errorf("record %s: proxy %q server %q status %d, want proxy %q", r.URL, r.ProxyName, r.ServerName, r.StatusCode, sent[r.URL])
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != len(recs) {
+		t.Fatalf("%d JSON lines on stdout for %d records", len(lines), len(recs))
+	}
+	for _, line := range lines {
+		var got struct {
+			URL, ProxyName, ServerName string
+			StatusCode                 int
+		}
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("stdout line %q: %v", line, err)
+		}
+		if sent[got.URL] != got.ProxyName || got.ServerName != got.ProxyName+"-backend" || got.StatusCode != 200 {
+			t.Errorf("dump line %q", line)
+		}
+		delete(sent, got.URL)
+	}
+	if len(sent) != 0 {
+		t.Errorf("no dump line for %v", sent)
+	}
+	for _, want := range []string{"api listening on http://" + apiAddr, "web listening on http://" + webAddr, "requests: 20, records: 20"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	// net label reads the proxy's folder like a capture's: an attack from
+	// 127.0.0.1 covering the run labels every record.
+	now := time.Now().UTC()
+	attacks := filepath.Join(dir, "attacks.yml")
+	yml = fmt.Sprintf("timezone: UTC\nattacks:\n  - name: test\n    start: %s\n    end: %s\n    attackers: [127.0.0.1]\n    category: proxied\n",
+		now.Add(-time.Hour).Format(time.DateTime), now.Add(time.Hour).Format(time.DateTime))
+	if err := os.WriteFile(attacks, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	labeled := filepath.Join(dir, "labeled")
+	if b, err := exec.Command(netBinary(t), "label", "-read", out, "-attacks", attacks, "-out", labeled).CombinedOutput(); err != nil {
+		t.Fatalf("net label: %v\n%s", err, b)
+	}
+	csv, err := exec.Command("sh", "-c", "zcat "+filepath.Join(labeled, "HTTP_labeled.csv.gz")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if len(rows) != len(recs)+1 {
+		t.Fatalf("%d labelled rows for %d records", len(rows)-1, len(recs))
+	}
+	for _, row := range rows[1:] {
+		if !strings.HasSuffix(row, ",proxied") {
+			t.Fatalf("row not labelled: %s", row)
+		}
 	}
 }
