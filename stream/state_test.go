@@ -1,10 +1,21 @@
 package stream
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
 )
 
 func TestRunState(t *testing.T) {
@@ -83,5 +94,71 @@ func TestStateRecovery(t *testing.T) {
 	os.WriteFile(filepath.Join(out, StateFile), []byte(`{"pending":[{"file":"../../etc/x","offset":0,"length":1}]}`), 0o644)
 	if _, err := loadState(out); err == nil {
 		t.Fatal("a state naming a file outside the output folder was taken")
+	}
+}
+
+// TestCollectorOrder publishes the parts of one run out of order, one of
+// them twice and one never: the collector writes them in the agent's
+// order, skips the second copy, and after OrderWait writes the part behind
+// the missing one where it falls.
+func TestCollectorOrder(t *testing.T) {
+	_, _, js := startJS(t, t.TempDir())
+	send := func(seq int64) {
+		t.Helper()
+		m := nats.NewMsg("netcap.lab.Flow")
+		rec, err := ncio.AppendDelimited(nil, &types.Flow{SrcIP: fmt.Sprintf("10.0.0.%d", seq)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Data = rec
+		m.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("lab.Flow.run1.%d", seq))
+		m.Header.Set(HdrRecords, "1")
+		m.Header.Set(HdrEncoding, "none")
+		if _, err := js.PublishMsg(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, seq := range []int64{1, 3, 4, 2, 7} {
+		send(seq)
+	}
+	// The same part 3 again, as the server stores it when the first copy
+	// is out of its duplicate window.
+	ctx := context.Background()
+	st, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.Duplicates = 100 * time.Millisecond
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	send(3)
+	out := t.TempDir()
+	began := time.Now()
+	c := collectWith(t, js, CollectorConfig{Out: out, Fetch: 8, Version: "test", OrderWait: time.Second},
+		func(c *Collector) bool { return c.Records.Load() >= 5 && c.Redelivered.Load() >= 1 })
+	var got []string
+	for _, b := range readAll(t, filepath.Join(out, "lab", "Flow.ncap.gz")) {
+		var f types.Flow
+		if err := proto.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f.SrcIP[len("10.0.0."):])
+	}
+	if strings.Join(got, " ") != "1 2 3 4 7" {
+		t.Fatalf("written in the order %v, want 1 2 3 4 7", got)
+	}
+	if c.Held.Load() == 0 || c.OutOfOrder.Load() != 1 || c.Redelivered.Load() != 1 || time.Since(began) < time.Second {
+		t.Fatalf("held %d times, %d out of order, %d skipped, after %v", c.Held.Load(), c.OutOfOrder.Load(), c.Redelivered.Load(), time.Since(began))
+	}
+	// A new collector on the same folder knows what is written.
+	state, err := loadState(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := state.Runs["netcap.lab.Flow run1"]; r == nil || r.Done != 4 || !slices.Equal(r.Extra, []int64{7}) {
+		t.Fatalf("state after the run: %+v", r)
 	}
 }
