@@ -138,6 +138,9 @@ flags:
 		}
 		nc, connErr = stream.Connect(*url, stream.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true})
 	}
+	if connErr != nil && stream.Refused(connErr) {
+		return fail("refused by the server: %v", connErr)
+	}
 	if connErr != nil {
 		return fail("%v", connErr)
 	}

@@ -173,6 +173,24 @@ func drained(t *testing.T, url string, d time.Duration, creds string) {
 	}
 }
 
+// waitConsumer waits until the collector col has made the streams and its
+// consumer.
+func waitConsumer(t *testing.T, js jetstream.JetStream, col *proc) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || col.exited() {
+			t.Fatalf("net collect made no consumer (%v): %s", err, col.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // readRecords returns the raw records of a record file.
 func readRecords(t *testing.T, path string) [][]byte {
 	t.Helper()
@@ -269,18 +287,7 @@ func TestServerRestart(t *testing.T) {
 		}
 		return info.Delivered.Stream
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) || col.exited() {
-			t.Fatalf("net collect made no consumer (%v): %s", err, col.stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitConsumer(t, js, col)
 
 	ag := start(t, nil, "agent", "-read", path, "-sensor", "lab", "-nats", srv.URL, "-batch-size", "4KiB",
 		"-workers", "2", "-status", "0", "-wait", "60s")
@@ -385,4 +392,56 @@ func TestCollectorKilled(t *testing.T) {
 		t.Fatalf("agent sent %d records, files hold %d; the second collector skipped %d parts delivered again", sent, n, skipped)
 	}
 	t.Logf("killed after 2 batches with %d records on disk; the second collector skipped %d parts delivered again; %d records equal to net capture's in order", before, skipped, n)
+}
+
+// TestJWTServer runs Debian's nats-server in operator mode (a config file
+// with the operator JWT, resolver MEMORY and the account JWTs preloaded,
+// all made by the test): net collect -creds and net agent -creds with
+// users of the account store a replay equal to net capture's; an agent
+// with a user JWT and another user's seed, and a collector with a user of
+// an account the server does not know, stop with one line and status 2.
+func TestJWTServer(t *testing.T) {
+	natstest.Binary(t)
+	const loopback = "../../testdata/loopback.pcap"
+	dir := t.TempDir()
+	auth := natstest.NewAuth(t, dir)
+	port := natstest.FreePort(t)
+	srv := natstest.Start(t, port, "-c", auth.WriteConfig(t, dir, port, t.TempDir()))
+	want := localCapture(t, loopback)
+	out := t.TempDir()
+
+	refused := func(p *proc) {
+		t.Helper()
+		code := p.wait(t, 20*time.Second)
+		msg := p.stderr.String()
+		if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "refused by the server: ") || !strings.Contains(msg, "Authorization Violation") {
+			t.Errorf("%s: status %d, %q; want status 2 and one line saying why", p.name, code, msg)
+		}
+		t.Logf("%s: %s", p.name, strings.TrimSpace(msg))
+	}
+	refused(start(t, nil, "collect", "-out", out, "-nats", srv.URL, "-creds", auth.Stranger, "-status", "0"))
+
+	col := start(t, nil, "collect", "-out", out, "-nats", srv.URL, "-creds", auth.Collector, "-status", "0", "-ack-wait", "2s")
+	refused(start(t, nil, "agent", "-read", loopback, "-sensor", "lab", "-nats", srv.URL, "-creds", auth.Forged))
+	nc, err := stream.Connect(srv.URL, stream.ConnOptions{Creds: auth.Collector, FailFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	waitConsumer(t, js, col)
+	ag := start(t, nil, "agent", "-read", loopback, "-sensor", "lab", "-nats", srv.URL, "-creds", auth.Sensor, "-status", "0", "-wait", "20s")
+	if code := ag.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("net agent with the sensor's credentials: status %d: %s", code, ag.stderr.String())
+	}
+	drained(t, srv.URL, 30*time.Second, auth.Collector)
+	col.cmd.Process.Signal(syscall.SIGTERM)
+	if code := col.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("net collect: status %d: %s", code, col.stderr.String())
+	}
+	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	if int64(n) != summary(t, ag, "records,") {
+		t.Fatalf("files hold %d records, the agent sent %d", n, summary(t, ag, "records,"))
+	}
+	t.Logf("with the sensor's and the collector's credentials: %d records equal to net capture's", n)
 }

@@ -205,7 +205,9 @@ func NewAuth(t testing.TB, dir string) *Auth {
 	must(err)
 	other, _, _ := account("OTHER", otherOp, true)
 
-	user := func(name string, signer nkeys.KeyPair, seedOf nkeys.KeyPair) string {
+	// user makes a user of the account signer and its creds file; with
+	// swap, the file holds swap's JWT in place of the user's own.
+	user := func(name string, signer nkeys.KeyPair, swap string) (path, token string) {
 		kp, err := nkeys.CreateUser()
 		must(err)
 		pub, _ := kp.PublicKey()
@@ -213,26 +215,37 @@ func NewAuth(t testing.TB, dir string) *Auth {
 		uc.Name = name
 		tok, err := uc.Encode(signer)
 		must(err)
-		if seedOf == nil {
-			seedOf = kp
-		}
-		seed, err := seedOf.Seed()
+		seed, err := kp.Seed()
 		must(err)
 		creds, err := jwt.FormatUserConfig(tok, seed)
 		must(err)
+		if swap != "" {
+			creds = bytes.Replace(creds, []byte(tok), []byte(swap), 1)
+		}
 		p := filepath.Join(dir, name+".creds")
 		must(os.WriteFile(p, creds, 0o600))
-		return p
+		return p, tok
 	}
-	a := &Auth{
-		Sensor:    user("sensor", acc, nil),
-		Collector: user("collector", acc, nil),
-		Stranger:  user("stranger", other, nil),
-	}
-	impostor, err := nkeys.CreateUser()
-	must(err)
-	a.Forged = user("forged", acc, impostor)
+	a := &Auth{}
+	var sensorJWT string
+	a.Sensor, sensorJWT = user("sensor", acc, "")
+	a.Collector, _ = user("collector", acc, "")
+	a.Stranger, _ = user("stranger", other, "")
+	a.Forged, _ = user("forged", acc, sensorJWT)
 	a.Config = fmt.Sprintf("operator: %q\nsystem_account: %s\nresolver: MEMORY\nresolver_preload: {\n  %s: %q\n  %s: %q\n}\n",
 		opJWT, sysPub, sysPub, sysJWT, accPub, accJWT)
 	return a
+}
+
+// WriteConfig writes a whole server config to dir/server.conf: listen on
+// 127.0.0.1:port (-1: any free port), JetStream stored in store, 8 MB
+// messages, and the decentralized auth of a. It returns the file's path.
+func (a *Auth) WriteConfig(t testing.TB, dir string, port int, store string) string {
+	t.Helper()
+	conf := fmt.Sprintf("listen: \"127.0.0.1:%d\"\nmax_payload: 8MB\njetstream {\n  store_dir: %q\n}\n%s", port, store, a.Config)
+	p := filepath.Join(dir, "server.conf")
+	if err := os.WriteFile(p, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
