@@ -52,7 +52,7 @@ func run(args []string, stderr io.Writer) int {
 		tlsKey     = fs.String("tls-key", "", "mutual TLS: key `file` (PEM) of -tls-cert")
 		tlsCA      = fs.String("tls-ca", "", "mutual TLS: CA `file` (PEM); embedded server: only clients with a certificate it signed may connect; with -nats: the CA of the servers")
 		users      = fs.String("users", "", "embedded server: only these clients may connect; `file` of lines \"name password\" or NKey public user keys (U...)")
-		creds      = fs.String("creds", "", "-nats: NATS credentials `file` (JWT and NKey seed)")
+		creds      = fs.String("creds", "", "-nats: NATS credentials `file` (user JWT and NKey seed) for servers in operator mode")
 		nkey       = fs.String("nkey", "", "-nats: `file` holding an NKey seed (SU...); user and password go in the URL: nats://name:password@host:4222")
 	)
 	fs.Usage = func() {
