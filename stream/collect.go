@@ -74,6 +74,7 @@ type Collector struct {
 	savedPending bool // the saved state names a batch being written
 	broken       bool // a write failed: write nothing more
 	dirty        bool // parts were written since the state was loaded
+	logged       int  // out-of-order lines logged
 
 	Batches, Records, Bytes atomic.Int64
 	Redelivered             atomic.Int64 // parts delivered again and skipped
@@ -192,22 +193,29 @@ func (c *Collector) written(k partKey, seq int64) bool {
 	return slices.Contains(c.queued[k], seq)
 }
 
-// next returns the part of run k that comes next in the agent's order.
+// next returns the part of run k that comes next in the agent's order: the
+// one after the last written. A part below it that was never written (one
+// given up on) comes late whatever happens, and is not held.
 func (c *Collector) next(k partKey) int64 {
-	n := int64(1)
+	var n int64
 	if r := c.st.Runs[k]; r != nil {
-		n = r.Done + 1
+		n = r.Done
+		if len(r.Extra) > 0 {
+			n = max(n, r.Extra[len(r.Extra)-1])
+		}
 	}
-	for slices.Contains(c.queued[k], n) {
-		n++
+	for _, q := range c.queued[k] {
+		n = max(n, q)
 	}
-	return n
+	return n + 1
 }
 
 // taken notes that part seq of run k is dealt with in this batch.
 func (c *Collector) taken(k partKey, seq int64, f *outFile) {
 	if seq == c.next(k) {
 		delete(c.gaps, k)
+	} else if c.cfg.OrderWait > 0 {
+		c.OutOfOrder.Add(1)
 	}
 	c.queued[k] = append(c.queued[k], seq)
 	if f != nil {
@@ -226,7 +234,7 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 			c.Redelivered.Add(1)
 			return false
 		}
-		if next := c.next(k); c.cfg.OrderWait > 0 && seq != next {
+		if next := c.next(k); c.cfg.OrderWait > 0 && seq > next {
 			since, waiting := c.gaps[k]
 			if !waiting {
 				since = time.Now()
@@ -236,7 +244,8 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 				c.Held.Add(1)
 				return true
 			}
-			if c.OutOfOrder.Add(1) == 1 && c.cfg.Log != nil {
+			if c.logged < 20 && c.cfg.Log != nil {
+				c.logged++
 				fmt.Fprintf(c.cfg.Log, "net collect: part %d of %s came, part %d did not within %v: writing it out of order\n", seq, k, next, c.cfg.OrderWait)
 			}
 		}

@@ -98,9 +98,9 @@ func TestStateRecovery(t *testing.T) {
 }
 
 // TestCollectorOrder publishes the parts of one run out of order, one of
-// them twice and one never: the collector writes them in the agent's
-// order, skips the second copy, and after OrderWait writes the part behind
-// the missing one where it falls.
+// them twice, one late and one never: the collector writes them in the
+// agent's order, skips the second copy, after OrderWait writes the part
+// behind the missing ones where it falls, and the late one at once.
 func TestCollectorOrder(t *testing.T) {
 	_, _, js := startJS(t, t.TempDir())
 	send := func(seq int64) {
@@ -137,8 +137,18 @@ func TestCollectorOrder(t *testing.T) {
 	send(3)
 	out := t.TempDir()
 	began := time.Now()
+	late := false
 	c := collectWith(t, js, CollectorConfig{Out: out, Fetch: 8, Version: "test", OrderWait: time.Second},
-		func(c *Collector) bool { return c.Records.Load() >= 5 && c.Redelivered.Load() >= 1 })
+		func(c *Collector) bool {
+			if !late && c.Records.Load() >= 5 {
+				// 7 is written, 5 and 6 given up on: 8 follows 7
+				// in order, 5 comes late and is written at once.
+				late = true
+				send(8)
+				send(5)
+			}
+			return c.Records.Load() >= 7 && c.Redelivered.Load() >= 1
+		})
 	var got []string
 	for _, b := range readAll(t, filepath.Join(out, "lab", "Flow.ncap.gz")) {
 		var f types.Flow
@@ -147,10 +157,10 @@ func TestCollectorOrder(t *testing.T) {
 		}
 		got = append(got, f.SrcIP[len("10.0.0."):])
 	}
-	if strings.Join(got, " ") != "1 2 3 4 7" {
-		t.Fatalf("written in the order %v, want 1 2 3 4 7", got)
+	if strings.Join(got, " ") != "1 2 3 4 7 8 5" {
+		t.Fatalf("written in the order %v, want 1 2 3 4 7 8 5", got)
 	}
-	if c.Held.Load() == 0 || c.OutOfOrder.Load() != 1 || c.Redelivered.Load() != 1 || time.Since(began) < time.Second {
+	if c.Held.Load() == 0 || c.OutOfOrder.Load() != 2 || c.Redelivered.Load() != 1 || time.Since(began) < time.Second {
 		t.Fatalf("held %d times, %d out of order, %d skipped, after %v", c.Held.Load(), c.OutOfOrder.Load(), c.Redelivered.Load(), time.Since(began))
 	}
 	// A new collector on the same folder knows what is written.
@@ -158,7 +168,7 @@ func TestCollectorOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := state.Runs["netcap.lab.Flow run1"]; r == nil || r.Done != 4 || !slices.Equal(r.Extra, []int64{7}) {
+	if r := state.Runs["netcap.lab.Flow run1"]; r == nil || r.Done != 5 || !slices.Equal(r.Extra, []int64{7, 8}) {
 		t.Fatalf("state after the run: %+v", r)
 	}
 }
