@@ -100,7 +100,6 @@ func (q *queue) WritePart(b []byte, n int) error {
 	a := q.a
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	q.seq++
 	for a.buffered+int64(len(b)) > a.cfg.Buffer && a.buffered > 0 && !a.aborted {
 		if a.cfg.Drop {
 			a.drops["buffer-full"] += int64(n)
@@ -112,6 +111,9 @@ func (q *queue) WritePart(b []byte, n int) error {
 		a.drops["stopped"] += int64(n)
 		return nil
 	}
+	// Parts are numbered as they are kept, so a dropped one leaves no gap
+	// for the collector to wait on.
+	q.seq++
 	a.buffered += int64(len(b))
 	q.parts = append(q.parts, pending{data: append([]byte(nil), b...), n: n, seq: q.seq})
 	q.more.Signal()

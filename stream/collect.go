@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,16 @@ type CollectorConfig struct {
 	Version    string        // for the file headers
 	Log        io.Writer     // dead letters are reported here; nil: not at all
 	AckWait    time.Duration // a part delivered but not acked comes again after this; 0 means 30 s
-	Remember   int           // message ids remembered to skip parts delivered again; 0 means 65536
+	// OrderWait keeps each type's parts in the order the agent sent
+	// them: a part whose predecessor of the same agent run is not written
+	// yet (it was delivered before a server went away and comes again
+	// after AckWait) is put back for up to this long; after that it is
+	// written where it falls. 0: parts are written as they come (for
+	// collectors sharing a Durable, each of which sees only some parts).
+	OrderWait time.Duration
+	// AfterWrite, if set, is called after each batch is written and
+	// before it is acked (tests stop the process there).
+	AfterWrite func(round int64)
 }
 
 // Collector stores the parts of the NETCAP stream in record files.
@@ -54,15 +64,22 @@ type Collector struct {
 	dead map[string]int64 // dead letters by reason
 	logs int
 
-	// Ids of the parts written lately: a part whose ack was lost (a node
-	// of the cluster went away) is delivered again, and acked, not
-	// written twice.
-	seen    map[string]struct{}
-	seenIDs []string // ring of the ids in seen
-	seenAt  int
+	// What was written of each agent run (saved in StateFile): a part
+	// whose ack was lost (a server went away, or this collector was
+	// killed after writing it) is delivered again, and acked, not written
+	// twice.
+	st           *collectState
+	queued       map[partKey][]int64 // parts of the batch being taken
+	gaps         map[partKey]time.Time
+	savedPending bool // the saved state names a batch being written
+	broken       bool // a write failed: write nothing more
+	dirty        bool // parts were written since the state was loaded
+	logged       int  // out-of-order lines logged
 
 	Batches, Records, Bytes atomic.Int64
 	Redelivered             atomic.Int64 // parts delivered again and skipped
+	Held                    atomic.Int64 // times a part was put back to wait for an earlier one
+	OutOfOrder              atomic.Int64 // parts written after OrderWait without an earlier one
 }
 
 type outFile struct {
@@ -71,6 +88,7 @@ type outFile struct {
 	size      int64
 	opened    time.Time
 	buf       []byte // members waiting for the next write
+	parts     []part // the parts in buf
 }
 
 // NewCollector returns a collector consuming through js.
@@ -87,11 +105,8 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
-	if cfg.Remember <= 0 {
-		cfg.Remember = 1 << 16
-	}
 	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), msgs: map[types.Type]proto.Message{}, dead: map[string]int64{},
-		seen: map[string]struct{}{}, seenIDs: make([]string, cfg.Remember)}
+		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}}
 }
 
 // Dead returns the dead letters so far, by reason.
@@ -103,7 +118,15 @@ func (c *Collector) Dead() map[string]int64 {
 
 // Run consumes until ctx ends, then writes and acks what it holds, closes
 // the files and returns. Every part it acked is in a file by then.
-func (c *Collector) Run(ctx context.Context) error {
+func (c *Collector) Run(ctx context.Context) (err error) {
+	if err := os.MkdirAll(c.cfg.Out, 0o755); err != nil {
+		return err
+	}
+	st, err := loadState(c.cfg.Out)
+	if err != nil {
+		return err
+	}
+	c.st = st
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
 		Durable:       c.cfg.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -114,7 +137,11 @@ func (c *Collector) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
 	}
-	defer c.closeAll()
+	defer func() {
+		if cerr := c.closeAll(); err == nil {
+			err = cerr
+		}
+	}()
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(c.cfg.Fetch, jetstream.FetchMaxWait(500*time.Millisecond))
 		if err != nil {
@@ -125,37 +152,104 @@ func (c *Collector) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		var acks []jetstream.Msg
+		var acks, holds []jetstream.Msg
 		for m := range batch.Messages() {
-			c.take(m)
-			acks = append(acks, m)
+			if c.take(m) {
+				holds = append(holds, m)
+			} else {
+				acks = append(acks, m)
+			}
 		}
 		if err := c.writeAll(); err != nil {
-			// Not acked: the parts come again once the disk is back.
-			for _, m := range acks {
+			// Not acked: the parts come again once the disk is back,
+			// and a torn write is cut off then (see loadState).
+			c.broken = true
+			for _, m := range append(acks, holds...) {
 				_ = m.Nak()
 			}
 			return err
 		}
+		if c.cfg.AfterWrite != nil {
+			c.cfg.AfterWrite(c.st.Round)
+		}
 		for _, m := range acks {
 			_ = m.Ack()
 		}
-		c.rotateIdle()
+		for _, m := range holds {
+			_ = m.NakWithDelay(min(c.cfg.OrderWait, 200*time.Millisecond))
+		}
+		if err := c.rotateIdle(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// take checks one message and queues its records for their file, or sends
-// it to the dead letters.
-func (c *Collector) take(m jetstream.Msg) {
-	id := m.Headers().Get(jetstream.MsgIDHeader)
-	if id != "" {
-		if _, ok := c.seen[id]; ok {
-			c.Redelivered.Add(1)
-			return
+// written reports whether part seq of run k is written or queued.
+func (c *Collector) written(k partKey, seq int64) bool {
+	if r := c.st.Runs[k]; r != nil && r.has(seq) {
+		return true
+	}
+	return slices.Contains(c.queued[k], seq)
+}
+
+// next returns the part of run k that comes next in the agent's order: the
+// one after the last written. A part below it that was never written (one
+// given up on) comes late whatever happens, and is not held.
+func (c *Collector) next(k partKey) int64 {
+	var n int64
+	if r := c.st.Runs[k]; r != nil {
+		n = r.Done
+		if len(r.Extra) > 0 {
+			n = max(n, r.Extra[len(r.Extra)-1])
 		}
 	}
+	for _, q := range c.queued[k] {
+		n = max(n, q)
+	}
+	return n + 1
+}
+
+// taken notes that part seq of run k is dealt with in this batch.
+func (c *Collector) taken(k partKey, seq int64, f *outFile) {
+	if seq == c.next(k) {
+		delete(c.gaps, k)
+	} else if c.cfg.OrderWait > 0 {
+		c.OutOfOrder.Add(1)
+	}
+	c.queued[k] = append(c.queued[k], seq)
+	if f != nil {
+		f.parts = append(f.parts, part{Key: k, Seq: seq})
+	}
+}
+
+// take checks one message and queues its records for their file, or sends
+// it to the dead letters; hold says to put it back, for it is ahead of a part
+// of its run not written yet.
+func (c *Collector) take(m jetstream.Msg) (hold bool) {
 	subj := m.Subject()
+	k, seq, ok := partOf(subj, m.Headers().Get(jetstream.MsgIDHeader))
+	if ok {
+		if c.written(k, seq) {
+			c.Redelivered.Add(1)
+			return false
+		}
+		if next := c.next(k); c.cfg.OrderWait > 0 && seq > next {
+			since, waiting := c.gaps[k]
+			if !waiting {
+				since = time.Now()
+				c.gaps[k] = since
+			}
+			if time.Since(since) < c.cfg.OrderWait {
+				c.Held.Add(1)
+				return true
+			}
+			if c.logged < 20 && c.cfg.Log != nil {
+				c.logged++
+				fmt.Fprintf(c.cfg.Log, "net collect: part %d of %s came, part %d did not within %v: writing it out of order\n", seq, k, next, c.cfg.OrderWait)
+			}
+		}
+	}
 	sensor, t, reason := ParseSubject(subj)
 	var member []byte
 	var n int
@@ -164,25 +258,27 @@ func (c *Collector) take(m jetstream.Msg) {
 	}
 	if reason != "" {
 		c.toDead(subj, reason, m.Data())
-		return
+		if ok {
+			c.taken(k, seq, nil)
+		}
+		return false
 	}
 	f, err := c.file(sensor, t, m)
 	if err != nil {
 		c.toDead(subj, "file: "+err.Error(), nil)
-		return
+		if ok {
+			c.taken(k, seq, nil)
+		}
+		return false
 	}
 	f.buf = append(f.buf, member...)
-	if id != "" {
-		if old := c.seenIDs[c.seenAt]; old != "" {
-			delete(c.seen, old)
-		}
-		c.seenIDs[c.seenAt] = id
-		c.seenAt = (c.seenAt + 1) % len(c.seenIDs)
-		c.seen[id] = struct{}{}
+	if ok {
+		c.taken(k, seq, f)
 	}
 	c.Batches.Add(1)
 	c.Records.Add(int64(n))
 	c.Bytes.Add(int64(len(m.Data())))
+	return false
 }
 
 // check unpacks a part and parses each record; it returns the part as a gzip
@@ -311,8 +407,30 @@ func (c *Collector) file(sensor string, t types.Type, m jetstream.Msg) (*outFile
 	return f, nil
 }
 
-// writeAll writes each file's waiting members in one write.
+// writeAll writes each file's waiting members in one write. The state is
+// saved first, naming where each file's bytes go and which parts they hold:
+// a collector killed during or after the writes, before the acks, counts
+// those parts as written when it starts again (or cuts a torn write off).
 func (c *Collector) writeAll() error {
+	var pending []extent
+	for _, f := range c.files {
+		if len(f.buf) > 0 {
+			rel, err := filepath.Rel(c.cfg.Out, filepath.Join(f.dir, f.name))
+			if err != nil {
+				return err
+			}
+			pending = append(pending, extent{File: rel, Offset: f.size, Length: int64(len(f.buf)), Parts: f.parts})
+		}
+	}
+	if len(pending) > 0 {
+		c.st.Round++
+		c.st.Pending = pending
+		if err := c.st.save(c.cfg.Out); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+		c.savedPending = true
+	}
+	var full []string
 	for key, f := range c.files {
 		if len(f.buf) == 0 {
 			continue
@@ -322,28 +440,52 @@ func (c *Collector) writeAll() error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", filepath.Join(f.dir, f.name), err)
 		}
-		f.buf = f.buf[:0]
+		f.buf, f.parts = f.buf[:0], f.parts[:0]
 		if (c.cfg.RotateSize > 0 && f.size >= c.cfg.RotateSize) || (c.cfg.Rotate > 0 && time.Since(f.opened) >= c.cfg.Rotate) {
-			c.rotate(key, f)
+			full = append(full, key)
+		}
+	}
+	for k, seqs := range c.queued {
+		c.dirty = true
+		r := c.st.run(k)
+		for _, seq := range seqs {
+			r.add(seq)
+		}
+		delete(c.queued, k)
+	}
+	c.st.Pending = nil
+	for _, key := range full {
+		if err := c.rotate(key, c.files[key]); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (c *Collector) rotateIdle() {
+func (c *Collector) rotateIdle() error {
 	if c.cfg.Rotate <= 0 {
-		return
+		return nil
 	}
 	for key, f := range c.files {
 		if len(f.buf) == 0 && time.Since(f.opened) >= c.cfg.Rotate {
-			c.rotate(key, f)
+			if err := c.rotate(key, f); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // rotate closes f and renames it <Type>-<opened, UTC>.ncap.gz; the next part
 // of its type starts a new file with a header.
-func (c *Collector) rotate(key string, f *outFile) {
+func (c *Collector) rotate(key string, f *outFile) error {
+	if c.savedPending {
+		// The saved state must not name a file about to be renamed.
+		if err := c.st.save(c.cfg.Out); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+		c.savedPending = false
+	}
 	f.f.Close()
 	base := f.name[:len(f.name)-len(".ncap.gz")]
 	stamp := f.opened.UTC().Format("20060102T150405Z")
@@ -359,12 +501,25 @@ func (c *Collector) rotate(key string, f *outFile) {
 		}
 	}
 	delete(c.files, key)
+	return nil
 }
 
-func (c *Collector) closeAll() {
-	_ = c.writeAll()
+// closeAll writes what is waiting, closes the files and saves the state.
+func (c *Collector) closeAll() error {
+	if c.broken {
+		for key, f := range c.files {
+			f.f.Close()
+			delete(c.files, key)
+		}
+		return nil
+	}
+	err := c.writeAll()
 	for key, f := range c.files {
 		f.f.Close()
 		delete(c.files, key)
 	}
+	if err == nil && c.dirty {
+		err = c.st.save(c.cfg.Out)
+	}
+	return err
 }

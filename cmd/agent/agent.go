@@ -51,7 +51,7 @@ func run(args []string, stderr io.Writer) int {
 		tlsCert   = fs.String("tls-cert", "", "client certificate `file` (PEM) for mutual TLS")
 		tlsKey    = fs.String("tls-key", "", "client key `file` (PEM)")
 		tlsCA     = fs.String("tls-ca", "", "CA `file` (PEM) that signed the server's certificate")
-		creds     = fs.String("creds", "", "NATS credentials `file` (JWT and NKey seed)")
+		creds     = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (decentralized JWT auth)")
 		nkey      = fs.String("nkey", "", "`file` holding an NKey seed (SU...) listed in the collector's -users; a user and password go in the URL: nats://name:password@host:4222")
 	)
 	fs.Usage = func() {
@@ -62,7 +62,9 @@ Decodes packets like net capture and publishes each part of each record type
 JetStream stream NETCAP, subject netcap.<sensor>.<Type>, with a Nats-Msg-Id
 of sensor, type, run and part number, so the server drops a part sent twice.
 Each part is sent again until the server acks it; while the server is away the
-parts wait in a bounded buffer (-buffer). net collect stores them.
+parts wait in a bounded buffer (-buffer). net collect stores them, each type's
+parts in the order they were numbered here, and none twice.
+A refused certificate or credentials: one line, status 2.
 
 flags:
 `)

@@ -25,6 +25,10 @@ import (
 	"github.com/netcap/netcap/stream"
 )
 
+// stallEnv names the test hook: set to n, net collect stops after writing
+// its n-th batch, before acking it, and waits to be killed.
+const stallEnv = "NETCAP_COLLECT_TEST_STALL"
+
 // Run runs net collect with args and returns the exit status.
 func Run(args []string) int { return run(args, os.Stderr) }
 
@@ -40,13 +44,15 @@ func run(args []string, stderr io.Writer) int {
 		rotate     = fs.Duration("rotate", 0, "start new files after this long, e.g. 1h (0: never)")
 		rotateSize = fs.String("rotate-size", "0", "start a new file once one has this many bytes, e.g. 1GB (0: never)")
 		maxRecords = fs.String("max-batch", "16MB", "largest a message may unpack to; larger ones are dead letters (oversized)")
+		ackWait    = fs.Duration("ack-wait", 30*time.Second, "a part delivered but not acked (collector or server gone) is delivered again after this")
+		inOrder    = fs.Bool("in-order", true, "keep each type's parts in the agent's order: a part ahead of one not yet written (it comes again after -ack-wait) waits up to twice -ack-wait; -in-order=false for collectors sharing a -durable")
 		status     = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
 		quiet      = fs.Bool("quiet", false, "no status line and no summary")
 		tlsCert    = fs.String("tls-cert", "", "mutual TLS: certificate `file` (PEM); embedded server: the server's, with -nats: this client's")
 		tlsKey     = fs.String("tls-key", "", "mutual TLS: key `file` (PEM) of -tls-cert")
 		tlsCA      = fs.String("tls-ca", "", "mutual TLS: CA `file` (PEM); embedded server: only clients with a certificate it signed may connect; with -nats: the CA of the servers")
 		users      = fs.String("users", "", "embedded server: only these clients may connect; `file` of lines \"name password\" or NKey public user keys (U...)")
-		creds      = fs.String("creds", "", "-nats: NATS credentials `file` (JWT and NKey seed)")
+		creds      = fs.String("creds", "", "-nats: NATS credentials `file` (user JWT and NKey seed) for servers in operator mode")
 		nkey       = fs.String("nkey", "", "-nats: `file` holding an NKey seed (SU...); user and password go in the URL: nats://name:password@host:4222")
 	)
 	fs.Usage = func() {
@@ -58,9 +64,13 @@ mutual TLS, -users a user name and password or an NKey. Creates the streams NETC
 work queue, 10 min duplicate window) and NETCAP_DEAD (netcap.dead), pulls
 with the durable consumer -durable, appends each part to
 <out>/<sensor>/<Type>.ncap.gz (a Header first: readable by net dump) and acks
-it only after it is written. Parts that do not parse go to netcap.dead with
-their subject and reason, and are counted. SIGINT or SIGTERM: writes and acks
-what it holds, closes every file as a valid gzip, and exits.
+it only after it is written. <out>/.netcap-collect.json remembers which parts
+of which agent run are written, and the batch being written: a part delivered
+again (a lost ack, or a collector killed between writing and acking) is acked
+without being written twice, and each type's parts stay in the agent's order.
+Parts that do not parse go to netcap.dead with their subject and reason, and
+are counted. SIGINT or SIGTERM: writes and acks what it holds, closes every
+file as a valid gzip, and exits.
 
 flags:
 `)
@@ -89,6 +99,9 @@ flags:
 	mr, err := stream.ParseSize(*maxRecords)
 	if err != nil || mr < 1<<20 {
 		return fail("-max-batch %s: want at least 1MB", *maxRecords)
+	}
+	if *ackWait < time.Second {
+		return fail("-ack-wait %v: want at least 1s", *ackWait)
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fail("%v", err)
@@ -125,6 +138,9 @@ flags:
 		}
 		nc, connErr = stream.Connect(*url, stream.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true})
 	}
+	if connErr != nil && stream.Refused(connErr) {
+		return fail("refused by the server: %v", connErr)
+	}
 	if connErr != nil {
 		return fail("%v", connErr)
 	}
@@ -139,10 +155,24 @@ flags:
 	if err != nil {
 		return fail("%v", err)
 	}
-	c := stream.NewCollector(js, stream.CollectorConfig{
+	cc := stream.CollectorConfig{
 		Out: *out, Durable: *durable, MaxRecords: int(mr), Rotate: *rotate, RotateSize: rs,
-		Version: netcap.Version, Log: stderr,
-	})
+		Version: netcap.Version, Log: stderr, AckWait: *ackWait,
+	}
+	if *inOrder {
+		cc.OrderWait = 2 * *ackWait
+	}
+	if n, err := strconv.ParseInt(os.Getenv(stallEnv), 10, 64); err == nil {
+		// Tests: stop after writing batch n, before acking it, until
+		// killed.
+		cc.AfterWrite = func(round int64) {
+			if round >= n {
+				fmt.Fprintf(stderr, "net collect: %s: batch %d written, not acked; waiting to be killed\n", stallEnv, round)
+				select {}
+			}
+		}
+	}
+	c := stream.NewCollector(js, cc)
 	start := time.Now()
 	done := make(chan struct{})
 	if !*quiet && *status > 0 {
@@ -156,6 +186,8 @@ flags:
 		el := time.Since(start).Seconds()
 		fmt.Fprintf(stderr, "net collect: %d messages, %d records, %.1f MB stored in %.1f s; dead letters: %s\n",
 			c.Batches.Load(), c.Records.Load(), float64(c.Bytes.Load())/1e6, el, countLine(c.Dead()))
+		fmt.Fprintf(stderr, "net collect: %d parts delivered again and skipped (already written), %d times a part waited for an earlier one, %d written out of order\n",
+			c.Redelivered.Load(), c.Held.Load(), c.OutOfOrder.Load())
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "net collect: %v\n", runErr)

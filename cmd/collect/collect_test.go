@@ -1,0 +1,447 @@
+package collect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/netcap/netcap/cmd/agent"
+	capturecmd "github.com/netcap/netcap/cmd/capture"
+	"github.com/netcap/netcap/internal/natstest"
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/stream"
+)
+
+// asCommand makes the test binary run net collect or net agent with its
+// arguments (see TestMain), so the tests run them as processes they can
+// signal and kill.
+const asCommand = "NETCAP_TEST_AS"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(asCommand) {
+	case "collect":
+		os.Exit(Run(os.Args[1:]))
+	case "agent":
+		os.Exit(agent.Run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// scan is the capture the stream tests replay (31 831 records); it is in
+// the shared folder beside the repository, never copied into it.
+const scan = "../../../shared/labels/kareem-attack-scan/attack_scan.pcap"
+
+func sharedCapture(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(scan); err != nil {
+		t.Skipf("shared capture %s not found (the shared/ folder beside the repository is absent): %v", scan, err)
+	}
+	return scan
+}
+
+// localCapture runs net capture on path and returns its output folder.
+func localCapture(t *testing.T, path string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "local")
+	if code := capturecmd.Run([]string{"-read", path, "-out", out, "-quiet", "-workers", "2"}); code != 0 {
+		t.Fatalf("net capture -read %s: status %d", path, code)
+	}
+	return out
+}
+
+// syncBuffer collects a process's stderr while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is net collect or net agent running as a process.
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	stderr syncBuffer
+	done   chan struct{}
+	code   int
+}
+
+func start(t *testing.T, env []string, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: "net " + name, cmd: exec.Command(os.Args[0], args...), done: make(chan struct{})}
+	p.cmd.Env = append(append(os.Environ(), asCommand+"="+name), env...)
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := p.cmd.Wait()
+		p.code = 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			p.code = ee.ExitCode()
+		} else if err != nil {
+			p.code = -1
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the process to exit and returns its status.
+func (p *proc) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(d):
+		p.cmd.Process.Kill()
+		<-p.done
+		t.Fatalf("%s still running after %v: %s", p.name, d, p.stderr.String())
+		return -1
+	}
+}
+
+// drained waits until the stream holds no part: every part the agents sent
+// is acked by a collector, so written.
+func drained(t *testing.T, url string, d time.Duration, creds string) {
+	t.Helper()
+	nc, err := stream.Connect(url, stream.ConnOptions{Creds: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(d)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, err := js.Stream(ctx, stream.StreamName)
+		var msgs uint64 = 1
+		if err == nil {
+			var info *jetstream.StreamInfo
+			if info, err = st.Info(ctx); err == nil {
+				msgs = info.State.Msgs
+			}
+		}
+		cancel()
+		if msgs == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream still holds %d parts after %v (%v)", msgs, d, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitConsumer waits until the collector col has made the streams and its
+// consumer.
+func waitConsumer(t *testing.T, js jetstream.JetStream, col *proc) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || col.exited() {
+			t.Fatalf("net collect made no consumer (%v): %s", err, col.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readRecords returns the raw records of a record file.
+func readRecords(t *testing.T, path string) [][]byte {
+	t.Helper()
+	r, err := ncio.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var recs [][]byte
+	for {
+		b, err := r.NextRaw()
+		if errors.Is(err, io.EOF) {
+			return recs
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		recs = append(recs, append([]byte(nil), b...))
+	}
+}
+
+// sameRecords checks that got holds, for every record file of want, the
+// same records in the same order, and no other file; it returns the number
+// of records compared.
+func sameRecords(t *testing.T, want, got string) int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(want, "*.ncap.gz"))
+	gotFiles, _ := filepath.Glob(filepath.Join(got, "*.ncap.gz"))
+	if len(files) == 0 || len(files) != len(gotFiles) {
+		t.Fatalf("net capture wrote %d record files, the collector %d", len(files), len(gotFiles))
+	}
+	n := 0
+	for _, f := range files {
+		w := readRecords(t, f)
+		g := readRecords(t, filepath.Join(got, filepath.Base(f)))
+		if len(w) != len(g) {
+			t.Errorf("%s: net capture %d records, collected %d", filepath.Base(f), len(w), len(g))
+			continue
+		}
+		for i := range w {
+			if !bytes.Equal(w[i], g[i]) {
+				t.Errorf("%s: record %d of %d differs", filepath.Base(f), i, len(w))
+				break
+			}
+		}
+		n += len(w)
+	}
+	return n
+}
+
+// summary reads a number from the summary lines of a process: the one
+// before what.
+func summary(t *testing.T, p *proc, what string) int64 {
+	t.Helper()
+	m := regexp.MustCompile(`(\d+) ` + regexp.QuoteMeta(what)).FindStringSubmatch(p.stderr.String())
+	if m == nil {
+		t.Fatalf("%s printed no %q: %s", p.name, what, p.stderr.String())
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n
+}
+
+// TestServerRestart runs net collect and net agent as processes against
+// Debian's nats-server, and stops the server (SIGTERM) in the middle of
+// the replay, then starts it again on the same store. The collected files
+// must equal net capture's record for record, in order, with none twice.
+func TestServerRestart(t *testing.T) {
+	path := sharedCapture(t)
+	port := natstest.FreePort(t)
+	store := t.TempDir()
+	srv := natstest.Start(t, port, "-js", "-sd", store, "-a", "127.0.0.1", "-p", strconv.Itoa(port))
+	want := localCapture(t, path)
+	out := t.TempDir()
+	began := time.Now()
+	col := start(t, nil, "collect", "-out", out, "-nats", srv.URL, "-ack-wait", "2s", "-status", "0")
+
+	// The collector makes the streams and its consumer.
+	nc, err := stream.Connect(srv.URL, stream.ConnOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	lastSeq := func() uint64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		c, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
+		if err != nil {
+			return 0
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0
+		}
+		return info.Delivered.Stream
+	}
+	waitConsumer(t, js, col)
+
+	ag := start(t, nil, "agent", "-read", path, "-sensor", "lab", "-nats", srv.URL, "-batch-size", "4KiB",
+		"-workers", "2", "-status", "0", "-wait", "60s")
+	// Stop the server once the collector has been handed some parts,
+	// while the agent is still sending.
+	deadline := time.Now().Add(30 * time.Second)
+	for lastSeq() < 100 {
+		if time.Now().After(deadline) || ag.exited() {
+			t.Fatalf("the collector was handed %d parts; agent exited %v: %s", lastSeq(), ag.exited(), ag.stderr.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	delivered := lastSeq()
+	srv.Stop(syscall.SIGTERM)
+	agentRunning := !ag.exited()
+	time.Sleep(500 * time.Millisecond)
+	srv.Restart()
+	t.Logf("nats-server stopped with SIGTERM after %d parts were delivered (agent still sending: %v), started again on the same store", delivered, agentRunning)
+	if !agentRunning {
+		t.Fatal("the agent had finished before the server stopped: the restart did not land mid-replay")
+	}
+
+	if code := ag.wait(t, 90*time.Second); code != 0 {
+		t.Fatalf("net agent: status %d: %s", code, ag.stderr.String())
+	}
+	drained(t, srv.URL, 60*time.Second, "")
+	col.cmd.Process.Signal(syscall.SIGTERM)
+	if code := col.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("net collect: status %d: %s", code, col.stderr.String())
+	}
+	elapsed := time.Since(began)
+	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	sent := summary(t, ag, "records,")
+	stored := summary(t, col, "records,")
+	if int64(n) != sent || stored != sent {
+		t.Fatalf("agent sent %d records, collector stored %d, files hold %d", sent, stored, n)
+	}
+	if k := summary(t, col, "written out of order"); k != 0 {
+		t.Fatalf("%d parts written out of order", k)
+	}
+	t.Logf("%d records equal to net capture's in order, %.1f s from the collector's start to its exit; agent: %d messages sent again, %d duplicates dropped by the server; collector: %d parts delivered again and skipped, %d waits for an earlier part",
+		n, elapsed.Seconds(), summary(t, ag, "sent again"), summary(t, ag, "duplicates dropped"), summary(t, col, "parts delivered again"), summary(t, col, "times a part waited"))
+}
+
+// TestCollectorKilled kills net collect (SIGKILL) right after it wrote a
+// batch and before it acked it (the test hook NETCAP_COLLECT_TEST_STALL
+// holds it there): the next collector on the same folder gets the batch
+// again and must not write it twice.
+func TestCollectorKilled(t *testing.T) {
+	path := sharedCapture(t)
+	want := localCapture(t, path)
+	srv, err := stream.StartServer("127.0.0.1", -1, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	url := srv.ClientURL()
+	nc, err := stream.Connect(url, stream.ConnOptions{FailFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if err := stream.EnsureStreams(context.Background(), js, stream.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ag := start(t, nil, "agent", "-read", path, "-sensor", "lab", "-nats", url, "-batch-size", "4KiB", "-workers", "2", "-status", "0")
+	if code := ag.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("net agent: status %d: %s", code, ag.stderr.String())
+	}
+	sent := summary(t, ag, "records,")
+
+	out := t.TempDir()
+	first := start(t, []string{stallEnv + "=2"}, "collect", "-out", out, "-nats", url, "-ack-wait", "2s", "-status", "0")
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(first.stderr.String(), "waiting to be killed"); {
+		if time.Now().After(deadline) || first.exited() {
+			t.Fatalf("net collect did not stop at the hook: %s", first.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	first.cmd.Process.Signal(syscall.SIGKILL)
+	first.wait(t, 10*time.Second)
+	state, err := os.ReadFile(filepath.Join(out, stream.StateFile))
+	if err != nil || !bytes.Contains(state, []byte(`"pending"`)) {
+		t.Fatalf("no state naming the batch written when killed: %v %.200s", err, state)
+	}
+	before := 0
+	files, _ := filepath.Glob(filepath.Join(out, "lab", "*.ncap.gz"))
+	for _, f := range files {
+		before += len(readRecords(t, f))
+	}
+
+	second := start(t, nil, "collect", "-out", out, "-nats", url, "-ack-wait", "2s", "-status", "0")
+	drained(t, url, 60*time.Second, "")
+	second.cmd.Process.Signal(syscall.SIGTERM)
+	if code := second.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("second net collect: status %d: %s", code, second.stderr.String())
+	}
+	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	skipped := summary(t, second, "parts delivered again")
+	if int64(n) != sent || skipped == 0 {
+		t.Fatalf("agent sent %d records, files hold %d; the second collector skipped %d parts delivered again", sent, n, skipped)
+	}
+	t.Logf("killed after 2 batches with %d records on disk; the second collector skipped %d parts delivered again; %d records equal to net capture's in order", before, skipped, n)
+}
+
+// TestJWTServer runs Debian's nats-server in operator mode (a config file
+// with the operator JWT, resolver MEMORY and the account JWTs preloaded,
+// all made by the test): net collect -creds and net agent -creds with
+// users of the account store a replay equal to net capture's; an agent
+// with a user JWT and another user's seed, and a collector with a user of
+// an account the server does not know, stop with one line and status 2.
+func TestJWTServer(t *testing.T) {
+	natstest.Binary(t)
+	const loopback = "../../testdata/loopback.pcap"
+	dir := t.TempDir()
+	auth := natstest.NewAuth(t, dir)
+	port := natstest.FreePort(t)
+	srv := natstest.Start(t, port, "-c", auth.WriteConfig(t, dir, port, t.TempDir()))
+	want := localCapture(t, loopback)
+	out := t.TempDir()
+
+	refused := func(p *proc) {
+		t.Helper()
+		code := p.wait(t, 20*time.Second)
+		msg := p.stderr.String()
+		if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "refused by the server: ") || !strings.Contains(msg, "Authorization Violation") {
+			t.Errorf("%s: status %d, %q; want status 2 and one line saying why", p.name, code, msg)
+		}
+		t.Logf("%s: %s", p.name, strings.TrimSpace(msg))
+	}
+	refused(start(t, nil, "collect", "-out", out, "-nats", srv.URL, "-creds", auth.Stranger, "-status", "0"))
+
+	col := start(t, nil, "collect", "-out", out, "-nats", srv.URL, "-creds", auth.Collector, "-status", "0", "-ack-wait", "2s")
+	refused(start(t, nil, "agent", "-read", loopback, "-sensor", "lab", "-nats", srv.URL, "-creds", auth.Forged))
+	nc, err := stream.Connect(srv.URL, stream.ConnOptions{Creds: auth.Collector, FailFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	waitConsumer(t, js, col)
+	ag := start(t, nil, "agent", "-read", loopback, "-sensor", "lab", "-nats", srv.URL, "-creds", auth.Sensor, "-status", "0", "-wait", "20s")
+	if code := ag.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("net agent with the sensor's credentials: status %d: %s", code, ag.stderr.String())
+	}
+	drained(t, srv.URL, 30*time.Second, auth.Collector)
+	col.cmd.Process.Signal(syscall.SIGTERM)
+	if code := col.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("net collect: status %d: %s", code, col.stderr.String())
+	}
+	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	if int64(n) != summary(t, ag, "records,") {
+		t.Fatalf("files hold %d records, the agent sent %d", n, summary(t, ag, "records,"))
+	}
+	t.Logf("with the sensor's and the collector's credentials: %d records equal to net capture's", n)
+}
