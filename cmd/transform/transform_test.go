@@ -1,9 +1,13 @@
 package transform
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/xml"
+	"io"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -43,14 +47,77 @@ func TestListEqualsConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := maltego.ConfigTransformNames(b, func(name string, b []byte) error {
-		return xml.Unmarshal(b, new(struct{}))
-	})
+	// Every file of the zip: version.properties is "key=value" lines,
+	// everything else parses as XML (Go's strict parser and xmllint) and
+	// sits in a folder of Maltego's layout.
+	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("the .mtz is not a zip: %v", err)
+	}
+	folders := map[string]int{}
+	for _, f := range z.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Name == "version.properties" {
+			folders[f.Name]++
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				if !strings.HasPrefix(line, "#") && !strings.Contains(line, "=") {
+					t.Errorf("version.properties: line %q is not key=value", line)
+				}
+			}
+			continue
+		}
+		folders[path.Dir(f.Name)+"/*"+path.Ext(f.Name)]++
+		d := xml.NewDecoder(bytes.NewReader(data))
+		d.Strict = true
+		for {
+			if _, err := d.Token(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", f.Name, err)
+			}
+		}
+		if p, err := exec.LookPath("xmllint"); err == nil {
+			cmd := exec.Command(p, "--noout", "-")
+			cmd.Stdin = bytes.NewReader(data)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s: xmllint: %v %s", f.Name, err, out)
+			}
+		}
+	}
+	n := len(maltego.Transforms)
+	for f, want := range map[string]int{
+		"version.properties":                              1,
+		"TransformRepositories/Local/*.transform":         n,
+		"TransformRepositories/Local/*.transformsettings": n,
+		"TransformSets/*.set":                             1,
+		"Servers/*.tas":                                   1,
+	} {
+		if folders[f] != want {
+			t.Errorf("%d files %s, want %d", folders[f], f, want)
+		}
+	}
+	if folders["Entities/*.entity"] < 10 {
+		t.Errorf("only %d entity files", folders["Entities/*.entity"])
+	}
+	names, err := maltego.ConfigTransformNames(b, func(string, []byte) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(names, " ") != strings.Join(listed, " ") {
 		t.Errorf("config %v\n-list %v", names, listed)
+	}
+	for _, want := range []string{"toAuditRecords", "toDevices"} {
+		if sort.SearchStrings(listed, want) == len(listed) || listed[sort.SearchStrings(listed, want)] != want {
+			t.Errorf("%s is not listed", want)
+		}
 	}
 }
 
