@@ -221,16 +221,9 @@ var Transforms = []Transform{
 				}
 			})
 		}},
-	{Name: "toDevices", Input: AuditRecords(types.Type_NC_Ethernet), Output: "netcap.Device", Reads: []types.Type{types.Type_NC_Ethernet},
-		About: "source MAC addresses of the Ethernet frames (of an ip property: the MACs sending from it)",
-		run: func(q *query) error {
-			return q.each(types.Type_NC_Ethernet, func(m proto.Message) {
-				e := m.(*types.Ethernet)
-				if e.SrcMAC != "" && (q.ip == "" || e.SrcIP == q.ip) {
-					q.add(e.SrcMAC, e.Timestamp)
-				}
-			})
-		}},
+	{Name: "toDevices", Input: AuditRecords(types.Type_NC_Ethernet), Output: "netcap.Device", Reads: []types.Type{types.Type_NC_Ethernet, types.Type_NC_DHCPv4},
+		About: "source MACs of the Ethernet frames with their vendor (OUI list) and DHCP host names (of an ip property: the MACs sending from it)",
+		run:   toDevices},
 }
 
 var (
@@ -332,10 +325,71 @@ func ICMPName(names map[int32]string, tc int32) string {
 	return fmt.Sprintf("type %d/%d", typ, code)
 }
 
+// toDevices counts the source MACs of the Ethernet frames; each device gets
+// its vendor from the OUI list and the host names its DHCP messages carried
+// (option 12, by client hardware address).
+func toDevices(q *query) error {
+	err := q.each(types.Type_NC_Ethernet, func(m proto.Message) {
+		e := m.(*types.Ethernet)
+		if e.SrcMAC != "" && (q.ip == "" || e.SrcIP == q.ip) {
+			q.add(e.SrcMAC, e.Timestamp)
+		}
+	})
+	if err != nil || len(q.agg) == 0 {
+		return err
+	}
+	names := map[string]map[string]bool{}
+	err = q.eachIfPresent(types.Type_NC_DHCPv4, func(m proto.Message) {
+		d := m.(*types.DHCPv4)
+		if h := dhcpHostname(d); h != "" && q.agg[d.ClientHWAddr] != nil {
+			if names[d.ClientHWAddr] == nil {
+				names[d.ClientHWAddr] = map[string]bool{}
+			}
+			names[d.ClientHWAddr][h] = true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for mac, set := range names {
+		hs := make([]string, 0, len(set))
+		for h := range set {
+			hs = append(hs, h)
+		}
+		sort.Strings(hs)
+		q.extra(mac)["hostname"] = strings.Join(hs, ", ")
+	}
+
+	macs := make([]string, 0, len(q.agg))
+	for mac := range q.agg {
+		macs = append(macs, mac)
+	}
+	var vendors map[string]string
+	if list := ouiFile(q.opt.OUIFile); list == "" {
+		q.msg.Warn(fmt.Sprintf("no vendor list (OUI) found, vendors left empty: install Debian's ieee-data or Wireshark, or name a list with -oui or $%s (looked for %s)", OUIEnv, strings.Join(DefaultOUIFiles, ", ")))
+	} else if vendors, err = Vendors(list, macs); err != nil {
+		q.msg.Warn(fmt.Sprintf("vendor list unreadable, vendors left empty: %v", err))
+	}
+	for _, mac := range macs {
+		q.extra(mac)["vendor"] = vendors[mac] // "" when the list has none
+	}
+	return nil
+}
+
+// extra returns the additional fields of an aggregated value, made on first use.
+func (q *query) extra(value string) map[string]string {
+	it := q.agg[value]
+	if it.extra == nil {
+		it.extra = map[string]string{}
+	}
+	return it.extra
+}
+
 func dhcpHostname(d *types.DHCPv4) string {
 	for _, o := range d.Options {
 		if o.Type == 12 {
-			return string(o.Data)
+			// Some clients end the name with NUL bytes.
+			return strings.TrimRight(string(o.Data), "\x00")
 		}
 	}
 	return ""

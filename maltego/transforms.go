@@ -31,10 +31,28 @@ type Transform struct {
 	run    func(q *query) error
 }
 
+// OpenerEnv names the environment variable that sets the command the
+// Wireshark transforms open a capture with.
+const OpenerEnv = "NETCAP_WIRESHARK"
+
+// Options are the settings of a run that do not come from the entity.
+type Options struct {
+	// Limit caps the entities of an answer; 0 for no cap.
+	Limit int
+	// OUIFile is the vendor list toDevices reads; "" takes $NETCAP_OUI_FILE,
+	// else the first of DefaultOUIFiles present.
+	OUIFile string
+	// Opener is the command the Wireshark transforms run with the written
+	// capture as last argument; "" takes $NETCAP_WIRESHARK, else wireshark
+	// when it is on the PATH; "none" only reports the file.
+	Opener string
+}
+
 // query is one run of a transform.
 type query struct {
 	t     *Transform
 	args  Args
+	opt   Options
 	dir   string // record folder
 	ip    string // host filter, "" for none
 	agg   map[string]*item
@@ -77,20 +95,37 @@ func (q *query) host(src, dst string) bool {
 }
 
 // each calls fn for every record of type t in the folder. A missing file
-// means no records of that type (the capture writes no empty files); a
-// damaged one ends with a PartialError, keeping the records read so far.
+// means no records of that type (the capture writes no empty files) and
+// gives an Inform message; a damaged one ends with a PartialError, keeping
+// the records read so far.
 func (q *query) each(t types.Type, fn func(m proto.Message)) error {
-	name := TypeName(t)
-	path := ""
+	return q.read(t, true, fn)
+}
+
+// eachIfPresent is each for a record type that only adds to the answer: its
+// absence is not worth a message.
+func (q *query) eachIfPresent(t types.Type, fn func(m proto.Message)) error {
+	return q.read(t, false, fn)
+}
+
+// recordFile is the path of the folder's file of type t, "" if it has none.
+func recordFile(dir string, t types.Type) string {
 	for _, ext := range []string{".ncap.gz", ".ncap"} {
-		p := filepath.Join(q.dir, name+ext)
+		p := filepath.Join(dir, TypeName(t)+ext)
 		if _, err := os.Stat(p); err == nil {
-			path = p
-			break
+			return p
 		}
 	}
+	return ""
+}
+
+func (q *query) read(t types.Type, inform bool, fn func(m proto.Message)) error {
+	name := TypeName(t)
+	path := recordFile(q.dir, t)
 	if path == "" {
-		q.msg.Inform(fmt.Sprintf("no %s records in %s", name, q.dir))
+		if inform {
+			q.msg.Inform(fmt.Sprintf("no %s records in %s", name, q.dir))
+		}
 		return nil
 	}
 	r, err := ncio.Open(path)
@@ -148,7 +183,11 @@ func (q *query) finish() {
 		if it.last != 0 {
 			e.AddField("last", "Last seen", formatTime(it.last))
 		}
-		e.AddField("path", "Record folder", q.dir)
+		if p, ok := it.extra["path"]; ok {
+			e.AddField("path", "Path", p)
+		} else {
+			e.AddField("path", "Record folder", q.dir)
+		}
 		if typ == IPAddr {
 			e.AddField("ip", "IP address", v)
 		} else if q.ip != "" {
@@ -160,10 +199,27 @@ func (q *query) finish() {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			e.AddField(k, k, it.extra[k])
+			if k != "path" {
+				display := fieldNames[k]
+				if display == "" {
+					display = k
+				}
+				e.AddField(k, display, it.extra[k])
+			}
 		}
 		q.msg.Response.Entities = append(q.msg.Response.Entities, e)
 	}
+}
+
+// fieldNames are the display names of the additional fields.
+var fieldNames = map[string]string{
+	"vendor":   "Vendor (OUI)",
+	"hostname": "Host name (DHCP)",
+	"state":    "Connection state",
+	"ja3":      "JA3 string",
+	"ja3s":     "JA3S string",
+	"file":     "Record file",
+	"frames":   "Frames",
 }
 
 func formatTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
@@ -181,9 +237,9 @@ func Find(name string) *Transform {
 // Run runs the named transform and writes its answer, always one valid
 // MaltegoMessage, to out. Logs go to log. The exit code is 0 whenever an
 // answer was written, also when it only carries an error message.
-func Run(name string, args Args, limit int, out, log io.Writer) int {
+func Run(name string, args Args, opt Options, out, log io.Writer) int {
 	msg := &Message{}
-	code := run(name, args, limit, msg, log)
+	code := run(name, args, opt, msg, log)
 	if _, err := msg.WriteTo(out); err != nil {
 		fmt.Fprintf(log, "net transform: writing the answer: %v\n", err)
 		return 1
@@ -191,13 +247,13 @@ func Run(name string, args Args, limit int, out, log io.Writer) int {
 	return code
 }
 
-func run(name string, args Args, limit int, msg *Message, log io.Writer) (code int) {
+func run(name string, args Args, opt Options, msg *Message, log io.Writer) (code int) {
 	t := Find(name)
 	if t == nil {
 		msg.Fail(fmt.Sprintf("unknown transform %q; net transform -list shows the transforms", name))
 		return 2
 	}
-	q := &query{t: t, args: args, agg: map[string]*item{}, msg: msg, limit: limit, log: log}
+	q := &query{t: t, args: args, opt: opt, agg: map[string]*item{}, msg: msg, limit: opt.Limit, log: log}
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(log, "net transform %s: panic: %v\n", name, r)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/netcap/netcap/maltego"
 )
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	limit := fs.Int("limit", maltego.DefaultLimit, "at most this many entities per answer (0: no cap)")
+	oui := fs.String("oui", "", "toDevices: vendor list, IEEE oui.csv or Wireshark manuf (default: $"+maltego.OUIEnv+", else the first present of "+strings.Join(maltego.DefaultOUIFiles, ", ")+")")
+	opener := fs.String("wireshark", "", "open*InWireshark: command that opens the written capture, 'none' to only report it (default: $"+maltego.OpenerEnv+", else wireshark if on the PATH)")
 	list := fs.Bool("list", false, "print the transforms with their input and output entity types")
 	gen := fs.String("generate-config", "", "write a Maltego configuration (.mtz) to this file")
 	bin := fs.String("bin", "", "with -generate-config: the net binary Maltego runs (default: this executable)")
@@ -88,5 +91,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	return maltego.Run(fs.Arg(0), maltego.ParseArgs(fs.Args()[1:]), *limit, stdout, stderr)
+	opt := maltego.Options{Limit: *limit, OUIFile: *oui, Opener: *opener}
+	return maltego.Run(fs.Arg(0), maltego.ParseArgs(fs.Args()[1:]), opt, stdout, stderr)
 }
