@@ -7,11 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -61,19 +59,21 @@ var Transforms = []Transform{
 			return q.each(types.Type_NC_Connection, func(m proto.Message) {
 				c := m.(*types.Connection)
 				if q.ip == "" || c.SrcIP == q.ip {
-					q.addSpan(portValue(c), c.TimestampFirst, c.TimestampLast)
+					q.key = appendPort(q.key[:0], c)
+					q.addKey(q.key, c.TimestampFirst, c.TimestampLast)
 				}
 			})
 		}},
-	{Name: "toConnectionsForHost", Input: IPAddr, Output: "netcap.Connection", Reads: conn,
+	{Name: "toConnectionsForHost", Input: IPAddr, Output: "netcap.Connection", Reads: conn, Detail: "state",
 		About: "the connections the host took part in, as 'proto src:port -> dst:port'",
 		run: func(q *query) error {
 			return q.each(types.Type_NC_Connection, func(m proto.Message) {
 				c := m.(*types.Connection)
 				if q.host(c.SrcIP, c.DstIP) {
-					it := q.addSpan(connValue(c), c.TimestampFirst, c.TimestampLast)
-					if it.extra == nil {
-						it.extra = map[string]string{"state": c.State}
+					q.key = appendConn(q.key[:0], c)
+					it := q.addKey(q.key, c.TimestampFirst, c.TimestampLast)
+					if it.count == 1 {
+						it.detail = c.State
 					}
 				}
 			})
@@ -118,28 +118,28 @@ var Transforms = []Transform{
 	}),
 	httpTransform("toHTTPUniformResourceLocators", "netcap.URL", "request URLs of the HTTP requests", func(h *types.HTTP) []string { return []string{h.URL} }),
 
-	{Name: "toJA3Hashes", Input: IPAddr, Output: "netcap.TLSClientHello", Reads: []types.Type{types.Type_NC_TLSClientHello},
+	{Name: "toJA3Hashes", Input: IPAddr, Output: "netcap.TLSClientHello", Reads: []types.Type{types.Type_NC_TLSClientHello}, Detail: "ja3",
 		About: "JA3 hashes of the TLS client hellos the host sent or received",
 		run: func(q *query) error {
 			return q.each(types.Type_NC_TLSClientHello, func(m proto.Message) {
 				h := m.(*types.TLSClientHello)
 				if h.Ja3 != "" && q.host(h.SrcIP, h.DstIP) {
 					it := q.add(h.Ja3, h.Timestamp)
-					if it.extra == nil {
-						it.extra = map[string]string{"ja3": h.Ja3Full}
+					if it.count == 1 {
+						it.detail = h.Ja3Full
 					}
 				}
 			})
 		}},
-	{Name: "toJA3SHashes", Input: IPAddr, Output: "netcap.TLSServerHello", Reads: []types.Type{types.Type_NC_TLSServerHello},
+	{Name: "toJA3SHashes", Input: IPAddr, Output: "netcap.TLSServerHello", Reads: []types.Type{types.Type_NC_TLSServerHello}, Detail: "ja3s",
 		About: "JA3S hashes of the TLS server hellos the host sent or received",
 		run: func(q *query) error {
 			return q.each(types.Type_NC_TLSServerHello, func(m proto.Message) {
 				h := m.(*types.TLSServerHello)
 				if h.Ja3S != "" && q.host(h.SrcIP, h.DstIP) {
 					it := q.add(h.Ja3S, h.Timestamp)
-					if it.extra == nil {
-						it.extra = map[string]string{"ja3s": h.Ja3SFull}
+					if it.count == 1 {
+						it.detail = h.Ja3SFull
 					}
 				}
 			})
@@ -158,50 +158,55 @@ var Transforms = []Transform{
 	{Name: "toTCPFlagCombinations", Input: IPAddr, Output: "netcap.TCPFlags", Reads: []types.Type{types.Type_NC_TCP},
 		About: "combinations of TCP flags in the segments the host sent or received",
 		run: func(q *query) error {
+			name := memo(flagsName)
 			return q.each(types.Type_NC_TCP, func(m proto.Message) {
 				t := m.(*types.TCP)
 				if q.host(t.SrcIP, t.DstIP) {
-					q.add(TCPFlags(t), t.Timestamp)
+					q.add(name(flagMask(t)), t.Timestamp)
 				}
 			})
 		}},
 	{Name: "toEthernetTypes", Input: AuditRecords(types.Type_NC_Ethernet), Output: "netcap.EthernetType", Reads: []types.Type{types.Type_NC_Ethernet},
 		About: "EtherTypes of the Ethernet frames (of an ip property: of its frames)",
 		run: func(q *query) error {
+			name := memo(EtherTypeName)
 			return q.each(types.Type_NC_Ethernet, func(m proto.Message) {
 				e := m.(*types.Ethernet)
 				if q.host(e.SrcIP, e.DstIP) {
-					q.add(EtherTypeName(e.EthernetType), e.Timestamp)
+					q.add(name(e.EthernetType), e.Timestamp)
 				}
 			})
 		}},
 	{Name: "toIPV4Protocols", Input: AuditRecords(types.Type_NC_IPv4), Output: "netcap.IPProtocol", Reads: []types.Type{types.Type_NC_IPv4},
 		About: "protocols carried in IPv4 packets (of an ip property: of its packets)",
 		run: func(q *query) error {
+			name := memo(IPProtocolName)
 			return q.each(types.Type_NC_IPv4, func(m proto.Message) {
 				p := m.(*types.IPv4)
 				if q.host(p.SrcIP, p.DstIP) {
-					q.add(IPProtocolName(p.Protocol), p.Timestamp)
+					q.add(name(p.Protocol), p.Timestamp)
 				}
 			})
 		}},
 	{Name: "toICMPV4ControlMessages", Input: AuditRecords(types.Type_NC_ICMPv4), Output: "netcap.ICMPv4ControlMessage", Reads: []types.Type{types.Type_NC_ICMPv4},
 		About: "ICMPv4 type/code of the messages (of an ip property: of its messages)",
 		run: func(q *query) error {
+			name := memo(func(tc int32) string { return ICMPName(icmp4Names, tc) })
 			return q.each(types.Type_NC_ICMPv4, func(m proto.Message) {
 				p := m.(*types.ICMPv4)
 				if q.host(p.SrcIP, p.DstIP) {
-					q.add(ICMPName(icmp4Names, p.TypeCode), p.Timestamp)
+					q.add(name(p.TypeCode), p.Timestamp)
 				}
 			})
 		}},
 	{Name: "toICMPV6ControlMessages", Input: AuditRecords(types.Type_NC_ICMPv6), Output: "netcap.ICMPv6ControlMessage", Reads: []types.Type{types.Type_NC_ICMPv6},
 		About: "ICMPv6 type/code of the messages (of an ip property: of its messages)",
 		run: func(q *query) error {
+			name := memo(func(tc int32) string { return ICMPName(icmp6Names, tc) })
 			return q.each(types.Type_NC_ICMPv6, func(m proto.Message) {
 				p := m.(*types.ICMPv6)
 				if q.host(p.SrcIP, p.DstIP) {
-					q.add(ICMPName(icmp6Names, p.TypeCode), p.Timestamp)
+					q.add(name(p.TypeCode), p.Timestamp)
 				}
 			})
 		}},
@@ -249,19 +254,54 @@ func httpTransform(name, out, about string, values func(*types.HTTP) []string) T
 		}}
 }
 
-func portValue(c *types.Connection) string {
-	return fmt.Sprintf("%d/%s", c.DstPort, strings.ToLower(c.TransportProto))
-}
-
-func connValue(c *types.Connection) string {
-	return fmt.Sprintf("%s %s -> %s", c.TransportProto, hostPort(c.SrcIP, c.SrcPort), hostPort(c.DstIP, c.DstPort))
-}
-
-func hostPort(ip string, port int32) string {
-	if strings.Contains(ip, ":") {
-		return fmt.Sprintf("[%s]:%d", ip, port)
+// appendPort appends a connection's destination port as "port/transport".
+func appendPort(b []byte, c *types.Connection) []byte {
+	b = strconv.AppendInt(b, int64(c.DstPort), 10)
+	b = append(b, '/')
+	for i := 0; i < len(c.TransportProto); i++ {
+		ch := c.TransportProto[i]
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		b = append(b, ch)
 	}
-	return fmt.Sprintf("%s:%d", ip, port)
+	return b
+}
+
+// appendConn appends a connection as "PROTO src:port -> dst:port" (IPv6
+// addresses in brackets).
+func appendConn(b []byte, c *types.Connection) []byte {
+	b = append(b, c.TransportProto...)
+	b = append(b, ' ')
+	b = appendHostPort(b, c.SrcIP, c.SrcPort)
+	b = append(b, " -> "...)
+	return appendHostPort(b, c.DstIP, c.DstPort)
+}
+
+func appendHostPort(b []byte, ip string, port int32) []byte {
+	if strings.Contains(ip, ":") {
+		b = append(b, '[')
+		b = append(b, ip...)
+		b = append(b, ']')
+	} else {
+		b = append(b, ip...)
+	}
+	b = append(b, ':')
+	return strconv.AppendInt(b, int64(port), 10)
+}
+
+// memo remembers the names of the values seen, so that a transform over a
+// million records formats each distinct value once.
+func memo(name func(int32) string) func(int32) string {
+	seen := map[int32]string{}
+	return func(v int32) string {
+		s, ok := seen[v]
+		if !ok {
+			s = name(v)
+			seen[v] = s
+		}
+		return s
+	}
 }
 
 // RcodeName names a DNS response code.
@@ -273,15 +313,28 @@ func RcodeName(c int32) string {
 	return fmt.Sprintf("RCODE %d", c)
 }
 
+// tcpFlagNames are the TCP flags in the order flagMask numbers them.
+var tcpFlagNames = []string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"}
+
 // TCPFlags lists the set flags of a segment, "none" if none is set.
-func TCPFlags(t *types.TCP) string {
+func TCPFlags(t *types.TCP) string { return flagsName(flagMask(t)) }
+
+// flagMask has bit i set when flag tcpFlagNames[i] is set.
+func flagMask(t *types.TCP) int32 {
+	var m int32
+	for i, on := range []bool{t.FIN, t.SYN, t.RST, t.PSH, t.ACK, t.URG, t.ECE, t.CWR, t.NS} {
+		if on {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+func flagsName(m int32) string {
 	var f []string
-	for _, x := range []struct {
-		on   bool
-		name string
-	}{{t.FIN, "FIN"}, {t.SYN, "SYN"}, {t.RST, "RST"}, {t.PSH, "PSH"}, {t.ACK, "ACK"}, {t.URG, "URG"}, {t.ECE, "ECE"}, {t.CWR, "CWR"}, {t.NS, "NS"}} {
-		if x.on {
-			f = append(f, x.name)
+	for i, n := range tcpFlagNames {
+		if m&(1<<i) != 0 {
+			f = append(f, n)
 		}
 	}
 	if len(f) == 0 {
@@ -292,22 +345,25 @@ func TCPFlags(t *types.TCP) string {
 
 // EtherTypeName names an EtherType.
 func EtherTypeName(t int32) string {
-	names := map[int32]string{0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "Dot1Q", 0x88A8: "QinQ", 0x88CC: "LLDP",
-		0x8863: "PPPoEDiscovery", 0x8864: "PPPoESession", 0x888E: "EAPOL", 0x8847: "MPLSUnicast", 0x8848: "MPLSMulticast", 0x9000: "Loopback"}
-	if n, ok := names[t]; ok {
+	if n, ok := etherTypeNames[t]; ok {
 		return fmt.Sprintf("%s (0x%04x)", n, t)
 	}
 	return fmt.Sprintf("0x%04x", t)
 }
 
+var etherTypeNames = map[int32]string{0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "Dot1Q", 0x88A8: "QinQ", 0x88CC: "LLDP",
+	0x8863: "PPPoEDiscovery", 0x8864: "PPPoESession", 0x888E: "EAPOL", 0x8847: "MPLSUnicast", 0x8848: "MPLSMulticast", 0x9000: "Loopback"}
+
 // IPProtocolName names an IP protocol number.
 func IPProtocolName(p int32) string {
-	names := map[int32]string{1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE", 50: "ESP", 51: "AH", 58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
-	if n, ok := names[p]; ok {
+	if n, ok := ipProtocolNames[p]; ok {
 		return fmt.Sprintf("%s (%d)", n, p)
 	}
 	return fmt.Sprintf("protocol %d", p)
 }
+
+var ipProtocolNames = map[int32]string{1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE", 50: "ESP", 51: "AH",
+	58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
 
 var icmp4Names = map[int32]string{0: "EchoReply", 3: "DestinationUnreachable", 4: "SourceQuench", 5: "Redirect", 8: "EchoRequest",
 	9: "RouterAdvertisement", 10: "RouterSolicitation", 11: "TimeExceeded", 12: "ParameterProblem", 13: "Timestamp", 14: "TimestampReply"}
@@ -422,26 +478,7 @@ func toAuditRecords(q *query) error {
 		return err
 	}
 	sort.Strings(files)
-	// Count the files in parallel: the big ones (Ethernet, IPv4, TCP) take
-	// most of the time and are independent.
-	type counted struct {
-		n, first, last int64
-		err            error
-	}
-	res := make([]counted, len(files))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.NumCPU())
-	for i, f := range files {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			c := &res[i]
-			c.n, c.first, c.last, c.err = countRecords(f)
-		}()
-	}
-	wg.Wait()
+	res := countFiles(q.dir, files)
 	for i, f := range files {
 		base := filepath.Base(f)
 		name := base[:strings.Index(base, ".ncap")]
