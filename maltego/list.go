@@ -36,44 +36,40 @@ var Transforms = []Transform{
 	{Name: "toSourceIPs", Input: AuditRecords(types.Type_NC_Connection), Output: IPAddr, Reads: conn,
 		About: "source IPs of the connections (of an ip property: the hosts that contacted it)",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_Connection, func(m proto.Message) {
-				c := m.(*types.Connection)
-				if c.SrcIP != "" && (q.ip == "" || c.DstIP == q.ip) {
-					q.addSpan(c.SrcIP, c.TimestampFirst, c.TimestampLast)
+			return q.eachConn(func(c *rawConn) {
+				if len(c.src) > 0 && (q.ip == "" || string(c.dst) == q.ip) {
+					q.addKey(c.src, c.first, c.last)
 				}
 			})
 		}},
 	{Name: "toDestinationIPs", Input: AuditRecords(types.Type_NC_Connection), Output: IPAddr, Reads: conn,
 		About: "destination IPs of the connections (of an ip property: the hosts it contacted)",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_Connection, func(m proto.Message) {
-				c := m.(*types.Connection)
-				if c.DstIP != "" && (q.ip == "" || c.SrcIP == q.ip) {
-					q.addSpan(c.DstIP, c.TimestampFirst, c.TimestampLast)
+			return q.eachConn(func(c *rawConn) {
+				if len(c.dst) > 0 && (q.ip == "" || string(c.src) == q.ip) {
+					q.addKey(c.dst, c.first, c.last)
 				}
 			})
 		}},
 	{Name: "toContactedPorts", Input: IPAddr, Output: "netcap.ContactedPort", Reads: conn,
 		About: "destination ports (port/transport) of the connections the host opened",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_Connection, func(m proto.Message) {
-				c := m.(*types.Connection)
-				if q.ip == "" || c.SrcIP == q.ip {
-					q.key = appendPort(q.key[:0], c)
-					q.addKey(q.key, c.TimestampFirst, c.TimestampLast)
+			return q.eachConn(func(c *rawConn) {
+				if q.ip == "" || string(c.src) == q.ip {
+					q.key = appendPort(q.key[:0], c.dport, c.proto)
+					q.addKey(q.key, c.first, c.last)
 				}
 			})
 		}},
 	{Name: "toConnectionsForHost", Input: IPAddr, Output: "netcap.Connection", Reads: conn, Detail: "state",
 		About: "the connections the host took part in, as 'proto src:port -> dst:port'",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_Connection, func(m proto.Message) {
-				c := m.(*types.Connection)
-				if q.host(c.SrcIP, c.DstIP) {
-					q.key = appendConn(q.key[:0], c)
-					it := q.addKey(q.key, c.TimestampFirst, c.TimestampLast)
+			return q.eachConn(func(c *rawConn) {
+				if q.hostRaw(c.src, c.dst) {
+					q.key = appendConnOf(q.key[:0], c.proto, c.src, c.sport, c.dst, c.dport)
+					it := q.addKey(q.key, c.first, c.last)
 					if it.count == 1 {
-						it.detail = c.State
+						it.detail = string(c.state)
 					}
 				}
 			})
@@ -159,10 +155,16 @@ var Transforms = []Transform{
 		About: "combinations of TCP flags in the segments the host sent or received",
 		run: func(q *query) error {
 			name := memo(flagsName)
-			return q.each(types.Type_NC_TCP, func(m proto.Message) {
-				t := m.(*types.TCP)
-				if q.host(t.SrcIP, t.DstIP) {
-					q.add(name(flagMask(t)), t.Timestamp)
+			fields := append([]string{"Timestamp", "SrcIP", "DstIP"}, tcpFlagNames...)
+			return q.scan(types.Type_NC_TCP, fields, func(v []rawValue) {
+				if q.hostRaw(v[1].b, v[2].b) {
+					var mask int32
+					for i, f := range v[3:] {
+						if f.n != 0 {
+							mask |= 1 << i
+						}
+					}
+					q.add(name(mask), int64(v[0].n))
 				}
 			})
 		}},
@@ -170,10 +172,9 @@ var Transforms = []Transform{
 		About: "EtherTypes of the Ethernet frames (of an ip property: of its frames)",
 		run: func(q *query) error {
 			name := memo(EtherTypeName)
-			return q.each(types.Type_NC_Ethernet, func(m proto.Message) {
-				e := m.(*types.Ethernet)
-				if q.host(e.SrcIP, e.DstIP) {
-					q.add(name(e.EthernetType), e.Timestamp)
+			return q.scan(types.Type_NC_Ethernet, []string{"Timestamp", "SrcIP", "DstIP", "EthernetType"}, func(v []rawValue) {
+				if q.hostRaw(v[1].b, v[2].b) {
+					q.add(name(int32(v[3].n)), int64(v[0].n))
 				}
 			})
 		}},
@@ -181,10 +182,9 @@ var Transforms = []Transform{
 		About: "protocols carried in IPv4 packets (of an ip property: of its packets)",
 		run: func(q *query) error {
 			name := memo(IPProtocolName)
-			return q.each(types.Type_NC_IPv4, func(m proto.Message) {
-				p := m.(*types.IPv4)
-				if q.host(p.SrcIP, p.DstIP) {
-					q.add(name(p.Protocol), p.Timestamp)
+			return q.scan(types.Type_NC_IPv4, []string{"Timestamp", "SrcIP", "DstIP", "Protocol"}, func(v []rawValue) {
+				if q.hostRaw(v[1].b, v[2].b) {
+					q.add(name(int32(v[3].n)), int64(v[0].n))
 				}
 			})
 		}},
@@ -229,6 +229,12 @@ var Transforms = []Transform{
 	{Name: "toDevices", Input: AuditRecords(types.Type_NC_Ethernet), Output: "netcap.Device", Reads: []types.Type{types.Type_NC_Ethernet, types.Type_NC_DHCPv4},
 		About: "source MACs of the Ethernet frames with their vendor (OUI list) and DHCP host names (of an ip property: the MACs sending from it)",
 		run:   toDevices},
+	{Name: openTrafficName, Input: IPAddr, Output: PCAP, Reads: []types.Type{types.Type_NC_IPv4, types.Type_NC_IPv6, types.Type_NC_ICMPv4, types.Type_NC_ICMPv6},
+		About: "write the host's frames (IP headers from or to it, and ICMP errors quoting them: Wireshark's ip.addr==) from the original capture to a pcapng and open it in Wireshark",
+		run:   openTraffic},
+	{Name: openConnectionName, Input: "netcap.Connection", Output: PCAP, Reads: []types.Type{types.Type_NC_Connection, types.Type_NC_IPv4, types.Type_NC_IPv6},
+		About: "write the connection's frames (by the FlowID of its Connection records) from the original capture to a pcapng and open it in Wireshark",
+		run:   openTraffic},
 }
 
 var (
@@ -254,12 +260,11 @@ func httpTransform(name, out, about string, values func(*types.HTTP) []string) T
 		}}
 }
 
-// appendPort appends a connection's destination port as "port/transport".
-func appendPort(b []byte, c *types.Connection) []byte {
-	b = strconv.AppendInt(b, int64(c.DstPort), 10)
+// appendPort appends a destination port as "port/transport" (lower case).
+func appendPort(b []byte, port int64, transport []byte) []byte {
+	b = strconv.AppendInt(b, port, 10)
 	b = append(b, '/')
-	for i := 0; i < len(c.TransportProto); i++ {
-		ch := c.TransportProto[i]
+	for _, ch := range transport {
 		if 'A' <= ch && ch <= 'Z' {
 			ch += 'a' - 'A'
 		}
@@ -268,18 +273,48 @@ func appendPort(b []byte, c *types.Connection) []byte {
 	return b
 }
 
-// appendConn appends a connection as "PROTO src:port -> dst:port" (IPv6
-// addresses in brackets).
-func appendConn(b []byte, c *types.Connection) []byte {
-	b = append(b, c.TransportProto...)
-	b = append(b, ' ')
-	b = appendHostPort(b, c.SrcIP, c.SrcPort)
-	b = append(b, " -> "...)
-	return appendHostPort(b, c.DstIP, c.DstPort)
+// rawConn holds the fields of a Connection record the transforms use, as
+// read from the wire (see query.scan).
+type rawConn struct {
+	first, last  int64
+	proto        []byte
+	src, dst     []byte
+	sport, dport int64
+	state        []byte
 }
 
-func appendHostPort(b []byte, ip string, port int32) []byte {
-	if strings.Contains(ip, ":") {
+var connFields = []string{"TimestampFirst", "TimestampLast", "TransportProto", "SrcIP", "DstIP", "SrcPort", "DstPort", "State"}
+
+// eachConn calls fn for every Connection record; c is valid until fn
+// returns.
+func (q *query) eachConn(fn func(c *rawConn)) error {
+	var c rawConn
+	return q.scan(types.Type_NC_Connection, connFields, func(v []rawValue) {
+		c = rawConn{first: int64(v[0].n), last: int64(v[1].n), proto: v[2].b, src: v[3].b, dst: v[4].b,
+			sport: int64(int32(v[5].n)), dport: int64(int32(v[6].n)), state: v[7].b}
+		fn(&c)
+	})
+}
+
+// appendConnOf appends a connection as "PROTO src:port -> dst:port" (IPv6
+// addresses in brackets), from fields as strings or as raw record bytes.
+func appendConnOf[S string | []byte](b []byte, proto, src S, sport int64, dst S, dport int64) []byte {
+	b = append(b, proto...)
+	b = append(b, ' ')
+	b = appendHostPort(b, src, sport)
+	b = append(b, " -> "...)
+	return appendHostPort(b, dst, dport)
+}
+
+func appendHostPort[S string | []byte](b []byte, ip S, port int64) []byte {
+	v6 := false
+	for i := 0; i < len(ip); i++ {
+		if ip[i] == ':' {
+			v6 = true
+			break
+		}
+	}
+	if v6 {
 		b = append(b, '[')
 		b = append(b, ip...)
 		b = append(b, ']')
@@ -287,7 +322,7 @@ func appendHostPort(b []byte, ip string, port int32) []byte {
 		b = append(b, ip...)
 	}
 	b = append(b, ':')
-	return strconv.AppendInt(b, int64(port), 10)
+	return strconv.AppendInt(b, port, 10)
 }
 
 // memo remembers the names of the values seen, so that a transform over a
@@ -313,23 +348,11 @@ func RcodeName(c int32) string {
 	return fmt.Sprintf("RCODE %d", c)
 }
 
-// tcpFlagNames are the TCP flags in the order flagMask numbers them.
+// tcpFlagNames are the TCP flags (record fields) in the order of their bits
+// in a flag mask.
 var tcpFlagNames = []string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"}
 
-// TCPFlags lists the set flags of a segment, "none" if none is set.
-func TCPFlags(t *types.TCP) string { return flagsName(flagMask(t)) }
-
-// flagMask has bit i set when flag tcpFlagNames[i] is set.
-func flagMask(t *types.TCP) int32 {
-	var m int32
-	for i, on := range []bool{t.FIN, t.SYN, t.RST, t.PSH, t.ACK, t.URG, t.ECE, t.CWR, t.NS} {
-		if on {
-			m |= 1 << i
-		}
-	}
-	return m
-}
-
+// flagsName lists the flags set in a mask, "none" if none is.
 func flagsName(m int32) string {
 	var f []string
 	for i, n := range tcpFlagNames {
@@ -385,10 +408,9 @@ func ICMPName(names map[int32]string, tc int32) string {
 // its vendor from the OUI list and the host names its DHCP messages carried
 // (option 12, by client hardware address).
 func toDevices(q *query) error {
-	err := q.each(types.Type_NC_Ethernet, func(m proto.Message) {
-		e := m.(*types.Ethernet)
-		if e.SrcMAC != "" && (q.ip == "" || e.SrcIP == q.ip) {
-			q.add(e.SrcMAC, e.Timestamp)
+	err := q.scan(types.Type_NC_Ethernet, []string{"Timestamp", "SrcMAC", "SrcIP"}, func(v []rawValue) {
+		if len(v[1].b) > 0 && (q.ip == "" || string(v[2].b) == q.ip) {
+			q.addKey(v[1].b, int64(v[0].n), int64(v[0].n))
 		}
 	})
 	if err != nil || len(q.agg) == 0 {

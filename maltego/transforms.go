@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
@@ -110,6 +112,11 @@ func (q *query) addKey(value []byte, first, last int64) *item {
 	return q.addSpan(string(value), first, last)
 }
 
+// hostRaw is host for addresses read from the wire.
+func (q *query) hostRaw(src, dst []byte) bool {
+	return q.ip == "" || string(src) == q.ip || string(dst) == q.ip
+}
+
 // host reports whether a record with these addresses passes the host filter.
 func (q *query) host(src, dst string) bool {
 	return q.ip == "" || src == q.ip || dst == q.ip
@@ -141,32 +148,108 @@ func recordFile(dir string, t types.Type) string {
 }
 
 func (q *query) read(t types.Type, inform bool, fn func(m proto.Message)) error {
+	var m proto.Message
+	q.records(t, inform, func(r *ncio.Reader, path string, b []byte) error {
+		if m == nil {
+			m = r.New()
+		}
+		if err := proto.Unmarshal(b, m); err != nil {
+			return fmt.Errorf("%s: record does not decode as %s: %w", path, TypeName(t), err)
+		}
+		fn(m)
+		return nil
+	})
+	return nil
+}
+
+// rawValue is a field of a record read from the wire format without
+// decoding the record: the bytes of a string or bytes field, the value of a
+// varint field; zero when the record does not have it (proto3 leaves zero
+// values out).
+type rawValue struct {
+	b []byte
+	n uint64
+}
+
+// scan calls fn with the named fields of every record of type t, read
+// straight from the wire format: no message and no string is made per
+// record, which halves the cost of a pass over a large file. vals[i] is
+// names[i], valid until fn returns. A missing file is reported as by each.
+func (q *query) scan(t types.Type, names []string, fn func(vals []rawValue)) error {
+	return q.scanFields(t, true, names, fn)
+}
+
+// scanIfPresent is scan without a message for a missing file.
+func (q *query) scanIfPresent(t types.Type, names []string, fn func(vals []rawValue)) error {
+	return q.scanFields(t, false, names, fn)
+}
+
+func (q *query) scanFields(t types.Type, inform bool, names []string, fn func(vals []rawValue)) error {
+	fields := ncio.MessageDescriptor(t).Fields()
+	nums := make([]protowire.Number, len(names))
+	for i, n := range names {
+		fd := fields.ByName(protoreflect.Name(n))
+		if fd == nil {
+			return fmt.Errorf("%s records have no field %s", TypeName(t), n)
+		}
+		nums[i] = fd.Number()
+	}
+	vals := make([]rawValue, len(names))
+	q.records(t, inform, func(_ *ncio.Reader, path string, b []byte) error {
+		clear(vals)
+		for len(b) > 0 {
+			num, typ, n := protowire.ConsumeTag(b)
+			if n < 0 {
+				return fmt.Errorf("%s: record does not decode as %s: %v", path, TypeName(t), protowire.ParseError(n))
+			}
+			b = b[n:]
+			var v rawValue
+			switch typ {
+			case protowire.VarintType:
+				v.n, n = protowire.ConsumeVarint(b)
+			case protowire.BytesType:
+				v.b, n = protowire.ConsumeBytes(b)
+			default:
+				n = protowire.ConsumeFieldValue(num, typ, b)
+			}
+			if n < 0 {
+				return fmt.Errorf("%s: record does not decode as %s: %v", path, TypeName(t), protowire.ParseError(n))
+			}
+			b = b[n:]
+			for i, want := range nums {
+				if num == want {
+					vals[i] = v
+				}
+			}
+		}
+		fn(vals)
+		return nil
+	})
+	return nil
+}
+
+// records calls fn with the bytes of every record of type t in the folder.
+// A missing file means no records of that type (inform: say so); an
+// unreadable or damaged one, or an error of fn, ends the pass with a
+// PartialError, keeping what was read so far.
+func (q *query) records(t types.Type, inform bool, fn func(r *ncio.Reader, path string, b []byte) error) {
 	name := TypeName(t)
 	path := recordFile(q.dir, t)
 	if path == "" {
 		if inform {
 			q.msg.Inform(fmt.Sprintf("no %s records in %s", name, q.dir))
 		}
-		return nil
+		return
 	}
 	r, err := ncio.Open(path)
 	if err != nil {
 		q.msg.Warn(fmt.Sprintf("%s records unreadable: %v", name, err))
-		return nil
+		return
 	}
 	defer r.Close()
-	m := r.New()
-	err = eachRaw(r, func(b []byte) error {
-		if err := proto.Unmarshal(b, m); err != nil {
-			return fmt.Errorf("%s: record does not decode as %s: %w", path, name, err)
-		}
-		fn(m)
-		return nil
-	})
-	if err != nil {
+	if err := eachRaw(r, func(b []byte) error { return fn(r, path, b) }); err != nil {
 		q.msg.Warn(fmt.Sprintf("%s records damaged, results are partial: %v", name, err))
 	}
-	return nil
 }
 
 // batchSize is how many bytes of records the reading goroutine hands over
@@ -373,7 +456,7 @@ var fieldNames = map[string]string{
 	"ja3":      "JA3 string",
 	"ja3s":     "JA3S string",
 	"file":     "Record file",
-	"frames":   "Frames",
+	"source":   "Original capture",
 }
 
 func formatTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }

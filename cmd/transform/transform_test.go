@@ -114,7 +114,7 @@ func TestListEqualsConfig(t *testing.T) {
 	if strings.Join(names, " ") != strings.Join(listed, " ") {
 		t.Errorf("config %v\n-list %v", names, listed)
 	}
-	for _, want := range []string{"toAuditRecords", "toDevices"} {
+	for _, want := range []string{"toAuditRecords", "toDevices", "openTrafficInWireshark", "openConnectionInWireshark"} {
 		if sort.SearchStrings(listed, want) == len(listed) || listed[sort.SearchStrings(listed, want)] != want {
 			t.Errorf("%s is not listed", want)
 		}
@@ -128,6 +128,8 @@ func TestStdoutOnlyXML(t *testing.T) {
 		{"toDNSQuestions", "10.0.0.1", "path=" + filepath.Join(t.TempDir(), "nothing")},
 		{"-limit", "3", "toHTTPHosts", "10.0.0.1"},
 		{"noSuchTransform", "x", "path=/"},
+		{"-wireshark", "none", "openTrafficInWireshark", "10.0.0.1", "path=" + filepath.Join(t.TempDir(), "x.pcap.net")},
+		{"-oui", filepath.Join(t.TempDir(), "no-list"), "toDevices", "x", "path=" + t.TempDir()},
 	} {
 		var out, log bytes.Buffer
 		run(args, &out, &log)
