@@ -185,14 +185,18 @@ func (q *query) scanIfPresent(t types.Type, names []string, fn func(vals []rawVa
 }
 
 func (q *query) scanFields(t types.Type, inform bool, names []string, fn func(vals []rawValue)) error {
+	// slot[field number] is the index in vals + 1, 0 for fields not asked for.
 	fields := ncio.MessageDescriptor(t).Fields()
-	nums := make([]protowire.Number, len(names))
+	var slot []int
 	for i, n := range names {
 		fd := fields.ByName(protoreflect.Name(n))
 		if fd == nil {
 			return fmt.Errorf("%s records have no field %s", TypeName(t), n)
 		}
-		nums[i] = fd.Number()
+		for int(fd.Number()) >= len(slot) {
+			slot = append(slot, 0)
+		}
+		slot[fd.Number()] = i + 1
 	}
 	vals := make([]rawValue, len(names))
 	q.records(t, inform, func(_ *ncio.Reader, path string, b []byte) error {
@@ -203,12 +207,15 @@ func (q *query) scanFields(t types.Type, inform bool, names []string, fn func(va
 				return fmt.Errorf("%s: record does not decode as %s: %v", path, TypeName(t), protowire.ParseError(n))
 			}
 			b = b[n:]
-			var v rawValue
-			switch typ {
-			case protowire.VarintType:
-				v.n, n = protowire.ConsumeVarint(b)
-			case protowire.BytesType:
-				v.b, n = protowire.ConsumeBytes(b)
+			i := 0
+			if int(num) < len(slot) {
+				i = slot[num]
+			}
+			switch {
+			case i > 0 && typ == protowire.VarintType:
+				vals[i-1].n, n = protowire.ConsumeVarint(b)
+			case i > 0 && typ == protowire.BytesType:
+				vals[i-1].b, n = protowire.ConsumeBytes(b)
 			default:
 				n = protowire.ConsumeFieldValue(num, typ, b)
 			}
@@ -216,11 +223,6 @@ func (q *query) scanFields(t types.Type, inform bool, names []string, fn func(va
 				return fmt.Errorf("%s: record does not decode as %s: %v", path, TypeName(t), protowire.ParseError(n))
 			}
 			b = b[n:]
-			for i, want := range nums {
-				if num == want {
-					vals[i] = v
-				}
-			}
 		}
 		fn(vals)
 		return nil

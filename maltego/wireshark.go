@@ -87,7 +87,6 @@ func openTraffic(q *query) error {
 		q.msg.Warn(fmt.Sprintf("%v; the %d frames before it were written", err, w.n))
 	}
 	if w.n == 0 {
-		os.Remove(out)
 		q.msg.Inform(fmt.Sprintf("no frames of %s in %s: nothing to open", label, pcap))
 		return nil
 	}
