@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gopacket/gopacket"
@@ -160,8 +161,17 @@ func (q *query) connectionFrames(value string) (frameSet, error) {
 		return sel, fmt.Errorf("no Connection records in %s", q.dir)
 	}
 	uids := map[string]bool{}
+	// Most records differ from the value in their ports or source address:
+	// compare those first, build the whole value only for the few left.
+	sport, dport, ok := connPorts(value)
+	if !ok {
+		return sel, fmt.Errorf("%q is not a connection (PROTO a:port -> b:port)", value)
+	}
 	err := q.scanIfPresent(types.Type_NC_Connection, []string{"TransportProto", "SrcIP", "SrcPort", "DstIP", "DstPort", "UID"}, func(v []rawValue) {
-		q.key = appendConnOf(q.key[:0], v[0].b, v[1].b, int64(int32(v[2].n)), v[3].b, int64(int32(v[4].n)))
+		if int64(int32(v[2].n)) != sport || int64(int32(v[4].n)) != dport {
+			return
+		}
+		q.key = appendConnOf(q.key[:0], v[0].b, v[1].b, sport, v[3].b, dport)
 		if string(q.key) == value && len(v[5].b) > 0 {
 			uids[string(v[5].b)] = true
 		}
@@ -187,6 +197,25 @@ func (q *query) connectionFrames(value string) (frameSet, error) {
 	}
 	sortFrames(sel.frames)
 	return sel, nil
+}
+
+// connPorts reads the ports of a connection value "PROTO a:p -> b:q".
+func connPorts(value string) (sport, dport int64, ok bool) {
+	src, dst, found := strings.Cut(value, " -> ")
+	if !found {
+		return 0, 0, false
+	}
+	port := func(hostPort string) (int64, bool) {
+		i := strings.LastIndexByte(hostPort, ':')
+		if i < 0 {
+			return 0, false
+		}
+		p, err := strconv.ParseInt(hostPort[i+1:], 10, 32)
+		return p, err == nil
+	}
+	sport, ok1 := port(src)
+	dport, ok2 := port(dst)
+	return sport, dport, ok1 && ok2
 }
 
 func sortFrames(f []int64) { sort.Slice(f, func(i, j int) bool { return f[i] < f[j] }) }
