@@ -4,26 +4,45 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"sort"
 	"strings"
 )
 
-// The .mtz is a zip in Maltego's configuration layout:
+// The .mtz is a zip in the layout Maltego's export (Import/Export Config)
+// writes and its import reads:
 //
+//	version.properties                                   format version (Java properties)
 //	EntityCategories/netcap.category
-//	Entities/<type>.entity                              one per entity type
+//	Entities/<type>.entity                               one per entity type
 //	TransformRepositories/Local/netcap.<name>.transform  the transform
 //	TransformRepositories/Local/netcap.<name>.transformsettings  command line
-//	TransformSets/netcap.set                            all transforms
-//	Servers/Local.tas                                   the local server listing them
+//	TransformSets/netcap.set                             all transforms
+//	Servers/Local.tas                                    the local server listing them
 //
-// Transform names are "netcap." + the name net transform -list prints.
+// Transform names are "netcap." + the name net transform -list prints. Every
+// transform names the set in its defaultSets as <Set name="NETCAP"/>.
 
 // Prefix is the namespace of transform names in the configuration.
 const Prefix = "netcap."
+
+// SetName is the transform set all transforms belong to.
+const SetName = "NETCAP"
+
+// versionProperties is the version.properties of the .mtz: the client and
+// format versions the configuration was written for.
+const versionProperties = `#netcap transforms
+maltego.client.version=4.2.12
+maltego.client.subtitle=
+maltego.pandora.version=1.4.2
+maltego.client.name=Maltego
+maltego.mtz.version=1.0
+maltego.graph.version=1.2
+`
 
 type mtzEntity struct {
 	XMLName     xml.Name `xml:"MaltegoEntity"`
@@ -75,9 +94,14 @@ type mtzTransform struct {
 			Max  int    `xml:"max,attr"`
 		} `xml:"Entity"`
 	} `xml:"InputConstraints"`
-	Output       struct{} `xml:"OutputEntities"`
-	DefaultSets  []string `xml:"defaultSets>Set"`
-	StealthLevel int      `xml:"StealthLevel"`
+	Output       struct{}    `xml:"OutputEntities"`
+	DefaultSets  []mtzSetRef `xml:"defaultSets>Set"`
+	StealthLevel int         `xml:"StealthLevel"`
+}
+
+// mtzSetRef names a transform set, as <Set name="NETCAP"/>.
+type mtzSetRef struct {
+	Name string `xml:"name,attr"`
 }
 
 type mtzProp struct {
@@ -178,6 +202,11 @@ func WriteConfigFile(path, bin string) error {
 // WriteConfig writes the .mtz zip to w.
 func WriteConfig(w io.Writer, bin string) error {
 	z := zip.NewWriter(w)
+	if fw, err := z.Create("version.properties"); err != nil {
+		return err
+	} else if _, err := io.WriteString(fw, versionProperties); err != nil {
+		return err
+	}
 	put := func(name string, v any) error {
 		b, err := xml.MarshalIndent(v, "", " ")
 		if err != nil {
@@ -199,7 +228,7 @@ func WriteConfig(w io.Writer, bin string) error {
 	}
 	for _, id := range EntityTypes() {
 		e := mtzEntity{ID: id, DisplayName: strings.TrimPrefix(id, "netcap."), Plural: strings.TrimPrefix(id, "netcap.") + "s",
-			Category: "Netcap", AllowedRoot: true, Order: 2147483647, Visible: true,
+			Category: "Netcap", SmallIcon: "Unknown", LargeIcon: "Unknown", AllowedRoot: true, Order: 2147483647, Visible: true,
 			Description: "netcap " + strings.TrimPrefix(id, "netcap.")}
 		e.Properties.Value = "properties.value"
 		e.Properties.Display = "properties.value"
@@ -213,14 +242,14 @@ func WriteConfig(w io.Writer, bin string) error {
 			return err
 		}
 	}
-	set := mtzSet{Name: "NETCAP", Description: "netcap transforms over audit records"}
+	set := mtzSet{Name: SetName, Description: "netcap transforms over audit records"}
 	srv := mtzServer{Name: "Local", Enabled: true, Description: "Local transforms hosted on this machine", URL: "http://localhost", LastSync: "2026-01-01 00:00:00.000 UTC"}
 	srv.Protocol.Version = "0.0"
 	srv.Auth.Type = "none"
 	for _, t := range Transforms {
 		name := Prefix + t.Name
 		mt := mtzTransform{Name: name, DisplayName: t.Name, Visibility: "public", Description: t.About, Author: "netcap",
-			Adapter: "com.paterva.maltego.transform.protocol.v2api.LocalTransformAdapterV2", DefaultSets: []string{"NETCAP"}}
+			Adapter: "com.paterva.maltego.transform.protocol.v2api.LocalTransformAdapterV2", DefaultSets: []mtzSetRef{{SetName}}}
 		mt.Input.Entity.Type = t.Input
 		if strings.Contains(t.Input, "<") {
 			mt.Input.Entity.Type = "netcap.AuditRecords"
@@ -274,20 +303,26 @@ func WriteConfig(w io.Writer, bin string) error {
 	return nil
 }
 
-// ConfigTransformNames reads a .mtz, calls check with every file's name and
-// contents, and returns the sorted transform names (without Prefix) of its
-// .transform files. It fails when the transform set, the server or the
-// entity files disagree with the transforms.
+// ConfigTransformNames reads a .mtz, calls check with every XML file's name
+// and contents, and returns the sorted transform names (without Prefix) of
+// its .transform files. It fails when a file is outside Maltego's layout, when
+// version.properties is missing, or when the transform settings, the
+// transform set, the server or the entity files disagree with the transforms.
 func ConfigTransformNames(mtz []byte, check func(name string, b []byte) error) ([]string, error) {
 	z, err := zip.NewReader(bytes.NewReader(mtz), int64(len(mtz)))
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	entities := map[string]bool{}
-	var set mtzSet
-	var srv mtzServer
-	var inputs []string
+	var (
+		names    []string
+		inputs   = map[string]string{} // transform -> input entity type
+		sets     = map[string][]string{}
+		settings = map[string]string{} // transform -> its command parameters
+		entities = map[string]bool{}
+		set      mtzSet
+		srv      mtzServer
+		version  bool
+	)
 	for _, f := range z.File {
 		rc, err := f.Open()
 		if err != nil {
@@ -298,41 +333,96 @@ func ConfigTransformNames(mtz []byte, check func(name string, b []byte) error) (
 		if err != nil {
 			return nil, err
 		}
+		if f.Name == "version.properties" {
+			version = bytes.Contains(b, []byte("\nmaltego.mtz.version="))
+			continue
+		}
 		if err := check(f.Name, b); err != nil {
 			return nil, err
 		}
-		switch {
-		case strings.HasSuffix(f.Name, ".transform"):
-			var t mtzTransform
-			if err := xml.Unmarshal(b, &t); err != nil {
-				return nil, fmt.Errorf("%s: %v", f.Name, err)
-			}
-			names = append(names, strings.TrimPrefix(t.Name, Prefix))
-			inputs = append(inputs, t.Input.Entity.Type)
-		case strings.HasSuffix(f.Name, ".entity"):
-			var e mtzEntity
-			if err := xml.Unmarshal(b, &e); err != nil {
-				return nil, fmt.Errorf("%s: %v", f.Name, err)
-			}
-			entities[e.ID] = true
-		case strings.HasSuffix(f.Name, ".set"):
-			if err := xml.Unmarshal(b, &set); err != nil {
-				return nil, fmt.Errorf("%s: %v", f.Name, err)
-			}
-		case strings.HasSuffix(f.Name, ".tas"):
-			if err := xml.Unmarshal(b, &srv); err != nil {
-				return nil, fmt.Errorf("%s: %v", f.Name, err)
-			}
+		dir, base := path.Split(f.Name)
+		ext := path.Ext(base)
+		stem := strings.TrimSuffix(base, ext)
+		var v any
+		switch dir + "*" + ext {
+		case "TransformRepositories/Local/*.transform":
+			v = &mtzTransform{}
+		case "TransformRepositories/Local/*.transformsettings":
+			v = &mtzSettings{}
+		case "Entities/*.entity":
+			v = &mtzEntity{}
+		case "TransformSets/*.set":
+			v = &set
+		case "Servers/*.tas":
+			v = &srv
+		case "EntityCategories/*.category":
+			v = new(struct {
+				XMLName xml.Name `xml:"EntityCategory"`
+			})
+		default:
+			return nil, fmt.Errorf("%s: not a file of Maltego's configuration layout", f.Name)
 		}
+		if err := xml.Unmarshal(b, v); err != nil {
+			return nil, fmt.Errorf("%s: %v", f.Name, err)
+		}
+		switch x := v.(type) {
+		case *mtzTransform:
+			if x.Name != stem {
+				return nil, fmt.Errorf("%s: names transform %s", f.Name, x.Name)
+			}
+			name := strings.TrimPrefix(x.Name, Prefix)
+			names = append(names, name)
+			inputs[name] = x.Input.Entity.Type
+			for _, s := range x.DefaultSets {
+				sets[name] = append(sets[name], s.Name)
+			}
+		case *mtzSettings:
+			for _, p := range x.Properties {
+				if p.Name == "transform.local.parameters" {
+					settings[strings.TrimPrefix(stem, Prefix)] = p.Value
+				}
+			}
+		case *mtzEntity:
+			if x.ID != stem {
+				return nil, fmt.Errorf("%s: defines entity %s", f.Name, x.ID)
+			}
+			entities[x.ID] = true
+		}
+	}
+	if !version {
+		return nil, errors.New("no version.properties with maltego.mtz.version")
 	}
 	sort.Strings(names)
-	for _, in := range inputs {
-		if !entities[in] {
-			return nil, fmt.Errorf("input entity %s has no entity file", in)
+	for _, n := range names {
+		if !entities[inputs[n]] {
+			return nil, fmt.Errorf("%s: input entity %q has no entity file", n, inputs[n])
+		}
+		if want := "transform " + n; settings[n] != want {
+			return nil, fmt.Errorf("%s: transformsettings parameters %q, want %q", n, settings[n], want)
+		}
+		if len(sets[n]) != 1 || sets[n][0] != set.Name {
+			return nil, fmt.Errorf("%s: default sets %q, the set is %q", n, sets[n], set.Name)
 		}
 	}
-	if len(set.Transforms) != len(names) || len(srv.Transforms) != len(names) {
-		return nil, fmt.Errorf("%d transforms, %d in the set, %d on the server", len(names), len(set.Transforms), len(srv.Transforms))
+	if len(settings) != len(names) {
+		return nil, fmt.Errorf("%d transforms, %d transformsettings", len(names), len(settings))
+	}
+	listed := func(ts []struct {
+		Name string `xml:"name,attr"`
+	}) string {
+		var out []string
+		for _, t := range ts {
+			out = append(out, strings.TrimPrefix(t.Name, Prefix))
+		}
+		sort.Strings(out)
+		return strings.Join(out, " ")
+	}
+	all := strings.Join(names, " ")
+	if got := listed(set.Transforms); got != all {
+		return nil, fmt.Errorf("transform set %q lists %s, the transforms are %s", set.Name, got, all)
+	}
+	if got := listed(srv.Transforms); got != all {
+		return nil, fmt.Errorf("server lists %s, the transforms are %s", got, all)
 	}
 	return names, nil
 }

@@ -7,11 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -38,42 +36,40 @@ var Transforms = []Transform{
 	{Name: "toSourceIPs", Input: AuditRecords(types.Type_NC_Connection), Output: IPAddr, Reads: conn,
 		About: "source IPs of the connections (of an ip property: the hosts that contacted it)",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_Connection, func(m proto.Message) {
-				c := m.(*types.Connection)
-				if c.SrcIP != "" && (q.ip == "" || c.DstIP == q.ip) {
-					q.addSpan(c.SrcIP, c.TimestampFirst, c.TimestampLast)
+			return q.eachConn(func(c *rawConn) {
+				if len(c.src) > 0 && (q.ip == "" || string(c.dst) == q.ip) {
+					q.addKey(c.src, c.first, c.last)
 				}
 			})
 		}},
 	{Name: "toDestinationIPs", Input: AuditRecords(types.Type_NC_Connection), Output: IPAddr, Reads: conn,
 		About: "destination IPs of the connections (of an ip property: the hosts it contacted)",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_Connection, func(m proto.Message) {
-				c := m.(*types.Connection)
-				if c.DstIP != "" && (q.ip == "" || c.SrcIP == q.ip) {
-					q.addSpan(c.DstIP, c.TimestampFirst, c.TimestampLast)
+			return q.eachConn(func(c *rawConn) {
+				if len(c.dst) > 0 && (q.ip == "" || string(c.src) == q.ip) {
+					q.addKey(c.dst, c.first, c.last)
 				}
 			})
 		}},
 	{Name: "toContactedPorts", Input: IPAddr, Output: "netcap.ContactedPort", Reads: conn,
 		About: "destination ports (port/transport) of the connections the host opened",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_Connection, func(m proto.Message) {
-				c := m.(*types.Connection)
-				if q.ip == "" || c.SrcIP == q.ip {
-					q.addSpan(portValue(c), c.TimestampFirst, c.TimestampLast)
+			return q.eachConn(func(c *rawConn) {
+				if q.ip == "" || string(c.src) == q.ip {
+					q.key = appendPort(q.key[:0], c.dport, c.proto)
+					q.addKey(q.key, c.first, c.last)
 				}
 			})
 		}},
-	{Name: "toConnectionsForHost", Input: IPAddr, Output: "netcap.Connection", Reads: conn,
+	{Name: "toConnectionsForHost", Input: IPAddr, Output: "netcap.Connection", Reads: conn, Detail: "state",
 		About: "the connections the host took part in, as 'proto src:port -> dst:port'",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_Connection, func(m proto.Message) {
-				c := m.(*types.Connection)
-				if q.host(c.SrcIP, c.DstIP) {
-					it := q.addSpan(connValue(c), c.TimestampFirst, c.TimestampLast)
-					if it.extra == nil {
-						it.extra = map[string]string{"state": c.State}
+			return q.eachConn(func(c *rawConn) {
+				if q.hostRaw(c.src, c.dst) {
+					q.key = appendConnOf(q.key[:0], c.proto, c.src, c.sport, c.dst, c.dport)
+					it := q.addKey(q.key, c.first, c.last)
+					if it.count == 1 {
+						it.detail = string(c.state)
 					}
 				}
 			})
@@ -118,28 +114,28 @@ var Transforms = []Transform{
 	}),
 	httpTransform("toHTTPUniformResourceLocators", "netcap.URL", "request URLs of the HTTP requests", func(h *types.HTTP) []string { return []string{h.URL} }),
 
-	{Name: "toJA3Hashes", Input: IPAddr, Output: "netcap.TLSClientHello", Reads: []types.Type{types.Type_NC_TLSClientHello},
+	{Name: "toJA3Hashes", Input: IPAddr, Output: "netcap.TLSClientHello", Reads: []types.Type{types.Type_NC_TLSClientHello}, Detail: "ja3",
 		About: "JA3 hashes of the TLS client hellos the host sent or received",
 		run: func(q *query) error {
 			return q.each(types.Type_NC_TLSClientHello, func(m proto.Message) {
 				h := m.(*types.TLSClientHello)
 				if h.Ja3 != "" && q.host(h.SrcIP, h.DstIP) {
 					it := q.add(h.Ja3, h.Timestamp)
-					if it.extra == nil {
-						it.extra = map[string]string{"ja3": h.Ja3Full}
+					if it.count == 1 {
+						it.detail = h.Ja3Full
 					}
 				}
 			})
 		}},
-	{Name: "toJA3SHashes", Input: IPAddr, Output: "netcap.TLSServerHello", Reads: []types.Type{types.Type_NC_TLSServerHello},
+	{Name: "toJA3SHashes", Input: IPAddr, Output: "netcap.TLSServerHello", Reads: []types.Type{types.Type_NC_TLSServerHello}, Detail: "ja3s",
 		About: "JA3S hashes of the TLS server hellos the host sent or received",
 		run: func(q *query) error {
 			return q.each(types.Type_NC_TLSServerHello, func(m proto.Message) {
 				h := m.(*types.TLSServerHello)
 				if h.Ja3S != "" && q.host(h.SrcIP, h.DstIP) {
 					it := q.add(h.Ja3S, h.Timestamp)
-					if it.extra == nil {
-						it.extra = map[string]string{"ja3s": h.Ja3SFull}
+					if it.count == 1 {
+						it.detail = h.Ja3SFull
 					}
 				}
 			})
@@ -158,50 +154,59 @@ var Transforms = []Transform{
 	{Name: "toTCPFlagCombinations", Input: IPAddr, Output: "netcap.TCPFlags", Reads: []types.Type{types.Type_NC_TCP},
 		About: "combinations of TCP flags in the segments the host sent or received",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_TCP, func(m proto.Message) {
-				t := m.(*types.TCP)
-				if q.host(t.SrcIP, t.DstIP) {
-					q.add(TCPFlags(t), t.Timestamp)
+			name := memo(flagsName)
+			fields := append([]string{"Timestamp", "SrcIP", "DstIP"}, tcpFlagNames...)
+			return q.scan(types.Type_NC_TCP, fields, func(v []rawValue) {
+				if q.hostRaw(v[1].b, v[2].b) {
+					var mask int32
+					for i, f := range v[3:] {
+						if f.n != 0 {
+							mask |= 1 << i
+						}
+					}
+					q.add(name(mask), int64(v[0].n))
 				}
 			})
 		}},
 	{Name: "toEthernetTypes", Input: AuditRecords(types.Type_NC_Ethernet), Output: "netcap.EthernetType", Reads: []types.Type{types.Type_NC_Ethernet},
 		About: "EtherTypes of the Ethernet frames (of an ip property: of its frames)",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_Ethernet, func(m proto.Message) {
-				e := m.(*types.Ethernet)
-				if q.host(e.SrcIP, e.DstIP) {
-					q.add(EtherTypeName(e.EthernetType), e.Timestamp)
+			name := memo(EtherTypeName)
+			return q.scan(types.Type_NC_Ethernet, []string{"Timestamp", "SrcIP", "DstIP", "EthernetType"}, func(v []rawValue) {
+				if q.hostRaw(v[1].b, v[2].b) {
+					q.add(name(int32(v[3].n)), int64(v[0].n))
 				}
 			})
 		}},
 	{Name: "toIPV4Protocols", Input: AuditRecords(types.Type_NC_IPv4), Output: "netcap.IPProtocol", Reads: []types.Type{types.Type_NC_IPv4},
 		About: "protocols carried in IPv4 packets (of an ip property: of its packets)",
 		run: func(q *query) error {
-			return q.each(types.Type_NC_IPv4, func(m proto.Message) {
-				p := m.(*types.IPv4)
-				if q.host(p.SrcIP, p.DstIP) {
-					q.add(IPProtocolName(p.Protocol), p.Timestamp)
+			name := memo(IPProtocolName)
+			return q.scan(types.Type_NC_IPv4, []string{"Timestamp", "SrcIP", "DstIP", "Protocol"}, func(v []rawValue) {
+				if q.hostRaw(v[1].b, v[2].b) {
+					q.add(name(int32(v[3].n)), int64(v[0].n))
 				}
 			})
 		}},
 	{Name: "toICMPV4ControlMessages", Input: AuditRecords(types.Type_NC_ICMPv4), Output: "netcap.ICMPv4ControlMessage", Reads: []types.Type{types.Type_NC_ICMPv4},
 		About: "ICMPv4 type/code of the messages (of an ip property: of its messages)",
 		run: func(q *query) error {
+			name := memo(func(tc int32) string { return ICMPName(icmp4Names, tc) })
 			return q.each(types.Type_NC_ICMPv4, func(m proto.Message) {
 				p := m.(*types.ICMPv4)
 				if q.host(p.SrcIP, p.DstIP) {
-					q.add(ICMPName(icmp4Names, p.TypeCode), p.Timestamp)
+					q.add(name(p.TypeCode), p.Timestamp)
 				}
 			})
 		}},
 	{Name: "toICMPV6ControlMessages", Input: AuditRecords(types.Type_NC_ICMPv6), Output: "netcap.ICMPv6ControlMessage", Reads: []types.Type{types.Type_NC_ICMPv6},
 		About: "ICMPv6 type/code of the messages (of an ip property: of its messages)",
 		run: func(q *query) error {
+			name := memo(func(tc int32) string { return ICMPName(icmp6Names, tc) })
 			return q.each(types.Type_NC_ICMPv6, func(m proto.Message) {
 				p := m.(*types.ICMPv6)
 				if q.host(p.SrcIP, p.DstIP) {
-					q.add(ICMPName(icmp6Names, p.TypeCode), p.Timestamp)
+					q.add(name(p.TypeCode), p.Timestamp)
 				}
 			})
 		}},
@@ -221,16 +226,15 @@ var Transforms = []Transform{
 				}
 			})
 		}},
-	{Name: "toDevices", Input: AuditRecords(types.Type_NC_Ethernet), Output: "netcap.Device", Reads: []types.Type{types.Type_NC_Ethernet},
-		About: "source MAC addresses of the Ethernet frames (of an ip property: the MACs sending from it)",
-		run: func(q *query) error {
-			return q.each(types.Type_NC_Ethernet, func(m proto.Message) {
-				e := m.(*types.Ethernet)
-				if e.SrcMAC != "" && (q.ip == "" || e.SrcIP == q.ip) {
-					q.add(e.SrcMAC, e.Timestamp)
-				}
-			})
-		}},
+	{Name: "toDevices", Input: AuditRecords(types.Type_NC_Ethernet), Output: "netcap.Device", Reads: []types.Type{types.Type_NC_Ethernet, types.Type_NC_DHCPv4},
+		About: "source MACs of the Ethernet frames with their vendor (OUI list) and DHCP host names (of an ip property: the MACs sending from it)",
+		run:   toDevices},
+	{Name: openTrafficName, Input: IPAddr, Output: PCAP, Reads: []types.Type{types.Type_NC_IPv4, types.Type_NC_IPv6, types.Type_NC_ICMPv4, types.Type_NC_ICMPv6},
+		About: "write the host's frames (IP headers from or to it, and ICMP errors quoting them: Wireshark's ip.addr==) from the original capture to a pcapng and open it in Wireshark",
+		run:   openTraffic},
+	{Name: openConnectionName, Input: "netcap.Connection", Output: PCAP, Reads: []types.Type{types.Type_NC_Connection, types.Type_NC_IPv4, types.Type_NC_IPv6},
+		About: "write the connection's frames (by the FlowID of its Connection records) from the original capture to a pcapng and open it in Wireshark",
+		run:   openTraffic},
 }
 
 var (
@@ -256,19 +260,83 @@ func httpTransform(name, out, about string, values func(*types.HTTP) []string) T
 		}}
 }
 
-func portValue(c *types.Connection) string {
-	return fmt.Sprintf("%d/%s", c.DstPort, strings.ToLower(c.TransportProto))
-}
-
-func connValue(c *types.Connection) string {
-	return fmt.Sprintf("%s %s -> %s", c.TransportProto, hostPort(c.SrcIP, c.SrcPort), hostPort(c.DstIP, c.DstPort))
-}
-
-func hostPort(ip string, port int32) string {
-	if strings.Contains(ip, ":") {
-		return fmt.Sprintf("[%s]:%d", ip, port)
+// appendPort appends a destination port as "port/transport" (lower case).
+func appendPort(b []byte, port int64, transport []byte) []byte {
+	b = strconv.AppendInt(b, port, 10)
+	b = append(b, '/')
+	for _, ch := range transport {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		b = append(b, ch)
 	}
-	return fmt.Sprintf("%s:%d", ip, port)
+	return b
+}
+
+// rawConn holds the fields of a Connection record the transforms use, as
+// read from the wire (see query.scan).
+type rawConn struct {
+	first, last  int64
+	proto        []byte
+	src, dst     []byte
+	sport, dport int64
+	state        []byte
+}
+
+var connFields = []string{"TimestampFirst", "TimestampLast", "TransportProto", "SrcIP", "DstIP", "SrcPort", "DstPort", "State"}
+
+// eachConn calls fn for every Connection record; c is valid until fn
+// returns.
+func (q *query) eachConn(fn func(c *rawConn)) error {
+	var c rawConn
+	return q.scan(types.Type_NC_Connection, connFields, func(v []rawValue) {
+		c = rawConn{first: int64(v[0].n), last: int64(v[1].n), proto: v[2].b, src: v[3].b, dst: v[4].b,
+			sport: int64(int32(v[5].n)), dport: int64(int32(v[6].n)), state: v[7].b}
+		fn(&c)
+	})
+}
+
+// appendConnOf appends a connection as "PROTO src:port -> dst:port" (IPv6
+// addresses in brackets), from fields as strings or as raw record bytes.
+func appendConnOf[S string | []byte](b []byte, proto, src S, sport int64, dst S, dport int64) []byte {
+	b = append(b, proto...)
+	b = append(b, ' ')
+	b = appendHostPort(b, src, sport)
+	b = append(b, " -> "...)
+	return appendHostPort(b, dst, dport)
+}
+
+func appendHostPort[S string | []byte](b []byte, ip S, port int64) []byte {
+	v6 := false
+	for i := 0; i < len(ip); i++ {
+		if ip[i] == ':' {
+			v6 = true
+			break
+		}
+	}
+	if v6 {
+		b = append(b, '[')
+		b = append(b, ip...)
+		b = append(b, ']')
+	} else {
+		b = append(b, ip...)
+	}
+	b = append(b, ':')
+	return strconv.AppendInt(b, port, 10)
+}
+
+// memo remembers the names of the values seen, so that a transform over a
+// million records formats each distinct value once.
+func memo(name func(int32) string) func(int32) string {
+	seen := map[int32]string{}
+	return func(v int32) string {
+		s, ok := seen[v]
+		if !ok {
+			s = name(v)
+			seen[v] = s
+		}
+		return s
+	}
 }
 
 // RcodeName names a DNS response code.
@@ -280,15 +348,16 @@ func RcodeName(c int32) string {
 	return fmt.Sprintf("RCODE %d", c)
 }
 
-// TCPFlags lists the set flags of a segment, "none" if none is set.
-func TCPFlags(t *types.TCP) string {
+// tcpFlagNames are the TCP flags (record fields) in the order of their bits
+// in a flag mask.
+var tcpFlagNames = []string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"}
+
+// flagsName lists the flags set in a mask, "none" if none is.
+func flagsName(m int32) string {
 	var f []string
-	for _, x := range []struct {
-		on   bool
-		name string
-	}{{t.FIN, "FIN"}, {t.SYN, "SYN"}, {t.RST, "RST"}, {t.PSH, "PSH"}, {t.ACK, "ACK"}, {t.URG, "URG"}, {t.ECE, "ECE"}, {t.CWR, "CWR"}, {t.NS, "NS"}} {
-		if x.on {
-			f = append(f, x.name)
+	for i, n := range tcpFlagNames {
+		if m&(1<<i) != 0 {
+			f = append(f, n)
 		}
 	}
 	if len(f) == 0 {
@@ -299,22 +368,25 @@ func TCPFlags(t *types.TCP) string {
 
 // EtherTypeName names an EtherType.
 func EtherTypeName(t int32) string {
-	names := map[int32]string{0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "Dot1Q", 0x88A8: "QinQ", 0x88CC: "LLDP",
-		0x8863: "PPPoEDiscovery", 0x8864: "PPPoESession", 0x888E: "EAPOL", 0x8847: "MPLSUnicast", 0x8848: "MPLSMulticast", 0x9000: "Loopback"}
-	if n, ok := names[t]; ok {
+	if n, ok := etherTypeNames[t]; ok {
 		return fmt.Sprintf("%s (0x%04x)", n, t)
 	}
 	return fmt.Sprintf("0x%04x", t)
 }
 
+var etherTypeNames = map[int32]string{0x0800: "IPv4", 0x0806: "ARP", 0x86DD: "IPv6", 0x8100: "Dot1Q", 0x88A8: "QinQ", 0x88CC: "LLDP",
+	0x8863: "PPPoEDiscovery", 0x8864: "PPPoESession", 0x888E: "EAPOL", 0x8847: "MPLSUnicast", 0x8848: "MPLSMulticast", 0x9000: "Loopback"}
+
 // IPProtocolName names an IP protocol number.
 func IPProtocolName(p int32) string {
-	names := map[int32]string{1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE", 50: "ESP", 51: "AH", 58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
-	if n, ok := names[p]; ok {
+	if n, ok := ipProtocolNames[p]; ok {
 		return fmt.Sprintf("%s (%d)", n, p)
 	}
 	return fmt.Sprintf("protocol %d", p)
 }
+
+var ipProtocolNames = map[int32]string{1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 17: "UDP", 41: "IPv6", 47: "GRE", 50: "ESP", 51: "AH",
+	58: "ICMPv6", 89: "OSPF", 103: "PIM", 112: "VRRP", 132: "SCTP"}
 
 var icmp4Names = map[int32]string{0: "EchoReply", 3: "DestinationUnreachable", 4: "SourceQuench", 5: "Redirect", 8: "EchoRequest",
 	9: "RouterAdvertisement", 10: "RouterSolicitation", 11: "TimeExceeded", 12: "ParameterProblem", 13: "Timestamp", 14: "TimestampReply"}
@@ -332,10 +404,70 @@ func ICMPName(names map[int32]string, tc int32) string {
 	return fmt.Sprintf("type %d/%d", typ, code)
 }
 
+// toDevices counts the source MACs of the Ethernet frames; each device gets
+// its vendor from the OUI list and the host names its DHCP messages carried
+// (option 12, by client hardware address).
+func toDevices(q *query) error {
+	err := q.scan(types.Type_NC_Ethernet, []string{"Timestamp", "SrcMAC", "SrcIP"}, func(v []rawValue) {
+		if len(v[1].b) > 0 && (q.ip == "" || string(v[2].b) == q.ip) {
+			q.addKey(v[1].b, int64(v[0].n), int64(v[0].n))
+		}
+	})
+	if err != nil || len(q.agg) == 0 {
+		return err
+	}
+	names := map[string]map[string]bool{}
+	err = q.eachIfPresent(types.Type_NC_DHCPv4, func(m proto.Message) {
+		d := m.(*types.DHCPv4)
+		if h := dhcpHostname(d); h != "" && q.agg[d.ClientHWAddr] != nil {
+			if names[d.ClientHWAddr] == nil {
+				names[d.ClientHWAddr] = map[string]bool{}
+			}
+			names[d.ClientHWAddr][h] = true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for mac, set := range names {
+		hs := make([]string, 0, len(set))
+		for h := range set {
+			hs = append(hs, h)
+		}
+		sort.Strings(hs)
+		q.extra(mac)["hostname"] = strings.Join(hs, ", ")
+	}
+
+	macs := make([]string, 0, len(q.agg))
+	for mac := range q.agg {
+		macs = append(macs, mac)
+	}
+	var vendors map[string]string
+	if list := ouiFile(q.opt.OUIFile); list == "" {
+		q.msg.Warn(fmt.Sprintf("no vendor list (OUI) found, vendors left empty: install Debian's ieee-data or Wireshark, or name a list with -oui or $%s (looked for %s)", OUIEnv, strings.Join(DefaultOUIFiles, ", ")))
+	} else if vendors, err = Vendors(list, macs); err != nil {
+		q.msg.Warn(fmt.Sprintf("vendor list unreadable, vendors left empty: %v", err))
+	}
+	for _, mac := range macs {
+		q.extra(mac)["vendor"] = vendors[mac] // "" when the list has none
+	}
+	return nil
+}
+
+// extra returns the additional fields of an aggregated value, made on first use.
+func (q *query) extra(value string) map[string]string {
+	it := q.agg[value]
+	if it.extra == nil {
+		it.extra = map[string]string{}
+	}
+	return it.extra
+}
+
 func dhcpHostname(d *types.DHCPv4) string {
 	for _, o := range d.Options {
 		if o.Type == 12 {
-			return string(o.Data)
+			// Some clients end the name with NUL bytes.
+			return strings.TrimRight(string(o.Data), "\x00")
 		}
 	}
 	return ""
@@ -368,26 +500,7 @@ func toAuditRecords(q *query) error {
 		return err
 	}
 	sort.Strings(files)
-	// Count the files in parallel: the big ones (Ethernet, IPv4, TCP) take
-	// most of the time and are independent.
-	type counted struct {
-		n, first, last int64
-		err            error
-	}
-	res := make([]counted, len(files))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.NumCPU())
-	for i, f := range files {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			c := &res[i]
-			c.n, c.first, c.last, c.err = countRecords(f)
-		}()
-	}
-	wg.Wait()
+	res := countFiles(q.dir, files)
 	for i, f := range files {
 		base := filepath.Base(f)
 		name := base[:strings.Index(base, ".ncap")]

@@ -23,53 +23,74 @@ import (
 // The shared capture with DNS, HTTP and TLS; NETCAP_TRANSFORM_PCAP overrides.
 const sharedPCAP = "../../shared/labels/kareem-attack-scan/attack_scan.pcap"
 
-var fixture struct {
+// The shared capture with DHCP (host name option) and several vendors' MACs.
+const dhcpPCAP = "../../shared/pcaps/suricata-verify/output-eve-ftp-data__input.pcap"
+
+type fixture struct {
 	pcap, dir string
 	err       error
-	done      bool
 }
+
+var (
+	fixtures = map[string]*fixture{}
+	fixRoot  string // temporary folder of all fixtures
+)
 
 // records captures the shared pcap once (through toAuditRecords) and returns
 // the pcap path and its record folder; it skips when the capture is absent.
 func records(t *testing.T) (string, string) {
 	t.Helper()
-	if !fixture.done {
-		fixture.done = true
-		src := os.Getenv("NETCAP_TRANSFORM_PCAP")
-		if src == "" {
-			src = sharedPCAP
-		}
+	src := os.Getenv("NETCAP_TRANSFORM_PCAP")
+	if src == "" {
+		src = sharedPCAP
+	}
+	return recordsOf(t, src)
+}
+
+// recordsOf is records for the capture src: it is linked into a temporary
+// folder (never copied) and captured there once per test binary.
+func recordsOf(t *testing.T, src string) (string, string) {
+	t.Helper()
+	fx := fixtures[src]
+	if fx == nil {
+		fx = &fixture{}
+		fixtures[src] = fx
 		if _, err := os.Stat(src); err != nil {
-			fixture.err = fmt.Errorf("shared capture %s not present: %v", src, err)
+			fx.err = fmt.Errorf("shared capture %s not present: %v", src, err)
 		} else {
-			tmp, err := os.MkdirTemp("", "maltego-test")
-			if err != nil {
-				t.Fatal(err)
+			if fixRoot == "" {
+				tmp, err := os.MkdirTemp("", "maltego-test")
+				if err != nil {
+					t.Fatal(err)
+				}
+				fixRoot = tmp
 			}
 			abs, _ := filepath.Abs(src)
-			fixture.pcap = filepath.Join(tmp, "x.pcap")
-			if err := os.Symlink(abs, fixture.pcap); err != nil {
+			fx.pcap = filepath.Join(fixRoot, fmt.Sprintf("c%d-%s", len(fixtures), filepath.Base(src)))
+			if err := os.Symlink(abs, fx.pcap); err != nil {
 				t.Fatal(err)
 			}
-			fixture.dir = fixture.pcap + ".net"
+			fx.dir = fx.pcap + ".net"
 		}
 	}
-	if fixture.err != nil {
-		t.Skip(fixture.err)
+	if fx.err != nil {
+		t.Skip(fx.err)
 	}
-	if _, err := os.Stat(fixture.dir); err != nil {
-		msg, out := runT(t, "toAuditRecords", Args{Value: fixture.pcap, Props: map[string]string{"path": fixture.pcap}}, 0)
+	if _, err := os.Stat(fx.dir); err != nil {
+		msg, out := runT(t, "toAuditRecords", Args{Value: fx.pcap, Props: map[string]string{"path": fx.pcap}}, 0)
 		if len(msg.Response.Entities) == 0 {
 			t.Fatalf("toAuditRecords returned nothing:\n%s", out)
 		}
 	}
-	return fixture.pcap, fixture.dir
+	return fx.pcap, fx.dir
 }
 
 func TestMain(m *testing.M) {
+	// No test may start Wireshark, whatever the options it passes.
+	os.Setenv(OpenerEnv, "none")
 	code := m.Run()
-	if fixture.pcap != "" {
-		os.RemoveAll(filepath.Dir(fixture.pcap))
+	if fixRoot != "" {
+		os.RemoveAll(fixRoot)
 	}
 	os.Exit(code)
 }
@@ -79,7 +100,7 @@ func TestMain(m *testing.M) {
 func runT(t *testing.T, name string, a Args, limit int) (*Message, string) {
 	t.Helper()
 	var out, log bytes.Buffer
-	code := Run(name, a, limit, &out, &log)
+	code := Run(name, a, Options{Limit: limit, Opener: "none"}, &out, &log)
 	if code != 0 && Find(name) != nil {
 		t.Fatalf("%s: exit %d, log %s", name, code, log.String())
 	}
@@ -314,7 +335,8 @@ func busiestIP(t *testing.T, dir string) string {
 
 func TestEverySpecIsATransform(t *testing.T) {
 	for _, tr := range Transforms {
-		if _, ok := specs[tr.Name]; !ok && tr.Name != "toAuditRecords" {
+		// toAuditRecords and the Wireshark transforms have tests of their own.
+		if _, ok := specs[tr.Name]; !ok && tr.Name != "toAuditRecords" && tr.Output != PCAP {
 			t.Errorf("transform %s has no test spec", tr.Name)
 		}
 	}
@@ -474,7 +496,7 @@ func TestErrorPaths(t *testing.T) {
 	check := func(name string, a Args, wantType string, wantCode int) *Message {
 		t.Helper()
 		var out, log bytes.Buffer
-		code := Run(name, a, DefaultLimit, &out, &log)
+		code := Run(name, a, Options{Limit: DefaultLimit, Opener: "none"}, &out, &log)
 		if code != wantCode {
 			t.Errorf("%s: exit %d, want %d", name, code, wantCode)
 		}
@@ -569,4 +591,68 @@ func TestConfig(t *testing.T) {
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("config transforms %v\nwant %v", names, want)
 	}
+}
+
+// checkAnswer checks what every answer promises: entities of type typ ("":
+// any), each
+// with its record count as weight and "count" property, first <= last when
+// both are given, sorted by count; it returns the entities by value.
+func checkAnswer(t *testing.T, m *Message, typ string) map[string]*Entity {
+	t.Helper()
+	byValue := map[string]*Entity{}
+	var prev int64 = -1
+	for i := range m.Response.Entities {
+		e := &m.Response.Entities[i]
+		if typ != "" && e.Type != typ {
+			t.Errorf("%q: entity type %s, want %s", e.Value, e.Type, typ)
+		}
+		if byValue[e.Value] != nil {
+			t.Errorf("value %q twice", e.Value)
+		}
+		byValue[e.Value] = e
+		if c := e.Field("count"); c != strconv.FormatInt(e.Weight, 10) || e.Weight <= 0 {
+			t.Errorf("%q: count %q, weight %d", e.Value, c, e.Weight)
+		}
+		first, last := e.Field("first"), e.Field("last")
+		if first == "" || last == "" || last < first {
+			t.Errorf("%q: first %q, last %q", e.Value, first, last)
+		}
+		if prev >= 0 && e.Weight > prev {
+			t.Errorf("not sorted by count: %d after %d", e.Weight, prev)
+		}
+		prev = e.Weight
+	}
+	return byValue
+}
+
+// tshark runs tshark and returns its output lines; it skips the test when
+// tshark is not installed.
+func tshark(t *testing.T, args ...string) []string {
+	t.Helper()
+	p, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed: nothing to compare with")
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(p, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
+	}
+	s := strings.TrimRight(string(out), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// hasUIText reports whether a UI message of type typ contains text.
+func hasUIText(m *Message, typ, text string) bool {
+	for _, u := range m.Response.UIMessages {
+		if u.Type == typ && strings.Contains(u.Text, text) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/netcap/netcap/maltego"
 )
 
 const help = `usage:
-  net transform [-limit N] NAME VALUE ["k=v#k2=v2"]   run a transform as Maltego does
-  net transform -list                                  the transforms, input and output entity types
-  net transform -generate-config netcap.mtz [-bin PATH] Maltego configuration to import
+  net transform [-limit N] [-oui FILE] [-wireshark CMD] NAME VALUE ["k=v#k2=v2"]
+                                      run a transform as Maltego does
+  net transform -list                 the transforms: name, input entity type -> output entity type
+  net transform -generate-config netcap.mtz [-bin PATH]
+                                      Maltego configuration to import (entities, transforms, the NETCAP set)
 
 Maltego runs a local transform with the input entity's value and its
 properties ('#' between properties, '=' between name and value, a literal
@@ -28,16 +31,27 @@ Answers: one entity per distinct value with its record count (weight and
 property "count") and first/last time, sorted by count, at most -limit
 entities with an Inform message saying how many were left out (Maltego does
 not pass its slider to local transforms: set -limit in the parameters). Only
-the record types a transform needs are read. On the 1,000,000-packet bench
-capture (176 MB of records, 2 vCPUs): toDNSQuestions 0.01 s, toSourceIPs
-0.8 s, toTCPFlagCombinations 1.9 s; toAuditRecords captures it in 10.7 s the
-first time, then answers in 2.3 s.
+the record types a transform needs are read.
+
+toDevices: source MACs with "vendor" from an OUI list read at run time (-oui,
+$NETCAP_OUI_FILE, else /usr/share/ieee-data/oui.csv, else Wireshark's manuf;
+none: empty vendor and a PartialError) and "hostname" from DHCP option 12.
+
+openTrafficInWireshark (IPAddr), openConnectionInWireshark (Connection): the
+frames of the host (as Wireshark's ip.addr==X, ICMP errors quoting it
+included) or of the connection (its FlowID), by the frame numbers in the
+records, copied from the original capture (<pcap> of <pcap>.net/, or the
+"pcap" property) to <folder>/wireshark/*.pcapng and opened with -wireshark
+CMD, $NETCAP_WIRESHARK, else wireshark if on the PATH ("none": only report
+the file). The answer is a PCAP entity for the file.
 
 Failure behaviour: stdout always carries exactly one valid MaltegoMessage and
-nothing else. A missing or damaged record folder or file gives a PartialError
-UI message (with the entities read before the damage) and exit status 0; a
-record type without a file gives an Inform message; an unknown transform name
-gives a FatalError message and exit status 2. Logs go to stderr.
+nothing else. A missing or damaged record folder or file, a capture that does
+not open, or a value that is neither an IP address nor a connection gives a
+PartialError UI message (with the entities read before the damage) and exit
+status 0; a record type without a file gives an Inform message; an unknown
+transform name gives a FatalError message and exit status 2. Logs go to
+stderr.
 
 flags:
 `
@@ -53,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	limit := fs.Int("limit", maltego.DefaultLimit, "at most this many entities per answer (0: no cap)")
+	oui := fs.String("oui", "", "toDevices: vendor list, IEEE oui.csv or Wireshark manuf (default: $"+maltego.OUIEnv+", else the first present of "+strings.Join(maltego.DefaultOUIFiles, ", ")+")")
+	opener := fs.String("wireshark", "", "open*InWireshark: command that opens the written capture, 'none' to only report it (default: $"+maltego.OpenerEnv+", else wireshark if on the PATH)")
 	list := fs.Bool("list", false, "print the transforms with their input and output entity types")
 	gen := fs.String("generate-config", "", "write a Maltego configuration (.mtz) to this file")
 	bin := fs.String("bin", "", "with -generate-config: the net binary Maltego runs (default: this executable)")
@@ -88,5 +104,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	return maltego.Run(fs.Arg(0), maltego.ParseArgs(fs.Args()[1:]), *limit, stdout, stderr)
+	opt := maltego.Options{Limit: *limit, OUIFile: *oui, Opener: *opener}
+	return maltego.Run(fs.Arg(0), maltego.ParseArgs(fs.Args()[1:]), opt, stdout, stderr)
 }

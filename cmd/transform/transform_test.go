@@ -1,9 +1,13 @@
 package transform
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/xml"
+	"io"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -43,14 +47,77 @@ func TestListEqualsConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := maltego.ConfigTransformNames(b, func(name string, b []byte) error {
-		return xml.Unmarshal(b, new(struct{}))
-	})
+	// Every file of the zip: version.properties is "key=value" lines,
+	// everything else parses as XML (Go's strict parser and xmllint) and
+	// sits in a folder of Maltego's layout.
+	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("the .mtz is not a zip: %v", err)
+	}
+	folders := map[string]int{}
+	for _, f := range z.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Name == "version.properties" {
+			folders[f.Name]++
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				if !strings.HasPrefix(line, "#") && !strings.Contains(line, "=") {
+					t.Errorf("version.properties: line %q is not key=value", line)
+				}
+			}
+			continue
+		}
+		folders[path.Dir(f.Name)+"/*"+path.Ext(f.Name)]++
+		d := xml.NewDecoder(bytes.NewReader(data))
+		d.Strict = true
+		for {
+			if _, err := d.Token(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", f.Name, err)
+			}
+		}
+		if p, err := exec.LookPath("xmllint"); err == nil {
+			cmd := exec.Command(p, "--noout", "-")
+			cmd.Stdin = bytes.NewReader(data)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s: xmllint: %v %s", f.Name, err, out)
+			}
+		}
+	}
+	n := len(maltego.Transforms)
+	for f, want := range map[string]int{
+		"version.properties":                              1,
+		"TransformRepositories/Local/*.transform":         n,
+		"TransformRepositories/Local/*.transformsettings": n,
+		"TransformSets/*.set":                             1,
+		"Servers/*.tas":                                   1,
+	} {
+		if folders[f] != want {
+			t.Errorf("%d files %s, want %d", folders[f], f, want)
+		}
+	}
+	if folders["Entities/*.entity"] < 10 {
+		t.Errorf("only %d entity files", folders["Entities/*.entity"])
+	}
+	names, err := maltego.ConfigTransformNames(b, func(string, []byte) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(names, " ") != strings.Join(listed, " ") {
 		t.Errorf("config %v\n-list %v", names, listed)
+	}
+	for _, want := range []string{"toAuditRecords", "toDevices", "openTrafficInWireshark", "openConnectionInWireshark"} {
+		if sort.SearchStrings(listed, want) == len(listed) || listed[sort.SearchStrings(listed, want)] != want {
+			t.Errorf("%s is not listed", want)
+		}
 	}
 }
 
@@ -61,6 +128,8 @@ func TestStdoutOnlyXML(t *testing.T) {
 		{"toDNSQuestions", "10.0.0.1", "path=" + filepath.Join(t.TempDir(), "nothing")},
 		{"-limit", "3", "toHTTPHosts", "10.0.0.1"},
 		{"noSuchTransform", "x", "path=/"},
+		{"-wireshark", "none", "openTrafficInWireshark", "10.0.0.1", "path=" + filepath.Join(t.TempDir(), "x.pcap.net")},
+		{"-oui", filepath.Join(t.TempDir(), "no-list"), "toDevices", "x", "path=" + t.TempDir()},
 	} {
 		var out, log bytes.Buffer
 		run(args, &out, &log)
@@ -75,6 +144,113 @@ func TestStdoutOnlyXML(t *testing.T) {
 		}
 		if rest := strings.TrimSpace(out.String()[d.InputOffset():]); rest != "" {
 			t.Errorf("%v: more after the message: %q", args, rest)
+		}
+	}
+}
+
+// The README's transform section names every transform -list prints.
+func TestReadmeNamesEveryTransform(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skip("README.md not found: ", err)
+	}
+	s := string(b)
+	i := strings.Index(s, "## Maltego transforms")
+	if i < 0 {
+		t.Fatal("README.md has no Maltego transforms section")
+	}
+	section := s[i:]
+	if j := strings.Index(section[3:], "\n## "); j >= 0 {
+		section = section[:j+3]
+	}
+	for _, tr := range maltego.Transforms {
+		if !strings.Contains(section, tr.Name) {
+			t.Errorf("the README's transform section does not name %s", tr.Name)
+		}
+	}
+}
+
+// asMainEnv makes the test binary run as net transform (see TestMain), so
+// that a test sees the real stdout of the process.
+const asMainEnv = "NETCAP_TRANSFORM_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		os.Exit(Run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// runProcess runs net transform as a process of its own and returns its
+// stdout.
+func runProcess(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+	}
+	return out
+}
+
+// checkOneMessage checks that b is one MaltegoMessage and nothing else,
+// with Go's XML parser and xmllint.
+func checkOneMessage(t *testing.T, b []byte) *maltego.Message {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(b))
+	d.Strict = true
+	var m maltego.Message
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("stdout is not a MaltegoMessage: %v\n%s", err, b)
+	}
+	if rest := bytes.TrimSpace(b[d.InputOffset():]); len(rest) != 0 {
+		t.Fatalf("more on stdout after the message: %q", rest)
+	}
+	if p, err := exec.LookPath("xmllint"); err == nil {
+		cmd := exec.Command(p, "--noout", "-")
+		cmd.Stdin = bytes.NewReader(b)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("xmllint: %v %s", err, out)
+		}
+	}
+	return &m
+}
+
+// The process's stdout is the answer and nothing else, also when the
+// Wireshark opener prints: its output goes nowhere.
+func TestProcessStdoutOnlyXML(t *testing.T) {
+	src, err := filepath.Abs("../../../shared/labels/kareem-attack-scan/attack_scan.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(src); err != nil {
+		t.Skip("shared capture absent: ", err)
+	}
+	tmp := t.TempDir()
+	pcap := filepath.Join(tmp, "x.pcap")
+	if err := os.Symlink(src, pcap); err != nil {
+		t.Fatal(err)
+	}
+	chatty := filepath.Join(tmp, "chatty-wireshark")
+	os.WriteFile(chatty, []byte("#!/bin/sh\necho 'not XML <' ; echo 'on stderr' >&2\n"), 0o755)
+
+	m := checkOneMessage(t, runProcess(t, "toAuditRecords", pcap, "path="+pcap))
+	if len(m.Response.Entities) < 10 {
+		t.Fatalf("toAuditRecords: %d entities", len(m.Response.Entities))
+	}
+	dir := pcap + ".net"
+	for _, args := range [][]string{
+		{"-wireshark", chatty, "openTrafficInWireshark", "8.8.8.8", "path=" + dir},
+		{"-wireshark", chatty, "openConnectionInWireshark", "TCP 172.25.100.9:51310 -> 8.8.8.8:443", "path=" + dir},
+		{"-limit", "1", "toDevices", "x", "path=" + dir},
+		{"-wireshark", chatty, "openTrafficInWireshark", "not an address", "path=" + dir},
+	} {
+		m := checkOneMessage(t, runProcess(t, args...))
+		if len(m.Response.Entities)+len(m.Response.UIMessages) == 0 {
+			t.Errorf("%v: empty answer", args)
 		}
 	}
 }
