@@ -1042,27 +1042,17 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 	httpFields(fields, func(name, v []byte) {
 		switch {
 		case bytes.EqualFold(name, hdrHost):
-			if r.Host == "" {
-				r.Host = Text(v)
-			}
+			firstText(&r.Host, v)
 		case bytes.EqualFold(name, hdrUserAgent):
-			if r.UserAgent == "" {
-				r.UserAgent = Text(v)
-			}
+			firstText(&r.UserAgent, v)
 		case bytes.EqualFold(name, hdrReferer):
-			if r.Referer == "" {
-				r.Referer = Text(v)
-			}
+			firstText(&r.Referer, v)
 		case bytes.EqualFold(name, hdrCookie):
 			r.ReqCookies = cookieNames(r.ReqCookies, v, false)
 		case bytes.EqualFold(name, hdrContentType):
-			if r.ContentType == "" {
-				r.ContentType = Text(v)
-			}
+			firstText(&r.ContentType, v)
 		case bytes.EqualFold(name, hdrContentEncoding):
-			if r.ReqContentEncoding == "" {
-				r.ReqContentEncoding = Text(v)
-			}
+			firstText(&r.ReqContentEncoding, v)
 		case bytes.EqualFold(name, hdrContentLength):
 			h.contentLength(v)
 		case bytes.EqualFold(name, hdrTransferEncoding):
@@ -1071,6 +1061,14 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 	})
 	if h.clSeen && !h.clBad {
 		r.ReqContentLength = h.cl
+	}
+}
+
+// firstText sets a field from the first header line that names it: a
+// repeated header does not overwrite the first.
+func firstText(field *string, v []byte) {
+	if *field == "" {
+		*field = Text(v)
 	}
 }
 
@@ -1097,19 +1095,13 @@ func (p *httpParser) parseResponse(tx *httpTx, line, fields []byte, h *httpHead)
 	httpFields(fields, func(name, v []byte) {
 		switch {
 		case bytes.EqualFold(name, hdrServer):
-			if r.ServerName == "" {
-				r.ServerName = Text(v)
-			}
+			firstText(&r.ServerName, v)
 		case bytes.EqualFold(name, hdrSetCookie):
 			r.ResCookies = cookieNames(r.ResCookies, v, true)
 		case bytes.EqualFold(name, hdrContentType):
-			if r.ResContentType == "" {
-				r.ResContentType = Text(v)
-			}
+			firstText(&r.ResContentType, v)
 		case bytes.EqualFold(name, hdrContentEncoding):
-			if r.ResContentEncoding == "" {
-				r.ResContentEncoding = Text(v)
-			}
+			firstText(&r.ResContentEncoding, v)
 		case bytes.EqualFold(name, hdrContentLength):
 			h.contentLength(v)
 		case bytes.EqualFold(name, hdrTransferEncoding):
