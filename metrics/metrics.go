@@ -45,6 +45,9 @@ type Exporter struct {
 	// engine health, set from the engine's Progress and Summary
 	packets, unknown, errs, input, kernel, behind atomic.Int64
 	decoder                                       atomic.Pointer[capture.Summary]
+	// the running engine's queues and reassembly memory, read at scrape
+	// time
+	monitor capture.Monitor
 
 	records      *prometheus.CounterVec
 	recordBytes  *prometheus.CounterVec
@@ -155,6 +158,7 @@ func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
 func (e *Exporter) Hook(cfg *capture.Config) {
 	cfg.OnRecord = e.Record
 	cfg.OnPacket = e.Packet
+	cfg.Monitor = &e.monitor
 	prev := cfg.Progress
 	cfg.Progress = func(s capture.Stats) {
 		e.SetStats(s)
@@ -426,10 +430,17 @@ var (
 	descOutput  = prometheus.NewDesc("netcap_output_bytes", "Bytes of the record and pcap files in the output folder, as on disk (compressed).", nil, nil)
 	descDecoder = prometheus.NewDesc("netcap_decoder_events_total", "Flow and reassembly counters of a finished run, by event.", []string{"event"}, nil)
 	descPeak    = prometheus.NewDesc("netcap_decoder_peak", "Peaks of a finished run: most connections, out-of-order stream bytes and fragmented datagrams one worker held.", []string{"what"}, nil)
+
+	// Gauges of the running engine (not in a replay).
+	descWorkerQueue = prometheus.NewDesc("netcap_worker_queue_depth", "Batches of packets waiting for a decoding worker, by worker (the one it decodes aside).", []string{"worker"}, nil)
+	descWriterQueue = prometheus.NewDesc("netcap_writer_queue_depth", "Batches every worker has decoded that the writer has not written yet (it runs the exporter's hooks).", nil, nil)
+	descBuffered    = prometheus.NewDesc("netcap_reassembly_buffered_bytes", "Bytes the workers hold for reassembly now, by kind: tcp_stream (out-of-order TCP segments waiting for a hole to fill) and ip_fragments (fragments of incomplete IP datagrams; every worker holds its own copy of them). Both are bounded per worker.", []string{"kind"}, nil)
+	descOpen        = prometheus.NewDesc("netcap_open_connections", "Connections and flows the workers track now (not yet ended by FIN/RST, timeout or the end of input).", nil, nil)
 )
 
 func (c *healthCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPackets, descUnknown, descErrors, descInput, descDrops, descOutput, descDecoder, descPeak} {
+	for _, d := range []*prometheus.Desc{descPackets, descUnknown, descErrors, descInput, descDrops, descOutput, descDecoder, descPeak,
+		descWorkerQueue, descWriterQueue, descBuffered, descOpen} {
 		ch <- d
 	}
 }
@@ -443,6 +454,19 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(c.behind.Load()), "behind")
 	if c.opts.Out != "" {
 		ch <- prometheus.MustNewConstMetric(descOutput, prometheus.GaugeValue, float64(folderSize(c.opts.Out)))
+	}
+	if g, ok := c.monitor.Gauges(); ok {
+		var stream, frags, open int64
+		for i, w := range g.Workers {
+			ch <- prometheus.MustNewConstMetric(descWorkerQueue, prometheus.GaugeValue, float64(w.Queue), strconv.Itoa(i))
+			stream += w.StreamBytes
+			frags += w.FragmentBytes
+			open += w.Connections
+		}
+		ch <- prometheus.MustNewConstMetric(descWriterQueue, prometheus.GaugeValue, float64(g.WriterQueue))
+		ch <- prometheus.MustNewConstMetric(descBuffered, prometheus.GaugeValue, float64(stream), "tcp_stream")
+		ch <- prometheus.MustNewConstMetric(descBuffered, prometheus.GaugeValue, float64(frags), "ip_fragments")
+		ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, float64(open))
 	}
 	if s := c.decoder.Load(); s != nil {
 		d := s.Decoder

@@ -44,7 +44,9 @@ file or replay is done, the final values stay up for scraping).
 Metrics (all prefixed netcap_): engine health (packets_total, records_total and
 record_bytes_total by type, unknown_packets_total by reason, error_packets_total
 by layer, dropped_packets_total by reason, input_bytes_total, output_bytes,
-decoder_events_total), traffic (tcp_segments_total by flag combination,
+decoder_events_total), the running engine's gauges, read at each scrape
+(worker_queue_depth by worker, writer_queue_depth, reassembly_buffered_bytes by
+kind: tcp_stream and ip_fragments, open_connections), traffic (tcp_segments_total by flag combination,
 dns_messages_total by direction and rcode, http_requests_total by method and
 status class, tls_hellos_total by side and version, connections_total by
 transport and application protocol; histograms of HTTP sizes and response time,
