@@ -212,6 +212,7 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	e.done = make(chan *batch, poolSize)
 	e.compress = make(chan *part, 2*e.workers)
 	e.gauges = &gauges{queues: e.toWork, workers: make([]workerGauges, e.workers)}
+	e.gauges.engine.Store(e)
 	if cfg.Monitor != nil {
 		cfg.Monitor.g.Store(e.gauges)
 	}
@@ -249,6 +250,9 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	werr := <-writerDone
 	workers.Wait()
 	stopProgress()
+	last := e.stats()
+	e.gauges.final.Store(&last)
+	e.gauges.engine.Store(nil)
 
 	s := &Summary{
 		Source:        src.Name(),

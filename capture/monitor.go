@@ -2,12 +2,13 @@ package capture
 
 import "sync/atomic"
 
-// Monitor lets another goroutine (a metrics scrape) read the gauges of a
-// running engine: how many batches wait for each worker and for the writer,
-// and what the workers' reassemblers hold. Give it to Run in
-// Config.Monitor. Reading costs the engine nothing: the queue lengths are
-// read from the channels, and each worker publishes its decoder's state
-// once per batch with atomic stores to a cache line of its own.
+// Monitor lets another goroutine (a metrics scrape) read a running engine:
+// its counters as they are now (Config.Progress only comes once a second),
+// how many batches wait for each worker and for the writer, and what the
+// workers' reassemblers hold. Give it to Run in Config.Monitor. Reading
+// costs the engine nothing: counters and queue lengths are read where the
+// engine keeps them, and each worker publishes its decoder's state once per
+// batch with atomic stores to a cache line of its own.
 type Monitor struct {
 	g atomic.Pointer[gauges]
 }
@@ -56,10 +57,29 @@ func (m *Monitor) Gauges() (g Gauges, ok bool) {
 	return g, true
 }
 
-// gauges is what a Monitor reads. It holds no batch, so a monitor kept
-// after its run does not keep the run's memory.
+// Stats returns the counters of the last run the monitor was given to, as
+// they are now, or once the run has ended as they were at its end; ok is
+// false when no run started yet.
+func (m *Monitor) Stats() (s Stats, ok bool) {
+	st := m.g.Load()
+	if st == nil {
+		return s, false
+	}
+	if e := st.engine.Load(); e != nil {
+		return e.stats(), true
+	}
+	if f := st.final.Load(); f != nil {
+		return *f, true
+	}
+	return s, false
+}
+
+// gauges is what a Monitor reads. It only points to the engine while the
+// run goes, so a monitor kept after its run does not keep the run's memory.
 type gauges struct {
-	queues  []chan *batch // the workers' queues (len is safe from any goroutine)
+	engine  atomic.Pointer[engine] // nil once the run has ended
+	final   atomic.Pointer[Stats]  // set as the run ends
+	queues  []chan *batch          // the workers' queues (len is safe from any goroutine)
 	workers []workerGauges
 	writing atomic.Int64 // batches handed to the writer and not written yet
 }

@@ -78,6 +78,9 @@ func TestMonitorGauges(t *testing.T) {
 		if _, ok := m.Gauges(); ok {
 			t.Fatal("a monitor not given to a run reports gauges")
 		}
+		if _, ok := m.Stats(); ok {
+			t.Fatal("a monitor not given to a run reports counters")
+		}
 		release := make(chan struct{})
 		var once sync.Once
 		cfg := Config{Out: t.TempDir(), Workers: workers, BatchSize: 1, Monitor: &m,
@@ -123,6 +126,9 @@ func TestMonitorGauges(t *testing.T) {
 		if stream != segment || conns != 4 {
 			t.Errorf("%d workers: %d stream bytes and %d connections held, want %d and 4", workers, stream, conns, segment)
 		}
+		if st, ok := m.Stats(); !ok || st.Packets != 8 {
+			t.Errorf("%d workers: Stats with the writer stopped: %+v (%v), want the 8 packets read", workers, st, ok)
+		}
 		t.Logf("%d workers, writer stopped: %+v", workers, g)
 
 		close(release)
@@ -138,6 +144,9 @@ func TestMonitorGauges(t *testing.T) {
 		}
 		if g.WriterQueue != 0 {
 			t.Errorf("%d workers: after the run %d batches wait for the writer", workers, g.WriterQueue)
+		}
+		if st, ok := m.Stats(); !ok || st.Packets != int64(len(frames)) {
+			t.Errorf("%d workers: Stats after the run: %+v (%v), want %d packets", workers, st, ok, len(frames))
 		}
 	}
 }

@@ -446,12 +446,19 @@ func (c *healthCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(c.packets.Load()))
-	ch <- prometheus.MustNewConstMetric(descUnknown, prometheus.CounterValue, float64(c.unknown.Load()))
-	ch <- prometheus.MustNewConstMetric(descErrors, prometheus.CounterValue, float64(c.errs.Load()))
-	ch <- prometheus.MustNewConstMetric(descInput, prometheus.CounterValue, float64(c.input.Load()))
-	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(c.kernel.Load()), "kernel")
-	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(c.behind.Load()), "behind")
+	st := capture.Stats{Packets: c.packets.Load(), Unknown: c.unknown.Load(), Errors: c.errs.Load(), Done: c.input.Load(),
+		Kernel: c.kernel.Load(), Behind: c.behind.Load()}
+	if now, ok := c.monitor.Stats(); ok {
+		// The engine's counters as they are at this scrape, rather
+		// than as its last Progress call (once a second) left them.
+		st = now
+	}
+	ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(st.Packets))
+	ch <- prometheus.MustNewConstMetric(descUnknown, prometheus.CounterValue, float64(st.Unknown))
+	ch <- prometheus.MustNewConstMetric(descErrors, prometheus.CounterValue, float64(st.Errors))
+	ch <- prometheus.MustNewConstMetric(descInput, prometheus.CounterValue, float64(st.Done))
+	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(st.Kernel), "kernel")
+	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(st.Behind), "behind")
 	if c.opts.Out != "" {
 		ch <- prometheus.MustNewConstMetric(descOutput, prometheus.GaugeValue, float64(folderSize(c.opts.Out)))
 	}

@@ -240,7 +240,16 @@ func TestEngineGauges(t *testing.T) {
 			t.Fatalf("%s: %d scrapes during the run", rel, len(bodies))
 		}
 		var most [6]float64
+		packets := 0.0
 		for _, body := range bodies {
+			// The packet counter is read from the engine at the
+			// scrape: it moves within the first second too (the
+			// engine's Progress comes once a second), never back.
+			v := gauge(t, body, "netcap_packets_total")
+			if v < 1 || v < packets {
+				t.Errorf("%s: netcap_packets_total %v during the run after %v", rel, v, packets)
+			}
+			packets = v
 			for i, series := range engineGauges {
 				v := gauge(t, body, series)
 				most[i] = max(most[i], v)

@@ -151,6 +151,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 				return 2
 			}
 			src = live
+			fmt.Fprintf(stderr, "net export: capturing on %s\n", *iface)
 		} else {
 			f, err := capture.OpenFile(*read)
 			if err != nil {
