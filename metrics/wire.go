@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -65,53 +66,90 @@ func newFieldSet(m proto.Message, names ...string) fieldSet {
 // malformed bytes.
 func (f *fieldSet) read(msg []byte, vals []wireVal) bool {
 	clear(vals)
-	for len(msg) > 0 {
-		num, typ, n := protowire.ConsumeTag(msg)
-		if n < 0 {
-			return false
-		}
-		msg = msg[n:]
-		i := -1
-		if int(num) < len(f.slot) {
-			i = int(f.slot[num])
-		}
-		if i >= 0 && typ != f.wire[i] {
-			// Unmarshalling keeps such a field as an unknown one.
-			i = -1
-		}
-		if i < 0 {
-			m := protowire.ConsumeFieldValue(num, typ, msg)
-			if m < 0 {
+	// protowire's functions, with the common cases (one-byte tags and
+	// varints) taken inline: this loop is most of the exporter's time.
+	for i := 0; i < len(msg); {
+		var tag uint64
+		if c := msg[i]; c < 0x80 {
+			tag = uint64(c)
+			i++
+		} else {
+			v, n := protowire.ConsumeVarint(msg[i:])
+			if n < 0 {
 				return false
 			}
-			msg = msg[m:]
-			continue
+			tag, i = v, i+n
+		}
+		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
+		if num < protowire.MinValidNumber || num > protowire.MaxValidNumber {
+			return false
+		}
+		slot := -1
+		if int(num) < len(f.slot) {
+			slot = int(f.slot[num])
+			if slot >= 0 && typ != f.wire[slot] {
+				// Unmarshalling keeps such a field as an unknown one.
+				slot = -1
+			}
 		}
 		switch typ {
 		case protowire.VarintType:
-			v, m := protowire.ConsumeVarint(msg)
-			if m < 0 {
-				return false
+			var v uint64
+			if i < len(msg) && msg[i] < 0x80 {
+				v = uint64(msg[i])
+				i++
+			} else {
+				var n int
+				if v, n = protowire.ConsumeVarint(msg[i:]); n < 0 {
+					return false
+				}
+				i += n
 			}
-			vals[i].n, msg = v, msg[m:]
+			if slot >= 0 {
+				vals[slot].n = v
+			}
 		case protowire.Fixed64Type:
-			v, m := protowire.ConsumeFixed64(msg)
-			if m < 0 {
+			if len(msg)-i < 8 {
 				return false
 			}
-			vals[i].n, msg = v, msg[m:]
+			if slot >= 0 {
+				vals[slot].n = binary.LittleEndian.Uint64(msg[i:])
+			}
+			i += 8
 		case protowire.Fixed32Type:
-			v, m := protowire.ConsumeFixed32(msg)
-			if m < 0 {
+			if len(msg)-i < 4 {
 				return false
 			}
-			vals[i].n, msg = uint64(v), msg[m:]
+			if slot >= 0 {
+				vals[slot].n = uint64(binary.LittleEndian.Uint32(msg[i:]))
+			}
+			i += 4
 		case protowire.BytesType:
-			v, m := protowire.ConsumeBytes(msg)
-			if m < 0 {
+			var size uint64
+			if i < len(msg) && msg[i] < 0x80 {
+				size = uint64(msg[i])
+				i++
+			} else {
+				var n int
+				if size, n = protowire.ConsumeVarint(msg[i:]); n < 0 {
+					return false
+				}
+				i += n
+			}
+			if size > uint64(len(msg)-i) {
 				return false
 			}
-			vals[i].b, msg = v, msg[m:]
+			if slot >= 0 {
+				vals[slot].b = msg[i : i+int(size)]
+			}
+			i += int(size)
+		default:
+			// Groups: rare enough for protowire's own skipping.
+			n := protowire.ConsumeFieldValue(num, typ, msg[i:])
+			if n < 0 {
+				return false
+			}
+			i += n
 		}
 	}
 	return true
