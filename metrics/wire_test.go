@@ -3,6 +3,9 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/types"
 )
 
@@ -47,12 +51,26 @@ func gathered(t *testing.T, e *Exporter) map[string]float64 {
 	return out
 }
 
-// TestWireMatchesUnmarshal feeds the records of real captures to an
-// exporter, which reads records from their wire bytes, and works out what
-// it must count by unmarshalling every record instead: the series and the
-// top-N lists agree.
+// TestWireMatchesUnmarshal feeds the records of real captures (loopback.pcap
+// and, when there, every shared capture, one exporter each) to an exporter,
+// which reads records from their wire bytes, and works out what it must
+// count by unmarshalling every record instead: the series and the top-N
+// lists agree.
 func TestWireMatchesUnmarshal(t *testing.T) {
-	for _, path := range []string{loopback(), midRunCapture()} {
+	paths := []string{loopback()}
+	root := filepath.Join("..", "..", "shared", "pcaps")
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && regexp.MustCompile(`\.(pcap|pcapng|cap)(\.gz)?$`).MatchString(d.Name()) {
+			if src, err := capture.OpenFile(p); err == nil {
+				src.Close()
+				paths = append(paths, p)
+			}
+		}
+		return nil
+	})
+	total := map[types.Type]int{}
+	compared := 0
+	for _, path := range paths {
 		recs := recordsOf(t, path)
 		e := New(Options{})
 		want := map[string]float64{}
@@ -170,10 +188,8 @@ func TestWireMatchesUnmarshal(t *testing.T) {
 				want[fmt.Sprintf("netcap_tls_hellos_total{side=\"server\",version=%q}", tlsVersion(v))]++
 			}
 		}
-		for _, typ := range []types.Type{types.Type_NC_TCP, types.Type_NC_UDP, types.Type_NC_Connection, types.Type_NC_DNS} {
-			if kinds[typ] == 0 {
-				t.Errorf("%s: no %v records to compare", path, typ)
-			}
+		for typ, n := range kinds {
+			total[typ] += n
 		}
 		e.Refresh()
 		for k, counts := range top {
@@ -208,9 +224,17 @@ func TestWireMatchesUnmarshal(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("%s: %d TCP, %d UDP, %d Connection, %d DNS, %d HTTP, %d TLS client hello records: %d series and the top lists agree", path,
-			kinds[types.Type_NC_TCP], kinds[types.Type_NC_UDP], kinds[types.Type_NC_Connection], kinds[types.Type_NC_DNS], kinds[types.Type_NC_HTTP], kinds[types.Type_NC_TLSClientHello], len(want))
+		compared += len(want)
 	}
+	for _, typ := range []types.Type{types.Type_NC_TCP, types.Type_NC_UDP, types.Type_NC_Connection, types.Type_NC_DNS,
+		types.Type_NC_HTTP, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello} {
+		if total[typ] == 0 {
+			t.Errorf("no %v records to compare", typ)
+		}
+	}
+	t.Logf("%d captures: %d TCP, %d UDP, %d Connection, %d DNS, %d HTTP, %d TLS client and %d server hello records; %d series and the top lists agree",
+		len(paths), total[types.Type_NC_TCP], total[types.Type_NC_UDP], total[types.Type_NC_Connection], total[types.Type_NC_DNS],
+		total[types.Type_NC_HTTP], total[types.Type_NC_TLSClientHello], total[types.Type_NC_TLSServerHello], compared)
 }
 
 // TestFieldSet: the wire reader takes the picked fields, skips the others
