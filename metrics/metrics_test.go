@@ -539,3 +539,17 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeListsMetrics: the README's metrics section names every metric
+// the exporter defines.
+func TestReadmeListsMetrics(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range New(Options{}).MetricNames() {
+		if !bytes.Contains(b, []byte("`"+name)) {
+			t.Errorf("README.md does not name %s", name)
+		}
+	}
+}
