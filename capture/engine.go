@@ -78,6 +78,9 @@ type Config struct {
 	Output     Output
 	PartSize   int
 	FlushEvery time.Duration
+	// Monitor, when set, is attached to the run, so that another goroutine
+	// can read its gauges (queues, reassembly memory) while it goes.
+	Monitor *Monitor
 }
 
 // Stats is a snapshot of the engine's counters.
@@ -164,6 +167,7 @@ type engine struct {
 	behind      atomic.Int64 // live: packets dropped for want of a free batch
 	start       time.Time
 	workerStats []decoder.Stats // per worker, filled at the final flush
+	gauges      *gauges
 }
 
 // Run decodes every packet of src and writes the records to cfg.Out. It stops
@@ -207,6 +211,11 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	}
 	e.done = make(chan *batch, poolSize)
 	e.compress = make(chan *part, 2*e.workers)
+	e.gauges = &gauges{queues: e.toWork, workers: make([]workerGauges, e.workers)}
+	e.gauges.engine.Store(e)
+	if cfg.Monitor != nil {
+		cfg.Monitor.g.Store(e.gauges)
+	}
 
 	// decoding counts the workers still decoding; workers counts them until
 	// they have also compressed the last part, after the writer is done.
@@ -241,6 +250,9 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	werr := <-writerDone
 	workers.Wait()
 	stopProgress()
+	last := e.stats()
+	e.gauges.final.Store(&last)
+	e.gauges.engine.Store(nil)
 
 	s := &Summary{
 		Source:        src.Name(),
@@ -476,7 +488,14 @@ func (e *engine) work(id int, decoding *sync.WaitGroup) {
 				p.status, p.reason, p.ep = st, reason, meta.Endpoints
 			}
 		}
+		// Once a batch, not once a packet: a few plain loads and three
+		// stores to this worker's own cache line.
+		g, h := &e.gauges.workers[id], pd.Held()
+		g.stream.Store(h.StreamBytes)
+		g.fragments.Store(h.FragmentBytes)
+		g.connections.Store(h.Connections)
 		if b.pending.Add(-1) == 0 {
+			e.gauges.writing.Add(1)
 			e.done <- b
 		}
 	}

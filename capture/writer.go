@@ -187,6 +187,7 @@ func (w *writer) run() error {
 			delete(w.waiting, w.next)
 			w.next++
 			w.write(nb)
+			w.e.gauges.writing.Add(-1)
 			w.e.pool <- nb
 		}
 		if every := w.e.cfg.FlushEvery; every > 0 && time.Since(w.lastFlush) >= every {

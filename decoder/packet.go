@@ -152,6 +152,30 @@ func (d *PacketDecoder) Stats() Stats {
 	return st
 }
 
+// Held is what a decoder holds at one moment, for monitoring a run while it
+// goes: the memory of its reassemblers (the bytes Options.StreamMemory and
+// Options.DefragMemory bound) and the flows it tracks.
+type Held struct {
+	StreamBytes   int64 // out-of-order TCP bytes waiting for a hole to fill
+	FragmentBytes int64 // bytes of IP fragments of incomplete datagrams, in both defragmenters
+	Connections   int64 // flows tracked
+}
+
+// Held reads the decoder's current state. It only reads counters the
+// decoders keep anyway: no allocation, no lock. Like every method, it must
+// be called from the decoder's own goroutine.
+func (d *PacketDecoder) Held() Held {
+	var h Held
+	if d.conns != nil {
+		h.StreamBytes = d.conns.reasm.bufferedNow
+		h.Connections = int64(len(d.conns.m))
+	}
+	if d.defrag != nil {
+		h.FragmentBytes = d.defrag.held + d.shared.held
+	}
+	return h
+}
+
 // FirstLayer maps a capture link type to the layer its frames start with.
 func FirstLayer(link layers.LinkType, data []byte) gopacket.LayerType {
 	switch link {

@@ -13,17 +13,18 @@
 package metrics
 
 import (
+	"math"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/capture"
 	ncio "github.com/netcap/netcap/io"
@@ -45,6 +46,9 @@ type Exporter struct {
 	// engine health, set from the engine's Progress and Summary
 	packets, unknown, errs, input, kernel, behind atomic.Int64
 	decoder                                       atomic.Pointer[capture.Summary]
+	// the running engine's queues and reassembly memory, read at scrape
+	// time
+	monitor capture.Monitor
 
 	records      *prometheus.CounterVec
 	recordBytes  *prometheus.CounterVec
@@ -66,15 +70,20 @@ type Exporter struct {
 
 	top *topSet
 
+	// Series resolved once, used on the recording goroutine only: a label
+	// lookup per record (hashing the values, a read lock) cost more than
+	// the counting.
+	byType                                         [256]*typeSeries
+	flagCombos                                     [1 << len(tcpFlagNames)]prometheus.Counter
+	tcpPayload, udpPayload, tcpEntropy, udpEntropy prometheus.Observer
+
 	// decoding scratch, used on the recording goroutine only
-	tcp  types.TCP
-	udp  types.UDP
-	dns  types.DNS
-	http types.HTTP
-	tch  types.TLSClientHello
-	tsh  types.TLSServerHello
-	conn types.Connection
+	wire      [maxPicked]wireVal
+	questions [][]byte
 }
+
+// typeSeries are the counters of one record type.
+type typeSeries struct{ records, bytes prometheus.Counter }
 
 // limiter passes the first max distinct values of a label and maps later
 // ones to "other", so a label fed from traffic cannot grow without bound.
@@ -141,6 +150,8 @@ func New(opts Options) *Exporter {
 	e.entropy = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "netcap", Name: "payload_entropy", Help: "Shannon entropy of non-empty TCP and UDP payloads, in bits per byte: 0 to 8 (needs -entropy).", Buckets: entropyBuckets}, []string{"layer"})
 	e.payloadSize = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "netcap", Name: "payload_size_bytes", Help: "Size of TCP and UDP payloads, by layer.", Buckets: prometheus.ExponentialBuckets(16, 2, 12)}, []string{"layer"})
 	e.top = newTopSet(opts.TopN)
+	e.tcpPayload, e.udpPayload = e.payloadSize.WithLabelValues("TCP"), e.payloadSize.WithLabelValues("UDP")
+	e.tcpEntropy, e.udpEntropy = e.entropy.WithLabelValues("TCP"), e.entropy.WithLabelValues("UDP")
 	e.reg.MustRegister(e.records, e.recordBytes, e.unknownPkts, e.errorPkts, e.tcpSegments, e.dnsMessages,
 		e.httpRequests, e.tlsHellos, e.connections, e.httpSize, e.httpTime, e.connDuration, e.connSize,
 		e.entropy, e.payloadSize, (*healthCollector)(e), e.top,
@@ -155,6 +166,7 @@ func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
 func (e *Exporter) Hook(cfg *capture.Config) {
 	cfg.OnRecord = e.Record
 	cfg.OnPacket = e.Packet
+	cfg.Monitor = &e.monitor
 	prev := cfg.Progress
 	cfg.Progress = func(s capture.Stats) {
 		e.SetStats(s)
@@ -212,9 +224,9 @@ func (e *Exporter) Packet(failed bool, reason string) {
 // Record counts one record as the engine writes it: a length-delimited
 // protobuf message. CSV rows are counted by type only.
 func (e *Exporter) Record(t types.Type, rec []byte) {
-	name := ncio.RecordName(t)
-	e.records.WithLabelValues(name).Inc()
-	e.recordBytes.WithLabelValues(name).Add(float64(len(rec)))
+	ts := e.series(t)
+	ts.records.Inc()
+	ts.bytes.Add(float64(len(rec)))
 	msg, n := protowire.ConsumeBytes(rec)
 	if n != len(rec) {
 		return // a CSV row
@@ -224,127 +236,173 @@ func (e *Exporter) Record(t types.Type, rec []byte) {
 
 // RecordMessage counts one record given without its length prefix (replay).
 func (e *Exporter) RecordMessage(t types.Type, msg []byte) {
-	name := ncio.RecordName(t)
-	e.records.WithLabelValues(name).Inc()
-	e.recordBytes.WithLabelValues(name).Add(float64(len(msg) + protowire.SizeVarint(uint64(len(msg)))))
+	ts := e.series(t)
+	ts.records.Inc()
+	ts.bytes.Add(float64(len(msg) + protowire.SizeVarint(uint64(len(msg)))))
 	e.inspect(t, msg)
 }
 
-func (e *Exporter) inspect(t types.Type, msg []byte) {
-	unmarshal := func(m proto.Message) bool {
-		proto.Reset(m)
-		return proto.Unmarshal(msg, m) == nil
+// series returns the counters of record type t, looked up once.
+func (e *Exporter) series(t types.Type) *typeSeries {
+	cache := t >= 0 && int(t) < len(e.byType)
+	if cache && e.byType[t] != nil {
+		return e.byType[t]
 	}
+	name := ncio.RecordName(t)
+	ts := &typeSeries{records: e.records.WithLabelValues(name), bytes: e.recordBytes.WithLabelValues(name)}
+	if cache {
+		e.byType[t] = ts
+	}
+	return ts
+}
+
+// The fields read from the wire (wire.go), by slot.
+const maxPicked = 11
+
+var (
+	// tcpFlagNames in slots 0 to 8, then PayloadSize and PayloadEntropy.
+	tcpWire = newFieldSet(&types.TCP{}, append(append([]string(nil), tcpFlagNames[:]...), "PayloadSize", "PayloadEntropy")...)
+	udpWire = newFieldSet(&types.UDP{}, "PayloadSize", "PayloadEntropy")
+	// The questions are read on their own, with questionWire.
+	dnsWire      = newFieldSet(&types.DNS{}, "QR", "ResponseCode")
+	dnsQuestions = fieldNumber(&types.DNS{}, "Questions")
+	questionWire = newFieldSet(&types.DNSQuestion{}, "Name")
+	httpWire     = newFieldSet(&types.HTTP{}, "Method", "StatusCode", "RequestSize", "ResponseSize", "Timestamp", "ResponseTimestamp", "Host")
+	clientWire   = newFieldSet(&types.TLSClientHello{}, "HandshakeVersion", "SNI", "Ja3")
+	serverWire   = newFieldSet(&types.TLSServerHello{}, "Version", "SupportedVersion")
+	connWire     = newFieldSet(&types.Connection{}, "TransportProto", "ApplicationProto", "TotalSize", "Duration", "SrcIP", "DstIP")
+)
+
+// inspect counts what the traffic metrics need of one record. Label values
+// taken from the traffic (application protocol, top-N keys) must be valid
+// UTF-8, which unmarshalling used to check: the decoders never write
+// anything else, but a value that is not is dropped rather than exported.
+func (e *Exporter) inspect(t types.Type, msg []byte) {
+	v := e.wire[:]
 	switch t {
 	case types.Type_NC_TCP:
-		if !unmarshal(&e.tcp) {
+		if !tcpWire.read(msg, v) {
 			return
 		}
-		r := &e.tcp
-		e.tcpSegments.WithLabelValues(tcpFlags(r)).Inc()
-		e.payloadSize.WithLabelValues("TCP").Observe(float64(r.PayloadSize))
-		if r.PayloadSize > 0 && r.PayloadEntropy > 0 {
-			e.entropy.WithLabelValues("TCP").Observe(r.PayloadEntropy)
-		}
-	case types.Type_NC_UDP:
-		if !unmarshal(&e.udp) {
-			return
-		}
-		r := &e.udp
-		e.payloadSize.WithLabelValues("UDP").Observe(float64(r.PayloadSize))
-		if r.PayloadSize > 0 && r.PayloadEntropy > 0 {
-			e.entropy.WithLabelValues("UDP").Observe(r.PayloadEntropy)
-		}
-	case types.Type_NC_DNS:
-		if !unmarshal(&e.dns) {
-			return
-		}
-		r := &e.dns
-		dir := "query"
-		if r.QR {
-			dir = "response"
-		}
-		e.dnsMessages.WithLabelValues(dir, rcodeName(r.ResponseCode)).Inc()
-		if !r.QR {
-			for _, q := range r.Questions {
-				e.top.add(topDNS, strings.ToLower(string(q.Name)), 1)
+		combo := 0
+		for i := range tcpFlagNames {
+			if v[i].n != 0 {
+				combo |= 1 << i
 			}
 		}
-	case types.Type_NC_HTTP:
-		if !unmarshal(&e.http) {
+		c := e.flagCombos[combo]
+		if c == nil {
+			c = e.tcpSegments.WithLabelValues(tcpFlags(combo))
+			e.flagCombos[combo] = c
+		}
+		c.Inc()
+		size := int32(v[9].n)
+		e.tcpPayload.Observe(float64(size))
+		if ent := math.Float64frombits(v[10].n); size > 0 && ent > 0 {
+			e.tcpEntropy.Observe(ent)
+		}
+	case types.Type_NC_UDP:
+		if !udpWire.read(msg, v) {
 			return
 		}
-		r := &e.http
-		e.httpRequests.WithLabelValues(httpMethod(r.Method), statusClass(r.StatusCode)).Inc()
-		if r.RequestSize > 0 {
-			e.httpSize.WithLabelValues("request").Observe(float64(r.RequestSize))
+		size := int32(v[0].n)
+		e.udpPayload.Observe(float64(size))
+		if ent := math.Float64frombits(v[1].n); size > 0 && ent > 0 {
+			e.udpEntropy.Observe(ent)
 		}
-		if r.ResponseTimestamp > 0 {
-			e.httpSize.WithLabelValues("response").Observe(float64(r.ResponseSize))
-			if d := r.ResponseTimestamp - r.Timestamp; d >= 0 {
+	case types.Type_NC_DNS:
+		if !dnsWire.read(msg, v) {
+			return
+		}
+		qr := v[0].n != 0
+		dir := "query"
+		if qr {
+			dir = "response"
+		}
+		e.dnsMessages.WithLabelValues(dir, rcodeName(int32(v[1].n))).Inc()
+		if qr {
+			return
+		}
+		names := e.questions[:0]
+		ok := eachField(msg, dnsQuestions, func(q []byte) bool {
+			if !questionWire.read(q, v[:1]) {
+				return false
+			}
+			names = append(names, v[0].b)
+			return true
+		})
+		e.questions = names[:0]
+		if !ok {
+			return
+		}
+		for _, name := range names {
+			e.top.addLower(topDNS, name, 1)
+		}
+	case types.Type_NC_HTTP:
+		if !httpWire.read(msg, v) {
+			return
+		}
+		method, status, reqSize, respSize, ts, respTS, host := v[0].b, int32(v[1].n), int64(v[2].n), int64(v[3].n), int64(v[4].n), int64(v[5].n), v[6].b
+		e.httpRequests.WithLabelValues(httpMethod(string(method)), statusClass(status)).Inc()
+		if reqSize > 0 {
+			e.httpSize.WithLabelValues("request").Observe(float64(reqSize))
+		}
+		if respTS > 0 {
+			e.httpSize.WithLabelValues("response").Observe(float64(respSize))
+			if d := respTS - ts; d >= 0 {
 				e.httpTime.Observe(float64(d) / 1e9)
 			}
 		}
-		if r.Host != "" {
-			e.top.add(topHTTPHost, strings.ToLower(r.Host), 1)
-		}
+		e.top.addLower(topHTTPHost, host, 1)
 	case types.Type_NC_TLSClientHello:
-		if !unmarshal(&e.tch) {
+		if !clientWire.read(msg, v) {
 			return
 		}
-		r := &e.tch
-		e.tlsHellos.WithLabelValues("client", tlsVersion(r.HandshakeVersion)).Inc()
-		if r.SNI != "" {
-			e.top.add(topSNI, strings.ToLower(r.SNI), 1)
-		}
-		if r.Ja3 != "" {
-			e.top.add(topJA3, r.Ja3, 1)
-		}
+		e.tlsHellos.WithLabelValues("client", tlsVersion(int32(v[0].n))).Inc()
+		e.top.addLower(topSNI, v[1].b, 1)
+		e.top.add(topJA3, v[2].b, 1)
 	case types.Type_NC_TLSServerHello:
-		if !unmarshal(&e.tsh) {
+		if !serverWire.read(msg, v) {
 			return
 		}
-		r := &e.tsh
-		v := r.Version
-		if r.SupportedVersion != 0 {
-			v = r.SupportedVersion
+		version := int32(v[0].n)
+		if sv := int32(v[1].n); sv != 0 {
+			version = sv
 		}
-		e.tlsHellos.WithLabelValues("server", tlsVersion(v)).Inc()
+		e.tlsHellos.WithLabelValues("server", tlsVersion(version)).Inc()
 	case types.Type_NC_Connection:
-		if !unmarshal(&e.conn) {
+		if !connWire.read(msg, v) {
 			return
 		}
-		r := &e.conn
-		tr := transport(r.TransportProto)
-		app := r.ApplicationProto
-		if app == "" {
-			app = "unknown"
+		tr := transport(string(v[0].b))
+		app := "unknown"
+		if a := v[1].b; len(a) > 0 {
+			app = "other"
+			if utf8.Valid(a) {
+				app = e.appProto.value(string(a))
+			}
 		}
-		e.connections.WithLabelValues(tr, e.appProto.value(app)).Inc()
-		e.connDuration.WithLabelValues(tr).Observe(float64(r.Duration) / 1e9)
-		e.connSize.WithLabelValues(tr).Observe(float64(r.TotalSize))
-		if r.DstIP != "" {
-			e.top.add(topDstIP, r.DstIP, float64(r.TotalSize))
-		}
-		if r.SrcIP != "" {
-			e.top.add(topSrcIP, r.SrcIP, float64(r.TotalSize))
-		}
+		size, dur := float64(int64(v[2].n)), int64(v[3].n)
+		e.connections.WithLabelValues(tr, app).Inc()
+		e.connDuration.WithLabelValues(tr).Observe(float64(dur) / 1e9)
+		e.connSize.WithLabelValues(tr).Observe(size)
+		e.top.add(topDstIP, v[5].b, size)
+		e.top.add(topSrcIP, v[4].b, size)
 	}
 }
 
-var tcpFlagNames = []string{"SYN", "FIN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"}
+var tcpFlagNames = [...]string{"SYN", "FIN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"}
 
-// tcpFlags names the set flags in a fixed order: at most 2^9 values, in
-// practice a dozen.
-func tcpFlags(r *types.TCP) string {
-	set := [...]bool{r.SYN, r.FIN, r.RST, r.PSH, r.ACK, r.URG, r.ECE, r.CWR, r.NS}
+// tcpFlags names the flags set in combo (bit i: tcpFlagNames[i]) in a
+// fixed order: at most 2^9 values, in practice a dozen.
+func tcpFlags(combo int) string {
 	var b strings.Builder
-	for i, on := range set {
-		if on {
+	for i, name := range tcpFlagNames {
+		if combo&(1<<i) != 0 {
 			if b.Len() > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(tcpFlagNames[i])
+			b.WriteString(name)
 		}
 	}
 	if b.Len() == 0 {
@@ -426,23 +484,50 @@ var (
 	descOutput  = prometheus.NewDesc("netcap_output_bytes", "Bytes of the record and pcap files in the output folder, as on disk (compressed).", nil, nil)
 	descDecoder = prometheus.NewDesc("netcap_decoder_events_total", "Flow and reassembly counters of a finished run, by event.", []string{"event"}, nil)
 	descPeak    = prometheus.NewDesc("netcap_decoder_peak", "Peaks of a finished run: most connections, out-of-order stream bytes and fragmented datagrams one worker held.", []string{"what"}, nil)
+
+	// Gauges of the running engine (not in a replay).
+	descWorkerQueue = prometheus.NewDesc("netcap_worker_queue_depth", "Batches of packets waiting for a decoding worker, by worker (the one it decodes aside).", []string{"worker"}, nil)
+	descWriterQueue = prometheus.NewDesc("netcap_writer_queue_depth", "Batches every worker has decoded that the writer has not written yet (it runs the exporter's hooks).", nil, nil)
+	descBuffered    = prometheus.NewDesc("netcap_reassembly_buffered_bytes", "Bytes the workers hold for reassembly now, by kind: tcp_stream (out-of-order TCP segments waiting for a hole to fill) and ip_fragments (fragments of incomplete IP datagrams; every worker holds its own copy of them). Both are bounded per worker.", []string{"kind"}, nil)
+	descOpen        = prometheus.NewDesc("netcap_open_connections", "Connections and flows the workers track now (not yet ended by FIN/RST, timeout or the end of input).", nil, nil)
 )
 
 func (c *healthCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPackets, descUnknown, descErrors, descInput, descDrops, descOutput, descDecoder, descPeak} {
+	for _, d := range []*prometheus.Desc{descPackets, descUnknown, descErrors, descInput, descDrops, descOutput, descDecoder, descPeak,
+		descWorkerQueue, descWriterQueue, descBuffered, descOpen} {
 		ch <- d
 	}
 }
 
 func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(c.packets.Load()))
-	ch <- prometheus.MustNewConstMetric(descUnknown, prometheus.CounterValue, float64(c.unknown.Load()))
-	ch <- prometheus.MustNewConstMetric(descErrors, prometheus.CounterValue, float64(c.errs.Load()))
-	ch <- prometheus.MustNewConstMetric(descInput, prometheus.CounterValue, float64(c.input.Load()))
-	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(c.kernel.Load()), "kernel")
-	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(c.behind.Load()), "behind")
+	st := capture.Stats{Packets: c.packets.Load(), Unknown: c.unknown.Load(), Errors: c.errs.Load(), Done: c.input.Load(),
+		Kernel: c.kernel.Load(), Behind: c.behind.Load()}
+	if now, ok := c.monitor.Stats(); ok {
+		// The engine's counters as they are at this scrape, rather
+		// than as its last Progress call (once a second) left them.
+		st = now
+	}
+	ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(st.Packets))
+	ch <- prometheus.MustNewConstMetric(descUnknown, prometheus.CounterValue, float64(st.Unknown))
+	ch <- prometheus.MustNewConstMetric(descErrors, prometheus.CounterValue, float64(st.Errors))
+	ch <- prometheus.MustNewConstMetric(descInput, prometheus.CounterValue, float64(st.Done))
+	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(st.Kernel), "kernel")
+	ch <- prometheus.MustNewConstMetric(descDrops, prometheus.CounterValue, float64(st.Behind), "behind")
 	if c.opts.Out != "" {
 		ch <- prometheus.MustNewConstMetric(descOutput, prometheus.GaugeValue, float64(folderSize(c.opts.Out)))
+	}
+	if g, ok := c.monitor.Gauges(); ok {
+		var stream, frags, open int64
+		for i, w := range g.Workers {
+			ch <- prometheus.MustNewConstMetric(descWorkerQueue, prometheus.GaugeValue, float64(w.Queue), strconv.Itoa(i))
+			stream += w.StreamBytes
+			frags += w.FragmentBytes
+			open += w.Connections
+		}
+		ch <- prometheus.MustNewConstMetric(descWriterQueue, prometheus.GaugeValue, float64(g.WriterQueue))
+		ch <- prometheus.MustNewConstMetric(descBuffered, prometheus.GaugeValue, float64(stream), "tcp_stream")
+		ch <- prometheus.MustNewConstMetric(descBuffered, prometheus.GaugeValue, float64(frags), "ip_fragments")
+		ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, float64(open))
 	}
 	if s := c.decoder.Load(); s != nil {
 		d := s.Decoder
@@ -508,29 +593,60 @@ type topEntry struct {
 }
 
 type topSet struct {
-	n       int
-	mu      sync.Mutex
-	counts  [topKinds]map[string]float64
+	n  int
+	mu sync.Mutex
+	// counts point to their values, so that counting a key seen before
+	// looks it up with the bytes it comes in and allocates nothing.
+	counts  [topKinds]map[string]*float64
 	current [topKinds][]topEntry
+	lower   []byte // scratch of addLower
 }
 
 func newTopSet(n int) *topSet {
 	t := &topSet{n: n}
 	for i := range t.counts {
-		t.counts[i] = map[string]float64{}
+		t.counts[i] = map[string]*float64{}
 	}
 	return t
 }
 
-func (t *topSet) add(kind int, key string, v float64) {
-	if key == "" {
+// add counts v for key. Empty keys, and keys that are not valid UTF-8 (a
+// label value must be), are not counted.
+func (t *topSet) add(kind int, key []byte, v float64) {
+	if len(key) == 0 || !utf8.Valid(key) {
 		return
 	}
 	t.mu.Lock()
+	t.addLocked(kind, key, v)
+	t.mu.Unlock()
+}
+
+func (t *topSet) addLocked(kind int, key []byte, v float64) {
 	m := t.counts[kind]
-	if _, ok := m[key]; ok || len(m) < maxTracked {
-		m[key] += v
+	if p := m[string(key)]; p != nil {
+		*p += v
+	} else if len(m) < maxTracked {
+		p = new(float64)
+		*p = v
+		m[string(key)] = p
 	}
+}
+
+// addLower counts v for key in lower case: host and domain names, which
+// are ASCII (international names travel as punycode) and case-insensitive.
+func (t *topSet) addLower(kind int, key []byte, v float64) {
+	if len(key) == 0 || !utf8.Valid(key) {
+		return
+	}
+	t.mu.Lock()
+	t.lower = t.lower[:0]
+	for _, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		t.lower = append(t.lower, c)
+	}
+	t.addLocked(kind, t.lower, v)
 	t.mu.Unlock()
 }
 
@@ -543,7 +659,7 @@ func (t *topSet) refresh() {
 		}
 		list := make([]topEntry, 0, len(m))
 		for key, v := range m {
-			list = append(list, topEntry{key, v})
+			list = append(list, topEntry{key, *v})
 		}
 		sort.Slice(list, func(a, b int) bool {
 			if list[a].v != list[b].v {
@@ -555,7 +671,7 @@ func (t *topSet) refresh() {
 			list = list[:t.n]
 		}
 		t.current[k] = list
-		t.counts[k] = map[string]float64{}
+		t.counts[k] = map[string]*float64{}
 	}
 }
 

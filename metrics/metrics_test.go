@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/types"
 )
 
 // decode runs the engine on path with e hooked in, into a fresh folder.
@@ -151,7 +152,149 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
-// TestPromtool runs promtool check metrics on a real scrape.
+// decodeScraping runs the engine on path like decode and scrapes e from
+// the writer's hook after every every-th record, while the run goes on (the
+// workers keep decoding meanwhile, up to the pool's batches).
+func decodeScraping(t *testing.T, path string, e *Exporter, every int) (*capture.Summary, [][]byte) {
+	t.Helper()
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	cfg := capture.Config{Out: t.TempDir(), Workers: 2, BatchSize: 32, Compress: true, Entropy: true, IgnoreUnknown: true}
+	e.Hook(&cfg)
+	record := cfg.OnRecord
+	var bodies [][]byte
+	n := 0
+	cfg.OnRecord = func(typ types.Type, rec []byte) {
+		record(typ, rec)
+		if n++; n%every == 0 {
+			bodies = append(bodies, scrape(t, e))
+		}
+	}
+	sum, err := capture.Run(context.Background(), src, cfg)
+	if sum == nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	e.SetSummary(sum)
+	return sum, bodies
+}
+
+// gauge reads the value of one series of a scrape; it fails the test when
+// the series is absent.
+func gauge(t *testing.T, body []byte, series string) float64 {
+	t.Helper()
+	s := value(body, series+" ")
+	if s == "" {
+		t.Fatalf("the scrape has no %s:\n%.3000s", series, body)
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("%s: %v", series, err)
+	}
+	return v
+}
+
+// engineGauges are the series of the running engine's gauges with 2 workers.
+var engineGauges = []string{
+	`netcap_worker_queue_depth{worker="0"}`, `netcap_worker_queue_depth{worker="1"}`, `netcap_writer_queue_depth`,
+	`netcap_reassembly_buffered_bytes{kind="tcp_stream"}`, `netcap_reassembly_buffered_bytes{kind="ip_fragments"}`,
+	`netcap_open_connections`,
+}
+
+// midRunCapture is the shared capture the scrapes during a run use (the
+// largest of the corpus that decodes without errors: HTTP, FTP, DNS and
+// more, 1350 packets), or loopback.pcap when the corpus is absent.
+func midRunCapture() string {
+	p := filepath.Join("..", "..", "shared", "pcaps", "suricata-verify", "output-eve-ftp-data__input.pcap")
+	if _, err := os.Stat(p); err != nil {
+		return loopback()
+	}
+	return p
+}
+
+// TestEngineGauges scrapes the exporter while the engine decodes shared
+// captures: the queue and reassembly gauges are there in every scrape,
+// within the engine's bounds, and at zero once the run has ended.
+func TestEngineGauges(t *testing.T) {
+	root := filepath.Join("..", "..", "shared", "pcaps")
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("shared captures absent (%v): the ../shared folder beside the repository holds them", err)
+	}
+	// Each capture makes one gauge move: many flows; a TCP stream whose
+	// hole is never filled, so that its later segments wait to the end;
+	// an IP datagram of the largest size in fragments over a tunnel.
+	for _, c := range []struct {
+		rel   string
+		moves int // index in engineGauges of the gauge some scrape sees above 0
+	}{
+		{"suricata-verify/output-eve-ftp-data__input.pcap", 5},
+		{"suricata-verify/tcp-rst-unacked-stream-12__TLPW1-tcp-110.37.219.134-10.12.14.101-tcp-990-49254.pcap", 3},
+		{"suricata-verify/defrag__eth-ip-gre-ppp-max-ip-packet.pcap", 4},
+	} {
+		rel := c.rel
+		e := New(Options{})
+		sum, bodies := decodeScraping(t, filepath.Join(root, rel), e, 50)
+		if len(bodies) < 10 {
+			t.Fatalf("%s: %d scrapes during the run", rel, len(bodies))
+		}
+		var most [6]float64
+		packets := 0.0
+		for _, body := range bodies {
+			// The packet counter is read from the engine at the
+			// scrape: it moves within the first second too (the
+			// engine's Progress comes once a second), never back.
+			v := gauge(t, body, "netcap_packets_total")
+			if v < 1 || v < packets {
+				t.Errorf("%s: netcap_packets_total %v during the run after %v", rel, v, packets)
+			}
+			packets = v
+			for i, series := range engineGauges {
+				v := gauge(t, body, series)
+				most[i] = max(most[i], v)
+				if v < 0 || v != float64(int64(v)) {
+					t.Errorf("%s: %s %v during the run", rel, series, v)
+				}
+			}
+			// 2 workers: a pool of 8 batches, and the batch the
+			// writer is in (it scrapes from its hook) counts.
+			for _, series := range engineGauges[:2] {
+				if v := gauge(t, body, series); v > 8 {
+					t.Errorf("%s: %s %v, more than the 8 batches of the pool", rel, series, v)
+				}
+			}
+			if v := gauge(t, body, `netcap_writer_queue_depth`); v < 1 || v > 8 {
+				t.Errorf("%s: netcap_writer_queue_depth %v while a batch is written, want 1 to 8", rel, v)
+			}
+			// The default bounds: 256 MiB of stream and 2 x 64 MiB of
+			// fragments a worker.
+			if v := gauge(t, body, `netcap_reassembly_buffered_bytes{kind="tcp_stream"}`); v > 2*256<<20 {
+				t.Errorf("%s: %v stream bytes held, beyond the 2 workers' bounds", rel, v)
+			}
+			if v := gauge(t, body, `netcap_reassembly_buffered_bytes{kind="ip_fragments"}`); v > 4*64<<20 {
+				t.Errorf("%s: %v fragment bytes held, beyond the 2 workers' bounds", rel, v)
+			}
+		}
+		if most[c.moves] == 0 {
+			t.Errorf("%s: no scrape saw %s above 0", rel, engineGauges[c.moves])
+		}
+		if most[3] > float64(sum.Decoder.StreamMemoryPeak)*2 {
+			t.Errorf("%s: a scrape saw %v stream bytes, the run's peak was %d a worker", rel, most[3], sum.Decoder.StreamMemoryPeak)
+		}
+		after := scrape(t, e)
+		for _, series := range engineGauges {
+			if v := gauge(t, after, series); v != 0 {
+				t.Errorf("%s: %s %v after the run, want 0", rel, series, v)
+			}
+		}
+		t.Logf("%s: %d packets, %d scrapes during the run; highest: worker queues %v and %v, writer queue %v, stream bytes %v, fragment bytes %v, open connections %v",
+			filepath.Base(rel), sum.Packets, len(bodies), most[0], most[1], most[2], most[3], most[4], most[5])
+	}
+}
+
+// TestPromtool runs promtool check metrics on real scrapes: one taken
+// while the engine runs (the engine's gauges are there) and one after.
 func TestPromtool(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
@@ -160,18 +303,32 @@ func TestPromtool(t *testing.T) {
 		}
 		t.Skip("promtool not installed (apt-get install prometheus)")
 	}
+	check := func(what string, body []byte) {
+		t.Helper()
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = bytes.NewReader(body)
+		out, err := cmd.CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("promtool check metrics, %s: %v\n%s", what, err, out)
+		}
+	}
+	_, bodies := decodeScraping(t, midRunCapture(), New(Options{}), 50)
+	if len(bodies) == 0 {
+		t.Fatal("no scrape during the run")
+	}
+	mid := bodies[len(bodies)/2]
+	for _, series := range engineGauges {
+		gauge(t, mid, series)
+	}
+	check("during a run", mid)
+
 	e := New(Options{})
 	decode(t, loopback(), e)
 	body := scrape(t, e)
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(body)
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
-	}
+	check("after a run", body)
 	// The checker does fail on a bad name: a counter without _total.
 	bad := append(append([]byte(nil), body...), "# HELP netcap_bad Bad.\n# TYPE netcap_bad counter\nnetcap_bad 1\n"...)
-	cmd = exec.Command(promtool, "check", "metrics")
+	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(bad)
 	if out, err := cmd.CombinedOutput(); err == nil {
 		t.Errorf("promtool accepted a counter without _total: %s", out)
@@ -375,9 +532,24 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 	}
-	for _, need := range []string{"netcap_packets_total", "netcap_records_total", "netcap_error_packets_total", "netcap_dropped_packets_total", "netcap_http_requests_total", "netcap_dns_messages_total", "netcap_tls_hellos_total"} {
+	for _, need := range []string{"netcap_packets_total", "netcap_records_total", "netcap_error_packets_total", "netcap_dropped_packets_total", "netcap_http_requests_total", "netcap_dns_messages_total", "netcap_tls_hellos_total",
+		"netcap_worker_queue_depth", "netcap_writer_queue_depth", "netcap_reassembly_buffered_bytes"} {
 		if !used[need] {
 			t.Errorf("the dashboard does not show %s", need)
+		}
+	}
+}
+
+// TestReadmeListsMetrics: the README's metrics section names every metric
+// the exporter defines.
+func TestReadmeListsMetrics(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range New(Options{}).MetricNames() {
+		if !bytes.Contains(b, []byte("`"+name)) {
+			t.Errorf("README.md does not name %s", name)
 		}
 	}
 }

@@ -41,17 +41,26 @@ a folder of .ncap record files at -speed times their original pace, and serves
 Prometheus metrics on http://ADDRESS/metrics until Ctrl-C or SIGTERM (after a
 file or replay is done, the final values stay up for scraping).
 
-Metrics (all prefixed netcap_): engine health (packets_total, records_total and
-record_bytes_total by type, unknown_packets_total by reason, error_packets_total
-by layer, dropped_packets_total by reason, input_bytes_total, output_bytes,
-decoder_events_total), traffic (tcp_segments_total by flag combination,
-dns_messages_total by direction and rcode, http_requests_total by method and
-status class, tls_hellos_total by side and version, connections_total by
-transport and application protocol; histograms of HTTP sizes and response time,
-connection duration and size, payload size and entropy), the top -top values of
-HTTP hosts, DNS names, SNI, JA3 and IPs (recomputed every -interval), and the Go
-runtime and process collectors. Labels hold only low-cardinality values: a full
-scrape has a few hundred series whatever the traffic.
+Metrics (all prefixed netcap_): engine health (packets_total, unknown_total,
+errors_total, records_total and record_bytes_total by type,
+unknown_packets_total by reason, error_packets_total by layer,
+dropped_packets_total by reason, input_bytes_total, output_bytes,
+decoder_events_total, decoder_peak), the running engine's gauges, read at each scrape
+(worker_queue_depth by worker, writer_queue_depth, reassembly_buffered_bytes by
+kind: tcp_stream and ip_fragments, open_connections), traffic
+(tcp_segments_total by flag combination, dns_messages_total by direction and
+rcode, http_requests_total by method and status class, tls_hellos_total by side
+and version, connections_total by transport and application protocol;
+histograms of HTTP sizes and response time, connection duration and size,
+payload size and entropy), the top -top values of HTTP hosts, DNS names, SNI,
+JA3 and IPs (recomputed every -interval), and the Go runtime and process
+collectors. Labels hold only low-cardinality values: a full scrape has a few
+hundred series whatever the traffic.
+
+Cost: the exporter reads the few fields it needs of each record from the
+record's bytes, about 60 ns a record on the engine's writer; measured, net
+export takes about 7 to 9% more CPU than net capture -entropy on the same
+capture (go run ./tools/bench -export).
 
 Exit status: 0 after Ctrl-C or SIGTERM, 1 when the input fails (a cut capture
 still serves what was decoded), 2 on bad usage or an address in use.
@@ -149,6 +158,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 				return 2
 			}
 			src = live
+			fmt.Fprintf(stderr, "net export: capturing on %s\n", *iface)
 		} else {
 			f, err := capture.OpenFile(*read)
 			if err != nil {

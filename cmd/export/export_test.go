@@ -23,6 +23,17 @@ func TestUsage(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, &o, &e, nil); code != 0 || !strings.Contains(e.String(), "Labels hold only low-cardinality values") {
 		t.Errorf("-h: exit %d\n%s", code, e.String())
 	}
+	// The counters and gauges are named in full (histograms and top-N
+	// lists are described).
+	for _, name := range metrics.New(metrics.Options{}).MetricNames() {
+		short := strings.TrimPrefix(name, "netcap_")
+		if strings.HasPrefix(short, "top_") || strings.HasSuffix(short, "_seconds") || strings.HasSuffix(short, "_size_bytes") || short == "payload_entropy" {
+			continue
+		}
+		if !strings.Contains(e.String(), short) {
+			t.Errorf("-h does not name %s", name)
+		}
+	}
 }
 
 // TestServesCapture runs the command on loopback.pcap and scrapes it once

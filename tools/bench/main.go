@@ -44,7 +44,17 @@ func main() {
 		flows   = flag.Int("flows", 1_000_000, "short UDP flows in the flow-memory capture (0: skip)")
 	)
 	decodeFile := flag.String("decode-only", "", "internal: run the decode-only baseline on this file and print its result")
+	export := flag.Bool("export", false, "instead: compare net export (metrics on, no scrape) with net capture on the benchmark capture")
+	runs := flag.Int("runs", 5, "-export: runs of each")
+	workers := flag.Int("workers", 2, "-export: decoding workers")
 	flag.Parse()
+	if *export {
+		if err := exportBench(*seed, *dir, *packets, *bin, *workers, *runs); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *decodeFile != "" {
 		n, rate, readRate, err := decodeOnly(*decodeFile)
 		if err != nil {
@@ -140,6 +150,35 @@ func run(seed, dir string, n int, bin string) error {
 	}
 	fmt.Printf("peak RSS on half the packets (2 workers): %d MB\n", rssHalf>>20)
 	return nil
+}
+
+// exportBench builds the benchmark capture and compares net export with
+// net capture on it.
+func exportBench(seed, dir string, n int, bin string, workers, runs int) error {
+	if seed == "" {
+		matches, _ := filepath.Glob("testdata/*.pcap*")
+		if len(matches) == 0 {
+			return fmt.Errorf("no capture in testdata/ to replicate; give one with -seed")
+		}
+		seed = matches[0]
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "export-bench.pcap")
+	if err := replicate(seed, path, n); err != nil {
+		return err
+	}
+	if bin == "" {
+		bin = filepath.Join(dir, "net")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/net")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build net: %w", err)
+		}
+	}
+	fmt.Printf("benchmark capture: %s, %d packets (replicated from %s), %d workers\n", path, n, seed, workers)
+	return exportOverhead(path, dir, bin, workers, runs)
 }
 
 // manyFlows measures peak memory on a capture of n short flows (two packets
