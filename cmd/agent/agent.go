@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -53,6 +54,7 @@ func run(args []string, stderr io.Writer) int {
 		tlsCA     = fs.String("tls-ca", "", "CA `file` (PEM) that signed the server's certificate")
 		creds     = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (decentralized JWT auth)")
 		nkey      = fs.String("nkey", "", "`file` holding an NKey seed (SU...) listed in the collector's -users; a user and password go in the URL: nats://name:password@host:4222")
+		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: net agent (-read file | -iface name) -sensor name [-nats url] [flags]
@@ -127,6 +129,16 @@ flags:
 		src = file
 	}
 	defer src.Close()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 
 	co := stream.ConnOptions{Name: "net agent " + *sensor, TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true}
 	nc, err := stream.Connect(*url, co)

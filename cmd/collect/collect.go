@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,6 +55,7 @@ func run(args []string, stderr io.Writer) int {
 		users      = fs.String("users", "", "embedded server: only these clients may connect; `file` of lines \"name password\" or NKey public user keys (U...)")
 		creds      = fs.String("creds", "", "-nats: NATS credentials `file` (user JWT and NKey seed) for servers in operator mode")
 		nkey       = fs.String("nkey", "", "-nats: `file` holding an NKey seed (SU...); user and password go in the URL: nats://name:password@host:4222")
+		cpuprof    = fs.String("cpuprofile", "", "write a CPU profile of the whole run (embedded server included) to `file`")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: net collect -out folder [-nats urls] [flags]
@@ -105,6 +107,16 @@ flags:
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fail("%v", err)
+	}
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err == nil {
+			defer pprof.StopCPUProfile()
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
