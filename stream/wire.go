@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"sync"
 	"unicode/utf8"
 
@@ -16,24 +18,31 @@ import (
 // it does not know (or with another wire type than the schema's) skipped
 // whole, as Unmarshal keeps them as unknown fields.
 
-// value kinds of a field as the schema declares it
+// What to do with a field, by its tag and the schema.
 const (
-	kindOther   uint8 = iota // not in the schema, or a scalar sent unpacked
-	kindString               // must be valid UTF-8
-	kindMessage              // walked with its own shape
-	kindVarint               // packed: a run of varints
-	kindFixed32              // packed: a multiple of 4 bytes
-	kindFixed64              // packed: a multiple of 8 bytes
+	opBad       uint8 = iota // field number 0, or wire type 6 or 7
+	opVarint                 // skip a varint
+	opFixed32                // skip 4 bytes
+	opFixed64                // skip 8 bytes
+	opBytes                  // skip a length-delimited value
+	opString                 // a length-delimited value that must be UTF-8
+	opMessage                // a length-delimited message walked with its own shape
+	opPackedVar              // packed repeated varints
+	opPacked32               // packed repeated fixed 32-bit values
+	opPacked64               // packed repeated fixed 64-bit values
+	opGroup                  // a group (not in netcap's schema): skipped whole
 )
 
 type wireField struct {
-	kind uint8
-	msg  *wireShape // kindMessage
+	op  uint8      // for wire type 2 (length-delimited)
+	msg *wireShape // opMessage
 }
 
-// wireShape is a message's fields by number.
+// wireShape is a message's fields by number, and what to do for each tag
+// (field number and wire type) up to its highest field number.
 type wireShape struct {
 	fields []wireField
+	ops    []uint8 // by tag
 }
 
 var (
@@ -63,31 +72,58 @@ func buildShape(md protoreflect.MessageDescriptor) *wireShape {
 	s.fields = make([]wireField, maxNum+1)
 	for i := 0; i < fds.Len(); i++ {
 		fd := fds.Get(i)
-		var f wireField
+		f := wireField{op: opBytes}
 		switch fd.Kind() {
 		case protoreflect.StringKind:
 			if enforceUTF8(fd) {
-				f.kind = kindString
+				f.op = opString
 			}
 		case protoreflect.MessageKind, protoreflect.GroupKind:
-			f = wireField{kind: kindMessage, msg: buildShape(fd.Message())}
+			f = wireField{op: opMessage, msg: buildShape(fd.Message())}
 		case protoreflect.BoolKind, protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Sint32Kind,
 			protoreflect.Uint32Kind, protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Uint64Kind:
 			if fd.IsList() {
-				f.kind = kindVarint
+				f.op = opPackedVar
 			}
 		case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
 			if fd.IsList() {
-				f.kind = kindFixed32
+				f.op = opPacked32
 			}
 		case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
 			if fd.IsList() {
-				f.kind = kindFixed64
+				f.op = opPacked64
 			}
 		}
 		s.fields[fd.Number()] = f
 	}
+	s.ops = make([]uint8, max(0x80, 8*len(s.fields)))
+	for tag := range s.ops {
+		s.ops[tag] = s.op(uint64(tag>>3), protowire.Type(tag&7))
+	}
 	return s
+}
+
+// op says what to do with field num of wire type typ.
+func (s *wireShape) op(num uint64, typ protowire.Type) uint8 {
+	if num < uint64(protowire.MinValidNumber) || num > uint64(protowire.MaxValidNumber) {
+		return opBad
+	}
+	switch typ {
+	case protowire.VarintType:
+		return opVarint
+	case protowire.Fixed32Type:
+		return opFixed32
+	case protowire.Fixed64Type:
+		return opFixed64
+	case protowire.BytesType:
+		if num < uint64(len(s.fields)) && s.fields[num].op != 0 {
+			return s.fields[num].op
+		}
+		return opBytes
+	case protowire.StartGroupType:
+		return opGroup
+	}
+	return opBad // an end of group outside one, or wire type 6 or 7
 }
 
 // enforceUTF8 reports whether Unmarshal insists on valid UTF-8 in string
@@ -111,32 +147,39 @@ func validWire(b []byte, s *wireShape, depth int) bool {
 		return false
 	}
 	for len(b) > 0 {
-		// Tags and most values are one byte: decoded here, the rest by
-		// protowire (which also refuses overlong varints).
+		// Tags are one byte for field numbers up to 15, two up to 2047.
 		var tag uint64
 		var n int
-		if b[0] < 0x80 {
+		switch {
+		case b[0] < 0x80:
 			tag, n = uint64(b[0]), 1
-		} else if tag, n = protowire.ConsumeVarint(b); n < 0 {
-			return false
+		case len(b) > 1 && b[1] < 0x80:
+			tag, n = uint64(b[0]&0x7f)|uint64(b[1])<<7, 2
+		default:
+			if tag, n = protowire.ConsumeVarint(b); n < 0 {
+				return false
+			}
+		}
+		num := tag >> 3
+		var op uint8
+		if tag < uint64(len(s.ops)) {
+			op = s.ops[tag]
+		} else {
+			op = s.op(num, protowire.Type(tag&7))
 		}
 		b = b[n:]
-		num, typ := tag>>3, protowire.Type(tag&7)
-		if num < uint64(protowire.MinValidNumber) || num > uint64(protowire.MaxValidNumber) {
-			return false
-		}
-		switch typ {
-		case protowire.VarintType:
-			if len(b) > 0 && b[0] < 0x80 {
-				n = 1
-			} else {
-				_, n = protowire.ConsumeVarint(b)
-			}
-		case protowire.Fixed32Type:
+		switch op {
+		case opVarint:
+			n = skipVarint(b)
+		case opFixed32:
 			n = fixedLen(b, 4)
-		case protowire.Fixed64Type:
+		case opFixed64:
 			n = fixedLen(b, 8)
-		case protowire.BytesType:
+		case opGroup:
+			n = protowire.ConsumeFieldValue(protowire.Number(num), protowire.StartGroupType, b)
+		case opBad:
+			return false
+		default:
 			var size uint64
 			if len(b) > 0 && b[0] < 0x80 {
 				size, n = uint64(b[0]), 1
@@ -148,43 +191,37 @@ func validWire(b []byte, s *wireShape, depth int) bool {
 			}
 			v := b[n : n+int(size)]
 			n += int(size)
-			if num < uint64(len(s.fields)) {
-				if f := s.fields[num]; f.kind != kindOther && !validValue(v, f, depth) {
+			switch op {
+			case opString:
+				if !validUTF8(v) {
+					return false
+				}
+			case opMessage:
+				if !validWire(v, s.fields[num].msg, depth+1) {
+					return false
+				}
+			case opPackedVar:
+				for len(v) > 0 {
+					k := skipVarint(v)
+					if k < 0 {
+						return false
+					}
+					v = v[k:]
+				}
+			case opPacked32:
+				if len(v)%4 != 0 {
+					return false
+				}
+			case opPacked64:
+				if len(v)%8 != 0 {
 					return false
 				}
 			}
-		default:
-			// Groups are not in netcap's schema; skip one whole as
-			// an unknown field, as Unmarshal does.
-			n = protowire.ConsumeFieldValue(protowire.Number(num), typ, b)
 		}
 		if n < 0 {
 			return false
 		}
 		b = b[n:]
-	}
-	return true
-}
-
-// validValue checks a length-delimited value of field f.
-func validValue(v []byte, f wireField, depth int) bool {
-	switch f.kind {
-	case kindString:
-		return utf8.Valid(v)
-	case kindMessage:
-		return validWire(v, f.msg, depth+1)
-	case kindVarint:
-		for len(v) > 0 {
-			_, n := protowire.ConsumeVarint(v)
-			if n < 0 {
-				return false
-			}
-			v = v[n:]
-		}
-	case kindFixed32:
-		return len(v)%4 == 0
-	case kindFixed64:
-		return len(v)%8 == 0
 	}
 	return true
 }
@@ -195,4 +232,45 @@ func fixedLen(b []byte, k int) int {
 		return -1
 	}
 	return k
+}
+
+// skipVarint returns the length of the varint b starts with, or -1 if it
+// is cut short or longer than 10 bytes or overflows 64 bits, as
+// protowire.ConsumeVarint does.
+func skipVarint(b []byte) int {
+	if len(b) < 10 {
+		if len(b) > 0 && b[0] < 0x80 {
+			return 1
+		}
+		_, n := protowire.ConsumeVarint(b)
+		return n
+	}
+	// The first byte without the continuation bit ends it.
+	if end := ^binary.LittleEndian.Uint64(b) & 0x8080808080808080; end != 0 {
+		return bits.TrailingZeros64(end)>>3 + 1
+	}
+	switch {
+	case b[8] < 0x80:
+		return 9
+	case b[9] < 2:
+		return 10
+	}
+	return -1
+}
+
+// validUTF8 is utf8.Valid with a quick pass over ASCII, which most of the
+// strings of records are (addresses, names).
+func validUTF8(v []byte) bool {
+	for len(v) >= 8 {
+		if binary.LittleEndian.Uint64(v)&0x8080808080808080 != 0 {
+			return utf8.Valid(v)
+		}
+		v = v[8:]
+	}
+	for _, c := range v {
+		if c >= utf8.RuneSelf {
+			return utf8.Valid(v)
+		}
+	}
+	return true
 }

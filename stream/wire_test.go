@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
@@ -143,6 +144,19 @@ func BenchmarkRecordCheck(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		}
+	})
+}
+
+// FuzzSkipVarint compares skipVarint with protowire.ConsumeVarint.
+func FuzzSkipVarint(f *testing.F) {
+	for _, b := range [][]byte{{}, {1}, {0x80}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2},
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0}, {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0}} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, want := protowire.ConsumeVarint(b); skipVarint(b) != want && !(want < 0 && skipVarint(b) < 0) {
+			t.Fatalf("%x: skipVarint %d, ConsumeVarint %d", b, skipVarint(b), want)
 		}
 	})
 }

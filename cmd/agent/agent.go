@@ -186,6 +186,7 @@ flags:
 		stopStatus = statusLoop(stderr, ag, *status)
 	}
 	sum, runErr := engine.Run(ctx, src, cfg)
+	captured := time.Since(start)
 	stop() // a second signal now ends the wait for acks below
 	wctx, cancel := context.WithTimeout(context.Background(), *wait)
 	sigs := make(chan os.Signal, 1)
@@ -206,7 +207,8 @@ flags:
 		fmt.Fprintf(stderr, "net agent: sensor %s: %d messages, %d records, %.1f MB sent in %.1f s (%.0f records/s); %d sent again, %d duplicates dropped by the server\n",
 			*sensor, ag.Batches.Load(), ag.Records.Load(), float64(ag.Bytes.Load())/1e6, el, float64(ag.Records.Load())/el, ag.Retries.Load(), ag.Dups.Load())
 		if sum != nil {
-			fmt.Fprintf(stderr, "net agent: %d packets decoded (%d unknown, %d errors)\n", sum.Packets, sum.Unknown, sum.Errors)
+			fmt.Fprintf(stderr, "net agent: %d packets decoded (%d unknown, %d errors) in %.1f s; the last ack %.2f s later\n",
+				sum.Packets, sum.Unknown, sum.Errors, captured.Seconds(), el-captured.Seconds())
 		}
 		fmt.Fprintf(stderr, "net agent: dropped records: %s\n", dropLine(ag.Drops()))
 	}
