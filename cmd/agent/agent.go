@@ -163,8 +163,12 @@ flags:
 		return fail("%v", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, stopCapture := context.WithCancel(context.Background())
+	defer stopCapture()
+	waitCtx, stopWaiting := context.WithCancel(context.Background())
+	defer stopWaiting()
+	capturing := make(chan struct{}) // closed once the capture has ended
+	defer onSignals(stderr, capturing, stopCapture, stopWaiting, *wait)()
 	cfg := engine.Config{
 		Workers:  *workers,
 		Compress: *compress,
@@ -187,20 +191,10 @@ flags:
 	}
 	sum, runErr := engine.Run(ctx, src, cfg)
 	captured := time.Since(start)
-	stop() // a second signal now ends the wait for acks below
-	wctx, cancel := context.WithTimeout(context.Background(), *wait)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-wctx.Done():
-		}
-	}()
+	close(capturing)
+	wctx, cancel := context.WithTimeout(waitCtx, *wait)
 	waitErr := ag.Wait(wctx)
 	cancel()
-	signal.Stop(sigs)
 	stopStatus()
 	if !*quiet {
 		el := time.Since(start).Seconds()
@@ -224,6 +218,41 @@ flags:
 		return 1
 	}
 	return 0
+}
+
+// onSignals handles SIGINT and SIGTERM until the returned func is called:
+// while capturing, the first one stops the capture (what was decoded is
+// still sent) and the next one ends the wait for acks; after the capture,
+// the first one ends the wait.
+func onSignals(stderr io.Writer, capturing <-chan struct{}, stopCapture, stopWaiting func(), wait time.Duration) func() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-done:
+			return
+		}
+		select {
+		case <-capturing:
+		default:
+			fmt.Fprintf(stderr, "net agent: %v: stopping the capture; sending what it decoded, waiting up to %v for the acks (again: stop waiting)\n", sig, wait)
+			stopCapture()
+			select {
+			case sig = <-sigs:
+			case <-done:
+				return
+			}
+		}
+		fmt.Fprintf(stderr, "net agent: %v: not waiting for the acks; what is unacked is counted as stopped\n", sig)
+		stopWaiting()
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
 }
 
 func statusLoop(w io.Writer, ag *stream.Agent, every time.Duration) func() {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/cmd/agent"
 	capturecmd "github.com/netcap/netcap/cmd/capture"
 	"github.com/netcap/netcap/internal/natstest"
@@ -444,4 +445,176 @@ func TestJWTServer(t *testing.T) {
 		t.Fatalf("files hold %d records, the agent sent %d", n, summary(t, ag, "records,"))
 	}
 	t.Logf("with the sensor's and the collector's credentials: %d records equal to net capture's", n)
+}
+
+// TestAgentSIGTERM sends SIGTERM to the net agent process in the middle of
+// its input: the agent reads attack_scan.pcap from a named pipe that the
+// test has filled with the first half of the file, and is stopped while
+// it waits for the rest. It must stop the capture, send what it decoded,
+// wait for the acks, print its summary and exit with status 0; the
+// collector must then hold exactly the records the agent had acked, each
+// once, in valid files: for every type net capture's records up to where
+// the agent stopped, in net capture's order, then the flows and
+// connections the stop cut short.
+func TestAgentSIGTERM(t *testing.T) {
+	path := sharedCapture(t)
+	want := localCapture(t, path)
+	pcap, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := countPackets(t, path)
+	srv, err := stream.StartServer("127.0.0.1", -1, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	url := srv.ClientURL()
+	nc, err := stream.Connect(url, stream.ConnOptions{FailFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	out := t.TempDir()
+	col := start(t, nil, "collect", "-out", out, "-nats", url, "-status", "0")
+	waitConsumer(t, js, col)
+	delivered := func() uint64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		c, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
+		if err != nil {
+			return 0
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0
+		}
+		return info.Delivered.Stream
+	}
+
+	fifo := filepath.Join(t.TempDir(), "attack_scan.pcap")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ag := start(t, nil, "agent", "-read", fifo, "-sensor", "cut", "-nats", url, "-batch-size", "4KiB", "-workers", "2", "-status", "0", "-wait", "30s")
+	rest := make(chan struct{})
+	go func() {
+		// Opening blocks until the agent opens the pipe to read it.
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		if _, err := w.Write(pcap[:len(pcap)/2]); err != nil {
+			return // the agent stopped reading before the half
+		}
+		<-rest
+		// The agent reads on only until it notices the stop, then
+		// exits and the write fails.
+		w.Write(pcap[len(pcap)/2:])
+	}()
+	for deadline := time.Now().Add(30 * time.Second); delivered() < 50; {
+		if time.Now().After(deadline) || ag.exited() {
+			t.Fatalf("the collector was handed %d parts; agent exited %v: %s", delivered(), ag.exited(), ag.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	handed := delivered()
+	ag.cmd.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(ag.stderr.String(), "stopping the capture"); {
+		if time.Now().After(deadline) || ag.exited() {
+			t.Fatalf("net agent did not say it stops: %s", ag.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(rest)
+	if code := ag.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("net agent: status %d after SIGTERM: %s", code, ag.stderr.String())
+	}
+	for _, line := range []string{"net agent: sensor cut: ", "packets decoded", "dropped records: none"} {
+		if !strings.Contains(ag.stderr.String(), line) {
+			t.Fatalf("net agent's summary has no %q: %s", line, ag.stderr.String())
+		}
+	}
+	sent, packets := summary(t, ag, "records,"), summary(t, ag, "packets decoded")
+	if packets >= total || packets < 100 {
+		t.Fatalf("net agent decoded %d of %d packets: the stop did not land in the middle of the file", packets, total)
+	}
+	drained(t, url, 30*time.Second, "")
+	col.cmd.Process.Signal(syscall.SIGTERM)
+	if code := col.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("net collect: status %d: %s", code, col.stderr.String())
+	}
+	if stored := summary(t, col, "records,"); stored != sent {
+		t.Fatalf("net agent sent %d records, net collect stored %d", sent, stored)
+	}
+
+	n, cut := 0, 0
+	gotFiles, _ := filepath.Glob(filepath.Join(out, "cut", "*.ncap.gz"))
+	for _, f := range gotFiles {
+		name := filepath.Base(f)
+		got := readRecords(t, f)
+		local := readRecords(t, filepath.Join(want, name))
+		n += len(got)
+		p := 0
+		for p < len(got) && p < len(local) && bytes.Equal(got[p], local[p]) {
+			p++
+		}
+		switch name {
+		case "Ethernet.ncap.gz", "IPv4.ncap.gz", "TCP.ncap.gz":
+			// One record per packet: exactly net capture's first ones.
+			if p != len(got) || p == 0 {
+				t.Errorf("%s: %d records, the first %d are net capture's", name, len(got), p)
+			}
+		}
+		// After the common start: what the stop flushed, each record
+		// once, none that was already written before it.
+		times := map[string]int{}
+		for _, r := range local {
+			times[string(r)]++
+		}
+		seen := map[string]int{}
+		for _, r := range got[:p] {
+			seen[string(r)]++
+		}
+		for _, r := range got[p:] {
+			seen[string(r)]++
+			if times[string(r)] == 0 {
+				cut++
+			}
+			if seen[string(r)] > max(times[string(r)], 1) {
+				t.Fatalf("%s: a record is stored %d times, net capture wrote it %d times", name, seen[string(r)], times[string(r)])
+			}
+		}
+	}
+	if int64(n) != sent {
+		t.Fatalf("net agent sent %d records, the files hold %d", sent, n)
+	}
+	if cut > n/2 {
+		t.Fatalf("%d of %d records stored are not net capture's", cut, n)
+	}
+	t.Logf("SIGTERM after %d parts were handed to the collector: the agent decoded %d of %d packets and sent %d records (status 0); the files hold them all, each once; %d are flows or connections cut short by the stop",
+		handed, packets, total, sent, cut)
+}
+
+// countPackets counts the packets of a capture file.
+func countPackets(t *testing.T, path string) int64 {
+	t.Helper()
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var n int64
+	for {
+		_, _, _, err := src.ReadPacket()
+		if errors.Is(err, io.EOF) {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
 }
