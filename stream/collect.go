@@ -126,10 +126,13 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 	}
 	c.st = st
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
-		Durable:       c.cfg.Durable,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       c.cfg.AckWait,
-		MaxAckPending: 4 * c.cfg.Fetch,
+		Durable:   c.cfg.Durable,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   c.cfg.AckWait,
+		// Parts put back to wait for an earlier one stay pending: a
+		// limit could fill with them and hold back the very part they
+		// wait for. What is delivered at once is bounded by Fetch.
+		MaxAckPending: -1,
 		MaxDeliver:    -1,
 	})
 	if err != nil {

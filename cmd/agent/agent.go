@@ -46,6 +46,7 @@ func run(args []string, stderr io.Writer) int {
 		flush     = fs.Duration("flush", time.Second, "-iface: send a type's records at least this often, full or not")
 		buffer    = fs.String("buffer", "256MB", "bytes of messages kept until acked; when full, -iface drops (counted), -read waits")
 		compress  = fs.Bool("compress", true, "send each message as a gzip member (compressed by the decoding workers; the collector stores it as it is)")
+		window    = fs.Int("window", 8, "messages of one record type sent before the first of them is acked (1: wait for each ack); more help over links with a long round trip")
 		wait      = fs.Duration("wait", 30*time.Second, "at exit, wait this long for the server to ack what is buffered; the rest is counted as dropped")
 		status    = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
 		quiet     = fs.Bool("quiet", false, "no status line and no summary")
@@ -105,6 +106,9 @@ flags:
 	if *workers < 1 {
 		return fail("-workers must be at least 1")
 	}
+	if *window < 1 || *window > 1024 {
+		return fail("-window %d: want 1 to 1024", *window)
+	}
 	enabled, err := selection(*include, *exclude)
 	if err != nil {
 		return fail("%v", err)
@@ -158,7 +162,7 @@ flags:
 	if err != nil {
 		return fail("%v", err)
 	}
-	ag, err := stream.NewAgent(js, stream.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress})
+	ag, err := stream.NewAgent(js, stream.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress, Window: *window})
 	if err != nil {
 		return fail("%v", err)
 	}

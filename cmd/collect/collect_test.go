@@ -290,7 +290,14 @@ func TestServerRestart(t *testing.T) {
 	}
 	waitConsumer(t, js, col)
 
-	ag := start(t, nil, "agent", "-read", path, "-sensor", "lab", "-nats", srv.URL, "-batch-size", "4KiB",
+	// The agent reads the file from a pipe, half of it at first: it
+	// cannot be done before the server has been stopped and started.
+	pcap, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo, rest := halfPipe(t, pcap)
+	ag := start(t, nil, "agent", "-read", fifo, "-sensor", "lab", "-nats", srv.URL, "-batch-size", "4KiB",
 		"-workers", "2", "-status", "0", "-wait", "60s")
 	// Stop the server once the collector has been handed some parts,
 	// while the agent is still sending.
@@ -310,6 +317,7 @@ func TestServerRestart(t *testing.T) {
 	if !agentRunning {
 		t.Fatal("the agent had finished before the server stopped: the restart did not land mid-replay")
 	}
+	rest()
 
 	if code := ag.wait(t, 90*time.Second); code != 0 {
 		t.Fatalf("net agent: status %d: %s", code, ag.stderr.String())
@@ -493,27 +501,8 @@ func TestAgentSIGTERM(t *testing.T) {
 		return info.Delivered.Stream
 	}
 
-	fifo := filepath.Join(t.TempDir(), "attack_scan.pcap")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fifo, rest := halfPipe(t, pcap)
 	ag := start(t, nil, "agent", "-read", fifo, "-sensor", "cut", "-nats", url, "-batch-size", "4KiB", "-workers", "2", "-status", "0", "-wait", "30s")
-	rest := make(chan struct{})
-	go func() {
-		// Opening blocks until the agent opens the pipe to read it.
-		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err != nil {
-			return
-		}
-		defer w.Close()
-		if _, err := w.Write(pcap[:len(pcap)/2]); err != nil {
-			return // the agent stopped reading before the half
-		}
-		<-rest
-		// The agent reads on only until it notices the stop, then
-		// exits and the write fails.
-		w.Write(pcap[len(pcap)/2:])
-	}()
 	for deadline := time.Now().Add(30 * time.Second); delivered() < 50; {
 		if time.Now().After(deadline) || ag.exited() {
 			t.Fatalf("the collector was handed %d parts; agent exited %v: %s", delivered(), ag.exited(), ag.stderr.String())
@@ -528,7 +517,7 @@ func TestAgentSIGTERM(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	close(rest)
+	rest()
 	if code := ag.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("net agent: status %d after SIGTERM: %s", code, ag.stderr.String())
 	}
@@ -596,6 +585,36 @@ func TestAgentSIGTERM(t *testing.T) {
 	}
 	t.Logf("SIGTERM after %d parts were handed to the collector: the agent decoded %d of %d packets and sent %d records (status 0); the files hold them all, each once; %d are flows or connections cut short by the stop",
 		handed, packets, total, sent, cut)
+}
+
+// halfPipe makes a named pipe for net agent -read and writes the first
+// half of data into it once the agent opens it; rest writes the other
+// half and closes the pipe. An agent that stops reading before the end
+// makes the writes fail, which is fine.
+func halfPipe(t *testing.T, data []byte) (path string, rest func()) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "replay.pcap")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	more := make(chan struct{})
+	var once sync.Once
+	rest = func() { once.Do(func() { close(more) }) }
+	t.Cleanup(rest)
+	go func() {
+		// Opening blocks until the agent opens the pipe to read it.
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		if _, err := w.Write(data[:len(data)/2]); err != nil {
+			return
+		}
+		<-more
+		w.Write(data[len(data)/2:])
+	}()
+	return path, rest
 }
 
 // countPackets counts the packets of a capture file.
