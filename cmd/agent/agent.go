@@ -64,9 +64,13 @@ Decodes packets like net capture and publishes each part of each record type
 (length-delimited records, by default one gzip member) as one message on the
 JetStream stream NETCAP, subject netcap.<sensor>.<Type>, with a Nats-Msg-Id
 of sensor, type, run and part number, so the server drops a part sent twice.
-Each part is sent again until the server acks it; while the server is away the
+Up to -window parts of a type are on their way before the first is acked;
+each part is sent again until the server acks it; while the server is away the
 parts wait in a bounded buffer (-buffer). net collect stores them, each type's
 parts in the order they were numbered here, and none twice.
+SIGINT or SIGTERM: stops the capture, sends what was decoded and waits up to
+-wait for the acks (a second signal: stop waiting); prints the summary and
+exits with status 0 if everything was acked, 1 if not (counted as stopped).
 A refused certificate or credentials: one line, status 2.
 
 flags:

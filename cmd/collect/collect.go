@@ -62,17 +62,19 @@ func run(args []string, stderr io.Writer) int {
 
 Without -nats, starts an embedded NATS server with JetStream (file store in
 <out>/.jetstream) on -listen; -tls-cert, -tls-key and -tls-ca make it require
-mutual TLS, -users a user name and password or an NKey. Creates the streams NETCAP (netcap.<sensor>.<Type>,
-work queue, 10 min duplicate window) and NETCAP_DEAD (netcap.dead), pulls
-with the durable consumer -durable, appends each part to
+mutual TLS, -users a user name and password or an NKey. Creates the streams
+NETCAP (netcap.<sensor>.<Type>, work queue, 10 min duplicate window) and
+NETCAP_DEAD (netcap.dead), pulls with the durable consumer -durable, checks
+each part (gunzip, framing, count, every record's protobuf wire format
+against its type's schema), appends it as it came to
 <out>/<sensor>/<Type>.ncap.gz (a Header first: readable by net dump) and acks
 it only after it is written. <out>/.netcap-collect.json remembers which parts
 of which agent run are written, and the batch being written: a part delivered
 again (a lost ack, or a collector killed between writing and acking) is acked
 without being written twice, and each type's parts stay in the agent's order.
-Parts that do not parse go to netcap.dead with their subject and reason, and
-are counted. SIGINT or SIGTERM: writes and acks what it holds, closes every
-file as a valid gzip, and exits.
+Parts that do not check out go to netcap.dead with their subject and reason,
+and are counted. SIGINT or SIGTERM: writes and acks what it holds, closes
+every file as a valid gzip, and exits.
 
 flags:
 `)

@@ -77,6 +77,13 @@ func main() {
 	if err == nil && *streams > 0 {
 		err = agentRuns(netBin, full, *dir, *streams)
 	}
+	if err == nil && *streams > 0 && !*only {
+		// Peak memory must not grow with the input.
+		var r result
+		if r, err = streamRun(netBin, filepath.Join(*dir, "bench-half.pcap"), filepath.Join(*dir, "out-collect")); err == nil {
+			fmt.Printf("net agent to net collect on half the packets: peak RSS agent %d MB, collector %d MB\n", r.rss>>20, r.colRSS>>20)
+		}
+	}
 	if err == nil && !*only {
 		err = manyFlows(*dir, *flows, netBin)
 	}
@@ -377,6 +384,7 @@ type result struct {
 	rss     int64         // net capture's, or net agent's
 	colRSS  int64         // net collect's (with its embedded server)
 	cpu     time.Duration // user and system time of the process(es)
+	tail    time.Duration // from the agent's exit until the collector had written all
 }
 
 func (r result) rate() float64 { return float64(r.packets) / r.elapsed.Seconds() }
@@ -385,8 +393,8 @@ func (r result) rate() float64 { return float64(r.packets) / r.elapsed.Seconds()
 // runs times each, and prints every run and the ranges.
 func agentRuns(bin, in, dir string, runs int) error {
 	fmt.Printf("\nnet agent -read to net collect (embedded NATS JetStream on 127.0.0.1) against net capture of the same file, 2 workers each, in turns;\n")
-	fmt.Printf("agent->collect: from the agent's start until the collector has written and acked every part\n")
-	fmt.Printf("%-4s %12s %8s %9s %16s %8s %9s %10s %12s %7s\n", "run", "capture p/s", "CPU s", "peak RSS", "agent->collect", "CPU s", "ratio", "agent RSS", "collect RSS", "CPU")
+	fmt.Printf("agent->collect: from the agent's start until the collector has written and acked every part (tail: after the agent's exit)\n")
+	fmt.Printf("%-4s %12s %8s %9s %16s %8s %7s %9s %10s %12s %7s\n", "run", "capture p/s", "CPU s", "peak RSS", "agent->collect", "CPU s", "tail s", "ratio", "agent RSS", "collect RSS", "CPU")
 	var caps, strs, ratios, cpus []float64
 	var capRSS, agRSS, colRSS []int64
 	for i := 1; i <= runs; i++ {
@@ -402,8 +410,8 @@ func agentRuns(bin, in, dir string, runs int) error {
 			return fmt.Errorf("net capture: %d packets, %d records; net agent to net collect: %d packets, %d records", lc.packets, lc.records, sr.packets, sr.records)
 		}
 		ratio, cpu := sr.rate()/lc.rate(), sr.cpu.Seconds()/lc.cpu.Seconds()
-		fmt.Printf("%-4d %12.0f %8.2f %6d MB %16.0f %8.2f %9.2f %7d MB %9d MB %6.2fx\n", i, lc.rate(), lc.cpu.Seconds(), lc.rss>>20,
-			sr.rate(), sr.cpu.Seconds(), ratio, sr.rss>>20, sr.colRSS>>20, cpu)
+		fmt.Printf("%-4d %12.0f %8.2f %6d MB %16.0f %8.2f %7.2f %9.2f %7d MB %9d MB %6.2fx\n", i, lc.rate(), lc.cpu.Seconds(), lc.rss>>20,
+			sr.rate(), sr.cpu.Seconds(), sr.tail.Seconds(), ratio, sr.rss>>20, sr.colRSS>>20, cpu)
 		caps, strs, ratios, cpus = append(caps, lc.rate()), append(strs, sr.rate()), append(ratios, ratio), append(cpus, cpu)
 		capRSS, agRSS, colRSS = append(capRSS, lc.rss>>20), append(agRSS, sr.rss>>20), append(colRSS, sr.colRSS>>20)
 	}
@@ -536,6 +544,7 @@ func streamRun(bin, in, out string) (result, error) {
 	if err := ag.Run(); err != nil {
 		return result{}, fmt.Errorf("net agent: %v: %s", err, agErr.String())
 	}
+	agentDone := time.Now()
 	for deadline := time.Now().Add(2 * time.Minute); ; {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		info, err := st.Info(ctx)
@@ -548,7 +557,7 @@ func streamRun(bin, in, out string) (result, error) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	r := result{elapsed: time.Since(start), rss: maxRSS(ag.ProcessState), cpu: cpuTime(ag.ProcessState)}
+	r := result{elapsed: time.Since(start), rss: maxRSS(ag.ProcessState), cpu: cpuTime(ag.ProcessState), tail: time.Since(agentDone)}
 	col.Process.Signal(syscall.SIGTERM)
 	err = col.Wait()
 	exited = true
