@@ -32,7 +32,9 @@ test: check
 	$(MAKE) fuzz FUZZTIME=300x
 
 # bench builds a 1M-packet capture from testdata/ under bench/ and compares
-# net capture with a decode-only baseline (packets/s, ratio, peak memory).
+# net capture with a decode-only baseline (packets/s, ratio, peak memory),
+# and net agent replaying it to net collect on 127.0.0.1 with net capture
+# (packets/s, ratio, CPU time and peak memory of each process, 3 pairs).
 bench:
 	go run ./tools/bench -dir bench -packets 1000000
 	go test -run '^$$' -bench . -benchmem ./capture/ ./decoder/

@@ -25,10 +25,18 @@ type AgentConfig struct {
 	Drop       bool          // when the buffer is full: drop the part (live) instead of waiting (file replay)
 	Compressed bool          // parts arrive as gzip members (capture.Config.Compress)
 	AckTimeout time.Duration // per publish; 0 means 5 s
+	// Window is how many parts of one type may be on their way to the
+	// server, not acked yet; 0 means 8. 1 waits for each ack before the
+	// next part goes.
+	Window int
 }
 
 // Agent publishes the parts the capture engine hands to its Output, one
 // message per part, each type in order, retrying until the server acks.
+// Up to Window parts of a type are sent before the first is acked, so a
+// link's round trip does not bound a type to one part per round trip; a
+// part sent again after a failure may land behind later ones, which the
+// collector puts back in order.
 type Agent struct {
 	js  jetstream.JetStream
 	cfg AgentConfig
@@ -56,6 +64,17 @@ func NewAgent(js jetstream.JetStream, cfg AgentConfig) (*Agent, error) {
 	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = 5 * time.Second
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 8
+	}
+	if js != nil {
+		// A context of its own, whose asynchronous publishes give up
+		// after AckTimeout (so a lost ack is not waited for forever).
+		var err error
+		if js, err = jetstream.New(js.Conn(), jetstream.WithPublishAsyncTimeout(cfg.AckTimeout), jetstream.WithPublishAsyncMaxPending(1<<16)); err != nil {
+			return nil, err
+		}
 	}
 	a := &Agent{js: js, cfg: cfg, run: strconv.FormatInt(time.Now().UnixNano(), 36), drops: map[string]int64{}, abort: make(chan struct{})}
 	a.room = sync.NewCond(&a.mu)
@@ -129,9 +148,20 @@ func (q *queue) Close() error {
 	return nil
 }
 
+// flight is a part sent and not acked yet.
+type flight struct {
+	p   pending
+	m   *nats.Msg
+	fut jetstream.PubAckFuture // nil: the send failed at once (err)
+	err error
+}
+
+// loop sends the type's parts in order, up to Window of them before the
+// oldest is acked, and settles them oldest first.
 func (q *queue) loop() {
 	a := q.a
 	defer a.wg.Done()
+	var flights []*flight // flights[i] is q.parts[i]
 	for {
 		a.mu.Lock()
 		for len(q.parts) == 0 && !q.closed && !a.aborted {
@@ -151,12 +181,19 @@ func (q *queue) loop() {
 			a.mu.Unlock()
 			return
 		}
-		p := q.parts[0]
+		send := q.parts[len(flights):min(len(q.parts), a.cfg.Window)]
 		a.mu.Unlock()
 
-		reason := q.publish(p)
+		for _, p := range send {
+			f := &flight{p: p, m: q.message(p)}
+			f.fut, f.err = a.js.PublishMsgAsync(f.m)
+			flights = append(flights, f)
+		}
+		reason := q.settle(flights[0])
+		flights = flights[1:]
 
 		a.mu.Lock()
+		p := q.parts[0]
 		if reason != "" {
 			a.drops[reason] += int64(p.n)
 		}
@@ -167,9 +204,8 @@ func (q *queue) loop() {
 	}
 }
 
-// publish sends p until the server acks it; it gives up only on a part the
-// server can never take (reason returned) or when the agent is aborted.
-func (q *queue) publish(p pending) string {
+// message is part p as the message that carries it.
+func (q *queue) message(p pending) *nats.Msg {
 	a := q.a
 	m := nats.NewMsg(q.subject)
 	m.Data = p.data
@@ -184,21 +220,32 @@ func (q *queue) publish(p pending) string {
 	if q.payloads {
 		m.Header.Set(HdrPayloads, "1")
 	}
+	return m
+}
+
+// settle waits for the server's ack of f, sending it again after a failure
+// until it is acked; it gives up only on a part the server can never take
+// (reason returned) or when the agent is aborted.
+func (q *queue) settle(f *flight) string {
+	a := q.a
 	wait := 50 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.AckTimeout)
-		ack, err := a.js.PublishMsg(ctx, m)
-		cancel()
-		if err == nil {
-			a.Batches.Add(1)
-			a.Records.Add(int64(p.n))
-			a.Bytes.Add(int64(len(p.data)))
-			if ack.Duplicate {
-				a.Dups.Add(1)
+		if f.fut != nil {
+			select {
+			case ack := <-f.fut.Ok():
+				a.Batches.Add(1)
+				a.Records.Add(int64(f.p.n))
+				a.Bytes.Add(int64(len(f.p.data)))
+				if ack.Duplicate {
+					a.Dups.Add(1)
+				}
+				return ""
+			case f.err = <-f.fut.Err():
+			case <-a.abort:
+				return "stopped"
 			}
-			return ""
 		}
-		if errors.Is(err, nats.ErrMaxPayload) {
+		if errors.Is(f.err, nats.ErrMaxPayload) {
 			return "too-large"
 		}
 		a.Retries.Add(1)
@@ -208,6 +255,9 @@ func (q *queue) publish(p pending) string {
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 2*time.Second)
+		// The same message id: should the first one have been stored
+		// after all, the server drops this one as a duplicate.
+		f.fut, f.err = a.js.PublishMsgAsync(f.m)
 	}
 }
 

@@ -19,8 +19,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
@@ -52,13 +50,13 @@ type CollectorConfig struct {
 
 // Collector stores the parts of the NETCAP stream in record files.
 type Collector struct {
-	js    jetstream.JetStream
-	cfg   CollectorConfig
-	files map[string]*outFile // by sensor/Type
-	mc    *ncio.MemberCompressor
-	zr    *gzip.Reader
-	raw   bytes.Buffer
-	msgs  map[types.Type]proto.Message
+	js     jetstream.JetStream
+	cfg    CollectorConfig
+	files  map[string]*outFile // by sensor/Type
+	mc     *ncio.MemberCompressor
+	zr     *gzip.Reader
+	raw    bytes.Buffer
+	shapes map[types.Type]*wireShape
 
 	mu   sync.Mutex
 	dead map[string]int64 // dead letters by reason
@@ -105,7 +103,7 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
-	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), msgs: map[types.Type]proto.Message{}, dead: map[string]int64{},
+	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, dead: map[string]int64{},
 		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}}
 }
 
@@ -128,10 +126,13 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 	}
 	c.st = st
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
-		Durable:       c.cfg.Durable,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       c.cfg.AckWait,
-		MaxAckPending: 4 * c.cfg.Fetch,
+		Durable:   c.cfg.Durable,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   c.cfg.AckWait,
+		// Parts put back to wait for an earlier one stay pending: a
+		// limit could fill with them and hold back the very part they
+		// wait for. What is delivered at once is bounded by Fetch.
+		MaxAckPending: -1,
 		MaxDeliver:    -1,
 	})
 	if err != nil {
@@ -152,13 +153,29 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 			}
 			continue
 		}
-		var acks, holds []jetstream.Msg
-		for m := range batch.Messages() {
-			if c.take(m) {
-				holds = append(holds, m)
-			} else {
-				acks = append(acks, m)
-			}
+		if err := c.pull(batch.Messages()); err != nil {
+			return err
+		}
+		if err := c.rotateIdle(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushAfter is how long the collector, having taken every part the
+// server handed it so far, waits for more before it writes and acks what
+// it holds: parts that come in a burst are written in one go, and the last
+// part of a burst waits no longer than this.
+const flushAfter = 10 * time.Millisecond
+
+// pull takes the messages of one fetch. The taken parts are written and
+// acked whenever no message followed for flushAfter, and at the end.
+func (c *Collector) pull(msgs <-chan jetstream.Msg) error {
+	var acks, holds []jetstream.Msg
+	flush := func() error {
+		if len(acks)+len(holds) == 0 {
+			return nil
 		}
 		if err := c.writeAll(); err != nil {
 			// Not acked: the parts come again once the disk is back,
@@ -178,11 +195,48 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 		for _, m := range holds {
 			_ = m.NakWithDelay(min(c.cfg.OrderWait, 200*time.Millisecond))
 		}
-		if err := c.rotateIdle(); err != nil {
-			return err
+		acks, holds = acks[:0], holds[:0]
+		return nil
+	}
+	var idle *time.Timer
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
+	for {
+		var m jetstream.Msg
+		var ok bool
+		select {
+		case m, ok = <-msgs:
+		default:
+			if len(acks)+len(holds) == 0 {
+				m, ok = <-msgs
+				break
+			}
+			if idle == nil {
+				idle = time.NewTimer(flushAfter)
+			} else {
+				idle.Reset(flushAfter)
+			}
+			select {
+			case m, ok = <-msgs:
+			case <-idle.C:
+				if err := flush(); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if !ok {
+			return flush()
+		}
+		if c.take(m) {
+			holds = append(holds, m)
+		} else {
+			acks = append(acks, m)
 		}
 	}
-	return nil
 }
 
 // written reports whether part seq of run k is written or queued.
@@ -281,8 +335,8 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 	return false
 }
 
-// check unpacks a part and parses each record; it returns the part as a gzip
-// member for the file.
+// check unpacks a part and walks each record's wire format (see validWire);
+// it returns the part as a gzip member for the file: a gzip part as it came.
 func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, reason string) {
 	data := m.Data()
 	h := m.Headers()
@@ -315,21 +369,21 @@ func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, 
 	default:
 		return nil, 0, "bad-encoding"
 	}
-	msg := c.msgs[t]
-	if msg == nil {
-		mt, err := protoregistry.GlobalTypes.FindMessageByName(ncio.MessageDescriptor(t).FullName())
-		if err != nil {
+	shape := c.shapes[t]
+	if shape == nil {
+		md := ncio.MessageDescriptor(t)
+		if md == nil {
 			return nil, 0, "unknown-type"
 		}
-		msg = mt.New().Interface()
-		c.msgs[t] = msg
+		shape = shapeOf(md)
+		c.shapes[t] = shape
 	}
 	for b := recs; len(b) > 0; n++ {
 		size, k := binary.Uvarint(b)
 		if k <= 0 || size > uint64(len(b)-k) {
 			return nil, 0, "bad-record"
 		}
-		if err := (proto.UnmarshalOptions{}).Unmarshal(b[k:k+int(size)], msg); err != nil {
+		if !validWire(b[k:k+int(size)], shape, 0) {
 			return nil, 0, "bad-record"
 		}
 		b = b[k+int(size):]

@@ -54,7 +54,7 @@ func startJS(t *testing.T, store string) (*Server, *nats.Conn, jetstream.JetStre
 }
 
 // local runs net capture's engine on path into a folder.
-func local(t *testing.T, path string) string {
+func local(t testing.TB, path string) string {
 	t.Helper()
 	out := t.TempDir()
 	src, err := capture.OpenFile(path)
@@ -122,7 +122,7 @@ func collectWith(t *testing.T, js jetstream.JetStream, cfg CollectorConfig, stop
 }
 
 // readAll returns the raw records of a record file.
-func readAll(t *testing.T, path string) [][]byte {
+func readAll(t testing.TB, path string) [][]byte {
 	t.Helper()
 	r, err := ncio.Open(path)
 	if err != nil {

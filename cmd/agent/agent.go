@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -45,6 +46,7 @@ func run(args []string, stderr io.Writer) int {
 		flush     = fs.Duration("flush", time.Second, "-iface: send a type's records at least this often, full or not")
 		buffer    = fs.String("buffer", "256MB", "bytes of messages kept until acked; when full, -iface drops (counted), -read waits")
 		compress  = fs.Bool("compress", true, "send each message as a gzip member (compressed by the decoding workers; the collector stores it as it is)")
+		window    = fs.Int("window", 8, "messages of one record type sent before the first of them is acked (1: wait for each ack); more help over links with a long round trip")
 		wait      = fs.Duration("wait", 30*time.Second, "at exit, wait this long for the server to ack what is buffered; the rest is counted as dropped")
 		status    = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
 		quiet     = fs.Bool("quiet", false, "no status line and no summary")
@@ -53,6 +55,7 @@ func run(args []string, stderr io.Writer) int {
 		tlsCA     = fs.String("tls-ca", "", "CA `file` (PEM) that signed the server's certificate")
 		creds     = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (decentralized JWT auth)")
 		nkey      = fs.String("nkey", "", "`file` holding an NKey seed (SU...) listed in the collector's -users; a user and password go in the URL: nats://name:password@host:4222")
+		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: net agent (-read file | -iface name) -sensor name [-nats url] [flags]
@@ -61,9 +64,13 @@ Decodes packets like net capture and publishes each part of each record type
 (length-delimited records, by default one gzip member) as one message on the
 JetStream stream NETCAP, subject netcap.<sensor>.<Type>, with a Nats-Msg-Id
 of sensor, type, run and part number, so the server drops a part sent twice.
-Each part is sent again until the server acks it; while the server is away the
+Up to -window parts of a type are on their way before the first is acked;
+each part is sent again until the server acks it; while the server is away the
 parts wait in a bounded buffer (-buffer). net collect stores them, each type's
 parts in the order they were numbered here, and none twice.
+SIGINT or SIGTERM: stops the capture, sends what was decoded and waits up to
+-wait for the acks (a second signal: stop waiting); prints the summary and
+exits with status 0 if everything was acked, 1 if not (counted as stopped).
 A refused certificate or credentials: one line, status 2.
 
 flags:
@@ -103,6 +110,9 @@ flags:
 	if *workers < 1 {
 		return fail("-workers must be at least 1")
 	}
+	if *window < 1 || *window > 1024 {
+		return fail("-window %d: want 1 to 1024", *window)
+	}
 	enabled, err := selection(*include, *exclude)
 	if err != nil {
 		return fail("%v", err)
@@ -127,6 +137,16 @@ flags:
 		src = file
 	}
 	defer src.Close()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 
 	co := stream.ConnOptions{Name: "net agent " + *sensor, TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true}
 	nc, err := stream.Connect(*url, co)
@@ -146,13 +166,17 @@ flags:
 	if err != nil {
 		return fail("%v", err)
 	}
-	ag, err := stream.NewAgent(js, stream.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress})
+	ag, err := stream.NewAgent(js, stream.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress, Window: *window})
 	if err != nil {
 		return fail("%v", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, stopCapture := context.WithCancel(context.Background())
+	defer stopCapture()
+	waitCtx, stopWaiting := context.WithCancel(context.Background())
+	defer stopWaiting()
+	capturing := make(chan struct{}) // closed once the capture has ended
+	defer onSignals(stderr, capturing, stopCapture, stopWaiting, *wait)()
 	cfg := engine.Config{
 		Workers:  *workers,
 		Compress: *compress,
@@ -174,27 +198,19 @@ flags:
 		stopStatus = statusLoop(stderr, ag, *status)
 	}
 	sum, runErr := engine.Run(ctx, src, cfg)
-	stop() // a second signal now ends the wait for acks below
-	wctx, cancel := context.WithTimeout(context.Background(), *wait)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-wctx.Done():
-		}
-	}()
+	captured := time.Since(start)
+	close(capturing)
+	wctx, cancel := context.WithTimeout(waitCtx, *wait)
 	waitErr := ag.Wait(wctx)
 	cancel()
-	signal.Stop(sigs)
 	stopStatus()
 	if !*quiet {
 		el := time.Since(start).Seconds()
 		fmt.Fprintf(stderr, "net agent: sensor %s: %d messages, %d records, %.1f MB sent in %.1f s (%.0f records/s); %d sent again, %d duplicates dropped by the server\n",
 			*sensor, ag.Batches.Load(), ag.Records.Load(), float64(ag.Bytes.Load())/1e6, el, float64(ag.Records.Load())/el, ag.Retries.Load(), ag.Dups.Load())
 		if sum != nil {
-			fmt.Fprintf(stderr, "net agent: %d packets decoded (%d unknown, %d errors)\n", sum.Packets, sum.Unknown, sum.Errors)
+			fmt.Fprintf(stderr, "net agent: %d packets decoded (%d unknown, %d errors) in %.1f s; the last ack %.2f s later\n",
+				sum.Packets, sum.Unknown, sum.Errors, captured.Seconds(), el-captured.Seconds())
 		}
 		fmt.Fprintf(stderr, "net agent: dropped records: %s\n", dropLine(ag.Drops()))
 	}
@@ -210,6 +226,41 @@ flags:
 		return 1
 	}
 	return 0
+}
+
+// onSignals handles SIGINT and SIGTERM until the returned func is called:
+// while capturing, the first one stops the capture (what was decoded is
+// still sent) and the next one ends the wait for acks; after the capture,
+// the first one ends the wait.
+func onSignals(stderr io.Writer, capturing <-chan struct{}, stopCapture, stopWaiting func(), wait time.Duration) func() {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-done:
+			return
+		}
+		select {
+		case <-capturing:
+		default:
+			fmt.Fprintf(stderr, "net agent: %v: stopping the capture; sending what it decoded, waiting up to %v for the acks (again: stop waiting)\n", sig, wait)
+			stopCapture()
+			select {
+			case sig = <-sigs:
+			case <-done:
+				return
+			}
+		}
+		fmt.Fprintf(stderr, "net agent: %v: not waiting for the acks; what is unacked is counted as stopped\n", sig)
+		stopWaiting()
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
 }
 
 func statusLoop(w io.Writer, ag *stream.Agent, every time.Duration) func() {

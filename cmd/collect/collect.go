@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,23 +55,26 @@ func run(args []string, stderr io.Writer) int {
 		users      = fs.String("users", "", "embedded server: only these clients may connect; `file` of lines \"name password\" or NKey public user keys (U...)")
 		creds      = fs.String("creds", "", "-nats: NATS credentials `file` (user JWT and NKey seed) for servers in operator mode")
 		nkey       = fs.String("nkey", "", "-nats: `file` holding an NKey seed (SU...); user and password go in the URL: nats://name:password@host:4222")
+		cpuprof    = fs.String("cpuprofile", "", "write a CPU profile of the whole run (embedded server included) to `file`")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: net collect -out folder [-nats urls] [flags]
 
 Without -nats, starts an embedded NATS server with JetStream (file store in
 <out>/.jetstream) on -listen; -tls-cert, -tls-key and -tls-ca make it require
-mutual TLS, -users a user name and password or an NKey. Creates the streams NETCAP (netcap.<sensor>.<Type>,
-work queue, 10 min duplicate window) and NETCAP_DEAD (netcap.dead), pulls
-with the durable consumer -durable, appends each part to
+mutual TLS, -users a user name and password or an NKey. Creates the streams
+NETCAP (netcap.<sensor>.<Type>, work queue, 10 min duplicate window) and
+NETCAP_DEAD (netcap.dead), pulls with the durable consumer -durable, checks
+each part (gunzip, framing, count, every record's protobuf wire format
+against its type's schema), appends it as it came to
 <out>/<sensor>/<Type>.ncap.gz (a Header first: readable by net dump) and acks
 it only after it is written. <out>/.netcap-collect.json remembers which parts
 of which agent run are written, and the batch being written: a part delivered
 again (a lost ack, or a collector killed between writing and acking) is acked
 without being written twice, and each type's parts stay in the agent's order.
-Parts that do not parse go to netcap.dead with their subject and reason, and
-are counted. SIGINT or SIGTERM: writes and acks what it holds, closes every
-file as a valid gzip, and exits.
+Parts that do not check out go to netcap.dead with their subject and reason,
+and are counted. SIGINT or SIGTERM: writes and acks what it holds, closes
+every file as a valid gzip, and exits.
 
 flags:
 `)
@@ -105,6 +109,16 @@ flags:
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fail("%v", err)
+	}
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err == nil {
+			defer pprof.StopCPUProfile()
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

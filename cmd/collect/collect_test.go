@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/cmd/agent"
 	capturecmd "github.com/netcap/netcap/cmd/capture"
 	"github.com/netcap/netcap/internal/natstest"
@@ -289,7 +290,14 @@ func TestServerRestart(t *testing.T) {
 	}
 	waitConsumer(t, js, col)
 
-	ag := start(t, nil, "agent", "-read", path, "-sensor", "lab", "-nats", srv.URL, "-batch-size", "4KiB",
+	// The agent reads the file from a pipe, half of it at first: it
+	// cannot be done before the server has been stopped and started.
+	pcap, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo, rest := halfPipe(t, pcap)
+	ag := start(t, nil, "agent", "-read", fifo, "-sensor", "lab", "-nats", srv.URL, "-batch-size", "4KiB",
 		"-workers", "2", "-status", "0", "-wait", "60s")
 	// Stop the server once the collector has been handed some parts,
 	// while the agent is still sending.
@@ -309,6 +317,7 @@ func TestServerRestart(t *testing.T) {
 	if !agentRunning {
 		t.Fatal("the agent had finished before the server stopped: the restart did not land mid-replay")
 	}
+	rest()
 
 	if code := ag.wait(t, 90*time.Second); code != 0 {
 		t.Fatalf("net agent: status %d: %s", code, ag.stderr.String())
@@ -444,4 +453,187 @@ func TestJWTServer(t *testing.T) {
 		t.Fatalf("files hold %d records, the agent sent %d", n, summary(t, ag, "records,"))
 	}
 	t.Logf("with the sensor's and the collector's credentials: %d records equal to net capture's", n)
+}
+
+// TestAgentSIGTERM sends SIGTERM to the net agent process in the middle of
+// its input: the agent reads attack_scan.pcap from a named pipe that the
+// test has filled with the first half of the file, and is stopped while
+// it waits for the rest. It must stop the capture, send what it decoded,
+// wait for the acks, print its summary and exit with status 0; the
+// collector must then hold exactly the records the agent had acked, each
+// once, in valid files: for every type net capture's records up to where
+// the agent stopped, in net capture's order, then the flows and
+// connections the stop cut short.
+func TestAgentSIGTERM(t *testing.T) {
+	path := sharedCapture(t)
+	want := localCapture(t, path)
+	pcap, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := countPackets(t, path)
+	srv, err := stream.StartServer("127.0.0.1", -1, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	url := srv.ClientURL()
+	nc, err := stream.Connect(url, stream.ConnOptions{FailFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	out := t.TempDir()
+	col := start(t, nil, "collect", "-out", out, "-nats", url, "-status", "0")
+	waitConsumer(t, js, col)
+	delivered := func() uint64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		c, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
+		if err != nil {
+			return 0
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0
+		}
+		return info.Delivered.Stream
+	}
+
+	fifo, rest := halfPipe(t, pcap)
+	ag := start(t, nil, "agent", "-read", fifo, "-sensor", "cut", "-nats", url, "-batch-size", "4KiB", "-workers", "2", "-status", "0", "-wait", "30s")
+	for deadline := time.Now().Add(30 * time.Second); delivered() < 50; {
+		if time.Now().After(deadline) || ag.exited() {
+			t.Fatalf("the collector was handed %d parts; agent exited %v: %s", delivered(), ag.exited(), ag.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	handed := delivered()
+	ag.cmd.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(ag.stderr.String(), "stopping the capture"); {
+		if time.Now().After(deadline) || ag.exited() {
+			t.Fatalf("net agent did not say it stops: %s", ag.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rest()
+	if code := ag.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("net agent: status %d after SIGTERM: %s", code, ag.stderr.String())
+	}
+	for _, line := range []string{"net agent: sensor cut: ", "packets decoded", "dropped records: none"} {
+		if !strings.Contains(ag.stderr.String(), line) {
+			t.Fatalf("net agent's summary has no %q: %s", line, ag.stderr.String())
+		}
+	}
+	sent, packets := summary(t, ag, "records,"), summary(t, ag, "packets decoded")
+	if packets >= total || packets < 100 {
+		t.Fatalf("net agent decoded %d of %d packets: the stop did not land in the middle of the file", packets, total)
+	}
+	drained(t, url, 30*time.Second, "")
+	col.cmd.Process.Signal(syscall.SIGTERM)
+	if code := col.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("net collect: status %d: %s", code, col.stderr.String())
+	}
+	if stored := summary(t, col, "records,"); stored != sent {
+		t.Fatalf("net agent sent %d records, net collect stored %d", sent, stored)
+	}
+
+	n, cut := 0, 0
+	gotFiles, _ := filepath.Glob(filepath.Join(out, "cut", "*.ncap.gz"))
+	for _, f := range gotFiles {
+		name := filepath.Base(f)
+		got := readRecords(t, f)
+		local := readRecords(t, filepath.Join(want, name))
+		n += len(got)
+		p := 0
+		for p < len(got) && p < len(local) && bytes.Equal(got[p], local[p]) {
+			p++
+		}
+		switch name {
+		case "Ethernet.ncap.gz", "IPv4.ncap.gz", "TCP.ncap.gz":
+			// One record per packet: exactly net capture's first ones.
+			if p != len(got) || p == 0 {
+				t.Errorf("%s: %d records, the first %d are net capture's", name, len(got), p)
+			}
+		}
+		// After the common start: what the stop flushed, each record
+		// once, none that was already written before it.
+		times := map[string]int{}
+		for _, r := range local {
+			times[string(r)]++
+		}
+		seen := map[string]int{}
+		for _, r := range got[:p] {
+			seen[string(r)]++
+		}
+		for _, r := range got[p:] {
+			seen[string(r)]++
+			if times[string(r)] == 0 {
+				cut++
+			}
+			if seen[string(r)] > max(times[string(r)], 1) {
+				t.Fatalf("%s: a record is stored %d times, net capture wrote it %d times", name, seen[string(r)], times[string(r)])
+			}
+		}
+	}
+	if int64(n) != sent {
+		t.Fatalf("net agent sent %d records, the files hold %d", sent, n)
+	}
+	if cut > n/2 {
+		t.Fatalf("%d of %d records stored are not net capture's", cut, n)
+	}
+	t.Logf("SIGTERM after %d parts were handed to the collector: the agent decoded %d of %d packets and sent %d records (status 0); the files hold them all, each once; %d are flows or connections cut short by the stop",
+		handed, packets, total, sent, cut)
+}
+
+// halfPipe makes a named pipe for net agent -read and writes the first
+// half of data into it once the agent opens it; rest writes the other
+// half and closes the pipe. An agent that stops reading before the end
+// makes the writes fail, which is fine.
+func halfPipe(t *testing.T, data []byte) (path string, rest func()) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "replay.pcap")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	more := make(chan struct{})
+	var once sync.Once
+	rest = func() { once.Do(func() { close(more) }) }
+	t.Cleanup(rest)
+	go func() {
+		// Opening blocks until the agent opens the pipe to read it.
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		if _, err := w.Write(data[:len(data)/2]); err != nil {
+			return
+		}
+		<-more
+		w.Write(data[len(data)/2:])
+	}()
+	return path, rest
+}
+
+// countPackets counts the packets of a capture file.
+func countPackets(t *testing.T, path string) int64 {
+	t.Helper()
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var n int64
+	for {
+		_, _, _, err := src.ReadPacket()
+		if errors.Is(err, io.EOF) {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
 }

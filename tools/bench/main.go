@@ -12,17 +12,28 @@
 //   - net capture with all records and gzip, with 1 and with 2 workers, as a
 //     separate process, wall time and peak memory (max RSS);
 //   - net capture on a file half the size, to show that peak memory does not
-//     grow with the input.
+//     grow with the input;
+//   - net agent replaying the file to net collect (embedded NATS server, a
+//     free port on 127.0.0.1) against net capture of the same file, in
+//     turns: the time from the agent's start until the collector has
+//     written and acked every part (the stream is empty and the agent has
+//     exited), the records each side wrote (they must agree), and the peak
+//     memory of the three processes.
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,9 +41,12 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/internal/pcapgen"
+	"github.com/netcap/netcap/stream"
 )
 
 func main() {
@@ -42,6 +56,8 @@ func main() {
 		packets = flag.Int("packets", 1_000_000, "packets in the benchmark capture")
 		bin     = flag.String("net", "", "net binary to measure (default: build ./cmd/net)")
 		flows   = flag.Int("flows", 1_000_000, "short UDP flows in the flow-memory capture (0: skip)")
+		streams = flag.Int("agent-runs", 3, "runs of net agent to net collect, each after a run of net capture (0: skip)")
+		only    = flag.Bool("agent-only", false, "measure net agent to net collect only")
 	)
 	decodeFile := flag.String("decode-only", "", "internal: run the decode-only baseline on this file and print its result")
 	export := flag.Bool("export", false, "instead: compare net export (metrics on, no scrape) with net capture on the benchmark capture")
@@ -64,43 +80,66 @@ func main() {
 		fmt.Println(n, rate, readRate)
 		return
 	}
-	if err := run(*seed, *dir, *packets, *bin); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		os.Exit(1)
+	full, netBin, err := prepare(*seed, *dir, *packets, *bin, !*only)
+	if err == nil && !*only {
+		err = run(full, *dir, netBin)
 	}
-	if err := manyFlows(*dir, *flows, *bin); err != nil {
+	if err == nil && *streams > 0 {
+		err = agentRuns(netBin, full, *dir, *streams)
+	}
+	if err == nil && *streams > 0 && !*only {
+		// Peak memory must not grow with the input.
+		var r result
+		if r, err = streamRun(netBin, filepath.Join(*dir, "bench-half.pcap"), filepath.Join(*dir, "out-collect")); err == nil {
+			fmt.Printf("net agent to net collect on half the packets: peak RSS agent %d MB, collector %d MB\n", r.rss>>20, r.colRSS>>20)
+		}
+	}
+	if err == nil && !*only {
+		err = manyFlows(*dir, *flows, netBin)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(seed, dir string, n int, bin string) error {
+// prepare writes the benchmark capture (and, with half, one of half its
+// size) and builds net unless bin names one; it returns the capture's path
+// and the binary.
+func prepare(seed, dir string, n int, bin string, half bool) (string, string, error) {
 	if seed == "" {
 		matches, _ := filepath.Glob("testdata/*.pcap*")
 		if len(matches) == 0 {
-			return fmt.Errorf("no capture in testdata/ to replicate; give one with -seed")
+			return "", "", fmt.Errorf("no capture in testdata/ to replicate; give one with -seed")
 		}
 		seed = matches[0]
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return "", "", err
 	}
 	full := filepath.Join(dir, "bench.pcap")
-	half := filepath.Join(dir, "bench-half.pcap")
 	if err := replicate(seed, full, n); err != nil {
-		return err
+		return "", "", err
 	}
-	if err := replicate(seed, half, n/2); err != nil {
-		return err
+	if half {
+		if err := replicate(seed, filepath.Join(dir, "bench-half.pcap"), n/2); err != nil {
+			return "", "", err
+		}
 	}
 	if bin == "" {
 		bin = filepath.Join(dir, "net")
 		build := exec.Command("go", "build", "-o", bin, "./cmd/net")
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {
-			return fmt.Errorf("build net: %w", err)
+			return "", "", fmt.Errorf("build net: %w", err)
 		}
 	}
+	fmt.Printf("benchmark capture: %s, %d packets (replicated from %s)\n\n", full, n, seed)
+	return full, bin, nil
+}
+
+func run(full, dir, bin string) error {
+	half := filepath.Join(dir, "bench-half.pcap")
 	// The baseline runs in a process of its own: it holds the whole file in
 	// memory, and a child started from a big parent inherits the parent's
 	// peak RSS in its own ru_maxrss (exec keeps the old mm's high-water
@@ -120,7 +159,6 @@ func run(seed, dir string, n int, bin string) error {
 	if _, err := fmt.Sscan(string(res), &total, &decodeRate, &readRate); err != nil {
 		return fmt.Errorf("decode-only baseline: %q: %v", res, err)
 	}
-	fmt.Printf("benchmark capture: %s, %d packets (replicated from %s)\n\n", full, total, seed)
 	fmt.Printf("%-44s %12s %8s %10s\n", "run", "packets/s", "ratio", "peak RSS")
 	fmt.Printf("%-44s %12.0f %8s %10s\n", "decode-only (DecodingLayerParser, 1 goroutine)", decodeRate, "1.00", "-")
 	fmt.Printf("%-44s %12.0f %8.2f %10s\n", "  same, reading the file as it goes", readRate, readRate/decodeRate, "-")
@@ -375,4 +413,205 @@ func captureRun(bin, in, out string, workers, packets int, extra ...string) (flo
 		rss = ru.Maxrss * 1024
 	}
 	return float64(packets) / elapsed.Seconds(), rss, nil
+}
+
+// result is one measured run of net capture or of net agent to net collect.
+type result struct {
+	elapsed time.Duration
+	packets int64
+	records int64
+	rss     int64         // net capture's, or net agent's
+	colRSS  int64         // net collect's (with its embedded server)
+	cpu     time.Duration // user and system time of the process(es)
+	tail    time.Duration // from the agent's exit until the collector had written all
+}
+
+func (r result) rate() float64 { return float64(r.packets) / r.elapsed.Seconds() }
+
+// agentRuns runs net capture and net agent to net collect on in, in turns,
+// runs times each, and prints every run and the ranges.
+func agentRuns(bin, in, dir string, runs int) error {
+	fmt.Printf("\nnet agent -read to net collect (embedded NATS JetStream on 127.0.0.1) against net capture of the same file, 2 workers each, in turns;\n")
+	fmt.Printf("agent->collect: from the agent's start until the collector has written and acked every part (tail: after the agent's exit)\n")
+	fmt.Printf("%-4s %12s %8s %9s %16s %8s %7s %9s %10s %12s %7s\n", "run", "capture p/s", "CPU s", "peak RSS", "agent->collect", "CPU s", "tail s", "ratio", "agent RSS", "collect RSS", "CPU")
+	var caps, strs, ratios, cpus []float64
+	var capRSS, agRSS, colRSS []int64
+	for i := 1; i <= runs; i++ {
+		lc, err := localRun(bin, in, filepath.Join(dir, "out-local"))
+		if err != nil {
+			return err
+		}
+		sr, err := streamRun(bin, in, filepath.Join(dir, "out-collect"))
+		if err != nil {
+			return err
+		}
+		if sr.records != lc.records || sr.packets != lc.packets {
+			return fmt.Errorf("net capture: %d packets, %d records; net agent to net collect: %d packets, %d records", lc.packets, lc.records, sr.packets, sr.records)
+		}
+		ratio, cpu := sr.rate()/lc.rate(), sr.cpu.Seconds()/lc.cpu.Seconds()
+		fmt.Printf("%-4d %12.0f %8.2f %6d MB %16.0f %8.2f %7.2f %9.2f %7d MB %9d MB %6.2fx\n", i, lc.rate(), lc.cpu.Seconds(), lc.rss>>20,
+			sr.rate(), sr.cpu.Seconds(), sr.tail.Seconds(), ratio, sr.rss>>20, sr.colRSS>>20, cpu)
+		caps, strs, ratios, cpus = append(caps, lc.rate()), append(strs, sr.rate()), append(ratios, ratio), append(cpus, cpu)
+		capRSS, agRSS, colRSS = append(capRSS, lc.rss>>20), append(agRSS, sr.rss>>20), append(colRSS, sr.colRSS>>20)
+	}
+	fmt.Printf("ranges over %d runs: net capture %.0f to %.0f packets/s, peak RSS %d to %d MB; net agent to net collect %.0f to %.0f packets/s, peak RSS agent %d to %d MB, collector %d to %d MB\n",
+		runs, slices.Min(caps), slices.Max(caps), slices.Min(capRSS), slices.Max(capRSS), slices.Min(strs), slices.Max(strs),
+		slices.Min(agRSS), slices.Max(agRSS), slices.Min(colRSS), slices.Max(colRSS))
+	fmt.Printf("ratio agent->collect / capture: %.2f to %.2f (median %.2f; best rates: %.2f); CPU time agent + collector / capture: %.2f to %.2f\n",
+		slices.Min(ratios), slices.Max(ratios), median(ratios), slices.Max(strs)/slices.Max(caps), slices.Min(cpus), slices.Max(cpus))
+	return nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// summaryNumber returns the number before what in a summary.
+func summaryNumber(text, what string) (int64, error) {
+	m := regexp.MustCompile(`(\d+) ` + regexp.QuoteMeta(what)).FindStringSubmatch(text)
+	if m == nil {
+		return 0, fmt.Errorf("no %q in %q", what, text)
+	}
+	return strconv.ParseInt(m[1], 10, 64)
+}
+
+func cpuTime(ps *os.ProcessState) time.Duration { return ps.UserTime() + ps.SystemTime() }
+
+func maxRSS(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss * 1024
+	}
+	return 0
+}
+
+// localRun runs net capture with its summary and reads the packets and
+// records from it.
+func localRun(bin, in, out string) (result, error) {
+	os.RemoveAll(out)
+	cmd := exec.Command(bin, "capture", "-read", in, "-out", out, "-workers", "2")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("net capture: %v: %s", err, stderr.String())
+	}
+	r := result{elapsed: time.Since(start), rss: maxRSS(cmd.ProcessState), cpu: cpuTime(cmd.ProcessState)}
+	var err error
+	if r.packets, err = summaryNumber(stderr.String(), "packets,"); err != nil {
+		return r, fmt.Errorf("net capture: %v", err)
+	}
+	if r.records, err = summaryNumber(stderr.String(), "records,"); err != nil {
+		return r, fmt.Errorf("net capture: %v", err)
+	}
+	return r, nil
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// streamRun starts net collect (embedded server on a free port, store and
+// files in out), waits until it has made its consumer, then times net agent
+// -read in from its start until the agent has exited (every part acked by
+// the server) and the stream is empty (every part acked by the collector,
+// which acks a part once it is written). The collector is then stopped with
+// SIGTERM and the records come from its summary.
+func streamRun(bin, in, out string) (result, error) {
+	os.RemoveAll(out)
+	port, err := freePort()
+	if err != nil {
+		return result{}, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	col := exec.Command(bin, "collect", "-out", out, "-listen", addr, "-status", "0")
+	var colErr strings.Builder
+	col.Stderr = &colErr
+	if err := col.Start(); err != nil {
+		return result{}, err
+	}
+	exited := false
+	defer func() {
+		if !exited {
+			col.Process.Kill()
+			col.Wait()
+		}
+	}()
+	var nc *nats.Conn
+	deadline := time.Now().Add(30 * time.Second)
+	for nc == nil {
+		if nc, err = nats.Connect("nats://"+addr, nats.Name("bench")); err != nil && time.Now().After(deadline) {
+			return result{}, fmt.Errorf("net collect: no server on %s: %v: %s", addr, err, colErr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return result{}, err
+	}
+	var st jetstream.Stream
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if st, err = js.Stream(ctx, stream.StreamName); err == nil {
+			_, err = st.Consumer(ctx, "netcap-collect")
+		}
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return result{}, fmt.Errorf("net collect made no consumer: %v: %s", err, colErr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	ag := exec.Command(bin, "agent", "-read", in, "-sensor", "bench", "-nats", "nats://"+addr, "-workers", "2", "-status", "0")
+	var agErr strings.Builder
+	ag.Stderr = &agErr
+	start := time.Now()
+	if err := ag.Run(); err != nil {
+		return result{}, fmt.Errorf("net agent: %v: %s", err, agErr.String())
+	}
+	agentDone := time.Now()
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		info, err := st.Info(ctx)
+		cancel()
+		if err == nil && info.State.Msgs == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return result{}, fmt.Errorf("the stream still holds parts 2 minutes after the agent ended (%v)", err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	r := result{elapsed: time.Since(start), rss: maxRSS(ag.ProcessState), cpu: cpuTime(ag.ProcessState), tail: time.Since(agentDone)}
+	col.Process.Signal(syscall.SIGTERM)
+	err = col.Wait()
+	exited = true
+	if err != nil {
+		return r, fmt.Errorf("net collect: %v: %s", err, colErr.String())
+	}
+	r.colRSS, r.cpu = maxRSS(col.ProcessState), r.cpu+cpuTime(col.ProcessState)
+	if r.packets, err = summaryNumber(agErr.String(), "packets decoded"); err != nil {
+		return r, fmt.Errorf("net agent: %v", err)
+	}
+	if r.records, err = summaryNumber(colErr.String(), "records,"); err != nil {
+		return r, fmt.Errorf("net collect: %v", err)
+	}
+	if sent, err := summaryNumber(agErr.String(), "records,"); err != nil || sent != r.records {
+		return r, fmt.Errorf("net agent sent %d records (%v), net collect stored %d", sent, err, r.records)
+	}
+	return r, nil
 }

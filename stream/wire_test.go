@@ -1,0 +1,162 @@
+package stream
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/netcap/netcap/decoder"
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
+)
+
+// unmarshals reports whether proto.Unmarshal takes b as a record of type t:
+// what validWire must agree with.
+func unmarshals(t *testing.T, typ types.Type, b []byte) bool {
+	t.Helper()
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(ncio.MessageDescriptor(typ).FullName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proto.Unmarshal(b, mt.New().Interface()) == nil
+}
+
+// loopbackRecords returns the records net capture's engine makes of
+// testdata/loopback.pcap, by type.
+func loopbackRecords(t testing.TB) map[types.Type][][]byte {
+	t.Helper()
+	out := local(t, "../testdata/loopback.pcap")
+	files, _ := filepath.Glob(filepath.Join(out, "*.ncap.gz"))
+	byName := map[string]types.Type{}
+	for _, typ := range decoder.RecordTypes() {
+		byName[decoder.RecordName(typ)] = typ
+	}
+	recs := map[types.Type][][]byte{}
+	for _, f := range files {
+		typ, ok := byName[strings.TrimSuffix(filepath.Base(f), ".ncap.gz")]
+		if !ok {
+			t.Fatalf("%s: no such record type", f)
+		}
+		recs[typ] = readAll(t, f)
+	}
+	if len(recs) < 5 {
+		t.Fatalf("loopback.pcap made %d record types", len(recs))
+	}
+	return recs
+}
+
+// TestWireCheck walks every record net capture makes of loopback.pcap, and
+// thousands of damaged copies (a byte changed, cut short, bytes appended):
+// validWire takes exactly what proto.Unmarshal takes.
+func TestWireCheck(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	checked, refused := 0, 0
+	for typ, recs := range loopbackRecords(t) {
+		shape := shapeOf(ncio.MessageDescriptor(typ))
+		for i, rec := range recs {
+			if !validWire(rec, shape, 0) {
+				t.Fatalf("%s record %d refused", decoder.RecordName(typ), i)
+			}
+			if i >= 40 || len(rec) == 0 {
+				continue
+			}
+			for k := 0; k < 50; k++ {
+				b := append([]byte(nil), rec...)
+				switch k % 3 {
+				case 0:
+					b[rng.IntN(len(b))] = byte(rng.Uint32())
+				case 1:
+					b = b[:rng.IntN(len(b))]
+				case 2:
+					b = append(b, byte(rng.Uint32()), byte(rng.Uint32()), 0xff)
+				}
+				got, want := validWire(b, shape, 0), unmarshals(t, typ, b)
+				if got != want {
+					t.Fatalf("%s record %d damaged to %x: validWire %v, proto.Unmarshal %v", decoder.RecordName(typ), i, b, got, want)
+				}
+				checked++
+				if !got {
+					refused++
+				}
+			}
+		}
+	}
+	t.Logf("%d damaged records, %d refused by both", checked, refused)
+}
+
+// FuzzWireCheck compares validWire with proto.Unmarshal on any bytes.
+func FuzzWireCheck(f *testing.F) {
+	f.Add(uint8(0), []byte{0x08, 0x01})
+	f.Add(uint8(3), []byte{0x0a, 0x02, 0xc3, 0x28})
+	f.Add(uint8(7), []byte{0x0b, 0x0c})
+	all := decoder.RecordTypes()
+	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
+		typ := all[int(which)%len(all)]
+		if got, want := validWire(b, shapeOf(ncio.MessageDescriptor(typ)), 0), unmarshals(t, typ, b); got != want {
+			t.Fatalf("%s %x: validWire %v, proto.Unmarshal %v", decoder.RecordName(typ), b, got, want)
+		}
+	})
+}
+
+// BenchmarkRecordCheck compares the wire walk with proto.Unmarshal over
+// the records of loopback.pcap (bytes/s of records).
+func BenchmarkRecordCheck(b *testing.B) {
+	type rec struct {
+		rec   []byte
+		shape *wireShape
+		msg   proto.Message
+	}
+	var recs []rec
+	for typ, rs := range loopbackRecords(b) {
+		mt, err := protoregistry.GlobalTypes.FindMessageByName(ncio.MessageDescriptor(typ).FullName())
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, shape := mt.New().Interface(), shapeOf(ncio.MessageDescriptor(typ))
+		for _, r := range rs {
+			recs = append(recs, rec{r, shape, m})
+		}
+	}
+	size := 0
+	for _, r := range recs {
+		size += len(r.rec)
+	}
+	b.Run("wire", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			for _, r := range recs {
+				if !validWire(r.rec, r.shape, 0) {
+					b.Fatal("refused")
+				}
+			}
+		}
+	})
+	b.Run("unmarshal", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			for _, r := range recs {
+				if err := (proto.UnmarshalOptions{}).Unmarshal(r.rec, r.msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+// FuzzSkipVarint compares skipVarint with protowire.ConsumeVarint.
+func FuzzSkipVarint(f *testing.F) {
+	for _, b := range [][]byte{{}, {1}, {0x80}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2},
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0}, {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0}} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, want := protowire.ConsumeVarint(b); skipVarint(b) != want && !(want < 0 && skipVarint(b) < 0) {
+			t.Fatalf("%x: skipVarint %d, ConsumeVarint %d", b, skipVarint(b), want)
+		}
+	})
+}
