@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -100,10 +99,4 @@ func processCPU(pid int) time.Duration {
 	fmt.Sscan(f[11], &user)
 	fmt.Sscan(f[12], &sys)
 	return time.Duration(user+sys) * 10 * time.Millisecond
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }

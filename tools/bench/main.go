@@ -462,7 +462,9 @@ func agentRuns(bin, in, dir string, runs int) error {
 	return nil
 }
 
-func median(v []float64) float64 {
+// median is the middle value (the mean of the two middle ones for an even
+// count) of durations or rates.
+func median[T time.Duration | float64](v []T) T {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	if len(s)%2 == 1 {
