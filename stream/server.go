@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -36,6 +37,15 @@ type ServerConfig struct {
 	Cluster     string
 	ClusterPort int
 	Routes      []string
+
+	// ConfigFile is a nats-server configuration file (operator mode with
+	// JWT accounts, TLS, authorization, clustering: whatever nats-server
+	// reads). It replaces the fields above but Name, Host, Port and
+	// StoreDir, which apply where the file does not say; JetStream is on.
+	// Local is how the collector in the same process signs in (-creds,
+	// -nkey): the file's users are not known here.
+	ConfigFile string
+	Local      ConnOptions
 }
 
 // StartServer starts an embedded NATS server with JetStream, its file store
@@ -51,6 +61,9 @@ func StartServer(host string, port int, storeDir string) (*Server, error) {
 func StartServerConfig(c ServerConfig) (*Server, error) {
 	if c.Name == "" {
 		c.Name = "netcap-collect"
+	}
+	if c.ConfigFile != "" {
+		return startFromFile(c)
 	}
 	o := &server.Options{
 		ServerName: c.Name,
@@ -99,6 +112,36 @@ func StartServerConfig(c ServerConfig) (*Server, error) {
 			o.Routes = append(o.Routes, u)
 		}
 	}
+	return start(o, local)
+}
+
+// startFromFile starts the server of c.ConfigFile.
+func startFromFile(c ServerConfig) (*Server, error) {
+	if c.TLSCert != "" || c.TLSKey != "" || c.TLSCA != "" || c.Users != "" || c.Cluster != "" {
+		return nil, errors.New("nats server: a config file says who may connect (TLS, users, accounts) and the cluster; give those there")
+	}
+	o, err := server.ProcessConfigFile(c.ConfigFile)
+	if err != nil {
+		return nil, fmt.Errorf("nats server config: %w", err)
+	}
+	if o.ServerName == "" {
+		o.ServerName = c.Name
+	}
+	if o.Host == "" && o.Port == 0 {
+		o.Host, o.Port = c.Host, c.Port
+	}
+	if o.StoreDir == "" {
+		o.StoreDir = c.StoreDir
+	}
+	if o.MaxPayload == 0 {
+		o.MaxPayload = MaxPayload
+	}
+	o.JetStream, o.NoSigs, o.NoLog = true, true, true
+	return start(o, c.Local)
+}
+
+// start runs the server o describes and waits until it takes connections.
+func start(o *server.Options, local ConnOptions) (*Server, error) {
 	s, err := server.NewServer(o)
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
@@ -106,7 +149,7 @@ func StartServerConfig(c ServerConfig) (*Server, error) {
 	s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()
-		return nil, fmt.Errorf("nats server on %s:%d: not ready after 10 s", c.Host, c.Port)
+		return nil, fmt.Errorf("nats server on %s:%d: not ready after 10 s", o.Host, o.Port)
 	}
 	return &Server{Server: s, local: local}, nil
 }
@@ -122,7 +165,13 @@ type Server struct {
 func (s *Server) ConnectLocal(name string) (*nats.Conn, error) {
 	o := s.local
 	o.Name, o.FailFast, o.inProcess = name, true, s.Server
-	return Connect("", o)
+	nc, err := Connect("", o)
+	if err != nil && (errors.Is(err, io.ErrClosedPipe) || strings.Contains(err.Error(), io.ErrClosedPipe.Error())) {
+		// A server that refuses an in-process client closes the pipe
+		// before saying why.
+		return nil, fmt.Errorf("%w: the embedded server closed the collector's connection: its -creds or -nkey are not accepted", nats.ErrAuthorization)
+	}
+	return nc, err
 }
 
 // readUsers reads a users file (see ServerConfig.Users).

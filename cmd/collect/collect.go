@@ -53,8 +53,9 @@ func run(args []string, stderr io.Writer) int {
 		tlsKey     = fs.String("tls-key", "", "mutual TLS: key `file` (PEM) of -tls-cert")
 		tlsCA      = fs.String("tls-ca", "", "mutual TLS: CA `file` (PEM); embedded server: only clients with a certificate it signed may connect; with -nats: the CA of the servers")
 		users      = fs.String("users", "", "embedded server: only these clients may connect; `file` of lines \"name password\" or NKey public user keys (U...)")
-		creds      = fs.String("creds", "", "-nats: NATS credentials `file` (user JWT and NKey seed) for servers in operator mode")
-		nkey       = fs.String("nkey", "", "-nats: `file` holding an NKey seed (SU...); user and password go in the URL: nats://name:password@host:4222")
+		srvConf    = fs.String("server-config", "", "embedded server: nats-server configuration `file` (e.g. operator mode: operator JWT, resolver, accounts); -listen and the store apply where it does not say; -creds or -nkey sign the collector in")
+		creds      = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (-nats, or -server-config)")
+		nkey       = fs.String("nkey", "", "`file` holding an NKey seed (SU...) (-nats, or -server-config); with -nats, user and password go in the URL: nats://name:password@host:4222")
 		cpuprof    = fs.String("cpuprofile", "", "write a CPU profile of the whole run (embedded server included) to `file`")
 	)
 	fs.Usage = func() {
@@ -62,7 +63,10 @@ func run(args []string, stderr io.Writer) int {
 
 Without -nats, starts an embedded NATS server with JetStream (file store in
 <out>/.jetstream) on -listen; -tls-cert, -tls-key and -tls-ca make it require
-mutual TLS, -users a user name and password or an NKey. Creates the streams
+mutual TLS, -users a user name and password or an NKey; -server-config runs
+it from a nats-server configuration file instead (operator mode with JWT
+accounts, for one: agents then sign in with -creds, and so does the
+collector). Creates the streams
 NETCAP (netcap.<sensor>.<Type>, work queue, 10 min duplicate window) and
 NETCAP_DEAD (netcap.dead), pulls with the durable consumer -durable, checks
 each part (gunzip, framing, count, every record's protobuf wire format
@@ -131,9 +135,13 @@ flags:
 		if err != nil || perr != nil {
 			return fail("-listen %q: want host:port", *listen)
 		}
+		if *srvConf == "" && (*creds != "" || *nkey != "") {
+			return fail("-creds and -nkey sign in to servers in operator mode: -nats, or the embedded server with -server-config")
+		}
 		srv, err := stream.StartServerConfig(stream.ServerConfig{
 			Host: host, Port: port, StoreDir: filepath.Join(*out, ".jetstream"),
 			TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Users: *users,
+			ConfigFile: *srvConf, Local: stream.ConnOptions{Creds: *creds, NKey: *nkey},
 		})
 		if err != nil {
 			return fail("%v", err)
@@ -147,8 +155,8 @@ flags:
 		}
 		nc, connErr = srv.ConnectLocal("net collect")
 	} else {
-		if *users != "" {
-			return fail("-users is for the embedded server; with -nats the servers' config says who may connect")
+		if *users != "" || *srvConf != "" {
+			return fail("-users and -server-config are for the embedded server; with -nats the servers' config says who may connect")
 		}
 		nc, connErr = stream.Connect(*url, stream.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true})
 	}

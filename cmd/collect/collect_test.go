@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -636,4 +637,60 @@ func countPackets(t *testing.T, path string) int64 {
 		}
 		n++
 	}
+}
+
+// TestJWTEmbedded runs the embedded server of net collect in operator mode
+// from a nats-server configuration file (-server-config; operator JWT,
+// resolver MEMORY, accounts preloaded, all made by the test): the collector
+// signs in with -creds, an agent with the sensor's credentials stores a
+// replay equal to net capture's, an agent with a forged user JWT and a
+// collector with a user of an unknown account stop with one line and
+// status 2.
+func TestJWTEmbedded(t *testing.T) {
+	const loopback = "../../testdata/loopback.pcap"
+	dir := t.TempDir()
+	auth := natstest.NewAuth(t, dir)
+	want := localCapture(t, loopback)
+
+	// A collector whose own user the server does not know cannot start.
+	strangerDir := t.TempDir()
+	bad := start(t, nil, "collect", "-out", t.TempDir(), "-status", "0", "-creds", auth.Stranger,
+		"-server-config", auth.WriteConfig(t, strangerDir, natstest.FreePort(t), t.TempDir()))
+	code := bad.wait(t, 30*time.Second)
+	lines := strings.Split(strings.TrimSpace(bad.stderr.String()), "\n")
+	if last := lines[len(lines)-1]; code != 2 || !strings.HasPrefix(last, "net collect: refused by the server: ") {
+		t.Errorf("collector with an unknown account: status %d, %q; want 2 and a last line saying it was refused", code, bad.stderr.String())
+	}
+
+	port := natstest.FreePort(t)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	out := t.TempDir()
+	col := start(t, nil, "collect", "-out", out, "-status", "0", "-ack-wait", "2s", "-creds", auth.Collector,
+		"-server-config", auth.WriteConfig(t, dir, port, filepath.Join(out, ".jetstream")))
+	nc, err := stream.Connect(url, stream.ConnOptions{Creds: auth.Collector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	waitConsumer(t, js, col)
+
+	forged := start(t, nil, "agent", "-read", loopback, "-sensor", "lab", "-nats", url, "-creds", auth.Forged)
+	if code := forged.wait(t, 20*time.Second); code != 2 || !strings.Contains(forged.stderr.String(), "Authorization Violation") {
+		t.Errorf("agent with a forged JWT: status %d, %q; want 2, refused", code, forged.stderr.String())
+	}
+	ag := start(t, nil, "agent", "-read", loopback, "-sensor", "lab", "-nats", url, "-creds", auth.Sensor, "-status", "0", "-wait", "20s")
+	if code := ag.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("net agent with the sensor's credentials: status %d: %s", code, ag.stderr.String())
+	}
+	drained(t, url, 30*time.Second, auth.Collector)
+	col.cmd.Process.Signal(syscall.SIGTERM)
+	if code := col.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("net collect: status %d: %s", code, col.stderr.String())
+	}
+	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	if n == 0 || int64(n) != summary(t, ag, "records,") {
+		t.Fatalf("files hold %d records, the agent sent %d", n, summary(t, ag, "records,"))
+	}
+	t.Logf("embedded server in operator mode: %d records equal to net capture's", n)
 }
