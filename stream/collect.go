@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -16,11 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/netcap/netcap/decoder"
+	"github.com/netcap/netcap/internal/libdeflate"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -54,8 +53,8 @@ type Collector struct {
 	cfg    CollectorConfig
 	files  map[string]*outFile // by sensor/Type
 	mc     *ncio.MemberCompressor
-	zr     *gzip.Reader
-	raw    bytes.Buffer
+	gz     *libdeflate.Gunzipper
+	raw    []byte
 	shapes map[types.Type]*wireShape
 
 	mu   sync.Mutex
@@ -347,21 +346,19 @@ func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, 
 	recs := data
 	switch h.Get(HdrEncoding) {
 	case "gzip":
-		if c.zr == nil {
-			c.zr = new(gzip.Reader)
+		if c.gz == nil {
+			if c.gz, err = libdeflate.NewGunzipper(); err != nil {
+				return nil, 0, "bad-gzip"
+			}
 		}
-		if err := c.zr.Reset(bytes.NewReader(data)); err != nil {
-			return nil, 0, "bad-gzip"
+		c.raw, err = c.gz.Append(c.raw[:0], data, c.cfg.MaxRecords)
+		if errors.Is(err, libdeflate.ErrTooLarge) {
+			return nil, 0, "oversized"
 		}
-		c.raw.Reset()
-		k, err := io.Copy(&c.raw, io.LimitReader(c.zr, int64(c.cfg.MaxRecords)+1))
 		if err != nil {
 			return nil, 0, "bad-gzip"
 		}
-		if k > int64(c.cfg.MaxRecords) {
-			return nil, 0, "oversized"
-		}
-		recs = c.raw.Bytes()
+		recs = c.raw
 	case "none":
 		if len(data) > c.cfg.MaxRecords {
 			return nil, 0, "oversized"
