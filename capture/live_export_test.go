@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/netcap/netcap/internal/testutil"
 )
 
 // inNetns runs f on a thread of its own that has joined network namespace
@@ -81,7 +83,7 @@ func TestLiveExport(t *testing.T) {
 	bin := buildNet(t)
 	const pings, datagrams, addr = 5, 20, "127.0.0.1:7777"
 
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	ne := start(t, p.a, &stderr, bin, "export", "-iface", p.ifA, "-address", addr, "-workers", "2", "-interval", "1s")
 	waitFor(t, "net export to capture ("+stderr.String()+")", 10*time.Second, func() bool { return strings.Contains(stderr.String(), "capturing on "+p.ifA) })
 	client := nsClient(p.a)

@@ -10,36 +10,19 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/netcap/netcap/internal/testutil"
 )
 
 // The live capture tests build two network namespaces joined by a veth pair,
 // run real programs across them and capture on one end. Traffic never leaves
 // the namespaces. They need root (CI runs as root) and skip without it.
-
-// syncBuffer is a bytes.Buffer that a process may write while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // netnsPair is two namespaces, a and b, joined by veth interfaces ifA/ifB
 // with addresses ipA/ipB (10.200.1.0/24). IPv6 is off in both so that no
@@ -89,7 +72,7 @@ func newNetnsPair(t *testing.T) *netnsPair {
 }
 
 // start runs a program in namespace ns; it is killed at cleanup.
-func start(t *testing.T, ns string, stderr *syncBuffer, args ...string) *exec.Cmd {
+func start(t *testing.T, ns string, stderr *testutil.SyncBuffer, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
 	if stderr != nil {
@@ -272,7 +255,7 @@ func TestLiveCaptureMatchesTcpdump(t *testing.T) {
 	os.Mkdir(www, 0o755)
 	body := strings.Repeat("netcap live capture test\n", 40)
 	os.WriteFile(filepath.Join(www, "hello.txt"), []byte(body), 0o644)
-	var httpLog, dnsLog syncBuffer
+	var httpLog, dnsLog testutil.SyncBuffer
 	start(t, p.b, &httpLog, "python3", "-m", "http.server", "8080", "--bind", p.ipB, "--directory", www)
 	start(t, p.b, &dnsLog, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
 		"--listen-address="+p.ipB, "--bind-interfaces", "--port=53", "--address=/example.test/10.1.2.3",
@@ -283,7 +266,7 @@ func TestLiveCaptureMatchesTcpdump(t *testing.T) {
 	// Both captures on a's end.
 	pcapFile := filepath.Join(dir, "tcpdump.pcap")
 	liveOut := filepath.Join(dir, "live.net")
-	var tdErr, netErr syncBuffer
+	var tdErr, netErr testutil.SyncBuffer
 	td := start(t, p.a, &tdErr, "tcpdump", "-i", p.ifA, "-n", "-U", "--immediate-mode", "-Z", "root", "--time-stamp-precision=nano", "-s", "262144", "-w", pcapFile)
 	nc := start(t, p.a, &netErr, bin, "capture", "-iface", p.ifA, "-out", liveOut, "-snaplen", "262144", "-workers", "2")
 	waitFor(t, "tcpdump to listen ("+tdErr.String()+")", 10*time.Second, func() bool { return strings.Contains(tdErr.String(), "listening on") })
@@ -376,7 +359,7 @@ func TestLiveSignals(t *testing.T) {
 
 	t.Run("SIGTERM", func(t *testing.T) {
 		out := filepath.Join(dir, "term.net")
-		var stderr syncBuffer
+		var stderr testutil.SyncBuffer
 		nc := start(t, p.a, &stderr, bin, "capture", "-iface", p.ifA, "-out", out, "-workers", "2", "-bpf", "icmp")
 		waitFor(t, "net capture to start ("+stderr.String()+")", 10*time.Second, func() bool { return strings.Contains(stderr.String(), "capturing on") })
 		if out, err := exec.Command("ip", "netns", "exec", p.a, "ping", "-c", "3", "-i", "0.2", p.ipB).CombinedOutput(); err != nil {
@@ -400,7 +383,7 @@ func TestLiveSignals(t *testing.T) {
 
 	t.Run("second signal", func(t *testing.T) {
 		out := filepath.Join(dir, "twice.net")
-		var stderr syncBuffer
+		var stderr testutil.SyncBuffer
 		nc := start(t, p.a, &stderr, bin, "capture", "-iface", p.ifA, "-out", out, "-workers", "2")
 		waitFor(t, "net capture to start ("+stderr.String()+")", 10*time.Second, func() bool { return strings.Contains(stderr.String(), "capturing on") })
 		// Stopped, the process gets both signals together when it goes on.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/netcap/netcap/internal/testutil"
 )
 
 func freePort(t *testing.T) int {
@@ -151,8 +153,8 @@ func TestCluster(t *testing.T) {
 	// delivered again after the ack wait, behind later parts: the
 	// collector puts those back until it is there, so the files are in
 	// the agents' order.
-	n := sameRecords(t, want, filepath.Join(out, "dmz-1"))
-	n += sameRecords(t, want, filepath.Join(out, "dmz-2"))
+	n := testutil.SameRecordFiles(t, want, filepath.Join(out, "dmz-1"))
+	n += testutil.SameRecordFiles(t, want, filepath.Join(out, "dmz-2"))
 	if c.Records.Load() != sent || int64(n) != sent {
 		t.Fatalf("agents sent %d records, collector stored %d, files hold %d", sent, c.Records.Load(), n)
 	}

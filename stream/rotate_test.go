@@ -14,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/netcap/netcap/internal/testutil"
 	ncio "github.com/netcap/netcap/io"
 )
 
@@ -63,7 +64,7 @@ func checkFile(t *testing.T, path string) [][]byte {
 		}
 	}
 	r.Close()
-	return readAll(t, path)
+	return testutil.RawRecords(t, path)
 }
 
 // sameRotated checks that the files of each type in got hold, together,
@@ -80,7 +81,7 @@ func sameRotated(t *testing.T, want, got string, copies int) (most int) {
 		typ := strings.TrimSuffix(filepath.Base(lf), ".ncap.gz")
 		var w [][]byte
 		for range copies {
-			w = append(w, readAll(t, lf)...)
+			w = append(w, testutil.RawRecords(t, lf)...)
 		}
 		var g [][]byte
 		for _, p := range byType[typ] {

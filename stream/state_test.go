@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/netcap/netcap/internal/testutil"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -150,7 +151,7 @@ func TestCollectorOrder(t *testing.T) {
 			return c.Records.Load() >= 7 && c.Redelivered.Load() >= 1
 		})
 	var got []string
-	for _, b := range readAll(t, filepath.Join(out, "lab", "Flow.ncap.gz")) {
+	for _, b := range testutil.RawRecords(t, filepath.Join(out, "lab", "Flow.ncap.gz")) {
 		var f types.Flow
 		if err := proto.Unmarshal(b, &f); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/internal/testutil"
 )
 
 // localRecords counts the records of every local record file by type and
@@ -19,7 +20,7 @@ func localRecords(t *testing.T, dir string) (map[string]int, int) {
 	n := 0
 	for _, f := range files {
 		typ := strings.TrimSuffix(filepath.Base(f), ".ncap.gz")
-		for _, r := range readAll(t, f) {
+		for _, r := range testutil.RawRecords(t, f) {
 			m[typ+"\x00"+string(r)]++
 			n++
 		}

@@ -3,8 +3,6 @@ package stream
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/netcap/netcap/capture"
-	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/internal/testutil"
 )
 
 const scan = "../../shared/labels/kareem-attack-scan/attack_scan.pcap"
@@ -121,55 +119,6 @@ func collectWith(t *testing.T, js jetstream.JetStream, cfg CollectorConfig, stop
 	return c
 }
 
-// readAll returns the raw records of a record file.
-func readAll(t testing.TB, path string) [][]byte {
-	t.Helper()
-	r, err := ncio.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var recs [][]byte
-	for {
-		b, err := r.NextRaw()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			t.Fatalf("%s: %v", path, err)
-		}
-		recs = append(recs, append([]byte(nil), b...))
-	}
-	return recs
-}
-
-// sameRecords compares every record file of want with got, record for record.
-func sameRecords(t *testing.T, want, got string) int {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(want, "*.ncap.gz"))
-	gotFiles, _ := filepath.Glob(filepath.Join(got, "*.ncap.gz"))
-	if len(files) == 0 || len(files) != len(gotFiles) {
-		t.Fatalf("local capture wrote %d record files, the collector %d", len(files), len(gotFiles))
-	}
-	total := 0
-	for _, f := range files {
-		w := readAll(t, f)
-		g := readAll(t, filepath.Join(got, filepath.Base(f)))
-		if len(w) != len(g) {
-			t.Errorf("%s: local %d records, collected %d", filepath.Base(f), len(w), len(g))
-			continue
-		}
-		for i := range w {
-			if !bytes.Equal(w[i], g[i]) {
-				t.Errorf("%s: record %d differs", filepath.Base(f), i)
-				break
-			}
-		}
-		total += len(w)
-	}
-	return total
-}
-
 func TestEndToEnd(t *testing.T) {
 	path := sharedCapture(t)
 	want := local(t, path)
@@ -177,7 +126,7 @@ func TestEndToEnd(t *testing.T) {
 	ag := replay(t, js, path, "lab-1", 0)
 	out := t.TempDir()
 	c := collectUntil(t, js, out, func(c *Collector) bool { return c.Records.Load() >= ag.Records.Load() })
-	n := sameRecords(t, want, filepath.Join(out, "lab-1"))
+	n := testutil.SameRecordFiles(t, want, filepath.Join(out, "lab-1"))
 	if n == 0 || int64(n) != c.Records.Load() || len(ag.Drops()) != 0 || len(c.Dead()) != 0 {
 		t.Fatalf("compared %d records; collector stored %d, agent drops %v, dead letters %v", n, c.Records.Load(), ag.Drops(), c.Dead())
 	}
@@ -206,7 +155,7 @@ func TestCollectorRestart(t *testing.T) {
 	}
 	second := collectUntil(t, js, out, func(c *Collector) bool { return firstRecs+c.Records.Load() >= ag.Records.Load() })
 	time.Sleep(300 * time.Millisecond) // anything more would be a duplicate
-	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	n := testutil.SameRecordFiles(t, want, filepath.Join(out, "lab"))
 	if int64(n) != firstRecs+second.Records.Load() {
 		t.Fatalf("files hold %d records, the collectors stored %d + %d", n, firstRecs, second.Records.Load())
 	}

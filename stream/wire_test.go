@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/netcap/netcap/decoder"
+	"github.com/netcap/netcap/internal/testutil"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -42,7 +43,7 @@ func loopbackRecords(t testing.TB) map[types.Type][][]byte {
 		if !ok {
 			t.Fatalf("%s: no such record type", f)
 		}
-		recs[typ] = readAll(t, f)
+		recs[typ] = testutil.RawRecords(t, f)
 	}
 	if len(recs) < 5 {
 		t.Fatalf("loopback.pcap made %d record types", len(recs))

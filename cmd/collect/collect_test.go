@@ -23,7 +23,7 @@ import (
 	"github.com/netcap/netcap/cmd/agent"
 	capturecmd "github.com/netcap/netcap/cmd/capture"
 	"github.com/netcap/netcap/internal/natstest"
-	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/internal/testutil"
 	"github.com/netcap/netcap/stream"
 )
 
@@ -64,29 +64,11 @@ func localCapture(t *testing.T, path string) string {
 	return out
 }
 
-// syncBuffer collects a process's stderr while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is net collect or net agent running as a process.
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr syncBuffer
+	stderr testutil.SyncBuffer
 	done   chan struct{}
 	code   int
 }
@@ -193,56 +175,6 @@ func waitConsumer(t *testing.T, js jetstream.JetStream, col *proc) {
 	}
 }
 
-// readRecords returns the raw records of a record file.
-func readRecords(t *testing.T, path string) [][]byte {
-	t.Helper()
-	r, err := ncio.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var recs [][]byte
-	for {
-		b, err := r.NextRaw()
-		if errors.Is(err, io.EOF) {
-			return recs
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		recs = append(recs, append([]byte(nil), b...))
-	}
-}
-
-// sameRecords checks that got holds, for every record file of want, the
-// same records in the same order, and no other file; it returns the number
-// of records compared.
-func sameRecords(t *testing.T, want, got string) int {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(want, "*.ncap.gz"))
-	gotFiles, _ := filepath.Glob(filepath.Join(got, "*.ncap.gz"))
-	if len(files) == 0 || len(files) != len(gotFiles) {
-		t.Fatalf("net capture wrote %d record files, the collector %d", len(files), len(gotFiles))
-	}
-	n := 0
-	for _, f := range files {
-		w := readRecords(t, f)
-		g := readRecords(t, filepath.Join(got, filepath.Base(f)))
-		if len(w) != len(g) {
-			t.Errorf("%s: net capture %d records, collected %d", filepath.Base(f), len(w), len(g))
-			continue
-		}
-		for i := range w {
-			if !bytes.Equal(w[i], g[i]) {
-				t.Errorf("%s: record %d of %d differs", filepath.Base(f), i, len(w))
-				break
-			}
-		}
-		n += len(w)
-	}
-	return n
-}
-
 // summary reads a number from the summary lines of a process: the one
 // before what.
 func summary(t *testing.T, p *proc, what string) int64 {
@@ -329,7 +261,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatalf("net collect: status %d: %s", code, col.stderr.String())
 	}
 	elapsed := time.Since(began)
-	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	n := testutil.SameRecordFiles(t, want, filepath.Join(out, "lab"))
 	sent := summary(t, ag, "records,")
 	stored := summary(t, col, "records,")
 	if int64(n) != sent || stored != sent {
@@ -387,7 +319,7 @@ func TestCollectorKilled(t *testing.T) {
 	before := 0
 	files, _ := filepath.Glob(filepath.Join(out, "lab", "*.ncap.gz"))
 	for _, f := range files {
-		before += len(readRecords(t, f))
+		before += len(testutil.RawRecords(t, f))
 	}
 
 	second := start(t, nil, "collect", "-out", out, "-nats", url, "-ack-wait", "2s", "-status", "0")
@@ -396,7 +328,7 @@ func TestCollectorKilled(t *testing.T) {
 	if code := second.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("second net collect: status %d: %s", code, second.stderr.String())
 	}
-	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	n := testutil.SameRecordFiles(t, want, filepath.Join(out, "lab"))
 	skipped := summary(t, second, "parts delivered again")
 	if int64(n) != sent || skipped == 0 {
 		t.Fatalf("agent sent %d records, files hold %d; the second collector skipped %d parts delivered again", sent, n, skipped)
@@ -449,7 +381,7 @@ func TestJWTServer(t *testing.T) {
 	if code := col.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("net collect: status %d: %s", code, col.stderr.String())
 	}
-	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	n := testutil.SameRecordFiles(t, want, filepath.Join(out, "lab"))
 	if int64(n) != summary(t, ag, "records,") {
 		t.Fatalf("files hold %d records, the agent sent %d", n, summary(t, ag, "records,"))
 	}
@@ -544,8 +476,8 @@ func TestAgentSIGTERM(t *testing.T) {
 	gotFiles, _ := filepath.Glob(filepath.Join(out, "cut", "*.ncap.gz"))
 	for _, f := range gotFiles {
 		name := filepath.Base(f)
-		got := readRecords(t, f)
-		local := readRecords(t, filepath.Join(want, name))
+		got := testutil.RawRecords(t, f)
+		local := testutil.RawRecords(t, filepath.Join(want, name))
 		n += len(got)
 		p := 0
 		for p < len(got) && p < len(local) && bytes.Equal(got[p], local[p]) {
@@ -688,7 +620,7 @@ func TestJWTEmbedded(t *testing.T) {
 	if code := col.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("net collect: status %d: %s", code, col.stderr.String())
 	}
-	n := sameRecords(t, want, filepath.Join(out, "lab"))
+	n := testutil.SameRecordFiles(t, want, filepath.Join(out, "lab"))
 	if n == 0 || int64(n) != summary(t, ag, "records,") {
 		t.Fatalf("files hold %d records, the agent sent %d", n, summary(t, ag, "records,"))
 	}

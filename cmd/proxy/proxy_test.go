@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netcap/netcap/internal/testutil"
 	ncio "github.com/netcap/netcap/io"
 	px "github.com/netcap/netcap/proxy"
 	"github.com/netcap/netcap/types"
@@ -96,25 +97,8 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *syncBuf
+	stderr *testutil.SyncBuffer
 	done   chan error
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var listenLine = regexp.MustCompile(`listening on https?://([0-9.]+:[0-9]+)`)
@@ -124,7 +108,7 @@ func startBinary(t *testing.T, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(netBinary(t), append([]string{"proxy"}, args...)...)
 	pr, pw := io.Pipe()
-	p := &proc{cmd: cmd, stderr: &syncBuf{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, stderr: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = io.MultiWriter(pw, p.stderr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -336,7 +320,7 @@ func TestConfigTwoProxiesDump(t *testing.T) {
 	}
 	out := filepath.Join(dir, "web_ncap")
 	stop := make(chan os.Signal, 1)
-	var stdout, stderr syncBuf
+	var stdout, stderr testutil.SyncBuffer
 	code := make(chan int, 1)
 	go func() { code <- run([]string{"-config", cfg, "-out", out, "-dump"}, &stdout, &stderr, stop) }()
 

@@ -18,6 +18,8 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nkeys"
+
+	"github.com/netcap/netcap/internal/testutil"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -51,27 +53,8 @@ type Server struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	log  lockedBuffer
+	log  testutil.SyncBuffer
 	done chan struct{}
-}
-
-// lockedBuffer is a bytes.Buffer the process writes to while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Start runs nats-server with args, which must make it listen on
