@@ -281,18 +281,7 @@ func TestServerRestart(t *testing.T) {
 func TestCollectorKilled(t *testing.T) {
 	path := sharedCapture(t)
 	want := localCapture(t, path)
-	srv, err := stream.StartServer("127.0.0.1", -1, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	url := srv.ClientURL()
-	nc, err := stream.Connect(url, stream.ConnOptions{FailFast: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	url, js := natstest.Embedded(t)
 	if err := stream.EnsureStreams(context.Background(), js, stream.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -405,18 +394,7 @@ func TestAgentSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	total := countPackets(t, path)
-	srv, err := stream.StartServer("127.0.0.1", -1, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	url := srv.ClientURL()
-	nc, err := stream.Connect(url, stream.ConnOptions{FailFast: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	url, js := natstest.Embedded(t)
 	out := t.TempDir()
 	col := start(t, nil, "collect", "-out", out, "-nats", url, "-status", "0")
 	waitConsumer(t, js, col)

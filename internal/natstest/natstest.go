@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/netcap/netcap/internal/testutil"
+	"github.com/netcap/netcap/stream"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -231,4 +233,26 @@ func (a *Auth) WriteConfig(t testing.TB, dir string, port int, store string) str
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Embedded starts netcap's embedded NATS server with JetStream on a free
+// port of 127.0.0.1 and connects to it; both end with the test. The
+// streams are not made: that is what net collect and net agent do.
+func Embedded(t testing.TB) (url string, js jetstream.JetStream) {
+	t.Helper()
+	srv, err := stream.StartServer("127.0.0.1", -1, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	url = srv.ClientURL()
+	nc, err := stream.Connect(url, stream.ConnOptions{FailFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if js, err = jetstream.New(nc); err != nil {
+		t.Fatal(err)
+	}
+	return url, js
 }
