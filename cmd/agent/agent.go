@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -22,6 +21,7 @@ import (
 	"github.com/netcap/netcap"
 	engine "github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/decoder"
+	"github.com/netcap/netcap/internal/cpuprofile"
 	"github.com/netcap/netcap/stream"
 	"github.com/netcap/netcap/types"
 )
@@ -137,16 +137,11 @@ flags:
 		src = file
 	}
 	defer src.Close()
-	if *cpuprof != "" {
-		f, err := os.Create(*cpuprof)
-		if err != nil {
-			return fail("%v", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err == nil {
-			defer pprof.StopCPUProfile()
-		}
+	stopProfile, err := cpuprofile.Start(*cpuprof)
+	if err != nil {
+		return fail("-cpuprofile: %v", err)
 	}
+	defer stopProfile()
 
 	co := stream.ConnOptions{Name: "net agent " + *sensor, TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true}
 	nc, err := stream.Connect(*url, co)

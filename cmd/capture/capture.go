@@ -19,6 +19,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	profile "github.com/netcap/netcap/internal/cpuprofile"
+
 	"golang.org/x/term"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -156,17 +158,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer src.Close()
 
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fmt.Fprintf(stderr, "net capture: %v\n", err)
-			return 2
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err == nil {
-			defer pprof.StopCPUProfile()
-		}
+	stopProfile, err := profile.Start(*cpuprofile)
+	if err != nil {
+		fmt.Fprintf(stderr, "net capture: -cpuprofile: %v\n", err)
+		return 2
 	}
+	defer stopProfile()
 
 	ctx, stop := stopOnSignal(stderr)
 	defer stop()

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/netcap/netcap"
+	"github.com/netcap/netcap/internal/cpuprofile"
 	"github.com/netcap/netcap/stream"
 )
 
@@ -114,16 +114,11 @@ flags:
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fail("%v", err)
 	}
-	if *cpuprof != "" {
-		f, err := os.Create(*cpuprof)
-		if err != nil {
-			return fail("%v", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err == nil {
-			defer pprof.StopCPUProfile()
-		}
+	stopProfile, err := cpuprofile.Start(*cpuprof)
+	if err != nil {
+		return fail("-cpuprofile: %v", err)
 	}
+	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
