@@ -208,19 +208,6 @@ func TestServerRestart(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	lastSeq := func() uint64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		c, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
-		if err != nil {
-			return 0
-		}
-		info, err := c.Info(ctx)
-		if err != nil {
-			return 0
-		}
-		return info.Delivered.Stream
-	}
 	waitConsumer(t, js, col)
 
 	// The agent reads the file from a pipe, half of it at first: it
@@ -235,13 +222,13 @@ func TestServerRestart(t *testing.T) {
 	// Stop the server once the collector has been handed some parts,
 	// while the agent is still sending.
 	deadline := time.Now().Add(30 * time.Second)
-	for lastSeq() < 100 {
+	for delivered(js) < 100 {
 		if time.Now().After(deadline) || ag.exited() {
-			t.Fatalf("the collector was handed %d parts; agent exited %v: %s", lastSeq(), ag.exited(), ag.stderr.String())
+			t.Fatalf("the collector was handed %d parts; agent exited %v: %s", delivered(js), ag.exited(), ag.stderr.String())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	delivered := lastSeq()
+	delivered := delivered(js)
 	srv.Stop(syscall.SIGTERM)
 	agentRunning := !ag.exited()
 	time.Sleep(500 * time.Millisecond)
@@ -398,29 +385,16 @@ func TestAgentSIGTERM(t *testing.T) {
 	out := t.TempDir()
 	col := start(t, nil, "collect", "-out", out, "-nats", url, "-status", "0")
 	waitConsumer(t, js, col)
-	delivered := func() uint64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		c, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
-		if err != nil {
-			return 0
-		}
-		info, err := c.Info(ctx)
-		if err != nil {
-			return 0
-		}
-		return info.Delivered.Stream
-	}
 
 	fifo, rest := halfPipe(t, pcap)
 	ag := start(t, nil, "agent", "-read", fifo, "-sensor", "cut", "-nats", url, "-batch-size", "4KiB", "-workers", "2", "-status", "0", "-wait", "30s")
-	for deadline := time.Now().Add(30 * time.Second); delivered() < 50; {
+	for deadline := time.Now().Add(30 * time.Second); delivered(js) < 50; {
 		if time.Now().After(deadline) || ag.exited() {
-			t.Fatalf("the collector was handed %d parts; agent exited %v: %s", delivered(), ag.exited(), ag.stderr.String())
+			t.Fatalf("the collector was handed %d parts; agent exited %v: %s", delivered(js), ag.exited(), ag.stderr.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	handed := delivered()
+	handed := delivered(js)
 	ag.cmd.Process.Signal(syscall.SIGTERM)
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(ag.stderr.String(), "stopping the capture"); {
 		if time.Now().After(deadline) || ag.exited() {
@@ -603,4 +577,20 @@ func TestJWTEmbedded(t *testing.T) {
 		t.Fatalf("files hold %d records, the agent sent %d", n, summary(t, ag, "records,"))
 	}
 	t.Logf("embedded server in operator mode: %d records equal to net capture's", n)
+}
+
+// delivered returns the stream sequence the collector's consumer has
+// delivered up to (0 until it exists).
+func delivered(js jetstream.JetStream) uint64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
+	if err != nil {
+		return 0
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return info.Delivered.Stream
 }
