@@ -4,7 +4,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/netcap/netcap"
 	engine "github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/decoder"
+	"github.com/netcap/netcap/internal/cli"
 	"github.com/netcap/netcap/internal/cpuprofile"
 	"github.com/netcap/netcap/stream"
 	"github.com/netcap/netcap/types"
@@ -77,11 +77,8 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "net agent: "+format+"\n", a...)

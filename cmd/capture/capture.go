@@ -4,7 +4,6 @@ package capture
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/netcap/netcap/internal/cli"
 	profile "github.com/netcap/netcap/internal/cpuprofile"
 
 	"golang.org/x/term"
@@ -82,11 +82,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"CAP_NET_RAW and CAP_NET_ADMIN (sudo setcap cap_net_raw,cap_net_admin=eip $(which net)).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "net capture: unexpected argument %q (the input goes after -read)\n", fs.Arg(0))

@@ -4,7 +4,6 @@ package collect
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/netcap/netcap"
+	"github.com/netcap/netcap/internal/cli"
 	"github.com/netcap/netcap/internal/cpuprofile"
 	"github.com/netcap/netcap/stream"
 )
@@ -84,11 +84,8 @@ flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "net collect: "+format+"\n", a...)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/netcap/netcap/internal/cli"
 	ncio "github.com/netcap/netcap/io"
 )
 
@@ -81,11 +82,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "net dump: unexpected argument %q: the file goes after -read and flags go before other arguments, e.g. net dump -read TCP.ncap.gz -json\n", fs.Arg(0))

@@ -5,7 +5,6 @@ package export
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/internal/cli"
 	"github.com/netcap/netcap/metrics"
 )
 
@@ -89,11 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 || (*read == "") == (*iface == "") || (*replay && *iface != "") || *top <= 0 || *interval <= 0 || *speed < 0 {
 		fmt.Fprintln(stderr, "net export: give -read or -iface (-replay only with -read); -top, -interval > 0, -speed >= 0")

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/netcap/netcap/internal/cli"
 	px "github.com/netcap/netcap/proxy"
 )
 
@@ -114,11 +115,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 		errUsage   = errors.New("")
 		usageError = func(msg string) error { return fmt.Errorf("%s (net proxy -h for help)%w", msg, errUsage) }
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return fail(usageError("unexpected argument " + fs.Arg(0)))

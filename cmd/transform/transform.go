@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/netcap/netcap/internal/cli"
 	"github.com/netcap/netcap/maltego"
 )
 
@@ -72,11 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	list := fs.Bool("list", false, "print the transforms with their input and output entity types")
 	gen := fs.String("generate-config", "", "write a Maltego configuration (.mtz) to this file")
 	bin := fs.String("bin", "", "with -generate-config: the net binary Maltego runs (default: this executable)")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args); done {
+		return code
 	}
 	switch {
 	case *list:
