@@ -91,18 +91,19 @@ func TestMonitorGauges(t *testing.T) {
 			done <- err
 		}()
 
-		// The pool's batches (8 for 1 or 2 workers) all end up with the
-		// writer: the first one in its hook, the others waiting.
+		// The pool's batches all end up with the writer: the first one
+		// in its hook, the others waiting.
+		pool := BatchPool(workers)
 		var g Gauges
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			var ok bool
-			if g, ok = m.Gauges(); ok && g.WriterQueue == 8 {
+			if g, ok = m.Gauges(); ok && g.WriterQueue == pool {
 				break
 			}
 			if time.Now().After(deadline) {
 				close(release)
-				t.Fatalf("%d workers: the writer queue never reached 8 batches: %+v", workers, g)
+				t.Fatalf("%d workers: the writer queue never reached %d batches: %+v", workers, pool, g)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -121,13 +122,17 @@ func TestMonitorGauges(t *testing.T) {
 			frags += w.FragmentBytes
 			conns += w.Connections
 		}
-		// Frames 1 to 8 are decoded: the TCP connection and the
-		// first three DNS flows.
-		if stream != segment || conns != 4 {
-			t.Errorf("%d workers: %d stream bytes and %d connections held, want %d and 4", workers, stream, conns, segment)
+		// Frames 1 to pool are decoded: the TCP connection (frames 1
+		// to 4), the first fragment (5), and a UDP flow for each frame
+		// from 6 on.
+		if pool > 25 {
+			t.Fatalf("a pool of %d batches: the test needs more frames", pool)
 		}
-		if st, ok := m.Stats(); !ok || st.Packets != 8 {
-			t.Errorf("%d workers: Stats with the writer stopped: %+v (%v), want the 8 packets read", workers, st, ok)
+		if wantConns := int64(1 + pool - 5); stream != segment || conns != wantConns {
+			t.Errorf("%d workers: %d stream bytes and %d connections held, want %d and %d", workers, stream, conns, segment, wantConns)
+		}
+		if st, ok := m.Stats(); !ok || st.Packets != int64(pool) {
+			t.Errorf("%d workers: Stats with the writer stopped: %+v (%v), want the %d packets read", workers, st, ok, pool)
 		}
 		t.Logf("%d workers, writer stopped: %+v", workers, g)
 
@@ -193,9 +198,9 @@ func TestMonitorSharedCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The pool holds 8 batches: no queue can hold more.
-	if maxQueue > 8 || maxWriter > 8 {
-		t.Errorf("queues beyond the pool of 8 batches: worker %d, writer %d", maxQueue, maxWriter)
+	// No queue can hold more batches than the pool has.
+	if pool := BatchPool(2); maxQueue > pool || maxWriter > pool {
+		t.Errorf("queues beyond the pool of %d batches: worker %d, writer %d", pool, maxQueue, maxWriter)
 	}
 	g, _ := m.Gauges()
 	for i, w := range g.Workers {

@@ -44,6 +44,7 @@ type typeFile struct {
 	free     chan *part
 	parts    int // parts made so far
 	maxParts int
+	partSize int // where parts are cut (writer.partSize)
 	done     chan error
 }
 
@@ -87,7 +88,7 @@ func (f *typeFile) flush() {
 	default:
 		if f.parts < f.maxParts {
 			f.parts++
-			f.cur = newPart(chunkSize + 4096)
+			f.cur = newPart(f.partSize + 4096)
 		} else {
 			f.cur = <-f.free
 		}
@@ -144,7 +145,7 @@ func newWriter(e *engine) *writer {
 		partSize:      chunkSize,
 		lastFlush:     time.Now(),
 	}
-	if e.cfg.PartSize > 0 && e.cfg.PartSize < chunkSize {
+	if e.cfg.PartSize > 0 {
 		w.partSize = e.cfg.PartSize
 	}
 	if e.cfg.Output != nil {
@@ -367,6 +368,7 @@ func (w *writer) open(t types.Type) (*typeFile, error) {
 		cur:      newPart(16 << 10),
 		parts:    1,
 		maxParts: maxParts,
+		partSize: w.partSize,
 		order:    make(chan *part, maxParts),
 		free:     make(chan *part, maxParts),
 		done:     make(chan error, 1),

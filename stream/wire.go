@@ -146,82 +146,167 @@ func validWire(b []byte, s *wireShape, depth int) bool {
 	if depth > maxDepth {
 		return false
 	}
-	for len(b) > 0 {
-		// Tags are one byte for field numbers up to 15, two up to 2047.
-		var tag uint64
-		var n int
-		switch {
-		case b[0] < 0x80:
-			tag, n = uint64(b[0]), 1
-		case len(b) > 1 && b[1] < 0x80:
-			tag, n = uint64(b[0]&0x7f)|uint64(b[1])<<7, 2
-		default:
-			if tag, n = protowire.ConsumeVarint(b); n < 0 {
-				return false
-			}
+	end, buf := len(b), b[:cap(b)]
+	for i := 0; ; {
+		if i = skim(buf, i, end, s.ops); i >= end {
+			return i == end
 		}
-		num := tag >> 3
+		n := field(b[i:], s, depth)
+		if n < 0 {
+			return false
+		}
+		i += n
+	}
+}
+
+// skim walks the plain fields of a message from offset i on, and returns
+// the offset of the first field it leaves to field, or where the message
+// ends (past end if the last field runs past the message: malformed).
+// Plain fields are most of netcap's: a tag of one or two bytes, then a
+// varint, a fixed value, bytes, or an ASCII string, with a length below
+// 128. Each is read from 8-byte loads, with nothing called. The loads may
+// read past end into buf's capacity (the rest of the part the record was
+// cut from); those bytes never decide anything, as a value found to end
+// past end is refused, as a cut-short one is. The last 24 bytes of buf are
+// left to field.
+func skim(buf []byte, i, end int, ops []uint8) int {
+	const hi = 0x8080808080808080
+	ops1 := (*[0x80]uint8)(ops) // one-byte tags
+	for last := len(buf) - 24; i < end && i <= last; {
+		r := (*[24]byte)(buf[i : i+24])
+		w0, w1 := binary.LittleEndian.Uint64(r[0:8]), binary.LittleEndian.Uint64(r[8:16])
 		var op uint8
-		if tag < uint64(len(s.ops)) {
-			op = s.ops[tag]
+		var t int // tag bytes
+		if w0&0x80 == 0 {
+			op, t = ops1[w0&0x7f], 1
+		} else if tag := w0&0x7f | (w0>>8&0x7f)<<7; w0&0x8000 == 0 && tag < uint64(len(ops)) {
+			op, t = ops[tag], 2
 		} else {
-			op = s.op(num, protowire.Type(tag&7))
+			return i
 		}
-		b = b[n:]
+		// v is the 8 bytes after the tag.
+		sh := uint(8*t) & 63
+		v := w0>>sh | w1<<((64-sh)&63)
 		switch op {
 		case opVarint:
-			n = skipVarint(b)
+			if stop := ^v & hi; stop != 0 {
+				i += t + bits.TrailingZeros64(stop)>>3 + 1
+			} else if r[t+8] < 0x80 {
+				i += t + 9
+			} else if r[t+9] < 2 {
+				i += t + 10
+			} else {
+				return i
+			}
 		case opFixed32:
-			n = fixedLen(b, 4)
+			i += t + 4
 		case opFixed64:
-			n = fixedLen(b, 8)
-		case opGroup:
-			n = protowire.ConsumeFieldValue(protowire.Number(num), protowire.StartGroupType, b)
-		case opBad:
-			return false
-		default:
-			var size uint64
-			if len(b) > 0 && b[0] < 0x80 {
-				size, n = uint64(b[0]), 1
-			} else if size, n = protowire.ConsumeVarint(b); n < 0 {
-				return false
+			i += t + 8
+		case opBytes:
+			if v&0x80 != 0 {
+				return i
 			}
-			if size > uint64(len(b)-n) {
-				return false
+			i += t + 1 + int(v&0x7f)
+		case opString:
+			size, p := int(v&0xff), i+t+1
+			if size >= 0x80 || size > end-p {
+				return i
 			}
-			v := b[n : n+int(size)]
-			n += int(size)
-			switch op {
-			case opString:
-				if !validUTF8(v) {
-					return false
+			if size < 8 {
+				// From v, the bytes past the string masked off.
+				if (v>>8)&(1<<(8*size&63)-1)&hi != 0 {
+					return i
 				}
-			case opMessage:
-				if !validWire(v, s.fields[num].msg, depth+1) {
-					return false
-				}
-			case opPackedVar:
-				for len(v) > 0 {
-					k := skipVarint(v)
-					if k < 0 {
-						return false
+			} else {
+				// Words from the start, the last one ending with
+				// the string.
+				for k := p; k < p+size-8; k += 8 {
+					if binary.LittleEndian.Uint64(buf[k:])&hi != 0 {
+						return i
 					}
-					v = v[k:]
 				}
-			case opPacked32:
-				if len(v)%4 != 0 {
-					return false
-				}
-			case opPacked64:
-				if len(v)%8 != 0 {
-					return false
+				if binary.LittleEndian.Uint64(buf[p+size-8:])&hi != 0 {
+					return i
 				}
 			}
+			i = p + size
+		default:
+			return i
 		}
+	}
+	return i
+}
+
+// walkFields walks b field by field.
+func walkFields(b []byte, s *wireShape, depth int) bool {
+	for len(b) > 0 {
+		n := field(b, s, depth)
 		if n < 0 {
 			return false
 		}
 		b = b[n:]
+	}
+	return true
+}
+
+// field checks the field b starts with and returns its length, or -1 if it
+// is not well-formed. It reads nothing past len(b).
+func field(b []byte, s *wireShape, depth int) int {
+	tag, n := protowire.ConsumeVarint(b)
+	if n < 0 {
+		return -1
+	}
+	num := tag >> 3
+	var op uint8
+	if tag < uint64(len(s.ops)) {
+		op = s.ops[tag]
+	} else {
+		op = s.op(num, protowire.Type(tag&7))
+	}
+	var k int
+	switch op {
+	case opVarint:
+		k = skipVarint(b[n:])
+	case opFixed32:
+		k = fixedLen(b[n:], 4)
+	case opFixed64:
+		k = fixedLen(b[n:], 8)
+	case opGroup:
+		k = protowire.ConsumeFieldValue(protowire.Number(num), protowire.StartGroupType, b[n:])
+	case opBad:
+		return -1
+	default:
+		v, m := protowire.ConsumeBytes(b[n:])
+		if m < 0 || !validValue(op, v, s, num, depth) {
+			return -1
+		}
+		k = m
+	}
+	if k < 0 {
+		return -1
+	}
+	return n + k
+}
+
+// validValue checks the length-delimited value v of field num by op.
+func validValue(op uint8, v []byte, s *wireShape, num uint64, depth int) bool {
+	switch op {
+	case opString:
+		return validUTF8(v)
+	case opMessage:
+		return validWire(v, s.fields[num].msg, depth+1)
+	case opPackedVar:
+		for len(v) > 0 {
+			k := skipVarint(v)
+			if k < 0 {
+				return false
+			}
+			v = v[k:]
+		}
+	case opPacked32:
+		return len(v)%4 == 0
+	case opPacked64:
+		return len(v)%8 == 0
 	}
 	return true
 }

@@ -1,8 +1,10 @@
 package stream
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,6 +27,23 @@ func unmarshals(t *testing.T, typ types.Type, b []byte) bool {
 		t.Fatal(err)
 	}
 	return proto.Unmarshal(b, mt.New().Interface()) == nil
+}
+
+// walk runs validWire on b as the collector has it, followed in memory by
+// more bytes of the part (which the fast path may load but must not heed):
+// with nothing after it, and followed by 48 bytes of 0x00, of 0xff, of 0x80
+// and by a copy of itself. It fails the test unless all say the same.
+func walk(t *testing.T, b []byte, s *wireShape) bool {
+	t.Helper()
+	exact := append([]byte(nil), b...)
+	got := validWire(exact[:len(b):len(b)], s, 0)
+	for _, tail := range [][]byte{bytes.Repeat([]byte{0}, 48), bytes.Repeat([]byte{0xff}, 48), bytes.Repeat([]byte{0x80}, 48), b} {
+		buf := append(append([]byte(nil), b...), tail...)
+		if v := validWire(buf[:len(b)], s, 0); v != got {
+			t.Fatalf("%x: validWire %v alone, %v followed by %x", b, got, v, tail)
+		}
+	}
+	return got
 }
 
 // loopbackRecords returns the records net capture's engine makes of
@@ -60,7 +79,7 @@ func TestWireCheck(t *testing.T) {
 	for typ, recs := range loopbackRecords(t) {
 		shape := shapeOf(ncio.MessageDescriptor(typ))
 		for i, rec := range recs {
-			if !validWire(rec, shape, 0) {
+			if !walk(t, rec, shape) {
 				t.Fatalf("%s record %d refused", decoder.RecordName(typ), i)
 			}
 			if i >= 40 || len(rec) == 0 {
@@ -76,7 +95,7 @@ func TestWireCheck(t *testing.T) {
 				case 2:
 					b = append(b, byte(rng.Uint32()), byte(rng.Uint32()), 0xff)
 				}
-				got, want := validWire(b, shape, 0), unmarshals(t, typ, b)
+				got, want := walk(t, b, shape), unmarshals(t, typ, b)
 				if got != want {
 					t.Fatalf("%s record %d damaged to %x: validWire %v, proto.Unmarshal %v", decoder.RecordName(typ), i, b, got, want)
 				}
@@ -96,9 +115,15 @@ func FuzzWireCheck(f *testing.F) {
 	f.Add(uint8(3), []byte{0x0a, 0x02, 0xc3, 0x28})
 	f.Add(uint8(7), []byte{0x0b, 0x0c})
 	all := decoder.RecordTypes()
+	// A real record of each type net capture makes of loopback.pcap.
+	for typ, recs := range loopbackRecords(f) {
+		if i := slices.Index(all, typ); i >= 0 && i < 256 {
+			f.Add(uint8(i), recs[len(recs)/2])
+		}
+	}
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
 		typ := all[int(which)%len(all)]
-		if got, want := validWire(b, shapeOf(ncio.MessageDescriptor(typ)), 0), unmarshals(t, typ, b); got != want {
+		if got, want := walk(t, b, shapeOf(ncio.MessageDescriptor(typ))), unmarshals(t, typ, b); got != want {
 			t.Fatalf("%s %x: validWire %v, proto.Unmarshal %v", decoder.RecordName(typ), b, got, want)
 		}
 	})
@@ -119,8 +144,15 @@ func BenchmarkRecordCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 		m, shape := mt.New().Interface(), shapeOf(ncio.MessageDescriptor(typ))
+		// The records of a type one after the other in one buffer, as
+		// the collector has them after unpacking a part.
+		var part []byte
 		for _, r := range rs {
-			recs = append(recs, rec{r, shape, m})
+			part = append(part, r...)
+		}
+		for _, r := range rs {
+			recs = append(recs, rec{part[:len(r)], shape, m})
+			part = part[len(r):]
 		}
 	}
 	size := 0

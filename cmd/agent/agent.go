@@ -42,7 +42,7 @@ func run(args []string, stderr io.Writer) int {
 		include   = fs.String("include", "", "comma-separated record types to send (default: all)")
 		exclude   = fs.String("exclude", "", "comma-separated record types not to send")
 		payload   = fs.Bool("payload", false, "keep packet payloads in the Payload fields")
-		batchSize = fs.String("batch-size", "256KiB", "bytes of records of one type per message, at most 256KiB")
+		batchSize = fs.String("batch-size", "512KiB", "bytes of records of one type per message (uncompressed), 1KiB to 4MiB")
 		flush     = fs.Duration("flush", time.Second, "-iface: send a type's records at least this often, full or not")
 		buffer    = fs.String("buffer", "256MB", "bytes of messages kept until acked; when full, -iface drops (counted), -read waits")
 		compress  = fs.Bool("compress", true, "send each message as a gzip member (compressed by the decoding workers; the collector stores it as it is)")
@@ -101,8 +101,8 @@ flags:
 		return fail("-buffer %s: want at least 1MB", *buffer)
 	}
 	partSize, err := stream.ParseSize(*batchSize)
-	if err != nil || partSize < 1<<10 || partSize > 256<<10 {
-		return fail("-batch-size %s: want 1KiB to 256KiB", *batchSize)
+	if err != nil || partSize < 1<<10 || partSize > 4<<20 {
+		return fail("-batch-size %s: want 1KiB to 4MiB", *batchSize)
 	}
 	if *workers < 1 {
 		return fail("-workers must be at least 1")
