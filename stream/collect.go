@@ -56,6 +56,7 @@ type Collector struct {
 	gz     *libdeflate.Gunzipper
 	raw    []byte
 	shapes map[types.Type]*wireShape
+	tpls   map[types.Type]*templates
 
 	mu   sync.Mutex
 	dead map[string]int64 // dead letters by reason
@@ -102,7 +103,7 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
-	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, dead: map[string]int64{},
+	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, dead: map[string]int64{},
 		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}}
 }
 
@@ -366,24 +367,29 @@ func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, 
 	default:
 		return nil, 0, "bad-encoding"
 	}
-	shape := c.shapes[t]
+	shape, tpls := c.shapes[t], c.tpls[t]
 	if shape == nil {
 		md := ncio.MessageDescriptor(t)
 		if md == nil {
 			return nil, 0, "unknown-type"
 		}
-		shape = shapeOf(md)
-		c.shapes[t] = shape
+		shape, tpls = shapeOf(md), &templates{}
+		c.shapes[t], c.tpls[t] = shape, tpls
 	}
 	for b := recs; len(b) > 0; n++ {
 		size, k := binary.Uvarint(b)
 		if k <= 0 || size > uint64(len(b)-k) {
 			return nil, 0, "bad-record"
 		}
-		if !validWire(b[k:k+int(size)], shape, 0) {
+		rec := b[k : k+int(size)]
+		b = b[k+int(size):]
+		if tpls.match(rec) {
+			continue
+		}
+		if !validWire(rec, shape, 0) {
 			return nil, 0, "bad-record"
 		}
-		b = b[k+int(size):]
+		tpls.add(rec, shape)
 	}
 	if n != want {
 		return nil, 0, "bad-count"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +13,12 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/internal/testutil"
+	"github.com/netcap/netcap/types"
 )
 
 const scan = "../../shared/labels/kareem-attack-scan/attack_scan.pcap"
@@ -253,5 +257,43 @@ func TestValidSensor(t *testing.T) {
 		if _, _, r := ParseSubject(subj); r != reason {
 			t.Errorf("ParseSubject(%q) = %q, want %q", subj, r, reason)
 		}
+	}
+}
+
+// TestTemplateRefusal sends a good part, whose record becomes a template,
+// then parts with records of its length that are malformed where the
+// template's mask looks (a tag, a varint's continuation bit, a string
+// byte that is not UTF-8): the good part is stored, the others are
+// dead-lettered.
+func TestTemplateRefusal(t *testing.T) {
+	_, _, js := startJS(t, t.TempDir())
+	rec, err := proto.Marshal(&types.Flow{TimestampFirst: 1_700_000_000_000_000_000, SrcIP: "10.0.0.1", DstIP: "10.0.0.2", SrcPort: 5353, NumPackets: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(r []byte) {
+		m := nats.NewMsg("netcap.lab.Flow")
+		m.Data = protowire.AppendBytes(nil, r)
+		m.Header.Set(HdrEncoding, "none")
+		m.Header.Set(HdrRecords, "1")
+		if _, err := js.PublishMsg(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(rec)
+	ip := bytes.Index(rec, []byte("10.0.0.1"))
+	bad := [][]byte{slices.Clone(rec), slices.Clone(rec), slices.Clone(rec)}
+	bad[0][0] = 0x0f           // field 1 with wire type 7
+	bad[1][len(rec)-1] |= 0x80 // the last varint runs past the end
+	bad[2][ip] = 0xff          // not UTF-8
+	for _, b := range bad {
+		if unmarshals(t, types.Type_NC_Flow, b) {
+			t.Fatalf("%x unmarshals", b)
+		}
+		send(b)
+	}
+	c := collectUntil(t, js, t.TempDir(), func(c *Collector) bool { return c.Records.Load() == 1 && c.Dead()["bad-record"] == 3 })
+	if c.Batches.Load() != 1 {
+		t.Errorf("stored %d parts, want 1", c.Batches.Load())
 	}
 }

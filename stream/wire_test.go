@@ -169,6 +169,29 @@ func BenchmarkRecordCheck(b *testing.B) {
 			}
 		}
 	})
+	b.Run("templates", func(b *testing.B) {
+		// As the collector checks: a record that matches a template of
+		// its type is not walked (templates kept from part to part).
+		tpls := map[*wireShape]*templates{}
+		byRec := make([]*templates, len(recs))
+		for i, r := range recs {
+			if tpls[r.shape] == nil {
+				tpls[r.shape] = &templates{}
+			}
+			byRec[i] = tpls[r.shape]
+		}
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			for i, r := range recs {
+				if ts := byRec[i]; !ts.match(r.rec) {
+					if !validWire(r.rec, r.shape, 0) {
+						b.Fatal("refused")
+					}
+					ts.add(r.rec, r.shape)
+				}
+			}
+		}
+	})
 	b.Run("unmarshal", func(b *testing.B) {
 		b.SetBytes(int64(size))
 		for b.Loop() {
