@@ -44,7 +44,11 @@ const (
 
 type template struct {
 	rec, mask []byte
-	ok        bool // made of a record maskWire took
+	// words are the mask and the record under it, 8 bytes at a time
+	// (mask, masked record, mask, ...), the last pair for the record's
+	// last 8 bytes; none for a record shorter than 8 bytes.
+	words []uint64
+	ok    bool // made of a record maskWire took
 }
 
 type tplSlot struct {
@@ -64,7 +68,7 @@ func (ts *templates) match(rec []byte) bool {
 	sl := &ts.slots[len(rec)%tplSlots]
 	for k := range tplWays {
 		w := (sl.last + k) % tplWays
-		if t := &sl.way[w]; t.ok && len(t.rec) == len(rec) && sameMasked(rec, t.rec, t.mask) {
+		if t := &sl.way[w]; t.ok && len(t.rec) == len(rec) && t.same(rec) {
 			sl.last = w
 			return true
 		}
@@ -83,24 +87,44 @@ func (ts *templates) add(rec []byte, s *wireShape) {
 	t.mask = t.mask[:len(rec)]
 	clear(t.mask)
 	t.rec = append(t.rec[:0], rec...)
-	if t.ok = maskWire(rec, t.mask, s, 0); t.ok {
-		sl.last = w
+	if t.ok = maskWire(rec, t.mask, s, 0); !t.ok {
+		return
 	}
+	sl.last = w
+	t.words = t.words[:0]
+	word := func(i int) {
+		m := binary.LittleEndian.Uint64(t.mask[i:])
+		t.words = append(t.words, m, binary.LittleEndian.Uint64(rec[i:])&m)
+	}
+	n := len(rec)
+	for i := 0; i+8 <= n; i += 8 {
+		word(i)
+	}
+	if n >= 8 && n%8 != 0 {
+		word(n - 8)
+	}
+}
+
+// same reports whether rec, as long as t's record, equals it under the
+// mask.
+func (t *template) same(rec []byte) bool {
+	n := len(rec)
+	if n < 8 {
+		return sameMasked(rec, t.rec, t.mask)
+	}
+	w, k := t.words, 0
+	for i := 0; i+8 <= n; i += 8 {
+		if binary.LittleEndian.Uint64(rec[i:])&w[k] != w[k+1] {
+			return false
+		}
+		k += 2
+	}
+	return n%8 == 0 || binary.LittleEndian.Uint64(rec[n-8:])&w[k] == w[k+1]
 }
 
 // sameMasked reports whether a and b, of the same length as m, are equal
 // where m has bits set.
 func sameMasked(a, b, m []byte) bool {
-	n := len(m)
-	a, b = a[:n], b[:n]
-	for len(m) >= 16 {
-		x := (binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b)) & binary.LittleEndian.Uint64(m)
-		y := (binary.LittleEndian.Uint64(a[8:]) ^ binary.LittleEndian.Uint64(b[8:])) & binary.LittleEndian.Uint64(m[8:])
-		if x|y != 0 {
-			return false
-		}
-		a, b, m = a[16:], b[16:len(a)], m[16:len(a)]
-	}
 	for i := range m {
 		if (a[i]^b[i])&m[i] != 0 {
 			return false
