@@ -148,12 +148,7 @@ func maskWire(b, m []byte, s *wireShape, depth int) bool {
 		fill(m[i:i+n], 0xff)
 		i += n
 		num := tag >> 3
-		var op uint8
-		if tag < uint64(len(s.ops)) {
-			op = s.ops[tag]
-		} else {
-			op = s.op(num, protowire.Type(tag&7))
-		}
+		op := s.opOf(tag)
 		switch op {
 		case opVarint:
 			k := skipVarint(b[i:])

@@ -126,6 +126,14 @@ func (s *wireShape) op(num uint64, typ protowire.Type) uint8 {
 	return opBad // an end of group outside one, or wire type 6 or 7
 }
 
+// opOf says what to do with a field of tag (number and wire type).
+func (s *wireShape) opOf(tag uint64) uint8 {
+	if tag < uint64(len(s.ops)) {
+		return s.ops[tag]
+	}
+	return s.op(tag>>3, protowire.Type(tag&7))
+}
+
 // enforceUTF8 reports whether Unmarshal insists on valid UTF-8 in string
 // field fd: proto3 fields do, and editions say per field.
 func enforceUTF8(fd protoreflect.FieldDescriptor) bool {
@@ -257,12 +265,7 @@ func field(b []byte, s *wireShape, depth int) int {
 		return -1
 	}
 	num := tag >> 3
-	var op uint8
-	if tag < uint64(len(s.ops)) {
-		op = s.ops[tag]
-	} else {
-		op = s.op(num, protowire.Type(tag&7))
-	}
+	op := s.opOf(tag)
 	var k int
 	switch op {
 	case opVarint:
