@@ -162,7 +162,10 @@ func decodeScraping(t *testing.T, path string, e *Exporter, every int) (*capture
 		t.Fatal(err)
 	}
 	defer src.Close()
-	cfg := capture.Config{Out: t.TempDir(), Workers: 2, BatchSize: 32, Compress: true, Entropy: true, IgnoreUnknown: true}
+	// Small batches, so that even the smallest of the captures is many
+	// more batches than the pool holds: the writer scrapes while the
+	// workers are still held back, not after they have finished.
+	cfg := capture.Config{Out: t.TempDir(), Workers: 2, BatchSize: 8, Compress: true, Entropy: true, IgnoreUnknown: true}
 	e.Hook(&cfg)
 	record := cfg.OnRecord
 	var bodies [][]byte
