@@ -404,14 +404,13 @@ func (e *engine) takeLive(ctx context.Context, frame *int64) (*batch, error) {
 	}
 }
 
-// BatchPool is how many batches the engine has for workers workers (so
-// no queue holds more): at
-// least 16 (4,096 packets at the default batch size, a few ms of work), so
-// that when another process takes a core from one worker for a time slice,
-// the others go on with later batches instead of waiting with the writer
-// for that one. With 8 (the earlier floor), net agent, which shares the
-// cores with the collector and NATS server on one machine, left them idle
-// 7 to 8 % of the time.
+// BatchPool is how many batches the engine has for workers workers, so no
+// queue holds more: at least 16 (4,096 packets at the default batch size, a
+// few ms of work), so that when another process takes a core from one
+// worker for a time slice, the others go on with later batches instead of
+// waiting with the writer for that one. With 8 (the earlier floor), net
+// agent, which shares the cores with the collector and NATS server on one
+// machine, left them idle 7 to 8 % of the time.
 func BatchPool(workers int) int { return max(16, 4*workers) }
 
 // kernelDrops asks a live source how many packets the kernel dropped.
