@@ -37,9 +37,13 @@ import (
 // templates of its length only, so there can be many of them at no cost.
 // tplSlots slots by length (modulo), tplWays templates in each, replaced in
 // turn.
+// Records longer than tplMaxLen make no template (they are few, and are
+// walked): so the templates of one type hold at most 256 records of 1 KiB,
+// with their masks, whatever an agent sends.
 const (
-	tplSlots = 32
-	tplWays  = 8
+	tplSlots  = 32
+	tplWays   = 8
+	tplMaxLen = 1 << 10
 )
 
 type template struct {
@@ -78,6 +82,9 @@ func (ts *templates) match(rec []byte) bool {
 
 // add makes a template of rec, a record of shape s that validWire took.
 func (ts *templates) add(rec []byte, s *wireShape) {
+	if len(rec) > tplMaxLen {
+		return
+	}
 	sl := &ts.slots[len(rec)%tplSlots]
 	w := (sl.last + 1) % tplWays
 	t := &sl.way[w]

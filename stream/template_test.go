@@ -3,10 +3,14 @@ package stream
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
 )
 
 // TestTemplates makes a template of records net capture makes of
@@ -19,6 +23,9 @@ func TestTemplates(t *testing.T) {
 	for typ, recs := range loopbackRecords(t) {
 		shape := shapeOf(ncio.MessageDescriptor(typ))
 		for i, rec := range recs {
+			if len(rec) > tplMaxLen {
+				continue // makes no template (TestTemplateBound)
+			}
 			var ts templates
 			ts.add(rec, shape)
 			if !ts.match(rec) {
@@ -121,4 +128,22 @@ func FuzzTemplate(f *testing.F) {
 			t.Fatalf("%s %x changed to %x matches the template, but is malformed", decoder.RecordName(typ), p, r)
 		}
 	})
+}
+
+// TestTemplateBound: a record longer than tplMaxLen makes no template, so
+// what the templates hold is bounded whatever comes.
+func TestTemplateBound(t *testing.T) {
+	shape := shapeOf(ncio.MessageDescriptor(types.Type_NC_Flow))
+	for _, n := range []int{tplMaxLen - 3, tplMaxLen + 1} {
+		// Field 15 (UID), a string of n-3 bytes: n bytes in all.
+		rec := protowire.AppendString(protowire.AppendTag(nil, 15, protowire.BytesType), strings.Repeat("u", n-3))
+		if len(rec) != n || !validWire(rec, shape, 0) {
+			t.Fatalf("test record of %d bytes: %d bytes, valid %v", n, len(rec), validWire(rec, shape, 0))
+		}
+		var ts templates
+		ts.add(rec, shape)
+		if got, want := ts.match(rec), n <= tplMaxLen; got != want {
+			t.Errorf("a record of %d bytes matches its template: %v, want %v", n, got, want)
+		}
+	}
 }
