@@ -46,7 +46,12 @@ bench:
 python:
 	go test -count=1 -run TestPythonReader -v ./io/
 
-.PHONY: fuzz
+.PHONY: fuzz fuzz-long
+# fuzz-long runs every fuzz target for 10 minutes (about 10 hours for all of
+# them): the long run before a release, not part of make test.
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=10m
+
 # fuzz runs every fuzz target of every package for FUZZTIME each, one after
 # the other (each run uses all cores). A crasher is written to
 # <package>/testdata/fuzz/<Target>/: commit it, it then runs as a regression
