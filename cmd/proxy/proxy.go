@@ -82,7 +82,8 @@ Measured (shared 2-core machine, Go backend on loopback): 20,000 requests at
 requests take p50 191 us through the proxy against 85 us direct (about
 0.1 ms added); at 64 connections 2,500 req/s, p50 17.7 ms (direct 10,900
 req/s, p50 2.7 ms: the cores are shared). A 1 GiB response streams at
-760 MB/s with a peak RSS of 16 MB. README.md, "HTTP proxy", has the rest.
+760 MB/s with a peak RSS of 16 MB. docs/proxy.md has the rest, docs/performance.md
+the later measurements.
 
 flags:
 `
