@@ -297,7 +297,7 @@ func goldenProblems(dir string, want, got map[string][]byte) []string {
 		case !inWant:
 			problems = append(problems, fmt.Sprintf("%s: new output with no golden file (%d lines)", path, bytes.Count(g, []byte("\n"))))
 		case !bytes.Equal(w, g):
-			problems = append(problems, fmt.Sprintf("%s differs from the current output:\n%s", path, lineDiff(path, w, g)))
+			problems = append(problems, fmt.Sprintf("%s differs from the current output:\n%s", path, strings.TrimSuffix(lineDiff(path, w, g), "\n")))
 		}
 	}
 	return problems
