@@ -212,9 +212,20 @@ func CheckHeader(path string, b []byte) error {
 }
 
 // CheckFolderSchema returns the first *SchemaError among the record files
-// (.ncap, .ncap.gz) of dir, so that a command can refuse a folder before it
-// starts; files it cannot read are left to the command's reader.
+// (.ncap, .ncap.gz) of dir (or of the file dir names), so that a command can
+// refuse its input before it starts; files it cannot read are left to the
+// command's reader.
 func CheckFolderSchema(dir string) error {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		r, err := Open(dir)
+		if err == nil {
+			r.Close()
+		}
+		if errors.Is(err, ErrOtherSchema) {
+			return err
+		}
+		return nil
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil

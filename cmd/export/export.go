@@ -21,6 +21,7 @@ import (
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/internal/cli"
+	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/metrics"
 )
 
@@ -95,6 +96,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	if fs.NArg() > 0 || (*read == "") == (*iface == "") || (*replay && *iface != "") || *top <= 0 || *interval <= 0 || *speed < 0 {
 		fmt.Fprintln(stderr, "net export: give -read or -iface (-replay only with -read); -top, -interval > 0, -speed >= 0")
 		return 2
+	}
+	if *replay {
+		if err := ncio.CheckFolderSchema(*read); err != nil {
+			fmt.Fprintf(stderr, "net export: %v\n", err)
+			return 2
+		}
 	}
 	outDir := *out
 	if !*replay && outDir == "" {
