@@ -1,10 +1,13 @@
 package dump
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/netcap/netcap/internal/original"
+	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
 )
 
 // TestOtherSchema checks that net dump refuses record files written by the
@@ -31,5 +34,17 @@ func TestOtherSchema(t *testing.T) {
 				t.Errorf("%s %q: not one line: %q", tc.version, mode, stderr)
 			}
 		}
+	}
+}
+
+// TestNewerSchema checks that a file of a newer schema of ours is refused
+// with one line naming its version and schema, exit 2.
+func TestNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "UDP.ncap.gz")
+	writeRecords(t, path, &types.Header{Type: types.Type_NC_UDP, Version: "v9.0.0", Schema: ncio.Schema + 1}, nil, true)
+	stdout, stderr, code := dumpArgs("-read", path)
+	want := "net dump: " + path + ": written by netcap v9.0.0 with record schema 2, newer than the schema 1 this build reads; read it with that version of net or a newer one\n"
+	if code != 2 || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr %q\nwant %q", code, stdout, stderr, want)
 	}
 }
