@@ -26,11 +26,13 @@ import (
 // layout; their type numbers are the same in both projects.
 var upgradeTypes = map[ncio.Origin][]types.Type{
 	ncio.OriginOriginal04: {types.Type_NC_Flow, types.Type_NC_Connection, types.Type_NC_Ethernet, types.Type_NC_ARP,
-		types.Type_NC_IPv4, types.Type_NC_IPv6, types.Type_NC_ICMPv4, types.Type_NC_UDP, types.Type_NC_TCP,
-		types.Type_NC_DNS, types.Type_NC_HTTP, types.Type_NC_TLSClientHello},
+		types.Type_NC_Dot1Q, types.Type_NC_LLC, types.Type_NC_IPv4, types.Type_NC_IPv6, types.Type_NC_ICMPv4,
+		types.Type_NC_ICMPv6, types.Type_NC_ICMPv6Echo, types.Type_NC_UDP, types.Type_NC_TCP, types.Type_NC_SCTP,
+		types.Type_NC_DNS, types.Type_NC_DHCPv4, types.Type_NC_NTP, types.Type_NC_HTTP, types.Type_NC_TLSClientHello},
 	ncio.OriginOriginal06: {types.Type_NC_Connection, types.Type_NC_Ethernet, types.Type_NC_ARP,
-		types.Type_NC_IPv4, types.Type_NC_IPv6, types.Type_NC_ICMPv4, types.Type_NC_UDP, types.Type_NC_TCP,
-		types.Type_NC_DNS, types.Type_NC_HTTP, types.Type_NC_TLSClientHello},
+		types.Type_NC_Dot1Q, types.Type_NC_LLC, types.Type_NC_IPv4, types.Type_NC_IPv6, types.Type_NC_ICMPv4,
+		types.Type_NC_ICMPv6, types.Type_NC_ICMPv6Echo, types.Type_NC_UDP, types.Type_NC_TCP, types.Type_NC_SCTP,
+		types.Type_NC_DNS, types.Type_NC_DHCPv4, types.Type_NC_NTP, types.Type_NC_HTTP, types.Type_NC_TLSClientHello},
 }
 
 // knownDefects are what the original computed differently, kept as it was:
@@ -254,6 +256,16 @@ func (c *converter) scalar(fd, dfd protoreflect.FieldDescriptor, v protoreflect.
 	case sk == protoreflect.Int32Kind && dk == protoreflect.Int64Kind:
 		c.converted(fmt.Sprintf("%s: int32 -> int64", path))
 		return protoreflect.ValueOfInt64(v.Int()), true
+	case sk == protoreflect.Uint32Kind && dk == protoreflect.Int32Kind && strings.HasSuffix(name, "Port"):
+		if v.Uint() > 65535 {
+			c.dropped(fmt.Sprintf("%s (not a port number)", path))
+			return protoreflect.Value{}, false
+		}
+		c.converted(fmt.Sprintf("%s: uint32 -> int32", path))
+		return protoreflect.ValueOfInt32(int32(v.Uint())), true
+	case sk == protoreflect.StringKind && dk == protoreflect.BytesKind:
+		c.converted(fmt.Sprintf("%s: string -> bytes", path))
+		return protoreflect.ValueOfBytes([]byte(v.String())), true
 	case sk == protoreflect.BytesKind && dk == protoreflect.StringKind:
 		return c.bytesToString(v.Bytes(), name, path), true
 	case sk == dk:

@@ -83,6 +83,21 @@ message TLSClientHello { string Timestamp = 1; int32 Type = 2; int32 Version = 3
   repeated int32 SignatureAlgs = 17; repeated int32 SupportedGroups = 18; repeated int32 SupportedPoints = 19;
   repeated string ALPNs = 20; string Ja3 = 21; string SrcIP = 22; string DstIP = 23; string SrcMAC = 24;
   string DstMAC = 25; int32 SrcPort = 26; int32 DstPort = 27; repeated int32 Extensions = 28; }
+message Dot1Q { string Timestamp = 1; int32 Priority = 2; bool DropEligible = 3; int32 VLANIdentifier = 4; int32 Type = 5; }
+message LLC { string Timestamp = 1; int32 DSAP = 2; bool IG = 3; int32 SSAP = 4; bool CR = 5; int32 Control = 6; }
+message ICMPv6 { string Timestamp = 1; int32 TypeCode = 2; int32 Checksum = 3; PacketContext Context = 4; }
+message ICMPv6Echo { string Timestamp = 1; int32 Identifier = 2; int32 SeqNumber = 3; PacketContext Context = 4; }
+message SCTP { string Timestamp = 1; uint32 SrcPort = 2; uint32 DstPort = 3; uint32 VerificationTag = 4;
+  uint32 Checksum = 5; PacketContext Context = 6; }
+message NTP { string Timestamp = 1; int32 LeapIndicator = 2; int32 Version = 3; int32 Mode = 4; int32 Stratum = 5;
+  int32 Poll = 6; int32 Precision = 7; uint32 RootDelay = 8; uint32 RootDispersion = 9; uint32 ReferenceID = 10;
+  uint64 ReferenceTimestamp = 11; uint64 OriginTimestamp = 12; uint64 ReceiveTimestamp = 13;
+  uint64 TransmitTimestamp = 14; bytes ExtensionBytes = 15; PacketContext Context = 16; }
+message DHCPv4 { string Timestamp = 1; int32 Operation = 2; int32 HardwareType = 3; int32 HardwareLen = 4;
+  int32 HardwareOpts = 5; uint32 Xid = 6; int32 Secs = 7; int32 Flags = 8; string ClientIP = 9;
+  string YourClientIP = 10; string NextServerIP = 11; string RelayAgentIP = 12; string ClientHWAddr = 13;
+  bytes ServerName = 14; bytes File = 15; repeated DHCPOption Options = 16; PacketContext Context = 17; }
+message DHCPOption { int32 Type = 1; int32 Length = 2; bytes Data = 3; }
 `
 
 const originalV06 = `
@@ -155,6 +170,23 @@ message TLSClientHello { int64 Timestamp = 1; int32 Type = 2; int32 Version = 3;
   repeated int32 SignatureAlgs = 17; repeated int32 SupportedGroups = 18; repeated int32 SupportedPoints = 19;
   repeated string ALPNs = 20; string Ja3 = 21; string SrcIP = 22; string DstIP = 23; string SrcMAC = 24;
   string DstMAC = 25; int32 SrcPort = 26; int32 DstPort = 27; repeated int32 Extensions = 28; }
+message Dot1Q { int64 Timestamp = 1; int32 Priority = 2; bool DropEligible = 3; int32 VLANIdentifier = 4; int32 Type = 5; }
+message LLC { int64 Timestamp = 1; int32 DSAP = 2; bool IG = 3; int32 SSAP = 4; bool CR = 5; int32 Control = 6; }
+message ICMPv6 { int64 Timestamp = 1; int32 TypeCode = 2; int32 Checksum = 3; string SrcIP = 4; string DstIP = 5; }
+message ICMPv6Echo { int64 Timestamp = 1; int32 Identifier = 2; int32 SeqNumber = 3; string SrcIP = 4; string DstIP = 5; }
+message SCTP { int64 Timestamp = 1; int32 SrcPort = 2; int32 DstPort = 3; uint32 VerificationTag = 4;
+  uint32 Checksum = 5; string SrcIP = 6; string DstIP = 7; }
+message NTP { int64 Timestamp = 1; int32 LeapIndicator = 2; int32 Version = 3; int32 Mode = 4; int32 Stratum = 5;
+  int32 Poll = 6; int32 Precision = 7; uint32 RootDelay = 8; uint32 RootDispersion = 9; uint32 ReferenceID = 10;
+  uint64 ReferenceTimestamp = 11; uint64 OriginTimestamp = 12; uint64 ReceiveTimestamp = 13;
+  uint64 TransmitTimestamp = 14; bytes ExtensionBytes = 15; string SrcIP = 16; string DstIP = 17; int32 SrcPort = 18;
+  int32 DstPort = 19; }
+message DHCPv4 { int64 Timestamp = 1; int32 Operation = 2; int32 HardwareType = 3; int32 HardwareLen = 4;
+  int32 HardwareOpts = 5; uint32 Xid = 6; int32 Secs = 7; int32 Flags = 8; string ClientIP = 9;
+  string YourClientIP = 10; string NextServerIP = 11; string RelayAgentIP = 12; string ClientHWAddr = 13;
+  bytes ServerName = 14; bytes File = 15; repeated DHCPOption Options = 16; string Fingerprint = 17; string SrcIP = 18;
+  string DstIP = 19; int32 SrcPort = 20; int32 DstPort = 21; }
+message DHCPOption { int32 Type = 1; int32 Length = 2; string Data = 3; }
 `
 
 var scalarTypes = map[string]descriptorpb.FieldDescriptorProto_Type{

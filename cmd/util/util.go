@@ -57,8 +57,9 @@ Exit status: 0 only when every file is valid, 1 when any file is damaged,
 -upgrade converts record files of the original netcap (github.com/dreadl0ck/
 netcap) v0.4.x and v0.6 or later into this build's format, one <Type>.ncap.gz
 per input file in the -out folder (existing files are not overwritten). It
-converts Flow (v0.4 only), Connection, Ethernet, ARP, IPv4, IPv6, ICMPv4, UDP,
-TCP, DNS, HTTP and TLSClientHello records, and prints per file every
+converts Flow (v0.4 only), Connection, Ethernet, ARP, Dot1Q, LLC, IPv4, IPv6,
+ICMPv4, ICMPv6, ICMPv6Echo, UDP, TCP, SCTP, DNS, DHCPv4, NTP, HTTP and
+TLSClientHello records, and prints per file every
 conversion made (v0.4 "seconds.microseconds" times to Unix ns, v0.4 packet
 contexts to SrcIP/DstIP/SrcPort/DstPort, ...), every value it could not carry
 over and the fields left empty. Other record types are reported, not

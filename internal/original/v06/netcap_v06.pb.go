@@ -42,12 +42,19 @@ const (
 	Type_NC_Connection     Type = 3
 	Type_NC_Ethernet       Type = 7
 	Type_NC_ARP            Type = 8
+	Type_NC_Dot1Q          Type = 9
 	Type_NC_IPv4           Type = 29
 	Type_NC_IPv6           Type = 31
 	Type_NC_ICMPv4         Type = 32
+	Type_NC_ICMPv6         Type = 33
 	Type_NC_UDP            Type = 37
 	Type_NC_TCP            Type = 38
+	Type_NC_SCTP           Type = 40
 	Type_NC_DNS            Type = 41
+	Type_NC_DHCPv4         Type = 47
+	Type_NC_LLC            Type = 51
+	Type_NC_NTP            Type = 52
+	Type_NC_ICMPv6Echo     Type = 60
 	Type_NC_HTTP           Type = 63
 	Type_NC_TLSClientHello Type = 64
 	Type_NC_DeviceProfile  Type = 89
@@ -61,12 +68,19 @@ var (
 		3:  "NC_Connection",
 		7:  "NC_Ethernet",
 		8:  "NC_ARP",
+		9:  "NC_Dot1Q",
 		29: "NC_IPv4",
 		31: "NC_IPv6",
 		32: "NC_ICMPv4",
+		33: "NC_ICMPv6",
 		37: "NC_UDP",
 		38: "NC_TCP",
+		40: "NC_SCTP",
 		41: "NC_DNS",
+		47: "NC_DHCPv4",
+		51: "NC_LLC",
+		52: "NC_NTP",
+		60: "NC_ICMPv6Echo",
 		63: "NC_HTTP",
 		64: "NC_TLSClientHello",
 		89: "NC_DeviceProfile",
@@ -77,12 +91,19 @@ var (
 		"NC_Connection":     3,
 		"NC_Ethernet":       7,
 		"NC_ARP":            8,
+		"NC_Dot1Q":          9,
 		"NC_IPv4":           29,
 		"NC_IPv6":           31,
 		"NC_ICMPv4":         32,
+		"NC_ICMPv6":         33,
 		"NC_UDP":            37,
 		"NC_TCP":            38,
+		"NC_SCTP":           40,
 		"NC_DNS":            41,
+		"NC_DHCPv4":         47,
+		"NC_LLC":            51,
+		"NC_NTP":            52,
+		"NC_ICMPv6Echo":     60,
 		"NC_HTTP":           63,
 		"NC_TLSClientHello": 64,
 		"NC_DeviceProfile":  89,
@@ -3124,6 +3145,862 @@ func (x *TLSClientHello) GetExtensions() []int32 {
 	return nil
 }
 
+type Dot1Q struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	Priority       int32                  `protobuf:"varint,2,opt,name=Priority,proto3" json:"Priority,omitempty"`
+	DropEligible   bool                   `protobuf:"varint,3,opt,name=DropEligible,proto3" json:"DropEligible,omitempty"`
+	VLANIdentifier int32                  `protobuf:"varint,4,opt,name=VLANIdentifier,proto3" json:"VLANIdentifier,omitempty"`
+	Type           int32                  `protobuf:"varint,5,opt,name=Type,proto3" json:"Type,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Dot1Q) Reset() {
+	*x = Dot1Q{}
+	mi := &file_netcap_v06_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Dot1Q) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Dot1Q) ProtoMessage() {}
+
+func (x *Dot1Q) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_v06_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Dot1Q.ProtoReflect.Descriptor instead.
+func (*Dot1Q) Descriptor() ([]byte, []int) {
+	return file_netcap_v06_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Dot1Q) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Dot1Q) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *Dot1Q) GetDropEligible() bool {
+	if x != nil {
+		return x.DropEligible
+	}
+	return false
+}
+
+func (x *Dot1Q) GetVLANIdentifier() int32 {
+	if x != nil {
+		return x.VLANIdentifier
+	}
+	return 0
+}
+
+func (x *Dot1Q) GetType() int32 {
+	if x != nil {
+		return x.Type
+	}
+	return 0
+}
+
+type LLC struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	DSAP          int32                  `protobuf:"varint,2,opt,name=DSAP,proto3" json:"DSAP,omitempty"`
+	IG            bool                   `protobuf:"varint,3,opt,name=IG,proto3" json:"IG,omitempty"`
+	SSAP          int32                  `protobuf:"varint,4,opt,name=SSAP,proto3" json:"SSAP,omitempty"`
+	CR            bool                   `protobuf:"varint,5,opt,name=CR,proto3" json:"CR,omitempty"`
+	Control       int32                  `protobuf:"varint,6,opt,name=Control,proto3" json:"Control,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LLC) Reset() {
+	*x = LLC{}
+	mi := &file_netcap_v06_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LLC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LLC) ProtoMessage() {}
+
+func (x *LLC) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_v06_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LLC.ProtoReflect.Descriptor instead.
+func (*LLC) Descriptor() ([]byte, []int) {
+	return file_netcap_v06_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *LLC) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *LLC) GetDSAP() int32 {
+	if x != nil {
+		return x.DSAP
+	}
+	return 0
+}
+
+func (x *LLC) GetIG() bool {
+	if x != nil {
+		return x.IG
+	}
+	return false
+}
+
+func (x *LLC) GetSSAP() int32 {
+	if x != nil {
+		return x.SSAP
+	}
+	return 0
+}
+
+func (x *LLC) GetCR() bool {
+	if x != nil {
+		return x.CR
+	}
+	return false
+}
+
+func (x *LLC) GetControl() int32 {
+	if x != nil {
+		return x.Control
+	}
+	return 0
+}
+
+type ICMPv6 struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	TypeCode      int32                  `protobuf:"varint,2,opt,name=TypeCode,proto3" json:"TypeCode,omitempty"`
+	Checksum      int32                  `protobuf:"varint,3,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
+	SrcIP         string                 `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	DstIP         string                 `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ICMPv6) Reset() {
+	*x = ICMPv6{}
+	mi := &file_netcap_v06_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ICMPv6) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ICMPv6) ProtoMessage() {}
+
+func (x *ICMPv6) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_v06_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ICMPv6.ProtoReflect.Descriptor instead.
+func (*ICMPv6) Descriptor() ([]byte, []int) {
+	return file_netcap_v06_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ICMPv6) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ICMPv6) GetTypeCode() int32 {
+	if x != nil {
+		return x.TypeCode
+	}
+	return 0
+}
+
+func (x *ICMPv6) GetChecksum() int32 {
+	if x != nil {
+		return x.Checksum
+	}
+	return 0
+}
+
+func (x *ICMPv6) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *ICMPv6) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+type ICMPv6Echo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	Identifier    int32                  `protobuf:"varint,2,opt,name=Identifier,proto3" json:"Identifier,omitempty"`
+	SeqNumber     int32                  `protobuf:"varint,3,opt,name=SeqNumber,proto3" json:"SeqNumber,omitempty"`
+	SrcIP         string                 `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	DstIP         string                 `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ICMPv6Echo) Reset() {
+	*x = ICMPv6Echo{}
+	mi := &file_netcap_v06_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ICMPv6Echo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ICMPv6Echo) ProtoMessage() {}
+
+func (x *ICMPv6Echo) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_v06_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ICMPv6Echo.ProtoReflect.Descriptor instead.
+func (*ICMPv6Echo) Descriptor() ([]byte, []int) {
+	return file_netcap_v06_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ICMPv6Echo) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ICMPv6Echo) GetIdentifier() int32 {
+	if x != nil {
+		return x.Identifier
+	}
+	return 0
+}
+
+func (x *ICMPv6Echo) GetSeqNumber() int32 {
+	if x != nil {
+		return x.SeqNumber
+	}
+	return 0
+}
+
+func (x *ICMPv6Echo) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *ICMPv6Echo) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+type SCTP struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp       int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	SrcPort         int32                  `protobuf:"varint,2,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
+	DstPort         int32                  `protobuf:"varint,3,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
+	VerificationTag uint32                 `protobuf:"varint,4,opt,name=VerificationTag,proto3" json:"VerificationTag,omitempty"`
+	Checksum        uint32                 `protobuf:"varint,5,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
+	SrcIP           string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	DstIP           string                 `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SCTP) Reset() {
+	*x = SCTP{}
+	mi := &file_netcap_v06_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SCTP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SCTP) ProtoMessage() {}
+
+func (x *SCTP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_v06_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SCTP.ProtoReflect.Descriptor instead.
+func (*SCTP) Descriptor() ([]byte, []int) {
+	return file_netcap_v06_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SCTP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *SCTP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *SCTP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *SCTP) GetVerificationTag() uint32 {
+	if x != nil {
+		return x.VerificationTag
+	}
+	return 0
+}
+
+func (x *SCTP) GetChecksum() uint32 {
+	if x != nil {
+		return x.Checksum
+	}
+	return 0
+}
+
+func (x *SCTP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *SCTP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+type NTP struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp          int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	LeapIndicator      int32                  `protobuf:"varint,2,opt,name=LeapIndicator,proto3" json:"LeapIndicator,omitempty"`
+	Version            int32                  `protobuf:"varint,3,opt,name=Version,proto3" json:"Version,omitempty"`
+	Mode               int32                  `protobuf:"varint,4,opt,name=Mode,proto3" json:"Mode,omitempty"`
+	Stratum            int32                  `protobuf:"varint,5,opt,name=Stratum,proto3" json:"Stratum,omitempty"`
+	Poll               int32                  `protobuf:"varint,6,opt,name=Poll,proto3" json:"Poll,omitempty"`
+	Precision          int32                  `protobuf:"varint,7,opt,name=Precision,proto3" json:"Precision,omitempty"`
+	RootDelay          uint32                 `protobuf:"varint,8,opt,name=RootDelay,proto3" json:"RootDelay,omitempty"`
+	RootDispersion     uint32                 `protobuf:"varint,9,opt,name=RootDispersion,proto3" json:"RootDispersion,omitempty"`
+	ReferenceID        uint32                 `protobuf:"varint,10,opt,name=ReferenceID,proto3" json:"ReferenceID,omitempty"`
+	ReferenceTimestamp uint64                 `protobuf:"varint,11,opt,name=ReferenceTimestamp,proto3" json:"ReferenceTimestamp,omitempty"`
+	OriginTimestamp    uint64                 `protobuf:"varint,12,opt,name=OriginTimestamp,proto3" json:"OriginTimestamp,omitempty"`
+	ReceiveTimestamp   uint64                 `protobuf:"varint,13,opt,name=ReceiveTimestamp,proto3" json:"ReceiveTimestamp,omitempty"`
+	TransmitTimestamp  uint64                 `protobuf:"varint,14,opt,name=TransmitTimestamp,proto3" json:"TransmitTimestamp,omitempty"`
+	ExtensionBytes     []byte                 `protobuf:"bytes,15,opt,name=ExtensionBytes,proto3" json:"ExtensionBytes,omitempty"`
+	SrcIP              string                 `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	DstIP              string                 `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort            int32                  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
+	DstPort            int32                  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *NTP) Reset() {
+	*x = NTP{}
+	mi := &file_netcap_v06_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NTP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NTP) ProtoMessage() {}
+
+func (x *NTP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_v06_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NTP.ProtoReflect.Descriptor instead.
+func (*NTP) Descriptor() ([]byte, []int) {
+	return file_netcap_v06_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *NTP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *NTP) GetLeapIndicator() int32 {
+	if x != nil {
+		return x.LeapIndicator
+	}
+	return 0
+}
+
+func (x *NTP) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *NTP) GetMode() int32 {
+	if x != nil {
+		return x.Mode
+	}
+	return 0
+}
+
+func (x *NTP) GetStratum() int32 {
+	if x != nil {
+		return x.Stratum
+	}
+	return 0
+}
+
+func (x *NTP) GetPoll() int32 {
+	if x != nil {
+		return x.Poll
+	}
+	return 0
+}
+
+func (x *NTP) GetPrecision() int32 {
+	if x != nil {
+		return x.Precision
+	}
+	return 0
+}
+
+func (x *NTP) GetRootDelay() uint32 {
+	if x != nil {
+		return x.RootDelay
+	}
+	return 0
+}
+
+func (x *NTP) GetRootDispersion() uint32 {
+	if x != nil {
+		return x.RootDispersion
+	}
+	return 0
+}
+
+func (x *NTP) GetReferenceID() uint32 {
+	if x != nil {
+		return x.ReferenceID
+	}
+	return 0
+}
+
+func (x *NTP) GetReferenceTimestamp() uint64 {
+	if x != nil {
+		return x.ReferenceTimestamp
+	}
+	return 0
+}
+
+func (x *NTP) GetOriginTimestamp() uint64 {
+	if x != nil {
+		return x.OriginTimestamp
+	}
+	return 0
+}
+
+func (x *NTP) GetReceiveTimestamp() uint64 {
+	if x != nil {
+		return x.ReceiveTimestamp
+	}
+	return 0
+}
+
+func (x *NTP) GetTransmitTimestamp() uint64 {
+	if x != nil {
+		return x.TransmitTimestamp
+	}
+	return 0
+}
+
+func (x *NTP) GetExtensionBytes() []byte {
+	if x != nil {
+		return x.ExtensionBytes
+	}
+	return nil
+}
+
+func (x *NTP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *NTP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *NTP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *NTP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+type DHCPv4 struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	Operation     int32                  `protobuf:"varint,2,opt,name=Operation,proto3" json:"Operation,omitempty"`
+	HardwareType  int32                  `protobuf:"varint,3,opt,name=HardwareType,proto3" json:"HardwareType,omitempty"`
+	HardwareLen   int32                  `protobuf:"varint,4,opt,name=HardwareLen,proto3" json:"HardwareLen,omitempty"`
+	HardwareOpts  int32                  `protobuf:"varint,5,opt,name=HardwareOpts,proto3" json:"HardwareOpts,omitempty"`
+	Xid           uint32                 `protobuf:"varint,6,opt,name=Xid,proto3" json:"Xid,omitempty"`
+	Secs          int32                  `protobuf:"varint,7,opt,name=Secs,proto3" json:"Secs,omitempty"`
+	Flags         int32                  `protobuf:"varint,8,opt,name=Flags,proto3" json:"Flags,omitempty"`
+	ClientIP      string                 `protobuf:"bytes,9,opt,name=ClientIP,proto3" json:"ClientIP,omitempty"`
+	YourClientIP  string                 `protobuf:"bytes,10,opt,name=YourClientIP,proto3" json:"YourClientIP,omitempty"`
+	NextServerIP  string                 `protobuf:"bytes,11,opt,name=NextServerIP,proto3" json:"NextServerIP,omitempty"`
+	RelayAgentIP  string                 `protobuf:"bytes,12,opt,name=RelayAgentIP,proto3" json:"RelayAgentIP,omitempty"`
+	ClientHWAddr  string                 `protobuf:"bytes,13,opt,name=ClientHWAddr,proto3" json:"ClientHWAddr,omitempty"`
+	ServerName    []byte                 `protobuf:"bytes,14,opt,name=ServerName,proto3" json:"ServerName,omitempty"`
+	File          []byte                 `protobuf:"bytes,15,opt,name=File,proto3" json:"File,omitempty"`
+	Options       []*DHCPOption          `protobuf:"bytes,16,rep,name=Options,proto3" json:"Options,omitempty"`
+	Fingerprint   string                 `protobuf:"bytes,17,opt,name=Fingerprint,proto3" json:"Fingerprint,omitempty"`
+	SrcIP         string                 `protobuf:"bytes,18,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	DstIP         string                 `protobuf:"bytes,19,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32                  `protobuf:"varint,20,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
+	DstPort       int32                  `protobuf:"varint,21,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DHCPv4) Reset() {
+	*x = DHCPv4{}
+	mi := &file_netcap_v06_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DHCPv4) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DHCPv4) ProtoMessage() {}
+
+func (x *DHCPv4) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_v06_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DHCPv4.ProtoReflect.Descriptor instead.
+func (*DHCPv4) Descriptor() ([]byte, []int) {
+	return file_netcap_v06_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *DHCPv4) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *DHCPv4) GetOperation() int32 {
+	if x != nil {
+		return x.Operation
+	}
+	return 0
+}
+
+func (x *DHCPv4) GetHardwareType() int32 {
+	if x != nil {
+		return x.HardwareType
+	}
+	return 0
+}
+
+func (x *DHCPv4) GetHardwareLen() int32 {
+	if x != nil {
+		return x.HardwareLen
+	}
+	return 0
+}
+
+func (x *DHCPv4) GetHardwareOpts() int32 {
+	if x != nil {
+		return x.HardwareOpts
+	}
+	return 0
+}
+
+func (x *DHCPv4) GetXid() uint32 {
+	if x != nil {
+		return x.Xid
+	}
+	return 0
+}
+
+func (x *DHCPv4) GetSecs() int32 {
+	if x != nil {
+		return x.Secs
+	}
+	return 0
+}
+
+func (x *DHCPv4) GetFlags() int32 {
+	if x != nil {
+		return x.Flags
+	}
+	return 0
+}
+
+func (x *DHCPv4) GetClientIP() string {
+	if x != nil {
+		return x.ClientIP
+	}
+	return ""
+}
+
+func (x *DHCPv4) GetYourClientIP() string {
+	if x != nil {
+		return x.YourClientIP
+	}
+	return ""
+}
+
+func (x *DHCPv4) GetNextServerIP() string {
+	if x != nil {
+		return x.NextServerIP
+	}
+	return ""
+}
+
+func (x *DHCPv4) GetRelayAgentIP() string {
+	if x != nil {
+		return x.RelayAgentIP
+	}
+	return ""
+}
+
+func (x *DHCPv4) GetClientHWAddr() string {
+	if x != nil {
+		return x.ClientHWAddr
+	}
+	return ""
+}
+
+func (x *DHCPv4) GetServerName() []byte {
+	if x != nil {
+		return x.ServerName
+	}
+	return nil
+}
+
+func (x *DHCPv4) GetFile() []byte {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+func (x *DHCPv4) GetOptions() []*DHCPOption {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DHCPv4) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *DHCPv4) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *DHCPv4) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *DHCPv4) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *DHCPv4) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+type DHCPOption struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
+	Length        int32                  `protobuf:"varint,2,opt,name=Length,proto3" json:"Length,omitempty"`
+	Data          string                 `protobuf:"bytes,3,opt,name=Data,proto3" json:"Data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DHCPOption) Reset() {
+	*x = DHCPOption{}
+	mi := &file_netcap_v06_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DHCPOption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DHCPOption) ProtoMessage() {}
+
+func (x *DHCPOption) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_v06_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DHCPOption.ProtoReflect.Descriptor instead.
+func (*DHCPOption) Descriptor() ([]byte, []int) {
+	return file_netcap_v06_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DHCPOption) GetType() int32 {
+	if x != nil {
+		return x.Type
+	}
+	return 0
+}
+
+func (x *DHCPOption) GetLength() int32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *DHCPOption) GetData() string {
+	if x != nil {
+		return x.Data
+	}
+	return ""
+}
+
 var File_netcap_v06_proto protoreflect.FileDescriptor
 
 const file_netcap_v06_proto_rawDesc = "" +
@@ -3486,23 +4363,119 @@ const file_netcap_v06_proto_rawDesc = "" +
 	"\aDstPort\x18\x1b \x01(\x05R\aDstPort\x12\x1e\n" +
 	"\n" +
 	"Extensions\x18\x1c \x03(\x05R\n" +
-	"Extensions*\xda\x01\n" +
+	"Extensions\"\xa1\x01\n" +
+	"\x05Dot1Q\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1a\n" +
+	"\bPriority\x18\x02 \x01(\x05R\bPriority\x12\"\n" +
+	"\fDropEligible\x18\x03 \x01(\bR\fDropEligible\x12&\n" +
+	"\x0eVLANIdentifier\x18\x04 \x01(\x05R\x0eVLANIdentifier\x12\x12\n" +
+	"\x04Type\x18\x05 \x01(\x05R\x04Type\"\x85\x01\n" +
+	"\x03LLC\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
+	"\x04DSAP\x18\x02 \x01(\x05R\x04DSAP\x12\x0e\n" +
+	"\x02IG\x18\x03 \x01(\bR\x02IG\x12\x12\n" +
+	"\x04SSAP\x18\x04 \x01(\x05R\x04SSAP\x12\x0e\n" +
+	"\x02CR\x18\x05 \x01(\bR\x02CR\x12\x18\n" +
+	"\aControl\x18\x06 \x01(\x05R\aControl\"\x8a\x01\n" +
+	"\x06ICMPv6\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1a\n" +
+	"\bTypeCode\x18\x02 \x01(\x05R\bTypeCode\x12\x1a\n" +
+	"\bChecksum\x18\x03 \x01(\x05R\bChecksum\x12\x14\n" +
+	"\x05SrcIP\x18\x04 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x05 \x01(\tR\x05DstIP\"\x94\x01\n" +
+	"\n" +
+	"ICMPv6Echo\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1e\n" +
+	"\n" +
+	"Identifier\x18\x02 \x01(\x05R\n" +
+	"Identifier\x12\x1c\n" +
+	"\tSeqNumber\x18\x03 \x01(\x05R\tSeqNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x04 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x05 \x01(\tR\x05DstIP\"\xca\x01\n" +
+	"\x04SCTP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x18\n" +
+	"\aSrcPort\x18\x02 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x03 \x01(\x05R\aDstPort\x12(\n" +
+	"\x0fVerificationTag\x18\x04 \x01(\rR\x0fVerificationTag\x12\x1a\n" +
+	"\bChecksum\x18\x05 \x01(\rR\bChecksum\x12\x14\n" +
+	"\x05SrcIP\x18\x06 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\a \x01(\tR\x05DstIP\"\xe7\x04\n" +
+	"\x03NTP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12$\n" +
+	"\rLeapIndicator\x18\x02 \x01(\x05R\rLeapIndicator\x12\x18\n" +
+	"\aVersion\x18\x03 \x01(\x05R\aVersion\x12\x12\n" +
+	"\x04Mode\x18\x04 \x01(\x05R\x04Mode\x12\x18\n" +
+	"\aStratum\x18\x05 \x01(\x05R\aStratum\x12\x12\n" +
+	"\x04Poll\x18\x06 \x01(\x05R\x04Poll\x12\x1c\n" +
+	"\tPrecision\x18\a \x01(\x05R\tPrecision\x12\x1c\n" +
+	"\tRootDelay\x18\b \x01(\rR\tRootDelay\x12&\n" +
+	"\x0eRootDispersion\x18\t \x01(\rR\x0eRootDispersion\x12 \n" +
+	"\vReferenceID\x18\n" +
+	" \x01(\rR\vReferenceID\x12.\n" +
+	"\x12ReferenceTimestamp\x18\v \x01(\x04R\x12ReferenceTimestamp\x12(\n" +
+	"\x0fOriginTimestamp\x18\f \x01(\x04R\x0fOriginTimestamp\x12*\n" +
+	"\x10ReceiveTimestamp\x18\r \x01(\x04R\x10ReceiveTimestamp\x12,\n" +
+	"\x11TransmitTimestamp\x18\x0e \x01(\x04R\x11TransmitTimestamp\x12&\n" +
+	"\x0eExtensionBytes\x18\x0f \x01(\fR\x0eExtensionBytes\x12\x14\n" +
+	"\x05SrcIP\x18\x10 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x11 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x12 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x13 \x01(\x05R\aDstPort\"\xfe\x04\n" +
+	"\x06DHCPv4\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1c\n" +
+	"\tOperation\x18\x02 \x01(\x05R\tOperation\x12\"\n" +
+	"\fHardwareType\x18\x03 \x01(\x05R\fHardwareType\x12 \n" +
+	"\vHardwareLen\x18\x04 \x01(\x05R\vHardwareLen\x12\"\n" +
+	"\fHardwareOpts\x18\x05 \x01(\x05R\fHardwareOpts\x12\x10\n" +
+	"\x03Xid\x18\x06 \x01(\rR\x03Xid\x12\x12\n" +
+	"\x04Secs\x18\a \x01(\x05R\x04Secs\x12\x14\n" +
+	"\x05Flags\x18\b \x01(\x05R\x05Flags\x12\x1a\n" +
+	"\bClientIP\x18\t \x01(\tR\bClientIP\x12\"\n" +
+	"\fYourClientIP\x18\n" +
+	" \x01(\tR\fYourClientIP\x12\"\n" +
+	"\fNextServerIP\x18\v \x01(\tR\fNextServerIP\x12\"\n" +
+	"\fRelayAgentIP\x18\f \x01(\tR\fRelayAgentIP\x12\"\n" +
+	"\fClientHWAddr\x18\r \x01(\tR\fClientHWAddr\x12\x1e\n" +
+	"\n" +
+	"ServerName\x18\x0e \x01(\fR\n" +
+	"ServerName\x12\x12\n" +
+	"\x04File\x18\x0f \x01(\fR\x04File\x120\n" +
+	"\aOptions\x18\x10 \x03(\v2\x16.netcap_v06.DHCPOptionR\aOptions\x12 \n" +
+	"\vFingerprint\x18\x11 \x01(\tR\vFingerprint\x12\x14\n" +
+	"\x05SrcIP\x18\x12 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x13 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x14 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x15 \x01(\x05R\aDstPort\"L\n" +
+	"\n" +
+	"DHCPOption\x12\x12\n" +
+	"\x04Type\x18\x01 \x01(\x05R\x04Type\x12\x16\n" +
+	"\x06Length\x18\x02 \x01(\x05R\x06Length\x12\x12\n" +
+	"\x04Data\x18\x03 \x01(\tR\x04Data*\xbe\x02\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\x11\n" +
 	"\rNC_Connection\x10\x03\x12\x0f\n" +
 	"\vNC_Ethernet\x10\a\x12\n" +
 	"\n" +
-	"\x06NC_ARP\x10\b\x12\v\n" +
+	"\x06NC_ARP\x10\b\x12\f\n" +
+	"\bNC_Dot1Q\x10\t\x12\v\n" +
 	"\aNC_IPv4\x10\x1d\x12\v\n" +
 	"\aNC_IPv6\x10\x1f\x12\r\n" +
-	"\tNC_ICMPv4\x10 \x12\n" +
+	"\tNC_ICMPv4\x10 \x12\r\n" +
+	"\tNC_ICMPv6\x10!\x12\n" +
 	"\n" +
 	"\x06NC_UDP\x10%\x12\n" +
 	"\n" +
-	"\x06NC_TCP\x10&\x12\n" +
+	"\x06NC_TCP\x10&\x12\v\n" +
+	"\aNC_SCTP\x10(\x12\n" +
 	"\n" +
-	"\x06NC_DNS\x10)\x12\v\n" +
+	"\x06NC_DNS\x10)\x12\r\n" +
+	"\tNC_DHCPv4\x10/\x12\n" +
+	"\n" +
+	"\x06NC_LLC\x103\x12\n" +
+	"\n" +
+	"\x06NC_NTP\x104\x12\x11\n" +
+	"\rNC_ICMPv6Echo\x10<\x12\v\n" +
 	"\aNC_HTTP\x10?\x12\x15\n" +
 	"\x11NC_TLSClientHello\x10@\x12\x14\n" +
 	"\x10NC_DeviceProfile\x10YB4Z2github.com/netcap/netcap/internal/original/v06;v06b\x06proto3"
@@ -3520,7 +4493,7 @@ func file_netcap_v06_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_v06_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_v06_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_netcap_v06_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_netcap_v06_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap_v06.Type
 	(*Header)(nil),                      // 1: netcap_v06.Header
@@ -3547,9 +4520,17 @@ var file_netcap_v06_proto_goTypes = []any{
 	(*HTTP)(nil),                        // 22: netcap_v06.HTTP
 	(*HTTPCookie)(nil),                  // 23: netcap_v06.HTTPCookie
 	(*TLSClientHello)(nil),              // 24: netcap_v06.TLSClientHello
-	nil,                                 // 25: netcap_v06.HTTP.RequestHeaderEntry
-	nil,                                 // 26: netcap_v06.HTTP.ResponseHeaderEntry
-	nil,                                 // 27: netcap_v06.HTTP.ParametersEntry
+	(*Dot1Q)(nil),                       // 25: netcap_v06.Dot1Q
+	(*LLC)(nil),                         // 26: netcap_v06.LLC
+	(*ICMPv6)(nil),                      // 27: netcap_v06.ICMPv6
+	(*ICMPv6Echo)(nil),                  // 28: netcap_v06.ICMPv6Echo
+	(*SCTP)(nil),                        // 29: netcap_v06.SCTP
+	(*NTP)(nil),                         // 30: netcap_v06.NTP
+	(*DHCPv4)(nil),                      // 31: netcap_v06.DHCPv4
+	(*DHCPOption)(nil),                  // 32: netcap_v06.DHCPOption
+	nil,                                 // 33: netcap_v06.HTTP.RequestHeaderEntry
+	nil,                                 // 34: netcap_v06.HTTP.ResponseHeaderEntry
+	nil,                                 // 35: netcap_v06.HTTP.ParametersEntry
 }
 var file_netcap_v06_proto_depIdxs = []int32{
 	0,  // 0: netcap_v06.Header.Type:type_name -> netcap_v06.Type
@@ -3567,14 +4548,15 @@ var file_netcap_v06_proto_depIdxs = []int32{
 	20, // 12: netcap_v06.DNSResourceRecord.MX:type_name -> netcap_v06.DNSMX
 	23, // 13: netcap_v06.HTTP.ReqCookies:type_name -> netcap_v06.HTTPCookie
 	23, // 14: netcap_v06.HTTP.ResCookies:type_name -> netcap_v06.HTTPCookie
-	25, // 15: netcap_v06.HTTP.RequestHeader:type_name -> netcap_v06.HTTP.RequestHeaderEntry
-	26, // 16: netcap_v06.HTTP.ResponseHeader:type_name -> netcap_v06.HTTP.ResponseHeaderEntry
-	27, // 17: netcap_v06.HTTP.Parameters:type_name -> netcap_v06.HTTP.ParametersEntry
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	33, // 15: netcap_v06.HTTP.RequestHeader:type_name -> netcap_v06.HTTP.RequestHeaderEntry
+	34, // 16: netcap_v06.HTTP.ResponseHeader:type_name -> netcap_v06.HTTP.ResponseHeaderEntry
+	35, // 17: netcap_v06.HTTP.Parameters:type_name -> netcap_v06.HTTP.ParametersEntry
+	32, // 18: netcap_v06.DHCPv4.Options:type_name -> netcap_v06.DHCPOption
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_netcap_v06_proto_init() }
@@ -3588,7 +4570,7 @@ func file_netcap_v06_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_v06_proto_rawDesc), len(file_netcap_v06_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
