@@ -64,7 +64,9 @@ export takes about 7 to 9% more CPU than net capture -entropy on the same
 capture (go run ./tools/bench -export).
 
 Exit status: 0 after Ctrl-C or SIGTERM, 1 when the input fails (a cut capture
-still serves what was decoded), 2 on bad usage or an address in use.
+still serves what was decoded), 2 on bad usage, an address in use or
+(-replay) record files of another schema (the original netcap's: convert them
+with net util -upgrade).
 
 flags:
 `

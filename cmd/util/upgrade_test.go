@@ -2,6 +2,7 @@ package util
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -431,4 +432,36 @@ func FuzzUpgradeRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUpgradeTruncated checks that a cut file of the original is converted
+// up to the cut and reported with its name, exit 1.
+func TestUpgradeTruncated(t *testing.T) {
+	in := t.TempDir()
+	path := filepath.Join(in, "UDP.ncap")
+	if err := original.WriteFile(path, &v047.Header{Created: "1.1", Type: v047.Type_NC_UDP, Version: "v0.4.7"},
+		&v047.UDP{Timestamp: "1.2", SrcPort: 1}, &v047.UDP{Timestamp: "1.3", SrcPort: 2, Payload: make([]byte, 100)}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b[:len(b)-50], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := upgradeRun("-read", path, "-out", out)
+	if code != 1 || !strings.Contains(stderr, path+": after 1 records: record file is truncated") || !strings.Contains(stdout, "FAIL "+path) {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	r, err := ncio.Open(filepath.Join(out, "UDP.ncap.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var u types.UDP
+	if err := r.Next(&u); err != nil || u.SrcPort != 1 || u.Timestamp != 1_000_002_000 {
+		t.Errorf("first record %v, %v", &u, err)
+	}
 }
