@@ -116,9 +116,7 @@ func (c *converter) record(b []byte) (proto.Message, error) {
 	if err := proto.Unmarshal(b, src); err != nil {
 		return nil, err
 	}
-	for k := range c.once {
-		delete(c.once, k)
-	}
+	clear(c.once)
 	dst := c.dst.New()
 	c.message(src, dst, string(c.src.Name()))
 	return dst.Interface(), nil
@@ -175,6 +173,11 @@ func (c *converter) context(ctx, dst protoreflect.Message, path string) {
 			return true
 		}
 		if dst.Has(dfd) {
+			// The record's own field wins; a context that says
+			// otherwise is reported, not silently lost.
+			if own := dst.Get(dfd); fmt.Sprint(own.Interface()) != v.String() {
+				c.dropped(fmt.Sprintf("%s.Context.%s (differs from the record's own %s)", path, name, name))
+			}
 			return true
 		}
 		c.converted(fmt.Sprintf("%s.Context (PacketContext) flattened into SrcIP, DstIP, SrcPort, DstPort", path))
@@ -379,8 +382,10 @@ func upgradeFile(in, dir string) *upgradeReport {
 	out := &types.Header{InputSource: h.InputSource, Type: typ, Version: netcap.Version, ContainsPayloads: h.ContainsPayloads}
 	if info.Origin == ncio.OriginOriginal06 {
 		out.Created = h.Created
-	} else if created, ok := headerCreatedString(r.RawHeader()); ok {
-		out.Created, _ = parseOriginalTime(created)
+	} else if created, ok := headerCreatedString(r.RawHeader()); ok && created != "" {
+		if out.Created, err = parseOriginalTime(created); err != nil {
+			rep.Dropped["header Created (not a \"seconds.microseconds\" time)"] = 1
+		}
 	}
 	rep.Out = filepath.Join(dir, rep.Type+".ncap.gz")
 	if _, err := os.Lstat(rep.Out); err == nil {

@@ -47,6 +47,8 @@ func fixturesV047() []fixture {
 	// A field the original's TCP never had: reported, not silently lost.
 	odd := &v047.TCP{Timestamp: "1584283133.7", SrcPort: 1, DstPort: 2}
 	odd.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 7))
+	// A context that contradicts the record's own port.
+	odd.Context = &v047.PacketContext{SrcIP: "10.0.0.3", SrcPort: "9"}
 	rr := &v047.DNSResourceRecord{Name: []byte("example.com"), Type: 5, Class: 1, TTL: 60, DataLength: 4, Data: []byte{1, 2, 3, 4}, IP: "93.184.216.34",
 		NS: []byte("ns.example.com"), CNAME: []byte("www.example.com"), PTR: []byte("ptr.example.com"),
 		SOA: &v047.DNSSOA{MName: []byte("m.example.com"), RName: []byte("r.example.com"), Serial: 1, Refresh: 2, Retry: 3, Expire: 4, Minimum: 5},
@@ -112,8 +114,9 @@ func fixturesV047() []fixture {
 				&types.TCP{Timestamp: t0*1e9 + 123456000, SrcPort: 49152, DstPort: 443, SeqNum: 1, AckNum: 2, DataOffset: 8, SYN: true, ACK: true,
 					Window: 64240, Checksum: 0x1234, Padding: []byte{0}, Options: []*types.TCPOption{{OptionType: 2, OptionLength: 4, OptionData: []byte{5, 0xb4}}},
 					PayloadEntropy: 1.5, PayloadSize: 3, Payload: []byte("abc"), SrcIP: "10.0.0.1", DstIP: "10.0.0.2"},
-				&types.TCP{Timestamp: t0*1e9 + 7000, SrcPort: 1, DstPort: 2}},
-			report: []string{"dropped: TCP: fields the original's TCP does not define (damaged, or another version) (1 records)"}},
+				&types.TCP{Timestamp: t0*1e9 + 7000, SrcPort: 1, DstPort: 2, SrcIP: "10.0.0.3"}},
+			report: []string{"dropped: TCP: fields the original's TCP does not define (damaged, or another version) (1 records)",
+				"dropped: TCP.Context.SrcPort (differs from the record's own SrcPort) (1 records)"}},
 		{name: "DNS.ncap.gz", typ: 41,
 			recs: []proto.Message{&v047.DNS{Timestamp: "1584283133.6", ID: 4660, QR: true, RD: true, RA: true, ResponseCode: 0, QDCount: 1, ANCount: 1, NSCount: 1, ARCount: 1,
 				Questions: []*v047.DNSQuestion{{Name: []byte("example.com"), Type: 1, Class: 1}}, Answers: []*v047.DNSResourceRecord{rr},
