@@ -57,8 +57,14 @@ type MemberWriter struct {
 	n    int64
 }
 
-// HeaderBytes is h as the length-delimited first record of a file.
-func HeaderBytes(h *types.Header) ([]byte, error) { return AppendDelimited(nil, h) }
+// HeaderBytes is h as the length-delimited first record of a file, with
+// h.Schema set to Schema when it is 0.
+func HeaderBytes(h *types.Header) ([]byte, error) {
+	if h.Schema == 0 {
+		h.Schema = Schema
+	}
+	return AppendDelimited(nil, h)
+}
 
 // CreateMembers creates path and writes head (the delimited header record,
 // or a CSV file's header line), compressed as a member of its own when

@@ -33,17 +33,32 @@ type Reader struct {
 	gz     *gzip.Reader
 	br     *bufio.Reader
 	header *types.Header
+	info   HeaderInfo
+	raw    []byte // the header record's bytes
 	mt     protoreflect.MessageType
 	buf    []byte
 }
 
-// Open opens a record file and reads its header.
+// Open opens a record file and reads its header. A file of another schema
+// (the original netcap's, or a newer one of ours) is refused with a
+// *SchemaError: its records would decode into the wrong fields.
 func Open(path string) (*Reader, error) {
+	return open(path, false)
+}
+
+// OpenAnySchema opens a record file whatever schema its header names, for
+// converters: Info says which, Header is decoded as this build's Header, and
+// New and Next work only for files of this build's schema.
+func OpenAnySchema(path string) (*Reader, error) {
+	return open(path, true)
+}
+
+func open(path string, anySchema bool) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := NewReader(f, path)
+	r, err := newReader(f, path, anySchema)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -54,6 +69,10 @@ func Open(path string) (*Reader, error) {
 
 // NewReader reads a record stream from rd; name is used in error messages.
 func NewReader(rd io.Reader, name string) (*Reader, error) {
+	return newReader(rd, name, false)
+}
+
+func newReader(rd io.Reader, name string, anySchema bool) (*Reader, error) {
 	r := &Reader{path: name}
 	br := bufio.NewReaderSize(rd, 256<<10)
 	magic, err := br.Peek(2)
@@ -71,13 +90,29 @@ func NewReader(rd io.Reader, name string) (*Reader, error) {
 	} else {
 		r.br = br
 	}
-	h := &types.Header{}
-	if err := r.Next(h); err != nil {
+	b, err := r.NextRaw()
+	if err != nil {
 		if err == io.EOF {
 			err = ErrTruncated
 		}
 		return nil, fmt.Errorf("%s: not a netcap record file (no header): %w", name, err)
 	}
+	h := &types.Header{}
+	info, ierr := IdentifyHeader(b)
+	if err := proto.Unmarshal(b, h); err != nil || ierr != nil {
+		if err == nil {
+			err = ierr
+		}
+		return nil, fmt.Errorf("%s: not a netcap record file (no header): record does not decode as Header: %w", name, err)
+	}
+	if info.Origin != OriginOurs {
+		if !anySchema {
+			return nil, &SchemaError{Path: name, Info: info}
+		}
+		r.header, r.info, r.raw = h, info, append([]byte(nil), b...)
+		return r, nil
+	}
+	r.info, r.raw = info, append([]byte(nil), b...)
 	name2 := RecordName(h.Type)
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + name2))
 	if h.Type == types.Type_NC_Header || h.Type == types.Type_NC_Batch {
@@ -97,6 +132,12 @@ func RecordName(t types.Type) string {
 
 // Header returns the file's header record.
 func (r *Reader) Header() *types.Header { return r.header }
+
+// Info says who wrote the file, as its header tells.
+func (r *Reader) Info() HeaderInfo { return r.info }
+
+// RawHeader returns the header record's bytes (without the length prefix).
+func (r *Reader) RawHeader() []byte { return r.raw }
 
 // New returns an empty record of the file's type.
 func (r *Reader) New() proto.Message { return r.mt.New().Interface() }

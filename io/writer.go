@@ -29,8 +29,9 @@ type Writer struct {
 // off the critical path; files are still 5-10x smaller than raw protobuf.
 var Level = gzip.BestSpeed
 
-// Create creates path and writes the header record. If compress is false the
-// records are written without gzip (for piping or debugging).
+// Create creates path and writes the header record, setting h.Schema to
+// Schema when it is 0. If compress is false the records are written without
+// gzip (for piping or debugging).
 func Create(path string, h *types.Header, compress bool) (*Writer, error) {
 	f, err := os.Create(path)
 	if err != nil {
@@ -50,6 +51,9 @@ func Create(path string, h *types.Header, compress bool) (*Writer, error) {
 		w.bw = bufio.NewWriterSize(f, 64<<10)
 	}
 	if h != nil {
+		if h.Schema == 0 {
+			h.Schema = Schema
+		}
 		if err := w.Write(h); err != nil {
 			w.Close()
 			return nil, err

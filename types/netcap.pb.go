@@ -383,8 +383,13 @@ type Header struct {
 	Type             Type                   `protobuf:"varint,3,opt,name=Type,proto3,enum=netcap.Type" json:"Type,omitempty"`        // record type of all following messages
 	Version          string                 `protobuf:"bytes,4,opt,name=Version,proto3" json:"Version,omitempty"`                    // netcap version that wrote the file
 	ContainsPayloads bool                   `protobuf:"varint,5,opt,name=ContainsPayloads,proto3" json:"ContainsPayloads,omitempty"` // true when payload fields were filled (-payload)
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Schema numbers the layout of this file's records (ncio.Schema): raised
+	// whenever a record's fields change in a way older readers would misread.
+	// The original netcap's Header ended at field 5, so its files lack it;
+	// a reader refuses files of a schema it does not know.
+	Schema        uint32 `protobuf:"varint,6,opt,name=Schema,proto3" json:"Schema,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Header) Reset() {
@@ -450,6 +455,13 @@ func (x *Header) GetContainsPayloads() bool {
 		return x.ContainsPayloads
 	}
 	return false
+}
+
+func (x *Header) GetSchema() uint32 {
+	if x != nil {
+		return x.Schema
+	}
+	return 0
 }
 
 // Batch carries length-delimited records of one type from an agent to a collector.
@@ -15224,13 +15236,14 @@ var File_netcap_proto protoreflect.FileDescriptor
 
 const file_netcap_proto_rawDesc = "" +
 	"\n" +
-	"\fnetcap.proto\x12\x06netcap\"\xac\x01\n" +
+	"\fnetcap.proto\x12\x06netcap\"\xc4\x01\n" +
 	"\x06Header\x12\x18\n" +
 	"\aCreated\x18\x01 \x01(\x03R\aCreated\x12 \n" +
 	"\vInputSource\x18\x02 \x01(\tR\vInputSource\x12 \n" +
 	"\x04Type\x18\x03 \x01(\x0e2\f.netcap.TypeR\x04Type\x12\x18\n" +
 	"\aVersion\x18\x04 \x01(\tR\aVersion\x12*\n" +
-	"\x10ContainsPayloads\x18\x05 \x01(\bR\x10ContainsPayloads\"\xb1\x01\n" +
+	"\x10ContainsPayloads\x18\x05 \x01(\bR\x10ContainsPayloads\x12\x16\n" +
+	"\x06Schema\x18\x06 \x01(\rR\x06Schema\"\xb1\x01\n" +
 	"\x05Batch\x12\x1a\n" +
 	"\bClientID\x18\x01 \x01(\tR\bClientID\x12.\n" +
 	"\vMessageType\x18\x02 \x01(\x0e2\f.netcap.TypeR\vMessageType\x12\x1c\n" +

@@ -50,6 +50,11 @@ func (m *Header) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.Schema != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Schema))
+		i--
+		dAtA[i] = 0x30
+	}
 	if m.ContainsPayloads {
 		i--
 		if m.ContainsPayloads {
@@ -12840,6 +12845,9 @@ func (m *Header) SizeVT() (n int) {
 	if m.ContainsPayloads {
 		n += 2
 	}
+	if m.Schema != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.Schema))
+	}
 	n += len(m.unknownFields)
 	return n
 }
@@ -18636,6 +18644,25 @@ func (m *Header) UnmarshalVT(dAtA []byte) error {
 				}
 			}
 			m.ContainsPayloads = bool(v != 0)
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Schema", wireType)
+			}
+			m.Schema = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Schema |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

@@ -72,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.tsv, "tsv", false, "tab-separated values instead of commas")
 	fs.StringVar(&o.selection, "select", "", "comma-separated `fields` to print, in that order (see -fields)")
 	fs.BoolVar(&o.fields, "fields", false, "print the field names of the file's record type on one line, then exit")
-	fs.BoolVar(&o.header, "header", false, "print the file's header (record type, creation time, input source, version, payloads), then exit")
+	fs.BoolVar(&o.header, "header", false, "print the file's header (record type, creation time, input source, version, payloads, record schema), then exit")
 	fs.BoolVar(&o.utc, "utc", false, "print timestamps as RFC 3339 UTC text instead of Unix nanoseconds")
 	fs.BoolVar(&o.json, "json", false, "one JSON object per line (JSON Lines), for jq and friends")
 	fs.BoolVar(&o.table, "table", false, "aligned columns for reading in a terminal (long cells are cut with …)")
@@ -346,6 +346,7 @@ func printHeader(out *output, r *ncio.Reader, o *options) {
 		{"InputSource", h.InputSource},
 		{"Version", h.Version},
 		{"ContainsPayloads", fmt.Sprint(h.ContainsPayloads)},
+		{"Schema", fmt.Sprint(h.Schema)},
 	}
 	for _, kv := range rows {
 		out.write(fmt.Appendf(nil, "%-17s %s\n", kv[0]+":", kv[1]))

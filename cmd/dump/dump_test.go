@@ -364,6 +364,7 @@ func TestHeader(t *testing.T) {
 		"InputSource":      h.InputSource,
 		"Version":          "test",
 		"ContainsPayloads": strconv.FormatBool(h.ContainsPayloads),
+		"Schema":           strconv.Itoa(ncio.Schema),
 	}
 	for k, v := range want {
 		if got[k] != v {

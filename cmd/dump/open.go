@@ -48,6 +48,9 @@ func openRecords(path string) (*ncio.Reader, int, error) {
 	if err == nil {
 		return r, 0, nil
 	}
+	if errors.Is(err, ncio.ErrOtherSchema) {
+		return nil, 2, err // one line: the writer's version and what to do
+	}
 	if line, ok := textStart(head); ok {
 		return nil, 2, fmt.Errorf("%s is a text file (it starts with %q), not a netcap record file; net dump reads the <Type>.ncap.gz files net capture writes (net capture -csv output is CSV already: read it with zcat)", path, line)
 	}

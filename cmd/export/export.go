@@ -21,6 +21,7 @@ import (
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/internal/cli"
+	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/metrics"
 )
 
@@ -63,7 +64,9 @@ export takes about 7 to 9% more CPU than net capture -entropy on the same
 capture (go run ./tools/bench -export).
 
 Exit status: 0 after Ctrl-C or SIGTERM, 1 when the input fails (a cut capture
-still serves what was decoded), 2 on bad usage or an address in use.
+still serves what was decoded), 2 on bad usage, an address in use or
+(-replay) record files of another schema (the original netcap's: convert them
+with net util -upgrade).
 
 flags:
 `
@@ -95,6 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	if fs.NArg() > 0 || (*read == "") == (*iface == "") || (*replay && *iface != "") || *top <= 0 || *interval <= 0 || *speed < 0 {
 		fmt.Fprintln(stderr, "net export: give -read or -iface (-replay only with -read); -top, -interval > 0, -speed >= 0")
 		return 2
+	}
+	if *replay {
+		if err := ncio.CheckFolderSchema(*read); err != nil {
+			fmt.Fprintf(stderr, "net export: %v\n", err)
+			return 2
+		}
 	}
 	outDir := *out
 	if !*replay && outDir == "" {

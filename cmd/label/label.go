@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netcap/netcap/internal/cli"
+	ncio "github.com/netcap/netcap/io"
 	lab "github.com/netcap/netcap/label"
 )
 
@@ -142,6 +143,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if _, err := os.Stat(cfg.Out); err == nil && !cfg.Overwrite {
 		fmt.Fprintf(stderr, "net label: output folder %s already exists; choose another -out or add -overwrite\n", cfg.Out)
+		return 2
+	}
+	if err := ncio.CheckFolderSchema(cfg.Read); err != nil {
+		fmt.Fprintf(stderr, "net label: %v\n", err)
 		return 2
 	}
 	sum, err := lab.Run(&cfg)

@@ -36,6 +36,7 @@ func Run(args []string) int {
 
 const usageText = `usage: net util -check FILE|FOLDER
        net util -ts2utc TIMESTAMP
+       net util -upgrade -read FILE|FOLDER -out FOLDER
 
 -check reads record files (<Type>.ncap[.gz], <Type>.csv[.gz]) completely, or
 every such file in a folder, and prints one line per file: its type and record
@@ -47,8 +48,23 @@ data), a header of another record type than the file name says, a record that
 does not decode as its type, and CSV rows whose column count differs from the
 header's (offset in the uncompressed data). A record whose fields do not fit
 its type (another type's record, or one from a newer netcap) counts as damage. Other files (pcaps) are skipped.
+A record file of another schema (written by the original netcap, or by a newer
+netcap than this one) is not read: its line says OTHER, names the version and
+what to do, and the exit status is 2.
 Exit status: 0 only when every file is valid, 1 when any file is damaged,
-2 on bad usage or when the path holds no record file.
+2 on bad usage, when the path holds no record file or a file of another schema.
+
+-upgrade converts record files of the original netcap (github.com/dreadl0ck/
+netcap) v0.4.x and v0.6 or later into this build's format, one <Type>.ncap.gz
+per input file in the -out folder (existing files are not overwritten). It
+converts Flow (v0.4 only), Connection, Ethernet, ARP, Dot1Q, LLC, IPv4, IPv6,
+ICMPv4, ICMPv6, ICMPv6Echo, UDP, TCP, SCTP, DNS, DHCPv4, NTP, HTTP and
+TLSClientHello records, and prints per file every
+conversion made (v0.4 "seconds.microseconds" times to Unix ns, v0.4 packet
+contexts to SrcIP/DstIP/SrcPort/DstPort, ...), every value it could not carry
+over and the fields left empty. Other record types are reported, not
+converted. Exit status: 0 when every file was converted, 1 when any was not,
+2 on bad usage.
 
 -ts2utc prints a timestamp as RFC 3339 UTC with nanoseconds. It accepts
 seconds.fraction (1700000000.123456, as netcap 0.4 wrote; the fraction is a
@@ -63,6 +79,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	check := fs.String("check", "", "record `file` or folder to check")
 	ts := fs.String("ts2utc", "", "`timestamp` to print as RFC 3339 UTC")
+	upgrade := fs.Bool("upgrade", false, "convert record files of the original netcap (-read) into this build's format (-out)")
+	upRead := fs.String("read", "", "-upgrade: record `file or folder` of the original netcap")
+	upOut := fs.String("out", "", "-upgrade: `folder` to write the converted files into")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -70,8 +89,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if code, done := cli.Parse(fs, args); done {
 		return code
 	}
-	if fs.NArg() > 0 || (*check == "") == (*ts == "") {
-		fmt.Fprintln(stderr, "net util: give exactly one of -check or -ts2utc")
+	if *upgrade && fs.NArg() == 0 && *check == "" && *ts == "" {
+		return runUpgrade(*upRead, *upOut, stdout, stderr)
+	}
+	if fs.NArg() > 0 || (*check == "") == (*ts == "") || *upgrade || *upRead != "" || *upOut != "" {
+		fmt.Fprintln(stderr, "net util: give exactly one of -check, -ts2utc or -upgrade (-read and -out go with -upgrade)")
 		fs.Usage()
 		return 2
 	}
@@ -89,10 +111,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "net util: -check: %v\n", err)
 		return 2
 	}
-	bad := 0
+	bad, other := 0, 0
 	var total int64
 	for _, f := range files {
 		res := CheckFile(f)
+		if errors.Is(res.Err, ncio.ErrOtherSchema) {
+			other++
+			fmt.Fprintf(stdout, "OTHER %v\n", res.Err)
+			continue
+		}
 		if res.Err != nil {
 			bad++
 			fmt.Fprintf(stdout, "BAD %s: %v\n", f, res.Err)
@@ -101,7 +128,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		total += res.Records
 		fmt.Fprintf(stdout, "ok  %s: %s, %d records\n", f, res.Type, res.Records)
 	}
-	fmt.Fprintf(stdout, "%d files checked, %d valid, %d damaged; %d records in the valid files\n", len(files), len(files)-bad, bad, total)
+	fmt.Fprintf(stdout, "%d files checked, %d valid, %d damaged; %d records in the valid files\n", len(files), len(files)-bad-other, bad, total)
+	if other > 0 {
+		fmt.Fprintf(stdout, "%d files of another schema, not checked\n", other)
+		return 2
+	}
 	if bad > 0 {
 		return 1
 	}
@@ -332,6 +363,9 @@ func (s *stream) checkProto(fileType string) Result {
 		return Result{Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: "empty file: no header record"}}
 	}
 	if err != nil {
+		return Result{Err: err}
+	}
+	if err := ncio.CheckHeader(s.path, b); err != nil {
 		return Result{Err: err}
 	}
 	h := &types.Header{}
