@@ -544,16 +544,16 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
-// TestReadmeListsMetrics: the README's metrics section names every metric
-// the exporter defines.
-func TestReadmeListsMetrics(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+// TestDocsListMetrics: docs/metrics.md names every metric the exporter
+// defines.
+func TestDocsListMetrics(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "metrics.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range New(Options{}).MetricNames() {
 		if !bytes.Contains(b, []byte("`"+name)) {
-			t.Errorf("README.md does not name %s", name)
+			t.Errorf("docs/metrics.md does not name %s", name)
 		}
 	}
 }

@@ -148,16 +148,16 @@ func TestStdoutOnlyXML(t *testing.T) {
 	}
 }
 
-// The README's transform section names every transform -list prints.
-func TestReadmeNamesEveryTransform(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+// docs/maltego.md's transform section names every transform -list prints.
+func TestDocsNameEveryTransform(t *testing.T) {
+	b, err := os.ReadFile("../../docs/maltego.md")
 	if err != nil {
-		t.Skip("README.md not found: ", err)
+		t.Fatal(err)
 	}
 	s := string(b)
-	i := strings.Index(s, "## Maltego transforms")
+	i := strings.Index(s, "## Properties and transforms")
 	if i < 0 {
-		t.Fatal("README.md has no Maltego transforms section")
+		t.Fatal("docs/maltego.md has no section \"Properties and transforms\"")
 	}
 	section := s[i:]
 	if j := strings.Index(section[3:], "\n## "); j >= 0 {
@@ -165,7 +165,7 @@ func TestReadmeNamesEveryTransform(t *testing.T) {
 	}
 	for _, tr := range maltego.Transforms {
 		if !strings.Contains(section, tr.Name) {
-			t.Errorf("the README's transform section does not name %s", tr.Name)
+			t.Errorf("docs/maltego.md does not name transform %s", tr.Name)
 		}
 	}
 }
