@@ -14,10 +14,11 @@ import (
 	"strings"
 	"syscall"
 
-	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/netcap/netcap/internal/cli"
+	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 )
 
@@ -54,6 +55,15 @@ Prints the records of one record file written by net capture. The default
 output is CSV with a header line (RFC 4180 quoting; lists and nested records
 as JSON inside the cell).
 
+-read also takes a FIFO (mkfifo): records are printed as they arrive.
+Devices (/dev/zero, terminals) are refused, exit 2. Every record is checked
+against its type before it is printed: one with fields its type does not
+have, wrong wire types or messages nested more than 32 deep (a few hundred
+bytes of nested groups would print as hundreds of MB) stops the dump with one
+line naming the file and the record, exit 1. -struct prints at most 1000
+elements of a list ("... N more") and 8 levels of nesting; -table cuts
+cells at 40 characters (or the column name).
+
 examples:
   net dump -read traffic.net/TCP.ncap.gz
   net dump -read traffic.net/TCP.ncap.gz -select Timestamp,SrcPort,DstPort -tsv -utc
@@ -67,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("net dump", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.read, "read", "", "record `file` to print: <Type>.ncap.gz or .ncap, as net capture writes them (required)")
+	fs.StringVar(&o.read, "read", "", "record `file` to print: <Type>.ncap.gz or .ncap, as net capture writes them, or a FIFO (required)")
 	fs.StringVar(&o.sep, "sep", "", "CSV column `separator` (default \",\"; \\t means tab)")
 	fs.BoolVar(&o.tsv, "tsv", false, "tab-separated values instead of commas")
 	fs.StringVar(&o.selection, "select", "", "comma-separated `fields` to print, in that order (see -fields)")
@@ -76,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.utc, "utc", false, "print timestamps as RFC 3339 UTC text instead of Unix nanoseconds")
 	fs.BoolVar(&o.json, "json", false, "one JSON object per line (JSON Lines), for jq and friends")
 	fs.BoolVar(&o.table, "table", false, "aligned columns for reading in a terminal (long cells are cut with …)")
-	fs.BoolVar(&o.structure, "struct", false, "each record as protobuf text, several lines per record")
+	fs.BoolVar(&o.structure, "struct", false, "each record as protobuf text, several lines per record (lists cut at 1000 elements, nesting at 8 levels)")
 	fs.IntVar(&o.limit, "limit", 0, "stop after `N` records (0: all)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -94,14 +104,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	r, code, err := openRecords(o.read)
+	r, f, code, err := openRecords(o.read)
 	if err != nil {
 		fmt.Fprintf(stderr, "net dump: %v\n", err)
 		return code
 	}
-	defer r.Close()
+	defer f.Close()
 
 	out := &output{w: bufio.NewWriterSize(stdout, 64<<10)}
+	if st, err := os.Stat(o.read); err == nil && st.Mode()&os.ModeNamedPipe != 0 {
+		out.live = true
+	}
 	code = dump(r, &o, out, stderr)
 	if err := out.flush(); err != nil {
 		if errors.Is(err, syscall.EPIPE) {
@@ -160,8 +173,9 @@ func (o *options) check() error {
 // output is stdout through a buffer; it keeps the first write error so that
 // the record loop can stop at a closed pipe.
 type output struct {
-	w   *bufio.Writer
-	err error
+	w    *bufio.Writer
+	err  error
+	live bool // the input is a FIFO: each record is flushed as it is read
 }
 
 func (o *output) write(b []byte) {
@@ -220,16 +234,31 @@ func dump(r *ncio.Reader, o *options, out *output, stderr io.Writer) int {
 
 	m := r.New()
 	n := 0
-	var readErr error
+	var readErr, damage error
 	for o.limit == 0 || n < o.limit {
-		if err := r.Next(m); err != nil {
+		b, err := r.NextRaw()
+		if err != nil {
 			if err != io.EOF {
 				readErr = err
 			}
 			break
 		}
+		// A record is checked before it is decoded and printed: a few
+		// hundred bytes of nested groups would otherwise print as
+		// hundreds of megabytes.
+		if err := wirecheck.Scan(md, b); err != nil {
+			damage = err
+			break
+		}
+		if err := proto.Unmarshal(b, m); err != nil {
+			readErr = fmt.Errorf("%s: record %d does not decode as %s: %w", o.read, n+1, md.Name(), err)
+			break
+		}
 		n++
 		rd.record(m.ProtoReflect())
+		if out.live {
+			out.flush()
+		}
 		if out.err != nil {
 			break
 		}
@@ -237,8 +266,12 @@ func dump(r *ncio.Reader, o *options, out *output, stderr io.Writer) int {
 	rd.end()
 	// Stdout is flushed before the error line so the two appear in order; a
 	// write error is left in out for run to report.
-	if readErr == nil || out.flush() != nil {
+	if (readErr == nil && damage == nil) || out.flush() != nil {
 		return 0
+	}
+	if damage != nil {
+		fmt.Fprintf(stderr, "net dump: %s: record %d is damaged, not printed: %v; the %s before it %s printed (net util -check %s looks at the whole file)\n", o.read, n+1, damage, records(n), were(n), o.read)
+		return 1
 	}
 	if errors.Is(readErr, ncio.ErrTruncated) {
 		fmt.Fprintf(stderr, "net dump: %s is truncated: it ends inside record %d (a killed net capture, a full disk or a partial copy); the %s before the cut %s printed\n", o.read, n+1, records(n), were(n))
@@ -417,19 +450,7 @@ func (s *structRenderer) record(m protoreflect.Message) {
 		b = fmt.Appendf(b, " (%s)", strings.Join(notes, ", "))
 	}
 	b = append(b, '\n')
-	text, err := prototext.MarshalOptions{Multiline: true, Indent: "  ", EmitUnknown: true}.Marshal(m.Interface())
-	if err != nil {
-		b = fmt.Appendf(b, "  (cannot render: %v)\n", err)
-	}
-	for _, line := range strings.SplitAfter(string(text), "\n") {
-		if line != "" {
-			b = append(b, "  "...)
-			b = append(b, line...)
-		}
-	}
-	if len(b) > 0 && b[len(b)-1] != '\n' {
-		b = append(b, '\n')
-	}
+	b = appendText(b, m, 1)
 	s.buf = append(b, '\n')
 	s.out.write(s.buf)
 }

@@ -65,7 +65,10 @@ func isTime(fd protoreflect.FieldDescriptor) bool {
 func (t *table) record(m protoreflect.Message) {
 	row := make([]string, len(t.cols))
 	for i, fd := range t.cols {
-		row[i] = printable(ncio.CellString(m, fd, t.utc))
+		// Cells are cut before they are held: the first rows wait for
+		// the column widths, and a long cell is never shown whole.
+		w := max(maxCell, utf8.RuneCountInString(string(fd.Name())))
+		row[i] = fit(printable(fit(ncio.CellString(m, fd, t.utc), w)), w)
 	}
 	if t.started {
 		t.writeRow(row)
@@ -134,11 +137,17 @@ func (t *table) writeRow(row []string) {
 
 // fit cuts s to w characters, the last one an ellipsis, when it is longer.
 func fit(s string, w int) string {
-	if utf8.RuneCountInString(s) <= w {
-		return s
+	n := 0
+	for i := range s {
+		if n == w-1 {
+			if _, size := utf8.DecodeRuneInString(s[i:]); i+size == len(s) {
+				return s // exactly w runes
+			}
+			return s[:i] + "…"
+		}
+		n++
 	}
-	r := []rune(s)
-	return string(r[:w-1]) + "…"
+	return s
 }
 
 // printable escapes control characters so that a string field holding a line
