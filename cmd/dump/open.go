@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +59,7 @@ func openRecords(path string) (*ncio.Reader, io.Closer, int, error) {
 		f.Close()
 		return nil, nil, code, err
 	}
-	if kind := captureKind(head); kind != "" {
+	if kind := ncio.CaptureKind(head); kind != "" {
 		if gzipped {
 			kind = "gzip'd " + kind
 		}
@@ -111,24 +110,6 @@ func peek(raw []byte) (head []byte, gzipped bool) {
 	buf := make([]byte, 256)
 	n, _ := io.ReadFull(gz, buf)
 	return buf[:n], true
-}
-
-// captureKind names the capture format whose magic number starts head, or
-// returns "" when head does not start a capture.
-func captureKind(head []byte) string {
-	if len(head) < 4 {
-		return ""
-	}
-	le, be := binary.LittleEndian.Uint32(head), binary.BigEndian.Uint32(head)
-	switch {
-	case le == 0xa1b2c3d4 || be == 0xa1b2c3d4:
-		return "pcap"
-	case le == 0xa1b23c4d || be == 0xa1b23c4d:
-		return "pcap with nanosecond timestamps"
-	case le == 0x0a0d0d0a:
-		return "pcapng"
-	}
-	return ""
 }
 
 // textStart reports whether head is printable text, and returns its first line

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/netcap/netcap/internal/cli"
+	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -39,7 +40,8 @@ const usageText = `usage: net util -check FILE|FOLDER
        net util -upgrade -read FILE|FOLDER -out FOLDER
 
 -check reads record files (<Type>.ncap[.gz], <Type>.csv[.gz]) completely, or
-every such file in a folder, and prints one line per file: its type and record
+every such file in a folder and in its subfolders one level down (the sensor
+folders net collect writes), and prints one line per file: its type and record
 count, or the first damage found, naming the file, the record index (0 = the
 first record after the header) and the byte offset. It finds a truncated or
 corrupt gzip stream (offset: bytes of the file read when the stream broke), a
@@ -47,12 +49,17 @@ record whose length runs past the end of the data (offset in the uncompressed
 data), a header of another record type than the file name says, a record that
 does not decode as its type, and CSV rows whose column count differs from the
 header's (offset in the uncompressed data). A record whose fields do not fit
-its type (another type's record, or one from a newer netcap) counts as damage. Other files (pcaps) are skipped.
+its type (another type's record, or one from a newer netcap), at any depth of
+nesting, counts as damage, as does one nested more than 32 deep (net dump
+refuses those). Files not named as record files (pcaps) are skipped in
+folders. A capture (pcap, pcapng, gzip'd or not), a FIFO or a device is not
+read: its line says NOT and what it is, and the exit status is 2.
 A record file of another schema (written by the original netcap, or by a newer
 netcap than this one) is not read: its line says OTHER, names the version and
 what to do, and the exit status is 2.
 Exit status: 0 only when every file is valid, 1 when any file is damaged,
-2 on bad usage, when the path holds no record file or a file of another schema.
+2 on bad usage, when the path holds no record file, a file of another schema,
+a capture, a FIFO or a device.
 
 -upgrade converts record files of the original netcap (github.com/dreadl0ck/
 netcap) v0.4.x and v0.6 or later into this build's format, one <Type>.ncap.gz
@@ -77,7 +84,7 @@ flags:
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("net util", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	check := fs.String("check", "", "record `file` or folder to check")
+	check := fs.String("check", "", "record `file` or folder (with its sensor subfolders) to check")
 	ts := fs.String("ts2utc", "", "`timestamp` to print as RFC 3339 UTC")
 	upgrade := fs.Bool("upgrade", false, "convert record files of the original netcap (-read) into this build's format (-out)")
 	upRead := fs.String("read", "", "-upgrade: record `file or folder` of the original netcap")
@@ -111,13 +118,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "net util: -check: %v\n", err)
 		return 2
 	}
-	bad, other := 0, 0
+	bad, other, not := 0, 0, 0
 	var total int64
 	for _, f := range files {
 		res := CheckFile(f)
 		if errors.Is(res.Err, ncio.ErrOtherSchema) {
 			other++
 			fmt.Fprintf(stdout, "OTHER %v\n", res.Err)
+			continue
+		}
+		if errors.Is(res.Err, ErrNotRecord) {
+			not++
+			fmt.Fprintf(stdout, "NOT %v\n", res.Err)
 			continue
 		}
 		if res.Err != nil {
@@ -128,9 +140,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		total += res.Records
 		fmt.Fprintf(stdout, "ok  %s: %s, %d records\n", f, res.Type, res.Records)
 	}
-	fmt.Fprintf(stdout, "%d files checked, %d valid, %d damaged; %d records in the valid files\n", len(files), len(files)-bad-other, bad, total)
+	fmt.Fprintf(stdout, "%d files checked, %d valid, %d damaged; %d records in the valid files\n", len(files)-not, len(files)-bad-other-not, bad, total)
 	if other > 0 {
 		fmt.Fprintf(stdout, "%d files of another schema, not checked\n", other)
+	}
+	if not > 0 {
+		fmt.Fprintf(stdout, "%d not record files (a capture, a FIFO or a device), not checked\n", not)
+	}
+	if other > 0 || not > 0 {
 		return 2
 	}
 	if bad > 0 {
@@ -177,6 +194,9 @@ func isRecordFile(name string) bool {
 	return strings.HasSuffix(name, ".ncap") || strings.HasSuffix(name, ".csv")
 }
 
+// recordFiles lists what -check reads: path itself when it is not a
+// folder, else the record files in it and in its subfolders one level down
+// (net collect writes <out>/<sensor>/<Type>.ncap.gz), sorted by path.
 func recordFiles(path string) ([]string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -185,21 +205,70 @@ func recordFiles(path string) ([]string, error) {
 	if !st.IsDir() {
 		return []string{path}, nil
 	}
-	entries, err := os.ReadDir(path)
+	out, err := recordFilesIn(path)
+	if err != nil {
+		return nil, err
+	}
+	entries, _ := os.ReadDir(path)
+	for _, e := range entries {
+		if e.IsDir() {
+			sub, err := recordFilesIn(filepath.Join(path, e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sub...)
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no record files (*.ncap, *.ncap.gz, *.csv, *.csv.gz), nor do its subfolders", path)
+	}
+	return out, nil
+}
+
+// recordFilesIn lists the files of dir named as record files.
+func recordFilesIn(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, e := range entries {
 		if !e.IsDir() && isRecordFile(e.Name()) {
-			out = append(out, filepath.Join(path, e.Name()))
+			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s holds no record files (*.ncap, *.ncap.gz, *.csv, *.csv.gz)", path)
-	}
 	return out, nil
+}
+
+// ErrNotRecord is in the error of a path -check does not read: a capture, a
+// FIFO, a device.
+var ErrNotRecord = errors.New("not a record file")
+
+// notRecord says what a path is instead of a record file, and what to do.
+type notRecord struct{ path, what string }
+
+func (e *notRecord) Error() string        { return e.path + ": " + e.what }
+func (e *notRecord) Is(target error) bool { return target == ErrNotRecord }
+
+// special refuses what -check must not open or read to its end: a FIFO
+// (opening it waits for a writer, and its data would be gone for the real
+// reader), devices and sockets.
+func special(path string) error {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().IsRegular() {
+		return err
+	}
+	m := st.Mode()
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return &notRecord{path, "is a FIFO, not a record file: -check reads a file to its end; use net dump -read on a FIFO, or check the file once written"}
+	case m&os.ModeCharDevice != 0:
+		return &notRecord{path, "is a character device (such as /dev/zero), not a record file"}
+	case m&os.ModeDevice != 0:
+		return &notRecord{path, "is a block device, not a record file"}
+	}
+	return &notRecord{path, "is not a regular file (a socket or other special file), not a record file"}
 }
 
 // Result is what CheckFile found.
@@ -297,11 +366,22 @@ func (s *stream) readDamage(rec int64, what string) error {
 
 // CheckFile reads a record file to its end and reports the first damage.
 func CheckFile(path string) Result {
+	if err := special(path); err != nil {
+		return Result{Err: err}
+	}
 	s, closeFn, err := openStream(path)
 	if err != nil {
 		return Result{Err: err}
 	}
 	defer closeFn()
+	// A capture's file header would be read as a record length.
+	if head, _ := s.br.Peek(4); ncio.CaptureKind(head) != "" {
+		kind := ncio.CaptureKind(head)
+		if s.gz != nil {
+			kind = "gzip'd " + kind
+		}
+		return Result{Err: &notRecord{path, fmt.Sprintf("is a capture file (%s), not a record file: use net capture -read %s to decode it, then check the folder it writes", kind, path)}}
+	}
 	name := filepath.Base(strings.TrimSuffix(path, ".gz"))
 	if strings.HasSuffix(name, ".csv") {
 		return s.checkCSV(strings.TrimSuffix(name, ".csv"))
@@ -381,6 +461,7 @@ func (s *stream) checkProto(fileType string) Result {
 		return Result{Type: typ, Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: fmt.Sprintf("header is of type %s but the file name says %s", typ, fileType)}}
 	}
 	m := mt.New().Interface()
+	md := mt.Descriptor()
 	var n int64
 	var buf []byte
 	for {
@@ -393,18 +474,33 @@ func (s *stream) checkProto(fileType string) Result {
 			return Result{Type: typ, Records: n, Err: err}
 		}
 		buf = b
+		// Records of another type often decode without error, their
+		// fields landing in numbers the type lacks or with other wire
+		// types, also inside nested messages, where GetUnknown of the
+		// record does not see them; wirecheck walks every level.
+		if err := wirecheck.Scan(md, b); err != nil {
+			return Result{Type: typ, Records: n, Err: &Damage{File: s.path, Record: n, Offset: start, Where: "uncompressed", What: scanDamage(typ, err)}}
+		}
 		proto.Reset(m)
 		if err := proto.Unmarshal(b, m); err != nil {
 			return Result{Type: typ, Records: n, Err: &Damage{File: s.path, Record: n, Offset: start, Where: "uncompressed", What: "record does not decode as " + typ + ": " + err.Error()}}
 		}
-		// Records of another type often decode without error, their
-		// fields landing in numbers the type lacks or with other wire
-		// types: both leave unknown fields.
-		if u := m.ProtoReflect().GetUnknown(); len(u) > 0 {
-			return Result{Type: typ, Records: n, Err: &Damage{File: s.path, Record: n, Offset: start, Where: "uncompressed", What: fmt.Sprintf("record does not decode as %s: %d bytes of fields %s does not have (a record of another type, or written by a newer netcap)", typ, len(u), typ)}}
-		}
 		n++
 	}
+}
+
+// scanDamage words what wirecheck found in a record of type typ.
+func scanDamage(typ string, err error) string {
+	var p *wirecheck.Problem
+	if errors.As(err, &p) {
+		switch p.Kind {
+		case wirecheck.Unknown, wirecheck.WrongType:
+			return fmt.Sprintf("record does not decode as %s: %v (a record of another type, or written by a newer netcap)", typ, err)
+		case wirecheck.TooDeep, wirecheck.TooMany:
+			return fmt.Sprintf("record is damaged: %v (net dump refuses it)", err)
+		}
+	}
+	return fmt.Sprintf("record does not decode as %s: %v", typ, err)
 }
 
 func isTypeName(name string) bool {
