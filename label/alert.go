@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Alert is one IDS alert, from an EVE JSON line or a fast.log line.
@@ -94,12 +95,36 @@ type Alerts struct {
 	BadErrors []string
 }
 
-const maxBadLines = 10
+const (
+	maxBadLines = 10
+	// maxBadError is the longest reason kept for a malformed line: a
+	// reason may quote the line's value (a timestamp, an address).
+	maxBadError = 200
+)
 
 func (as *Alerts) bad(line int, err error) {
 	as.Malformed++
 	if len(as.BadLines) < maxBadLines {
 		as.BadLines = append(as.BadLines, line)
-		as.BadErrors = append(as.BadErrors, err.Error())
+		as.BadErrors = append(as.BadErrors, cut(err.Error(), maxBadError))
 	}
+}
+
+// MaxLabel is the longest label written, in bytes: a signature, category or
+// attack name over it is cut (ending in "…"), and so is a -collect join.
+// Real signatures are under 200 bytes; a 10 MB one would be written into
+// every labelled record of its flow.
+const MaxLabel = 1024
+
+// cut returns s cut to at most max bytes at a character boundary, ending in
+// "…" when it was cut.
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	end := max - len("…")
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + "…"
 }

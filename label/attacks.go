@@ -3,6 +3,7 @@ package label
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strings"
@@ -61,11 +62,26 @@ func (a *Attack) Label(description bool) string {
 
 var attackLayouts = []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006/01/02 15:04:05"}
 
+// MaxAttackFile bounds the size of an attack timeline. A timeline is a
+// short hand-written YAML file; the whole file is read and decoded at once.
+const MaxAttackFile = 16 << 20
+
 // ReadAttacks reads a YAML attack timeline.
 func ReadAttacks(path string) ([]*Attack, error) {
-	b, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("-attacks: %w", err)
+	}
+	defer fh.Close()
+	if st, err := fh.Stat(); err == nil && st.Mode()&(os.ModeDevice|os.ModeSocket) != 0 {
+		return nil, fmt.Errorf("-attacks %s is a device or socket, not an attack timeline: give a YAML file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, MaxAttackFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("-attacks: %w", err)
+	}
+	if len(b) > MaxAttackFile {
+		return nil, fmt.Errorf("attacks %s is larger than %d MiB: an attack timeline is a short YAML file (see net label -h); split it or check that -attacks names the right file", path, MaxAttackFile>>20)
 	}
 	var f attackFile
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
@@ -107,7 +123,7 @@ func parseAttackTime(s string, loc *time.Location) (int64, error) {
 }
 
 func (s *attackSpec) resolve(loc *time.Location) (*Attack, error) {
-	a := &Attack{Name: s.Name, Category: s.Category, Mitre: s.Mitre, Severity: s.Severity,
+	a := &Attack{Name: cut(s.Name, MaxLabel), Category: cut(s.Category, MaxLabel), Mitre: cut(s.Mitre, MaxLabel), Severity: s.Severity,
 		Attackers: map[netip.Addr]bool{}, Victims: map[netip.Addr]bool{}}
 	if a.Severity == 0 {
 		a.Severity = 1

@@ -45,6 +45,9 @@ func ReadAlerts(path string, loc *time.Location) (*Alerts, error) {
 		return nil, fmt.Errorf("-alerts: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode()&(os.ModeDevice|os.ModeSocket) != 0 {
+		return nil, fmt.Errorf("-alerts %s is a device or socket, not an alert file: give eve.json or fast.log", path)
+	}
 	br := bufio.NewReaderSize(f, 1<<16)
 	head, _ := br.Peek(4096)
 	if isEVE(head) {
@@ -68,12 +71,21 @@ func isEVE(head []byte) bool {
 
 func readEVE(r io.Reader) (*Alerts, error) {
 	as := &Alerts{Format: "EVE JSON"}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<16), 64<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := bytes.TrimSpace(sc.Bytes())
+	lr := NewLineReader(r, MaxLine)
+	for {
+		raw, long, err := lr.Next()
+		if err == io.EOF {
+			return as, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("alerts: line %d: %v", lr.Line()+1, err)
+		}
+		n := lr.Line()
+		if long {
+			as.bad(n, errLong)
+			continue
+		}
+		line := bytes.TrimSpace(raw)
 		if len(line) == 0 {
 			continue
 		}
@@ -93,11 +105,10 @@ func readEVE(r io.Reader) (*Alerts, error) {
 		}
 		as.List = append(as.List, a)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("alerts: line %d: %v", n+1, err)
-	}
-	return as, nil
 }
+
+// errLong is the reason given for a line over MaxLine.
+var errLong = fmt.Errorf("longer than %d MiB, skipped", MaxLine>>20)
 
 func (e *eveLine) alert(line int) (*Alert, error) {
 	if e.Alert == nil {
@@ -118,8 +129,8 @@ func (e *eveLine) alert(line int) (*Alert, error) {
 	return &Alert{
 		Line: line, Time: t.UnixNano(), Frame: e.PcapCnt, Proto: e.Proto,
 		Src: src, Dst: dst, SrcPort: e.SrcPort, DstPort: e.DestPort,
-		CommunityID: e.CommunityID, Signature: e.Alert.Signature,
-		Category: e.Alert.Category, Severity: e.Alert.Severity, SID: e.Alert.SignatureID,
+		CommunityID: cut(e.CommunityID, MaxLabel), Signature: cut(e.Alert.Signature, MaxLabel),
+		Category: cut(e.Alert.Category, MaxLabel), Severity: e.Alert.Severity, SID: e.Alert.SignatureID,
 		conn: -1,
 	}, nil
 }

@@ -1,7 +1,6 @@
 package label
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -46,12 +45,21 @@ func ParseZone(s string) (*time.Location, error) {
 
 func readFastLog(r io.Reader, loc *time.Location) (*Alerts, error) {
 	as := &Alerts{Format: "fast.log"}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<16), 16<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
+	lr := NewLineReader(r, MaxLine)
+	for {
+		raw, long, err := lr.Next()
+		if err == io.EOF {
+			return as, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("alerts: line %d: %v", lr.Line()+1, err)
+		}
+		n := lr.Line()
+		if long {
+			as.bad(n, errLong)
+			continue
+		}
+		line := strings.TrimSpace(string(raw))
 		if line == "" {
 			continue
 		}
@@ -62,10 +70,6 @@ func readFastLog(r io.Reader, loc *time.Location) (*Alerts, error) {
 		}
 		as.List = append(as.List, a)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("alerts: line %d: %v", n+1, err)
-	}
-	return as, nil
 }
 
 func parseFastLine(line string, n int, loc *time.Location) (*Alert, error) {
@@ -96,7 +100,7 @@ func parseFastLine(line string, n int, loc *time.Location) (*Alert, error) {
 	}
 	return &Alert{
 		Line: n, Time: t.UnixNano(), Proto: m[8], Src: src, Dst: dst, SrcPort: sport, DstPort: dport,
-		Signature: m[5], Category: class, Severity: sev, SID: sid, conn: -1,
+		Signature: cut(m[5], MaxLabel), Category: cut(class, MaxLabel), Severity: sev, SID: sid, conn: -1,
 	}, nil
 }
 

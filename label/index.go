@@ -111,11 +111,11 @@ func readConns(path string) ([]conn, error) {
 	var out []conn
 	var c types.Connection
 	for {
-		if err := r.Next(&c); err != nil {
+		if err := nextRecord(r, path, int64(len(out)), &c); err != nil {
 			if errors.Is(err, io.EOF) {
 				return out, nil
 			}
-			return out, fmt.Errorf("%s: %v", path, err)
+			return out, err
 		}
 		src, _ := parseAddr(c.SrcIP)
 		dst, _ := parseAddr(c.DstIP)

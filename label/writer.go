@@ -3,7 +3,6 @@ package label
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -181,17 +180,24 @@ func (m *matcher) choose() string {
 	case 1:
 		return m.cands[0].label
 	}
-	sort.Slice(m.cands, func(i, j int) bool {
-		a, b := m.cands[i], m.cands[j]
+	before := func(a, b cand) bool {
 		if a.sev != b.sev {
 			return a.sev < b.sev
 		}
 		return a.order < b.order
-	})
-	if !m.cfg.Collect {
-		return m.cands[0].label
 	}
+	if !m.cfg.Collect {
+		best := m.cands[0]
+		for _, c := range m.cands[1:] {
+			if before(c, best) {
+				best = c
+			}
+		}
+		return best.label
+	}
+	sort.Slice(m.cands, func(i, j int) bool { return before(m.cands[i], m.cands[j]) })
 	m.out = m.out[:0]
+	size := 0
 	for _, c := range m.cands {
 		dup := false
 		for _, o := range m.out {
@@ -202,9 +208,13 @@ func (m *matcher) choose() string {
 		}
 		if !dup {
 			m.out = append(m.out, c.label)
+			// The join is cut at MaxLabel: no need to gather more.
+			if size += len(c.label) + len(" | "); size > MaxLabel {
+				break
+			}
 		}
 	}
-	return strings.Join(m.out, " | ")
+	return cut(strings.Join(m.out, " | "), MaxLabel)
 }
 
 // TypeResult is what labelling one record file gave.
@@ -254,11 +264,11 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 	}
 	var buf []byte
 	for {
-		if err := r.Next(rec); err != nil {
+		if err := nextRecord(r, in, res.Records, rec); err != nil {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return nil, fmt.Errorf("%s: %v (after %d records)", in, err, res.Records)
+			return nil, err
 		}
 		pr := rec.ProtoReflect()
 		l := m.label(f, pr)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netcap/netcap/internal/cli"
 	ncio "github.com/netcap/netcap/io"
@@ -65,7 +66,14 @@ Attack timeline (YAML):
       mitre: T1046                # optional, with -description: "port scan (T1046)"
 
 Malformed EVE or fast.log lines are counted and listed by line number; the
-rest still labels. The output folder is written under a temporary name and
+rest still labels. A line over 64 MiB is one of them: it is skipped to its
+end, not held. Labels (signatures, categories, attack names, -collect joins)
+are cut to 1024 bytes, ending in "…"; the summary cuts cells to 60
+characters and lists the 20 most frequent labels of each type. An attack
+file over 16 MiB and devices given as -alerts or -attacks are refused. A
+damaged record file (cut, corrupt, or a record with fields its type lacks or
+nested more than 32 deep) stops the run with one line naming the file and
+the record, exit 1. The output folder is written under a temporary name and
 renamed when complete; an existing one is refused unless -overwrite.
 
 examples:
@@ -197,14 +205,57 @@ func printSummary(w io.Writer, cfg *lab.Config, s *lab.Summary) {
 		for l := range t.Labels {
 			labels = append(labels, l)
 		}
-		sort.Slice(labels, func(i, j int) bool { return t.Labels[labels[i]] > t.Labels[labels[j]] })
+		sort.Slice(labels, func(i, j int) bool {
+			if a, b := t.Labels[labels[i]], t.Labels[labels[j]]; a != b {
+				return a > b
+			}
+			return labels[i] < labels[j]
+		})
 		for i, l := range labels {
+			if i == showLabels {
+				var rest int64
+				for _, l := range labels[i:] {
+					rest += t.Labels[l]
+				}
+				fmt.Fprintf(tw, "\t\t... %d more labels\t%d\t\n", len(labels)-i, rest)
+				break
+			}
 			if i == 0 {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t\n", t.Type, t.Records, l, t.Labels[l])
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t\n", cell(t.Type), t.Records, cell(l), t.Labels[l])
 			} else {
-				fmt.Fprintf(tw, "\t\t%s\t%d\t\n", l, t.Labels[l])
+				fmt.Fprintf(tw, "\t\t%s\t%d\t\n", cell(l), t.Labels[l])
 			}
 		}
 	}
 	tw.Flush()
+}
+
+const (
+	// maxCell is the widest summary cell: tabwriter pads every row of a
+	// column to its widest cell, so one 10 MB label made every row 10 MB.
+	maxCell = 60
+	// showLabels is how many labels of a record type the summary lists
+	// (the most frequent); the rest are counted on one line.
+	showLabels = 20
+)
+
+// cell cuts a summary cell to maxCell characters, ending in "…", and
+// replaces tabs and line breaks, which would break the table.
+func cell(s string) string {
+	var b strings.Builder
+	n := 0
+	for i, r := range s {
+		if n == maxCell-1 {
+			if _, size := utf8.DecodeRuneInString(s[i:]); i+size < len(s) {
+				b.WriteString("…")
+				break
+			}
+		}
+		if r == '\t' || r == '\n' || r == '\r' {
+			r = ' '
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
 }
