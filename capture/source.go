@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Source delivers packets in capture order. The data returned by ReadPacket is
@@ -30,7 +28,10 @@ type Source interface {
 	Close() error
 }
 
-// ErrTruncatedCapture means the capture file ends inside a packet record.
+// ErrTruncatedCapture means reading stopped before the end of the capture:
+// the file ends inside a packet record, a block is corrupt, a gzip'd file is
+// damaged (ErrDamagedGzip) or the file exceeds an input limit
+// (ErrInputLimit). The packets before were delivered.
 var ErrTruncatedCapture = errors.New("capture file is truncated")
 
 // ErrNotCapture means the input is not a pcap or pcapng file.
@@ -48,11 +49,17 @@ type FileSource struct {
 	f       *os.File
 	counter *countingReader
 	size    int64
-	pcap    *pcapgo.Reader
-	ng      *pcapgo.NgReader
+	in      *input       // the (inflated) capture bytes
+	gz      *gzipMembers // nil for a plain file
+	frames  frameReader
 	link    layers.LinkType
 	n       int64       // packets read from the file, filtered out ones too
 	filter  *fileFilter // set by SetFilter
+	// member is the gzip member of which frame memberFirst was the first
+	// frame read with bytes from it: the first frame a damaged member
+	// may have spoilt.
+	member      int
+	memberFirst int64
 }
 
 // OpenFile opens a capture file. The format is told by the content (magic
@@ -83,16 +90,16 @@ func (s *FileSource) open() error {
 	s.counter = &countingReader{r: s.f}
 	br := bufio.NewReaderSize(s.counter, 1<<20)
 	head, _ := br.Peek(16)
-	var r io.Reader = br
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
+		gz, err := newGzipMembers(br)
 		if err != nil {
 			return fmt.Errorf("capture: %s: bad gzip stream: %v", s.path, err)
 		}
-		gbr := bufio.NewReaderSize(gz, 1<<20)
-		head, _ = gbr.Peek(16)
-		r = gbr
+		s.gz = gz
+		br = bufio.NewReaderSize(gz, 1<<20)
+		head, _ = br.Peek(16)
 	}
+	s.in = &input{br: br}
 	if len(head) < 4 {
 		if len(head) == 0 {
 			return fmt.Errorf("capture: %s: %w (the file is empty)", s.path, ErrNotCapture)
@@ -102,26 +109,17 @@ func (s *FileSource) open() error {
 	le, be := binary.LittleEndian.Uint32(head), binary.BigEndian.Uint32(head)
 	switch {
 	case le == magicPcapMicro || be == magicPcapMicro || le == magicPcapNano || be == magicPcapNano:
-		pr, err := pcapgo.NewReader(r)
+		r, err := newPcapReader(s.in)
 		if err != nil {
 			return fmt.Errorf("capture: %s: bad pcap header: %v", s.path, err)
 		}
-		// tcpdump and Wireshark accept records up to 256 KiB whatever snap
-		// length the header declares; so do we.
-		if pr.Snaplen() < 262144 {
-			pr.SetSnaplen(262144)
-		}
-		s.pcap, s.link = pr, pr.LinkType()
+		s.frames, s.link = r, r.link
 	case le == magicPcapngBlock:
-		nr, err := pcapgo.NewNgReader(r, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		r, err := newNgReader(s.in)
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				// A section without interfaces and packets.
-				return fmt.Errorf("capture: %s: pcapng file has no interface: %v", s.path, err)
-			}
 			return fmt.Errorf("capture: %s: bad pcapng section header: %v", s.path, err)
 		}
-		s.ng, s.link = nr, nr.LinkType()
+		s.frames, s.link = r, r.linkType()
 	case head[0] < 0x80 && head[1] == 0x08:
 		// A length prefix, then field 1 (Header.Created) as a varint: the
 		// start of a netcap record file.
@@ -146,33 +144,76 @@ func (s *FileSource) ReadPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType
 }
 
 func (s *FileSource) readPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	var (
-		data []byte
-		ci   gopacket.CaptureInfo
-		err  error
-		link = s.link
-	)
-	if s.pcap != nil {
-		data, ci, err = s.pcap.ZeroCopyReadPacketData()
-	} else {
-		data, ci, err = s.ng.ZeroCopyReadPacketData()
-		if err == nil && len(ci.AncillaryData) > 0 {
-			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-				link = lt
-			}
-		}
-	}
+	data, ci, link, err := s.frames.next()
 	if err != nil {
-		if err == io.EOF {
-			return nil, ci, link, io.EOF
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, ci, link, fmt.Errorf("%w: %s ends inside packet %d", ErrTruncatedCapture, s.path, s.n+1)
-		}
-		return nil, ci, link, fmt.Errorf("%w: %s: packet %d is corrupt: %v", ErrTruncatedCapture, s.path, s.n+1, err)
+		return nil, ci, link, s.explain(err)
 	}
 	s.n++
+	if g := s.gz; g != nil && g.n != s.member && s.in.off > g.start {
+		s.member, s.memberFirst = g.n, s.n
+	}
 	return data, ci, link, nil
+}
+
+// explain turns a reader's error into one that names the file, the frame
+// and, for a bad block, its offset.
+func (s *FileSource) explain(err error) error {
+	if err == io.EOF {
+		return io.EOF
+	}
+	var (
+		fe *formatError
+		ge *gzipError
+	)
+	if errors.As(err, &fe) && s.gz != nil {
+		// A bad block in a gzip'd file may be made of a damaged
+		// member's bytes: the checksum at the member's end tells.
+		if d := s.damage(); d != nil {
+			err = d
+		}
+	}
+	switch {
+	case errors.As(err, &ge):
+		if ge.after {
+			return fmt.Errorf("%w: %s: %v; the %d frames before are whole", ErrDamagedGzip, s.path, ge, s.n)
+		}
+		first := s.n + 1
+		if s.member == ge.member {
+			first = s.memberFirst
+		}
+		if first > s.n {
+			return fmt.Errorf("%w: %s: %v; no frame was read from it", ErrDamagedGzip, s.path, ge)
+		}
+		return fmt.Errorf("%w: %s: %v: frames %d-%d may be wrong", ErrDamagedGzip, s.path, ge, first, s.n)
+	case errors.As(err, &fe):
+		where := fmt.Sprintf("offset %d", fe.off)
+		if s.gz != nil {
+			where += " of the inflated data"
+		}
+		if fe.limit {
+			return fmt.Errorf("%w: %s: %s: %s", ErrInputLimit, s.path, where, fe.msg)
+		}
+		return fmt.Errorf("%w: %s: %s: packet %d is corrupt: %s", ErrTruncatedCapture, s.path, where, s.n+1, fe.msg)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: %s ends inside packet %d", ErrTruncatedCapture, s.path, s.n+1)
+	}
+	return fmt.Errorf("%w: %s: packet %d is corrupt: %v", ErrTruncatedCapture, s.path, s.n+1, err)
+}
+
+// damage reads on to the end of the gzip member being inflated and returns
+// its damage, nil when it inflates with a good checksum.
+func (s *FileSource) damage() error {
+	g := s.gz
+	member := g.n
+	for g.n == member && !g.ended && g.err == nil {
+		if _, err := s.in.br.Discard(64 << 10); err != nil {
+			break
+		}
+	}
+	if ge, ok := g.err.(*gzipError); ok && ge.member == member && !ge.after {
+		return ge
+	}
+	return nil
 }
 
 // Name implements Source.

@@ -23,6 +23,9 @@ const (
 	Failed
 )
 
+// EmptyFrame is the failure reason of a frame whose capture length is 0.
+const EmptyFrame = "empty frame (capture length 0)"
+
 // maxLayers bounds the layer chain of one packet, so that a packet made of
 // nested tunnels cannot keep a worker busy.
 const maxLayers = 32
@@ -289,6 +292,13 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 	meta.Strings = &d.strs
 	meta.Skipped = false
 	d.df.truncated = false
+	if len(data) == 0 {
+		// A frame of no bytes decodes to nothing; counted as an error
+		// packet, so that every frame read is a record, an unknown or an
+		// error packet.
+		d.context(meta, nil, true)
+		return Failed, EmptyFrame
+	}
 	typ := FirstLayer(link, data)
 	st = Decoded
 	for len(data) > 0 {

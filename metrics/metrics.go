@@ -587,6 +587,15 @@ var topDescs = [topKinds]*prometheus.Desc{
 // later new values are not counted (memory stays bounded under a scan).
 const maxTracked = 100000
 
+// MaxLabelBytes is the longest label value of a top-N list: longer values
+// (a 60 KB HTTP Host header) are cut to it, ending in "...".
+const MaxLabelBytes = 256
+
+// maxTrackedBytes bounds the bytes of the distinct values counted per list
+// in one interval, as maxTracked bounds their number: 5,000 Host headers of
+// 60 KB took 891 MB before values were cut and their bytes bounded.
+const maxTrackedBytes = 4 << 20
+
 type topEntry struct {
 	key string
 	v   float64
@@ -598,6 +607,7 @@ type topSet struct {
 	// counts point to their values, so that counting a key seen before
 	// looks it up with the bytes it comes in and allocates nothing.
 	counts  [topKinds]map[string]*float64
+	bytes   [topKinds]int // of the keys in counts
 	current [topKinds][]topEntry
 	lower   []byte // scratch of addLower
 }
@@ -622,14 +632,29 @@ func (t *topSet) add(kind int, key []byte, v float64) {
 }
 
 func (t *topSet) addLocked(kind int, key []byte, v float64) {
+	if len(key) > MaxLabelBytes {
+		key = cutLabel(t.lower, key)
+		t.lower = key
+	}
 	m := t.counts[kind]
 	if p := m[string(key)]; p != nil {
 		*p += v
-	} else if len(m) < maxTracked {
+	} else if len(m) < maxTracked && t.bytes[kind]+len(key) <= maxTrackedBytes {
 		p = new(float64)
 		*p = v
 		m[string(key)] = p
+		t.bytes[kind] += len(key)
 	}
+}
+
+// cutLabel returns key cut to MaxLabelBytes at a character boundary and
+// ending in "...", built in scratch's storage (which may be key's).
+func cutLabel(scratch, key []byte) []byte {
+	n := MaxLabelBytes - 3
+	for n > 0 && !utf8.RuneStart(key[n]) {
+		n--
+	}
+	return append(append(scratch[:0], key[:n]...), "..."...)
 }
 
 // addLower counts v for key in lower case: host and domain names, which
@@ -672,6 +697,7 @@ func (t *topSet) refresh() {
 		}
 		t.current[k] = list
 		t.counts[k] = map[string]*float64{}
+		t.bytes[k] = 0
 	}
 }
 

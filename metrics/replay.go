@@ -44,18 +44,19 @@ func Replay(ctx context.Context, dir string, speed float64, e *Exporter) (Replay
 		if en.IsDir() || !(strings.HasSuffix(name, ".ncap") || strings.HasSuffix(name, ".ncap.gz")) {
 			continue
 		}
-		r, err := ncio.Open(filepath.Join(dir, name))
+		path := filepath.Join(dir, name)
+		r, err := ncio.Open(path)
 		if err != nil {
-			return st, fmt.Errorf("replay: %w", err)
+			return st, fmt.Errorf("replay: %w", named(path, err))
 		}
-		c := &cursor{r: r, t: r.Header().Type}
+		c := &cursor{r: r, t: r.Header().Type, path: path}
 		st.Files++
 		if err := c.advance(); err == io.EOF {
 			r.Close()
 			continue
 		} else if err != nil {
 			r.Close()
-			return st, fmt.Errorf("replay: %w", err)
+			return st, fmt.Errorf("replay: %w", named(path, err))
 		}
 		heap.Push(h, c)
 	}
@@ -90,7 +91,7 @@ func Replay(ctx context.Context, dir string, speed float64, e *Exporter) (Replay
 			heap.Pop(h)
 			c.r.Close()
 		} else if err != nil {
-			return st, fmt.Errorf("replay: %w", err)
+			return st, fmt.Errorf("replay: %w; %d records replayed before", named(c.path, err), st.Records)
 		} else {
 			heap.Fix(h, 0)
 		}
@@ -100,11 +101,21 @@ func Replay(ctx context.Context, dir string, speed float64, e *Exporter) (Replay
 	return st, nil
 }
 
+// named makes err name the file it is about: the io package returns
+// ErrTruncated bare.
+func named(path string, err error) error {
+	if strings.Contains(err.Error(), path) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
 type cursor struct {
-	r   *ncio.Reader
-	t   types.Type
-	rec []byte
-	ts  int64
+	path string
+	r    *ncio.Reader
+	t    types.Type
+	rec  []byte
+	ts   int64
 }
 
 func (c *cursor) advance() error {

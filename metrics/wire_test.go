@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -339,4 +341,45 @@ func FuzzRecord(f *testing.F) {
 			t.Fatalf("%x: wire reader %+v, unmarshalled %v", b, v, &m)
 		}
 	})
+}
+
+// TestLongLabels feeds the exporter 5,000 HTTP requests with distinct 60 KB
+// Host headers (891 MB of heap when values were kept whole): label values
+// are cut to MaxLabelBytes, the bytes a list keeps per interval are
+// bounded, and the heap stays small.
+func TestLongLabels(t *testing.T) {
+	e := New(Options{TopN: 5})
+	hostField := fieldNumber(&types.HTTP{}, "Host")
+	host := []byte(strings.Repeat("é", 30<<10)) // 60 KB, 2 bytes a character
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var rec []byte
+	for i := range 5000 {
+		copy(host, fmt.Sprintf("%05d.", i))
+		rec = protowire.AppendBytes(protowire.AppendTag(rec[:0], hostField, protowire.BytesType), host)
+		e.RecordMessage(types.Type_NC_HTTP, rec)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapInuse) - int64(before.HeapInuse); grown > 16<<20 {
+		t.Errorf("heap grew by %d bytes for 5,000 hosts of 60 KB, want at most 16 MiB", grown)
+	}
+	if n := e.top.bytes[topHTTPHost]; n > maxTrackedBytes {
+		t.Errorf("the host list keeps %d bytes, want at most %d", n, maxTrackedBytes)
+	}
+	e.Refresh()
+	list := e.top.current[topHTTPHost]
+	if len(list) != 5 {
+		t.Fatalf("%d hosts in the top list, want 5", len(list))
+	}
+	for _, en := range list {
+		if len(en.key) > MaxLabelBytes || !strings.HasSuffix(en.key, "...") || !utf8.ValidString(en.key) || !strings.HasPrefix(en.key, "0000") {
+			t.Errorf("label value of %d bytes %.20q...: want at most %d bytes of valid UTF-8 ending in ...", len(en.key), en.key, MaxLabelBytes)
+		}
+	}
+	// Scraping it works (every label value valid).
+	if body := scrape(t, e); !strings.Contains(string(body), "netcap_top_http_host_requests{host=\"0000") {
+		t.Errorf("scrape lacks the cut host:\n%.2000s", body)
+	}
 }

@@ -63,8 +63,10 @@ record's bytes, about 60 ns a record on the engine's writer; measured, net
 export takes about 7 to 9% more CPU than net capture -entropy on the same
 capture (go run ./tools/bench -export).
 
-Exit status: 0 after Ctrl-C or SIGTERM, 1 when the input fails (a cut capture
-still serves what was decoded), 2 on bad usage, an address in use or
+Exit status: 0 after Ctrl-C or SIGTERM, 1 when the input fails or is not whole
+(a capture that is cut, damaged or over an input limit, or a damaged record
+file, which is named: what was read is still served), 2 on bad usage, an
+address in use or
 (-replay) record files of another schema (the original netcap's: convert them
 with net util -upgrade).
 
@@ -193,6 +195,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "net export: %v\n", err)
+			code = 1
+		} else if sum.Truncated != nil {
+			// Cut, damaged or over an input limit: what was read is
+			// served, and the exit says the input was not whole.
+			fmt.Fprintf(stderr, "net export: %v; the metrics of the %d packets before the cut are served\n", sum.Truncated, sum.Packets)
 			code = 1
 		}
 	}
