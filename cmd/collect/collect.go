@@ -52,7 +52,7 @@ func run(args []string, stderr io.Writer) int {
 		tlsCert    = fs.String("tls-cert", "", "mutual TLS: certificate `file` (PEM); embedded server: the server's, with -nats: this client's")
 		tlsKey     = fs.String("tls-key", "", "mutual TLS: key `file` (PEM) of -tls-cert")
 		tlsCA      = fs.String("tls-ca", "", "mutual TLS: CA `file` (PEM); embedded server: only clients with a certificate it signed may connect; with -nats: the CA of the servers")
-		users      = fs.String("users", "", "embedded server: only these clients may connect; `file` of lines \"name password\" or NKey public user keys (U...)")
+		users      = fs.String("users", "", "embedded server: only these sensors may connect, each confined to publishing its own records; `file` of lines \"name password [sensor]\", \"U<NKey public key> sensor\" or \"cert sensor <certificate identity>\" (see docs/collector.md)")
 		srvConf    = fs.String("server-config", "", "embedded server: nats-server configuration `file` (e.g. operator mode: operator JWT, resolver, accounts); -listen and the store apply where it does not say; -creds or -nkey sign the collector in")
 		creds      = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (-nats, or -server-config)")
 		nkey       = fs.String("nkey", "", "`file` holding an NKey seed (SU...) (-nats, or -server-config); with -nats, user and password go in the URL: nats://name:password@host:4222")
@@ -63,7 +63,11 @@ func run(args []string, stderr io.Writer) int {
 
 Without -nats, starts an embedded NATS server with JetStream (file store in
 <out>/.jetstream) on -listen; -tls-cert, -tls-key and -tls-ca make it require
-mutual TLS, -users a user name and password or an NKey; -server-config runs
+mutual TLS, -users a user name and password, an NKey or a certificate
+per sensor, each sensor allowed only to publish its own records
+(netcap.<sensor>.*) and receive their acks (_NETCAP_INBOX.<sensor>.*.*):
+no JetStream API call. The collector signs in to its embedded server with an
+NKey it makes in memory, the only user with every right. -server-config runs
 it from a nats-server configuration file instead (operator mode with JWT
 accounts, for one: agents then sign in with -creds, and so does the
 collector). Creates the streams
