@@ -56,6 +56,7 @@ func run(args []string, stderr io.Writer) int {
 		srvConf    = fs.String("server-config", "", "embedded server: nats-server configuration `file` (e.g. operator mode: operator JWT, resolver, accounts); -listen and the store apply where it does not say; -creds or -nkey sign the collector in")
 		creds      = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (-nats, or -server-config)")
 		nkey       = fs.String("nkey", "", "`file` holding an NKey seed (SU...) (-nats, or -server-config); with -nats, user and password go in the URL: nats://name:password@host:4222")
+		insecure   = fs.Bool("insecure", false, "embedded server: allow a -listen address other than loopback without -users, -server-config or -tls-ca (anyone who can connect may then delete the streams)")
 		cpuprof    = fs.String("cpuprofile", "", "write a CPU profile of the whole run (embedded server included) to `file`")
 	)
 	fs.Usage = func() {
@@ -67,7 +68,9 @@ mutual TLS, -users a user name and password, an NKey or a certificate
 per sensor, each sensor allowed only to publish its own records
 (netcap.<sensor>.*) and receive their acks (_NETCAP_INBOX.<sensor>.*.*):
 no JetStream API call. The collector signs in to its embedded server with an
-NKey it makes in memory, the only user with every right. -server-config runs
+NKey it makes in memory, the only user with every right. A -listen address
+other than loopback needs -users, -server-config or -tls-ca, or -insecure:
+without them anyone who can connect may do anything. -server-config runs
 it from a nats-server configuration file instead (operator mode with JWT
 accounts, for one: agents then sign in with -creds, and so does the
 collector). Creates the streams
@@ -130,6 +133,9 @@ flags:
 		port, perr := strconv.Atoi(portStr)
 		if err != nil || perr != nil {
 			return fail("-listen %q: want host:port", *listen)
+		}
+		if !loopback(host) && *users == "" && *srvConf == "" && *tlsCA == "" && !*insecure {
+			return fail("-listen %s is not loopback and says no one in particular may connect: give -users, -server-config or -tls-ca (or -insecure)", *listen)
 		}
 		if *srvConf == "" && (*creds != "" || *nkey != "") {
 			return fail("-creds and -nkey sign in to servers in operator mode: -nats, or the embedded server with -server-config")
@@ -215,6 +221,16 @@ flags:
 		fmt.Fprintf(stderr, "net collect: last acks: %v (those parts come again)\n", flushErr)
 	}
 	return 0
+}
+
+// loopback reports whether host is a loopback address or localhost (only
+// this machine can connect there).
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func statusLoop(w io.Writer, c *stream.Collector, every time.Duration, done chan struct{}) {
