@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,7 +46,19 @@ type CollectorConfig struct {
 	// AfterWrite, if set, is called after each batch is written and
 	// before it is acked (tests stop the process there).
 	AfterWrite func(round int64)
+	// Streams, if set, are the options the collector made its streams
+	// with: it checks every StreamCheck that they are still there and
+	// makes them (and its consumer) again if not, counting what was lost.
+	Streams *StreamOptions
 }
+
+// StreamCheck is how often the collector checks that its streams and its
+// consumer are still there.
+const StreamCheck = time.Second
+
+// lostWait is how long a part waits for an earlier one of its run once
+// the stream was deleted: those earlier ones may be gone with it.
+const lostWait = 2 * time.Second
 
 // Collector stores the parts of the NETCAP stream in record files.
 type Collector struct {
@@ -73,6 +86,13 @@ type Collector struct {
 	broken       bool // a write failed: write nothing more
 	dirty        bool // parts were written since the state was loaded
 	logged       int  // out-of-order lines logged
+
+	// Streams deleted under the collector: when it noticed, the parts the
+	// stream held at the check before, and the next part of each run then
+	// (parts of it missing above that are lost with the stream).
+	lostRuns   map[partKey]int64
+	Deletions  atomic.Int64 // streams or consumer found deleted and made again
+	LostAtMost atomic.Int64 // parts NETCAP held at the check before it was found deleted
 
 	Batches, Records, Bytes atomic.Int64
 	Redelivered             atomic.Int64 // parts delivered again and skipped
@@ -104,7 +124,7 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 		cfg.AckWait = 30 * time.Second
 	}
 	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, dead: map[string]int64{},
-		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}}
+		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}, lostRuns: map[partKey]int64{}}
 }
 
 // Dead returns the dead letters so far, by reason.
@@ -125,25 +145,30 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 		return err
 	}
 	c.st = st
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
-		Durable:   c.cfg.Durable,
-		AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait:   c.cfg.AckWait,
-		// Parts put back to wait for an earlier one stay pending: a
-		// limit could fill with them and hold back the very part they
-		// wait for. What is delivered at once is bounded by Fetch.
-		MaxAckPending: -1,
-		MaxDeliver:    -1,
-	})
+	cons, err := c.consumer(ctx)
 	if err != nil {
-		return fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
+		return err
 	}
 	defer func() {
 		if cerr := c.closeAll(); err == nil {
 			err = cerr
 		}
 	}()
+	remake := make(chan struct{}, 1)
+	if c.cfg.Streams != nil {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go c.watchStreams(wctx, remake)
+	}
 	for ctx.Err() == nil {
+		select {
+		case <-remake:
+			c.streamsLost()
+			if cons, err = c.consumer(ctx); err != nil {
+				return err
+			}
+		default:
+		}
 		batch, err := cons.Fetch(c.cfg.Fetch, jetstream.FetchMaxWait(500*time.Millisecond))
 		if err != nil {
 			// The server is away: wait and pull again.
@@ -161,6 +186,135 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// consumer makes (or updates) the collector's durable consumer.
+func (c *Collector) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Durable:   c.cfg.Durable,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   c.cfg.AckWait,
+		// Parts put back to wait for an earlier one stay pending: a
+		// limit could fill with them and hold back the very part they
+		// wait for. What is delivered at once is bounded by Fetch.
+		MaxAckPending: -1,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
+	}
+	return cons, nil
+}
+
+// watchStreams checks every StreamCheck that NETCAP, NETCAP_DEAD and the
+// consumer are there, and makes them again if someone deleted them (an
+// operator; sensors cannot), says so loudly and counts it; then it tells
+// Run (remake) to make its consumer again and count the runs whose parts
+// may be gone. It runs beside Run, so a collector busy writing notices too.
+// A server that does not answer is left to the fetch loop.
+func (c *Collector) watchStreams(ctx context.Context, remake chan<- struct{}) {
+	var created time.Time
+	var held uint64 // parts NETCAP held at the last check
+	t := time.NewTicker(StreamCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, StreamCheck)
+		var gone []string
+		st, err := c.js.Stream(cctx, StreamName)
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			gone = append(gone, StreamName)
+		case err != nil:
+			cancel()
+			continue
+		case created.IsZero():
+			created = st.CachedInfo().Created
+		case !st.CachedInfo().Created.Equal(created):
+			gone = append(gone, StreamName+" (deleted and made again by someone else)")
+		}
+		if _, err := c.js.Stream(cctx, DeadStreamName); errors.Is(err, jetstream.ErrStreamNotFound) {
+			gone = append(gone, DeadStreamName)
+		}
+		if len(gone) == 0 {
+			held = st.CachedInfo().State.Msgs
+			if _, err := c.js.Consumer(cctx, StreamName, c.cfg.Durable); errors.Is(err, jetstream.ErrConsumerNotFound) {
+				c.Deletions.Add(1)
+				c.warn("WARNING: consumer %s was deleted: making it again (no part is lost: those not acked come again)", c.cfg.Durable)
+				select {
+				case remake <- struct{}{}:
+				default:
+				}
+			}
+			cancel()
+			continue
+		}
+		c.Deletions.Add(int64(len(gone)))
+		lost := ""
+		if !strings.HasPrefix(gone[0], DeadStreamName) {
+			c.LostAtMost.Add(int64(held))
+			lost = fmt.Sprintf("; up to %d parts it held (at the check %v before) are LOST", held, StreamCheck)
+			held = 0
+		}
+		c.warn("WARNING: stream %s deleted under the collector: making it again%s", strings.Join(gone, " and "), lost)
+		if err := EnsureStreams(cctx, c.js, *c.cfg.Streams); err != nil {
+			c.warn("making the deleted streams again: %v (trying again in %v)", err, StreamCheck)
+			created = time.Time{}
+		} else if st, err := c.js.Stream(cctx, StreamName); err == nil {
+			created = st.CachedInfo().Created
+		}
+		cancel()
+		select {
+		case remake <- struct{}{}:
+		default: // Run has not taken the last one yet
+		}
+	}
+}
+
+// streamsLost notes that the parts missing from each run from here on are
+// lost (see Lost); called by Run when the streams were made again.
+func (c *Collector) streamsLost() {
+	for k := range c.st.Runs {
+		if _, ok := c.lostRuns[k]; !ok {
+			c.lostRuns[k] = c.next(k)
+		}
+	}
+	for k := range c.gaps {
+		if _, ok := c.lostRuns[k]; !ok {
+			c.lostRuns[k] = c.next(k)
+		}
+	}
+}
+
+// warn prints one line, whatever was logged before.
+func (c *Collector) warn(format string, a ...any) {
+	if c.cfg.Log != nil {
+		fmt.Fprintf(c.cfg.Log, "net collect: "+format+"\n", a...)
+	}
+}
+
+// Lost returns the parts missing from agent runs since a stream deletion:
+// parts numbered below a part written after the deletion and above the last
+// written before it that never came. Call it once Run has returned.
+func (c *Collector) Lost() int64 {
+	var n int64
+	for k, from := range c.lostRuns {
+		r := c.st.Runs[k]
+		if r == nil || len(r.Extra) == 0 {
+			continue
+		}
+		top := r.Extra[len(r.Extra)-1]
+		for seq := max(from, r.Done+1); seq < top; seq++ {
+			if !r.has(seq) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // flushAfter is how long the collector, having taken every part the
@@ -294,13 +448,17 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 				since = time.Now()
 				c.gaps[k] = since
 			}
-			if time.Since(since) < c.cfg.OrderWait {
+			wait := c.cfg.OrderWait
+			if _, ok := c.lostRuns[k]; ok {
+				wait = min(wait, lostWait)
+			}
+			if time.Since(since) < wait {
 				c.Held.Add(1)
 				return true
 			}
 			if c.logged < 20 && c.cfg.Log != nil {
 				c.logged++
-				fmt.Fprintf(c.cfg.Log, "net collect: part %d of %s came, part %d did not within %v: writing it out of order\n", seq, k, next, c.cfg.OrderWait)
+				fmt.Fprintf(c.cfg.Log, "net collect: part %d of %s came, part %d did not within %v: writing it out of order\n", seq, k, next, wait)
 			}
 		}
 	}

@@ -84,7 +84,10 @@ of which agent run are written, and the batch being written: a part delivered
 again (a lost ack, or a collector killed between writing and acking) is acked
 without being written twice, and each type's parts stay in the agent's order.
 Parts that do not check out go to netcap.dead with their subject and reason,
-and are counted. SIGINT or SIGTERM: writes and acks what it holds, closes
+and are counted. Streams or the consumer deleted under the collector (by an
+operator) are noticed within 2 s, said in one line and made again; what
+they held is counted as LOST in the summary and the exit status is 1.
+SIGINT or SIGTERM: writes and acks what it holds, closes
 every file as a valid gzip, and exits.
 
 flags:
@@ -182,6 +185,7 @@ flags:
 	cc := stream.CollectorConfig{
 		Out: *out, Durable: *durable, MaxRecords: int(mr), Rotate: *rotate, RotateSize: rs,
 		Version: netcap.Version, Log: stderr, AckWait: *ackWait,
+		Streams: &stream.StreamOptions{Replicas: *replicas},
 	}
 	if *inOrder {
 		cc.OrderWait = 2 * *ackWait
@@ -217,6 +221,12 @@ flags:
 		fmt.Fprintf(stderr, "net collect: %v\n", runErr)
 		return 1
 	}
+	if d := c.Deletions.Load(); d > 0 {
+		// Said even with -quiet: records are gone.
+		fmt.Fprintf(stderr, "net collect: LOST: streams or the consumer were deleted %d times while collecting; %d parts are missing from agent runs, and up to %d parts the stream held then\n",
+			d, c.Lost(), c.LostAtMost.Load())
+		return 1
+	}
 	if flushErr != nil {
 		fmt.Fprintf(stderr, "net collect: last acks: %v (those parts come again)\n", flushErr)
 	}
@@ -244,8 +254,12 @@ func statusLoop(w io.Writer, c *stream.Collector, every time.Duration, done chan
 		case now := <-t.C:
 			b, r := c.Batches.Load(), c.Records.Load()
 			s := now.Sub(last).Seconds()
-			fmt.Fprintf(w, "net collect: %.0f messages/s, %.0f records/s, %d records in all, dead letters: %s\n",
-				float64(b-lastB)/s, float64(r-lastR)/s, r, countLine(c.Dead()))
+			lost := ""
+			if d := c.Deletions.Load(); d > 0 {
+				lost = fmt.Sprintf("; LOST: streams deleted %d times, up to %d parts", d, c.LostAtMost.Load())
+			}
+			fmt.Fprintf(w, "net collect: %.0f messages/s, %.0f records/s, %d records in all, dead letters: %s%s\n",
+				float64(b-lastB)/s, float64(r-lastR)/s, r, countLine(c.Dead()), lost)
 			lastB, lastR, last = b, r, now
 		}
 	}
