@@ -56,6 +56,7 @@ func run(args []string, stderr io.Writer) int {
 		srvConf    = fs.String("server-config", "", "embedded server: nats-server configuration `file` (e.g. operator mode: operator JWT, resolver, accounts); -listen and the store apply where it does not say; -creds or -nkey sign the collector in")
 		creds      = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (-nats, or -server-config)")
 		nkey       = fs.String("nkey", "", "`file` holding an NKey seed (SU...) (-nats, or -server-config); with -nats, user and password go in the URL: nats://name:password@host:4222")
+		maxOpen    = fs.Int("max-open-files", stream.DefaultMaxOpenFiles(), "output files kept open at once (128, or a quarter of the limit on open files if lower); the least recently written is closed, and opened again to append")
 		insecure   = fs.Bool("insecure", false, "embedded server: allow a -listen address other than loopback without -users, -server-config or -tls-ca (anyone who can connect may then delete the streams)")
 		cpuprof    = fs.String("cpuprofile", "", "write a CPU profile of the whole run (embedded server included) to `file`")
 	)
@@ -114,6 +115,9 @@ flags:
 	mr, err := stream.ParseSize(*maxRecords)
 	if err != nil || mr < 1<<20 {
 		return fail("-max-batch %s: want at least 1MB", *maxRecords)
+	}
+	if *maxOpen < 1 {
+		return fail("-max-open-files %d: want at least 1", *maxOpen)
 	}
 	if *ackWait < time.Second {
 		return fail("-ack-wait %v: want at least 1s", *ackWait)
@@ -185,7 +189,7 @@ flags:
 	cc := stream.CollectorConfig{
 		Out: *out, Durable: *durable, MaxRecords: int(mr), Rotate: *rotate, RotateSize: rs,
 		Version: netcap.Version, Log: stderr, AckWait: *ackWait,
-		Streams: &stream.StreamOptions{Replicas: *replicas},
+		Streams: &stream.StreamOptions{Replicas: *replicas}, MaxOpenFiles: *maxOpen,
 	}
 	if *inOrder {
 		cc.OrderWait = 2 * *ackWait
@@ -216,6 +220,9 @@ flags:
 			c.Batches.Load(), c.Records.Load(), float64(c.Bytes.Load())/1e6, el, countLine(c.Dead()))
 		fmt.Fprintf(stderr, "net collect: %d parts delivered again and skipped (already written), %d times a part waited for an earlier one, %d written out of order\n",
 			c.Redelivered.Load(), c.Held.Load(), c.OutOfOrder.Load())
+		if n := c.PutBack.Load(); n > 0 {
+			fmt.Fprintf(stderr, "net collect: %d times a part was put back for want of file descriptors or an unwritable state file (%d opens refused: too many open files)\n", n, c.TooManyOpen.Load())
+		}
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "net collect: %v\n", runErr)
