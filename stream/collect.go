@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -45,18 +47,52 @@ type CollectorConfig struct {
 	// AfterWrite, if set, is called after each batch is written and
 	// before it is acked (tests stop the process there).
 	AfterWrite func(round int64)
+	// MaxOpenFiles bounds the output files kept open: the least recently
+	// written is closed when another must open (and opened again to append
+	// when its sensor sends again). 0 means DefaultMaxOpenFiles().
+	MaxOpenFiles int
+	// Streams, if set, are the options the collector made its streams
+	// with: it checks every StreamCheck that they are still there and
+	// makes them (and its consumer) again if not, counting what was lost.
+	Streams *StreamOptions
 }
+
+// DefaultMaxOpenFiles is 128, or a quarter of the process's limit on open
+// files (RLIMIT_NOFILE) if that is lower: the embedded server, its
+// clients and the state file need the rest.
+func DefaultMaxOpenFiles() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur/4 < 128 {
+		return max(1, int(rl.Cur/4))
+	}
+	return 128
+}
+
+// retryDelay is how long a part waits to be delivered again when its file
+// or the state could not be written for want of file descriptors.
+const retryDelay = time.Second
+
+// StreamCheck is how often the collector checks that its streams and its
+// consumer are still there.
+const StreamCheck = time.Second
+
+// lostWait is how long a part waits for an earlier one of its run once
+// the stream was deleted: those earlier ones may be gone with it.
+const lostWait = 2 * time.Second
 
 // Collector stores the parts of the NETCAP stream in record files.
 type Collector struct {
-	js     jetstream.JetStream
-	cfg    CollectorConfig
-	files  map[string]*outFile // by sensor/Type
-	mc     *ncio.MemberCompressor
-	gz     *libdeflate.Gunzipper
-	raw    []byte
-	shapes map[types.Type]*wireShape
-	tpls   map[types.Type]*templates
+	js      jetstream.JetStream
+	cfg     CollectorConfig
+	files   map[string]*outFile    // by sensor/Type
+	open    int                    // files with an open descriptor
+	tick    int64                  // counts writes, for the least recently written
+	putBack map[jetstream.Msg]bool // parts of this batch not written, to come again
+	mc      *ncio.MemberCompressor
+	gz      *libdeflate.Gunzipper
+	raw     []byte
+	shapes  map[types.Type]*wireShape
+	tpls    map[types.Type]*templates
 
 	mu   sync.Mutex
 	dead map[string]int64 // dead letters by reason
@@ -74,19 +110,32 @@ type Collector struct {
 	dirty        bool // parts were written since the state was loaded
 	logged       int  // out-of-order lines logged
 
+	// Streams deleted under the collector: when it noticed, the parts the
+	// stream held at the check before, and the next part of each run then
+	// (parts of it missing above that are lost with the stream).
+	lostRuns   map[partKey]int64
+	Deletions  atomic.Int64 // streams or consumer found deleted and made again
+	LostAtMost atomic.Int64 // parts NETCAP held at the check before it was found deleted
+
 	Batches, Records, Bytes atomic.Int64
 	Redelivered             atomic.Int64 // parts delivered again and skipped
+	PutBack                 atomic.Int64 // parts put back (nak) because their file or the state could not be written: too many open files
+	TooManyOpen             atomic.Int64 // opens refused for too many open files (EMFILE, ENFILE)
 	Held                    atomic.Int64 // times a part was put back to wait for an earlier one
 	OutOfOrder              atomic.Int64 // parts written after OrderWait without an earlier one
 }
 
 type outFile struct {
-	dir, name string // name: <Type>.ncap.gz
-	f         *os.File
+	dir, name string   // name: <Type>.ncap.gz
+	f         *os.File // nil while closed (see MaxOpenFiles)
 	size      int64
 	opened    time.Time
-	buf       []byte // members waiting for the next write
-	parts     []part // the parts in buf
+	used      int64           // Collector.tick of the last write
+	head      []byte          // a new file's header member, written before buf
+	buf       []byte          // members waiting for the next write
+	parts     []part          // the parts in buf
+	msgs      []jetstream.Msg // the messages of parts
+	recs      []int           // and their records
 }
 
 // NewCollector returns a collector consuming through js.
@@ -103,8 +152,11 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
-	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, dead: map[string]int64{},
-		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}}
+	if cfg.MaxOpenFiles <= 0 {
+		cfg.MaxOpenFiles = DefaultMaxOpenFiles()
+	}
+	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, putBack: map[jetstream.Msg]bool{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, dead: map[string]int64{},
+		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}, lostRuns: map[partKey]int64{}}
 }
 
 // Dead returns the dead letters so far, by reason.
@@ -125,25 +177,30 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 		return err
 	}
 	c.st = st
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
-		Durable:   c.cfg.Durable,
-		AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait:   c.cfg.AckWait,
-		// Parts put back to wait for an earlier one stay pending: a
-		// limit could fill with them and hold back the very part they
-		// wait for. What is delivered at once is bounded by Fetch.
-		MaxAckPending: -1,
-		MaxDeliver:    -1,
-	})
+	cons, err := c.consumer(ctx)
 	if err != nil {
-		return fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
+		return err
 	}
 	defer func() {
 		if cerr := c.closeAll(); err == nil {
 			err = cerr
 		}
 	}()
+	remake := make(chan struct{}, 1)
+	if c.cfg.Streams != nil {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go c.watchStreams(wctx, remake)
+	}
 	for ctx.Err() == nil {
+		select {
+		case <-remake:
+			c.streamsLost()
+			if cons, err = c.consumer(ctx); err != nil {
+				return err
+			}
+		default:
+		}
 		batch, err := cons.Fetch(c.cfg.Fetch, jetstream.FetchMaxWait(500*time.Millisecond))
 		if err != nil {
 			// The server is away: wait and pull again.
@@ -161,6 +218,135 @@ func (c *Collector) Run(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// consumer makes (or updates) the collector's durable consumer.
+func (c *Collector) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Durable:   c.cfg.Durable,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   c.cfg.AckWait,
+		// Parts put back to wait for an earlier one stay pending: a
+		// limit could fill with them and hold back the very part they
+		// wait for. What is delivered at once is bounded by Fetch.
+		MaxAckPending: -1,
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", c.cfg.Durable, err)
+	}
+	return cons, nil
+}
+
+// watchStreams checks every StreamCheck that NETCAP, NETCAP_DEAD and the
+// consumer are there, and makes them again if someone deleted them (an
+// operator; sensors cannot), says so loudly and counts it; then it tells
+// Run (remake) to make its consumer again and count the runs whose parts
+// may be gone. It runs beside Run, so a collector busy writing notices too.
+// A server that does not answer is left to the fetch loop.
+func (c *Collector) watchStreams(ctx context.Context, remake chan<- struct{}) {
+	var created time.Time
+	var held uint64 // parts NETCAP held at the last check
+	t := time.NewTicker(StreamCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, StreamCheck)
+		var gone []string
+		st, err := c.js.Stream(cctx, StreamName)
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			gone = append(gone, StreamName)
+		case err != nil:
+			cancel()
+			continue
+		case created.IsZero():
+			created = st.CachedInfo().Created
+		case !st.CachedInfo().Created.Equal(created):
+			gone = append(gone, StreamName+" (deleted and made again by someone else)")
+		}
+		if _, err := c.js.Stream(cctx, DeadStreamName); errors.Is(err, jetstream.ErrStreamNotFound) {
+			gone = append(gone, DeadStreamName)
+		}
+		if len(gone) == 0 {
+			held = st.CachedInfo().State.Msgs
+			if _, err := c.js.Consumer(cctx, StreamName, c.cfg.Durable); errors.Is(err, jetstream.ErrConsumerNotFound) {
+				c.Deletions.Add(1)
+				c.warn("WARNING: consumer %s was deleted: making it again (no part is lost: those not acked come again)", c.cfg.Durable)
+				select {
+				case remake <- struct{}{}:
+				default:
+				}
+			}
+			cancel()
+			continue
+		}
+		c.Deletions.Add(int64(len(gone)))
+		lost := ""
+		if !strings.HasPrefix(gone[0], DeadStreamName) {
+			c.LostAtMost.Add(int64(held))
+			lost = fmt.Sprintf("; up to %d parts it held (at the check %v before) are LOST", held, StreamCheck)
+			held = 0
+		}
+		c.warn("WARNING: stream %s deleted under the collector: making it again%s", strings.Join(gone, " and "), lost)
+		if err := EnsureStreams(cctx, c.js, *c.cfg.Streams); err != nil {
+			c.warn("making the deleted streams again: %v (trying again in %v)", err, StreamCheck)
+			created = time.Time{}
+		} else if st, err := c.js.Stream(cctx, StreamName); err == nil {
+			created = st.CachedInfo().Created
+		}
+		cancel()
+		select {
+		case remake <- struct{}{}:
+		default: // Run has not taken the last one yet
+		}
+	}
+}
+
+// streamsLost notes that the parts missing from each run from here on are
+// lost (see Lost); called by Run when the streams were made again.
+func (c *Collector) streamsLost() {
+	for k := range c.st.Runs {
+		if _, ok := c.lostRuns[k]; !ok {
+			c.lostRuns[k] = c.next(k)
+		}
+	}
+	for k := range c.gaps {
+		if _, ok := c.lostRuns[k]; !ok {
+			c.lostRuns[k] = c.next(k)
+		}
+	}
+}
+
+// warn prints one line, whatever was logged before.
+func (c *Collector) warn(format string, a ...any) {
+	if c.cfg.Log != nil {
+		fmt.Fprintf(c.cfg.Log, "net collect: "+format+"\n", a...)
+	}
+}
+
+// Lost returns the parts missing from agent runs since a stream deletion:
+// parts numbered below a part written after the deletion and above the last
+// written before it that never came. Call it once Run has returned.
+func (c *Collector) Lost() int64 {
+	var n int64
+	for k, from := range c.lostRuns {
+		r := c.st.Runs[k]
+		if r == nil || len(r.Extra) == 0 {
+			continue
+		}
+		top := r.Extra[len(r.Extra)-1]
+		for seq := max(from, r.Done+1); seq < top; seq++ {
+			if !r.has(seq) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // flushAfter is how long the collector, having taken every part the
@@ -190,8 +376,13 @@ func (c *Collector) pull(msgs <-chan jetstream.Msg) error {
 			c.cfg.AfterWrite(c.st.Round)
 		}
 		for _, m := range acks {
+			if c.putBack[m] {
+				_ = m.NakWithDelay(retryDelay)
+				continue
+			}
 			_ = m.Ack()
 		}
+		clear(c.putBack)
 		for _, m := range holds {
 			_ = m.NakWithDelay(min(c.cfg.OrderWait, 200*time.Millisecond))
 		}
@@ -294,13 +485,17 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 				since = time.Now()
 				c.gaps[k] = since
 			}
-			if time.Since(since) < c.cfg.OrderWait {
+			wait := c.cfg.OrderWait
+			if _, ok := c.lostRuns[k]; ok {
+				wait = min(wait, lostWait)
+			}
+			if time.Since(since) < wait {
 				c.Held.Add(1)
 				return true
 			}
 			if c.logged < 20 && c.cfg.Log != nil {
 				c.logged++
-				fmt.Fprintf(c.cfg.Log, "net collect: part %d of %s came, part %d did not within %v: writing it out of order\n", seq, k, next, c.cfg.OrderWait)
+				fmt.Fprintf(c.cfg.Log, "net collect: part %d of %s came, part %d did not within %v: writing it out of order\n", seq, k, next, wait)
 			}
 		}
 	}
@@ -326,6 +521,7 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 		return false
 	}
 	f.buf = append(f.buf, member...)
+	f.msgs, f.recs = append(f.msgs, m), append(f.recs, n)
 	if ok {
 		c.taken(k, seq, f)
 	}
@@ -423,8 +619,8 @@ func (c *Collector) toDead(subj, reason string, data []byte) {
 	_, _ = c.js.PublishMsg(ctx, m)
 }
 
-// file returns the open file of sensor's type t, creating it (with its
-// header) or reopening it to append.
+// file returns the output file of sensor's type t, to be created (with its
+// header) or appended to. It opens nothing: writeAll does.
 func (c *Collector) file(sensor string, t types.Type, m jetstream.Msg) (*outFile, error) {
 	key := sensor + "/" + decoder.RecordName(t)
 	if f := c.files[key]; f != nil {
@@ -435,16 +631,13 @@ func (c *Collector) file(sensor string, t types.Type, m jetstream.Msg) (*outFile
 		return nil, err
 	}
 	f := &outFile{dir: dir, name: decoder.RecordName(t) + ".ncap.gz", opened: time.Now()}
-	fh, err := os.OpenFile(filepath.Join(dir, f.name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
+	st, err := os.Stat(filepath.Join(dir, f.name))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	st, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, err
+	if err == nil {
+		f.size = st.Size()
 	}
-	f.f, f.size = fh, st.Size()
 	if f.size == 0 {
 		h := m.Headers()
 		head, err := ncio.HeaderBytes(&types.Header{
@@ -455,13 +648,82 @@ func (c *Collector) file(sensor string, t types.Type, m jetstream.Msg) (*outFile
 			ContainsPayloads: h.Get(HdrPayloads) == "1",
 		})
 		if err != nil {
-			fh.Close()
 			return nil, err
 		}
-		f.buf = c.mc.AppendMember(f.buf, head)
+		f.head = c.mc.AppendMember(nil, head)
 	}
 	c.files[key] = f
 	return f, nil
+}
+
+// tooManyOpen reports whether err is the process or the system out of file
+// descriptors.
+func tooManyOpen(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+// openFile opens f to append, first closing the least recently written
+// files while MaxOpenFiles are open. Out of descriptors anyway (other
+// files of the process), it closes half of the open ones and tries once
+// more.
+func (c *Collector) openFile(f *outFile) error {
+	if f.f != nil {
+		return nil
+	}
+	c.closeLRU(c.open - c.cfg.MaxOpenFiles + 1)
+	path := filepath.Join(f.dir, f.name)
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil && tooManyOpen(err) {
+		c.TooManyOpen.Add(1)
+		c.closeLRU(max(1, c.open/2))
+		fh, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	}
+	if err != nil {
+		if tooManyOpen(err) {
+			c.TooManyOpen.Add(1)
+		}
+		return err
+	}
+	f.f = fh
+	c.open++
+	return nil
+}
+
+// closeLRU closes the n least recently written open files.
+func (c *Collector) closeLRU(n int) {
+	for ; n > 0 && c.open > 0; n-- {
+		var lru *outFile
+		for _, f := range c.files {
+			if f.f != nil && (lru == nil || f.used < lru.used) {
+				lru = f
+			}
+		}
+		c.closeFile(lru)
+	}
+}
+
+func (c *Collector) closeFile(f *outFile) {
+	if f.f != nil {
+		f.f.Close()
+		f.f = nil
+		c.open--
+	}
+}
+
+// putBackFile drops f's waiting members: its parts are not written now and
+// their messages are put back, to come again (see pull).
+func (c *Collector) putBackFile(f *outFile) {
+	for i, m := range f.msgs {
+		c.putBack[m] = true
+		c.Batches.Add(-1)
+		c.Records.Add(-int64(f.recs[i]))
+		c.Bytes.Add(-int64(len(m.Data())))
+	}
+	c.PutBack.Add(int64(len(f.msgs)))
+	for _, p := range f.parts {
+		c.queued[p.Key] = slices.DeleteFunc(c.queued[p.Key], func(seq int64) bool { return seq == p.Seq })
+	}
+	f.buf, f.parts, f.msgs, f.recs = f.buf[:0], f.parts[:0], f.msgs[:0], f.recs[:0]
 }
 
 // writeAll writes each file's waiting members in one write. The state is
@@ -476,14 +738,21 @@ func (c *Collector) writeAll() error {
 			if err != nil {
 				return err
 			}
-			pending = append(pending, extent{File: rel, Offset: f.size, Length: int64(len(f.buf)), Parts: f.parts})
+			pending = append(pending, extent{File: rel, Offset: f.size, Length: int64(len(f.head) + len(f.buf)), Parts: f.parts})
 		}
 	}
 	if len(pending) > 0 {
 		c.st.Round++
 		c.st.Pending = pending
 		if err := c.st.save(c.cfg.Out); err != nil {
-			return fmt.Errorf("state: %w", err)
+			// Nothing is written yet: every part comes again.
+			c.warn("state %s not written: %v; the batch is put back", StateFile, err)
+			for _, f := range c.files {
+				c.putBackFile(f)
+			}
+			c.st.Pending = nil
+			c.commitQueued()
+			return nil
 		}
 		c.savedPending = true
 	}
@@ -492,24 +761,32 @@ func (c *Collector) writeAll() error {
 		if len(f.buf) == 0 {
 			continue
 		}
+		if err := c.openFile(f); err != nil {
+			if !tooManyOpen(err) {
+				return err
+			}
+			// Not written: its extent in the saved state stays where the
+			// file ends, so nothing of it counts when the state is read.
+			c.putBackFile(f)
+			continue
+		}
+		if f.size == 0 && len(f.head) > 0 {
+			f.buf = append(f.head, f.buf...)
+			f.head = nil
+		}
+		c.tick++
+		f.used = c.tick
 		k, err := f.f.Write(f.buf)
 		f.size += int64(k)
 		if err != nil {
 			return fmt.Errorf("%s: %w", filepath.Join(f.dir, f.name), err)
 		}
-		f.buf, f.parts = f.buf[:0], f.parts[:0]
+		f.buf, f.parts, f.msgs, f.recs = f.buf[:0], f.parts[:0], f.msgs[:0], f.recs[:0]
 		if (c.cfg.RotateSize > 0 && f.size >= c.cfg.RotateSize) || (c.cfg.Rotate > 0 && time.Since(f.opened) >= c.cfg.Rotate) {
 			full = append(full, key)
 		}
 	}
-	for k, seqs := range c.queued {
-		c.dirty = true
-		r := c.st.run(k)
-		for _, seq := range seqs {
-			r.add(seq)
-		}
-		delete(c.queued, k)
-	}
+	c.commitQueued()
 	c.st.Pending = nil
 	for _, key := range full {
 		if err := c.rotate(key, c.files[key]); err != nil {
@@ -517,6 +794,20 @@ func (c *Collector) writeAll() error {
 		}
 	}
 	return nil
+}
+
+// commitQueued counts the parts taken in this batch as written.
+func (c *Collector) commitQueued() {
+	for k, seqs := range c.queued {
+		if len(seqs) > 0 {
+			c.dirty = true
+			r := c.st.run(k)
+			for _, seq := range seqs {
+				r.add(seq)
+			}
+		}
+		delete(c.queued, k)
+	}
 }
 
 func (c *Collector) rotateIdle() error {
@@ -539,11 +830,13 @@ func (c *Collector) rotate(key string, f *outFile) error {
 	if c.savedPending {
 		// The saved state must not name a file about to be renamed.
 		if err := c.st.save(c.cfg.Out); err != nil {
-			return fmt.Errorf("state: %w", err)
+			// Rotated later, once the state is written.
+			c.warn("state %s not written: %v; rotating %s later", StateFile, err, f.name)
+			return nil
 		}
 		c.savedPending = false
 	}
-	f.f.Close()
+	c.closeFile(f)
 	base := f.name[:len(f.name)-len(".ncap.gz")]
 	stamp := f.opened.UTC().Format("20060102T150405Z")
 	for i := 0; ; i++ {
@@ -565,14 +858,14 @@ func (c *Collector) rotate(key string, f *outFile) error {
 func (c *Collector) closeAll() error {
 	if c.broken {
 		for key, f := range c.files {
-			f.f.Close()
+			c.closeFile(f)
 			delete(c.files, key)
 		}
 		return nil
 	}
 	err := c.writeAll()
 	for key, f := range c.files {
-		f.f.Close()
+		c.closeFile(f)
 		delete(c.files, key)
 	}
 	if err == nil && c.dirty {

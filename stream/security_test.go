@@ -116,10 +116,11 @@ func startSecure(t *testing.T, c ServerConfig) *Server {
 // publishOne connects with o and has an agent publish one Flow part; it
 // returns the connect error, if any, and fails the test if a connection
 // that was accepted cannot publish.
-func publishOne(t *testing.T, url string, o ConnOptions) error {
+func publishOne(t *testing.T, s *Server, o ConnOptions) error {
 	t.Helper()
-	o.FailFast = true
-	nc, err := Connect(url, o)
+	localConn(t, s)
+	o.FailFast, o.InboxPrefix = true, InboxPrefix("secure")
+	nc, err := Connect(s.ClientURL(), o)
 	if err != nil {
 		return err
 	}
@@ -130,9 +131,6 @@ func publishOne(t *testing.T, url string, o ConnOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := EnsureStreams(ctx, js, StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	ag, err := NewAgent(js, AgentConfig{Sensor: "secure"})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +153,13 @@ func publishOne(t *testing.T, url string, o ConnOptions) error {
 	if ag.Batches.Load() != 1 || len(ag.Drops()) != 0 {
 		t.Fatalf("agent acked %d messages, dropped %v", ag.Batches.Load(), ag.Drops())
 	}
-	st, err := js.Stream(ctx, StreamName)
+	admin, err := s.ConnectLocal("collector")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ajs, _ := jetstream.New(admin)
+	st, err := ajs.Stream(ctx, StreamName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +193,7 @@ func TestMutualTLS(t *testing.T) {
 	s := startSecure(t, ServerConfig{TLSCert: srvCert, TLSKey: srvKey, TLSCA: ca.file})
 	localConn(t, s)
 	cert, key := ca.issue(t, "sensor", false)
-	if err := publishOne(t, s.ClientURL(), ConnOptions{TLSCert: cert, TLSKey: key, TLSCA: ca.file}); err != nil {
+	if err := publishOne(t, s, ConnOptions{TLSCert: cert, TLSKey: key, TLSCA: ca.file}); err != nil {
 		t.Fatalf("a client with a valid certificate was refused: %v", err)
 	}
 	badCert, badKey := other.issue(t, "intruder", false)
@@ -198,7 +202,7 @@ func TestMutualTLS(t *testing.T) {
 		"certificate of other CA":   {TLSCert: badCert, TLSKey: badKey, TLSCA: ca.file},
 		"no TLS, server CA unknown": {},
 	} {
-		err := publishOne(t, s.ClientURL(), o)
+		err := publishOne(t, s, o)
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 			continue
@@ -227,7 +231,7 @@ func TestCredentials(t *testing.T) {
 	seedFile := filepath.Join(dir, "sensor.nk")
 	strangerFile := filepath.Join(dir, "stranger.nk")
 	for p, b := range map[string][]byte{
-		users:        []byte("# netcap users\nsensor s3cret-pass\n" + pub + "\n"),
+		users:        []byte("# netcap users\nsensor s3cret-pass secure\n" + pub + " secure\n"),
 		seedFile:     seed,
 		strangerFile: strangerSeed,
 	} {
@@ -241,7 +245,7 @@ func TestCredentials(t *testing.T) {
 		"password": {User: "sensor", Password: "s3cret-pass"},
 		"nkey":     {NKey: seedFile},
 	} {
-		if err := publishOne(t, s.ClientURL(), o); err != nil {
+		if err := publishOne(t, s, o); err != nil {
 			t.Errorf("%s: a valid client was refused: %v", name, err)
 		}
 	}
@@ -251,7 +255,7 @@ func TestCredentials(t *testing.T) {
 		"unknown user":   {User: "root", Password: "s3cret-pass"},
 		"unknown nkey":   {NKey: strangerFile},
 	} {
-		err := publishOne(t, s.ClientURL(), o)
+		err := publishOne(t, s, o)
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 			continue
@@ -265,8 +269,12 @@ func TestCredentials(t *testing.T) {
 		t.Errorf("a server that is not there counts as a refusal: %v", err)
 	}
 	bad := filepath.Join(dir, "bad-users")
-	os.WriteFile(bad, []byte("one two three\n"), 0o600)
-	if _, err := StartServerConfig(ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir(), Users: bad}); err == nil {
-		t.Error("a server with a malformed users file started")
+	for _, text := range []string{"one two three four\n", pub + "\n", "lab pass bad/sensor\n", "lab pass\nlab other\n", "cert lab CN=lab\n", "cert lab CN=lab\nuser pass\n"} {
+		os.WriteFile(bad, []byte(text), 0o600)
+		if _, err := StartServerConfig(ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir(), Users: bad}); err == nil {
+			t.Errorf("a server with the users file %q started", text)
+		} else {
+			t.Logf("users file %q: %v", text, err)
+		}
 	}
 }

@@ -2,8 +2,6 @@ package stream
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,9 +25,13 @@ type ServerConfig struct {
 	// Mutual TLS: the server presents TLSCert/TLSKey and accepts only
 	// clients whose certificate TLSCA signed.
 	TLSCert, TLSKey, TLSCA string
-	// Users is a file of accepted clients, one a line: "name password", or
-	// an NKey public key (U...) for clients holding its seed. Empty lines
-	// and lines starting with # are skipped. No file: anyone may connect.
+	// Users is a file of accepted sensors, one a line: "name password
+	// [sensor]" (sensor defaults to name), "U<NKey public key> sensor"
+	// or "cert sensor <certificate identity>" (verify_and_map: the
+	// certificate's e-mail, DNS name, URI or subject DN). Each may only
+	// publish netcap.<sensor>.<Type> and receive its acks
+	// (SensorPermissions). Empty lines and lines starting with # are
+	// skipped. No file: anyone may connect and do anything.
 	Users string
 
 	// Cluster: a name shared by the nodes, this node's route port on Host
@@ -87,18 +89,27 @@ func StartServerConfig(c ServerConfig) (*Server, error) {
 	}
 	var local ConnOptions
 	if c.Users != "" {
-		users, nks, err := readUsers(c.Users)
+		users, nks, certs, err := readUsers(c.Users)
 		if err != nil {
 			return nil, err
 		}
-		// The collector in the same process signs in as a user of its
-		// own, whose password exists only in memory.
-		pw := make([]byte, 24)
-		if _, err := rand.Read(pw); err != nil {
+		if certs && !o.TLSVerify {
+			return nil, fmt.Errorf("users %s: \"cert\" lines need mutual TLS (-tls-cert, -tls-key, -tls-ca)", c.Users)
+		}
+		// verify_and_map: a client with a certificate signs in as the
+		// user its certificate names.
+		o.TLSMap = certs
+		// The collector in the same process signs in with an NKey of its
+		// own, made here and kept only in memory; it is the only user
+		// without limits. An NKey, as a certificate mapping (which it has
+		// no certificate for) does not apply to NKey users.
+		kp, err := nkeys.CreateUser()
+		if err != nil {
 			return nil, err
 		}
-		local = ConnOptions{User: "netcap-collect-local", Password: hex.EncodeToString(pw)}
-		o.Users, o.Nkeys = append(users, &server.User{Username: local.User, Password: local.Password}), nks
+		pub, _ := kp.PublicKey()
+		local = ConnOptions{signer: kp}
+		o.Users, o.Nkeys = users, append(nks, &server.NkeyUser{Nkey: pub})
 	}
 	if c.Cluster != "" {
 		o.Cluster.Name = c.Cluster
@@ -174,35 +185,90 @@ func (s *Server) ConnectLocal(name string) (*nats.Conn, error) {
 	return nc, err
 }
 
-// readUsers reads a users file (see ServerConfig.Users).
-func readUsers(path string) ([]*server.User, []*server.NkeyUser, error) {
+// SensorPermissions confine a sensor's connection to publishing its own
+// records (netcap.<sensor>.<Type>: one token for the type, so sensor "a"
+// cannot publish as "a.b") and to receiving the acks on its own inbox
+// (InboxPrefix: two more tokens, as nats.go's JetStream publish makes
+// them). Nothing else: no JetStream API call, no other subject.
+func SensorPermissions(sensor string) *server.Permissions {
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: []string{SensorPublish(sensor)}},
+		Subscribe: &server.SubjectPermission{Allow: []string{SensorSubscribe(sensor)}},
+	}
+}
+
+// SensorPublish is the subject a sensor may publish to.
+func SensorPublish(sensor string) string { return "netcap." + sensor + ".*" }
+
+// SensorSubscribe is the subject a sensor may subscribe to: its acks.
+func SensorSubscribe(sensor string) string { return InboxPrefix(sensor) + ".*.*" }
+
+// InboxPrefix is the inbox prefix of a sensor's connection (nats.go's
+// CustomInboxPrefix): the JetStream acks of its publishes come there.
+func InboxPrefix(sensor string) string { return "_NETCAP_INBOX." + sensor }
+
+// usersForm says what a users file line may be.
+const usersForm = `want "name password [sensor]", "U<NKey public key> sensor" or "cert sensor <certificate identity>"`
+
+// readUsers reads a users file (see ServerConfig.Users): each user may
+// publish only as its sensor. certs reports "cert" lines (verify_and_map).
+func readUsers(path string) (users []*server.User, nks []*server.NkeyUser, certs bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("users: %w", err)
+		return nil, nil, false, fmt.Errorf("users: %w", err)
 	}
 	defer f.Close()
-	var users []*server.User
-	var nks []*server.NkeyUser
+	seen := map[string]bool{}
+	passwords := false
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
-		fields := strings.Fields(sc.Text())
+		text := strings.TrimSpace(sc.Text())
+		fields := strings.Fields(text)
+		bad := func(why string) error { return fmt.Errorf("users %s:%d: %s", path, line, why) }
+		var name, sensor string
 		switch {
 		case len(fields) == 0 || strings.HasPrefix(fields[0], "#"):
-		case len(fields) == 1 && nkeys.IsValidPublicUserKey(fields[0]):
-			nks = append(nks, &server.NkeyUser{Nkey: fields[0]})
-		case len(fields) == 2:
-			users = append(users, &server.User{Username: fields[0], Password: fields[1]})
+			continue
+		case fields[0] == "cert" && len(fields) >= 3:
+			// The identity is the rest of the line: a DN may hold spaces.
+			sensor = fields[1]
+			name = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(text, "cert")), sensor))
+			users = append(users, &server.User{Username: name, Permissions: SensorPermissions(sensor)})
+			certs = true
+		case nkeys.IsValidPublicUserKey(fields[0]):
+			if len(fields) != 2 {
+				return nil, nil, false, bad("an NKey needs the sensor it may publish as: U<NKey public key> sensor")
+			}
+			name, sensor = fields[0], fields[1]
+			nks = append(nks, &server.NkeyUser{Nkey: name, Permissions: SensorPermissions(sensor)})
+		case len(fields) == 2 || len(fields) == 3:
+			name, sensor = fields[0], fields[len(fields)-1]
+			if len(fields) == 2 {
+				sensor = name
+			}
+			users = append(users, &server.User{Username: name, Password: fields[1], Permissions: SensorPermissions(sensor)})
+			passwords = true
 		default:
-			return nil, nil, fmt.Errorf("users %s:%d: want \"name password\" or an NKey public user key", path, line)
+			return nil, nil, false, bad(usersForm)
 		}
+		if err := ValidSensor(sensor); err != nil {
+			return nil, nil, false, bad(err.Error())
+		}
+		if seen[name] {
+			return nil, nil, false, bad(fmt.Sprintf("%q is listed twice", name))
+		}
+		seen[name] = true
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("users: %w", err)
+		return nil, nil, false, fmt.Errorf("users: %w", err)
+	}
+	if certs && passwords {
+		return nil, nil, false, fmt.Errorf("users %s: \"cert\" lines and password lines do not mix: with certificates mapped to users, the server takes the user from the certificate (NKey lines may stay)", path)
 	}
 	if len(users)+len(nks) == 0 {
-		return nil, nil, fmt.Errorf("users %s: no user", path)
+		return nil, nil, false, fmt.Errorf("users %s: no user", path)
 	}
-	return users, nks, nil
+	return users, nks, certs, nil
 }
 
 // ConnOptions are the client side of mutual TLS and NATS credentials.
@@ -212,6 +278,8 @@ type ConnOptions struct {
 	Creds                  string // JWT and NKey seed (decentralized auth)
 	NKey                   string // file holding an NKey seed (SU...)
 	User, Password         string
+	InboxPrefix            string // replies (JetStream acks) come to <prefix>.>; an agent: InboxPrefix(sensor)
+	signer                 nkeys.KeyPair
 	inProcess              nats.InProcessConnProvider
 	FailFast               bool // return an error when the first connect fails, instead of retrying in the background
 }
@@ -243,8 +311,15 @@ func Connect(url string, o ConnOptions) (*nats.Conn, error) {
 		}
 		opts = append(opts, opt)
 	}
+	if o.signer != nil {
+		pub, _ := o.signer.PublicKey()
+		opts = append(opts, nats.Nkey(pub, o.signer.Sign))
+	}
 	if o.User != "" {
 		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
 	}
 	if o.inProcess != nil {
 		opts = append(opts, nats.InProcessServer(o.inProcess))

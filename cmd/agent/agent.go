@@ -54,7 +54,7 @@ func run(args []string, stderr io.Writer) int {
 		tlsKey    = fs.String("tls-key", "", "client key `file` (PEM)")
 		tlsCA     = fs.String("tls-ca", "", "CA `file` (PEM) that signed the server's certificate")
 		creds     = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (decentralized JWT auth)")
-		nkey      = fs.String("nkey", "", "`file` holding an NKey seed (SU...) listed in the collector's -users; a user and password go in the URL: nats://name:password@host:4222")
+		nkey      = fs.String("nkey", "", "`file` holding an NKey seed (SU...) whose public key the collector's -users lists with this sensor; a user and password go in the URL: nats://name:password@host:4222")
 		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	)
 	fs.Usage = func() {
@@ -72,6 +72,9 @@ SIGINT or SIGTERM: stops the capture, sends what was decoded and waits up to
 -wait for the acks (a second signal: stop waiting); prints the summary and
 exits with status 0 if everything was acked, 1 if not (counted as stopped).
 A refused certificate or credentials: one line, status 2.
+The agent makes no JetStream API call: it publishes to netcap.<sensor>.<Type>
+and takes the acks on its inbox _NETCAP_INBOX.<sensor>, so credentials that
+allow only those two (see net collect -users) are enough.
 
 flags:
 `)
@@ -140,7 +143,7 @@ flags:
 	}
 	defer stopProfile()
 
-	co := stream.ConnOptions{Name: "net agent " + *sensor, TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true}
+	co := stream.ConnOptions{Name: "net agent " + *sensor, InboxPrefix: stream.InboxPrefix(*sensor), TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true}
 	nc, err := stream.Connect(*url, co)
 	if err != nil && stream.Refused(err) {
 		// A wrong certificate or credentials stay wrong: say so and stop.

@@ -52,10 +52,12 @@ func run(args []string, stderr io.Writer) int {
 		tlsCert    = fs.String("tls-cert", "", "mutual TLS: certificate `file` (PEM); embedded server: the server's, with -nats: this client's")
 		tlsKey     = fs.String("tls-key", "", "mutual TLS: key `file` (PEM) of -tls-cert")
 		tlsCA      = fs.String("tls-ca", "", "mutual TLS: CA `file` (PEM); embedded server: only clients with a certificate it signed may connect; with -nats: the CA of the servers")
-		users      = fs.String("users", "", "embedded server: only these clients may connect; `file` of lines \"name password\" or NKey public user keys (U...)")
+		users      = fs.String("users", "", "embedded server: only these sensors may connect, each confined to publishing its own records; `file` of lines \"name password [sensor]\", \"U<NKey public key> sensor\" or \"cert sensor <certificate identity>\" (see docs/collector.md)")
 		srvConf    = fs.String("server-config", "", "embedded server: nats-server configuration `file` (e.g. operator mode: operator JWT, resolver, accounts); -listen and the store apply where it does not say; -creds or -nkey sign the collector in")
 		creds      = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (-nats, or -server-config)")
 		nkey       = fs.String("nkey", "", "`file` holding an NKey seed (SU...) (-nats, or -server-config); with -nats, user and password go in the URL: nats://name:password@host:4222")
+		maxOpen    = fs.Int("max-open-files", stream.DefaultMaxOpenFiles(), "output files kept open at once (128, or a quarter of the limit on open files if lower); the least recently written is closed, and opened again to append")
+		insecure   = fs.Bool("insecure", false, "embedded server: allow a -listen address other than loopback without -users, -server-config or -tls-ca (anyone who can connect may then delete the streams)")
 		cpuprof    = fs.String("cpuprofile", "", "write a CPU profile of the whole run (embedded server included) to `file`")
 	)
 	fs.Usage = func() {
@@ -63,7 +65,13 @@ func run(args []string, stderr io.Writer) int {
 
 Without -nats, starts an embedded NATS server with JetStream (file store in
 <out>/.jetstream) on -listen; -tls-cert, -tls-key and -tls-ca make it require
-mutual TLS, -users a user name and password or an NKey; -server-config runs
+mutual TLS, -users a user name and password, an NKey or a certificate
+per sensor, each sensor allowed only to publish its own records
+(netcap.<sensor>.*) and receive their acks (_NETCAP_INBOX.<sensor>.*.*):
+no JetStream API call. The collector signs in to its embedded server with an
+NKey it makes in memory, the only user with every right. A -listen address
+other than loopback needs -users, -server-config or -tls-ca, or -insecure:
+without them anyone who can connect may do anything. -server-config runs
 it from a nats-server configuration file instead (operator mode with JWT
 accounts, for one: agents then sign in with -creds, and so does the
 collector). Creates the streams
@@ -77,7 +85,10 @@ of which agent run are written, and the batch being written: a part delivered
 again (a lost ack, or a collector killed between writing and acking) is acked
 without being written twice, and each type's parts stay in the agent's order.
 Parts that do not check out go to netcap.dead with their subject and reason,
-and are counted. SIGINT or SIGTERM: writes and acks what it holds, closes
+and are counted. Streams or the consumer deleted under the collector (by an
+operator) are noticed within 2 s, said in one line and made again; what
+they held is counted as LOST in the summary and the exit status is 1.
+SIGINT or SIGTERM: writes and acks what it holds, closes
 every file as a valid gzip, and exits.
 
 flags:
@@ -105,6 +116,9 @@ flags:
 	if err != nil || mr < 1<<20 {
 		return fail("-max-batch %s: want at least 1MB", *maxRecords)
 	}
+	if *maxOpen < 1 {
+		return fail("-max-open-files %d: want at least 1", *maxOpen)
+	}
 	if *ackWait < time.Second {
 		return fail("-ack-wait %v: want at least 1s", *ackWait)
 	}
@@ -126,6 +140,9 @@ flags:
 		port, perr := strconv.Atoi(portStr)
 		if err != nil || perr != nil {
 			return fail("-listen %q: want host:port", *listen)
+		}
+		if !loopback(host) && *users == "" && *srvConf == "" && *tlsCA == "" && !*insecure {
+			return fail("-listen %s is not loopback and says no one in particular may connect: give -users, -server-config or -tls-ca (or -insecure)", *listen)
 		}
 		if *srvConf == "" && (*creds != "" || *nkey != "") {
 			return fail("-creds and -nkey sign in to servers in operator mode: -nats, or the embedded server with -server-config")
@@ -172,6 +189,7 @@ flags:
 	cc := stream.CollectorConfig{
 		Out: *out, Durable: *durable, MaxRecords: int(mr), Rotate: *rotate, RotateSize: rs,
 		Version: netcap.Version, Log: stderr, AckWait: *ackWait,
+		Streams: &stream.StreamOptions{Replicas: *replicas}, MaxOpenFiles: *maxOpen,
 	}
 	if *inOrder {
 		cc.OrderWait = 2 * *ackWait
@@ -202,15 +220,34 @@ flags:
 			c.Batches.Load(), c.Records.Load(), float64(c.Bytes.Load())/1e6, el, countLine(c.Dead()))
 		fmt.Fprintf(stderr, "net collect: %d parts delivered again and skipped (already written), %d times a part waited for an earlier one, %d written out of order\n",
 			c.Redelivered.Load(), c.Held.Load(), c.OutOfOrder.Load())
+		if n := c.PutBack.Load(); n > 0 {
+			fmt.Fprintf(stderr, "net collect: %d times a part was put back for want of file descriptors or an unwritable state file (%d opens refused: too many open files)\n", n, c.TooManyOpen.Load())
+		}
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "net collect: %v\n", runErr)
+		return 1
+	}
+	if d := c.Deletions.Load(); d > 0 {
+		// Said even with -quiet: records are gone.
+		fmt.Fprintf(stderr, "net collect: LOST: streams or the consumer were deleted %d times while collecting; %d parts are missing from agent runs, and up to %d parts the stream held then\n",
+			d, c.Lost(), c.LostAtMost.Load())
 		return 1
 	}
 	if flushErr != nil {
 		fmt.Fprintf(stderr, "net collect: last acks: %v (those parts come again)\n", flushErr)
 	}
 	return 0
+}
+
+// loopback reports whether host is a loopback address or localhost (only
+// this machine can connect there).
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func statusLoop(w io.Writer, c *stream.Collector, every time.Duration, done chan struct{}) {
@@ -224,8 +261,12 @@ func statusLoop(w io.Writer, c *stream.Collector, every time.Duration, done chan
 		case now := <-t.C:
 			b, r := c.Batches.Load(), c.Records.Load()
 			s := now.Sub(last).Seconds()
-			fmt.Fprintf(w, "net collect: %.0f messages/s, %.0f records/s, %d records in all, dead letters: %s\n",
-				float64(b-lastB)/s, float64(r-lastR)/s, r, countLine(c.Dead()))
+			lost := ""
+			if d := c.Deletions.Load(); d > 0 {
+				lost = fmt.Sprintf("; LOST: streams deleted %d times, up to %d parts", d, c.LostAtMost.Load())
+			}
+			fmt.Fprintf(w, "net collect: %.0f messages/s, %.0f records/s, %d records in all, dead letters: %s%s\n",
+				float64(b-lastB)/s, float64(r-lastR)/s, r, countLine(c.Dead()), lost)
 			lastB, lastR, last = b, r, now
 		}
 	}

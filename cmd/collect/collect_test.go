@@ -594,3 +594,27 @@ func delivered(js jetstream.JetStream) uint64 {
 	}
 	return info.Delivered.Stream
 }
+
+// TestListenRefused: an embedded server on an address other than loopback
+// that says no one in particular may connect is refused in one line with
+// status 2; -insecure or -users let it past (here to the next check,
+// which refuses -creds without -server-config, so nothing listens).
+func TestListenRefused(t *testing.T) {
+	users := filepath.Join(t.TempDir(), "users")
+	os.WriteFile(users, []byte("lab s3cret\n"), 0o600)
+	for _, listen := range []string{"0.0.0.0:0", "[::]:0", ":4222", "192.0.2.1:0", "collector.example:4222"} {
+		var stderr bytes.Buffer
+		code := run([]string{"-out", t.TempDir(), "-listen", listen}, &stderr)
+		msg := stderr.String()
+		if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "is not loopback") {
+			t.Errorf("-listen %s: status %d, %q; want status 2 and one line", listen, code, msg)
+		}
+	}
+	for _, extra := range [][]string{{"-insecure"}, {"-users", users}} {
+		var stderr bytes.Buffer
+		code := run(append([]string{"-out", t.TempDir(), "-listen", "0.0.0.0:0", "-creds", users}, extra...), &stderr)
+		if code != 2 || strings.Contains(stderr.String(), "is not loopback") || !strings.Contains(stderr.String(), "-creds and -nkey") {
+			t.Errorf("%v: status %d, %q; want past the refusal", extra, code, stderr.String())
+		}
+	}
+}

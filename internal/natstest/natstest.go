@@ -145,8 +145,11 @@ type Auth struct {
 	// Config is the part of a server config that trusts the operator and
 	// holds the account JWTs in memory (resolver MEMORY, preloaded).
 	Config string
-	// Sensor and Collector are users of NETCAP.
+	// Sensor and Collector are users of NETCAP: Sensor may only publish
+	// as sensor SensorName and receive its acks (stream.SensorPermissions),
+	// Collector may do anything.
 	Sensor, Collector string
+	SensorName        string
 	// Stranger is a user of an account the server does not know;
 	// Forged holds the sensor's JWT with another user's seed.
 	Stranger, Forged string
@@ -192,12 +195,15 @@ func NewAuth(t testing.TB, dir string) *Auth {
 
 	// user makes a user of the account signer and its creds file; with
 	// swap, the file holds swap's JWT in place of the user's own.
-	user := func(name string, signer nkeys.KeyPair, swap string) (path, token string) {
+	user := func(name string, signer nkeys.KeyPair, swap string, sensor string) (path, token string) {
 		kp, err := nkeys.CreateUser()
 		must(err)
 		pub, _ := kp.PublicKey()
 		uc := jwt.NewUserClaims(pub)
 		uc.Name = name
+		if sensor != "" {
+			SensorClaims(uc, sensor)
+		}
 		tok, err := uc.Encode(signer)
 		must(err)
 		seed, err := kp.Seed()
@@ -211,15 +217,23 @@ func NewAuth(t testing.TB, dir string) *Auth {
 		must(os.WriteFile(p, creds, 0o600))
 		return p, tok
 	}
-	a := &Auth{}
+	a := &Auth{SensorName: "lab"}
 	var sensorJWT string
-	a.Sensor, sensorJWT = user("sensor", acc, "")
-	a.Collector, _ = user("collector", acc, "")
-	a.Stranger, _ = user("stranger", other, "")
-	a.Forged, _ = user("forged", acc, sensorJWT)
+	a.Sensor, sensorJWT = user("sensor", acc, "", a.SensorName)
+	a.Collector, _ = user("collector", acc, "", "")
+	a.Stranger, _ = user("stranger", other, "", a.SensorName)
+	a.Forged, _ = user("forged", acc, sensorJWT, a.SensorName)
 	a.Config = fmt.Sprintf("operator: %q\nsystem_account: %s\nresolver: MEMORY\nresolver_preload: {\n  %s: %q\n  %s: %q\n}\n",
 		opJWT, sysPub, sysPub, sysJWT, accPub, accJWT)
 	return a
+}
+
+// SensorClaims gives a user JWT the permissions of a sensor: publish
+// netcap.<sensor>.<Type>, subscribe to its acks, nothing else (what
+// "nsc add user --allow-pub ... --allow-sub ..." writes).
+func SensorClaims(uc *jwt.UserClaims, sensor string) {
+	uc.Pub.Allow.Add(stream.SensorPublish(sensor))
+	uc.Sub.Allow.Add(stream.SensorSubscribe(sensor))
 }
 
 // WriteConfig writes a whole server config to dir/server.conf: listen on
