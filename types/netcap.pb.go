@@ -377,12 +377,14 @@ func (Type) EnumDescriptor() ([]byte, []int) {
 
 // Header is the first message of every .ncap file and describes its records.
 type Header struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Created          int64                  `protobuf:"varint,1,opt,name=Created,proto3" json:"Created,omitempty"`                   // file creation time, Unix ns
-	InputSource      string                 `protobuf:"bytes,2,opt,name=InputSource,proto3" json:"InputSource,omitempty"`            // pcap path, interface name, proxy target or agent ClientID
-	Type             Type                   `protobuf:"varint,3,opt,name=Type,proto3,enum=netcap.Type" json:"Type,omitempty"`        // record type of all following messages
-	Version          string                 `protobuf:"bytes,4,opt,name=Version,proto3" json:"Version,omitempty"`                    // netcap version that wrote the file
-	ContainsPayloads bool                   `protobuf:"varint,5,opt,name=ContainsPayloads,proto3" json:"ContainsPayloads,omitempty"` // true when payload fields were filled (-payload)
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Created int64                  `protobuf:"varint,1,opt,name=Created,proto3" json:"Created,omitempty"` // file creation time, Unix ns
+	// net capture: the pcap file or interface; net proxy: "proxy " and its remotes; net collect:
+	// "<sensor>:<the agent's input source>"
+	InputSource      string `protobuf:"bytes,2,opt,name=InputSource,proto3" json:"InputSource,omitempty"`
+	Type             Type   `protobuf:"varint,3,opt,name=Type,proto3,enum=netcap.Type" json:"Type,omitempty"`        // record type of all following messages
+	Version          string `protobuf:"bytes,4,opt,name=Version,proto3" json:"Version,omitempty"`                    // netcap version that wrote the file
+	ContainsPayloads bool   `protobuf:"varint,5,opt,name=ContainsPayloads,proto3" json:"ContainsPayloads,omitempty"` // true when payload fields were filled (-payload)
 	// Schema numbers the layout of this file's records (ncio.Schema): raised whenever a record's
 	// fields change in a way older readers would misread. The original netcap's Header ended at field
 	// 5, so its files lack it; a reader refuses files of a schema it does not know.
@@ -559,12 +561,12 @@ type Flow struct {
 	SrcMAC string `protobuf:"bytes,6,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
 	DstMAC string `protobuf:"bytes,7,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"` // Ethernet destination, as SrcMAC; empty without Ethernet
 	SrcIP  string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`   // sender's IP address, text form
-	// sender's port; ICMP: type of the connection's first message; 0 for protocols without ports
-	SrcPort int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstIP   string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"` // receiver's IP address, text form
-	// receiver's port; ICMP: code of the connection's first message; 0 for protocols without ports
-	DstPort   int32 `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	TotalSize int64 `protobuf:"varint,12,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"` // bytes of all packets of this direction, original frame lengths
+	// sender's port; ICMP: as in Connection, the client side holds the type and the server side the
+	// code of the first message; 0 for protocols without ports
+	SrcPort   int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
+	DstIP     string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`          // receiver's IP address, text form
+	DstPort   int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`     // receiver's port; ICMP: see SrcPort; 0 for protocols without ports
+	TotalSize int64  `protobuf:"varint,12,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"` // bytes of all packets of this direction, original frame lengths
 	// bytes of transport payload (TCP/UDP/ICMP payload) of all packets of this direction; 0 for other
 	// protocols
 	AppPayloadSize int64 `protobuf:"varint,13,opt,name=AppPayloadSize,proto3" json:"AppPayloadSize,omitempty"`
@@ -880,7 +882,8 @@ type Connection struct {
 	// ack, D data, F fin, R rst; upper case client, lower case server; empty for other protocols
 	History string `protobuf:"bytes,35,opt,name=History,proto3" json:"History,omitempty"`
 	// true when the client is known (a SYN, a SYN-ACK, ICMP or a non-TCP protocol); false for TCP
-	// picked up mid-stream, where the client is guessed as the side with the port >= 1024
+	// picked up mid-stream, where the first packet's sender is taken as the client unless its port is
+	// below 1024 and the other's is not
 	InitiatorKnown bool  `protobuf:"varint,36,opt,name=InitiatorKnown,proto3" json:"InitiatorKnown,omitempty"`
 	FrameFirst     int64 `protobuf:"varint,37,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"` // frame number of the first packet of either direction
 	FrameLast      int64 `protobuf:"varint,38,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`   // frame number of the last packet of either direction
@@ -1672,9 +1675,11 @@ type Ethernet struct {
 	EthernetType int32 `protobuf:"varint,4,opt,name=EthernetType,proto3" json:"EthernetType,omitempty"`
 	// Shannon entropy of the payload, bits per byte (0 to 8); 0 unless -entropy
 	PayloadEntropy float64 `protobuf:"fixed64,5,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
-	PayloadSize    int32   `protobuf:"varint,6,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"` // bytes after the Ethernet header (including any trailer padding)
-	FrameNumber    int64   `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP          string  `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// bytes after the Ethernet header (Ethernet II: trailer padding included; 802.3: up to the length
+	// field)
+	PayloadSize int32  `protobuf:"varint,6,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
+	FrameNumber int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
 	// destination IP of the packet (inner one after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
 	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
@@ -12366,7 +12371,7 @@ func (x *DNS) GetFlowID() string {
 // DNSQuestion is an entry of the question section of a DNS message.
 type DNSQuestion struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`    // queried name, dotted, without the trailing dot; empty for the root
+	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`    // queried name, dotted, without the trailing dot
 	Type          int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`   // query type (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 33 SRV, 255 ANY, ...)
 	Class         int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"` // query class (1 IN)
 	unknownFields protoimpl.UnknownFields
@@ -12427,7 +12432,7 @@ func (x *DNSQuestion) GetClass() int32 {
 // DNSResourceRecord is a resource record of a DNS message.
 type DNSResourceRecord struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
-	Name       string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`              // owner name, dotted, without the trailing dot; empty for the root
+	Name       string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`              // owner name, dotted, without the trailing dot
 	Type       int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`             // record type (1 A, 28 AAAA, 5 CNAME, 41 OPT, ...)
 	Class      int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"`           // record class (1 IN; for OPT the UDP payload size)
 	TTL        uint32                 `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`               // time to live, seconds (for OPT the extended rcode and flags)
@@ -12811,7 +12816,7 @@ type DHCPv4 struct {
 	// file field (boot file name), all 128 raw bytes as sent (zero padded; options when option 52
 	// overloads it)
 	File    []byte        `protobuf:"bytes,15,opt,name=File,proto3" json:"File,omitempty"`
-	Options []*DHCPOption `protobuf:"bytes,16,rep,name=Options,proto3" json:"Options,omitempty"` // options in order, up to the end option
+	Options []*DHCPOption `protobuf:"bytes,16,rep,name=Options,proto3" json:"Options,omitempty"` // options in order
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,17,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
 	// source IP of the packet (inner one after a tunnel); empty without IP

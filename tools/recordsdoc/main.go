@@ -186,7 +186,7 @@ func Render(msgs []Message) []byte {
 		}
 		fmt.Fprintf(&b, "\n### %s\n\n", m.Name)
 		if m.Doc != "" {
-			b.WriteString(m.Doc + "\n\n")
+			b.WriteString(escape(m.Doc) + "\n\n")
 		}
 		b.WriteString("| # | field | type | meaning |\n|---|---|---|---|\n")
 		for _, f := range m.Fields {
@@ -206,8 +206,14 @@ func Render(msgs []Message) []byte {
 // anchor is the heading id GitHub gives "### Name".
 func anchor(name string) string { return strings.ToLower(name) }
 
+// escape keeps comment text literal in Markdown: "<sensor>" would be taken
+// for an HTML tag and "Src* ... Dst*" for emphasis.
+var escaper = strings.NewReplacer("<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`")
+
+func escape(s string) string { return escaper.Replace(s) }
+
 // cell makes a comment safe inside a Markdown table cell.
-func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+func cell(s string) string { return strings.ReplaceAll(escape(s), "|", `\|`) }
 
 // Generate parses the .proto at path and returns the page.
 func Generate(path string) ([]byte, error) {

@@ -122,3 +122,19 @@ func TestParseRejectsUnknownLine(t *testing.T) {
 		t.Fatalf("docs = %q, %q", msgs[0].Fields[0].Doc, msgs[0].Fields[1].Doc)
 	}
 }
+
+// TestRenderEscapes checks that comment text stays literal in the table:
+// a "|" would end the cell, "<sensor>" would vanish as an HTML tag.
+func TestRenderEscapes(t *testing.T) {
+	in := "// M is a *test*.\nmessage M {\n  string A = 1; // \"<sensor>:<source>\" | *x*\n}\n"
+	msgs, err := Parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(Render(msgs))
+	for _, want := range []string{`M is a \*test\*.`, `| 1 | A | ` + "`string`" + ` | "&lt;sensor&gt;:&lt;source&gt;" \| \*x\* |`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+}
