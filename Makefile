@@ -11,6 +11,13 @@ proto:
 		--go-vtproto_out=. --go-vtproto_opt=module=github.com/netcap/netcap,features=marshal+unmarshal+size \
 		netcap.proto
 
+.PHONY: records-doc
+# records-doc writes docs/records.md, the table of every record and field,
+# from the comments of netcap.proto (tools/recordsdoc). Run it after editing
+# the .proto; TestRecordsDocUpToDate fails while the page is out of date.
+records-doc:
+	go run ./tools/recordsdoc -proto netcap.proto -out docs/records.md
+
 .PHONY: build test bench check
 # build writes the net binary to ./net.
 build:

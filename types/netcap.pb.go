@@ -377,16 +377,17 @@ func (Type) EnumDescriptor() ([]byte, []int) {
 
 // Header is the first message of every .ncap file and describes its records.
 type Header struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Created          int64                  `protobuf:"varint,1,opt,name=Created,proto3" json:"Created,omitempty"`                   // file creation time, Unix ns
-	InputSource      string                 `protobuf:"bytes,2,opt,name=InputSource,proto3" json:"InputSource,omitempty"`            // pcap path, interface name, proxy target or agent ClientID
-	Type             Type                   `protobuf:"varint,3,opt,name=Type,proto3,enum=netcap.Type" json:"Type,omitempty"`        // record type of all following messages
-	Version          string                 `protobuf:"bytes,4,opt,name=Version,proto3" json:"Version,omitempty"`                    // netcap version that wrote the file
-	ContainsPayloads bool                   `protobuf:"varint,5,opt,name=ContainsPayloads,proto3" json:"ContainsPayloads,omitempty"` // true when payload fields were filled (-payload)
-	// Schema numbers the layout of this file's records (ncio.Schema): raised
-	// whenever a record's fields change in a way older readers would misread.
-	// The original netcap's Header ended at field 5, so its files lack it;
-	// a reader refuses files of a schema it does not know.
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Created int64                  `protobuf:"varint,1,opt,name=Created,proto3" json:"Created,omitempty"` // file creation time, Unix ns
+	// net capture: the pcap file or interface; net proxy: "proxy " and its remotes; net collect:
+	// "<sensor>:<the agent's input source>"
+	InputSource      string `protobuf:"bytes,2,opt,name=InputSource,proto3" json:"InputSource,omitempty"`
+	Type             Type   `protobuf:"varint,3,opt,name=Type,proto3,enum=netcap.Type" json:"Type,omitempty"`        // record type of all following messages
+	Version          string `protobuf:"bytes,4,opt,name=Version,proto3" json:"Version,omitempty"`                    // netcap version that wrote the file
+	ContainsPayloads bool   `protobuf:"varint,5,opt,name=ContainsPayloads,proto3" json:"ContainsPayloads,omitempty"` // true when payload fields were filled (-payload)
+	// Schema numbers the layout of this file's records (ncio.Schema): raised whenever a record's
+	// fields change in a way older readers would misread. The original netcap's Header ended at field
+	// 5, so its files lack it; a reader refuses files of a schema it does not know.
 	Schema        uint32 `protobuf:"varint,6,opt,name=Schema,proto3" json:"Schema,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -466,12 +467,14 @@ func (x *Header) GetSchema() uint32 {
 
 // Batch carries length-delimited records of one type from an agent to a collector.
 type Batch struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	ClientID         string                 `protobuf:"bytes,1,opt,name=ClientID,proto3" json:"ClientID,omitempty"`
-	MessageType      Type                   `protobuf:"varint,2,opt,name=MessageType,proto3,enum=netcap.Type" json:"MessageType,omitempty"`
-	TotalSize        int32                  `protobuf:"varint,3,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"` // number of bytes in Data
-	Data             []byte                 `protobuf:"bytes,4,opt,name=Data,proto3" json:"Data,omitempty"`            // concatenated uvarint-delimited records
-	ContainsPayloads bool                   `protobuf:"varint,5,opt,name=ContainsPayloads,proto3" json:"ContainsPayloads,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// sender's id. Not used by this netcap: the agent sends parts with NATS headers, never a Batch;
+	// kept for the original netcap's agents
+	ClientID         string `protobuf:"bytes,1,opt,name=ClientID,proto3" json:"ClientID,omitempty"`
+	MessageType      Type   `protobuf:"varint,2,opt,name=MessageType,proto3,enum=netcap.Type" json:"MessageType,omitempty"` // record type of the records in Data
+	TotalSize        int32  `protobuf:"varint,3,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"`                      // number of bytes in Data
+	Data             []byte `protobuf:"bytes,4,opt,name=Data,proto3" json:"Data,omitempty"`                                 // concatenated uvarint-delimited records
+	ContainsPayloads bool   `protobuf:"varint,5,opt,name=ContainsPayloads,proto3" json:"ContainsPayloads,omitempty"`        // true when the records carry payload fields (-payload)
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -543,38 +546,51 @@ func (x *Batch) GetContainsPayloads() bool {
 
 // Flow is a unidirectional flow: the packets from one endpoint to another.
 type Flow struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	TimestampFirst   int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"` // first packet, Unix ns
-	LinkProto        string                 `protobuf:"bytes,2,opt,name=LinkProto,proto3" json:"LinkProto,omitempty"`
-	NetworkProto     string                 `protobuf:"bytes,3,opt,name=NetworkProto,proto3" json:"NetworkProto,omitempty"`
-	TransportProto   string                 `protobuf:"bytes,4,opt,name=TransportProto,proto3" json:"TransportProto,omitempty"`
-	ApplicationProto string                 `protobuf:"bytes,5,opt,name=ApplicationProto,proto3" json:"ApplicationProto,omitempty"`
-	SrcMAC           string                 `protobuf:"bytes,6,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
-	DstMAC           string                 `protobuf:"bytes,7,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
-	SrcIP            string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	SrcPort          int32                  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstIP            string                 `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	DstPort          int32                  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	TotalSize        int64                  `protobuf:"varint,12,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"`           // bytes of all packets (frame length)
-	AppPayloadSize   int64                  `protobuf:"varint,13,opt,name=AppPayloadSize,proto3" json:"AppPayloadSize,omitempty"` // bytes of application payload of all packets
-	NumPackets       int64                  `protobuf:"varint,14,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"`
-	UID              string                 `protobuf:"bytes,15,opt,name=UID,proto3" json:"UID,omitempty"`                      // unique id of this record
-	TimestampLast    int64                  `protobuf:"varint,16,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // last packet, Unix ns
-	Duration         int64                  `protobuf:"varint,17,opt,name=Duration,proto3" json:"Duration,omitempty"`           // TimestampLast - TimestampFirst, ns
-	CommunityID      string                 `protobuf:"bytes,18,opt,name=CommunityID,proto3" json:"CommunityID,omitempty"`      // community-id v1, seed 0 ("1:...")
-	NumFINFlags      int64                  `protobuf:"varint,19,opt,name=NumFINFlags,proto3" json:"NumFINFlags,omitempty"`
-	NumRSTFlags      int64                  `protobuf:"varint,20,opt,name=NumRSTFlags,proto3" json:"NumRSTFlags,omitempty"`
-	NumACKFlags      int64                  `protobuf:"varint,21,opt,name=NumACKFlags,proto3" json:"NumACKFlags,omitempty"`
-	NumSYNFlags      int64                  `protobuf:"varint,22,opt,name=NumSYNFlags,proto3" json:"NumSYNFlags,omitempty"`
-	NumURGFlags      int64                  `protobuf:"varint,23,opt,name=NumURGFlags,proto3" json:"NumURGFlags,omitempty"`
-	NumECEFlags      int64                  `protobuf:"varint,24,opt,name=NumECEFlags,proto3" json:"NumECEFlags,omitempty"`
-	NumPSHFlags      int64                  `protobuf:"varint,25,opt,name=NumPSHFlags,proto3" json:"NumPSHFlags,omitempty"`
-	NumCWRFlags      int64                  `protobuf:"varint,26,opt,name=NumCWRFlags,proto3" json:"NumCWRFlags,omitempty"`
-	NumNSFlags       int64                  `protobuf:"varint,27,opt,name=NumNSFlags,proto3" json:"NumNSFlags,omitempty"`
-	FrameFirst       int64                  `protobuf:"varint,28,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"` // frame number of the first packet
-	FrameLast        int64                  `protobuf:"varint,29,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`   // frame number of the last packet
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TimestampFirst int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"` // first packet, Unix ns
+	// first layer of the flow's first packet as gopacket names it ("Ethernet", "LinuxSLL", ...);
+	// empty when unknown
+	LinkProto    string `protobuf:"bytes,2,opt,name=LinkProto,proto3" json:"LinkProto,omitempty"`
+	NetworkProto string `protobuf:"bytes,3,opt,name=NetworkProto,proto3" json:"NetworkProto,omitempty"` // "IPv4" or "IPv6"
+	// "TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6", or the IP protocol name for others
+	TransportProto string `protobuf:"bytes,4,opt,name=TransportProto,proto3" json:"TransportProto,omitempty"`
+	// protocol the stream detectors chose ("HTTP", "TLS", ...) or the first gopacket layer after the
+	// transport layer ("DNS", ...); empty when none
+	ApplicationProto string `protobuf:"bytes,5,opt,name=ApplicationProto,proto3" json:"ApplicationProto,omitempty"`
+	// Ethernet source of the connection's first packet seen from this side; empty without Ethernet
+	SrcMAC string `protobuf:"bytes,6,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
+	DstMAC string `protobuf:"bytes,7,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"` // Ethernet destination, as SrcMAC; empty without Ethernet
+	SrcIP  string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`   // sender's IP address, text form
+	// sender's port; ICMP: as in Connection, the client side holds the type and the server side the
+	// code of the first message; 0 for protocols without ports
+	SrcPort   int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
+	DstIP     string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`          // receiver's IP address, text form
+	DstPort   int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`     // receiver's port; ICMP: see SrcPort; 0 for protocols without ports
+	TotalSize int64  `protobuf:"varint,12,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"` // bytes of all packets of this direction, original frame lengths
+	// bytes of transport payload (TCP/UDP/ICMP payload) of all packets of this direction; 0 for other
+	// protocols
+	AppPayloadSize int64 `protobuf:"varint,13,opt,name=AppPayloadSize,proto3" json:"AppPayloadSize,omitempty"`
+	NumPackets     int64 `protobuf:"varint,14,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"` // packets in this direction
+	// unique id: the UID of the Connection it belongs to, then "-0" (client to server) or "-1"
+	// (server to client)
+	UID           string `protobuf:"bytes,15,opt,name=UID,proto3" json:"UID,omitempty"`
+	TimestampLast int64  `protobuf:"varint,16,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // last packet, Unix ns
+	Duration      int64  `protobuf:"varint,17,opt,name=Duration,proto3" json:"Duration,omitempty"`           // TimestampLast - TimestampFirst, ns
+	// Community ID v1, seed 0 ("1:<base64>"), of the connection (same value for both directions)
+	CommunityID   string `protobuf:"bytes,18,opt,name=CommunityID,proto3" json:"CommunityID,omitempty"`
+	NumFINFlags   int64  `protobuf:"varint,19,opt,name=NumFINFlags,proto3" json:"NumFINFlags,omitempty"` // TCP packets with FIN set; 0 for other protocols
+	NumRSTFlags   int64  `protobuf:"varint,20,opt,name=NumRSTFlags,proto3" json:"NumRSTFlags,omitempty"` // TCP packets with RST set; 0 for other protocols
+	NumACKFlags   int64  `protobuf:"varint,21,opt,name=NumACKFlags,proto3" json:"NumACKFlags,omitempty"` // TCP packets with ACK set; 0 for other protocols
+	NumSYNFlags   int64  `protobuf:"varint,22,opt,name=NumSYNFlags,proto3" json:"NumSYNFlags,omitempty"` // TCP packets with SYN set; 0 for other protocols
+	NumURGFlags   int64  `protobuf:"varint,23,opt,name=NumURGFlags,proto3" json:"NumURGFlags,omitempty"` // TCP packets with URG set; 0 for other protocols
+	NumECEFlags   int64  `protobuf:"varint,24,opt,name=NumECEFlags,proto3" json:"NumECEFlags,omitempty"` // TCP packets with ECE set; 0 for other protocols
+	NumPSHFlags   int64  `protobuf:"varint,25,opt,name=NumPSHFlags,proto3" json:"NumPSHFlags,omitempty"` // TCP packets with PSH set; 0 for other protocols
+	NumCWRFlags   int64  `protobuf:"varint,26,opt,name=NumCWRFlags,proto3" json:"NumCWRFlags,omitempty"` // TCP packets with CWR set; 0 for other protocols
+	NumNSFlags    int64  `protobuf:"varint,27,opt,name=NumNSFlags,proto3" json:"NumNSFlags,omitempty"`   // TCP packets with NS set; 0 for other protocols
+	FrameFirst    int64  `protobuf:"varint,28,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`   // frame number of the first packet
+	FrameLast     int64  `protobuf:"varint,29,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`     // frame number of the last packet
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Flow) Reset() {
@@ -813,47 +829,66 @@ func (x *Flow) GetFrameLast() int64 {
 // Connection is a bidirectional flow (a conversation between two endpoints).
 // Src* is the initiator (client), Dst* the responder (server).
 type Connection struct {
-	state                      protoimpl.MessageState `protogen:"open.v1"`
-	TimestampFirst             int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"`
-	LinkProto                  string                 `protobuf:"bytes,2,opt,name=LinkProto,proto3" json:"LinkProto,omitempty"`
-	NetworkProto               string                 `protobuf:"bytes,3,opt,name=NetworkProto,proto3" json:"NetworkProto,omitempty"`
-	TransportProto             string                 `protobuf:"bytes,4,opt,name=TransportProto,proto3" json:"TransportProto,omitempty"`
-	ApplicationProto           string                 `protobuf:"bytes,5,opt,name=ApplicationProto,proto3" json:"ApplicationProto,omitempty"`
-	SrcMAC                     string                 `protobuf:"bytes,6,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
-	DstMAC                     string                 `protobuf:"bytes,7,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
-	SrcIP                      string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	SrcPort                    int32                  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstIP                      string                 `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	DstPort                    int32                  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	TotalSize                  int64                  `protobuf:"varint,12,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"`           // bytes of all packets, both directions
-	AppPayloadSize             int64                  `protobuf:"varint,13,opt,name=AppPayloadSize,proto3" json:"AppPayloadSize,omitempty"` // application payload bytes, both directions
-	NumPackets                 int64                  `protobuf:"varint,14,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"`         // packets, both directions
-	UID                        string                 `protobuf:"bytes,15,opt,name=UID,proto3" json:"UID,omitempty"`
-	TimestampLast              int64                  `protobuf:"varint,16,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"`
-	Duration                   int64                  `protobuf:"varint,17,opt,name=Duration,proto3" json:"Duration,omitempty"`
-	CommunityID                string                 `protobuf:"bytes,18,opt,name=CommunityID,proto3" json:"CommunityID,omitempty"`
-	NumPacketsClientToServer   int64                  `protobuf:"varint,19,opt,name=NumPacketsClientToServer,proto3" json:"NumPacketsClientToServer,omitempty"`
-	NumPacketsServerToClient   int64                  `protobuf:"varint,20,opt,name=NumPacketsServerToClient,proto3" json:"NumPacketsServerToClient,omitempty"`
-	BytesClientToServer        int64                  `protobuf:"varint,21,opt,name=BytesClientToServer,proto3" json:"BytesClientToServer,omitempty"`
-	BytesServerToClient        int64                  `protobuf:"varint,22,opt,name=BytesServerToClient,proto3" json:"BytesServerToClient,omitempty"`
-	PayloadBytesClientToServer int64                  `protobuf:"varint,23,opt,name=PayloadBytesClientToServer,proto3" json:"PayloadBytesClientToServer,omitempty"`
-	PayloadBytesServerToClient int64                  `protobuf:"varint,24,opt,name=PayloadBytesServerToClient,proto3" json:"PayloadBytesServerToClient,omitempty"`
-	NumFINFlags                int64                  `protobuf:"varint,25,opt,name=NumFINFlags,proto3" json:"NumFINFlags,omitempty"`
-	NumRSTFlags                int64                  `protobuf:"varint,26,opt,name=NumRSTFlags,proto3" json:"NumRSTFlags,omitempty"`
-	NumACKFlags                int64                  `protobuf:"varint,27,opt,name=NumACKFlags,proto3" json:"NumACKFlags,omitempty"`
-	NumSYNFlags                int64                  `protobuf:"varint,28,opt,name=NumSYNFlags,proto3" json:"NumSYNFlags,omitempty"`
-	NumURGFlags                int64                  `protobuf:"varint,29,opt,name=NumURGFlags,proto3" json:"NumURGFlags,omitempty"`
-	NumECEFlags                int64                  `protobuf:"varint,30,opt,name=NumECEFlags,proto3" json:"NumECEFlags,omitempty"`
-	NumPSHFlags                int64                  `protobuf:"varint,31,opt,name=NumPSHFlags,proto3" json:"NumPSHFlags,omitempty"`
-	NumCWRFlags                int64                  `protobuf:"varint,32,opt,name=NumCWRFlags,proto3" json:"NumCWRFlags,omitempty"`
-	NumNSFlags                 int64                  `protobuf:"varint,33,opt,name=NumNSFlags,proto3" json:"NumNSFlags,omitempty"`
-	State                      string                 `protobuf:"bytes,34,opt,name=State,proto3" json:"State,omitempty"`                    // Zeek-like conn_state (S0, SF, REJ, RSTO, ...)
-	History                    string                 `protobuf:"bytes,35,opt,name=History,proto3" json:"History,omitempty"`                // Zeek-like history letters
-	InitiatorKnown             bool                   `protobuf:"varint,36,opt,name=InitiatorKnown,proto3" json:"InitiatorKnown,omitempty"` // true when the initiator was seen sending the first SYN / first packet
-	FrameFirst                 int64                  `protobuf:"varint,37,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`
-	FrameLast                  int64                  `protobuf:"varint,38,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TimestampFirst int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"` // first packet of either direction, Unix ns
+	// first layer of the first packet as gopacket names it ("Ethernet", "LinuxSLL", ...); empty when
+	// unknown
+	LinkProto    string `protobuf:"bytes,2,opt,name=LinkProto,proto3" json:"LinkProto,omitempty"`
+	NetworkProto string `protobuf:"bytes,3,opt,name=NetworkProto,proto3" json:"NetworkProto,omitempty"` // "IPv4" or "IPv6"
+	// "TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6", or the IP protocol name for others
+	TransportProto string `protobuf:"bytes,4,opt,name=TransportProto,proto3" json:"TransportProto,omitempty"`
+	// protocol the stream detectors chose ("HTTP", "TLS", ...) or the first gopacket layer after the
+	// transport layer ("DNS", ...); empty when none
+	ApplicationProto string `protobuf:"bytes,5,opt,name=ApplicationProto,proto3" json:"ApplicationProto,omitempty"`
+	SrcMAC           string `protobuf:"bytes,6,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"` // client's Ethernet address (from the first packet); empty without Ethernet
+	DstMAC           string `protobuf:"bytes,7,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"` // server's Ethernet address (from the first packet); empty without Ethernet
+	SrcIP            string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`   // client's IP address, text form
+	// client's port; ICMP: type of the first message; 0 for protocols without ports
+	SrcPort int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
+	DstIP   string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"` // server's IP address, text form
+	// server's port; ICMP: code of the first message; 0 for protocols without ports
+	DstPort   int32 `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
+	TotalSize int64 `protobuf:"varint,12,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"` // bytes of all packets, both directions, original frame lengths
+	// bytes of transport payload (TCP/UDP/ICMP payload), both directions; 0 for other protocols
+	AppPayloadSize int64 `protobuf:"varint,13,opt,name=AppPayloadSize,proto3" json:"AppPayloadSize,omitempty"`
+	NumPackets     int64 `protobuf:"varint,14,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"` // packets, both directions
+	// unique id of the connection (16 hex digits); the FlowID of every packet record of this
+	// connection
+	UID           string `protobuf:"bytes,15,opt,name=UID,proto3" json:"UID,omitempty"`
+	TimestampLast int64  `protobuf:"varint,16,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // last packet of either direction, Unix ns
+	Duration      int64  `protobuf:"varint,17,opt,name=Duration,proto3" json:"Duration,omitempty"`           // TimestampLast - TimestampFirst, ns
+	// Community ID v1, seed 0 ("1:<base64>"), from the client's view
+	CommunityID                string `protobuf:"bytes,18,opt,name=CommunityID,proto3" json:"CommunityID,omitempty"`
+	NumPacketsClientToServer   int64  `protobuf:"varint,19,opt,name=NumPacketsClientToServer,proto3" json:"NumPacketsClientToServer,omitempty"`     // packets sent by the client (Src)
+	NumPacketsServerToClient   int64  `protobuf:"varint,20,opt,name=NumPacketsServerToClient,proto3" json:"NumPacketsServerToClient,omitempty"`     // packets sent by the server (Dst)
+	BytesClientToServer        int64  `protobuf:"varint,21,opt,name=BytesClientToServer,proto3" json:"BytesClientToServer,omitempty"`               // bytes of the client's packets, original frame lengths
+	BytesServerToClient        int64  `protobuf:"varint,22,opt,name=BytesServerToClient,proto3" json:"BytesServerToClient,omitempty"`               // bytes of the server's packets, original frame lengths
+	PayloadBytesClientToServer int64  `protobuf:"varint,23,opt,name=PayloadBytesClientToServer,proto3" json:"PayloadBytesClientToServer,omitempty"` // transport payload bytes sent by the client
+	PayloadBytesServerToClient int64  `protobuf:"varint,24,opt,name=PayloadBytesServerToClient,proto3" json:"PayloadBytesServerToClient,omitempty"` // transport payload bytes sent by the server
+	// TCP packets with FIN set, both directions; 0 for other protocols
+	NumFINFlags int64 `protobuf:"varint,25,opt,name=NumFINFlags,proto3" json:"NumFINFlags,omitempty"`
+	NumRSTFlags int64 `protobuf:"varint,26,opt,name=NumRSTFlags,proto3" json:"NumRSTFlags,omitempty"` // TCP packets with RST set, both directions; 0 for other protocols
+	NumACKFlags int64 `protobuf:"varint,27,opt,name=NumACKFlags,proto3" json:"NumACKFlags,omitempty"` // TCP packets with ACK set, both directions; 0 for other protocols
+	NumSYNFlags int64 `protobuf:"varint,28,opt,name=NumSYNFlags,proto3" json:"NumSYNFlags,omitempty"` // TCP packets with SYN set, both directions; 0 for other protocols
+	NumURGFlags int64 `protobuf:"varint,29,opt,name=NumURGFlags,proto3" json:"NumURGFlags,omitempty"` // TCP packets with URG set, both directions; 0 for other protocols
+	NumECEFlags int64 `protobuf:"varint,30,opt,name=NumECEFlags,proto3" json:"NumECEFlags,omitempty"` // TCP packets with ECE set, both directions; 0 for other protocols
+	NumPSHFlags int64 `protobuf:"varint,31,opt,name=NumPSHFlags,proto3" json:"NumPSHFlags,omitempty"` // TCP packets with PSH set, both directions; 0 for other protocols
+	NumCWRFlags int64 `protobuf:"varint,32,opt,name=NumCWRFlags,proto3" json:"NumCWRFlags,omitempty"` // TCP packets with CWR set, both directions; 0 for other protocols
+	NumNSFlags  int64 `protobuf:"varint,33,opt,name=NumNSFlags,proto3" json:"NumNSFlags,omitempty"`   // TCP packets with NS set, both directions; 0 for other protocols
+	// Zeek conn_state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, OTH) for TCP; other
+	// protocols: S0 (only one side sent) or SF (both sides sent)
+	State string `protobuf:"bytes,34,opt,name=State,proto3" json:"State,omitempty"`
+	// Zeek-like history, each letter once per side in order of first sight: S syn, H syn-ack, A pure
+	// ack, D data, F fin, R rst; upper case client, lower case server; empty for other protocols
+	History string `protobuf:"bytes,35,opt,name=History,proto3" json:"History,omitempty"`
+	// true when the client is known (a SYN, a SYN-ACK, ICMP or a non-TCP protocol); false for TCP
+	// picked up mid-stream, where the first packet's sender is taken as the client unless its port is
+	// below 1024 and the other's is not
+	InitiatorKnown bool  `protobuf:"varint,36,opt,name=InitiatorKnown,proto3" json:"InitiatorKnown,omitempty"`
+	FrameFirst     int64 `protobuf:"varint,37,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"` // frame number of the first packet of either direction
+	FrameLast      int64 `protobuf:"varint,38,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`   // frame number of the last packet of either direction
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Connection) Reset() {
@@ -1154,22 +1189,24 @@ func (x *Connection) GetFrameLast() int64 {
 
 // LinkFlow is a bidirectional flow between two MAC addresses.
 type LinkFlow struct {
-	state                    protoimpl.MessageState `protogen:"open.v1"`
-	TimestampFirst           int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"`
-	TimestampLast            int64                  `protobuf:"varint,2,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"`
-	Proto                    string                 `protobuf:"bytes,3,opt,name=Proto,proto3" json:"Proto,omitempty"`
-	SrcMAC                   string                 `protobuf:"bytes,4,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
-	DstMAC                   string                 `protobuf:"bytes,5,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
-	TotalSize                int64                  `protobuf:"varint,6,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"`
-	NumPackets               int64                  `protobuf:"varint,7,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"`
-	UID                      string                 `protobuf:"bytes,8,opt,name=UID,proto3" json:"UID,omitempty"`
-	Duration                 int64                  `protobuf:"varint,9,opt,name=Duration,proto3" json:"Duration,omitempty"`
-	NumPacketsClientToServer int64                  `protobuf:"varint,10,opt,name=NumPacketsClientToServer,proto3" json:"NumPacketsClientToServer,omitempty"` // Src -> Dst
-	NumPacketsServerToClient int64                  `protobuf:"varint,11,opt,name=NumPacketsServerToClient,proto3" json:"NumPacketsServerToClient,omitempty"` // Dst -> Src
-	BytesClientToServer      int64                  `protobuf:"varint,12,opt,name=BytesClientToServer,proto3" json:"BytesClientToServer,omitempty"`
-	BytesServerToClient      int64                  `protobuf:"varint,13,opt,name=BytesServerToClient,proto3" json:"BytesServerToClient,omitempty"`
-	FrameFirst               int64                  `protobuf:"varint,14,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`
-	FrameLast                int64                  `protobuf:"varint,15,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TimestampFirst int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"` // first packet, Unix ns
+	TimestampLast  int64                  `protobuf:"varint,2,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"`   // last packet, Unix ns
+	Proto          string                 `protobuf:"bytes,3,opt,name=Proto,proto3" json:"Proto,omitempty"`                    // always "Ethernet"
+	SrcMAC         string                 `protobuf:"bytes,4,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`                  // sender of the first packet, text form
+	DstMAC         string                 `protobuf:"bytes,5,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`                  // receiver of the first packet, text form
+	TotalSize      int64                  `protobuf:"varint,6,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"`           // bytes of all packets, both directions, original frame lengths
+	NumPackets     int64                  `protobuf:"varint,7,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"`         // packets, both directions
+	// unique id (16 hex digits, FNV-64a of Proto, the addresses and FrameFirst); not the FlowID of
+	// packet records
+	UID                      string `protobuf:"bytes,8,opt,name=UID,proto3" json:"UID,omitempty"`
+	Duration                 int64  `protobuf:"varint,9,opt,name=Duration,proto3" json:"Duration,omitempty"`                                  // TimestampLast - TimestampFirst, ns
+	NumPacketsClientToServer int64  `protobuf:"varint,10,opt,name=NumPacketsClientToServer,proto3" json:"NumPacketsClientToServer,omitempty"` // packets from SrcMAC to DstMAC
+	NumPacketsServerToClient int64  `protobuf:"varint,11,opt,name=NumPacketsServerToClient,proto3" json:"NumPacketsServerToClient,omitempty"` // packets from DstMAC to SrcMAC
+	BytesClientToServer      int64  `protobuf:"varint,12,opt,name=BytesClientToServer,proto3" json:"BytesClientToServer,omitempty"`           // bytes from SrcMAC to DstMAC, original frame lengths
+	BytesServerToClient      int64  `protobuf:"varint,13,opt,name=BytesServerToClient,proto3" json:"BytesServerToClient,omitempty"`           // bytes from DstMAC to SrcMAC, original frame lengths
+	FrameFirst               int64  `protobuf:"varint,14,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`                             // frame number of the first packet
+	FrameLast                int64  `protobuf:"varint,15,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`                               // frame number of the last packet
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
 }
@@ -1311,22 +1348,24 @@ func (x *LinkFlow) GetFrameLast() int64 {
 
 // NetworkFlow is a bidirectional flow between two IP addresses.
 type NetworkFlow struct {
-	state                    protoimpl.MessageState `protogen:"open.v1"`
-	TimestampFirst           int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"`
-	TimestampLast            int64                  `protobuf:"varint,2,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"`
-	Proto                    string                 `protobuf:"bytes,3,opt,name=Proto,proto3" json:"Proto,omitempty"`
-	SrcIP                    string                 `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP                    string                 `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	TotalSize                int64                  `protobuf:"varint,6,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"`
-	NumPackets               int64                  `protobuf:"varint,7,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"`
-	UID                      string                 `protobuf:"bytes,8,opt,name=UID,proto3" json:"UID,omitempty"`
-	Duration                 int64                  `protobuf:"varint,9,opt,name=Duration,proto3" json:"Duration,omitempty"`
-	NumPacketsClientToServer int64                  `protobuf:"varint,10,opt,name=NumPacketsClientToServer,proto3" json:"NumPacketsClientToServer,omitempty"`
-	NumPacketsServerToClient int64                  `protobuf:"varint,11,opt,name=NumPacketsServerToClient,proto3" json:"NumPacketsServerToClient,omitempty"`
-	BytesClientToServer      int64                  `protobuf:"varint,12,opt,name=BytesClientToServer,proto3" json:"BytesClientToServer,omitempty"`
-	BytesServerToClient      int64                  `protobuf:"varint,13,opt,name=BytesServerToClient,proto3" json:"BytesServerToClient,omitempty"`
-	FrameFirst               int64                  `protobuf:"varint,14,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`
-	FrameLast                int64                  `protobuf:"varint,15,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TimestampFirst int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"` // first packet, Unix ns
+	TimestampLast  int64                  `protobuf:"varint,2,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"`   // last packet, Unix ns
+	Proto          string                 `protobuf:"bytes,3,opt,name=Proto,proto3" json:"Proto,omitempty"`                    // "IPv4" or "IPv6" (the packet's first IP header)
+	SrcIP          string                 `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                    // sender of the first packet, text form
+	DstIP          string                 `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`                    // receiver of the first packet, text form
+	TotalSize      int64                  `protobuf:"varint,6,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"`           // bytes of all packets, both directions, original frame lengths
+	NumPackets     int64                  `protobuf:"varint,7,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"`         // packets, both directions
+	// unique id (16 hex digits, FNV-64a of Proto, the addresses and FrameFirst); not the FlowID of
+	// packet records
+	UID                      string `protobuf:"bytes,8,opt,name=UID,proto3" json:"UID,omitempty"`
+	Duration                 int64  `protobuf:"varint,9,opt,name=Duration,proto3" json:"Duration,omitempty"`                                  // TimestampLast - TimestampFirst, ns
+	NumPacketsClientToServer int64  `protobuf:"varint,10,opt,name=NumPacketsClientToServer,proto3" json:"NumPacketsClientToServer,omitempty"` // packets from SrcIP to DstIP
+	NumPacketsServerToClient int64  `protobuf:"varint,11,opt,name=NumPacketsServerToClient,proto3" json:"NumPacketsServerToClient,omitempty"` // packets from DstIP to SrcIP
+	BytesClientToServer      int64  `protobuf:"varint,12,opt,name=BytesClientToServer,proto3" json:"BytesClientToServer,omitempty"`           // bytes from SrcIP to DstIP, original frame lengths
+	BytesServerToClient      int64  `protobuf:"varint,13,opt,name=BytesServerToClient,proto3" json:"BytesServerToClient,omitempty"`           // bytes from DstIP to SrcIP, original frame lengths
+	FrameFirst               int64  `protobuf:"varint,14,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`                             // frame number of the first packet
+	FrameLast                int64  `protobuf:"varint,15,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`                               // frame number of the last packet
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
 }
@@ -1468,22 +1507,24 @@ func (x *NetworkFlow) GetFrameLast() int64 {
 
 // TransportFlow is a bidirectional flow between two transport ports.
 type TransportFlow struct {
-	state                    protoimpl.MessageState `protogen:"open.v1"`
-	TimestampFirst           int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"`
-	TimestampLast            int64                  `protobuf:"varint,2,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"`
-	Proto                    string                 `protobuf:"bytes,3,opt,name=Proto,proto3" json:"Proto,omitempty"`
-	SrcPort                  int32                  `protobuf:"varint,4,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort                  int32                  `protobuf:"varint,5,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	TotalSize                int64                  `protobuf:"varint,6,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"`
-	NumPackets               int64                  `protobuf:"varint,7,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"`
-	UID                      string                 `protobuf:"bytes,8,opt,name=UID,proto3" json:"UID,omitempty"`
-	Duration                 int64                  `protobuf:"varint,9,opt,name=Duration,proto3" json:"Duration,omitempty"`
-	NumPacketsClientToServer int64                  `protobuf:"varint,10,opt,name=NumPacketsClientToServer,proto3" json:"NumPacketsClientToServer,omitempty"`
-	NumPacketsServerToClient int64                  `protobuf:"varint,11,opt,name=NumPacketsServerToClient,proto3" json:"NumPacketsServerToClient,omitempty"`
-	BytesClientToServer      int64                  `protobuf:"varint,12,opt,name=BytesClientToServer,proto3" json:"BytesClientToServer,omitempty"`
-	BytesServerToClient      int64                  `protobuf:"varint,13,opt,name=BytesServerToClient,proto3" json:"BytesServerToClient,omitempty"`
-	FrameFirst               int64                  `protobuf:"varint,14,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`
-	FrameLast                int64                  `protobuf:"varint,15,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TimestampFirst int64                  `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"` // first packet, Unix ns
+	TimestampLast  int64                  `protobuf:"varint,2,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"`   // last packet, Unix ns
+	Proto          string                 `protobuf:"bytes,3,opt,name=Proto,proto3" json:"Proto,omitempty"`                    // "TCP", "UDP" or "SCTP"
+	SrcPort        int32                  `protobuf:"varint,4,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`               // source port of the first packet
+	DstPort        int32                  `protobuf:"varint,5,opt,name=DstPort,proto3" json:"DstPort,omitempty"`               // destination port of the first packet
+	TotalSize      int64                  `protobuf:"varint,6,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"`           // bytes of all packets, both directions, original frame lengths
+	NumPackets     int64                  `protobuf:"varint,7,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"`         // packets, both directions
+	// unique id (16 hex digits, FNV-64a of Proto, the ports and FrameFirst); not the FlowID of packet
+	// records
+	UID                      string `protobuf:"bytes,8,opt,name=UID,proto3" json:"UID,omitempty"`
+	Duration                 int64  `protobuf:"varint,9,opt,name=Duration,proto3" json:"Duration,omitempty"`                                  // TimestampLast - TimestampFirst, ns
+	NumPacketsClientToServer int64  `protobuf:"varint,10,opt,name=NumPacketsClientToServer,proto3" json:"NumPacketsClientToServer,omitempty"` // packets from SrcPort to DstPort
+	NumPacketsServerToClient int64  `protobuf:"varint,11,opt,name=NumPacketsServerToClient,proto3" json:"NumPacketsServerToClient,omitempty"` // packets from DstPort to SrcPort
+	BytesClientToServer      int64  `protobuf:"varint,12,opt,name=BytesClientToServer,proto3" json:"BytesClientToServer,omitempty"`           // bytes from SrcPort to DstPort, original frame lengths
+	BytesServerToClient      int64  `protobuf:"varint,13,opt,name=BytesServerToClient,proto3" json:"BytesServerToClient,omitempty"`           // bytes from DstPort to SrcPort, original frame lengths
+	FrameFirst               int64  `protobuf:"varint,14,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`                             // frame number of the first packet
+	FrameLast                int64  `protobuf:"varint,15,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`                               // frame number of the last packet
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
 }
@@ -1625,21 +1666,27 @@ func (x *TransportFlow) GetFrameLast() int64 {
 
 // Ethernet is an Ethernet II frame header.
 type Ethernet struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	SrcMAC         string                 `protobuf:"bytes,2,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
-	DstMAC         string                 `protobuf:"bytes,3,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
-	EthernetType   int32                  `protobuf:"varint,4,opt,name=EthernetType,proto3" json:"EthernetType,omitempty"`
-	PayloadEntropy float64                `protobuf:"fixed64,5,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
-	PayloadSize    int32                  `protobuf:"varint,6,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	SrcMAC    string                 `protobuf:"bytes,2,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`        // source MAC address, text form
+	DstMAC    string                 `protobuf:"bytes,3,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`        // destination MAC address, text form
+	// EtherType of the payload (0x0800 IPv4, 0x86dd IPv6, ...); for an 802.3 frame gopacket's type
+	// after the length field (LLC)
+	EthernetType int32 `protobuf:"varint,4,opt,name=EthernetType,proto3" json:"EthernetType,omitempty"`
+	// Shannon entropy of the payload, bits per byte (0 to 8); 0 unless -entropy
+	PayloadEntropy float64 `protobuf:"fixed64,5,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
+	// bytes after the Ethernet header (Ethernet II: trailer padding included; 802.3: up to the length
+	// field)
+	PayloadSize int32  `protobuf:"varint,6,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
+	FrameNumber int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Ethernet) Reset() {
@@ -1759,24 +1806,29 @@ func (x *Ethernet) GetFlowID() string {
 // ARP is an Address Resolution Protocol packet.
 type ARP struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp           int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	AddrType            int32                  `protobuf:"varint,2,opt,name=AddrType,proto3" json:"AddrType,omitempty"`
-	Protocol            int32                  `protobuf:"varint,3,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
-	HwAddressSize       int32                  `protobuf:"varint,4,opt,name=HwAddressSize,proto3" json:"HwAddressSize,omitempty"`
-	ProtocolAddressSize int32                  `protobuf:"varint,5,opt,name=ProtocolAddressSize,proto3" json:"ProtocolAddressSize,omitempty"`
-	Operation           int32                  `protobuf:"varint,6,opt,name=Operation,proto3" json:"Operation,omitempty"`
-	SrcHwAddress        string                 `protobuf:"bytes,7,opt,name=SrcHwAddress,proto3" json:"SrcHwAddress,omitempty"`
-	SrcProtocolAddress  string                 `protobuf:"bytes,8,opt,name=SrcProtocolAddress,proto3" json:"SrcProtocolAddress,omitempty"`
-	DstHwAddress        string                 `protobuf:"bytes,9,opt,name=DstHwAddress,proto3" json:"DstHwAddress,omitempty"`
-	DstProtocolAddress  string                 `protobuf:"bytes,10,opt,name=DstProtocolAddress,proto3" json:"DstProtocolAddress,omitempty"`
-	FrameNumber         int64                  `protobuf:"varint,11,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP               string                 `protobuf:"bytes,12,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP               string                 `protobuf:"bytes,13,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort             int32                  `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort             int32                  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID              string                 `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	Timestamp           int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`                     // packet capture time, Unix ns
+	AddrType            int32                  `protobuf:"varint,2,opt,name=AddrType,proto3" json:"AddrType,omitempty"`                       // hardware type (1 Ethernet)
+	Protocol            int32                  `protobuf:"varint,3,opt,name=Protocol,proto3" json:"Protocol,omitempty"`                       // protocol type, an EtherType (0x0800 IPv4)
+	HwAddressSize       int32                  `protobuf:"varint,4,opt,name=HwAddressSize,proto3" json:"HwAddressSize,omitempty"`             // length of a hardware address, bytes
+	ProtocolAddressSize int32                  `protobuf:"varint,5,opt,name=ProtocolAddressSize,proto3" json:"ProtocolAddressSize,omitempty"` // length of a protocol address, bytes
+	Operation           int32                  `protobuf:"varint,6,opt,name=Operation,proto3" json:"Operation,omitempty"`                     // 1 request, 2 reply (RFC 826 opcode)
+	// sender hardware address, text form (aa:bb:...); empty when of length 0
+	SrcHwAddress string `protobuf:"bytes,7,opt,name=SrcHwAddress,proto3" json:"SrcHwAddress,omitempty"`
+	// sender protocol address: dotted IPv4 for IPv4 (and AX.25 IP), else hex bytes a:b:...
+	SrcProtocolAddress string `protobuf:"bytes,8,opt,name=SrcProtocolAddress,proto3" json:"SrcProtocolAddress,omitempty"`
+	// target hardware address, text form; 00:00:00:00:00:00 in a request
+	DstHwAddress       string `protobuf:"bytes,9,opt,name=DstHwAddress,proto3" json:"DstHwAddress,omitempty"`
+	DstProtocolAddress string `protobuf:"bytes,10,opt,name=DstProtocolAddress,proto3" json:"DstProtocolAddress,omitempty"` // target protocol address, as SrcProtocolAddress
+	FrameNumber        int64  `protobuf:"varint,11,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`              // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,12,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,13,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ARP) Reset() {
@@ -1924,19 +1976,20 @@ func (x *ARP) GetFlowID() string {
 // Dot1Q is an IEEE 802.1Q VLAN tag.
 type Dot1Q struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Priority       int32                  `protobuf:"varint,2,opt,name=Priority,proto3" json:"Priority,omitempty"`
-	DropEligible   bool                   `protobuf:"varint,3,opt,name=DropEligible,proto3" json:"DropEligible,omitempty"`
-	VLANIdentifier int32                  `protobuf:"varint,4,opt,name=VLANIdentifier,proto3" json:"VLANIdentifier,omitempty"`
-	Type           int32                  `protobuf:"varint,5,opt,name=Type,proto3" json:"Type,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`           // packet capture time, Unix ns
+	Priority       int32                  `protobuf:"varint,2,opt,name=Priority,proto3" json:"Priority,omitempty"`             // priority code point (PCP), 0 to 7
+	DropEligible   bool                   `protobuf:"varint,3,opt,name=DropEligible,proto3" json:"DropEligible,omitempty"`     // drop eligible indicator (DEI, formerly CFI)
+	VLANIdentifier int32                  `protobuf:"varint,4,opt,name=VLANIdentifier,proto3" json:"VLANIdentifier,omitempty"` // VLAN id, 0 to 4095
+	Type           int32                  `protobuf:"varint,5,opt,name=Type,proto3" json:"Type,omitempty"`                     // EtherType of the payload
+	FrameNumber    int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`       // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP          string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                    // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Dot1Q) Reset() {
@@ -2048,19 +2101,20 @@ func (x *Dot1Q) GetFlowID() string {
 
 // LLC is an IEEE 802.2 Logical Link Control header.
 type LLC struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	DSAP          int32                  `protobuf:"varint,2,opt,name=DSAP,proto3" json:"DSAP,omitempty"`
-	IG            bool                   `protobuf:"varint,3,opt,name=IG,proto3" json:"IG,omitempty"`
-	SSAP          int32                  `protobuf:"varint,4,opt,name=SSAP,proto3" json:"SSAP,omitempty"`
-	CR            bool                   `protobuf:"varint,5,opt,name=CR,proto3" json:"CR,omitempty"`
-	Control       int32                  `protobuf:"varint,6,opt,name=Control,proto3" json:"Control,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
+	DSAP        int32                  `protobuf:"varint,2,opt,name=DSAP,proto3" json:"DSAP,omitempty"`               // destination service access point (7 bits, without the I/G bit)
+	IG          bool                   `protobuf:"varint,3,opt,name=IG,proto3" json:"IG,omitempty"`                   // I/G bit of the DSAP: true for a group address
+	SSAP        int32                  `protobuf:"varint,4,opt,name=SSAP,proto3" json:"SSAP,omitempty"`               // source service access point (7 bits, without the C/R bit)
+	CR          bool                   `protobuf:"varint,5,opt,name=CR,proto3" json:"CR,omitempty"`                   // C/R bit of the SSAP: true for a response
+	Control     int32                  `protobuf:"varint,6,opt,name=Control,proto3" json:"Control,omitempty"`         // control field (1 byte for U frames, 2 bytes for I and S frames)
+	FrameNumber int64                  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2182,17 +2236,19 @@ func (x *LLC) GetFlowID() string {
 // SNAP is an IEEE 802.2 Subnetwork Access Protocol header.
 type SNAP struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp          int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	OrganizationalCode []byte                 `protobuf:"bytes,2,opt,name=OrganizationalCode,proto3" json:"OrganizationalCode,omitempty"`
-	Type               int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`
-	FrameNumber        int64                  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP              string                 `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP              string                 `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort            int32                  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort            int32                  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID             string                 `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	Timestamp          int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`                  // packet capture time, Unix ns
+	OrganizationalCode []byte                 `protobuf:"bytes,2,opt,name=OrganizationalCode,proto3" json:"OrganizationalCode,omitempty"` // OUI, 3 bytes (00:00:00 for an EtherType)
+	Type               int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`                            // protocol id: an EtherType when OrganizationalCode is 0
+	FrameNumber        int64                  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`              // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SNAP) Reset() {
@@ -2290,18 +2346,21 @@ func (x *SNAP) GetFlowID() string {
 
 // LinkLayerDiscovery is an LLDP packet (mandatory TLVs and the raw values).
 type LinkLayerDiscovery struct {
-	state         protoimpl.MessageState     `protogen:"open.v1"`
-	Timestamp     int64                      `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	ChassisID     *LLDPChassisID             `protobuf:"bytes,2,opt,name=ChassisID,proto3" json:"ChassisID,omitempty"`
-	PortID        *LLDPPortID                `protobuf:"bytes,3,opt,name=PortID,proto3" json:"PortID,omitempty"`
-	TTL           int32                      `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`
-	Values        []*LinkLayerDiscoveryValue `protobuf:"bytes,5,rep,name=Values,proto3" json:"Values,omitempty"`
-	FrameNumber   int64                      `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                     `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                     `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                      `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                      `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                     `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	ChassisID *LLDPChassisID         `protobuf:"bytes,2,opt,name=ChassisID,proto3" json:"ChassisID,omitempty"`  // chassis id TLV; always set
+	PortID    *LLDPPortID            `protobuf:"bytes,3,opt,name=PortID,proto3" json:"PortID,omitempty"`        // port id TLV; always set
+	TTL       int32                  `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`             // time to live TLV, seconds
+	// every TLV of the packet but the chassis id, port id and TTL ones, in order, including the end
+	// TLV (type 0)
+	Values      []*LinkLayerDiscoveryValue `protobuf:"bytes,5,rep,name=Values,proto3" json:"Values,omitempty"`
+	FrameNumber int64                      `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string                     `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2415,9 +2474,11 @@ func (x *LinkLayerDiscovery) GetFlowID() string {
 
 // LLDPChassisID is the chassis id TLV of LLDP.
 type LLDPChassisID struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Subtype       int32                  `protobuf:"varint,1,opt,name=Subtype,proto3" json:"Subtype,omitempty"`
-	ID            []byte                 `protobuf:"bytes,2,opt,name=ID,proto3" json:"ID,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// chassis id subtype (1 chassis component, 4 MAC address, 5 network address, 7 locally assigned,
+	// ...)
+	Subtype       int32  `protobuf:"varint,1,opt,name=Subtype,proto3" json:"Subtype,omitempty"`
+	ID            []byte `protobuf:"bytes,2,opt,name=ID,proto3" json:"ID,omitempty"` // chassis id, raw bytes (a MAC address for subtype 4)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2468,9 +2529,10 @@ func (x *LLDPChassisID) GetID() []byte {
 
 // LLDPPortID is the port id TLV of LLDP.
 type LLDPPortID struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Subtype       int32                  `protobuf:"varint,1,opt,name=Subtype,proto3" json:"Subtype,omitempty"`
-	ID            []byte                 `protobuf:"bytes,2,opt,name=ID,proto3" json:"ID,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// port id subtype (1 interface alias, 3 MAC address, 5 interface name, 7 locally assigned, ...)
+	Subtype       int32  `protobuf:"varint,1,opt,name=Subtype,proto3" json:"Subtype,omitempty"`
+	ID            []byte `protobuf:"bytes,2,opt,name=ID,proto3" json:"ID,omitempty"` // port id, raw bytes (text for subtypes 1, 5 and 7)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2521,10 +2583,11 @@ func (x *LLDPPortID) GetID() []byte {
 
 // LinkLayerDiscoveryValue is a raw LLDP TLV.
 type LinkLayerDiscoveryValue struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
-	Length        int32                  `protobuf:"varint,2,opt,name=Length,proto3" json:"Length,omitempty"`
-	Value         []byte                 `protobuf:"bytes,3,opt,name=Value,proto3" json:"Value,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TLV type (0 end, 4 port description, 5 system name, 127 organisation specific, ...)
+	Type          int32  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
+	Length        int32  `protobuf:"varint,2,opt,name=Length,proto3" json:"Length,omitempty"` // TLV value length, bytes
+	Value         []byte `protobuf:"bytes,3,opt,name=Value,proto3" json:"Value,omitempty"`    // TLV value, raw bytes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2582,23 +2645,27 @@ func (x *LinkLayerDiscoveryValue) GetValue() []byte {
 
 // LinkLayerDiscoveryInfo holds the decoded optional TLVs of an LLDP packet.
 type LinkLayerDiscoveryInfo struct {
-	state           protoimpl.MessageState     `protogen:"open.v1"`
-	Timestamp       int64                      `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	PortDescription string                     `protobuf:"bytes,2,opt,name=PortDescription,proto3" json:"PortDescription,omitempty"`
-	SysName         string                     `protobuf:"bytes,3,opt,name=SysName,proto3" json:"SysName,omitempty"`
-	SysDescription  string                     `protobuf:"bytes,4,opt,name=SysDescription,proto3" json:"SysDescription,omitempty"`
-	SysCapabilities *LLDPSysCapabilities       `protobuf:"bytes,5,opt,name=SysCapabilities,proto3" json:"SysCapabilities,omitempty"`
-	MgmtAddress     *LLDPMgmtAddress           `protobuf:"bytes,6,opt,name=MgmtAddress,proto3" json:"MgmtAddress,omitempty"`
-	OrgTLVs         []*LLDPOrgSpecificTLV      `protobuf:"bytes,7,rep,name=OrgTLVs,proto3" json:"OrgTLVs,omitempty"`
-	Unknown         []*LinkLayerDiscoveryValue `protobuf:"bytes,8,rep,name=Unknown,proto3" json:"Unknown,omitempty"`
-	FrameNumber     int64                      `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP           string                     `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP           string                     `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort         int32                      `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort         int32                      `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID          string                     `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp       int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`            // packet capture time, Unix ns
+	PortDescription string                 `protobuf:"bytes,2,opt,name=PortDescription,proto3" json:"PortDescription,omitempty"` // port description TLV; empty without one
+	SysName         string                 `protobuf:"bytes,3,opt,name=SysName,proto3" json:"SysName,omitempty"`                 // system name TLV; empty without one
+	SysDescription  string                 `protobuf:"bytes,4,opt,name=SysDescription,proto3" json:"SysDescription,omitempty"`   // system description TLV; empty without one
+	SysCapabilities *LLDPSysCapabilities   `protobuf:"bytes,5,opt,name=SysCapabilities,proto3" json:"SysCapabilities,omitempty"` // system capabilities TLV; absent without one
+	// management address TLV; absent without one (the last one when there are several)
+	MgmtAddress *LLDPMgmtAddress      `protobuf:"bytes,6,opt,name=MgmtAddress,proto3" json:"MgmtAddress,omitempty"`
+	OrgTLVs     []*LLDPOrgSpecificTLV `protobuf:"bytes,7,rep,name=OrgTLVs,proto3" json:"OrgTLVs,omitempty"` // organisation specific TLVs, in order
+	// TLVs of other types (not chassis, port, TTL, end, descriptions, name, capabilities, management
+	// address or organisation specific)
+	Unknown     []*LinkLayerDiscoveryValue `protobuf:"bytes,8,rep,name=Unknown,proto3" json:"Unknown,omitempty"`
+	FrameNumber int64                      `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string                     `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LinkLayerDiscoveryInfo) Reset() {
@@ -2732,8 +2799,8 @@ func (x *LinkLayerDiscoveryInfo) GetFlowID() string {
 // LLDPSysCapabilities is the system capabilities TLV of LLDP.
 type LLDPSysCapabilities struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	SystemCap     *LLDPCapabilities      `protobuf:"bytes,1,opt,name=SystemCap,proto3" json:"SystemCap,omitempty"`
-	EnabledCap    *LLDPCapabilities      `protobuf:"bytes,2,opt,name=EnabledCap,proto3" json:"EnabledCap,omitempty"`
+	SystemCap     *LLDPCapabilities      `protobuf:"bytes,1,opt,name=SystemCap,proto3" json:"SystemCap,omitempty"`   // capabilities the system has
+	EnabledCap    *LLDPCapabilities      `protobuf:"bytes,2,opt,name=EnabledCap,proto3" json:"EnabledCap,omitempty"` // capabilities that are enabled
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2785,17 +2852,17 @@ func (x *LLDPSysCapabilities) GetEnabledCap() *LLDPCapabilities {
 // LLDPCapabilities is the capability bit set of LLDP.
 type LLDPCapabilities struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Other         bool                   `protobuf:"varint,1,opt,name=Other,proto3" json:"Other,omitempty"`
-	Repeater      bool                   `protobuf:"varint,2,opt,name=Repeater,proto3" json:"Repeater,omitempty"`
-	Bridge        bool                   `protobuf:"varint,3,opt,name=Bridge,proto3" json:"Bridge,omitempty"`
-	WLANAP        bool                   `protobuf:"varint,4,opt,name=WLANAP,proto3" json:"WLANAP,omitempty"`
-	Router        bool                   `protobuf:"varint,5,opt,name=Router,proto3" json:"Router,omitempty"`
-	Phone         bool                   `protobuf:"varint,6,opt,name=Phone,proto3" json:"Phone,omitempty"`
-	DocSis        bool                   `protobuf:"varint,7,opt,name=DocSis,proto3" json:"DocSis,omitempty"`
-	StationOnly   bool                   `protobuf:"varint,8,opt,name=StationOnly,proto3" json:"StationOnly,omitempty"`
-	CVLAN         bool                   `protobuf:"varint,9,opt,name=CVLAN,proto3" json:"CVLAN,omitempty"`
-	SVLAN         bool                   `protobuf:"varint,10,opt,name=SVLAN,proto3" json:"SVLAN,omitempty"`
-	TMPR          bool                   `protobuf:"varint,11,opt,name=TMPR,proto3" json:"TMPR,omitempty"`
+	Other         bool                   `protobuf:"varint,1,opt,name=Other,proto3" json:"Other,omitempty"`             // bit 0: other
+	Repeater      bool                   `protobuf:"varint,2,opt,name=Repeater,proto3" json:"Repeater,omitempty"`       // bit 1: repeater
+	Bridge        bool                   `protobuf:"varint,3,opt,name=Bridge,proto3" json:"Bridge,omitempty"`           // bit 2: MAC bridge
+	WLANAP        bool                   `protobuf:"varint,4,opt,name=WLANAP,proto3" json:"WLANAP,omitempty"`           // bit 3: WLAN access point
+	Router        bool                   `protobuf:"varint,5,opt,name=Router,proto3" json:"Router,omitempty"`           // bit 4: router
+	Phone         bool                   `protobuf:"varint,6,opt,name=Phone,proto3" json:"Phone,omitempty"`             // bit 5: telephone
+	DocSis        bool                   `protobuf:"varint,7,opt,name=DocSis,proto3" json:"DocSis,omitempty"`           // bit 6: DOCSIS cable device
+	StationOnly   bool                   `protobuf:"varint,8,opt,name=StationOnly,proto3" json:"StationOnly,omitempty"` // bit 7: station only
+	CVLAN         bool                   `protobuf:"varint,9,opt,name=CVLAN,proto3" json:"CVLAN,omitempty"`             // bit 8: C-VLAN component
+	SVLAN         bool                   `protobuf:"varint,10,opt,name=SVLAN,proto3" json:"SVLAN,omitempty"`            // bit 9: S-VLAN component
+	TMPR          bool                   `protobuf:"varint,11,opt,name=TMPR,proto3" json:"TMPR,omitempty"`              // bit 10: two-port MAC relay
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2909,12 +2976,13 @@ func (x *LLDPCapabilities) GetTMPR() bool {
 
 // LLDPMgmtAddress is the management address TLV of LLDP.
 type LLDPMgmtAddress struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Subtype          int32                  `protobuf:"varint,1,opt,name=Subtype,proto3" json:"Subtype,omitempty"`
-	Address          []byte                 `protobuf:"bytes,2,opt,name=Address,proto3" json:"Address,omitempty"`
-	InterfaceSubtype int32                  `protobuf:"varint,3,opt,name=InterfaceSubtype,proto3" json:"InterfaceSubtype,omitempty"`
-	InterfaceNumber  uint32                 `protobuf:"varint,4,opt,name=InterfaceNumber,proto3" json:"InterfaceNumber,omitempty"`
-	OID              string                 `protobuf:"bytes,5,opt,name=OID,proto3" json:"OID,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Subtype int32                  `protobuf:"varint,1,opt,name=Subtype,proto3" json:"Subtype,omitempty"` // address family number of Address (IANA: 1 IPv4, 2 IPv6, 6 802 MAC)
+	Address []byte                 `protobuf:"bytes,2,opt,name=Address,proto3" json:"Address,omitempty"`  // management address, raw bytes
+	// interface numbering subtype (1 unknown, 2 ifIndex, 3 system port number)
+	InterfaceSubtype int32  `protobuf:"varint,3,opt,name=InterfaceSubtype,proto3" json:"InterfaceSubtype,omitempty"`
+	InterfaceNumber  uint32 `protobuf:"varint,4,opt,name=InterfaceNumber,proto3" json:"InterfaceNumber,omitempty"` // interface number
+	OID              string `protobuf:"bytes,5,opt,name=OID,proto3" json:"OID,omitempty"`                          // object identifier, as sent; empty when absent
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -2987,9 +3055,9 @@ func (x *LLDPMgmtAddress) GetOID() string {
 // LLDPOrgSpecificTLV is an organisation specific TLV of LLDP.
 type LLDPOrgSpecificTLV struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	OUI           uint32                 `protobuf:"varint,1,opt,name=OUI,proto3" json:"OUI,omitempty"`
-	SubType       int32                  `protobuf:"varint,2,opt,name=SubType,proto3" json:"SubType,omitempty"`
-	Info          []byte                 `protobuf:"bytes,3,opt,name=Info,proto3" json:"Info,omitempty"`
+	OUI           uint32                 `protobuf:"varint,1,opt,name=OUI,proto3" json:"OUI,omitempty"`         // organisation's OUI (24 bits, e.g. 0x0080c2 IEEE 802.1)
+	SubType       int32                  `protobuf:"varint,2,opt,name=SubType,proto3" json:"SubType,omitempty"` // subtype defined by the organisation
+	Info          []byte                 `protobuf:"bytes,3,opt,name=Info,proto3" json:"Info,omitempty"`        // information string, raw bytes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3047,15 +3115,17 @@ func (x *LLDPOrgSpecificTLV) GetInfo() []byte {
 
 // EthernetCTP is an Ethernet Configuration Testing Protocol (loopback) header.
 type EthernetCTP struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	SkipCount     int32                  `protobuf:"varint,2,opt,name=SkipCount,proto3" json:"SkipCount,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// skip count: offset of the current function, bytes (little endian on the wire)
+	SkipCount   int32  `protobuf:"varint,2,opt,name=SkipCount,proto3" json:"SkipCount,omitempty"`
+	FrameNumber int64  `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3149,16 +3219,17 @@ func (x *EthernetCTP) GetFlowID() string {
 // EthernetCTPReply is an Ethernet Configuration Testing Protocol reply.
 type EthernetCTPReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Function      int32                  `protobuf:"varint,2,opt,name=Function,proto3" json:"Function,omitempty"`
-	ReceiptNumber int32                  `protobuf:"varint,3,opt,name=ReceiptNumber,proto3" json:"ReceiptNumber,omitempty"`
-	Data          []byte                 `protobuf:"bytes,4,opt,name=Data,proto3" json:"Data,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`         // packet capture time, Unix ns
+	Function      int32                  `protobuf:"varint,2,opt,name=Function,proto3" json:"Function,omitempty"`           // function code (1 reply)
+	ReceiptNumber int32                  `protobuf:"varint,3,opt,name=ReceiptNumber,proto3" json:"ReceiptNumber,omitempty"` // receipt number chosen by the sender
+	Data          []byte                 `protobuf:"bytes,4,opt,name=Data,proto3" json:"Data,omitempty"`                    // data after the receipt number, raw bytes
+	FrameNumber   int64                  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`     // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                  // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`   // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3265,18 +3336,21 @@ func (x *EthernetCTPReply) GetFlowID() string {
 
 // CiscoDiscovery is a Cisco Discovery Protocol packet (header and raw values).
 type CiscoDiscovery struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version       int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	TTL           int32                  `protobuf:"varint,3,opt,name=TTL,proto3" json:"TTL,omitempty"`
-	Checksum      int32                  `protobuf:"varint,4,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	Values        []*CiscoDiscoveryValue `protobuf:"bytes,5,rep,name=Values,proto3" json:"Values,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Version   int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`     // CDP version (1 or 2)
+	TTL       int32                  `protobuf:"varint,3,opt,name=TTL,proto3" json:"TTL,omitempty"`             // hold time, seconds
+	Checksum  int32                  `protobuf:"varint,4,opt,name=Checksum,proto3" json:"Checksum,omitempty"`   // header checksum as sent (not verified)
+	Values    []*CiscoDiscoveryValue `protobuf:"bytes,5,rep,name=Values,proto3" json:"Values,omitempty"`        // every TLV of the packet, in order
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3391,9 +3465,9 @@ func (x *CiscoDiscovery) GetFlowID() string {
 // CiscoDiscoveryValue is a raw CDP TLV.
 type CiscoDiscoveryValue struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
-	Length        int32                  `protobuf:"varint,2,opt,name=Length,proto3" json:"Length,omitempty"`
-	Value         []byte                 `protobuf:"bytes,3,opt,name=Value,proto3" json:"Value,omitempty"`
+	Type          int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`     // TLV type (1 device id, 2 addresses, 3 port id, ...)
+	Length        int32                  `protobuf:"varint,2,opt,name=Length,proto3" json:"Length,omitempty"` // TLV length as sent, bytes (includes the 4-byte TLV header)
+	Value         []byte                 `protobuf:"bytes,3,opt,name=Value,proto3" json:"Value,omitempty"`    // TLV value, raw bytes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3452,41 +3526,45 @@ func (x *CiscoDiscoveryValue) GetValue() []byte {
 // CiscoDiscoveryInfo holds the decoded TLVs of a CDP packet.
 type CiscoDiscoveryInfo struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp        int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	CDPHello         *CDPHello              `protobuf:"bytes,2,opt,name=CDPHello,proto3" json:"CDPHello,omitempty"`
-	DeviceID         string                 `protobuf:"bytes,3,opt,name=DeviceID,proto3" json:"DeviceID,omitempty"`
-	Addresses        []string               `protobuf:"bytes,4,rep,name=Addresses,proto3" json:"Addresses,omitempty"`
-	PortID           string                 `protobuf:"bytes,5,opt,name=PortID,proto3" json:"PortID,omitempty"`
-	Capabilities     *CDPCapabilities       `protobuf:"bytes,6,opt,name=Capabilities,proto3" json:"Capabilities,omitempty"`
-	Version          string                 `protobuf:"bytes,7,opt,name=Version,proto3" json:"Version,omitempty"`
-	Platform         string                 `protobuf:"bytes,8,opt,name=Platform,proto3" json:"Platform,omitempty"`
-	IPPrefixes       []*IPNet               `protobuf:"bytes,9,rep,name=IPPrefixes,proto3" json:"IPPrefixes,omitempty"`
-	VTPDomain        string                 `protobuf:"bytes,10,opt,name=VTPDomain,proto3" json:"VTPDomain,omitempty"`
-	NativeVLAN       int32                  `protobuf:"varint,11,opt,name=NativeVLAN,proto3" json:"NativeVLAN,omitempty"`
-	FullDuplex       bool                   `protobuf:"varint,12,opt,name=FullDuplex,proto3" json:"FullDuplex,omitempty"`
-	VLANReply        *CDPVLANDialogue       `protobuf:"bytes,13,opt,name=VLANReply,proto3" json:"VLANReply,omitempty"`
-	VLANQuery        *CDPVLANDialogue       `protobuf:"bytes,14,opt,name=VLANQuery,proto3" json:"VLANQuery,omitempty"`
-	PowerConsumption int32                  `protobuf:"varint,15,opt,name=PowerConsumption,proto3" json:"PowerConsumption,omitempty"`
-	MTU              uint32                 `protobuf:"varint,16,opt,name=MTU,proto3" json:"MTU,omitempty"`
-	ExtendedTrust    int32                  `protobuf:"varint,17,opt,name=ExtendedTrust,proto3" json:"ExtendedTrust,omitempty"`
-	UntrustedCOS     int32                  `protobuf:"varint,18,opt,name=UntrustedCOS,proto3" json:"UntrustedCOS,omitempty"`
-	SysName          string                 `protobuf:"bytes,19,opt,name=SysName,proto3" json:"SysName,omitempty"`
-	SysOID           string                 `protobuf:"bytes,20,opt,name=SysOID,proto3" json:"SysOID,omitempty"`
-	MgmtAddresses    []string               `protobuf:"bytes,21,rep,name=MgmtAddresses,proto3" json:"MgmtAddresses,omitempty"`
-	Location         *CDPLocation           `protobuf:"bytes,22,opt,name=Location,proto3" json:"Location,omitempty"`
-	PowerRequest     *CDPPowerDialogue      `protobuf:"bytes,23,opt,name=PowerRequest,proto3" json:"PowerRequest,omitempty"`
-	PowerAvailable   *CDPPowerDialogue      `protobuf:"bytes,24,opt,name=PowerAvailable,proto3" json:"PowerAvailable,omitempty"`
-	SparePairPoe     *CDPSparePairPoE       `protobuf:"bytes,25,opt,name=SparePairPoe,proto3" json:"SparePairPoe,omitempty"`
-	EnergyWise       *CDPEnergyWise         `protobuf:"bytes,26,opt,name=EnergyWise,proto3" json:"EnergyWise,omitempty"`
-	Unknown          []*CiscoDiscoveryValue `protobuf:"bytes,27,rep,name=Unknown,proto3" json:"Unknown,omitempty"`
-	FrameNumber      int64                  `protobuf:"varint,28,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP            string                 `protobuf:"bytes,29,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP            string                 `protobuf:"bytes,30,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort          int32                  `protobuf:"varint,31,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort          int32                  `protobuf:"varint,32,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID           string                 `protobuf:"bytes,33,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	Timestamp        int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`                // packet capture time, Unix ns
+	CDPHello         *CDPHello              `protobuf:"bytes,2,opt,name=CDPHello,proto3" json:"CDPHello,omitempty"`                   // hello TLV (0x0008); absent without one
+	DeviceID         string                 `protobuf:"bytes,3,opt,name=DeviceID,proto3" json:"DeviceID,omitempty"`                   // device id TLV; empty without one
+	Addresses        []string               `protobuf:"bytes,4,rep,name=Addresses,proto3" json:"Addresses,omitempty"`                 // addresses TLV: the device's IP addresses, text form
+	PortID           string                 `protobuf:"bytes,5,opt,name=PortID,proto3" json:"PortID,omitempty"`                       // port id TLV (the sending interface); empty without one
+	Capabilities     *CDPCapabilities       `protobuf:"bytes,6,opt,name=Capabilities,proto3" json:"Capabilities,omitempty"`           // capabilities TLV; absent without one
+	Version          string                 `protobuf:"bytes,7,opt,name=Version,proto3" json:"Version,omitempty"`                     // software version TLV; empty without one
+	Platform         string                 `protobuf:"bytes,8,opt,name=Platform,proto3" json:"Platform,omitempty"`                   // platform TLV (hardware model); empty without one
+	IPPrefixes       []*IPNet               `protobuf:"bytes,9,rep,name=IPPrefixes,proto3" json:"IPPrefixes,omitempty"`               // IP prefix TLV (ODR): the prefixes announced
+	VTPDomain        string                 `protobuf:"bytes,10,opt,name=VTPDomain,proto3" json:"VTPDomain,omitempty"`                // VTP management domain TLV; empty without one
+	NativeVLAN       int32                  `protobuf:"varint,11,opt,name=NativeVLAN,proto3" json:"NativeVLAN,omitempty"`             // native VLAN TLV; 0 without one
+	FullDuplex       bool                   `protobuf:"varint,12,opt,name=FullDuplex,proto3" json:"FullDuplex,omitempty"`             // duplex TLV: true for full duplex; false without one
+	VLANReply        *CDPVLANDialogue       `protobuf:"bytes,13,opt,name=VLANReply,proto3" json:"VLANReply,omitempty"`                // VLAN reply TLV; absent without one
+	VLANQuery        *CDPVLANDialogue       `protobuf:"bytes,14,opt,name=VLANQuery,proto3" json:"VLANQuery,omitempty"`                // VLAN query TLV; absent without one
+	PowerConsumption int32                  `protobuf:"varint,15,opt,name=PowerConsumption,proto3" json:"PowerConsumption,omitempty"` // power TLV, milliwatts; 0 without one
+	MTU              uint32                 `protobuf:"varint,16,opt,name=MTU,proto3" json:"MTU,omitempty"`                           // MTU TLV, bytes; 0 without one
+	ExtendedTrust    int32                  `protobuf:"varint,17,opt,name=ExtendedTrust,proto3" json:"ExtendedTrust,omitempty"`       // trust bitmap TLV; 0 without one
+	UntrustedCOS     int32                  `protobuf:"varint,18,opt,name=UntrustedCOS,proto3" json:"UntrustedCOS,omitempty"`         // untrusted port CoS TLV; 0 without one
+	SysName          string                 `protobuf:"bytes,19,opt,name=SysName,proto3" json:"SysName,omitempty"`                    // system name TLV; empty without one
+	// system object id TLV, raw bytes as text; empty without one
+	SysOID         string                 `protobuf:"bytes,20,opt,name=SysOID,proto3" json:"SysOID,omitempty"`
+	MgmtAddresses  []string               `protobuf:"bytes,21,rep,name=MgmtAddresses,proto3" json:"MgmtAddresses,omitempty"`   // management addresses TLV, text form
+	Location       *CDPLocation           `protobuf:"bytes,22,opt,name=Location,proto3" json:"Location,omitempty"`             // location TLV; absent without one
+	PowerRequest   *CDPPowerDialogue      `protobuf:"bytes,23,opt,name=PowerRequest,proto3" json:"PowerRequest,omitempty"`     // power requested TLV; absent without one
+	PowerAvailable *CDPPowerDialogue      `protobuf:"bytes,24,opt,name=PowerAvailable,proto3" json:"PowerAvailable,omitempty"` // power available TLV; absent without one
+	SparePairPoe   *CDPSparePairPoE       `protobuf:"bytes,25,opt,name=SparePairPoe,proto3" json:"SparePairPoe,omitempty"`     // spare pair PoE TLV; absent without one
+	EnergyWise     *CDPEnergyWise         `protobuf:"bytes,26,opt,name=EnergyWise,proto3" json:"EnergyWise,omitempty"`         // EnergyWise TLV; absent without one
+	Unknown        []*CiscoDiscoveryValue `protobuf:"bytes,27,rep,name=Unknown,proto3" json:"Unknown,omitempty"`               // TLVs gopacket does not decode, raw
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,28,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,29,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,30,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,31,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,32,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,33,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CiscoDiscoveryInfo) Reset() {
@@ -3752,19 +3830,21 @@ func (x *CiscoDiscoveryInfo) GetFlowID() string {
 
 // CDPHello is the CDP hello TLV (cluster management protocol).
 type CDPHello struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	OUI              []byte                 `protobuf:"bytes,1,opt,name=OUI,proto3" json:"OUI,omitempty"`
-	ProtocolID       int32                  `protobuf:"varint,2,opt,name=ProtocolID,proto3" json:"ProtocolID,omitempty"`
-	ClusterMaster    string                 `protobuf:"bytes,3,opt,name=ClusterMaster,proto3" json:"ClusterMaster,omitempty"`
-	Unknown1         string                 `protobuf:"bytes,4,opt,name=Unknown1,proto3" json:"Unknown1,omitempty"`
-	Version          int32                  `protobuf:"varint,5,opt,name=Version,proto3" json:"Version,omitempty"`
-	SubVersion       int32                  `protobuf:"varint,6,opt,name=SubVersion,proto3" json:"SubVersion,omitempty"`
-	Status           int32                  `protobuf:"varint,7,opt,name=Status,proto3" json:"Status,omitempty"`
-	Unknown2         int32                  `protobuf:"varint,8,opt,name=Unknown2,proto3" json:"Unknown2,omitempty"`
-	ClusterCommander string                 `protobuf:"bytes,9,opt,name=ClusterCommander,proto3" json:"ClusterCommander,omitempty"`
-	SwitchMAC        string                 `protobuf:"bytes,10,opt,name=SwitchMAC,proto3" json:"SwitchMAC,omitempty"`
-	Unknown3         int32                  `protobuf:"varint,11,opt,name=Unknown3,proto3" json:"Unknown3,omitempty"`
-	ManagementVLAN   int32                  `protobuf:"varint,12,opt,name=ManagementVLAN,proto3" json:"ManagementVLAN,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OUI           []byte                 `protobuf:"bytes,1,opt,name=OUI,proto3" json:"OUI,omitempty"`                     // OUI, 3 bytes (00:00:0c Cisco)
+	ProtocolID    int32                  `protobuf:"varint,2,opt,name=ProtocolID,proto3" json:"ProtocolID,omitempty"`      // protocol id (0x0112 cluster management)
+	ClusterMaster string                 `protobuf:"bytes,3,opt,name=ClusterMaster,proto3" json:"ClusterMaster,omitempty"` // cluster master IP address, text form
+	// 4 bytes of unknown meaning after ClusterMaster, shown as an IPv4 address (as gopacket reads
+	// them)
+	Unknown1         string `protobuf:"bytes,4,opt,name=Unknown1,proto3" json:"Unknown1,omitempty"`
+	Version          int32  `protobuf:"varint,5,opt,name=Version,proto3" json:"Version,omitempty"`                  // cluster protocol version
+	SubVersion       int32  `protobuf:"varint,6,opt,name=SubVersion,proto3" json:"SubVersion,omitempty"`            // cluster protocol sub-version
+	Status           int32  `protobuf:"varint,7,opt,name=Status,proto3" json:"Status,omitempty"`                    // status byte
+	Unknown2         int32  `protobuf:"varint,8,opt,name=Unknown2,proto3" json:"Unknown2,omitempty"`                // 1 byte of unknown meaning after Status
+	ClusterCommander string `protobuf:"bytes,9,opt,name=ClusterCommander,proto3" json:"ClusterCommander,omitempty"` // cluster commander MAC address, text form
+	SwitchMAC        string `protobuf:"bytes,10,opt,name=SwitchMAC,proto3" json:"SwitchMAC,omitempty"`              // switch MAC address, text form
+	Unknown3         int32  `protobuf:"varint,11,opt,name=Unknown3,proto3" json:"Unknown3,omitempty"`               // 1 byte of unknown meaning after SwitchMAC
+	ManagementVLAN   int32  `protobuf:"varint,12,opt,name=ManagementVLAN,proto3" json:"ManagementVLAN,omitempty"`   // management VLAN id
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -3886,15 +3966,15 @@ func (x *CDPHello) GetManagementVLAN() int32 {
 // CDPCapabilities is the capability bit set of CDP.
 type CDPCapabilities struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
-	L3Router        bool                   `protobuf:"varint,1,opt,name=L3Router,proto3" json:"L3Router,omitempty"`
-	TBBridge        bool                   `protobuf:"varint,2,opt,name=TBBridge,proto3" json:"TBBridge,omitempty"`
-	SPBridge        bool                   `protobuf:"varint,3,opt,name=SPBridge,proto3" json:"SPBridge,omitempty"`
-	L2Switch        bool                   `protobuf:"varint,4,opt,name=L2Switch,proto3" json:"L2Switch,omitempty"`
-	IsHost          bool                   `protobuf:"varint,5,opt,name=IsHost,proto3" json:"IsHost,omitempty"`
-	IGMPFilter      bool                   `protobuf:"varint,6,opt,name=IGMPFilter,proto3" json:"IGMPFilter,omitempty"`
-	L1Repeater      bool                   `protobuf:"varint,7,opt,name=L1Repeater,proto3" json:"L1Repeater,omitempty"`
-	IsPhone         bool                   `protobuf:"varint,8,opt,name=IsPhone,proto3" json:"IsPhone,omitempty"`
-	RemotelyManaged bool                   `protobuf:"varint,9,opt,name=RemotelyManaged,proto3" json:"RemotelyManaged,omitempty"`
+	L3Router        bool                   `protobuf:"varint,1,opt,name=L3Router,proto3" json:"L3Router,omitempty"`               // bit 0x01: router
+	TBBridge        bool                   `protobuf:"varint,2,opt,name=TBBridge,proto3" json:"TBBridge,omitempty"`               // bit 0x02: transparent bridge
+	SPBridge        bool                   `protobuf:"varint,3,opt,name=SPBridge,proto3" json:"SPBridge,omitempty"`               // bit 0x04: source route bridge
+	L2Switch        bool                   `protobuf:"varint,4,opt,name=L2Switch,proto3" json:"L2Switch,omitempty"`               // bit 0x08: switch
+	IsHost          bool                   `protobuf:"varint,5,opt,name=IsHost,proto3" json:"IsHost,omitempty"`                   // bit 0x10: host
+	IGMPFilter      bool                   `protobuf:"varint,6,opt,name=IGMPFilter,proto3" json:"IGMPFilter,omitempty"`           // bit 0x20: IGMP capable
+	L1Repeater      bool                   `protobuf:"varint,7,opt,name=L1Repeater,proto3" json:"L1Repeater,omitempty"`           // bit 0x40: repeater
+	IsPhone         bool                   `protobuf:"varint,8,opt,name=IsPhone,proto3" json:"IsPhone,omitempty"`                 // bit 0x80: VoIP phone
+	RemotelyManaged bool                   `protobuf:"varint,9,opt,name=RemotelyManaged,proto3" json:"RemotelyManaged,omitempty"` // bit 0x100: remotely managed device
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -3995,8 +4075,8 @@ func (x *CDPCapabilities) GetRemotelyManaged() bool {
 // CDPVLANDialogue is the CDP VLAN query/reply TLV.
 type CDPVLANDialogue struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ID            int32                  `protobuf:"varint,1,opt,name=ID,proto3" json:"ID,omitempty"`
-	VLAN          int32                  `protobuf:"varint,2,opt,name=VLAN,proto3" json:"VLAN,omitempty"`
+	ID            int32                  `protobuf:"varint,1,opt,name=ID,proto3" json:"ID,omitempty"`     // dialogue id (first byte of the TLV)
+	VLAN          int32                  `protobuf:"varint,2,opt,name=VLAN,proto3" json:"VLAN,omitempty"` // VLAN id
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4048,8 +4128,8 @@ func (x *CDPVLANDialogue) GetVLAN() int32 {
 // CDPLocation is the CDP location TLV.
 type CDPLocation struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
-	Location      string                 `protobuf:"bytes,2,opt,name=Location,proto3" json:"Location,omitempty"`
+	Type          int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`        // location type byte
+	Location      string                 `protobuf:"bytes,2,opt,name=Location,proto3" json:"Location,omitempty"` // location text
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4101,9 +4181,9 @@ func (x *CDPLocation) GetLocation() string {
 // CDPPowerDialogue is the CDP power request/available TLV.
 type CDPPowerDialogue struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ID            int32                  `protobuf:"varint,1,opt,name=ID,proto3" json:"ID,omitempty"`
-	MgmtID        int32                  `protobuf:"varint,2,opt,name=MgmtID,proto3" json:"MgmtID,omitempty"`
-	Values        []uint32               `protobuf:"varint,3,rep,packed,name=Values,proto3" json:"Values,omitempty"`
+	ID            int32                  `protobuf:"varint,1,opt,name=ID,proto3" json:"ID,omitempty"`                // request id
+	MgmtID        int32                  `protobuf:"varint,2,opt,name=MgmtID,proto3" json:"MgmtID,omitempty"`        // management id
+	Values        []uint32               `protobuf:"varint,3,rep,packed,name=Values,proto3" json:"Values,omitempty"` // power levels, milliwatts, in order
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4162,10 +4242,10 @@ func (x *CDPPowerDialogue) GetValues() []uint32 {
 // CDPSparePairPoE is the CDP spare pair PoE TLV.
 type CDPSparePairPoE struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	PSEFourWire   bool                   `protobuf:"varint,1,opt,name=PSEFourWire,proto3" json:"PSEFourWire,omitempty"`
-	PDArchShared  bool                   `protobuf:"varint,2,opt,name=PDArchShared,proto3" json:"PDArchShared,omitempty"`
-	PDRequestOn   bool                   `protobuf:"varint,3,opt,name=PDRequestOn,proto3" json:"PDRequestOn,omitempty"`
-	PSEOn         bool                   `protobuf:"varint,4,opt,name=PSEOn,proto3" json:"PSEOn,omitempty"`
+	PSEFourWire   bool                   `protobuf:"varint,1,opt,name=PSEFourWire,proto3" json:"PSEFourWire,omitempty"`   // PSE supports 4-wire PoE
+	PDArchShared  bool                   `protobuf:"varint,2,opt,name=PDArchShared,proto3" json:"PDArchShared,omitempty"` // PD spare pair architecture is shared
+	PDRequestOn   bool                   `protobuf:"varint,3,opt,name=PDRequestOn,proto3" json:"PDRequestOn,omitempty"`   // PD requests spare pair power on
+	PSEOn         bool                   `protobuf:"varint,4,opt,name=PSEOn,proto3" json:"PSEOn,omitempty"`               // PSE spare pair power is on
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4231,22 +4311,22 @@ func (x *CDPSparePairPoE) GetPSEOn() bool {
 // CDPEnergyWise is the CDP EnergyWise TLV.
 type CDPEnergyWise struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
-	EncryptedData  []byte                 `protobuf:"bytes,1,opt,name=EncryptedData,proto3" json:"EncryptedData,omitempty"`
-	Unknown1       uint32                 `protobuf:"varint,2,opt,name=Unknown1,proto3" json:"Unknown1,omitempty"`
-	SequenceNumber uint32                 `protobuf:"varint,3,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"`
-	ModelNumber    string                 `protobuf:"bytes,4,opt,name=ModelNumber,proto3" json:"ModelNumber,omitempty"`
-	Unknown2       int32                  `protobuf:"varint,5,opt,name=Unknown2,proto3" json:"Unknown2,omitempty"`
-	HardwareID     string                 `protobuf:"bytes,6,opt,name=HardwareID,proto3" json:"HardwareID,omitempty"`
-	SerialNum      string                 `protobuf:"bytes,7,opt,name=SerialNum,proto3" json:"SerialNum,omitempty"`
-	Unknown3       []byte                 `protobuf:"bytes,8,opt,name=Unknown3,proto3" json:"Unknown3,omitempty"`
-	Role           string                 `protobuf:"bytes,9,opt,name=Role,proto3" json:"Role,omitempty"`
-	Domain         string                 `protobuf:"bytes,10,opt,name=Domain,proto3" json:"Domain,omitempty"`
-	Name           string                 `protobuf:"bytes,11,opt,name=Name,proto3" json:"Name,omitempty"`
-	ReplyUnknown1  []byte                 `protobuf:"bytes,12,opt,name=ReplyUnknown1,proto3" json:"ReplyUnknown1,omitempty"`
-	ReplyUnknown2  []byte                 `protobuf:"bytes,13,opt,name=ReplyUnknown2,proto3" json:"ReplyUnknown2,omitempty"`
-	ReplyUnknown3  []byte                 `protobuf:"bytes,14,opt,name=ReplyUnknown3,proto3" json:"ReplyUnknown3,omitempty"`
-	ReplyPort      []byte                 `protobuf:"bytes,15,opt,name=ReplyPort,proto3" json:"ReplyPort,omitempty"`
-	ReplyAddress   []byte                 `protobuf:"bytes,16,opt,name=ReplyAddress,proto3" json:"ReplyAddress,omitempty"`
+	EncryptedData  []byte                 `protobuf:"bytes,1,opt,name=EncryptedData,proto3" json:"EncryptedData,omitempty"`    // encrypted data block (20 bytes), raw
+	Unknown1       uint32                 `protobuf:"varint,2,opt,name=Unknown1,proto3" json:"Unknown1,omitempty"`             // 4 bytes of unknown meaning
+	SequenceNumber uint32                 `protobuf:"varint,3,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"` // sequence number
+	ModelNumber    string                 `protobuf:"bytes,4,opt,name=ModelNumber,proto3" json:"ModelNumber,omitempty"`        // model number, text
+	Unknown2       int32                  `protobuf:"varint,5,opt,name=Unknown2,proto3" json:"Unknown2,omitempty"`             // 2 bytes of unknown meaning
+	HardwareID     string                 `protobuf:"bytes,6,opt,name=HardwareID,proto3" json:"HardwareID,omitempty"`          // hardware id, text
+	SerialNum      string                 `protobuf:"bytes,7,opt,name=SerialNum,proto3" json:"SerialNum,omitempty"`            // serial number, text
+	Unknown3       []byte                 `protobuf:"bytes,8,opt,name=Unknown3,proto3" json:"Unknown3,omitempty"`              // 8 bytes of unknown meaning, raw
+	Role           string                 `protobuf:"bytes,9,opt,name=Role,proto3" json:"Role,omitempty"`                      // EnergyWise role; empty when absent
+	Domain         string                 `protobuf:"bytes,10,opt,name=Domain,proto3" json:"Domain,omitempty"`                 // EnergyWise domain; empty when absent
+	Name           string                 `protobuf:"bytes,11,opt,name=Name,proto3" json:"Name,omitempty"`                     // EnergyWise name; empty when absent
+	ReplyUnknown1  []byte                 `protobuf:"bytes,12,opt,name=ReplyUnknown1,proto3" json:"ReplyUnknown1,omitempty"`   // reply-to sub-TLV, bytes of unknown meaning; empty when absent
+	ReplyUnknown2  []byte                 `protobuf:"bytes,13,opt,name=ReplyUnknown2,proto3" json:"ReplyUnknown2,omitempty"`   // reply-to sub-TLV, bytes of unknown meaning; empty when absent
+	ReplyUnknown3  []byte                 `protobuf:"bytes,14,opt,name=ReplyUnknown3,proto3" json:"ReplyUnknown3,omitempty"`   // reply-to sub-TLV, bytes of unknown meaning; empty when absent
+	ReplyPort      []byte                 `protobuf:"bytes,15,opt,name=ReplyPort,proto3" json:"ReplyPort,omitempty"`           // reply-to port, 2 bytes raw; empty when absent
+	ReplyAddress   []byte                 `protobuf:"bytes,16,opt,name=ReplyAddress,proto3" json:"ReplyAddress,omitempty"`     // reply-to IPv4 address, 4 bytes raw; empty when absent
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -4396,8 +4476,8 @@ func (x *CDPEnergyWise) GetReplyAddress() []byte {
 // IPNet is an IP prefix (address and mask, text form).
 type IPNet struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	IP            string                 `protobuf:"bytes,1,opt,name=IP,proto3" json:"IP,omitempty"`
-	IPMask        string                 `protobuf:"bytes,2,opt,name=IPMask,proto3" json:"IPMask,omitempty"`
+	IP            string                 `protobuf:"bytes,1,opt,name=IP,proto3" json:"IP,omitempty"`         // prefix address, text form
+	IPMask        string                 `protobuf:"bytes,2,opt,name=IPMask,proto3" json:"IPMask,omitempty"` // prefix mask, dotted form (255.255.255.0)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4448,20 +4528,21 @@ func (x *IPNet) GetIPMask() string {
 
 // NortelDiscovery is a Nortel Discovery Protocol packet.
 type NortelDiscovery struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	IPAddress     string                 `protobuf:"bytes,2,opt,name=IPAddress,proto3" json:"IPAddress,omitempty"`
-	SegmentID     []byte                 `protobuf:"bytes,3,opt,name=SegmentID,proto3" json:"SegmentID,omitempty"`
-	Chassis       int32                  `protobuf:"varint,4,opt,name=Chassis,proto3" json:"Chassis,omitempty"`
-	Backplane     int32                  `protobuf:"varint,5,opt,name=Backplane,proto3" json:"Backplane,omitempty"`
-	State         int32                  `protobuf:"varint,6,opt,name=State,proto3" json:"State,omitempty"`
-	NumLinks      int32                  `protobuf:"varint,7,opt,name=NumLinks,proto3" json:"NumLinks,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
+	IPAddress   string                 `protobuf:"bytes,2,opt,name=IPAddress,proto3" json:"IPAddress,omitempty"`      // IPv4 address of the sending device, text form
+	SegmentID   []byte                 `protobuf:"bytes,3,opt,name=SegmentID,proto3" json:"SegmentID,omitempty"`      // segment id, 3 bytes raw
+	Chassis     int32                  `protobuf:"varint,4,opt,name=Chassis,proto3" json:"Chassis,omitempty"`         // chassis type code
+	Backplane   int32                  `protobuf:"varint,5,opt,name=Backplane,proto3" json:"Backplane,omitempty"`     // backplane type code
+	State       int32                  `protobuf:"varint,6,opt,name=State,proto3" json:"State,omitempty"`             // state code (1 heartbeat, 2 new, ...)
+	NumLinks    int32                  `protobuf:"varint,7,opt,name=NumLinks,proto3" json:"NumLinks,omitempty"`       // number of links
+	FrameNumber int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4589,18 +4670,19 @@ func (x *NortelDiscovery) GetFlowID() string {
 
 // FDDI is a Fiber Distributed Data Interface frame header.
 type FDDI struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	FrameControl  int32                  `protobuf:"varint,2,opt,name=FrameControl,proto3" json:"FrameControl,omitempty"`
-	Priority      int32                  `protobuf:"varint,3,opt,name=Priority,proto3" json:"Priority,omitempty"`
-	SrcMAC        string                 `protobuf:"bytes,4,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
-	DstMAC        string                 `protobuf:"bytes,5,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
+	FrameControl int32                  `protobuf:"varint,2,opt,name=FrameControl,proto3" json:"FrameControl,omitempty"` // frame control byte without its priority bits (0x50 LLC, ...)
+	Priority     int32                  `protobuf:"varint,3,opt,name=Priority,proto3" json:"Priority,omitempty"`         // priority bits of the frame control byte, 0 to 7
+	SrcMAC       string                 `protobuf:"bytes,4,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`              // source MAC address, text form
+	DstMAC       string                 `protobuf:"bytes,5,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`              // destination MAC address, text form
+	FrameNumber  int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`   // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP        string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4714,35 +4796,41 @@ func (x *FDDI) GetFlowID() string {
 
 // USB is a Linux usbmon USB request block header.
 type USB struct {
-	state                  protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp              int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	ID                     uint64                 `protobuf:"varint,2,opt,name=ID,proto3" json:"ID,omitempty"`
-	EventType              int32                  `protobuf:"varint,3,opt,name=EventType,proto3" json:"EventType,omitempty"`
-	TransferType           int32                  `protobuf:"varint,4,opt,name=TransferType,proto3" json:"TransferType,omitempty"`
-	Direction              int32                  `protobuf:"varint,5,opt,name=Direction,proto3" json:"Direction,omitempty"`
-	EndpointNumber         int32                  `protobuf:"varint,6,opt,name=EndpointNumber,proto3" json:"EndpointNumber,omitempty"`
-	DeviceAddress          int32                  `protobuf:"varint,7,opt,name=DeviceAddress,proto3" json:"DeviceAddress,omitempty"`
-	BusID                  int32                  `protobuf:"varint,8,opt,name=BusID,proto3" json:"BusID,omitempty"`
-	TimestampSec           int64                  `protobuf:"varint,9,opt,name=TimestampSec,proto3" json:"TimestampSec,omitempty"`
-	TimestampUsec          int32                  `protobuf:"varint,10,opt,name=TimestampUsec,proto3" json:"TimestampUsec,omitempty"`
-	Setup                  bool                   `protobuf:"varint,11,opt,name=Setup,proto3" json:"Setup,omitempty"`
-	Data                   bool                   `protobuf:"varint,12,opt,name=Data,proto3" json:"Data,omitempty"`
-	Status                 int32                  `protobuf:"varint,13,opt,name=Status,proto3" json:"Status,omitempty"`
-	UrbLength              uint32                 `protobuf:"varint,14,opt,name=UrbLength,proto3" json:"UrbLength,omitempty"`
-	UrbDataLength          uint32                 `protobuf:"varint,15,opt,name=UrbDataLength,proto3" json:"UrbDataLength,omitempty"`
-	UrbInterval            uint32                 `protobuf:"varint,16,opt,name=UrbInterval,proto3" json:"UrbInterval,omitempty"`
-	UrbStartFrame          uint32                 `protobuf:"varint,17,opt,name=UrbStartFrame,proto3" json:"UrbStartFrame,omitempty"`
-	UrbCopyOfTransferFlags uint32                 `protobuf:"varint,18,opt,name=UrbCopyOfTransferFlags,proto3" json:"UrbCopyOfTransferFlags,omitempty"`
-	IsoNumDesc             uint32                 `protobuf:"varint,19,opt,name=IsoNumDesc,proto3" json:"IsoNumDesc,omitempty"`
-	Payload                []byte                 `protobuf:"bytes,20,opt,name=Payload,proto3" json:"Payload,omitempty"`
-	FrameNumber            int64                  `protobuf:"varint,21,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP                  string                 `protobuf:"bytes,22,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP                  string                 `protobuf:"bytes,23,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort                int32                  `protobuf:"varint,24,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort                int32                  `protobuf:"varint,25,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID                 string                 `protobuf:"bytes,26,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// URB id (kernel address of the request; pairs a submission with its completion)
+	ID             uint64 `protobuf:"varint,2,opt,name=ID,proto3" json:"ID,omitempty"`
+	EventType      int32  `protobuf:"varint,3,opt,name=EventType,proto3" json:"EventType,omitempty"`           // event: 'S' (83) submission, 'C' (67) completion, 'E' (69) error
+	TransferType   int32  `protobuf:"varint,4,opt,name=TransferType,proto3" json:"TransferType,omitempty"`     // 0 isochronous, 1 interrupt, 2 control, 3 bulk
+	Direction      int32  `protobuf:"varint,5,opt,name=Direction,proto3" json:"Direction,omitempty"`           // 1 in (device to host), 2 out (gopacket's USBDirectionType)
+	EndpointNumber int32  `protobuf:"varint,6,opt,name=EndpointNumber,proto3" json:"EndpointNumber,omitempty"` // endpoint number (0 to 127, without the direction bit)
+	DeviceAddress  int32  `protobuf:"varint,7,opt,name=DeviceAddress,proto3" json:"DeviceAddress,omitempty"`   // device address on the bus
+	BusID          int32  `protobuf:"varint,8,opt,name=BusID,proto3" json:"BusID,omitempty"`                   // bus number
+	TimestampSec   int64  `protobuf:"varint,9,opt,name=TimestampSec,proto3" json:"TimestampSec,omitempty"`     // usbmon's time of the event, seconds part (Unix)
+	TimestampUsec  int32  `protobuf:"varint,10,opt,name=TimestampUsec,proto3" json:"TimestampUsec,omitempty"`  // usbmon's time of the event, microseconds part
+	// true when the header carries a setup packet (see USBRequestBlockSetup)
+	Setup bool `protobuf:"varint,11,opt,name=Setup,proto3" json:"Setup,omitempty"`
+	Data  bool `protobuf:"varint,12,opt,name=Data,proto3" json:"Data,omitempty"` // true when data follows the header
+	// URB status, 0 or a negative Linux errno (-115 EINPROGRESS on submission)
+	Status        int32  `protobuf:"varint,13,opt,name=Status,proto3" json:"Status,omitempty"`
+	UrbLength     uint32 `protobuf:"varint,14,opt,name=UrbLength,proto3" json:"UrbLength,omitempty"`         // length of the transfer buffer, bytes
+	UrbDataLength uint32 `protobuf:"varint,15,opt,name=UrbDataLength,proto3" json:"UrbDataLength,omitempty"` // bytes of data captured after the header
+	UrbInterval   uint32 `protobuf:"varint,16,opt,name=UrbInterval,proto3" json:"UrbInterval,omitempty"`     // polling interval (mmapped usbmon header only; 0 otherwise)
+	// start frame of an isochronous transfer (mmapped header only; 0 otherwise)
+	UrbStartFrame uint32 `protobuf:"varint,17,opt,name=UrbStartFrame,proto3" json:"UrbStartFrame,omitempty"`
+	// transfer flags of the URB (mmapped header only; 0 otherwise)
+	UrbCopyOfTransferFlags uint32 `protobuf:"varint,18,opt,name=UrbCopyOfTransferFlags,proto3" json:"UrbCopyOfTransferFlags,omitempty"`
+	IsoNumDesc             uint32 `protobuf:"varint,19,opt,name=IsoNumDesc,proto3" json:"IsoNumDesc,omitempty"`   // number of isochronous descriptors (mmapped header only; 0 otherwise)
+	Payload                []byte `protobuf:"bytes,20,opt,name=Payload,proto3" json:"Payload,omitempty"`          // data after the usbmon header; empty unless -payload
+	FrameNumber            int64  `protobuf:"varint,21,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP                  string `protobuf:"bytes,22,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,23,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,24,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,25,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,26,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *USB) Reset() {
@@ -4959,19 +5047,20 @@ func (x *USB) GetFlowID() string {
 
 // USBRequestBlockSetup is the setup packet of a USB control transfer.
 type USBRequestBlockSetup struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	RequestType   int32                  `protobuf:"varint,2,opt,name=RequestType,proto3" json:"RequestType,omitempty"`
-	Request       int32                  `protobuf:"varint,3,opt,name=Request,proto3" json:"Request,omitempty"`
-	Value         int32                  `protobuf:"varint,4,opt,name=Value,proto3" json:"Value,omitempty"`
-	Index         int32                  `protobuf:"varint,5,opt,name=Index,proto3" json:"Index,omitempty"`
-	Length        int32                  `protobuf:"varint,6,opt,name=Length,proto3" json:"Length,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
+	RequestType int32                  `protobuf:"varint,2,opt,name=RequestType,proto3" json:"RequestType,omitempty"` // bmRequestType (direction, type, recipient)
+	Request     int32                  `protobuf:"varint,3,opt,name=Request,proto3" json:"Request,omitempty"`         // bRequest (6 GET_DESCRIPTOR, 9 SET_CONFIGURATION, ...)
+	Value       int32                  `protobuf:"varint,4,opt,name=Value,proto3" json:"Value,omitempty"`             // wValue
+	Index       int32                  `protobuf:"varint,5,opt,name=Index,proto3" json:"Index,omitempty"`             // wIndex
+	Length      int32                  `protobuf:"varint,6,opt,name=Length,proto3" json:"Length,omitempty"`           // wLength: bytes to transfer in the data stage
+	FrameNumber int64                  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5092,29 +5181,39 @@ func (x *USBRequestBlockSetup) GetFlowID() string {
 
 // Dot11 is an IEEE 802.11 MAC header.
 type Dot11 struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Type           int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`
-	Proto          int32                  `protobuf:"varint,3,opt,name=Proto,proto3" json:"Proto,omitempty"`
-	Flags          int32                  `protobuf:"varint,4,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	DurationID     int32                  `protobuf:"varint,5,opt,name=DurationID,proto3" json:"DurationID,omitempty"`
-	Address1       string                 `protobuf:"bytes,6,opt,name=Address1,proto3" json:"Address1,omitempty"`
-	Address2       string                 `protobuf:"bytes,7,opt,name=Address2,proto3" json:"Address2,omitempty"`
-	Address3       string                 `protobuf:"bytes,8,opt,name=Address3,proto3" json:"Address3,omitempty"`
-	Address4       string                 `protobuf:"bytes,9,opt,name=Address4,proto3" json:"Address4,omitempty"`
-	SequenceNumber int32                  `protobuf:"varint,10,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"`
-	FragmentNumber int32                  `protobuf:"varint,11,opt,name=FragmentNumber,proto3" json:"FragmentNumber,omitempty"`
-	Checksum       uint32                 `protobuf:"varint,12,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	QOS            *Dot11QOS              `protobuf:"bytes,13,opt,name=QOS,proto3" json:"QOS,omitempty"`
-	HTControl      *Dot11HTControl        `protobuf:"bytes,14,opt,name=HTControl,proto3" json:"HTControl,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// frame type and subtype as gopacket's Dot11Type: first frame control byte >> 2, so type in bits
+	// 0-1 and subtype in bits 2-5 (0x20 beacon, 0x22 data, ...)
+	Type  int32 `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`
+	Proto int32 `protobuf:"varint,3,opt,name=Proto,proto3" json:"Proto,omitempty"` // protocol version (bits 0-1 of the frame control), 0
+	// flags byte of the frame control (0x01 to DS, 0x02 from DS, 0x04 more fragments, 0x08 retry,
+	// 0x40 protected, ...)
+	Flags int32 `protobuf:"varint,4,opt,name=Flags,proto3" json:"Flags,omitempty"`
+	// duration/ID field: NAV in microseconds, or an association id in PS-Poll frames
+	DurationID int32  `protobuf:"varint,5,opt,name=DurationID,proto3" json:"DurationID,omitempty"`
+	Address1   string `protobuf:"bytes,6,opt,name=Address1,proto3" json:"Address1,omitempty"` // receiver address, text form
+	Address2   string `protobuf:"bytes,7,opt,name=Address2,proto3" json:"Address2,omitempty"` // transmitter address, text form; empty in frames without it (CTS, ACK)
+	// third address (BSSID, source or destination by the DS bits), text form; empty in control frames
+	Address3 string `protobuf:"bytes,8,opt,name=Address3,proto3" json:"Address3,omitempty"`
+	// fourth address, only in frames with both to DS and from DS; empty otherwise
+	Address4       string `protobuf:"bytes,9,opt,name=Address4,proto3" json:"Address4,omitempty"`
+	SequenceNumber int32  `protobuf:"varint,10,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"` // sequence number (12 bits); 0 in control frames
+	FragmentNumber int32  `protobuf:"varint,11,opt,name=FragmentNumber,proto3" json:"FragmentNumber,omitempty"` // fragment number (4 bits); 0 in control frames
+	// frame check sequence as read (little endian); 0 when the capture has no FCS (radiotap flag)
+	Checksum    uint32          `protobuf:"varint,12,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
+	QOS         *Dot11QOS       `protobuf:"bytes,13,opt,name=QOS,proto3" json:"QOS,omitempty"`                  // QoS control field of QoS data frames; absent otherwise
+	HTControl   *Dot11HTControl `protobuf:"bytes,14,opt,name=HTControl,proto3" json:"HTControl,omitempty"`      // HT control field (frames with the order flag); absent otherwise
+	FrameNumber int64           `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Dot11) Reset() {
@@ -5289,11 +5388,12 @@ func (x *Dot11) GetFlowID() string {
 
 // Dot11QOS is the QoS control field of an 802.11 header.
 type Dot11QOS struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TID           int32                  `protobuf:"varint,1,opt,name=TID,proto3" json:"TID,omitempty"`
-	EOSP          bool                   `protobuf:"varint,2,opt,name=EOSP,proto3" json:"EOSP,omitempty"`
-	AckPolicy     int32                  `protobuf:"varint,3,opt,name=AckPolicy,proto3" json:"AckPolicy,omitempty"`
-	TXOP          int32                  `protobuf:"varint,4,opt,name=TXOP,proto3" json:"TXOP,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	TID   int32                  `protobuf:"varint,1,opt,name=TID,proto3" json:"TID,omitempty"`   // traffic identifier, 0 to 15
+	EOSP  bool                   `protobuf:"varint,2,opt,name=EOSP,proto3" json:"EOSP,omitempty"` // end of service period bit
+	// ack policy, 0 to 3 (0 normal ack, 1 no ack, 2 no explicit ack, 3 block ack)
+	AckPolicy     int32 `protobuf:"varint,3,opt,name=AckPolicy,proto3" json:"AckPolicy,omitempty"`
+	TXOP          int32 `protobuf:"varint,4,opt,name=TXOP,proto3" json:"TXOP,omitempty"` // second byte of the QoS control (TXOP limit or queue size, by frame type)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5359,10 +5459,10 @@ func (x *Dot11QOS) GetTXOP() int32 {
 // Dot11HTControl is the HT control field of an 802.11 header.
 type Dot11HTControl struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ACConstraint  bool                   `protobuf:"varint,1,opt,name=ACConstraint,proto3" json:"ACConstraint,omitempty"`
-	RDGMorePPDU   bool                   `protobuf:"varint,2,opt,name=RDGMorePPDU,proto3" json:"RDGMorePPDU,omitempty"`
-	VHT           *Dot11HTControlVHT     `protobuf:"bytes,3,opt,name=VHT,proto3" json:"VHT,omitempty"`
-	HT            *Dot11HTControlHT      `protobuf:"bytes,4,opt,name=HT,proto3" json:"HT,omitempty"`
+	ACConstraint  bool                   `protobuf:"varint,1,opt,name=ACConstraint,proto3" json:"ACConstraint,omitempty"` // AC constraint bit
+	RDGMorePPDU   bool                   `protobuf:"varint,2,opt,name=RDGMorePPDU,proto3" json:"RDGMorePPDU,omitempty"`   // RDG / more PPDU bit
+	VHT           *Dot11HTControlVHT     `protobuf:"bytes,3,opt,name=VHT,proto3" json:"VHT,omitempty"`                    // the VHT variant (first bit set); absent for the HT variant
+	HT            *Dot11HTControlHT      `protobuf:"bytes,4,opt,name=HT,proto3" json:"HT,omitempty"`                      // the HT variant (first bit clear); absent for the VHT variant
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5428,16 +5528,18 @@ func (x *Dot11HTControl) GetHT() *Dot11HTControlHT {
 // Dot11HTControlVHT is the VHT variant of the 802.11 HT control field.
 type Dot11HTControlVHT struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
-	MRQ            bool                   `protobuf:"varint,1,opt,name=MRQ,proto3" json:"MRQ,omitempty"`
-	UnsolicitedMFB bool                   `protobuf:"varint,2,opt,name=UnsolicitedMFB,proto3" json:"UnsolicitedMFB,omitempty"`
-	MSI            int32                  `protobuf:"varint,3,opt,name=MSI,proto3" json:"MSI,omitempty"`
-	MFB            *Dot11HTControlMFB     `protobuf:"bytes,4,opt,name=MFB,proto3" json:"MFB,omitempty"`
-	CompressedMSI  int32                  `protobuf:"varint,5,opt,name=CompressedMSI,proto3" json:"CompressedMSI,omitempty"`
-	STBCIndication bool                   `protobuf:"varint,6,opt,name=STBCIndication,proto3" json:"STBCIndication,omitempty"`
-	MFSI           int32                  `protobuf:"varint,7,opt,name=MFSI,proto3" json:"MFSI,omitempty"`
-	GID            int32                  `protobuf:"varint,8,opt,name=GID,proto3" json:"GID,omitempty"`
-	CodingType     int32                  `protobuf:"varint,9,opt,name=CodingType,proto3" json:"CodingType,omitempty"`
-	FbTXBeamformed bool                   `protobuf:"varint,10,opt,name=FbTXBeamformed,proto3" json:"FbTXBeamformed,omitempty"`
+	MRQ            bool                   `protobuf:"varint,1,opt,name=MRQ,proto3" json:"MRQ,omitempty"`                       // MCS feedback request
+	UnsolicitedMFB bool                   `protobuf:"varint,2,opt,name=UnsolicitedMFB,proto3" json:"UnsolicitedMFB,omitempty"` // unsolicited MCS feedback bit
+	// MRQ sequence identifier, 0 to 7; 0 unless MRQ is set and UnsolicitedMFB clear
+	MSI            int32              `protobuf:"varint,3,opt,name=MSI,proto3" json:"MSI,omitempty"`
+	MFB            *Dot11HTControlMFB `protobuf:"bytes,4,opt,name=MFB,proto3" json:"MFB,omitempty"`                        // MCS feedback
+	CompressedMSI  int32              `protobuf:"varint,5,opt,name=CompressedMSI,proto3" json:"CompressedMSI,omitempty"`   // compressed MSI, 0 to 3; set only for unsolicited feedback
+	STBCIndication bool               `protobuf:"varint,6,opt,name=STBCIndication,proto3" json:"STBCIndication,omitempty"` // STBC indication; set only for unsolicited feedback
+	MFSI           int32              `protobuf:"varint,7,opt,name=MFSI,proto3" json:"MFSI,omitempty"`                     // MFB sequence identifier, 0 to 7; 0 for unsolicited feedback
+	GID            int32              `protobuf:"varint,8,opt,name=GID,proto3" json:"GID,omitempty"`                       // group id (6 bits) of unsolicited feedback; 0 otherwise
+	CodingType     int32              `protobuf:"varint,9,opt,name=CodingType,proto3" json:"CodingType,omitempty"`         // 0 BCC, 1 LDPC; set only for unsolicited feedback
+	// feedback transmission type beamformed; set only for unsolicited feedback
+	FbTXBeamformed bool `protobuf:"varint,10,opt,name=FbTXBeamformed,proto3" json:"FbTXBeamformed,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -5545,14 +5647,15 @@ func (x *Dot11HTControlVHT) GetFbTXBeamformed() bool {
 // Dot11HTControlHT is the HT variant of the 802.11 HT control field.
 type Dot11HTControlHT struct {
 	state                protoimpl.MessageState     `protogen:"open.v1"`
-	LinkAdapationControl *Dot11LinkAdapationControl `protobuf:"bytes,1,opt,name=LinkAdapationControl,proto3" json:"LinkAdapationControl,omitempty"`
-	CalibrationPosition  int32                      `protobuf:"varint,2,opt,name=CalibrationPosition,proto3" json:"CalibrationPosition,omitempty"`
-	CalibrationSequence  int32                      `protobuf:"varint,3,opt,name=CalibrationSequence,proto3" json:"CalibrationSequence,omitempty"`
-	CSISteering          int32                      `protobuf:"varint,4,opt,name=CSISteering,proto3" json:"CSISteering,omitempty"`
-	NDPAnnouncement      bool                       `protobuf:"varint,5,opt,name=NDPAnnouncement,proto3" json:"NDPAnnouncement,omitempty"`
-	DEI                  bool                       `protobuf:"varint,6,opt,name=DEI,proto3" json:"DEI,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	LinkAdapationControl *Dot11LinkAdapationControl `protobuf:"bytes,1,opt,name=LinkAdapationControl,proto3" json:"LinkAdapationControl,omitempty"` // link adaptation control subfield
+	CalibrationPosition  int32                      `protobuf:"varint,2,opt,name=CalibrationPosition,proto3" json:"CalibrationPosition,omitempty"`  // calibration position, 0 to 3
+	CalibrationSequence  int32                      `protobuf:"varint,3,opt,name=CalibrationSequence,proto3" json:"CalibrationSequence,omitempty"`  // calibration sequence, 0 to 3
+	CSISteering          int32                      `protobuf:"varint,4,opt,name=CSISteering,proto3" json:"CSISteering,omitempty"`                  // CSI/steering, 0 to 3
+	NDPAnnouncement      bool                       `protobuf:"varint,5,opt,name=NDPAnnouncement,proto3" json:"NDPAnnouncement,omitempty"`          // NDP announcement bit
+	// drop eligible indicator; false in management frames
+	DEI           bool `protobuf:"varint,6,opt,name=DEI,proto3" json:"DEI,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Dot11HTControlHT) Reset() {
@@ -5630,10 +5733,10 @@ func (x *Dot11HTControlHT) GetDEI() bool {
 // Dot11HTControlMFB is the MCS feedback of the 802.11 VHT control field.
 type Dot11HTControlMFB struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	NumSTS        int32                  `protobuf:"varint,1,opt,name=NumSTS,proto3" json:"NumSTS,omitempty"`
-	VHTMCS        int32                  `protobuf:"varint,2,opt,name=VHTMCS,proto3" json:"VHTMCS,omitempty"`
-	BW            int32                  `protobuf:"varint,3,opt,name=BW,proto3" json:"BW,omitempty"`
-	SNR           int32                  `protobuf:"varint,4,opt,name=SNR,proto3" json:"SNR,omitempty"`
+	NumSTS        int32                  `protobuf:"varint,1,opt,name=NumSTS,proto3" json:"NumSTS,omitempty"` // number of space-time streams minus 1, 0 to 7 (7 with VHTMCS 15: no feedback)
+	VHTMCS        int32                  `protobuf:"varint,2,opt,name=VHTMCS,proto3" json:"VHTMCS,omitempty"` // VHT MCS index, 0 to 15
+	BW            int32                  `protobuf:"varint,3,opt,name=BW,proto3" json:"BW,omitempty"`         // bandwidth code, 0 to 3 (20, 40, 80, 160 MHz)
+	SNR           int32                  `protobuf:"varint,4,opt,name=SNR,proto3" json:"SNR,omitempty"`       // signal to noise ratio, dB (6-bit value + 22)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5699,12 +5802,12 @@ func (x *Dot11HTControlMFB) GetSNR() int32 {
 // Dot11LinkAdapationControl is the link adaptation control of the 802.11 HT control field (original spelling).
 type Dot11LinkAdapationControl struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	TRQ           bool                   `protobuf:"varint,1,opt,name=TRQ,proto3" json:"TRQ,omitempty"`
-	MRQ           bool                   `protobuf:"varint,2,opt,name=MRQ,proto3" json:"MRQ,omitempty"`
-	MSI           int32                  `protobuf:"varint,3,opt,name=MSI,proto3" json:"MSI,omitempty"`
-	MFSI          int32                  `protobuf:"varint,4,opt,name=MFSI,proto3" json:"MFSI,omitempty"`
-	ASEL          *Dot11ASEL             `protobuf:"bytes,5,opt,name=ASEL,proto3" json:"ASEL,omitempty"`
-	MFB           int32                  `protobuf:"varint,6,opt,name=MFB,proto3" json:"MFB,omitempty"`
+	TRQ           bool                   `protobuf:"varint,1,opt,name=TRQ,proto3" json:"TRQ,omitempty"`   // training request
+	MRQ           bool                   `protobuf:"varint,2,opt,name=MRQ,proto3" json:"MRQ,omitempty"`   // MCS request; false with an antenna selection command
+	MSI           int32                  `protobuf:"varint,3,opt,name=MSI,proto3" json:"MSI,omitempty"`   // MRQ sequence identifier, 0 to 7; 0 unless MRQ is set
+	MFSI          int32                  `protobuf:"varint,4,opt,name=MFSI,proto3" json:"MFSI,omitempty"` // MFB sequence identifier, 0 to 7
+	ASEL          *Dot11ASEL             `protobuf:"bytes,5,opt,name=ASEL,proto3" json:"ASEL,omitempty"`  // antenna selection command (MAI 14); absent otherwise
+	MFB           int32                  `protobuf:"varint,6,opt,name=MFB,proto3" json:"MFB,omitempty"`   // MCS feedback, 0 to 127; 0 with an antenna selection command
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5784,8 +5887,8 @@ func (x *Dot11LinkAdapationControl) GetMFB() int32 {
 // Dot11ASEL is the antenna selection command of 802.11 link adaptation control.
 type Dot11ASEL struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Command       int32                  `protobuf:"varint,1,opt,name=Command,proto3" json:"Command,omitempty"`
-	Data          int32                  `protobuf:"varint,2,opt,name=Data,proto3" json:"Data,omitempty"`
+	Command       int32                  `protobuf:"varint,1,opt,name=Command,proto3" json:"Command,omitempty"` // ASEL command, 0 to 7
+	Data          int32                  `protobuf:"varint,2,opt,name=Data,proto3" json:"Data,omitempty"`       // ASEL data, 0 to 15
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5836,19 +5939,21 @@ func (x *Dot11ASEL) GetData() int32 {
 
 // EAP is an Extensible Authentication Protocol packet.
 type EAP struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Code          int32                  `protobuf:"varint,2,opt,name=Code,proto3" json:"Code,omitempty"`
-	Id            int32                  `protobuf:"varint,3,opt,name=Id,proto3" json:"Id,omitempty"`
-	Length        int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`
-	Type          int32                  `protobuf:"varint,5,opt,name=Type,proto3" json:"Type,omitempty"`
-	TypeData      []byte                 `protobuf:"bytes,6,opt,name=TypeData,proto3" json:"TypeData,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Code      int32                  `protobuf:"varint,2,opt,name=Code,proto3" json:"Code,omitempty"`           // 1 request, 2 response, 3 success, 4 failure
+	Id        int32                  `protobuf:"varint,3,opt,name=Id,proto3" json:"Id,omitempty"`               // identifier pairing a response with its request, 0 to 255
+	Length    int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`       // length of the EAP message as sent, bytes (header included)
+	// method type (1 identity, 4 MD5, 13 TLS, 25 PEAP, ...); 0 for success and failure
+	Type        int32  `protobuf:"varint,5,opt,name=Type,proto3" json:"Type,omitempty"`
+	TypeData    []byte `protobuf:"bytes,6,opt,name=TypeData,proto3" json:"TypeData,omitempty"`        // method data after the type, raw bytes
+	FrameNumber int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5969,17 +6074,18 @@ func (x *EAP) GetFlowID() string {
 
 // EAPOL is an EAP over LAN (802.1X) header.
 type EAPOL struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version       int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	Type          int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`
-	Length        int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
+	Version     int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`         // 802.1X version (1, 2 or 3)
+	Type        int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`               // packet type (0 EAP, 1 start, 2 logoff, 3 key, ...)
+	Length      int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`           // body length as sent, bytes
+	FrameNumber int64                  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`   // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6086,37 +6192,43 @@ func (x *EAPOL) GetFlowID() string {
 
 // EAPOLKey is an EAPOL key frame (WPA/WPA2 handshake).
 type EAPOLKey struct {
-	state                protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp            int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	KeyDescriptorType    int32                  `protobuf:"varint,2,opt,name=KeyDescriptorType,proto3" json:"KeyDescriptorType,omitempty"`
-	KeyDescriptorVersion int32                  `protobuf:"varint,3,opt,name=KeyDescriptorVersion,proto3" json:"KeyDescriptorVersion,omitempty"`
-	KeyType              int32                  `protobuf:"varint,4,opt,name=KeyType,proto3" json:"KeyType,omitempty"`
-	KeyIndex             int32                  `protobuf:"varint,5,opt,name=KeyIndex,proto3" json:"KeyIndex,omitempty"`
-	Install              bool                   `protobuf:"varint,6,opt,name=Install,proto3" json:"Install,omitempty"`
-	KeyACK               bool                   `protobuf:"varint,7,opt,name=KeyACK,proto3" json:"KeyACK,omitempty"`
-	KeyMIC               bool                   `protobuf:"varint,8,opt,name=KeyMIC,proto3" json:"KeyMIC,omitempty"`
-	Secure               bool                   `protobuf:"varint,9,opt,name=Secure,proto3" json:"Secure,omitempty"`
-	MICError             bool                   `protobuf:"varint,10,opt,name=MICError,proto3" json:"MICError,omitempty"`
-	Request              bool                   `protobuf:"varint,11,opt,name=Request,proto3" json:"Request,omitempty"`
-	HasEncryptedKeyData  bool                   `protobuf:"varint,12,opt,name=HasEncryptedKeyData,proto3" json:"HasEncryptedKeyData,omitempty"`
-	SMKMessage           bool                   `protobuf:"varint,13,opt,name=SMKMessage,proto3" json:"SMKMessage,omitempty"`
-	KeyLength            int32                  `protobuf:"varint,14,opt,name=KeyLength,proto3" json:"KeyLength,omitempty"`
-	ReplayCounter        uint64                 `protobuf:"varint,15,opt,name=ReplayCounter,proto3" json:"ReplayCounter,omitempty"`
-	Nonce                []byte                 `protobuf:"bytes,16,opt,name=Nonce,proto3" json:"Nonce,omitempty"`
-	IV                   []byte                 `protobuf:"bytes,17,opt,name=IV,proto3" json:"IV,omitempty"`
-	RSC                  uint64                 `protobuf:"varint,18,opt,name=RSC,proto3" json:"RSC,omitempty"`
-	ID                   uint64                 `protobuf:"varint,19,opt,name=ID,proto3" json:"ID,omitempty"`
-	MIC                  []byte                 `protobuf:"bytes,20,opt,name=MIC,proto3" json:"MIC,omitempty"`
-	KeyDataLength        int32                  `protobuf:"varint,21,opt,name=KeyDataLength,proto3" json:"KeyDataLength,omitempty"`
-	EncryptedKeyData     []byte                 `protobuf:"bytes,22,opt,name=EncryptedKeyData,proto3" json:"EncryptedKeyData,omitempty"`
-	FrameNumber          int64                  `protobuf:"varint,23,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP                string                 `protobuf:"bytes,24,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP                string                 `protobuf:"bytes,25,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort              int32                  `protobuf:"varint,26,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort              int32                  `protobuf:"varint,27,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID               string                 `protobuf:"bytes,28,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp         int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`                 // packet capture time, Unix ns
+	KeyDescriptorType int32                  `protobuf:"varint,2,opt,name=KeyDescriptorType,proto3" json:"KeyDescriptorType,omitempty"` // descriptor type (1 RC4, 2 IEEE 802.11 RSN, 254 WPA)
+	// key descriptor version of the key information (1 HMAC-MD5/RC4, 2 HMAC-SHA1/AES, 3 AES-CMAC); 0
+	// for RC4 descriptors
+	KeyDescriptorVersion int32 `protobuf:"varint,3,opt,name=KeyDescriptorVersion,proto3" json:"KeyDescriptorVersion,omitempty"`
+	KeyType              int32 `protobuf:"varint,4,opt,name=KeyType,proto3" json:"KeyType,omitempty"`    // 1 pairwise, 0 group; for RC4 descriptors 1 unicast
+	KeyIndex             int32 `protobuf:"varint,5,opt,name=KeyIndex,proto3" json:"KeyIndex,omitempty"`  // key index (0 to 3; 0 to 127 for RC4 descriptors)
+	Install              bool  `protobuf:"varint,6,opt,name=Install,proto3" json:"Install,omitempty"`    // install flag of the key information
+	KeyACK               bool  `protobuf:"varint,7,opt,name=KeyACK,proto3" json:"KeyACK,omitempty"`      // key ACK flag
+	KeyMIC               bool  `protobuf:"varint,8,opt,name=KeyMIC,proto3" json:"KeyMIC,omitempty"`      // key MIC flag
+	Secure               bool  `protobuf:"varint,9,opt,name=Secure,proto3" json:"Secure,omitempty"`      // secure flag
+	MICError             bool  `protobuf:"varint,10,opt,name=MICError,proto3" json:"MICError,omitempty"` // error flag
+	Request              bool  `protobuf:"varint,11,opt,name=Request,proto3" json:"Request,omitempty"`   // request flag
+	// encrypted key data flag; for RC4 descriptors true when key data follows
+	HasEncryptedKeyData bool   `protobuf:"varint,12,opt,name=HasEncryptedKeyData,proto3" json:"HasEncryptedKeyData,omitempty"`
+	SMKMessage          bool   `protobuf:"varint,13,opt,name=SMKMessage,proto3" json:"SMKMessage,omitempty"`       // SMK message flag
+	KeyLength           int32  `protobuf:"varint,14,opt,name=KeyLength,proto3" json:"KeyLength,omitempty"`         // key length, bytes
+	ReplayCounter       uint64 `protobuf:"varint,15,opt,name=ReplayCounter,proto3" json:"ReplayCounter,omitempty"` // replay counter
+	Nonce               []byte `protobuf:"bytes,16,opt,name=Nonce,proto3" json:"Nonce,omitempty"`                  // key nonce, 32 bytes; empty for RC4 descriptors
+	IV                  []byte `protobuf:"bytes,17,opt,name=IV,proto3" json:"IV,omitempty"`                        // key IV, 16 bytes
+	RSC                 uint64 `protobuf:"varint,18,opt,name=RSC,proto3" json:"RSC,omitempty"`                     // key receive sequence counter; 0 for RC4 descriptors
+	ID                  uint64 `protobuf:"varint,19,opt,name=ID,proto3" json:"ID,omitempty"`                       // reserved key id field (8 bytes); 0 for RC4 descriptors
+	MIC                 []byte `protobuf:"bytes,20,opt,name=MIC,proto3" json:"MIC,omitempty"`                      // key MIC, 16 bytes (the key signature for RC4 descriptors)
+	// key data length, bytes (for RC4 descriptors: bytes after the signature)
+	KeyDataLength    int32  `protobuf:"varint,21,opt,name=KeyDataLength,proto3" json:"KeyDataLength,omitempty"`
+	EncryptedKeyData []byte `protobuf:"bytes,22,opt,name=EncryptedKeyData,proto3" json:"EncryptedKeyData,omitempty"` // key data, raw bytes (encrypted when HasEncryptedKeyData)
+	FrameNumber      int64  `protobuf:"varint,23,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`          // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,24,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,25,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,26,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,27,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,28,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EAPOLKey) Reset() {
@@ -6347,30 +6459,36 @@ func (x *EAPOLKey) GetFlowID() string {
 
 // IPv4 is an IPv4 header.
 type IPv4 struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version        int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	IHL            int32                  `protobuf:"varint,3,opt,name=IHL,proto3" json:"IHL,omitempty"`
-	TOS            int32                  `protobuf:"varint,4,opt,name=TOS,proto3" json:"TOS,omitempty"`
-	Length         int32                  `protobuf:"varint,5,opt,name=Length,proto3" json:"Length,omitempty"`
-	Id             int32                  `protobuf:"varint,6,opt,name=Id,proto3" json:"Id,omitempty"`
-	Flags          int32                  `protobuf:"varint,7,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	FragOffset     int32                  `protobuf:"varint,8,opt,name=FragOffset,proto3" json:"FragOffset,omitempty"`
-	TTL            int32                  `protobuf:"varint,9,opt,name=TTL,proto3" json:"TTL,omitempty"`
-	Protocol       int32                  `protobuf:"varint,10,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
-	Checksum       int32                  `protobuf:"varint,11,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,12,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,13,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	Padding        []byte                 `protobuf:"bytes,14,opt,name=Padding,proto3" json:"Padding,omitempty"`
-	Options        []*IPv4Option          `protobuf:"bytes,15,rep,name=Options,proto3" json:"Options,omitempty"`
-	PayloadEntropy float64                `protobuf:"fixed64,16,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
-	PayloadSize    int32                  `protobuf:"varint,17,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Version   int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`     // IP version field, 4
+	IHL       int32                  `protobuf:"varint,3,opt,name=IHL,proto3" json:"IHL,omitempty"`             // header length, 32-bit words (5 without options)
+	TOS       int32                  `protobuf:"varint,4,opt,name=TOS,proto3" json:"TOS,omitempty"`             // type of service byte (DSCP << 2 | ECN)
+	// total length, bytes (header and payload); when the header says 0 (TCP segmentation offload),
+	// the length of the packet as captured on the wire
+	Length int32 `protobuf:"varint,5,opt,name=Length,proto3" json:"Length,omitempty"`
+	Id     int32 `protobuf:"varint,6,opt,name=Id,proto3" json:"Id,omitempty"` // identification, 0 to 65535
+	// flag bits: 0x1 more fragments, 0x2 don't fragment, 0x4 reserved (evil bit)
+	Flags      int32 `protobuf:"varint,7,opt,name=Flags,proto3" json:"Flags,omitempty"`
+	FragOffset int32 `protobuf:"varint,8,opt,name=FragOffset,proto3" json:"FragOffset,omitempty"` // fragment offset, in units of 8 bytes
+	TTL        int32 `protobuf:"varint,9,opt,name=TTL,proto3" json:"TTL,omitempty"`               // time to live
+	Protocol   int32 `protobuf:"varint,10,opt,name=Protocol,proto3" json:"Protocol,omitempty"`    // IP protocol number of the payload (6 TCP, 17 UDP, 1 ICMP, ...)
+	Checksum   int32 `protobuf:"varint,11,opt,name=Checksum,proto3" json:"Checksum,omitempty"`    // header checksum as sent (not verified)
+	// source address of this header, text form (a tunnel's inner IPv4 record has the inner address)
+	SrcIP   string        `protobuf:"bytes,12,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	DstIP   string        `protobuf:"bytes,13,opt,name=DstIP,proto3" json:"DstIP,omitempty"`     // destination address of this header, text form
+	Padding []byte        `protobuf:"bytes,14,opt,name=Padding,proto3" json:"Padding,omitempty"` // padding after the options, raw bytes; empty without
+	Options []*IPv4Option `protobuf:"bytes,15,rep,name=Options,proto3" json:"Options,omitempty"` // options in order; empty without
+	// Shannon entropy of the payload, bits per byte (0 to 8); 0 unless -entropy
+	PayloadEntropy float64 `protobuf:"fixed64,16,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
+	PayloadSize    int32   `protobuf:"varint,17,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"` // bytes after the header as captured
+	FrameNumber    int64   `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcPort        int32   `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	// destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
+	FlowID        string `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IPv4) Reset() {
@@ -6552,10 +6670,12 @@ func (x *IPv4) GetFlowID() string {
 
 // IPv4Option is an option of an IPv4 header.
 type IPv4Option struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OptionType    int32                  `protobuf:"varint,1,opt,name=OptionType,proto3" json:"OptionType,omitempty"`
-	OptionLength  int32                  `protobuf:"varint,2,opt,name=OptionLength,proto3" json:"OptionLength,omitempty"`
-	OptionData    []byte                 `protobuf:"bytes,3,opt,name=OptionData,proto3" json:"OptionData,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// option type byte (0 end, 1 no-op, 7 record route, 68 timestamp, 130 security, ...)
+	OptionType int32 `protobuf:"varint,1,opt,name=OptionType,proto3" json:"OptionType,omitempty"`
+	// option length, bytes, type and length bytes included (1 for types 0 and 1)
+	OptionLength  int32  `protobuf:"varint,2,opt,name=OptionLength,proto3" json:"OptionLength,omitempty"`
+	OptionData    []byte `protobuf:"bytes,3,opt,name=OptionData,proto3" json:"OptionData,omitempty"` // option data after the length byte, raw; empty for types 0 and 1
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6613,25 +6733,31 @@ func (x *IPv4Option) GetOptionData() []byte {
 
 // IPv6 is an IPv6 header.
 type IPv6 struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version        int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	TrafficClass   int32                  `protobuf:"varint,3,opt,name=TrafficClass,proto3" json:"TrafficClass,omitempty"`
-	FlowLabel      uint32                 `protobuf:"varint,4,opt,name=FlowLabel,proto3" json:"FlowLabel,omitempty"`
-	Length         int32                  `protobuf:"varint,5,opt,name=Length,proto3" json:"Length,omitempty"`
-	NextHeader     int32                  `protobuf:"varint,6,opt,name=NextHeader,proto3" json:"NextHeader,omitempty"`
-	HopLimit       int32                  `protobuf:"varint,7,opt,name=HopLimit,proto3" json:"HopLimit,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	PayloadEntropy float64                `protobuf:"fixed64,10,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
-	PayloadSize    int32                  `protobuf:"varint,11,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
-	HopByHop       *IPv6HopByHop          `protobuf:"bytes,12,opt,name=HopByHop,proto3" json:"HopByHop,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
+	Version      int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`           // IP version field, 6
+	TrafficClass int32                  `protobuf:"varint,3,opt,name=TrafficClass,proto3" json:"TrafficClass,omitempty"` // traffic class byte (DSCP << 2 | ECN)
+	FlowLabel    uint32                 `protobuf:"varint,4,opt,name=FlowLabel,proto3" json:"FlowLabel,omitempty"`       // flow label, 20 bits
+	// payload length, bytes (extension headers included); 0 with a jumbo payload option
+	Length     int32 `protobuf:"varint,5,opt,name=Length,proto3" json:"Length,omitempty"`
+	NextHeader int32 `protobuf:"varint,6,opt,name=NextHeader,proto3" json:"NextHeader,omitempty"` // next header (6 TCP, 17 UDP, 58 ICMPv6, 0 hop-by-hop, 44 fragment, ...)
+	HopLimit   int32 `protobuf:"varint,7,opt,name=HopLimit,proto3" json:"HopLimit,omitempty"`     // hop limit
+	// source address of this header, text form (a tunnel's inner IPv6 record has the inner address)
+	SrcIP string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	DstIP string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"` // destination address of this header, text form
+	// Shannon entropy of the payload, bits per byte (0 to 8); 0 unless -entropy
+	PayloadEntropy float64 `protobuf:"fixed64,10,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
+	PayloadSize    int32   `protobuf:"varint,11,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"` // bytes after the header as captured
+	// hop-by-hop options header when present, with only Timestamp and Options set; absent otherwise
+	// (also written as its own IPv6HopByHop record)
+	HopByHop    *IPv6HopByHop `protobuf:"bytes,12,opt,name=HopByHop,proto3" json:"HopByHop,omitempty"`
+	FrameNumber int64         `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcPort     int32         `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	// destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
+	FlowID        string `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IPv6) Reset() {
@@ -6778,15 +6904,18 @@ func (x *IPv6) GetFlowID() string {
 
 // IPv6HopByHop is the IPv6 hop-by-hop options extension header.
 type IPv6HopByHop struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Options       []*IPv6HopByHopOption  `protobuf:"bytes,2,rep,name=Options,proto3" json:"Options,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Options   []*IPv6HopByHopOption  `protobuf:"bytes,2,rep,name=Options,proto3" json:"Options,omitempty"`      // options in order, padding options included
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6879,11 +7008,13 @@ func (x *IPv6HopByHop) GetFlowID() string {
 
 // IPv6HopByHopOption is an option of the IPv6 hop-by-hop header.
 type IPv6HopByHopOption struct {
-	state           protoimpl.MessageState       `protogen:"open.v1"`
-	OptionType      int32                        `protobuf:"varint,1,opt,name=OptionType,proto3" json:"OptionType,omitempty"`
-	OptionLength    int32                        `protobuf:"varint,2,opt,name=OptionLength,proto3" json:"OptionLength,omitempty"`
-	ActualLength    int32                        `protobuf:"varint,3,opt,name=ActualLength,proto3" json:"ActualLength,omitempty"`
-	OptionData      []byte                       `protobuf:"bytes,4,opt,name=OptionData,proto3" json:"OptionData,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	OptionType   int32                  `protobuf:"varint,1,opt,name=OptionType,proto3" json:"OptionType,omitempty"`     // option type (0 Pad1, 1 PadN, 5 router alert, 194 jumbo payload, ...)
+	OptionLength int32                  `protobuf:"varint,2,opt,name=OptionLength,proto3" json:"OptionLength,omitempty"` // length of the option data, bytes
+	// length of the whole option, bytes, type and length bytes included (1 for Pad1)
+	ActualLength int32  `protobuf:"varint,3,opt,name=ActualLength,proto3" json:"ActualLength,omitempty"`
+	OptionData   []byte `protobuf:"bytes,4,opt,name=OptionData,proto3" json:"OptionData,omitempty"` // option data, raw bytes
+	// never set by netcap: the decoder does not fill the alignment of received options; always absent
 	OptionAlignment *IPv6HopByHopOptionAlignment `protobuf:"bytes,5,opt,name=OptionAlignment,proto3" json:"OptionAlignment,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -6957,8 +7088,8 @@ func (x *IPv6HopByHopOption) GetOptionAlignment() *IPv6HopByHopOptionAlignment {
 // IPv6HopByHopOptionAlignment is the alignment requirement of a hop-by-hop option.
 type IPv6HopByHopOptionAlignment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	One           int32                  `protobuf:"varint,1,opt,name=One,proto3" json:"One,omitempty"`
-	Two           int32                  `protobuf:"varint,2,opt,name=Two,proto3" json:"Two,omitempty"`
+	One           int32                  `protobuf:"varint,1,opt,name=One,proto3" json:"One,omitempty"` // never set (see IPv6HopByHopOption.OptionAlignment): alignment multiple
+	Two           int32                  `protobuf:"varint,2,opt,name=Two,proto3" json:"Two,omitempty"` // never set (see IPv6HopByHopOption.OptionAlignment): alignment offset
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7010,21 +7141,23 @@ func (x *IPv6HopByHopOptionAlignment) GetTwo() int32 {
 // IPv6Fragment is the IPv6 fragment extension header.
 type IPv6Fragment struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	NextHeader     int32                  `protobuf:"varint,2,opt,name=NextHeader,proto3" json:"NextHeader,omitempty"`
-	Reserved1      int32                  `protobuf:"varint,3,opt,name=Reserved1,proto3" json:"Reserved1,omitempty"`
-	FragmentOffset int32                  `protobuf:"varint,4,opt,name=FragmentOffset,proto3" json:"FragmentOffset,omitempty"`
-	Reserved2      int32                  `protobuf:"varint,5,opt,name=Reserved2,proto3" json:"Reserved2,omitempty"`
-	MoreFragments  bool                   `protobuf:"varint,6,opt,name=MoreFragments,proto3" json:"MoreFragments,omitempty"`
-	Identification uint32                 `protobuf:"varint,7,opt,name=Identification,proto3" json:"Identification,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`           // packet capture time, Unix ns
+	NextHeader     int32                  `protobuf:"varint,2,opt,name=NextHeader,proto3" json:"NextHeader,omitempty"`         // next header of the fragmentable part (6 TCP, 17 UDP, ...)
+	Reserved1      int32                  `protobuf:"varint,3,opt,name=Reserved1,proto3" json:"Reserved1,omitempty"`           // reserved byte after the next header, as sent (0)
+	FragmentOffset int32                  `protobuf:"varint,4,opt,name=FragmentOffset,proto3" json:"FragmentOffset,omitempty"` // fragment offset, in units of 8 bytes
+	Reserved2      int32                  `protobuf:"varint,5,opt,name=Reserved2,proto3" json:"Reserved2,omitempty"`           // 2 reserved bits before the M flag, as sent (0)
+	MoreFragments  bool                   `protobuf:"varint,6,opt,name=MoreFragments,proto3" json:"MoreFragments,omitempty"`   // M flag: more fragments follow
+	Identification uint32                 `protobuf:"varint,7,opt,name=Identification,proto3" json:"Identification,omitempty"` // identification shared by the fragments of a packet
+	FrameNumber    int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`       // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IPv6Fragment) Reset() {
@@ -7150,18 +7283,24 @@ func (x *IPv6Fragment) GetFlowID() string {
 
 // ICMPv4 is an ICMP (IPv4) message header.
 type ICMPv4 struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	TypeCode      int32                  `protobuf:"varint,2,opt,name=TypeCode,proto3" json:"TypeCode,omitempty"`
-	Checksum      int32                  `protobuf:"varint,3,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	Id            int32                  `protobuf:"varint,4,opt,name=Id,proto3" json:"Id,omitempty"`
-	Seq           int32                  `protobuf:"varint,5,opt,name=Seq,proto3" json:"Seq,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// type << 8 | code (0x0800 echo request, 0x0000 echo reply, 0x0303 port unreachable, ...)
+	TypeCode int32 `protobuf:"varint,2,opt,name=TypeCode,proto3" json:"TypeCode,omitempty"`
+	Checksum int32 `protobuf:"varint,3,opt,name=Checksum,proto3" json:"Checksum,omitempty"` // checksum as sent (not verified)
+	// bytes 4-5 of the message: the identifier of echo and timestamp messages; other types carry
+	// other data there (0 or unused)
+	Id int32 `protobuf:"varint,4,opt,name=Id,proto3" json:"Id,omitempty"`
+	// bytes 6-7 of the message: the sequence number of echo and timestamp messages; other types carry
+	// other data there
+	Seq         int32  `protobuf:"varint,5,opt,name=Seq,proto3" json:"Seq,omitempty"`
+	FrameNumber int64  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7275,16 +7414,19 @@ func (x *ICMPv4) GetFlowID() string {
 
 // ICMPv6 is an ICMPv6 message header.
 type ICMPv6 struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	TypeCode      int32                  `protobuf:"varint,2,opt,name=TypeCode,proto3" json:"TypeCode,omitempty"`
-	Checksum      int32                  `protobuf:"varint,3,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// type << 8 | code (0x8000 echo request, 0x8700 neighbor solicitation, 0x0104 port unreachable,
+	// ...)
+	TypeCode    int32  `protobuf:"varint,2,opt,name=TypeCode,proto3" json:"TypeCode,omitempty"`
+	Checksum    int32  `protobuf:"varint,3,opt,name=Checksum,proto3" json:"Checksum,omitempty"`       // checksum as sent (not verified)
+	FrameNumber int64  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7384,16 +7526,17 @@ func (x *ICMPv6) GetFlowID() string {
 
 // ICMPv6Echo is an ICMPv6 echo request or reply.
 type ICMPv6Echo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Identifier    int32                  `protobuf:"varint,2,opt,name=Identifier,proto3" json:"Identifier,omitempty"`
-	SeqNumber     int32                  `protobuf:"varint,3,opt,name=SeqNumber,proto3" json:"SeqNumber,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
+	Identifier  int32                  `protobuf:"varint,2,opt,name=Identifier,proto3" json:"Identifier,omitempty"`   // echo identifier
+	SeqNumber   int32                  `protobuf:"varint,3,opt,name=SeqNumber,proto3" json:"SeqNumber,omitempty"`     // echo sequence number
+	FrameNumber int64                  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string                 `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7494,15 +7637,18 @@ func (x *ICMPv6Echo) GetFlowID() string {
 // ICMPv6NeighborSolicitation is an ICMPv6 neighbor solicitation.
 type ICMPv6NeighborSolicitation struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	TargetAddress string                 `protobuf:"bytes,2,opt,name=TargetAddress,proto3" json:"TargetAddress,omitempty"`
-	Options       []*ICMPv6Option        `protobuf:"bytes,3,rep,name=Options,proto3" json:"Options,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`        // packet capture time, Unix ns
+	TargetAddress string                 `protobuf:"bytes,2,opt,name=TargetAddress,proto3" json:"TargetAddress,omitempty"` // target address, text form
+	Options       []*ICMPv6Option        `protobuf:"bytes,3,rep,name=Options,proto3" json:"Options,omitempty"`             // neighbor discovery options in order
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7603,16 +7749,19 @@ func (x *ICMPv6NeighborSolicitation) GetFlowID() string {
 // ICMPv6NeighborAdvertisement is an ICMPv6 neighbor advertisement.
 type ICMPv6NeighborAdvertisement struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Flags         int32                  `protobuf:"varint,2,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	TargetAddress string                 `protobuf:"bytes,3,opt,name=TargetAddress,proto3" json:"TargetAddress,omitempty"`
-	Options       []*ICMPv6Option        `protobuf:"bytes,4,rep,name=Options,proto3" json:"Options,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`        // packet capture time, Unix ns
+	Flags         int32                  `protobuf:"varint,2,opt,name=Flags,proto3" json:"Flags,omitempty"`                // flag byte: 0x80 router, 0x40 solicited, 0x20 override
+	TargetAddress string                 `protobuf:"bytes,3,opt,name=TargetAddress,proto3" json:"TargetAddress,omitempty"` // target address, text form
+	Options       []*ICMPv6Option        `protobuf:"bytes,4,rep,name=Options,proto3" json:"Options,omitempty"`             // neighbor discovery options in order
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`   // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7719,15 +7868,18 @@ func (x *ICMPv6NeighborAdvertisement) GetFlowID() string {
 
 // ICMPv6RouterSolicitation is an ICMPv6 router solicitation.
 type ICMPv6RouterSolicitation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Options       []*ICMPv6Option        `protobuf:"bytes,2,rep,name=Options,proto3" json:"Options,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Options   []*ICMPv6Option        `protobuf:"bytes,2,rep,name=Options,proto3" json:"Options,omitempty"`      // neighbor discovery options in order
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7820,22 +7972,26 @@ func (x *ICMPv6RouterSolicitation) GetFlowID() string {
 
 // ICMPv6RouterAdvertisement is an ICMPv6 router advertisement.
 type ICMPv6RouterAdvertisement struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	HopLimit       int32                  `protobuf:"varint,2,opt,name=HopLimit,proto3" json:"HopLimit,omitempty"`
-	Flags          int32                  `protobuf:"varint,3,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	RouterLifetime int32                  `protobuf:"varint,4,opt,name=RouterLifetime,proto3" json:"RouterLifetime,omitempty"`
-	ReachableTime  uint32                 `protobuf:"varint,5,opt,name=ReachableTime,proto3" json:"ReachableTime,omitempty"`
-	RetransTimer   uint32                 `protobuf:"varint,6,opt,name=RetransTimer,proto3" json:"RetransTimer,omitempty"`
-	Options        []*ICMPv6Option        `protobuf:"bytes,7,rep,name=Options,proto3" json:"Options,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	HopLimit  int32                  `protobuf:"varint,2,opt,name=HopLimit,proto3" json:"HopLimit,omitempty"`   // current hop limit advertised; 0 unspecified
+	// flag byte: 0x80 managed address configuration, 0x40 other configuration
+	Flags          int32           `protobuf:"varint,3,opt,name=Flags,proto3" json:"Flags,omitempty"`
+	RouterLifetime int32           `protobuf:"varint,4,opt,name=RouterLifetime,proto3" json:"RouterLifetime,omitempty"` // router lifetime, seconds; 0 not a default router
+	ReachableTime  uint32          `protobuf:"varint,5,opt,name=ReachableTime,proto3" json:"ReachableTime,omitempty"`   // reachable time, milliseconds; 0 unspecified
+	RetransTimer   uint32          `protobuf:"varint,6,opt,name=RetransTimer,proto3" json:"RetransTimer,omitempty"`     // retransmission timer, milliseconds; 0 unspecified
+	Options        []*ICMPv6Option `protobuf:"bytes,7,rep,name=Options,proto3" json:"Options,omitempty"`                // neighbor discovery options in order
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ICMPv6RouterAdvertisement) Reset() {
@@ -7961,9 +8117,11 @@ func (x *ICMPv6RouterAdvertisement) GetFlowID() string {
 
 // ICMPv6Option is a neighbor discovery option of an ICMPv6 message.
 type ICMPv6Option struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
-	Data          []byte                 `protobuf:"bytes,2,opt,name=Data,proto3" json:"Data,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// option type (1 source link-layer address, 2 target link-layer address, 3 prefix information, 5
+	// MTU, ...)
+	Type          int32  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
+	Data          []byte `protobuf:"bytes,2,opt,name=Data,proto3" json:"Data,omitempty"` // option data after the type and length bytes, raw
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8014,28 +8172,41 @@ func (x *ICMPv6Option) GetData() []byte {
 
 // IGMP is an IGMP (v1, v2 or v3) message.
 type IGMP struct {
-	state                   protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp               int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Type                    int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`
-	MaxResponseTime         uint64                 `protobuf:"varint,3,opt,name=MaxResponseTime,proto3" json:"MaxResponseTime,omitempty"`
-	Checksum                int32                  `protobuf:"varint,4,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	GroupAddress            string                 `protobuf:"bytes,5,opt,name=GroupAddress,proto3" json:"GroupAddress,omitempty"`
-	SupressRouterProcessing bool                   `protobuf:"varint,6,opt,name=SupressRouterProcessing,proto3" json:"SupressRouterProcessing,omitempty"`
-	RobustnessValue         int32                  `protobuf:"varint,7,opt,name=RobustnessValue,proto3" json:"RobustnessValue,omitempty"`
-	IntervalTime            uint64                 `protobuf:"varint,8,opt,name=IntervalTime,proto3" json:"IntervalTime,omitempty"`
-	SourceAddresses         []string               `protobuf:"bytes,9,rep,name=SourceAddresses,proto3" json:"SourceAddresses,omitempty"`
-	NumberOfGroupRecords    int32                  `protobuf:"varint,10,opt,name=NumberOfGroupRecords,proto3" json:"NumberOfGroupRecords,omitempty"`
-	NumberOfSources         int32                  `protobuf:"varint,11,opt,name=NumberOfSources,proto3" json:"NumberOfSources,omitempty"`
-	GroupRecords            []*IGMPv3GroupRecord   `protobuf:"bytes,12,rep,name=GroupRecords,proto3" json:"GroupRecords,omitempty"`
-	Version                 int32                  `protobuf:"varint,13,opt,name=Version,proto3" json:"Version,omitempty"`
-	FrameNumber             int64                  `protobuf:"varint,14,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP                   string                 `protobuf:"bytes,15,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP                   string                 `protobuf:"bytes,16,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort                 int32                  `protobuf:"varint,17,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort                 int32                  `protobuf:"varint,18,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID                  string                 `protobuf:"bytes,19,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// message type (0x11 membership query, 0x12 v1 report, 0x16 v2 report, 0x17 leave group, 0x22 v3
+	// report)
+	Type int32 `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`
+	// maximum response time, nanoseconds (the code decoded as in RFC 3376 for v3 queries); 0 in v3
+	// reports
+	MaxResponseTime uint64 `protobuf:"varint,3,opt,name=MaxResponseTime,proto3" json:"MaxResponseTime,omitempty"`
+	Checksum        int32  `protobuf:"varint,4,opt,name=Checksum,proto3" json:"Checksum,omitempty"` // checksum as sent (not verified)
+	// group address of v1/v2 messages and v3 queries, text form; empty in v3 reports
+	GroupAddress            string `protobuf:"bytes,5,opt,name=GroupAddress,proto3" json:"GroupAddress,omitempty"`
+	SupressRouterProcessing bool   `protobuf:"varint,6,opt,name=SupressRouterProcessing,proto3" json:"SupressRouterProcessing,omitempty"` // S flag of a v3 query; false otherwise
+	// querier's robustness variable (QRV) of a v3 query; 0 otherwise
+	RobustnessValue int32 `protobuf:"varint,7,opt,name=RobustnessValue,proto3" json:"RobustnessValue,omitempty"`
+	// querier's query interval (QQIC decoded), nanoseconds; v3 queries only, 0 otherwise
+	IntervalTime    uint64   `protobuf:"varint,8,opt,name=IntervalTime,proto3" json:"IntervalTime,omitempty"`
+	SourceAddresses []string `protobuf:"bytes,9,rep,name=SourceAddresses,proto3" json:"SourceAddresses,omitempty"` // source addresses of a v3 query, text form
+	// number of group records of a v3 report as sent; 0 otherwise
+	NumberOfGroupRecords int32 `protobuf:"varint,10,opt,name=NumberOfGroupRecords,proto3" json:"NumberOfGroupRecords,omitempty"`
+	// number of sources of a v3 query as sent; 0 otherwise
+	NumberOfSources int32                `protobuf:"varint,11,opt,name=NumberOfSources,proto3" json:"NumberOfSources,omitempty"`
+	GroupRecords    []*IGMPv3GroupRecord `protobuf:"bytes,12,rep,name=GroupRecords,proto3" json:"GroupRecords,omitempty"` // group records of a v3 report
+	// IGMP version (1, 2 or 3), from the type and length
+	Version int32 `protobuf:"varint,13,opt,name=Version,proto3" json:"Version,omitempty"`
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,14,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,15,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,16,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,17,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,18,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,19,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IGMP) Reset() {
@@ -8203,12 +8374,14 @@ func (x *IGMP) GetFlowID() string {
 
 // IGMPv3GroupRecord is a group record of an IGMPv3 membership report.
 type IGMPv3GroupRecord struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Type             int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
-	AuxDataLen       int32                  `protobuf:"varint,2,opt,name=AuxDataLen,proto3" json:"AuxDataLen,omitempty"`
-	NumberOfSources  int32                  `protobuf:"varint,3,opt,name=NumberOfSources,proto3" json:"NumberOfSources,omitempty"`
-	MulticastAddress string                 `protobuf:"bytes,4,opt,name=MulticastAddress,proto3" json:"MulticastAddress,omitempty"`
-	SourceAddresses  []string               `protobuf:"bytes,5,rep,name=SourceAddresses,proto3" json:"SourceAddresses,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// record type (1 MODE_IS_INCLUDE, 2 MODE_IS_EXCLUDE, 3 CHANGE_TO_INCLUDE, 4 CHANGE_TO_EXCLUDE, 5
+	// ALLOW_NEW_SOURCES, 6 BLOCK_OLD_SOURCES)
+	Type             int32    `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
+	AuxDataLen       int32    `protobuf:"varint,2,opt,name=AuxDataLen,proto3" json:"AuxDataLen,omitempty"`            // auxiliary data length, 32-bit words
+	NumberOfSources  int32    `protobuf:"varint,3,opt,name=NumberOfSources,proto3" json:"NumberOfSources,omitempty"`  // number of sources as sent
+	MulticastAddress string   `protobuf:"bytes,4,opt,name=MulticastAddress,proto3" json:"MulticastAddress,omitempty"` // multicast group address, text form
+	SourceAddresses  []string `protobuf:"bytes,5,rep,name=SourceAddresses,proto3" json:"SourceAddresses,omitempty"`   // source addresses, text form
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -8280,20 +8453,25 @@ func (x *IGMPv3GroupRecord) GetSourceAddresses() []string {
 
 // IPSecAH is an IPsec Authentication Header.
 type IPSecAH struct {
-	state              protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp          int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Reserved           int32                  `protobuf:"varint,2,opt,name=Reserved,proto3" json:"Reserved,omitempty"`
-	SPI                int32                  `protobuf:"varint,3,opt,name=SPI,proto3" json:"SPI,omitempty"`
-	Seq                int32                  `protobuf:"varint,4,opt,name=Seq,proto3" json:"Seq,omitempty"`
-	AuthenticationData []byte                 `protobuf:"bytes,5,opt,name=AuthenticationData,proto3" json:"AuthenticationData,omitempty"`
-	FrameNumber        int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP              string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP              string                 `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort            int32                  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort            int32                  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID             string                 `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Reserved  int32                  `protobuf:"varint,2,opt,name=Reserved,proto3" json:"Reserved,omitempty"`   // reserved 16 bits, as sent
+	// security parameters index; an unsigned 32-bit value stored in int32 (values above 2^31-1 read
+	// negative)
+	SPI int32 `protobuf:"varint,3,opt,name=SPI,proto3" json:"SPI,omitempty"`
+	// sequence number; an unsigned 32-bit value stored in int32 (values above 2^31-1 read negative)
+	Seq                int32  `protobuf:"varint,4,opt,name=Seq,proto3" json:"Seq,omitempty"`
+	AuthenticationData []byte `protobuf:"bytes,5,opt,name=AuthenticationData,proto3" json:"AuthenticationData,omitempty"` // integrity check value, raw bytes
+	FrameNumber        int64  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`              // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IPSecAH) Reset() {
@@ -8405,17 +8583,22 @@ func (x *IPSecAH) GetFlowID() string {
 
 // IPSecESP is an IPsec Encapsulating Security Payload header.
 type IPSecESP struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	SPI           int32                  `protobuf:"varint,2,opt,name=SPI,proto3" json:"SPI,omitempty"`
-	Seq           int32                  `protobuf:"varint,3,opt,name=Seq,proto3" json:"Seq,omitempty"`
-	LenEncrypted  int32                  `protobuf:"varint,4,opt,name=LenEncrypted,proto3" json:"LenEncrypted,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// security parameters index; an unsigned 32-bit value stored in int32 (values above 2^31-1 read
+	// negative)
+	SPI int32 `protobuf:"varint,2,opt,name=SPI,proto3" json:"SPI,omitempty"`
+	// sequence number; an unsigned 32-bit value stored in int32 (values above 2^31-1 read negative)
+	Seq int32 `protobuf:"varint,3,opt,name=Seq,proto3" json:"Seq,omitempty"`
+	// bytes after the SPI and sequence number (encrypted payload, padding, ICV)
+	LenEncrypted int32  `protobuf:"varint,4,opt,name=LenEncrypted,proto3" json:"LenEncrypted,omitempty"`
+	FrameNumber  int64  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP        string `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`   // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8523,31 +8706,34 @@ func (x *IPSecESP) GetFlowID() string {
 // GRE is a Generic Routing Encapsulation header.
 type GRE struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp         int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	ChecksumPresent   bool                   `protobuf:"varint,2,opt,name=ChecksumPresent,proto3" json:"ChecksumPresent,omitempty"`
-	RoutingPresent    bool                   `protobuf:"varint,3,opt,name=RoutingPresent,proto3" json:"RoutingPresent,omitempty"`
-	KeyPresent        bool                   `protobuf:"varint,4,opt,name=KeyPresent,proto3" json:"KeyPresent,omitempty"`
-	SeqPresent        bool                   `protobuf:"varint,5,opt,name=SeqPresent,proto3" json:"SeqPresent,omitempty"`
-	StrictSourceRoute bool                   `protobuf:"varint,6,opt,name=StrictSourceRoute,proto3" json:"StrictSourceRoute,omitempty"`
-	AckPresent        bool                   `protobuf:"varint,7,opt,name=AckPresent,proto3" json:"AckPresent,omitempty"`
-	RecursionControl  int32                  `protobuf:"varint,8,opt,name=RecursionControl,proto3" json:"RecursionControl,omitempty"`
-	Flags             int32                  `protobuf:"varint,9,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	Version           int32                  `protobuf:"varint,10,opt,name=Version,proto3" json:"Version,omitempty"`
-	Protocol          int32                  `protobuf:"varint,11,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
-	Checksum          int32                  `protobuf:"varint,12,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	Offset            int32                  `protobuf:"varint,13,opt,name=Offset,proto3" json:"Offset,omitempty"`
-	Key               uint32                 `protobuf:"varint,14,opt,name=Key,proto3" json:"Key,omitempty"`
-	Seq               uint32                 `protobuf:"varint,15,opt,name=Seq,proto3" json:"Seq,omitempty"`
-	Ack               uint32                 `protobuf:"varint,16,opt,name=Ack,proto3" json:"Ack,omitempty"`
-	Routing           *GRERouting            `protobuf:"bytes,17,opt,name=Routing,proto3" json:"Routing,omitempty"`
-	FrameNumber       int64                  `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP             string                 `protobuf:"bytes,19,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP             string                 `protobuf:"bytes,20,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort           int32                  `protobuf:"varint,21,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort           int32                  `protobuf:"varint,22,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID            string                 `protobuf:"bytes,23,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	Timestamp         int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`                 // packet capture time, Unix ns
+	ChecksumPresent   bool                   `protobuf:"varint,2,opt,name=ChecksumPresent,proto3" json:"ChecksumPresent,omitempty"`     // C bit: checksum and offset fields present
+	RoutingPresent    bool                   `protobuf:"varint,3,opt,name=RoutingPresent,proto3" json:"RoutingPresent,omitempty"`       // R bit: routing field present (RFC 1701)
+	KeyPresent        bool                   `protobuf:"varint,4,opt,name=KeyPresent,proto3" json:"KeyPresent,omitempty"`               // K bit: key field present
+	SeqPresent        bool                   `protobuf:"varint,5,opt,name=SeqPresent,proto3" json:"SeqPresent,omitempty"`               // S bit: sequence number present
+	StrictSourceRoute bool                   `protobuf:"varint,6,opt,name=StrictSourceRoute,proto3" json:"StrictSourceRoute,omitempty"` // s bit: strict source route (RFC 1701)
+	AckPresent        bool                   `protobuf:"varint,7,opt,name=AckPresent,proto3" json:"AckPresent,omitempty"`               // A bit: acknowledgment number present (enhanced GRE, PPTP)
+	RecursionControl  int32                  `protobuf:"varint,8,opt,name=RecursionControl,proto3" json:"RecursionControl,omitempty"`   // recursion control, 3 bits (RFC 1701)
+	Flags             int32                  `protobuf:"varint,9,opt,name=Flags,proto3" json:"Flags,omitempty"`                         // remaining flag bits, 5 bits (0)
+	Version           int32                  `protobuf:"varint,10,opt,name=Version,proto3" json:"Version,omitempty"`                    // version, 3 bits (0 GRE, 1 enhanced GRE of PPTP)
+	// EtherType of the payload (0x0800 IPv4, 0x880b PPP, 0x6558 Ethernet, ...)
+	Protocol int32  `protobuf:"varint,11,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
+	Checksum int32  `protobuf:"varint,12,opt,name=Checksum,proto3" json:"Checksum,omitempty"` // checksum as sent (not verified); 0 without ChecksumPresent
+	Offset   int32  `protobuf:"varint,13,opt,name=Offset,proto3" json:"Offset,omitempty"`     // routing offset, bytes; 0 without ChecksumPresent or RoutingPresent
+	Key      uint32 `protobuf:"varint,14,opt,name=Key,proto3" json:"Key,omitempty"`           // key (for PPTP: payload length << 16 | call id); 0 without KeyPresent
+	Seq      uint32 `protobuf:"varint,15,opt,name=Seq,proto3" json:"Seq,omitempty"`           // sequence number; 0 without SeqPresent
+	Ack      uint32 `protobuf:"varint,16,opt,name=Ack,proto3" json:"Ack,omitempty"`           // acknowledgment number; 0 without AckPresent
+	// first source route entry (RFC 1701), the others linked by Next; absent without RoutingPresent
+	Routing     *GRERouting `protobuf:"bytes,17,opt,name=Routing,proto3" json:"Routing,omitempty"`
+	FrameNumber int64       `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string      `protobuf:"bytes,19,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,20,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,21,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,22,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,23,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GRE) Reset() {
@@ -8744,11 +8930,11 @@ func (x *GRE) GetFlowID() string {
 // GRERouting is a source route entry of a GRE header (a linked list).
 type GRERouting struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
-	AddressFamily      int32                  `protobuf:"varint,1,opt,name=AddressFamily,proto3" json:"AddressFamily,omitempty"`
-	SREOffset          int32                  `protobuf:"varint,2,opt,name=SREOffset,proto3" json:"SREOffset,omitempty"`
-	SRELength          int32                  `protobuf:"varint,3,opt,name=SRELength,proto3" json:"SRELength,omitempty"`
-	RoutingInformation []byte                 `protobuf:"bytes,4,opt,name=RoutingInformation,proto3" json:"RoutingInformation,omitempty"`
-	Next               *GRERouting            `protobuf:"bytes,5,opt,name=Next,proto3" json:"Next,omitempty"`
+	AddressFamily      int32                  `protobuf:"varint,1,opt,name=AddressFamily,proto3" json:"AddressFamily,omitempty"`          // address family of the entry (0x0800 IP, 0xc200 AS)
+	SREOffset          int32                  `protobuf:"varint,2,opt,name=SREOffset,proto3" json:"SREOffset,omitempty"`                  // offset of the active entry in RoutingInformation, bytes
+	SRELength          int32                  `protobuf:"varint,3,opt,name=SRELength,proto3" json:"SRELength,omitempty"`                  // length of RoutingInformation, bytes (0 ends the list)
+	RoutingInformation []byte                 `protobuf:"bytes,4,opt,name=RoutingInformation,proto3" json:"RoutingInformation,omitempty"` // routing information, raw bytes
+	Next               *GRERouting            `protobuf:"bytes,5,opt,name=Next,proto3" json:"Next,omitempty"`                             // next entry; absent for the last
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -8820,18 +9006,20 @@ func (x *GRERouting) GetNext() *GRERouting {
 
 // MPLS is an MPLS label stack entry.
 type MPLS struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Label         int32                  `protobuf:"varint,2,opt,name=Label,proto3" json:"Label,omitempty"`
-	TrafficClass  int32                  `protobuf:"varint,3,opt,name=TrafficClass,proto3" json:"TrafficClass,omitempty"`
-	StackBottom   bool                   `protobuf:"varint,4,opt,name=StackBottom,proto3" json:"StackBottom,omitempty"`
-	TTL           int32                  `protobuf:"varint,5,opt,name=TTL,proto3" json:"TTL,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// label, 20 bits (0 IPv4 explicit null, 2 IPv6 explicit null, 3 implicit null, ...)
+	Label        int32  `protobuf:"varint,2,opt,name=Label,proto3" json:"Label,omitempty"`
+	TrafficClass int32  `protobuf:"varint,3,opt,name=TrafficClass,proto3" json:"TrafficClass,omitempty"` // traffic class (EXP) bits, 0 to 7
+	StackBottom  bool   `protobuf:"varint,4,opt,name=StackBottom,proto3" json:"StackBottom,omitempty"`   // bottom of stack bit: the last label
+	TTL          int32  `protobuf:"varint,5,opt,name=TTL,proto3" json:"TTL,omitempty"`                   // time to live
+	FrameNumber  int64  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`   // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP        string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8945,29 +9133,34 @@ func (x *MPLS) GetFlowID() string {
 
 // OSPFv2 is an OSPF version 2 packet.
 type OSPFv2 struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version        int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	Type           int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`
-	PacketLength   int32                  `protobuf:"varint,4,opt,name=PacketLength,proto3" json:"PacketLength,omitempty"`
-	RouterID       uint32                 `protobuf:"varint,5,opt,name=RouterID,proto3" json:"RouterID,omitempty"`
-	AreaID         uint32                 `protobuf:"varint,6,opt,name=AreaID,proto3" json:"AreaID,omitempty"`
-	Checksum       int32                  `protobuf:"varint,7,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	AuType         int32                  `protobuf:"varint,8,opt,name=AuType,proto3" json:"AuType,omitempty"`
-	Authentication int64                  `protobuf:"varint,9,opt,name=Authentication,proto3" json:"Authentication,omitempty"`
-	LSAs           []*LSAheader           `protobuf:"bytes,10,rep,name=LSAs,proto3" json:"LSAs,omitempty"`
-	LSU            *LSUpdate              `protobuf:"bytes,11,opt,name=LSU,proto3" json:"LSU,omitempty"`
-	LSR            []*LSReq               `protobuf:"bytes,12,rep,name=LSR,proto3" json:"LSR,omitempty"`
-	DbDesc         *DbDescPkg             `protobuf:"bytes,13,opt,name=DbDesc,proto3" json:"DbDesc,omitempty"`
-	HelloV2        *HelloPkgV2            `protobuf:"bytes,14,opt,name=HelloV2,proto3" json:"HelloV2,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Version   int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`     // OSPF version, 2
+	// packet type (1 hello, 2 database description, 3 LS request, 4 LS update, 5 LS acknowledgment)
+	Type         int32  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`
+	PacketLength int32  `protobuf:"varint,4,opt,name=PacketLength,proto3" json:"PacketLength,omitempty"` // packet length, bytes (OSPF header included)
+	RouterID     uint32 `protobuf:"varint,5,opt,name=RouterID,proto3" json:"RouterID,omitempty"`         // router id of the sender (an IPv4 address as a big-endian number)
+	AreaID       uint32 `protobuf:"varint,6,opt,name=AreaID,proto3" json:"AreaID,omitempty"`             // area id (an IPv4 address as a big-endian number; 0 backbone)
+	Checksum     int32  `protobuf:"varint,7,opt,name=Checksum,proto3" json:"Checksum,omitempty"`         // checksum as sent (not verified)
+	AuType       int32  `protobuf:"varint,8,opt,name=AuType,proto3" json:"AuType,omitempty"`             // authentication type (0 none, 1 simple password, 2 cryptographic)
+	// the 8 authentication bytes as a big-endian number; an unsigned 64-bit value stored in int64
+	// (may read negative); a simple password shows as its bytes' number
+	Authentication int64        `protobuf:"varint,9,opt,name=Authentication,proto3" json:"Authentication,omitempty"`
+	LSAs           []*LSAheader `protobuf:"bytes,10,rep,name=LSAs,proto3" json:"LSAs,omitempty"`                // LSA headers of an LS acknowledgment (type 5); empty otherwise
+	LSU            *LSUpdate    `protobuf:"bytes,11,opt,name=LSU,proto3" json:"LSU,omitempty"`                  // body of an LS update (type 4); absent otherwise
+	LSR            []*LSReq     `protobuf:"bytes,12,rep,name=LSR,proto3" json:"LSR,omitempty"`                  // entries of an LS request (type 3); empty otherwise
+	DbDesc         *DbDescPkg   `protobuf:"bytes,13,opt,name=DbDesc,proto3" json:"DbDesc,omitempty"`            // body of a database description (type 2); absent otherwise
+	HelloV2        *HelloPkgV2  `protobuf:"bytes,14,opt,name=HelloV2,proto3" json:"HelloV2,omitempty"`          // body of a hello (type 1); absent otherwise
+	FrameNumber    int64        `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OSPFv2) Reset() {
@@ -9142,27 +9335,30 @@ func (x *OSPFv2) GetFlowID() string {
 
 // OSPFv3 is an OSPF version 3 packet.
 type OSPFv3 struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version       int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	Type          int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`
-	PacketLength  int32                  `protobuf:"varint,4,opt,name=PacketLength,proto3" json:"PacketLength,omitempty"`
-	RouterID      uint32                 `protobuf:"varint,5,opt,name=RouterID,proto3" json:"RouterID,omitempty"`
-	AreaID        uint32                 `protobuf:"varint,6,opt,name=AreaID,proto3" json:"AreaID,omitempty"`
-	Checksum      int32                  `protobuf:"varint,7,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	Instance      int32                  `protobuf:"varint,8,opt,name=Instance,proto3" json:"Instance,omitempty"`
-	Reserved      int32                  `protobuf:"varint,9,opt,name=Reserved,proto3" json:"Reserved,omitempty"`
-	Hello         *HelloPkg              `protobuf:"bytes,10,opt,name=Hello,proto3" json:"Hello,omitempty"`
-	DbDesc        *DbDescPkg             `protobuf:"bytes,11,opt,name=DbDesc,proto3" json:"DbDesc,omitempty"`
-	LSR           []*LSReq               `protobuf:"bytes,12,rep,name=LSR,proto3" json:"LSR,omitempty"`
-	LSU           *LSUpdate              `protobuf:"bytes,13,opt,name=LSU,proto3" json:"LSU,omitempty"`
-	LSAs          []*LSAheader           `protobuf:"bytes,14,rep,name=LSAs,proto3" json:"LSAs,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Version   int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`     // OSPF version, 3
+	// packet type (1 hello, 2 database description, 3 LS request, 4 LS update, 5 LS acknowledgment)
+	Type         int32        `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`
+	PacketLength int32        `protobuf:"varint,4,opt,name=PacketLength,proto3" json:"PacketLength,omitempty"` // packet length, bytes (OSPF header included)
+	RouterID     uint32       `protobuf:"varint,5,opt,name=RouterID,proto3" json:"RouterID,omitempty"`         // router id of the sender (32 bits, written like an IPv4 address)
+	AreaID       uint32       `protobuf:"varint,6,opt,name=AreaID,proto3" json:"AreaID,omitempty"`             // area id (32 bits; 0 backbone)
+	Checksum     int32        `protobuf:"varint,7,opt,name=Checksum,proto3" json:"Checksum,omitempty"`         // checksum as sent (not verified)
+	Instance     int32        `protobuf:"varint,8,opt,name=Instance,proto3" json:"Instance,omitempty"`         // instance id
+	Reserved     int32        `protobuf:"varint,9,opt,name=Reserved,proto3" json:"Reserved,omitempty"`         // reserved byte, as sent (0)
+	Hello        *HelloPkg    `protobuf:"bytes,10,opt,name=Hello,proto3" json:"Hello,omitempty"`               // body of a hello (type 1); absent otherwise
+	DbDesc       *DbDescPkg   `protobuf:"bytes,11,opt,name=DbDesc,proto3" json:"DbDesc,omitempty"`             // body of a database description (type 2); absent otherwise
+	LSR          []*LSReq     `protobuf:"bytes,12,rep,name=LSR,proto3" json:"LSR,omitempty"`                   // entries of an LS request (type 3); empty otherwise
+	LSU          *LSUpdate    `protobuf:"bytes,13,opt,name=LSU,proto3" json:"LSU,omitempty"`                   // body of an LS update (type 4); absent otherwise
+	LSAs         []*LSAheader `protobuf:"bytes,14,rep,name=LSAs,proto3" json:"LSAs,omitempty"`                 // LSA headers of an LS acknowledgment (type 5); empty otherwise
+	FrameNumber  int64        `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`  // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9340,14 +9536,14 @@ func (x *OSPFv3) GetFlowID() string {
 // HelloPkg is the body of an OSPFv3 hello packet.
 type HelloPkg struct {
 	state                    protoimpl.MessageState `protogen:"open.v1"`
-	InterfaceID              uint32                 `protobuf:"varint,1,opt,name=InterfaceID,proto3" json:"InterfaceID,omitempty"`
-	RtrPriority              int32                  `protobuf:"varint,2,opt,name=RtrPriority,proto3" json:"RtrPriority,omitempty"`
-	Options                  uint32                 `protobuf:"varint,3,opt,name=Options,proto3" json:"Options,omitempty"`
-	HelloInterval            int32                  `protobuf:"varint,4,opt,name=HelloInterval,proto3" json:"HelloInterval,omitempty"`
-	RouterDeadInterval       uint32                 `protobuf:"varint,5,opt,name=RouterDeadInterval,proto3" json:"RouterDeadInterval,omitempty"`
-	DesignatedRouterID       uint32                 `protobuf:"varint,6,opt,name=DesignatedRouterID,proto3" json:"DesignatedRouterID,omitempty"`
-	BackupDesignatedRouterID uint32                 `protobuf:"varint,7,opt,name=BackupDesignatedRouterID,proto3" json:"BackupDesignatedRouterID,omitempty"`
-	NeighborID               []uint32               `protobuf:"varint,8,rep,packed,name=NeighborID,proto3" json:"NeighborID,omitempty"`
+	InterfaceID              uint32                 `protobuf:"varint,1,opt,name=InterfaceID,proto3" json:"InterfaceID,omitempty"`                           // interface id of the sender
+	RtrPriority              int32                  `protobuf:"varint,2,opt,name=RtrPriority,proto3" json:"RtrPriority,omitempty"`                           // router priority (0: never designated router)
+	Options                  uint32                 `protobuf:"varint,3,opt,name=Options,proto3" json:"Options,omitempty"`                                   // options, 24 bits (V6, E, N, R, DC bits)
+	HelloInterval            int32                  `protobuf:"varint,4,opt,name=HelloInterval,proto3" json:"HelloInterval,omitempty"`                       // hello interval, seconds
+	RouterDeadInterval       uint32                 `protobuf:"varint,5,opt,name=RouterDeadInterval,proto3" json:"RouterDeadInterval,omitempty"`             // router dead interval, seconds
+	DesignatedRouterID       uint32                 `protobuf:"varint,6,opt,name=DesignatedRouterID,proto3" json:"DesignatedRouterID,omitempty"`             // designated router's router id; 0 none
+	BackupDesignatedRouterID uint32                 `protobuf:"varint,7,opt,name=BackupDesignatedRouterID,proto3" json:"BackupDesignatedRouterID,omitempty"` // backup designated router's router id; 0 none
+	NeighborID               []uint32               `protobuf:"varint,8,rep,packed,name=NeighborID,proto3" json:"NeighborID,omitempty"`                      // router ids of the neighbors heard from
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache
 }
@@ -9440,18 +9636,21 @@ func (x *HelloPkg) GetNeighborID() []uint32 {
 
 // HelloPkgV2 is the body of an OSPFv2 hello packet.
 type HelloPkgV2 struct {
-	state                    protoimpl.MessageState `protogen:"open.v1"`
-	InterfaceID              uint32                 `protobuf:"varint,1,opt,name=InterfaceID,proto3" json:"InterfaceID,omitempty"`
-	RtrPriority              int32                  `protobuf:"varint,2,opt,name=RtrPriority,proto3" json:"RtrPriority,omitempty"`
-	Options                  uint32                 `protobuf:"varint,3,opt,name=Options,proto3" json:"Options,omitempty"`
-	HelloInterval            int32                  `protobuf:"varint,4,opt,name=HelloInterval,proto3" json:"HelloInterval,omitempty"`
-	RouterDeadInterval       uint32                 `protobuf:"varint,5,opt,name=RouterDeadInterval,proto3" json:"RouterDeadInterval,omitempty"`
-	DesignatedRouterID       uint32                 `protobuf:"varint,6,opt,name=DesignatedRouterID,proto3" json:"DesignatedRouterID,omitempty"`
-	BackupDesignatedRouterID uint32                 `protobuf:"varint,7,opt,name=BackupDesignatedRouterID,proto3" json:"BackupDesignatedRouterID,omitempty"`
-	NeighborID               []uint32               `protobuf:"varint,8,rep,packed,name=NeighborID,proto3" json:"NeighborID,omitempty"`
-	NetworkMask              uint32                 `protobuf:"varint,9,opt,name=NetworkMask,proto3" json:"NetworkMask,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceID        uint32                 `protobuf:"varint,1,opt,name=InterfaceID,proto3" json:"InterfaceID,omitempty"`               // never set: an OSPFv2 hello has no interface id; always 0
+	RtrPriority        int32                  `protobuf:"varint,2,opt,name=RtrPriority,proto3" json:"RtrPriority,omitempty"`               // router priority (0: never designated router)
+	Options            uint32                 `protobuf:"varint,3,opt,name=Options,proto3" json:"Options,omitempty"`                       // options byte (E, MC, N/P, DC, ... bits)
+	HelloInterval      int32                  `protobuf:"varint,4,opt,name=HelloInterval,proto3" json:"HelloInterval,omitempty"`           // hello interval, seconds
+	RouterDeadInterval uint32                 `protobuf:"varint,5,opt,name=RouterDeadInterval,proto3" json:"RouterDeadInterval,omitempty"` // router dead interval, seconds
+	// designated router's interface address (an IPv4 address as a big-endian number); 0 none
+	DesignatedRouterID uint32 `protobuf:"varint,6,opt,name=DesignatedRouterID,proto3" json:"DesignatedRouterID,omitempty"`
+	// backup designated router's interface address (as DesignatedRouterID); 0 none
+	BackupDesignatedRouterID uint32 `protobuf:"varint,7,opt,name=BackupDesignatedRouterID,proto3" json:"BackupDesignatedRouterID,omitempty"`
+	// router ids of the neighbors heard from (IPv4 addresses as big-endian numbers)
+	NeighborID    []uint32 `protobuf:"varint,8,rep,packed,name=NeighborID,proto3" json:"NeighborID,omitempty"`
+	NetworkMask   uint32   `protobuf:"varint,9,opt,name=NetworkMask,proto3" json:"NetworkMask,omitempty"` // network mask of the interface (big-endian number, 0xffffff00 for /24)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HelloPkgV2) Reset() {
@@ -9550,11 +9749,11 @@ func (x *HelloPkgV2) GetNetworkMask() uint32 {
 // DbDescPkg is the body of an OSPF database description packet.
 type DbDescPkg struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Options       uint32                 `protobuf:"varint,1,opt,name=Options,proto3" json:"Options,omitempty"`
-	InterfaceMTU  int32                  `protobuf:"varint,2,opt,name=InterfaceMTU,proto3" json:"InterfaceMTU,omitempty"`
-	Flags         int32                  `protobuf:"varint,3,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	DDSeqNumber   uint32                 `protobuf:"varint,4,opt,name=DDSeqNumber,proto3" json:"DDSeqNumber,omitempty"`
-	LSAinfo       []*LSAheader           `protobuf:"bytes,5,rep,name=LSAinfo,proto3" json:"LSAinfo,omitempty"`
+	Options       uint32                 `protobuf:"varint,1,opt,name=Options,proto3" json:"Options,omitempty"`           // options (OSPFv2: 8 bits; OSPFv3: 24 bits)
+	InterfaceMTU  int32                  `protobuf:"varint,2,opt,name=InterfaceMTU,proto3" json:"InterfaceMTU,omitempty"` // interface MTU, bytes
+	Flags         int32                  `protobuf:"varint,3,opt,name=Flags,proto3" json:"Flags,omitempty"`               // I (init), M (more), MS (master) bits: 0x4, 0x2, 0x1
+	DDSeqNumber   uint32                 `protobuf:"varint,4,opt,name=DDSeqNumber,proto3" json:"DDSeqNumber,omitempty"`   // database description sequence number
+	LSAinfo       []*LSAheader           `protobuf:"bytes,5,rep,name=LSAinfo,proto3" json:"LSAinfo,omitempty"`            // LSA headers listed
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9626,15 +9825,18 @@ func (x *DbDescPkg) GetLSAinfo() []*LSAheader {
 
 // LSAheader is the header of an OSPF link state advertisement.
 type LSAheader struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LSAge         int32                  `protobuf:"varint,1,opt,name=LSAge,proto3" json:"LSAge,omitempty"`
-	LSType        int32                  `protobuf:"varint,2,opt,name=LSType,proto3" json:"LSType,omitempty"`
-	LinkStateID   uint32                 `protobuf:"varint,3,opt,name=LinkStateID,proto3" json:"LinkStateID,omitempty"`
-	AdvRouter     uint32                 `protobuf:"varint,4,opt,name=AdvRouter,proto3" json:"AdvRouter,omitempty"`
-	LSSeqNumber   uint32                 `protobuf:"varint,5,opt,name=LSSeqNumber,proto3" json:"LSSeqNumber,omitempty"`
-	LSChecksum    int32                  `protobuf:"varint,6,opt,name=LSChecksum,proto3" json:"LSChecksum,omitempty"`
-	Length        int32                  `protobuf:"varint,7,opt,name=Length,proto3" json:"Length,omitempty"`
-	LSOptions     int32                  `protobuf:"varint,8,opt,name=LSOptions,proto3" json:"LSOptions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	LSAge int32                  `protobuf:"varint,1,opt,name=LSAge,proto3" json:"LSAge,omitempty"` // LS age, seconds
+	// LS type (OSPFv2: 1 router, 2 network, 3 and 4 summary, 5 AS external; OSPFv3: 16 bits, 0x2001
+	// router, 0x2002 network, 0x2003 inter-area prefix, 0x2004 inter-area router, 0x4005 AS external,
+	// 0x0008 link, 0x2009 intra-area prefix)
+	LSType        int32  `protobuf:"varint,2,opt,name=LSType,proto3" json:"LSType,omitempty"`
+	LinkStateID   uint32 `protobuf:"varint,3,opt,name=LinkStateID,proto3" json:"LinkStateID,omitempty"` // link state id
+	AdvRouter     uint32 `protobuf:"varint,4,opt,name=AdvRouter,proto3" json:"AdvRouter,omitempty"`     // router id of the advertising router
+	LSSeqNumber   uint32 `protobuf:"varint,5,opt,name=LSSeqNumber,proto3" json:"LSSeqNumber,omitempty"` // LS sequence number
+	LSChecksum    int32  `protobuf:"varint,6,opt,name=LSChecksum,proto3" json:"LSChecksum,omitempty"`   // LS checksum as sent (not verified)
+	Length        int32  `protobuf:"varint,7,opt,name=Length,proto3" json:"Length,omitempty"`           // LSA length, bytes (header included)
+	LSOptions     int32  `protobuf:"varint,8,opt,name=LSOptions,proto3" json:"LSOptions,omitempty"`     // options byte of an OSPFv2 LSA header; 0 for OSPFv3
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9728,9 +9930,9 @@ func (x *LSAheader) GetLSOptions() int32 {
 // LSReq is an entry of an OSPF link state request packet.
 type LSReq struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	LSType        int32                  `protobuf:"varint,1,opt,name=LSType,proto3" json:"LSType,omitempty"`
-	LSID          uint32                 `protobuf:"varint,2,opt,name=LSID,proto3" json:"LSID,omitempty"`
-	AdvRouter     uint32                 `protobuf:"varint,3,opt,name=AdvRouter,proto3" json:"AdvRouter,omitempty"`
+	LSType        int32                  `protobuf:"varint,1,opt,name=LSType,proto3" json:"LSType,omitempty"`       // LS type requested (as LSAheader.LSType)
+	LSID          uint32                 `protobuf:"varint,2,opt,name=LSID,proto3" json:"LSID,omitempty"`           // link state id requested
+	AdvRouter     uint32                 `protobuf:"varint,3,opt,name=AdvRouter,proto3" json:"AdvRouter,omitempty"` // advertising router requested
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9789,8 +9991,8 @@ func (x *LSReq) GetAdvRouter() uint32 {
 // LSUpdate is the body of an OSPF link state update packet.
 type LSUpdate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	NumOfLSAs     uint32                 `protobuf:"varint,1,opt,name=NumOfLSAs,proto3" json:"NumOfLSAs,omitempty"`
-	LSAs          []*LSA                 `protobuf:"bytes,2,rep,name=LSAs,proto3" json:"LSAs,omitempty"`
+	NumOfLSAs     uint32                 `protobuf:"varint,1,opt,name=NumOfLSAs,proto3" json:"NumOfLSAs,omitempty"` // number of LSAs as sent
+	LSAs          []*LSA                 `protobuf:"bytes,2,rep,name=LSAs,proto3" json:"LSAs,omitempty"`            // the LSAs, each with its header and its decoded body
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9841,17 +10043,18 @@ func (x *LSUpdate) GetLSAs() []*LSA {
 
 // LSA is an OSPF link state advertisement: its header and the decoded body of its type.
 type LSA struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Header          *LSAheader             `protobuf:"bytes,1,opt,name=Header,proto3" json:"Header,omitempty"`
-	RLSAV2          *RouterLSAV2           `protobuf:"bytes,2,opt,name=RLSAV2,proto3" json:"RLSAV2,omitempty"`
-	ASELSAV2        *ASExternalLSAV2       `protobuf:"bytes,3,opt,name=ASELSAV2,proto3" json:"ASELSAV2,omitempty"`
-	RLSA            *RouterLSA             `protobuf:"bytes,4,opt,name=RLSA,proto3" json:"RLSA,omitempty"`
-	NLSA            *NetworkLSA            `protobuf:"bytes,5,opt,name=NLSA,proto3" json:"NLSA,omitempty"`
-	InterAPrefixLSA *InterAreaPrefixLSA    `protobuf:"bytes,6,opt,name=InterAPrefixLSA,proto3" json:"InterAPrefixLSA,omitempty"`
-	IARouterLSA     *InterAreaRouterLSA    `protobuf:"bytes,7,opt,name=IARouterLSA,proto3" json:"IARouterLSA,omitempty"`
-	ASELSA          *ASExternalLSA         `protobuf:"bytes,8,opt,name=ASELSA,proto3" json:"ASELSA,omitempty"`
-	LLSA            *LinkLSA               `protobuf:"bytes,9,opt,name=LLSA,proto3" json:"LLSA,omitempty"`
-	IntraAPrefixLSA *IntraAreaPrefixLSA    `protobuf:"bytes,10,opt,name=IntraAPrefixLSA,proto3" json:"IntraAPrefixLSA,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Header   *LSAheader             `protobuf:"bytes,1,opt,name=Header,proto3" json:"Header,omitempty"`     // LSA header
+	RLSAV2   *RouterLSAV2           `protobuf:"bytes,2,opt,name=RLSAV2,proto3" json:"RLSAV2,omitempty"`     // OSPFv2 router LSA (type 1); absent otherwise
+	ASELSAV2 *ASExternalLSAV2       `protobuf:"bytes,3,opt,name=ASELSAV2,proto3" json:"ASELSAV2,omitempty"` // OSPFv2 AS-external LSA (type 5); absent otherwise
+	RLSA     *RouterLSA             `protobuf:"bytes,4,opt,name=RLSA,proto3" json:"RLSA,omitempty"`         // OSPFv3 router LSA; absent otherwise
+	// network LSA (OSPFv2 type 2 or OSPFv3); absent otherwise
+	NLSA            *NetworkLSA         `protobuf:"bytes,5,opt,name=NLSA,proto3" json:"NLSA,omitempty"`
+	InterAPrefixLSA *InterAreaPrefixLSA `protobuf:"bytes,6,opt,name=InterAPrefixLSA,proto3" json:"InterAPrefixLSA,omitempty"`  // OSPFv3 inter-area prefix LSA; absent otherwise
+	IARouterLSA     *InterAreaRouterLSA `protobuf:"bytes,7,opt,name=IARouterLSA,proto3" json:"IARouterLSA,omitempty"`          // OSPFv3 inter-area router LSA; absent otherwise
+	ASELSA          *ASExternalLSA      `protobuf:"bytes,8,opt,name=ASELSA,proto3" json:"ASELSA,omitempty"`                    // OSPFv3 AS-external LSA; absent otherwise
+	LLSA            *LinkLSA            `protobuf:"bytes,9,opt,name=LLSA,proto3" json:"LLSA,omitempty"`                        // OSPFv3 link LSA; absent otherwise
+	IntraAPrefixLSA *IntraAreaPrefixLSA `protobuf:"bytes,10,opt,name=IntraAPrefixLSA,proto3" json:"IntraAPrefixLSA,omitempty"` // OSPFv3 intra-area prefix LSA; absent otherwise
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -9958,10 +10161,11 @@ func (x *LSA) GetIntraAPrefixLSA() *IntraAreaPrefixLSA {
 
 // RouterLSA is an OSPFv3 router LSA.
 type RouterLSA struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Flags         int32                  `protobuf:"varint,1,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	Options       uint32                 `protobuf:"varint,2,opt,name=Options,proto3" json:"Options,omitempty"`
-	Routers       []*Router              `protobuf:"bytes,3,rep,name=Routers,proto3" json:"Routers,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// flag bits (0x1 B border, 0x2 E AS boundary, 0x4 V virtual link endpoint, 0x8 W wildcard)
+	Flags         int32     `protobuf:"varint,1,opt,name=Flags,proto3" json:"Flags,omitempty"`
+	Options       uint32    `protobuf:"varint,2,opt,name=Options,proto3" json:"Options,omitempty"` // options, 24 bits
+	Routers       []*Router `protobuf:"bytes,3,rep,name=Routers,proto3" json:"Routers,omitempty"`  // link descriptions
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10019,12 +10223,13 @@ func (x *RouterLSA) GetRouters() []*Router {
 
 // Router is a link description of an OSPFv3 router LSA.
 type Router struct {
-	state               protoimpl.MessageState `protogen:"open.v1"`
-	Type                int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
-	Metric              int32                  `protobuf:"varint,2,opt,name=Metric,proto3" json:"Metric,omitempty"`
-	InterfaceID         uint32                 `protobuf:"varint,3,opt,name=InterfaceID,proto3" json:"InterfaceID,omitempty"`
-	NeighborInterfaceID uint32                 `protobuf:"varint,4,opt,name=NeighborInterfaceID,proto3" json:"NeighborInterfaceID,omitempty"`
-	NeighborRouterID    uint32                 `protobuf:"varint,5,opt,name=NeighborRouterID,proto3" json:"NeighborRouterID,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// link type (1 point-to-point, 2 transit network, 4 virtual link)
+	Type                int32  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
+	Metric              int32  `protobuf:"varint,2,opt,name=Metric,proto3" json:"Metric,omitempty"`                           // cost of the link
+	InterfaceID         uint32 `protobuf:"varint,3,opt,name=InterfaceID,proto3" json:"InterfaceID,omitempty"`                 // interface id of the link
+	NeighborInterfaceID uint32 `protobuf:"varint,4,opt,name=NeighborInterfaceID,proto3" json:"NeighborInterfaceID,omitempty"` // neighbor's interface id
+	NeighborRouterID    uint32 `protobuf:"varint,5,opt,name=NeighborRouterID,proto3" json:"NeighborRouterID,omitempty"`       // neighbor's router id
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -10096,10 +10301,11 @@ func (x *Router) GetNeighborRouterID() uint32 {
 
 // RouterLSAV2 is an OSPFv2 router LSA.
 type RouterLSAV2 struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Flags         int32                  `protobuf:"varint,1,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	Links         int32                  `protobuf:"varint,2,opt,name=Links,proto3" json:"Links,omitempty"`
-	Routers       []*RouterV2            `protobuf:"bytes,3,rep,name=Routers,proto3" json:"Routers,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// flag bits (0x1 B border, 0x2 E AS boundary, 0x4 V virtual link endpoint)
+	Flags         int32       `protobuf:"varint,1,opt,name=Flags,proto3" json:"Flags,omitempty"`
+	Links         int32       `protobuf:"varint,2,opt,name=Links,proto3" json:"Links,omitempty"`    // number of links as sent
+	Routers       []*RouterV2 `protobuf:"bytes,3,rep,name=Routers,proto3" json:"Routers,omitempty"` // link descriptions
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10157,11 +10363,12 @@ func (x *RouterLSAV2) GetRouters() []*RouterV2 {
 
 // RouterV2 is a link description of an OSPFv2 router LSA.
 type RouterV2 struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
-	LinkID        uint32                 `protobuf:"varint,2,opt,name=LinkID,proto3" json:"LinkID,omitempty"`
-	LinkData      uint32                 `protobuf:"varint,3,opt,name=LinkData,proto3" json:"LinkData,omitempty"`
-	Metric        uint32                 `protobuf:"varint,4,opt,name=Metric,proto3" json:"Metric,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// link type (1 point-to-point, 2 transit network, 3 stub network, 4 virtual link)
+	Type          int32  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
+	LinkID        uint32 `protobuf:"varint,2,opt,name=LinkID,proto3" json:"LinkID,omitempty"`     // link id (neighbor router id, DR address or network number, by Type)
+	LinkData      uint32 `protobuf:"varint,3,opt,name=LinkData,proto3" json:"LinkData,omitempty"` // link data (interface address, or network mask for stub networks)
+	Metric        uint32 `protobuf:"varint,4,opt,name=Metric,proto3" json:"Metric,omitempty"`     // cost of the link (16 bits on the wire)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10226,9 +10433,10 @@ func (x *RouterV2) GetMetric() uint32 {
 
 // NetworkLSA is an OSPF network LSA.
 type NetworkLSA struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Options        uint32                 `protobuf:"varint,1,opt,name=Options,proto3" json:"Options,omitempty"`
-	AttachedRouter []uint32               `protobuf:"varint,2,rep,packed,name=AttachedRouter,proto3" json:"AttachedRouter,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// options, 24 bits (OSPFv3); 0 for OSPFv2 (the network mask is not kept)
+	Options        uint32   `protobuf:"varint,1,opt,name=Options,proto3" json:"Options,omitempty"`
+	AttachedRouter []uint32 `protobuf:"varint,2,rep,packed,name=AttachedRouter,proto3" json:"AttachedRouter,omitempty"` // router ids of the routers attached to the network
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -10280,11 +10488,11 @@ func (x *NetworkLSA) GetAttachedRouter() []uint32 {
 // LinkLSA is an OSPFv3 link LSA.
 type LinkLSA struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
-	RtrPriority      int32                  `protobuf:"varint,1,opt,name=RtrPriority,proto3" json:"RtrPriority,omitempty"`
-	Options          uint32                 `protobuf:"varint,2,opt,name=Options,proto3" json:"Options,omitempty"`
-	LinkLocalAddress []byte                 `protobuf:"bytes,3,opt,name=LinkLocalAddress,proto3" json:"LinkLocalAddress,omitempty"`
-	NumOfPrefixes    uint32                 `protobuf:"varint,4,opt,name=NumOfPrefixes,proto3" json:"NumOfPrefixes,omitempty"`
-	Prefixes         []*LSAPrefix           `protobuf:"bytes,5,rep,name=Prefixes,proto3" json:"Prefixes,omitempty"`
+	RtrPriority      int32                  `protobuf:"varint,1,opt,name=RtrPriority,proto3" json:"RtrPriority,omitempty"`          // router priority on the link
+	Options          uint32                 `protobuf:"varint,2,opt,name=Options,proto3" json:"Options,omitempty"`                  // options, 24 bits
+	LinkLocalAddress []byte                 `protobuf:"bytes,3,opt,name=LinkLocalAddress,proto3" json:"LinkLocalAddress,omitempty"` // link-local interface address, 16 raw bytes
+	NumOfPrefixes    uint32                 `protobuf:"varint,4,opt,name=NumOfPrefixes,proto3" json:"NumOfPrefixes,omitempty"`      // number of prefixes as sent
+	Prefixes         []*LSAPrefix           `protobuf:"bytes,5,rep,name=Prefixes,proto3" json:"Prefixes,omitempty"`                 // prefixes on the link
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -10357,10 +10565,10 @@ func (x *LinkLSA) GetPrefixes() []*LSAPrefix {
 // LSAPrefix is an address prefix carried in an OSPFv3 LSA.
 type LSAPrefix struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	PrefixLength  int32                  `protobuf:"varint,1,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`
-	PrefixOptions int32                  `protobuf:"varint,2,opt,name=PrefixOptions,proto3" json:"PrefixOptions,omitempty"`
-	Metric        int32                  `protobuf:"varint,3,opt,name=Metric,proto3" json:"Metric,omitempty"`
-	AddressPrefix []byte                 `protobuf:"bytes,4,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`
+	PrefixLength  int32                  `protobuf:"varint,1,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`   // prefix length, bits
+	PrefixOptions int32                  `protobuf:"varint,2,opt,name=PrefixOptions,proto3" json:"PrefixOptions,omitempty"` // prefix options byte (NU, LA, P, DN bits)
+	Metric        int32                  `protobuf:"varint,3,opt,name=Metric,proto3" json:"Metric,omitempty"`               // metric (intra-area prefix LSAs); 0 in link LSAs
+	AddressPrefix []byte                 `protobuf:"bytes,4,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`  // prefix, raw bytes (length rounded up to 32-bit words)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10426,11 +10634,11 @@ func (x *LSAPrefix) GetAddressPrefix() []byte {
 // IntraAreaPrefixLSA is an OSPFv3 intra-area prefix LSA.
 type IntraAreaPrefixLSA struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
-	NumOfPrefixes  int32                  `protobuf:"varint,1,opt,name=NumOfPrefixes,proto3" json:"NumOfPrefixes,omitempty"`
-	RefLSType      int32                  `protobuf:"varint,2,opt,name=RefLSType,proto3" json:"RefLSType,omitempty"`
-	RefLinkStateID uint32                 `protobuf:"varint,3,opt,name=RefLinkStateID,proto3" json:"RefLinkStateID,omitempty"`
-	RefAdvRouter   uint32                 `protobuf:"varint,4,opt,name=RefAdvRouter,proto3" json:"RefAdvRouter,omitempty"`
-	Prefixes       []*LSAPrefix           `protobuf:"bytes,5,rep,name=Prefixes,proto3" json:"Prefixes,omitempty"`
+	NumOfPrefixes  int32                  `protobuf:"varint,1,opt,name=NumOfPrefixes,proto3" json:"NumOfPrefixes,omitempty"`   // number of prefixes as sent
+	RefLSType      int32                  `protobuf:"varint,2,opt,name=RefLSType,proto3" json:"RefLSType,omitempty"`           // LS type of the referenced LSA (0x2001 router, 0x2002 network)
+	RefLinkStateID uint32                 `protobuf:"varint,3,opt,name=RefLinkStateID,proto3" json:"RefLinkStateID,omitempty"` // link state id of the referenced LSA
+	RefAdvRouter   uint32                 `protobuf:"varint,4,opt,name=RefAdvRouter,proto3" json:"RefAdvRouter,omitempty"`     // advertising router of the referenced LSA
+	Prefixes       []*LSAPrefix           `protobuf:"bytes,5,rep,name=Prefixes,proto3" json:"Prefixes,omitempty"`              // prefixes
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -10503,10 +10711,10 @@ func (x *IntraAreaPrefixLSA) GetPrefixes() []*LSAPrefix {
 // InterAreaPrefixLSA is an OSPFv3 inter-area prefix LSA.
 type InterAreaPrefixLSA struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Metric        uint32                 `protobuf:"varint,1,opt,name=Metric,proto3" json:"Metric,omitempty"`
-	PrefixLength  int32                  `protobuf:"varint,2,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`
-	PrefixOptions int32                  `protobuf:"varint,3,opt,name=PrefixOptions,proto3" json:"PrefixOptions,omitempty"`
-	AddressPrefix []byte                 `protobuf:"bytes,4,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`
+	Metric        uint32                 `protobuf:"varint,1,opt,name=Metric,proto3" json:"Metric,omitempty"`               // metric, 24 bits
+	PrefixLength  int32                  `protobuf:"varint,2,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`   // prefix length, bits
+	PrefixOptions int32                  `protobuf:"varint,3,opt,name=PrefixOptions,proto3" json:"PrefixOptions,omitempty"` // prefix options byte
+	AddressPrefix []byte                 `protobuf:"bytes,4,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`  // prefix, raw bytes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10572,9 +10780,9 @@ func (x *InterAreaPrefixLSA) GetAddressPrefix() []byte {
 // InterAreaRouterLSA is an OSPFv3 inter-area router LSA.
 type InterAreaRouterLSA struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
-	Options             uint32                 `protobuf:"varint,1,opt,name=Options,proto3" json:"Options,omitempty"`
-	Metric              uint32                 `protobuf:"varint,2,opt,name=Metric,proto3" json:"Metric,omitempty"`
-	DestinationRouterID uint32                 `protobuf:"varint,3,opt,name=DestinationRouterID,proto3" json:"DestinationRouterID,omitempty"`
+	Options             uint32                 `protobuf:"varint,1,opt,name=Options,proto3" json:"Options,omitempty"`                         // options of the destination router, 24 bits
+	Metric              uint32                 `protobuf:"varint,2,opt,name=Metric,proto3" json:"Metric,omitempty"`                           // metric, 24 bits
+	DestinationRouterID uint32                 `protobuf:"varint,3,opt,name=DestinationRouterID,proto3" json:"DestinationRouterID,omitempty"` // router id of the AS boundary router described
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -10632,16 +10840,18 @@ func (x *InterAreaRouterLSA) GetDestinationRouterID() uint32 {
 
 // ASExternalLSA is an OSPFv3 AS-external LSA.
 type ASExternalLSA struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	Flags             int32                  `protobuf:"varint,1,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	Metric            uint32                 `protobuf:"varint,2,opt,name=Metric,proto3" json:"Metric,omitempty"`
-	PrefixLength      int32                  `protobuf:"varint,3,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`
-	PrefixOptions     int32                  `protobuf:"varint,4,opt,name=PrefixOptions,proto3" json:"PrefixOptions,omitempty"`
-	RefLSType         int32                  `protobuf:"varint,5,opt,name=RefLSType,proto3" json:"RefLSType,omitempty"`
-	AddressPrefix     []byte                 `protobuf:"bytes,6,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`
-	ForwardingAddress []byte                 `protobuf:"bytes,7,opt,name=ForwardingAddress,proto3" json:"ForwardingAddress,omitempty"`
-	ExternalRouteTag  uint32                 `protobuf:"varint,8,opt,name=ExternalRouteTag,proto3" json:"ExternalRouteTag,omitempty"`
-	RefLinkStateID    uint32                 `protobuf:"varint,9,opt,name=RefLinkStateID,proto3" json:"RefLinkStateID,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// E, F, T bits (0x4 external metric type 2, 0x2 forwarding address present, 0x1 route tag
+	// present)
+	Flags             int32  `protobuf:"varint,1,opt,name=Flags,proto3" json:"Flags,omitempty"`
+	Metric            uint32 `protobuf:"varint,2,opt,name=Metric,proto3" json:"Metric,omitempty"`                      // metric, 24 bits
+	PrefixLength      int32  `protobuf:"varint,3,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`          // prefix length, bits
+	PrefixOptions     int32  `protobuf:"varint,4,opt,name=PrefixOptions,proto3" json:"PrefixOptions,omitempty"`        // prefix options byte
+	RefLSType         int32  `protobuf:"varint,5,opt,name=RefLSType,proto3" json:"RefLSType,omitempty"`                // referenced LS type; 0 none
+	AddressPrefix     []byte `protobuf:"bytes,6,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`         // prefix, raw bytes
+	ForwardingAddress []byte `protobuf:"bytes,7,opt,name=ForwardingAddress,proto3" json:"ForwardingAddress,omitempty"` // forwarding address, 16 raw bytes; empty without the F bit
+	ExternalRouteTag  uint32 `protobuf:"varint,8,opt,name=ExternalRouteTag,proto3" json:"ExternalRouteTag,omitempty"`  // external route tag; 0 without the T bit
+	RefLinkStateID    uint32 `protobuf:"varint,9,opt,name=RefLinkStateID,proto3" json:"RefLinkStateID,omitempty"`      // referenced link state id; 0 without RefLSType
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -10741,12 +10951,13 @@ func (x *ASExternalLSA) GetRefLinkStateID() uint32 {
 
 // ASExternalLSAV2 is an OSPFv2 AS-external LSA.
 type ASExternalLSAV2 struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	NetworkMask       uint32                 `protobuf:"varint,1,opt,name=NetworkMask,proto3" json:"NetworkMask,omitempty"`
-	ExternalBit       int32                  `protobuf:"varint,2,opt,name=ExternalBit,proto3" json:"ExternalBit,omitempty"`
-	Metric            uint32                 `protobuf:"varint,3,opt,name=Metric,proto3" json:"Metric,omitempty"`
-	ForwardingAddress uint32                 `protobuf:"varint,4,opt,name=ForwardingAddress,proto3" json:"ForwardingAddress,omitempty"`
-	ExternalRouteTag  uint32                 `protobuf:"varint,5,opt,name=ExternalRouteTag,proto3" json:"ExternalRouteTag,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	NetworkMask uint32                 `protobuf:"varint,1,opt,name=NetworkMask,proto3" json:"NetworkMask,omitempty"` // network mask (big-endian number)
+	ExternalBit int32                  `protobuf:"varint,2,opt,name=ExternalBit,proto3" json:"ExternalBit,omitempty"` // E bit byte: 0x80 for an external metric of type 2
+	Metric      uint32                 `protobuf:"varint,3,opt,name=Metric,proto3" json:"Metric,omitempty"`           // metric, 24 bits
+	// forwarding address (an IPv4 address as a big-endian number); 0 none
+	ForwardingAddress uint32 `protobuf:"varint,4,opt,name=ForwardingAddress,proto3" json:"ForwardingAddress,omitempty"`
+	ExternalRouteTag  uint32 `protobuf:"varint,5,opt,name=ExternalRouteTag,proto3" json:"ExternalRouteTag,omitempty"` // external route tag
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -10818,23 +11029,26 @@ func (x *ASExternalLSAV2) GetExternalRouteTag() uint32 {
 
 // VRRPv2 is a Virtual Router Redundancy Protocol version 2 advertisement.
 type VRRPv2 struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version       int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	Type          int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`
-	VirtualRtrID  int32                  `protobuf:"varint,4,opt,name=VirtualRtrID,proto3" json:"VirtualRtrID,omitempty"`
-	Priority      int32                  `protobuf:"varint,5,opt,name=Priority,proto3" json:"Priority,omitempty"`
-	CountIPAddr   int32                  `protobuf:"varint,6,opt,name=CountIPAddr,proto3" json:"CountIPAddr,omitempty"`
-	AuthType      int32                  `protobuf:"varint,7,opt,name=AuthType,proto3" json:"AuthType,omitempty"`
-	AdverInt      int32                  `protobuf:"varint,8,opt,name=AdverInt,proto3" json:"AdverInt,omitempty"`
-	Checksum      int32                  `protobuf:"varint,9,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	IPAddress     []string               `protobuf:"bytes,10,rep,name=IPAddress,proto3" json:"IPAddress,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,11,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,12,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,13,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
+	Version      int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`           // VRRP version, 2
+	Type         int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`                 // packet type (1 advertisement)
+	VirtualRtrID int32                  `protobuf:"varint,4,opt,name=VirtualRtrID,proto3" json:"VirtualRtrID,omitempty"` // virtual router id, 1 to 255
+	// priority of the sender (255 address owner, 0 stops being master)
+	Priority    int32    `protobuf:"varint,5,opt,name=Priority,proto3" json:"Priority,omitempty"`
+	CountIPAddr int32    `protobuf:"varint,6,opt,name=CountIPAddr,proto3" json:"CountIPAddr,omitempty"`  // number of IP addresses as sent
+	AuthType    int32    `protobuf:"varint,7,opt,name=AuthType,proto3" json:"AuthType,omitempty"`        // authentication type (0 none, 1 simple text, 2 IP AH)
+	AdverInt    int32    `protobuf:"varint,8,opt,name=AdverInt,proto3" json:"AdverInt,omitempty"`        // advertisement interval, seconds
+	Checksum    int32    `protobuf:"varint,9,opt,name=Checksum,proto3" json:"Checksum,omitempty"`        // checksum as sent (not verified)
+	IPAddress   []string `protobuf:"bytes,10,rep,name=IPAddress,proto3" json:"IPAddress,omitempty"`      // virtual IPv4 addresses, text form
+	FrameNumber int64    `protobuf:"varint,11,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,12,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,13,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10984,22 +11198,25 @@ func (x *VRRPv2) GetFlowID() string {
 // Geneve is a Generic Network Virtualization Encapsulation header.
 type Geneve struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version        int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	OptionsLength  int32                  `protobuf:"varint,3,opt,name=OptionsLength,proto3" json:"OptionsLength,omitempty"`
-	OAMPacket      bool                   `protobuf:"varint,4,opt,name=OAMPacket,proto3" json:"OAMPacket,omitempty"`
-	CriticalOption bool                   `protobuf:"varint,5,opt,name=CriticalOption,proto3" json:"CriticalOption,omitempty"`
-	Protocol       int32                  `protobuf:"varint,6,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
-	VNI            uint32                 `protobuf:"varint,7,opt,name=VNI,proto3" json:"VNI,omitempty"`
-	Options        []*GeneveOption        `protobuf:"bytes,8,rep,name=Options,proto3" json:"Options,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`           // packet capture time, Unix ns
+	Version        int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`               // version, 2 bits (0)
+	OptionsLength  int32                  `protobuf:"varint,3,opt,name=OptionsLength,proto3" json:"OptionsLength,omitempty"`   // length of the options, bytes
+	OAMPacket      bool                   `protobuf:"varint,4,opt,name=OAMPacket,proto3" json:"OAMPacket,omitempty"`           // O bit: control (OAM) packet
+	CriticalOption bool                   `protobuf:"varint,5,opt,name=CriticalOption,proto3" json:"CriticalOption,omitempty"` // C bit: critical options present
+	Protocol       int32                  `protobuf:"varint,6,opt,name=Protocol,proto3" json:"Protocol,omitempty"`             // EtherType of the payload (0x6558 Ethernet, ...)
+	VNI            uint32                 `protobuf:"varint,7,opt,name=VNI,proto3" json:"VNI,omitempty"`                       // virtual network identifier, 24 bits
+	Options        []*GeneveOption        `protobuf:"bytes,8,rep,name=Options,proto3" json:"Options,omitempty"`                // options in order
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Geneve) Reset() {
@@ -11133,11 +11350,11 @@ func (x *Geneve) GetFlowID() string {
 // GeneveOption is a TLV option of a Geneve header.
 type GeneveOption struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Class         int32                  `protobuf:"varint,1,opt,name=Class,proto3" json:"Class,omitempty"`
-	Type          int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`
-	Flags         int32                  `protobuf:"varint,3,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	Length        int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`
-	Data          []byte                 `protobuf:"bytes,5,opt,name=Data,proto3" json:"Data,omitempty"`
+	Class         int32                  `protobuf:"varint,1,opt,name=Class,proto3" json:"Class,omitempty"`   // option class
+	Type          int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`     // option type (high bit: critical)
+	Flags         int32                  `protobuf:"varint,3,opt,name=Flags,proto3" json:"Flags,omitempty"`   // 3 reserved flag bits
+	Length        int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"` // option length, bytes, 4-byte option header included
+	Data          []byte                 `protobuf:"bytes,5,opt,name=Data,proto3" json:"Data,omitempty"`      // option data, raw bytes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -11210,21 +11427,23 @@ func (x *GeneveOption) GetData() []byte {
 // VXLAN is a Virtual Extensible LAN header.
 type VXLAN struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp        int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	ValidIDFlag      bool                   `protobuf:"varint,2,opt,name=ValidIDFlag,proto3" json:"ValidIDFlag,omitempty"`
-	VNI              uint32                 `protobuf:"varint,3,opt,name=VNI,proto3" json:"VNI,omitempty"`
-	GBPExtension     bool                   `protobuf:"varint,4,opt,name=GBPExtension,proto3" json:"GBPExtension,omitempty"`
-	GBPDontLearn     bool                   `protobuf:"varint,5,opt,name=GBPDontLearn,proto3" json:"GBPDontLearn,omitempty"`
-	GBPApplied       bool                   `protobuf:"varint,6,opt,name=GBPApplied,proto3" json:"GBPApplied,omitempty"`
-	GBPGroupPolicyID int32                  `protobuf:"varint,7,opt,name=GBPGroupPolicyID,proto3" json:"GBPGroupPolicyID,omitempty"`
-	FrameNumber      int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP            string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP            string                 `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort          int32                  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort          int32                  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID           string                 `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	Timestamp        int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`               // packet capture time, Unix ns
+	ValidIDFlag      bool                   `protobuf:"varint,2,opt,name=ValidIDFlag,proto3" json:"ValidIDFlag,omitempty"`           // I flag: the VNI is valid
+	VNI              uint32                 `protobuf:"varint,3,opt,name=VNI,proto3" json:"VNI,omitempty"`                           // VXLAN network identifier, 24 bits
+	GBPExtension     bool                   `protobuf:"varint,4,opt,name=GBPExtension,proto3" json:"GBPExtension,omitempty"`         // G flag of the group based policy extension
+	GBPDontLearn     bool                   `protobuf:"varint,5,opt,name=GBPDontLearn,proto3" json:"GBPDontLearn,omitempty"`         // D flag: don't learn (group based policy)
+	GBPApplied       bool                   `protobuf:"varint,6,opt,name=GBPApplied,proto3" json:"GBPApplied,omitempty"`             // A flag: policy applied (group based policy)
+	GBPGroupPolicyID int32                  `protobuf:"varint,7,opt,name=GBPGroupPolicyID,proto3" json:"GBPGroupPolicyID,omitempty"` // group policy id, 16 bits; 0 without the extension
+	FrameNumber      int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`           // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VXLAN) Reset() {
@@ -11350,36 +11569,41 @@ func (x *VXLAN) GetFlowID() string {
 
 // TCP is a TCP segment header.
 type TCP struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,2,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,3,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	SeqNum         uint32                 `protobuf:"varint,4,opt,name=SeqNum,proto3" json:"SeqNum,omitempty"`
-	AckNum         uint32                 `protobuf:"varint,5,opt,name=AckNum,proto3" json:"AckNum,omitempty"`
-	DataOffset     int32                  `protobuf:"varint,6,opt,name=DataOffset,proto3" json:"DataOffset,omitempty"`
-	FIN            bool                   `protobuf:"varint,7,opt,name=FIN,proto3" json:"FIN,omitempty"`
-	SYN            bool                   `protobuf:"varint,8,opt,name=SYN,proto3" json:"SYN,omitempty"`
-	RST            bool                   `protobuf:"varint,9,opt,name=RST,proto3" json:"RST,omitempty"`
-	PSH            bool                   `protobuf:"varint,10,opt,name=PSH,proto3" json:"PSH,omitempty"`
-	ACK            bool                   `protobuf:"varint,11,opt,name=ACK,proto3" json:"ACK,omitempty"`
-	URG            bool                   `protobuf:"varint,12,opt,name=URG,proto3" json:"URG,omitempty"`
-	ECE            bool                   `protobuf:"varint,13,opt,name=ECE,proto3" json:"ECE,omitempty"`
-	CWR            bool                   `protobuf:"varint,14,opt,name=CWR,proto3" json:"CWR,omitempty"`
-	NS             bool                   `protobuf:"varint,15,opt,name=NS,proto3" json:"NS,omitempty"`
-	Window         int32                  `protobuf:"varint,16,opt,name=Window,proto3" json:"Window,omitempty"`
-	Checksum       int32                  `protobuf:"varint,17,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	Urgent         int32                  `protobuf:"varint,18,opt,name=Urgent,proto3" json:"Urgent,omitempty"`
-	Padding        []byte                 `protobuf:"bytes,19,opt,name=Padding,proto3" json:"Padding,omitempty"`
-	Options        []*TCPOption           `protobuf:"bytes,20,rep,name=Options,proto3" json:"Options,omitempty"`
-	PayloadEntropy float64                `protobuf:"fixed64,21,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
-	PayloadSize    int32                  `protobuf:"varint,22,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
-	Payload        []byte                 `protobuf:"bytes,23,opt,name=Payload,proto3" json:"Payload,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,24,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,25,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,26,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	FlowID         string                 `protobuf:"bytes,27,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp  int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`   // packet capture time, Unix ns
+	SrcPort    int32                  `protobuf:"varint,2,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`       // source port of this header
+	DstPort    int32                  `protobuf:"varint,3,opt,name=DstPort,proto3" json:"DstPort,omitempty"`       // destination port of this header
+	SeqNum     uint32                 `protobuf:"varint,4,opt,name=SeqNum,proto3" json:"SeqNum,omitempty"`         // sequence number, raw (not relative to the first)
+	AckNum     uint32                 `protobuf:"varint,5,opt,name=AckNum,proto3" json:"AckNum,omitempty"`         // acknowledgment number, raw; meaningful when ACK is set
+	DataOffset int32                  `protobuf:"varint,6,opt,name=DataOffset,proto3" json:"DataOffset,omitempty"` // header length, 32-bit words (5 without options)
+	FIN        bool                   `protobuf:"varint,7,opt,name=FIN,proto3" json:"FIN,omitempty"`               // FIN flag
+	SYN        bool                   `protobuf:"varint,8,opt,name=SYN,proto3" json:"SYN,omitempty"`               // SYN flag
+	RST        bool                   `protobuf:"varint,9,opt,name=RST,proto3" json:"RST,omitempty"`               // RST flag
+	PSH        bool                   `protobuf:"varint,10,opt,name=PSH,proto3" json:"PSH,omitempty"`              // PSH flag
+	ACK        bool                   `protobuf:"varint,11,opt,name=ACK,proto3" json:"ACK,omitempty"`              // ACK flag
+	URG        bool                   `protobuf:"varint,12,opt,name=URG,proto3" json:"URG,omitempty"`              // URG flag
+	ECE        bool                   `protobuf:"varint,13,opt,name=ECE,proto3" json:"ECE,omitempty"`              // ECE flag
+	CWR        bool                   `protobuf:"varint,14,opt,name=CWR,proto3" json:"CWR,omitempty"`              // CWR flag
+	NS         bool                   `protobuf:"varint,15,opt,name=NS,proto3" json:"NS,omitempty"`                // NS (ECN nonce) flag
+	Window     int32                  `protobuf:"varint,16,opt,name=Window,proto3" json:"Window,omitempty"`        // window field, unscaled
+	Checksum   int32                  `protobuf:"varint,17,opt,name=Checksum,proto3" json:"Checksum,omitempty"`    // checksum as sent (not verified)
+	Urgent     int32                  `protobuf:"varint,18,opt,name=Urgent,proto3" json:"Urgent,omitempty"`        // urgent pointer; meaningful when URG is set
+	// option bytes after the last decoded option (after an end-of-list option, or that do not form an
+	// option); empty without
+	Padding []byte `protobuf:"bytes,19,opt,name=Padding,proto3" json:"Padding,omitempty"`
+	// options in order (end-of-list and no-op included, type and length 1)
+	Options []*TCPOption `protobuf:"bytes,20,rep,name=Options,proto3" json:"Options,omitempty"`
+	// Shannon entropy of the payload, bits per byte (0 to 8); 0 unless -entropy
+	PayloadEntropy float64 `protobuf:"fixed64,21,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
+	PayloadSize    int32   `protobuf:"varint,22,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"` // payload bytes of this segment as captured
+	Payload        []byte  `protobuf:"bytes,23,opt,name=Payload,proto3" json:"Payload,omitempty"`          // payload bytes of this segment; empty unless -payload
+	FrameNumber    int64   `protobuf:"varint,24,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP          string  `protobuf:"bytes,25,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,26,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	FlowID        string `protobuf:"bytes,27,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TCP) Reset() {
@@ -11603,10 +11827,13 @@ func (x *TCP) GetFlowID() string {
 
 // TCPOption is an option of a TCP header.
 type TCPOption struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OptionType    int32                  `protobuf:"varint,1,opt,name=OptionType,proto3" json:"OptionType,omitempty"`
-	OptionLength  int32                  `protobuf:"varint,2,opt,name=OptionLength,proto3" json:"OptionLength,omitempty"`
-	OptionData    []byte                 `protobuf:"bytes,3,opt,name=OptionData,proto3" json:"OptionData,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// option kind (0 end of list, 1 no-op, 2 MSS, 3 window scale, 4 SACK permitted, 5 SACK, 8
+	// timestamps, ...)
+	OptionType int32 `protobuf:"varint,1,opt,name=OptionType,proto3" json:"OptionType,omitempty"`
+	// option length, bytes, kind and length bytes included (1 for kinds 0 and 1)
+	OptionLength  int32  `protobuf:"varint,2,opt,name=OptionLength,proto3" json:"OptionLength,omitempty"`
+	OptionData    []byte `protobuf:"bytes,3,opt,name=OptionData,proto3" json:"OptionData,omitempty"` // option data after the length byte, raw; empty for kinds 0 and 1
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -11664,21 +11891,23 @@ func (x *TCPOption) GetOptionData() []byte {
 
 // UDP is a UDP datagram header.
 type UDP struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,2,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,3,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	Length         int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`
-	Checksum       int32                  `protobuf:"varint,5,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	PayloadEntropy float64                `protobuf:"fixed64,6,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
-	PayloadSize    int32                  `protobuf:"varint,7,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
-	Payload        []byte                 `protobuf:"bytes,8,opt,name=Payload,proto3" json:"Payload,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	FlowID         string                 `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	SrcPort   int32                  `protobuf:"varint,2,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`     // source port of this header
+	DstPort   int32                  `protobuf:"varint,3,opt,name=DstPort,proto3" json:"DstPort,omitempty"`     // destination port of this header
+	Length    int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`       // length field, bytes (header and payload)
+	Checksum  int32                  `protobuf:"varint,5,opt,name=Checksum,proto3" json:"Checksum,omitempty"`   // checksum as sent (not verified); 0 when not used (IPv4)
+	// Shannon entropy of the payload, bits per byte (0 to 8); 0 unless -entropy
+	PayloadEntropy float64 `protobuf:"fixed64,6,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
+	PayloadSize    int32   `protobuf:"varint,7,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"` // payload bytes as captured
+	Payload        []byte  `protobuf:"bytes,8,opt,name=Payload,proto3" json:"Payload,omitempty"`          // payload bytes; empty unless -payload
+	FrameNumber    int64   `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP          string  `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UDP) Reset() {
@@ -11798,17 +12027,19 @@ func (x *UDP) GetFlowID() string {
 // SCTP is an SCTP common header.
 type SCTP struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp       int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	SrcPort         int32                  `protobuf:"varint,2,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort         int32                  `protobuf:"varint,3,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	VerificationTag uint32                 `protobuf:"varint,4,opt,name=VerificationTag,proto3" json:"VerificationTag,omitempty"`
-	Checksum        uint32                 `protobuf:"varint,5,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	FrameNumber     int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP           string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP           string                 `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	FlowID          string                 `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	Timestamp       int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`             // packet capture time, Unix ns
+	SrcPort         int32                  `protobuf:"varint,2,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`                 // source port of this header
+	DstPort         int32                  `protobuf:"varint,3,opt,name=DstPort,proto3" json:"DstPort,omitempty"`                 // destination port of this header
+	VerificationTag uint32                 `protobuf:"varint,4,opt,name=VerificationTag,proto3" json:"VerificationTag,omitempty"` // verification tag
+	Checksum        uint32                 `protobuf:"varint,5,opt,name=Checksum,proto3" json:"Checksum,omitempty"`               // CRC32c checksum as sent (not verified)
+	FrameNumber     int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`         // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SCTP) Reset() {
@@ -11906,31 +12137,35 @@ func (x *SCTP) GetFlowID() string {
 
 // DNS is a DNS message (query or response).
 type DNS struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	ID            int32                  `protobuf:"varint,2,opt,name=ID,proto3" json:"ID,omitempty"`
-	QR            bool                   `protobuf:"varint,3,opt,name=QR,proto3" json:"QR,omitempty"`
-	OpCode        int32                  `protobuf:"varint,4,opt,name=OpCode,proto3" json:"OpCode,omitempty"`
-	AA            bool                   `protobuf:"varint,5,opt,name=AA,proto3" json:"AA,omitempty"`
-	TC            bool                   `protobuf:"varint,6,opt,name=TC,proto3" json:"TC,omitempty"`
-	RD            bool                   `protobuf:"varint,7,opt,name=RD,proto3" json:"RD,omitempty"`
-	RA            bool                   `protobuf:"varint,8,opt,name=RA,proto3" json:"RA,omitempty"`
-	Z             int32                  `protobuf:"varint,9,opt,name=Z,proto3" json:"Z,omitempty"`
-	ResponseCode  int32                  `protobuf:"varint,10,opt,name=ResponseCode,proto3" json:"ResponseCode,omitempty"`
-	QDCount       int32                  `protobuf:"varint,11,opt,name=QDCount,proto3" json:"QDCount,omitempty"`
-	ANCount       int32                  `protobuf:"varint,12,opt,name=ANCount,proto3" json:"ANCount,omitempty"`
-	NSCount       int32                  `protobuf:"varint,13,opt,name=NSCount,proto3" json:"NSCount,omitempty"`
-	ARCount       int32                  `protobuf:"varint,14,opt,name=ARCount,proto3" json:"ARCount,omitempty"`
-	Questions     []*DNSQuestion         `protobuf:"bytes,15,rep,name=Questions,proto3" json:"Questions,omitempty"`
-	Answers       []*DNSResourceRecord   `protobuf:"bytes,16,rep,name=Answers,proto3" json:"Answers,omitempty"`
-	Authorities   []*DNSResourceRecord   `protobuf:"bytes,17,rep,name=Authorities,proto3" json:"Authorities,omitempty"`
-	Additionals   []*DNSResourceRecord   `protobuf:"bytes,18,rep,name=Additionals,proto3" json:"Additionals,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,19,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,20,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,21,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,22,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,23,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,24,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the packet (over TCP: of the segment that completed the message)
+	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	ID        int32 `protobuf:"varint,2,opt,name=ID,proto3" json:"ID,omitempty"`         // message id pairing a response with its query
+	QR        bool  `protobuf:"varint,3,opt,name=QR,proto3" json:"QR,omitempty"`         // false query, true response
+	OpCode    int32 `protobuf:"varint,4,opt,name=OpCode,proto3" json:"OpCode,omitempty"` // opcode (0 query, 1 inverse query, 2 status, 4 notify, 5 update)
+	AA        bool  `protobuf:"varint,5,opt,name=AA,proto3" json:"AA,omitempty"`         // authoritative answer flag
+	TC        bool  `protobuf:"varint,6,opt,name=TC,proto3" json:"TC,omitempty"`         // truncated flag
+	RD        bool  `protobuf:"varint,7,opt,name=RD,proto3" json:"RD,omitempty"`         // recursion desired flag
+	RA        bool  `protobuf:"varint,8,opt,name=RA,proto3" json:"RA,omitempty"`         // recursion available flag
+	Z         int32 `protobuf:"varint,9,opt,name=Z,proto3" json:"Z,omitempty"`           // reserved bits (3, including AD and CD)
+	// response code, 4 bits of the header (0 no error, 2 server failure, 3 name error, 5 refused,
+	// ...); the extended bits of EDNS are not added
+	ResponseCode int32                `protobuf:"varint,10,opt,name=ResponseCode,proto3" json:"ResponseCode,omitempty"`
+	QDCount      int32                `protobuf:"varint,11,opt,name=QDCount,proto3" json:"QDCount,omitempty"`        // number of questions as sent
+	ANCount      int32                `protobuf:"varint,12,opt,name=ANCount,proto3" json:"ANCount,omitempty"`        // number of answers as sent
+	NSCount      int32                `protobuf:"varint,13,opt,name=NSCount,proto3" json:"NSCount,omitempty"`        // number of authority records as sent
+	ARCount      int32                `protobuf:"varint,14,opt,name=ARCount,proto3" json:"ARCount,omitempty"`        // number of additional records as sent
+	Questions    []*DNSQuestion       `protobuf:"bytes,15,rep,name=Questions,proto3" json:"Questions,omitempty"`     // question section
+	Answers      []*DNSResourceRecord `protobuf:"bytes,16,rep,name=Answers,proto3" json:"Answers,omitempty"`         // answer section
+	Authorities  []*DNSResourceRecord `protobuf:"bytes,17,rep,name=Authorities,proto3" json:"Authorities,omitempty"` // authority section
+	Additionals  []*DNSResourceRecord `protobuf:"bytes,18,rep,name=Additionals,proto3" json:"Additionals,omitempty"` // additional section (an EDNS OPT record included)
+	// frame number of the packet (over TCP: of the segment that completed the message)
+	FrameNumber   int64  `protobuf:"varint,19,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	SrcIP         string `protobuf:"bytes,20,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`      // sender's IP address, text form
+	DstIP         string `protobuf:"bytes,21,opt,name=DstIP,proto3" json:"DstIP,omitempty"`      // receiver's IP address, text form
+	SrcPort       int32  `protobuf:"varint,22,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // sender's port
+	DstPort       int32  `protobuf:"varint,23,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // receiver's port
+	FlowID        string `protobuf:"bytes,24,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12136,9 +12371,9 @@ func (x *DNS) GetFlowID() string {
 // DNSQuestion is an entry of the question section of a DNS message.
 type DNSQuestion struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`
-	Type          int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`
-	Class         int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"`
+	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`    // queried name, dotted, without the trailing dot
+	Type          int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`   // query type (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 33 SRV, 255 ANY, ...)
+	Class         int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"` // query class (1 IN)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12196,21 +12431,22 @@ func (x *DNSQuestion) GetClass() int32 {
 
 // DNSResourceRecord is a resource record of a DNS message.
 type DNSResourceRecord struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`
-	Type          int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`
-	Class         int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"`
-	TTL           uint32                 `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`
-	DataLength    int32                  `protobuf:"varint,5,opt,name=DataLength,proto3" json:"DataLength,omitempty"`
-	Data          []byte                 `protobuf:"bytes,6,opt,name=Data,proto3" json:"Data,omitempty"`
-	IP            string                 `protobuf:"bytes,7,opt,name=IP,proto3" json:"IP,omitempty"`
-	NS            string                 `protobuf:"bytes,8,opt,name=NS,proto3" json:"NS,omitempty"`
-	CNAME         string                 `protobuf:"bytes,9,opt,name=CNAME,proto3" json:"CNAME,omitempty"`
-	PTR           string                 `protobuf:"bytes,10,opt,name=PTR,proto3" json:"PTR,omitempty"`
-	SOA           *DNSSOA                `protobuf:"bytes,11,opt,name=SOA,proto3" json:"SOA,omitempty"`
-	SRV           *DNSSRV                `protobuf:"bytes,12,opt,name=SRV,proto3" json:"SRV,omitempty"`
-	MX            *DNSMX                 `protobuf:"bytes,13,opt,name=MX,proto3" json:"MX,omitempty"`
-	TXTs          [][]byte               `protobuf:"bytes,14,rep,name=TXTs,proto3" json:"TXTs,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`              // owner name, dotted, without the trailing dot
+	Type       int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`             // record type (1 A, 28 AAAA, 5 CNAME, 41 OPT, ...)
+	Class      int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"`           // record class (1 IN; for OPT the UDP payload size)
+	TTL        uint32                 `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`               // time to live, seconds (for OPT the extended rcode and flags)
+	DataLength int32                  `protobuf:"varint,5,opt,name=DataLength,proto3" json:"DataLength,omitempty"` // RDATA length, bytes
+	Data       []byte                 `protobuf:"bytes,6,opt,name=Data,proto3" json:"Data,omitempty"`              // RDATA, raw bytes
+	IP         string                 `protobuf:"bytes,7,opt,name=IP,proto3" json:"IP,omitempty"`                  // address of an A or AAAA record, text form; empty for other types
+	NS         string                 `protobuf:"bytes,8,opt,name=NS,proto3" json:"NS,omitempty"`                  // name server of an NS record; empty for other types
+	CNAME      string                 `protobuf:"bytes,9,opt,name=CNAME,proto3" json:"CNAME,omitempty"`            // canonical name of a CNAME record; empty for other types
+	PTR        string                 `protobuf:"bytes,10,opt,name=PTR,proto3" json:"PTR,omitempty"`               // domain name of a PTR record; empty for other types
+	SOA        *DNSSOA                `protobuf:"bytes,11,opt,name=SOA,proto3" json:"SOA,omitempty"`               // data of an SOA record; absent for other types
+	SRV        *DNSSRV                `protobuf:"bytes,12,opt,name=SRV,proto3" json:"SRV,omitempty"`               // data of an SRV record; absent for other types
+	MX         *DNSMX                 `protobuf:"bytes,13,opt,name=MX,proto3" json:"MX,omitempty"`                 // data of an MX record; absent for other types
+	// character strings of a TXT record, raw bytes each; empty for other types
+	TXTs          [][]byte `protobuf:"bytes,14,rep,name=TXTs,proto3" json:"TXTs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12346,13 +12582,13 @@ func (x *DNSResourceRecord) GetTXTs() [][]byte {
 // DNSSOA is the data of a DNS SOA record.
 type DNSSOA struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	MName         string                 `protobuf:"bytes,1,opt,name=MName,proto3" json:"MName,omitempty"`
-	RName         string                 `protobuf:"bytes,2,opt,name=RName,proto3" json:"RName,omitempty"`
-	Serial        uint32                 `protobuf:"varint,3,opt,name=Serial,proto3" json:"Serial,omitempty"`
-	Refresh       uint32                 `protobuf:"varint,4,opt,name=Refresh,proto3" json:"Refresh,omitempty"`
-	Retry         uint32                 `protobuf:"varint,5,opt,name=Retry,proto3" json:"Retry,omitempty"`
-	Expire        uint32                 `protobuf:"varint,6,opt,name=Expire,proto3" json:"Expire,omitempty"`
-	Minimum       uint32                 `protobuf:"varint,7,opt,name=Minimum,proto3" json:"Minimum,omitempty"`
+	MName         string                 `protobuf:"bytes,1,opt,name=MName,proto3" json:"MName,omitempty"`      // primary name server
+	RName         string                 `protobuf:"bytes,2,opt,name=RName,proto3" json:"RName,omitempty"`      // mailbox of the responsible person, as a name (first dot is the @)
+	Serial        uint32                 `protobuf:"varint,3,opt,name=Serial,proto3" json:"Serial,omitempty"`   // serial number of the zone
+	Refresh       uint32                 `protobuf:"varint,4,opt,name=Refresh,proto3" json:"Refresh,omitempty"` // refresh interval, seconds
+	Retry         uint32                 `protobuf:"varint,5,opt,name=Retry,proto3" json:"Retry,omitempty"`     // retry interval, seconds
+	Expire        uint32                 `protobuf:"varint,6,opt,name=Expire,proto3" json:"Expire,omitempty"`   // expire limit, seconds
+	Minimum       uint32                 `protobuf:"varint,7,opt,name=Minimum,proto3" json:"Minimum,omitempty"` // minimum TTL (negative caching TTL), seconds
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12439,10 +12675,10 @@ func (x *DNSSOA) GetMinimum() uint32 {
 // DNSSRV is the data of a DNS SRV record.
 type DNSSRV struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Priority      int32                  `protobuf:"varint,1,opt,name=Priority,proto3" json:"Priority,omitempty"`
-	Weight        int32                  `protobuf:"varint,2,opt,name=Weight,proto3" json:"Weight,omitempty"`
-	Port          int32                  `protobuf:"varint,3,opt,name=Port,proto3" json:"Port,omitempty"`
-	Name          string                 `protobuf:"bytes,4,opt,name=Name,proto3" json:"Name,omitempty"`
+	Priority      int32                  `protobuf:"varint,1,opt,name=Priority,proto3" json:"Priority,omitempty"` // priority (lower first)
+	Weight        int32                  `protobuf:"varint,2,opt,name=Weight,proto3" json:"Weight,omitempty"`     // weight among records of equal priority
+	Port          int32                  `protobuf:"varint,3,opt,name=Port,proto3" json:"Port,omitempty"`         // port of the service
+	Name          string                 `protobuf:"bytes,4,opt,name=Name,proto3" json:"Name,omitempty"`          // target host name
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12508,8 +12744,8 @@ func (x *DNSSRV) GetName() string {
 // DNSMX is the data of a DNS MX record.
 type DNSMX struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Preference    int32                  `protobuf:"varint,1,opt,name=Preference,proto3" json:"Preference,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`
+	Preference    int32                  `protobuf:"varint,1,opt,name=Preference,proto3" json:"Preference,omitempty"` // preference (lower first)
+	Name          string                 `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`              // mail exchanger host name
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12560,29 +12796,36 @@ func (x *DNSMX) GetName() string {
 
 // DHCPv4 is a DHCP (BOOTP) message.
 type DHCPv4 struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Operation     int32                  `protobuf:"varint,2,opt,name=Operation,proto3" json:"Operation,omitempty"`
-	HardwareType  int32                  `protobuf:"varint,3,opt,name=HardwareType,proto3" json:"HardwareType,omitempty"`
-	HardwareLen   int32                  `protobuf:"varint,4,opt,name=HardwareLen,proto3" json:"HardwareLen,omitempty"`
-	HardwareOpts  int32                  `protobuf:"varint,5,opt,name=HardwareOpts,proto3" json:"HardwareOpts,omitempty"`
-	Xid           uint32                 `protobuf:"varint,6,opt,name=Xid,proto3" json:"Xid,omitempty"`
-	Secs          int32                  `protobuf:"varint,7,opt,name=Secs,proto3" json:"Secs,omitempty"`
-	Flags         int32                  `protobuf:"varint,8,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	ClientIP      string                 `protobuf:"bytes,9,opt,name=ClientIP,proto3" json:"ClientIP,omitempty"`
-	YourClientIP  string                 `protobuf:"bytes,10,opt,name=YourClientIP,proto3" json:"YourClientIP,omitempty"`
-	NextServerIP  string                 `protobuf:"bytes,11,opt,name=NextServerIP,proto3" json:"NextServerIP,omitempty"`
-	RelayAgentIP  string                 `protobuf:"bytes,12,opt,name=RelayAgentIP,proto3" json:"RelayAgentIP,omitempty"`
-	ClientHWAddr  string                 `protobuf:"bytes,13,opt,name=ClientHWAddr,proto3" json:"ClientHWAddr,omitempty"`
-	ServerName    []byte                 `protobuf:"bytes,14,opt,name=ServerName,proto3" json:"ServerName,omitempty"`
-	File          []byte                 `protobuf:"bytes,15,opt,name=File,proto3" json:"File,omitempty"`
-	Options       []*DHCPOption          `protobuf:"bytes,16,rep,name=Options,proto3" json:"Options,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,17,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,18,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,19,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,20,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,21,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,22,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
+	Operation    int32                  `protobuf:"varint,2,opt,name=Operation,proto3" json:"Operation,omitempty"`       // op: 1 request (BOOTREQUEST), 2 reply (BOOTREPLY)
+	HardwareType int32                  `protobuf:"varint,3,opt,name=HardwareType,proto3" json:"HardwareType,omitempty"` // htype (1 Ethernet)
+	HardwareLen  int32                  `protobuf:"varint,4,opt,name=HardwareLen,proto3" json:"HardwareLen,omitempty"`   // hlen: hardware address length, bytes
+	// the BOOTP hops byte (relay agents passed), under its original netcap name
+	HardwareOpts int32  `protobuf:"varint,5,opt,name=HardwareOpts,proto3" json:"HardwareOpts,omitempty"`
+	Xid          uint32 `protobuf:"varint,6,opt,name=Xid,proto3" json:"Xid,omitempty"`                   // transaction id
+	Secs         int32  `protobuf:"varint,7,opt,name=Secs,proto3" json:"Secs,omitempty"`                 // seconds since the client began
+	Flags        int32  `protobuf:"varint,8,opt,name=Flags,proto3" json:"Flags,omitempty"`               // flags (0x8000 broadcast)
+	ClientIP     string `protobuf:"bytes,9,opt,name=ClientIP,proto3" json:"ClientIP,omitempty"`          // ciaddr, text form (0.0.0.0 when the client has none)
+	YourClientIP string `protobuf:"bytes,10,opt,name=YourClientIP,proto3" json:"YourClientIP,omitempty"` // yiaddr: the address offered or assigned, text form
+	NextServerIP string `protobuf:"bytes,11,opt,name=NextServerIP,proto3" json:"NextServerIP,omitempty"` // siaddr: next server (boot server), text form
+	RelayAgentIP string `protobuf:"bytes,12,opt,name=RelayAgentIP,proto3" json:"RelayAgentIP,omitempty"` // giaddr: relay agent, text form
+	ClientHWAddr string `protobuf:"bytes,13,opt,name=ClientHWAddr,proto3" json:"ClientHWAddr,omitempty"` // chaddr: client hardware address (HardwareLen bytes), text form
+	// sname field, all 64 raw bytes as sent (zero padded; options when option 52 overloads it)
+	ServerName []byte `protobuf:"bytes,14,opt,name=ServerName,proto3" json:"ServerName,omitempty"`
+	// file field (boot file name), all 128 raw bytes as sent (zero padded; options when option 52
+	// overloads it)
+	File    []byte        `protobuf:"bytes,15,opt,name=File,proto3" json:"File,omitempty"`
+	Options []*DHCPOption `protobuf:"bytes,16,rep,name=Options,proto3" json:"Options,omitempty"` // options in order
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,17,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,18,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,19,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,20,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,21,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,22,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12773,10 +13016,12 @@ func (x *DHCPv4) GetFlowID() string {
 
 // DHCPOption is an option of a DHCPv4 message.
 type DHCPOption struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          int32                  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
-	Length        int32                  `protobuf:"varint,2,opt,name=Length,proto3" json:"Length,omitempty"`
-	Data          []byte                 `protobuf:"bytes,3,opt,name=Data,proto3" json:"Data,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// option code (53 message type, 50 requested address, 12 host name, 55 parameter list, 255 end,
+	// ...)
+	Type          int32  `protobuf:"varint,1,opt,name=Type,proto3" json:"Type,omitempty"`
+	Length        int32  `protobuf:"varint,2,opt,name=Length,proto3" json:"Length,omitempty"` // option data length, bytes
+	Data          []byte `protobuf:"bytes,3,opt,name=Data,proto3" json:"Data,omitempty"`      // option data, raw bytes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12834,20 +13079,25 @@ func (x *DHCPOption) GetData() []byte {
 
 // DHCPv6 is a DHCPv6 message.
 type DHCPv6 struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	MsgType       int32                  `protobuf:"varint,2,opt,name=MsgType,proto3" json:"MsgType,omitempty"`
-	HopCount      int32                  `protobuf:"varint,3,opt,name=HopCount,proto3" json:"HopCount,omitempty"`
-	LinkAddr      string                 `protobuf:"bytes,4,opt,name=LinkAddr,proto3" json:"LinkAddr,omitempty"`
-	PeerAddr      string                 `protobuf:"bytes,5,opt,name=PeerAddr,proto3" json:"PeerAddr,omitempty"`
-	TransactionID []byte                 `protobuf:"bytes,6,opt,name=TransactionID,proto3" json:"TransactionID,omitempty"`
-	Options       []*DHCPv6Option        `protobuf:"bytes,7,rep,name=Options,proto3" json:"Options,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// message type (1 solicit, 2 advertise, 3 request, 7 reply, 12 relay-forward, 13 relay-reply,
+	// ...)
+	MsgType       int32           `protobuf:"varint,2,opt,name=MsgType,proto3" json:"MsgType,omitempty"`
+	HopCount      int32           `protobuf:"varint,3,opt,name=HopCount,proto3" json:"HopCount,omitempty"`          // hop count of relay messages; 0 for others
+	LinkAddr      string          `protobuf:"bytes,4,opt,name=LinkAddr,proto3" json:"LinkAddr,omitempty"`           // link address of relay messages, text form; empty for others
+	PeerAddr      string          `protobuf:"bytes,5,opt,name=PeerAddr,proto3" json:"PeerAddr,omitempty"`           // peer address of relay messages, text form; empty for others
+	TransactionID []byte          `protobuf:"bytes,6,opt,name=TransactionID,proto3" json:"TransactionID,omitempty"` // transaction id, 3 raw bytes; empty for relay messages
+	Options       []*DHCPv6Option `protobuf:"bytes,7,rep,name=Options,proto3" json:"Options,omitempty"`             // options in order
+	// frame number in the capture, 1-based (Wireshark frame.number)
+	FrameNumber int64 `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12975,10 +13225,12 @@ func (x *DHCPv6) GetFlowID() string {
 
 // DHCPv6Option is an option of a DHCPv6 message.
 type DHCPv6Option struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          int32                  `protobuf:"varint,1,opt,name=Code,proto3" json:"Code,omitempty"`
-	Length        int32                  `protobuf:"varint,2,opt,name=Length,proto3" json:"Length,omitempty"`
-	Data          []byte                 `protobuf:"bytes,3,opt,name=Data,proto3" json:"Data,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// option code (1 client id, 2 server id, 3 IA_NA, 6 option request, 8 elapsed time, 9 relay
+	// message, ...)
+	Code          int32  `protobuf:"varint,1,opt,name=Code,proto3" json:"Code,omitempty"`
+	Length        int32  `protobuf:"varint,2,opt,name=Length,proto3" json:"Length,omitempty"` // option data length, bytes
+	Data          []byte `protobuf:"bytes,3,opt,name=Data,proto3" json:"Data,omitempty"`      // option data, raw bytes
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -13036,30 +13288,45 @@ func (x *DHCPv6Option) GetData() []byte {
 
 // NTP is a Network Time Protocol packet.
 type NTP struct {
-	state              protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp          int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	LeapIndicator      int32                  `protobuf:"varint,2,opt,name=LeapIndicator,proto3" json:"LeapIndicator,omitempty"`
-	Version            int32                  `protobuf:"varint,3,opt,name=Version,proto3" json:"Version,omitempty"`
-	Mode               int32                  `protobuf:"varint,4,opt,name=Mode,proto3" json:"Mode,omitempty"`
-	Stratum            int32                  `protobuf:"varint,5,opt,name=Stratum,proto3" json:"Stratum,omitempty"`
-	Poll               int32                  `protobuf:"varint,6,opt,name=Poll,proto3" json:"Poll,omitempty"`
-	Precision          int32                  `protobuf:"varint,7,opt,name=Precision,proto3" json:"Precision,omitempty"`
-	RootDelay          uint32                 `protobuf:"varint,8,opt,name=RootDelay,proto3" json:"RootDelay,omitempty"`
-	RootDispersion     uint32                 `protobuf:"varint,9,opt,name=RootDispersion,proto3" json:"RootDispersion,omitempty"`
-	ReferenceID        uint32                 `protobuf:"varint,10,opt,name=ReferenceID,proto3" json:"ReferenceID,omitempty"`
-	ReferenceTimestamp uint64                 `protobuf:"varint,11,opt,name=ReferenceTimestamp,proto3" json:"ReferenceTimestamp,omitempty"`
-	OriginTimestamp    uint64                 `protobuf:"varint,12,opt,name=OriginTimestamp,proto3" json:"OriginTimestamp,omitempty"`
-	ReceiveTimestamp   uint64                 `protobuf:"varint,13,opt,name=ReceiveTimestamp,proto3" json:"ReceiveTimestamp,omitempty"`
-	TransmitTimestamp  uint64                 `protobuf:"varint,14,opt,name=TransmitTimestamp,proto3" json:"TransmitTimestamp,omitempty"`
-	ExtensionBytes     []byte                 `protobuf:"bytes,15,opt,name=ExtensionBytes,proto3" json:"ExtensionBytes,omitempty"`
-	FrameNumber        int64                  `protobuf:"varint,16,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP              string                 `protobuf:"bytes,17,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP              string                 `protobuf:"bytes,18,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort            int32                  `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort            int32                  `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID             string                 `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// leap indicator (0 none, 1 last minute has 61 s, 2 has 59 s, 3 unsynchronized)
+	LeapIndicator int32 `protobuf:"varint,2,opt,name=LeapIndicator,proto3" json:"LeapIndicator,omitempty"`
+	Version       int32 `protobuf:"varint,3,opt,name=Version,proto3" json:"Version,omitempty"` // NTP version (1 to 4)
+	// mode (1 symmetric active, 2 symmetric passive, 3 client, 4 server, 5 broadcast, 6 control, 7
+	// private)
+	Mode int32 `protobuf:"varint,4,opt,name=Mode,proto3" json:"Mode,omitempty"`
+	// stratum (0 unspecified or kiss-o'-death, 1 primary, 2-15 secondary); 0 in control and private
+	// modes
+	Stratum   int32 `protobuf:"varint,5,opt,name=Stratum,proto3" json:"Stratum,omitempty"`
+	Poll      int32 `protobuf:"varint,6,opt,name=Poll,proto3" json:"Poll,omitempty"`           // poll interval, log2 seconds; 0 in control and private modes
+	Precision int32 `protobuf:"varint,7,opt,name=Precision,proto3" json:"Precision,omitempty"` // clock precision, log2 seconds (negative); 0 in control and private modes
+	// root delay, seconds times 2^16 (16.16 fixed point); 0 in control and private modes
+	RootDelay uint32 `protobuf:"varint,8,opt,name=RootDelay,proto3" json:"RootDelay,omitempty"`
+	// root dispersion, seconds times 2^16 (16.16 fixed point); 0 in control and private modes
+	RootDispersion uint32 `protobuf:"varint,9,opt,name=RootDispersion,proto3" json:"RootDispersion,omitempty"`
+	// reference id (4 ASCII characters for stratum 1, an IPv4 address or hash otherwise), big-
+	// endian; 0 in control and private modes
+	ReferenceID uint32 `protobuf:"varint,10,opt,name=ReferenceID,proto3" json:"ReferenceID,omitempty"`
+	// reference time, NTP 64-bit timestamp (seconds since 1900 << 32 | fraction); 0 in control and
+	// private modes
+	ReferenceTimestamp uint64 `protobuf:"varint,11,opt,name=ReferenceTimestamp,proto3" json:"ReferenceTimestamp,omitempty"`
+	OriginTimestamp    uint64 `protobuf:"varint,12,opt,name=OriginTimestamp,proto3" json:"OriginTimestamp,omitempty"` // origin time, NTP 64-bit timestamp; 0 in control and private modes
+	// receive time, NTP 64-bit timestamp; 0 in control and private modes
+	ReceiveTimestamp uint64 `protobuf:"varint,13,opt,name=ReceiveTimestamp,proto3" json:"ReceiveTimestamp,omitempty"`
+	// transmit time, NTP 64-bit timestamp; 0 in control and private modes
+	TransmitTimestamp uint64 `protobuf:"varint,14,opt,name=TransmitTimestamp,proto3" json:"TransmitTimestamp,omitempty"`
+	// bytes after the 48-byte header (extension fields, MAC), raw; empty without
+	ExtensionBytes []byte `protobuf:"bytes,15,opt,name=ExtensionBytes,proto3" json:"ExtensionBytes,omitempty"`
+	FrameNumber    int64  `protobuf:"varint,16,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP          string `protobuf:"bytes,17,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,18,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NTP) Reset() {
@@ -13241,22 +13508,27 @@ func (x *NTP) GetFlowID() string {
 
 // SIP is a Session Initiation Protocol message.
 type SIP struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version        int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	Method         int32                  `protobuf:"varint,3,opt,name=Method,proto3" json:"Method,omitempty"`
-	Headers        []string               `protobuf:"bytes,4,rep,name=Headers,proto3" json:"Headers,omitempty"`
-	IsResponse     bool                   `protobuf:"varint,5,opt,name=IsResponse,proto3" json:"IsResponse,omitempty"`
-	ResponseCode   int32                  `protobuf:"varint,6,opt,name=ResponseCode,proto3" json:"ResponseCode,omitempty"`
-	ResponseStatus string                 `protobuf:"bytes,7,opt,name=ResponseStatus,proto3" json:"ResponseStatus,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Version   int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`     // SIP version: 1 SIP/1.0, 2 SIP/2.0
+	// method (1 INVITE, 2 ACK, 3 BYE, 4 CANCEL, 5 OPTIONS, 6 REGISTER, ... 15 PING); for a response,
+	// the method of its CSeq header
+	Method int32 `protobuf:"varint,3,opt,name=Method,proto3" json:"Method,omitempty"`
+	// header lines after the start line, "Name: value" each, folded lines joined
+	Headers        []string `protobuf:"bytes,4,rep,name=Headers,proto3" json:"Headers,omitempty"`
+	IsResponse     bool     `protobuf:"varint,5,opt,name=IsResponse,proto3" json:"IsResponse,omitempty"`        // true for a response, false for a request
+	ResponseCode   int32    `protobuf:"varint,6,opt,name=ResponseCode,proto3" json:"ResponseCode,omitempty"`    // status code of a response (200, 404, ...); 0 for a request
+	ResponseStatus string   `protobuf:"bytes,7,opt,name=ResponseStatus,proto3" json:"ResponseStatus,omitempty"` // reason phrase of a response ("OK"); empty for a request
+	FrameNumber    int64    `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`      // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SIP) Reset() {
@@ -13382,24 +13654,30 @@ func (x *SIP) GetFlowID() string {
 
 // LCM is a Lightweight Communications and Marshalling header.
 type LCM struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp      int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Magic          int32                  `protobuf:"varint,2,opt,name=Magic,proto3" json:"Magic,omitempty"`
-	SequenceNumber int32                  `protobuf:"varint,3,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"`
-	PayloadSize    int32                  `protobuf:"varint,4,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
-	FragmentOffset int32                  `protobuf:"varint,5,opt,name=FragmentOffset,proto3" json:"FragmentOffset,omitempty"`
-	FragmentNumber int32                  `protobuf:"varint,6,opt,name=FragmentNumber,proto3" json:"FragmentNumber,omitempty"`
-	TotalFragments int32                  `protobuf:"varint,7,opt,name=TotalFragments,proto3" json:"TotalFragments,omitempty"`
-	ChannelName    string                 `protobuf:"bytes,8,opt,name=ChannelName,proto3" json:"ChannelName,omitempty"`
-	Fragmented     bool                   `protobuf:"varint,9,opt,name=Fragmented,proto3" json:"Fragmented,omitempty"`
-	FrameNumber    int64                  `protobuf:"varint,10,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP          string                 `protobuf:"bytes,11,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP          string                 `protobuf:"bytes,12,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort        int32                  `protobuf:"varint,13,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort        int32                  `protobuf:"varint,14,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID         string                 `protobuf:"bytes,15,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Magic     int32                  `protobuf:"varint,2,opt,name=Magic,proto3" json:"Magic,omitempty"`         // magic number: 0x4c433032 short message, 0x4c433033 fragment
+	// message sequence number; an unsigned 32-bit value stored in int32 (values above 2^31-1 read
+	// negative)
+	SequenceNumber int32 `protobuf:"varint,3,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"`
+	// size of the whole message, bytes (fragments only; 0 otherwise); unsigned 32-bit on the wire,
+	// stored in int32
+	PayloadSize int32 `protobuf:"varint,4,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
+	// offset of this fragment in the message, bytes (fragments only; 0 otherwise)
+	FragmentOffset int32  `protobuf:"varint,5,opt,name=FragmentOffset,proto3" json:"FragmentOffset,omitempty"`
+	FragmentNumber int32  `protobuf:"varint,6,opt,name=FragmentNumber,proto3" json:"FragmentNumber,omitempty"` // fragment number (fragments only; 0 otherwise)
+	TotalFragments int32  `protobuf:"varint,7,opt,name=TotalFragments,proto3" json:"TotalFragments,omitempty"` // number of fragments of the message (fragments only; 0 otherwise)
+	ChannelName    string `protobuf:"bytes,8,opt,name=ChannelName,proto3" json:"ChannelName,omitempty"`        // channel name; empty in fragments after the first
+	Fragmented     bool   `protobuf:"varint,9,opt,name=Fragmented,proto3" json:"Fragmented,omitempty"`         // true for a fragment (Magic 0x4c433033)
+	FrameNumber    int64  `protobuf:"varint,10,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`      // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP          string `protobuf:"bytes,11,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                   // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,12,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,13,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,14,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,15,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LCM) Reset() {
@@ -13539,32 +13817,43 @@ func (x *LCM) GetFlowID() string {
 
 // BFD is a Bidirectional Forwarding Detection control packet.
 type BFD struct {
-	state                     protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp                 int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version                   int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	Diagnostic                int32                  `protobuf:"varint,3,opt,name=Diagnostic,proto3" json:"Diagnostic,omitempty"`
-	State                     int32                  `protobuf:"varint,4,opt,name=State,proto3" json:"State,omitempty"`
-	Poll                      bool                   `protobuf:"varint,5,opt,name=Poll,proto3" json:"Poll,omitempty"`
-	Final                     bool                   `protobuf:"varint,6,opt,name=Final,proto3" json:"Final,omitempty"`
-	ControlPlaneIndependent   bool                   `protobuf:"varint,7,opt,name=ControlPlaneIndependent,proto3" json:"ControlPlaneIndependent,omitempty"`
-	AuthPresent               bool                   `protobuf:"varint,8,opt,name=AuthPresent,proto3" json:"AuthPresent,omitempty"`
-	Demand                    bool                   `protobuf:"varint,9,opt,name=Demand,proto3" json:"Demand,omitempty"`
-	Multipoint                bool                   `protobuf:"varint,10,opt,name=Multipoint,proto3" json:"Multipoint,omitempty"`
-	DetectMultiplier          int32                  `protobuf:"varint,11,opt,name=DetectMultiplier,proto3" json:"DetectMultiplier,omitempty"`
-	MyDiscriminator           int32                  `protobuf:"varint,12,opt,name=MyDiscriminator,proto3" json:"MyDiscriminator,omitempty"`
-	YourDiscriminator         int32                  `protobuf:"varint,13,opt,name=YourDiscriminator,proto3" json:"YourDiscriminator,omitempty"`
-	DesiredMinTxInterval      int32                  `protobuf:"varint,14,opt,name=DesiredMinTxInterval,proto3" json:"DesiredMinTxInterval,omitempty"`
-	RequiredMinRxInterval     int32                  `protobuf:"varint,15,opt,name=RequiredMinRxInterval,proto3" json:"RequiredMinRxInterval,omitempty"`
-	RequiredMinEchoRxInterval int32                  `protobuf:"varint,16,opt,name=RequiredMinEchoRxInterval,proto3" json:"RequiredMinEchoRxInterval,omitempty"`
-	AuthHeader                *BFDAuthHeader         `protobuf:"bytes,17,opt,name=AuthHeader,proto3" json:"AuthHeader,omitempty"`
-	FrameNumber               int64                  `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP                     string                 `protobuf:"bytes,19,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP                     string                 `protobuf:"bytes,20,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort                   int32                  `protobuf:"varint,21,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort                   int32                  `protobuf:"varint,22,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID                    string                 `protobuf:"bytes,23,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Version   int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`     // BFD version (1)
+	// diagnostic code (0 none, 1 control detection time expired, 3 neighbor signaled session down,
+	// ...)
+	Diagnostic              int32 `protobuf:"varint,3,opt,name=Diagnostic,proto3" json:"Diagnostic,omitempty"`
+	State                   int32 `protobuf:"varint,4,opt,name=State,proto3" json:"State,omitempty"`                                     // session state (0 admin down, 1 down, 2 init, 3 up)
+	Poll                    bool  `protobuf:"varint,5,opt,name=Poll,proto3" json:"Poll,omitempty"`                                       // P flag: poll sequence
+	Final                   bool  `protobuf:"varint,6,opt,name=Final,proto3" json:"Final,omitempty"`                                     // F flag: final (answers a poll)
+	ControlPlaneIndependent bool  `protobuf:"varint,7,opt,name=ControlPlaneIndependent,proto3" json:"ControlPlaneIndependent,omitempty"` // C flag: control plane independent
+	AuthPresent             bool  `protobuf:"varint,8,opt,name=AuthPresent,proto3" json:"AuthPresent,omitempty"`                         // A flag: authentication section present
+	Demand                  bool  `protobuf:"varint,9,opt,name=Demand,proto3" json:"Demand,omitempty"`                                   // D flag: demand mode
+	Multipoint              bool  `protobuf:"varint,10,opt,name=Multipoint,proto3" json:"Multipoint,omitempty"`                          // M flag: multipoint (reserved, 0)
+	DetectMultiplier        int32 `protobuf:"varint,11,opt,name=DetectMultiplier,proto3" json:"DetectMultiplier,omitempty"`              // detection time multiplier
+	// sender's discriminator; an unsigned 32-bit value stored in int32 (values above 2^31-1 read
+	// negative)
+	MyDiscriminator int32 `protobuf:"varint,12,opt,name=MyDiscriminator,proto3" json:"MyDiscriminator,omitempty"`
+	// discriminator of the remote system, 0 when unknown; an unsigned 32-bit value stored in int32
+	YourDiscriminator int32 `protobuf:"varint,13,opt,name=YourDiscriminator,proto3" json:"YourDiscriminator,omitempty"`
+	// desired minimum transmit interval, microseconds (unsigned 32-bit on the wire, stored in int32)
+	DesiredMinTxInterval int32 `protobuf:"varint,14,opt,name=DesiredMinTxInterval,proto3" json:"DesiredMinTxInterval,omitempty"`
+	// required minimum receive interval, microseconds (unsigned 32-bit on the wire, stored in int32)
+	RequiredMinRxInterval int32 `protobuf:"varint,15,opt,name=RequiredMinRxInterval,proto3" json:"RequiredMinRxInterval,omitempty"`
+	// required minimum echo receive interval, microseconds; 0 no echo (unsigned 32-bit on the wire,
+	// stored in int32)
+	RequiredMinEchoRxInterval int32          `protobuf:"varint,16,opt,name=RequiredMinEchoRxInterval,proto3" json:"RequiredMinEchoRxInterval,omitempty"`
+	AuthHeader                *BFDAuthHeader `protobuf:"bytes,17,opt,name=AuthHeader,proto3" json:"AuthHeader,omitempty"`    // authentication section; absent without AuthPresent
+	FrameNumber               int64          `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,19,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,20,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,21,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,22,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,23,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BFD) Reset() {
@@ -13760,11 +14049,15 @@ func (x *BFD) GetFlowID() string {
 
 // BFDAuthHeader is the authentication section of a BFD control packet.
 type BFDAuthHeader struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	AuthType       int32                  `protobuf:"varint,1,opt,name=AuthType,proto3" json:"AuthType,omitempty"`
-	KeyID          int32                  `protobuf:"varint,2,opt,name=KeyID,proto3" json:"KeyID,omitempty"`
-	SequenceNumber int32                  `protobuf:"varint,3,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"`
-	Data           []byte                 `protobuf:"bytes,4,opt,name=Data,proto3" json:"Data,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// authentication type (1 simple password, 2 keyed MD5, 3 meticulous keyed MD5, 4 keyed SHA1, 5
+	// meticulous keyed SHA1)
+	AuthType int32 `protobuf:"varint,1,opt,name=AuthType,proto3" json:"AuthType,omitempty"`
+	KeyID    int32 `protobuf:"varint,2,opt,name=KeyID,proto3" json:"KeyID,omitempty"` // authentication key id
+	// sequence number (MD5 and SHA1 types; 0 for simple password); unsigned 32-bit on the wire,
+	// stored in int32
+	SequenceNumber int32  `protobuf:"varint,3,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"`
+	Data           []byte `protobuf:"bytes,4,opt,name=Data,proto3" json:"Data,omitempty"` // password, or digest/hash, raw bytes
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -13831,44 +14124,78 @@ func (x *BFDAuthHeader) GetData() []byte {
 // Timestamp is the time of the request; SrcIP/SrcPort is the client,
 // DstIP/DstPort the server.
 type HTTP struct {
-	state                  protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp              int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Proto                  string                 `protobuf:"bytes,2,opt,name=Proto,proto3" json:"Proto,omitempty"`
-	Method                 string                 `protobuf:"bytes,3,opt,name=Method,proto3" json:"Method,omitempty"`
-	Host                   string                 `protobuf:"bytes,4,opt,name=Host,proto3" json:"Host,omitempty"`
-	UserAgent              string                 `protobuf:"bytes,5,opt,name=UserAgent,proto3" json:"UserAgent,omitempty"`
-	Referer                string                 `protobuf:"bytes,6,opt,name=Referer,proto3" json:"Referer,omitempty"`
-	ReqCookies             []string               `protobuf:"bytes,7,rep,name=ReqCookies,proto3" json:"ReqCookies,omitempty"` // cookie names only
-	ReqContentLength       int64                  `protobuf:"varint,8,opt,name=ReqContentLength,proto3" json:"ReqContentLength,omitempty"`
-	URL                    string                 `protobuf:"bytes,9,opt,name=URL,proto3" json:"URL,omitempty"`
-	ResContentLength       int64                  `protobuf:"varint,10,opt,name=ResContentLength,proto3" json:"ResContentLength,omitempty"`
-	ContentType            string                 `protobuf:"bytes,11,opt,name=ContentType,proto3" json:"ContentType,omitempty"` // request Content-Type
-	StatusCode             int32                  `protobuf:"varint,12,opt,name=StatusCode,proto3" json:"StatusCode,omitempty"`
-	SrcIP                  string                 `protobuf:"bytes,13,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP                  string                 `protobuf:"bytes,14,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	ReqContentEncoding     string                 `protobuf:"bytes,15,opt,name=ReqContentEncoding,proto3" json:"ReqContentEncoding,omitempty"`
-	ResContentEncoding     string                 `protobuf:"bytes,16,opt,name=ResContentEncoding,proto3" json:"ResContentEncoding,omitempty"`
-	ServerName             string                 `protobuf:"bytes,17,opt,name=ServerName,proto3" json:"ServerName,omitempty"`         // response Server header
-	ResCookies             []string               `protobuf:"bytes,18,rep,name=ResCookies,proto3" json:"ResCookies,omitempty"`         // cookie names only
-	ResContentType         string                 `protobuf:"bytes,19,opt,name=ResContentType,proto3" json:"ResContentType,omitempty"` // response Content-Type
-	DoneAfter              int64                  `protobuf:"varint,20,opt,name=DoneAfter,proto3" json:"DoneAfter,omitempty"`          // httptrace timings (proxy), ns
-	DNSDoneAfter           int64                  `protobuf:"varint,21,opt,name=DNSDoneAfter,proto3" json:"DNSDoneAfter,omitempty"`
-	FirstByteAfter         int64                  `protobuf:"varint,22,opt,name=FirstByteAfter,proto3" json:"FirstByteAfter,omitempty"`
-	TLSDoneAfter           int64                  `protobuf:"varint,23,opt,name=TLSDoneAfter,proto3" json:"TLSDoneAfter,omitempty"`
-	ContentTypeDetected    string                 `protobuf:"bytes,24,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`       // sniffed type of the request body
-	ResContentTypeDetected string                 `protobuf:"bytes,25,opt,name=ResContentTypeDetected,proto3" json:"ResContentTypeDetected,omitempty"` // sniffed type of the response body
-	ResponseTimestamp      int64                  `protobuf:"varint,26,opt,name=ResponseTimestamp,proto3" json:"ResponseTimestamp,omitempty"`          // time of the response, Unix ns (0: no response)
-	SrcPort                int32                  `protobuf:"varint,27,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort                int32                  `protobuf:"varint,28,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	RequestSize            int64                  `protobuf:"varint,29,opt,name=RequestSize,proto3" json:"RequestSize,omitempty"`   // bytes of request header + body
-	ResponseSize           int64                  `protobuf:"varint,30,opt,name=ResponseSize,proto3" json:"ResponseSize,omitempty"` // bytes of response header + body
-	ProxyName              string                 `protobuf:"bytes,31,opt,name=ProxyName,proto3" json:"ProxyName,omitempty"`        // set by the HTTP proxy
-	ConnectDoneAfter       int64                  `protobuf:"varint,32,opt,name=ConnectDoneAfter,proto3" json:"ConnectDoneAfter,omitempty"`
-	FrameNumber            int64                  `protobuf:"varint,33,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame of the request's first segment
-	FlowID                 string                 `protobuf:"bytes,34,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	ProxyError             string                 `protobuf:"bytes,35,opt,name=ProxyError,proto3" json:"ProxyError,omitempty"` // set by the HTTP proxy when it answered itself (StatusCode 502, 400): the kind of failure
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// time of the request's first byte, Unix ns (of the response's first byte for a response without
+	// request; net proxy: when the request reached the proxy)
+	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	// HTTP version of the request ("HTTP/1.1"), or of the response when there is no request
+	Proto     string `protobuf:"bytes,2,opt,name=Proto,proto3" json:"Proto,omitempty"`
+	Method    string `protobuf:"bytes,3,opt,name=Method,proto3" json:"Method,omitempty"`       // request method ("GET", ...); empty for a response without request
+	Host      string `protobuf:"bytes,4,opt,name=Host,proto3" json:"Host,omitempty"`           // first Host header of the request; empty without one
+	UserAgent string `protobuf:"bytes,5,opt,name=UserAgent,proto3" json:"UserAgent,omitempty"` // first User-Agent header; empty without one
+	Referer   string `protobuf:"bytes,6,opt,name=Referer,proto3" json:"Referer,omitempty"`     // first Referer header; empty without one
+	// names of the cookies of the Cookie headers (no values); empty without
+	ReqCookies []string `protobuf:"bytes,7,rep,name=ReqCookies,proto3" json:"ReqCookies,omitempty"`
+	// Content-Length of the request, bytes; -1 when absent or invalid (chunked bodies have none)
+	ReqContentLength int64 `protobuf:"varint,8,opt,name=ReqContentLength,proto3" json:"ReqContentLength,omitempty"`
+	// request-target as sent ("/index.html?q=1", or an absolute URL to a proxy); empty for a response
+	// without request
+	URL string `protobuf:"bytes,9,opt,name=URL,proto3" json:"URL,omitempty"`
+	// Content-Length of the response, bytes; -1 when absent or invalid, or without a response
+	ResContentLength int64  `protobuf:"varint,10,opt,name=ResContentLength,proto3" json:"ResContentLength,omitempty"`
+	ContentType      string `protobuf:"bytes,11,opt,name=ContentType,proto3" json:"ContentType,omitempty"` // first Content-Type header of the request; empty without one
+	// status code of the final response (200, 404, ...); 0 without a response or with an invalid one
+	StatusCode int32  `protobuf:"varint,12,opt,name=StatusCode,proto3" json:"StatusCode,omitempty"`
+	SrcIP      string `protobuf:"bytes,13,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"` // client's IP address, text form
+	DstIP      string `protobuf:"bytes,14,opt,name=DstIP,proto3" json:"DstIP,omitempty"` // server's IP address, text form (net proxy: the backend's)
+	// first Content-Encoding header of the request; empty without one
+	ReqContentEncoding string `protobuf:"bytes,15,opt,name=ReqContentEncoding,proto3" json:"ReqContentEncoding,omitempty"`
+	// first Content-Encoding header of the response; empty without one
+	ResContentEncoding string `protobuf:"bytes,16,opt,name=ResContentEncoding,proto3" json:"ResContentEncoding,omitempty"`
+	ServerName         string `protobuf:"bytes,17,opt,name=ServerName,proto3" json:"ServerName,omitempty"` // first Server header of the response; empty without one
+	// names of the cookies set by Set-Cookie headers (no values); empty without
+	ResCookies     []string `protobuf:"bytes,18,rep,name=ResCookies,proto3" json:"ResCookies,omitempty"`
+	ResContentType string   `protobuf:"bytes,19,opt,name=ResContentType,proto3" json:"ResContentType,omitempty"` // first Content-Type header of the response; empty without one
+	// net proxy only: nanoseconds from Timestamp until the exchange ended; 0 in net capture records
+	DoneAfter int64 `protobuf:"varint,20,opt,name=DoneAfter,proto3" json:"DoneAfter,omitempty"`
+	// net proxy only: nanoseconds from Timestamp until the backend's name was resolved; 0 when no
+	// lookup was made and in net capture records
+	DNSDoneAfter int64 `protobuf:"varint,21,opt,name=DNSDoneAfter,proto3" json:"DNSDoneAfter,omitempty"`
+	// net proxy only: nanoseconds from Timestamp until the backend's first response byte; 0 without
+	// and in net capture records
+	FirstByteAfter int64 `protobuf:"varint,22,opt,name=FirstByteAfter,proto3" json:"FirstByteAfter,omitempty"`
+	// net proxy only: nanoseconds from Timestamp until the TLS handshake with the backend ended; 0
+	// without TLS or on a reused connection, and in net capture records
+	TLSDoneAfter int64 `protobuf:"varint,23,opt,name=TLSDoneAfter,proto3" json:"TLSDoneAfter,omitempty"`
+	// never set by this netcap (neither capture nor proxy sniffs bodies); only files of the original
+	// netcap converted by net util -upgrade carry it
+	ContentTypeDetected    string `protobuf:"bytes,24,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
+	ResContentTypeDetected string `protobuf:"bytes,25,opt,name=ResContentTypeDetected,proto3" json:"ResContentTypeDetected,omitempty"` // never set by this netcap (see ContentTypeDetected)
+	// time of the response's first byte (of the first interim response, if any), Unix ns; 0 without a
+	// response
+	ResponseTimestamp int64 `protobuf:"varint,26,opt,name=ResponseTimestamp,proto3" json:"ResponseTimestamp,omitempty"`
+	SrcPort           int32 `protobuf:"varint,27,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // client's port
+	DstPort           int32 `protobuf:"varint,28,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // server's port (net proxy: the backend connection's)
+	// bytes of the request seen on the wire: start line, header, body with its chunk framing,
+	// trailers; missed bytes not counted (net proxy: header in HTTP/1.1 form plus body)
+	RequestSize int64 `protobuf:"varint,29,opt,name=RequestSize,proto3" json:"RequestSize,omitempty"`
+	// bytes of the response seen on the wire, interim responses included, counted as RequestSize
+	ResponseSize int64 `protobuf:"varint,30,opt,name=ResponseSize,proto3" json:"ResponseSize,omitempty"`
+	// name of the net proxy that wrote the record; empty in net capture records
+	ProxyName string `protobuf:"bytes,31,opt,name=ProxyName,proto3" json:"ProxyName,omitempty"`
+	// net proxy only: nanoseconds from Timestamp until the connection to the backend was made; 0 on a
+	// reused connection and in net capture records
+	ConnectDoneAfter int64 `protobuf:"varint,32,opt,name=ConnectDoneAfter,proto3" json:"ConnectDoneAfter,omitempty"`
+	// frame number of the segment that carried the request's first byte (the response's for a
+	// response without request); 0 in net proxy records
+	FrameNumber int64 `protobuf:"varint,33,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// UID of the Connection record of the TCP connection; empty in net proxy records
+	FlowID string `protobuf:"bytes,34,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	// net proxy only: empty, or why the proxy answered itself or cut the exchange (StatusCode 502,
+	// 400, ...); empty in net capture records
+	ProxyError    string `protobuf:"bytes,35,opt,name=ProxyError,proto3" json:"ProxyError,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HTTP) Reset() {
@@ -14148,42 +14475,53 @@ func (x *HTTP) GetProxyError() string {
 
 // TLSClientHello is a TLS ClientHello handshake message with its fingerprints.
 type TLSClientHello struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp         int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Type              int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`
-	Version           int32                  `protobuf:"varint,3,opt,name=Version,proto3" json:"Version,omitempty"`
-	MessageLen        int32                  `protobuf:"varint,4,opt,name=MessageLen,proto3" json:"MessageLen,omitempty"`
-	HandshakeType     int32                  `protobuf:"varint,5,opt,name=HandshakeType,proto3" json:"HandshakeType,omitempty"`
-	HandshakeLen      uint32                 `protobuf:"varint,6,opt,name=HandshakeLen,proto3" json:"HandshakeLen,omitempty"`
-	HandshakeVersion  int32                  `protobuf:"varint,7,opt,name=HandshakeVersion,proto3" json:"HandshakeVersion,omitempty"`
-	Random            []byte                 `protobuf:"bytes,8,opt,name=Random,proto3" json:"Random,omitempty"`
-	SessionIDLen      uint32                 `protobuf:"varint,9,opt,name=SessionIDLen,proto3" json:"SessionIDLen,omitempty"`
-	SessionID         []byte                 `protobuf:"bytes,10,opt,name=SessionID,proto3" json:"SessionID,omitempty"`
-	CipherSuiteLen    int32                  `protobuf:"varint,11,opt,name=CipherSuiteLen,proto3" json:"CipherSuiteLen,omitempty"`
-	ExtensionLen      int32                  `protobuf:"varint,12,opt,name=ExtensionLen,proto3" json:"ExtensionLen,omitempty"`
-	SNI               string                 `protobuf:"bytes,13,opt,name=SNI,proto3" json:"SNI,omitempty"`
-	OSCP              bool                   `protobuf:"varint,14,opt,name=OSCP,proto3" json:"OSCP,omitempty"`
-	CipherSuites      []int32                `protobuf:"varint,15,rep,packed,name=CipherSuites,proto3" json:"CipherSuites,omitempty"`
-	CompressMethods   []int32                `protobuf:"varint,16,rep,packed,name=CompressMethods,proto3" json:"CompressMethods,omitempty"`
-	SignatureAlgs     []int32                `protobuf:"varint,17,rep,packed,name=SignatureAlgs,proto3" json:"SignatureAlgs,omitempty"`
-	SupportedGroups   []int32                `protobuf:"varint,18,rep,packed,name=SupportedGroups,proto3" json:"SupportedGroups,omitempty"`
-	SupportedPoints   []int32                `protobuf:"varint,19,rep,packed,name=SupportedPoints,proto3" json:"SupportedPoints,omitempty"`
-	ALPNs             []string               `protobuf:"bytes,20,rep,name=ALPNs,proto3" json:"ALPNs,omitempty"`
-	Ja3               string                 `protobuf:"bytes,21,opt,name=Ja3,proto3" json:"Ja3,omitempty"` // JA3 hash (lowercase hex MD5 of Ja3Full)
-	SrcIP             string                 `protobuf:"bytes,22,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP             string                 `protobuf:"bytes,23,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcMAC            string                 `protobuf:"bytes,24,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
-	DstMAC            string                 `protobuf:"bytes,25,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
-	SrcPort           int32                  `protobuf:"varint,26,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort           int32                  `protobuf:"varint,27,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	Extensions        []int32                `protobuf:"varint,28,rep,packed,name=Extensions,proto3" json:"Extensions,omitempty"`
-	Ja3Full           string                 `protobuf:"bytes,29,opt,name=Ja3Full,proto3" json:"Ja3Full,omitempty"` // JA3 string, GREASE removed
-	Ja4               string                 `protobuf:"bytes,30,opt,name=Ja4,proto3" json:"Ja4,omitempty"`         // JA4 (ClientHello) fingerprint
-	SupportedVersions []int32                `protobuf:"varint,31,rep,packed,name=SupportedVersions,proto3" json:"SupportedVersions,omitempty"`
-	FrameNumber       int64                  `protobuf:"varint,32,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	FlowID            string                 `protobuf:"bytes,33,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the first byte of the TLS record holding the
+	// ClientHello
+	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	Type      int32 `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"` // TLS record content type, 22 (handshake)
+	// TLS record layer version (0x0301 TLS 1.0, ...) of the record that began the message
+	Version          int32  `protobuf:"varint,3,opt,name=Version,proto3" json:"Version,omitempty"`
+	MessageLen       int32  `protobuf:"varint,4,opt,name=MessageLen,proto3" json:"MessageLen,omitempty"`             // length of that TLS record, bytes
+	HandshakeType    int32  `protobuf:"varint,5,opt,name=HandshakeType,proto3" json:"HandshakeType,omitempty"`       // handshake message type, 1 (client_hello)
+	HandshakeLen     uint32 `protobuf:"varint,6,opt,name=HandshakeLen,proto3" json:"HandshakeLen,omitempty"`         // handshake message body length, bytes
+	HandshakeVersion int32  `protobuf:"varint,7,opt,name=HandshakeVersion,proto3" json:"HandshakeVersion,omitempty"` // legacy_version of the ClientHello (0x0303 for TLS 1.2 and 1.3)
+	Random           []byte `protobuf:"bytes,8,opt,name=Random,proto3" json:"Random,omitempty"`                      // client random, 32 bytes
+	SessionIDLen     uint32 `protobuf:"varint,9,opt,name=SessionIDLen,proto3" json:"SessionIDLen,omitempty"`         // session id length, bytes
+	SessionID        []byte `protobuf:"bytes,10,opt,name=SessionID,proto3" json:"SessionID,omitempty"`               // legacy session id, raw; empty without
+	CipherSuiteLen   int32  `protobuf:"varint,11,opt,name=CipherSuiteLen,proto3" json:"CipherSuiteLen,omitempty"`    // length of the cipher suite list, bytes (2 per suite)
+	ExtensionLen     int32  `protobuf:"varint,12,opt,name=ExtensionLen,proto3" json:"ExtensionLen,omitempty"`        // length of the extensions block, bytes; 0 without extensions
+	SNI              string `protobuf:"bytes,13,opt,name=SNI,proto3" json:"SNI,omitempty"`                           // first host_name of the server_name extension; empty without
+	// true when the status_request (OCSP stapling) extension is present (original spelling)
+	OSCP            bool    `protobuf:"varint,14,opt,name=OSCP,proto3" json:"OSCP,omitempty"`
+	CipherSuites    []int32 `protobuf:"varint,15,rep,packed,name=CipherSuites,proto3" json:"CipherSuites,omitempty"`       // cipher suites in wire order, GREASE values included
+	CompressMethods []int32 `protobuf:"varint,16,rep,packed,name=CompressMethods,proto3" json:"CompressMethods,omitempty"` // compression methods in wire order
+	SignatureAlgs   []int32 `protobuf:"varint,17,rep,packed,name=SignatureAlgs,proto3" json:"SignatureAlgs,omitempty"`     // signature_algorithms extension values in wire order
+	// supported_groups extension values in wire order, GREASE included
+	SupportedGroups []int32 `protobuf:"varint,18,rep,packed,name=SupportedGroups,proto3" json:"SupportedGroups,omitempty"`
+	SupportedPoints []int32 `protobuf:"varint,19,rep,packed,name=SupportedPoints,proto3" json:"SupportedPoints,omitempty"` // ec_point_formats extension values
+	// protocols of the ALPN extension in order ("h2", "http/1.1")
+	ALPNs []string `protobuf:"bytes,20,rep,name=ALPNs,proto3" json:"ALPNs,omitempty"`
+	Ja3   string   `protobuf:"bytes,21,opt,name=Ja3,proto3" json:"Ja3,omitempty"`     // JA3 hash (lowercase hex MD5 of Ja3Full)
+	SrcIP string   `protobuf:"bytes,22,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"` // client's IP address, text form
+	DstIP string   `protobuf:"bytes,23,opt,name=DstIP,proto3" json:"DstIP,omitempty"` // server's IP address, text form
+	// client's Ethernet address from the connection's first packet; empty without Ethernet
+	SrcMAC string `protobuf:"bytes,24,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
+	// server's Ethernet address from the connection's first packet; empty without Ethernet
+	DstMAC     string  `protobuf:"bytes,25,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
+	SrcPort    int32   `protobuf:"varint,26,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`              // client's port
+	DstPort    int32   `protobuf:"varint,27,opt,name=DstPort,proto3" json:"DstPort,omitempty"`              // server's port
+	Extensions []int32 `protobuf:"varint,28,rep,packed,name=Extensions,proto3" json:"Extensions,omitempty"` // extension types in wire order, GREASE included
+	Ja3Full    string  `protobuf:"bytes,29,opt,name=Ja3Full,proto3" json:"Ja3Full,omitempty"`               // JA3 string, GREASE removed
+	Ja4        string  `protobuf:"bytes,30,opt,name=Ja4,proto3" json:"Ja4,omitempty"`                       // JA4 (ClientHello) fingerprint
+	// supported_versions extension values in wire order, GREASE included
+	SupportedVersions []int32 `protobuf:"varint,31,rep,packed,name=SupportedVersions,proto3" json:"SupportedVersions,omitempty"`
+	// frame number of the segment that carried the first byte of the TLS record holding the
+	// ClientHello
+	FrameNumber   int64  `protobuf:"varint,32,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	FlowID        string `protobuf:"bytes,33,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the Connection record of the TCP connection
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TLSClientHello) Reset() {
@@ -14449,40 +14787,54 @@ func (x *TLSClientHello) GetFlowID() string {
 
 // TLSServerHello is a TLS ServerHello handshake message with its fingerprint.
 type TLSServerHello struct {
-	state                        protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp                    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Version                      int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
-	Random                       []byte                 `protobuf:"bytes,3,opt,name=Random,proto3" json:"Random,omitempty"`
-	SessionID                    []byte                 `protobuf:"bytes,4,opt,name=SessionID,proto3" json:"SessionID,omitempty"`
-	CipherSuite                  int32                  `protobuf:"varint,5,opt,name=CipherSuite,proto3" json:"CipherSuite,omitempty"`
-	CompressionMethod            int32                  `protobuf:"varint,6,opt,name=CompressionMethod,proto3" json:"CompressionMethod,omitempty"`
-	NextProtoNeg                 bool                   `protobuf:"varint,7,opt,name=NextProtoNeg,proto3" json:"NextProtoNeg,omitempty"`
-	NextProtos                   []string               `protobuf:"bytes,8,rep,name=NextProtos,proto3" json:"NextProtos,omitempty"`
-	OCSPStapling                 bool                   `protobuf:"varint,9,opt,name=OCSPStapling,proto3" json:"OCSPStapling,omitempty"`
-	TicketSupported              bool                   `protobuf:"varint,10,opt,name=TicketSupported,proto3" json:"TicketSupported,omitempty"`
-	SecureRenegotiationSupported bool                   `protobuf:"varint,11,opt,name=SecureRenegotiationSupported,proto3" json:"SecureRenegotiationSupported,omitempty"`
-	SecureRenegotiation          []byte                 `protobuf:"bytes,12,opt,name=SecureRenegotiation,proto3" json:"SecureRenegotiation,omitempty"`
-	AlpnProtocol                 string                 `protobuf:"bytes,13,opt,name=AlpnProtocol,proto3" json:"AlpnProtocol,omitempty"`
-	Ems                          bool                   `protobuf:"varint,14,opt,name=Ems,proto3" json:"Ems,omitempty"`
-	Scts                         [][]byte               `protobuf:"bytes,15,rep,name=Scts,proto3" json:"Scts,omitempty"`
-	SupportedVersion             int32                  `protobuf:"varint,16,opt,name=SupportedVersion,proto3" json:"SupportedVersion,omitempty"`
-	SelectedIdentityPresent      bool                   `protobuf:"varint,17,opt,name=SelectedIdentityPresent,proto3" json:"SelectedIdentityPresent,omitempty"`
-	SelectedIdentity             int32                  `protobuf:"varint,18,opt,name=SelectedIdentity,proto3" json:"SelectedIdentity,omitempty"`
-	Cookie                       []byte                 `protobuf:"bytes,19,opt,name=Cookie,proto3" json:"Cookie,omitempty"`
-	SelectedGroup                int32                  `protobuf:"varint,20,opt,name=SelectedGroup,proto3" json:"SelectedGroup,omitempty"`
-	Extensions                   []int32                `protobuf:"varint,21,rep,packed,name=Extensions,proto3" json:"Extensions,omitempty"`
-	SrcIP                        string                 `protobuf:"bytes,22,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP                        string                 `protobuf:"bytes,23,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcMAC                       string                 `protobuf:"bytes,24,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
-	DstMAC                       string                 `protobuf:"bytes,25,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
-	SrcPort                      int32                  `protobuf:"varint,26,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort                      int32                  `protobuf:"varint,27,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	Ja3S                         string                 `protobuf:"bytes,28,opt,name=Ja3s,proto3" json:"Ja3s,omitempty"`         // JA3S hash (lowercase hex MD5 of Ja3sFull)
-	Ja3SFull                     string                 `protobuf:"bytes,29,opt,name=Ja3sFull,proto3" json:"Ja3sFull,omitempty"` // JA3S string, GREASE removed
-	FrameNumber                  int64                  `protobuf:"varint,30,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	FlowID                       string                 `protobuf:"bytes,31,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields                protoimpl.UnknownFields
-	sizeCache                    protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the first byte of the TLS record holding the
+	// ServerHello
+	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	// legacy_version of the ServerHello (0x0303 for TLS 1.2 and 1.3); see SupportedVersion
+	Version int32 `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`
+	// server random, 32 bytes (the fixed HelloRetryRequest value for a retry request)
+	Random []byte `protobuf:"bytes,3,opt,name=Random,proto3" json:"Random,omitempty"`
+	// legacy session id echo, raw; empty without (and in TLS 1.3 drafts before 22)
+	SessionID                    []byte   `protobuf:"bytes,4,opt,name=SessionID,proto3" json:"SessionID,omitempty"`
+	CipherSuite                  int32    `protobuf:"varint,5,opt,name=CipherSuite,proto3" json:"CipherSuite,omitempty"`                                    // cipher suite chosen
+	CompressionMethod            int32    `protobuf:"varint,6,opt,name=CompressionMethod,proto3" json:"CompressionMethod,omitempty"`                        // compression method chosen (0 none)
+	NextProtoNeg                 bool     `protobuf:"varint,7,opt,name=NextProtoNeg,proto3" json:"NextProtoNeg,omitempty"`                                  // next_protocol_negotiation (NPN) extension present
+	NextProtos                   []string `protobuf:"bytes,8,rep,name=NextProtos,proto3" json:"NextProtos,omitempty"`                                       // protocols offered in the NPN extension
+	OCSPStapling                 bool     `protobuf:"varint,9,opt,name=OCSPStapling,proto3" json:"OCSPStapling,omitempty"`                                  // status_request extension present
+	TicketSupported              bool     `protobuf:"varint,10,opt,name=TicketSupported,proto3" json:"TicketSupported,omitempty"`                           // session_ticket extension present
+	SecureRenegotiationSupported bool     `protobuf:"varint,11,opt,name=SecureRenegotiationSupported,proto3" json:"SecureRenegotiationSupported,omitempty"` // renegotiation_info extension present
+	// renegotiated_connection data of renegotiation_info, raw; empty on a first handshake
+	SecureRenegotiation []byte `protobuf:"bytes,12,opt,name=SecureRenegotiation,proto3" json:"SecureRenegotiation,omitempty"`
+	AlpnProtocol        string `protobuf:"bytes,13,opt,name=AlpnProtocol,proto3" json:"AlpnProtocol,omitempty"` // protocol selected by ALPN; empty without
+	Ems                 bool   `protobuf:"varint,14,opt,name=Ems,proto3" json:"Ems,omitempty"`                  // extended_master_secret extension present
+	// signed certificate timestamps of the signed_certificate_timestamp extension, raw each
+	Scts [][]byte `protobuf:"bytes,15,rep,name=Scts,proto3" json:"Scts,omitempty"`
+	// version selected by the supported_versions extension (0x0304 TLS 1.3); 0 without
+	SupportedVersion        int32 `protobuf:"varint,16,opt,name=SupportedVersion,proto3" json:"SupportedVersion,omitempty"`
+	SelectedIdentityPresent bool  `protobuf:"varint,17,opt,name=SelectedIdentityPresent,proto3" json:"SelectedIdentityPresent,omitempty"` // pre_shared_key extension present
+	// PSK identity selected; 0 without (see SelectedIdentityPresent)
+	SelectedIdentity int32  `protobuf:"varint,18,opt,name=SelectedIdentity,proto3" json:"SelectedIdentity,omitempty"`
+	Cookie           []byte `protobuf:"bytes,19,opt,name=Cookie,proto3" json:"Cookie,omitempty"` // cookie of a HelloRetryRequest, raw; empty without
+	// group of the key_share extension (of a HelloRetryRequest: the group asked for); 0 without
+	SelectedGroup int32   `protobuf:"varint,20,opt,name=SelectedGroup,proto3" json:"SelectedGroup,omitempty"`
+	Extensions    []int32 `protobuf:"varint,21,rep,packed,name=Extensions,proto3" json:"Extensions,omitempty"` // extension types in wire order, GREASE included
+	SrcIP         string  `protobuf:"bytes,22,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                   // server's IP address, text form (the sender)
+	DstIP         string  `protobuf:"bytes,23,opt,name=DstIP,proto3" json:"DstIP,omitempty"`                   // client's IP address, text form
+	// server's Ethernet address from the connection's first packet; empty without Ethernet
+	SrcMAC string `protobuf:"bytes,24,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
+	// client's Ethernet address from the connection's first packet; empty without Ethernet
+	DstMAC   string `protobuf:"bytes,25,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
+	SrcPort  int32  `protobuf:"varint,26,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // server's port
+	DstPort  int32  `protobuf:"varint,27,opt,name=DstPort,proto3" json:"DstPort,omitempty"`  // client's port
+	Ja3S     string `protobuf:"bytes,28,opt,name=Ja3s,proto3" json:"Ja3s,omitempty"`         // JA3S hash (lowercase hex MD5 of Ja3sFull)
+	Ja3SFull string `protobuf:"bytes,29,opt,name=Ja3sFull,proto3" json:"Ja3sFull,omitempty"` // JA3S string, GREASE removed
+	// frame number of the segment that carried the first byte of the TLS record holding the
+	// ServerHello
+	FrameNumber   int64  `protobuf:"varint,30,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	FlowID        string `protobuf:"bytes,31,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the Connection record of the TCP connection
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TLSServerHello) Reset() {
@@ -14735,20 +15087,24 @@ func (x *TLSServerHello) GetFlowID() string {
 // Modbus is a Modbus/TCP application data unit.
 type Modbus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	TransactionID int32                  `protobuf:"varint,2,opt,name=TransactionID,proto3" json:"TransactionID,omitempty"`
-	ProtocolID    int32                  `protobuf:"varint,3,opt,name=ProtocolID,proto3" json:"ProtocolID,omitempty"`
-	Length        int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`
-	UnitID        int32                  `protobuf:"varint,5,opt,name=UnitID,proto3" json:"UnitID,omitempty"`
-	Payload       []byte                 `protobuf:"bytes,6,opt,name=Payload,proto3" json:"Payload,omitempty"`
-	Exception     bool                   `protobuf:"varint,7,opt,name=Exception,proto3" json:"Exception,omitempty"`
-	FunctionCode  int32                  `protobuf:"varint,8,opt,name=FunctionCode,proto3" json:"FunctionCode,omitempty"`
-	FrameNumber   int64                  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP         string                 `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP         string                 `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32                  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort       int32                  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string                 `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`         // packet capture time, Unix ns
+	TransactionID int32                  `protobuf:"varint,2,opt,name=TransactionID,proto3" json:"TransactionID,omitempty"` // transaction id pairing a response with its request
+	ProtocolID    int32                  `protobuf:"varint,3,opt,name=ProtocolID,proto3" json:"ProtocolID,omitempty"`       // protocol id (0 Modbus)
+	Length        int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`               // length field: bytes following it (unit id and PDU)
+	UnitID        int32                  `protobuf:"varint,5,opt,name=UnitID,proto3" json:"UnitID,omitempty"`               // unit id (slave address)
+	Payload       []byte                 `protobuf:"bytes,6,opt,name=Payload,proto3" json:"Payload,omitempty"`              // PDU data after the function code, raw; empty unless -payload
+	// true when the function code has the exception bit (0x80): an exception response
+	Exception bool `protobuf:"varint,7,opt,name=Exception,proto3" json:"Exception,omitempty"`
+	// function code without the exception bit (1 read coils, 3 read holding registers, 16 write
+	// multiple registers, ...)
+	FunctionCode int32  `protobuf:"varint,8,opt,name=FunctionCode,proto3" json:"FunctionCode,omitempty"`
+	FrameNumber  int64  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP        string `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -14883,23 +15239,26 @@ func (x *Modbus) GetFlowID() string {
 
 // CIP is a Common Industrial Protocol message.
 type CIP struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp        int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Response         bool                   `protobuf:"varint,2,opt,name=Response,proto3" json:"Response,omitempty"`
-	ServiceID        int32                  `protobuf:"varint,3,opt,name=ServiceID,proto3" json:"ServiceID,omitempty"`
-	ClassID          uint32                 `protobuf:"varint,4,opt,name=ClassID,proto3" json:"ClassID,omitempty"`
-	InstanceID       uint32                 `protobuf:"varint,5,opt,name=InstanceID,proto3" json:"InstanceID,omitempty"`
-	Status           int32                  `protobuf:"varint,6,opt,name=Status,proto3" json:"Status,omitempty"`
-	AdditionalStatus []uint32               `protobuf:"varint,7,rep,packed,name=AdditionalStatus,proto3" json:"AdditionalStatus,omitempty"`
-	Data             []byte                 `protobuf:"bytes,8,opt,name=Data,proto3" json:"Data,omitempty"`
-	FrameNumber      int64                  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP            string                 `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP            string                 `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort          int32                  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort          int32                  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID           string                 `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	Response  bool                   `protobuf:"varint,2,opt,name=Response,proto3" json:"Response,omitempty"`   // true for a response (service code with bit 0x80)
+	// service code without the response bit (0x0e get attribute single, 0x4c read tag, ...)
+	ServiceID        int32    `protobuf:"varint,3,opt,name=ServiceID,proto3" json:"ServiceID,omitempty"`
+	ClassID          uint32   `protobuf:"varint,4,opt,name=ClassID,proto3" json:"ClassID,omitempty"`                          // class id of the request path; 0 in responses
+	InstanceID       uint32   `protobuf:"varint,5,opt,name=InstanceID,proto3" json:"InstanceID,omitempty"`                    // instance id of the request path; 0 in responses
+	Status           int32    `protobuf:"varint,6,opt,name=Status,proto3" json:"Status,omitempty"`                            // general status of a response (0 success); 0 in requests
+	AdditionalStatus []uint32 `protobuf:"varint,7,rep,packed,name=AdditionalStatus,proto3" json:"AdditionalStatus,omitempty"` // additional status words of a response
+	// service data after the path (request) or status (response), raw; empty unless -payload
+	Data        []byte `protobuf:"bytes,8,opt,name=Data,proto3" json:"Data,omitempty"`
+	FrameNumber int64  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP       string `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CIP) Reset() {
@@ -15032,23 +15391,27 @@ func (x *CIP) GetFlowID() string {
 
 // ENIP is an EtherNet/IP encapsulation header.
 type ENIP struct {
-	state           protoimpl.MessageState   `protogen:"open.v1"`
-	Timestamp       int64                    `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	Command         uint32                   `protobuf:"varint,2,opt,name=Command,proto3" json:"Command,omitempty"`
-	Length          uint32                   `protobuf:"varint,3,opt,name=Length,proto3" json:"Length,omitempty"`
-	SessionHandle   uint32                   `protobuf:"varint,4,opt,name=SessionHandle,proto3" json:"SessionHandle,omitempty"`
-	Status          uint32                   `protobuf:"varint,5,opt,name=Status,proto3" json:"Status,omitempty"`
-	SenderContext   []byte                   `protobuf:"bytes,6,opt,name=SenderContext,proto3" json:"SenderContext,omitempty"`
-	Options         uint32                   `protobuf:"varint,7,opt,name=Options,proto3" json:"Options,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// encapsulation command (0x0065 RegisterSession, 0x006f SendRRData, 0x0070 SendUnitData, 0x0063
+	// ListIdentity, ...)
+	Command       uint32 `protobuf:"varint,2,opt,name=Command,proto3" json:"Command,omitempty"`
+	Length        uint32 `protobuf:"varint,3,opt,name=Length,proto3" json:"Length,omitempty"`               // length of the data after the 24-byte header, bytes
+	SessionHandle uint32 `protobuf:"varint,4,opt,name=SessionHandle,proto3" json:"SessionHandle,omitempty"` // session handle (0 before RegisterSession)
+	Status        uint32 `protobuf:"varint,5,opt,name=Status,proto3" json:"Status,omitempty"`               // status (0 success)
+	SenderContext []byte `protobuf:"bytes,6,opt,name=SenderContext,proto3" json:"SenderContext,omitempty"`  // sender context, 8 raw bytes echoed in the reply
+	Options       uint32 `protobuf:"varint,7,opt,name=Options,proto3" json:"Options,omitempty"`             // options (0)
+	// command specific data after the header; always set
 	CommandSpecific *ENIPCommandSpecificData `protobuf:"bytes,8,opt,name=CommandSpecific,proto3" json:"CommandSpecific,omitempty"`
-	FrameNumber     int64                    `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	SrcIP           string                   `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	DstIP           string                   `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort         int32                    `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
-	DstPort         int32                    `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID          string                   `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	FrameNumber     int64                    `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP           string                   `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP of the packet (inner one after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
+	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
+	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ENIP) Reset() {
@@ -15181,9 +15544,11 @@ func (x *ENIP) GetFlowID() string {
 
 // ENIPCommandSpecificData is the command specific data of an EtherNet/IP message.
 type ENIPCommandSpecificData struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Cmd           uint32                 `protobuf:"varint,1,opt,name=Cmd,proto3" json:"Cmd,omitempty"`
-	Data          []byte                 `protobuf:"bytes,2,opt,name=Data,proto3" json:"Data,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Cmd   uint32                 `protobuf:"varint,1,opt,name=Cmd,proto3" json:"Cmd,omitempty"` // the encapsulation command again (as ENIP.Command)
+	// command specific data, raw bytes (for SendRRData/SendUnitData: interface handle, timeout and
+	// item list)
+	Data          []byte `protobuf:"bytes,2,opt,name=Data,proto3" json:"Data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
