@@ -35,6 +35,11 @@
 //   data, random values, identifiers...) is `bytes`. A proto3 `string` must be
 //   valid UTF-8: decoders must make textual wire fields (host names, user
 //   agents, SNI, ALPN, LLDP/CDP names, ...) valid UTF-8 before setting them.
+// * Every field's comment says what it holds, its unit, and when it is
+//   empty or zero; a field that netcap never fills says so. The same
+//   comments, as tables, are docs/records.md (`make records-doc` writes it;
+//   tools/recordsdoc's tests fail on a field without a comment and on a
+//   stale page).
 //
 // Field names follow the records of the original netcap and must not be
 // renamed: users select columns by these names.
@@ -13641,7 +13646,8 @@ type LCM struct {
 	// size of the whole message, bytes (fragments only; 0 otherwise); unsigned 32-bit on the wire,
 	// stored in int32
 	PayloadSize int32 `protobuf:"varint,4,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
-	// offset of this fragment in the message, bytes (fragments only; 0 otherwise)
+	// offset of this fragment in the message, bytes (fragments only; 0 otherwise); unsigned 32-bit on
+	// the wire, stored in int32
 	FragmentOffset int32  `protobuf:"varint,5,opt,name=FragmentOffset,proto3" json:"FragmentOffset,omitempty"`
 	FragmentNumber int32  `protobuf:"varint,6,opt,name=FragmentNumber,proto3" json:"FragmentNumber,omitempty"` // fragment number (fragments only; 0 otherwise)
 	TotalFragments int32  `protobuf:"varint,7,opt,name=TotalFragments,proto3" json:"TotalFragments,omitempty"` // number of fragments of the message (fragments only; 0 otherwise)
