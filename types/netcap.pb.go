@@ -3526,29 +3526,31 @@ func (x *CiscoDiscoveryValue) GetValue() []byte {
 
 // CiscoDiscoveryInfo holds the decoded TLVs of a CDP packet.
 type CiscoDiscoveryInfo struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp        int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`                // packet capture time, Unix ns
-	CDPHello         *CDPHello              `protobuf:"bytes,2,opt,name=CDPHello,proto3" json:"CDPHello,omitempty"`                   // hello TLV (0x0008); absent without one
-	DeviceID         string                 `protobuf:"bytes,3,opt,name=DeviceID,proto3" json:"DeviceID,omitempty"`                   // device id TLV; empty without one
-	Addresses        []string               `protobuf:"bytes,4,rep,name=Addresses,proto3" json:"Addresses,omitempty"`                 // addresses TLV: the device's IP addresses, text form
-	PortID           string                 `protobuf:"bytes,5,opt,name=PortID,proto3" json:"PortID,omitempty"`                       // port id TLV (the sending interface); empty without one
-	Capabilities     *CDPCapabilities       `protobuf:"bytes,6,opt,name=Capabilities,proto3" json:"Capabilities,omitempty"`           // capabilities TLV; absent without one
-	Version          string                 `protobuf:"bytes,7,opt,name=Version,proto3" json:"Version,omitempty"`                     // software version TLV; empty without one
-	Platform         string                 `protobuf:"bytes,8,opt,name=Platform,proto3" json:"Platform,omitempty"`                   // platform TLV (hardware model); empty without one
-	IPPrefixes       []*IPNet               `protobuf:"bytes,9,rep,name=IPPrefixes,proto3" json:"IPPrefixes,omitempty"`               // IP prefix TLV (ODR): the prefixes announced
-	VTPDomain        string                 `protobuf:"bytes,10,opt,name=VTPDomain,proto3" json:"VTPDomain,omitempty"`                // VTP management domain TLV; empty without one
-	NativeVLAN       int32                  `protobuf:"varint,11,opt,name=NativeVLAN,proto3" json:"NativeVLAN,omitempty"`             // native VLAN TLV; 0 without one
-	FullDuplex       bool                   `protobuf:"varint,12,opt,name=FullDuplex,proto3" json:"FullDuplex,omitempty"`             // duplex TLV: true for full duplex; false without one
-	VLANReply        *CDPVLANDialogue       `protobuf:"bytes,13,opt,name=VLANReply,proto3" json:"VLANReply,omitempty"`                // VLAN reply TLV; absent without one
-	VLANQuery        *CDPVLANDialogue       `protobuf:"bytes,14,opt,name=VLANQuery,proto3" json:"VLANQuery,omitempty"`                // VLAN query TLV; absent without one
-	PowerConsumption int32                  `protobuf:"varint,15,opt,name=PowerConsumption,proto3" json:"PowerConsumption,omitempty"` // power TLV, milliwatts; 0 without one
-	MTU              uint32                 `protobuf:"varint,16,opt,name=MTU,proto3" json:"MTU,omitempty"`                           // MTU TLV, bytes; 0 without one
-	ExtendedTrust    int32                  `protobuf:"varint,17,opt,name=ExtendedTrust,proto3" json:"ExtendedTrust,omitempty"`       // trust bitmap TLV; 0 without one
-	UntrustedCOS     int32                  `protobuf:"varint,18,opt,name=UntrustedCOS,proto3" json:"UntrustedCOS,omitempty"`         // untrusted port CoS TLV; 0 without one
-	SysName          string                 `protobuf:"bytes,19,opt,name=SysName,proto3" json:"SysName,omitempty"`                    // system name TLV; empty without one
-	// system object id TLV, raw bytes as text; empty without one
-	SysOID         string                 `protobuf:"bytes,20,opt,name=SysOID,proto3" json:"SysOID,omitempty"`
-	MgmtAddresses  []string               `protobuf:"bytes,21,rep,name=MgmtAddresses,proto3" json:"MgmtAddresses,omitempty"`   // management addresses TLV, text form
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	CDPHello  *CDPHello              `protobuf:"bytes,2,opt,name=CDPHello,proto3" json:"CDPHello,omitempty"`    // hello TLV (0x0008); absent without one
+	DeviceID  string                 `protobuf:"bytes,3,opt,name=DeviceID,proto3" json:"DeviceID,omitempty"`    // device id TLV; empty without one
+	// addresses TLV: the device's addresses, text form; an IPv4 address reads ::ffff:a.b.c.d
+	// (gopacket stores it in 16 bytes and netcap prints 16-byte addresses as IPv6)
+	Addresses        []string         `protobuf:"bytes,4,rep,name=Addresses,proto3" json:"Addresses,omitempty"`
+	PortID           string           `protobuf:"bytes,5,opt,name=PortID,proto3" json:"PortID,omitempty"`                       // port id TLV (the sending interface); empty without one
+	Capabilities     *CDPCapabilities `protobuf:"bytes,6,opt,name=Capabilities,proto3" json:"Capabilities,omitempty"`           // capabilities TLV; absent without one
+	Version          string           `protobuf:"bytes,7,opt,name=Version,proto3" json:"Version,omitempty"`                     // software version TLV; empty without one
+	Platform         string           `protobuf:"bytes,8,opt,name=Platform,proto3" json:"Platform,omitempty"`                   // platform TLV (hardware model); empty without one
+	IPPrefixes       []*IPNet         `protobuf:"bytes,9,rep,name=IPPrefixes,proto3" json:"IPPrefixes,omitempty"`               // IP prefix TLV (ODR): the prefixes announced
+	VTPDomain        string           `protobuf:"bytes,10,opt,name=VTPDomain,proto3" json:"VTPDomain,omitempty"`                // VTP management domain TLV; empty without one
+	NativeVLAN       int32            `protobuf:"varint,11,opt,name=NativeVLAN,proto3" json:"NativeVLAN,omitempty"`             // native VLAN TLV; 0 without one
+	FullDuplex       bool             `protobuf:"varint,12,opt,name=FullDuplex,proto3" json:"FullDuplex,omitempty"`             // duplex TLV: true for full duplex; false without one
+	VLANReply        *CDPVLANDialogue `protobuf:"bytes,13,opt,name=VLANReply,proto3" json:"VLANReply,omitempty"`                // VLAN reply TLV; absent without one
+	VLANQuery        *CDPVLANDialogue `protobuf:"bytes,14,opt,name=VLANQuery,proto3" json:"VLANQuery,omitempty"`                // VLAN query TLV; absent without one
+	PowerConsumption int32            `protobuf:"varint,15,opt,name=PowerConsumption,proto3" json:"PowerConsumption,omitempty"` // power TLV, milliwatts; 0 without one
+	MTU              uint32           `protobuf:"varint,16,opt,name=MTU,proto3" json:"MTU,omitempty"`                           // MTU TLV, bytes; 0 without one
+	ExtendedTrust    int32            `protobuf:"varint,17,opt,name=ExtendedTrust,proto3" json:"ExtendedTrust,omitempty"`       // trust bitmap TLV; 0 without one
+	UntrustedCOS     int32            `protobuf:"varint,18,opt,name=UntrustedCOS,proto3" json:"UntrustedCOS,omitempty"`         // untrusted port CoS TLV; 0 without one
+	SysName          string           `protobuf:"bytes,19,opt,name=SysName,proto3" json:"SysName,omitempty"`                    // system name TLV; empty without one
+	SysOID           string           `protobuf:"bytes,20,opt,name=SysOID,proto3" json:"SysOID,omitempty"`                      // system object id TLV, raw bytes as text; empty without one
+	// management addresses TLV, text form; an IPv4 address reads ::ffff:a.b.c.d, as in Addresses
+	MgmtAddresses  []string               `protobuf:"bytes,21,rep,name=MgmtAddresses,proto3" json:"MgmtAddresses,omitempty"`
 	Location       *CDPLocation           `protobuf:"bytes,22,opt,name=Location,proto3" json:"Location,omitempty"`             // location TLV; absent without one
 	PowerRequest   *CDPPowerDialogue      `protobuf:"bytes,23,opt,name=PowerRequest,proto3" json:"PowerRequest,omitempty"`     // power requested TLV; absent without one
 	PowerAvailable *CDPPowerDialogue      `protobuf:"bytes,24,opt,name=PowerAvailable,proto3" json:"PowerAvailable,omitempty"` // power available TLV; absent without one
@@ -12356,7 +12358,7 @@ func (x *DNS) GetFlowID() string {
 // DNSQuestion is an entry of the question section of a DNS message.
 type DNSQuestion struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`    // queried name, dotted, without the trailing dot
+	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`    // queried name, dotted, without the trailing dot; empty for the root
 	Type          int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`   // query type (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 33 SRV, 255 ANY, ...)
 	Class         int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"` // query class (1 IN)
 	unknownFields protoimpl.UnknownFields
@@ -12416,20 +12418,21 @@ func (x *DNSQuestion) GetClass() int32 {
 
 // DNSResourceRecord is a resource record of a DNS message.
 type DNSResourceRecord struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Name       string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`              // owner name, dotted, without the trailing dot
-	Type       int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`             // record type (1 A, 28 AAAA, 5 CNAME, 41 OPT, ...)
-	Class      int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"`           // record class (1 IN; for OPT the UDP payload size)
-	TTL        uint32                 `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`               // time to live, seconds (for OPT the extended rcode and flags)
-	DataLength int32                  `protobuf:"varint,5,opt,name=DataLength,proto3" json:"DataLength,omitempty"` // RDATA length, bytes
-	Data       []byte                 `protobuf:"bytes,6,opt,name=Data,proto3" json:"Data,omitempty"`              // RDATA, raw bytes
-	IP         string                 `protobuf:"bytes,7,opt,name=IP,proto3" json:"IP,omitempty"`                  // address of an A or AAAA record, text form; empty for other types
-	NS         string                 `protobuf:"bytes,8,opt,name=NS,proto3" json:"NS,omitempty"`                  // name server of an NS record; empty for other types
-	CNAME      string                 `protobuf:"bytes,9,opt,name=CNAME,proto3" json:"CNAME,omitempty"`            // canonical name of a CNAME record; empty for other types
-	PTR        string                 `protobuf:"bytes,10,opt,name=PTR,proto3" json:"PTR,omitempty"`               // domain name of a PTR record; empty for other types
-	SOA        *DNSSOA                `protobuf:"bytes,11,opt,name=SOA,proto3" json:"SOA,omitempty"`               // data of an SOA record; absent for other types
-	SRV        *DNSSRV                `protobuf:"bytes,12,opt,name=SRV,proto3" json:"SRV,omitempty"`               // data of an SRV record; absent for other types
-	MX         *DNSMX                 `protobuf:"bytes,13,opt,name=MX,proto3" json:"MX,omitempty"`                 // data of an MX record; absent for other types
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// owner name, dotted, without the trailing dot; empty for the root (an EDNS OPT record)
+	Name       string  `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`
+	Type       int32   `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`             // record type (1 A, 28 AAAA, 5 CNAME, 41 OPT, ...)
+	Class      int32   `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"`           // record class (1 IN; for OPT the UDP payload size)
+	TTL        uint32  `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`               // time to live, seconds (for OPT the extended rcode and flags)
+	DataLength int32   `protobuf:"varint,5,opt,name=DataLength,proto3" json:"DataLength,omitempty"` // RDATA length, bytes
+	Data       []byte  `protobuf:"bytes,6,opt,name=Data,proto3" json:"Data,omitempty"`              // RDATA, raw bytes
+	IP         string  `protobuf:"bytes,7,opt,name=IP,proto3" json:"IP,omitempty"`                  // address of an A or AAAA record, text form; empty for other types
+	NS         string  `protobuf:"bytes,8,opt,name=NS,proto3" json:"NS,omitempty"`                  // name server of an NS record; empty for other types
+	CNAME      string  `protobuf:"bytes,9,opt,name=CNAME,proto3" json:"CNAME,omitempty"`            // canonical name of a CNAME record; empty for other types
+	PTR        string  `protobuf:"bytes,10,opt,name=PTR,proto3" json:"PTR,omitempty"`               // domain name of a PTR record; empty for other types
+	SOA        *DNSSOA `protobuf:"bytes,11,opt,name=SOA,proto3" json:"SOA,omitempty"`               // data of an SOA record; absent for other types
+	SRV        *DNSSRV `protobuf:"bytes,12,opt,name=SRV,proto3" json:"SRV,omitempty"`               // data of an SRV record; absent for other types
+	MX         *DNSMX  `protobuf:"bytes,13,opt,name=MX,proto3" json:"MX,omitempty"`                 // data of an MX record; absent for other types
 	// character strings of a TXT record, raw bytes each; empty for other types
 	TXTs          [][]byte `protobuf:"bytes,14,rep,name=TXTs,proto3" json:"TXTs,omitempty"`
 	unknownFields protoimpl.UnknownFields
