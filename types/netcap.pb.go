@@ -35,6 +35,11 @@
 //   data, random values, identifiers...) is `bytes`. A proto3 `string` must be
 //   valid UTF-8: decoders must make textual wire fields (host names, user
 //   agents, SNI, ALPN, LLDP/CDP names, ...) valid UTF-8 before setting them.
+// * Every field's comment says what it holds, its unit, and when it is
+//   empty or zero; a field that netcap never fills says so. The same
+//   comments, as tables, are docs/records.md (`make records-doc` writes it;
+//   tools/recordsdoc's tests fail on a field without a comment and on a
+//   stale page).
 //
 // Field names follow the records of the original netcap and must not be
 // renamed: users select columns by these names.
@@ -557,18 +562,19 @@ type Flow struct {
 	// protocol the stream detectors chose ("HTTP", "TLS", ...) or the first gopacket layer after the
 	// transport layer ("DNS", ...); empty when none
 	ApplicationProto string `protobuf:"bytes,5,opt,name=ApplicationProto,proto3" json:"ApplicationProto,omitempty"`
-	// Ethernet source of the connection's first packet seen from this side; empty without Ethernet
+	// sender's Ethernet address, as seen in the connection's first packet; empty without Ethernet
 	SrcMAC string `protobuf:"bytes,6,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`
-	DstMAC string `protobuf:"bytes,7,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"` // Ethernet destination, as SrcMAC; empty without Ethernet
-	SrcIP  string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`   // sender's IP address, text form
+	// receiver's Ethernet address, as seen in the connection's first packet; empty without Ethernet
+	DstMAC string `protobuf:"bytes,7,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`
+	SrcIP  string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"` // sender's IP address, text form
 	// sender's port; ICMP: as in Connection, the client side holds the type and the server side the
 	// code of the first message; 0 for protocols without ports
 	SrcPort   int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
 	DstIP     string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`          // receiver's IP address, text form
 	DstPort   int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`     // receiver's port; ICMP: see SrcPort; 0 for protocols without ports
 	TotalSize int64  `protobuf:"varint,12,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"` // bytes of all packets of this direction, original frame lengths
-	// bytes of transport payload (TCP/UDP/ICMP payload) of all packets of this direction; 0 for other
-	// protocols
+	// bytes of TCP, UDP or ICMP payload of all packets of this direction; 0 for other protocols, SCTP
+	// included
 	AppPayloadSize int64 `protobuf:"varint,13,opt,name=AppPayloadSize,proto3" json:"AppPayloadSize,omitempty"`
 	NumPackets     int64 `protobuf:"varint,14,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"` // packets in this direction
 	// unique id: the UID of the Connection it belongs to, then "-0" (client to server) or "-1"
@@ -849,7 +855,7 @@ type Connection struct {
 	// server's port; ICMP: code of the first message; 0 for protocols without ports
 	DstPort   int32 `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
 	TotalSize int64 `protobuf:"varint,12,opt,name=TotalSize,proto3" json:"TotalSize,omitempty"` // bytes of all packets, both directions, original frame lengths
-	// bytes of transport payload (TCP/UDP/ICMP payload), both directions; 0 for other protocols
+	// bytes of TCP, UDP or ICMP payload, both directions; 0 for other protocols, SCTP included
 	AppPayloadSize int64 `protobuf:"varint,13,opt,name=AppPayloadSize,proto3" json:"AppPayloadSize,omitempty"`
 	NumPackets     int64 `protobuf:"varint,14,opt,name=NumPackets,proto3" json:"NumPackets,omitempty"` // packets, both directions
 	// unique id of the connection (16 hex digits); the FlowID of every packet record of this
@@ -863,8 +869,8 @@ type Connection struct {
 	NumPacketsServerToClient   int64  `protobuf:"varint,20,opt,name=NumPacketsServerToClient,proto3" json:"NumPacketsServerToClient,omitempty"`     // packets sent by the server (Dst)
 	BytesClientToServer        int64  `protobuf:"varint,21,opt,name=BytesClientToServer,proto3" json:"BytesClientToServer,omitempty"`               // bytes of the client's packets, original frame lengths
 	BytesServerToClient        int64  `protobuf:"varint,22,opt,name=BytesServerToClient,proto3" json:"BytesServerToClient,omitempty"`               // bytes of the server's packets, original frame lengths
-	PayloadBytesClientToServer int64  `protobuf:"varint,23,opt,name=PayloadBytesClientToServer,proto3" json:"PayloadBytesClientToServer,omitempty"` // transport payload bytes sent by the client
-	PayloadBytesServerToClient int64  `protobuf:"varint,24,opt,name=PayloadBytesServerToClient,proto3" json:"PayloadBytesServerToClient,omitempty"` // transport payload bytes sent by the server
+	PayloadBytesClientToServer int64  `protobuf:"varint,23,opt,name=PayloadBytesClientToServer,proto3" json:"PayloadBytesClientToServer,omitempty"` // TCP, UDP or ICMP payload bytes sent by the client
+	PayloadBytesServerToClient int64  `protobuf:"varint,24,opt,name=PayloadBytesServerToClient,proto3" json:"PayloadBytesServerToClient,omitempty"` // TCP, UDP or ICMP payload bytes sent by the server
 	// TCP packets with FIN set, both directions; 0 for other protocols
 	NumFINFlags int64 `protobuf:"varint,25,opt,name=NumFINFlags,proto3" json:"NumFINFlags,omitempty"`
 	NumRSTFlags int64 `protobuf:"varint,26,opt,name=NumRSTFlags,proto3" json:"NumRSTFlags,omitempty"` // TCP packets with RST set, both directions; 0 for other protocols
@@ -1670,21 +1676,20 @@ type Ethernet struct {
 	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
 	SrcMAC    string                 `protobuf:"bytes,2,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`        // source MAC address, text form
 	DstMAC    string                 `protobuf:"bytes,3,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`        // destination MAC address, text form
-	// EtherType of the payload (0x0800 IPv4, 0x86dd IPv6, ...); for an 802.3 frame gopacket's type
-	// after the length field (LLC)
+	// EtherType of the payload (0x0800 IPv4, 0x86dd IPv6, ...); 0 for an 802.3 frame, whose type
+	// field is a length (gopacket's EthernetTypeLLC; the length is not kept)
 	EthernetType int32 `protobuf:"varint,4,opt,name=EthernetType,proto3" json:"EthernetType,omitempty"`
 	// Shannon entropy of the payload, bits per byte (0 to 8); 0 unless -entropy
 	PayloadEntropy float64 `protobuf:"fixed64,5,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
-	// bytes after the Ethernet header (Ethernet II: trailer padding included; 802.3: up to the length
-	// field)
-	PayloadSize int32  `protobuf:"varint,6,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
-	FrameNumber int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	// bytes after the Ethernet header (Ethernet II: trailer padding included; 802.3: cut to the
+	// length field)
+	PayloadSize   int32  `protobuf:"varint,6,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
+	FrameNumber   int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`        // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1820,13 +1825,13 @@ type ARP struct {
 	DstHwAddress       string `protobuf:"bytes,9,opt,name=DstHwAddress,proto3" json:"DstHwAddress,omitempty"`
 	DstProtocolAddress string `protobuf:"bytes,10,opt,name=DstProtocolAddress,proto3" json:"DstProtocolAddress,omitempty"` // target protocol address, as SrcProtocolAddress
 	FrameNumber        int64  `protobuf:"varint,11,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`              // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,12,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,13,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1982,12 +1987,12 @@ type Dot1Q struct {
 	VLANIdentifier int32                  `protobuf:"varint,4,opt,name=VLANIdentifier,proto3" json:"VLANIdentifier,omitempty"` // VLAN id, 0 to 4095
 	Type           int32                  `protobuf:"varint,5,opt,name=Type,proto3" json:"Type,omitempty"`                     // EtherType of the payload
 	FrameNumber    int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`       // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP          string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                    // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP          string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                    // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2101,20 +2106,22 @@ func (x *Dot1Q) GetFlowID() string {
 
 // LLC is an IEEE 802.2 Logical Link Control header.
 type LLC struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
-	DSAP        int32                  `protobuf:"varint,2,opt,name=DSAP,proto3" json:"DSAP,omitempty"`               // destination service access point (7 bits, without the I/G bit)
-	IG          bool                   `protobuf:"varint,3,opt,name=IG,proto3" json:"IG,omitempty"`                   // I/G bit of the DSAP: true for a group address
-	SSAP        int32                  `protobuf:"varint,4,opt,name=SSAP,proto3" json:"SSAP,omitempty"`               // source service access point (7 bits, without the C/R bit)
-	CR          bool                   `protobuf:"varint,5,opt,name=CR,proto3" json:"CR,omitempty"`                   // C/R bit of the SSAP: true for a response
-	Control     int32                  `protobuf:"varint,6,opt,name=Control,proto3" json:"Control,omitempty"`         // control field (1 byte for U frames, 2 bytes for I and S frames)
-	FrameNumber int64                  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// destination service access point: the first byte with its I/G bit (0x01) cleared (0xaa SNAP,
+	// 0x42 spanning tree, ...)
+	DSAP int32 `protobuf:"varint,2,opt,name=DSAP,proto3" json:"DSAP,omitempty"`
+	IG   bool  `protobuf:"varint,3,opt,name=IG,proto3" json:"IG,omitempty"` // I/G bit of the DSAP: true for a group address
+	// source service access point: the second byte with its C/R bit (0x01) cleared
+	SSAP          int32  `protobuf:"varint,4,opt,name=SSAP,proto3" json:"SSAP,omitempty"`
+	CR            bool   `protobuf:"varint,5,opt,name=CR,proto3" json:"CR,omitempty"`                   // C/R bit of the SSAP: true for a response
+	Control       int32  `protobuf:"varint,6,opt,name=Control,proto3" json:"Control,omitempty"`         // control field (1 byte for U frames, 2 bytes for I and S frames)
+	FrameNumber   int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`        // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2240,13 +2247,12 @@ type SNAP struct {
 	OrganizationalCode []byte                 `protobuf:"bytes,2,opt,name=OrganizationalCode,proto3" json:"OrganizationalCode,omitempty"` // OUI, 3 bytes (00:00:00 for an EtherType)
 	Type               int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`                            // protocol id: an EtherType when OrganizationalCode is 0
 	FrameNumber        int64                  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`              // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP              string                 `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                           // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2351,16 +2357,14 @@ type LinkLayerDiscovery struct {
 	ChassisID *LLDPChassisID         `protobuf:"bytes,2,opt,name=ChassisID,proto3" json:"ChassisID,omitempty"`  // chassis id TLV; always set
 	PortID    *LLDPPortID            `protobuf:"bytes,3,opt,name=PortID,proto3" json:"PortID,omitempty"`        // port id TLV; always set
 	TTL       int32                  `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`             // time to live TLV, seconds
-	// every TLV of the packet but the chassis id, port id and TTL ones, in order, including the end
-	// TLV (type 0)
-	Values      []*LinkLayerDiscoveryValue `protobuf:"bytes,5,rep,name=Values,proto3" json:"Values,omitempty"`
-	FrameNumber int64                      `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string                     `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	// every TLV of the packet but the chassis id, port id, TTL and end ones, in order
+	Values        []*LinkLayerDiscoveryValue `protobuf:"bytes,5,rep,name=Values,proto3" json:"Values,omitempty"`
+	FrameNumber   int64                      `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string                     `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string                     `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32                      `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32                      `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string                     `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2656,14 +2660,13 @@ type LinkLayerDiscoveryInfo struct {
 	OrgTLVs     []*LLDPOrgSpecificTLV `protobuf:"bytes,7,rep,name=OrgTLVs,proto3" json:"OrgTLVs,omitempty"` // organisation specific TLVs, in order
 	// TLVs of other types (not chassis, port, TTL, end, descriptions, name, capabilities, management
 	// address or organisation specific)
-	Unknown     []*LinkLayerDiscoveryValue `protobuf:"bytes,8,rep,name=Unknown,proto3" json:"Unknown,omitempty"`
-	FrameNumber int64                      `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string                     `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	Unknown       []*LinkLayerDiscoveryValue `protobuf:"bytes,8,rep,name=Unknown,proto3" json:"Unknown,omitempty"`
+	FrameNumber   int64                      `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string                     `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string                     `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`             // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32                      `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`        // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32                      `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string                     `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3118,14 +3121,13 @@ type EthernetCTP struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
 	// skip count: offset of the current function, bytes (little endian on the wire)
-	SkipCount   int32  `protobuf:"varint,2,opt,name=SkipCount,proto3" json:"SkipCount,omitempty"`
-	FrameNumber int64  `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SkipCount     int32  `protobuf:"varint,2,opt,name=SkipCount,proto3" json:"SkipCount,omitempty"`
+	FrameNumber   int64  `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3224,12 +3226,11 @@ type EthernetCTPReply struct {
 	ReceiptNumber int32                  `protobuf:"varint,3,opt,name=ReceiptNumber,proto3" json:"ReceiptNumber,omitempty"` // receipt number chosen by the sender
 	Data          []byte                 `protobuf:"bytes,4,opt,name=Data,proto3" json:"Data,omitempty"`                    // data after the receipt number, raw bytes
 	FrameNumber   int64                  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`     // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP         string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                  // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`   // UID of the packet's Connection record (join key); empty without IP
+	SrcIP         string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                  // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string                 `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`                  // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32                  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`             // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32                  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"`             // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string                 `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`               // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3344,13 +3345,13 @@ type CiscoDiscovery struct {
 	Values    []*CiscoDiscoveryValue `protobuf:"bytes,5,rep,name=Values,proto3" json:"Values,omitempty"`        // every TLV of the packet, in order
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3525,29 +3526,31 @@ func (x *CiscoDiscoveryValue) GetValue() []byte {
 
 // CiscoDiscoveryInfo holds the decoded TLVs of a CDP packet.
 type CiscoDiscoveryInfo struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp        int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`                // packet capture time, Unix ns
-	CDPHello         *CDPHello              `protobuf:"bytes,2,opt,name=CDPHello,proto3" json:"CDPHello,omitempty"`                   // hello TLV (0x0008); absent without one
-	DeviceID         string                 `protobuf:"bytes,3,opt,name=DeviceID,proto3" json:"DeviceID,omitempty"`                   // device id TLV; empty without one
-	Addresses        []string               `protobuf:"bytes,4,rep,name=Addresses,proto3" json:"Addresses,omitempty"`                 // addresses TLV: the device's IP addresses, text form
-	PortID           string                 `protobuf:"bytes,5,opt,name=PortID,proto3" json:"PortID,omitempty"`                       // port id TLV (the sending interface); empty without one
-	Capabilities     *CDPCapabilities       `protobuf:"bytes,6,opt,name=Capabilities,proto3" json:"Capabilities,omitempty"`           // capabilities TLV; absent without one
-	Version          string                 `protobuf:"bytes,7,opt,name=Version,proto3" json:"Version,omitempty"`                     // software version TLV; empty without one
-	Platform         string                 `protobuf:"bytes,8,opt,name=Platform,proto3" json:"Platform,omitempty"`                   // platform TLV (hardware model); empty without one
-	IPPrefixes       []*IPNet               `protobuf:"bytes,9,rep,name=IPPrefixes,proto3" json:"IPPrefixes,omitempty"`               // IP prefix TLV (ODR): the prefixes announced
-	VTPDomain        string                 `protobuf:"bytes,10,opt,name=VTPDomain,proto3" json:"VTPDomain,omitempty"`                // VTP management domain TLV; empty without one
-	NativeVLAN       int32                  `protobuf:"varint,11,opt,name=NativeVLAN,proto3" json:"NativeVLAN,omitempty"`             // native VLAN TLV; 0 without one
-	FullDuplex       bool                   `protobuf:"varint,12,opt,name=FullDuplex,proto3" json:"FullDuplex,omitempty"`             // duplex TLV: true for full duplex; false without one
-	VLANReply        *CDPVLANDialogue       `protobuf:"bytes,13,opt,name=VLANReply,proto3" json:"VLANReply,omitempty"`                // VLAN reply TLV; absent without one
-	VLANQuery        *CDPVLANDialogue       `protobuf:"bytes,14,opt,name=VLANQuery,proto3" json:"VLANQuery,omitempty"`                // VLAN query TLV; absent without one
-	PowerConsumption int32                  `protobuf:"varint,15,opt,name=PowerConsumption,proto3" json:"PowerConsumption,omitempty"` // power TLV, milliwatts; 0 without one
-	MTU              uint32                 `protobuf:"varint,16,opt,name=MTU,proto3" json:"MTU,omitempty"`                           // MTU TLV, bytes; 0 without one
-	ExtendedTrust    int32                  `protobuf:"varint,17,opt,name=ExtendedTrust,proto3" json:"ExtendedTrust,omitempty"`       // trust bitmap TLV; 0 without one
-	UntrustedCOS     int32                  `protobuf:"varint,18,opt,name=UntrustedCOS,proto3" json:"UntrustedCOS,omitempty"`         // untrusted port CoS TLV; 0 without one
-	SysName          string                 `protobuf:"bytes,19,opt,name=SysName,proto3" json:"SysName,omitempty"`                    // system name TLV; empty without one
-	// system object id TLV, raw bytes as text; empty without one
-	SysOID         string                 `protobuf:"bytes,20,opt,name=SysOID,proto3" json:"SysOID,omitempty"`
-	MgmtAddresses  []string               `protobuf:"bytes,21,rep,name=MgmtAddresses,proto3" json:"MgmtAddresses,omitempty"`   // management addresses TLV, text form
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	CDPHello  *CDPHello              `protobuf:"bytes,2,opt,name=CDPHello,proto3" json:"CDPHello,omitempty"`    // hello TLV (0x0008); absent without one
+	DeviceID  string                 `protobuf:"bytes,3,opt,name=DeviceID,proto3" json:"DeviceID,omitempty"`    // device id TLV; empty without one
+	// addresses TLV: the device's addresses, text form; an IPv4 address reads ::ffff:a.b.c.d
+	// (gopacket stores it in 16 bytes and netcap prints 16-byte addresses as IPv6)
+	Addresses        []string         `protobuf:"bytes,4,rep,name=Addresses,proto3" json:"Addresses,omitempty"`
+	PortID           string           `protobuf:"bytes,5,opt,name=PortID,proto3" json:"PortID,omitempty"`                       // port id TLV (the sending interface); empty without one
+	Capabilities     *CDPCapabilities `protobuf:"bytes,6,opt,name=Capabilities,proto3" json:"Capabilities,omitempty"`           // capabilities TLV; absent without one
+	Version          string           `protobuf:"bytes,7,opt,name=Version,proto3" json:"Version,omitempty"`                     // software version TLV; empty without one
+	Platform         string           `protobuf:"bytes,8,opt,name=Platform,proto3" json:"Platform,omitempty"`                   // platform TLV (hardware model); empty without one
+	IPPrefixes       []*IPNet         `protobuf:"bytes,9,rep,name=IPPrefixes,proto3" json:"IPPrefixes,omitempty"`               // IP prefix TLV (ODR): the prefixes announced
+	VTPDomain        string           `protobuf:"bytes,10,opt,name=VTPDomain,proto3" json:"VTPDomain,omitempty"`                // VTP management domain TLV; empty without one
+	NativeVLAN       int32            `protobuf:"varint,11,opt,name=NativeVLAN,proto3" json:"NativeVLAN,omitempty"`             // native VLAN TLV; 0 without one
+	FullDuplex       bool             `protobuf:"varint,12,opt,name=FullDuplex,proto3" json:"FullDuplex,omitempty"`             // duplex TLV: true for full duplex; false without one
+	VLANReply        *CDPVLANDialogue `protobuf:"bytes,13,opt,name=VLANReply,proto3" json:"VLANReply,omitempty"`                // VLAN reply TLV; absent without one
+	VLANQuery        *CDPVLANDialogue `protobuf:"bytes,14,opt,name=VLANQuery,proto3" json:"VLANQuery,omitempty"`                // VLAN query TLV; absent without one
+	PowerConsumption int32            `protobuf:"varint,15,opt,name=PowerConsumption,proto3" json:"PowerConsumption,omitempty"` // power TLV, milliwatts; 0 without one
+	MTU              uint32           `protobuf:"varint,16,opt,name=MTU,proto3" json:"MTU,omitempty"`                           // MTU TLV, bytes; 0 without one
+	ExtendedTrust    int32            `protobuf:"varint,17,opt,name=ExtendedTrust,proto3" json:"ExtendedTrust,omitempty"`       // trust bitmap TLV; 0 without one
+	UntrustedCOS     int32            `protobuf:"varint,18,opt,name=UntrustedCOS,proto3" json:"UntrustedCOS,omitempty"`         // untrusted port CoS TLV; 0 without one
+	SysName          string           `protobuf:"bytes,19,opt,name=SysName,proto3" json:"SysName,omitempty"`                    // system name TLV; empty without one
+	SysOID           string           `protobuf:"bytes,20,opt,name=SysOID,proto3" json:"SysOID,omitempty"`                      // system object id TLV, raw bytes as text; empty without one
+	// management addresses TLV, text form; an IPv4 address reads ::ffff:a.b.c.d, as in Addresses
+	MgmtAddresses  []string               `protobuf:"bytes,21,rep,name=MgmtAddresses,proto3" json:"MgmtAddresses,omitempty"`
 	Location       *CDPLocation           `protobuf:"bytes,22,opt,name=Location,proto3" json:"Location,omitempty"`             // location TLV; absent without one
 	PowerRequest   *CDPPowerDialogue      `protobuf:"bytes,23,opt,name=PowerRequest,proto3" json:"PowerRequest,omitempty"`     // power requested TLV; absent without one
 	PowerAvailable *CDPPowerDialogue      `protobuf:"bytes,24,opt,name=PowerAvailable,proto3" json:"PowerAvailable,omitempty"` // power available TLV; absent without one
@@ -3556,13 +3559,13 @@ type CiscoDiscoveryInfo struct {
 	Unknown        []*CiscoDiscoveryValue `protobuf:"bytes,27,rep,name=Unknown,proto3" json:"Unknown,omitempty"`               // TLVs gopacket does not decode, raw
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,28,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,29,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,30,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,31,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,32,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,33,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,31,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,32,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,33,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4528,21 +4531,20 @@ func (x *IPNet) GetIPMask() string {
 
 // NortelDiscovery is a Nortel Discovery Protocol packet.
 type NortelDiscovery struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
-	IPAddress   string                 `protobuf:"bytes,2,opt,name=IPAddress,proto3" json:"IPAddress,omitempty"`      // IPv4 address of the sending device, text form
-	SegmentID   []byte                 `protobuf:"bytes,3,opt,name=SegmentID,proto3" json:"SegmentID,omitempty"`      // segment id, 3 bytes raw
-	Chassis     int32                  `protobuf:"varint,4,opt,name=Chassis,proto3" json:"Chassis,omitempty"`         // chassis type code
-	Backplane   int32                  `protobuf:"varint,5,opt,name=Backplane,proto3" json:"Backplane,omitempty"`     // backplane type code
-	State       int32                  `protobuf:"varint,6,opt,name=State,proto3" json:"State,omitempty"`             // state code (1 heartbeat, 2 new, ...)
-	NumLinks    int32                  `protobuf:"varint,7,opt,name=NumLinks,proto3" json:"NumLinks,omitempty"`       // number of links
-	FrameNumber int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
+	IPAddress     string                 `protobuf:"bytes,2,opt,name=IPAddress,proto3" json:"IPAddress,omitempty"`      // IPv4 address of the sending device, text form
+	SegmentID     []byte                 `protobuf:"bytes,3,opt,name=SegmentID,proto3" json:"SegmentID,omitempty"`      // segment id, 3 bytes raw
+	Chassis       int32                  `protobuf:"varint,4,opt,name=Chassis,proto3" json:"Chassis,omitempty"`         // chassis type code
+	Backplane     int32                  `protobuf:"varint,5,opt,name=Backplane,proto3" json:"Backplane,omitempty"`     // backplane type code
+	State         int32                  `protobuf:"varint,6,opt,name=State,proto3" json:"State,omitempty"`             // state (1 topology change, 2 heartbeat, 3 new)
+	NumLinks      int32                  `protobuf:"varint,7,opt,name=NumLinks,proto3" json:"NumLinks,omitempty"`       // number of links
+	FrameNumber   int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string                 `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`             // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32                  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`        // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32                  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string                 `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4670,19 +4672,18 @@ func (x *NortelDiscovery) GetFlowID() string {
 
 // FDDI is a Fiber Distributed Data Interface frame header.
 type FDDI struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
-	FrameControl int32                  `protobuf:"varint,2,opt,name=FrameControl,proto3" json:"FrameControl,omitempty"` // frame control byte without its priority bits (0x50 LLC, ...)
-	Priority     int32                  `protobuf:"varint,3,opt,name=Priority,proto3" json:"Priority,omitempty"`         // priority bits of the frame control byte, 0 to 7
-	SrcMAC       string                 `protobuf:"bytes,4,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`              // source MAC address, text form
-	DstMAC       string                 `protobuf:"bytes,5,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`              // destination MAC address, text form
-	FrameNumber  int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`   // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP        string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
+	FrameControl  int32                  `protobuf:"varint,2,opt,name=FrameControl,proto3" json:"FrameControl,omitempty"` // frame control byte without its priority bits (0x50 LLC, ...)
+	Priority      int32                  `protobuf:"varint,3,opt,name=Priority,proto3" json:"Priority,omitempty"`         // priority bits of the frame control byte, 0 to 7
+	SrcMAC        string                 `protobuf:"bytes,4,opt,name=SrcMAC,proto3" json:"SrcMAC,omitempty"`              // source MAC address, text form
+	DstMAC        string                 `protobuf:"bytes,5,opt,name=DstMAC,proto3" json:"DstMAC,omitempty"`              // destination MAC address, text form
+	FrameNumber   int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`   // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string                 `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`                // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32                  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`           // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32                  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`          // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string                 `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`             // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4823,14 +4824,13 @@ type USB struct {
 	IsoNumDesc             uint32 `protobuf:"varint,19,opt,name=IsoNumDesc,proto3" json:"IsoNumDesc,omitempty"`   // number of isochronous descriptors (mmapped header only; 0 otherwise)
 	Payload                []byte `protobuf:"bytes,20,opt,name=Payload,proto3" json:"Payload,omitempty"`          // data after the usbmon header; empty unless -payload
 	FrameNumber            int64  `protobuf:"varint,21,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP                  string `protobuf:"bytes,22,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,23,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,24,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,25,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,26,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SrcIP                  string `protobuf:"bytes,22,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP                  string `protobuf:"bytes,23,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort                int32  `protobuf:"varint,24,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort                int32  `protobuf:"varint,25,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID                 string `protobuf:"bytes,26,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *USB) Reset() {
@@ -5047,20 +5047,19 @@ func (x *USB) GetFlowID() string {
 
 // USBRequestBlockSetup is the setup packet of a USB control transfer.
 type USBRequestBlockSetup struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
-	RequestType int32                  `protobuf:"varint,2,opt,name=RequestType,proto3" json:"RequestType,omitempty"` // bmRequestType (direction, type, recipient)
-	Request     int32                  `protobuf:"varint,3,opt,name=Request,proto3" json:"Request,omitempty"`         // bRequest (6 GET_DESCRIPTOR, 9 SET_CONFIGURATION, ...)
-	Value       int32                  `protobuf:"varint,4,opt,name=Value,proto3" json:"Value,omitempty"`             // wValue
-	Index       int32                  `protobuf:"varint,5,opt,name=Index,proto3" json:"Index,omitempty"`             // wIndex
-	Length      int32                  `protobuf:"varint,6,opt,name=Length,proto3" json:"Length,omitempty"`           // wLength: bytes to transfer in the data stage
-	FrameNumber int64                  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
+	RequestType   int32                  `protobuf:"varint,2,opt,name=RequestType,proto3" json:"RequestType,omitempty"` // bmRequestType (direction, type, recipient)
+	Request       int32                  `protobuf:"varint,3,opt,name=Request,proto3" json:"Request,omitempty"`         // bRequest (6 GET_DESCRIPTOR, 9 SET_CONFIGURATION, ...)
+	Value         int32                  `protobuf:"varint,4,opt,name=Value,proto3" json:"Value,omitempty"`             // wValue
+	Index         int32                  `protobuf:"varint,5,opt,name=Index,proto3" json:"Index,omitempty"`             // wIndex
+	Length        int32                  `protobuf:"varint,6,opt,name=Length,proto3" json:"Length,omitempty"`           // wLength: bytes to transfer in the data stage
+	FrameNumber   int64                  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string                 `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string                 `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32                  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`        // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32                  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string                 `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5184,7 +5183,7 @@ type Dot11 struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
 	// frame type and subtype as gopacket's Dot11Type: first frame control byte >> 2, so type in bits
-	// 0-1 and subtype in bits 2-5 (0x20 beacon, 0x22 data, ...)
+	// 0-1 and subtype in bits 2-5 (0x20 beacon, 0x02 data, 0x22 QoS data, ...)
 	Type  int32 `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`
 	Proto int32 `protobuf:"varint,3,opt,name=Proto,proto3" json:"Proto,omitempty"` // protocol version (bits 0-1 of the frame control), 0
 	// flags byte of the frame control (0x01 to DS, 0x02 from DS, 0x04 more fragments, 0x08 retry,
@@ -5201,17 +5200,16 @@ type Dot11 struct {
 	SequenceNumber int32  `protobuf:"varint,10,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"` // sequence number (12 bits); 0 in control frames
 	FragmentNumber int32  `protobuf:"varint,11,opt,name=FragmentNumber,proto3" json:"FragmentNumber,omitempty"` // fragment number (4 bits); 0 in control frames
 	// frame check sequence as read (little endian); 0 when the capture has no FCS (radiotap flag)
-	Checksum    uint32          `protobuf:"varint,12,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
-	QOS         *Dot11QOS       `protobuf:"bytes,13,opt,name=QOS,proto3" json:"QOS,omitempty"`                  // QoS control field of QoS data frames; absent otherwise
-	HTControl   *Dot11HTControl `protobuf:"bytes,14,opt,name=HTControl,proto3" json:"HTControl,omitempty"`      // HT control field (frames with the order flag); absent otherwise
-	FrameNumber int64           `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	Checksum uint32    `protobuf:"varint,12,opt,name=Checksum,proto3" json:"Checksum,omitempty"`
+	QOS      *Dot11QOS `protobuf:"bytes,13,opt,name=QOS,proto3" json:"QOS,omitempty"` // QoS control field of QoS data frames; absent otherwise
+	// HT control field (QoS data and management frames with the order flag); absent otherwise
+	HTControl     *Dot11HTControl `protobuf:"bytes,14,opt,name=HTControl,proto3" json:"HTControl,omitempty"`
+	FrameNumber   int64           `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string          `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string          `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32           `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32           `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string          `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5945,15 +5943,14 @@ type EAP struct {
 	Id        int32                  `protobuf:"varint,3,opt,name=Id,proto3" json:"Id,omitempty"`               // identifier pairing a response with its request, 0 to 255
 	Length    int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`       // length of the EAP message as sent, bytes (header included)
 	// method type (1 identity, 4 MD5, 13 TLS, 25 PEAP, ...); 0 for success and failure
-	Type        int32  `protobuf:"varint,5,opt,name=Type,proto3" json:"Type,omitempty"`
-	TypeData    []byte `protobuf:"bytes,6,opt,name=TypeData,proto3" json:"TypeData,omitempty"`        // method data after the type, raw bytes
-	FrameNumber int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	Type          int32  `protobuf:"varint,5,opt,name=Type,proto3" json:"Type,omitempty"`
+	TypeData      []byte `protobuf:"bytes,6,opt,name=TypeData,proto3" json:"TypeData,omitempty"`        // method data after the type, raw bytes
+	FrameNumber   int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`        // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6074,18 +6071,17 @@ func (x *EAP) GetFlowID() string {
 
 // EAPOL is an EAP over LAN (802.1X) header.
 type EAPOL struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
-	Version     int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`         // 802.1X version (1, 2 or 3)
-	Type        int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`               // packet type (0 EAP, 1 start, 2 logoff, 3 key, ...)
-	Length      int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`           // body length as sent, bytes
-	FrameNumber int64                  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`   // UID of the packet's Connection record (join key); empty without IP
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
+	Version       int32                  `protobuf:"varint,2,opt,name=Version,proto3" json:"Version,omitempty"`         // 802.1X version (1, 2 or 3)
+	Type          int32                  `protobuf:"varint,3,opt,name=Type,proto3" json:"Type,omitempty"`               // packet type (0 EAP, 1 start, 2 logoff, 3 key, ...)
+	Length        int32                  `protobuf:"varint,4,opt,name=Length,proto3" json:"Length,omitempty"`           // body length as sent, bytes
+	FrameNumber   int64                  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string                 `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string                 `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32                  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32                  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string                 `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6220,13 +6216,12 @@ type EAPOLKey struct {
 	KeyDataLength    int32  `protobuf:"varint,21,opt,name=KeyDataLength,proto3" json:"KeyDataLength,omitempty"`
 	EncryptedKeyData []byte `protobuf:"bytes,22,opt,name=EncryptedKeyData,proto3" json:"EncryptedKeyData,omitempty"` // key data, raw bytes (encrypted when HasEncryptedKeyData)
 	FrameNumber      int64  `protobuf:"varint,23,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`          // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,24,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP            string `protobuf:"bytes,24,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                       // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,25,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,26,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,27,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,28,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,26,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,27,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,28,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6465,7 +6460,7 @@ type IPv4 struct {
 	IHL       int32                  `protobuf:"varint,3,opt,name=IHL,proto3" json:"IHL,omitempty"`             // header length, 32-bit words (5 without options)
 	TOS       int32                  `protobuf:"varint,4,opt,name=TOS,proto3" json:"TOS,omitempty"`             // type of service byte (DSCP << 2 | ECN)
 	// total length, bytes (header and payload); when the header says 0 (TCP segmentation offload),
-	// the length of the packet as captured on the wire
+	// the bytes from this header to the end of the frame on the wire
 	Length int32 `protobuf:"varint,5,opt,name=Length,proto3" json:"Length,omitempty"`
 	Id     int32 `protobuf:"varint,6,opt,name=Id,proto3" json:"Id,omitempty"` // identification, 0 to 65535
 	// flag bits: 0x1 more fragments, 0x2 don't fragment, 0x4 reserved (evil bit)
@@ -6483,12 +6478,11 @@ type IPv4 struct {
 	PayloadEntropy float64 `protobuf:"fixed64,16,opt,name=PayloadEntropy,proto3" json:"PayloadEntropy,omitempty"`
 	PayloadSize    int32   `protobuf:"varint,17,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"` // bytes after the header as captured
 	FrameNumber    int64   `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcPort        int32   `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	// destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SrcPort        int32   `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort        int32   `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID         string  `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *IPv4) Reset() {
@@ -6750,12 +6744,11 @@ type IPv6 struct {
 	PayloadSize    int32   `protobuf:"varint,11,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"` // bytes after the header as captured
 	// hop-by-hop options header when present, with only Timestamp and Options set; absent otherwise
 	// (also written as its own IPv6HopByHop record)
-	HopByHop    *IPv6HopByHop `protobuf:"bytes,12,opt,name=HopByHop,proto3" json:"HopByHop,omitempty"`
-	FrameNumber int64         `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcPort     int32         `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	// destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
-	FlowID        string `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
+	HopByHop      *IPv6HopByHop `protobuf:"bytes,12,opt,name=HopByHop,proto3" json:"HopByHop,omitempty"`
+	FrameNumber   int64         `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcPort       int32         `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32         `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string        `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6909,13 +6902,13 @@ type IPv6HopByHop struct {
 	Options   []*IPv6HopByHopOption  `protobuf:"bytes,2,rep,name=Options,proto3" json:"Options,omitempty"`      // options in order, padding options included
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7149,13 +7142,12 @@ type IPv6Fragment struct {
 	MoreFragments  bool                   `protobuf:"varint,6,opt,name=MoreFragments,proto3" json:"MoreFragments,omitempty"`   // M flag: more fragments follow
 	Identification uint32                 `protobuf:"varint,7,opt,name=Identification,proto3" json:"Identification,omitempty"` // identification shared by the fragments of a packet
 	FrameNumber    int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`       // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP          string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                    // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7293,14 +7285,13 @@ type ICMPv4 struct {
 	Id int32 `protobuf:"varint,4,opt,name=Id,proto3" json:"Id,omitempty"`
 	// bytes 6-7 of the message: the sequence number of echo and timestamp messages; other types carry
 	// other data there
-	Seq         int32  `protobuf:"varint,5,opt,name=Seq,proto3" json:"Seq,omitempty"`
-	FrameNumber int64  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	Seq           int32  `protobuf:"varint,5,opt,name=Seq,proto3" json:"Seq,omitempty"`
+	FrameNumber   int64  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7418,15 +7409,14 @@ type ICMPv6 struct {
 	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
 	// type << 8 | code (0x8000 echo request, 0x8700 neighbor solicitation, 0x0104 port unreachable,
 	// ...)
-	TypeCode    int32  `protobuf:"varint,2,opt,name=TypeCode,proto3" json:"TypeCode,omitempty"`
-	Checksum    int32  `protobuf:"varint,3,opt,name=Checksum,proto3" json:"Checksum,omitempty"`       // checksum as sent (not verified)
-	FrameNumber int64  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	TypeCode      int32  `protobuf:"varint,2,opt,name=TypeCode,proto3" json:"TypeCode,omitempty"`
+	Checksum      int32  `protobuf:"varint,3,opt,name=Checksum,proto3" json:"Checksum,omitempty"`       // checksum as sent (not verified)
+	FrameNumber   int64  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7526,17 +7516,16 @@ func (x *ICMPv6) GetFlowID() string {
 
 // ICMPv6Echo is an ICMPv6 echo request or reply.
 type ICMPv6Echo struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Timestamp   int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
-	Identifier  int32                  `protobuf:"varint,2,opt,name=Identifier,proto3" json:"Identifier,omitempty"`   // echo identifier
-	SeqNumber   int32                  `protobuf:"varint,3,opt,name=SeqNumber,proto3" json:"SeqNumber,omitempty"`     // echo sequence number
-	FrameNumber int64                  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string                 `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp     int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`     // packet capture time, Unix ns
+	Identifier    int32                  `protobuf:"varint,2,opt,name=Identifier,proto3" json:"Identifier,omitempty"`   // echo identifier
+	SeqNumber     int32                  `protobuf:"varint,3,opt,name=SeqNumber,proto3" json:"SeqNumber,omitempty"`     // echo sequence number
+	FrameNumber   int64                  `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string                 `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string                 `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32                  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32                  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string                 `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7642,13 +7631,13 @@ type ICMPv6NeighborSolicitation struct {
 	Options       []*ICMPv6Option        `protobuf:"bytes,3,rep,name=Options,proto3" json:"Options,omitempty"`             // neighbor discovery options in order
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,4,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,6,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,7,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7755,13 +7744,13 @@ type ICMPv6NeighborAdvertisement struct {
 	Options       []*ICMPv6Option        `protobuf:"bytes,4,rep,name=Options,proto3" json:"Options,omitempty"`             // neighbor discovery options in order
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`   // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`   // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7873,13 +7862,13 @@ type ICMPv6RouterSolicitation struct {
 	Options   []*ICMPv6Option        `protobuf:"bytes,2,rep,name=Options,proto3" json:"Options,omitempty"`      // neighbor discovery options in order
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,3,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,4,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,5,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,7,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,8,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7983,13 +7972,13 @@ type ICMPv6RouterAdvertisement struct {
 	Options        []*ICMPv6Option `protobuf:"bytes,7,rep,name=Options,proto3" json:"Options,omitempty"`                // neighbor discovery options in order
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8198,13 +8187,13 @@ type IGMP struct {
 	Version int32 `protobuf:"varint,13,opt,name=Version,proto3" json:"Version,omitempty"`
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,14,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,15,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,16,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,17,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,18,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,19,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,17,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,18,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,19,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8463,13 +8452,12 @@ type IPSecAH struct {
 	Seq                int32  `protobuf:"varint,4,opt,name=Seq,proto3" json:"Seq,omitempty"`
 	AuthenticationData []byte `protobuf:"bytes,5,opt,name=AuthenticationData,proto3" json:"AuthenticationData,omitempty"` // integrity check value, raw bytes
 	FrameNumber        int64  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`              // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP              string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                           // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8591,14 +8579,13 @@ type IPSecESP struct {
 	// sequence number; an unsigned 32-bit value stored in int32 (values above 2^31-1 read negative)
 	Seq int32 `protobuf:"varint,3,opt,name=Seq,proto3" json:"Seq,omitempty"`
 	// bytes after the SPI and sequence number (encrypted payload, padding, ICV)
-	LenEncrypted int32  `protobuf:"varint,4,opt,name=LenEncrypted,proto3" json:"LenEncrypted,omitempty"`
-	FrameNumber  int64  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP        string `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`   // UID of the packet's Connection record (join key); empty without IP
+	LenEncrypted  int32  `protobuf:"varint,4,opt,name=LenEncrypted,proto3" json:"LenEncrypted,omitempty"`
+	FrameNumber   int64  `protobuf:"varint,5,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,6,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,8,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,9,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,10,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8724,14 +8711,13 @@ type GRE struct {
 	Seq      uint32 `protobuf:"varint,15,opt,name=Seq,proto3" json:"Seq,omitempty"`           // sequence number; 0 without SeqPresent
 	Ack      uint32 `protobuf:"varint,16,opt,name=Ack,proto3" json:"Ack,omitempty"`           // acknowledgment number; 0 without AckPresent
 	// first source route entry (RFC 1701), the others linked by Next; absent without RoutingPresent
-	Routing     *GRERouting `protobuf:"bytes,17,opt,name=Routing,proto3" json:"Routing,omitempty"`
-	FrameNumber int64       `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string      `protobuf:"bytes,19,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,20,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,21,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,22,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,23,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	Routing       *GRERouting `protobuf:"bytes,17,opt,name=Routing,proto3" json:"Routing,omitempty"`
+	FrameNumber   int64       `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string      `protobuf:"bytes,19,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string      `protobuf:"bytes,20,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32       `protobuf:"varint,21,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32       `protobuf:"varint,22,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string      `protobuf:"bytes,23,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9009,17 +8995,16 @@ type MPLS struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
 	// label, 20 bits (0 IPv4 explicit null, 2 IPv6 explicit null, 3 implicit null, ...)
-	Label        int32  `protobuf:"varint,2,opt,name=Label,proto3" json:"Label,omitempty"`
-	TrafficClass int32  `protobuf:"varint,3,opt,name=TrafficClass,proto3" json:"TrafficClass,omitempty"` // traffic class (EXP) bits, 0 to 7
-	StackBottom  bool   `protobuf:"varint,4,opt,name=StackBottom,proto3" json:"StackBottom,omitempty"`   // bottom of stack bit: the last label
-	TTL          int32  `protobuf:"varint,5,opt,name=TTL,proto3" json:"TTL,omitempty"`                   // time to live
-	FrameNumber  int64  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`   // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP        string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`  // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	Label         int32  `protobuf:"varint,2,opt,name=Label,proto3" json:"Label,omitempty"`
+	TrafficClass  int32  `protobuf:"varint,3,opt,name=TrafficClass,proto3" json:"TrafficClass,omitempty"` // traffic class (EXP) bits, 0 to 7
+	StackBottom   bool   `protobuf:"varint,4,opt,name=StackBottom,proto3" json:"StackBottom,omitempty"`   // bottom of stack bit: the last label
+	TTL           int32  `protobuf:"varint,5,opt,name=TTL,proto3" json:"TTL,omitempty"`                   // time to live
+	FrameNumber   int64  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`   // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`                // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,9,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`           // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,10,opt,name=DstPort,proto3" json:"DstPort,omitempty"`          // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,11,opt,name=FlowID,proto3" json:"FlowID,omitempty"`             // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9152,13 +9137,12 @@ type OSPFv2 struct {
 	DbDesc         *DbDescPkg   `protobuf:"bytes,13,opt,name=DbDesc,proto3" json:"DbDesc,omitempty"`            // body of a database description (type 2); absent otherwise
 	HelloV2        *HelloPkgV2  `protobuf:"bytes,14,opt,name=HelloV2,proto3" json:"HelloV2,omitempty"`          // body of a hello (type 1); absent otherwise
 	FrameNumber    int64        `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP          string       `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9352,13 +9336,12 @@ type OSPFv3 struct {
 	LSU          *LSUpdate    `protobuf:"bytes,13,opt,name=LSU,proto3" json:"LSU,omitempty"`                   // body of an LS update (type 4); absent otherwise
 	LSAs         []*LSAheader `protobuf:"bytes,14,rep,name=LSAs,proto3" json:"LSAs,omitempty"`                 // LSA headers of an LS acknowledgment (type 5); empty otherwise
 	FrameNumber  int64        `protobuf:"varint,15,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`  // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP        string       `protobuf:"bytes,16,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`               // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,17,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,18,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,19,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,20,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10043,11 +10026,12 @@ func (x *LSUpdate) GetLSAs() []*LSA {
 
 // LSA is an OSPF link state advertisement: its header and the decoded body of its type.
 type LSA struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Header   *LSAheader             `protobuf:"bytes,1,opt,name=Header,proto3" json:"Header,omitempty"`     // LSA header
-	RLSAV2   *RouterLSAV2           `protobuf:"bytes,2,opt,name=RLSAV2,proto3" json:"RLSAV2,omitempty"`     // OSPFv2 router LSA (type 1); absent otherwise
-	ASELSAV2 *ASExternalLSAV2       `protobuf:"bytes,3,opt,name=ASELSAV2,proto3" json:"ASELSAV2,omitempty"` // OSPFv2 AS-external LSA (type 5); absent otherwise
-	RLSA     *RouterLSA             `protobuf:"bytes,4,opt,name=RLSA,proto3" json:"RLSA,omitempty"`         // OSPFv3 router LSA; absent otherwise
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// LSA header; the only part set for LSA types without a decoded body (OSPFv2 summary LSAs, ...)
+	Header   *LSAheader       `protobuf:"bytes,1,opt,name=Header,proto3" json:"Header,omitempty"`
+	RLSAV2   *RouterLSAV2     `protobuf:"bytes,2,opt,name=RLSAV2,proto3" json:"RLSAV2,omitempty"`     // OSPFv2 router LSA (type 1); absent otherwise
+	ASELSAV2 *ASExternalLSAV2 `protobuf:"bytes,3,opt,name=ASELSAV2,proto3" json:"ASELSAV2,omitempty"` // OSPFv2 AS-external LSA (type 5); absent otherwise
+	RLSA     *RouterLSA       `protobuf:"bytes,4,opt,name=RLSA,proto3" json:"RLSA,omitempty"`         // OSPFv3 router LSA; absent otherwise
 	// network LSA (OSPFv2 type 2 or OSPFv3); absent otherwise
 	NLSA            *NetworkLSA         `protobuf:"bytes,5,opt,name=NLSA,proto3" json:"NLSA,omitempty"`
 	InterAPrefixLSA *InterAreaPrefixLSA `protobuf:"bytes,6,opt,name=InterAPrefixLSA,proto3" json:"InterAPrefixLSA,omitempty"`  // OSPFv3 inter-area prefix LSA; absent otherwise
@@ -10568,7 +10552,9 @@ type LSAPrefix struct {
 	PrefixLength  int32                  `protobuf:"varint,1,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`   // prefix length, bits
 	PrefixOptions int32                  `protobuf:"varint,2,opt,name=PrefixOptions,proto3" json:"PrefixOptions,omitempty"` // prefix options byte (NU, LA, P, DN bits)
 	Metric        int32                  `protobuf:"varint,3,opt,name=Metric,proto3" json:"Metric,omitempty"`               // metric (intra-area prefix LSAs); 0 in link LSAs
-	AddressPrefix []byte                 `protobuf:"bytes,4,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`  // prefix, raw bytes (length rounded up to 32-bit words)
+	// prefix, raw bytes: PrefixLength/8 bytes as gopacket reads them (the padding to 32 bits not
+	// included)
+	AddressPrefix []byte `protobuf:"bytes,4,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10714,7 +10700,7 @@ type InterAreaPrefixLSA struct {
 	Metric        uint32                 `protobuf:"varint,1,opt,name=Metric,proto3" json:"Metric,omitempty"`               // metric, 24 bits
 	PrefixLength  int32                  `protobuf:"varint,2,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`   // prefix length, bits
 	PrefixOptions int32                  `protobuf:"varint,3,opt,name=PrefixOptions,proto3" json:"PrefixOptions,omitempty"` // prefix options byte
-	AddressPrefix []byte                 `protobuf:"bytes,4,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`  // prefix, raw bytes
+	AddressPrefix []byte                 `protobuf:"bytes,4,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`  // prefix, raw bytes: the rest of the LSA, padding to 32 bits included
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10838,22 +10824,26 @@ func (x *InterAreaRouterLSA) GetDestinationRouterID() uint32 {
 	return 0
 }
 
-// ASExternalLSA is an OSPFv3 AS-external LSA.
+// ASExternalLSA is an OSPFv3 AS-external LSA (or NSSA LSA, which has the same layout).
 type ASExternalLSA struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// E, F, T bits (0x4 external metric type 2, 0x2 forwarding address present, 0x1 route tag
 	// present)
-	Flags             int32  `protobuf:"varint,1,opt,name=Flags,proto3" json:"Flags,omitempty"`
-	Metric            uint32 `protobuf:"varint,2,opt,name=Metric,proto3" json:"Metric,omitempty"`                      // metric, 24 bits
-	PrefixLength      int32  `protobuf:"varint,3,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`          // prefix length, bits
+	Flags  int32  `protobuf:"varint,1,opt,name=Flags,proto3" json:"Flags,omitempty"`
+	Metric uint32 `protobuf:"varint,2,opt,name=Metric,proto3" json:"Metric,omitempty"` // metric, 24 bits
+	// prefix length in bytes (the wire's bit count divided by 8, as gopacket stores it), unlike the
+	// other PrefixLength fields
+	PrefixLength      int32  `protobuf:"varint,3,opt,name=PrefixLength,proto3" json:"PrefixLength,omitempty"`
 	PrefixOptions     int32  `protobuf:"varint,4,opt,name=PrefixOptions,proto3" json:"PrefixOptions,omitempty"`        // prefix options byte
 	RefLSType         int32  `protobuf:"varint,5,opt,name=RefLSType,proto3" json:"RefLSType,omitempty"`                // referenced LS type; 0 none
-	AddressPrefix     []byte `protobuf:"bytes,6,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`         // prefix, raw bytes
+	AddressPrefix     []byte `protobuf:"bytes,6,opt,name=AddressPrefix,proto3" json:"AddressPrefix,omitempty"`         // prefix, PrefixLength raw bytes
 	ForwardingAddress []byte `protobuf:"bytes,7,opt,name=ForwardingAddress,proto3" json:"ForwardingAddress,omitempty"` // forwarding address, 16 raw bytes; empty without the F bit
-	ExternalRouteTag  uint32 `protobuf:"varint,8,opt,name=ExternalRouteTag,proto3" json:"ExternalRouteTag,omitempty"`  // external route tag; 0 without the T bit
-	RefLinkStateID    uint32 `protobuf:"varint,9,opt,name=RefLinkStateID,proto3" json:"RefLinkStateID,omitempty"`      // referenced link state id; 0 without RefLSType
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// never set: gopacket does not read the external route tag; always 0
+	ExternalRouteTag uint32 `protobuf:"varint,8,opt,name=ExternalRouteTag,proto3" json:"ExternalRouteTag,omitempty"`
+	// never set: gopacket does not read the referenced link state id; always 0
+	RefLinkStateID uint32 `protobuf:"varint,9,opt,name=RefLinkStateID,proto3" json:"RefLinkStateID,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ASExternalLSA) Reset() {
@@ -10953,8 +10943,9 @@ func (x *ASExternalLSA) GetRefLinkStateID() uint32 {
 type ASExternalLSAV2 struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	NetworkMask uint32                 `protobuf:"varint,1,opt,name=NetworkMask,proto3" json:"NetworkMask,omitempty"` // network mask (big-endian number)
-	ExternalBit int32                  `protobuf:"varint,2,opt,name=ExternalBit,proto3" json:"ExternalBit,omitempty"` // E bit byte: 0x80 for an external metric of type 2
-	Metric      uint32                 `protobuf:"varint,3,opt,name=Metric,proto3" json:"Metric,omitempty"`           // metric, 24 bits
+	// E bit, as the byte's top bit: 0x80 for an external metric of type 2, else 0
+	ExternalBit int32  `protobuf:"varint,2,opt,name=ExternalBit,proto3" json:"ExternalBit,omitempty"`
+	Metric      uint32 `protobuf:"varint,3,opt,name=Metric,proto3" json:"Metric,omitempty"` // metric, 24 bits
 	// forwarding address (an IPv4 address as a big-endian number); 0 none
 	ForwardingAddress uint32 `protobuf:"varint,4,opt,name=ForwardingAddress,proto3" json:"ForwardingAddress,omitempty"`
 	ExternalRouteTag  uint32 `protobuf:"varint,5,opt,name=ExternalRouteTag,proto3" json:"ExternalRouteTag,omitempty"` // external route tag
@@ -11042,13 +11033,13 @@ type VRRPv2 struct {
 	Checksum    int32    `protobuf:"varint,9,opt,name=Checksum,proto3" json:"Checksum,omitempty"`        // checksum as sent (not verified)
 	IPAddress   []string `protobuf:"bytes,10,rep,name=IPAddress,proto3" json:"IPAddress,omitempty"`      // virtual IPv4 addresses, text form
 	FrameNumber int64    `protobuf:"varint,11,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,12,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,13,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,14,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,15,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,16,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -11208,13 +11199,13 @@ type Geneve struct {
 	Options        []*GeneveOption        `protobuf:"bytes,8,rep,name=Options,proto3" json:"Options,omitempty"`                // options in order
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -11435,13 +11426,12 @@ type VXLAN struct {
 	GBPApplied       bool                   `protobuf:"varint,6,opt,name=GBPApplied,proto3" json:"GBPApplied,omitempty"`             // A flag: policy applied (group based policy)
 	GBPGroupPolicyID int32                  `protobuf:"varint,7,opt,name=GBPGroupPolicyID,proto3" json:"GBPGroupPolicyID,omitempty"` // group policy id, 16 bits; 0 without the extension
 	FrameNumber      int64                  `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`           // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP            string                 `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                        // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -11598,12 +11588,11 @@ type TCP struct {
 	PayloadSize    int32   `protobuf:"varint,22,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"` // payload bytes of this segment as captured
 	Payload        []byte  `protobuf:"bytes,23,opt,name=Payload,proto3" json:"Payload,omitempty"`          // payload bytes of this segment; empty unless -payload
 	FrameNumber    int64   `protobuf:"varint,24,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP          string  `protobuf:"bytes,25,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,26,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	FlowID        string `protobuf:"bytes,27,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SrcIP          string  `protobuf:"bytes,25,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP          string  `protobuf:"bytes,26,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	FlowID         string  `protobuf:"bytes,27,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TCP) Reset() {
@@ -11902,12 +11891,11 @@ type UDP struct {
 	PayloadSize    int32   `protobuf:"varint,7,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"` // payload bytes as captured
 	Payload        []byte  `protobuf:"bytes,8,opt,name=Payload,proto3" json:"Payload,omitempty"`          // payload bytes; empty unless -payload
 	FrameNumber    int64   `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP          string  `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SrcIP          string  `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP          string  `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`             // destination IP (of the inner packet after a tunnel); empty without IP
+	FlowID         string  `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UDP) Reset() {
@@ -12033,11 +12021,10 @@ type SCTP struct {
 	VerificationTag uint32                 `protobuf:"varint,4,opt,name=VerificationTag,proto3" json:"VerificationTag,omitempty"` // verification tag
 	Checksum        uint32                 `protobuf:"varint,5,opt,name=Checksum,proto3" json:"Checksum,omitempty"`               // CRC32c checksum as sent (not verified)
 	FrameNumber     int64                  `protobuf:"varint,6,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`         // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP           string                 `protobuf:"bytes,7,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                      // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,8,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection record (join key); empty without IP
+	FlowID        string `protobuf:"bytes,9,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12165,7 +12152,7 @@ type DNS struct {
 	DstIP         string `protobuf:"bytes,21,opt,name=DstIP,proto3" json:"DstIP,omitempty"`      // receiver's IP address, text form
 	SrcPort       int32  `protobuf:"varint,22,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // sender's port
 	DstPort       int32  `protobuf:"varint,23,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // receiver's port
-	FlowID        string `protobuf:"bytes,24,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	FlowID        string `protobuf:"bytes,24,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -12371,7 +12358,7 @@ func (x *DNS) GetFlowID() string {
 // DNSQuestion is an entry of the question section of a DNS message.
 type DNSQuestion struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`    // queried name, dotted, without the trailing dot
+	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`    // queried name, dotted, without the trailing dot; empty for the root
 	Type          int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`   // query type (1 A, 28 AAAA, 5 CNAME, 15 MX, 16 TXT, 33 SRV, 255 ANY, ...)
 	Class         int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"` // query class (1 IN)
 	unknownFields protoimpl.UnknownFields
@@ -12431,20 +12418,21 @@ func (x *DNSQuestion) GetClass() int32 {
 
 // DNSResourceRecord is a resource record of a DNS message.
 type DNSResourceRecord struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Name       string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`              // owner name, dotted, without the trailing dot
-	Type       int32                  `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`             // record type (1 A, 28 AAAA, 5 CNAME, 41 OPT, ...)
-	Class      int32                  `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"`           // record class (1 IN; for OPT the UDP payload size)
-	TTL        uint32                 `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`               // time to live, seconds (for OPT the extended rcode and flags)
-	DataLength int32                  `protobuf:"varint,5,opt,name=DataLength,proto3" json:"DataLength,omitempty"` // RDATA length, bytes
-	Data       []byte                 `protobuf:"bytes,6,opt,name=Data,proto3" json:"Data,omitempty"`              // RDATA, raw bytes
-	IP         string                 `protobuf:"bytes,7,opt,name=IP,proto3" json:"IP,omitempty"`                  // address of an A or AAAA record, text form; empty for other types
-	NS         string                 `protobuf:"bytes,8,opt,name=NS,proto3" json:"NS,omitempty"`                  // name server of an NS record; empty for other types
-	CNAME      string                 `protobuf:"bytes,9,opt,name=CNAME,proto3" json:"CNAME,omitempty"`            // canonical name of a CNAME record; empty for other types
-	PTR        string                 `protobuf:"bytes,10,opt,name=PTR,proto3" json:"PTR,omitempty"`               // domain name of a PTR record; empty for other types
-	SOA        *DNSSOA                `protobuf:"bytes,11,opt,name=SOA,proto3" json:"SOA,omitempty"`               // data of an SOA record; absent for other types
-	SRV        *DNSSRV                `protobuf:"bytes,12,opt,name=SRV,proto3" json:"SRV,omitempty"`               // data of an SRV record; absent for other types
-	MX         *DNSMX                 `protobuf:"bytes,13,opt,name=MX,proto3" json:"MX,omitempty"`                 // data of an MX record; absent for other types
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// owner name, dotted, without the trailing dot; empty for the root (an EDNS OPT record)
+	Name       string  `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`
+	Type       int32   `protobuf:"varint,2,opt,name=Type,proto3" json:"Type,omitempty"`             // record type (1 A, 28 AAAA, 5 CNAME, 41 OPT, ...)
+	Class      int32   `protobuf:"varint,3,opt,name=Class,proto3" json:"Class,omitempty"`           // record class (1 IN; for OPT the UDP payload size)
+	TTL        uint32  `protobuf:"varint,4,opt,name=TTL,proto3" json:"TTL,omitempty"`               // time to live, seconds (for OPT the extended rcode and flags)
+	DataLength int32   `protobuf:"varint,5,opt,name=DataLength,proto3" json:"DataLength,omitempty"` // RDATA length, bytes
+	Data       []byte  `protobuf:"bytes,6,opt,name=Data,proto3" json:"Data,omitempty"`              // RDATA, raw bytes
+	IP         string  `protobuf:"bytes,7,opt,name=IP,proto3" json:"IP,omitempty"`                  // address of an A or AAAA record, text form; empty for other types
+	NS         string  `protobuf:"bytes,8,opt,name=NS,proto3" json:"NS,omitempty"`                  // name server of an NS record; empty for other types
+	CNAME      string  `protobuf:"bytes,9,opt,name=CNAME,proto3" json:"CNAME,omitempty"`            // canonical name of a CNAME record; empty for other types
+	PTR        string  `protobuf:"bytes,10,opt,name=PTR,proto3" json:"PTR,omitempty"`               // domain name of a PTR record; empty for other types
+	SOA        *DNSSOA `protobuf:"bytes,11,opt,name=SOA,proto3" json:"SOA,omitempty"`               // data of an SOA record; absent for other types
+	SRV        *DNSSRV `protobuf:"bytes,12,opt,name=SRV,proto3" json:"SRV,omitempty"`               // data of an SRV record; absent for other types
+	MX         *DNSMX  `protobuf:"bytes,13,opt,name=MX,proto3" json:"MX,omitempty"`                 // data of an MX record; absent for other types
 	// character strings of a TXT record, raw bytes each; empty for other types
 	TXTs          [][]byte `protobuf:"bytes,14,rep,name=TXTs,proto3" json:"TXTs,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -12819,13 +12807,13 @@ type DHCPv4 struct {
 	Options []*DHCPOption `protobuf:"bytes,16,rep,name=Options,proto3" json:"Options,omitempty"` // options in order
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,17,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,18,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,19,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,20,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,21,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,22,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,20,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,21,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,22,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -13091,13 +13079,13 @@ type DHCPv6 struct {
 	Options       []*DHCPv6Option `protobuf:"bytes,7,rep,name=Options,proto3" json:"Options,omitempty"`             // options in order
 	// frame number in the capture, 1-based (Wireshark frame.number)
 	FrameNumber int64 `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -13319,14 +13307,13 @@ type NTP struct {
 	// bytes after the 48-byte header (extension fields, MAC), raw; empty without
 	ExtensionBytes []byte `protobuf:"bytes,15,opt,name=ExtensionBytes,proto3" json:"ExtensionBytes,omitempty"`
 	FrameNumber    int64  `protobuf:"varint,16,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP          string `protobuf:"bytes,17,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,18,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SrcIP          string `protobuf:"bytes,17,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP          string `protobuf:"bytes,18,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort        int32  `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort        int32  `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID         string `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the packet's Connection (join key); empty without IP
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *NTP) Reset() {
@@ -13520,13 +13507,12 @@ type SIP struct {
 	ResponseCode   int32    `protobuf:"varint,6,opt,name=ResponseCode,proto3" json:"ResponseCode,omitempty"`    // status code of a response (200, 404, ...); 0 for a request
 	ResponseStatus string   `protobuf:"bytes,7,opt,name=ResponseStatus,proto3" json:"ResponseStatus,omitempty"` // reason phrase of a response ("OK"); empty for a request
 	FrameNumber    int64    `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`      // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
-	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP          string   `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                   // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -13663,19 +13649,20 @@ type LCM struct {
 	// size of the whole message, bytes (fragments only; 0 otherwise); unsigned 32-bit on the wire,
 	// stored in int32
 	PayloadSize int32 `protobuf:"varint,4,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`
-	// offset of this fragment in the message, bytes (fragments only; 0 otherwise)
+	// offset of this fragment in the message, bytes (fragments only; 0 otherwise); unsigned 32-bit on
+	// the wire, stored in int32
 	FragmentOffset int32  `protobuf:"varint,5,opt,name=FragmentOffset,proto3" json:"FragmentOffset,omitempty"`
 	FragmentNumber int32  `protobuf:"varint,6,opt,name=FragmentNumber,proto3" json:"FragmentNumber,omitempty"` // fragment number (fragments only; 0 otherwise)
 	TotalFragments int32  `protobuf:"varint,7,opt,name=TotalFragments,proto3" json:"TotalFragments,omitempty"` // number of fragments of the message (fragments only; 0 otherwise)
 	ChannelName    string `protobuf:"bytes,8,opt,name=ChannelName,proto3" json:"ChannelName,omitempty"`        // channel name; empty in fragments after the first
 	Fragmented     bool   `protobuf:"varint,9,opt,name=Fragmented,proto3" json:"Fragmented,omitempty"`         // true for a fragment (Magic 0x4c433033)
 	FrameNumber    int64  `protobuf:"varint,10,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`      // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP          string `protobuf:"bytes,11,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                   // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	SrcIP          string `protobuf:"bytes,11,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`                   // source IP (of the inner packet after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,12,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,13,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,14,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,15,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,13,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,14,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,15,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -13845,13 +13832,13 @@ type BFD struct {
 	RequiredMinEchoRxInterval int32          `protobuf:"varint,16,opt,name=RequiredMinEchoRxInterval,proto3" json:"RequiredMinEchoRxInterval,omitempty"`
 	AuthHeader                *BFDAuthHeader `protobuf:"bytes,17,opt,name=AuthHeader,proto3" json:"AuthHeader,omitempty"`    // authentication section; absent without AuthPresent
 	FrameNumber               int64          `protobuf:"varint,18,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	// source IP of the packet (inner one after a tunnel); empty without IP
+	// source IP (of the inner packet after a tunnel); empty without IP
 	SrcIP string `protobuf:"bytes,19,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
-	// destination IP of the packet (inner one after a tunnel); empty without IP
+	// destination IP (of the inner packet after a tunnel); empty without IP
 	DstIP         string `protobuf:"bytes,20,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,21,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,22,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,23,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	SrcPort       int32  `protobuf:"varint,21,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,22,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,23,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -15097,14 +15084,13 @@ type Modbus struct {
 	Exception bool `protobuf:"varint,7,opt,name=Exception,proto3" json:"Exception,omitempty"`
 	// function code without the exception bit (1 read coils, 3 read holding registers, 16 write
 	// multiple registers, ...)
-	FunctionCode int32  `protobuf:"varint,8,opt,name=FunctionCode,proto3" json:"FunctionCode,omitempty"`
-	FrameNumber  int64  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP        string `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	FunctionCode  int32  `protobuf:"varint,8,opt,name=FunctionCode,proto3" json:"FunctionCode,omitempty"`
+	FrameNumber   int64  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`             // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`        // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -15249,14 +15235,13 @@ type CIP struct {
 	Status           int32    `protobuf:"varint,6,opt,name=Status,proto3" json:"Status,omitempty"`                            // general status of a response (0 success); 0 in requests
 	AdditionalStatus []uint32 `protobuf:"varint,7,rep,packed,name=AdditionalStatus,proto3" json:"AdditionalStatus,omitempty"` // additional status words of a response
 	// service data after the path (request) or status (response), raw; empty unless -payload
-	Data        []byte `protobuf:"bytes,8,opt,name=Data,proto3" json:"Data,omitempty"`
-	FrameNumber int64  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP       string `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
+	Data          []byte `protobuf:"bytes,8,opt,name=Data,proto3" json:"Data,omitempty"`
+	FrameNumber   int64  `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	SrcIP         string `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`             // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`        // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -15404,14 +15389,13 @@ type ENIP struct {
 	// command specific data after the header; always set
 	CommandSpecific *ENIPCommandSpecificData `protobuf:"bytes,8,opt,name=CommandSpecific,proto3" json:"CommandSpecific,omitempty"`
 	FrameNumber     int64                    `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
-	SrcIP           string                   `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP of the packet (inner one after a tunnel); empty without IP
-	// destination IP of the packet (inner one after a tunnel); empty without IP
-	DstIP         string `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
-	SrcPort       int32  `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source port of the packet's TCP, UDP or SCTP header; 0 without one
-	DstPort       int32  `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination port of the packet's TCP, UDP or SCTP header; 0 without one
-	FlowID        string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection record (join key); empty without IP
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SrcIP           string                   `protobuf:"bytes,10,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`             // source IP (of the inner packet after a tunnel); empty without IP
+	DstIP           string                   `protobuf:"bytes,11,opt,name=DstIP,proto3" json:"DstIP,omitempty"`             // destination IP (of the inner packet after a tunnel); empty without IP
+	SrcPort         int32                    `protobuf:"varint,12,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`        // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort         int32                    `protobuf:"varint,13,opt,name=DstPort,proto3" json:"DstPort,omitempty"`        // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID          string                   `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"`           // UID of the packet's Connection (join key); empty without IP
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ENIP) Reset() {

@@ -29,7 +29,7 @@ import (
 // Field is one field of a message with its comment.
 type Field struct {
 	Name     string
-	Type     string // as written, with "repeated " when repeated
+	Type     string // as written, without "repeated"
 	Number   string
 	Doc      string // leading and trailing comment joined by a space
 	Line     int
@@ -79,18 +79,24 @@ func Parse(r io.Reader) ([]Message, error) {
 			section = strings.TrimSpace(strings.TrimPrefix(trim, "//"))
 			banner = 2
 		case strings.HasPrefix(trim, "//"):
-			comment = append(comment, strings.TrimSpace(strings.TrimPrefix(trim, "//")))
+			if text := strings.TrimSpace(strings.TrimPrefix(trim, "//")); text != "" {
+				comment = append(comment, text)
+			}
 		case trim == "":
 			comment = nil
 		case cur == nil:
-			if m := messageRe.FindStringSubmatch(trim); m != nil {
+			switch m := messageRe.FindStringSubmatch(trim); {
+			case m != nil:
 				cur = &Message{Name: m[1], Doc: strings.Join(comment, " "), Section: section, Line: lineNo}
-			}
-			// syntax, package, option and the enum are not records.
-			if strings.HasPrefix(trim, "enum ") {
+			case strings.HasPrefix(trim, "enum "):
+				// The Type enum names the records; it is not one.
 				if err := skipBlock(sc, &lineNo); err != nil {
 					return nil, err
 				}
+			case strings.HasPrefix(trim, "syntax ") || strings.HasPrefix(trim, "package ") ||
+				strings.HasPrefix(trim, "option ") || strings.HasPrefix(trim, "import "):
+			default:
+				return nil, fmt.Errorf("line %d: not a message, enum or file option this reader knows: %q", lineNo, trim)
 			}
 			comment = nil
 		case trim == "}":

@@ -110,6 +110,9 @@ func TestParseRejectsUnknownLine(t *testing.T) {
 	if _, err := Parse(strings.NewReader(in)); err == nil {
 		t.Fatal("a oneof inside a message was accepted")
 	}
+	if _, err := Parse(strings.NewReader("message M { // c\n  int32 A = 1; // a\n}\n")); err == nil {
+		t.Fatal("a message line with a trailing comment was accepted: its fields would be skipped")
+	}
 	in = "// M is a test.\nmessage M {\n  // leading\n  int32 A = 1;\n  int32 B = 2; // trailing\n\n  int32 C = 3;\n}\n"
 	msgs, err := Parse(strings.NewReader(in))
 	if err != nil {
