@@ -140,13 +140,18 @@ func (d *cdpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	s.Emit(types.Type_NC_CiscoDiscoveryInfo, info)
 }
 
-// ipTexts renders addresses, nil for none.
+// ipTexts renders addresses, nil for none. gopacket stores CDP's IPv4
+// addresses in 16 bytes (net.IPv4); they are written as a.b.c.d, as tshark
+// shows them.
 func ipTexts(ips []net.IP) []string {
 	if len(ips) == 0 {
 		return nil
 	}
 	out := make([]string, len(ips))
 	for i, ip := range ips {
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
 		out[i] = ipText(ip)
 	}
 	return out

@@ -3530,7 +3530,7 @@ type CiscoDiscoveryInfo struct {
 	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
 	CDPHello  *CDPHello              `protobuf:"bytes,2,opt,name=CDPHello,proto3" json:"CDPHello,omitempty"`    // hello TLV (0x0008); absent without one
 	DeviceID  string                 `protobuf:"bytes,3,opt,name=DeviceID,proto3" json:"DeviceID,omitempty"`    // device id TLV; empty without one
-	// addresses TLV: the device's addresses, text form; an IPv4 address reads ::ffff:a.b.c.d
+	// addresses TLV: the device's addresses, text form (a.b.c.d for IPv4, as tshark)
 	// (gopacket stores it in 16 bytes and netcap prints 16-byte addresses as IPv6)
 	Addresses        []string         `protobuf:"bytes,4,rep,name=Addresses,proto3" json:"Addresses,omitempty"`
 	PortID           string           `protobuf:"bytes,5,opt,name=PortID,proto3" json:"PortID,omitempty"`                       // port id TLV (the sending interface); empty without one
@@ -3549,7 +3549,7 @@ type CiscoDiscoveryInfo struct {
 	UntrustedCOS     int32            `protobuf:"varint,18,opt,name=UntrustedCOS,proto3" json:"UntrustedCOS,omitempty"`         // untrusted port CoS TLV; 0 without one
 	SysName          string           `protobuf:"bytes,19,opt,name=SysName,proto3" json:"SysName,omitempty"`                    // system name TLV; empty without one
 	SysOID           string           `protobuf:"bytes,20,opt,name=SysOID,proto3" json:"SysOID,omitempty"`                      // system object id TLV, raw bytes as text; empty without one
-	// management addresses TLV, text form; an IPv4 address reads ::ffff:a.b.c.d, as in Addresses
+	// management addresses TLV, text form (a.b.c.d for IPv4, as tshark)
 	MgmtAddresses  []string               `protobuf:"bytes,21,rep,name=MgmtAddresses,proto3" json:"MgmtAddresses,omitempty"`
 	Location       *CDPLocation           `protobuf:"bytes,22,opt,name=Location,proto3" json:"Location,omitempty"`             // location TLV; absent without one
 	PowerRequest   *CDPPowerDialogue      `protobuf:"bytes,23,opt,name=PowerRequest,proto3" json:"PowerRequest,omitempty"`     // power requested TLV; absent without one
