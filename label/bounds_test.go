@@ -255,7 +255,7 @@ func TestDamagedRecordFile(t *testing.T) {
 			w.Write(&types.TCP{SrcPort: 1})
 			w.WriteDelimited(protowire.AppendBytes(nil, wirecheck.NestedGroups(99, 10_000)), 1)
 			w.Close()
-		}, []string{"record 2 is damaged", "nested more than 32 deep"}},
+		}, []string{"record 2 is damaged", fmt.Sprintf("nested more than %d deep", wirecheck.MaxDepth)}},
 		{"cut", "UDP.ncap.gz", func(t *testing.T, path string) {
 			b, _ := os.ReadFile(path)
 			os.WriteFile(path, b[:len(b)*2/3], 0o644)

@@ -12,6 +12,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -263,8 +264,9 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 		return nil, err
 	}
 	var buf []byte
+	chk := wirecheck.NewChecker(md, wirecheck.Default)
 	for {
-		if err := nextRecord(r, in, res.Records, rec); err != nil {
+		if err := nextRecord(r, chk, in, res.Records, rec); err != nil {
 			if errors.Is(err, io.EOF) {
 				break
 			}

@@ -72,7 +72,7 @@ are cut to 1024 bytes, ending in "…"; the summary cuts cells to 60
 characters and lists the 20 most frequent labels of each type. An attack
 file over 16 MiB and devices given as -alerts or -attacks are refused. A
 damaged record file (cut, corrupt, or a record with fields its type lacks or
-nested more than 32 deep) stops the run with one line naming the file and
+nested more than 64 deep) stops the run with one line naming the file and
 the record, exit 1. The output folder is written under a temporary name and
 renamed when complete; an existing one is refused unless -overwrite.
 

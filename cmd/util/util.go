@@ -50,7 +50,7 @@ data), a header of another record type than the file name says, a record that
 does not decode as its type, and CSV rows whose column count differs from the
 header's (offset in the uncompressed data). A record whose fields do not fit
 its type (another type's record, or one from a newer netcap), at any depth of
-nesting, counts as damage, as does one nested more than 32 deep (net dump
+nesting, counts as damage, as does one nested more than 64 deep (net dump
 refuses those). Files not named as record files (pcaps) are skipped in
 folders. A capture (pcap, pcapng, gzip'd or not), a FIFO or a device is not
 read: its line says NOT and what it is, and the exit status is 2.
@@ -461,7 +461,7 @@ func (s *stream) checkProto(fileType string) Result {
 		return Result{Type: typ, Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: fmt.Sprintf("header is of type %s but the file name says %s", typ, fileType)}}
 	}
 	m := mt.New().Interface()
-	md := mt.Descriptor()
+	chk := wirecheck.NewChecker(mt.Descriptor(), wirecheck.Default)
 	var n int64
 	var buf []byte
 	for {
@@ -478,7 +478,7 @@ func (s *stream) checkProto(fileType string) Result {
 		// fields landing in numbers the type lacks or with other wire
 		// types, also inside nested messages, where GetUnknown of the
 		// record does not see them; wirecheck walks every level.
-		if err := wirecheck.Scan(md, b); err != nil {
+		if err := chk.Check(b); err != nil {
 			return Result{Type: typ, Records: n, Err: &Damage{File: s.path, Record: n, Offset: start, Where: "uncompressed", What: scanDamage(typ, err)}}
 		}
 		proto.Reset(m)
