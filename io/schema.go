@@ -235,6 +235,11 @@ func CheckFolderSchema(dir string) error {
 		if en.IsDir() || !(strings.HasSuffix(name, ".ncap") || strings.HasSuffix(name, ".ncap.gz")) {
 			continue
 		}
+		// Only regular files (symbolic links followed): opening a FIFO
+		// would wait for a writer.
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
 		r, err := Open(filepath.Join(dir, name))
 		if err != nil {
 			if errors.Is(err, ErrOtherSchema) {

@@ -4,6 +4,7 @@
 package label
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -127,4 +128,19 @@ func cut(s string, max int) string {
 		end--
 	}
 	return s[:end] + "…"
+}
+
+// ErrRefused is in the error of an input refused before labelling starts (a
+// device, a FIFO among the record files, an attack file over its bound):
+// net label exits 2 for it, as for bad usage.
+var ErrRefused = errors.New("input refused")
+
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string        { return r.msg }
+func (r *refusal) Is(target error) bool { return target == ErrRefused }
+
+// refuse returns a refusal error with a formatted message.
+func refuse(format string, args ...any) error {
+	return &refusal{fmt.Sprintf(format, args...)}
 }

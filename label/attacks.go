@@ -74,14 +74,14 @@ func ReadAttacks(path string) ([]*Attack, error) {
 	}
 	defer fh.Close()
 	if st, err := fh.Stat(); err == nil && st.Mode()&(os.ModeDevice|os.ModeSocket) != 0 {
-		return nil, fmt.Errorf("-attacks %s is a device or socket, not an attack timeline: give a YAML file", path)
+		return nil, refuse("-attacks %s is a device or socket, not an attack timeline: give a YAML file", path)
 	}
 	b, err := io.ReadAll(io.LimitReader(fh, MaxAttackFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("-attacks: %w", err)
 	}
 	if len(b) > MaxAttackFile {
-		return nil, fmt.Errorf("attacks %s is larger than %d MiB: an attack timeline is a short YAML file (see net label -h); split it or check that -attacks names the right file", path, MaxAttackFile>>20)
+		return nil, refuse("attacks %s is larger than %d MiB: an attack timeline is a short YAML file (see net label -h); split it or check that -attacks names the right file", path, MaxAttackFile>>20)
 	}
 	var f attackFile
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))

@@ -255,7 +255,7 @@ func TestDamagedRecordFile(t *testing.T) {
 			w.Write(&types.TCP{SrcPort: 1})
 			w.WriteDelimited(protowire.AppendBytes(nil, wirecheck.NestedGroups(99, 10_000)), 1)
 			w.Close()
-		}, []string{"record 2 is damaged", "nested more than 32 deep"}},
+		}, []string{"record 2 is damaged", fmt.Sprintf("nested more than %d deep", wirecheck.MaxDepth)}},
 		{"cut", "UDP.ncap.gz", func(t *testing.T, path string) {
 			b, _ := os.ReadFile(path)
 			os.WriteFile(path, b[:len(b)*2/3], 0o644)
@@ -288,5 +288,51 @@ func TestDamagedRecordFile(t *testing.T) {
 				t.Error("-out was written")
 			}
 		})
+	}
+}
+
+// TestManyAlertsOneFlow builds 20,000 alerts on one connection and 20,000
+// HTTP records of it, with -collect. Each flow record's candidates were
+// gathered and sorted anew (400 million candidates, minutes); the label is
+// now chosen once per connection.
+func TestManyAlertsOneFlow(t *testing.T) {
+	const n = 20_000
+	dir := filepath.Join(t.TempDir(), "records")
+	os.Mkdir(dir, 0o755)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	c := &types.Connection{UID: "c1", TransportProto: "TCP", SrcIP: "10.0.0.1", DstIP: "10.0.0.2", SrcPort: 1234, DstPort: 80,
+		TimestampFirst: base, TimestampLast: base + int64(time.Hour), FrameFirst: 1, FrameLast: n}
+	cw, _ := ncio.Create(filepath.Join(dir, "Connection.ncap.gz"), &types.Header{Type: types.Type_NC_Connection}, true)
+	cw.Write(c)
+	cw.Close()
+	hw, _ := ncio.Create(filepath.Join(dir, "HTTP.ncap.gz"), &types.Header{Type: types.Type_NC_HTTP}, true)
+	for i := range n {
+		hw.Write(&types.HTTP{Timestamp: base + int64(i), FlowID: c.UID, SrcIP: c.SrcIP, DstIP: c.DstIP})
+	}
+	if err := hw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var eve strings.Builder
+	for i := range n {
+		fmt.Fprintf(&eve, `{"timestamp":%q,"event_type":"alert","src_ip":"10.0.0.1","src_port":1234,"dest_ip":"10.0.0.2","dest_port":80,"proto":"TCP","alert":{"signature":"s","category":"cat%d","severity":%d}}`+"\n",
+			eveTS(base+int64(i)*1000), i, 1+i%3)
+	}
+	alerts := filepath.Join(t.TempDir(), "eve.json")
+	os.WriteFile(alerts, []byte(eve.String()), 0o644)
+	start := time.Now()
+	sum, out := run(t, dir, Config{Alerts: alerts, Collect: true})
+	took := time.Since(start)
+	t.Logf("%d alerts, %d records: %v", n, sum.Records, took)
+	if len(sum.Unmatched) != 0 {
+		t.Fatalf("%d alerts unmatched", len(sum.Unmatched))
+	}
+	tb := readTable(t, out, "HTTP", ',')
+	for _, row := range tb.rows {
+		if l := row[len(row)-1]; !strings.HasPrefix(l, "cat0 | cat3 | ") || len(l) > MaxLabel {
+			t.Fatalf("label %q: want the most severe first, at most %d bytes", l, MaxLabel)
+		}
+	}
+	if took > 30*time.Second {
+		t.Errorf("labelling took %v", took)
 	}
 }

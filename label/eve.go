@@ -46,7 +46,7 @@ func ReadAlerts(path string, loc *time.Location) (*Alerts, error) {
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Mode()&(os.ModeDevice|os.ModeSocket) != 0 {
-		return nil, fmt.Errorf("-alerts %s is a device or socket, not an alert file: give eve.json or fast.log", path)
+		return nil, refuse("-alerts %s is a device or socket, not an alert file: give eve.json or fast.log", path)
 	}
 	br := bufio.NewReaderSize(f, 1<<16)
 	head, _ := br.Peek(4096)

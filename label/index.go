@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -110,8 +111,9 @@ func readConns(path string) ([]conn, error) {
 	}
 	var out []conn
 	var c types.Connection
+	chk := wirecheck.NewChecker(c.ProtoReflect().Descriptor(), wirecheck.Default)
 	for {
-		if err := nextRecord(r, path, int64(len(out)), &c); err != nil {
+		if err := nextRecord(r, chk, path, int64(len(out)), &c); err != nil {
 			if errors.Is(err, io.EOF) {
 				return out, nil
 			}

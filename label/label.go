@@ -204,6 +204,11 @@ func recordFiles(dir string) ([]string, error) {
 	for _, e := range entries {
 		n := e.Name()
 		if !e.IsDir() && (strings.HasSuffix(n, ".ncap.gz") || strings.HasSuffix(n, ".ncap")) {
+			if st, err := os.Stat(filepath.Join(dir, n)); err == nil && !st.Mode().IsRegular() {
+				// Reading a FIFO would wait for a writer, a device
+				// may never end.
+				return nil, refuse("-read: %s is not a regular file (a FIFO or a device): give a folder of record files net capture wrote", filepath.Join(dir, n))
+			}
 			out = append(out, filepath.Join(dir, n))
 		}
 	}

@@ -300,3 +300,15 @@ func TestEmptyFIFO(t *testing.T) {
 		t.Errorf("error %q does not say it is a FIFO", e.String())
 	}
 }
+
+// TestCollectorFolderHint: -read on net collect's folder (a subfolder per
+// sensor) names one of the sensors' record files as the example.
+func TestCollectorFolderHint(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "lab"), 0o755)
+	writeRaw(t, filepath.Join(dir, "lab", "TCP.ncap.gz"), types.Type_NC_TCP)
+	_, stderr, code := dumpArgs("-read", dir)
+	if code != 2 || !strings.Contains(stderr, filepath.Join(dir, "lab", "TCP.ncap.gz")) {
+		t.Errorf("exit %d, stderr %q; want 2 and the sensor's file as the example", code, stderr)
+	}
+}

@@ -58,7 +58,7 @@ as JSON inside the cell).
 -read also takes a FIFO (mkfifo): records are printed as they arrive.
 Devices (/dev/zero, terminals) are refused, exit 2. Every record is checked
 against its type before it is printed: one with fields its type does not
-have, wrong wire types or messages nested more than 32 deep (a few hundred
+have, wrong wire types or messages nested more than 64 deep (a few hundred
 bytes of nested groups would print as hundreds of MB) stops the dump with one
 line naming the file and the record, exit 1. -struct prints at most 1000
 elements of a list ("... N more") and 8 levels of nesting; -table cuts
@@ -233,6 +233,7 @@ func dump(r *ncio.Reader, o *options, out *output, stderr io.Writer) int {
 	}
 
 	m := r.New()
+	chk := wirecheck.NewChecker(md, wirecheck.Default)
 	n := 0
 	var readErr, damage error
 	for o.limit == 0 || n < o.limit {
@@ -246,7 +247,7 @@ func dump(r *ncio.Reader, o *options, out *output, stderr io.Writer) int {
 		// A record is checked before it is decoded and printed: a few
 		// hundred bytes of nested groups would otherwise print as
 		// hundreds of megabytes.
-		if err := wirecheck.Scan(md, b); err != nil {
+		if err := chk.Check(b); err != nil {
 			damage = err
 			break
 		}

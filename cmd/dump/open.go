@@ -142,6 +142,10 @@ func textStart(head []byte) (string, bool) {
 func folderHint(dir string) string {
 	matches, _ := filepath.Glob(filepath.Join(dir, "*.ncap*"))
 	if len(matches) == 0 {
+		// net collect writes <out>/<sensor>/<Type>.ncap.gz.
+		matches, _ = filepath.Glob(filepath.Join(dir, "*", "*.ncap*"))
+	}
+	if len(matches) == 0 {
 		return ", e.g. traffic.net/TCP.ncap.gz (this folder holds no .ncap files: run net capture -read <capture> -out " + dir + " first)"
 	}
 	return ", e.g. " + matches[0]

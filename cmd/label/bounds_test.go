@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -147,5 +148,52 @@ func TestDamagedRecordExit(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("-out was written")
+	}
+}
+
+// TestFIFOInFolder: a FIFO named as a record file in -read is refused at
+// once, naming it; before, net label waited for a writer forever.
+func TestFIFOInFolder(t *testing.T) {
+	recs, conns := loopbackRecords(t)
+	fifo := filepath.Join(recs, "Extra.ncap.gz")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	eve := filepath.Join(t.TempDir(), "eve.json")
+	os.WriteFile(eve, []byte(alertLine(conns[0], "x")), 0o644)
+	type result struct {
+		stderr string
+		code   int
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, stderr, code := label(t, "-read", recs, "-alerts", eve, "-out", filepath.Join(t.TempDir(), "out"))
+		done <- result{stderr, code}
+	}()
+	select {
+	case r := <-done:
+		if r.code != 2 || !strings.Contains(r.stderr, fifo) || !strings.Contains(r.stderr, "not a regular file") {
+			t.Errorf("exit %d, stderr %q; want 2 and %s named", r.code, r.stderr, fifo)
+		}
+	case <-time.After(10 * time.Second):
+		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+		t.Fatal("net label blocks on a FIFO in -read")
+	}
+}
+
+// TestAttackFileRefused: an attack file over 16 MiB is refused with one line
+// naming it and the limit, exit 2.
+func TestAttackFileRefused(t *testing.T) {
+	recs, _ := loopbackRecords(t)
+	p := filepath.Join(t.TempDir(), "attacks.yml")
+	f, _ := os.Create(p)
+	f.WriteString("timezone: UTC\n")
+	f.Truncate(16<<20 + 1)
+	f.Close()
+	_, stderr, code := label(t, "-read", recs, "-attacks", p, "-out", filepath.Join(t.TempDir(), "out"))
+	if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, p) || !strings.Contains(stderr, "larger than 16 MiB") {
+		t.Errorf("exit %d, stderr %q; want 2 and one line naming the file and the limit", code, stderr)
 	}
 }

@@ -20,7 +20,9 @@ import (
 )
 
 // Run runs "net label" with args and returns the exit code: 0 on success, 1
-// when labelling failed (nothing is left in -out), 2 on bad usage.
+// when labelling failed, as on a damaged record file (nothing is left in
+// -out), 2 on bad usage or a refused input (a device, a FIFO among the record
+// files, an attack file over 16 MiB).
 func Run(args []string) int {
 	return run(args, os.Stdout, os.Stderr)
 }
@@ -72,7 +74,7 @@ are cut to 1024 bytes, ending in "…"; the summary cuts cells to 60
 characters and lists the 20 most frequent labels of each type. An attack
 file over 16 MiB and devices given as -alerts or -attacks are refused. A
 damaged record file (cut, corrupt, or a record with fields its type lacks or
-nested more than 32 deep) stops the run with one line naming the file and
+nested more than 64 deep) stops the run with one line naming the file and
 the record, exit 1. The output folder is written under a temporary name and
 renamed when complete; an existing one is refused unless -overwrite.
 
@@ -160,7 +162,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sum, err := lab.Run(&cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "net label: %v\n", err)
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, lab.ErrNoZone) {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, lab.ErrNoZone) || errors.Is(err, lab.ErrRefused) {
 			return 2
 		}
 		return 1

@@ -1,13 +1,17 @@
 package util
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/netcap/netcap/internal/wirecheck"
@@ -139,7 +143,7 @@ func TestCheckNested(t *testing.T) {
 		want []string
 	}{
 		{"unknown field in an answer", rec, []string{"record 1 at uncompressed byte", "does not decode as DNS", "field 77", "in Answers"}},
-		{"nested groups", wirecheck.NestedGroups(99, 10_000), []string{"record 1 at uncompressed byte", "nested more than 32 deep"}},
+		{"nested groups", wirecheck.NestedGroups(99, 10_000), []string{"record 1 at uncompressed byte", fmt.Sprintf("nested more than %d deep", wirecheck.MaxDepth)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,5 +159,63 @@ func TestCheckNested(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// allocDuring returns the bytes fn allocated.
+func allocDuring(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestCheckLongCSVRow: a gzip'd CSV file whose second line is 100 MB without
+// a line break (100 KB on disk) is BAD at MaxCSVRow, allocating a few times
+// MaxCSVRow (encoding/csv copies a row several times), not a few times the
+// line.
+func TestCheckLongCSVRow(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "TCP.csv.gz")
+	f, _ := os.Create(p)
+	gz, _ := gzip.NewWriterLevel(f, gzip.BestCompression)
+	gz.Write(bytes.TrimSuffix(ncio.CSVHeaderLine(types.Type_NC_TCP, &ncio.CaptureCSV), nil))
+	line := bytes.Repeat([]byte("1"), 1<<20)
+	for range 100 {
+		gz.Write(line)
+	}
+	gz.Close()
+	f.Close()
+	var code int
+	var out string
+	alloc := allocDuring(func() { code, out = check(t, p) })
+	if code != 1 || !strings.Contains(out, "BAD "+p) || !strings.Contains(out, fmt.Sprintf("row longer than %d MiB", MaxCSVRow>>20)) {
+		t.Errorf("exit %d, want 1 and the long row named:\n%s", code, out)
+	}
+	if alloc > 16*MaxCSVRow {
+		t.Errorf("allocated %d MB for a row cut at %d MB", alloc>>20, MaxCSVRow>>20)
+	}
+	t.Logf("allocated %d MB", alloc>>20)
+}
+
+// TestCheckLyingPrefix: a record file whose first record claims 60 MiB but
+// holds 10 bytes is BAD (runs past the end) without allocating the 60 MiB.
+func TestCheckLyingPrefix(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "TCP.ncap.gz")
+	w, err := ncio.Create(p, &types.Header{Type: types.Type_NC_TCP, Version: "test"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.WriteDelimited(append(protowire.AppendVarint(nil, 60<<20), make([]byte, 10)...), 1)
+	w.Close()
+	var code int
+	var out string
+	alloc := allocDuring(func() { code, out = check(t, p) })
+	if code != 1 || !strings.Contains(out, "runs past the end of the data") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if alloc > 8<<20 {
+		t.Errorf("allocated %d MB for a 10-byte record", alloc>>20)
 	}
 }

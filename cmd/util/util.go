@@ -50,10 +50,11 @@ data), a header of another record type than the file name says, a record that
 does not decode as its type, and CSV rows whose column count differs from the
 header's (offset in the uncompressed data). A record whose fields do not fit
 its type (another type's record, or one from a newer netcap), at any depth of
-nesting, counts as damage, as does one nested more than 32 deep (net dump
-refuses those). Files not named as record files (pcaps) are skipped in
-folders. A capture (pcap, pcapng, gzip'd or not), a FIFO or a device is not
-read: its line says NOT and what it is, and the exit status is 2.
+nesting, counts as damage, as does one nested more than 64 deep (net dump
+refuses those), and a CSV row over 16 MiB (an endless line). Files not named
+as record files (pcaps) are skipped in folders. A capture (pcap, pcapng,
+gzip'd or not), a FIFO or a device is not read: its line says NOT and what
+it is, and the exit status is 2.
 A record file of another schema (written by the original netcap, or by a newer
 netcap than this one) is not read: its line says OTHER, names the version and
 what to do, and the exit status is 2.
@@ -421,11 +422,24 @@ func (s *stream) next(rec int64, buf []byte) ([]byte, error) {
 		s.off = start
 		return nil, s.readDamage(rec, fmt.Sprintf("record length %d exceeds the %d byte limit", size, ncio.MaxRecordSize))
 	}
-	if uint64(cap(buf)) < size {
-		buf = make([]byte, size)
+	var n int
+	var err error
+	if uint64(cap(buf)) < size && size > eagerRecord {
+		// A length prefix may lie: the buffer grows with the bytes that
+		// arrive, so a 20-byte file cannot make -check allocate 64 MiB.
+		var bb bytes.Buffer
+		m, cerr := io.CopyN(&bb, s.br, int64(size))
+		buf, n, err = bb.Bytes(), int(m), cerr
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+	} else {
+		if uint64(cap(buf)) < size {
+			buf = make([]byte, size)
+		}
+		buf = buf[:size]
+		n, err = io.ReadFull(s.br, buf)
 	}
-	buf = buf[:size]
-	n, err := io.ReadFull(s.br, buf)
 	s.off += int64(n)
 	if err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -436,6 +450,10 @@ func (s *stream) next(rec int64, buf []byte) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+// eagerRecord is the largest record buffer allocated before its bytes are
+// read.
+const eagerRecord = 1 << 20
 
 func (s *stream) checkProto(fileType string) Result {
 	b, err := s.next(-1, nil)
@@ -461,7 +479,7 @@ func (s *stream) checkProto(fileType string) Result {
 		return Result{Type: typ, Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: fmt.Sprintf("header is of type %s but the file name says %s", typ, fileType)}}
 	}
 	m := mt.New().Interface()
-	md := mt.Descriptor()
+	chk := wirecheck.NewChecker(mt.Descriptor(), wirecheck.Default)
 	var n int64
 	var buf []byte
 	for {
@@ -478,7 +496,7 @@ func (s *stream) checkProto(fileType string) Result {
 		// fields landing in numbers the type lacks or with other wire
 		// types, also inside nested messages, where GetUnknown of the
 		// record does not see them; wirecheck walks every level.
-		if err := wirecheck.Scan(md, b); err != nil {
+		if err := chk.Check(b); err != nil {
 			return Result{Type: typ, Records: n, Err: &Damage{File: s.path, Record: n, Offset: start, Where: "uncompressed", What: scanDamage(typ, err)}}
 		}
 		proto.Reset(m)
@@ -508,8 +526,40 @@ func isTypeName(name string) bool {
 	return ok
 }
 
+// MaxCSVRow bounds a CSV row (a header line or a record, line breaks inside
+// quotes included) that -check reads: encoding/csv holds a whole row, and
+// copies it about eight times over while reading it, so a gzip'd file of one
+// endless line would otherwise take all memory. Real rows are far shorter: a
+// payload is at most a snap length, 256 KiB, 512 KiB in hex.
+const MaxCSVRow = 16 << 20
+
+// errLongRow is returned by rowLimit when a row passes MaxCSVRow.
+var errLongRow = fmt.Errorf("row longer than %d MiB (an endless line, or not a CSV file)", MaxCSVRow>>20)
+
+// rowLimit fails once more than max bytes were read since the last reset,
+// which checkCSV calls after each row. encoding/csv reads ahead a little, so
+// the bound is approximate by a few KiB.
+type rowLimit struct {
+	r   io.Reader
+	n   int
+	max int
+}
+
+func (l *rowLimit) Read(p []byte) (int, error) {
+	if l.n >= l.max {
+		return 0, errLongRow
+	}
+	if len(p) > l.max-l.n {
+		p = p[:l.max-l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n += n
+	return n, err
+}
+
 func (s *stream) checkCSV(fileType string) Result {
-	cr := csv.NewReader(s.br)
+	lim := &rowLimit{r: s.br, max: MaxCSVRow}
+	cr := csv.NewReader(lim)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.LazyQuotes = false
@@ -529,6 +579,7 @@ func (s *stream) checkCSV(fileType string) Result {
 	}
 	var n int64
 	for {
+		lim.n = 0
 		start := cr.InputOffset()
 		row, err := cr.Read()
 		if err == io.EOF {

@@ -19,8 +19,10 @@ import (
 
 const (
 	// MaxDepth is how deep messages and groups may nest in one record. The
-	// netcap types nest at most a few levels; anything deeper is damage.
-	MaxDepth = 32
+	// netcap types nest at most 4 levels, except GRE, whose source route
+	// entries are a linked list of at most 32 (gopacket's bound): 32 levels.
+	// Anything deeper is damage.
+	MaxDepth = 64
 	// MaxNested is how many messages and groups one record may hold in all
 	// (the elements of repeated message fields included).
 	MaxNested = 100_000
@@ -63,15 +65,90 @@ type Limits struct {
 var Default = Limits{MaxDepth: MaxDepth, MaxNested: MaxNested}
 
 // Scan checks b as a message of type md with the Default limits; it returns
-// nil or a *Problem.
+// nil or a *Problem. It builds md's tables on every call: a tool that checks
+// many records keeps a Checker.
 func Scan(md protoreflect.MessageDescriptor, b []byte) error {
-	return ScanLimits(md, b, Default)
+	return NewChecker(md, Default).Check(b)
 }
 
-// ScanLimits is Scan with other limits.
-func ScanLimits(md protoreflect.MessageDescriptor, b []byte, lim Limits) error {
-	s := scanner{lim: lim, start: b}
-	if _, p := s.fields(md, b, 0, 0); p != nil {
+// Checker checks records of one message type. It holds the fields of the
+// type and of the types nested in it in tables indexed by field number,
+// built once, so that checking a record makes no descriptor lookups and no
+// allocation. It is read-only after NewChecker: safe for concurrent use.
+type Checker struct {
+	root *msgInfo
+	lim  Limits
+}
+
+// msgInfo is one message type's fields by number.
+type msgInfo struct {
+	name  protoreflect.Name
+	byNum []*fieldInfo                    // index: field number, nil where the type has none
+	other map[protowire.Number]*fieldInfo // numbers beyond byNum
+}
+
+// maxDense is the highest field number kept in msgInfo.byNum.
+const maxDense = 1024
+
+type fieldInfo struct {
+	name     protoreflect.Name
+	num      protowire.Number
+	kind     protoreflect.Kind
+	wire     protowire.Type // the wire type of the field's kind
+	packable bool           // a repeated number: may also come packed, as bytes
+	utf8     bool           // a proto3 string: must be valid UTF-8
+	msg      *msgInfo       // the type of a message or group field
+}
+
+// NewChecker builds the tables for md and the types nested in it.
+func NewChecker(md protoreflect.MessageDescriptor, lim Limits) *Checker {
+	return &Checker{root: build(md, map[protoreflect.FullName]*msgInfo{}), lim: lim}
+}
+
+// build makes md's table; seen holds the types built so far, so recursive
+// types (a ListValue of Values of ListValues) end.
+func build(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]*msgInfo) *msgInfo {
+	if mi := seen[md.FullName()]; mi != nil {
+		return mi
+	}
+	mi := &msgInfo{name: md.Name()}
+	seen[md.FullName()] = mi
+	fds := md.Fields()
+	for i := 0; i < fds.Len(); i++ {
+		fd := fds.Get(i)
+		fi := &fieldInfo{name: fd.Name(), num: fd.Number(), kind: fd.Kind(), wire: wireType(fd),
+			utf8: fd.Kind() == protoreflect.StringKind && fd.Syntax() == protoreflect.Proto3}
+		fi.packable = fd.IsList() && fi.wire != protowire.BytesType && fi.wire != protowire.StartGroupType
+		if k := fd.Kind(); k == protoreflect.MessageKind || k == protoreflect.GroupKind {
+			fi.msg = build(fd.Message(), seen)
+		}
+		if fd.Number() <= maxDense {
+			for len(mi.byNum) <= int(fd.Number()) {
+				mi.byNum = append(mi.byNum, nil)
+			}
+			mi.byNum[fd.Number()] = fi
+		} else {
+			if mi.other == nil {
+				mi.other = map[protowire.Number]*fieldInfo{}
+			}
+			mi.other[fd.Number()] = fi
+		}
+	}
+	return mi
+}
+
+func (mi *msgInfo) field(num protowire.Number) *fieldInfo {
+	if int(num) < len(mi.byNum) {
+		return mi.byNum[num]
+	}
+	return mi.other[num]
+}
+
+// Check checks b as a record of the Checker's type; it returns nil or a
+// *Problem.
+func (c *Checker) Check(b []byte) error {
+	s := scanner{lim: c.lim, start: b}
+	if _, p := s.fields(c.root, b, 0, 0); p != nil {
 		return p
 	}
 	return nil
@@ -99,10 +176,10 @@ func (s *scanner) enter(b []byte, depth int) *Problem {
 	return nil
 }
 
-// fields walks the fields of a message of type md until b ends, or for a
+// fields walks the fields of a message of type mi until b ends, or for a
 // group (group > 0, its field number) until its end-group tag, and returns
-// how many bytes it read. md is nil inside an unknown group.
-func (s *scanner) fields(md protoreflect.MessageDescriptor, b []byte, group protowire.Number, depth int) (int, *Problem) {
+// how many bytes it read. mi is nil inside an unknown group.
+func (s *scanner) fields(mi *msgInfo, b []byte, group protowire.Number, depth int) (int, *Problem) {
 	n0 := len(b)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -115,26 +192,26 @@ func (s *scanner) fields(md protoreflect.MessageDescriptor, b []byte, group prot
 			}
 			return n0 - len(b) + n, nil
 		}
-		var fd protoreflect.FieldDescriptor
-		if md != nil {
-			fd = md.Fields().ByNumber(num)
+		var fi *fieldInfo
+		if mi != nil {
+			fi = mi.field(num)
 		}
-		if fd == nil {
+		if fi == nil {
 			// The value is walked first: a group bomb is told as
 			// such, not as one unknown field.
 			used, p := s.unknownValue(b[n:], num, typ, depth)
 			if p != nil {
 				return 0, p
 			}
-			if md != nil {
-				return 0, s.problem(Unknown, b, "field %d (wire type %d) that %s does not have", num, typ, md.Name())
+			if mi != nil {
+				return 0, s.problem(Unknown, b, "field %d (wire type %d) that %s does not have", num, typ, mi.name)
 			}
 			b = b[n+used:]
 			continue
 		}
-		used, p := s.value(fd, b, n, typ, depth)
+		used, p := s.value(fi, b, n, typ, depth)
 		if p != nil {
-			p.Path = joinPath(string(fd.Name()), p.Path)
+			p.Path = joinPath(string(fi.name), p.Path)
 			return 0, p
 		}
 		b = b[n+used:]
@@ -168,19 +245,18 @@ func wireType(fd protoreflect.FieldDescriptor) protowire.Type {
 	return protowire.VarintType
 }
 
-// value checks the value of known field fd, whose tag is the first tagLen
+// value checks the value of known field fi, whose tag is the first tagLen
 // bytes of b, and returns the bytes the value takes after the tag.
-func (s *scanner) value(fd protoreflect.FieldDescriptor, b []byte, tagLen int, typ protowire.Type, depth int) (int, *Problem) {
-	want := wireType(fd)
+func (s *scanner) value(fi *fieldInfo, b []byte, tagLen int, typ protowire.Type, depth int) (int, *Problem) {
 	v := b[tagLen:]
-	if typ != want {
-		if typ == protowire.BytesType && fd.IsList() && want != protowire.BytesType && want != protowire.StartGroupType {
-			return s.packed(want, v)
+	if typ != fi.wire {
+		if typ == protowire.BytesType && fi.packable {
+			return s.packed(fi.wire, v)
 		}
-		if _, p := s.unknownValue(v, fd.Number(), typ, depth); p != nil {
+		if _, p := s.unknownValue(v, fi.num, typ, depth); p != nil {
 			return 0, p
 		}
-		return 0, s.problem(WrongType, b, "wire type %d, but %s is %v (wire type %d)", typ, fd.Name(), fd.Kind(), want)
+		return 0, s.problem(WrongType, b, "wire type %d, but %s is %v (wire type %d)", typ, fi.name, fi.kind, fi.wire)
 	}
 	switch typ {
 	case protowire.VarintType:
@@ -199,24 +275,22 @@ func (s *scanner) value(fd protoreflect.FieldDescriptor, b []byte, tagLen int, t
 		if p := s.enter(v, depth+1); p != nil {
 			return 0, p
 		}
-		return s.fields(fd.Message(), v, fd.Number(), depth+1)
+		return s.fields(fi.msg, v, fi.num, depth+1)
 	}
 	body, n := protowire.ConsumeBytes(v)
 	if n < 0 {
 		return 0, s.problem(Malformed, v, "length runs past the end of the record")
 	}
-	switch fd.Kind() {
-	case protoreflect.MessageKind:
+	switch {
+	case fi.msg != nil:
 		if p := s.enter(v, depth+1); p != nil {
 			return 0, p
 		}
-		if _, p := s.fields(fd.Message(), body, 0, depth+1); p != nil {
+		if _, p := s.fields(fi.msg, body, 0, depth+1); p != nil {
 			return 0, p
 		}
-	case protoreflect.StringKind:
-		if fd.Syntax() == protoreflect.Proto3 && !utf8.Valid(body) {
-			return 0, s.problem(Malformed, v, "string %s is not valid UTF-8", fd.Name())
-		}
+	case fi.utf8 && !utf8.Valid(body):
+		return 0, s.problem(Malformed, v, "string %s is not valid UTF-8", fi.name)
 	}
 	return n, nil
 }

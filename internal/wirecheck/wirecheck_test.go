@@ -167,7 +167,7 @@ func TestTooMany(t *testing.T) {
 	if k := kindOf(t, Scan(dnsMD, b)); k != TooMany {
 		t.Fatalf("kind %d, want TooMany", k)
 	}
-	if err := ScanLimits(dnsMD, b, Limits{MaxDepth: MaxDepth, MaxNested: 2 * MaxNested}); err != nil {
+	if err := NewChecker(dnsMD, Limits{MaxDepth: MaxDepth, MaxNested: 2 * MaxNested}).Check(b); err != nil {
 		t.Fatalf("under a raised limit: %v", err)
 	}
 }
@@ -240,4 +240,94 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("Scan says %v but the decoder kept no unknown field", err)
 		}
 	})
+}
+
+// BenchmarkScan measures a Checker against proto.Unmarshal on a DNS record.
+func BenchmarkScan(b *testing.B) {
+	rec := dnsRecord(b)
+	b.Run("Check", func(b *testing.B) {
+		b.SetBytes(int64(len(rec)))
+		c := NewChecker(dnsMD, Default)
+		for range b.N {
+			if err := c.Check(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Unmarshal", func(b *testing.B) {
+		b.SetBytes(int64(len(rec)))
+		m := &types.DNS{}
+		for range b.N {
+			if err := proto.Unmarshal(rec, m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// schemaDepth is how deep messages nest in md's schema; -1 for a recursive
+// type.
+func schemaDepth(md protoreflect.MessageDescriptor, path map[protoreflect.FullName]bool) int {
+	if path[md.FullName()] {
+		return -1
+	}
+	path[md.FullName()] = true
+	defer delete(path, md.FullName())
+	deepest := 0
+	for i := 0; i < md.Fields().Len(); i++ {
+		fd := md.Fields().Get(i)
+		if fd.Message() == nil {
+			continue
+		}
+		d := schemaDepth(fd.Message(), path)
+		if d < 0 {
+			return -1
+		}
+		deepest = max(deepest, d+1)
+	}
+	return deepest
+}
+
+// TestSchemaDepth checks that no netcap type nests near MaxDepth, so that
+// the limit never refuses a real record. GRE is the one recursive type: its
+// source route entries are a linked list that the decoder takes from
+// gopacket, which stops at 32 entries; a GRE record of 32 entries passes.
+func TestSchemaDepth(t *testing.T) {
+	msgs := dnsMD.ParentFile().Messages()
+	deepest, name := 0, ""
+	for i := 0; i < msgs.Len(); i++ {
+		md := msgs.Get(i)
+		d := schemaDepth(md, map[protoreflect.FullName]bool{})
+		if d < 0 {
+			if md.Name() != "GRE" && md.Name() != "GRERouting" {
+				t.Errorf("%s is recursive: check that its decoder bounds the nesting well below MaxDepth", md.Name())
+			}
+			continue
+		}
+		if d > deepest {
+			deepest, name = d, string(md.Name())
+		}
+	}
+	t.Logf("deepest type: %s, %d levels", name, deepest)
+	if deepest == 0 || deepest > MaxDepth/4 {
+		t.Errorf("the deepest netcap type (%s) nests %d levels; MaxDepth %d leaves too little room", name, deepest, MaxDepth)
+	}
+	g := &types.GRE{RoutingPresent: true}
+	next := &g.Routing
+	for i := range 32 {
+		*next = &types.GRERouting{AddressFamily: 0x0800, SRELength: 4, RoutingInformation: []byte{10, 0, 0, byte(i)}}
+		next = &(*next).Next
+	}
+	if err := Scan(g.ProtoReflect().Descriptor(), marshalT(t, g)); err != nil {
+		t.Errorf("a GRE record of 32 source route entries: %v", err)
+	}
+}
+
+func marshalT(t testing.TB, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
