@@ -745,34 +745,37 @@ func TestClientResetCancels(t *testing.T) {
 }
 
 // TestHalfClose: a client that half-closes its connection after sending
-// its request (shutdown(SHUT_WR), as "nc -N" does) still gets its response.
+// its request (shutdown(SHUT_WR), as "nc -N" does) still gets its response,
+// with or without keep-alive.
 func TestHalfClose(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(200 * time.Millisecond) // answers after the half-close
 		w.Write([]byte("hello"))
 	}))
 	defer backend.Close()
-	_, base, stop := startProxy(t, backend.URL, Options{}, "", "")
-	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	res, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("no response after a half-close: %v", err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 || string(body) != "hello" {
-		t.Errorf("after a half-close: %d %q, want 200 \"hello\"", res.StatusCode, body)
-	}
-	recs := stop()
-	if len(recs) != 1 || recs[0].StatusCode != 200 || recs[0].ProxyError != "" {
-		t.Errorf("records %v, want one of status 200 without error", recs)
+	for _, extra := range []string{"Connection: close\r\n", ""} {
+		_, base, stop := startProxy(t, backend.URL, Options{}, "", "")
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: x\r\n%s\r\n", extra)
+		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%q: no response after a half-close: %v", extra, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		c.Close()
+		if res.StatusCode != 200 || string(body) != "hello" {
+			t.Errorf("%q: after a half-close: %d %q, want 200 \"hello\"", extra, res.StatusCode, body)
+		}
+		recs := stop()
+		if len(recs) != 1 || recs[0].StatusCode != 200 || recs[0].ProxyError != "" {
+			t.Errorf("%q: records %v, want one of status 200 without error", extra, recs)
+		}
 	}
 }
