@@ -249,3 +249,28 @@ func TestGzipMembersAllocation(t *testing.T) {
 		t.Errorf("100,000 empty members: %d packets, %v, %d bytes allocated", n, err, heap)
 	}
 }
+
+// TestFatInterfaceOptions: interface blocks with five 64 KB option strings
+// each (name, comment, description, filter, OS) are read without keeping
+// them: gopacket's reader kept every one (2,000 such blocks: 696 MB).
+func TestFatInterfaceOptions(t *testing.T) {
+	var opts []byte
+	for _, code := range []uint16{2, 1, 3, 11, 12} {
+		opts = binary.LittleEndian.AppendUint16(opts, code)
+		opts = binary.LittleEndian.AppendUint16(opts, 65532)
+		opts = append(opts, bytes.Repeat([]byte{'a'}, 65532)...)
+	}
+	opts = append(opts, 0, 0, 0, 0)
+	frame := testFrames(t)[0]
+	data := append(ngSHB(), bytes.Repeat(ngIDB(opts), 300)...)
+	data = append(data, ngEPB(299, uint32(len(frame)), frame)...)
+	path := writeFile(t, t.TempDir(), "fat.pcapng.gz", gzipBytes(t, data))
+	var (
+		n   int
+		err error
+	)
+	heap := allocated(func() { n, err = readAll(t, path) })
+	if n != 1 || err != nil || heap > 8<<20 {
+		t.Errorf("300 interfaces with 320 KB of options each (%d MB): %d packets, %v, %d bytes allocated; want 1 packet within 8 MiB", len(data)>>20, n, err, heap)
+	}
+}
