@@ -17,11 +17,10 @@ import (
 // Our own pcap and pcapng readers. gopacket's pcapgo readers cannot be
 // bounded from outside: NgReader keeps every interface description block of
 // a section (with up to five 64 KiB option strings each) and consumes any
-// number of non-packet blocks inside one read call, so a 97 KB gzip'd file
-// of 2 million interface blocks took 1.7 GB and gave 0 packets. These
-// readers keep 24 bytes per interface, skip what they do not use without
-// buffering it, and stop at the limits below with an error that names the
-// offset.
+// number of non-packet blocks inside one read call, with no way to stop it,
+// so a small gzip'd file of interface blocks takes gigabytes. These readers
+// keep 24 bytes per interface, skip what they do not use without buffering
+// it, and stop at the limits below with an error that names the offset.
 
 // Input limits: every count a capture file can inflate is bounded. Files
 // that exceed one stop with an error wrapping ErrInputLimit; the frames read

@@ -115,8 +115,7 @@ func TestInputLimits(t *testing.T) {
 		before int   // packets read before the limit
 		heap   int64 // most bytes the read may allocate
 	}{
-		// 2 million interface blocks, 40 MB, 97 KB gzip'd: gopacket's
-		// reader took 1.7 GB for them.
+		// 2 million interface blocks, 40 MB, 97 KB gzip'd.
 		{"2M interfaces", append(manyIDBs(2_000_000), epb...), true, fmt.Sprintf("more than %d interfaces in section 1", MaxInterfaces), 0, 16 << 20},
 		{"block over 16 MiB", bigBlock, true, fmt.Sprintf("block of %d bytes", MaxBlockSize+4), 0, 8 << 20},
 		{"too many options", append(append(ngSHB(), ngIDB(options(MaxOptions+1))...), epb...), false, fmt.Sprintf("more than %d options", MaxOptions), 0, 8 << 20},
@@ -247,5 +246,30 @@ func TestGzipMembersAllocation(t *testing.T) {
 	heap := allocated(func() { n, err = readAll(t, path) })
 	if n != 3 || err != nil || heap > 8<<20 {
 		t.Errorf("100,000 empty members: %d packets, %v, %d bytes allocated", n, err, heap)
+	}
+}
+
+// TestFatInterfaceOptions: interface blocks with five 64 KB option strings
+// each (name, comment, description, filter, OS) are read without keeping
+// them (gopacket's reader kept every one).
+func TestFatInterfaceOptions(t *testing.T) {
+	var opts []byte
+	for _, code := range []uint16{2, 1, 3, 11, 12} {
+		opts = binary.LittleEndian.AppendUint16(opts, code)
+		opts = binary.LittleEndian.AppendUint16(opts, 65532)
+		opts = append(opts, bytes.Repeat([]byte{'a'}, 65532)...)
+	}
+	opts = append(opts, 0, 0, 0, 0)
+	frame := testFrames(t)[0]
+	data := append(ngSHB(), bytes.Repeat(ngIDB(opts), 300)...)
+	data = append(data, ngEPB(299, uint32(len(frame)), frame)...)
+	path := writeFile(t, t.TempDir(), "fat.pcapng.gz", gzipBytes(t, data))
+	var (
+		n   int
+		err error
+	)
+	heap := allocated(func() { n, err = readAll(t, path) })
+	if n != 1 || err != nil || heap > 8<<20 {
+		t.Errorf("300 interfaces with 320 KB of options each (%d MB): %d packets, %v, %d bytes allocated; want 1 packet within 8 MiB", len(data)>>20, n, err, heap)
 	}
 }

@@ -592,8 +592,7 @@ const maxTracked = 100000
 const MaxLabelBytes = 256
 
 // maxTrackedBytes bounds the bytes of the distinct values counted per list
-// in one interval, as maxTracked bounds their number: 5,000 Host headers of
-// 60 KB took 891 MB before values were cut and their bytes bounded.
+// in one interval, as maxTracked bounds their number.
 const maxTrackedBytes = 4 << 20
 
 type topEntry struct {

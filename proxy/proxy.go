@@ -208,6 +208,7 @@ func New(cfg *Config, opt Options) (*Server, error) {
 			s.closeListeners()
 			return nil, fmt.Errorf("proxy %s: %s", name, oneLine(err.Error()))
 		}
+		ln = trackListener{ln}
 		p := &Proxy{Name: name, Remote: remote, TLS: e.TLS, ln: ln, s: s, dst: hostPort(remote)}
 		p.rp = &httputil.ReverseProxy{
 			Rewrite:        p.rewrite,
@@ -400,12 +401,18 @@ func (l serverLog) Write(b []byte) (int, error) {
 type connTrack struct {
 	active  atomic.Bool // bytes of a request were read
 	handled atomic.Bool // the handler got that request
+	conn    *trackConn  // nil when not found under a TLS layer
 }
 
 type connKey struct{}
 
 func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
 	t := &connTrack{}
+	if tc, ok := c.(*tls.Conn); ok {
+		t.conn, _ = tc.NetConn().(*trackConn)
+	} else {
+		t.conn, _ = c.(*trackConn)
+	}
 	s.conns.Store(c, t)
 	return context.WithValue(ctx, connKey{}, t)
 }
@@ -440,8 +447,9 @@ type exchange struct {
 	resAt atomic.Int64 // Unix ns of the first response byte
 	// httptrace timings, ns after start; written by transport goroutines
 	dns, connect, tlsDone, firstByte atomic.Int64
-	dst                              atomic.Value // string: backend address
-	resHead                          int64        // size of a 101 response header
+	dst                              atomic.Value  // string: backend address
+	resHead                          int64         // size of a 101 response header
+	body                             *countingBody // the client's request body, nil without one
 }
 
 type exKey struct{}
@@ -474,8 +482,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 	s.requests.Add(1)
-	if t, ok := r.Context().Value(connKey{}).(*connTrack); ok {
-		t.handled.Store(true)
+	track, _ := r.Context().Value(connKey{}).(*connTrack)
+	if track != nil {
+		track.handled.Store(true)
 	}
 	ex := &exchange{p: p, start: time.Now()}
 	ex.fillRequest(r)
@@ -484,9 +493,29 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &countingBody{rc: r.Body}
 		r.Body = body
+		ex.body = body
 	}
 	rw := &respWriter{ResponseWriter: w, proto: responseProto(r)}
 	ctx := context.WithValue(r.Context(), exKey{}, ex)
+	if r.ProtoMajor == 1 && track != nil && track.conn != nil {
+		// net/http cancels the request's context when the client's
+		// bytes end, as they do when it half-closes its connection
+		// after the request (shutdown(SHUT_WR)): such a client still
+		// waits for its response. So the backend request ends with a
+		// reset or a read error from the client, or the server's cut,
+		// but not with a clean end of the client's bytes; a client that
+		// closed for good is seen when its response cannot be written.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		conn := track.conn
+		defer context.AfterFunc(r.Context(), func() {
+			if !conn.eof.Load() {
+				cancel()
+			}
+		})()
+		defer context.AfterFunc(s.base, cancel)()
+	}
 	ctx = httptrace.WithClientTrace(ctx, ex.trace())
 	defer func() {
 		v := recover()
@@ -643,13 +672,27 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	return nil
 }
 
-// errorHandler answers 502 when the backend gave no response header, and
-// says why in the record.
+// errorHandler answers 502 when the backend gave no response header (400
+// when the client's body was malformed), and says why in the record.
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	kind := classify(r.Context(), err)
 	if ex, ok := r.Context().Value(exKey{}).(*exchange); ok {
+		if ex.body != nil {
+			// The client's body failed to arrive: the client left in
+			// the middle of its upload, or sent a malformed one.
+			if berr := ex.body.failure(); berr != nil {
+				kind = ErrClientGone
+				if !connectionEnded(berr) {
+					kind = ErrBadRequest
+				}
+			}
+		}
 		ex.r.ProxyError = kind
 		ex.r.ResponseTimestamp = time.Now().UnixNano()
+	}
+	if kind == ErrBadRequest {
+		w.WriteHeader(http.StatusBadRequest)
+		return
 	}
 	w.WriteHeader(http.StatusBadGateway)
 }
@@ -716,14 +759,68 @@ func (w *respWriter) Write(b []byte) (int, error) {
 
 // countingBody counts the request body bytes the backend was sent.
 type countingBody struct {
-	rc io.ReadCloser
-	n  atomic.Int64 // read by the handler after the transport's goroutine
+	rc  io.ReadCloser
+	n   atomic.Int64 // read by the handler after the transport's goroutine
+	err atomic.Pointer[error]
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		b.err.CompareAndSwap(nil, &err)
+	}
 	return n, err
+}
+
+// failure is the first error reading the body gave, nil when none did.
+func (b *countingBody) failure() error {
+	if p := b.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// connectionEnded tells whether a body read error means the client's
+// connection ended (closed or reset) rather than a malformed body.
+func connectionEnded(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, context.Canceled)
+}
+
+// trackListener wraps accepted connections in trackConn.
+type trackListener struct{ net.Listener }
+
+func (l trackListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &trackConn{Conn: c}, nil
+}
+
+// trackConn notes a clean end of the client's bytes (a FIN: a half-close or
+// a close), which net/http does not tell from a reset.
+type trackConn struct {
+	net.Conn
+	eof atomic.Bool
+}
+
+func (c *trackConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err == io.EOF {
+		c.eof.Store(true)
+	}
+	return n, err
+}
+
+// CloseWrite lets net/http half-close the connection as it does a TCP one.
+func (c *trackConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 func (b *countingBody) Close() error { return b.rc.Close() }

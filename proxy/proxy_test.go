@@ -671,3 +671,111 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 		t.Fatalf("%d records after %v", len(recs), time.Since(ctxStart))
 	}
 }
+
+// TestClientAbortsUpload: a client that closes its connection (cleanly or
+// with a reset) in the middle of its request body is recorded as
+// client_gone, not as a backend error; a malformed chunked body is a
+// bad_request.
+func TestClientAbortsUpload(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write([]byte("got it"))
+	}))
+	defer backend.Close()
+	chunks := strings.Repeat("1000\r\n"+strings.Repeat("x", 0x1000)+"\r\n", 4)
+	cases := []struct {
+		name, request string
+		reset         bool
+		want          string
+	}{
+		{"length, close", "Content-Length: 1000000\r\n\r\n" + strings.Repeat("x", 64<<10), false, ErrClientGone},
+		{"length, reset", "Content-Length: 1000000\r\n\r\n" + strings.Repeat("x", 64<<10), true, ErrClientGone},
+		{"chunked, close", "Transfer-Encoding: chunked\r\n\r\n" + chunks, false, ErrClientGone},
+		{"chunked, reset", "Transfer-Encoding: chunked\r\n\r\n" + chunks, true, ErrClientGone},
+		{"chunked, malformed", "Transfer-Encoding: chunked\r\n\r\n" + chunks + "zz\r\n", false, ErrBadRequest},
+	}
+	for _, c := range cases {
+		_, base, stop := startProxy(t, backend.URL, Options{}, "", "")
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /upload HTTP/1.1\r\nHost: x\r\n%s", c.request)
+		time.Sleep(100 * time.Millisecond) // the request reaches the backend
+		if c.reset {
+			conn.(*net.TCPConn).SetLinger(0)
+		}
+		conn.Close()
+		recs := stop()
+		if len(recs) != 1 || recs[0].ProxyError != c.want {
+			var errs []string
+			for _, r := range recs {
+				errs = append(errs, r.ProxyError)
+			}
+			t.Errorf("%s: %d records with errors %q, want one %s", c.name, len(recs), errs, c.want)
+		}
+	}
+}
+
+// TestClientResetCancels: a client that resets its connection while the
+// backend works is gone at once: the backend request is cancelled.
+func TestClientResetCancels(t *testing.T) {
+	release := make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer backend.Close()
+	defer close(release)
+	_, base, stop := startProxy(t, backend.URL, Options{}, "", "")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(100 * time.Millisecond)
+	conn.(*net.TCPConn).SetLinger(0)
+	conn.Close()
+	recs := stop()
+	if len(recs) != 1 || recs[0].ProxyError != ErrClientGone || recs[0].DoneAfter > int64(3*time.Second) {
+		t.Errorf("records %v, want one client_gone ended within 3 s", recs)
+	}
+}
+
+// TestHalfClose: a client that half-closes its connection after sending
+// its request (shutdown(SHUT_WR), as "nc -N" does) still gets its response,
+// with or without keep-alive.
+func TestHalfClose(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond) // answers after the half-close
+		w.Write([]byte("hello"))
+	}))
+	defer backend.Close()
+	for _, extra := range []string{"Connection: close\r\n", ""} {
+		_, base, stop := startProxy(t, backend.URL, Options{}, "", "")
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: x\r\n%s\r\n", extra)
+		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%q: no response after a half-close: %v", extra, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		c.Close()
+		if res.StatusCode != 200 || string(body) != "hello" {
+			t.Errorf("%q: after a half-close: %d %q, want 200 \"hello\"", extra, res.StatusCode, body)
+		}
+		recs := stop()
+		if len(recs) != 1 || recs[0].StatusCode != 200 || recs[0].ProxyError != "" {
+			t.Errorf("%q: records %v, want one of status 200 without error", extra, recs)
+		}
+	}
+}

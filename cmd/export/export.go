@@ -54,8 +54,9 @@ rcode, http_requests_total by method and status class, tls_hellos_total by side
 and version, connections_total by transport and application protocol;
 histograms of HTTP sizes and response time, connection duration and size,
 payload size and entropy), the top -top values of HTTP hosts, DNS names, SNI,
-JA3 and IPs (recomputed every -interval), and the Go runtime and process
-collectors. Labels hold only low-cardinality values: a full scrape has a few
+JA3 and IPs (recomputed every -interval; values longer than 256 bytes are cut,
+and a list counts at most 4 MiB of values an interval), and the Go runtime and
+process collectors. Labels hold only low-cardinality values: a full scrape has a few
 hundred series whatever the traffic.
 
 Cost: the exporter reads the few fields it needs of each record from the

@@ -67,6 +67,11 @@ Failures:
                                         ProxyError backend_down, backend_timeout,
                                         backend_tls or backend_error
   malformed client request              400 from net/http, counted as bad_request
+  malformed chunked request body        400, record with ProxyError bad_request
+  client closes or resets mid-upload    record with ProxyError client_gone
+  client half-closes after its request  it still gets its response (only a
+                                        reset or shutdown cancels the backend
+                                        request of an HTTP/1.x client)
   stream cut mid-body                   record with ProxyError aborted
   unknown config key, bad remote URL,   one-line error, exit 2
   missing certificate, port in use,
