@@ -619,15 +619,27 @@ func (t *connTable) deliver(c *conn, d int, data []byte, missed int, ts, frame i
 // parser was chosen (the other side told the protocol) reach it as missed
 // bytes, so that it never pairs messages across them.
 func (t *connTable) feed(c *conn, d int, data []byte, missed int, ts, frame int64) {
+	if c.parser == nil {
+		return // stopped by a panic while earlier bytes were fed
+	}
 	dir := &c.dir[d]
 	missed += dir.dropped
 	dir.dropped = 0
 	t.chunk = Chunk{FromClient: d == 0, Data: data, Missed: missed, Timestamp: ts, Frame: frame,
 		ArrivalTimestamp: t.arrTS, ArrivalFrame: t.arrFrame}
-	func() {
-		defer func() { recover() }()
-		c.parser.Feed(&t.chunk, &c.info, t.sink)
-	}()
+	defer t.stopOnPanic(c)
+	c.parser.Feed(&t.chunk, &c.info, t.sink)
+}
+
+// stopOnPanic, deferred around a parser call, turns a panic into a count
+// and stops the connection's parser: a parser that panicked may hold broken
+// state, and what it would say next cannot be trusted. The worker goes on.
+func (t *connTable) stopOnPanic(c *conn) {
+	if recover() != nil {
+		t.counters.Panics++
+		c.parser = nil
+		c.detectDone = true
+	}
 }
 
 // detect runs the detectors on the first bytes of direction d, which end
@@ -693,6 +705,7 @@ func (t *connTable) detect(c *conn, d int, data []byte, ts, frame int64) bool {
 func (t *connTable) detectOne(sp *StreamProtocol, first []byte, fromClient bool, conn *ConnInfo) (v Detection) {
 	defer func() {
 		if recover() != nil {
+			t.counters.Panics++
 			v = DetectNo
 		}
 	}()
@@ -743,7 +756,7 @@ func (t *connTable) end(c *conn, s Sink) {
 		}
 		if c.parser != nil {
 			func() {
-				defer func() { recover() }()
+				defer t.stopOnPanic(c)
 				c.parser.Close(&c.info, out)
 			}()
 		}

@@ -47,6 +47,10 @@ type StreamCounters struct {
 	// Malformed: messages whose framing was sound but whose content did
 	// not decode (DNS over TCP); no record is made for them.
 	Malformed int64
+	// Panics: a detector or parser panicked (a bug in netcap on this
+	// input). The connection's parser is stopped there: the rest of its
+	// bytes are not read, and its records so far are kept.
+	Panics int64
 }
 
 func (c *StreamCounters) add(o StreamCounters) {
@@ -54,6 +58,7 @@ func (c *StreamCounters) add(o StreamCounters) {
 	c.GaveUp += o.GaveUp
 	c.Unpaired += o.Unpaired
 	c.Malformed += o.Malformed
+	c.Panics += o.Panics
 }
 
 // count returns the counters to add to; a throwaway set when the

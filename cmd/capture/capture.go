@@ -461,6 +461,9 @@ func printSummary(w io.Writer, s *engine.Summary, out string) {
 			fmt.Fprintf(w, "; parsers after missed bytes: %d resynchronized, %d directions given up, %d HTTP requests left unpaired; %d malformed messages",
 				c.Resyncs, c.GaveUp, c.Unpaired, c.Malformed)
 		}
+		if p := d.Stream.Panics; p > 0 {
+			fmt.Fprintf(w, "; %d stream parser panics (those connections' parsers stopped there: please report it with the capture)", p)
+		}
 		fmt.Fprintln(w)
 	}
 	if s.Live {
