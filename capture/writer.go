@@ -271,14 +271,14 @@ func (w *writer) write(b *batch) {
 		switch p.status {
 		case decoder.Unknown:
 			w.e.unknown.Add(1)
-			w.unknownLayers[p.reason]++
+			countReason(w.unknownLayers, p.reason)
 			if w.e.cfg.OnPacket != nil {
 				w.e.cfg.OnPacket(false, p.reason)
 			}
 			w.keep(w.unknownPcap.write(b.data[p.off:p.off+p.capLen], p))
 		case decoder.Failed:
 			w.e.errs.Add(1)
-			w.errorReasons[p.reason]++
+			countReason(w.errorReasons, p.reason)
 			if w.e.cfg.OnPacket != nil {
 				w.e.cfg.OnPacket(true, p.reason)
 			}
@@ -468,4 +468,20 @@ func (s *pcapSink) close() error {
 		}
 	}
 	return first
+}
+
+// MaxReasons bounds the distinct reasons the summary counts for unknown and
+// failed packets: an error text can quote values from the packet, so a
+// hostile capture could make one per frame. Beyond it, packets are counted
+// under OtherReasons.
+const MaxReasons = 1000
+
+// OtherReasons counts the packets whose reason came after MaxReasons others.
+const OtherReasons = "other reasons"
+
+func countReason(m map[string]int64, reason string) {
+	if _, ok := m[reason]; !ok && len(m) >= MaxReasons {
+		reason = OtherReasons
+	}
+	m[reason]++
 }
