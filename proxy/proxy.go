@@ -52,6 +52,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
@@ -86,6 +88,10 @@ type Options struct {
 	InsecureSkipVerify bool           // do not verify backend certificates
 	BackendCAs         *x509.CertPool // roots for backends (nil: the system's)
 	MaxIdlePerHost     int            // idle backend connections kept per backend
+	// MaxClients bounds the client connections one proxy serves at once;
+	// more wait in the kernel's accept queue until one closes, so a flood
+	// of connections costs queue slots, not memory or descriptors.
+	MaxClients int
 }
 
 // Defaults of Options, those of the original netcap.
@@ -94,6 +100,7 @@ const (
 	DefaultIdleTimeout = 90 * time.Second
 	DefaultTLSTimeout  = 15 * time.Second
 	DefaultMaxIdle     = 256
+	DefaultMaxClients  = 1024
 	readHeaderTimeout  = 30 * time.Second
 )
 
@@ -166,6 +173,9 @@ func New(cfg *Config, opt Options) (*Server, error) {
 	if opt.MaxIdlePerHost <= 0 {
 		opt.MaxIdlePerHost = DefaultMaxIdle
 	}
+	if opt.MaxClients <= 0 {
+		opt.MaxClients = DefaultMaxClients
+	}
 	var certs []tls.Certificate
 	for _, e := range cfg.Proxies {
 		if e.TLS {
@@ -208,7 +218,7 @@ func New(cfg *Config, opt Options) (*Server, error) {
 			s.closeListeners()
 			return nil, fmt.Errorf("proxy %s: %s", name, oneLine(err.Error()))
 		}
-		ln = trackListener{ln}
+		ln = trackListener{netutil.LimitListener(ln, opt.MaxClients)}
 		p := &Proxy{Name: name, Remote: remote, TLS: e.TLS, ln: ln, s: s, dst: hostPort(remote)}
 		p.rp = &httputil.ReverseProxy{
 			Rewrite:        p.rewrite,

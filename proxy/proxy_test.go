@@ -779,3 +779,57 @@ func TestHalfClose(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxClients: a flood of connections that send nothing holds at most
+// MaxClients of the proxy's slots; a client beyond them is served as soon as
+// one of them closes.
+func TestMaxClients(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	defer backend.Close()
+	s, base, _ := startProxy(t, backend.URL, Options{MaxClients: 4}, "", "")
+	addr := s.Proxies()[0].Addr().String()
+	var idle []net.Conn
+	for range 20 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	n := 0
+	s.conns.Range(func(any, any) bool { n++; return true })
+	if n != 4 {
+		t.Fatalf("%d client connections accepted during the flood, want 4", n)
+	}
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.Get(base + "/x")
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("served beyond the limit (%v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	idle = nil
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("not served after the flood ended")
+	}
+}

@@ -116,6 +116,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 		insecure   = fs.Bool("insecure-skip-verify", false, "do not verify backend TLS certificates")
 		backendCA  = fs.String("backend-ca", "", "PEM file of CA certificates to verify backends with (instead of the system's)")
 		maxIdle    = fs.Int("max-idle", px.DefaultMaxIdle, "idle connections kept per backend")
+		maxClients = fs.Int("max-clients", px.DefaultMaxClients, "client connections each proxy serves at once; more wait to be accepted until one closes")
 		grace      = fs.Duration("grace", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight exchanges may take to finish")
 		fail       = func(err error) int { fmt.Fprintf(stderr, "net proxy: %v\n", err); return 2 }
 		errUsage   = errors.New("")
@@ -150,7 +151,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 	opt := px.Options{
 		Out: *out, Overwrite: *overwrite,
 		DialTimeout: *dialTO, IdleTimeout: *idleTO, TLSTimeout: *tlsTO,
-		InsecureSkipVerify: *insecure, MaxIdlePerHost: *maxIdle,
+		InsecureSkipVerify: *insecure, MaxIdlePerHost: *maxIdle, MaxClients: *maxClients,
 	}
 	if *backendCA != "" {
 		pem, err := os.ReadFile(*backendCA)
