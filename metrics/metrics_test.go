@@ -20,8 +20,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/capture"
+	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
 
@@ -555,5 +558,41 @@ func TestDocsListMetrics(t *testing.T) {
 		if !bytes.Contains(b, []byte("`"+name)) {
 			t.Errorf("docs/metrics.md does not name %s", name)
 		}
+	}
+}
+
+// TestReplayDamaged: a record with a field its type lacks (a hostile or
+// damaged file) stops the replay with the file and the record named; its
+// fields are not counted as if it were whole.
+func TestReplayDamaged(t *testing.T) {
+	dir := t.TempDir()
+	w, err := ncio.Create(filepath.Join(dir, "TCP.ncap"), &types.Header{Type: types.Type_NC_TCP}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		m := &types.TCP{Timestamp: int64(i + 1), SrcPort: 1}
+		if i == 2 {
+			b, _ := proto.Marshal(m)
+			b = protowire.AppendTag(b, 999, protowire.BytesType)
+			b = protowire.AppendBytes(b, []byte("not a TCP field"))
+			m = &types.TCP{}
+			if err := proto.Unmarshal(b, m); err != nil { // kept as an unknown field
+				t.Fatal(err)
+			}
+		}
+		if err := w.Write(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Replay(context.Background(), dir, 0, New(Options{}))
+	if err == nil || !strings.Contains(err.Error(), w.Path()) || !strings.Contains(err.Error(), "record 3 is damaged") {
+		t.Fatalf("error %v, want the file and record 3 named", err)
+	}
+	if st.Records != 2 {
+		t.Errorf("%d records replayed, want the 2 before the damaged one", st.Records)
 	}
 }

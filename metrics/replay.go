@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -49,7 +50,8 @@ func Replay(ctx context.Context, dir string, speed float64, e *Exporter) (Replay
 		if err != nil {
 			return st, fmt.Errorf("replay: %w", named(path, err))
 		}
-		c := &cursor{r: r, t: r.Header().Type, path: path}
+		c := &cursor{r: r, t: r.Header().Type, path: path,
+			chk: wirecheck.NewChecker(r.New().ProtoReflect().Descriptor(), wirecheck.Default)}
 		st.Files++
 		if err := c.advance(); err == io.EOF {
 			r.Close()
@@ -113,15 +115,24 @@ func named(path string, err error) error {
 type cursor struct {
 	path string
 	r    *ncio.Reader
+	chk  *wirecheck.Checker
 	t    types.Type
 	rec  []byte
 	ts   int64
+	n    int64 // records read so far
 }
 
+// advance reads the next record. Each is walked against its type first, as
+// net dump does: the exporter reads only the fields it counts, and would
+// count a damaged record's surviving fields as if it were whole.
 func (c *cursor) advance() error {
 	b, err := c.r.NextRaw()
 	if err != nil {
 		return err
+	}
+	c.n++
+	if err := c.chk.Check(b); err != nil {
+		return fmt.Errorf("record %d is damaged: %v; net util -check %s tells more", c.n, err, c.path)
 	}
 	c.rec = append(c.rec[:0], b...)
 	c.ts = timestamp(c.rec)
