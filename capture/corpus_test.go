@@ -333,7 +333,7 @@ func summaryDiff(a, b *Summary) string {
 }
 
 // minRecordTypes is how many distinct record types the shared corpus must
-// produce (issue 3, "coverage report"): of the 61 record types, a few need
+// produce (the coverage report): of the 61 record types, a few need
 // traffic the corpus may not hold.
 const minRecordTypes = 50
 

@@ -406,7 +406,7 @@ var fuzzTargets = map[string]*fuzzTarget{
 			}
 		},
 	},
-	// Link-layer and discovery records (issue 3).
+	// Link-layer and discovery records.
 	"LinkLayerDiscovery": {
 		layer: layers.LayerTypeLinkLayerDiscovery, rec: types.Type_NC_LinkLayerDiscovery, link: layers.LinkTypeEthernet,
 		below: etherLinkStack, wrap: overEthernet(0x88cc), max: fuzzMax,
@@ -509,8 +509,8 @@ func FuzzVXLAN(f *testing.F)  { fuzzLayer(f, "VXLAN") }
 func FuzzGeneve(f *testing.F) { fuzzLayer(f, "Geneve") }
 func FuzzMPLS(f *testing.F)   { fuzzLayer(f, "MPLS") }
 
-// The network-control and industrial targets (issue 3, part B) are added
-// to fuzzTargets here, beside the others.
+// The network-control and industrial targets are added to fuzzTargets
+// here, beside the others.
 func init() {
 	for name, tg := range netControlTargets {
 		fuzzTargets[name] = tg

@@ -213,8 +213,8 @@ func TestHTTPThroughEngine(t *testing.T) {
 // httpEngineKnown are tshark HTTP messages netcap does not record on
 // purpose, with the reason.
 var httpEngineKnown = map[string]map[string]bool{
-	// Link layers netcap does not decode yet (ARCnet, PPPoE, Cisco HDLC):
-	// their packets go to unknown.pcap; issue 3 adds them.
+	// Link layers netcap does not decode (ARCnet): their packets go to
+	// unknown.pcap.
 	"arcnet-rfc1051-arp-icmp-http.pcap":   {"*": true},
 	"arcnet-rfc1201-arp-icmp-http.pcap":   {"*": true},
 	"bug-4810__pppoe-session-http.pcap":   {"*": true},

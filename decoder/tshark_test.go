@@ -1514,7 +1514,7 @@ var oracleRecords = []tsRecord{
 			{ours: "TTL", tshark: "mpls.ttl", want: tsNum("mpls.ttl")},
 		},
 	},
-	// --- link-layer and discovery records (issue 3)
+	// --- link-layer and discovery records
 	{
 		typ: types.Type_NC_Dot11, protos: []string{"wlan"},
 		fields: []tsField{
@@ -2434,7 +2434,7 @@ var ourProtocols = map[string]bool{
 	"arp": true, "vlan": true, "ieee8021ad": true, "llc": true, "icmp": true, "icmpv6": true,
 	"dns": true, "mdns": true, "llmnr": true, "dhcp": true, "dhcpv6": true, "ntp": true, "ipv6.hopopts": true,
 	"gre": true, "vxlan": true, "geneve": true, "mpls": true,
-	// issue 3, link layer and discovery
+	// link layer and discovery
 	"wlan": true, "lldp": true, "cdp": true, "eapol": true, "eap": true, "loop": true,
 }
 
@@ -2614,8 +2614,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// issue2Records are the record types the oracle must cover.
-var issue2Records = []types.Type{
+// oracleTypes are the record types the oracle must cover.
+var oracleTypes = []types.Type{
 	types.Type_NC_Ethernet, types.Type_NC_ARP, types.Type_NC_Dot1Q, types.Type_NC_IPv4, types.Type_NC_IPv6,
 	types.Type_NC_ICMPv4, types.Type_NC_ICMPv6, types.Type_NC_ICMPv6Echo, types.Type_NC_ICMPv6NeighborSolicitation,
 	types.Type_NC_ICMPv6NeighborAdvertisement, types.Type_NC_ICMPv6RouterSolicitation,
@@ -2648,7 +2648,7 @@ func TestOracleTableCoversEveryField(t *testing.T) {
 	for i := range oracleRecords {
 		byType[oracleRecords[i].typ] = &oracleRecords[i]
 	}
-	for _, typ := range append(slices.Clone(issue2Records), netControlTypes...) {
+	for _, typ := range append(slices.Clone(oracleTypes), netControlTypes...) {
 		rt := byType[typ]
 		if rt == nil {
 			t.Errorf("%s: not in the oracle table", decoder.RecordName(typ))
@@ -2854,7 +2854,7 @@ func writeDNSCapture(t *testing.T, path string) {
 }
 
 // ---------------------------------------------------------------------------
-// Network-control and industrial records (issue 3, part B)
+// Network-control and industrial records
 
 func init() {
 	oracleRecords = append(oracleRecords, netControlOracle...)

@@ -188,7 +188,7 @@ func TestDecodersListsEveryRecord(t *testing.T) {
 			t.Errorf("-decoders lists %s, which is not a record type of netcap.proto", name)
 		}
 	}
-	// the issue names 53 protocol records; with the flows and the
+	// 53 protocol records; with the flows and the
 	// application records the contract has 61
 	if len(records) != 61 {
 		t.Errorf("netcap.proto declares %d top-level records, the framework has 61: %v", len(records), records)

@@ -22,7 +22,6 @@ type command struct {
 	name  string
 	about string
 	run   func(args []string) int
-	issue int // the issue that builds it, while it is not built
 }
 
 var commands = []command{
@@ -45,11 +44,7 @@ usage: net <command> [flags]      (net <command> -h for its flags)
 commands:
 `, netcap.Version)
 	for _, c := range commands {
-		state := ""
-		if c.run == nil {
-			state = " (not built yet)"
-		}
-		fmt.Fprintf(os.Stderr, "  %-10s %s%s\n", c.name, c.about, state)
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.about)
 	}
 	fmt.Fprintf(os.Stderr, "  %-10s %s\n", "version", "print the version")
 }
@@ -74,10 +69,6 @@ func run(args []string) int {
 	for _, c := range commands {
 		if c.name != args[0] {
 			continue
-		}
-		if c.run == nil {
-			fmt.Fprintf(os.Stderr, "net %s: not built yet (issue %d)\n", c.name, c.issue)
-			return 2
 		}
 		return c.run(args[1:])
 	}
