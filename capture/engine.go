@@ -112,6 +112,9 @@ type Summary struct {
 	Behind        int64 // live: packets dropped because the workers were behind
 	Files         []string
 	Decoder       decoder.Stats // flow and reassembly counters summed over workers
+	// Unencodable counts records that could not be marshalled (a string
+	// field that is not UTF-8, which the decoders prevent): not written.
+	Unencodable int64
 }
 
 type recRef struct {
@@ -164,6 +167,7 @@ type engine struct {
 	packets     atomic.Int64
 	unknown     atomic.Int64
 	errs        atomic.Int64
+	unencodable atomic.Int64 // records marshalling refused
 	behind      atomic.Int64 // live: packets dropped for want of a free batch
 	start       time.Time
 	workerStats []decoder.Stats // per worker, filled at the final flush
@@ -256,6 +260,7 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 		Packets:       e.packets.Load(),
 		Unknown:       e.unknown.Load(),
 		Errors:        e.errs.Load(),
+		Unencodable:   e.unencodable.Load(),
 		Records:       w.counts(),
 		UnknownLayers: w.unknownLayers,
 		ErrorReasons:  w.errorReasons,
@@ -534,6 +539,7 @@ func (s *sink) emit(t types.Type, m proto.Message, ordered bool, key int64) {
 		// Marshalling only fails on invalid UTF-8 in a string field, which
 		// the decoders prevent; drop the partial bytes and count it.
 		s.out.arena = s.out.arena[:start]
+		s.e.unencodable.Add(1)
 		return
 	}
 	s.out.recs = append(s.out.recs, recRef{pkt: s.pkt, typ: t, end: int32(len(s.out.arena)), ordered: ordered, key: key})

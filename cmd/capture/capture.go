@@ -474,6 +474,9 @@ func printSummary(w io.Writer, s *engine.Summary, out string) {
 		fmt.Fprintf(w, "IP fragments: %d datagrams reassembled, %d incomplete (timed out or cut off), %d dropped at the pending bound, %d over 65535 bytes\n",
 			d.Defragmented, d.DefragTimedOut, d.DefragEvicted, d.DefragOversize)
 	}
+	if s.Unencodable > 0 {
+		fmt.Fprintf(w, "records not written: %d could not be encoded (a text field that is not UTF-8: please report it with the capture)\n", s.Unencodable)
+	}
 	if len(s.UnknownLayers) > 0 {
 		fmt.Fprintf(w, "unknown layers: %s\n", topCounts(s.UnknownLayers, 10))
 	}
