@@ -357,8 +357,10 @@ func isTerminal(w io.Writer) bool {
 func progressLine(w io.Writer, s engine.Stats, live bool) {
 	rate := float64(s.Packets) / s.Elapsed.Seconds()
 	pct := ""
-	if s.Total > 0 {
-		pct = fmt.Sprintf(" (%.1f%%)", 100*float64(s.Done)/float64(s.Total))
+	if s.Total > 0 && s.Done > 0 {
+		left := time.Duration(float64(s.Elapsed) * float64(s.Total-s.Done) / float64(s.Done))
+		pct = fmt.Sprintf(" (%.1f%%, %.1f MB/s, %v left)", 100*float64(s.Done)/float64(s.Total),
+			float64(s.Done)/1e6/s.Elapsed.Seconds(), left.Round(time.Second))
 	}
 	if live {
 		fmt.Fprintf(w, "\r\033[Kcapturing: %d packets, %.0f packets/s, dropped: kernel %d, workers behind %d; unknown %d, errors %d", s.Packets, rate, s.Kernel, s.Behind, s.Unknown, s.Errors)

@@ -15,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	engine "github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/types"
 )
@@ -287,6 +288,27 @@ func TestSummaryReportsCoverage(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(f), ".ncap.gz")
 		if !regexp.MustCompile(`(?m)^\s*` + name + `\s+\d+\s`).MatchString(summary) {
 			t.Errorf("%s written but the summary does not list it:\n%s", filepath.Base(f), summary)
+		}
+	}
+}
+
+// TestProgressLine: a file capture's progress says how far, how fast and
+// how long is left; a live one says what was dropped.
+func TestProgressLine(t *testing.T) {
+	for _, tc := range []struct {
+		s    engine.Stats
+		live bool
+		want string
+	}{
+		{engine.Stats{Packets: 1000, Done: 25e6, Total: 100e6, Elapsed: 5 * time.Second}, false,
+			"decoding: 1000 packets (25.0%, 5.0 MB/s, 15s left), 200 packets/s, unknown 0, errors 0"},
+		{engine.Stats{Packets: 10, Elapsed: time.Second}, false, "decoding: 10 packets, 10 packets/s, unknown 0, errors 0"},
+		{engine.Stats{Packets: 10, Kernel: 3, Elapsed: time.Second}, true, "capturing: 10 packets, 10 packets/s, dropped: kernel 3, workers behind 0; unknown 0, errors 0"},
+	} {
+		var b strings.Builder
+		progressLine(&b, tc.s, tc.live)
+		if got := strings.TrimPrefix(b.String(), "\r\033[K"); got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
 		}
 	}
 }
