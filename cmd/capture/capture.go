@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -21,6 +22,8 @@ import (
 	"github.com/netcap/netcap/internal/cli"
 	profile "github.com/netcap/netcap/internal/cpuprofile"
 
+	"github.com/evilsocket/islazy/tui"
+	"github.com/mgutz/ansi"
 	"golang.org/x/term"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -208,7 +211,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if sum != nil && !*quiet {
-		printSummary(stderr, sum, *out)
+		printSummary(stderr, sum, *out, tty)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "net capture: %v\n", err)
@@ -431,9 +434,7 @@ func listInterfaces(stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printSummary(w io.Writer, s *engine.Summary, out string) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "record type\trecords\tshare\t\n")
+func printSummary(w io.Writer, s *engine.Summary, out string, color bool) {
 	names := make([]string, 0, len(s.Records))
 	var total int64
 	for n, c := range s.Records {
@@ -446,10 +447,24 @@ func printSummary(w io.Writer, s *engine.Summary, out string) {
 		}
 		return names[i] < names[j]
 	})
+	// islazy's table aligns cells left: numbers are padded to one width
+	// so that they line up on the right.
+	width := len(strconv.FormatInt(total, 10))
+	rows := make([][]string, 0, len(names))
 	for _, n := range names {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t\n", n, s.Records[n], 100*float64(s.Records[n])/float64(max(total, 1)))
+		rows = append(rows, []string{n, fmt.Sprintf("%*d", width, s.Records[n]),
+			fmt.Sprintf("%5.1f%%", 100*float64(s.Records[n])/float64(max(total, 1)))})
 	}
-	tw.Flush()
+	if len(rows) > 0 {
+		tui.Table(w, []string{"record type", "records", "share"}, rows)
+	}
+	warn := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		if color {
+			line = ansi.Color(line, "yellow")
+		}
+		fmt.Fprintln(w, line)
+	}
 	rate := float64(s.Packets) / s.Elapsed.Seconds()
 	fmt.Fprintf(w, "\n%s: %d packets, %d records, %d unknown (unknown.pcap), %d errors (errors.pcap), %s, %.0f packets/s, %d workers, output in %s\n",
 		s.Source, s.Packets, total, s.Unknown, s.Errors, s.Elapsed.Round(time.Millisecond), rate, s.Workers, out)
@@ -469,15 +484,20 @@ func printSummary(w io.Writer, s *engine.Summary, out string) {
 		fmt.Fprintln(w)
 	}
 	if s.Live {
-		fmt.Fprintf(w, "dropped: %d by the kernel (capture buffer full: raise -buffer), %d because the workers were behind (add -workers or narrow -bpf); %d decode errors, %d unknown\n",
+		line := fmt.Sprintf("dropped: %d by the kernel (capture buffer full: raise -buffer), %d because the workers were behind (add -workers or narrow -bpf); %d decode errors, %d unknown",
 			s.KernelDrops, s.Behind, s.Errors, s.Unknown)
+		if s.KernelDrops+s.Behind > 0 {
+			warn("%s", line)
+		} else {
+			fmt.Fprintln(w, line)
+		}
 	}
 	if d := s.Decoder; d.Defragmented+d.DefragTimedOut+d.DefragEvicted+d.DefragOversize > 0 {
 		fmt.Fprintf(w, "IP fragments: %d datagrams reassembled, %d incomplete (timed out or cut off), %d dropped at the pending bound, %d over 65535 bytes\n",
 			d.Defragmented, d.DefragTimedOut, d.DefragEvicted, d.DefragOversize)
 	}
 	if s.Unencodable > 0 {
-		fmt.Fprintf(w, "records not written: %d could not be encoded (a text field that is not UTF-8: please report it with the capture)\n", s.Unencodable)
+		warn("records not written: %d could not be encoded (a text field that is not UTF-8: please report it with the capture)", s.Unencodable)
 	}
 	if len(s.UnknownLayers) > 0 {
 		fmt.Fprintf(w, "unknown layers: %s\n", topCounts(s.UnknownLayers, 10))

@@ -286,7 +286,7 @@ func TestSummaryReportsCoverage(t *testing.T) {
 	}
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".ncap.gz")
-		if !regexp.MustCompile(`(?m)^\s*` + name + `\s+\d+\s`).MatchString(summary) {
+		if !regexp.MustCompile(`(?m)^│ ` + name + `\s+│\s+\d+\s+│`).MatchString(summary) {
 			t.Errorf("%s written but the summary does not list it:\n%s", filepath.Base(f), summary)
 		}
 	}
@@ -310,5 +310,22 @@ func TestProgressLine(t *testing.T) {
 		if got := strings.TrimPrefix(b.String(), "\r\033[K"); got != tc.want {
 			t.Errorf("got  %q\nwant %q", got, tc.want)
 		}
+	}
+}
+
+// TestSummaryColour: warnings are coloured only when stderr is a terminal;
+// in a pipe or a file the summary holds no escape sequences.
+func TestSummaryColour(t *testing.T) {
+	s := &engine.Summary{Source: "x.pcap", Packets: 1, Records: map[string]int64{"TCP": 1}, Elapsed: time.Second, Unencodable: 1}
+	for _, color := range []bool{false, true} {
+		var b strings.Builder
+		printSummary(&b, s, "out", color)
+		if got := strings.Contains(b.String(), "\033["); got != color {
+			t.Errorf("colour %v: escape sequences %v in\n%s", color, got, b.String())
+		}
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{"-read", "../../testdata/loopback.pcap", "-out", filepath.Join(t.TempDir(), "out")}, &bytes.Buffer{}, &stderr); code != 0 || strings.Contains(stderr.String(), "\033[") {
+		t.Errorf("exit %d; escape sequences in a summary written to a buffer:\n%q", code, stderr.String())
 	}
 }

@@ -97,7 +97,7 @@ type summary struct {
 
 var (
 	totalsLine = regexp.MustCompile(`: (\d+) packets, (\d+) records, (\d+) unknown \(unknown\.pcap\), (\d+) errors \(errors\.pcap\)`)
-	typeRow    = regexp.MustCompile(`^\s*([A-Za-z0-9]+)\s+(\d+)\s+[0-9.]+%\s*$`)
+	typeRow    = regexp.MustCompile(`^│\s*([A-Za-z0-9]+)\s*│\s*(\d+)\s*│\s*[0-9.]+%\s*│$`)
 )
 
 // parseSummary reads the counts out of net capture's summary on stderr.
