@@ -252,7 +252,7 @@ func readPcap(t *testing.T, path string) []keptPacket {
 // flowLinks are the link types FlowHash reads.
 var flowLinks = []layers.LinkType{
 	layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6,
-	layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypeNull, layers.LinkTypeLoop, 12, 14,
+	layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypeNull, layers.LinkTypeLoop, 12, 14, // 12 and 14: DLT_RAW of BSDs and OpenBSD
 }
 
 // flowPacket builds an IP packet from fuzz values. For IPv6, ext adds that

@@ -179,12 +179,19 @@ func (d *PacketDecoder) Held() Held {
 	return h
 }
 
+// Raw IP as some systems write it in pcap files: the value of their DLT_RAW
+// instead of LINKTYPE_RAW (101); libpcap and tshark read both as raw IP.
+const (
+	linkTypeRawDLT12 layers.LinkType = 12 // most BSDs
+	linkTypeRawDLT14 layers.LinkType = 14 // OpenBSD
+)
+
 // FirstLayer maps a capture link type to the layer its frames start with.
 func FirstLayer(link layers.LinkType, data []byte) gopacket.LayerType {
 	switch link {
 	case layers.LinkTypeEthernet:
 		return layers.LayerTypeEthernet
-	case layers.LinkTypeRaw, 12, 14:
+	case layers.LinkTypeRaw, linkTypeRawDLT12, linkTypeRawDLT14:
 		if len(data) > 0 && data[0]>>4 == 6 {
 			return layers.LayerTypeIPv6
 		}
