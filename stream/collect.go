@@ -22,6 +22,7 @@ import (
 
 	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/libdeflate"
+	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -93,6 +94,7 @@ type Collector struct {
 	raw     []byte
 	shapes  map[types.Type]*wireShape
 	tpls    map[types.Type]*templates
+	schemas map[types.Type]*wirecheck.Checker
 
 	mu   sync.Mutex
 	dead map[string]int64 // dead letters by reason
@@ -155,7 +157,7 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 	if cfg.MaxOpenFiles <= 0 {
 		cfg.MaxOpenFiles = DefaultMaxOpenFiles()
 	}
-	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, putBack: map[jetstream.Msg]bool{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, dead: map[string]int64{},
+	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, putBack: map[jetstream.Msg]bool{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, schemas: map[types.Type]*wirecheck.Checker{}, dead: map[string]int64{},
 		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}, lostRuns: map[partKey]int64{}}
 }
 
@@ -502,11 +504,12 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 	sensor, t, reason := ParseSubject(subj)
 	var member []byte
 	var n int
+	var detail string
 	if reason == "" {
-		member, n, reason = c.check(t, m)
+		member, n, reason, detail = c.check(t, m)
 	}
 	if reason != "" {
-		c.toDead(subj, reason, m.Data())
+		c.toDead(m, reason, detail)
 		if ok {
 			c.taken(k, seq, nil)
 		}
@@ -514,7 +517,7 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 	}
 	f, err := c.file(sensor, t, m)
 	if err != nil {
-		c.toDead(subj, "file: "+err.Error(), nil)
+		c.toDead(m, "file", err.Error())
 		if ok {
 			c.taken(k, seq, nil)
 		}
@@ -531,92 +534,124 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 	return false
 }
 
-// check unpacks a part and walks each record's wire format (see validWire);
-// it returns the part as a gzip member for the file: a gzip part as it came.
-func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, reason string) {
+// check unpacks a part and walks each record's wire format (see validWire),
+// then checks it against its type's schema as net util -check does
+// (wirecheck: no unknown field, no other wire type than the schema's, not
+// nested too deep), so that every record stored is one the tools take. It
+// returns the part as a gzip member for the file: a gzip part as it came;
+// or the reason to refuse it, and for bad-schema what is wrong.
+func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, reason, detail string) {
 	data := m.Data()
 	h := m.Headers()
 	want, err := strconv.Atoi(h.Get(HdrRecords))
 	if err != nil || want < 0 {
-		return nil, 0, "bad-header"
+		return nil, 0, "bad-header", ""
 	}
 	recs := data
 	switch h.Get(HdrEncoding) {
 	case "gzip":
 		if c.gz == nil {
 			if c.gz, err = libdeflate.NewGunzipper(); err != nil {
-				return nil, 0, "bad-gzip"
+				return nil, 0, "bad-gzip", ""
 			}
 		}
 		c.raw, err = c.gz.Append(c.raw[:0], data, c.cfg.MaxRecords)
 		if errors.Is(err, libdeflate.ErrTooLarge) {
-			return nil, 0, "oversized"
+			return nil, 0, "oversized", ""
 		}
 		if err != nil {
-			return nil, 0, "bad-gzip"
+			return nil, 0, "bad-gzip", ""
 		}
 		recs = c.raw
 	case "none":
 		if len(data) > c.cfg.MaxRecords {
-			return nil, 0, "oversized"
+			return nil, 0, "oversized", ""
 		}
 	default:
-		return nil, 0, "bad-encoding"
+		return nil, 0, "bad-encoding", ""
 	}
-	shape, tpls := c.shapes[t], c.tpls[t]
+	shape, tpls, schema := c.shapes[t], c.tpls[t], c.schemas[t]
 	if shape == nil {
 		md := ncio.MessageDescriptor(t)
 		if md == nil {
-			return nil, 0, "unknown-type"
+			return nil, 0, "unknown-type", ""
 		}
-		shape, tpls = shapeOf(md), &templates{}
-		c.shapes[t], c.tpls[t] = shape, tpls
+		shape, tpls, schema = shapeOf(md), &templates{}, wirecheck.NewChecker(md, wirecheck.Default)
+		c.shapes[t], c.tpls[t], c.schemas[t] = shape, tpls, schema
 	}
 	for b := recs; len(b) > 0; n++ {
 		size, k := binary.Uvarint(b)
 		if k <= 0 || size > uint64(len(b)-k) {
-			return nil, 0, "bad-record"
+			return nil, 0, "bad-record", fmt.Sprintf("record %d: its length runs past the end of the part", n)
 		}
 		rec := b[k : k+int(size)]
 		b = b[k+int(size):]
+		// A record that matches a template has the tags, lengths and
+		// nesting of one that passed both checks: it passes them too.
 		if tpls.match(rec) {
 			continue
 		}
 		if !validWire(rec, shape, 0) {
-			return nil, 0, "bad-record"
+			return nil, 0, "bad-record", fmt.Sprintf("record %d is not well-formed protobuf", n)
+		}
+		if err := schema.Check(rec); err != nil {
+			return nil, 0, "bad-schema", fmt.Sprintf("record %d: %v", n, err)
 		}
 		tpls.add(rec, shape)
 	}
 	if n != want {
-		return nil, 0, "bad-count"
+		return nil, 0, "bad-count", fmt.Sprintf("%d records, the header says %d", n, want)
 	}
 	if h.Get(HdrEncoding) == "gzip" {
-		return data, n, ""
+		return data, n, "", ""
 	}
-	return c.mc.AppendMember(nil, recs), n, ""
+	return c.mc.AppendMember(nil, recs), n, "", ""
 }
 
-// toDead publishes a part to netcap.dead and counts it; the caller acks the
-// original.
-func (c *Collector) toDead(subj, reason string, data []byte) {
+// toDead publishes part m to netcap.dead and counts it by reason; the first
+// 100 are logged, one line each naming where the part came from and, in
+// detail, what is wrong with it. The caller acks the original.
+func (c *Collector) toDead(m jetstream.Msg, reason, detail string) {
 	c.mu.Lock()
 	c.dead[reason]++
 	log := c.cfg.Log != nil && c.logs < 100
 	c.logs++
 	c.mu.Unlock()
+	subj, data := m.Subject(), m.Data()
 	if log {
-		fmt.Fprintf(c.cfg.Log, "net collect: dead letter: %s from subject %q (%d bytes)\n", reason, subj, len(data))
+		what := ""
+		if detail != "" {
+			what = ": " + detail
+		}
+		fmt.Fprintf(c.cfg.Log, "net collect: dead letter: %s: %s%s (%d bytes)\n", reason, origin(subj, m.Headers().Get(jetstream.MsgIDHeader)), what, len(data))
 	}
 	if len(data) > MaxPayload/2 {
 		data = data[:MaxPayload/2]
 	}
-	m := nats.NewMsg(DeadSubject)
-	m.Header.Set(HdrSubject, subj)
-	m.Header.Set(HdrReason, reason)
-	m.Data = data
+	dm := nats.NewMsg(DeadSubject)
+	dm.Header.Set(HdrSubject, subj)
+	dm.Header.Set(HdrReason, reason)
+	if detail != "" {
+		dm.Header.Set(HdrDetail, detail)
+	}
+	dm.Data = data
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = c.js.PublishMsg(ctx, m)
+	_, _ = c.js.PublishMsg(ctx, dm)
+}
+
+// origin names the sender of a part for a log line: sensor, type, agent
+// run and part number, or the subject as it came when it names no sensor.
+func origin(subj, id string) string {
+	sensor, t, reason := ParseSubject(subj)
+	if reason != "" {
+		return fmt.Sprintf("subject %q", subj)
+	}
+	s := fmt.Sprintf("sensor %s, %s", sensor, decoder.RecordName(t))
+	if run, seq, ok := runPart(id); ok {
+		return fmt.Sprintf("%s, run %q, part %d", s, run, seq)
+	}
+	return s + ", no run and part number"
 }
 
 // file returns the output file of sensor's type t, to be created (with its
