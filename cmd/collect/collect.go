@@ -80,14 +80,18 @@ collector). Creates the streams
 NETCAP (netcap.<sensor>.<Type>, work queue, 10 min duplicate window) and
 NETCAP_DEAD (netcap.dead), pulls with the durable consumer -durable, checks
 each part (gunzip, framing, count, every record's protobuf wire format
-against its type's schema), appends it as it came to
+against its type's schema, as net util -check does: no unknown field, no
+other wire type, nested at most 64 deep), appends it as it came to
 <out>/<sensor>/<Type>.ncap.gz (a Header first: readable by net dump) and acks
 it only after it is written. <out>/.netcap-collect.json remembers which parts
 of which agent run are written, and the batch being written: a part delivered
 again (a lost ack, or a collector killed between writing and acking) is acked
 without being written twice, and each type's parts stay in the agent's order.
 Parts that do not check out go to netcap.dead with their subject and reason,
-and are counted. Streams or the consumer deleted under the collector (by an
+and are counted; the log names sensor, run and part of each. A part ahead of
+one not written yet is held (put back, each time twice as long, from 200 ms);
+at most -max-held-per-sensor and -max-held are held at once, more are dead
+letters (too-many-held). Streams or the consumer deleted under the collector (by an
 operator) are noticed within 2 s, said in one line and made again; what
 they held is counted as LOST in the summary and the exit status is 1.
 SIGINT or SIGTERM: writes and acks what it holds, closes
