@@ -89,8 +89,9 @@ func CheckURLs(urls string) error {
 // it is not the server refusing the client (see Refused): it dials each
 // server's port (for up to DialProbe) to tell a host that does not resolve,
 // a refused port and one that does not answer apart, as err alone does not
-// ("no servers available for connection").
-func Unreachable(urls string, err error) string {
+// ("no servers available for connection"). who is what should listen
+// there, for the hint: "the collector", "the NATS server".
+func Unreachable(urls string, err error, who string) string {
 	if inner := errors.Unwrap(err); inner != nil {
 		err = inner // without Connect's "nats <urls>: "
 	}
@@ -111,17 +112,17 @@ func Unreachable(urls string, err error) string {
 		case derr == nil && isTimeout(err):
 			c.Close()
 			why = append(why, u.Redacted()+": the port is open, but no NATS server answered")
-			hint = "is -nats the collector's -listen address?"
+			hint = "is -nats the address " + who + " listens on?"
 		case derr == nil:
 			c.Close()
 			why = append(why, fmt.Sprintf("%s: %v", u.Redacted(), err))
-			hint = "is -nats the collector's -listen address?"
+			hint = "is -nats the address " + who + " listens on?"
 		case errors.As(derr, &dns):
 			why = append(why, fmt.Sprintf("%s: unknown host %s", u.Redacted(), u.Hostname()))
 			hint = "check the host name in -nats"
 		case errors.Is(derr, syscall.ECONNREFUSED):
 			why = append(why, u.Redacted()+": connection refused")
-			hint = "is the collector running?"
+			hint = "is " + who + " running?"
 		case errors.Is(derr, syscall.ENETUNREACH) || errors.Is(derr, syscall.EHOSTUNREACH):
 			why = append(why, u.Redacted()+": no route to the host")
 			hint = "check the address in -nats"

@@ -159,7 +159,7 @@ flags:
 		// Nothing is sent yet: say what is in the way and stop, rather
 		// than decode the whole input into a buffer no one takes. Once
 		// connected, the agent rides out a server going away.
-		return fail("%s", stream.Unreachable(*url, err))
+		return fail("%s", stream.Unreachable(*url, err, "the collector"))
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -176,10 +176,16 @@ flags:
 		if *users != "" || *srvConf != "" {
 			return fail("-users and -server-config are for the embedded server; with -nats the servers' config says who may connect")
 		}
+		if err := stream.CheckURLs(*url); err != nil {
+			return fail("malformed -nats URL %v; want nats://host:port, comma-separated for a cluster", err)
+		}
 		nc, connErr = stream.Connect(*url, stream.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true})
 	}
 	if connErr != nil && stream.Refused(connErr) {
 		return fail("refused by the server: %v", connErr)
+	}
+	if connErr != nil && *url != "" {
+		return fail("%s", stream.Unreachable(*url, connErr, "the NATS server"))
 	}
 	if connErr != nil {
 		return fail("%v", connErr)
