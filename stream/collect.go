@@ -135,7 +135,9 @@ type Collector struct {
 	// Streams deleted under the collector: when it noticed, the parts the
 	// stream held at the check before, and the next part of each run then
 	// (parts of it missing above that are lost with the stream).
-	lostRuns map[partKey]int64
+	lostRuns   map[partKey]int64
+	Deletions  atomic.Int64 // streams or consumer found deleted and made again
+	LostAtMost atomic.Int64 // parts NETCAP held at the check before it was found deleted
 
 	// The parts put back to wait for an earlier one, by run, with when
 	// each came last; and how many there are, by sensor and in all.
@@ -143,8 +145,6 @@ type Collector struct {
 	heldBy     map[string]int
 	heldAll    int
 	heldPruned time.Time
-	Deletions  atomic.Int64 // streams or consumer found deleted and made again
-	LostAtMost atomic.Int64 // parts NETCAP held at the check before it was found deleted
 
 	Batches, Records, Bytes atomic.Int64
 	Redelivered             atomic.Int64 // parts delivered again and skipped
