@@ -2,6 +2,8 @@ package stream
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -76,9 +78,20 @@ func NewAgent(js jetstream.JetStream, cfg AgentConfig) (*Agent, error) {
 			return nil, err
 		}
 	}
-	a := &Agent{js: js, cfg: cfg, run: strconv.FormatInt(time.Now().UnixNano(), 36), drops: map[string]int64{}, abort: make(chan struct{})}
+	a := &Agent{js: js, cfg: cfg, run: newRunID(), drops: map[string]int64{}, abort: make(chan struct{})}
 	a.room = sync.NewCond(&a.mu)
 	return a, nil
+}
+
+// newRunID returns 16 random hex digits. The server drops a message whose
+// id it saw within DupWindow, whatever its subject, so an id another
+// sensor could guess is one it could take ahead of this agent, and have
+// the part dropped; and one made of the clock could repeat an earlier
+// run's (a clock set back), whose parts the collector took as written.
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
 }
 
 // Output is the capture.Output that publishes.

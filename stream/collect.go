@@ -22,6 +22,7 @@ import (
 
 	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/libdeflate"
+	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -44,6 +45,11 @@ type CollectorConfig struct {
 	// written where it falls. 0: parts are written as they come (for
 	// collectors sharing a Durable, each of which sees only some parts).
 	OrderWait time.Duration
+	// MaxHeldPerSensor and MaxHeld bound the parts put back to wait for
+	// an earlier one, of one sensor and of all; a part over either is
+	// sent to the dead letters (too-many-held) instead. 0 means
+	// DefaultMaxHeldPerSensor and DefaultMaxHeld.
+	MaxHeldPerSensor, MaxHeld int
 	// AfterWrite, if set, is called after each batch is written and
 	// before it is acked (tests stop the process there).
 	AfterWrite func(round int64)
@@ -72,6 +78,21 @@ func DefaultMaxOpenFiles() int {
 // or the state could not be written for want of file descriptors.
 const retryDelay = time.Second
 
+// Bounds on the parts held (see CollectorConfig.MaxHeldPerSensor): an agent
+// has at most -window parts of each type on their way (8 by default), so a
+// sensor has far fewer waiting than DefaultMaxHeldPerSensor unless it sends
+// parts ahead of ones it never sends.
+const (
+	DefaultMaxHeldPerSensor = 1024
+	DefaultMaxHeld          = 65536
+)
+
+// firstHoldDelay is how long a part waits before it comes again the first
+// time it is put back to wait for an earlier one; each time it comes again
+// the delay doubles, up to a quarter of what it may wait in all (OrderWait),
+// so a held part comes a few times, not every 200 ms for the whole wait.
+const firstHoldDelay = 200 * time.Millisecond
+
 // StreamCheck is how often the collector checks that its streams and its
 // consumer are still there.
 const StreamCheck = time.Second
@@ -93,6 +114,7 @@ type Collector struct {
 	raw     []byte
 	shapes  map[types.Type]*wireShape
 	tpls    map[types.Type]*templates
+	schemas map[types.Type]*wirecheck.Checker
 
 	mu   sync.Mutex
 	dead map[string]int64 // dead letters by reason
@@ -117,11 +139,19 @@ type Collector struct {
 	Deletions  atomic.Int64 // streams or consumer found deleted and made again
 	LostAtMost atomic.Int64 // parts NETCAP held at the check before it was found deleted
 
+	// The parts put back to wait for an earlier one, by run, with when
+	// each came last; and how many there are, by sensor and in all.
+	held       map[partKey]*heldRun
+	heldBy     map[string]int
+	heldAll    int
+	heldPruned time.Time
+
 	Batches, Records, Bytes atomic.Int64
 	Redelivered             atomic.Int64 // parts delivered again and skipped
 	PutBack                 atomic.Int64 // parts put back (nak) because their file or the state could not be written: too many open files
 	TooManyOpen             atomic.Int64 // opens refused for too many open files (EMFILE, ENFILE)
 	Held                    atomic.Int64 // times a part was put back to wait for an earlier one
+	TooManyHeld             atomic.Int64 // parts sent to the dead letters for MaxHeldPerSensor or MaxHeld
 	OutOfOrder              atomic.Int64 // parts written after OrderWait without an earlier one
 }
 
@@ -155,8 +185,15 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 	if cfg.MaxOpenFiles <= 0 {
 		cfg.MaxOpenFiles = DefaultMaxOpenFiles()
 	}
-	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, putBack: map[jetstream.Msg]bool{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, dead: map[string]int64{},
-		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}, lostRuns: map[partKey]int64{}}
+	if cfg.MaxHeldPerSensor <= 0 {
+		cfg.MaxHeldPerSensor = DefaultMaxHeldPerSensor
+	}
+	if cfg.MaxHeld <= 0 {
+		cfg.MaxHeld = DefaultMaxHeld
+	}
+	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, putBack: map[jetstream.Msg]bool{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, schemas: map[types.Type]*wirecheck.Checker{}, dead: map[string]int64{},
+		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}, lostRuns: map[partKey]int64{},
+		held: map[partKey]*heldRun{}, heldBy: map[string]int{}}
 }
 
 // Dead returns the dead letters so far, by reason.
@@ -310,6 +347,11 @@ func (c *Collector) watchStreams(ctx context.Context, remake chan<- struct{}) {
 // streamsLost notes that the parts missing from each run from here on are
 // lost (see Lost); called by Run when the streams were made again.
 func (c *Collector) streamsLost() {
+	// The held parts went with the stream; those that come again are
+	// held again.
+	clear(c.held)
+	clear(c.heldBy)
+	c.heldAll = 0
 	for k := range c.st.Runs {
 		if _, ok := c.lostRuns[k]; !ok {
 			c.lostRuns[k] = c.next(k)
@@ -358,7 +400,12 @@ const flushAfter = 10 * time.Millisecond
 // pull takes the messages of one fetch. The taken parts are written and
 // acked whenever no message followed for flushAfter, and at the end.
 func (c *Collector) pull(msgs <-chan jetstream.Msg) error {
-	var acks, holds []jetstream.Msg
+	type hold struct {
+		m     jetstream.Msg
+		delay time.Duration
+	}
+	var acks []jetstream.Msg
+	var holds []hold
 	flush := func() error {
 		if len(acks)+len(holds) == 0 {
 			return nil
@@ -367,8 +414,11 @@ func (c *Collector) pull(msgs <-chan jetstream.Msg) error {
 			// Not acked: the parts come again once the disk is back,
 			// and a torn write is cut off then (see loadState).
 			c.broken = true
-			for _, m := range append(acks, holds...) {
+			for _, m := range acks {
 				_ = m.Nak()
+			}
+			for _, h := range holds {
+				_ = h.m.Nak()
 			}
 			return err
 		}
@@ -383,8 +433,8 @@ func (c *Collector) pull(msgs <-chan jetstream.Msg) error {
 			_ = m.Ack()
 		}
 		clear(c.putBack)
-		for _, m := range holds {
-			_ = m.NakWithDelay(min(c.cfg.OrderWait, 200*time.Millisecond))
+		for _, h := range holds {
+			_ = h.m.NakWithDelay(h.delay)
 		}
 		acks, holds = acks[:0], holds[:0]
 		return nil
@@ -422,8 +472,8 @@ func (c *Collector) pull(msgs <-chan jetstream.Msg) error {
 		if !ok {
 			return flush()
 		}
-		if c.take(m) {
-			holds = append(holds, m)
+		if delay := c.take(m); delay > 0 {
+			holds = append(holds, hold{m, delay})
 		} else {
 			acks = append(acks, m)
 		}
@@ -463,23 +513,25 @@ func (c *Collector) taken(k partKey, seq int64, f *outFile) {
 		c.OutOfOrder.Add(1)
 	}
 	c.queued[k] = append(c.queued[k], seq)
+	c.release(k, seq)
 	if f != nil {
 		f.parts = append(f.parts, part{Key: k, Seq: seq})
 	}
 }
 
 // take checks one message and queues its records for their file, or sends
-// it to the dead letters; hold says to put it back, for it is ahead of a part
-// of its run not written yet.
-func (c *Collector) take(m jetstream.Msg) (hold bool) {
+// it to the dead letters; a hold above 0 says to put it back for that long,
+// for it is ahead of a part of its run not written yet.
+func (c *Collector) take(m jetstream.Msg) (hold time.Duration) {
 	subj := m.Subject()
+	sensor, t, reason := ParseSubject(subj)
 	k, seq, ok := partOf(subj, m.Headers().Get(jetstream.MsgIDHeader))
 	if ok {
 		if c.written(k, seq) {
 			c.Redelivered.Add(1)
-			return false
+			return 0
 		}
-		if next := c.next(k); c.cfg.OrderWait > 0 && seq > next {
+		if next := c.next(k); c.cfg.OrderWait > 0 && seq > next && reason == "" {
 			since, waiting := c.gaps[k]
 			if !waiting {
 				since = time.Now()
@@ -490,8 +542,15 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 				wait = min(wait, lostWait)
 			}
 			if time.Since(since) < wait {
+				if over := c.hold(k, sensor, seq); over != "" {
+					// Not counted as written: the parts held
+					// stay held, in order, behind it.
+					c.TooManyHeld.Add(1)
+					c.toDead(m, "too-many-held", over)
+					return 0
+				}
 				c.Held.Add(1)
-				return true
+				return holdDelay(m, wait)
 			}
 			if c.logged < 20 && c.cfg.Log != nil {
 				c.logged++
@@ -499,26 +558,26 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 			}
 		}
 	}
-	sensor, t, reason := ParseSubject(subj)
 	var member []byte
 	var n int
+	var detail string
 	if reason == "" {
-		member, n, reason = c.check(t, m)
+		member, n, reason, detail = c.check(t, m)
 	}
 	if reason != "" {
-		c.toDead(subj, reason, m.Data())
+		c.toDead(m, reason, detail)
 		if ok {
 			c.taken(k, seq, nil)
 		}
-		return false
+		return 0
 	}
 	f, err := c.file(sensor, t, m)
 	if err != nil {
-		c.toDead(subj, "file: "+err.Error(), nil)
+		c.toDead(m, "file", err.Error())
 		if ok {
 			c.taken(k, seq, nil)
 		}
-		return false
+		return 0
 	}
 	f.buf = append(f.buf, member...)
 	f.msgs, f.recs = append(f.msgs, m), append(f.recs, n)
@@ -528,95 +587,215 @@ func (c *Collector) take(m jetstream.Msg) (hold bool) {
 	c.Batches.Add(1)
 	c.Records.Add(int64(n))
 	c.Bytes.Add(int64(len(m.Data())))
-	return false
+	return 0
 }
 
-// check unpacks a part and walks each record's wire format (see validWire);
-// it returns the part as a gzip member for the file: a gzip part as it came.
-func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, reason string) {
+// heldRun is the parts of one run put back to wait for an earlier one.
+type heldRun struct {
+	sensor string
+	parts  map[int64]time.Time // when each came last
+}
+
+// hold notes that part seq of run k (of sensor) is put back to wait. It
+// returns why not, if the part would be one more than MaxHeldPerSensor or
+// MaxHeld.
+func (c *Collector) hold(k partKey, sensor string, seq int64) (over string) {
+	now := time.Now()
+	r := c.held[k]
+	if r != nil {
+		if _, ok := r.parts[seq]; ok {
+			r.parts[seq] = now
+			return ""
+		}
+	}
+	c.pruneHeld(now)
+	switch {
+	case c.heldBy[sensor] >= c.cfg.MaxHeldPerSensor:
+		return fmt.Sprintf("sensor %s has %d parts waiting for an earlier one already (at most %d per sensor)", sensor, c.heldBy[sensor], c.cfg.MaxHeldPerSensor)
+	case c.heldAll >= c.cfg.MaxHeld:
+		return fmt.Sprintf("%d parts of all sensors wait for an earlier one already (at most %d)", c.heldAll, c.cfg.MaxHeld)
+	}
+	if r == nil {
+		r = &heldRun{sensor: sensor, parts: map[int64]time.Time{}}
+		c.held[k] = r
+	}
+	r.parts[seq] = now
+	c.heldBy[sensor]++
+	c.heldAll++
+	return ""
+}
+
+// release forgets that part seq of run k was held.
+func (c *Collector) release(k partKey, seq int64) {
+	r := c.held[k]
+	if r == nil {
+		return
+	}
+	if _, ok := r.parts[seq]; !ok {
+		return
+	}
+	delete(r.parts, seq)
+	c.heldAll--
+	if c.heldBy[r.sensor]--; c.heldBy[r.sensor] == 0 {
+		delete(c.heldBy, r.sensor)
+	}
+	if len(r.parts) == 0 {
+		delete(c.held, k)
+	}
+}
+
+// pruneHeld forgets, at most once a second, the held parts that did not
+// come again for OrderWait, four times their longest delay: they are no
+// longer in the stream (purged by an operator), and must not count against
+// their sensor's bound for ever.
+func (c *Collector) pruneHeld(now time.Time) {
+	if now.Sub(c.heldPruned) < time.Second {
+		return
+	}
+	c.heldPruned = now
+	for k, r := range c.held {
+		for seq, last := range r.parts {
+			if now.Sub(last) > c.cfg.OrderWait {
+				c.release(k, seq)
+			}
+		}
+	}
+}
+
+// holdDelay is how long held part m is put back for: firstHoldDelay the
+// first time it is held, twice as long each time it comes again, at most a
+// quarter of wait (what it may wait in all).
+func holdDelay(m jetstream.Msg, wait time.Duration) time.Duration {
+	d := min(firstHoldDelay, wait)
+	top := max(d, wait/4)
+	var n uint64 = 1
+	if md, err := m.Metadata(); err == nil {
+		n = md.NumDelivered
+	}
+	for i := uint64(1); i < n && d < top; i++ {
+		d *= 2
+	}
+	return min(d, top)
+}
+
+// check unpacks a part and walks each record's wire format (see validWire),
+// then checks it against its type's schema as net util -check does
+// (wirecheck: no unknown field, no other wire type than the schema's, not
+// nested too deep), so that every record stored is one the tools take. It
+// returns the part as a gzip member for the file: a gzip part as it came;
+// or the reason to refuse it, and for bad-schema what is wrong.
+func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, reason, detail string) {
 	data := m.Data()
 	h := m.Headers()
 	want, err := strconv.Atoi(h.Get(HdrRecords))
 	if err != nil || want < 0 {
-		return nil, 0, "bad-header"
+		return nil, 0, "bad-header", ""
 	}
 	recs := data
 	switch h.Get(HdrEncoding) {
 	case "gzip":
 		if c.gz == nil {
 			if c.gz, err = libdeflate.NewGunzipper(); err != nil {
-				return nil, 0, "bad-gzip"
+				return nil, 0, "bad-gzip", ""
 			}
 		}
 		c.raw, err = c.gz.Append(c.raw[:0], data, c.cfg.MaxRecords)
 		if errors.Is(err, libdeflate.ErrTooLarge) {
-			return nil, 0, "oversized"
+			return nil, 0, "oversized", ""
 		}
 		if err != nil {
-			return nil, 0, "bad-gzip"
+			return nil, 0, "bad-gzip", ""
 		}
 		recs = c.raw
 	case "none":
 		if len(data) > c.cfg.MaxRecords {
-			return nil, 0, "oversized"
+			return nil, 0, "oversized", ""
 		}
 	default:
-		return nil, 0, "bad-encoding"
+		return nil, 0, "bad-encoding", ""
 	}
-	shape, tpls := c.shapes[t], c.tpls[t]
+	shape, tpls, schema := c.shapes[t], c.tpls[t], c.schemas[t]
 	if shape == nil {
 		md := ncio.MessageDescriptor(t)
 		if md == nil {
-			return nil, 0, "unknown-type"
+			return nil, 0, "unknown-type", ""
 		}
-		shape, tpls = shapeOf(md), &templates{}
-		c.shapes[t], c.tpls[t] = shape, tpls
+		shape, tpls, schema = shapeOf(md), &templates{}, wirecheck.NewChecker(md, wirecheck.Default)
+		c.shapes[t], c.tpls[t], c.schemas[t] = shape, tpls, schema
 	}
 	for b := recs; len(b) > 0; n++ {
 		size, k := binary.Uvarint(b)
 		if k <= 0 || size > uint64(len(b)-k) {
-			return nil, 0, "bad-record"
+			return nil, 0, "bad-record", fmt.Sprintf("record %d: its length runs past the end of the part", n)
 		}
 		rec := b[k : k+int(size)]
 		b = b[k+int(size):]
+		// A record that matches a template has the tags, lengths and
+		// nesting of one that passed both checks: it passes them too.
 		if tpls.match(rec) {
 			continue
 		}
 		if !validWire(rec, shape, 0) {
-			return nil, 0, "bad-record"
+			return nil, 0, "bad-record", fmt.Sprintf("record %d is not well-formed protobuf", n)
+		}
+		if err := schema.Check(rec); err != nil {
+			return nil, 0, "bad-schema", fmt.Sprintf("record %d: %v", n, err)
 		}
 		tpls.add(rec, shape)
 	}
 	if n != want {
-		return nil, 0, "bad-count"
+		return nil, 0, "bad-count", fmt.Sprintf("%d records, the header says %d", n, want)
 	}
 	if h.Get(HdrEncoding) == "gzip" {
-		return data, n, ""
+		return data, n, "", ""
 	}
-	return c.mc.AppendMember(nil, recs), n, ""
+	return c.mc.AppendMember(nil, recs), n, "", ""
 }
 
-// toDead publishes a part to netcap.dead and counts it; the caller acks the
-// original.
-func (c *Collector) toDead(subj, reason string, data []byte) {
+// toDead publishes part m to netcap.dead and counts it by reason; the first
+// 100 are logged, one line each naming where the part came from and, in
+// detail, what is wrong with it. The caller acks the original.
+func (c *Collector) toDead(m jetstream.Msg, reason, detail string) {
 	c.mu.Lock()
 	c.dead[reason]++
 	log := c.cfg.Log != nil && c.logs < 100
 	c.logs++
 	c.mu.Unlock()
+	subj, data := m.Subject(), m.Data()
 	if log {
-		fmt.Fprintf(c.cfg.Log, "net collect: dead letter: %s from subject %q (%d bytes)\n", reason, subj, len(data))
+		what := ""
+		if detail != "" {
+			what = ": " + detail
+		}
+		fmt.Fprintf(c.cfg.Log, "net collect: dead letter: %s: %s%s (%d bytes)\n", reason, origin(subj, m.Headers().Get(jetstream.MsgIDHeader)), what, len(data))
 	}
 	if len(data) > MaxPayload/2 {
 		data = data[:MaxPayload/2]
 	}
-	m := nats.NewMsg(DeadSubject)
-	m.Header.Set(HdrSubject, subj)
-	m.Header.Set(HdrReason, reason)
-	m.Data = data
+	dm := nats.NewMsg(DeadSubject)
+	dm.Header.Set(HdrSubject, subj)
+	dm.Header.Set(HdrReason, reason)
+	if detail != "" {
+		dm.Header.Set(HdrDetail, detail)
+	}
+	dm.Data = data
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = c.js.PublishMsg(ctx, m)
+	_, _ = c.js.PublishMsg(ctx, dm)
+}
+
+// origin names the sender of a part for a log line: sensor, type, agent
+// run and part number, or the subject as it came when it names no sensor.
+func origin(subj, id string) string {
+	sensor, t, reason := ParseSubject(subj)
+	if reason != "" {
+		return fmt.Sprintf("subject %q", subj)
+	}
+	s := fmt.Sprintf("sensor %s, %s", sensor, decoder.RecordName(t))
+	if run, seq, ok := runPart(id); ok {
+		return fmt.Sprintf("%s, run %q, part %d", s, run, seq)
+	}
+	return s + ", no run and part number"
 }
 
 // file returns the output file of sensor's type t, to be created (with its

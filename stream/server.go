@@ -326,7 +326,7 @@ func Connect(url string, o ConnOptions) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("nats %s: %w", url, err)
+		return nil, fmt.Errorf("nats %s: %w", redactURLs(url), err)
 	}
 	return nc, nil
 }

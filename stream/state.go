@@ -31,6 +31,16 @@ type partKey string
 // partOf splits a message id sensor.Type.run.seq; ok is false for ids that
 // do not end in a run and a part number.
 func partOf(subject, id string) (k partKey, seq int64, ok bool) {
+	run, seq, ok := runPart(id)
+	if !ok {
+		return "", 0, false
+	}
+	return partKey(subject + " " + run), seq, true
+}
+
+// runPart splits a message id <sensor>.<Type>.<run>.<part> into the run and
+// the part's number.
+func runPart(id string) (run string, seq int64, ok bool) {
 	i := strings.LastIndexByte(id, '.')
 	if i <= 0 {
 		return "", 0, false
@@ -43,7 +53,7 @@ func partOf(subject, id string) (k partKey, seq int64, ok bool) {
 	if j < 0 {
 		return "", 0, false
 	}
-	return partKey(subject + " " + id[j+1:i]), seq, true
+	return id[j+1 : i], seq, true
 }
 
 // runState is what was written of one run: parts 1 to Done, and the parts

@@ -41,6 +41,7 @@ const (
 	HdrPayloads = "Netcap-Payloads" // "1" when Payload fields are filled
 	HdrReason   = "Netcap-Reason"   // dead letters: why
 	HdrSubject  = "Netcap-Subject"  // dead letters: the original subject
+	HdrDetail   = "Netcap-Detail"   // dead letters: what is wrong, where the reason alone does not say
 
 	// DupWindow is how long the server remembers message ids: a part sent
 	// again within it is stored once.

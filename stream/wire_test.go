@@ -14,6 +14,7 @@ import (
 
 	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/testutil"
+	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -188,6 +189,46 @@ func BenchmarkRecordCheck(b *testing.B) {
 						b.Fatal("refused")
 					}
 					ts.add(r.rec, r.shape)
+				}
+			}
+		}
+	})
+	b.Run("templates+schema", func(b *testing.B) {
+		// As the collector checks since it refuses records that do not
+		// fit their type: the records walked are checked by wirecheck
+		// too before they become templates.
+		tpls := map[*wireShape]*templates{}
+		byRec := make([]*templates, len(recs))
+		chks := make([]*wirecheck.Checker, len(recs))
+		for i, r := range recs {
+			if tpls[r.shape] == nil {
+				tpls[r.shape] = &templates{}
+			}
+			byRec[i] = tpls[r.shape]
+			chks[i] = wirecheck.NewChecker(r.msg.ProtoReflect().Descriptor(), wirecheck.Default)
+		}
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			for i, r := range recs {
+				if ts := byRec[i]; !ts.match(r.rec) {
+					if !validWire(r.rec, r.shape, 0) || chks[i].Check(r.rec) != nil {
+						b.Fatal("refused")
+					}
+					ts.add(r.rec, r.shape)
+				}
+			}
+		}
+	})
+	b.Run("schema", func(b *testing.B) {
+		chks := make([]*wirecheck.Checker, len(recs))
+		for i, r := range recs {
+			chks[i] = wirecheck.NewChecker(r.msg.ProtoReflect().Descriptor(), wirecheck.Default)
+		}
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			for i, r := range recs {
+				if err := chks[i].Check(r.rec); err != nil {
+					b.Fatal(err)
 				}
 			}
 		}

@@ -71,7 +71,10 @@ parts in the order they were numbered here, and none twice.
 SIGINT or SIGTERM: stops the capture, sends what was decoded and waits up to
 -wait for the acks (a second signal: stop waiting); prints the summary and
 exits with status 0 if everything was acked, 1 if not (counted as stopped).
-A refused certificate or credentials: one line, status 2.
+A refused certificate or credentials, a malformed -nats URL, or a server
+that cannot be reached at the start (refused port, unknown host, no answer):
+one line, status 2. Once connected, the agent keeps going while the server is
+away, its parts waiting in -buffer.
 The agent makes no JetStream API call: it publishes to netcap.<sensor>.<Type>
 and takes the acks on its inbox _NETCAP_INBOX.<sensor>, so credentials that
 allow only those two (see net collect -users) are enough.
@@ -98,6 +101,9 @@ flags:
 	}
 	if err := stream.ValidSensor(*sensor); err != nil {
 		return fail("%v", err)
+	}
+	if err := stream.CheckURLs(*url); err != nil {
+		return fail("malformed -nats URL %v; want nats://host:port, comma-separated for a cluster", err)
 	}
 	bufBytes, err := stream.ParseSize(*buffer)
 	if err != nil || bufBytes < 1<<20 {
@@ -150,11 +156,10 @@ flags:
 		return fail("refused by the server: %v", err)
 	}
 	if err != nil {
-		// The server is not up yet: keep trying in the background.
-		co.FailFast = false
-		if nc, err = stream.Connect(*url, co); err != nil {
-			return fail("%v", err)
-		}
+		// Nothing is sent yet: say what is in the way and stop, rather
+		// than decode the whole input into a buffer no one takes. Once
+		// connected, the agent rides out a server going away.
+		return fail("%s", stream.Unreachable(*url, err, "the collector"))
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -46,7 +46,9 @@ func run(args []string, stderr io.Writer) int {
 		rotateSize = fs.String("rotate-size", "0", "start a new file once one has this many bytes, e.g. 1GB (0: never)")
 		maxRecords = fs.String("max-batch", "16MB", "largest a message may unpack to; larger ones are dead letters (oversized)")
 		ackWait    = fs.Duration("ack-wait", 30*time.Second, "a part delivered but not acked (collector or server gone) is delivered again after this")
-		inOrder    = fs.Bool("in-order", true, "keep each type's parts in the agent's order: a part ahead of one not yet written (it comes again after -ack-wait) waits up to twice -ack-wait; -in-order=false for collectors sharing a -durable")
+		inOrder    = fs.Bool("in-order", true, "keep each type's parts in the agent's order: a part ahead of one not yet written (it comes again after -ack-wait) waits up to twice -ack-wait, put back for 200 ms, then twice as long each time it comes again, up to half -ack-wait; -in-order=false for collectors sharing a -durable")
+		maxHeldS   = fs.Int("max-held-per-sensor", stream.DefaultMaxHeldPerSensor, "-in-order: parts of one sensor put back at once to wait for an earlier one; more go to the dead letters (too-many-held)")
+		maxHeld    = fs.Int("max-held", stream.DefaultMaxHeld, "-in-order: parts of all sensors put back at once to wait for an earlier one; more go to the dead letters (too-many-held)")
 		status     = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
 		quiet      = fs.Bool("quiet", false, "no status line and no summary")
 		tlsCert    = fs.String("tls-cert", "", "mutual TLS: certificate `file` (PEM); embedded server: the server's, with -nats: this client's")
@@ -78,14 +80,18 @@ collector). Creates the streams
 NETCAP (netcap.<sensor>.<Type>, work queue, 10 min duplicate window) and
 NETCAP_DEAD (netcap.dead), pulls with the durable consumer -durable, checks
 each part (gunzip, framing, count, every record's protobuf wire format
-against its type's schema), appends it as it came to
+against its type's schema, as net util -check does: no unknown field, no
+other wire type, nested at most 64 deep), appends it as it came to
 <out>/<sensor>/<Type>.ncap.gz (a Header first: readable by net dump) and acks
 it only after it is written. <out>/.netcap-collect.json remembers which parts
 of which agent run are written, and the batch being written: a part delivered
 again (a lost ack, or a collector killed between writing and acking) is acked
 without being written twice, and each type's parts stay in the agent's order.
 Parts that do not check out go to netcap.dead with their subject and reason,
-and are counted. Streams or the consumer deleted under the collector (by an
+and are counted; the log names sensor, run and part of each. A part ahead of
+one not written yet is held (put back, each time twice as long, from 200 ms);
+at most -max-held-per-sensor and -max-held are held at once, more are dead
+letters (too-many-held). Streams or the consumer deleted under the collector (by an
 operator) are noticed within 2 s, said in one line and made again; what
 they held is counted as LOST in the summary and the exit status is 1.
 SIGINT or SIGTERM: writes and acks what it holds, closes
@@ -118,6 +124,9 @@ flags:
 	}
 	if *maxOpen < 1 {
 		return fail("-max-open-files %d: want at least 1", *maxOpen)
+	}
+	if *maxHeldS < 1 || *maxHeld < 1 {
+		return fail("-max-held-per-sensor %d, -max-held %d: want at least 1", *maxHeldS, *maxHeld)
 	}
 	if *ackWait < time.Second {
 		return fail("-ack-wait %v: want at least 1s", *ackWait)
@@ -167,10 +176,16 @@ flags:
 		if *users != "" || *srvConf != "" {
 			return fail("-users and -server-config are for the embedded server; with -nats the servers' config says who may connect")
 		}
+		if err := stream.CheckURLs(*url); err != nil {
+			return fail("malformed -nats URL %v; want nats://host:port, comma-separated for a cluster", err)
+		}
 		nc, connErr = stream.Connect(*url, stream.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true})
 	}
 	if connErr != nil && stream.Refused(connErr) {
 		return fail("refused by the server: %v", connErr)
+	}
+	if connErr != nil && *url != "" {
+		return fail("%s", stream.Unreachable(*url, connErr, "the NATS server"))
 	}
 	if connErr != nil {
 		return fail("%v", connErr)
@@ -190,6 +205,7 @@ flags:
 		Out: *out, Durable: *durable, MaxRecords: int(mr), Rotate: *rotate, RotateSize: rs,
 		Version: netcap.Version, Log: stderr, AckWait: *ackWait,
 		Streams: &stream.StreamOptions{Replicas: *replicas}, MaxOpenFiles: *maxOpen,
+		MaxHeldPerSensor: *maxHeldS, MaxHeld: *maxHeld,
 	}
 	if *inOrder {
 		cc.OrderWait = 2 * *ackWait

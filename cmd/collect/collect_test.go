@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -615,6 +616,30 @@ func TestListenRefused(t *testing.T) {
 		code := run(append([]string{"-out", t.TempDir(), "-listen", "0.0.0.0:0", "-creds", users}, extra...), &stderr)
 		if code != 2 || strings.Contains(stderr.String(), "is not loopback") || !strings.Contains(stderr.String(), "-creds and -nkey") {
 			t.Errorf("%v: status %d, %q; want past the refusal", extra, code, stderr.String())
+		}
+	}
+}
+
+// TestNATSUnreachable: net collect -nats where no server can be reached
+// says what failed in one line, status 2, at once.
+func TestNATSUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := l.Addr().String()
+	l.Close()
+	for _, tc := range []struct{ url, want string }{
+		{"nats://c:pw-123@" + refused, "cannot connect to nats://c:xxxxx@" + refused + ": connection refused; is the NATS server running?"},
+		{"nats://netcap-nats.invalid:4222", "cannot connect to nats://netcap-nats.invalid:4222: unknown host netcap-nats.invalid"},
+		{"nats://c:pw-123@127.0.0.1:99999", `malformed -nats URL "nats://xxxxx@127.0.0.1:99999": port "99999": want 1 to 65535`},
+	} {
+		var stderr bytes.Buffer
+		start := time.Now()
+		code := run([]string{"-out", t.TempDir(), "-nats", tc.url, "-quiet"}, &stderr)
+		msg := stderr.String()
+		if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, tc.want) || strings.Contains(msg, "pw-123") || time.Since(start) > 2*time.Second {
+			t.Errorf("-nats %s: status %d after %v, %q; want status 2 and one line with %q", tc.url, code, time.Since(start), msg, tc.want)
 		}
 	}
 }
