@@ -3,24 +3,28 @@ package metrics
 import (
 	"context"
 	"io"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/types"
 )
 
 type hookedRecord struct {
-	t   types.Type
-	rec []byte
+	t    types.Type
+	m    proto.Message
+	size int
 }
 
 // recordsOf decodes path and returns every record the engine hands its
-// OnRecord hook, in order.
+// OnRecord hook (1 worker: in order).
 func recordsOf(b testing.TB, path string) []hookedRecord {
 	b.Helper()
 	src, err := capture.OpenFile(path)
@@ -30,29 +34,51 @@ func recordsOf(b testing.TB, path string) []hookedRecord {
 	defer src.Close()
 	var recs []hookedRecord
 	cfg := capture.Config{Out: b.TempDir(), Workers: 1, Entropy: true, IgnoreUnknown: true,
-		OnRecord: func(t types.Type, rec []byte) { recs = append(recs, hookedRecord{t, append([]byte(nil), rec...)}) }}
+		OnRecord: func(_ int, t types.Type, m proto.Message, size int) {
+			recs = append(recs, hookedRecord{t, proto.Clone(m), size})
+		}}
 	if _, err := capture.Run(context.Background(), src, cfg); err != nil {
 		b.Fatal(err)
 	}
 	return recs
 }
 
-// BenchmarkRecord is the exporter's hook on the writer's goroutine: the
-// time per record, for the records of the mid-run capture (a shared one with
-// HTTP, FTP and DNS when the corpus is there).
+// BenchmarkRecord is the exporter's hook, per record, for the records of the
+// mid-run capture (a shared one with HTTP, FTP and DNS when the corpus is
+// there); in parallel, each goroutine is a worker of its own.
 func BenchmarkRecord(b *testing.B) {
 	recs := recordsOf(b, midRunCapture())
-	e := New(Options{})
-	b.ReportAllocs()
-	b.ResetTimer()
-	n := 0
-	for i := 0; i < b.N; i++ {
-		r := &recs[n]
-		e.Record(r.t, r.rec)
-		if n++; n == len(recs) {
-			n = 0
+	b.Run("serial", func(b *testing.B) {
+		e := New(Options{})
+		b.ReportAllocs()
+		b.ResetTimer()
+		n := 0
+		for i := 0; i < b.N; i++ {
+			r := &recs[n]
+			e.Record(0, r.t, r.m, r.size)
+			if n++; n == len(recs) {
+				n = 0
+			}
 		}
-	}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		e := New(Options{})
+		e.top.grow(runtime.GOMAXPROCS(0))
+		var workers atomic.Int32
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			w := int(workers.Add(1) - 1)
+			n := 0
+			for pb.Next() {
+				r := &recs[n]
+				e.Record(w, r.t, r.m, r.size)
+				if n++; n == len(recs) {
+					n = 0
+				}
+			}
+		})
+	})
 }
 
 // loopSource yields the packets of a capture, read once into memory, rounds

@@ -1,0 +1,214 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/types"
+)
+
+// gathered is every netcap_ series of e by name and labels (sorted by
+// label name), histograms as their _sum and _count.
+func gathered(t *testing.T, e *Exporter) map[string]float64 {
+	t.Helper()
+	mfs, err := e.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "netcap_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			sort.Strings(ls)
+			labels := "{" + strings.Join(ls, ",") + "}"
+			switch {
+			case m.GetCounter() != nil:
+				out[mf.GetName()+labels] = m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[mf.GetName()+labels] = m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				out[mf.GetName()+"_sum"+labels] = m.GetHistogram().GetSampleSum()
+				out[mf.GetName()+"_count"+labels] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
+}
+
+// TestWorkersAgree runs the engine with the exporter hooked on loopback.pcap
+// and the mid-run capture, with 1 worker and with 4: every series and top-N
+// list is the same, save those that are about the workers themselves.
+func TestWorkersAgree(t *testing.T) {
+	perWorker := []string{"netcap_worker_queue_depth", "netcap_decoder_peak"}
+	for _, path := range []string{loopback(), midRunCapture()} {
+		var runs [2]map[string]float64
+		var tops [2][topKinds][]topEntry
+		for i, workers := range []int{1, 4} {
+			src, err := capture.OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := New(Options{})
+			cfg := capture.Config{Out: t.TempDir(), Workers: workers, BatchSize: 16, Entropy: true, IgnoreUnknown: true}
+			e.Hook(&cfg)
+			sum, err := capture.Run(context.Background(), src, cfg)
+			src.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.SetSummary(sum)
+			runs[i], tops[i] = gathered(t, e), e.top.current
+			for series := range runs[i] {
+				for _, p := range perWorker {
+					if strings.HasPrefix(series, p+"{") {
+						delete(runs[i], series)
+					}
+				}
+			}
+		}
+		one, four := runs[0], runs[1]
+		if one[`netcap_records_total{type="TCP"}`] == 0 {
+			t.Fatalf("%s: no TCP records counted", path)
+		}
+		for series, v := range one {
+			w, ok := four[series]
+			if !ok || math.Abs(v-w) > 1e-9*math.Max(1, math.Abs(v)) {
+				t.Errorf("%s: %s is %v with 1 worker, %v (present: %v) with 4", path, series, v, w, ok)
+			}
+		}
+		for series, w := range four {
+			if _, ok := one[series]; !ok {
+				t.Errorf("%s: %s is %v with 4 workers, absent with 1", path, series, w)
+			}
+		}
+		if fmt.Sprint(tops[0]) != fmt.Sprint(tops[1]) {
+			t.Errorf("%s: top lists with 1 worker %v, with 4 %v", path, tops[0], tops[1])
+		}
+		t.Logf("%s: %d series agree", filepath.Base(path), len(one))
+	}
+}
+
+// TestTrackedAcrossShards: 4 workers count 40,000 distinct destination IPs
+// each at the same time; the list keeps maxTracked of them in all, not
+// maxTracked a worker.
+func TestTrackedAcrossShards(t *testing.T) {
+	const workers, each = 4, 40000
+	e := New(Options{})
+	e.top.grow(workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &types.Connection{TransportProto: "TCP", TotalSize: 1}
+			for i := range each {
+				c.DstIP = fmt.Sprintf("10.%d.%d.%d", w, i>>8, i&0xff)
+				e.Record(w, types.Type_NC_Connection, c, 10)
+			}
+		}()
+	}
+	wg.Wait()
+	kept := 0
+	for _, sh := range *e.top.shards.Load() {
+		kept += len(sh.counts[topDstIP])
+	}
+	if kept != maxTracked || e.top.budget[topDstIP].keys.Load() != maxTracked {
+		t.Errorf("%d destination IPs kept (budget says %d) of %d, want %d", kept, e.top.budget[topDstIP].keys.Load(), workers*each, maxTracked)
+	}
+	e.Refresh()
+	if n := e.top.budget[topDstIP].keys.Load(); n != 0 {
+		t.Errorf("after a refresh the budget holds %d", n)
+	}
+	if got := e.top.current[topDstIP]; len(got) != 20 || got[0].v != 1 {
+		t.Errorf("top list %v", got)
+	}
+}
+
+// TestInvalidUTF8 feeds records whose strings are not UTF-8 (the decoders
+// never make them; marshalling and unmarshalling refuse them): nothing
+// panics at the scrape, the application protocol becomes other, and the
+// top-N lists skip the values.
+func TestInvalidUTF8(t *testing.T) {
+	e := New(Options{})
+	e.Record(0, types.Type_NC_Connection, &types.Connection{TransportProto: "TCP", ApplicationProto: "HT\xffTP", SrcIP: "10.0.0.\xfe"}, 10)
+	e.Record(0, types.Type_NC_TLSClientHello, &types.TLSClientHello{SNI: "bad\xc0.example"}, 10)
+	e.Refresh()
+	body := scrape(t, e)
+	if v := value(body, `netcap_connections_total{app="other",transport="TCP"} `); v != "1" {
+		t.Errorf("connection with an application protocol that is not UTF-8: %q, want other 1\n%s", v, body)
+	}
+	for k, list := range e.top.current {
+		if len(list) > 0 {
+			t.Errorf("top list %d holds %v", k, list)
+		}
+	}
+}
+
+// TestLongLabels feeds the exporter 5,000 HTTP requests with distinct 60 KB
+// Host headers, which were kept whole, from 4 workers at once: label values
+// are cut to MaxLabelBytes, the bytes the list keeps per interval over all
+// workers are bounded, and the heap stays small.
+func TestLongLabels(t *testing.T) {
+	const workers = 4
+	e := New(Options{TopN: 5})
+	e.top.grow(workers)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			host := []byte(strings.Repeat("é", 30<<10)) // 60 KB, 2 bytes a character
+			for i := w; i < 5000; i += workers {
+				copy(host, fmt.Sprintf("%05d.", i))
+				e.Record(w, types.Type_NC_HTTP, &types.HTTP{Host: string(host)}, len(host))
+			}
+		}()
+	}
+	wg.Wait()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapInuse) - int64(before.HeapInuse); grown > 16<<20 {
+		t.Errorf("heap grew by %d bytes for 5,000 hosts of 60 KB, want at most 16 MiB", grown)
+	}
+	kept := 0
+	for _, sh := range *e.top.shards.Load() {
+		for key := range sh.counts[topHTTPHost] {
+			kept += len(key)
+		}
+	}
+	if n := e.top.budget[topHTTPHost].bytes.Load(); n > maxTrackedBytes || int64(kept) != n || kept == 0 {
+		t.Errorf("the host list keeps %d bytes (budget says %d), want at most %d", kept, n, maxTrackedBytes)
+	}
+	e.Refresh()
+	list := e.top.current[topHTTPHost]
+	if len(list) != 5 {
+		t.Fatalf("%d hosts in the top list, want 5", len(list))
+	}
+	for _, en := range list {
+		if len(en.key) > MaxLabelBytes || !strings.HasSuffix(en.key, "...") || !utf8.ValidString(en.key) || !strings.HasPrefix(en.key, "0000") {
+			t.Errorf("label value of %d bytes %.20q...: want at most %d bytes of valid UTF-8 ending in ...", len(en.key), en.key, MaxLabelBytes)
+		}
+	}
+	// Scraping it works (every label value valid).
+	if body := scrape(t, e); !strings.Contains(string(body), "netcap_top_http_host_requests{host=\"0000") {
+		t.Errorf("scrape lacks the cut host:\n%.2000s", body)
+	}
+}
