@@ -63,17 +63,18 @@ type Config struct {
 	// draining. A source may return ErrIdle. Files never drop.
 	Live bool
 	// OnRecord, when set, is called with every record the run writes, where
-	// it is made: by worker number worker (0 to Workers-1, Workers as the
-	// run resolves it) on that worker's goroutine, right after the record
-	// was marshalled into the batch, or by the Writer with worker ==
-	// Workers for the records it makes itself (the layer-flow models). size is the record's bytes as they go into
-	// the file (length prefix included, or the CSV row). Calls with
-	// different worker numbers run at the same time, in no set order (the
-	// files keep capture order, the hook does not see it); calls with the
-	// same number never overlap, so state kept per worker number needs no
-	// lock. m is valid only during the call. A slow hook slows its worker.
-	// A record that cannot be marshalled is not written and not passed.
-	// Used by net export for its metrics.
+	// the record is made: by each worker on its own goroutine, right after
+	// marshalling the record into the batch, with worker its number (0 to
+	// Workers-1, Workers as the run resolves it); and by the Writer, with
+	// worker == Workers, for the records it makes itself (the layer-flow
+	// models). size is the record's bytes as they go into the file (length
+	// prefix included, or the CSV row). Calls with different worker numbers
+	// run at the same time and in no set order (the files keep capture
+	// order; the hook does not see it); calls with the same number never
+	// overlap, so state kept per worker number needs no lock. m is valid
+	// only during the call. A record that cannot be marshalled is neither
+	// written nor passed. A slow hook slows its worker. Used by net export
+	// for its metrics.
 	OnRecord func(worker int, t types.Type, m proto.Message, size int)
 	// OnPacket is called by the Writer for every packet that goes to
 	// unknown.pcap (failed false) or errors.pcap (failed true), with the
