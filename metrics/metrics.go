@@ -80,36 +80,43 @@ type typeSeries struct{ records, bytes prometheus.Counter }
 
 // limiter passes the first max distinct values of a label and maps later
 // ones to "other", so a label fed from traffic cannot grow without bound.
-// Workers ask it at the same time: a value seen before, or any value once
-// the limit is reached, is answered without the lock.
+// Workers ask it at the same time: the values passed are a map that is
+// copied to add one (at most max times), so that asking takes no lock.
 type limiter struct {
-	mu   sync.Mutex
+	mu   sync.Mutex // held to add a value
 	max  int
-	n    int      // values in seen, under mu
-	seen sync.Map // string -> struct{}
-	full atomic.Bool
+	seen atomic.Pointer[map[string]bool]
 }
 
-func newLimiter(max int) *limiter { return &limiter{max: max} }
+func newLimiter(max int) *limiter {
+	l := &limiter{max: max}
+	l.seen.Store(&map[string]bool{})
+	return l
+}
 
 func (l *limiter) value(v string) string {
-	if _, ok := l.seen.Load(v); ok {
+	seen := *l.seen.Load()
+	if seen[v] {
 		return v
 	}
-	if l.full.Load() {
+	if len(seen) >= l.max {
 		return "other"
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.seen.Load(v); ok {
+	seen = *l.seen.Load()
+	if seen[v] {
 		return v
 	}
-	if l.n >= l.max {
-		l.full.Store(true)
+	if len(seen) >= l.max {
 		return "other"
 	}
-	l.seen.Store(strings.Clone(v), struct{}{})
-	l.n++
+	next := make(map[string]bool, len(seen)+1)
+	for k := range seen {
+		next[k] = true
+	}
+	next[strings.Clone(v)] = true
+	l.seen.Store(&next)
 	return v
 }
 

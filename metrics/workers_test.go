@@ -212,3 +212,38 @@ func TestLongLabels(t *testing.T) {
 		t.Errorf("scrape lacks the cut host:\n%.2000s", body)
 	}
 }
+
+// TestLimiterConcurrent: 4 workers ask a limiter of 64 for 1,000 values at
+// the same time; exactly 64 pass, and a value that passed once always does.
+func TestLimiterConcurrent(t *testing.T) {
+	l := newLimiter(64)
+	var mu sync.Mutex
+	passed := map[string]bool{}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				v := fmt.Sprintf("app%d", (i*7+w*13)%1000)
+				if l.value(v) == v {
+					mu.Lock()
+					passed[v] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(passed) != 64 {
+		t.Errorf("%d values passed, want 64", len(passed))
+	}
+	for v := range passed {
+		if got := l.value(v); got != v {
+			t.Errorf("%s passed before, now %s", v, got)
+		}
+	}
+	if got := l.value("one more"); got != "other" {
+		t.Errorf("a new value past the limit is %q, want other", got)
+	}
+}
