@@ -50,56 +50,81 @@ func gathered(t *testing.T, e *Exporter) map[string]float64 {
 	return out
 }
 
+// exportRun runs the engine on path with a fresh exporter hooked and
+// returns its series (save those about the workers themselves, which differ
+// with their number) and its top-N lists.
+func exportRun(t *testing.T, path string, workers int, csv bool) (map[string]float64, [topKinds][]topEntry) {
+	t.Helper()
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	e := New(Options{})
+	cfg := capture.Config{Out: t.TempDir(), Workers: workers, BatchSize: 16, CSV: csv, Entropy: true, IgnoreUnknown: true}
+	e.Hook(&cfg)
+	sum, err := capture.Run(context.Background(), src, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetSummary(sum)
+	series := gathered(t, e)
+	for s := range series {
+		if strings.HasPrefix(s, "netcap_worker_queue_depth{") || strings.HasPrefix(s, "netcap_decoder_peak{") {
+			delete(series, s)
+		}
+	}
+	if series[`netcap_records_total{type="TCP"}`] == 0 {
+		t.Fatalf("%s: no TCP records counted", path)
+	}
+	return series, e.top.current
+}
+
+// sameSeries reports the series that differ between a and b, but for those
+// skip says to leave out.
+func sameSeries(t *testing.T, what string, a, b map[string]float64, skip func(string) bool) {
+	t.Helper()
+	for s, v := range a {
+		w, ok := b[s]
+		if !skip(s) && (!ok || math.Abs(v-w) > 1e-9*math.Max(1, math.Abs(v))) {
+			t.Errorf("%s: %s is %v, then %v (present: %v)", what, s, v, w, ok)
+		}
+	}
+	for s, w := range b {
+		if _, ok := a[s]; !ok && !skip(s) {
+			t.Errorf("%s: %s is %v, absent before", what, s, w)
+		}
+	}
+}
+
 // TestWorkersAgree runs the engine with the exporter hooked on loopback.pcap
 // and the mid-run capture, with 1 worker and with 4: every series and top-N
 // list is the same, save those that are about the workers themselves.
 func TestWorkersAgree(t *testing.T) {
-	perWorker := []string{"netcap_worker_queue_depth", "netcap_decoder_peak"}
 	for _, path := range []string{loopback(), midRunCapture()} {
-		var runs [2]map[string]float64
-		var tops [2][topKinds][]topEntry
-		for i, workers := range []int{1, 4} {
-			src, err := capture.OpenFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := New(Options{})
-			cfg := capture.Config{Out: t.TempDir(), Workers: workers, BatchSize: 16, Entropy: true, IgnoreUnknown: true}
-			e.Hook(&cfg)
-			sum, err := capture.Run(context.Background(), src, cfg)
-			src.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.SetSummary(sum)
-			runs[i], tops[i] = gathered(t, e), e.top.current
-			for series := range runs[i] {
-				for _, p := range perWorker {
-					if strings.HasPrefix(series, p+"{") {
-						delete(runs[i], series)
-					}
-				}
-			}
-		}
-		one, four := runs[0], runs[1]
-		if one[`netcap_records_total{type="TCP"}`] == 0 {
-			t.Fatalf("%s: no TCP records counted", path)
-		}
-		for series, v := range one {
-			w, ok := four[series]
-			if !ok || math.Abs(v-w) > 1e-9*math.Max(1, math.Abs(v)) {
-				t.Errorf("%s: %s is %v with 1 worker, %v (present: %v) with 4", path, series, v, w, ok)
-			}
-		}
-		for series, w := range four {
-			if _, ok := one[series]; !ok {
-				t.Errorf("%s: %s is %v with 4 workers, absent with 1", path, series, w)
-			}
-		}
-		if fmt.Sprint(tops[0]) != fmt.Sprint(tops[1]) {
-			t.Errorf("%s: top lists with 1 worker %v, with 4 %v", path, tops[0], tops[1])
+		one, top1 := exportRun(t, path, 1, false)
+		four, top4 := exportRun(t, path, 4, false)
+		sameSeries(t, filepath.Base(path)+", 1 worker then 4", one, four, func(string) bool { return false })
+		if fmt.Sprint(top1) != fmt.Sprint(top4) {
+			t.Errorf("%s: top lists with 1 worker %v, with 4 %v", path, top1, top4)
 		}
 		t.Logf("%s: %d series agree", filepath.Base(path), len(one))
+	}
+}
+
+// TestCSVCounted: a run that writes CSV counts the same records and traffic
+// as one that writes protobuf records; only the bytes differ.
+func TestCSVCounted(t *testing.T) {
+	ncap, top1 := exportRun(t, loopback(), 2, false)
+	csv, top2 := exportRun(t, loopback(), 2, true)
+	sameSeries(t, "protobuf then CSV", ncap, csv, func(s string) bool {
+		return strings.HasPrefix(s, "netcap_record_bytes_total{") || strings.HasPrefix(s, "netcap_output_bytes")
+	})
+	if fmt.Sprint(top1) != fmt.Sprint(top2) {
+		t.Errorf("top lists for protobuf %v, for CSV %v", top1, top2)
+	}
+	if a, b := ncap[`netcap_record_bytes_total{type="TCP"}`], csv[`netcap_record_bytes_total{type="TCP"}`]; a == 0 || b == 0 || a == b {
+		t.Errorf("TCP record bytes: protobuf %v, CSV %v; want both counted, and different", a, b)
 	}
 }
 
