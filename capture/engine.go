@@ -31,7 +31,8 @@ import (
 //	        ports are in the fragment that holds the transport header
 //	        only); the decoder sorts out which one records them.
 //	Worker  gets every batch, decodes the packets it owns and serializes their
-//	        records into its own arena of that batch. No locks, no sharing.
+//	        records into its own arena of that batch, handing each record to
+//	        the OnRecord hook as it goes. No locks, no sharing.
 //	Writer  takes finished batches in sequence order and, packet by packet,
 //	        appends each packet's records to its record type's file and the
 //	        packet's bytes to unknown.pcap or errors.pcap when it needs to.
@@ -61,14 +62,23 @@ type Config struct {
 	// Behind) instead of waiting on, so that the kernel buffer keeps
 	// draining. A source may return ErrIdle. Files never drop.
 	Live bool
-	// OnRecord, when set, is called by the Writer with every record it
-	// writes, in file order: rec is the record as it goes into the file (a
-	// length-delimited protobuf message, or a CSV row), valid only during
-	// the call. OnPacket is called for every packet that goes to
+	// OnRecord, when set, is called with every record the run writes, where
+	// the record is made: by each worker on its own goroutine, right after
+	// marshalling the record into the batch, with worker its number (0 to
+	// Workers-1, Workers as the run resolves it); and by the Writer, with
+	// worker == Workers, for the records it makes itself (the layer-flow
+	// models). size is the record's bytes as they go into the file (length
+	// prefix included, or the CSV row). Calls with different worker numbers
+	// run at the same time and in no set order (the files keep capture
+	// order; the hook does not see it); calls with the same number never
+	// overlap, so state kept per worker number needs no lock. m is valid
+	// only during the call. A record that cannot be marshalled is neither
+	// written nor passed. A slow hook slows its worker. Used by net export
+	// for its metrics.
+	OnRecord func(worker int, t types.Type, m proto.Message, size int)
+	// OnPacket is called by the Writer for every packet that goes to
 	// unknown.pcap (failed false) or errors.pcap (failed true), with the
-	// reason. Both run on the Writer's goroutine: a slow hook slows the
-	// engine. Used by net export for its metrics.
-	OnRecord func(t types.Type, rec []byte)
+	// reason, in capture order; a slow hook slows the Writer.
 	OnPacket func(failed bool, reason string)
 	// Output, when set, receives the records instead of files in Out (no
 	// unknown.pcap or errors.pcap either); see PartWriter. PartSize (bytes;
@@ -436,7 +446,7 @@ func (e *engine) work(id int, decoding *sync.WaitGroup) {
 	opts.Worker, opts.Workers = id, e.workers
 	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.enabled[t] }, opts)
 	stateful := pd.Stateful()
-	sink := &sink{e: e}
+	sink := &sink{e: e, worker: id}
 	var meta decoder.Packet
 	var mc *ncio.MemberCompressor
 	batches, parts := e.toWork[id], e.compress
@@ -514,9 +524,10 @@ func (e *engine) work(id int, decoding *sync.WaitGroup) {
 
 // sink serializes records into the worker's arena of the current batch.
 type sink struct {
-	e   *engine
-	out *workerOut
-	pkt int32
+	e      *engine
+	worker int
+	out    *workerOut
+	pkt    int32
 }
 
 func (s *sink) Emit(t types.Type, m proto.Message) { s.emit(t, m, false, 0) }
@@ -543,6 +554,9 @@ func (s *sink) emit(t types.Type, m proto.Message, ordered bool, key int64) {
 		return
 	}
 	s.out.recs = append(s.out.recs, recRef{pkt: s.pkt, typ: t, end: int32(len(s.out.arena)), ordered: ordered, key: key})
+	if hook := s.e.cfg.OnRecord; hook != nil {
+		hook(s.worker, t, m, len(s.out.arena)-start)
+	}
 }
 
 func (e *engine) progress() (stop func()) {

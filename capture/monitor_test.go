@@ -83,8 +83,13 @@ func TestMonitorGauges(t *testing.T) {
 		}
 		release := make(chan struct{})
 		var once sync.Once
+		// The writer asks for the first record type's output when it
+		// writes the first record: it waits there.
 		cfg := Config{Out: t.TempDir(), Workers: workers, BatchSize: 1, Monitor: &m,
-			OnRecord: func(types.Type, []byte) { once.Do(func() { <-release }) }}
+			Output: func(types.Type, *types.Header) (PartWriter, error) {
+				once.Do(func() { <-release })
+				return discardParts{}, nil
+			}}
 		done := make(chan error, 1)
 		go func() {
 			_, err := Run(context.Background(), src, cfg)
@@ -155,6 +160,12 @@ func TestMonitorGauges(t *testing.T) {
 		}
 	}
 }
+
+// discardParts is a PartWriter that keeps nothing.
+type discardParts struct{}
+
+func (discardParts) WritePart([]byte, int) error { return nil }
+func (discardParts) Close() error                { return nil }
 
 // TestMonitorSharedCapture reads the gauges as often as it can while a
 // shared capture with TCP streams is decoded (the race detector watches):

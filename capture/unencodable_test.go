@@ -3,15 +3,18 @@ package capture
 import (
 	"testing"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/netcap/netcap/types"
 )
 
 // TestUnencodableCounted: a record that marshalling refuses (a string that
-// is not UTF-8) is counted and leaves no partial bytes behind.
+// is not UTF-8) is counted, leaves no partial bytes behind and does not
+// reach the OnRecord hook.
 func TestUnencodableCounted(t *testing.T) {
-	e := &engine{}
+	var hooked []int
+	e := &engine{cfg: Config{OnRecord: func(_ int, _ types.Type, _ proto.Message, size int) { hooked = append(hooked, size) }}}
 	e.enabled[types.Type_NC_HTTP] = true
 	out := &workerOut{}
 	s := &sink{e: e, out: out}
@@ -23,5 +26,8 @@ func TestUnencodableCounted(t *testing.T) {
 	}
 	if len(out.arena) != good || len(out.recs) != 1 {
 		t.Fatalf("arena %d bytes (want %d), %d records (want 1)", len(out.arena), good, len(out.recs))
+	}
+	if len(hooked) != 1 || hooked[0] != good {
+		t.Errorf("hook called with sizes %v, want the good record's %d only", hooked, good)
 	}
 }

@@ -168,6 +168,9 @@ func (w *writer) emit(t types.Type, m proto.Message) {
 		w.keep(err)
 		return
 	}
+	if hook := w.e.cfg.OnRecord; hook != nil {
+		hook(w.e.workers, t, m, len(w.scratch))
+	}
 	w.append(t, w.scratch)
 }
 
@@ -294,9 +297,6 @@ type pendingRec struct {
 }
 
 func (w *writer) append(t types.Type, rec []byte) {
-	if w.e.cfg.OnRecord != nil {
-		w.e.cfg.OnRecord(t, rec)
-	}
 	f := w.byType[t]
 	if f == nil {
 		var err error

@@ -13,8 +13,8 @@
 package metrics
 
 import (
-	"math"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +24,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/capture"
 	ncio "github.com/netcap/netcap/io"
@@ -37,8 +37,9 @@ type Options struct {
 	Out  string // folder whose record files' size is exported as netcap_output_bytes; "" for none
 }
 
-// Exporter holds the metrics. Record and Packet are called from one goroutine
-// (the engine's Writer or the replay loop); scrapes may come at any time.
+// Exporter holds the metrics. Record is called by the engine's workers, each
+// with its own worker number, at the same time; Packet by the engine's
+// Writer; scrapes and Refresh may come at any time.
 type Exporter struct {
 	reg  *prometheus.Registry
 	opts Options
@@ -68,18 +69,10 @@ type Exporter struct {
 
 	unknownReason, errorKind, appProto *limiter
 
+	// top holds the top-N lists and the shards that record goes to.
 	top *topSet
 
-	// Series resolved once, used on the recording goroutine only: a label
-	// lookup per record (hashing the values, a read lock) cost more than
-	// the counting.
-	byType                                         [256]*typeSeries
-	flagCombos                                     [1 << len(tcpFlagNames)]prometheus.Counter
 	tcpPayload, udpPayload, tcpEntropy, udpEntropy prometheus.Observer
-
-	// decoding scratch, used on the recording goroutine only
-	wire      [maxPicked]wireVal
-	questions [][]byte
 }
 
 // typeSeries are the counters of one record type.
@@ -87,24 +80,43 @@ type typeSeries struct{ records, bytes prometheus.Counter }
 
 // limiter passes the first max distinct values of a label and maps later
 // ones to "other", so a label fed from traffic cannot grow without bound.
+// Workers ask it at the same time: the values passed are a map that is
+// copied to add one (at most max times), so that asking takes no lock.
 type limiter struct {
-	mu   sync.Mutex
+	mu   sync.Mutex // held to add a value
 	max  int
-	seen map[string]bool
+	seen atomic.Pointer[map[string]bool]
 }
 
-func newLimiter(max int) *limiter { return &limiter{max: max, seen: map[string]bool{}} }
+func newLimiter(max int) *limiter {
+	l := &limiter{max: max}
+	l.seen.Store(&map[string]bool{})
+	return l
+}
 
 func (l *limiter) value(v string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.seen[v] {
+	seen := *l.seen.Load()
+	if seen[v] {
 		return v
 	}
-	if len(l.seen) >= l.max {
+	if len(seen) >= l.max {
 		return "other"
 	}
-	l.seen[v] = true
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen = *l.seen.Load()
+	if seen[v] {
+		return v
+	}
+	if len(seen) >= l.max {
+		return "other"
+	}
+	next := make(map[string]bool, len(seen)+1)
+	for k := range seen {
+		next[k] = true
+	}
+	next[strings.Clone(v)] = true
+	l.seen.Store(&next)
 	return v
 }
 
@@ -162,8 +174,16 @@ func New(opts Options) *Exporter {
 // Registry returns the registry to serve.
 func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
 
-// Hook fills the engine's hooks of cfg so that the run feeds e.
+// Hook fills the engine's hooks of cfg so that the run feeds e: one shard of
+// the exporter for each of the run's workers and one for its Writer.
 func (e *Exporter) Hook(cfg *capture.Config) {
+	workers := cfg.Workers
+	if workers <= 0 {
+		// As capture.Run resolves it; were they to differ, workers
+		// would share shards, which is safe, only slower.
+		workers = runtime.NumCPU()
+	}
+	e.top.grow(workers + 1)
 	cfg.OnRecord = e.Record
 	cfg.OnPacket = e.Packet
 	cfg.Monitor = &e.monitor
@@ -221,173 +241,97 @@ func (e *Exporter) Packet(failed bool, reason string) {
 	e.unknownPkts.WithLabelValues(e.unknownReason.value(reason)).Inc()
 }
 
-// Record counts one record as the engine writes it: a length-delimited
-// protobuf message. CSV rows are counted by type only.
-func (e *Exporter) Record(t types.Type, rec []byte) {
-	ts := e.series(t)
+// Record counts one record: it is the engine's OnRecord hook (see
+// capture.Config). size is the record's bytes as written. Calls with
+// different worker numbers may run at the same time: each number has its
+// own shard, whose lock only Refresh contends for.
+func (e *Exporter) Record(worker int, t types.Type, m proto.Message, size int) {
+	sh := e.top.shard(worker)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	ts := sh.series(e, t)
 	ts.records.Inc()
-	ts.bytes.Add(float64(len(rec)))
-	msg, n := protowire.ConsumeBytes(rec)
-	if n != len(rec) {
-		return // a CSV row
-	}
-	e.inspect(t, msg)
+	ts.bytes.Add(float64(size))
+	e.inspect(sh, m)
 }
-
-// RecordMessage counts one record given without its length prefix (replay).
-func (e *Exporter) RecordMessage(t types.Type, msg []byte) {
-	ts := e.series(t)
-	ts.records.Inc()
-	ts.bytes.Add(float64(len(msg) + protowire.SizeVarint(uint64(len(msg)))))
-	e.inspect(t, msg)
-}
-
-// series returns the counters of record type t, looked up once.
-func (e *Exporter) series(t types.Type) *typeSeries {
-	cache := t >= 0 && int(t) < len(e.byType)
-	if cache && e.byType[t] != nil {
-		return e.byType[t]
-	}
-	name := ncio.RecordName(t)
-	ts := &typeSeries{records: e.records.WithLabelValues(name), bytes: e.recordBytes.WithLabelValues(name)}
-	if cache {
-		e.byType[t] = ts
-	}
-	return ts
-}
-
-// The fields read from the wire (wire.go), by slot.
-const maxPicked = 11
-
-var (
-	// tcpFlagNames in slots 0 to 8, then PayloadSize and PayloadEntropy.
-	tcpWire = newFieldSet(&types.TCP{}, append(append([]string(nil), tcpFlagNames[:]...), "PayloadSize", "PayloadEntropy")...)
-	udpWire = newFieldSet(&types.UDP{}, "PayloadSize", "PayloadEntropy")
-	// The questions are read on their own, with questionWire.
-	dnsWire      = newFieldSet(&types.DNS{}, "QR", "ResponseCode")
-	dnsQuestions = fieldNumber(&types.DNS{}, "Questions")
-	questionWire = newFieldSet(&types.DNSQuestion{}, "Name")
-	httpWire     = newFieldSet(&types.HTTP{}, "Method", "StatusCode", "RequestSize", "ResponseSize", "Timestamp", "ResponseTimestamp", "Host")
-	clientWire   = newFieldSet(&types.TLSClientHello{}, "HandshakeVersion", "SNI", "Ja3")
-	serverWire   = newFieldSet(&types.TLSServerHello{}, "Version", "SupportedVersion")
-	connWire     = newFieldSet(&types.Connection{}, "TransportProto", "ApplicationProto", "TotalSize", "Duration", "SrcIP", "DstIP")
-)
 
 // inspect counts what the traffic metrics need of one record. Label values
 // taken from the traffic (application protocol, top-N keys) must be valid
-// UTF-8, which unmarshalling used to check: the decoders never write
-// anything else, but a value that is not is dropped rather than exported.
-func (e *Exporter) inspect(t types.Type, msg []byte) {
-	v := e.wire[:]
-	switch t {
-	case types.Type_NC_TCP:
-		if !tcpWire.read(msg, v) {
-			return
-		}
+// UTF-8: marshalling and unmarshalling make sure of it, and a value that is
+// not is dropped rather than exported.
+func (e *Exporter) inspect(sh *shard, m proto.Message) {
+	switch r := m.(type) {
+	case *types.TCP:
 		combo := 0
-		for i := range tcpFlagNames {
-			if v[i].n != 0 {
+		for i, on := range [len(tcpFlagNames)]bool{r.SYN, r.FIN, r.RST, r.PSH, r.ACK, r.URG, r.ECE, r.CWR, r.NS} {
+			if on {
 				combo |= 1 << i
 			}
 		}
-		c := e.flagCombos[combo]
+		c := sh.flagCombos[combo]
 		if c == nil {
 			c = e.tcpSegments.WithLabelValues(tcpFlags(combo))
-			e.flagCombos[combo] = c
+			sh.flagCombos[combo] = c
 		}
 		c.Inc()
-		size := int32(v[9].n)
-		e.tcpPayload.Observe(float64(size))
-		if ent := math.Float64frombits(v[10].n); size > 0 && ent > 0 {
-			e.tcpEntropy.Observe(ent)
+		e.tcpPayload.Observe(float64(r.PayloadSize))
+		if r.PayloadSize > 0 && r.PayloadEntropy > 0 {
+			e.tcpEntropy.Observe(r.PayloadEntropy)
 		}
-	case types.Type_NC_UDP:
-		if !udpWire.read(msg, v) {
-			return
+	case *types.UDP:
+		e.udpPayload.Observe(float64(r.PayloadSize))
+		if r.PayloadSize > 0 && r.PayloadEntropy > 0 {
+			e.udpEntropy.Observe(r.PayloadEntropy)
 		}
-		size := int32(v[0].n)
-		e.udpPayload.Observe(float64(size))
-		if ent := math.Float64frombits(v[1].n); size > 0 && ent > 0 {
-			e.udpEntropy.Observe(ent)
-		}
-	case types.Type_NC_DNS:
-		if !dnsWire.read(msg, v) {
-			return
-		}
-		qr := v[0].n != 0
+	case *types.DNS:
 		dir := "query"
-		if qr {
+		if r.QR {
 			dir = "response"
 		}
-		e.dnsMessages.WithLabelValues(dir, rcodeName(int32(v[1].n))).Inc()
-		if qr {
+		sh.counter(e.dnsMessages, dir, rcodeName(r.ResponseCode)).Inc()
+		if r.QR {
 			return
 		}
-		names := e.questions[:0]
-		ok := eachField(msg, dnsQuestions, func(q []byte) bool {
-			if !questionWire.read(q, v[:1]) {
-				return false
-			}
-			names = append(names, v[0].b)
-			return true
-		})
-		e.questions = names[:0]
-		if !ok {
-			return
+		for _, q := range r.Questions {
+			e.top.count(sh, topDNS, q.GetName(), true, 1)
 		}
-		for _, name := range names {
-			e.top.addLower(topDNS, name, 1)
+	case *types.HTTP:
+		sh.counter(e.httpRequests, httpMethod(r.Method), statusClass(r.StatusCode)).Inc()
+		if r.RequestSize > 0 {
+			sh.observer(e.httpSize, "request").Observe(float64(r.RequestSize))
 		}
-	case types.Type_NC_HTTP:
-		if !httpWire.read(msg, v) {
-			return
-		}
-		method, status, reqSize, respSize, ts, respTS, host := v[0].b, int32(v[1].n), int64(v[2].n), int64(v[3].n), int64(v[4].n), int64(v[5].n), v[6].b
-		e.httpRequests.WithLabelValues(httpMethod(string(method)), statusClass(status)).Inc()
-		if reqSize > 0 {
-			e.httpSize.WithLabelValues("request").Observe(float64(reqSize))
-		}
-		if respTS > 0 {
-			e.httpSize.WithLabelValues("response").Observe(float64(respSize))
-			if d := respTS - ts; d >= 0 {
+		if r.ResponseTimestamp > 0 {
+			sh.observer(e.httpSize, "response").Observe(float64(r.ResponseSize))
+			if d := r.ResponseTimestamp - r.Timestamp; d >= 0 {
 				e.httpTime.Observe(float64(d) / 1e9)
 			}
 		}
-		e.top.addLower(topHTTPHost, host, 1)
-	case types.Type_NC_TLSClientHello:
-		if !clientWire.read(msg, v) {
-			return
+		e.top.count(sh, topHTTPHost, r.Host, true, 1)
+	case *types.TLSClientHello:
+		sh.counter(e.tlsHellos, "client", tlsVersion(r.HandshakeVersion)).Inc()
+		e.top.count(sh, topSNI, r.SNI, true, 1)
+		e.top.count(sh, topJA3, r.Ja3, false, 1)
+	case *types.TLSServerHello:
+		version := r.Version
+		if r.SupportedVersion != 0 {
+			version = r.SupportedVersion
 		}
-		e.tlsHellos.WithLabelValues("client", tlsVersion(int32(v[0].n))).Inc()
-		e.top.addLower(topSNI, v[1].b, 1)
-		e.top.add(topJA3, v[2].b, 1)
-	case types.Type_NC_TLSServerHello:
-		if !serverWire.read(msg, v) {
-			return
-		}
-		version := int32(v[0].n)
-		if sv := int32(v[1].n); sv != 0 {
-			version = sv
-		}
-		e.tlsHellos.WithLabelValues("server", tlsVersion(version)).Inc()
-	case types.Type_NC_Connection:
-		if !connWire.read(msg, v) {
-			return
-		}
-		tr := transport(string(v[0].b))
+		sh.counter(e.tlsHellos, "server", tlsVersion(version)).Inc()
+	case *types.Connection:
+		tr := transport(r.TransportProto)
 		app := "unknown"
-		if a := v[1].b; len(a) > 0 {
+		if a := r.ApplicationProto; a != "" {
 			app = "other"
-			if utf8.Valid(a) {
-				app = e.appProto.value(string(a))
+			if utf8.ValidString(a) {
+				app = e.appProto.value(a)
 			}
 		}
-		size, dur := float64(int64(v[2].n)), int64(v[3].n)
-		e.connections.WithLabelValues(tr, app).Inc()
-		e.connDuration.WithLabelValues(tr).Observe(float64(dur) / 1e9)
-		e.connSize.WithLabelValues(tr).Observe(size)
-		e.top.add(topDstIP, v[5].b, size)
-		e.top.add(topSrcIP, v[4].b, size)
+		size := float64(r.TotalSize)
+		sh.counter(e.connections, tr, app).Inc()
+		sh.observer(e.connDuration, tr).Observe(float64(r.Duration) / 1e9)
+		sh.observer(e.connSize, tr).Observe(size)
+		e.top.count(sh, topDstIP, r.DstIP, false, size)
+		e.top.count(sh, topSrcIP, r.SrcIP, false, size)
 	}
 }
 
@@ -433,12 +377,14 @@ func httpMethod(m string) string {
 	return "other"
 }
 
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
 func statusClass(code int32) string {
 	switch {
 	case code == 0:
 		return "none"
 	case code >= 100 && code < 600:
-		return strconv.Itoa(int(code/100)) + "xx"
+		return statusClasses[code/100-1]
 	}
 	return "other"
 }
@@ -583,8 +529,9 @@ var topDescs = [topKinds]*prometheus.Desc{
 	prometheus.NewDesc("netcap_top_source_bytes", "Top-N source IPs by bytes of connections ended in the last refresh interval.", []string{"ip"}, nil),
 }
 
-// maxTracked bounds the distinct values counted per list in one interval;
-// later new values are not counted (memory stays bounded under a scan).
+// maxTracked bounds the distinct values counted per list in one interval,
+// over all shards; later new values are not counted (memory stays bounded
+// under a scan).
 const maxTracked = 100000
 
 // MaxLabelBytes is the longest label value of a top-N list: longer values
@@ -592,7 +539,7 @@ const maxTracked = 100000
 const MaxLabelBytes = 256
 
 // maxTrackedBytes bounds the bytes of the distinct values counted per list
-// in one interval, as maxTracked bounds their number.
+// in one interval, over all shards, as maxTracked bounds their number.
 const maxTrackedBytes = 4 << 20
 
 type topEntry struct {
@@ -600,89 +547,224 @@ type topEntry struct {
 	v   float64
 }
 
+// topSet holds the top-N lists of the last interval, and the shards that
+// count the current one: one for each recording goroutine (a worker of the
+// engine, its Writer, the replay loop), so that they count without waiting
+// for each other. Refresh merges the shards' counts.
 type topSet struct {
-	n  int
+	n      int
+	mu     sync.Mutex // held by refresh, Collect and grow
+	shards atomic.Pointer[[]*shard]
+	// budget is what the shards keep per list in this interval, to stay
+	// within maxTracked values and maxTrackedBytes bytes all together.
+	budget  [topKinds]budget
+	current [topKinds][]topEntry
+}
+
+// shard is what one recording goroutine keeps: its part of the top-N
+// counts of the interval, and series it has looked up once (a label lookup
+// per record, hashing the values and taking a shared read lock, cost more
+// than the counting). Its lock is taken by its goroutine for each record
+// and by refresh once an interval: it is not waited for in between.
+type shard struct {
 	mu sync.Mutex
 	// counts point to their values, so that counting a key seen before
 	// looks it up with the bytes it comes in and allocates nothing.
-	counts  [topKinds]map[string]*float64
-	bytes   [topKinds]int // of the keys in counts
-	current [topKinds][]topEntry
-	lower   []byte // scratch of addLower
+	counts     [topKinds]map[string]*float64
+	scratch    []byte // the label being counted
+	byType     [256]*typeSeries
+	flagCombos [1 << len(tcpFlagNames)]prometheus.Counter
+	counters   map[seriesKey]prometheus.Counter
+	observers  map[seriesKey]prometheus.Observer
+}
+
+// seriesKey names one series of a metric vector (of one or two labels).
+type seriesKey struct {
+	vec  any
+	a, b string
+}
+
+func newShard() *shard {
+	sh := &shard{counters: map[seriesKey]prometheus.Counter{}, observers: map[seriesKey]prometheus.Observer{}}
+	for i := range sh.counts {
+		sh.counts[i] = map[string]*float64{}
+	}
+	return sh
+}
+
+// series returns the counters of record type t.
+func (sh *shard) series(e *Exporter, t types.Type) *typeSeries {
+	cache := t >= 0 && int(t) < len(sh.byType)
+	if cache && sh.byType[t] != nil {
+		return sh.byType[t]
+	}
+	name := ncio.RecordName(t)
+	ts := &typeSeries{records: e.records.WithLabelValues(name), bytes: e.recordBytes.WithLabelValues(name)}
+	if cache {
+		sh.byType[t] = ts
+	}
+	return ts
+}
+
+// counter returns the series of vec (two labels) with values a and b. The
+// values come from small fixed sets or through a limiter: the cache stays
+// small.
+func (sh *shard) counter(vec *prometheus.CounterVec, a, b string) prometheus.Counter {
+	if c, ok := sh.counters[seriesKey{vec, a, b}]; ok {
+		return c
+	}
+	c := vec.WithLabelValues(a, b)
+	sh.counters[seriesKey{vec, strings.Clone(a), strings.Clone(b)}] = c
+	return c
+}
+
+// observer returns the series of vec (one label) with value a.
+func (sh *shard) observer(vec *prometheus.HistogramVec, a string) prometheus.Observer {
+	if o, ok := sh.observers[seriesKey{vec, a, ""}]; ok {
+		return o
+	}
+	o := vec.WithLabelValues(a)
+	sh.observers[seriesKey{vec, strings.Clone(a), ""}] = o
+	return o
+}
+
+// budget counts the values and bytes a list keeps in one interval.
+type budget struct{ keys, bytes atomic.Int64 }
+
+// take reserves room for one more value of n bytes; it reports false when
+// either bound would be passed.
+func (b *budget) take(n int) bool {
+	if b.keys.Add(1) > maxTracked {
+		b.keys.Add(-1)
+		return false
+	}
+	if b.bytes.Add(int64(n)) > maxTrackedBytes {
+		b.bytes.Add(-int64(n))
+		b.keys.Add(-1)
+		return false
+	}
+	return true
 }
 
 func newTopSet(n int) *topSet {
 	t := &topSet{n: n}
-	for i := range t.counts {
-		t.counts[i] = map[string]*float64{}
-	}
+	t.grow(1) // shard 0: the replay loop, or a caller of Record
 	return t
 }
 
-// add counts v for key. Empty keys, and keys that are not valid UTF-8 (a
-// label value must be), are not counted.
-func (t *topSet) add(kind int, key []byte, v float64) {
-	if len(key) == 0 || !utf8.Valid(key) {
+// grow makes sure there are at least n shards.
+func (t *topSet) grow(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var shards []*shard
+	if p := t.shards.Load(); p != nil {
+		shards = *p
+	}
+	if len(shards) >= n {
 		return
 	}
-	t.mu.Lock()
-	t.addLocked(kind, key, v)
-	t.mu.Unlock()
+	shards = append(shards[:len(shards):len(shards)], make([]*shard, n-len(shards))...)
+	for i := range shards {
+		if shards[i] == nil {
+			shards[i] = newShard()
+		}
+	}
+	t.shards.Store(&shards)
 }
 
-func (t *topSet) addLocked(kind int, key []byte, v float64) {
-	if len(key) > MaxLabelBytes {
-		key = cutLabel(t.lower, key)
-		t.lower = key
+// shard returns the shard of recording goroutine number i; numbers beyond
+// the shards share them.
+func (t *topSet) shard(i int) *shard {
+	shards := *t.shards.Load()
+	return shards[uint(i)%uint(len(shards))]
+}
+
+// count adds v to key's count in list kind, in sh (whose lock the caller
+// holds). Empty keys, and keys that are not valid UTF-8 (a label value must
+// be), are not counted. lower counts host and domain names in lower case:
+// they are ASCII (international names travel as punycode) and
+// case-insensitive.
+func (t *topSet) count(sh *shard, kind int, key string, lower bool, v float64) {
+	if key == "" || !utf8.ValidString(key) {
+		return
 	}
-	m := t.counts[kind]
-	if p := m[string(key)]; p != nil {
+	label := labelOf(sh.scratch[:0], key, lower)
+	sh.scratch = label
+	m := sh.counts[kind]
+	if p := m[string(label)]; p != nil {
 		*p += v
-	} else if len(m) < maxTracked && t.bytes[kind]+len(key) <= maxTrackedBytes {
+	} else if t.budget[kind].take(len(label)) {
 		p = new(float64)
 		*p = v
-		m[string(key)] = p
-		t.bytes[kind] += len(key)
+		m[string(label)] = p
 	}
 }
 
-// cutLabel returns key cut to MaxLabelBytes at a character boundary and
-// ending in "...", built in scratch's storage (which may be key's).
-func cutLabel(scratch, key []byte) []byte {
-	n := MaxLabelBytes - 3
-	for n > 0 && !utf8.RuneStart(key[n]) {
-		n--
-	}
-	return append(append(scratch[:0], key[:n]...), "..."...)
-}
-
-// addLower counts v for key in lower case: host and domain names, which
-// are ASCII (international names travel as punycode) and case-insensitive.
-func (t *topSet) addLower(kind int, key []byte, v float64) {
-	if len(key) == 0 || !utf8.Valid(key) {
-		return
-	}
-	t.mu.Lock()
-	t.lower = t.lower[:0]
-	for _, c := range key {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+// labelOf appends key to b as a label value: cut to MaxLabelBytes at a
+// character boundary and ending in "..." when longer, and in lower case when
+// lower is set.
+func labelOf(b []byte, key string, lower bool) []byte {
+	if len(key) > MaxLabelBytes {
+		n := MaxLabelBytes - 3
+		for n > 0 && !utf8.RuneStart(key[n]) {
+			n--
 		}
-		t.lower = append(t.lower, c)
+		b = append(append(b, key[:n]...), "..."...)
+	} else {
+		b = append(b, key...)
 	}
-	t.addLocked(kind, t.lower, v)
-	t.mu.Unlock()
+	if lower {
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+	}
+	return b
 }
 
+// refresh makes the lists of the interval that ends: it takes every
+// shard's counts (holding all shards' locks for that moment only, so that
+// the budgets restart with the counts) and merges them.
 func (t *topSet) refresh() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for k, m := range t.counts {
-		if len(m) == 0 {
-			continue
+	shards := *t.shards.Load()
+	var taken [topKinds][]map[string]*float64
+	for _, sh := range shards {
+		sh.mu.Lock()
+	}
+	for _, sh := range shards {
+		for k, m := range sh.counts {
+			if len(m) > 0 {
+				taken[k] = append(taken[k], m)
+				sh.counts[k] = map[string]*float64{}
+			}
 		}
-		list := make([]topEntry, 0, len(m))
-		for key, v := range m {
+	}
+	for k := range t.budget {
+		t.budget[k].keys.Store(0)
+		t.budget[k].bytes.Store(0)
+	}
+	for _, sh := range shards {
+		sh.mu.Unlock()
+	}
+	for k, maps := range taken {
+		if len(maps) == 0 {
+			continue // an interval without traffic keeps the lists
+		}
+		merged := maps[0]
+		for _, m := range maps[1:] {
+			for key, v := range m {
+				if p := merged[key]; p != nil {
+					*p += *v
+				} else {
+					merged[key] = v
+				}
+			}
+		}
+		list := make([]topEntry, 0, len(merged))
+		for key, v := range merged {
 			list = append(list, topEntry{key, *v})
 		}
 		sort.Slice(list, func(a, b int) bool {
@@ -695,8 +777,6 @@ func (t *topSet) refresh() {
 			list = list[:t.n]
 		}
 		t.current[k] = list
-		t.counts[k] = map[string]*float64{}
-		t.bytes[k] = 0
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
@@ -50,8 +52,9 @@ func Replay(ctx context.Context, dir string, speed float64, e *Exporter) (Replay
 		if err != nil {
 			return st, fmt.Errorf("replay: %w", named(path, err))
 		}
-		c := &cursor{r: r, t: r.Header().Type, path: path,
-			chk: wirecheck.NewChecker(r.New().ProtoReflect().Descriptor(), wirecheck.Default)}
+		msg := r.New()
+		c := &cursor{r: r, t: r.Header().Type, path: path, msg: msg, tsField: timestampField(msg),
+			chk: wirecheck.NewChecker(msg.ProtoReflect().Descriptor(), wirecheck.Default)}
 		st.Files++
 		if err := c.advance(); err == io.EOF {
 			r.Close()
@@ -84,7 +87,7 @@ func Replay(ctx context.Context, dir string, speed float64, e *Exporter) (Replay
 		} else if ctx.Err() != nil {
 			return st, nil
 		}
-		e.RecordMessage(c.t, c.rec)
+		e.Record(0, c.t, c.msg, c.size)
 		st.Records++
 		if c.ts > last {
 			last = c.ts
@@ -113,18 +116,20 @@ func named(path string, err error) error {
 }
 
 type cursor struct {
-	path string
-	r    *ncio.Reader
-	chk  *wirecheck.Checker
-	t    types.Type
-	rec  []byte
-	ts   int64
-	n    int64 // records read so far
+	path    string
+	r       *ncio.Reader
+	chk     *wirecheck.Checker
+	t       types.Type
+	msg     proto.Message // the current record; one message for the file
+	tsField protoreflect.FieldDescriptor
+	size    int // of the current record, length prefix included
+	ts      int64
+	n       int64 // records read so far
 }
 
 // advance reads the next record. Each is walked against its type first, as
-// net dump does: the exporter reads only the fields it counts, and would
-// count a damaged record's surviving fields as if it were whole.
+// net dump does, so that a damaged record stops the replay with its place
+// named rather than being counted as whatever unmarshalling makes of it.
 func (c *cursor) advance() error {
 	b, err := c.r.NextRaw()
 	if err != nil {
@@ -134,34 +139,25 @@ func (c *cursor) advance() error {
 	if err := c.chk.Check(b); err != nil {
 		return fmt.Errorf("record %d is damaged: %v; net util -check %s tells more", c.n, err, c.path)
 	}
-	c.rec = append(c.rec[:0], b...)
-	c.ts = timestamp(c.rec)
+	if err := proto.Unmarshal(b, c.msg); err != nil {
+		return fmt.Errorf("record %d is damaged: %v; net util -check %s tells more", c.n, err, c.path)
+	}
+	c.size = protowire.SizeBytes(len(b))
+	c.ts = 0
+	if c.tsField != nil {
+		c.ts = c.msg.ProtoReflect().Get(c.tsField).Int()
+	}
 	return nil
 }
 
-// timestamp reads field 1 (a varint: Timestamp or TimestampFirst) of a
-// record; 0 when absent.
-func timestamp(b []byte) int64 {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return 0
-		}
-		b = b[n:]
-		if num == 1 && typ == protowire.VarintType {
-			v, m := protowire.ConsumeVarint(b)
-			if m < 0 {
-				return 0
-			}
-			return int64(v)
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b)
-		if m < 0 {
-			return 0
-		}
-		b = b[m:]
+// timestampField is field 1 of m's type (Timestamp or TimestampFirst), or
+// nil when it is not an int64.
+func timestampField(m proto.Message) protoreflect.FieldDescriptor {
+	fd := m.ProtoReflect().Descriptor().Fields().ByNumber(1)
+	if fd == nil || fd.Kind() != protoreflect.Int64Kind || fd.IsList() {
+		return nil
 	}
-	return 0
+	return fd
 }
 
 type replayHeap []*cursor
