@@ -71,6 +71,14 @@ type Protocol struct {
 	NewDecoder func() Decoder
 	// Description says in a few words what the record is.
 	Description string
+	// Ports are the ports the protocol claims beyond gopacket's own
+	// mapping (see Port); TestPortClaims fails when two claims of a port
+	// do not say which wins.
+	Ports []Port
+	// Segments says the protocol is decoded from single TCP segments (a
+	// message per segment, as tshark does for Modbus/TCP); TCP payloads of
+	// other protocols are read from the reassembled stream only.
+	Segments bool
 }
 
 var (
@@ -89,13 +97,23 @@ func Register(p Protocol, newLayer func() gopacket.DecodingLayer) {
 }
 
 // RegisterLayer makes the chain able to walk through a layer that has no
-// record of its own (Linux cooked headers, BSD loopback).
-func RegisterLayer(t gopacket.LayerType, newLayer func() gopacket.DecodingLayer) {
+// record of its own (Linux cooked headers, BSD loopback, Teredo), reached
+// by gopacket's mapping or by the ports it claims.
+func RegisterLayer(t gopacket.LayerType, newLayer func() gopacket.DecodingLayer, claims ...Port) {
 	if _, dup := layerFactories[t]; dup {
 		panic(fmt.Sprintf("decoder: layer %v registered twice", t))
 	}
 	layerFactories[t] = newLayer
+	for _, c := range claims {
+		if c.Layer == 0 {
+			c.Layer = t
+		}
+		layerPorts = append(layerPorts, portClaim{c, t.String()})
+	}
 }
+
+// layerPorts are the port claims of layers without a record.
+var layerPorts []portClaim
 
 // Protocols returns the registered protocols sorted by name.
 func Protocols() []Protocol {

@@ -47,6 +47,7 @@ func (f *feedback) SetTruncated() { f.truncated = true }
 // use: each worker owns one.
 type PacketDecoder struct {
 	layers      layerTable
+	ports       *portTable
 	chain       []chainEntry
 	strs        AddrStrings
 	conns       *connTable    // nil when no flow or stream record is enabled
@@ -71,6 +72,7 @@ type PacketDecoder struct {
 func NewPacketDecoder(enabled func(types.Type) bool, opts ...Options) *PacketDecoder {
 	d := &PacketDecoder{
 		chain: make([]chainEntry, 0, maxLayers),
+		ports: ports(),
 	}
 	for t, mk := range layerFactories {
 		d.layers.slot(t).make = mk
@@ -230,66 +232,6 @@ func terminal(t gopacket.LayerType) bool {
 	return t == gopacket.LayerTypePayload || t == gopacket.LayerTypeFragment || t == layers.LayerTypeTLS
 }
 
-// tcpSegmentApps are the application layers that can be decoded from single
-// TCP segments. Others (DNS over TCP, HTTP, TLS) need the stream.
-var tcpSegmentApps = map[gopacket.LayerType]bool{}
-
-// tcpPorts adds TCP ports gopacket does not map, for application layers
-// decoded from single segments (their decoders fill it in init).
-var tcpPorts = map[layers.TCPPort]gopacket.LayerType{}
-
-// nextAfterTCP picks the application layer decoded from a single segment.
-func nextAfterTCP(t *layers.TCP, next gopacket.LayerType) gopacket.LayerType {
-	if next == gopacket.LayerTypePayload {
-		if lt, ok := tcpPorts[t.DstPort]; ok {
-			next = lt
-		} else if lt, ok := tcpPorts[t.SrcPort]; ok {
-			next = lt
-		}
-	}
-	if !tcpSegmentApps[next] {
-		return gopacket.LayerTypePayload
-	}
-	return next
-}
-
-// udpPorts adds UDP ports gopacket does not map: multicast DNS (5353) and
-// LLMNR (5355) use the DNS message format, and analysts expect them among
-// the DNS records, as tshark shows them with dns.* fields. The table is ours,
-// not gopacket's global port registry, so other users of gopacket in the
-// same process are not affected.
-var udpPorts = map[layers.UDPPort]gopacket.LayerType{
-	5353: layers.LayerTypeDNS,
-	5355: layers.LayerTypeDNS,
-	6635: layers.LayerTypeMPLS, // MPLS in UDP, RFC 7510
-}
-
-// udpPortsFirst are UDP ports whose gopacket mapping is wrong for what is
-// sent there (EtherNet/IP implicit I/O on 2222 has no encapsulation header):
-// they win over gopacket's choice.
-var udpPortsFirst = map[layers.UDPPort]gopacket.LayerType{}
-
-// nextAfterUDP picks the application layer by port, preferring the
-// destination port as gopacket does.
-func nextAfterUDP(u *layers.UDP, next gopacket.LayerType) gopacket.LayerType {
-	if t, ok := udpPortsFirst[u.DstPort]; ok {
-		return t
-	}
-	if t, ok := udpPortsFirst[u.SrcPort]; ok {
-		return t
-	}
-	if next != gopacket.LayerTypePayload {
-		return next
-	}
-	if t, ok := udpPorts[u.DstPort]; ok {
-		return t
-	}
-	if t, ok := udpPorts[u.SrcPort]; ok {
-		return t
-	}
-	return next
-}
-
 // Decode decodes one packet and emits its records to s. meta carries the
 // frame number, time and lengths; Decode fills its context fields. The reason
 // names the unknown layer or the failure.
@@ -343,9 +285,9 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 		next := l.NextLayerType()
 		switch typ {
 		case layers.LayerTypeTCP:
-			next = nextAfterTCP(l.(*layers.TCP), next)
+			next = d.ports.afterTCP(l.(*layers.TCP), next)
 		case layers.LayerTypeUDP:
-			next = nextAfterUDP(l.(*layers.UDP), next)
+			next = d.ports.afterUDP(l.(*layers.UDP), next)
 		case layers.LayerTypeGRE:
 			// ERSPAN type I has no header of its own: the mirrored
 			// frame follows GRE directly, which has no sequence number
