@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/types"
@@ -114,6 +115,40 @@ func RegisterLayer(t gopacket.LayerType, newLayer func() gopacket.DecodingLayer,
 
 // layerPorts are the port claims of layers without a record.
 var layerPorts []portClaim
+
+// Link declares a capture link type (a pcap LINKTYPE_ value) and the layer
+// its frames start with. The file of that layer declares it.
+type Link struct {
+	Type  layers.LinkType
+	First gopacket.LayerType
+	// Pick, when set, chooses the first layer from the frame's bytes
+	// instead (raw IP: version 4 or 6).
+	Pick func(data []byte) gopacket.LayerType
+}
+
+// links are the declared link types, by type.
+var links = map[layers.LinkType]Link{}
+
+// RegisterLink declares link types; it is called from init functions.
+// A link type declared twice is a programming error.
+func RegisterLink(ls ...Link) {
+	for _, l := range ls {
+		if _, dup := links[l.Type]; dup {
+			panic(fmt.Sprintf("decoder: link type %v declared twice", l.Type))
+		}
+		links[l.Type] = l
+	}
+}
+
+// Links returns the declared link types, sorted by number.
+func Links() []Link {
+	out := make([]Link, 0, len(links))
+	for _, l := range links {
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
+}
 
 // Protocols returns the registered protocols sorted by name.
 func Protocols() []Protocol {

@@ -181,43 +181,14 @@ func (d *PacketDecoder) Held() Held {
 	return h
 }
 
-// Raw IP as some systems write it in pcap files: the value of their DLT_RAW
-// instead of LINKTYPE_RAW (101); libpcap and tshark read both as raw IP.
-const (
-	linkTypeRawDLT12 layers.LinkType = 12 // most BSDs
-	linkTypeRawDLT14 layers.LinkType = 14 // OpenBSD
-)
-
-// FirstLayer maps a capture link type to the layer its frames start with.
+// FirstLayer maps a capture link type to the layer its frames start with:
+// the declared links (RegisterLink), else gopacket's own mapping.
 func FirstLayer(link layers.LinkType, data []byte) gopacket.LayerType {
-	switch link {
-	case layers.LinkTypeEthernet:
-		return layers.LayerTypeEthernet
-	case layers.LinkTypeRaw, linkTypeRawDLT12, linkTypeRawDLT14:
-		if len(data) > 0 && data[0]>>4 == 6 {
-			return layers.LayerTypeIPv6
+	if l, ok := links[link]; ok {
+		if l.Pick != nil {
+			return l.Pick(data)
 		}
-		return layers.LayerTypeIPv4
-	case layers.LinkTypeIPv4:
-		return layers.LayerTypeIPv4
-	case layers.LinkTypeIPv6:
-		return layers.LayerTypeIPv6
-	case layers.LinkTypeLinuxSLL:
-		return layers.LayerTypeLinuxSLL
-	case layers.LinkTypeLinuxSLL2:
-		return layers.LayerTypeLinuxSLL2
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return layers.LayerTypeLoopback
-	case layers.LinkTypeFDDI:
-		return layers.LayerTypeFDDI
-	case layers.LinkTypeIEEE802_11:
-		return layers.LayerTypeDot11 // no FCS: tshark's default for this link type
-	case layers.LinkTypeIEEE80211Radio:
-		return layers.LayerTypeRadioTap
-	case linkTypeUSBLinux:
-		return layers.LayerTypeUSB
-	case layers.LinkTypeLinuxUSB:
-		return layerTypeUSBMmapped
+		return l.First
 	}
 	return link.LayerType()
 }
