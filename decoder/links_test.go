@@ -38,7 +38,9 @@ func TestLinks(t *testing.T) {
 		{layers.LinkTypeIEEE802_11, nil, layers.LayerTypeDot11},
 		{189, nil, layers.LayerTypeUSB},
 		{layers.LinkTypeLinuxUSB, nil, layerTypeUSBMmapped},
-		{layers.LinkTypePPP, nil, layers.LinkTypePPP.LayerType()}, // gopacket's own mapping
+		{layers.LinkTypePPP, nil, layers.LayerTypePPP},
+		{layers.LinkTypePPP_HDLC, nil, layers.LayerTypePPP},
+		{layers.LinkTypeFDDI, nil, layers.LayerTypeFDDI},
 	} {
 		if got := FirstLayer(tc.link, tc.frame); got != tc.want {
 			t.Errorf("link %v: %v, want %v", tc.link, got, tc.want)
