@@ -1,10 +1,14 @@
 package decoder
 
 import (
+	"bytes"
+	"encoding/hex"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/netcap/netcap/types"
 )
 
 // TestLinks: every declared link type starts at a layer the chain can
@@ -46,4 +50,39 @@ func TestLinks(t *testing.T) {
 			t.Errorf("link %v: %v, want %v", tc.link, got, tc.want)
 		}
 	}
+}
+
+// FuzzLinks feeds the fuzz bytes as a frame of every declared link type:
+// a link type declared in a new file is fuzzed without being named here.
+// Decode must say why when it does not decode a frame, and must not
+// change the bytes.
+func FuzzLinks(f *testing.F) {
+	for _, seed := range []string{
+		"0f00080045000030155a400080066cd0c0a80207413774b7134a00509c34096c000000007002400011470000020405b401010402", // Cisco HDLC, IPv4 TCP
+		"ff0300214500001c000100004011f9cb0a0000010a0000029c409c4100080000",                                         // PPP in HDLC framing, IPv4 UDP
+		"4500001c000100004011f9cb0a0000010a0000029c409c4100080000",                                                 // raw IPv4
+		"",
+	} {
+		b, err := hex.DecodeString(seed)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	d := NewPacketDecoder(func(types.Type) bool { return true }, DefaultOptions())
+	s := &recordSink{}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		keep := bytes.Clone(data)
+		for i, l := range Links() {
+			s.recs = s.recs[:0]
+			meta := Packet{Frame: int64(i + 1), CaptureLength: len(data), Length: len(data)}
+			st, reason := d.Decode(data, l.Type, &meta, s)
+			if (st == Decoded) != (reason == "") {
+				t.Fatalf("link %v: status %v with reason %q", l.Type, st, reason)
+			}
+			if !bytes.Equal(data, keep) {
+				t.Fatalf("link %v changed the frame", l.Type)
+			}
+		}
+	})
 }

@@ -78,3 +78,5 @@ func (d *mplsDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_MPLS, r)
 }
+
+func (m *mplsLayer) unknownReason() string { return "MPLS payload that is not IP" }

@@ -363,6 +363,10 @@ func (d *PacketDecoder) unknownReason(t gopacket.LayerType, link layers.LinkType
 		return t.String()
 	}
 	prev := d.chain[len(d.chain)-1]
+	// A layer of ours says itself what it could not follow.
+	if r, ok := prev.l.(interface{ unknownReason() string }); ok {
+		return r.unknownReason()
+	}
 	switch l := prev.l.(type) {
 	case *layers.Ethernet:
 		return fmt.Sprintf("EtherType 0x%04x", uint16(l.EthernetType))
@@ -372,10 +376,6 @@ func (d *PacketDecoder) unknownReason(t gopacket.LayerType, link layers.LinkType
 		return fmt.Sprintf("IP protocol %d", uint8(l.Protocol))
 	case *layers.IPv6:
 		return fmt.Sprintf("IP protocol %d", uint8(l.NextHeader))
-	case *mplsLayer:
-		return "MPLS payload that is not IP"
-	case *pppLayer:
-		return l.unknownReason()
 	}
 	return "unknown layer after " + prev.typ.String()
 }
