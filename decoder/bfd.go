@@ -12,13 +12,11 @@ func init() {
 		Name: "BFD", Layer: layers.LayerTypeBFD, Records: []types.Type{types.Type_NC_BFD},
 		Description: "bidirectional forwarding detection control packets (UDP 3784, 4784, 6784, 7784)",
 		NewDecoder:  func() Decoder { return &bfdDecoder{} },
+		// gopacket maps single-hop BFD (3784) only; multihop (RFC 5883),
+		// BFD on LAG members (RFC 7130) and seamless BFD (RFC 7880) use the
+		// same control packet on ports of their own, as tshark knows.
+		Ports: []Port{{Transport: UDP, Number: 4784}, {Transport: UDP, Number: 6784}, {Transport: UDP, Number: 7784}},
 	}, func() gopacket.DecodingLayer { return &layers.BFD{} })
-	// gopacket maps single-hop BFD (3784) only; multihop (RFC 5883), BFD on
-	// LAG members (RFC 7130) and seamless BFD (RFC 7880) use the same
-	// control packet on ports of their own, as tshark knows.
-	for _, port := range []layers.UDPPort{4784, 6784, 7784} {
-		udpPorts[port] = layers.LayerTypeBFD
-	}
 }
 
 type bfdDecoder struct {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/types"
@@ -71,6 +72,14 @@ type Protocol struct {
 	NewDecoder func() Decoder
 	// Description says in a few words what the record is.
 	Description string
+	// Ports are the ports the protocol claims beyond gopacket's own
+	// mapping (see Port); TestPortClaims fails when two claims of a port
+	// do not say which wins.
+	Ports []Port
+	// Segments says the protocol is decoded from single TCP segments (a
+	// message per segment, as tshark does for Modbus/TCP); TCP payloads of
+	// other protocols are read from the reassembled stream only.
+	Segments bool
 }
 
 var (
@@ -89,12 +98,56 @@ func Register(p Protocol, newLayer func() gopacket.DecodingLayer) {
 }
 
 // RegisterLayer makes the chain able to walk through a layer that has no
-// record of its own (Linux cooked headers, BSD loopback).
-func RegisterLayer(t gopacket.LayerType, newLayer func() gopacket.DecodingLayer) {
+// record of its own (Linux cooked headers, BSD loopback, Teredo), reached
+// by gopacket's mapping or by the ports it claims.
+func RegisterLayer(t gopacket.LayerType, newLayer func() gopacket.DecodingLayer, claims ...Port) {
 	if _, dup := layerFactories[t]; dup {
 		panic(fmt.Sprintf("decoder: layer %v registered twice", t))
 	}
 	layerFactories[t] = newLayer
+	for _, c := range claims {
+		if c.Layer == 0 {
+			c.Layer = t
+		}
+		layerPorts = append(layerPorts, portClaim{c, t.String()})
+	}
+}
+
+// layerPorts are the port claims of layers without a record.
+var layerPorts []portClaim
+
+// Link declares a capture link type (a pcap LINKTYPE_ value) and the layer
+// its frames start with. The file of that layer declares it.
+type Link struct {
+	Type  layers.LinkType
+	First gopacket.LayerType
+	// Pick, when set, chooses the first layer from the frame's bytes
+	// instead (raw IP: version 4 or 6).
+	Pick func(data []byte) gopacket.LayerType
+}
+
+// links are the declared link types, by type.
+var links = map[layers.LinkType]Link{}
+
+// RegisterLink declares link types; it is called from init functions.
+// A link type declared twice is a programming error.
+func RegisterLink(ls ...Link) {
+	for _, l := range ls {
+		if _, dup := links[l.Type]; dup {
+			panic(fmt.Sprintf("decoder: link type %v declared twice", l.Type))
+		}
+		links[l.Type] = l
+	}
+}
+
+// Links returns the declared link types, sorted by number.
+func Links() []Link {
+	out := make([]Link, 0, len(links))
+	for _, l := range links {
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
 }
 
 // Protocols returns the registered protocols sorted by name.

@@ -12,6 +12,10 @@ func init() {
 		Name: "DNS", Layer: layers.LayerTypeDNS, Records: []types.Type{types.Type_NC_DNS},
 		Description: "DNS messages over UDP, and over TCP from the reassembled stream (queries, answers, authorities, additionals)",
 		NewDecoder:  func() Decoder { return &dnsDecoder{} },
+		// Multicast DNS (5353) and LLMNR (5355) use the DNS message
+		// format, and analysts expect them among the DNS records, as
+		// tshark shows them with dns.* fields.
+		Ports: []Port{{Transport: UDP, Number: 5353}, {Transport: UDP, Number: 5355}},
 	}, func() gopacket.DecodingLayer { return &layers.DNS{} })
 }
 

@@ -31,6 +31,9 @@ func init() {
 	RegisterLayer(layerTypeDot11FCS, func() gopacket.DecodingLayer { return &dot11Layer{fcs: true} })
 	RegisterLayer(layerTypeDot11Pad, func() gopacket.DecodingLayer { return &dot11Layer{pad: true} })
 	RegisterLayer(layerTypeDot11FCSPad, func() gopacket.DecodingLayer { return &dot11Layer{fcs: true, pad: true} })
+	// Bare 802.11 frames without a frame check sequence: tshark's default
+	// for this link type.
+	RegisterLink(Link{Type: layers.LinkTypeIEEE802_11, First: layers.LayerTypeDot11})
 }
 
 func chainOnlyLayerType(num int, name string) gopacket.LayerType {

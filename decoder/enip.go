@@ -15,11 +15,12 @@ func init() {
 		Name: "ENIP", Layer: layers.LayerTypeENIP, Records: []types.Type{types.Type_NC_ENIP},
 		Description: "EtherNet/IP encapsulation headers (TCP and UDP 44818, one message per segment or datagram)",
 		NewDecoder:  func() Decoder { return &enipDecoder{} },
+		Segments:    true,
+		// UDP 2222 carries class 0/1 implicit I/O: a common packet format
+		// item list without the encapsulation header gopacket would read
+		// there (an unknown packet, named as such).
+		Ports: []Port{{Transport: UDP, Number: 2222, Layer: layerTypeCIPIO, First: true}},
 	}, func() gopacket.DecodingLayer { return &enipLayer{} })
-	tcpSegmentApps[layers.LayerTypeENIP] = true
-	// UDP 2222 carries class 0/1 implicit I/O: a common packet format item
-	// list without the encapsulation header gopacket would read there.
-	udpPortsFirst[2222] = layerTypeCIPIO
 }
 
 // layerTypeCIPIO names EtherNet/IP implicit I/O (UDP 2222): no record type

@@ -13,6 +13,7 @@ func init() {
 		Description: "Ethernet II and 802.3 frame headers",
 		NewDecoder:  func() Decoder { return &ethernetDecoder{} },
 	}, func() gopacket.DecodingLayer { return &layers.Ethernet{} })
+	RegisterLink(Link{Type: layers.LinkTypeEthernet, First: layers.LayerTypeEthernet})
 }
 
 type ethernetDecoder struct{ r types.Ethernet }

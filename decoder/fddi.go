@@ -18,6 +18,7 @@ func init() {
 		Description: "FDDI frame headers (link type 10)",
 		NewDecoder:  func() Decoder { return &fddiDecoder{} },
 	}, func() gopacket.DecodingLayer { return &fddiLayer{} })
+	RegisterLink(Link{Type: layers.LinkTypeFDDI, First: layers.LayerTypeFDDI})
 }
 
 // fddiLayer decodes an FDDI header. gopacket's FDDI has only a decode

@@ -14,8 +14,8 @@ func init() {
 		Name: "LCM", Layer: layers.LayerTypeLCM, Records: []types.Type{types.Type_NC_LCM},
 		Description: "LCM message headers (UDP port 7667)",
 		NewDecoder:  func() Decoder { return &lcmDecoder{} },
+		Ports:       []Port{{Transport: UDP, Number: lcmPort}},
 	}, func() gopacket.DecodingLayer { return &layers.LCM{} })
-	udpPorts[lcmPort] = layers.LayerTypeLCM
 }
 
 // lcmPort is LCM's default multicast port.

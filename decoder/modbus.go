@@ -15,8 +15,8 @@ func init() {
 		Name: "Modbus", Layer: layers.LayerTypeModbus, Records: []types.Type{types.Type_NC_Modbus},
 		Description: "Modbus/TCP (port 502) application data units, one record per ADU of a segment",
 		NewDecoder:  func() Decoder { return &modbusDecoder{} },
+		Segments:    true,
 	}, func() gopacket.DecodingLayer { return &modbusLayer{} })
-	tcpSegmentApps[layers.LayerTypeModbus] = true
 }
 
 // modbusLayer is gopacket's Modbus ADU (MBAP header, function code, data),

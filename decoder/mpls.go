@@ -15,6 +15,7 @@ func init() {
 		Name: "MPLS", Layer: layers.LayerTypeMPLS, Records: []types.Type{types.Type_NC_MPLS},
 		Description: "MPLS labels (one record per label of the stack); the IP packet inside is decoded too",
 		NewDecoder:  func() Decoder { return &mplsDecoder{} },
+		Ports:       []Port{{Transport: UDP, Number: 6635}}, // MPLS in UDP, RFC 7510
 	}, func() gopacket.DecodingLayer { return &mplsLayer{} })
 }
 
@@ -77,3 +78,5 @@ func (d *mplsDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_MPLS, r)
 }
+
+func (m *mplsLayer) unknownReason() string { return "MPLS payload that is not IP" }

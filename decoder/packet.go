@@ -47,6 +47,7 @@ func (f *feedback) SetTruncated() { f.truncated = true }
 // use: each worker owns one.
 type PacketDecoder struct {
 	layers      layerTable
+	ports       *portTable
 	chain       []chainEntry
 	strs        AddrStrings
 	conns       *connTable    // nil when no flow or stream record is enabled
@@ -71,6 +72,7 @@ type PacketDecoder struct {
 func NewPacketDecoder(enabled func(types.Type) bool, opts ...Options) *PacketDecoder {
 	d := &PacketDecoder{
 		chain: make([]chainEntry, 0, maxLayers),
+		ports: ports(),
 	}
 	for t, mk := range layerFactories {
 		d.layers.slot(t).make = mk
@@ -179,43 +181,14 @@ func (d *PacketDecoder) Held() Held {
 	return h
 }
 
-// Raw IP as some systems write it in pcap files: the value of their DLT_RAW
-// instead of LINKTYPE_RAW (101); libpcap and tshark read both as raw IP.
-const (
-	linkTypeRawDLT12 layers.LinkType = 12 // most BSDs
-	linkTypeRawDLT14 layers.LinkType = 14 // OpenBSD
-)
-
-// FirstLayer maps a capture link type to the layer its frames start with.
+// FirstLayer maps a capture link type to the layer its frames start with:
+// the declared links (RegisterLink), else gopacket's own mapping.
 func FirstLayer(link layers.LinkType, data []byte) gopacket.LayerType {
-	switch link {
-	case layers.LinkTypeEthernet:
-		return layers.LayerTypeEthernet
-	case layers.LinkTypeRaw, linkTypeRawDLT12, linkTypeRawDLT14:
-		if len(data) > 0 && data[0]>>4 == 6 {
-			return layers.LayerTypeIPv6
+	if l, ok := links[link]; ok {
+		if l.Pick != nil {
+			return l.Pick(data)
 		}
-		return layers.LayerTypeIPv4
-	case layers.LinkTypeIPv4:
-		return layers.LayerTypeIPv4
-	case layers.LinkTypeIPv6:
-		return layers.LayerTypeIPv6
-	case layers.LinkTypeLinuxSLL:
-		return layers.LayerTypeLinuxSLL
-	case layers.LinkTypeLinuxSLL2:
-		return layers.LayerTypeLinuxSLL2
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return layers.LayerTypeLoopback
-	case layers.LinkTypeFDDI:
-		return layers.LayerTypeFDDI
-	case layers.LinkTypeIEEE802_11:
-		return layers.LayerTypeDot11 // no FCS: tshark's default for this link type
-	case layers.LinkTypeIEEE80211Radio:
-		return layers.LayerTypeRadioTap
-	case linkTypeUSBLinux:
-		return layers.LayerTypeUSB
-	case layers.LinkTypeLinuxUSB:
-		return layerTypeUSBMmapped
+		return l.First
 	}
 	return link.LayerType()
 }
@@ -228,66 +201,6 @@ func FirstLayer(link layers.LinkType, data []byte) gopacket.LayerType {
 // type it does not know, and bytes of an unknown type are an unknown packet.
 func terminal(t gopacket.LayerType) bool {
 	return t == gopacket.LayerTypePayload || t == gopacket.LayerTypeFragment || t == layers.LayerTypeTLS
-}
-
-// tcpSegmentApps are the application layers that can be decoded from single
-// TCP segments. Others (DNS over TCP, HTTP, TLS) need the stream.
-var tcpSegmentApps = map[gopacket.LayerType]bool{}
-
-// tcpPorts adds TCP ports gopacket does not map, for application layers
-// decoded from single segments (their decoders fill it in init).
-var tcpPorts = map[layers.TCPPort]gopacket.LayerType{}
-
-// nextAfterTCP picks the application layer decoded from a single segment.
-func nextAfterTCP(t *layers.TCP, next gopacket.LayerType) gopacket.LayerType {
-	if next == gopacket.LayerTypePayload {
-		if lt, ok := tcpPorts[t.DstPort]; ok {
-			next = lt
-		} else if lt, ok := tcpPorts[t.SrcPort]; ok {
-			next = lt
-		}
-	}
-	if !tcpSegmentApps[next] {
-		return gopacket.LayerTypePayload
-	}
-	return next
-}
-
-// udpPorts adds UDP ports gopacket does not map: multicast DNS (5353) and
-// LLMNR (5355) use the DNS message format, and analysts expect them among
-// the DNS records, as tshark shows them with dns.* fields. The table is ours,
-// not gopacket's global port registry, so other users of gopacket in the
-// same process are not affected.
-var udpPorts = map[layers.UDPPort]gopacket.LayerType{
-	5353: layers.LayerTypeDNS,
-	5355: layers.LayerTypeDNS,
-	6635: layers.LayerTypeMPLS, // MPLS in UDP, RFC 7510
-}
-
-// udpPortsFirst are UDP ports whose gopacket mapping is wrong for what is
-// sent there (EtherNet/IP implicit I/O on 2222 has no encapsulation header):
-// they win over gopacket's choice.
-var udpPortsFirst = map[layers.UDPPort]gopacket.LayerType{}
-
-// nextAfterUDP picks the application layer by port, preferring the
-// destination port as gopacket does.
-func nextAfterUDP(u *layers.UDP, next gopacket.LayerType) gopacket.LayerType {
-	if t, ok := udpPortsFirst[u.DstPort]; ok {
-		return t
-	}
-	if t, ok := udpPortsFirst[u.SrcPort]; ok {
-		return t
-	}
-	if next != gopacket.LayerTypePayload {
-		return next
-	}
-	if t, ok := udpPorts[u.DstPort]; ok {
-		return t
-	}
-	if t, ok := udpPorts[u.SrcPort]; ok {
-		return t
-	}
-	return next
 }
 
 // Decode decodes one packet and emits its records to s. meta carries the
@@ -343,9 +256,9 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 		next := l.NextLayerType()
 		switch typ {
 		case layers.LayerTypeTCP:
-			next = nextAfterTCP(l.(*layers.TCP), next)
+			next = d.ports.afterTCP(l.(*layers.TCP), next)
 		case layers.LayerTypeUDP:
-			next = nextAfterUDP(l.(*layers.UDP), next)
+			next = d.ports.afterUDP(l.(*layers.UDP), next)
 		case layers.LayerTypeGRE:
 			// ERSPAN type I has no header of its own: the mirrored
 			// frame follows GRE directly, which has no sequence number
@@ -450,6 +363,10 @@ func (d *PacketDecoder) unknownReason(t gopacket.LayerType, link layers.LinkType
 		return t.String()
 	}
 	prev := d.chain[len(d.chain)-1]
+	// A layer of ours says itself what it could not follow.
+	if r, ok := prev.l.(interface{ unknownReason() string }); ok {
+		return r.unknownReason()
+	}
 	switch l := prev.l.(type) {
 	case *layers.Ethernet:
 		return fmt.Sprintf("EtherType 0x%04x", uint16(l.EthernetType))
@@ -459,10 +376,6 @@ func (d *PacketDecoder) unknownReason(t gopacket.LayerType, link layers.LinkType
 		return fmt.Sprintf("IP protocol %d", uint8(l.Protocol))
 	case *layers.IPv6:
 		return fmt.Sprintf("IP protocol %d", uint8(l.NextHeader))
-	case *mplsLayer:
-		return "MPLS payload that is not IP"
-	case *pppLayer:
-		return l.unknownReason()
 	}
 	return "unknown layer after " + prev.typ.String()
 }

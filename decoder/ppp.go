@@ -10,13 +10,18 @@ import (
 )
 
 // PPPoE sessions (RFC 2516) and PPP (RFC 1661), on DSL links, in PPTP's GRE
-// and as link type 9, carry IP. The framework has no record for them; the
+// and as link types 9 and 50, carry IP. The framework has no record for them; the
 // decoder walks through so that the IP packet gets its records. gopacket
 // decodes both only through its allocating packet API, so these are small
 // DecodingLayers of our own.
 func init() {
 	RegisterLayer(layers.LayerTypePPPoE, func() gopacket.DecodingLayer { return &pppoeLayer{} })
 	RegisterLayer(layers.LayerTypePPP, func() gopacket.DecodingLayer { return &pppLayer{} })
+	// gopacket names no first layer for these link types. PPP in HDLC-like
+	// framing (50) starts with the address and control bytes ff 03, which
+	// pppLayer skips.
+	RegisterLink(Link{Type: layers.LinkTypePPP, First: layers.LayerTypePPP},
+		Link{Type: layers.LinkTypePPP_HDLC, First: layers.LayerTypePPP})
 }
 
 var errPPPoEShort = errors.New("PPPoE header shorter than 6 bytes")

@@ -15,6 +15,7 @@ import (
 // the variant of the Dot11 layer that reads the frame.
 func init() {
 	RegisterLayer(layers.LayerTypeRadioTap, func() gopacket.DecodingLayer { return &radiotapLayer{} })
+	RegisterLink(Link{Type: layers.LinkTypeIEEE80211Radio, First: layers.LayerTypeRadioTap})
 }
 
 const (

@@ -14,12 +14,13 @@ func init() {
 		Name: "SIP", Layer: layers.LayerTypeSIP, Records: []types.Type{types.Type_NC_SIP},
 		Description: "SIP requests and responses over UDP (per datagram) and TCP (the message a segment starts with), port 5060",
 		NewDecoder:  func() Decoder { return &sipDecoder{} },
+		// gopacket maps SIP to UDP and SCTP ports only. Over TCP a
+		// segment is decoded on its own: a segment that starts a message
+		// gives a record of the message's start line and the headers the
+		// segment holds.
+		Ports:    []Port{{Transport: TCP, Number: 5060}},
+		Segments: true,
 	}, func() gopacket.DecodingLayer { return &layers.SIP{} })
-	// gopacket maps SIP to UDP and SCTP ports only. Over TCP a segment is
-	// decoded on its own: a segment that starts a message gives a record of
-	// the message's start line and the headers the segment holds.
-	tcpPorts[5060] = layers.LayerTypeSIP
-	tcpSegmentApps[layers.LayerTypeSIP] = true
 }
 
 type sipDecoder struct {

@@ -213,12 +213,6 @@ func TestHTTPThroughEngine(t *testing.T) {
 // httpEngineKnown are tshark HTTP messages netcap does not record on
 // purpose, with the reason.
 var httpEngineKnown = map[string]map[string]bool{
-	// Link layers netcap does not decode (ARCnet): their packets go to
-	// unknown.pcap.
-	"arcnet-rfc1051-arp-icmp-http.pcap":   {"*": true},
-	"arcnet-rfc1201-arp-icmp-http.pcap":   {"*": true},
-	"bug-4810__pppoe-session-http.pcap":   {"*": true},
-	"decode-chdlc-01__hdlc-http_1tx.pcap": {"*": true},
 	// 100 Continue is an interim response: the record pairs a request with
 	// its final response (the status tshark also reports).
 	"http-multiple100__input.pcap": {"status 100": true},

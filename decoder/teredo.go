@@ -14,8 +14,7 @@ import (
 var layerTypeTeredo = gopacket.RegisterLayerType(2300, gopacket.LayerTypeMetadata{Name: "Teredo"})
 
 func init() {
-	RegisterLayer(layerTypeTeredo, func() gopacket.DecodingLayer { return &teredoLayer{} })
-	udpPorts[3544] = layerTypeTeredo
+	RegisterLayer(layerTypeTeredo, func() gopacket.DecodingLayer { return &teredoLayer{} }, Port{Transport: UDP, Number: 3544})
 }
 
 var errTeredoShort = errors.New("Teredo indication cut short")

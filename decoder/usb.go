@@ -23,6 +23,8 @@ func init() {
 		NewDecoder:  func() Decoder { return &usbDecoder{} },
 	}, func() gopacket.DecodingLayer { return &usbLayer{} })
 	RegisterLayer(layerTypeUSBMmapped, func() gopacket.DecodingLayer { return &usbLayer{mmapped: true} })
+	RegisterLink(Link{Type: linkTypeUSBLinux, First: layers.LayerTypeUSB},
+		Link{Type: layers.LinkTypeLinuxUSB, First: layerTypeUSBMmapped})
 	Register(Protocol{
 		Name: "USBRequestBlockSetup", Layer: layers.LayerTypeUSBRequestBlockSetup,
 		Records:     []types.Type{types.Type_NC_USBRequestBlockSetup},

@@ -293,7 +293,22 @@ func listDecoders(w io.Writer) {
 	about := map[types.Type]string{}
 	for _, p := range decoder.Protocols() {
 		for _, t := range p.Records {
-			about[t] = fmt.Sprintf("%s (from layer %v)", p.Description, p.Layer)
+			from := fmt.Sprintf("from layer %v", p.Layer)
+			if p.Segments {
+				from += ", one TCP segment at a time"
+			}
+			var also []string
+			for _, c := range p.Ports {
+				if c.Layer != 0 && c.Layer != p.Layer {
+					from += fmt.Sprintf("; %v %d is read as %v", c.Transport, c.Number, c.Layer)
+				} else {
+					also = append(also, fmt.Sprintf("%v %d", c.Transport, c.Number))
+				}
+			}
+			if len(also) > 0 {
+				from += "; also on " + strings.Join(also, ", ")
+			}
+			about[t] = fmt.Sprintf("%s (%s)", p.Description, from)
 		}
 	}
 	// A record can come from packets and from reassembled streams too (DNS

@@ -1,0 +1,90 @@
+package decoder
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Frame Relay (link type 107) carries IP on wide-area links. The Q.922
+// address (2 to 4 bytes: each byte's lowest bit ends it) is followed either
+// by the UI control byte 0x03 and an NLPID (RFC 2427: 0xcc IPv4, 0x8e IPv6,
+// 0x80 SNAP, a 0x00 pad allowed before it), or, in Cisco's encapsulation,
+// directly by an EtherType; tshark tells them apart the same way. There is
+// no record of the header; the decoder walks through it. gopacket has no
+// layer for it.
+func init() {
+	RegisterLayer(layerTypeFrameRelay, func() gopacket.DecodingLayer { return &frameRelayLayer{} })
+	RegisterLink(Link{Type: layers.LinkTypeFRelay, First: layerTypeFrameRelay})
+}
+
+var layerTypeFrameRelay = gopacket.RegisterLayerType(2107, gopacket.LayerTypeMetadata{Name: "FrameRelay"})
+
+var errFrameRelayShort = errors.New("Frame Relay header cut short")
+
+type frameRelayLayer struct {
+	layers.BaseLayer
+	// NLPID is the network layer protocol identifier of RFC 2427
+	// encapsulation; 0 in Cisco's, where EtherType says what follows.
+	NLPID     uint8
+	EtherType layers.EthernetType
+}
+
+func (f *frameRelayLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	f.NLPID, f.EtherType = 0, 0
+	off := 0
+	for off < 4 && off < len(data) {
+		off++
+		if data[off-1]&1 == 1 {
+			break
+		}
+	}
+	if off < 2 || data[off-1]&1 == 0 || len(data) < off+2 {
+		df.SetTruncated()
+		return errFrameRelayShort
+	}
+	if data[off] == 0x03 {
+		off++
+		if data[off] == 0x00 { // pad
+			off++
+		}
+		if len(data) <= off {
+			df.SetTruncated()
+			return errFrameRelayShort
+		}
+		f.NLPID = data[off]
+		off++
+	} else {
+		f.EtherType = layers.EthernetType(binary.BigEndian.Uint16(data[off:]))
+		off += 2
+	}
+	f.Contents, f.Payload = data[:off], data[off:]
+	return nil
+}
+
+func (f *frameRelayLayer) CanDecode() gopacket.LayerClass { return layerTypeFrameRelay }
+
+func (f *frameRelayLayer) NextLayerType() gopacket.LayerType {
+	if f.NLPID == 0 {
+		return f.EtherType.LayerType()
+	}
+	switch f.NLPID {
+	case 0xcc:
+		return layers.LayerTypeIPv4
+	case 0x8e:
+		return layers.LayerTypeIPv6
+	case 0x80:
+		return layers.LayerTypeSNAP
+	}
+	return gopacket.LayerTypeZero
+}
+
+func (f *frameRelayLayer) unknownReason() string {
+	if f.NLPID == 0 {
+		return fmt.Sprintf("Frame Relay EtherType 0x%04x", uint16(f.EtherType))
+	}
+	return fmt.Sprintf("Frame Relay NLPID 0x%02x", f.NLPID)
+}
