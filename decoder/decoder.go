@@ -76,6 +76,12 @@ type Protocol struct {
 	// mapping (see Port); TestPortClaims fails when two claims of a port
 	// do not say which wins.
 	Ports []Port
+	// Oracle is empty when the tshark oracle table (decoder/tshark_test.go)
+	// compares every field of the records with tshark on the shared
+	// captures; otherwise it says where else they are checked, or why
+	// tshark cannot check them. TestOracleTableCoversEveryField holds the
+	// protocols to it.
+	Oracle string
 	// Segments says the protocol is decoded from single TCP segments (a
 	// message per segment, as tshark does for Modbus/TCP); TCP payloads of
 	// other protocols are read from the reassembled stream only.

@@ -16,6 +16,7 @@ func init() {
 	Register(Protocol{
 		Name: "FDDI", Layer: layers.LayerTypeFDDI, Records: []types.Type{types.Type_NC_FDDI},
 		Description: "FDDI frame headers (link type 10)",
+		Oracle:      "no shared capture holds FDDI: TestFDDIAndNortelFields checks built frames",
 		NewDecoder:  func() Decoder { return &fddiDecoder{} },
 	}, func() gopacket.DecodingLayer { return &fddiLayer{} })
 	RegisterLink(Link{Type: layers.LinkTypeFDDI, First: layers.LayerTypeFDDI})

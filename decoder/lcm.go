@@ -13,6 +13,7 @@ func init() {
 	Register(Protocol{
 		Name: "LCM", Layer: layers.LayerTypeLCM, Records: []types.Type{types.Type_NC_LCM},
 		Description: "LCM message headers (UDP port 7667)",
+		Oracle:      "no shared capture holds LCM: TestLCMFields checks built messages",
 		NewDecoder:  func() Decoder { return &lcmDecoder{} },
 		Ports:       []Port{{Transport: UDP, Number: lcmPort}},
 	}, func() gopacket.DecodingLayer { return &layers.LCM{} })

@@ -17,6 +17,7 @@ func init() {
 	Register(Protocol{
 		Name: "NortelDiscovery", Layer: layers.LayerTypeNortelDiscovery, Records: []types.Type{types.Type_NC_NortelDiscovery},
 		Description: "Nortel discovery (SONMP) hellos",
+		Oracle:      "no shared capture holds Nortel discovery: TestFDDIAndNortelFields checks a built frame",
 		NewDecoder:  func() Decoder { return &nortelDecoder{} },
 	}, func() gopacket.DecodingLayer { return &nortelLayer{} })
 }

@@ -20,6 +20,7 @@ func init() {
 		Name: "USB", Layer: layers.LayerTypeUSB, Also: []gopacket.LayerType{layerTypeUSBMmapped},
 		Records:     []types.Type{types.Type_NC_USB},
 		Description: "Linux usbmon URB headers (link types 189 and 220)",
+		Oracle:      "no shared capture holds usbmon: TestUSBFields checks built URBs of both header sizes",
 		NewDecoder:  func() Decoder { return &usbDecoder{} },
 	}, func() gopacket.DecodingLayer { return &usbLayer{} })
 	RegisterLayer(layerTypeUSBMmapped, func() gopacket.DecodingLayer { return &usbLayer{mmapped: true} })
@@ -29,6 +30,7 @@ func init() {
 		Name: "USBRequestBlockSetup", Layer: layers.LayerTypeUSBRequestBlockSetup,
 		Records:     []types.Type{types.Type_NC_USBRequestBlockSetup},
 		Description: "USB control transfer setup packets",
+		Oracle:      "no shared capture holds usbmon: TestUSBFields checks built setup packets",
 		NewDecoder:  func() Decoder { return &usbSetupDecoder{} },
 	}, func() gopacket.DecodingLayer { return &usbSetupLayer{} })
 }
