@@ -28,7 +28,8 @@ type WorkerGauges struct {
 	// Queue is the number of batches waiting for the worker (the one it is
 	// decoding aside).
 	Queue int
-	// StreamBytes are the out-of-order TCP bytes its reassembler holds,
+	// StreamBytes is the memory its reassembler holds for out-of-order TCP
+	// segments (their data and bookkeeping, as allocated),
 	// FragmentBytes the bytes of IP fragments of incomplete datagrams,
 	// and Connections the flows it tracks, as of the last batch it
 	// finished.

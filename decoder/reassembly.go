@@ -1,6 +1,9 @@
 package decoder
 
-import "container/heap"
+import (
+	"container/heap"
+	"unsafe"
+)
 
 // TCP reassembly: one half-stream per direction of a connection, owned by the
 // worker that owns the connection. It turns segments, in whatever order they
@@ -15,10 +18,11 @@ import "container/heap"
 //   - segments after a hole wait in a min-heap ordered by stream offset,
 //     then by arrival (so between equal offsets the first copy wins): each
 //     segment costs O(log n), whatever the order segments arrive in;
-//   - what waits is bounded by a per-connection and a per-worker budget;
-//     when a budget is exceeded, or the connection ends, the hole is given
-//     up: its size is reported to the consumer as missed bytes and counted,
-//     never hidden.
+//   - what waits is counted as allocated (the copies of the segments' data
+//     and the heap's slots) and bounded by a per-connection and a
+//     per-worker budget; when a budget is exceeded, or the connection ends,
+//     the hole is given up: its size is reported to the consumer as missed
+//     bytes and counted, never hidden.
 
 // seqDiff is a-b in sequence space.
 func seqDiff(a, b uint32) int32 { return int32(a - b) }
@@ -30,6 +34,9 @@ type segment struct {
 	data      []byte // a copy of the segment's payload
 	ts, frame int64  // time and frame of the packet that carried it
 }
+
+// segmentSize is what a segment takes in the heap's backing array.
+const segmentSize = int64(unsafe.Sizeof(segment{}))
 
 // segmentHeap is a min-heap of segments by (pos, nth) for container/heap.
 type segmentHeap []segment
@@ -57,12 +64,15 @@ func (q *segmentHeap) Pop() any {
 
 // halfStream is one direction of a TCP connection.
 type halfStream struct {
-	started  bool
-	next     uint32 // sequence number of the next byte to deliver
-	pos      int64  // its stream offset: bytes delivered or missed so far
-	pending  segmentHeap
-	arrived  uint64 // segments that went into pending
-	buffered int64  // bytes in pending
+	started bool
+	next    uint32 // sequence number of the next byte to deliver
+	pos     int64  // its stream offset: bytes delivered or missed so far
+	pending segmentHeap
+	arrived uint64 // segments that went into pending
+	// dataCap is the capacity of the copies in pending; buffered is what
+	// pending holds as allocated: dataCap and the heap's backing array.
+	dataCap  int64
+	buffered int64
 	// time and frame of the segment popped last
 	lastTS, lastFrame int64
 }
@@ -74,9 +84,15 @@ type reasmStats struct {
 	overlap     int64 // bytes received twice (retransmissions, overlaps)
 	outOfOrder  int64 // segments that arrived after a hole
 	limitHits   int64 // times a memory budget forced a hole to be given up
-	bufferedNow int64 // bytes waiting in all half-streams of the worker
+	bufferedNow int64 // memory held by all half-streams of the worker (see memory)
 	bufferedMax int64
 }
+
+// memory returns the bytes the worker's half-streams hold for segments
+// waiting behind a hole, as allocated: the copies of their data and the
+// slots of the heaps that order them. It is what Options.StreamMemory
+// bounds.
+func (st *reasmStats) memory() int64 { return st.bufferedNow }
 
 // deliverFunc receives in-order bytes; missed > 0 means that many bytes were
 // lost right before data.
@@ -95,7 +111,7 @@ func (h *halfStream) advance(n int64) {
 	h.pos += n
 }
 
-// add takes one segment. perConn bounds the bytes a half-stream may hold;
+// add takes one segment. perConn bounds the memory a half-stream may hold;
 // st.bufferedNow against budget bounds the worker.
 func (h *halfStream) add(seq uint32, data []byte, ts, frame int64, perConn int, budget int64, st *reasmStats, out deliverFunc) {
 	if len(data) == 0 {
@@ -141,7 +157,8 @@ func (h *halfStream) insert(pos int64, data []byte, ts, frame int64, st *reasmSt
 	h.arrived++
 	h.pending = append(h.pending, segment{pos: pos, nth: h.arrived, data: cp, ts: ts, frame: frame})
 	heap.Fix(&h.pending, len(h.pending)-1)
-	h.account(int64(len(cp)), st)
+	h.dataCap += int64(cap(cp))
+	h.account(st)
 }
 
 // pop removes the first waiting segment and remembers its time and frame.
@@ -163,15 +180,17 @@ func (h *halfStream) pop(st *reasmStats) segment {
 	if n > 1 {
 		heap.Fix(&h.pending, 0)
 	}
-	h.account(-int64(len(s.data)), st)
+	h.dataCap -= int64(cap(s.data))
+	h.account(st)
 	h.lastTS, h.lastFrame = s.ts, s.frame
 	return s
 }
 
-// account adds n bytes to what h and st hold.
-func (h *halfStream) account(n int64, st *reasmStats) {
-	h.buffered += n
-	st.bufferedNow += n
+// account recounts what h holds and moves the difference into st.
+func (h *halfStream) account(st *reasmStats) {
+	m := int64(cap(h.pending))*segmentSize + h.dataCap
+	st.bufferedNow += m - h.buffered
+	h.buffered = m
 	st.bufferedMax = max(st.bufferedMax, st.bufferedNow)
 }
 
@@ -225,6 +244,6 @@ func (h *halfStream) flush(st *reasmStats, out deliverFunc) {
 
 // release drops waiting data without delivering it (no consumer).
 func (h *halfStream) release(st *reasmStats) {
-	h.pending = nil
-	h.account(-h.buffered, st)
+	h.pending, h.dataCap = nil, 0
+	h.account(st)
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -307,4 +308,89 @@ func TestReassemblyReverseLinear(t *testing.T) {
 	if took[2] > 5*took[1]+20*time.Millisecond {
 		t.Errorf("reversed took %v, in order behind a hole %v: more than 5 times (+20 ms)", took[2], took[1])
 	}
+}
+
+// heapInUse is the heap's live bytes after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// TestReassemblyAccounting: the memory the reassembler counts is what its
+// waiting segments take on the heap, bookkeeping included, for segments of
+// one byte to a full Ethernet frame.
+func TestReassemblyAccounting(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	src := make([]byte, 1500)
+	hs := make([]halfStream, 64)
+	for i := range hs {
+		hs[i].start(0)
+	}
+	var st reasmStats
+	var c collector
+	before := heapInUse()
+	for range 200000 {
+		n := 1 // a third of the segments are one byte long
+		switch rng.Intn(3) {
+		case 1:
+			n = 1 + rng.Intn(100)
+		case 2:
+			n = 100 + rng.Intn(1401)
+		}
+		// Never at 0: the hole at the start stays open, everything waits.
+		seq := 1 + uint32(rng.Intn(1<<24))
+		hs[rng.Intn(len(hs))].add(seq, src[:n], 0, 0, 1<<30, 0, &st, c.out)
+	}
+	used := heapInUse() - before
+	counted := st.memory()
+	t.Logf("counted %d bytes, the heap grew by %d", counted, used)
+	if diff := float64(counted-used) / float64(used); diff < -0.03 || diff > 0.03 {
+		t.Errorf("counted %d bytes, the heap grew by %d: %.1f%% apart, more than 3%%", counted, used, 100*diff)
+	}
+	for i := range hs {
+		hs[i].release(&st)
+	}
+	if st.memory() != 0 {
+		t.Errorf("%d bytes counted after every half-stream was released", st.memory())
+	}
+	if left := heapInUse() - before; left > 64<<10 {
+		t.Errorf("the heap still holds %d bytes after every half-stream was released", left)
+	}
+	runtime.KeepAlive(hs)
+}
+
+// TestReassemblyMemoryBudget builds the attack of one-byte segments each
+// behind a hole of its own that never fills: what the reassembler holds,
+// measured on the heap, stays near the worker's budget, however many
+// segments come.
+func TestReassemblyMemoryBudget(t *testing.T) {
+	const budget = 2000000
+	const segments = 1000000
+	opts := DefaultOptions()
+	var h halfStream
+	var st reasmStats
+	discard := func([]byte, int, int64, int64) {}
+	h.start(0)
+	payload := []byte{'x'}
+	before := heapInUse()
+	var peak int64
+	for i := 1; i <= segments; i++ {
+		h.add(uint32(2*i), payload, 0, 0, opts.StreamMemoryPerConn, budget, &st, discard)
+		if st.memory() > budget {
+			t.Fatalf("segment %d: %d bytes held, budget %d", i, st.memory(), budget)
+		}
+		if i%100000 == 0 {
+			peak = max(peak, heapInUse()-before)
+		}
+	}
+	t.Logf("%d one-byte segments behind holes, budget %d: heap grew by at most %d bytes, %d counted", segments, budget, peak, st.memory())
+	if peak > budget+budget/20 {
+		t.Errorf("the heap grew by %d bytes, budget %d", peak, budget)
+	}
+	if st.limitHits == 0 || st.missed == 0 {
+		t.Errorf("limit hits %d, missed %d: the budget was never enforced", st.limitHits, st.missed)
+	}
+	runtime.KeepAlive(&h)
 }
