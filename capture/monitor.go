@@ -29,10 +29,9 @@ type WorkerGauges struct {
 	// decoding aside).
 	Queue int
 	// StreamBytes is the memory its reassembler holds for out-of-order TCP
-	// segments (their data and bookkeeping, as allocated),
-	// FragmentBytes the bytes of IP fragments of incomplete datagrams,
-	// and Connections the flows it tracks, as of the last batch it
-	// finished.
+	// segments, FragmentBytes that of the IP fragments of incomplete
+	// datagrams (both data and bookkeeping, as allocated), and
+	// Connections the flows it tracks, as of the last batch it finished.
 	StreamBytes, FragmentBytes, Connections int64
 }
 

@@ -50,7 +50,8 @@ func TestHeld(t *testing.T) {
 	dg := fragDatagram(t, false, 200)
 	decode(fragFrame(t, false, 9, dg, frag{off: 0, n: 96, more: true}), 20*time.Millisecond)
 	// The datagram's flow starts when it is complete.
-	check("after a first fragment", Held{FragmentBytes: 96, Connections: 1})
+	// Its bytes, its datagram's bookkeeping and its piece.
+	check("after a first fragment", Held{FragmentBytes: 96 + datagramSize + mapEntrySize + pieceSize, Connections: 1})
 	decode(fragFrame(t, false, 9, dg, frag{off: 96, n: 104}), 21*time.Millisecond)
 	check("after the last fragment", Held{Connections: 2})
 

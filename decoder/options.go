@@ -34,8 +34,10 @@ type Options struct {
 	// ipfrag_time and Suricata's defrag timeout. 0 means never.
 	DefragTimeout time.Duration
 	// DefragMaxDatagrams and DefragMemory bound the incomplete datagrams
-	// one worker holds and their fragment bytes; beyond, the oldest
-	// datagram is dropped (counted in Stats.DefragEvicted). 0: no bound.
+	// one worker holds and their memory, counted as allocated: fragment
+	// data and bookkeeping (an 8-byte fragment of a datagram of its own
+	// takes some 300 bytes); beyond, the oldest datagram is dropped
+	// (counted in Stats.DefragEvicted). 0: no bound.
 	DefragMaxDatagrams int
 	DefragMemory       int64
 	// Worker and Workers place the decoder in the engine: it is worker

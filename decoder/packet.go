@@ -160,7 +160,7 @@ func (d *PacketDecoder) Stats() Stats {
 // Options.DefragMemory bound) and the flows it tracks.
 type Held struct {
 	StreamBytes   int64 // memory of out-of-order TCP segments waiting for a hole to fill: data and bookkeeping, as allocated
-	FragmentBytes int64 // bytes of IP fragments of incomplete datagrams, in both defragmenters
+	FragmentBytes int64 // memory of the IP fragments of incomplete datagrams, in both defragmenters: data and bookkeeping, as allocated
 	Connections   int64 // flows tracked
 }
 
@@ -174,7 +174,7 @@ func (d *PacketDecoder) Held() Held {
 		h.Connections = int64(len(d.conns.m))
 	}
 	if d.defrag != nil {
-		h.FragmentBytes = d.defrag.held + d.shared.held
+		h.FragmentBytes = d.defrag.memory() + d.shared.memory()
 	}
 	return h
 }
