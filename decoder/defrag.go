@@ -274,6 +274,11 @@ func (f *defragmenter) add(k *fragKey, off int, more bool, data []byte, next uin
 	if !f.keep(d, off, end, data) {
 		return nil, 0, false
 	}
+	// Within DefragMemory: the oldest other datagrams make room.
+	for f.maxBytes > 0 && f.held > f.maxBytes && f.order.head != nil && f.order.head != d {
+		f.stats.evicted++
+		f.drop(f.order.head)
+	}
 	if d.total < 0 || d.covered < d.total {
 		return nil, 0, false
 	}
@@ -320,10 +325,6 @@ func (f *defragmenter) keep(d *datagram, off, end int, data []byte) bool {
 		d.covered = r
 	}
 	f.account(d)
-	for f.maxBytes > 0 && f.held > f.maxBytes && f.order.head != nil && f.order.head != d {
-		f.stats.evicted++
-		f.drop(f.order.head)
-	}
 	return true
 }
 
@@ -397,9 +398,9 @@ func (f *defragmenter) drop(d *datagram) {
 	f.deleted++
 	if f.deleted > 4*len(f.m)+1024 {
 		// A Go map never gives room back, and one that keeps losing
-		// old keys and taking new ones grows on (to some 500 bytes an
-		// entry): a copy holds the entries in the room they need.
-		// (maps.Clone would copy the room too.)
+		// old keys and taking new ones grows on: a copy holds the
+		// entries in the room they need (maps.Clone would copy the
+		// room too).
 		m := make(map[fragKey]*datagram, len(f.m))
 		maps.Copy(m, f.m)
 		f.m, f.deleted = m, 0

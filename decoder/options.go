@@ -17,7 +17,7 @@ type Options struct {
 	CloseDelay time.Duration
 	// StreamMemory bounds the memory one worker holds for out-of-order
 	// TCP segments, counted as allocated: their data and the bookkeeping
-	// that orders them (a one-byte segment takes some 64 bytes);
+	// that orders them;
 	// StreamMemoryPerConn bounds one direction of one connection. When a
 	// bound is hit, the oldest hole is given up and counted as missed bytes.
 	StreamMemory        int64
@@ -35,8 +35,7 @@ type Options struct {
 	DefragTimeout time.Duration
 	// DefragMaxDatagrams and DefragMemory bound the incomplete datagrams
 	// one worker holds and their memory, counted as allocated: fragment
-	// data and bookkeeping (an 8-byte fragment of a datagram of its own
-	// takes some 300 bytes); beyond, the oldest datagram is dropped
+	// data and bookkeeping; beyond, the oldest datagram is dropped
 	// (counted in Stats.DefragEvicted). 0: no bound.
 	DefragMaxDatagrams int
 	DefragMemory       int64
