@@ -28,10 +28,10 @@ type WorkerGauges struct {
 	// Queue is the number of batches waiting for the worker (the one it is
 	// decoding aside).
 	Queue int
-	// StreamBytes are the out-of-order TCP bytes its reassembler holds,
-	// FragmentBytes the bytes of IP fragments of incomplete datagrams,
-	// and Connections the flows it tracks, as of the last batch it
-	// finished.
+	// StreamBytes is the memory its reassembler holds for out-of-order TCP
+	// segments, FragmentBytes that of the IP fragments of incomplete
+	// datagrams (both data and bookkeeping, as allocated), and
+	// Connections the flows it tracks, as of the last batch it finished.
 	StreamBytes, FragmentBytes, Connections int64
 }
 

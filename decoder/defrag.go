@@ -1,6 +1,11 @@
 package decoder
 
 import (
+	"cmp"
+	"maps"
+	"slices"
+	"unsafe"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
@@ -83,9 +88,17 @@ import (
 //   - a datagram not completed DefragTimeout after its first fragment (in
 //     packet time, like Linux's ipfrag_time, 30 s, and Suricata's defrag
 //     timeout) is dropped: nothing of its transport layer is decoded;
-//   - at most DefragMaxDatagrams datagrams and DefragMemory bytes of
-//     fragment data are pending per worker; beyond, the oldest datagram is
-//     dropped.
+//   - at most DefragMaxDatagrams datagrams and DefragMemory bytes are
+//     pending per worker; beyond, the oldest datagram is dropped. The bytes
+//     are counted as allocated: the fragments' data and the bookkeeping of
+//     their datagram (see datagram.size).
+//
+// Each fragment costs O(log n) in the fragments of its datagram, whatever
+// the order they arrive in: the pieces are kept in arrival order, a Fenwick
+// tree over their offsets tells how far the pieces at or before an offset
+// reach (which says whether a new fragment adds anything, and how far the
+// datagram is complete), and the pieces are sorted once, when the datagram
+// is complete.
 
 func init() {
 	// The chain walks through an IPv6 fragment header: to the fragment's
@@ -121,9 +134,72 @@ type datagram struct {
 	created int64
 	total   int // payload length, -1 until a last fragment is seen
 	next    uint8
-	pieces  []fragPiece // sorted by off; equal offsets in arrival order
+	covered int         // the payload is complete from 0 up to here
+	pieces  []fragPiece // in arrival order; never empty ones
+	reach   reachTree   // nil while there are at most linearPieces pieces
 	buf     []byte
+	memory  int64 // what size returned when last counted in the defragmenter's held
 	lruLinks[datagram]
+}
+
+// Sizes of the bookkeeping, for datagram.size. A pending datagram also
+// takes an entry of the defragmenter's map: a slot holds the key and the
+// pointer, and the table is between 3/7 and 7/8 full between growths, so an
+// entry costs about two slots.
+const (
+	datagramSize = int64(unsafe.Sizeof(datagram{}))
+	pieceSize    = int64(unsafe.Sizeof(fragPiece{}))
+	mapEntrySize = 2 * int64(unsafe.Sizeof(fragKey{})+unsafe.Sizeof((*datagram)(nil)))
+)
+
+// size is what the datagram holds as allocated: its struct, its map entry,
+// its buffer, its pieces and its tree (capacities: append rounds them as
+// the allocator does).
+func (d *datagram) size() int64 {
+	return datagramSize + mapEntrySize + int64(cap(d.buf)) + int64(cap(d.pieces))*pieceSize + int64(cap(d.reach))*2
+}
+
+// linearPieces: up to this many pieces, reachAt scans them; beyond, the
+// datagram gets a reachTree.
+const linearPieces = 32
+
+// reachTree is a Fenwick tree over fragment offsets in 8-byte units (IPv4
+// and IPv6 both count fragment offsets so), holding maxima of piece ends:
+// upTo(off) is the furthest end of the pieces that start at or before off,
+// in O(log n), and raise adds a piece in O(log n). Ends fit in 16 bits
+// (at most maxDatagramPayload); 0 means no piece.
+type reachTree []uint16
+
+// reachSlots: offsets 0 to 65528 in 8-byte units, from index 1.
+const reachSlots = maxDatagramPayload/8 + 2
+
+func (r reachTree) raise(off, end int) {
+	for i := off/8 + 1; i < len(r); i += i & -i {
+		r[i] = max(r[i], uint16(end))
+	}
+}
+
+func (r reachTree) upTo(off int) int {
+	m := 0
+	for i := min(off/8+1, len(r)-1); i > 0; i -= i & -i {
+		m = max(m, int(r[i]))
+	}
+	return m
+}
+
+// reachAt is the furthest end of d's pieces that start at or before off
+// (0 when none do).
+func (d *datagram) reachAt(off int) int {
+	if d.reach != nil {
+		return d.reach.upTo(off)
+	}
+	m := 0
+	for _, p := range d.pieces {
+		if p.off <= off {
+			m = max(m, p.end)
+		}
+	}
+	return m
 }
 
 func datagramLinks(d *datagram) *lruLinks[datagram] { return &d.lruLinks }
@@ -139,10 +215,11 @@ type defragmenter struct {
 	maxBytes     int64
 	m            map[fragKey]*datagram
 	order        lruList[datagram] // by creation: the oldest at the head
-	held         int64
+	held         int64             // memory of the pending datagrams (datagram.size)
 	clock        int64
 	outs         [][]byte // reassembled payloads, one per nesting level of a packet
 	free         []*datagram
+	deleted      int // datagrams deleted from m since it was made
 	stats        defragStats
 }
 
@@ -197,17 +274,12 @@ func (f *defragmenter) add(k *fragKey, off int, more bool, data []byte, next uin
 	if !f.keep(d, off, end, data) {
 		return nil, 0, false
 	}
-	if d.total < 0 {
-		return nil, 0, false
+	// Within DefragMemory: the oldest other datagrams make room.
+	for f.maxBytes > 0 && f.held > f.maxBytes && f.order.head != nil && f.order.head != d {
+		f.stats.evicted++
+		f.drop(f.order.head)
 	}
-	covered := 0
-	for _, p := range d.pieces {
-		if p.off > covered {
-			break
-		}
-		covered = max(covered, p.end)
-	}
-	if covered < d.total {
+	if d.total < 0 || d.covered < d.total {
 		return nil, 0, false
 	}
 	out := f.assemble(d, slot)
@@ -217,17 +289,15 @@ func (f *defragmenter) add(k *fragKey, off int, more bool, data []byte, next uin
 	return out, nh, true
 }
 
-// keep adds a fragment's bytes to d, unless fragments already there, which
-// win over it, cover them all. It reports false when d was dropped.
+// keep adds a fragment's bytes to d, unless it has none or fragments
+// already there, which win over it, cover them all. It reports false when
+// d was dropped.
 func (f *defragmenter) keep(d *datagram, off, end int, data []byte) bool {
 	// The pieces that win over the new one are those with an offset up
 	// to its own; they all start at or before it, so they cover it when
-	// one of them reaches its end.
-	i, reach := 0, -1
-	for ; i < len(d.pieces) && d.pieces[i].off <= off; i++ {
-		reach = max(reach, d.pieces[i].end)
-	}
-	if reach >= end && end > off || reach >= off && end == off {
+	// one of them reaches its end. (An empty piece would add nothing to
+	// the datagram either.)
+	if end == off || d.reachAt(off) >= end {
 		return true
 	}
 	n := len(data)
@@ -236,22 +306,45 @@ func (f *defragmenter) keep(d *datagram, off, end int, data []byte) bool {
 		f.drop(d)
 		return false
 	}
-	for f.maxBytes > 0 && f.held+int64(n) > f.maxBytes && f.order.head != nil && f.order.head != d {
-		f.stats.evicted++
-		f.drop(f.order.head)
-	}
-	at := len(d.buf)
+	d.pieces = append(d.pieces, fragPiece{off: off, end: end, at: len(d.buf)})
 	d.buf = append(d.buf, data...)
-	f.held += int64(n)
-	d.pieces = append(d.pieces, fragPiece{})
-	copy(d.pieces[i+1:], d.pieces[i:])
-	d.pieces[i] = fragPiece{off: off, end: end, at: at}
+	switch {
+	case d.reach != nil:
+		d.reach.raise(off, end)
+	case len(d.pieces) > linearPieces:
+		d.reach = make(reachTree, reachSlots)
+		for _, p := range d.pieces {
+			d.reach.raise(p.off, p.end)
+		}
+	}
+	for {
+		r := d.reachAt(d.covered)
+		if r <= d.covered {
+			break
+		}
+		d.covered = r
+	}
+	f.account(d)
 	return true
 }
 
-// assemble copies the pieces in offset order, each beyond what the ones
-// before it covered.
+// account brings f.held up to date with what d holds now.
+func (f *defragmenter) account(d *datagram) {
+	m := d.size()
+	f.held += m - d.memory
+	d.memory = m
+}
+
+// memory returns the bytes the pending datagrams hold, as allocated: their
+// fragments' data and their bookkeeping. It is what Options.DefragMemory
+// bounds. (Up to freeKept dropped datagrams wait for reuse besides, with
+// their small buffers.)
+func (f *defragmenter) memory() int64 { return f.held }
+
+// assemble copies the pieces in offset order (equal offsets in arrival
+// order), each beyond what the ones before it covered.
 func (f *defragmenter) assemble(d *datagram, slot int) []byte {
+	slices.SortStableFunc(d.pieces, func(a, b fragPiece) int { return cmp.Compare(a.off, b.off) })
 	for len(f.outs) <= slot {
 		f.outs = append(f.outs, nil)
 	}
@@ -282,24 +375,47 @@ func (f *defragmenter) newDatagram(k *fragKey, ts int64) *datagram {
 	} else {
 		d = &datagram{}
 	}
-	d.key, d.created, d.total, d.next = *k, ts, -1, 0
+	d.key, d.created, d.total, d.next, d.covered = *k, ts, -1, 0, 0
 	f.m[*k] = d
 	f.order.pushBack(d)
+	f.account(d)
 	if n := int64(len(f.m)); n > f.stats.pendingPeak {
 		f.stats.pendingPeak = n
 	}
 	return d
 }
 
-// freeKept bounds the datagrams kept for reuse, and their buffers.
-const freeKept = 64
+// freeKept bounds the datagrams kept for reuse; freeBufKept and
+// freePiecesKept the buffers they keep.
+const (
+	freeKept       = 64
+	freeBufKept    = 2048
+	freePiecesKept = 8
+)
 
 func (f *defragmenter) drop(d *datagram) {
 	delete(f.m, d.key)
+	f.deleted++
+	if f.deleted > 4*len(f.m)+1024 {
+		// A Go map never gives room back, and one that keeps losing
+		// old keys and taking new ones grows on: a copy holds the
+		// entries in the room they need (maps.Clone would copy the
+		// room too).
+		m := make(map[fragKey]*datagram, len(f.m))
+		maps.Copy(m, f.m)
+		f.m, f.deleted = m, 0
+	}
 	f.order.remove(d)
-	f.held -= int64(len(d.buf))
-	d.pieces, d.buf = d.pieces[:0], d.buf[:0]
-	if len(f.free) < freeKept && cap(d.buf) <= 4*maxDatagramPayload {
+	f.held -= d.memory
+	d.memory = 0
+	d.pieces, d.buf, d.reach = d.pieces[:0], d.buf[:0], nil
+	if cap(d.buf) > freeBufKept {
+		d.buf = nil
+	}
+	if cap(d.pieces) > freePiecesKept {
+		d.pieces = nil
+	}
+	if len(f.free) < freeKept {
 		f.free = append(f.free, d)
 	}
 }

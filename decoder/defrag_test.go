@@ -3,10 +3,12 @@ package decoder
 import (
 	"bytes"
 	"encoding/hex"
+	"math/rand"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -503,4 +505,129 @@ func BenchmarkDefrag(b *testing.B) {
 	if st := pd.Stats(); st.Defragmented != int64(b.N) {
 		b.Fatalf("%d datagrams reassembled, want %d", st.Defragmented, b.N)
 	}
+}
+
+// TestDefragReverseLinear: the 8,176 eight-byte fragments of one datagram
+// cost about the same in any order, and four times as many fragments cost
+// about four times as much (a sorted list and a scan of the pieces per
+// fragment made them quadratic). Every order gives the datagram.
+func TestDefragReverseLinear(t *testing.T) {
+	const most = 8176
+	payload := make([]byte, most*8)
+	for i := range payload {
+		payload[i] = byte(i%251) + 1
+	}
+	rng := rand.New(rand.NewSource(4))
+	shuffled := map[int][]int{most / 4: rng.Perm(most / 4), most: rng.Perm(most)}
+	orders := []struct {
+		name  string
+		order func(i, n int) int
+	}{
+		{"in order", func(i, n int) int { return i }},
+		{"reversed", func(i, n int) int { return n - 1 - i }},
+		{"shuffled", func(i, n int) int { return shuffled[n][i] }},
+	}
+	// run sends the n fragments of a datagram of n*8 bytes, best of a few
+	// runs: the machine may be busy.
+	run := func(n int, order func(i, n int) int, name string) time.Duration {
+		var best time.Duration
+		for try := range 5 {
+			f := newDefragmenter(DefaultOptions())
+			k := fragKey{id: 7, proto: 17}
+			var got []byte
+			begin := time.Now()
+			for i := range n {
+				j := order(i, n)
+				out, _, done := f.add(&k, j*8, j < n-1, payload[j*8:j*8+8], 17, maxDatagramPayload-20, 0, 0)
+				if done != (i == n-1) {
+					t.Fatalf("%s, %d fragments: fragment %d (offset %d) completes: %v", name, n, i, j*8, done)
+				}
+				got = out
+			}
+			d := time.Since(begin)
+			if !bytes.Equal(got, payload[:n*8]) {
+				t.Fatalf("%s, %d fragments: the datagram differs", name, n)
+			}
+			if try == 0 || d < best {
+				best = d
+			}
+		}
+		return best
+	}
+	took := map[string]time.Duration{}
+	for _, o := range orders {
+		quarter, all := run(most/4, o.order, o.name), run(most, o.order, o.name)
+		took[o.name] = all
+		t.Logf("%s: %d fragments %v, %d fragments %v", o.name, most/4, quarter, most, all)
+		if all > 8*quarter+2*time.Millisecond {
+			t.Errorf("%s: %d fragments took %v, %d took %v: more than 8 times (+2 ms)", o.name, most, all, most/4, quarter)
+		}
+	}
+	if took["reversed"] > 5*took["in order"]+2*time.Millisecond {
+		t.Errorf("reversed took %v, in order %v: more than 5 times (+2 ms)", took["reversed"], took["in order"])
+	}
+}
+
+// TestDefragAccounting: the memory the defragmenter counts is what its
+// pending datagrams take on the heap, bookkeeping included.
+func TestDefragAccounting(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	src := make([]byte, 1480)
+	o := DefaultOptions()
+	o.DefragMaxDatagrams, o.DefragMemory = 0, 0
+	f := newDefragmenter(o)
+	before := heapInUse()
+	for id := range 5000 {
+		k := fragKey{id: uint32(id), proto: 17}
+		// Fragments after the first, never the last: nothing completes.
+		for range 1 + rng.Intn(40) {
+			n := 8 * (1 + rng.Intn(185))
+			off := 8 * (1 + rng.Intn(1000))
+			f.add(&k, off, true, src[:n], 17, maxDatagramPayload-20, 0, 0)
+		}
+	}
+	used := heapInUse() - before
+	counted := f.memory()
+	t.Logf("%d datagrams: counted %d bytes, the heap grew by %d", len(f.m), counted, used)
+	if diff := float64(counted-used) / float64(used); diff < -0.03 || diff > 0.03 {
+		t.Errorf("counted %d bytes, the heap grew by %d: %.1f%% apart, more than 3%%", counted, used, 100*diff)
+	}
+	f.flush()
+	if f.memory() != 0 {
+		t.Errorf("%d bytes counted after the flush", f.memory())
+	}
+}
+
+// TestDefragFloodBounded builds the attack of first fragments of datagrams
+// that never complete, every other one empty: what the defragmenter holds,
+// measured on the heap, stays near DefragMemory however many come.
+func TestDefragFloodBounded(t *testing.T) {
+	const budget = 1 << 20
+	o := DefaultOptions()
+	o.DefragMemory = budget
+	f := newDefragmenter(o)
+	data := make([]byte, 8)
+	before := heapInUse()
+	var peak int64
+	for id := range 200000 {
+		k := fragKey{id: uint32(id), proto: 17}
+		k.src[0] = byte(id >> 16)
+		f.add(&k, 0, true, data[:8*(id%2)], 17, maxDatagramPayload-20, 0, 0)
+		if f.memory() > budget {
+			t.Fatalf("datagram %d: %d bytes held, budget %d", id, f.memory(), budget)
+		}
+		if id%20000 == 0 {
+			peak = max(peak, heapInUse()-before)
+		}
+	}
+	t.Logf("200000 incomplete datagrams, DefragMemory %d: %d pending, the heap grew by at most %d bytes, %d counted", budget, len(f.m), peak, f.memory())
+	// The map keeps some room beyond its entries, and a few dropped
+	// datagrams wait for reuse: some slack.
+	if peak > budget+budget/4 {
+		t.Errorf("the heap grew by %d bytes, budget %d", peak, budget)
+	}
+	if f.stats.evicted == 0 {
+		t.Error("nothing was evicted: the bound was never enforced")
+	}
+	runtime.KeepAlive(f)
 }

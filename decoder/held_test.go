@@ -42,14 +42,16 @@ func TestHeld(t *testing.T) {
 	check("after the handshake", Held{Connections: 1})
 	// Bytes 111..130 of the client's stream arrive before 101..110.
 	decode(buildScript(t, pkt{10 * time.Millisecond, true, "PA", 111, 501, 20}, false), 10*time.Millisecond)
-	check("after a segment beyond a hole", Held{StreamBytes: 20, Connections: 1})
+	// It is held as allocated: a heap slot and its copy (20 bytes take 24).
+	check("after a segment beyond a hole", Held{StreamBytes: segmentSize + 24, Connections: 1})
 	decode(buildScript(t, pkt{11 * time.Millisecond, true, "PA", 101, 501, 10}, false), 11*time.Millisecond)
 	check("once the hole is filled", Held{Connections: 1})
 
 	dg := fragDatagram(t, false, 200)
 	decode(fragFrame(t, false, 9, dg, frag{off: 0, n: 96, more: true}), 20*time.Millisecond)
 	// The datagram's flow starts when it is complete.
-	check("after a first fragment", Held{FragmentBytes: 96, Connections: 1})
+	// Its bytes, its datagram's bookkeeping and its piece.
+	check("after a first fragment", Held{FragmentBytes: 96 + datagramSize + mapEntrySize + pieceSize, Connections: 1})
 	decode(fragFrame(t, false, 9, dg, frag{off: 96, n: 104}), 21*time.Millisecond)
 	check("after the last fragment", Held{Connections: 2})
 

@@ -925,6 +925,11 @@ func httpDecimal(b []byte) (int64, bool) {
 // start line, up to the empty line), with obsolete line folding undone.
 func httpFields(block []byte, fn func(name, value []byte)) {
 	var name, value []byte
+	// A folded value is joined in folded, which grows by appending: a copy
+	// of the value so far for every folded line would make a field folded
+	// over n lines cost O(n^2).
+	var folded []byte
+	joined := false
 	for len(block) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(block, '\n'); i >= 0 {
@@ -940,10 +945,14 @@ func httpFields(block []byte, fn func(name, value []byte)) {
 			// obs-fold (RFC 9112 5.2): the line continues the field.
 			if name != nil {
 				if v := bytes.Trim(line, " \t"); len(v) > 0 {
-					if len(value) > 0 {
-						value = append(value[:len(value):len(value)], ' ')
+					if !joined {
+						folded, joined = append(folded[:0], value...), true
 					}
-					value = append(value[:len(value):len(value)], v...)
+					if len(folded) > 0 {
+						folded = append(folded, ' ')
+					}
+					folded = append(folded, v...)
+					value = folded
 				}
 			}
 			continue
@@ -957,6 +966,7 @@ func httpFields(block []byte, fn func(name, value []byte)) {
 			continue
 		}
 		name, value = bytes.TrimRight(line[:colon], " \t"), bytes.Trim(line[colon+1:], " \t")
+		joined = false
 	}
 	if name != nil {
 		fn(name, value)

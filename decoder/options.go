@@ -15,7 +15,9 @@ type Options struct {
 	// ACK, retransmitted FINs) before its record is written. Default 5 s,
 	// Zeek's tcp_close_delay. A new SYN on the same ports ends it at once.
 	CloseDelay time.Duration
-	// StreamMemory bounds the out-of-order TCP bytes one worker holds;
+	// StreamMemory bounds the memory one worker holds for out-of-order
+	// TCP segments, counted as allocated: their data and the bookkeeping
+	// that orders them;
 	// StreamMemoryPerConn bounds one direction of one connection. When a
 	// bound is hit, the oldest hole is given up and counted as missed bytes.
 	StreamMemory        int64
@@ -32,8 +34,9 @@ type Options struct {
 	// ipfrag_time and Suricata's defrag timeout. 0 means never.
 	DefragTimeout time.Duration
 	// DefragMaxDatagrams and DefragMemory bound the incomplete datagrams
-	// one worker holds and their fragment bytes; beyond, the oldest
-	// datagram is dropped (counted in Stats.DefragEvicted). 0: no bound.
+	// one worker holds and their memory, counted as allocated: fragment
+	// data and bookkeeping; beyond, the oldest datagram is dropped
+	// (counted in Stats.DefragEvicted). 0: no bound.
 	DefragMaxDatagrams int
 	DefragMemory       int64
 	// Worker and Workers place the decoder in the engine: it is worker
@@ -69,7 +72,7 @@ type Stats struct {
 	OverlapBytes     int64 // TCP bytes seen more than once
 	OutOfOrder       int64 // TCP segments that arrived after a hole
 	MemoryLimitHits  int64 // times a stream memory bound forced a hole to be given up
-	StreamMemoryPeak int64 // most out-of-order bytes one worker held at once
+	StreamMemoryPeak int64 // most out-of-order stream memory (data and bookkeeping, as allocated) one worker held at once
 	ConnectionsPeak  int64 // most connections one worker tracked at once
 	Defragmented     int64 // IP datagrams reassembled from fragments
 	DefragTimedOut   int64 // fragmented datagrams never completed (timed out, or pending at the end)

@@ -158,11 +158,11 @@ func (d *PacketDecoder) Stats() Stats {
 }
 
 // Held is what a decoder holds at one moment, for monitoring a run while it
-// goes: the memory of its reassemblers (the bytes Options.StreamMemory and
+// goes: the memory of its reassemblers (what Options.StreamMemory and
 // Options.DefragMemory bound) and the flows it tracks.
 type Held struct {
-	StreamBytes   int64 // out-of-order TCP bytes waiting for a hole to fill
-	FragmentBytes int64 // bytes of IP fragments of incomplete datagrams, in both defragmenters
+	StreamBytes   int64 // memory of out-of-order TCP segments waiting for a hole to fill: data and bookkeeping, as allocated
+	FragmentBytes int64 // memory of the IP fragments of incomplete datagrams, in both defragmenters: data and bookkeeping, as allocated
 	Connections   int64 // flows tracked
 }
 
@@ -172,11 +172,11 @@ type Held struct {
 func (d *PacketDecoder) Held() Held {
 	var h Held
 	if d.conns != nil {
-		h.StreamBytes = d.conns.reasm.bufferedNow
+		h.StreamBytes = d.conns.reasm.memory()
 		h.Connections = int64(len(d.conns.m))
 	}
 	if d.defrag != nil {
-		h.FragmentBytes = d.defrag.held + d.shared.held
+		h.FragmentBytes = d.defrag.memory() + d.shared.memory()
 	}
 	return h
 }

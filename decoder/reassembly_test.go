@@ -5,7 +5,9 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -135,7 +137,7 @@ func TestReassemblyMemoryBound(t *testing.T) {
 	limit := 4096
 	for i := 1; i < 1000; i++ { // the segment at 1000 is never seen
 		h.add(1000+uint32(i*100), make([]byte, 100), 0, 0, limit, 0, &st, c.out)
-		if h.buffered > limit {
+		if h.buffered > int64(limit) {
 			t.Fatalf("buffered %d bytes, limit %d", h.buffered, limit)
 		}
 	}
@@ -257,4 +259,138 @@ func realSegmentPlans(tb testing.TB, path string) []segmentPlan {
 		}
 	}
 	return out
+}
+
+// TestReassemblyReverseLinear: one-byte segments that arrive in reverse
+// order (each one before all that wait) cost a few times what the same
+// segments cost in order behind one hole (where they wait as well, but
+// each lands after the others), and give the same stream. A sorted list made
+// the reverse order quadratic.
+func TestReassemblyReverseLinear(t *testing.T) {
+	const n = 160000
+	stream := make([]byte, n)
+	for i := range stream {
+		stream[i] = byte(i%251) + 1
+	}
+	isn := uint32(0xffffffff - n/2) // the sequence numbers wrap halfway
+	// order returns the offset of the i-th segment sent.
+	orders := []struct {
+		name  string
+		order func(i int) int
+	}{
+		{"in order", func(i int) int { return i }},
+		{"in order behind a hole", func(i int) int { return (i + 1) % n }},
+		{"reversed", func(i int) int { return n - 1 - i }},
+	}
+	took := make([]time.Duration, len(orders))
+	for k, o := range orders {
+		for try := range 3 { // the fastest of a few runs: the machine may be busy
+			var h halfStream
+			var st reasmStats
+			c := collector{data: make([]byte, 0, n)}
+			h.start(isn)
+			begin := time.Now()
+			for i := range n {
+				off := o.order(i)
+				h.add(isn+uint32(off), stream[off:off+1], 0, 0, 1<<30, 0, &st, c.out)
+			}
+			h.flush(&st, c.out)
+			d := time.Since(begin)
+			if !bytes.Equal(c.data, stream) || c.missed != 0 || st.bufferedNow != 0 {
+				t.Fatalf("%s: got %d bytes (missed %d, %d still buffered), not the stream of %d", o.name, len(c.data), c.missed, st.bufferedNow, n)
+			}
+			if try == 0 || d < took[k] {
+				took[k] = d
+			}
+		}
+		t.Logf("%d one-byte segments %s: %v", n, o.name, took[k])
+	}
+	if took[2] > 5*took[1]+20*time.Millisecond {
+		t.Errorf("reversed took %v, in order behind a hole %v: more than 5 times (+20 ms)", took[2], took[1])
+	}
+}
+
+// heapInUse is the heap's live bytes after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// TestReassemblyAccounting: the memory the reassembler counts is what its
+// waiting segments take on the heap, bookkeeping included, for segments of
+// one byte to a full Ethernet frame.
+func TestReassemblyAccounting(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	src := make([]byte, 1500)
+	hs := make([]halfStream, 64)
+	for i := range hs {
+		hs[i].start(0)
+	}
+	var st reasmStats
+	var c collector
+	before := heapInUse()
+	for range 200000 {
+		n := 1 // a third of the segments are one byte long
+		switch rng.Intn(3) {
+		case 1:
+			n = 1 + rng.Intn(100)
+		case 2:
+			n = 100 + rng.Intn(1401)
+		}
+		// Never at 0: the hole at the start stays open, everything waits.
+		seq := 1 + uint32(rng.Intn(1<<24))
+		hs[rng.Intn(len(hs))].add(seq, src[:n], 0, 0, 1<<30, 0, &st, c.out)
+	}
+	used := heapInUse() - before
+	counted := st.memory()
+	t.Logf("counted %d bytes, the heap grew by %d", counted, used)
+	if diff := float64(counted-used) / float64(used); diff < -0.03 || diff > 0.03 {
+		t.Errorf("counted %d bytes, the heap grew by %d: %.1f%% apart, more than 3%%", counted, used, 100*diff)
+	}
+	for i := range hs {
+		hs[i].release(&st)
+	}
+	if st.memory() != 0 {
+		t.Errorf("%d bytes counted after every half-stream was released", st.memory())
+	}
+	if left := heapInUse() - before; left > 64<<10 {
+		t.Errorf("the heap still holds %d bytes after every half-stream was released", left)
+	}
+	runtime.KeepAlive(hs)
+}
+
+// TestReassemblyMemoryBudget builds the attack of one-byte segments each
+// behind a hole of its own that never fills: what the reassembler holds,
+// measured on the heap, stays near the worker's budget, however many
+// segments come.
+func TestReassemblyMemoryBudget(t *testing.T) {
+	const budget = 2000000
+	const segments = 1000000
+	opts := DefaultOptions()
+	var h halfStream
+	var st reasmStats
+	discard := func([]byte, int, int64, int64) {}
+	h.start(0)
+	payload := []byte{'x'}
+	before := heapInUse()
+	var peak int64
+	for i := 1; i <= segments; i++ {
+		h.add(uint32(2*i), payload, 0, 0, opts.StreamMemoryPerConn, budget, &st, discard)
+		if st.memory() > budget {
+			t.Fatalf("segment %d: %d bytes held, budget %d", i, st.memory(), budget)
+		}
+		if i%100000 == 0 {
+			peak = max(peak, heapInUse()-before)
+		}
+	}
+	t.Logf("%d one-byte segments behind holes, budget %d: heap grew by at most %d bytes, %d counted", segments, budget, peak, st.memory())
+	if peak > budget+budget/20 {
+		t.Errorf("the heap grew by %d bytes, budget %d", peak, budget)
+	}
+	if st.limitHits == 0 || st.missed == 0 {
+		t.Errorf("limit hits %d, missed %d: the budget was never enforced", st.limitHits, st.missed)
+	}
+	runtime.KeepAlive(&h)
 }

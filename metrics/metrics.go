@@ -429,12 +429,12 @@ var (
 	descDrops   = prometheus.NewDesc("netcap_dropped_packets_total", "Live capture: packets dropped, by reason (kernel: by the kernel or interface; behind: the workers were behind).", []string{"reason"}, nil)
 	descOutput  = prometheus.NewDesc("netcap_output_bytes", "Bytes of the record and pcap files in the output folder, as on disk (compressed).", nil, nil)
 	descDecoder = prometheus.NewDesc("netcap_decoder_events_total", "Flow and reassembly counters of a finished run, by event.", []string{"event"}, nil)
-	descPeak    = prometheus.NewDesc("netcap_decoder_peak", "Peaks of a finished run: most connections, out-of-order stream bytes and fragmented datagrams one worker held.", []string{"what"}, nil)
+	descPeak    = prometheus.NewDesc("netcap_decoder_peak", "Peaks of a finished run: most connections, out-of-order stream memory (bytes as allocated: data and bookkeeping) and fragmented datagrams one worker held.", []string{"what"}, nil)
 
 	// Gauges of the running engine (not in a replay).
 	descWorkerQueue = prometheus.NewDesc("netcap_worker_queue_depth", "Batches of packets waiting for a decoding worker, by worker (the one it decodes aside).", []string{"worker"}, nil)
 	descWriterQueue = prometheus.NewDesc("netcap_writer_queue_depth", "Batches every worker has decoded that the writer has not written yet (it runs the exporter's hooks).", nil, nil)
-	descBuffered    = prometheus.NewDesc("netcap_reassembly_buffered_bytes", "Bytes the workers hold for reassembly now, by kind: tcp_stream (out-of-order TCP segments waiting for a hole to fill) and ip_fragments (fragments of incomplete IP datagrams; every worker holds its own copy of them). Both are bounded per worker.", []string{"kind"}, nil)
+	descBuffered    = prometheus.NewDesc("netcap_reassembly_buffered_bytes", "Bytes the workers hold for reassembly now, as allocated (data and bookkeeping), by kind: tcp_stream (out-of-order TCP segments waiting for a hole to fill) and ip_fragments (fragments of incomplete IP datagrams; every worker holds its own copy of them). Both are bounded per worker.", []string{"kind"}, nil)
 	descOpen        = prometheus.NewDesc("netcap_open_connections", "Connections and flows the workers track now (not yet ended by FIN/RST, timeout or the end of input).", nil, nil)
 )
 

@@ -69,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		connTimeout   = fs.Duration("conn-timeout", defaults.ConnTimeout, "end a TCP connection idle this long in packet time (0: never)")
 		flowTimeout   = fs.Duration("flow-timeout", defaults.FlowTimeout, "end a UDP, ICMP or other flow idle this long in packet time (0: never)")
 		closeDelay    = fs.Duration("close-delay", defaults.CloseDelay, "keep a closed TCP connection this long for its trailing packets")
-		streamMemory  = fs.Int64("stream-memory", defaults.StreamMemory, "bytes of out-of-order TCP data all workers may hold; beyond, holes are given up and counted")
+		streamMemory  = fs.Int64("stream-memory", defaults.StreamMemory, "bytes all workers may hold for out-of-order TCP data, counted as allocated: the data and its bookkeeping; beyond, holes are given up and counted")
 		maxConns      = fs.Int("max-connections", defaults.MaxConnections, "connections tracked at most; beyond, the least recently active ends early")
 		cpuprofile    = fs.String("cpuprofile", "", "write a CPU profile to `file`")
 		memprofile    = fs.String("memprofile", "", "write a heap profile to `file` at exit")
