@@ -237,14 +237,16 @@ func TestCorpusNoCrash(t *testing.T) {
 		for reason, n := range sum.UnknownLayers {
 			why[reason] += n
 		}
+		var records int64
 		for name, n := range sum.Records {
-			total.records += n
+			records += n
 			if n > 0 {
 				produced[name] += n
 			}
 		}
+		total.records += records
 		if rel, err := filepath.Rel(filepath.Dir(corpusDir), f); err == nil {
-			shares = append(shares, shareRow{filepath.ToSlash(rel), sum.Packets, sum.Unknown, sum.Errors})
+			shares = append(shares, shareRow{filepath.ToSlash(rel), sum.Packets, sum.Unknown, sum.Errors, records})
 		}
 		if sum.Unknown < 0 || sum.Errors < 0 || sum.Unknown+sum.Errors > sum.Packets {
 			t.Errorf("%s: %d unknown and %d errors of %d packets", f, sum.Unknown, sum.Errors, sum.Packets)
@@ -356,15 +358,16 @@ func checkCoverage(t *testing.T, produced map[string]int64, full bool) {
 
 // shareRow is one capture's line of the unknown-share baseline.
 type shareRow struct {
-	path                     string // relative to the shared folder
-	packets, unknown, errors int64
+	path                              string // relative to the shared folder
+	packets, unknown, errors, records int64
 }
 
-// baselineFile holds, per shared capture, the packets read and how many of
-// them ended in unknown.pcap and errors.pcap, as the last accepted run
-// counted them. It is a regression baseline, not an oracle: the test fails
-// when a capture's unknown or error count rises above it, and says so when
-// one falls, so that a decoder change shows what it cost or gained.
+// baselineFile holds, per shared capture, the packets read, how many of
+// them ended in unknown.pcap and errors.pcap and the records made, as the
+// last accepted run counted them. It is a regression baseline, not an
+// oracle: the test fails when a capture's unknown or error count rises
+// above it or a capture that gave records gives none, and says so when one
+// gets better, so that a decoder change shows what it cost or gained.
 const baselineFile = "testdata/unknown-share.tsv"
 
 const updateBaselineEnv = "NETCAP_UPDATE_BASELINE"
@@ -380,26 +383,26 @@ func readBaseline(path string) (map[string]shareRow, error) {
 			continue
 		}
 		cols := strings.Split(line, "\t")
-		if len(cols) != 4 {
-			return nil, fmt.Errorf("%s:%d: want 4 tab-separated columns, got %d", path, i+1, len(cols))
+		if len(cols) != 5 {
+			return nil, fmt.Errorf("%s:%d: want 5 tab-separated columns, got %d", path, i+1, len(cols))
 		}
-		var n [3]int64
+		var n [4]int64
 		for j := range n {
 			if n[j], err = strconv.ParseInt(cols[j+1], 10, 64); err != nil {
 				return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
 			}
 		}
-		rows[cols[0]] = shareRow{cols[0], n[0], n[1], n[2]}
+		rows[cols[0]] = shareRow{cols[0], n[0], n[1], n[2], n[3]}
 	}
 	return rows, nil
 }
 
 func writeBaseline(path string, rows []shareRow) error {
 	var b strings.Builder
-	b.WriteString("# capture (relative to the shared folder)\tpackets\tunknown\terrors\n")
+	b.WriteString("# capture (relative to the shared folder)\tpackets\tunknown\terrors\trecords\n")
 	b.WriteString("# regression baseline of TestCorpusNoCrash; " + updateBaselineEnv + "=1 go test -run TestCorpusNoCrash ./capture/ rewrites it\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%s\t%d\t%d\t%d\n", r.path, r.packets, r.unknown, r.errors)
+		fmt.Fprintf(&b, "%s\t%d\t%d\t%d\t%d\n", r.path, r.packets, r.unknown, r.errors, r.records)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
@@ -424,6 +427,14 @@ func checkUnknownShare(t *testing.T, rows []shareRow, full bool) {
 		lines = append(lines, fmt.Sprintf("%s %d/%d (%.0f%%)", r.path, r.unknown, r.packets, 100*float64(r.unknown)/float64(max(r.packets, 1))))
 	}
 	t.Logf("highest unknown shares: %s", strings.Join(lines, "; "))
+	var none []string
+	for _, r := range rows {
+		if r.records == 0 {
+			none = append(none, r.path)
+		}
+	}
+	t.Logf("captures without a single record: %d of %d (%.1f%%): %s", len(none), len(rows),
+		100*float64(len(none))/float64(max(len(rows), 1)), strings.Join(none, ", "))
 
 	if os.Getenv(updateBaselineEnv) == "1" {
 		if !full {
@@ -454,11 +465,14 @@ func checkUnknownShare(t *testing.T, rows []shareRow, full bool) {
 		if r.errors > b.errors {
 			t.Errorf("%s: %d of %d packets are decode errors, the baseline has %d", r.path, r.errors, r.packets, b.errors)
 		}
+		if r.records == 0 && b.records > 0 {
+			t.Errorf("%s: no record, the baseline has %d", r.path, b.records)
+		}
 		if r.packets != b.packets {
 			t.Logf("%s: %d packets read, the baseline has %d", r.path, r.packets, b.packets)
 		}
-		if r.unknown < b.unknown || r.errors < b.errors {
-			better = append(better, fmt.Sprintf("%s unknown %d->%d errors %d->%d", r.path, b.unknown, r.unknown, b.errors, r.errors))
+		if r.unknown < b.unknown || r.errors < b.errors || r.records > 0 && b.records == 0 {
+			better = append(better, fmt.Sprintf("%s unknown %d->%d errors %d->%d records %d->%d", r.path, b.unknown, r.unknown, b.errors, r.errors, b.records, r.records))
 		}
 	}
 	var gone []string
