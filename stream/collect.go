@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -378,17 +379,33 @@ func (c *Collector) Lost() int64 {
 	var n int64
 	for k, from := range c.lostRuns {
 		r := c.st.Runs[k]
-		if r == nil || len(r.Extra) == 0 {
+		if r == nil {
 			continue
 		}
-		top := r.Extra[len(r.Extra)-1]
-		for seq := max(from, r.Done+1); seq < top; seq++ {
-			if !r.has(seq) {
-				n++
-			}
+		lost := lostIn(r, from)
+		if lost > math.MaxInt64-n {
+			return math.MaxInt64 // sensors numbered parts up to 2^63-1
 		}
+		n += lost
 	}
 	return n
+}
+
+// lostIn returns the parts of run r not written from part from (or the
+// first not written in order, if higher) up to its highest part written.
+// It counts them, not loops over them: a sensor may send part 2^62.
+func lostIn(r *runState, from int64) int64 {
+	if len(r.Extra) == 0 {
+		return 0
+	}
+	from = max(from, r.Done+1)
+	top := r.Extra[len(r.Extra)-1]
+	if from >= top {
+		return 0
+	}
+	// Extra[i:len-1] are the parts written in [from, top).
+	i, _ := slices.BinarySearch(r.Extra, from)
+	return top - from - int64(len(r.Extra)-1-i)
 }
 
 // flushAfter is how long the collector, having taken every part the
@@ -501,6 +518,9 @@ func (c *Collector) next(k partKey) int64 {
 	}
 	for _, q := range c.queued[k] {
 		n = max(n, q)
+	}
+	if n == math.MaxInt64 {
+		return n // no part can come after it
 	}
 	return n + 1
 }
