@@ -570,7 +570,9 @@ func (c *Collector) take(m jetstream.Msg) (hold time.Duration) {
 			if _, ok := c.lostRuns[k]; ok {
 				wait = min(wait, lostWait)
 			}
-			if time.Since(since) < wait {
+			// Past the wait, a held part below it goes first: the
+			// parts written out of order keep theirs.
+			if time.Since(since) < wait || c.heldBelow(k, seq) {
 				if over := c.hold(k, sensor, seq, since); over != "" {
 					// Not counted as written: the parts held
 					// stay held, in order, behind it.
@@ -655,6 +657,18 @@ func (c *Collector) hold(k partKey, sensor string, seq int64, since time.Time) (
 	c.heldBy[sensor]++
 	c.heldAll++
 	return ""
+}
+
+// heldBelow reports whether a part of run k below seq is held.
+func (c *Collector) heldBelow(k partKey, seq int64) bool {
+	if r := c.held[k]; r != nil {
+		for s := range r.parts {
+			if s < seq {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // release forgets that part seq of run k was held.
