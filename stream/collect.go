@@ -570,9 +570,11 @@ func (c *Collector) take(m jetstream.Msg) (hold time.Duration) {
 			if _, ok := c.lostRuns[k]; ok {
 				wait = min(wait, lostWait)
 			}
-			// Past the wait, a held part below it goes first: the
-			// parts written out of order keep theirs.
-			if time.Since(since) < wait || c.heldBelow(k, seq) {
+			// Past the wait, a held part below it goes first, for one
+			// more wait at most (it comes within a quarter of one): the
+			// parts written out of order keep their order.
+			waited := time.Since(since)
+			if waited < wait || (waited < 2*wait && c.heldBelow(k, seq)) {
 				if over := c.hold(k, sensor, seq, since); over != "" {
 					// Not counted as written: the parts held
 					// stay held, in order, behind it.
