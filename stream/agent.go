@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +33,14 @@ type AgentConfig struct {
 	// server, not acked yet; 0 means 8. 1 waits for each ack before the
 	// next part goes.
 	Window int
+	// Log is where the agent says that the server refuses parts because
+	// its store is full; nil: nowhere.
+	Log io.Writer
 }
+
+// fullLogEvery is how often at most the agent says the server's store is
+// full while it refuses parts.
+const fullLogEvery = 10 * time.Second
 
 // Agent publishes the parts the capture engine hands to its Output, one
 // message per part, each type in order, retrying until the server acks.
@@ -52,8 +61,10 @@ type Agent struct {
 	abort    chan struct{}
 	aborted  bool
 	queues   []*queue
+	saidFull time.Time // when the agent last said the store is full
 
 	Batches, Records, Bytes, Retries, Dups atomic.Int64
+	Full                                   atomic.Int64 // parts refused because the server's store is full (sent again)
 }
 
 // NewAgent returns an agent publishing through js.
@@ -262,6 +273,10 @@ func (q *queue) settle(f *flight) string {
 			return "too-large"
 		}
 		a.Retries.Add(1)
+		if storeFull(f.err) {
+			a.Full.Add(1)
+			a.sayFull(f.err)
+		}
 		select {
 		case <-a.abort:
 			return "stopped"
@@ -272,6 +287,30 @@ func (q *queue) settle(f *flight) string {
 		// after all, the server drops this one as a duplicate.
 		f.fut, f.err = a.js.PublishMsgAsync(f.m)
 	}
+}
+
+// storeFull reports whether err is the server refusing a part because
+// NETCAP is full (its MaxBytes, net collect -max-stream-bytes) or the
+// server's JetStream store is.
+func storeFull(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.ErrorCode == 10023 || // insufficient resources: the server's store
+		(apiErr.ErrorCode == 10077 && strings.Contains(apiErr.Description, "maximum bytes exceeded"))
+}
+
+// sayFull logs one line, at most every fullLogEvery, that the server
+// refuses parts for a full store.
+func (a *Agent) sayFull(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg.Log == nil || time.Since(a.saidFull) < fullLogEvery {
+		return
+	}
+	a.saidFull = time.Now()
+	fmt.Fprintf(a.cfg.Log, "net agent: the server refuses parts: stream %s or its store is full (%v): the collector is behind or stopped, or net collect -max-stream-bytes is too small; keeping %.1f MB of parts and sending them again\n", StreamName, err, float64(a.buffered)/1e6)
 }
 
 // Wait waits until every part is acked, or until ctx ends: then the parts

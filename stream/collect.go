@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -126,11 +127,10 @@ type Collector struct {
 	// twice.
 	st           *collectState
 	queued       map[partKey][]int64 // parts of the batch being taken
-	gaps         map[partKey]time.Time
-	savedPending bool // the saved state names a batch being written
-	broken       bool // a write failed: write nothing more
-	dirty        bool // parts were written since the state was loaded
-	logged       int  // out-of-order lines logged
+	savedPending bool                // the saved state names a batch being written
+	broken       bool                // a write failed: write nothing more
+	dirty        bool                // parts were written since the state was loaded
+	logged       int                 // out-of-order lines logged
 
 	// Streams deleted under the collector: when it noticed, the parts the
 	// stream held at the check before, and the next part of each run then
@@ -140,7 +140,11 @@ type Collector struct {
 	LostAtMost atomic.Int64 // parts NETCAP held at the check before it was found deleted
 
 	// The parts put back to wait for an earlier one, by run, with when
-	// each came last; and how many there are, by sensor and in all.
+	// each came last and when the run began waiting; and how many there
+	// are, by sensor and in all. A run is here only while a part of it
+	// waits, so the runs remembered as waiting are bounded by MaxHeld
+	// (and by MaxHeldPerSensor for one sensor), however many runs a
+	// sensor invents.
 	held       map[partKey]*heldRun
 	heldBy     map[string]int
 	heldAll    int
@@ -192,7 +196,7 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 		cfg.MaxHeld = DefaultMaxHeld
 	}
 	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, putBack: map[jetstream.Msg]bool{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, schemas: map[types.Type]*wirecheck.Checker{}, dead: map[string]int64{},
-		queued: map[partKey][]int64{}, gaps: map[partKey]time.Time{}, lostRuns: map[partKey]int64{},
+		queued: map[partKey][]int64{}, lostRuns: map[partKey]int64{},
 		held: map[partKey]*heldRun{}, heldBy: map[string]int{}}
 }
 
@@ -347,21 +351,26 @@ func (c *Collector) watchStreams(ctx context.Context, remake chan<- struct{}) {
 // streamsLost notes that the parts missing from each run from here on are
 // lost (see Lost); called by Run when the streams were made again.
 func (c *Collector) streamsLost() {
-	// The held parts went with the stream; those that come again are
-	// held again.
-	clear(c.held)
-	clear(c.heldBy)
-	c.heldAll = 0
+	// Lost counts only runs the state remembers: forget the others, so
+	// that runs a sensor invents between deletions do not pile up here.
+	maps.DeleteFunc(c.lostRuns, func(k partKey, _ int64) bool {
+		return c.st.Runs[k] == nil && c.held[k] == nil
+	})
 	for k := range c.st.Runs {
 		if _, ok := c.lostRuns[k]; !ok {
 			c.lostRuns[k] = c.next(k)
 		}
 	}
-	for k := range c.gaps {
+	for k := range c.held {
 		if _, ok := c.lostRuns[k]; !ok {
 			c.lostRuns[k] = c.next(k)
 		}
 	}
+	// The held parts went with the stream; those that come again are
+	// held again.
+	clear(c.held)
+	clear(c.heldBy)
+	c.heldAll = 0
 }
 
 // warn prints one line, whatever was logged before.
@@ -378,17 +387,33 @@ func (c *Collector) Lost() int64 {
 	var n int64
 	for k, from := range c.lostRuns {
 		r := c.st.Runs[k]
-		if r == nil || len(r.Extra) == 0 {
+		if r == nil {
 			continue
 		}
-		top := r.Extra[len(r.Extra)-1]
-		for seq := max(from, r.Done+1); seq < top; seq++ {
-			if !r.has(seq) {
-				n++
-			}
+		lost := lostIn(r, from)
+		if lost > math.MaxInt64-n {
+			return math.MaxInt64 // sensors numbered parts up to 2^63-1
 		}
+		n += lost
 	}
 	return n
+}
+
+// lostIn returns the parts of run r not written from part from (or the
+// first not written in order, if higher) up to its highest part written.
+// It counts them, not loops over them: a sensor may send part 2^62.
+func lostIn(r *runState, from int64) int64 {
+	if len(r.Extra) == 0 {
+		return 0
+	}
+	from = max(from, r.Done+1)
+	top := r.Extra[len(r.Extra)-1]
+	if from >= top {
+		return 0
+	}
+	// Extra[i:len-1] are the parts written in [from, top).
+	i, _ := slices.BinarySearch(r.Extra, from)
+	return top - from - int64(len(r.Extra)-1-i)
 }
 
 // flushAfter is how long the collector, having taken every part the
@@ -502,13 +527,18 @@ func (c *Collector) next(k partKey) int64 {
 	for _, q := range c.queued[k] {
 		n = max(n, q)
 	}
+	if n == math.MaxInt64 {
+		return n // no part can come after it
+	}
 	return n + 1
 }
 
 // taken notes that part seq of run k is dealt with in this batch.
 func (c *Collector) taken(k partKey, seq int64, f *outFile) {
 	if seq == c.next(k) {
-		delete(c.gaps, k)
+		if r := c.held[k]; r != nil {
+			r.since = time.Time{} // the gap is closed; a next one waits anew
+		}
 	} else if c.cfg.OrderWait > 0 {
 		c.OutOfOrder.Add(1)
 	}
@@ -532,17 +562,20 @@ func (c *Collector) take(m jetstream.Msg) (hold time.Duration) {
 			return 0
 		}
 		if next := c.next(k); c.cfg.OrderWait > 0 && seq > next && reason == "" {
-			since, waiting := c.gaps[k]
-			if !waiting {
-				since = time.Now()
-				c.gaps[k] = since
+			since := time.Now()
+			if r := c.held[k]; r != nil && !r.since.IsZero() {
+				since = r.since
 			}
 			wait := c.cfg.OrderWait
 			if _, ok := c.lostRuns[k]; ok {
 				wait = min(wait, lostWait)
 			}
-			if time.Since(since) < wait {
-				if over := c.hold(k, sensor, seq); over != "" {
+			// Past the wait, a held part below it goes first, for one
+			// more wait at most (it comes within a quarter of one): the
+			// parts written out of order keep their order.
+			waited := time.Since(since)
+			if waited < wait || (waited < 2*wait && c.heldBelow(k, seq)) {
+				if over := c.hold(k, sensor, seq, since); over != "" {
 					// Not counted as written: the parts held
 					// stay held, in order, behind it.
 					c.TooManyHeld.Add(1)
@@ -593,22 +626,24 @@ func (c *Collector) take(m jetstream.Msg) (hold time.Duration) {
 // heldRun is the parts of one run put back to wait for an earlier one.
 type heldRun struct {
 	sensor string
+	since  time.Time           // when the run began waiting for the part after its last written; zero: not yet
 	parts  map[int64]time.Time // when each came last
 }
 
-// hold notes that part seq of run k (of sensor) is put back to wait. It
-// returns why not, if the part would be one more than MaxHeldPerSensor or
-// MaxHeld.
-func (c *Collector) hold(k partKey, sensor string, seq int64) (over string) {
+// hold notes that part seq of run k (of sensor), waiting since since, is
+// put back to wait. It returns why not, if the part would be one more
+// than MaxHeldPerSensor or MaxHeld.
+func (c *Collector) hold(k partKey, sensor string, seq int64, since time.Time) (over string) {
 	now := time.Now()
-	r := c.held[k]
-	if r != nil {
+	if r := c.held[k]; r != nil {
 		if _, ok := r.parts[seq]; ok {
 			r.parts[seq] = now
+			r.since = since
 			return ""
 		}
 	}
 	c.pruneHeld(now)
+	r := c.held[k] // pruneHeld may have forgotten it
 	switch {
 	case c.heldBy[sensor] >= c.cfg.MaxHeldPerSensor:
 		return fmt.Sprintf("sensor %s has %d parts waiting for an earlier one already (at most %d per sensor)", sensor, c.heldBy[sensor], c.cfg.MaxHeldPerSensor)
@@ -619,10 +654,23 @@ func (c *Collector) hold(k partKey, sensor string, seq int64) (over string) {
 		r = &heldRun{sensor: sensor, parts: map[int64]time.Time{}}
 		c.held[k] = r
 	}
+	r.since = since
 	r.parts[seq] = now
 	c.heldBy[sensor]++
 	c.heldAll++
 	return ""
+}
+
+// heldBelow reports whether a part of run k below seq is held.
+func (c *Collector) heldBelow(k partKey, seq int64) bool {
+	if r := c.held[k]; r != nil {
+		for s := range r.parts {
+			if s < seq {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // release forgets that part seq of run k was held.

@@ -100,7 +100,9 @@ func openUnder(dir string) int {
 
 // TestStateNotWritten: while the state file cannot be written (a folder
 // stands where it is written), parts are put back and counted, not lost,
-// and the collector goes on; once it can, they are stored.
+// and the collector goes on; once it can, they are stored, in order: the
+// put-back parts come again in any order, and OrderWait puts them back in
+// the agent's.
 func TestStateNotWritten(t *testing.T) {
 	_, _, js := startJS(t, t.TempDir())
 	out := t.TempDir()
@@ -115,7 +117,7 @@ func TestStateNotWritten(t *testing.T) {
 	}
 	began := time.Now()
 	removed := false
-	c := collectWith(t, js, CollectorConfig{Out: out, Fetch: 8, Version: "test"}, func(c *Collector) bool {
+	c := collectWith(t, js, CollectorConfig{Out: out, Fetch: 8, Version: "test", OrderWait: time.Minute}, func(c *Collector) bool {
 		if !removed && c.PutBack.Load() > 0 && time.Since(began) > retryDelay {
 			removed = os.Remove(block) == nil
 		}

@@ -14,7 +14,9 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -95,8 +97,23 @@ func ParseSubject(subj string) (sensor string, t types.Type, reason string) {
 
 // StreamOptions shape the streams the collector creates.
 type StreamOptions struct {
-	Replicas int   // 1 for one server, 3 for a 3-node cluster
-	MaxBytes int64 // NETCAP's store limit; 0: none (acked parts are removed anyway)
+	Replicas int // 1 for one server, 3 for a 3-node cluster
+	// MaxBytes is the most NETCAP holds of parts not collected yet (acked
+	// parts are removed); a full stream refuses new parts, which agents
+	// keep and send again. 0: no limit but the server's store.
+	MaxBytes int64
+}
+
+// DefaultMaxStreamBytes is net collect's -max-stream-bytes: room for
+// hours of parts while a collector is stopped, yet a sensor that sends
+// faster than the collector stores cannot fill the disk the records go to.
+const DefaultMaxStreamBytes = 10 << 30
+
+// NoRoom reports whether err is a server refusing to make a stream because
+// it cannot set aside the stream's MaxBytes in its store.
+func NoRoom(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10047 // insufficient storage resources available
 }
 
 // EnsureStreams creates or updates NETCAP and NETCAP_DEAD. NETCAP is a work
@@ -153,7 +170,7 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
 		return 0, fmt.Errorf("size %q: want a number of bytes such as 256MB, 1GB or 65536", s)
 	}
 	return n * mult, nil

@@ -166,7 +166,7 @@ flags:
 	if err != nil {
 		return fail("%v", err)
 	}
-	ag, err := stream.NewAgent(js, stream.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress, Window: *window})
+	ag, err := stream.NewAgent(js, stream.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress, Window: *window, Log: stderr})
 	if err != nil {
 		return fail("%v", err)
 	}

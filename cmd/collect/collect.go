@@ -58,6 +58,7 @@ func run(args []string, stderr io.Writer) int {
 		srvConf    = fs.String("server-config", "", "embedded server: nats-server configuration `file` (e.g. operator mode: operator JWT, resolver, accounts); -listen and the store apply where it does not say; -creds or -nkey sign the collector in")
 		creds      = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (-nats, or -server-config)")
 		nkey       = fs.String("nkey", "", "`file` holding an NKey seed (SU...) (-nats, or -server-config); with -nats, user and password go in the URL: nats://name:password@host:4222")
+		maxStream  = fs.String("max-stream-bytes", fmt.Sprintf("%dGiB", stream.DefaultMaxStreamBytes>>30), "most the NETCAP stream may hold of parts not yet collected (e.g. 10GiB; 0: no limit but the server's store); when full, the server refuses new parts and agents keep them and send them again, saying so")
 		maxOpen    = fs.Int("max-open-files", stream.DefaultMaxOpenFiles(), "output files kept open at once (128, or a quarter of the limit on open files if lower); the least recently written is closed, and opened again to append")
 		insecure   = fs.Bool("insecure", false, "embedded server: allow a -listen address other than loopback without -users, -server-config or -tls-ca (anyone who can connect may then delete the streams)")
 		cpuprof    = fs.String("cpuprofile", "", "write a CPU profile of the whole run (embedded server included) to `file`")
@@ -77,7 +78,9 @@ without them anyone who can connect may do anything. -server-config runs
 it from a nats-server configuration file instead (operator mode with JWT
 accounts, for one: agents then sign in with -creds, and so does the
 collector). Creates the streams
-NETCAP (netcap.<sensor>.<Type>, work queue, 10 min duplicate window) and
+NETCAP (netcap.<sensor>.<Type>, work queue, 10 min duplicate window, at
+most -max-stream-bytes: when full, the server refuses new parts and agents
+keep them, say so and send them again) and
 NETCAP_DEAD (netcap.dead), pulls with the durable consumer -durable, checks
 each part (gunzip, framing, count, every record's protobuf wire format
 against its type's schema, as net util -check does: no unknown field, no
@@ -121,6 +124,10 @@ flags:
 	mr, err := stream.ParseSize(*maxRecords)
 	if err != nil || mr < 1<<20 {
 		return fail("-max-batch %s: want at least 1MB", *maxRecords)
+	}
+	maxBytes, err := stream.ParseSize(*maxStream)
+	if err != nil {
+		return fail("-max-stream-bytes: %v", err)
 	}
 	if *maxOpen < 1 {
 		return fail("-max-open-files %d: want at least 1", *maxOpen)
@@ -196,15 +203,19 @@ flags:
 		return fail("%v", err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = stream.EnsureStreams(sctx, js, stream.StreamOptions{Replicas: *replicas})
+	so := stream.StreamOptions{Replicas: *replicas, MaxBytes: maxBytes}
+	err = stream.EnsureStreams(sctx, js, so)
 	cancel()
+	if stream.NoRoom(err) {
+		return fail("%v: the server cannot set aside -max-stream-bytes %s for it; free space in its store, or give a smaller -max-stream-bytes", err, *maxStream)
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
 	cc := stream.CollectorConfig{
 		Out: *out, Durable: *durable, MaxRecords: int(mr), Rotate: *rotate, RotateSize: rs,
 		Version: netcap.Version, Log: stderr, AckWait: *ackWait,
-		Streams: &stream.StreamOptions{Replicas: *replicas}, MaxOpenFiles: *maxOpen,
+		Streams: &so, MaxOpenFiles: *maxOpen,
 		MaxHeldPerSensor: *maxHeldS, MaxHeld: *maxHeld,
 	}
 	if *inOrder {

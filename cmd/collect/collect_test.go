@@ -643,3 +643,56 @@ func TestNATSUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxStreamBytes: -max-stream-bytes is NETCAP's MaxBytes (default
+// 10 GiB, 0: no limit); a size the server cannot set aside in its store,
+// or no size at all, is refused in one line with status 2.
+func TestMaxStreamBytes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int64
+	}{
+		{nil, stream.DefaultMaxStreamBytes},
+		{[]string{"-max-stream-bytes", "64KiB"}, 64 << 10},
+		{[]string{"-max-stream-bytes", "0"}, -1},
+	} {
+		port := natstest.FreePort(t)
+		url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+		col := start(t, nil, "collect", append([]string{"-out", t.TempDir(), "-listen", fmt.Sprintf("127.0.0.1:%d", port), "-quiet"}, tc.args...)...)
+		nc, err := stream.Connect(url, stream.ConnOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitConsumer(t, js, col)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err := js.Stream(ctx, stream.StreamName)
+		cancel()
+		nc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.CachedInfo().Config.MaxBytes; got != tc.want {
+			t.Errorf("%v: NETCAP's MaxBytes %d, want %d", tc.args, got, tc.want)
+		}
+		col.cmd.Process.Signal(syscall.SIGTERM)
+		if code := col.wait(t, 10*time.Second); code != 0 {
+			t.Errorf("%v: status %d: %s", tc.args, code, col.stderr.String())
+		}
+	}
+	for _, tc := range []struct{ size, want string }{
+		{"lots", `-max-stream-bytes: size "lots": want a number of bytes`},
+		{"9000000000GiB", `-max-stream-bytes: size "9000000000GiB"`},
+		{"4000000000GiB", "insufficient storage resources available: the server cannot set aside -max-stream-bytes 4000000000GiB for it; free space in its store, or give a smaller -max-stream-bytes"},
+	} {
+		var stderr bytes.Buffer
+		code := run([]string{"-out", t.TempDir(), "-listen", "127.0.0.1:0", "-quiet", "-max-stream-bytes", tc.size}, &stderr)
+		msg := stderr.String()
+		if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, tc.want) {
+			t.Errorf("-max-stream-bytes %s: status %d, %q; want status 2 and one line with %q", tc.size, code, msg, tc.want)
+		}
+	}
+}
