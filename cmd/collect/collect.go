@@ -46,7 +46,7 @@ func run(args []string, stderr io.Writer) int {
 		rotateSize = fs.String("rotate-size", "0", "start a new file once one has this many bytes, e.g. 1GB (0: never)")
 		maxRecords = fs.String("max-batch", "16MB", "largest a message may unpack to; larger ones are dead letters (oversized)")
 		ackWait    = fs.Duration("ack-wait", 30*time.Second, "a part delivered but not acked (collector or server gone) is delivered again after this")
-		inOrder    = fs.Bool("in-order", true, "keep each type's parts in the agent's order: a part ahead of one not yet written (it comes again after -ack-wait) waits up to twice -ack-wait, put back for 200 ms, then twice as long each time it comes again, up to half -ack-wait; -in-order=false for collectors sharing a -durable")
+		inOrder    = fs.Bool("in-order", true, "keep each type's parts in the agent's order: a part ahead of one not yet written (it comes again after -ack-wait) waits up to twice -ack-wait (once more if an earlier part of its run is itself waiting), put back for 200 ms, then twice as long each time it comes again, up to half -ack-wait; -in-order=false for collectors sharing a -durable")
 		maxHeldS   = fs.Int("max-held-per-sensor", stream.DefaultMaxHeldPerSensor, "-in-order: parts of one sensor put back at once to wait for an earlier one; more go to the dead letters (too-many-held)")
 		maxHeld    = fs.Int("max-held", stream.DefaultMaxHeld, "-in-order: parts of all sensors put back at once to wait for an earlier one; more go to the dead letters (too-many-held)")
 		status     = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
