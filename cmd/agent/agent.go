@@ -19,10 +19,10 @@ import (
 
 	"github.com/netcap/netcap"
 	engine "github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/collector"
 	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/cli"
 	"github.com/netcap/netcap/internal/cpuprofile"
-	"github.com/netcap/netcap/stream"
 	"github.com/netcap/netcap/types"
 )
 
@@ -99,17 +99,17 @@ flags:
 	if *sensor == "" {
 		return fail("-sensor is required")
 	}
-	if err := stream.ValidSensor(*sensor); err != nil {
+	if err := collector.ValidSensor(*sensor); err != nil {
 		return fail("%v", err)
 	}
-	if err := stream.CheckURLs(*url); err != nil {
+	if err := collector.CheckURLs(*url); err != nil {
 		return fail("malformed -nats URL %v; want nats://host:port, comma-separated for a cluster", err)
 	}
-	bufBytes, err := stream.ParseSize(*buffer)
+	bufBytes, err := collector.ParseSize(*buffer)
 	if err != nil || bufBytes < 1<<20 {
 		return fail("-buffer %s: want at least 1MB", *buffer)
 	}
-	partSize, err := stream.ParseSize(*batchSize)
+	partSize, err := collector.ParseSize(*batchSize)
 	if err != nil || partSize < 1<<10 || partSize > 4<<20 {
 		return fail("-batch-size %s: want 1KiB to 4MiB", *batchSize)
 	}
@@ -149,9 +149,9 @@ flags:
 	}
 	defer stopProfile()
 
-	co := stream.ConnOptions{Name: "net agent " + *sensor, InboxPrefix: stream.InboxPrefix(*sensor), TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true}
-	nc, err := stream.Connect(*url, co)
-	if err != nil && stream.Refused(err) {
+	co := collector.ConnOptions{Name: "net agent " + *sensor, InboxPrefix: collector.InboxPrefix(*sensor), TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true}
+	nc, err := collector.Connect(*url, co)
+	if err != nil && collector.Refused(err) {
 		// A wrong certificate or credentials stay wrong: say so and stop.
 		return fail("refused by the server: %v", err)
 	}
@@ -159,14 +159,14 @@ flags:
 		// Nothing is sent yet: say what is in the way and stop, rather
 		// than decode the whole input into a buffer no one takes. Once
 		// connected, the agent rides out a server going away.
-		return fail("%s", stream.Unreachable(*url, err, "the collector"))
+		return fail("%s", collector.Unreachable(*url, err, "the collector"))
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fail("%v", err)
 	}
-	ag, err := stream.NewAgent(js, stream.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress, Window: *window, Log: stderr})
+	ag, err := collector.NewAgent(js, collector.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress, Window: *window, Log: stderr})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -263,7 +263,7 @@ func onSignals(stderr io.Writer, capturing <-chan struct{}, stopCapture, stopWai
 	}
 }
 
-func statusLoop(w io.Writer, ag *stream.Agent, every time.Duration) func() {
+func statusLoop(w io.Writer, ag *collector.Agent, every time.Duration) func() {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(every)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/netcap/netcap/stream"
+	"github.com/netcap/netcap/collector"
 )
 
 // TestRefused runs net agent against a server that wants a user and
@@ -23,7 +23,7 @@ func TestRefused(t *testing.T) {
 	if err := os.WriteFile(users, []byte("lab pw-123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := stream.StartServerConfig(stream.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir(), Users: users})
+	s, err := collector.StartServerConfig(collector.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir(), Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := stream.EnsureStreams(context.Background(), js, stream.StreamOptions{}); err != nil {
+	if err := collector.EnsureStreams(context.Background(), js, collector.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	stderr.Reset()

@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/netcap/netcap/collector"
 	"github.com/netcap/netcap/internal/natstest"
-	"github.com/netcap/netcap/stream"
 )
 
 // TestJWTCreds runs net agent -creds against an embedded server in operator
@@ -40,7 +40,7 @@ func TestJWTCreds(t *testing.T) {
 	url := s.ClientURL()
 
 	// The collector's user makes the streams and counts what arrives.
-	nc, err := stream.Connect(url, stream.ConnOptions{Creds: auth.Collector, FailFast: true})
+	nc, err := collector.Connect(url, collector.ConnOptions{Creds: auth.Collector, FailFast: true})
 	if err != nil {
 		t.Fatalf("the collector's credentials were refused: %v", err)
 	}
@@ -51,7 +51,7 @@ func TestJWTCreds(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := stream.EnsureStreams(ctx, js, stream.StreamOptions{}); err != nil {
+	if err := collector.EnsureStreams(ctx, js, collector.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -71,11 +71,11 @@ func TestJWTCreds(t *testing.T) {
 		t.Fatalf("with the sensor's credentials: status %d, %q", code, stderr.String())
 	}
 	out := t.TempDir()
-	c := stream.NewCollector(js, stream.CollectorConfig{Out: out, Fetch: 16, Version: "test"})
+	c := collector.NewCollector(js, collector.CollectorConfig{Out: out, Fetch: 16, Version: "test"})
 	cctx, ccancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(cctx) }()
-	st, err := js.Stream(ctx, stream.StreamName)
+	st, err := js.Stream(ctx, collector.StreamName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/netcap/netcap"
+	"github.com/netcap/netcap/collector"
 	"github.com/netcap/netcap/internal/cli"
 	"github.com/netcap/netcap/internal/cpuprofile"
-	"github.com/netcap/netcap/stream"
 )
 
 // stallEnv names the test hook: set to n, net collect stops after writing
@@ -47,8 +47,8 @@ func run(args []string, stderr io.Writer) int {
 		maxRecords = fs.String("max-batch", "16MB", "largest a message may unpack to; larger ones are dead letters (oversized)")
 		ackWait    = fs.Duration("ack-wait", 30*time.Second, "a part delivered but not acked (collector or server gone) is delivered again after this")
 		inOrder    = fs.Bool("in-order", true, "keep each type's parts in the agent's order: a part ahead of one not yet written (it comes again after -ack-wait) waits up to twice -ack-wait (once more if an earlier part of its run is itself waiting), put back for 200 ms, then twice as long each time it comes again, up to half -ack-wait; -in-order=false for collectors sharing a -durable")
-		maxHeldS   = fs.Int("max-held-per-sensor", stream.DefaultMaxHeldPerSensor, "-in-order: parts of one sensor put back at once to wait for an earlier one; more go to the dead letters (too-many-held)")
-		maxHeld    = fs.Int("max-held", stream.DefaultMaxHeld, "-in-order: parts of all sensors put back at once to wait for an earlier one; more go to the dead letters (too-many-held)")
+		maxHeldS   = fs.Int("max-held-per-sensor", collector.DefaultMaxHeldPerSensor, "-in-order: parts of one sensor put back at once to wait for an earlier one; more go to the dead letters (too-many-held)")
+		maxHeld    = fs.Int("max-held", collector.DefaultMaxHeld, "-in-order: parts of all sensors put back at once to wait for an earlier one; more go to the dead letters (too-many-held)")
 		status     = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
 		quiet      = fs.Bool("quiet", false, "no status line and no summary")
 		tlsCert    = fs.String("tls-cert", "", "mutual TLS: certificate `file` (PEM); embedded server: the server's, with -nats: this client's")
@@ -58,8 +58,8 @@ func run(args []string, stderr io.Writer) int {
 		srvConf    = fs.String("server-config", "", "embedded server: nats-server configuration `file` (e.g. operator mode: operator JWT, resolver, accounts); -listen and the store apply where it does not say; -creds or -nkey sign the collector in")
 		creds      = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (-nats, or -server-config)")
 		nkey       = fs.String("nkey", "", "`file` holding an NKey seed (SU...) (-nats, or -server-config); with -nats, user and password go in the URL: nats://name:password@host:4222")
-		maxStream  = fs.String("max-stream-bytes", fmt.Sprintf("%dGiB", stream.DefaultMaxStreamBytes>>30), "most the NETCAP stream may hold of parts not yet collected (e.g. 10GiB; 0: no limit but the server's store); when full, the server refuses new parts and agents keep them and send them again, saying so")
-		maxOpen    = fs.Int("max-open-files", stream.DefaultMaxOpenFiles(), "output files kept open at once (128, or a quarter of the limit on open files if lower); the least recently written is closed, and opened again to append")
+		maxStream  = fs.String("max-stream-bytes", fmt.Sprintf("%dGiB", collector.DefaultMaxStreamBytes>>30), "most the NETCAP stream may hold of parts not yet collected (e.g. 10GiB; 0: no limit but the server's store); when full, the server refuses new parts and agents keep them and send them again, saying so")
+		maxOpen    = fs.Int("max-open-files", collector.DefaultMaxOpenFiles(), "output files kept open at once (128, or a quarter of the limit on open files if lower); the least recently written is closed, and opened again to append")
 		insecure   = fs.Bool("insecure", false, "embedded server: allow a -listen address other than loopback without -users, -server-config or -tls-ca (anyone who can connect may then delete the streams)")
 		cpuprof    = fs.String("cpuprofile", "", "write a CPU profile of the whole run (embedded server included) to `file`")
 	)
@@ -117,15 +117,15 @@ flags:
 	if *out == "" {
 		return fail("-out is required")
 	}
-	rs, err := stream.ParseSize(*rotateSize)
+	rs, err := collector.ParseSize(*rotateSize)
 	if err != nil {
 		return fail("-rotate-size: %v", err)
 	}
-	mr, err := stream.ParseSize(*maxRecords)
+	mr, err := collector.ParseSize(*maxRecords)
 	if err != nil || mr < 1<<20 {
 		return fail("-max-batch %s: want at least 1MB", *maxRecords)
 	}
-	maxBytes, err := stream.ParseSize(*maxStream)
+	maxBytes, err := collector.ParseSize(*maxStream)
 	if err != nil {
 		return fail("-max-stream-bytes: %v", err)
 	}
@@ -163,10 +163,10 @@ flags:
 		if *srvConf == "" && (*creds != "" || *nkey != "") {
 			return fail("-creds and -nkey sign in to servers in operator mode: -nats, or the embedded server with -server-config")
 		}
-		srv, err := stream.StartServerConfig(stream.ServerConfig{
+		srv, err := collector.StartServerConfig(collector.ServerConfig{
 			Host: host, Port: port, StoreDir: filepath.Join(*out, ".jetstream"),
 			TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Users: *users,
-			ConfigFile: *srvConf, Local: stream.ConnOptions{Creds: *creds, NKey: *nkey},
+			ConfigFile: *srvConf, Local: collector.ConnOptions{Creds: *creds, NKey: *nkey},
 		})
 		if err != nil {
 			return fail("%v", err)
@@ -183,16 +183,16 @@ flags:
 		if *users != "" || *srvConf != "" {
 			return fail("-users and -server-config are for the embedded server; with -nats the servers' config says who may connect")
 		}
-		if err := stream.CheckURLs(*url); err != nil {
+		if err := collector.CheckURLs(*url); err != nil {
 			return fail("malformed -nats URL %v; want nats://host:port, comma-separated for a cluster", err)
 		}
-		nc, connErr = stream.Connect(*url, stream.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true})
+		nc, connErr = collector.Connect(*url, collector.ConnOptions{Name: "net collect", TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Creds: *creds, NKey: *nkey, FailFast: true})
 	}
-	if connErr != nil && stream.Refused(connErr) {
+	if connErr != nil && collector.Refused(connErr) {
 		return fail("refused by the server: %v", connErr)
 	}
 	if connErr != nil && *url != "" {
-		return fail("%s", stream.Unreachable(*url, connErr, "the NATS server"))
+		return fail("%s", collector.Unreachable(*url, connErr, "the NATS server"))
 	}
 	if connErr != nil {
 		return fail("%v", connErr)
@@ -203,16 +203,16 @@ flags:
 		return fail("%v", err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	so := stream.StreamOptions{Replicas: *replicas, MaxBytes: maxBytes}
-	err = stream.EnsureStreams(sctx, js, so)
+	so := collector.StreamOptions{Replicas: *replicas, MaxBytes: maxBytes}
+	err = collector.EnsureStreams(sctx, js, so)
 	cancel()
-	if stream.NoRoom(err) {
+	if collector.NoRoom(err) {
 		return fail("%v: the server cannot set aside -max-stream-bytes %s for it; free space in its store, or give a smaller -max-stream-bytes", err, *maxStream)
 	}
 	if err != nil {
 		return fail("%v", err)
 	}
-	cc := stream.CollectorConfig{
+	cc := collector.CollectorConfig{
 		Out: *out, Durable: *durable, MaxRecords: int(mr), Rotate: *rotate, RotateSize: rs,
 		Version: netcap.Version, Log: stderr, AckWait: *ackWait,
 		Streams: &so, MaxOpenFiles: *maxOpen,
@@ -231,7 +231,7 @@ flags:
 			}
 		}
 	}
-	c := stream.NewCollector(js, cc)
+	c := collector.NewCollector(js, cc)
 	start := time.Now()
 	done := make(chan struct{})
 	if !*quiet && *status > 0 {
@@ -277,7 +277,7 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func statusLoop(w io.Writer, c *stream.Collector, every time.Duration, done chan struct{}) {
+func statusLoop(w io.Writer, c *collector.Collector, every time.Duration, done chan struct{}) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	lastB, lastR, last := int64(0), int64(0), time.Now()

@@ -23,9 +23,9 @@ import (
 	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/cmd/agent"
 	capturecmd "github.com/netcap/netcap/cmd/capture"
+	"github.com/netcap/netcap/collector"
 	"github.com/netcap/netcap/internal/natstest"
 	"github.com/netcap/netcap/internal/testutil"
-	"github.com/netcap/netcap/stream"
 )
 
 // asCommand makes the test binary run net collect or net agent with its
@@ -127,7 +127,7 @@ func (p *proc) wait(t *testing.T, d time.Duration) int {
 // is acked by a collector, so written.
 func drained(t *testing.T, url string, d time.Duration, creds string) {
 	t.Helper()
-	nc, err := stream.Connect(url, stream.ConnOptions{Creds: creds})
+	nc, err := collector.Connect(url, collector.ConnOptions{Creds: creds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func drained(t *testing.T, url string, d time.Duration, creds string) {
 	deadline := time.Now().Add(d)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		st, err := js.Stream(ctx, stream.StreamName)
+		st, err := js.Stream(ctx, collector.StreamName)
 		var msgs uint64 = 1
 		if err == nil {
 			var info *jetstream.StreamInfo
@@ -164,7 +164,7 @@ func waitConsumer(t *testing.T, js jetstream.JetStream, col *proc) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
+		_, err := js.Consumer(ctx, collector.StreamName, "netcap-collect")
 		cancel()
 		if err == nil {
 			return
@@ -203,7 +203,7 @@ func TestServerRestart(t *testing.T) {
 	col := start(t, nil, "collect", "-out", out, "-nats", srv.URL, "-ack-wait", "2s", "-status", "0")
 
 	// The collector makes the streams and its consumer.
-	nc, err := stream.Connect(srv.URL, stream.ConnOptions{})
+	nc, err := collector.Connect(srv.URL, collector.ConnOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestCollectorKilled(t *testing.T) {
 	path := sharedCapture(t)
 	want := localCapture(t, path)
 	url, js := natstest.Embedded(t)
-	if err := stream.EnsureStreams(context.Background(), js, stream.StreamOptions{}); err != nil {
+	if err := collector.EnsureStreams(context.Background(), js, collector.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	ag := start(t, nil, "agent", "-read", path, "-sensor", "lab", "-nats", url, "-batch-size", "4KiB", "-workers", "2", "-status", "0")
@@ -289,7 +289,7 @@ func TestCollectorKilled(t *testing.T) {
 	}
 	first.cmd.Process.Signal(syscall.SIGKILL)
 	first.wait(t, 10*time.Second)
-	state, err := os.ReadFile(filepath.Join(out, stream.StateFile))
+	state, err := os.ReadFile(filepath.Join(out, collector.StateFile))
 	if err != nil || !bytes.Contains(state, []byte(`"pending"`)) {
 		t.Fatalf("no state naming the batch written when killed: %v %.200s", err, state)
 	}
@@ -342,7 +342,7 @@ func TestJWTServer(t *testing.T) {
 
 	col := start(t, nil, "collect", "-out", out, "-nats", srv.URL, "-creds", auth.Collector, "-status", "0", "-ack-wait", "2s")
 	refused(start(t, nil, "agent", "-read", loopback, "-sensor", "lab", "-nats", srv.URL, "-creds", auth.Forged))
-	nc, err := stream.Connect(srv.URL, stream.ConnOptions{Creds: auth.Collector, FailFast: true})
+	nc, err := collector.Connect(srv.URL, collector.ConnOptions{Creds: auth.Collector, FailFast: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,7 +552,7 @@ func TestJWTEmbedded(t *testing.T) {
 	out := t.TempDir()
 	col := start(t, nil, "collect", "-out", out, "-status", "0", "-ack-wait", "2s", "-creds", auth.Collector,
 		"-server-config", auth.WriteConfig(t, dir, port, filepath.Join(out, ".jetstream")))
-	nc, err := stream.Connect(url, stream.ConnOptions{Creds: auth.Collector})
+	nc, err := collector.Connect(url, collector.ConnOptions{Creds: auth.Collector})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +585,7 @@ func TestJWTEmbedded(t *testing.T) {
 func delivered(js jetstream.JetStream) uint64 {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c, err := js.Consumer(ctx, stream.StreamName, "netcap-collect")
+	c, err := js.Consumer(ctx, collector.StreamName, "netcap-collect")
 	if err != nil {
 		return 0
 	}
@@ -652,14 +652,14 @@ func TestMaxStreamBytes(t *testing.T) {
 		args []string
 		want int64
 	}{
-		{nil, stream.DefaultMaxStreamBytes},
+		{nil, collector.DefaultMaxStreamBytes},
 		{[]string{"-max-stream-bytes", "64KiB"}, 64 << 10},
 		{[]string{"-max-stream-bytes", "0"}, -1},
 	} {
 		port := natstest.FreePort(t)
 		url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 		col := start(t, nil, "collect", append([]string{"-out", t.TempDir(), "-listen", fmt.Sprintf("127.0.0.1:%d", port), "-quiet"}, tc.args...)...)
-		nc, err := stream.Connect(url, stream.ConnOptions{})
+		nc, err := collector.Connect(url, collector.ConnOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -669,7 +669,7 @@ func TestMaxStreamBytes(t *testing.T) {
 		}
 		waitConsumer(t, js, col)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		st, err := js.Stream(ctx, stream.StreamName)
+		st, err := js.Stream(ctx, collector.StreamName)
 		cancel()
 		nc.Close()
 		if err != nil {

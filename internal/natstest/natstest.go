@@ -20,8 +20,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/netcap/netcap/collector"
 	"github.com/netcap/netcap/internal/testutil"
-	"github.com/netcap/netcap/stream"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -146,7 +146,7 @@ type Auth struct {
 	// holds the account JWTs in memory (resolver MEMORY, preloaded).
 	Config string
 	// Sensor and Collector are users of NETCAP: Sensor may only publish
-	// as sensor SensorName and receive its acks (stream.SensorPermissions),
+	// as sensor SensorName and receive its acks (collector.SensorPermissions),
 	// Collector may do anything.
 	Sensor, Collector string
 	SensorName        string
@@ -232,8 +232,8 @@ func NewAuth(t testing.TB, dir string) *Auth {
 // netcap.<sensor>.<Type>, subscribe to its acks, nothing else (what
 // "nsc add user --allow-pub ... --allow-sub ..." writes).
 func SensorClaims(uc *jwt.UserClaims, sensor string) {
-	uc.Pub.Allow.Add(stream.SensorPublish(sensor))
-	uc.Sub.Allow.Add(stream.SensorSubscribe(sensor))
+	uc.Pub.Allow.Add(collector.SensorPublish(sensor))
+	uc.Sub.Allow.Add(collector.SensorSubscribe(sensor))
 }
 
 // WriteConfig writes a whole server config to dir/server.conf: listen on
@@ -254,13 +254,13 @@ func (a *Auth) WriteConfig(t testing.TB, dir string, port int, store string) str
 // streams are not made: that is what net collect and net agent do.
 func Embedded(t testing.TB) (url string, js jetstream.JetStream) {
 	t.Helper()
-	srv, err := stream.StartServer("127.0.0.1", -1, t.TempDir())
+	srv, err := collector.StartServer("127.0.0.1", -1, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
 	url = srv.ClientURL()
-	nc, err := stream.Connect(url, stream.ConnOptions{FailFast: true})
+	nc, err := collector.Connect(url, collector.ConnOptions{FailFast: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/collector"
 	"github.com/netcap/netcap/internal/pcapgen"
-	"github.com/netcap/netcap/stream"
 )
 
 func main() {
@@ -565,7 +565,7 @@ func streamRun(bin, in, out string) (result, error) {
 	var st jetstream.Stream
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		if st, err = js.Stream(ctx, stream.StreamName); err == nil {
+		if st, err = js.Stream(ctx, collector.StreamName); err == nil {
 			_, err = st.Consumer(ctx, "netcap-collect")
 		}
 		cancel()

@@ -1,4 +1,4 @@
-package stream_test
+package collector_test
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/netcap/netcap/collector"
 	"github.com/netcap/netcap/internal/natstest"
 	ncio "github.com/netcap/netcap/io"
-	"github.com/netcap/netcap/stream"
 	"github.com/netcap/netcap/types"
 )
 
@@ -96,14 +96,14 @@ func TestSensorConfined(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := stream.EnsureStreams(ctx, ajs, stream.StreamOptions{}); err != nil {
+			if err := collector.EnsureStreams(ctx, ajs, collector.StreamOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := ajs.CreateOrUpdateConsumer(ctx, stream.StreamName, jetstream.ConsumerConfig{Durable: "netcap-collect", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+			if _, err := ajs.CreateOrUpdateConsumer(ctx, collector.StreamName, jetstream.ConsumerConfig{Durable: "netcap-collect", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
 				t.Fatal(err)
 			}
-			sensor.InboxPrefix, sensor.FailFast = stream.InboxPrefix("lab"), true
-			nc, err := stream.Connect(url, sensor)
+			sensor.InboxPrefix, sensor.FailFast = collector.InboxPrefix("lab"), true
+			nc, err := collector.Connect(url, sensor)
 			if err != nil {
 				t.Fatalf("sensor refused: %v", err)
 			}
@@ -117,7 +117,7 @@ func TestSensorConfined(t *testing.T) {
 
 			// The sensor's own records arrive.
 			publishAsLab(t, ctx, nc)
-			st, err := ajs.Stream(ctx, stream.StreamName)
+			st, err := ajs.Stream(ctx, collector.StreamName)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func TestSensorConfined(t *testing.T) {
 			for _, a := range allowed {
 				t.Errorf("%s: allowed: %s", mode, a)
 			}
-			if _, err := ajs.Stream(ctx, stream.StreamName); err != nil {
+			if _, err := ajs.Stream(ctx, collector.StreamName); err != nil {
 				t.Errorf("NETCAP gone after the sensor's tries: %v", err)
 			}
 		})
@@ -191,7 +191,7 @@ func (cf *confinement) try(t *testing.T, ctx context.Context, nc, admin *nats.Co
 		}
 	}
 	admin.Flush()
-	st, err := ajs.Stream(ctx, stream.StreamName)
+	st, err := ajs.Stream(ctx, collector.StreamName)
 	if err != nil {
 		return append(allowed, "NETCAP is gone: "+err.Error())
 	}
@@ -237,7 +237,7 @@ func publishAsLab(t *testing.T, ctx context.Context, nc *nats.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ag, err := stream.NewAgent(js, stream.AgentConfig{Sensor: "lab", AckTimeout: 2 * time.Second})
+	ag, err := collector.NewAgent(js, collector.AgentConfig{Sensor: "lab", AckTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,11 +261,11 @@ func publishAsLab(t *testing.T, ctx context.Context, nc *nats.Conn) {
 // confinedServer starts an embedded server whose sensor "lab" signs in by
 // mode, and returns its URL, the sensor's options and a connection with
 // every right (the collector's).
-func confinedServer(t *testing.T, mode string) (string, stream.ConnOptions, *nats.Conn) {
+func confinedServer(t *testing.T, mode string) (string, collector.ConnOptions, *nats.Conn) {
 	t.Helper()
 	dir := t.TempDir()
-	c := stream.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()}
-	var sensor stream.ConnOptions
+	c := collector.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()}
+	var sensor collector.ConnOptions
 	users := filepath.Join(dir, "users")
 	write := func(p, s string) {
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
@@ -275,34 +275,34 @@ func confinedServer(t *testing.T, mode string) (string, stream.ConnOptions, *nat
 	switch mode {
 	case "password":
 		write(users, "# name password sensor\nlab-user s3cret lab\nother other-pass\n")
-		c.Users, sensor = users, stream.ConnOptions{User: "lab-user", Password: "s3cret"}
+		c.Users, sensor = users, collector.ConnOptions{User: "lab-user", Password: "s3cret"}
 	case "nkey":
 		kp, _ := nkeys.CreateUser()
 		pub, _ := kp.PublicKey()
 		seed, _ := kp.Seed()
 		write(filepath.Join(dir, "lab.nk"), string(seed))
 		write(users, pub+" lab\nother other-pass\n")
-		c.Users, sensor = users, stream.ConnOptions{NKey: filepath.Join(dir, "lab.nk")}
+		c.Users, sensor = users, collector.ConnOptions{NKey: filepath.Join(dir, "lab.nk")}
 	case "cert":
 		ca := natstest.NewCA(t, "netcap-test")
 		c.TLSCert, c.TLSKey = ca.Issue(t, "server", true)
 		c.TLSCA = ca.File
 		cert, key := ca.Issue(t, "lab", false)
 		write(users, "cert lab CN=lab\ncert other CN=other\n")
-		c.Users, sensor = users, stream.ConnOptions{TLSCert: cert, TLSKey: key, TLSCA: ca.File}
+		c.Users, sensor = users, collector.ConnOptions{TLSCert: cert, TLSKey: key, TLSCA: ca.File}
 	case "jwt":
 		auth := natstest.NewAuth(t, dir)
 		c.ConfigFile = auth.WriteConfig(t, dir, -1, t.TempDir())
-		c.Local = stream.ConnOptions{Creds: auth.Collector}
+		c.Local = collector.ConnOptions{Creds: auth.Collector}
 		if auth.SensorName != "lab" {
 			t.Fatalf("natstest's sensor is %q", auth.SensorName)
 		}
-		sensor = stream.ConnOptions{Creds: auth.Sensor}
+		sensor = collector.ConnOptions{Creds: auth.Sensor}
 	case "control":
 	default:
 		panic(fmt.Sprint("mode ", mode))
 	}
-	s, err := stream.StartServerConfig(c)
+	s, err := collector.StartServerConfig(c)
 	if err != nil {
 		t.Fatal(err)
 	}

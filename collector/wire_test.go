@@ -1,4 +1,4 @@
-package stream
+package collector
 
 import (
 	"bytes"

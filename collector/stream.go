@@ -1,4 +1,4 @@
-// Package stream carries audit records from sensors (net agent) to a
+// Package collector carries audit records from sensors (net agent) to a
 // collector (net collect) through NATS JetStream.
 //
 // One stream, NETCAP, holds subjects netcap.<sensor>.<Type>. A message is one
@@ -10,7 +10,7 @@
 // to <out>/<sensor>/<Type>.ncap.gz and acks it only after the bytes are
 // written. Parts that do not check out go to the subject netcap.dead (stream
 // NETCAP_DEAD), with the reason and the original subject in headers.
-package stream
+package collector
 
 import (
 	"context"
