@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/netcap/netcap/decoder"
+	"github.com/netcap/netcap/types"
 )
 
 // The shared captures, seen from this package. They are never copied into
@@ -345,7 +346,7 @@ func checkCoverage(t *testing.T, produced map[string]int64, full bool) {
 	t.Helper()
 	var never []string
 	for _, typ := range decoder.RecordTypes() {
-		if name := decoder.RecordName(typ); produced[name] == 0 {
+		if name := types.Name(typ); produced[name] == 0 {
 			never = append(never, name)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -53,7 +52,7 @@ func TestOnRecord(t *testing.T) {
 		records, bytes := map[string]int64{}, map[string]int64{}
 		for w, c := range per {
 			for typ, n := range c.records {
-				name := decoder.RecordName(typ)
+				name := types.Name(typ)
 				records[name] += n
 				bytes[name] += c.bytes[typ]
 				if w == workers && !strings.HasSuffix(name, "Flow") {

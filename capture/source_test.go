@@ -185,7 +185,7 @@ func readRecords(t testing.TB, out string) map[string][]proto.Message {
 		if err != nil {
 			t.Fatal(err)
 		}
-		typ := ncio.RecordName(r.Header().Type)
+		typ := types.Name(r.Header().Type)
 		if !strings.HasPrefix(name, typ+".") {
 			t.Errorf("%s holds %s records", name, typ)
 		}

@@ -317,7 +317,7 @@ func (w *writer) append(t types.Type, rec []byte) {
 // open creates a record file when its first record arrives, so that no file
 // holds a header only.
 func (w *writer) open(t types.Type) (*typeFile, error) {
-	name := decoder.RecordName(t)
+	name := types.Name(t)
 	ext := ".ncap"
 	if w.e.cfg.CSV {
 		ext = ".csv"
@@ -385,7 +385,7 @@ func (w *writer) open(t types.Type) (*typeFile, error) {
 func (w *writer) counts() map[string]int64 {
 	m := map[string]int64{}
 	for t, f := range w.byType {
-		m[decoder.RecordName(t)] = f.count
+		m[types.Name(t)] = f.count
 	}
 	return m
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/netcap/netcap/capture"
-	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/types"
 )
 
@@ -233,7 +232,7 @@ func (q *queue) message(p pending) *nats.Msg {
 	a := q.a
 	m := nats.NewMsg(q.subject)
 	m.Data = p.data
-	m.Header.Set(jetstream.MsgIDHeader, a.cfg.Sensor+"."+decoder.RecordName(q.t)+"."+a.run+"."+strconv.FormatInt(p.seq, 10))
+	m.Header.Set(jetstream.MsgIDHeader, a.cfg.Sensor+"."+types.Name(q.t)+"."+a.run+"."+strconv.FormatInt(p.seq, 10))
 	m.Header.Set(HdrRecords, strconv.Itoa(p.n))
 	enc := "none"
 	if a.cfg.Compressed {

@@ -21,7 +21,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/libdeflate"
 	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
@@ -839,7 +838,7 @@ func origin(subj, id string) string {
 	if reason != "" {
 		return fmt.Sprintf("subject %q", subj)
 	}
-	s := fmt.Sprintf("sensor %s, %s", sensor, decoder.RecordName(t))
+	s := fmt.Sprintf("sensor %s, %s", sensor, types.Name(t))
 	if run, seq, ok := runPart(id); ok {
 		return fmt.Sprintf("%s, run %q, part %d", s, run, seq)
 	}
@@ -849,7 +848,7 @@ func origin(subj, id string) string {
 // file returns the output file of sensor's type t, to be created (with its
 // header) or appended to. It opens nothing: writeAll does.
 func (c *Collector) file(sensor string, t types.Type, m jetstream.Msg) (*outFile, error) {
-	key := sensor + "/" + decoder.RecordName(t)
+	key := sensor + "/" + types.Name(t)
 	if f := c.files[key]; f != nil {
 		return f, nil
 	}
@@ -857,7 +856,7 @@ func (c *Collector) file(sensor string, t types.Type, m jetstream.Msg) (*outFile
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f := &outFile{dir: dir, name: decoder.RecordName(t) + ".ncap.gz", opened: time.Now()}
+	f := &outFile{dir: dir, name: types.Name(t) + ".ncap.gz", opened: time.Now()}
 	st, err := os.Stat(filepath.Join(dir, f.name))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err

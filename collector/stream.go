@@ -66,13 +66,13 @@ func ValidSensor(name string) error {
 
 // Subject is the subject of sensor's records of type t.
 func Subject(sensor string, t types.Type) string {
-	return "netcap." + sensor + "." + decoder.RecordName(t)
+	return "netcap." + sensor + "." + types.Name(t)
 }
 
 var byName = func() map[string]types.Type {
 	m := map[string]types.Type{}
 	for _, t := range decoder.RecordTypes() {
-		m[decoder.RecordName(t)] = t
+		m[types.Name(t)] = t
 	}
 	return m
 }()

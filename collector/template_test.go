@@ -29,7 +29,7 @@ func TestTemplates(t *testing.T) {
 			var ts templates
 			ts.add(rec, shape)
 			if !ts.match(rec) {
-				t.Fatalf("%s record %d does not match its own template", decoder.RecordName(typ), i)
+				t.Fatalf("%s record %d does not match its own template", types.Name(typ), i)
 			}
 			if i >= 20 || len(rec) == 0 {
 				continue
@@ -43,7 +43,7 @@ func TestTemplates(t *testing.T) {
 					// same shape, another value.
 					b[j] ^= byte(rng.Uint32()) &^ mask[j]
 					if !ts.match(b) {
-						t.Fatalf("%s record %d changed outside the mask at %d (%x): no match", decoder.RecordName(typ), i, j, b)
+						t.Fatalf("%s record %d changed outside the mask at %d (%x): no match", types.Name(typ), i, j, b)
 					}
 				} else {
 					b[j] ^= byte(rng.Uint32()) | 1
@@ -54,7 +54,7 @@ func TestTemplates(t *testing.T) {
 				}
 				matched++
 				if !unmarshals(t, typ, b) || !walk(t, b, shape) {
-					t.Fatalf("%s record %d changed to %x: matches its template, but is malformed", decoder.RecordName(typ), i, b)
+					t.Fatalf("%s record %d changed to %x: matches its template, but is malformed", types.Name(typ), i, b)
 				}
 			}
 		}
@@ -105,7 +105,7 @@ func FuzzTemplate(f *testing.F) {
 		shape := shapeOf(ncio.MessageDescriptor(typ))
 		m := make([]byte, len(p))
 		if maskWire(p, m, shape, 0) && !validWire(p, shape, 0) {
-			t.Fatalf("%s %x: maskWire takes it, validWire does not", decoder.RecordName(typ), p)
+			t.Fatalf("%s %x: maskWire takes it, validWire does not", types.Name(typ), p)
 		}
 		if !validWire(p, shape, 0) || len(change) == 0 {
 			return
@@ -125,7 +125,7 @@ func FuzzTemplate(f *testing.F) {
 			t.Fatalf("%x changed outside the mask to %x: no match", p, r)
 		}
 		if !unmarshals(t, typ, r) || !walk(t, r, shape) {
-			t.Fatalf("%s %x changed to %x matches the template, but is malformed", decoder.RecordName(typ), p, r)
+			t.Fatalf("%s %x changed to %x matches the template, but is malformed", types.Name(typ), p, r)
 		}
 	})
 }

@@ -55,7 +55,7 @@ func loopbackRecords(t testing.TB) map[types.Type][][]byte {
 	files, _ := filepath.Glob(filepath.Join(out, "*.ncap.gz"))
 	byName := map[string]types.Type{}
 	for _, typ := range decoder.RecordTypes() {
-		byName[decoder.RecordName(typ)] = typ
+		byName[types.Name(typ)] = typ
 	}
 	recs := map[types.Type][][]byte{}
 	for _, f := range files {
@@ -81,7 +81,7 @@ func TestWireCheck(t *testing.T) {
 		shape := shapeOf(ncio.MessageDescriptor(typ))
 		for i, rec := range recs {
 			if !walk(t, rec, shape) {
-				t.Fatalf("%s record %d refused", decoder.RecordName(typ), i)
+				t.Fatalf("%s record %d refused", types.Name(typ), i)
 			}
 			if i >= 40 || len(rec) == 0 {
 				continue
@@ -98,7 +98,7 @@ func TestWireCheck(t *testing.T) {
 				}
 				got, want := walk(t, b, shape), unmarshals(t, typ, b)
 				if got != want {
-					t.Fatalf("%s record %d damaged to %x: validWire %v, proto.Unmarshal %v", decoder.RecordName(typ), i, b, got, want)
+					t.Fatalf("%s record %d damaged to %x: validWire %v, proto.Unmarshal %v", types.Name(typ), i, b, got, want)
 				}
 				checked++
 				if !got {
@@ -125,7 +125,7 @@ func FuzzWireCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
 		typ := all[int(which)%len(all)]
 		if got, want := walk(t, b, shapeOf(ncio.MessageDescriptor(typ))), unmarshals(t, typ, b); got != want {
-			t.Fatalf("%s %x: validWire %v, proto.Unmarshal %v", decoder.RecordName(typ), b, got, want)
+			t.Fatalf("%s %x: validWire %v, proto.Unmarshal %v", types.Name(typ), b, got, want)
 		}
 	})
 }

@@ -198,9 +198,6 @@ func RecordTypes() []types.Type {
 	return out
 }
 
-// RecordName is the record's name without the enum prefix ("TCP").
-func RecordName(t types.Type) string { return strings.TrimPrefix(t.String(), "NC_") }
-
 // ParseRecordType maps a record name ("TCP", case-insensitive) to its type.
 func ParseRecordType(name string) (types.Type, bool) {
 	for v, n := range types.Type_name {

@@ -846,7 +846,7 @@ type checkSink struct {
 func (s *checkSink) Emit(typ types.Type, m proto.Message) {
 	t := s.t
 	t.Helper()
-	want := "netcap." + RecordName(typ)
+	want := "netcap." + types.Name(typ)
 	if got := string(m.ProtoReflect().Descriptor().FullName()); got != want {
 		t.Fatalf("record emitted as %v is a %s", typ, got)
 	}

@@ -186,7 +186,7 @@ type tlsSink struct {
 
 func (s *tlsSink) Emit(typ types.Type, m proto.Message) {
 	s.t.Helper()
-	want := "netcap." + RecordName(typ)
+	want := "netcap." + types.Name(typ)
 	if got := string(m.ProtoReflect().Descriptor().FullName()); got != want {
 		s.t.Fatalf("record emitted as %v is a %s", typ, got)
 	}

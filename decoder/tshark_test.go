@@ -2018,7 +2018,7 @@ func loadRecords(dir string, table []tsRecord) (map[int64]frameRecords, int, err
 	out := map[int64]frameRecords{}
 	n := 0
 	for _, rt := range table {
-		path := filepath.Join(dir, decoder.RecordName(rt.typ)+".ncap.gz")
+		path := filepath.Join(dir, types.Name(rt.typ)+".ncap.gz")
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
@@ -2144,7 +2144,7 @@ func compareFile(ctx context.Context, tshark, path, name string, table []tsRecor
 	sort.Slice(frames, func(i, j int) bool { return frames[i] < frames[j] })
 	for _, f := range frames {
 		for t := range recs[f] {
-			count(res.lost, decoder.RecordName(t), fmt.Sprintf("%s frame %d", name, f))
+			count(res.lost, types.Name(t), fmt.Sprintf("%s frame %d", name, f))
 		}
 	}
 	return res, nil
@@ -2348,7 +2348,7 @@ func (r *oracleResult) comparePacket(table []tsRecord, name string, k *tsPacket,
 				occ = append(occ, p)
 			}
 		}
-		rec := decoder.RecordName(rt.typ)
+		rec := types.Name(rt.typ)
 		where := fmt.Sprintf("%s frame %d", name, k.frame)
 		if len(msgs) > len(occ) && !isKnown(rec+" (extra)", k) {
 			count(r.extra, rec, where+note)
@@ -2585,7 +2585,7 @@ func report(t *testing.T, res *oracleResult, took time.Duration) {
 	// A table field that is never compared while its record is suggests a
 	// misspelt tshark field name.
 	for _, rt := range oracleRecords {
-		rec := decoder.RecordName(rt.typ)
+		rec := types.Name(rt.typ)
 		if s := res.stats[rec+".Timestamp"]; s == nil || s.compared == 0 {
 			continue
 		}
@@ -2664,7 +2664,7 @@ func TestOracleTableCoversEveryField(t *testing.T) {
 	for _, typ := range oracleTypes() {
 		rt := byType[typ]
 		if rt == nil {
-			t.Errorf("%s: not in the oracle table", decoder.RecordName(typ))
+			t.Errorf("%s: not in the oracle table", types.Name(typ))
 			continue
 		}
 		m := newRecord(t, typ)
@@ -2677,13 +2677,13 @@ func TestOracleTableCoversEveryField(t *testing.T) {
 		}
 		for _, f := range rt.fields {
 			if strings.HasPrefix(render(m, f.ours), "<no field") {
-				t.Errorf("%s: table names field %s, which the record does not have", decoder.RecordName(typ), f.ours)
+				t.Errorf("%s: table names field %s, which the record does not have", types.Name(typ), f.ours)
 			}
 			covered[f.ours] = true
 		}
 		for k, why := range rt.skip {
 			if why == "" {
-				t.Errorf("%s: skipped field %s needs a reason", decoder.RecordName(typ), k)
+				t.Errorf("%s: skipped field %s needs a reason", types.Name(typ), k)
 			}
 			covered[k] = true
 		}
@@ -2693,7 +2693,7 @@ func TestOracleTableCoversEveryField(t *testing.T) {
 				ok = ok || strings.HasPrefix(p, c+".")
 			}
 			if !ok && rt.partial == "" {
-				t.Errorf("%s.%s: neither compared with tshark nor skipped with a reason", decoder.RecordName(typ), p)
+				t.Errorf("%s.%s: neither compared with tshark nor skipped with a reason", types.Name(typ), p)
 			}
 		}
 	}
@@ -2707,11 +2707,11 @@ func newRecord(t *testing.T, typ types.Type) protoreflect.Message {
 		&types.ICMPv6RouterSolicitation{}, &types.ICMPv6RouterAdvertisement{}, &types.TCP{}, &types.UDP{},
 		&types.DNS{}, &types.DHCPv4{}, &types.DHCPv6{}, &types.NTP{}, &types.LLC{}, &types.SNAP{},
 	} {
-		if string(mt.ProtoReflect().Descriptor().Name()) == decoder.RecordName(typ) {
+		if string(mt.ProtoReflect().Descriptor().Name()) == types.Name(typ) {
 			return mt.ProtoReflect()
 		}
 	}
-	if mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + decoder.RecordName(typ))); err == nil {
+	if mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + types.Name(typ))); err == nil {
 		return mt.New()
 	}
 	t.Fatalf("no message for %v", typ)

@@ -53,7 +53,7 @@ func (f *Format) fields(md protoreflect.MessageDescriptor) []protoreflect.FieldD
 
 // MessageDescriptor returns the descriptor of record type t.
 func MessageDescriptor(t types.Type) protoreflect.MessageDescriptor {
-	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + RecordName(t)))
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + types.Name(t)))
 	if err != nil {
 		return nil
 	}

@@ -142,7 +142,7 @@ func TestRoundTrip(t *testing.T) {
 				fillRandom(rng, want[i].ProtoReflect(), 0)
 			}
 			h := &types.Header{Created: int64(rng.Uint64() >> 1), InputSource: "in é.pcap", Type: typ, Version: "v9", ContainsPayloads: compress}
-			path := filepath.Join(dir, fmt.Sprintf("%s-%v.ncap", RecordName(typ), compress))
+			path := filepath.Join(dir, fmt.Sprintf("%s-%v.ncap", types.Name(typ), compress))
 			w, err := Create(path, h, compress)
 			if err != nil {
 				t.Fatal(err)
@@ -210,7 +210,7 @@ func TestMembers(t *testing.T) {
 				t.Fatal(err)
 			}
 			head := append([]byte(nil), plain...)
-			path := filepath.Join(dir, fmt.Sprintf("%s-%v.ncap", RecordName(typ), compress))
+			path := filepath.Join(dir, fmt.Sprintf("%s-%v.ncap", types.Name(typ), compress))
 			w, err := CreateMembers(path, head, compress, c)
 			if err != nil {
 				t.Fatal(err)

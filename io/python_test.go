@@ -24,6 +24,7 @@ import (
 
 	"github.com/netcap/netcap/capture"
 	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
 )
 
 // systemPython is Debian's interpreter, the one python3-protobuf installs into.
@@ -232,7 +233,7 @@ func readGo(t *testing.T, path string) *goSummary {
 	}
 	defer r.Close()
 	h := r.Header()
-	g := &goSummary{typ: ncio.RecordName(h.Type), header: normalize(t, toJSON(h.ProtoReflect()))}
+	g := &goSummary{typ: types.Name(h.Type), header: normalize(t, toJSON(h.ProtoReflect()))}
 	m := r.New()
 	md := m.ProtoReflect().Descriptor()
 	frame := md.Fields().ByName("FrameNumber")

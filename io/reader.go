@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"google.golang.org/protobuf/proto"
@@ -113,7 +112,7 @@ func newReader(rd io.Reader, name string, anySchema bool) (*Reader, error) {
 		return r, nil
 	}
 	r.info, r.raw = info, append([]byte(nil), b...)
-	name2 := RecordName(h.Type)
+	name2 := types.Name(h.Type)
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + name2))
 	if h.Type == types.Type_NC_Header || h.Type == types.Type_NC_Batch {
 		return nil, fmt.Errorf("%s: header names %v, which is not a record type: the file is corrupt", name, h.Type)
@@ -123,11 +122,6 @@ func newReader(rd io.Reader, name string, anySchema bool) (*Reader, error) {
 	}
 	r.header, r.mt = h, mt
 	return r, nil
-}
-
-// RecordName returns the record type's name without the NC_ prefix ("TCP").
-func RecordName(t types.Type) string {
-	return strings.TrimPrefix(t.String(), "NC_")
 }
 
 // Header returns the file's header record.

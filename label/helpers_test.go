@@ -15,6 +15,7 @@ import (
 
 	engine "github.com/netcap/netcap/capture"
 	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
 )
 
 // shared returns a path under the shared folder beside the repository, or
@@ -132,7 +133,7 @@ func countRecords(t testing.TB, dir string) map[string]int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := ncio.RecordName(r.Header().Type)
+		name := types.Name(r.Header().Type)
 		out[name] = 0
 		for {
 			if _, err := r.NextRaw(); err != nil {

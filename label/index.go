@@ -107,7 +107,7 @@ func readConns(path string) ([]conn, error) {
 	}
 	defer r.Close()
 	if r.Header().Type != types.Type_NC_Connection {
-		return nil, fmt.Errorf("%s holds %s records, not Connection", path, ncio.RecordName(r.Header().Type))
+		return nil, fmt.Errorf("%s holds %s records, not Connection", path, types.Name(r.Header().Type))
 	}
 	var out []conn
 	var c types.Connection

@@ -255,7 +255,7 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 	}
 	defer r.Close()
 	t := r.Header().Type
-	name := ncio.RecordName(t)
+	name := types.Name(t)
 	rec := r.New()
 	md := rec.ProtoReflect().Descriptor()
 	f := fieldsOf(t, md)

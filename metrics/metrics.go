@@ -27,7 +27,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/capture"
-	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
 
@@ -598,7 +597,7 @@ func (sh *shard) series(e *Exporter, t types.Type) *typeSeries {
 	if cache && sh.byType[t] != nil {
 		return sh.byType[t]
 	}
-	name := ncio.RecordName(t)
+	name := types.Name(t)
 	ts := &typeSeries{records: e.records.WithLabelValues(name), bytes: e.recordBytes.WithLabelValues(name)}
 	if cache {
 		sh.byType[t] = ts

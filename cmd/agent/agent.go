@@ -301,7 +301,7 @@ func dropLine(m map[string]int64) string {
 func selection(include, exclude string) (func(types.Type) bool, error) {
 	known := map[string]types.Type{}
 	for _, t := range decoder.RecordTypes() {
-		known[decoder.RecordName(t)] = t
+		known[types.Name(t)] = t
 	}
 	parse := func(list string) (map[types.Type]bool, error) {
 		m := map[types.Type]bool{}

@@ -333,13 +333,13 @@ func listDecoders(w io.Writer) {
 			all = append(all, t)
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return decoder.RecordName(all[i]) < decoder.RecordName(all[j]) })
+	sort.Slice(all, func(i, j int) bool { return types.Name(all[i]) < types.Name(all[j]) })
 	for _, t := range all {
 		desc, ok := about[t]
 		if !ok {
 			desc = "declared in netcap.proto; no decoder makes it yet"
 		}
-		fmt.Fprintf(w, "%s: %s\n", decoder.RecordName(t), desc)
+		fmt.Fprintf(w, "%s: %s\n", types.Name(t), desc)
 		md := ncio.MessageDescriptor(t)
 		var names []string
 		for i := 0; i < md.Fields().Len(); i++ {

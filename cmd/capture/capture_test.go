@@ -160,15 +160,15 @@ func TestDecodersListsEveryRecord(t *testing.T) {
 	// parsers that make it (DNS comes from both)
 	for _, p := range decoder.Protocols() {
 		for _, typ := range p.Records {
-			if from := fmt.Sprintf("from layer %v", p.Layer); !strings.Contains(lines[decoder.RecordName(typ)], from) {
-				t.Errorf("%s: the listing does not say %q: %q", decoder.RecordName(typ), from, lines[decoder.RecordName(typ)])
+			if from := fmt.Sprintf("from layer %v", p.Layer); !strings.Contains(lines[types.Name(typ)], from) {
+				t.Errorf("%s: the listing does not say %q: %q", types.Name(typ), from, lines[types.Name(typ)])
 			}
 		}
 	}
 	for _, p := range decoder.StreamProtocols() {
 		for _, typ := range p.Records {
-			if from := fmt.Sprintf("from reassembled %s streams", p.Name); !strings.Contains(lines[decoder.RecordName(typ)], from) {
-				t.Errorf("%s: the listing does not say %q: %q", decoder.RecordName(typ), from, lines[decoder.RecordName(typ)])
+			if from := fmt.Sprintf("from reassembled %s streams", p.Name); !strings.Contains(lines[types.Name(typ)], from) {
+				t.Errorf("%s: the listing does not say %q: %q", types.Name(typ), from, lines[types.Name(typ)])
 			}
 		}
 	}

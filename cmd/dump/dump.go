@@ -20,6 +20,7 @@ import (
 	"github.com/netcap/netcap/internal/cli"
 	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
+	"github.com/netcap/netcap/types"
 )
 
 // Run runs "net dump" with args and returns the exit code: 0 on success (also
@@ -375,7 +376,7 @@ func printHeader(out *output, r *ncio.Reader, o *options) {
 		return
 	}
 	rows := [][2]string{
-		{"Type", ncio.RecordName(h.Type)},
+		{"Type", types.Name(h.Type)},
 		{"Created", ncio.FormatTime(h.Created)},
 		{"InputSource", h.InputSource},
 		{"Version", h.Version},

@@ -336,7 +336,7 @@ func upgradeFile(in, dir string) *upgradeReport {
 	info := r.Info()
 	rep.Writer = info.Writer()
 	typ := types.Type(info.Type)
-	rep.Type = ncio.RecordName(typ)
+	rep.Type = types.Name(typ)
 	switch {
 	case info.Origin == ncio.OriginOurs:
 		rep.Skipped = "already of this build's schema, nothing to convert"
@@ -360,7 +360,7 @@ func upgradeFile(in, dir string) *upgradeReport {
 	if !supported {
 		names := make([]string, 0, len(upgradeTypes[info.Origin]))
 		for _, t := range upgradeTypes[info.Origin] {
-			names = append(names, ncio.RecordName(t))
+			names = append(names, types.Name(t))
 		}
 		what := rep.Type
 		if _, known := types.Type_name[info.Type]; !known {

@@ -15,8 +15,8 @@ import (
 
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/internal/original"
-	"github.com/netcap/netcap/internal/original/v047"
-	"github.com/netcap/netcap/internal/original/v06"
+	v047 "github.com/netcap/netcap/internal/original/v047"
+	v06 "github.com/netcap/netcap/internal/original/v06"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -299,7 +299,7 @@ func TestUpgrade(t *testing.T) {
 						t.Errorf("%s: report lacks %q", f.name, line)
 					}
 				}
-				name := ncio.RecordName(types.Type(f.typ)) + ".ncap.gz"
+				name := types.Name(types.Type(f.typ)) + ".ncap.gz"
 				r, err := ncio.Open(filepath.Join(out, name))
 				if err != nil {
 					t.Fatalf("%s: %v", f.name, err)
@@ -423,14 +423,14 @@ func FuzzUpgradeRecord(f *testing.F) {
 			}
 			for _, typ := range list {
 				rep := &upgradeReport{Converted: map[string]int64{}, Dropped: map[string]int64{}}
-				mt, _ := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + ncio.RecordName(typ)))
-				c := &converter{origin: origin, src: fd.Messages().ByName(protoreflect.Name(ncio.RecordName(typ))), dst: mt, rep: rep, once: map[string]bool{}}
+				mt, _ := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + types.Name(typ)))
+				c := &converter{origin: origin, src: fd.Messages().ByName(protoreflect.Name(types.Name(typ))), dst: mt, rep: rep, once: map[string]bool{}}
 				m, err := c.record(b)
 				if err != nil {
 					continue
 				}
 				if _, err := proto.Marshal(m); err != nil {
-					t.Fatalf("%s: converted record does not marshal: %v", ncio.RecordName(typ), err)
+					t.Fatalf("%s: converted record does not marshal: %v", types.Name(typ), err)
 				}
 			}
 		}

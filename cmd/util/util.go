@@ -470,7 +470,7 @@ func (s *stream) checkProto(fileType string) Result {
 	if err := proto.Unmarshal(b, h); err != nil {
 		return Result{Err: &Damage{File: s.path, Record: -1, Where: "uncompressed", What: "header does not decode: " + err.Error()}}
 	}
-	typ := ncio.RecordName(h.Type)
+	typ := types.Name(h.Type)
 	mt, lerr := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName("netcap." + typ))
 	switch {
 	case h.Type == types.Type_NC_Header || h.Type == types.Type_NC_Batch || lerr != nil:
