@@ -93,6 +93,9 @@ func NewPacketDecoder(enabled func(types.Type) bool, opts ...Options) *PacketDec
 		o = opts[0]
 	}
 	d.conns = newConnTable(o, enabled)
+	if d.conns != nil {
+		d.conns.strs = &d.strs
+	}
 	if !o.NoDefrag {
 		d.defrag = newDefragmenter(o)
 		d.shared = newDefragmenter(o)
