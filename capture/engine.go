@@ -56,6 +56,13 @@ type Config struct {
 	Progress      func(Stats)     // called about once a second while running; may be nil
 	Created       time.Time       // header creation time; zero means now
 	Decoder       decoder.Options // flow timeouts and stream limits; zero means decoder.DefaultOptions
+	// MemCap bounds the flow, reassembly and defragmentation state of the
+	// whole run, in bytes (the commands' -memcap). It is split in
+	// Workers+1 equal shares: one per worker (Decoder.MemCap; a flow lives
+	// in one worker, so no lock is shared) and one for the layer flows of
+	// the writer. 0 leaves Decoder.MemCap as it is and the layer flows
+	// unbounded.
+	MemCap int64
 	// Live is set for a live capture: when every batch is still with the
 	// workers for longer than liveWait, the reader drops packets (counted in
 	// Behind) instead of waiting on, so that the kernel buffer keeps
@@ -185,6 +192,9 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	if cfg.Decoder == (decoder.Options{}) {
 		cfg.Decoder = decoder.DefaultOptions()
 	}
+	if cfg.MemCap > 0 {
+		cfg.Decoder.MemCap = MemCapShare(cfg.MemCap, cfg.Workers)
+	}
 	if cfg.Created.IsZero() {
 		cfg.Created = time.Now()
 	}
@@ -268,6 +278,9 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	}
 	for _, st := range e.workerStats {
 		s.Decoder.Add(st)
+	}
+	if w.layerFlows != nil {
+		s.Decoder.LayerFlowsEvicted = w.layerFlows.Evicted()
 	}
 	if readErr != nil {
 		if !errors.Is(readErr, ErrTruncatedCapture) {
@@ -412,6 +425,10 @@ func (e *engine) takeLive(ctx context.Context, frame *int64) (*batch, error) {
 // agent, which shares the cores with the collector and NATS server on one
 // machine, left them idle 7 to 8 % of the time.
 func BatchPool(workers int) int { return max(16, 4*workers) }
+
+// MemCapShare is the share of memcap that each of workers workers, and the
+// layer flows of the writer, may hold.
+func MemCapShare(memcap int64, workers int) int64 { return memcap / int64(max(workers, 1)+1) }
 
 // kernelDrops asks a live source how many packets the kernel dropped.
 func kernelDrops(src Source) int64 {

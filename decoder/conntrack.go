@@ -81,6 +81,23 @@ type conn struct {
 	rst                  [2]bool
 }
 
+// endReason is why a connection's records were written: the EndReason
+// field of its Connection and Flow records.
+type endReason uint8
+
+const (
+	endFIN            endReason = iota // TCP: both FINs acknowledged (and the close delay over)
+	endRST                             // TCP: a RST was seen (and the close delay over)
+	endTimeout                         // idle longer than -conn-timeout or -flow-timeout
+	endReused                          // a new SYN on the same addresses and ports
+	endMaxConnections                  // ended early: the worker reached -max-connections
+	endMemcap                          // ended early: the worker reached its share of -memcap
+	endOfInput                         // still open when the input ended
+)
+
+var endReasonText = [...]string{endFIN: "fin", endRST: "rst", endTimeout: "timeout", endReused: "reused",
+	endMaxConnections: "max-connections", endMemcap: "memcap", endOfInput: "end-of-input"}
+
 // streamState is what a TCP connection needs once it carries payload for the
 // stream parsers: the reassemblers, the detection and the parser.
 type streamState struct {
@@ -158,6 +175,8 @@ type connTable struct {
 	sink                Sink // the sink deliveries go to right now
 	keyBuf              []byte
 	strs                *AddrStrings // the decoder's cache of address text
+	fragments           func() int64 // bytes the decoder's defragmenters hold
+	streamConns         int64        // connections with a streamState
 }
 
 func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
@@ -207,7 +226,7 @@ func (t *connTable) tick(ts int64, s Sink) {
 			if l != &t.closing {
 				t.stats.TimedOut++
 			}
-			t.end(c, s)
+			t.end(c, s, endTimeout)
 		}
 	}
 }
@@ -216,7 +235,7 @@ func (t *connTable) tick(ts int64, s Sink) {
 func (t *connTable) flush(s Sink) {
 	for _, l := range []*connList{&t.closing, &t.tcp, &t.other} {
 		for c := l.head; c != nil; c = l.head {
-			t.end(c, s)
+			t.end(c, s, endOfInput)
 		}
 	}
 }
@@ -361,7 +380,7 @@ func (t *connTable) packet(v *packetView, p *Packet, s Sink) {
 	c := t.m[k]
 	if c != nil && v.tcp != nil && v.tcp.SYN && !v.tcp.ACK && t.reused(c, srcIsA, v.tcp.Seq) {
 		// The ports are reused by a new connection.
-		t.end(c, s)
+		t.end(c, s, endReused)
 		c = nil
 	}
 	if c == nil {
@@ -403,7 +422,14 @@ func (t *connTable) frameFirst(c *conn) int64 {
 // open starts a connection at its first packet.
 func (t *connTable) open(k connKey, v *packetView, p *Packet, srcIsA bool, s Sink) *conn {
 	if t.opts.MaxConnections > 0 && len(t.m) >= t.opts.MaxConnections {
-		t.evictOldest(s)
+		t.evictOldest(s, endMaxConnections)
+	}
+	if t.opts.MemCap > 0 {
+		// Emergency mode: the oldest make room, the table never grows
+		// beyond the cap.
+		for len(t.m) > 0 && t.memory()+ConnBytes > t.opts.MemCap {
+			t.evictOldest(s, endMemcap)
+		}
 	}
 	c := &conn{key: k, first: p.Timestamp, last: p.Timestamp, link: int32(v.link)}
 	clientIsSrc := true
@@ -497,6 +523,7 @@ func (t *connTable) streamOf(c *conn) *streamState {
 		return c.st
 	}
 	st := &streamState{}
+	t.streamConns++
 	cip, sip, cmac, smac := t.endpoints(c)
 	st.info = ConnInfo{ClientIP: cip, ServerIP: sip, ClientPort: int32(c.cport), ServerPort: int32(c.sport),
 		ClientMAC: cmac, ServerMAC: smac, FlowID: c.uid, Handshake: c.handshake, Counters: &t.counters}
@@ -782,23 +809,44 @@ func (t *connTable) feedHead(c *conn, d int) {
 	t.feed(c, d, head, 0, dir.headTS, dir.headFrame)
 }
 
-// evictOldest ends the least recently active connection.
-func (t *connTable) evictOldest(s Sink) {
+// memory is what the worker's MemCap counts now.
+func (t *connTable) memory() int64 {
+	n := int64(len(t.m))*ConnBytes + t.streamConns*StreamStateBytes + t.reasm.bufferedNow
+	if t.fragments != nil {
+		n += t.fragments()
+	}
+	return n
+}
+
+// evictOldest ends the least recently active connection early.
+func (t *connTable) evictOldest(s Sink, why endReason) {
 	var victim *conn
 	for _, l := range []*connList{&t.closing, &t.other, &t.tcp} {
 		if l.head != nil && (victim == nil || l.head.last < victim.last) {
 			victim = l.head
 		}
 	}
-	if victim != nil {
-		t.stats.Evicted++
-		t.end(victim, s)
+	if victim == nil {
+		return
 	}
+	if why == endMemcap {
+		t.stats.EvictedMemcap++
+	} else {
+		t.stats.Evicted++
+	}
+	t.end(victim, s, why)
 }
 
 // end writes the connection's records and forgets it. s is the worker's
 // sink (never t.ordered itself): end wraps it so that every record is ordered.
-func (t *connTable) end(c *conn, s Sink) {
+// A connection closed by FINs or a RST keeps that reason whatever ends it.
+func (t *connTable) end(c *conn, s Sink, why endReason) {
+	switch {
+	case c.closing && (c.rst[0] || c.rst[1]):
+		why = endRST
+	case c.closing:
+		why = endFIN
+	}
 	if o, ok := s.(*orderedSink); ok {
 		s = o.s
 	}
@@ -819,6 +867,7 @@ func (t *connTable) end(c *conn, s Sink) {
 		}
 		st.dir[0].stream.release(&t.reasm)
 		st.dir[1].stream.release(&t.reasm)
+		t.streamConns--
 	}
 	if c.list != nil {
 		c.list.remove(c)
@@ -829,19 +878,20 @@ func (t *connTable) end(c *conn, s Sink) {
 	if t.emitConn || t.emitFlow {
 		cid = t.communityID(c)
 	}
+	reason := endReasonText[why]
 	if t.emitConn {
-		t.emitConnection(c, cid, out)
+		t.emitConnection(c, cid, reason, out)
 	}
 	if t.emitFlow {
 		for d := range c.dir {
 			if c.dir[d].packets > 0 {
-				t.emitFlowRecord(c, d, cid, s)
+				t.emitFlowRecord(c, d, cid, reason, s)
 			}
 		}
 	}
 }
 
-func (t *connTable) emitConnection(c *conn, cid string, s *orderedSink) {
+func (t *connTable) emitConnection(c *conn, cid, reason string, s *orderedSink) {
 	r := &t.conn
 	r.Reset()
 	a, b := &c.dir[0], &c.dir[1]
@@ -866,10 +916,11 @@ func (t *connTable) emitConnection(c *conn, cid string, s *orderedSink) {
 	r.InitiatorKnown = c.initiatorKnown
 	r.FrameFirst = t.frameFirst(c)
 	r.FrameLast = max(a.frameLast, b.frameLast)
+	r.EndReason = reason
 	s.EmitOrdered(types.Type_NC_Connection, r, r.FrameFirst)
 }
 
-func (t *connTable) emitFlowRecord(c *conn, d int, cid string, s Sink) {
+func (t *connTable) emitFlowRecord(c *conn, d int, cid, reason string, s Sink) {
 	r := &t.flow
 	r.Reset()
 	dir := &c.dir[d]
@@ -889,6 +940,7 @@ func (t *connTable) emitFlowRecord(c *conn, d int, cid string, s Sink) {
 	r.NumFINFlags, r.NumRSTFlags, r.NumACKFlags, r.NumSYNFlags = f(0), f(1), f(2), f(3)
 	r.NumURGFlags, r.NumECEFlags, r.NumPSHFlags, r.NumCWRFlags, r.NumNSFlags = f(4), f(5), f(6), f(7), f(8)
 	r.FrameFirst, r.FrameLast = dir.frameFirst, dir.frameLast
+	r.EndReason = reason
 	t.ordered.s = s
 	t.ordered.EmitOrdered(types.Type_NC_Flow, r, r.FrameFirst)
 }

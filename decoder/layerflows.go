@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash/fnv"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -100,6 +101,8 @@ type LayerFlows struct {
 	network   layerMap[[33]byte]
 	transport layerMap[[5]byte]
 	emit      func(types.Type, proto.Message)
+	memcap    int64 // bytes the aggregates may take, at LayerFlowBytes each; 0: no bound
+	evicted   int64
 	lf        types.LinkFlow
 	nf        types.NetworkFlow
 	tf        types.TransportFlow
@@ -122,6 +125,53 @@ func NewLayerFlows(enabled func(types.Type) bool, timeout time.Duration, emit fu
 		lf.transport = newLayerMap(types.Type_NC_TransportFlow, transportText)
 	}
 	return lf
+}
+
+// LayerFlowBytes is what a memory cap counts for one aggregate: one costs
+// 120 to 200 bytes (TestLayerFlowSize), but the maps keep the room of
+// deleted entries for a while when aggregates come and go at the cap
+// (TestLayerFlowsMemcap).
+const LayerFlowBytes = 384
+
+// SetMemCap bounds the memory of the aggregates: when a new one would go
+// beyond memcap bytes, the aggregates idle longest are written early and
+// counted (Evicted). 0: no bound.
+func (lf *LayerFlows) SetMemCap(memcap int64) { lf.memcap = memcap }
+
+// Evicted returns how many aggregates were written early for the memory cap.
+func (lf *LayerFlows) Evicted() int64 { return lf.evicted }
+
+// shed writes the aggregates idle longest until the rest fit in the cap.
+func (lf *LayerFlows) shed() {
+	for lf.memcap > 0 && int64(len(lf.link.m)+len(lf.network.m)+len(lf.transport.m))*LayerFlowBytes > lf.memcap {
+		oldest := min(headLast(&lf.link), headLast(&lf.network), headLast(&lf.transport))
+		switch {
+		case oldest == math.MaxInt64:
+			return
+		case oldest == headLast(&lf.link):
+			evictHead(lf, &lf.link)
+		case oldest == headLast(&lf.network):
+			evictHead(lf, &lf.network)
+		default:
+			evictHead(lf, &lf.transport)
+		}
+		lf.evicted++
+	}
+}
+
+// headLast is the last activity of the aggregate idle longest.
+func headLast[K comparable](l *layerMap[K]) int64 {
+	if l.head == nil {
+		return math.MaxInt64
+	}
+	return l.head.last
+}
+
+func evictHead[K comparable](lf *LayerFlows, l *layerMap[K]) {
+	a := l.head
+	write(lf, l, a)
+	l.remove(a)
+	delete(l.m, a.key)
 }
 
 // Packet accounts one packet; calls must come in capture order.
@@ -161,6 +211,7 @@ func (lf *LayerFlows) Packet(e *Endpoints, frame, ts int64, length int) {
 		k[4] = e.Proto
 		account(&lf.transport, k, swapped, frame, ts, length)
 	}
+	lf.shed()
 }
 
 // order returns the two endpoints smaller first, and whether they were swapped.
@@ -196,10 +247,8 @@ func account[K comparable](l *layerMap[K], k K, swapped bool, frame, ts int64, l
 }
 
 func expire[K comparable](lf *LayerFlows, l *layerMap[K]) {
-	for a := l.head; a != nil && lf.clock-a.last > lf.timeout; a = l.head {
-		write(lf, l, a)
-		l.remove(a)
-		delete(l.m, a.key)
+	for l.head != nil && lf.clock-l.head.last > lf.timeout {
+		evictHead(lf, l)
 	}
 }
 

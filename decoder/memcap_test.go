@@ -57,8 +57,7 @@ func (s *reasonSink) EmitOrdered(t types.Type, m proto.Message, _ int64) {
 		if s.reasons == nil {
 			s.reasons = map[string]int{}
 		}
-		_ = c
-		s.reasons[""]++ // EndReason
+		s.reasons[c.EndReason]++
 	}
 }
 
@@ -162,5 +161,82 @@ func TestLayerFlowSize(t *testing.T) {
 				t.Errorf("%d records written, want %d", written, n)
 			}
 		})
+	}
+}
+
+// TestSYNFloodMemcap floods a decoder with SYNs from distinct sources under
+// a small memory cap: the heap stays near the cap, the connections idle
+// longest are ended early with the reason memcap, counted, and every
+// connection still gets its record.
+func TestSYNFloodMemcap(t *testing.T) {
+	const n = 300_000
+	for _, c := range []struct {
+		memcap  int64
+		evicted bool
+	}{
+		{32 << 20, true},
+		{0, false}, // the same flood unbounded, for comparison
+	} {
+		all := func(types.Type) bool { return true }
+		opts := DefaultOptions()
+		opts.MemCap = c.memcap
+		s := &reasonSink{}
+		before := heapNow()
+		pd := NewPacketDecoder(all, opts)
+		synFlood(t, pd, n, s)
+		grown := heapNow() - before
+		st := pd.Stats()
+		t.Logf("memcap %d MiB: heap grew %.1f MiB, %d connections held, %d evicted (memcap)",
+			c.memcap>>20, float64(grown)/(1<<20), pd.Held().Connections, st.EvictedMemcap)
+		if c.memcap > 0 && grown > c.memcap+c.memcap/4 {
+			t.Errorf("memcap %d MiB: heap grew %d MiB, want at most %d", c.memcap>>20, grown>>20, (c.memcap+c.memcap/4)>>20)
+		}
+		if got := st.EvictedMemcap > 0; got != c.evicted {
+			t.Errorf("memcap %d MiB: %d connections evicted", c.memcap>>20, st.EvictedMemcap)
+		}
+		if int64(s.reasons["memcap"]) != st.EvictedMemcap {
+			t.Errorf("%d records say memcap, Stats.EvictedMemcap is %d", s.reasons["memcap"], st.EvictedMemcap)
+		}
+		pd.Flush(s)
+		if s.conns != n {
+			t.Errorf("%d connection records, want %d (one per SYN)", s.conns, n)
+		}
+		if got := int64(s.reasons["memcap"] + s.reasons["end-of-input"]); got != n {
+			t.Errorf("end reasons %v, want memcap and end-of-input only", s.reasons)
+		}
+	}
+}
+
+// TestLayerFlowsMemcap floods the layer flows with distinct IP pairs under a
+// small cap: the aggregates idle longest are written early and counted, and
+// every aggregate still gets its record.
+func TestLayerFlowsMemcap(t *testing.T) {
+	const n, memcap = 200_000, 4 << 20
+	written := 0
+	lf := NewLayerFlows(func(tt types.Type) bool { return tt == types.Type_NC_NetworkFlow }, 0, func(types.Type, proto.Message) { written++ })
+	lf.SetMemCap(memcap)
+	before := heapNow()
+	most := 0
+	for i := 0; i < n; i++ {
+		e := Endpoints{IPLen: 4}
+		binary.BigEndian.PutUint32(e.SrcIP[:], uint32(10<<24+i))
+		copy(e.DstIP[:], []byte{192, 0, 2, 1})
+		lf.Packet(&e, int64(i+1), int64(i), 60)
+		most = max(most, len(lf.network.m))
+	}
+	grown := heapNow() - before
+	t.Logf("memcap 4 MiB: heap grew %d KiB, at most %d aggregates, %d evicted", grown>>10, most, lf.Evicted())
+	if most*LayerFlowBytes > memcap {
+		t.Errorf("%d aggregates held, more than %d bytes at %d each", most, memcap, LayerFlowBytes)
+	}
+	if grown > memcap {
+		t.Errorf("heap grew %d bytes, want at most %d", grown, memcap)
+	}
+	if int(lf.Evicted())+most != n {
+		t.Errorf("%d evicted and %d held, want %d in all", lf.Evicted(), most, n)
+	}
+	lf.Flush()
+	if written != n {
+		t.Errorf("%d records written, want %d", written, n)
 	}
 }
