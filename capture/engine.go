@@ -46,6 +46,7 @@ type Config struct {
 	Out           string // output folder, created if missing
 	Workers       int    // 0 means runtime.NumCPU()
 	BatchSize     int    // packets per batch; 0 means 256
+	BatchBytes    int    // packet bytes per batch, if reached before BatchSize; 0 means DefaultBatchBytes
 	CSV           bool   // write <Type>.csv.gz instead of <Type>.ncap.gz
 	Compress      bool   // gzip the record files
 	Enabled       func(types.Type) bool
@@ -186,6 +187,9 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 256
 	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = DefaultBatchBytes
+	}
 	if cfg.Enabled == nil {
 		cfg.Enabled = func(types.Type) bool { return true }
 	}
@@ -315,7 +319,7 @@ func (e *engine) read(ctx context.Context) error {
 		b.frame0 = frame
 		b.data, b.pkts = b.data[:0], b.pkts[:0]
 		var err error
-		for len(b.pkts) < e.cfg.BatchSize {
+		for len(b.pkts) < e.cfg.BatchSize && len(b.data) < e.cfg.BatchBytes {
 			data, ci, link, rerr := e.src.ReadPacket()
 			if rerr == ErrIdle {
 				// A live source had nothing for a while: hand on what
@@ -416,6 +420,14 @@ func (e *engine) takeLive(ctx context.Context, frame *int64) (*batch, error) {
 		}
 	}
 }
+
+// DefaultBatchBytes is the default Config.BatchBytes. A batch is handed over
+// at BatchSize packets or BatchBytes bytes, whichever comes first, so that
+// the pool holds pool size x BatchBytes (plus one frame each), not pool size
+// x BatchSize x the largest frame. 256 packets of 1,514 bytes take 388 KB:
+// full-size Ethernet frames still make batches of 256 packets; only jumbo or
+// offloaded frames make smaller ones.
+const DefaultBatchBytes = 1 << 20
 
 // BatchPool is how many batches the engine has for workers workers, so no
 // queue holds more: at least 16 (4,096 packets at the default batch size, a

@@ -54,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out           = fs.String("out", "", "output `folder` (default: the input's name with .net appended, in the current folder)")
 		overwrite     = fs.Bool("overwrite", false, "allow -out to name a folder that exists (its record and pcap files are removed)")
 		workers       = fs.Int("workers", runtime.NumCPU(), "decoding workers; packets of one flow always go to the same worker")
-		batch         = fs.Int("batch", 256, "packets per batch handed to the workers")
+		batch         = fs.Int("batch", 256, "packets per batch handed to the workers (a batch also ends at 1MiB of packet bytes)")
 		csv           = fs.Bool("csv", false, "write CSV files (<Type>.csv.gz) instead of protobuf (<Type>.ncap.gz)")
 		compress      = fs.Bool("compress", true, "gzip the output files")
 		include       = fs.String("include", "", "comma-separated record types to write (default: all)")
