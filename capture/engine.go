@@ -47,6 +47,7 @@ type Config struct {
 	Out           string // output folder, created if missing
 	Workers       int    // 0 means runtime.NumCPU()
 	BatchSize     int    // packets per batch; 0 means 256
+	BatchBytes    int    // packet bytes per batch, if reached before BatchSize; 0 means DefaultBatchBytes
 	CSV           bool   // write <Type>.csv.gz instead of <Type>.ncap.gz
 	Compress      bool   // gzip the record files
 	Enabled       func(types.Type) bool
@@ -57,6 +58,13 @@ type Config struct {
 	Progress      func(Stats)     // called about once a second while running; may be nil
 	Created       time.Time       // header creation time; zero means now
 	Decoder       decoder.Options // flow timeouts and stream limits; zero means decoder.DefaultOptions
+	// MemCap bounds the flow, reassembly and defragmentation state of the
+	// whole run, in bytes (the commands' -memcap). It is split in
+	// Workers+1 equal shares: one per worker (Decoder.MemCap; a flow lives
+	// in one worker, so no lock is shared) and one for the layer flows of
+	// the writer. 0 leaves Decoder.MemCap as it is and the layer flows
+	// unbounded.
+	MemCap int64
 	// Live is set for a live capture: when every batch is still with the
 	// workers for longer than liveWait, the reader drops packets (counted in
 	// Behind) instead of waiting on, so that the kernel buffer keeps
@@ -193,11 +201,17 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 256
 	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = DefaultBatchBytes
+	}
 	if cfg.Enabled == nil {
 		cfg.Enabled = func(types.Type) bool { return true }
 	}
 	if cfg.Decoder == (decoder.Options{}) {
 		cfg.Decoder = decoder.DefaultOptions()
+	}
+	if cfg.MemCap > 0 {
+		cfg.Decoder.MemCap = MemCapShare(cfg.MemCap, cfg.Workers)
 	}
 	if cfg.Created.IsZero() {
 		cfg.Created = time.Now()
@@ -284,6 +298,9 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	for _, st := range e.workerStats {
 		s.Decoder.Add(st)
 	}
+	if w.layerFlows != nil {
+		s.Decoder.LayerFlowsEvicted = w.layerFlows.Evicted()
+	}
 	if readErr != nil {
 		if !errors.Is(readErr, ErrTruncatedCapture) {
 			return s, readErr
@@ -317,7 +334,7 @@ func (e *engine) read(ctx context.Context) error {
 		b.frame0 = frame
 		b.data, b.pkts = b.data[:0], b.pkts[:0]
 		var err error
-		for len(b.pkts) < e.cfg.BatchSize {
+		for len(b.pkts) < e.cfg.BatchSize && len(b.data) < e.cfg.BatchBytes {
 			data, ci, link, rerr := e.src.ReadPacket()
 			if rerr == ErrIdle {
 				// A live source had nothing for a while: hand on what
@@ -419,6 +436,14 @@ func (e *engine) takeLive(ctx context.Context, frame *int64) (*batch, error) {
 	}
 }
 
+// DefaultBatchBytes is the default Config.BatchBytes. A batch is handed over
+// at BatchSize packets or BatchBytes bytes, whichever comes first, so that
+// the pool holds pool size x BatchBytes (plus one frame each), not pool size
+// x BatchSize x the largest frame. 256 packets of 1,514 bytes take 388 KB:
+// full-size Ethernet frames still make batches of 256 packets; only jumbo or
+// offloaded frames make smaller ones.
+const DefaultBatchBytes = 1 << 20
+
 // BatchPool is how many batches the engine has for workers workers, so no
 // queue holds more: at least 16 (4,096 packets at the default batch size, a
 // few ms of work), so that when another process takes a core from one
@@ -427,6 +452,10 @@ func (e *engine) takeLive(ctx context.Context, frame *int64) (*batch, error) {
 // agent, which shares the cores with the collector and NATS server on one
 // machine, left them idle 7 to 8 % of the time.
 func BatchPool(workers int) int { return max(16, 4*workers) }
+
+// MemCapShare is the share of memcap that each of workers workers, and the
+// layer flows of the writer, may hold.
+func MemCapShare(memcap int64, workers int) int64 { return memcap / int64(max(workers, 1)+1) }
 
 // kernelDrops asks a live source how many packets the kernel dropped.
 func kernelDrops(src Source) int64 {

@@ -153,6 +153,9 @@ func newWriter(e *engine) *writer {
 		w.unknownPcap.off, w.errorsPcap.off = true, true
 	}
 	w.layerFlows = decoder.NewLayerFlows(func(t types.Type) bool { return e.enabled[t] }, e.cfg.Decoder.FlowTimeout, w.emit)
+	if w.layerFlows != nil && e.cfg.MemCap > 0 {
+		w.layerFlows.SetMemCap(MemCapShare(e.cfg.MemCap, e.workers))
+	}
 	return w
 }
 

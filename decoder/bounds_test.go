@@ -110,7 +110,9 @@ func TestDetectHoldBounded(t *testing.T) {
 		meta := Packet{Frame: int64(i + 1), Timestamp: int64(p.at), CaptureLength: len(data), Length: len(data)}
 		d.Decode(data, layers.LinkTypeEthernet, &meta, s)
 		for _, c := range d.conns.m {
-			held = max(held, len(c.dir[0].head), cap(c.dir[0].head))
+			if c.st != nil {
+				held = max(held, len(c.st.dir[0].head), cap(c.st.dir[0].head))
+			}
 		}
 	}
 	if held > StreamDetectMax || longest > StreamDetectMax {

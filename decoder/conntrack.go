@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"hash/fnv"
+	"math"
 	"strconv"
 	"time"
 
@@ -40,53 +41,83 @@ type connKey struct {
 	depth uint8
 }
 
-type endpoint struct {
-	ip   string
-	port int32
-	mac  string
-}
-
-// direction is what one side sent.
+// direction is what one side sent. A SYN flood makes a connection per
+// packet, so what every connection carries is kept small: counters of TCP
+// flags are 32 bits (they stop at the largest value rather than wrap), and
+// the stream state lives apart (streamState), made at the first payload.
 type direction struct {
 	packets, bytes, payload int64
 	first, last             int64
 	frameFirst, frameLast   int64
-	flags                   [9]int64
-	history                 uint16 // bit per history letter already recorded
-	fin, finAcked           bool
+	flags                   [9]uint32
 	finSeq                  uint32
-	syn                     bool   // a SYN was seen from this side
-	isn                     uint32 // its sequence number
-	stream                  halfStream
-	detectTried             bool // detection on this side ended without a parser
-	dropped                 int  // bytes not handed over before a parser was chosen
+	isn                     uint32 // sequence number of its SYN
+	history                 uint8  // bit per history letter already recorded
+	fin, finAcked           bool
+	syn                     bool // a SYN was seen from this side
+}
+
+// conn is one connection. The addresses are those of key (the client is a
+// when clientIsA); their text is made when the records are written.
+type conn struct {
+	key         connKey
+	uid         string
+	first, last int64
+	dir         [2]direction // 0: client to server
+	app         string
+	st          *streamState // nil until a payload is to be parsed
+	list        *connList
+	lruLinks[conn]
+	link                 int32  // gopacket.LayerType of the first layer
+	cport, sport         uint16 // client and server port (ICMP: type and code of the first packet)
+	clientMAC, serverMAC [6]byte
+	history              [2 * len(historyLetters)]byte // Zeek's history, in order; 0 after the last letter
+	hasMAC               bool
+	clientIsA            bool
+	clientIsSrc          bool // the first packet came from the client
+	initiatorKnown       bool
+	handshake            bool // the client's SYN and the server's SYN-ACK were seen
+	closing              bool
+	rst                  [2]bool
+}
+
+// endReason is why a connection's records were written: the EndReason
+// field of its Connection and Flow records.
+type endReason uint8
+
+const (
+	endFIN            endReason = iota // TCP: both FINs acknowledged (and the close delay over)
+	endRST                             // TCP: a RST was seen (and the close delay over)
+	endTimeout                         // idle longer than -conn-timeout or -flow-timeout
+	endReused                          // a new SYN on the same addresses and ports
+	endMaxConnections                  // ended early: the worker reached -max-connections
+	endMemcap                          // ended early: the worker reached its share of -memcap
+	endOfInput                         // still open when the input ended
+)
+
+var endReasonText = [...]string{endFIN: "fin", endRST: "rst", endTimeout: "timeout", endReused: "reused",
+	endMaxConnections: "max-connections", endMemcap: "memcap", endOfInput: "end-of-input"}
+
+// streamState is what a TCP connection needs once it carries payload for the
+// stream parsers: the reassemblers, the detection and the parser.
+type streamState struct {
+	dir        [2]dirStream
+	detectDone bool
+	parser     StreamParser
+	info       ConnInfo
+	out        [2]deliverFunc
+}
+
+// dirStream is the stream state of one direction.
+type dirStream struct {
+	stream      halfStream
+	detectTried bool // detection on this side ended without a parser
+	dropped     int  // bytes not handed over before a parser was chosen
 	// head holds the first bytes of this side while a detector answers
 	// DetectMore (fewer than StreamDetectMax), with the time and frame of
 	// the segment that carried the first of them.
 	head              []byte
 	headTS, headFrame int64
-}
-
-type conn struct {
-	key            connKey
-	uid, cid       string
-	client, server endpoint
-	clientIsA      bool
-	initiatorKnown bool
-	proto          uint8
-	link, network  string
-	transport, app string
-	first, last    int64
-	dir            [2]direction // 0: client to server
-	history        []byte
-	rst            [2]bool
-	closing        bool
-	detectDone     bool
-	parser         StreamParser
-	info           ConnInfo
-	out            [2]deliverFunc
-	list           *connList
-	lruLinks[conn]
 }
 
 // connList is a list of connections ordered by last activity (closing ones by
@@ -143,6 +174,9 @@ type connTable struct {
 	ordered             orderedSink
 	sink                Sink // the sink deliveries go to right now
 	keyBuf              []byte
+	strs                *AddrStrings // the decoder's cache of address text
+	fragments           func() int64 // bytes the decoder's defragmenters hold
+	streamConns         int64        // connections with a streamState
 }
 
 func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
@@ -192,7 +226,7 @@ func (t *connTable) tick(ts int64, s Sink) {
 			if l != &t.closing {
 				t.stats.TimedOut++
 			}
-			t.end(c, s)
+			t.end(c, s, endTimeout)
 		}
 	}
 }
@@ -201,7 +235,7 @@ func (t *connTable) tick(ts int64, s Sink) {
 func (t *connTable) flush(s Sink) {
 	for _, l := range []*connList{&t.closing, &t.tcp, &t.other} {
 		for c := l.head; c != nil; c = l.head {
-			t.end(c, s)
+			t.end(c, s, endOfInput)
 		}
 	}
 }
@@ -346,7 +380,7 @@ func (t *connTable) packet(v *packetView, p *Packet, s Sink) {
 	c := t.m[k]
 	if c != nil && v.tcp != nil && v.tcp.SYN && !v.tcp.ACK && t.reused(c, srcIsA, v.tcp.Seq) {
 		// The ports are reused by a new connection.
-		t.end(c, s)
+		t.end(c, s, endReused)
 		c = nil
 	}
 	if c == nil {
@@ -388,14 +422,16 @@ func (t *connTable) frameFirst(c *conn) int64 {
 // open starts a connection at its first packet.
 func (t *connTable) open(k connKey, v *packetView, p *Packet, srcIsA bool, s Sink) *conn {
 	if t.opts.MaxConnections > 0 && len(t.m) >= t.opts.MaxConnections {
-		t.evictOldest(s)
+		t.evictOldest(s, endMaxConnections)
 	}
-	c := &conn{key: k, proto: v.proto, first: p.Timestamp, last: p.Timestamp}
-	src := endpoint{ip: p.SrcIP, port: int32(v.sport), mac: ""}
-	dst := endpoint{ip: p.DstIP, port: int32(v.dport)}
-	if v.eth != nil {
-		src.mac, dst.mac = p.Strings.MAC(v.eth.SrcMAC), p.Strings.MAC(v.eth.DstMAC)
+	if t.opts.MemCap > 0 {
+		// Emergency mode: the oldest make room, the table never grows
+		// beyond the cap.
+		for len(t.m) > 0 && t.memory()+ConnBytes > t.opts.MemCap {
+			t.evictOldest(s, endMemcap)
+		}
 	}
+	c := &conn{key: k, first: p.Timestamp, last: p.Timestamp, link: int32(v.link)}
 	clientIsSrc := true
 	switch {
 	case v.tcp != nil && v.tcp.SYN && !v.tcp.ACK:
@@ -414,48 +450,29 @@ func (t *connTable) open(k connKey, v *packetView, p *Packet, srcIsA bool, s Sin
 	default:
 		c.initiatorKnown = true
 	}
-	if clientIsSrc {
-		c.client, c.server, c.clientIsA = src, dst, srcIsA
-	} else {
-		c.client, c.server, c.clientIsA = dst, src, !srcIsA
+	c.clientIsSrc = clientIsSrc
+	c.cport, c.sport, c.clientIsA = v.sport, v.dport, srcIsA
+	if v.eth != nil && len(v.eth.SrcMAC) == 6 && len(v.eth.DstMAC) == 6 {
+		c.hasMAC = true
+		copy(c.clientMAC[:], v.eth.SrcMAC)
+		copy(c.serverMAC[:], v.eth.DstMAC)
 	}
-	// Community ID from the client's view (it orders the endpoints itself).
-	cip, sip := v.src, v.dst
 	if !clientIsSrc {
-		cip, sip = v.dst, v.src
-	}
-	t.keyBuf = t.keyBuf[:0]
-	c.cid = communityID(t.keyBuf, cip, sip, v.proto, uint16(c.client.port), uint16(c.server.port))
-	if v.proto == 1 || v.proto == 58 {
-		c.cid = communityID(t.keyBuf, v.src, v.dst, v.proto, v.sport, v.dport)
+		c.cport, c.sport, c.clientIsA = c.sport, c.cport, !srcIsA
+		c.clientMAC, c.serverMAC = c.serverMAC, c.clientMAC
 	}
 	h := fnv.New64a()
-	h.Write([]byte(c.cid))
+	h.Write([]byte(t.communityID(c)))
 	h.Write([]byte(strconv.FormatInt(p.Frame, 10)))
 	if k.depth > 0 {
 		h.Write([]byte{'/', k.depth})
 	}
 	c.uid = hex.EncodeToString(h.Sum(nil))
-	c.link = linkName(v.link)
-	if v.ip4 != nil {
-		c.network = "IPv4"
-	} else {
-		c.network = "IPv6"
-	}
-	c.transport = transportName(v.proto)
 	if v.app != 0 && v.app != gopacket.LayerTypePayload {
 		c.app = v.app.String()
 	}
-	c.info = ConnInfo{ClientIP: c.client.ip, ServerIP: c.server.ip, ClientPort: c.client.port, ServerPort: c.server.port,
-		ClientMAC: c.client.mac, ServerMAC: c.server.mac, FlowID: c.uid, Counters: &t.counters}
-	if v.tcp != nil && len(t.streams) > 0 {
-		for d := range c.out {
-			d := d
-			c.out[d] = func(data []byte, missed int, ts, frame int64) { t.deliver(c, d, data, missed, ts, frame) }
-		}
-	}
 	t.m[k] = c
-	if v.proto == 6 {
+	if k.proto == 6 {
 		t.tcp.push(c)
 	} else {
 		t.other.push(c)
@@ -466,11 +483,74 @@ func (t *connTable) open(k connKey, v *packetView, p *Packet, srcIsA bool, s Sin
 	return c
 }
 
-func linkName(t gopacket.LayerType) string {
-	if t == 0 {
+// ips returns the client's and the server's address.
+func (c *conn) ips() (client, server []byte) {
+	n := 4
+	if c.key.v6 {
+		n = 16
+	}
+	if c.clientIsA {
+		return c.key.a[:n], c.key.b[:n]
+	}
+	return c.key.b[:n], c.key.a[:n]
+}
+
+// communityID is the connection's Community ID, from the client's view (it
+// orders the endpoints itself); an ICMP flow's from its first packet's.
+func (t *connTable) communityID(c *conn) string {
+	cip, sip := c.ips()
+	t.keyBuf = t.keyBuf[:0]
+	if (c.key.proto == 1 || c.key.proto == 58) && !c.clientIsSrc {
+		return communityID(t.keyBuf, sip, cip, c.key.proto, c.sport, c.cport)
+	}
+	return communityID(t.keyBuf, cip, sip, c.key.proto, c.cport, c.sport)
+}
+
+// endpoints returns the text of the client's and the server's address and
+// MAC address ("" without an Ethernet layer).
+func (t *connTable) endpoints(c *conn) (cip, sip, cmac, smac string) {
+	a, b := c.ips()
+	cip, sip = t.strs.IP(a), t.strs.IP(b)
+	if c.hasMAC {
+		cmac, smac = t.strs.MAC(c.clientMAC[:]), t.strs.MAC(c.serverMAC[:])
+	}
+	return cip, sip, cmac, smac
+}
+
+// streamOf returns the connection's stream state, made on first use.
+func (t *connTable) streamOf(c *conn) *streamState {
+	if c.st != nil {
+		return c.st
+	}
+	st := &streamState{}
+	t.streamConns++
+	cip, sip, cmac, smac := t.endpoints(c)
+	st.info = ConnInfo{ClientIP: cip, ServerIP: sip, ClientPort: int32(c.cport), ServerPort: int32(c.sport),
+		ClientMAC: cmac, ServerMAC: smac, FlowID: c.uid, Handshake: c.handshake, Counters: &t.counters}
+	for d := range st.out {
+		st.out[d] = func(data []byte, missed int, ts, frame int64) { t.deliver(c, d, data, missed, ts, frame) }
+	}
+	for d := range c.dir {
+		if c.dir[d].syn {
+			st.dir[d].stream.start(c.dir[d].isn + 1)
+		}
+	}
+	c.st = st
+	return st
+}
+
+func (c *conn) linkName() string {
+	if c.link == 0 {
 		return ""
 	}
-	return t.String()
+	return gopacket.LayerType(c.link).String()
+}
+
+func (c *conn) network() string {
+	if c.key.v6 {
+		return "IPv6"
+	}
+	return "IPv4"
 }
 
 func transportName(proto uint8) string {
@@ -502,7 +582,18 @@ func (c *conn) mark(d int, letter byte) {
 	if d == 1 {
 		letter += 'a' - 'A'
 	}
-	c.history = append(c.history, letter)
+	if n := bytes.IndexByte(c.history[:], 0); n >= 0 {
+		c.history[n] = letter
+	}
+}
+
+// historyText is the history as the Connection record has it.
+func (c *conn) historyText() string {
+	n := bytes.IndexByte(c.history[:], 0)
+	if n < 0 {
+		n = len(c.history)
+	}
+	return string(c.history[:n])
 }
 
 // account adds one packet of direction d (0: client to server).
@@ -526,7 +617,7 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 	}
 	tcp := v.tcp
 	for i, on := range [9]bool{tcp.FIN, tcp.RST, tcp.ACK, tcp.SYN, tcp.URG, tcp.ECE, tcp.PSH, tcp.CWR, tcp.NS} {
-		if on {
+		if on && dir.flags[i] < math.MaxUint32 {
 			dir.flags[i]++
 		}
 	}
@@ -534,7 +625,10 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 		dir.syn, dir.isn = true, tcp.Seq
 	}
 	if tcp.SYN && tcp.ACK && d == 1 && c.dir[0].syn {
-		c.info.Handshake = true
+		c.handshake = true
+		if c.st != nil {
+			c.st.info.Handshake = true
+		}
 	}
 	switch {
 	case tcp.SYN && !tcp.ACK:
@@ -561,11 +655,13 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 		other.finAcked = true
 	}
 
-	if c.out[d] != nil {
+	if len(t.streams) > 0 && (c.st != nil || v.payload > 0) {
+		st := t.streamOf(c)
+		ds := &st.dir[d].stream
 		t.sink = s
 		t.arrTS, t.arrFrame = p.Timestamp, p.Frame
-		if tcp.SYN && !dir.stream.started {
-			dir.stream.start(tcp.Seq + 1)
+		if tcp.SYN && !ds.started {
+			ds.start(tcp.Seq + 1)
 		}
 		if v.payload > 0 {
 			// TCP Fast Open carries data in the SYN: it starts at Seq+1.
@@ -573,14 +669,14 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 			if tcp.SYN {
 				seq++
 			}
-			if c.parser == nil && c.detectDone {
+			if st.parser == nil && st.detectDone {
 				// Nobody reads this connection: do not buffer it.
 			} else {
-				dir.stream.add(seq, tcp.Payload, p.Timestamp, p.Frame, t.opts.StreamMemoryPerConn, t.opts.StreamMemory, &t.reasm, c.out[d])
+				ds.add(seq, tcp.Payload, p.Timestamp, p.Frame, t.opts.StreamMemoryPerConn, t.opts.StreamMemory, &t.reasm, st.out[d])
 			}
 		}
 		if tcp.FIN || tcp.RST {
-			dir.stream.flush(&t.reasm, c.out[d])
+			ds.flush(&t.reasm, st.out[d])
 		}
 	}
 
@@ -596,9 +692,10 @@ func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 // deliver hands in-order bytes of direction d to the connection's parser,
 // detecting the protocol on the first bytes.
 func (t *connTable) deliver(c *conn, d int, data []byte, missed int, ts, frame int64) {
-	dir := &c.dir[d]
-	if c.parser == nil {
-		if c.detectDone {
+	st := c.st
+	dir := &st.dir[d]
+	if st.parser == nil {
+		if st.detectDone {
 			return
 		}
 		if dir.detectTried || missed > 0 {
@@ -619,26 +716,27 @@ func (t *connTable) deliver(c *conn, d int, data []byte, missed int, ts, frame i
 // parser was chosen (the other side told the protocol) reach it as missed
 // bytes, so that it never pairs messages across them.
 func (t *connTable) feed(c *conn, d int, data []byte, missed int, ts, frame int64) {
-	if c.parser == nil {
+	st := c.st
+	if st == nil || st.parser == nil {
 		return // stopped by a panic while earlier bytes were fed
 	}
-	dir := &c.dir[d]
+	dir := &st.dir[d]
 	missed += dir.dropped
 	dir.dropped = 0
 	t.chunk = Chunk{FromClient: d == 0, Data: data, Missed: missed, Timestamp: ts, Frame: frame,
 		ArrivalTimestamp: t.arrTS, ArrivalFrame: t.arrFrame}
-	defer t.stopOnPanic(c)
-	c.parser.Feed(&t.chunk, &c.info, t.sink)
+	defer t.stopOnPanic(st)
+	st.parser.Feed(&t.chunk, &st.info, t.sink)
 }
 
 // stopOnPanic, deferred around a parser call, turns a panic into a count
 // and stops the connection's parser: a parser that panicked may hold broken
 // state, and what it would say next cannot be trusted. The worker goes on.
-func (t *connTable) stopOnPanic(c *conn) {
+func (t *connTable) stopOnPanic(st *streamState) {
 	if recover() != nil {
 		t.counters.Panics++
-		c.parser = nil
-		c.detectDone = true
+		st.parser = nil
+		st.detectDone = true
 	}
 }
 
@@ -647,7 +745,8 @@ func (t *connTable) stopOnPanic(c *conn) {
 // to it; the bytes held before data have been fed already, those of both
 // sides, oldest first.
 func (t *connTable) detect(c *conn, d int, data []byte, ts, frame int64) bool {
-	dir := &c.dir[d]
+	st := c.st
+	dir := &st.dir[d]
 	first := data
 	if len(dir.head) > 0 {
 		// Only the bytes the detectors see are added; the rest of data
@@ -660,7 +759,7 @@ func (t *connTable) detect(c *conn, d int, data []byte, ts, frame int64) bool {
 	more := false
 	var sp *StreamProtocol
 	for i := range t.streams {
-		switch v := t.detectOne(&t.streams[i], first, d == 0, &c.info); v {
+		switch v := t.detectOne(&t.streams[i], first, d == 0, &st.info); v {
 		case DetectYes:
 			sp = &t.streams[i]
 		case DetectMore:
@@ -681,19 +780,19 @@ func (t *connTable) detect(c *conn, d int, data []byte, ts, frame int64) bool {
 		dir.detectTried = true
 		dir.dropped += len(dir.head) + len(data)
 		dir.head = nil
-		if c.dir[0].detectTried && c.dir[1].detectTried {
-			c.detectDone = true
-			c.dir[0].stream.release(&t.reasm)
-			c.dir[1].stream.release(&t.reasm)
+		if st.dir[0].detectTried && st.dir[1].detectTried {
+			st.detectDone = true
+			st.dir[0].stream.release(&t.reasm)
+			st.dir[1].stream.release(&t.reasm)
 		}
 		return false
 	}
-	c.parser = sp.New()
+	st.parser = sp.New()
 	c.app = sp.Name
-	c.detectDone = true
+	st.detectDone = true
 	// What both sides held while detectors wanted more, in capture order.
 	o := 1 - d
-	if len(c.dir[o].head) > 0 && (len(dir.head) == 0 || c.dir[o].headFrame < dir.headFrame) {
+	if len(st.dir[o].head) > 0 && (len(dir.head) == 0 || st.dir[o].headFrame < dir.headFrame) {
 		t.feedHead(c, o)
 	}
 	t.feedHead(c, d)
@@ -714,7 +813,7 @@ func (t *connTable) detectOne(sp *StreamProtocol, first []byte, fromClient bool,
 
 // feedHead hands the bytes direction d held during detection to the parser.
 func (t *connTable) feedHead(c *conn, d int) {
-	dir := &c.dir[d]
+	dir := &c.st.dir[d]
 	if len(dir.head) == 0 {
 		return
 	}
@@ -723,108 +822,138 @@ func (t *connTable) feedHead(c *conn, d int) {
 	t.feed(c, d, head, 0, dir.headTS, dir.headFrame)
 }
 
-// evictOldest ends the least recently active connection.
-func (t *connTable) evictOldest(s Sink) {
+// memory is what the worker's MemCap counts now.
+func (t *connTable) memory() int64 {
+	n := int64(len(t.m))*ConnBytes + t.streamConns*StreamStateBytes + t.reasm.bufferedNow
+	if t.fragments != nil {
+		n += t.fragments()
+	}
+	return n
+}
+
+// evictOldest ends the least recently active connection early.
+func (t *connTable) evictOldest(s Sink, why endReason) {
 	var victim *conn
 	for _, l := range []*connList{&t.closing, &t.other, &t.tcp} {
 		if l.head != nil && (victim == nil || l.head.last < victim.last) {
 			victim = l.head
 		}
 	}
-	if victim != nil {
-		t.stats.Evicted++
-		t.end(victim, s)
+	if victim == nil {
+		return
 	}
+	if why == endMemcap {
+		t.stats.EvictedMemcap++
+	} else {
+		t.stats.Evicted++
+	}
+	t.end(victim, s, why)
 }
 
 // end writes the connection's records and forgets it. s is the worker's
 // sink (never t.ordered itself): end wraps it so that every record is ordered.
-func (t *connTable) end(c *conn, s Sink) {
+// A connection closed by FINs or a RST keeps that reason whatever ends it.
+func (t *connTable) end(c *conn, s Sink, why endReason) {
+	switch {
+	case c.closing && (c.rst[0] || c.rst[1]):
+		why = endRST
+	case c.closing:
+		why = endFIN
+	}
 	if o, ok := s.(*orderedSink); ok {
 		s = o.s
 	}
 	key := t.frameFirst(c)
 	t.ordered.s, t.ordered.key = s, key
 	out := &t.ordered
-	if c.parser != nil || c.out[0] != nil {
+	if st := c.st; st != nil {
 		t.sink = out
 		t.arrTS, t.arrFrame = c.last, max(c.dir[0].frameLast, c.dir[1].frameLast)
-		for d := range c.dir {
-			if c.out[d] != nil {
-				c.dir[d].stream.flush(&t.reasm, c.out[d])
-			}
+		for d := range st.dir {
+			st.dir[d].stream.flush(&t.reasm, st.out[d])
 		}
-		if c.parser != nil {
+		if st.parser != nil {
 			func() {
-				defer t.stopOnPanic(c)
-				c.parser.Close(&c.info, out)
+				defer t.stopOnPanic(st)
+				st.parser.Close(&st.info, out)
 			}()
 		}
-		c.dir[0].stream.release(&t.reasm)
-		c.dir[1].stream.release(&t.reasm)
+		st.dir[0].stream.release(&t.reasm)
+		st.dir[1].stream.release(&t.reasm)
+		t.streamConns--
 	}
 	if c.list != nil {
 		c.list.remove(c)
 	}
 	delete(t.m, c.key)
 	t.stats.Connections++
+	var cid string
+	if t.emitConn || t.emitFlow {
+		cid = t.communityID(c)
+	}
+	reason := endReasonText[why]
 	if t.emitConn {
-		t.emitConnection(c, out)
+		t.emitConnection(c, cid, reason, out)
 	}
 	if t.emitFlow {
 		for d := range c.dir {
 			if c.dir[d].packets > 0 {
-				t.emitFlowRecord(c, d, s)
+				t.emitFlowRecord(c, d, cid, reason, s)
 			}
 		}
 	}
 }
 
-func (t *connTable) emitConnection(c *conn, s *orderedSink) {
+func (t *connTable) emitConnection(c *conn, cid, reason string, s *orderedSink) {
 	r := &t.conn
 	r.Reset()
 	a, b := &c.dir[0], &c.dir[1]
 	r.TimestampFirst, r.TimestampLast = c.first, c.last
 	r.Duration = c.last - c.first
-	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.link, c.network, c.transport, c.app
-	r.SrcMAC, r.DstMAC = c.client.mac, c.server.mac
-	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = c.client.ip, c.client.port, c.server.ip, c.server.port
+	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.linkName(), c.network(), transportName(c.key.proto), c.app
+	cip, sip, cmac, smac := t.endpoints(c)
+	r.SrcMAC, r.DstMAC = cmac, smac
+	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = cip, int32(c.cport), sip, int32(c.sport)
 	r.TotalSize = a.bytes + b.bytes
 	r.AppPayloadSize = a.payload + b.payload
 	r.NumPackets = a.packets + b.packets
-	r.UID, r.CommunityID = c.uid, c.cid
+	r.UID, r.CommunityID = c.uid, cid
 	r.NumPacketsClientToServer, r.NumPacketsServerToClient = a.packets, b.packets
 	r.BytesClientToServer, r.BytesServerToClient = a.bytes, b.bytes
 	r.PayloadBytesClientToServer, r.PayloadBytesServerToClient = a.payload, b.payload
-	f := func(i int) int64 { return a.flags[i] + b.flags[i] }
+	f := func(i int) int64 { return int64(a.flags[i]) + int64(b.flags[i]) }
 	r.NumFINFlags, r.NumRSTFlags, r.NumACKFlags, r.NumSYNFlags = f(0), f(1), f(2), f(3)
 	r.NumURGFlags, r.NumECEFlags, r.NumPSHFlags, r.NumCWRFlags, r.NumNSFlags = f(4), f(5), f(6), f(7), f(8)
 	r.State = c.state()
-	r.History = string(c.history)
+	r.History = c.historyText()
 	r.InitiatorKnown = c.initiatorKnown
 	r.FrameFirst = t.frameFirst(c)
 	r.FrameLast = max(a.frameLast, b.frameLast)
+	r.EndReason = reason
 	s.EmitOrdered(types.Type_NC_Connection, r, r.FrameFirst)
 }
 
-func (t *connTable) emitFlowRecord(c *conn, d int, s Sink) {
+func (t *connTable) emitFlowRecord(c *conn, d int, cid, reason string, s Sink) {
 	r := &t.flow
 	r.Reset()
 	dir := &c.dir[d]
-	src, dst := c.client, c.server
+	srcIP, dstIP, srcMAC, dstMAC := t.endpoints(c)
+	sport, dport := int32(c.cport), int32(c.sport)
 	if d == 1 {
-		src, dst = dst, src
+		srcIP, dstIP, srcMAC, dstMAC, sport, dport = dstIP, srcIP, dstMAC, srcMAC, dport, sport
 	}
 	r.TimestampFirst, r.TimestampLast, r.Duration = dir.first, dir.last, dir.last-dir.first
-	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.link, c.network, c.transport, c.app
-	r.SrcMAC, r.DstMAC = src.mac, dst.mac
-	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = src.ip, src.port, dst.ip, dst.port
+	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.linkName(), c.network(), transportName(c.key.proto), c.app
+	r.SrcMAC, r.DstMAC = srcMAC, dstMAC
+	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = srcIP, sport, dstIP, dport
 	r.TotalSize, r.AppPayloadSize, r.NumPackets = dir.bytes, dir.payload, dir.packets
 	r.UID = c.uid + "-" + strconv.Itoa(d)
-	r.CommunityID = c.cid
-	r.NumFINFlags, r.NumRSTFlags, r.NumACKFlags, r.NumSYNFlags = dir.flags[0], dir.flags[1], dir.flags[2], dir.flags[3]
-	r.NumURGFlags, r.NumECEFlags, r.NumPSHFlags, r.NumCWRFlags, r.NumNSFlags = dir.flags[4], dir.flags[5], dir.flags[6], dir.flags[7], dir.flags[8]
+	r.CommunityID = cid
+	f := func(i int) int64 { return int64(dir.flags[i]) }
+	r.NumFINFlags, r.NumRSTFlags, r.NumACKFlags, r.NumSYNFlags = f(0), f(1), f(2), f(3)
+	r.NumURGFlags, r.NumECEFlags, r.NumPSHFlags, r.NumCWRFlags, r.NumNSFlags = f(4), f(5), f(6), f(7), f(8)
 	r.FrameFirst, r.FrameLast = dir.frameFirst, dir.frameLast
+	r.EndReason = reason
 	t.ordered.s = s
 	t.ordered.EmitOrdered(types.Type_NC_Flow, r, r.FrameFirst)
 }
@@ -833,7 +962,7 @@ func (t *connTable) emitFlowRecord(c *conn, d int, s Sink) {
 // only) or SF (both sides sent).
 func (c *conn) state() string {
 	a, b := &c.dir[0], &c.dir[1]
-	if c.proto != 6 {
+	if c.key.proto != 6 {
 		if b.packets == 0 {
 			return "S0"
 		}

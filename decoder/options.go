@@ -25,6 +25,16 @@ type Options struct {
 	// MaxConnections bounds the connections one worker tracks; when full,
 	// the least recently active one is ended early (and counted).
 	MaxConnections int
+	// MemCap bounds, in bytes, the flow, stream and fragment state one
+	// worker holds, as Suricata's memcaps do: connections at ConnBytes
+	// each (StreamStateBytes more once they carry payload for a stream
+	// parser), out-of-order TCP bytes and IP fragments. When a new
+	// connection would go beyond it, the connections idle longest are
+	// ended early (emergency eviction; their records say "memcap", Stats
+	// count them). It also lowers StreamMemory to MemCap/2 and
+	// DefragMemory to MemCap/8, so that connections keep a quarter at
+	// least. 0: no bound.
+	MemCap int64
 	// NoDefrag turns IP defragmentation off: a first fragment's payload is
 	// then decoded as if it were the whole datagram, later fragments not
 	// at all (tshark with ip.defragment and ipv6.defragment off).
@@ -64,22 +74,26 @@ func DefaultOptions() Options {
 
 // Stats are the counters of the stateful decoders, summed over workers.
 type Stats struct {
-	Connections      int64 // connection records made
-	TimedOut         int64 // ended by an idle timeout
-	Evicted          int64 // ended early because MaxConnections was reached
-	StreamBytes      int64 // TCP bytes handed to stream parsers in order
-	MissedBytes      int64 // TCP bytes never captured (holes given up)
-	OverlapBytes     int64 // TCP bytes seen more than once
-	OutOfOrder       int64 // TCP segments that arrived after a hole
-	MemoryLimitHits  int64 // times a stream memory bound forced a hole to be given up
-	StreamMemoryPeak int64 // most out-of-order stream memory (data and bookkeeping, as allocated) one worker held at once
-	ConnectionsPeak  int64 // most connections one worker tracked at once
-	Defragmented     int64 // IP datagrams reassembled from fragments
-	DefragTimedOut   int64 // fragmented datagrams never completed (timed out, or pending at the end)
-	DefragEvicted    int64 // fragmented datagrams dropped at a DefragMaxDatagrams or DefragMemory bound
-	DefragOversize   int64 // fragments that would make a datagram longer than 65535 bytes
-	DefragPeak       int64 // most incomplete datagrams one worker held at once
-	Stream           StreamCounters
+	Connections   int64 // connection records made
+	TimedOut      int64 // ended by an idle timeout
+	Evicted       int64 // ended early because MaxConnections was reached
+	EvictedMemcap int64 // ended early because MemCap was reached
+	// LayerFlowsEvicted are layer-flow aggregates written early because
+	// their memory cap was reached (capture.Config.MemCap).
+	LayerFlowsEvicted int64
+	StreamBytes       int64 // TCP bytes handed to stream parsers in order
+	MissedBytes       int64 // TCP bytes never captured (holes given up)
+	OverlapBytes      int64 // TCP bytes seen more than once
+	OutOfOrder        int64 // TCP segments that arrived after a hole
+	MemoryLimitHits   int64 // times a stream memory bound forced a hole to be given up
+	StreamMemoryPeak  int64 // most out-of-order stream memory (data and bookkeeping, as allocated) one worker held at once
+	ConnectionsPeak   int64 // most connections one worker tracked at once
+	Defragmented      int64 // IP datagrams reassembled from fragments
+	DefragTimedOut    int64 // fragmented datagrams never completed (timed out, or pending at the end)
+	DefragEvicted     int64 // fragmented datagrams dropped at a DefragMaxDatagrams or DefragMemory bound
+	DefragOversize    int64 // fragments that would make a datagram longer than 65535 bytes
+	DefragPeak        int64 // most incomplete datagrams one worker held at once
+	Stream            StreamCounters
 }
 
 // Add sums o into s (peaks take the maximum).
@@ -87,6 +101,8 @@ func (s *Stats) Add(o Stats) {
 	s.Connections += o.Connections
 	s.TimedOut += o.TimedOut
 	s.Evicted += o.Evicted
+	s.EvictedMemcap += o.EvictedMemcap
+	s.LayerFlowsEvicted += o.LayerFlowsEvicted
 	s.StreamBytes += o.StreamBytes
 	s.MissedBytes += o.MissedBytes
 	s.OverlapBytes += o.OverlapBytes
@@ -100,4 +116,28 @@ func (s *Stats) Add(o Stats) {
 	s.DefragOversize += o.DefragOversize
 	s.DefragPeak = max(s.DefragPeak, o.DefragPeak)
 	s.Stream.add(o.Stream)
+}
+
+// ConnBytes is what MemCap counts for a connection: a half-open TCP
+// connection costs about 470 bytes (TestHalfOpenSize measures it and
+// asserts it stays within this).
+const ConnBytes = 512
+
+// StreamStateBytes is what MemCap counts more for a connection whose payload
+// goes to the stream parsers: its reassemblers, the bytes held while the
+// protocol is detected, and a parser.
+const StreamStateBytes = 2048
+
+// capped applies MemCap to the reassembly and defragmentation bounds.
+func (o Options) capped() Options {
+	if o.MemCap <= 0 {
+		return o
+	}
+	if o.StreamMemory <= 0 || o.StreamMemory > o.MemCap/2 {
+		o.StreamMemory = o.MemCap / 2
+	}
+	if o.DefragMemory <= 0 || o.DefragMemory > o.MemCap/8 {
+		o.DefragMemory = o.MemCap / 8
+	}
+	return o
 }

@@ -94,7 +94,17 @@ func NewPacketDecoder(enabled func(types.Type) bool, opts ...Options) *PacketDec
 	if len(opts) > 0 {
 		o = opts[0]
 	}
+	o = o.capped()
 	d.conns = newConnTable(o, enabled)
+	if d.conns != nil {
+		d.conns.strs = &d.strs
+		d.conns.fragments = func() int64 {
+			if d.defrag == nil {
+				return 0
+			}
+			return d.defrag.held + d.shared.held
+		}
+	}
 	if !o.NoDefrag {
 		d.defrag = newDefragmenter(o)
 		d.shared = newDefragmenter(o)

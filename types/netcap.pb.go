@@ -583,18 +583,20 @@ type Flow struct {
 	TimestampLast int64  `protobuf:"varint,16,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // last packet, Unix ns
 	Duration      int64  `protobuf:"varint,17,opt,name=Duration,proto3" json:"Duration,omitempty"`           // TimestampLast - TimestampFirst, ns
 	// Community ID v1, seed 0 ("1:<base64>"), of the connection (same value for both directions)
-	CommunityID   string `protobuf:"bytes,18,opt,name=CommunityID,proto3" json:"CommunityID,omitempty"`
-	NumFINFlags   int64  `protobuf:"varint,19,opt,name=NumFINFlags,proto3" json:"NumFINFlags,omitempty"` // TCP packets with FIN set; 0 for other protocols
-	NumRSTFlags   int64  `protobuf:"varint,20,opt,name=NumRSTFlags,proto3" json:"NumRSTFlags,omitempty"` // TCP packets with RST set; 0 for other protocols
-	NumACKFlags   int64  `protobuf:"varint,21,opt,name=NumACKFlags,proto3" json:"NumACKFlags,omitempty"` // TCP packets with ACK set; 0 for other protocols
-	NumSYNFlags   int64  `protobuf:"varint,22,opt,name=NumSYNFlags,proto3" json:"NumSYNFlags,omitempty"` // TCP packets with SYN set; 0 for other protocols
-	NumURGFlags   int64  `protobuf:"varint,23,opt,name=NumURGFlags,proto3" json:"NumURGFlags,omitempty"` // TCP packets with URG set; 0 for other protocols
-	NumECEFlags   int64  `protobuf:"varint,24,opt,name=NumECEFlags,proto3" json:"NumECEFlags,omitempty"` // TCP packets with ECE set; 0 for other protocols
-	NumPSHFlags   int64  `protobuf:"varint,25,opt,name=NumPSHFlags,proto3" json:"NumPSHFlags,omitempty"` // TCP packets with PSH set; 0 for other protocols
-	NumCWRFlags   int64  `protobuf:"varint,26,opt,name=NumCWRFlags,proto3" json:"NumCWRFlags,omitempty"` // TCP packets with CWR set; 0 for other protocols
-	NumNSFlags    int64  `protobuf:"varint,27,opt,name=NumNSFlags,proto3" json:"NumNSFlags,omitempty"`   // TCP packets with NS set; 0 for other protocols
-	FrameFirst    int64  `protobuf:"varint,28,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`   // frame number of the first packet
-	FrameLast     int64  `protobuf:"varint,29,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`     // frame number of the last packet
+	CommunityID string `protobuf:"bytes,18,opt,name=CommunityID,proto3" json:"CommunityID,omitempty"`
+	NumFINFlags int64  `protobuf:"varint,19,opt,name=NumFINFlags,proto3" json:"NumFINFlags,omitempty"` // TCP packets with FIN set; 0 for other protocols
+	NumRSTFlags int64  `protobuf:"varint,20,opt,name=NumRSTFlags,proto3" json:"NumRSTFlags,omitempty"` // TCP packets with RST set; 0 for other protocols
+	NumACKFlags int64  `protobuf:"varint,21,opt,name=NumACKFlags,proto3" json:"NumACKFlags,omitempty"` // TCP packets with ACK set; 0 for other protocols
+	NumSYNFlags int64  `protobuf:"varint,22,opt,name=NumSYNFlags,proto3" json:"NumSYNFlags,omitempty"` // TCP packets with SYN set; 0 for other protocols
+	NumURGFlags int64  `protobuf:"varint,23,opt,name=NumURGFlags,proto3" json:"NumURGFlags,omitempty"` // TCP packets with URG set; 0 for other protocols
+	NumECEFlags int64  `protobuf:"varint,24,opt,name=NumECEFlags,proto3" json:"NumECEFlags,omitempty"` // TCP packets with ECE set; 0 for other protocols
+	NumPSHFlags int64  `protobuf:"varint,25,opt,name=NumPSHFlags,proto3" json:"NumPSHFlags,omitempty"` // TCP packets with PSH set; 0 for other protocols
+	NumCWRFlags int64  `protobuf:"varint,26,opt,name=NumCWRFlags,proto3" json:"NumCWRFlags,omitempty"` // TCP packets with CWR set; 0 for other protocols
+	NumNSFlags  int64  `protobuf:"varint,27,opt,name=NumNSFlags,proto3" json:"NumNSFlags,omitempty"`   // TCP packets with NS set; 0 for other protocols
+	FrameFirst  int64  `protobuf:"varint,28,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`   // frame number of the first packet
+	FrameLast   int64  `protobuf:"varint,29,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`     // frame number of the last packet
+	// why the flow's record was written, the same as its Connection's EndReason (see there)
+	EndReason     string `protobuf:"bytes,30,opt,name=EndReason,proto3" json:"EndReason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -832,6 +834,13 @@ func (x *Flow) GetFrameLast() int64 {
 	return 0
 }
 
+func (x *Flow) GetEndReason() string {
+	if x != nil {
+		return x.EndReason
+	}
+	return ""
+}
+
 // Connection is a bidirectional flow (a conversation between two endpoints).
 // Src* is the initiator (client), Dst* the responder (server).
 type Connection struct {
@@ -893,8 +902,14 @@ type Connection struct {
 	InitiatorKnown bool  `protobuf:"varint,36,opt,name=InitiatorKnown,proto3" json:"InitiatorKnown,omitempty"`
 	FrameFirst     int64 `protobuf:"varint,37,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"` // frame number of the first packet of either direction
 	FrameLast      int64 `protobuf:"varint,38,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`   // frame number of the last packet of either direction
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// why the record was written: fin (TCP, both FINs acknowledged), rst (TCP, a RST), timeout (idle
+	// longer than -conn-timeout or -flow-timeout), reused (a new SYN on the same addresses and ports),
+	// max-connections or memcap (ended early: its worker reached -max-connections or its share of
+	// -memcap, the connection idle longest going first), end-of-input (still open when the input
+	// ended); a connection closed by FIN or RST keeps fin or rst whatever ends it
+	EndReason     string `protobuf:"bytes,39,opt,name=EndReason,proto3" json:"EndReason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Connection) Reset() {
@@ -1191,6 +1206,13 @@ func (x *Connection) GetFrameLast() int64 {
 		return x.FrameLast
 	}
 	return 0
+}
+
+func (x *Connection) GetEndReason() string {
+	if x != nil {
+		return x.EndReason
+	}
+	return ""
 }
 
 // LinkFlow is a bidirectional flow between two MAC addresses.
@@ -15598,7 +15620,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\vMessageType\x18\x02 \x01(\x0e2\f.netcap.TypeR\vMessageType\x12\x1c\n" +
 	"\tTotalSize\x18\x03 \x01(\x05R\tTotalSize\x12\x12\n" +
 	"\x04Data\x18\x04 \x01(\fR\x04Data\x12*\n" +
-	"\x10ContainsPayloads\x18\x05 \x01(\bR\x10ContainsPayloads\"\x9e\a\n" +
+	"\x10ContainsPayloads\x18\x05 \x01(\bR\x10ContainsPayloads\"\xbc\a\n" +
 	"\x04Flow\x12&\n" +
 	"\x0eTimestampFirst\x18\x01 \x01(\x03R\x0eTimestampFirst\x12\x1c\n" +
 	"\tLinkProto\x18\x02 \x01(\tR\tLinkProto\x12\"\n" +
@@ -15635,7 +15657,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\n" +
 	"FrameFirst\x18\x1c \x01(\x03R\n" +
 	"FrameFirst\x12\x1c\n" +
-	"\tFrameLast\x18\x1d \x01(\x03R\tFrameLast\"\xd8\n" +
+	"\tFrameLast\x18\x1d \x01(\x03R\tFrameLast\x12\x1c\n" +
+	"\tEndReason\x18\x1e \x01(\tR\tEndReason\"\xf6\n" +
 	"\n" +
 	"\n" +
 	"Connection\x12&\n" +
@@ -15683,7 +15706,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\n" +
 	"FrameFirst\x18% \x01(\x03R\n" +
 	"FrameFirst\x12\x1c\n" +
-	"\tFrameLast\x18& \x01(\x03R\tFrameLast\"\xa4\x04\n" +
+	"\tFrameLast\x18& \x01(\x03R\tFrameLast\x12\x1c\n" +
+	"\tEndReason\x18' \x01(\tR\tEndReason\"\xa4\x04\n" +
 	"\bLinkFlow\x12&\n" +
 	"\x0eTimestampFirst\x18\x01 \x01(\x03R\x0eTimestampFirst\x12$\n" +
 	"\rTimestampLast\x18\x02 \x01(\x03R\rTimestampLast\x12\x14\n" +

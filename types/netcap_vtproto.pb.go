@@ -189,6 +189,15 @@ func (m *Flow) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.EndReason) > 0 {
+		i -= len(m.EndReason)
+		copy(dAtA[i:], m.EndReason)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.EndReason)))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xf2
+	}
 	if m.FrameLast != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FrameLast))
 		i--
@@ -414,6 +423,15 @@ func (m *Connection) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	if m.unknownFields != nil {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
+	}
+	if len(m.EndReason) > 0 {
+		i -= len(m.EndReason)
+		copy(dAtA[i:], m.EndReason)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.EndReason)))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xba
 	}
 	if m.FrameLast != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FrameLast))
@@ -12982,6 +13000,10 @@ func (m *Flow) SizeVT() (n int) {
 	if m.FrameLast != 0 {
 		n += 2 + protohelpers.SizeOfVarint(uint64(m.FrameLast))
 	}
+	l = len(m.EndReason)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
 	n += len(m.unknownFields)
 	return n
 }
@@ -13117,6 +13139,10 @@ func (m *Connection) SizeVT() (n int) {
 	}
 	if m.FrameLast != 0 {
 		n += 2 + protohelpers.SizeOfVarint(uint64(m.FrameLast))
+	}
+	l = len(m.EndReason)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -19570,6 +19596,38 @@ func (m *Flow) UnmarshalVT(dAtA []byte) error {
 					break
 				}
 			}
+		case 30:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field EndReason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.EndReason = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
@@ -20500,6 +20558,38 @@ func (m *Connection) UnmarshalVT(dAtA []byte) error {
 					break
 				}
 			}
+		case 39:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field EndReason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.EndReason = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

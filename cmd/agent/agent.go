@@ -56,6 +56,7 @@ func run(args []string, stderr io.Writer) int {
 		creds     = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (decentralized JWT auth)")
 		nkey      = fs.String("nkey", "", "`file` holding an NKey seed (SU...) whose public key the collector's -users lists with this sensor; a user and password go in the URL: nats://name:password@host:4222")
 		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
+		memcap    = fs.String("memcap", cli.FormatSize(engine.DefaultMemCap()), engine.MemCapUsage)
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: net agent (-read file | -iface name) -sensor name [-nats url] [flags]
@@ -115,6 +116,10 @@ flags:
 	}
 	if *workers < 1 {
 		return fail("-workers must be at least 1")
+	}
+	memcapBytes, err := engine.ParseMemCap(*memcap)
+	if err != nil {
+		return fail("%v", err)
 	}
 	if *window < 1 || *window > 1024 {
 		return fail("-window %d: want 1 to 1024", *window)
@@ -186,6 +191,7 @@ flags:
 		Live:     *iface != "",
 		Output:   ag.Output(),
 		PartSize: int(partSize),
+		MemCap:   memcapBytes,
 	}
 	if *iface != "" {
 		// A file replay cuts parts by size only, so that they are the

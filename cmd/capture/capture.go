@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -56,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out           = fs.String("out", "", "output `folder` (default: the input's name with .net appended, in the current folder)")
 		overwrite     = fs.Bool("overwrite", false, "allow -out to name a folder that exists (its record and pcap files are removed)")
 		workers       = fs.Int("workers", runtime.NumCPU(), "decoding workers; packets of one flow always go to the same worker")
-		batch         = fs.Int("batch", 256, "packets per batch handed to the workers")
+		batch         = fs.Int("batch", 256, "packets per batch handed to the workers (a batch also ends at 1MiB of packet bytes)")
 		csv           = fs.Bool("csv", false, "write CSV files (<Type>.csv.gz) instead of protobuf (<Type>.ncap.gz)")
 		compress      = fs.Bool("compress", true, "gzip the output files")
 		include       = fs.String("include", "", "comma-separated record types to write (default: all)")
@@ -71,6 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		closeDelay    = fs.Duration("close-delay", defaults.CloseDelay, "keep a closed TCP connection this long for its trailing packets")
 		streamMemory  = fs.Int64("stream-memory", defaults.StreamMemory, "bytes all workers may hold for out-of-order TCP data, counted as allocated: the data and its bookkeeping; beyond, holes are given up and counted")
 		maxConns      = fs.Int("max-connections", defaults.MaxConnections, "connections tracked at most; beyond, the least recently active ends early")
+		memcap        = fs.String("memcap", cli.FormatSize(engine.DefaultMemCap()), engine.MemCapUsage)
 		cpuprofile    = fs.String("cpuprofile", "", "write a CPU profile to `file`")
 		memprofile    = fs.String("memprofile", "", "write a heap profile to `file` at exit")
 	)
@@ -122,6 +124,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *workers < 1 || *batch < 1 {
 		fmt.Fprintln(stderr, "net capture: -workers and -batch must be at least 1")
+		return 2
+	}
+	memcapBytes, err := engine.ParseMemCap(*memcap)
+	if err != nil {
+		fmt.Fprintf(stderr, "net capture: %v\n", err)
 		return 2
 	}
 	if *out == "" {
@@ -180,6 +187,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		IgnoreUnknown: *ignoreUnknown,
 		Version:       netcap.Version,
 		Live:          *iface != "",
+		MemCap:        memcapBytes,
 		Decoder: decoder.Options{
 			ConnTimeout:         *connTimeout,
 			FlowTimeout:         *flowTimeout,
@@ -191,6 +199,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			DefragMaxDatagrams:  defaults.DefragMaxDatagrams,
 			DefragMemory:        defaults.DefragMemory,
 		},
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit past the cap: the collector works harder before
+		// the process outgrows what -memcap promises, and never fails.
+		debug.SetMemoryLimit(2*memcapBytes + 512<<20)
 	}
 	tty := isTerminal(stderr)
 	if !*quiet && *iface != "" {
@@ -484,8 +497,8 @@ func printSummary(w io.Writer, s *engine.Summary, out string, color bool) {
 	fmt.Fprintf(w, "\n%s: %d packets, %d records, %d unknown (unknown.pcap), %d errors (errors.pcap), %s, %.0f packets/s, %d workers, output in %s\n",
 		s.Source, s.Packets, total, s.Unknown, s.Errors, s.Elapsed.Round(time.Millisecond), rate, s.Workers, out)
 	if d := s.Decoder; d.Connections > 0 || d.StreamBytes > 0 {
-		fmt.Fprintf(w, "flows: %d connections (%d timed out, %d ended early at -max-connections); TCP streams: %d bytes reassembled, %d missed, %d overlapping, %d segments out of order",
-			d.Connections, d.TimedOut, d.Evicted, d.StreamBytes, d.MissedBytes, d.OverlapBytes, d.OutOfOrder)
+		fmt.Fprintf(w, "flows: %d connections (evicted: memcap %d, max-connections %d, timeout %d; layer flows evicted: memcap %d); TCP streams: %d bytes reassembled, %d missed, %d overlapping, %d segments out of order",
+			d.Connections, d.EvictedMemcap, d.Evicted, d.TimedOut, d.LayerFlowsEvicted, d.StreamBytes, d.MissedBytes, d.OverlapBytes, d.OutOfOrder)
 		if d.MemoryLimitHits > 0 {
 			fmt.Fprintf(w, "; -stream-memory reached %d times (peak %d bytes per worker)", d.MemoryLimitHits, d.StreamMemoryPeak)
 		}

@@ -60,6 +60,9 @@ func TestFlags(t *testing.T) {
 		{"snaplen too small", []string{"-iface", "lo", "-snaplen", "10", "-out", filepath.Join(dir, "o6")}, 2, "-snaplen 10: must be between 64 and 262144"},
 		{"bpf on a file", []string{"-read", capture, "-bpf", "icmp", "-out", filepath.Join(dir, "o7"), "-quiet"}, 0, ""},
 		{"interfaces", []string{"-interfaces"}, 0, ""},
+		{"memcap too small", []string{"-read", capture, "-memcap", "512KiB", "-out", filepath.Join(dir, "o8")}, 2, "-memcap 512KiB: want at least 1MiB"},
+		{"memcap not a size", []string{"-read", capture, "-memcap", "lots", "-out", filepath.Join(dir, "o8")}, 2, "-memcap lots: want a size such as 512MiB"},
+		{"smallest memcap", []string{"-read", capture, "-memcap", "1M", "-out", filepath.Join(dir, "o9"), "-quiet"}, 0, ""},
 		{"help", []string{"-h"}, 0, "usage: net capture -read traffic.pcap"},
 		{"help names -iface", []string{"-h"}, 0, "net capture -iface eth0"},
 	}

@@ -90,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		interval = fs.Duration("interval", 10*time.Second, "how often the top-N lists are recomputed")
 		workers  = fs.Int("workers", runtime.NumCPU(), "decoding workers")
 		entropy  = fs.Bool("entropy", true, "compute payload entropy for netcap_payload_entropy")
+		memcap   = fs.String("memcap", cli.FormatSize(capture.DefaultMemCap()), capture.MemCapUsage)
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -100,6 +101,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	}
 	if fs.NArg() > 0 || (*read == "") == (*iface == "") || (*replay && *iface != "") || *top <= 0 || *interval <= 0 || *speed < 0 {
 		fmt.Fprintln(stderr, "net export: give -read or -iface (-replay only with -read); -top, -interval > 0, -speed >= 0")
+		return 2
+	}
+	memcapBytes, err := capture.ParseMemCap(*memcap)
+	if err != nil {
+		fmt.Fprintf(stderr, "net export: %v\n", err)
 		return 2
 	}
 	if *replay {
@@ -182,7 +188,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 			}
 			src = f
 		}
-		cfg := capture.Config{Out: outDir, Workers: *workers, Compress: true, Entropy: *entropy, Version: netcap.Version, Live: *iface != ""}
+		cfg := capture.Config{Out: outDir, Workers: *workers, Compress: true, Entropy: *entropy, Version: netcap.Version, Live: *iface != "", MemCap: memcapBytes}
 		e.Hook(&cfg)
 		sum, err := capture.Run(ctx, src, cfg)
 		if p, ok := src.(interface{ Progress() (int64, int64) }); ok {
