@@ -240,3 +240,25 @@ func TestLayerFlowsMemcap(t *testing.T) {
 		t.Errorf("%d records written, want %d", written, n)
 	}
 }
+
+// TestMaxConnections: beyond MaxConnections a worker ends the connection
+// idle longest, writes its record with EndReason "max-connections" and
+// counts it; it never tracks more.
+func TestMaxConnections(t *testing.T) {
+	opts := DefaultOptions()
+	opts.MaxConnections = 100
+	pd := NewPacketDecoder(func(tt types.Type) bool { return tt == types.Type_NC_Connection }, opts)
+	s := &reasonSink{}
+	synFlood(t, pd, 1000, s)
+	if n := len(pd.conns.m); n > 100 {
+		t.Fatalf("%d connections tracked, bound 100", n)
+	}
+	st := pd.Stats()
+	if st.Evicted != 900 || s.reasons["max-connections"] != 900 {
+		t.Fatalf("evicted %d, records with EndReason max-connections %d; want 900", st.Evicted, s.reasons["max-connections"])
+	}
+	pd.Flush(s)
+	if s.conns != 1000 || s.reasons["end-of-input"] != 100 {
+		t.Fatalf("%d connection records (%v), want 1000 with 100 ended by the input", s.conns, s.reasons)
+	}
+}
