@@ -1,8 +1,6 @@
 package decoder
 
 import (
-	"encoding/hex"
-	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -13,45 +11,12 @@ import (
 // TestCHDLC decodes real Cisco HDLC frames (link type 104) from
 // suricata-verify's decode-chdlc-01 and tcpdump's HDLC.pcap.
 func TestCHDLC(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		frame        string
-		status       Status
-		reason       string
-		srcIP, dstIP string
-		ports        [2]int32
-	}{
+	runFrameCases(t, layers.LinkTypeC_HDLC, []frameCase{
 		// 1 0.000000 192.168.2.7 → 65.55.116.183 TCP 52 4938 → 80 [SYN] Seq=0 Win=16384 Len=0 MSS=1460 SACK_PERM
 		{"IPv4 TCP SYN", "0f00080045000030155a400080066cd0c0a8020741377 4b7134a00509c34096c00000000700240001147000002040 5b401010402",
-			Decoded, "", "192.168.2.7", "65.55.116.183", [2]int32{4938, 80}},
+			Decoded, "", "192.168.2.7", types.Type_NC_TCP},
 		// 1 0.000000 N/A → N/A SLARP 24 Line keepalive, outgoing sequence 5, returned sequence 2
-		{"SLARP keepalive", "8f0080350000000200000005000000 02ffff0078f0a20000", Unknown, "Cisco HDLC SLARP", "", "", [2]int32{}},
-		{"cut header", "0f00", Failed, "Cisco HDLC header shorter than 4 bytes", "", "", [2]int32{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			data, err := hex.DecodeString(strings.ReplaceAll(tc.frame, " ", ""))
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := NewPacketDecoder(func(types.Type) bool { return true }, DefaultOptions())
-			s := &recordSink{}
-			meta := Packet{Frame: 1, CaptureLength: len(data), Length: len(data)}
-			st, reason := d.Decode(data, layers.LinkTypeC_HDLC, &meta, s)
-			if st != tc.status || !strings.Contains(reason, tc.reason) {
-				t.Fatalf("status %v %q, want %v %q", st, reason, tc.status, tc.reason)
-			}
-			if tc.srcIP == "" {
-				return
-			}
-			var tcp *types.TCP
-			for _, r := range s.recs {
-				if m, ok := r.(*types.TCP); ok {
-					tcp = m
-				}
-			}
-			if tcp == nil || tcp.SrcIP != tc.srcIP || tcp.DstIP != tc.dstIP || tcp.SrcPort != tc.ports[0] || tcp.DstPort != tc.ports[1] {
-				t.Fatalf("TCP record %v", tcp)
-			}
-		})
-	}
+		{"SLARP keepalive", "8f0080350000000200000005000000 02ffff0078f0a20000", Unknown, "Cisco HDLC SLARP", "", 0},
+		{"cut header", "0f00", Failed, "Cisco HDLC header shorter than 4 bytes", "", 0},
+	})
 }

@@ -3,6 +3,7 @@ package decoder
 import (
 	"bytes"
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -85,4 +86,47 @@ func FuzzLinks(f *testing.F) {
 			}
 		}
 	})
+}
+
+// frameCase is a frame of one link type and what decoding it must give.
+type frameCase struct {
+	name   string
+	frame  string // hex, spaces ignored
+	status Status
+	reason string     // a part of the reason; "" when decoded
+	src    string     // the packet's source IP; "" without one
+	want   types.Type // a record the frame must give; 0 for none
+}
+
+// runFrameCases decodes each case's frame as link type link, with every
+// record type enabled.
+func runFrameCases(t *testing.T, link layers.LinkType, cases []frameCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := hex.DecodeString(strings.ReplaceAll(tc.frame, " ", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := NewPacketDecoder(func(types.Type) bool { return true }, DefaultOptions())
+			s := &recordSink{}
+			meta := Packet{Frame: 1, CaptureLength: len(data), Length: len(data)}
+			st, reason := d.Decode(data, link, &meta, s)
+			if st != tc.status || !strings.Contains(reason, tc.reason) {
+				t.Fatalf("status %v %q, want %v %q", st, reason, tc.status, tc.reason)
+			}
+			if meta.SrcIP != tc.src {
+				t.Fatalf("source %q, want %q", meta.SrcIP, tc.src)
+			}
+			if tc.want == 0 {
+				return
+			}
+			for _, r := range s.recs {
+				if string(r.ProtoReflect().Descriptor().Name()) == types.Name(tc.want) {
+					return
+				}
+			}
+			t.Fatalf("no %v record among %d", tc.want, len(s.recs))
+		})
+	}
 }
