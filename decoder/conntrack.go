@@ -179,6 +179,10 @@ type connTable struct {
 	streamConns         int64        // connections with a streamState
 }
 
+// newConnTable makes the connection table. It always runs: it owns flow
+// identity, the FlowID every packet record carries, which must not depend on
+// what the user selected. Connection and Flow records and the stream parsers
+// are its consumers, switched on by the selection.
 func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
 	t := &connTable{
 		opts:     opts,
@@ -199,9 +203,6 @@ func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
 				break
 			}
 		}
-	}
-	if !t.emitConn && !t.emitFlow && len(t.streams) == 0 {
-		return nil
 	}
 	return t
 }

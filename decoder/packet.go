@@ -50,7 +50,7 @@ type PacketDecoder struct {
 	ports       *portTable
 	chain       []chainEntry
 	strs        AddrStrings
-	conns       *connTable    // nil when no flow or stream record is enabled
+	conns       *connTable    // always on: it gives every record its FlowID, whatever is selected
 	defrag      *defragmenter // nil with Options.NoDefrag
 	shared      *defragmenter // the fragments every worker sees (Packet.Shared); nil with NoDefrag
 	reassembled int           // datagrams the current packet completed
