@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -20,10 +19,9 @@ import (
 	"github.com/netcap/netcap"
 	engine "github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/collector"
-	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/cli"
 	"github.com/netcap/netcap/internal/cpuprofile"
-	"github.com/netcap/netcap/types"
+	"github.com/netcap/netcap/internal/engineflags"
 )
 
 // Run runs net agent with args and returns the exit status.
@@ -32,31 +30,24 @@ func Run(args []string) int { return run(args, os.Stderr) }
 func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("net agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	ef := engineflags.Register(fs, engineflags.Setup{ReadUsage: "replay capture `file` (pcap or pcapng): for tests and backfills"})
 	var (
-		read      = fs.String("read", "", "replay capture `file` (pcap or pcapng): for tests and backfills")
-		iface     = fs.String("iface", "", "capture live from network `interface` until SIGINT or SIGTERM")
-		bpf       = fs.String("bpf", "", "tcpdump filter `expression`")
-		sensor    = fs.String("sensor", "", "this sensor's `name`: 1 to 64 of A-Z a-z 0-9 . _ - (required); the collector's folder for it")
-		url       = fs.String("nats", "nats://127.0.0.1:4222", "NATS server `URLs`, comma-separated")
-		workers   = fs.Int("workers", runtime.NumCPU(), "decoding workers")
-		include   = fs.String("include", "", "comma-separated record types to send (default: all)")
-		exclude   = fs.String("exclude", "", "comma-separated record types not to send")
-		payload   = fs.Bool("payload", false, "keep packet payloads in the Payload fields")
-		batchSize = fs.String("batch-size", "512KiB", "bytes of records of one type per message (uncompressed), 1KiB to 4MiB")
-		flush     = fs.Duration("flush", time.Second, "-iface: send a type's records at least this often, full or not")
-		buffer    = fs.String("buffer", "256MB", "bytes of messages kept until acked; when full, -iface drops (counted), -read waits")
-		compress  = fs.Bool("compress", true, "send each message as a gzip member (compressed by the decoding workers; the collector stores it as it is)")
-		window    = fs.Int("window", 8, "messages of one record type sent before the first of them is acked (1: wait for each ack); more help over links with a long round trip")
-		wait      = fs.Duration("wait", 30*time.Second, "at exit, wait this long for the server to ack what is buffered; the rest is counted as dropped")
-		status    = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
-		quiet     = fs.Bool("quiet", false, "no status line and no summary")
-		tlsCert   = fs.String("tls-cert", "", "client certificate `file` (PEM) for mutual TLS")
-		tlsKey    = fs.String("tls-key", "", "client key `file` (PEM)")
-		tlsCA     = fs.String("tls-ca", "", "CA `file` (PEM) that signed the server's certificate")
-		creds     = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (decentralized JWT auth)")
-		nkey      = fs.String("nkey", "", "`file` holding an NKey seed (SU...) whose public key the collector's -users lists with this sensor; a user and password go in the URL: nats://name:password@host:4222")
-		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
-		memcap    = fs.String("memcap", cli.FormatSize(engine.DefaultMemCap()), engine.MemCapUsage)
+		sensor   = fs.String("sensor", "", "this sensor's `name`: 1 to 64 of A-Z a-z 0-9 . _ - (required); the collector's folder for it")
+		url      = fs.String("nats", "nats://127.0.0.1:4222", "NATS server `URLs`, comma-separated")
+		msgSize  = fs.String("message-size", "512KiB", "bytes of records of one type per message (uncompressed), 1KiB to 4MiB")
+		flush    = fs.Duration("flush", time.Second, "-iface: send a type's records at least this often, full or not")
+		queue    = fs.String("queue", "256MB", "bytes of messages kept until acked; when full, -iface drops (counted), -read waits (was -buffer before -buffer became the kernel capture buffer)")
+		compress = fs.Bool("compress", true, "send each message as a gzip member (compressed by the decoding workers; the collector stores it as it is)")
+		window   = fs.Int("window", 8, "messages of one record type sent before the first of them is acked (1: wait for each ack); more help over links with a long round trip")
+		wait     = fs.Duration("wait", 30*time.Second, "at exit, wait this long for the server to ack what is buffered; the rest is counted as dropped")
+		status   = fs.Duration("status", 5*time.Second, "print a status line this often (0: never)")
+		quiet    = fs.Bool("quiet", false, "no status line and no summary")
+		tlsCert  = fs.String("tls-cert", "", "client certificate `file` (PEM) for mutual TLS")
+		tlsKey   = fs.String("tls-key", "", "client key `file` (PEM)")
+		tlsCA    = fs.String("tls-ca", "", "CA `file` (PEM) that signed the server's certificate")
+		creds    = fs.String("creds", "", "NATS credentials `file` (user JWT and NKey seed) for servers in operator mode (decentralized JWT auth)")
+		nkey     = fs.String("nkey", "", "`file` holding an NKey seed (SU...) whose public key the collector's -users lists with this sensor; a user and password go in the URL: nats://name:password@host:4222")
+		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: net agent (-read file | -iface name) -sensor name [-nats url] [flags]
@@ -67,7 +58,7 @@ JetStream stream NETCAP, subject netcap.<sensor>.<Type>, with a Nats-Msg-Id
 of sensor, type, run and part number, so the server drops a part sent twice.
 Up to -window parts of a type are on their way before the first is acked;
 each part is sent again until the server acks it; while the server is away the
-parts wait in a bounded buffer (-buffer). net collect stores them, each type's
+parts wait in a bounded queue (-queue). net collect stores them, each type's
 parts in the order they were numbered here, and none twice.
 SIGINT or SIGTERM: stops the capture, sends what was decoded and waits up to
 -wait for the acks (a second signal: stop waiting); prints the summary and
@@ -75,15 +66,22 @@ exits with status 0 if everything was acked, 1 if not (counted as stopped).
 A refused certificate or credentials, a malformed -nats URL, or a server
 that cannot be reached at the start (refused port, unknown host, no answer):
 one line, status 2. Once connected, the agent keeps going while the server is
-away, its parts waiting in -buffer.
+away, its parts waiting in -queue.
 The agent makes no JetStream API call: it publishes to netcap.<sensor>.<Type>
 and takes the acks on its inbox _NETCAP_INBOX.<sensor>, so credentials that
 allow only those two (see net collect -users) are enough.
+
+The input, decoding and selection flags are net capture's, with the same
+names, defaults and meaning. Renamed: the message queue that was -buffer is
+-queue (-buffer is now the kernel capture buffer in MiB, as in net capture);
+-batch-size is -message-size (the old name still works).
 
 flags:
 `)
 		fs.PrintDefaults()
 	}
+	// Scripts written for the old name keep working.
+	fs.Var(fs.Lookup("message-size").Value, "batch-size", "same as -message-size (its old name)")
 	if code, done := cli.Parse(fs, args); done {
 		return code
 	}
@@ -94,8 +92,8 @@ flags:
 	if fs.NArg() > 0 {
 		return fail("unexpected argument %q", fs.Arg(0))
 	}
-	if (*read == "") == (*iface == "") {
-		return fail("give one input: -read file or -iface name")
+	if err := ef.Input(); err != nil {
+		return fail("%v", err)
 	}
 	if *sensor == "" {
 		return fail("-sensor is required")
@@ -106,42 +104,46 @@ flags:
 	if err := collector.CheckURLs(*url); err != nil {
 		return fail("malformed -nats URL %v; want nats://host:port, comma-separated for a cluster", err)
 	}
-	bufBytes, err := collector.ParseSize(*buffer)
-	if err != nil || bufBytes < 1<<20 {
-		return fail("-buffer %s: want at least 1MB", *buffer)
+	queueBytes, err := collector.ParseSize(*queue)
+	if err != nil || queueBytes < 1<<20 {
+		return fail("-queue %s: want at least 1MB", *queue)
 	}
-	partSize, err := collector.ParseSize(*batchSize)
+	partSize, err := collector.ParseSize(*msgSize)
 	if err != nil || partSize < 1<<10 || partSize > 4<<20 {
-		return fail("-batch-size %s: want 1KiB to 4MiB", *batchSize)
-	}
-	if *workers < 1 {
-		return fail("-workers must be at least 1")
-	}
-	memcapBytes, err := engine.ParseMemCap(*memcap)
-	if err != nil {
-		return fail("%v", err)
+		return fail("-message-size %s: want 1KiB to 4MiB", *msgSize)
 	}
 	if *window < 1 || *window > 1024 {
 		return fail("-window %d: want 1 to 1024", *window)
 	}
-	enabled, err := selection(*include, *exclude)
+	cfg, liveOpts, err := ef.Config()
 	if err != nil {
 		return fail("%v", err)
 	}
+	cfg.Compress = *compress
+	cfg.Version = netcap.Version
+	cfg.PartSize = int(partSize)
+	if ef.Iface != "" {
+		// A file replay cuts parts by size only, so that they are the
+		// same in every run.
+		cfg.FlushEvery = *flush
+	}
+	if engineflags.Inspected("net agent", cfg, liveOpts) {
+		return 0
+	}
 
 	var src engine.Source
-	if *iface != "" {
-		live, err := engine.OpenLive(*iface, engine.LiveOptions{Snaplen: 1514, Promisc: true, BufferBytes: 16 << 20, BPF: *bpf})
+	if ef.Iface != "" {
+		live, err := engine.OpenLive(ef.Iface, liveOpts)
 		if err != nil {
 			return fail("%v", err)
 		}
 		src = live
 	} else {
-		file, err := engine.OpenFile(*read)
+		file, err := engine.OpenFile(ef.Read)
 		if err != nil {
 			return fail("%v", err)
 		}
-		if err := file.SetFilter(*bpf); err != nil {
+		if err := file.SetFilter(ef.BPF); err != nil {
 			file.Close()
 			return fail("%v", err)
 		}
@@ -171,7 +173,7 @@ flags:
 	if err != nil {
 		return fail("%v", err)
 	}
-	ag, err := collector.NewAgent(js, collector.AgentConfig{Sensor: *sensor, Buffer: bufBytes, Drop: *iface != "", Compressed: *compress, Window: *window, Log: stderr})
+	ag, err := collector.NewAgent(js, collector.AgentConfig{Sensor: *sensor, Buffer: queueBytes, Drop: ef.Iface != "", Compressed: *compress, Window: *window, Log: stderr})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -182,22 +184,7 @@ flags:
 	defer stopWaiting()
 	capturing := make(chan struct{}) // closed once the capture has ended
 	defer onSignals(stderr, capturing, stopCapture, stopWaiting, *wait)()
-	cfg := engine.Config{
-		Workers:  *workers,
-		Compress: *compress,
-		Enabled:  enabled,
-		Payloads: *payload,
-		Version:  netcap.Version,
-		Live:     *iface != "",
-		Output:   ag.Output(),
-		PartSize: int(partSize),
-		MemCap:   memcapBytes,
-	}
-	if *iface != "" {
-		// A file replay cuts parts by size only, so that they are the
-		// same in every run.
-		cfg.FlushEvery = *flush
-	}
+	cfg.Output = ag.Output()
 	start := time.Now()
 	stopStatus := func() {}
 	if !*quiet && *status > 0 {
@@ -301,35 +288,4 @@ func dropLine(m map[string]int64) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
-}
-
-// selection turns -include and -exclude into a predicate.
-func selection(include, exclude string) (func(types.Type) bool, error) {
-	known := map[string]types.Type{}
-	for _, t := range decoder.RecordTypes() {
-		known[types.Name(t)] = t
-	}
-	parse := func(list string) (map[types.Type]bool, error) {
-		m := map[types.Type]bool{}
-		for _, name := range strings.Split(list, ",") {
-			if name = strings.TrimSpace(name); name == "" {
-				continue
-			}
-			t, ok := known[name]
-			if !ok {
-				return nil, fmt.Errorf("unknown record type %q", name)
-			}
-			m[t] = true
-		}
-		return m, nil
-	}
-	in, err := parse(include)
-	if err != nil {
-		return nil, err
-	}
-	ex, err := parse(exclude)
-	if err != nil {
-		return nil, err
-	}
-	return func(t types.Type) bool { return (len(in) == 0 || in[t]) && !ex[t] }, nil
 }

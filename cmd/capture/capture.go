@@ -22,6 +22,7 @@ import (
 
 	"github.com/netcap/netcap/internal/cli"
 	profile "github.com/netcap/netcap/internal/cpuprofile"
+	"github.com/netcap/netcap/internal/engineflags"
 
 	"github.com/evilsocket/islazy/tui"
 	"github.com/mgutz/ansi"
@@ -44,35 +45,18 @@ func Run(args []string) int {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("net capture", flag.ContinueOnError)
-	defaults := decoder.DefaultOptions()
 	fs.SetOutput(stderr)
+	ef := engineflags.Register(fs, engineflags.Setup{})
 	var (
-		read          = fs.String("read", "", "capture `file` to decode: pcap or pcapng, optionally gzip'd")
-		iface         = fs.String("iface", "", "capture live from network `interface` until Ctrl-C or SIGTERM (see -interfaces)")
 		interfaces    = fs.Bool("interfaces", false, "list the interfaces with their addresses, then exit")
-		bpf           = fs.String("bpf", "", "tcpdump filter `expression` for -iface and -read, e.g. \"tcp port 443 or udp port 53\"")
-		promisc       = fs.Bool("promisc", true, "-iface: put the interface in promiscuous mode (-promisc=false: only its own traffic)")
-		snaplen       = fs.Int("snaplen", 1514, "-iface: bytes kept of each packet; 262144 for jumbo frames and offloaded (GRO/TSO) traffic")
-		bufferMB      = fs.Int("buffer", 16, "-iface: kernel capture buffer in MiB; more rides out longer bursts")
 		out           = fs.String("out", "", "output `folder` (default: the input's name with .net appended, in the current folder)")
 		overwrite     = fs.Bool("overwrite", false, "allow -out to name a folder that exists (its record and pcap files are removed)")
-		workers       = fs.Int("workers", runtime.NumCPU(), "decoding workers; packets of one flow always go to the same worker")
 		batch         = fs.Int("batch", 256, "packets per batch handed to the workers (a batch also ends at 1MiB of packet bytes)")
 		csv           = fs.Bool("csv", false, "write CSV files (<Type>.csv.gz) instead of protobuf (<Type>.ncap.gz)")
 		compress      = fs.Bool("compress", true, "gzip the output files")
-		include       = fs.String("include", "", "comma-separated record types to write (default: all)")
-		exclude       = fs.String("exclude", "", "comma-separated record types not to write")
 		decoders      = fs.Bool("decoders", false, "list the record types and their fields, then exit")
-		payload       = fs.Bool("payload", false, "keep packet payloads in the Payload fields (TCP, UDP)")
-		entropy       = fs.Bool("entropy", false, "compute PayloadEntropy (Shannon entropy, bits per byte) for every layer")
 		ignoreUnknown = fs.Bool("ignore-unknown", false, "do not write unknown.pcap (unknown packets are still counted)")
 		quiet         = fs.Bool("quiet", false, "no progress line and no summary")
-		connTimeout   = fs.Duration("conn-timeout", defaults.ConnTimeout, "end a TCP connection idle this long in packet time (0: never)")
-		flowTimeout   = fs.Duration("flow-timeout", defaults.FlowTimeout, "end a UDP, ICMP or other flow idle this long in packet time (0: never)")
-		closeDelay    = fs.Duration("close-delay", defaults.CloseDelay, "keep a closed TCP connection this long for its trailing packets")
-		streamMemory  = fs.Int64("stream-memory", defaults.StreamMemory, "bytes all workers may hold for out-of-order TCP data, counted as allocated: the data and its bookkeeping; beyond, holes are given up and counted")
-		maxConns      = fs.Int("max-connections", defaults.MaxConnections, "connections tracked at most; beyond, the least recently active ends early")
-		memcap        = fs.String("memcap", cli.FormatSize(engine.DefaultMemCap()), engine.MemCapUsage)
 		cpuprofile    = fs.String("cpuprofile", "", "write a CPU profile to `file`")
 		memprofile    = fs.String("memprofile", "", "write a heap profile to `file` at exit")
 	)
@@ -101,62 +85,55 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *interfaces {
 		return listInterfaces(stdout, stderr)
 	}
-	if *read == "" && *iface == "" {
-		fmt.Fprintln(stderr, "net capture: no input: give a capture file with -read or an interface with -iface (see net capture -h)")
+	if err := ef.Input(); err != nil {
+		fmt.Fprintf(stderr, "net capture: %v (see net capture -h)\n", err)
 		return 2
 	}
-	if *read != "" && *iface != "" {
-		fmt.Fprintln(stderr, "net capture: -read and -iface exclude each other: give one input")
-		return 2
-	}
-	if *iface != "" && (*snaplen < 64 || *snaplen > 262144) {
-		fmt.Fprintf(stderr, "net capture: -snaplen %d: must be between 64 and 262144\n", *snaplen)
-		return 2
-	}
-	if *iface != "" && *bufferMB < 1 {
-		fmt.Fprintln(stderr, "net capture: -buffer must be at least 1 (MiB)")
-		return 2
-	}
-	enabled, err := selection(*include, *exclude)
+	cfg, liveOpts, err := ef.Config()
 	if err != nil {
 		fmt.Fprintf(stderr, "net capture: %v\n", err)
 		return 2
 	}
-	if *workers < 1 || *batch < 1 {
-		fmt.Fprintln(stderr, "net capture: -workers and -batch must be at least 1")
+	if *batch < 1 {
+		fmt.Fprintf(stderr, "net capture: -batch %d: must be at least 1\n", *batch)
 		return 2
 	}
-	memcapBytes, err := engine.ParseMemCap(*memcap)
-	if err != nil {
-		fmt.Fprintf(stderr, "net capture: %v\n", err)
-		return 2
-	}
+	read, iface := ef.Read, ef.Iface
 	if *out == "" {
-		if *iface != "" {
-			*out = filepath.Base(*iface) + ".net"
+		if iface != "" {
+			*out = filepath.Base(iface) + ".net"
 		} else {
-			*out = filepath.Base(*read) + ".net"
+			*out = filepath.Base(read) + ".net"
 		}
 	}
 	if err := checkOut(*out, *overwrite); err != nil {
 		fmt.Fprintf(stderr, "net capture: %v\n", err)
 		return 2
 	}
+	cfg.Out = *out
+	cfg.BatchSize = *batch
+	cfg.CSV = *csv
+	cfg.Compress = *compress
+	cfg.IgnoreUnknown = *ignoreUnknown
+	cfg.Version = netcap.Version
+	if engineflags.Inspected("net capture", cfg, liveOpts) {
+		return 0
+	}
 	var src engine.Source
-	if *iface != "" {
-		live, err := engine.OpenLive(*iface, engine.LiveOptions{Snaplen: *snaplen, Promisc: *promisc, BufferBytes: *bufferMB << 20, BPF: *bpf})
+	if iface != "" {
+		live, err := engine.OpenLive(iface, liveOpts)
 		if err != nil {
 			fmt.Fprintf(stderr, "net capture: %v\n", err)
 			return 2
 		}
 		src = live
 	} else {
-		file, err := engine.OpenFile(*read)
+		file, err := engine.OpenFile(read)
 		if err != nil {
 			fmt.Fprintf(stderr, "net %v\n", err)
 			return 2
 		}
-		if err := file.SetFilter(*bpf); err != nil {
+		if err := file.SetFilter(ef.BPF); err != nil {
 			file.Close()
 			fmt.Fprintf(stderr, "net capture: %v\n", err)
 			return 2
@@ -175,42 +152,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := stopOnSignal(stderr)
 	defer stop()
 
-	cfg := engine.Config{
-		Out:           *out,
-		Workers:       *workers,
-		BatchSize:     *batch,
-		CSV:           *csv,
-		Compress:      *compress,
-		Enabled:       enabled,
-		Payloads:      *payload,
-		Entropy:       *entropy,
-		IgnoreUnknown: *ignoreUnknown,
-		Version:       netcap.Version,
-		Live:          *iface != "",
-		MemCap:        memcapBytes,
-		Decoder: decoder.Options{
-			ConnTimeout:         *connTimeout,
-			FlowTimeout:         *flowTimeout,
-			CloseDelay:          *closeDelay,
-			StreamMemory:        *streamMemory / int64(*workers),
-			StreamMemoryPerConn: defaults.StreamMemoryPerConn,
-			MaxConnections:      max(*maxConns / *workers, 1),
-			DefragTimeout:       defaults.DefragTimeout,
-			DefragMaxDatagrams:  defaults.DefragMaxDatagrams,
-			DefragMemory:        defaults.DefragMemory,
-		},
-	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit past the cap: the collector works harder before
 		// the process outgrows what -memcap promises, and never fails.
-		debug.SetMemoryLimit(2*memcapBytes + 512<<20)
+		debug.SetMemoryLimit(2*cfg.MemCap + 512<<20)
 	}
 	tty := isTerminal(stderr)
-	if !*quiet && *iface != "" {
-		fmt.Fprintf(stderr, "net capture: capturing on %s, writing to %s; Ctrl-C stops\n", *iface, *out)
+	if !*quiet && iface != "" {
+		fmt.Fprintf(stderr, "net capture: capturing on %s, writing to %s; Ctrl-C stops\n", iface, *out)
 	}
 	if !*quiet && tty {
-		cfg.Progress = func(s engine.Stats) { progressLine(stderr, s, *iface != "") }
+		cfg.Progress = func(s engine.Stats) { progressLine(stderr, s, iface != "") }
 	}
 	sum, err := engine.Run(ctx, src, cfg)
 	if !*quiet && tty {
@@ -235,42 +187,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// selection turns -include and -exclude into a predicate, refusing names that
-// are not record types.
-func selection(include, exclude string) (func(types.Type) bool, error) {
-	parse := func(list string) (map[types.Type]bool, error) {
-		if strings.TrimSpace(list) == "" {
-			return nil, nil
-		}
-		m := map[types.Type]bool{}
-		for _, name := range strings.Split(list, ",") {
-			if strings.TrimSpace(name) == "" {
-				continue
-			}
-			t, ok := decoder.ParseRecordType(name)
-			if !ok || t == types.Type_NC_Header || t == types.Type_NC_Batch {
-				return nil, fmt.Errorf("unknown record type %q; net capture -decoders lists them", strings.TrimSpace(name))
-			}
-			m[t] = true
-		}
-		return m, nil
-	}
-	inc, err := parse(include)
-	if err != nil {
-		return nil, err
-	}
-	exc, err := parse(exclude)
-	if err != nil {
-		return nil, err
-	}
-	return func(t types.Type) bool {
-		if inc != nil && !inc[t] {
-			return false
-		}
-		return !exc[t]
-	}, nil
 }
 
 // checkOut refuses to mix a new run's files with an old run's.

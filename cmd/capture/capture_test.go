@@ -50,7 +50,7 @@ func TestFlags(t *testing.T) {
 		{"unknown include", []string{"-read", capture, "-include", "TCP,Foo"}, 2, `unknown record type "Foo"`},
 		{"unknown exclude", []string{"-read", capture, "-exclude", "Bar"}, 2, `unknown record type "Bar"`},
 		{"existing output", []string{"-read", capture, "-out", full}, 2, "already holds files; choose another -out or add -overwrite"},
-		{"zero workers", []string{"-read", capture, "-workers", "0"}, 2, "-workers and -batch must be at least 1"},
+		{"zero workers", []string{"-read", capture, "-workers", "0"}, 2, "-workers 0: must be at least 1"},
 		{"works", []string{"-read", capture, "-out", filepath.Join(dir, "o3"), "-quiet"}, 0, ""},
 		{"overwrite", []string{"-read", capture, "-out", full, "-overwrite", "-quiet"}, 0, ""},
 		{"existing empty output", []string{"-read", capture, "-out", emptyDir}, 2, "already exists; choose another -out or add -overwrite"},

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/internal/cli"
+	"github.com/netcap/netcap/internal/engineflags"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/metrics"
 )
@@ -64,6 +64,10 @@ record's bytes, about 60 ns a record on the engine's writer; measured, net
 export takes about 7 to 9% more CPU than net capture -entropy on the same
 capture (go run ./tools/bench -export).
 
+The input, decoding and selection flags (-read to -exclude below) are net
+capture's, with the same names and meaning; -entropy is on by default here, for
+netcap_payload_entropy.
+
 Exit status: 0 after Ctrl-C or SIGTERM, 1 when the input fails or is not whole
 (a capture that is cut, damaged or over an input limit, or a damaged record
 file, which is named: what was read is still served), 2 on bad usage, an
@@ -78,19 +82,14 @@ flags:
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, started func(addr string, e *metrics.Exporter, done <-chan struct{})) int {
 	fs := flag.NewFlagSet("net export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	ef := engineflags.Register(fs, engineflags.Setup{ReadUsage: "capture `file` to decode, or with -replay a folder of record files", Entropy: true})
 	var (
-		read     = fs.String("read", "", "capture `file` to decode, or with -replay a folder of record files")
-		iface    = fs.String("iface", "", "capture live from network `interface`")
-		bpf      = fs.String("bpf", "", "tcpdump filter `expression` for -iface and -read")
 		replay   = fs.Bool("replay", false, "-read names a folder of .ncap files to replay in timestamp order")
 		speed    = fs.Float64("speed", 1, "-replay: times the original pace (0: as fast as possible)")
 		address  = fs.String("address", "127.0.0.1:7777", "`host:port` to serve /metrics on")
 		out      = fs.String("out", "", "folder for the record files (default: a temporary folder removed at exit)")
 		top      = fs.Int("top", 20, "series per top-N list (HTTP hosts, DNS names, SNI, JA3, IPs)")
 		interval = fs.Duration("interval", 10*time.Second, "how often the top-N lists are recomputed")
-		workers  = fs.Int("workers", runtime.NumCPU(), "decoding workers")
-		entropy  = fs.Bool("entropy", true, "compute payload entropy for netcap_payload_entropy")
-		memcap   = fs.String("memcap", cli.FormatSize(capture.DefaultMemCap()), capture.MemCapUsage)
 	)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -99,17 +98,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	if code, done := cli.Parse(fs, args); done {
 		return code
 	}
-	if fs.NArg() > 0 || (*read == "") == (*iface == "") || (*replay && *iface != "") || *top <= 0 || *interval <= 0 || *speed < 0 {
+	read, iface := ef.Read, ef.Iface
+	if fs.NArg() > 0 || (*replay && iface != "") || *top <= 0 || *interval <= 0 || *speed < 0 {
 		fmt.Fprintln(stderr, "net export: give -read or -iface (-replay only with -read); -top, -interval > 0, -speed >= 0")
 		return 2
 	}
-	memcapBytes, err := capture.ParseMemCap(*memcap)
+	if err := ef.Input(); err != nil {
+		fmt.Fprintf(stderr, "net export: %v\n", err)
+		return 2
+	}
+	cfg, liveOpts, err := ef.Config()
 	if err != nil {
 		fmt.Fprintf(stderr, "net export: %v\n", err)
 		return 2
 	}
+	cfg.Compress = true
+	cfg.Version = netcap.Version
+	if !*replay && engineflags.Inspected("net export", cfg, liveOpts) {
+		return 0
+	}
 	if *replay {
-		if err := ncio.CheckFolderSchema(*read); err != nil {
+		if err := ncio.CheckFolderSchema(read); err != nil {
 			fmt.Fprintf(stderr, "net export: %v\n", err)
 			return 2
 		}
@@ -157,7 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	code := 0
 	switch {
 	case *replay:
-		st, err := metrics.Replay(ctx, *read, *speed, e)
+		st, err := metrics.Replay(ctx, read, *speed, e)
 		if err != nil {
 			fmt.Fprintf(stderr, "net export: %v\n", err)
 			code = 1
@@ -166,29 +175,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		}
 	default:
 		var src capture.Source
-		if *iface != "" {
-			live, err := capture.OpenLive(*iface, capture.LiveOptions{Promisc: true, BPF: *bpf})
+		if iface != "" {
+			live, err := capture.OpenLive(iface, liveOpts)
 			if err != nil {
 				fmt.Fprintf(stderr, "net export: %v\n", err)
 				return 2
 			}
 			src = live
-			fmt.Fprintf(stderr, "net export: capturing on %s\n", *iface)
+			fmt.Fprintf(stderr, "net export: capturing on %s\n", iface)
 		} else {
-			f, err := capture.OpenFile(*read)
+			f, err := capture.OpenFile(read)
 			if err != nil {
 				fmt.Fprintf(stderr, "net export: %v\n", err)
 				return 2
 			}
-			if *bpf != "" {
-				if err := f.SetFilter(*bpf); err != nil {
+			if ef.BPF != "" {
+				if err := f.SetFilter(ef.BPF); err != nil {
 					fmt.Fprintf(stderr, "net export: -bpf: %v\n", err)
 					return 2
 				}
 			}
 			src = f
 		}
-		cfg := capture.Config{Out: outDir, Workers: *workers, Compress: true, Entropy: *entropy, Version: netcap.Version, Live: *iface != "", MemCap: memcapBytes}
+		cfg.Out = outDir
 		e.Hook(&cfg)
 		sum, err := capture.Run(ctx, src, cfg)
 		if p, ok := src.(interface{ Progress() (int64, int64) }); ok {
