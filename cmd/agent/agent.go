@@ -81,7 +81,7 @@ flags:
 		fs.PrintDefaults()
 	}
 	// Scripts written for the old name keep working.
-	fs.Var(fs.Lookup("message-size").Value, "batch-size", "same as -message-size (its old name)")
+	cli.Alias(fs, "batch-size", "message-size", "its old name")
 	if code, done := cli.Parse(fs, args); done {
 		return code
 	}

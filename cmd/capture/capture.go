@@ -60,6 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cpuprofile    = fs.String("cpuprofile", "", "write a CPU profile to `file`")
 		memprofile    = fs.String("memprofile", "", "write a heap profile to `file` at exit")
 	)
+	cli.Alias(fs, "comp", "compress", "the original netcap's name")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: net capture -read traffic.pcap [-out folder] [flags]\n"+
 			"       net capture -iface eth0 [-bpf \"tcp port 80\"] [-out folder] [flags]\n"+

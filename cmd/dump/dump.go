@@ -89,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.table, "table", false, "aligned columns for reading in a terminal (long cells are cut with …)")
 	fs.BoolVar(&o.structure, "struct", false, "each record as protobuf text, several lines per record (lists cut at 1000 elements, nesting at 8 levels)")
 	fs.IntVar(&o.limit, "limit", 0, "stop after `N` records (0: all)")
+	cli.Alias(fs, "r", "read", "the original netcap's name")
+	cli.Alias(fs, "struc", "struct", "the original netcap's name")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()

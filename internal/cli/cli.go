@@ -21,3 +21,10 @@ func Parse(fs *flag.FlagSet, args []string) (exit int, done bool) {
 		return 2, true
 	}
 }
+
+// Alias registers alias on fs as a second name of the flag name, already
+// defined: both set the same value, so users' scripts with the old name keep
+// working. why says where the name comes from, for -h.
+func Alias(fs *flag.FlagSet, alias, name, why string) {
+	fs.Var(fs.Lookup(name).Value, alias, "same as -"+name+" ("+why+")")
+}

@@ -73,7 +73,7 @@ func Register(fs *flag.FlagSet, s Setup) *Flags {
 		readUsage = "capture `file` to decode: pcap or pcapng, optionally gzip'd"
 	}
 	fs.StringVar(&f.Read, "read", "", readUsage)
-	fs.Var(fs.Lookup("read").Value, "r", "same as -read (the original netcap's name)")
+	cli.Alias(fs, "r", "read", "the original netcap's name")
 	fs.StringVar(&f.Iface, "iface", "", "capture live from network `interface` until Ctrl-C or SIGTERM")
 	fs.StringVar(&f.BPF, "bpf", "", "tcpdump filter `expression` for -iface and -read, e.g. \"tcp port 443 or udp port 53\"")
 	fs.BoolVar(&f.Promisc, "promisc", f.Promisc, "-iface: put the interface in promiscuous mode (-promisc=false: only its own traffic)")
@@ -82,9 +82,9 @@ func Register(fs *flag.FlagSet, s Setup) *Flags {
 	fs.IntVar(&f.Workers, "workers", f.Workers, "decoding workers; packets of one flow always go to the same worker")
 	fs.BoolVar(&f.Payload, "payload", false, "keep packet payloads in the Payload fields (TCP, UDP)")
 	fs.BoolVar(&f.Entropy, "entropy", f.Entropy, "compute PayloadEntropy (Shannon entropy, bits per byte) for every layer")
-	fs.Var((*seconds)(&f.ConnTimeout), "conn-timeout", "end a TCP connection idle this `long` in packet time: a duration (5m) or seconds (300); 0: never")
-	fs.Var((*seconds)(&f.FlowTimeout), "flow-timeout", "end a UDP, ICMP or other flow idle this `long` in packet time: a duration (1m) or seconds (60); 0: never")
-	fs.Var((*seconds)(&f.CloseDelay), "close-delay", "keep a closed TCP connection this `long` for its trailing packets: a duration (5s) or seconds")
+	fs.Var((*seconds)(&f.ConnTimeout), "conn-timeout", "end a TCP connection idle for `duration` in packet time (5m, or in seconds: 300); 0: never")
+	fs.Var((*seconds)(&f.FlowTimeout), "flow-timeout", "end a UDP, ICMP or other flow idle for `duration` in packet time (1m, or in seconds: 60); 0: never")
+	fs.Var((*seconds)(&f.CloseDelay), "close-delay", "keep a closed TCP connection for `duration` for its trailing packets (5s, or in seconds: 5)")
 	fs.Int64Var(&f.StreamMemory, "stream-memory", f.StreamMemory, "bytes all workers may hold for out-of-order TCP data, counted as allocated: the data and its bookkeeping; beyond, holes are given up and counted")
 	fs.IntVar(&f.MaxConnections, "max-connections", f.MaxConnections, "connections tracked at most; beyond, the least recently active ends early")
 	fs.StringVar(&f.MemCap, "memcap", f.MemCap, capture.MemCapUsage)
