@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return listInterfaces(stdout, stderr)
 	}
 	if err := ef.Input(); err != nil {
-		fmt.Fprintf(stderr, "net capture: %v (see net capture -h)\n", err)
+		fmt.Fprintf(stderr, "net capture: %v\n", err)
 		return 2
 	}
 	cfg, liveOpts, err := ef.Config()

@@ -97,7 +97,7 @@ func Register(fs *flag.FlagSet, s Setup) *Flags {
 func (f *Flags) Input() error {
 	switch {
 	case f.Read == "" && f.Iface == "":
-		return fmt.Errorf("no input: give a capture file with -read or an interface with -iface")
+		return fmt.Errorf("no input: give a capture file with -read or an interface with -iface (see -h)")
 	case f.Read != "" && f.Iface != "":
 		return fmt.Errorf("-read and -iface exclude each other: give one input")
 	}
