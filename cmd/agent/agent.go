@@ -71,8 +71,10 @@ The agent makes no JetStream API call: it publishes to netcap.<sensor>.<Type>
 and takes the acks on its inbox _NETCAP_INBOX.<sensor>, so credentials that
 allow only those two (see net collect -users) are enough.
 
-The input, decoding and selection flags are net capture's, with the same
-names, defaults and meaning. Renamed: the message queue that was -buffer is
+The input, decoding and selection flags (-read, -r, -iface, -bpf, -promisc,
+-snaplen, -buffer, -workers, -payload, -entropy, -conn-timeout, -flow-timeout,
+-close-delay, -stream-memory, -max-connections, -memcap, -include, -exclude) are
+net capture's, with the same names, defaults and meaning. Renamed: the message queue that was -buffer is
 -queue (-buffer is now the kernel capture buffer in MiB, as in net capture);
 -batch-size is -message-size (the old name still works).
 

@@ -69,7 +69,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"audit records, one file per record type. Packets with a layer no decoder reads go to unknown.pcap,\n"+
 			"packets that fail to decode to errors.pcap. On Ctrl-C everything captured so far is written and the\n"+
 			"files are closed; a second Ctrl-C quits at once. Live capture needs root or the capabilities\n"+
-			"CAP_NET_RAW and CAP_NET_ADMIN (sudo setcap cap_net_raw,cap_net_admin=eip $(which net)).\n\nflags:\n")
+			"CAP_NET_RAW and CAP_NET_ADMIN (sudo setcap cap_net_raw,cap_net_admin=eip $(which net)).\n\n"+
+			"net agent and net export take the same input flags (-read, -iface, -bpf, -promisc, -snaplen,\n"+
+			"-buffer), decoding flags (-workers, -payload, -entropy, -conn-timeout, -flow-timeout, -close-delay,\n"+
+			"-stream-memory, -max-connections, -memcap) and selection (-include, -exclude).\n"+
+			"The original netcap's names still work: -r, -comp, timeouts in plain seconds (-flow-timeout 30),\n"+
+			"and TLS, OSPF, VRRP in -include and -exclude for their record families.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if code, done := cli.Parse(fs, args); done {

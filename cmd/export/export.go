@@ -64,9 +64,11 @@ record's bytes, about 60 ns a record on the engine's writer; measured, net
 export takes about 7 to 9% more CPU than net capture -entropy on the same
 capture (go run ./tools/bench -export).
 
-The input, decoding and selection flags (-read to -exclude below) are net
-capture's, with the same names and meaning; -entropy is on by default here, for
-netcap_payload_entropy.
+The input, decoding and selection flags (-read, -r, -iface, -bpf, -promisc,
+-snaplen, -buffer, -workers, -payload, -entropy, -conn-timeout, -flow-timeout,
+-close-delay, -stream-memory, -max-connections, -memcap, -include, -exclude) are
+net capture's, with the same names and meaning; -entropy is on by default here,
+for netcap_payload_entropy.
 
 Exit status: 0 after Ctrl-C or SIGTERM, 1 when the input fails or is not whole
 (a capture that is cut, damaged or over an input limit, or a damaged record
