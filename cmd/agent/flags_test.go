@@ -27,6 +27,8 @@ func TestRenamedFlags(t *testing.T) {
 		{[]string{"-batch-size", "8MiB"}, 2, 0, "-message-size 8MiB: want 1KiB to 4MiB"},
 		{[]string{"-queue", "64MB"}, 0, 512 << 10, ""},
 		{[]string{"-buffer", "256MB"}, 2, 0, "net agent's message queue is -queue"},
+		{[]string{"-buffer", "1048576"}, 2, 0, "kernel capture buffer in MiB, 1 to 4096"},
+		{[]string{"-buffer", "4096"}, 0, 512 << 10, ""},
 		{[]string{"-queue", "10"}, 2, 0, "-queue 10: want at least 1MB"},
 	} {
 		part = 0

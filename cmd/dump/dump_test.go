@@ -613,6 +613,20 @@ func TestStruct(t *testing.T) {
 	}
 }
 
+// TestOriginalNames: the original netcap's -r and -struc print what -read
+// and -struct print.
+func TestOriginalNames(t *testing.T) {
+	path := filepath.Join(recordDir(t, false), "TCP.ncap.gz")
+	want, _, code := dumpArgs("-read", path, "-struct", "-limit", "3")
+	if code != 0 || want == "" {
+		t.Fatalf("-read -struct: exit %d, %d bytes", code, len(want))
+	}
+	got, stderr, code := dumpArgs("-r", path, "-struc", "-limit", "3")
+	if code != 0 || got != want {
+		t.Errorf("-r -struc: exit %d (%s), output differs from -read -struct:\n%s\nwant\n%s", code, stderr, got, want)
+	}
+}
+
 // TestLimit checks that -limit stops after N records in every mode.
 func TestLimit(t *testing.T) {
 	path := filepath.Join(recordDir(t, false), "TCP.ncap.gz")
