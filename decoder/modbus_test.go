@@ -1,7 +1,7 @@
 package decoder
 
 import (
-	"bytes"
+	"encoding/hex"
 	"net"
 	"os"
 	"os/exec"
@@ -50,7 +50,7 @@ func TestModbus(t *testing.T) {
 	var ours [][]string // per frame: one line per ADU
 	seq := [2]uint32{1000, 5000}
 	for i, seg := range modbusSegments {
-		adus, err := hexBytes(seg.adus)
+		adus, err := hex.DecodeString(strings.ReplaceAll(seg.adus, " ", ""))
 		if err != nil {
 			t.Fatalf("%s: %v", seg.name, err)
 		}
@@ -118,16 +118,3 @@ func TestModbus(t *testing.T) {
 }
 
 func itoa(v int32) string { return strconv.Itoa(int(v)) }
-
-func hexBytes(s string) ([]byte, error) {
-	var b bytes.Buffer
-	s = strings.ReplaceAll(s, " ", "")
-	for i := 0; i+1 < len(s); i += 2 {
-		v, err := strconv.ParseUint(s[i:i+2], 16, 8)
-		if err != nil {
-			return nil, err
-		}
-		b.WriteByte(byte(v))
-	}
-	return b.Bytes(), nil
-}
