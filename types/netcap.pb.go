@@ -163,6 +163,7 @@ const (
 	// 89..93 are used by records of the original netcap that are not part of
 	// this contract; the number of TLSServerHello is the original one.
 	Type_NC_TLSServerHello Type = 94
+	Type_NC_SSH            Type = 98 // the original netcap's number
 )
 
 // Enum value maps for Type.
@@ -258,6 +259,7 @@ var (
 		87: "NC_CIP",
 		88: "NC_ENIP",
 		94: "NC_TLSServerHello",
+		98: "NC_SSH",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -350,6 +352,7 @@ var (
 		"NC_CIP":                         87,
 		"NC_ENIP":                        88,
 		"NC_TLSServerHello":              94,
+		"NC_SSH":                         98,
 	}
 )
 
@@ -15603,6 +15606,311 @@ func (x *ENIPCommandSpecificData) GetData() []byte {
 	return nil
 }
 
+// SSH is what one side of an SSH connection said in the clear: its identification line and its
+// key exchange offer (SSH_MSG_KEXINIT, RFC 4253 section 7.1), one record per side and connection,
+// made when that side sends SSH_MSG_NEWKEYS (from there on its bytes are encrypted) or when the
+// connection ends. Src* is the side the record describes; the peer's line is in PeerIdent.
+type SSH struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried this side's first byte (of its
+	// identification line, or of a banner line before it)
+	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	// HASSH of this side (lowercase hex MD5 of Algorithms): Wireshark's ssh.kex.hassh for the client,
+	// ssh.kex.hasshserver for the server; empty without a KEXINIT
+	HASSH  string `protobuf:"bytes,2,opt,name=HASSH,proto3" json:"HASSH,omitempty"`
+	FlowID string `protobuf:"bytes,3,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the connection's Connection record (join key)
+	Ident  string `protobuf:"bytes,4,opt,name=Ident,proto3" json:"Ident,omitempty"`   // identification line without CR LF ("SSH-2.0-OpenSSH_9.2p1 Debian-2")
+	// the HASSH input: kex;encryption;mac;compression algorithm lists, client-to-server ones for the
+	// client, server-to-client ones for the server (salesforce/hassh); empty without a KEXINIT
+	Algorithms string `protobuf:"bytes,5,opt,name=Algorithms,proto3" json:"Algorithms,omitempty"`
+	IsClient   bool   `protobuf:"varint,6,opt,name=IsClient,proto3" json:"IsClient,omitempty"` // true for the connection's client (the side that sent the SYN)
+	// frame number of the segment that carried this side's first byte, 1-based
+	FrameNumber int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	SrcIP       string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`       // this side's IP address
+	DstIP       string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`       // the peer's IP address
+	SrcPort     int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // this side's TCP port
+	DstPort     int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // the peer's TCP port
+	// protocol version of the identification line ("2.0"; "1.99" for a server that also speaks 1.x)
+	ProtoVersion string `protobuf:"bytes,12,opt,name=ProtoVersion,proto3" json:"ProtoVersion,omitempty"`
+	// software name from the line's softwareversion up to the separator before the version number
+	// ("OpenSSH", "OpenSSH_for_Windows", "Cisco"); the whole softwareversion when it has no number
+	Software string `protobuf:"bytes,13,opt,name=Software,proto3" json:"Software,omitempty"`
+	Version  string `protobuf:"bytes,14,opt,name=Version,proto3" json:"Version,omitempty"`   // software version ("9.2p1", "1.25"); empty when the line has none
+	Comments string `protobuf:"bytes,15,opt,name=Comments,proto3" json:"Comments,omitempty"` // text after the first space of the line ("Debian-2"); empty without
+	// lines the server sent before its identification line (RFC 4253 section 4.2), at most 16 of
+	// at most 256 bytes each; empty for a client
+	Banner    []string `protobuf:"bytes,16,rep,name=Banner,proto3" json:"Banner,omitempty"`
+	PeerIdent string   `protobuf:"bytes,17,opt,name=PeerIdent,proto3" json:"PeerIdent,omitempty"` // the other side's identification line; empty when not captured
+	// frame number of the segment that completed this side's KEXINIT (where Wireshark shows the
+	// reassembled message and its HASSH); 0 without one
+	KexFrame                  int64    `protobuf:"varint,18,opt,name=KexFrame,proto3" json:"KexFrame,omitempty"`
+	KexAlgorithms             []string `protobuf:"bytes,19,rep,name=KexAlgorithms,proto3" json:"KexAlgorithms,omitempty"`                         // kex_algorithms name-list in wire order
+	ServerHostKeyAlgorithms   []string `protobuf:"bytes,20,rep,name=ServerHostKeyAlgorithms,proto3" json:"ServerHostKeyAlgorithms,omitempty"`     // server_host_key_algorithms in wire order
+	EncryptionClientToServer  []string `protobuf:"bytes,21,rep,name=EncryptionClientToServer,proto3" json:"EncryptionClientToServer,omitempty"`   // encryption_algorithms_client_to_server
+	EncryptionServerToClient  []string `protobuf:"bytes,22,rep,name=EncryptionServerToClient,proto3" json:"EncryptionServerToClient,omitempty"`   // encryption_algorithms_server_to_client
+	MACClientToServer         []string `protobuf:"bytes,23,rep,name=MACClientToServer,proto3" json:"MACClientToServer,omitempty"`                 // mac_algorithms_client_to_server
+	MACServerToClient         []string `protobuf:"bytes,24,rep,name=MACServerToClient,proto3" json:"MACServerToClient,omitempty"`                 // mac_algorithms_server_to_client
+	CompressionClientToServer []string `protobuf:"bytes,25,rep,name=CompressionClientToServer,proto3" json:"CompressionClientToServer,omitempty"` // compression_algorithms_client_to_server
+	CompressionServerToClient []string `protobuf:"bytes,26,rep,name=CompressionServerToClient,proto3" json:"CompressionServerToClient,omitempty"` // compression_algorithms_server_to_client
+	LanguagesClientToServer   []string `protobuf:"bytes,27,rep,name=LanguagesClientToServer,proto3" json:"LanguagesClientToServer,omitempty"`     // languages_client_to_server; usually empty
+	LanguagesServerToClient   []string `protobuf:"bytes,28,rep,name=LanguagesServerToClient,proto3" json:"LanguagesServerToClient,omitempty"`     // languages_server_to_client; usually empty
+	FirstKexFollows           bool     `protobuf:"varint,29,opt,name=FirstKexFollows,proto3" json:"FirstKexFollows,omitempty"`                    // first_kex_packet_follows of the KEXINIT
+	// this side sent SSH_MSG_NEWKEYS: its later bytes are encrypted and not read
+	NewKeys bool `protobuf:"varint,30,opt,name=NewKeys,proto3" json:"NewKeys,omitempty"`
+	// bytes of this side were not captured before NEWKEYS, or what it sent was not SSH's framing:
+	// what came after is not in the record
+	Incomplete    bool `protobuf:"varint,31,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SSH) Reset() {
+	*x = SSH{}
+	mi := &file_netcap_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SSH) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SSH) ProtoMessage() {}
+
+func (x *SSH) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SSH.ProtoReflect.Descriptor instead.
+func (*SSH) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{122}
+}
+
+func (x *SSH) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *SSH) GetHASSH() string {
+	if x != nil {
+		return x.HASSH
+	}
+	return ""
+}
+
+func (x *SSH) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *SSH) GetIdent() string {
+	if x != nil {
+		return x.Ident
+	}
+	return ""
+}
+
+func (x *SSH) GetAlgorithms() string {
+	if x != nil {
+		return x.Algorithms
+	}
+	return ""
+}
+
+func (x *SSH) GetIsClient() bool {
+	if x != nil {
+		return x.IsClient
+	}
+	return false
+}
+
+func (x *SSH) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *SSH) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *SSH) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *SSH) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *SSH) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *SSH) GetProtoVersion() string {
+	if x != nil {
+		return x.ProtoVersion
+	}
+	return ""
+}
+
+func (x *SSH) GetSoftware() string {
+	if x != nil {
+		return x.Software
+	}
+	return ""
+}
+
+func (x *SSH) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *SSH) GetComments() string {
+	if x != nil {
+		return x.Comments
+	}
+	return ""
+}
+
+func (x *SSH) GetBanner() []string {
+	if x != nil {
+		return x.Banner
+	}
+	return nil
+}
+
+func (x *SSH) GetPeerIdent() string {
+	if x != nil {
+		return x.PeerIdent
+	}
+	return ""
+}
+
+func (x *SSH) GetKexFrame() int64 {
+	if x != nil {
+		return x.KexFrame
+	}
+	return 0
+}
+
+func (x *SSH) GetKexAlgorithms() []string {
+	if x != nil {
+		return x.KexAlgorithms
+	}
+	return nil
+}
+
+func (x *SSH) GetServerHostKeyAlgorithms() []string {
+	if x != nil {
+		return x.ServerHostKeyAlgorithms
+	}
+	return nil
+}
+
+func (x *SSH) GetEncryptionClientToServer() []string {
+	if x != nil {
+		return x.EncryptionClientToServer
+	}
+	return nil
+}
+
+func (x *SSH) GetEncryptionServerToClient() []string {
+	if x != nil {
+		return x.EncryptionServerToClient
+	}
+	return nil
+}
+
+func (x *SSH) GetMACClientToServer() []string {
+	if x != nil {
+		return x.MACClientToServer
+	}
+	return nil
+}
+
+func (x *SSH) GetMACServerToClient() []string {
+	if x != nil {
+		return x.MACServerToClient
+	}
+	return nil
+}
+
+func (x *SSH) GetCompressionClientToServer() []string {
+	if x != nil {
+		return x.CompressionClientToServer
+	}
+	return nil
+}
+
+func (x *SSH) GetCompressionServerToClient() []string {
+	if x != nil {
+		return x.CompressionServerToClient
+	}
+	return nil
+}
+
+func (x *SSH) GetLanguagesClientToServer() []string {
+	if x != nil {
+		return x.LanguagesClientToServer
+	}
+	return nil
+}
+
+func (x *SSH) GetLanguagesServerToClient() []string {
+	if x != nil {
+		return x.LanguagesServerToClient
+	}
+	return nil
+}
+
+func (x *SSH) GetFirstKexFollows() bool {
+	if x != nil {
+		return x.FirstKexFollows
+	}
+	return false
+}
+
+func (x *SSH) GetNewKeys() bool {
+	if x != nil {
+		return x.NewKeys
+	}
+	return false
+}
+
+func (x *SSH) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
 var File_netcap_proto protoreflect.FileDescriptor
 
 const file_netcap_proto_rawDesc = "" +
@@ -17219,7 +17527,44 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06FlowID\x18\x0e \x01(\tR\x06FlowID\"?\n" +
 	"\x17ENIPCommandSpecificData\x12\x10\n" +
 	"\x03Cmd\x18\x01 \x01(\rR\x03Cmd\x12\x12\n" +
-	"\x04Data\x18\x02 \x01(\fR\x04Data*\xc3\r\n" +
+	"\x04Data\x18\x02 \x01(\fR\x04Data\"\xf5\b\n" +
+	"\x03SSH\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x14\n" +
+	"\x05HASSH\x18\x02 \x01(\tR\x05HASSH\x12\x16\n" +
+	"\x06FlowID\x18\x03 \x01(\tR\x06FlowID\x12\x14\n" +
+	"\x05Ident\x18\x04 \x01(\tR\x05Ident\x12\x1e\n" +
+	"\n" +
+	"Algorithms\x18\x05 \x01(\tR\n" +
+	"Algorithms\x12\x1a\n" +
+	"\bIsClient\x18\x06 \x01(\bR\bIsClient\x12 \n" +
+	"\vFrameNumber\x18\a \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\b \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\t \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\n" +
+	" \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\v \x01(\x05R\aDstPort\x12\"\n" +
+	"\fProtoVersion\x18\f \x01(\tR\fProtoVersion\x12\x1a\n" +
+	"\bSoftware\x18\r \x01(\tR\bSoftware\x12\x18\n" +
+	"\aVersion\x18\x0e \x01(\tR\aVersion\x12\x1a\n" +
+	"\bComments\x18\x0f \x01(\tR\bComments\x12\x16\n" +
+	"\x06Banner\x18\x10 \x03(\tR\x06Banner\x12\x1c\n" +
+	"\tPeerIdent\x18\x11 \x01(\tR\tPeerIdent\x12\x1a\n" +
+	"\bKexFrame\x18\x12 \x01(\x03R\bKexFrame\x12$\n" +
+	"\rKexAlgorithms\x18\x13 \x03(\tR\rKexAlgorithms\x128\n" +
+	"\x17ServerHostKeyAlgorithms\x18\x14 \x03(\tR\x17ServerHostKeyAlgorithms\x12:\n" +
+	"\x18EncryptionClientToServer\x18\x15 \x03(\tR\x18EncryptionClientToServer\x12:\n" +
+	"\x18EncryptionServerToClient\x18\x16 \x03(\tR\x18EncryptionServerToClient\x12,\n" +
+	"\x11MACClientToServer\x18\x17 \x03(\tR\x11MACClientToServer\x12,\n" +
+	"\x11MACServerToClient\x18\x18 \x03(\tR\x11MACServerToClient\x12<\n" +
+	"\x19CompressionClientToServer\x18\x19 \x03(\tR\x19CompressionClientToServer\x12<\n" +
+	"\x19CompressionServerToClient\x18\x1a \x03(\tR\x19CompressionServerToClient\x128\n" +
+	"\x17LanguagesClientToServer\x18\x1b \x03(\tR\x17LanguagesClientToServer\x128\n" +
+	"\x17LanguagesServerToClient\x18\x1c \x03(\tR\x17LanguagesServerToClient\x12(\n" +
+	"\x0fFirstKexFollows\x18\x1d \x01(\bR\x0fFirstKexFollows\x12\x18\n" +
+	"\aNewKeys\x18\x1e \x01(\bR\aNewKeys\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x1f \x01(\bR\n" +
+	"Incomplete*\xcf\r\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -17325,7 +17670,9 @@ const file_netcap_proto_rawDesc = "" +
 	"\n" +
 	"\x06NC_CIP\x10W\x12\v\n" +
 	"\aNC_ENIP\x10X\x12\x15\n" +
-	"\x11NC_TLSServerHello\x10^B&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\x11NC_TLSServerHello\x10^\x12\n" +
+	"\n" +
+	"\x06NC_SSH\x10bB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -17340,7 +17687,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 122)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -17465,6 +17812,7 @@ var file_netcap_proto_goTypes = []any{
 	(*CIP)(nil),                         // 120: netcap.CIP
 	(*ENIP)(nil),                        // 121: netcap.ENIP
 	(*ENIPCommandSpecificData)(nil),     // 122: netcap.ENIPCommandSpecificData
+	(*SSH)(nil),                         // 123: netcap.SSH
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -17565,7 +17913,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   122,
+			NumMessages:   123,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
