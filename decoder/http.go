@@ -2,7 +2,15 @@ package decoder
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 
 	"github.com/netcap/netcap/types"
 )
@@ -215,7 +223,18 @@ type httpDir struct {
 	tx, interim *httpTx
 	// time and frame of the chunk that carried the first byte in buf
 	startTS, startFrame int64
+	// sniff holds the first httpSniffLen bytes of the current message's
+	// body (de-chunked) for content sniffing; nil between bodies.
+	// sniffDone: the message's type was sniffed (its body ended, or bytes
+	// of it were missed: only the bytes before the gap are sniffed).
+	sniff     []byte
+	sniffDone bool
 }
+
+// httpSniffLen is what content sniffing reads (the WHATWG algorithm looks
+// at 512 bytes); of a gzip'd or deflated body that many compressed bytes
+// are inflated and the result's first 512 bytes sniffed.
+const httpSniffLen = 512
 
 // httpParser reads the HTTP messages of one connection.
 type httpParser struct {
@@ -269,6 +288,7 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 			data = p.header(d, data)
 		case hsBody:
 			n := int(min(d.remain, int64(len(data))))
+			d.body(data[:n])
 			d.add(n)
 			d.remain -= int64(n)
 			data = data[n:]
@@ -279,6 +299,7 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 			data = p.chunkSize(d, data)
 		case hsChunkData:
 			n := int(min(d.remain, int64(len(data))))
+			d.body(data[:n])
 			d.add(n)
 			d.remain -= int64(n)
 			data = data[n:]
@@ -288,6 +309,7 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 		case hsTrailer:
 			data = p.trailerLine(d, data)
 		case hsUntilClose:
+			d.body(data)
 			d.add(len(data))
 			data = nil
 		default: // hsDead
@@ -461,7 +483,7 @@ func (p *httpParser) begin(d *httpDir, conn *ConnInfo, s Sink) {
 		tx.hasRes = true
 		tx.r.ResponseTimestamp = d.startTS
 	}
-	d.tx = tx
+	d.tx, d.sniffDone = tx, false
 	d.state, d.lineLen = hsHeader, true
 	d.add(len(d.buf))
 }
@@ -669,9 +691,70 @@ func (p *httpParser) trailerLine(d *httpDir, data []byte) []byte {
 	return data
 }
 
+// body keeps the first bytes of a message body for sniffing.
+func (d *httpDir) body(b []byte) {
+	if d.tx == nil || d.sniffDone || len(d.sniff) >= httpSniffLen || len(b) == 0 {
+		return
+	}
+	if d.sniff == nil {
+		d.sniff = make([]byte, 0, httpSniffLen)
+	}
+	d.sniff = append(d.sniff, b[:min(len(b), httpSniffLen-len(d.sniff))]...)
+}
+
+// sniffed sets the current message's detected content type from the body
+// bytes kept, and drops them.
+func (d *httpDir) sniffed() {
+	b := d.sniff
+	d.sniff, d.sniffDone = nil, true
+	if d.tx == nil || len(b) == 0 {
+		return
+	}
+	field, coding := &d.tx.r.ResContentTypeDetected, d.tx.r.ResContentEncoding
+	if d.client {
+		field, coding = &d.tx.r.ContentTypeDetected, d.tx.r.ReqContentEncoding
+	}
+	if b = httpDecoded(b, coding); b != nil {
+		*field = http.DetectContentType(b)
+	}
+}
+
+// httpDecoded returns the first bytes of a body's content: b itself
+// without content coding, b inflated for gzip and deflate (as far as the
+// bytes go), nil for other codings, which are not read.
+func httpDecoded(b []byte, coding string) []byte {
+	var r io.Reader
+	switch strings.ToLower(strings.TrimSpace(coding)) {
+	case "", "identity":
+		return b
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil
+		}
+		r = zr
+	case "deflate":
+		// RFC 9110: zlib-wrapped; some servers send raw deflate.
+		if zr, err := zlib.NewReader(bytes.NewReader(b)); err == nil {
+			r = zr
+		} else {
+			r = flate.NewReader(bytes.NewReader(b))
+		}
+	default:
+		return nil
+	}
+	out := make([]byte, httpSniffLen)
+	n, _ := io.ReadFull(r, out)
+	if n == 0 {
+		return nil
+	}
+	return out[:n]
+}
+
 // finish ends the message being read and makes the direction wait for the
 // next one.
 func (p *httpParser) finish(d *httpDir) {
+	d.sniffed()
 	tx := d.tx
 	d.tx = nil
 	d.idle(false)
@@ -695,6 +778,7 @@ func (p *httpParser) abandon(d *httpDir) {
 	if d.tx == nil {
 		return
 	}
+	d.sniffed()
 	if d.state == hsHeader {
 		block := d.buf
 		if i := bytes.LastIndexByte(block, '\n'); i >= 0 {
@@ -731,6 +815,7 @@ func (p *httpParser) giveUp(d *httpDir) {
 
 // gap handles bytes lost before the chunk c.
 func (p *httpParser) gap(d *httpDir, c *Chunk) {
+	d.sniffed()
 	m := int64(c.Missed)
 	switch d.state {
 	case hsUntilClose:
@@ -1049,7 +1134,9 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 	r.Method, r.URL, r.Proto = httpMethodText(method), Text(target), httpVersionText(version)
 	tx.head = r.Method == "HEAD"
 	tx.connect = r.Method == "CONNECT"
+	r.Parameters = httpQuery(r.Parameters, target)
 	httpFields(fields, func(name, v []byte) {
+		r.RequestHeader = httpHeaderField(r.RequestHeader, name, v)
 		switch {
 		case bytes.EqualFold(name, hdrHost):
 			firstText(&r.Host, v)
@@ -1059,6 +1146,7 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 			firstText(&r.Referer, v)
 		case bytes.EqualFold(name, hdrCookie):
 			r.ReqCookies = cookieNames(r.ReqCookies, v, false)
+			r.RequestCookies = httpCookies(r.RequestCookies, v, false)
 		case bytes.EqualFold(name, hdrContentType):
 			firstText(&r.ContentType, v)
 		case bytes.EqualFold(name, hdrContentEncoding):
@@ -1101,13 +1189,16 @@ func (p *httpParser) parseResponse(tx *httpTx, line, fields []byte, h *httpHead)
 		r.Proto = httpVersionText(version)
 	}
 	r.ResContentLength, r.ResContentType, r.ResContentEncoding, r.ServerName = -1, "", "", ""
-	r.ResCookies = r.ResCookies[:0]
+	r.ResCookies, r.ResponseCookies = r.ResCookies[:0], r.ResponseCookies[:0]
+	clear(r.ResponseHeader)
 	httpFields(fields, func(name, v []byte) {
+		r.ResponseHeader = httpHeaderField(r.ResponseHeader, name, v)
 		switch {
 		case bytes.EqualFold(name, hdrServer):
 			firstText(&r.ServerName, v)
 		case bytes.EqualFold(name, hdrSetCookie):
 			r.ResCookies = cookieNames(r.ResCookies, v, true)
+			r.ResponseCookies = httpCookies(r.ResponseCookies, v, true)
 		case bytes.EqualFold(name, hdrContentType):
 			firstText(&r.ResContentType, v)
 		case bytes.EqualFold(name, hdrContentEncoding):
@@ -1171,6 +1262,97 @@ func cookieNames(names []string, v []byte, set bool) []string {
 		}
 	}
 	return names
+}
+
+// HTTPHeaderField, HTTPQuery and HTTPCookies are httpHeaderField,
+// httpQuery and httpCookies for the HTTP proxy (package proxy), so that its
+// records fill these fields as capture's do.
+func HTTPHeaderField(m map[string]string, name, v []byte) map[string]string {
+	return httpHeaderField(m, name, v)
+}
+
+func HTTPQuery(m map[string]string, target []byte) map[string]string { return httpQuery(m, target) }
+
+func HTTPCookies(out []*types.HTTPCookie, v []byte, set bool) []*types.HTTPCookie {
+	return httpCookies(out, v, set)
+}
+
+// httpHeaderField adds a header field to m, made when nil: a repeated name
+// gets its values joined by ", " (RFC 9110 5.3).
+func httpHeaderField(m map[string]string, name, v []byte) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	k := Text(name)
+	if prev, ok := m[k]; ok {
+		m[k] = prev + ", " + Text(v)
+	} else {
+		m[k] = Text(v)
+	}
+	return m
+}
+
+// httpQuery adds the parameters of a request-target's query to m (made
+// when nil and there is one): names and values percent-decoded where they
+// decode, a repeated name's values joined by ", ".
+func httpQuery(m map[string]string, target []byte) map[string]string {
+	q := target
+	if i := bytes.IndexByte(q, '?'); i >= 0 {
+		q = q[i+1:]
+	} else {
+		return m
+	}
+	if i := bytes.IndexByte(q, '#'); i >= 0 {
+		q = q[:i]
+	}
+	for len(q) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(q, '&'); i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			pair, q = q, nil
+		}
+		if len(pair) == 0 {
+			continue
+		}
+		name, value, _ := bytes.Cut(pair, []byte("="))
+		m = httpHeaderField(m, []byte(httpUnescape(name)), []byte(httpUnescape(value)))
+	}
+	return m
+}
+
+// httpUnescape percent-decodes a query component ('+' is a space), or
+// returns it as sent when it does not decode.
+func httpUnescape(b []byte) string {
+	if bytes.IndexByte(b, '%') < 0 && bytes.IndexByte(b, '+') < 0 {
+		return Text(b)
+	}
+	if s, err := url.QueryUnescape(string(b)); err == nil {
+		return Text([]byte(s))
+	}
+	return Text(b)
+}
+
+// httpCookies appends the cookies of a Cookie value, or the first pair of
+// a Set-Cookie value, with the rules of cookieNames.
+func httpCookies(out []*types.HTTPCookie, v []byte, set bool) []*types.HTTPCookie {
+	for len(v) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(v, ';'); i >= 0 {
+			pair, v = v[:i], v[i+1:]
+		} else {
+			pair, v = v, nil
+		}
+		if eq := bytes.IndexByte(pair, '='); eq >= 0 {
+			if name := bytes.Trim(pair[:eq], " \t"); len(name) > 0 {
+				out = append(out, &types.HTTPCookie{Name: Text(name), Value: Text(bytes.Trim(pair[eq+1:], " \t"))})
+			}
+		}
+		if set {
+			break
+		}
+	}
+	return out
 }
 
 // tunnel ends HTTP on the connection after the response header just read

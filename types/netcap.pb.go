@@ -14179,10 +14179,13 @@ type HTTP struct {
 	// net proxy only: nanoseconds from Timestamp until the TLS handshake with the backend ended; 0
 	// without TLS or on a reused connection, and in net capture records
 	TLSDoneAfter int64 `protobuf:"varint,23,opt,name=TLSDoneAfter,proto3" json:"TLSDoneAfter,omitempty"`
-	// never set by this netcap (neither capture nor proxy sniffs bodies); only files of the original
-	// netcap converted by net util -upgrade carry it
-	ContentTypeDetected    string `protobuf:"bytes,24,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
-	ResContentTypeDetected string `protobuf:"bytes,25,opt,name=ResContentTypeDetected,proto3" json:"ResContentTypeDetected,omitempty"` // never set by this netcap (see ContentTypeDetected)
+	// media type of the request body sniffed from its first 512 bytes (de-chunked, and gunzipped or
+	// inflated for Content-Encoding gzip/deflate) by the WHATWG algorithm of Go's
+	// net/http.DetectContentType ("text/html; charset=utf-8"); empty without a body, with another
+	// content coding, and in net proxy records
+	ContentTypeDetected string `protobuf:"bytes,24,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
+	// media type of the response body sniffed as ContentTypeDetected; empty without a body
+	ResContentTypeDetected string `protobuf:"bytes,25,opt,name=ResContentTypeDetected,proto3" json:"ResContentTypeDetected,omitempty"`
 	// time of the response's first byte (of the first interim response, if any), Unix ns; 0 without a
 	// response
 	ResponseTimestamp int64 `protobuf:"varint,26,opt,name=ResponseTimestamp,proto3" json:"ResponseTimestamp,omitempty"`
@@ -14205,9 +14208,25 @@ type HTTP struct {
 	FlowID string `protobuf:"bytes,34,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
 	// net proxy only: empty, or why the proxy answered itself or cut the exchange (StatusCode 502,
 	// 400, ...); empty in net capture records
-	ProxyError    string `protobuf:"bytes,35,opt,name=ProxyError,proto3" json:"ProxyError,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ProxyError string `protobuf:"bytes,35,opt,name=ProxyError,proto3" json:"ProxyError,omitempty"`
+	// request header fields by name as sent (net proxy: in Go's canonical form); the values of a name
+	// sent more than once are joined by ", " in order (RFC 9110 section 5.3); obsolete line folding
+	// undone; empty for a response alone
+	RequestHeader map[string]string `protobuf:"bytes,36,rep,name=RequestHeader,proto3" json:"RequestHeader,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// header fields of the final response, as RequestHeader (Set-Cookie values too are joined by ", ":
+	// ResponseCookies has them apart); empty without a response
+	ResponseHeader map[string]string `protobuf:"bytes,37,rep,name=ResponseHeader,proto3" json:"ResponseHeader,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// parameters of the request-target's query ("?a=1&b=x%20y": a -> "1", b -> "x y"), names and values
+	// percent-decoded (kept as sent when not decodable), the values of a repeated name joined by ", "
+	// in order; a name without "=" has an empty value; empty without a query
+	Parameters map[string]string `protobuf:"bytes,38,rep,name=Parameters,proto3" json:"Parameters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// cookies of the Cookie header fields, name and value, in order; empty without
+	RequestCookies []*HTTPCookie `protobuf:"bytes,39,rep,name=RequestCookies,proto3" json:"RequestCookies,omitempty"`
+	// cookies set by the Set-Cookie header fields of the final response, name and value (attributes
+	// left out), in order; empty without
+	ResponseCookies []*HTTPCookie `protobuf:"bytes,40,rep,name=ResponseCookies,proto3" json:"ResponseCookies,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *HTTP) Reset() {
@@ -14485,6 +14504,94 @@ func (x *HTTP) GetProxyError() string {
 	return ""
 }
 
+func (x *HTTP) GetRequestHeader() map[string]string {
+	if x != nil {
+		return x.RequestHeader
+	}
+	return nil
+}
+
+func (x *HTTP) GetResponseHeader() map[string]string {
+	if x != nil {
+		return x.ResponseHeader
+	}
+	return nil
+}
+
+func (x *HTTP) GetParameters() map[string]string {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+func (x *HTTP) GetRequestCookies() []*HTTPCookie {
+	if x != nil {
+		return x.RequestCookies
+	}
+	return nil
+}
+
+func (x *HTTP) GetResponseCookies() []*HTTPCookie {
+	if x != nil {
+		return x.ResponseCookies
+	}
+	return nil
+}
+
+// HTTPCookie is one cookie of an HTTP header field.
+type HTTPCookie struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`   // cookie name as sent
+	Value         string                 `protobuf:"bytes,2,opt,name=Value,proto3" json:"Value,omitempty"` // cookie value as sent, quotes kept; empty for "name="
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTTPCookie) Reset() {
+	*x = HTTPCookie{}
+	mi := &file_netcap_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPCookie) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPCookie) ProtoMessage() {}
+
+func (x *HTTPCookie) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPCookie.ProtoReflect.Descriptor instead.
+func (*HTTPCookie) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *HTTPCookie) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HTTPCookie) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 // TLSClientHello is a TLS ClientHello handshake message with its fingerprints.
 type TLSClientHello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -14538,7 +14645,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14550,7 +14657,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14563,7 +14670,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{116}
+	return file_netcap_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -14851,7 +14958,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14863,7 +14970,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14876,7 +14983,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{117}
+	return file_netcap_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -15122,7 +15229,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15134,7 +15241,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15147,7 +15254,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{118}
+	return file_netcap_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -15273,7 +15380,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15285,7 +15392,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15298,7 +15405,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{119}
+	return file_netcap_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -15425,7 +15532,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15437,7 +15544,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15450,7 +15557,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -15564,7 +15671,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15576,7 +15683,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15589,7 +15696,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -15666,7 +15773,7 @@ type SSH struct {
 
 func (x *SSH) Reset() {
 	*x = SSH{}
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15678,7 +15785,7 @@ func (x *SSH) String() string {
 func (*SSH) ProtoMessage() {}
 
 func (x *SSH) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15691,7 +15798,7 @@ func (x *SSH) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SSH.ProtoReflect.Descriptor instead.
 func (*SSH) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{122}
+	return file_netcap_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *SSH) GetTimestamp() int64 {
@@ -17349,7 +17456,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\bAuthType\x18\x01 \x01(\x05R\bAuthType\x12\x14\n" +
 	"\x05KeyID\x18\x02 \x01(\x05R\x05KeyID\x12&\n" +
 	"\x0eSequenceNumber\x18\x03 \x01(\x05R\x0eSequenceNumber\x12\x12\n" +
-	"\x04Data\x18\x04 \x01(\fR\x04Data\"\xa2\t\n" +
+	"\x04Data\x18\x04 \x01(\fR\x04Data\"\xaf\r\n" +
 	"\x04HTTP\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x14\n" +
 	"\x05Proto\x18\x02 \x01(\tR\x05Proto\x12\x16\n" +
@@ -17396,7 +17503,27 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06FlowID\x18\" \x01(\tR\x06FlowID\x12\x1e\n" +
 	"\n" +
 	"ProxyError\x18# \x01(\tR\n" +
-	"ProxyError\"\xf2\a\n" +
+	"ProxyError\x12E\n" +
+	"\rRequestHeader\x18$ \x03(\v2\x1f.netcap.HTTP.RequestHeaderEntryR\rRequestHeader\x12H\n" +
+	"\x0eResponseHeader\x18% \x03(\v2 .netcap.HTTP.ResponseHeaderEntryR\x0eResponseHeader\x12<\n" +
+	"\n" +
+	"Parameters\x18& \x03(\v2\x1c.netcap.HTTP.ParametersEntryR\n" +
+	"Parameters\x12:\n" +
+	"\x0eRequestCookies\x18' \x03(\v2\x12.netcap.HTTPCookieR\x0eRequestCookies\x12<\n" +
+	"\x0fResponseCookies\x18( \x03(\v2\x12.netcap.HTTPCookieR\x0fResponseCookies\x1a@\n" +
+	"\x12RequestHeaderEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aA\n" +
+	"\x13ResponseHeaderEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fParametersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"6\n" +
+	"\n" +
+	"HTTPCookie\x12\x12\n" +
+	"\x04Name\x18\x01 \x01(\tR\x04Name\x12\x14\n" +
+	"\x05Value\x18\x02 \x01(\tR\x05Value\"\xf2\a\n" +
 	"\x0eTLSClientHello\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
 	"\x04Type\x18\x02 \x01(\x05R\x04Type\x12\x18\n" +
@@ -17687,7 +17814,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 127)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -17806,13 +17933,17 @@ var file_netcap_proto_goTypes = []any{
 	(*BFD)(nil),                         // 114: netcap.BFD
 	(*BFDAuthHeader)(nil),               // 115: netcap.BFDAuthHeader
 	(*HTTP)(nil),                        // 116: netcap.HTTP
-	(*TLSClientHello)(nil),              // 117: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 118: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 119: netcap.Modbus
-	(*CIP)(nil),                         // 120: netcap.CIP
-	(*ENIP)(nil),                        // 121: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 122: netcap.ENIPCommandSpecificData
-	(*SSH)(nil),                         // 123: netcap.SSH
+	(*HTTPCookie)(nil),                  // 117: netcap.HTTPCookie
+	(*TLSClientHello)(nil),              // 118: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 119: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 120: netcap.Modbus
+	(*CIP)(nil),                         // 121: netcap.CIP
+	(*ENIP)(nil),                        // 122: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 123: netcap.ENIPCommandSpecificData
+	(*SSH)(nil),                         // 124: netcap.SSH
+	nil,                                 // 125: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 126: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 127: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -17894,12 +18025,17 @@ var file_netcap_proto_depIdxs = []int32{
 	108, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
 	110, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
 	115, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	122, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
-	80,  // [80:80] is the sub-list for method output_type
-	80,  // [80:80] is the sub-list for method input_type
-	80,  // [80:80] is the sub-list for extension type_name
-	80,  // [80:80] is the sub-list for extension extendee
-	0,   // [0:80] is the sub-list for field type_name
+	125, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	126, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	127, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	117, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
+	117, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
+	123, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	85,  // [85:85] is the sub-list for method output_type
+	85,  // [85:85] is the sub-list for method input_type
+	85,  // [85:85] is the sub-list for extension type_name
+	85,  // [85:85] is the sub-list for extension extendee
+	0,   // [0:85] is the sub-list for field type_name
 }
 
 func init() { file_netcap_proto_init() }
@@ -17913,7 +18049,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   123,
+			NumMessages:   127,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -286,7 +286,14 @@ var binaryInMessage = map[string]bool{
 	"DHCPv4.ServerName": true, "DHCPv4.File": true,
 }
 
+// textInMessage are fields whose generic name says binary but which hold
+// text: a cookie value is ASCII (RFC 6265 cookie-octet).
+var textInMessage = map[string]bool{"HTTPCookie.Value": true}
+
 func isBinaryName(msg, field string) bool {
+	if textInMessage[msg+"."+field] {
+		return false
+	}
 	return binaryNames[field] || binaryInMessage[msg+"."+field] ||
 		strings.HasSuffix(field, "Data") || strings.HasSuffix(field, "Payload") ||
 		strings.HasSuffix(field, "Bytes") || strings.HasPrefix(field, "Reply")
