@@ -25,7 +25,8 @@ import (
 //     keep-alive and pipelined requests. A 1xx response other than 101 is
 //     interim: the next response answers the same request. A response to
 //     HEAD, a 1xx, 204 or 304 has no body. A 2xx answer to CONNECT and a
-//     101 turn the connection into a tunnel: both directions stop there.
+//     101 turn the connection into a tunnel: HTTP stops there, and an
+//     Upgrade reads what the tunnel carries (TLS through a proxy).
 //   - a request that gets no response is recorded alone (at Close at the
 //     latest); so is a response that answers no request seen (capture
 //     started mid-connection): its record has the response fields only,
@@ -251,7 +252,12 @@ type httpParser struct {
 	// srvCut: no response is paired any more (server-side gap).
 	cliCut, srvCut bool
 	cnt            *StreamCounters
+	// inner reads the tunnel after a 2xx to CONNECT or a 101.
+	inner *Upgrade
 }
+
+// Inner names the protocol found in the tunnel, or "".
+func (p *httpParser) Inner() string { return p.inner.Inner() }
 
 func newHTTPParser() StreamParser {
 	p := &httpParser{}
@@ -274,6 +280,9 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 		d = &p.dir[0]
 	}
 	if d.state == hsDead {
+		if p.inner != nil {
+			p.inner.Feed(c, conn, s)
+		}
 		return
 	}
 	if c.Missed > 0 {
@@ -313,6 +322,12 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 			d.add(len(data))
 			data = nil
 		default: // hsDead
+			if p.inner != nil {
+				// The tunnel starts inside this chunk.
+				rest := *c
+				rest.Data, rest.Missed = data, 0
+				p.inner.Feed(&rest, conn, s)
+			}
 			data = nil
 		}
 	}
@@ -336,6 +351,9 @@ func (p *httpParser) Close(conn *ConnInfo, s Sink) {
 	}
 	for _, tx := range p.queue {
 		p.emit(tx, s, true)
+	}
+	if p.inner != nil {
+		p.inner.Close(conn, s)
 	}
 	clear(p.queue)
 	p.queue, p.free, p.held = nil, nil, 0
@@ -1364,4 +1382,5 @@ func (p *httpParser) tunnel(d *httpDir) {
 	d.tx.resDone = true
 	d.tx = nil
 	d.state, d.buf = hsDead, nil
+	p.inner = &Upgrade{}
 }

@@ -371,7 +371,11 @@ func httpCases() []httpCase {
 		evs:  []httpEv{httpCli(connect), httpSrv(connOK), httpCli("\x16\x03\x01\x02\x00GET / HTTP/1.1\r\n\r\n"), httpSrv("HTTP/1.1 200 OK\r\n\r\n")},
 		want: []*types.HTTP{httpRec(&types.HTTP{Timestamp: 1000, FrameNumber: 1, ResponseTimestamp: 2000,
 			Proto: "HTTP/1.1", Method: "CONNECT", Host: "example.com:443", URL: "example.com:443", StatusCode: 200,
-			RequestSize: httpLen(connect), ResponseSize: httpLen(connOK)})},
+			RequestSize: httpLen(connect), ResponseSize: httpLen(connOK)}),
+			// The tunnel's own HTTP (an Upgrade reads it): the client's bytes
+			// are neither TLS nor HTTP, the server's are a response alone.
+			httpRec(&types.HTTP{Timestamp: 4000, FrameNumber: 4, ResponseTimestamp: 4000, Proto: "HTTP/1.1",
+				StatusCode: 200, ResponseSize: 19})},
 	}, {
 		name: "upgrade to websocket",
 		evs:  []httpEv{httpCli(upgrade), httpSrv(switching + "\x81\x05hello"), httpCli("\x81\x85GET / HTTP/1.1\r\n\r\n")},
