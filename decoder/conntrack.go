@@ -158,6 +158,7 @@ func (o *orderedSink) EmitOrdered(t types.Type, m proto.Message, key int64) {
 }
 
 type connTable struct {
+	files *FileStore // for ConnInfo.Files
 	opts                Options
 	m                   map[connKey]*conn
 	tcp, other, closing connList
@@ -189,6 +190,9 @@ func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
 		m:        map[connKey]*conn{},
 		emitConn: enabled(types.Type_NC_Connection),
 		emitFlow: enabled(types.Type_NC_Flow),
+	}
+	if enabled(types.Type_NC_File) && opts.Files != nil {
+		t.files = opts.Files
 	}
 	for _, l := range []*connList{&t.tcp, &t.other, &t.closing} {
 		l.links = connLinks
@@ -527,7 +531,7 @@ func (t *connTable) streamOf(c *conn) *streamState {
 	t.streamConns++
 	cip, sip, cmac, smac := t.endpoints(c)
 	st.info = ConnInfo{ClientIP: cip, ServerIP: sip, ClientPort: int32(c.cport), ServerPort: int32(c.sport),
-		ClientMAC: cmac, ServerMAC: smac, FlowID: c.uid, Handshake: c.handshake, Counters: &t.counters}
+		ClientMAC: cmac, ServerMAC: smac, FlowID: c.uid, Handshake: c.handshake, Counters: &t.counters, Files: t.files}
 	for d := range st.out {
 		st.out[d] = func(data []byte, missed int, ts, frame int64) { t.deliver(c, d, data, missed, ts, frame) }
 	}

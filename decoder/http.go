@@ -3,8 +3,10 @@ package decoder
 import (
 	"bytes"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -115,7 +117,7 @@ var (
 func init() {
 	RegisterStream(StreamProtocol{
 		Name:    "HTTP",
-		Records: []types.Type{types.Type_NC_HTTP},
+		Records: []types.Type{types.Type_NC_HTTP, types.Type_NC_File},
 		Detect:  detectHTTP,
 		New:     newHTTPParser,
 	})
@@ -230,6 +232,10 @@ type httpDir struct {
 	// of it were missed: only the bytes before the gap are sniffed).
 	sniff     []byte
 	sniffDone bool
+	// file reads the current body as a File; msgTS and msgFrame are the
+	// current message's first byte's.
+	file            *fileBody
+	msgTS, msgFrame int64
 }
 
 // httpSniffLen is what content sniffing reads (the WHATWG algorithm looks
@@ -254,6 +260,11 @@ type httpParser struct {
 	cnt            *StreamCounters
 	// inner reads the tunnel after a 2xx to CONNECT or a 101.
 	inner *Upgrade
+	// files: where bodies go (nil: File records not selected); conn is
+	// the connection being fed; filed holds File records to emit.
+	files *FileStore
+	conn  *ConnInfo
+	filed []*types.File
 }
 
 // Inner names the protocol found in the tunnel, or "".
@@ -273,7 +284,7 @@ func newHTTPParser() StreamParser {
 // Feed reads the next bytes of one direction.
 func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 	if conn != nil {
-		p.cnt = conn.Counters
+		p.cnt, p.files, p.conn = conn.Counters, conn.Files, conn
 	}
 	d := &p.dir[1]
 	if c.FromClient {
@@ -349,6 +360,14 @@ func (p *httpParser) Close(conn *ConnInfo, s Sink) {
 		}
 		d.state = hsDead
 	}
+	for _, f := range p.filed {
+		if os, ok := s.(OrderedSink); ok {
+			os.EmitOrdered(types.Type_NC_File, f, f.FrameNumber)
+		} else {
+			s.Emit(types.Type_NC_File, f)
+		}
+	}
+	p.filed = nil
 	for _, tx := range p.queue {
 		p.emit(tx, s, true)
 	}
@@ -502,6 +521,7 @@ func (p *httpParser) begin(d *httpDir, conn *ConnInfo, s Sink) {
 		tx.r.ResponseTimestamp = d.startTS
 	}
 	d.tx, d.sniffDone = tx, false
+	d.msgTS, d.msgFrame = d.startTS, d.startFrame
 	d.state, d.lineLen = hsHeader, true
 	d.add(len(d.buf))
 }
@@ -709,8 +729,85 @@ func (p *httpParser) trailerLine(d *httpDir, data []byte) []byte {
 	return data
 }
 
+// fileStart makes the body that follows a File, when File records are
+// selected and the message has one.
+func (p *httpParser) fileStart(d *httpDir) {
+	if p.files == nil || d.tx == nil {
+		return
+	}
+	switch d.state {
+	case hsBody, hsChunkSize, hsUntilClose:
+	default:
+		return
+	}
+	r := &d.tx.r
+	coding, ctype, header := r.ResContentEncoding, r.ResContentType, r.ResponseHeader
+	if d.client {
+		coding, ctype, header = r.ReqContentEncoding, r.ContentType, r.RequestHeader
+	}
+	f := newFileBody(p.files, coding)
+	fr := &f.r
+	fr.Timestamp, fr.FrameNumber, fr.Source = d.msgTS, d.msgFrame, "HTTP"
+	fr.ContentType, fr.Encoding, fr.Host, fr.URL = ctype, coding, r.Host, r.URL
+	fr.Name = httpFileName(header, r.URL)
+	if c := p.conn; c != nil {
+		fr.FlowID = c.FlowID
+		if d.client {
+			fr.SrcIP, fr.DstIP, fr.SrcPort, fr.DstPort = c.ClientIP, c.ServerIP, c.ClientPort, c.ServerPort
+		} else {
+			fr.SrcIP, fr.DstIP, fr.SrcPort, fr.DstPort = c.ServerIP, c.ClientIP, c.ServerPort, c.ClientPort
+		}
+	}
+	d.file = f
+}
+
+// fileDone ends the current body's File; ended says its framing ended it.
+func (p *httpParser) fileDone(d *httpDir, ended bool) {
+	if d.file == nil {
+		return
+	}
+	f := d.file
+	d.file = nil
+	if r := f.finish(ended); r != nil {
+		p.filed = append(p.filed, r)
+	}
+}
+
+// httpFileName is the filename of a Content-Disposition field, else the
+// last segment of the request-target's path.
+func httpFileName(header map[string]string, target string) string {
+	for k, v := range header {
+		if strings.EqualFold(k, "Content-Disposition") {
+			if _, params, err := mime.ParseMediaType(v); err == nil && params["filename"] != "" {
+				return Text([]byte(path.Base(strings.ReplaceAll(params["filename"], "\\", "/"))))
+			}
+		}
+	}
+	if i := strings.IndexAny(target, "?#"); i >= 0 {
+		target = target[:i]
+	}
+	if i := strings.Index(target, "://"); i >= 0 {
+		target = target[i+3:]
+		if j := strings.IndexByte(target, '/'); j >= 0 {
+			target = target[j:]
+		} else {
+			target = ""
+		}
+	}
+	if j := strings.LastIndexByte(target, '/'); j >= 0 {
+		target = target[j+1:]
+	}
+	if n, err := url.PathUnescape(target); err == nil {
+		target = n
+	}
+	return Text([]byte(target))
+}
+
 // body keeps the first bytes of a message body for sniffing.
 func (d *httpDir) body(b []byte) {
+	if d.file != nil {
+		d.file.write(b)
+	}
 	if d.tx == nil || d.sniffDone || len(d.sniff) >= httpSniffLen || len(b) == 0 {
 		return
 	}
@@ -773,6 +870,7 @@ func httpDecoded(b []byte, coding string) []byte {
 // next one.
 func (p *httpParser) finish(d *httpDir) {
 	d.sniffed()
+	p.fileDone(d, true)
 	tx := d.tx
 	d.tx = nil
 	d.idle(false)
@@ -797,6 +895,7 @@ func (p *httpParser) abandon(d *httpDir) {
 		return
 	}
 	d.sniffed()
+	p.fileDone(d, false)
 	if d.state == hsHeader {
 		block := d.buf
 		if i := bytes.LastIndexByte(block, '\n'); i >= 0 {
@@ -834,6 +933,9 @@ func (p *httpParser) giveUp(d *httpDir) {
 // gap handles bytes lost before the chunk c.
 func (p *httpParser) gap(d *httpDir, c *Chunk) {
 	d.sniffed()
+	if d.file != nil {
+		d.file.missed(c.Missed)
+	}
 	m := int64(c.Missed)
 	switch d.state {
 	case hsUntilClose:
@@ -907,6 +1009,11 @@ func (p *httpParser) cut(d *httpDir, frame *int64) {
 
 // emitReady emits the records that are complete.
 func (p *httpParser) emitReady(s Sink) {
+	for _, f := range p.filed {
+		s.Emit(types.Type_NC_File, f)
+	}
+	clear(p.filed)
+	p.filed = p.filed[:0]
 	j := 0
 	for _, tx := range p.queue {
 		if tx.reqDone && (tx.resDone || !tx.hasRes && tx.unpairable) {
@@ -1121,8 +1228,10 @@ func (p *httpParser) parse(d *httpDir, block []byte, complete bool) {
 		case h.clSeen && h.cl > 0:
 			d.state, d.remain = hsBody, h.cl
 		}
+		p.fileStart(d)
 		return
 	}
+	defer p.fileStart(d)
 	code := tx.r.StatusCode
 	switch {
 	case code == 101 || tx.connect && code >= 200 && code < 300:

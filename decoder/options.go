@@ -4,6 +4,9 @@ import "time"
 
 // Options are the knobs of the stateful decoders (flows, TCP streams).
 type Options struct {
+	// Files receives the files stream parsers find (HTTP bodies) when File
+	// records are selected; nil: no File records. Shared by the workers.
+	Files *FileStore
 	// ConnTimeout ends a TCP connection idle for this long (packet time).
 	// Default 5 minutes, Zeek's tcp_inactivity_timeout. 0 means never.
 	ConnTimeout time.Duration

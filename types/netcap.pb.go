@@ -163,6 +163,7 @@ const (
 	// 89..93 are used by records of the original netcap that are not part of
 	// this contract; the number of TLSServerHello is the original one.
 	Type_NC_TLSServerHello Type = 94
+	Type_NC_File           Type = 90 // the original netcap's number
 	Type_NC_SSH            Type = 98 // the original netcap's number
 )
 
@@ -259,6 +260,7 @@ var (
 		87: "NC_CIP",
 		88: "NC_ENIP",
 		94: "NC_TLSServerHello",
+		90: "NC_File",
 		98: "NC_SSH",
 	}
 	Type_value = map[string]int32{
@@ -352,6 +354,7 @@ var (
 		"NC_CIP":                         87,
 		"NC_ENIP":                        88,
 		"NC_TLSServerHello":              94,
+		"NC_File":                        90,
 		"NC_SSH":                         98,
 	}
 )
@@ -16018,6 +16021,230 @@ func (x *SSH) GetIncomplete() bool {
 	return false
 }
 
+// File is a file an application protocol carried: an HTTP request or response body so far. Its
+// content is what the receiving application saw: de-chunked, and gunzipped or inflated for
+// Content-Encoding gzip and deflate. With net capture -files DIR the content is written to
+// DIR/<SHA256>. Src* is the sender of the file.
+type File struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the first byte of the message holding the
+	// file (the HTTP request or response)
+	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	// file name: the filename of a Content-Disposition header, else the last segment of the URL's
+	// path; empty when neither gives one
+	Name   string `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`
+	Length int64  `protobuf:"varint,3,opt,name=Length,proto3" json:"Length,omitempty"` // content bytes read (decoded), up to -max-file-size
+	// where the content was written, relative to the -files folder (its SHA256); empty when not
+	// written (no -files, or see Reason)
+	Location string `protobuf:"bytes,4,opt,name=Location,proto3" json:"Location,omitempty"`
+	Source   string `protobuf:"bytes,5,opt,name=Source,proto3" json:"Source,omitempty"` // protocol that carried the file ("HTTP")
+	// media type the message declared (its Content-Type header); empty without
+	ContentType string `protobuf:"bytes,6,opt,name=ContentType,proto3" json:"ContentType,omitempty"`
+	Host        string `protobuf:"bytes,7,opt,name=Host,proto3" json:"Host,omitempty"` // HTTP Host header of the request; empty without
+	// media type sniffed from the first 512 content bytes (Go's net/http.DetectContentType, the
+	// WHATWG algorithm); empty for an empty file
+	ContentTypeDetected string `protobuf:"bytes,8,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
+	SrcIP               string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`       // the sender's IP address
+	DstIP               string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`      // the receiver's IP address
+	SrcPort             int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // the sender's port
+	DstPort             int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // the receiver's port
+	// frame number of the segment that carried the first byte of the message holding the file,
+	// 1-based
+	FrameNumber int64  `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	FlowID      string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the Connection record (join key)
+	MD5         string `protobuf:"bytes,15,opt,name=MD5,proto3" json:"MD5,omitempty"`       // MD5 of the content read, lowercase hex
+	SHA1        string `protobuf:"bytes,16,opt,name=SHA1,proto3" json:"SHA1,omitempty"`     // SHA-1 of the content read, lowercase hex
+	SHA256      string `protobuf:"bytes,17,opt,name=SHA256,proto3" json:"SHA256,omitempty"` // SHA-256 of the content read, lowercase hex
+	// every byte of the file was captured and decoded: no hole, the body ended as its framing said,
+	// the content coding decoded, not larger than -max-file-size
+	Complete bool `protobuf:"varint,18,opt,name=Complete,proto3" json:"Complete,omitempty"`
+	// why the file is incomplete or was not written ("12 bytes not captured after byte 100 of the
+	// transfer", "gzip: ...", "larger than -max-file-size ...", "not stored: ..."); empty otherwise
+	Reason string `protobuf:"bytes,19,opt,name=Reason,proto3" json:"Reason,omitempty"`
+	// content coding the transfer had ("gzip"); empty for none
+	Encoding      string `protobuf:"bytes,20,opt,name=Encoding,proto3" json:"Encoding,omitempty"`
+	URL           string `protobuf:"bytes,21,opt,name=URL,proto3" json:"URL,omitempty"` // HTTP request-target of the exchange; empty without a request
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *File) Reset() {
+	*x = File{}
+	mi := &file_netcap_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *File) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*File) ProtoMessage() {}
+
+func (x *File) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use File.ProtoReflect.Descriptor instead.
+func (*File) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{124}
+}
+
+func (x *File) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *File) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *File) GetLength() int64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *File) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
+func (x *File) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *File) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *File) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *File) GetContentTypeDetected() string {
+	if x != nil {
+		return x.ContentTypeDetected
+	}
+	return ""
+}
+
+func (x *File) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *File) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *File) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *File) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *File) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *File) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *File) GetMD5() string {
+	if x != nil {
+		return x.MD5
+	}
+	return ""
+}
+
+func (x *File) GetSHA1() string {
+	if x != nil {
+		return x.SHA1
+	}
+	return ""
+}
+
+func (x *File) GetSHA256() string {
+	if x != nil {
+		return x.SHA256
+	}
+	return ""
+}
+
+func (x *File) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
+func (x *File) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *File) GetEncoding() string {
+	if x != nil {
+		return x.Encoding
+	}
+	return ""
+}
+
+func (x *File) GetURL() string {
+	if x != nil {
+		return x.URL
+	}
+	return ""
+}
+
 var File_netcap_proto protoreflect.FileDescriptor
 
 const file_netcap_proto_rawDesc = "" +
@@ -17691,7 +17918,30 @@ const file_netcap_proto_rawDesc = "" +
 	"\aNewKeys\x18\x1e \x01(\bR\aNewKeys\x12\x1e\n" +
 	"\n" +
 	"Incomplete\x18\x1f \x01(\bR\n" +
-	"Incomplete*\xcf\r\n" +
+	"Incomplete\"\xa6\x04\n" +
+	"\x04File\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
+	"\x04Name\x18\x02 \x01(\tR\x04Name\x12\x16\n" +
+	"\x06Length\x18\x03 \x01(\x03R\x06Length\x12\x1a\n" +
+	"\bLocation\x18\x04 \x01(\tR\bLocation\x12\x16\n" +
+	"\x06Source\x18\x05 \x01(\tR\x06Source\x12 \n" +
+	"\vContentType\x18\x06 \x01(\tR\vContentType\x12\x12\n" +
+	"\x04Host\x18\a \x01(\tR\x04Host\x120\n" +
+	"\x13ContentTypeDetected\x18\b \x01(\tR\x13ContentTypeDetected\x12\x14\n" +
+	"\x05SrcIP\x18\t \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\n" +
+	" \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\v \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\f \x01(\x05R\aDstPort\x12 \n" +
+	"\vFrameNumber\x18\r \x01(\x03R\vFrameNumber\x12\x16\n" +
+	"\x06FlowID\x18\x0e \x01(\tR\x06FlowID\x12\x10\n" +
+	"\x03MD5\x18\x0f \x01(\tR\x03MD5\x12\x12\n" +
+	"\x04SHA1\x18\x10 \x01(\tR\x04SHA1\x12\x16\n" +
+	"\x06SHA256\x18\x11 \x01(\tR\x06SHA256\x12\x1a\n" +
+	"\bComplete\x18\x12 \x01(\bR\bComplete\x12\x16\n" +
+	"\x06Reason\x18\x13 \x01(\tR\x06Reason\x12\x1a\n" +
+	"\bEncoding\x18\x14 \x01(\tR\bEncoding\x12\x10\n" +
+	"\x03URL\x18\x15 \x01(\tR\x03URL*\xdc\r\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -17797,7 +18047,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\n" +
 	"\x06NC_CIP\x10W\x12\v\n" +
 	"\aNC_ENIP\x10X\x12\x15\n" +
-	"\x11NC_TLSServerHello\x10^\x12\n" +
+	"\x11NC_TLSServerHello\x10^\x12\v\n" +
+	"\aNC_File\x10Z\x12\n" +
 	"\n" +
 	"\x06NC_SSH\x10bB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
@@ -17814,7 +18065,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 127)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 128)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -17941,9 +18192,10 @@ var file_netcap_proto_goTypes = []any{
 	(*ENIP)(nil),                        // 122: netcap.ENIP
 	(*ENIPCommandSpecificData)(nil),     // 123: netcap.ENIPCommandSpecificData
 	(*SSH)(nil),                         // 124: netcap.SSH
-	nil,                                 // 125: netcap.HTTP.RequestHeaderEntry
-	nil,                                 // 126: netcap.HTTP.ResponseHeaderEntry
-	nil,                                 // 127: netcap.HTTP.ParametersEntry
+	(*File)(nil),                        // 125: netcap.File
+	nil,                                 // 126: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 127: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 128: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -18025,9 +18277,9 @@ var file_netcap_proto_depIdxs = []int32{
 	108, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
 	110, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
 	115, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	125, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
-	126, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
-	127, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	126, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	127, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	128, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
 	117, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
 	117, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
 	123, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
@@ -18049,7 +18301,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   127,
+			NumMessages:   128,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
