@@ -158,7 +158,7 @@ func (o *orderedSink) EmitOrdered(t types.Type, m proto.Message, key int64) {
 }
 
 type connTable struct {
-	files *FileStore // for ConnInfo.Files
+	files               *FileStore // for ConnInfo.Files
 	opts                Options
 	m                   map[connKey]*conn
 	tcp, other, closing connList
