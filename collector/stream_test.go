@@ -64,7 +64,14 @@ func local(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := capture.Run(context.Background(), src, capture.Config{Out: out, Workers: 2, Compress: true, IgnoreUnknown: true}); err != nil {
+	if _, err := capture.Run(context.Background(), src, capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 2},
+		Output: capture.OutputConfig{
+			Dir:           out,
+			Compress:      true,
+			IgnoreUnknown: true,
+		},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -82,7 +89,14 @@ func replay(t *testing.T, js jetstream.JetStream, path, sensor string, partSize 
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := capture.Run(context.Background(), src, capture.Config{Workers: 2, Compress: true, Output: ag.Output(), PartSize: partSize}); err != nil {
+	if _, err := capture.Run(context.Background(), src, capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 2},
+		Output: capture.OutputConfig{
+			Compress: true,
+			Parts:    ag.Output(),
+			PartSize: partSize,
+		},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -176,18 +176,19 @@ func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
 // Hook fills the engine's hooks of cfg so that the run feeds e: one shard of
 // the exporter for each of the run's workers and one for its Writer.
 func (e *Exporter) Hook(cfg *capture.Config) {
-	workers := cfg.Workers
+	workers := cfg.Decoding.Workers
 	if workers <= 0 {
 		// As capture.Run resolves it; were they to differ, workers
 		// would share shards, which is safe, only slower.
 		workers = runtime.NumCPU()
 	}
 	e.top.grow(workers + 1)
-	cfg.OnRecord = e.Record
-	cfg.OnPacket = e.Packet
-	cfg.Monitor = &e.monitor
-	prev := cfg.Progress
-	cfg.Progress = func(s capture.Stats) {
+	h := &cfg.Hooks
+	h.OnRecord = e.Record
+	h.OnPacket = e.Packet
+	h.Monitor = &e.monitor
+	prev := h.Progress
+	h.Progress = func(s capture.Stats) {
 		e.SetStats(s)
 		if prev != nil {
 			prev(s)

@@ -121,13 +121,11 @@ flags:
 	if err != nil {
 		return fail("%v", err)
 	}
-	cfg.Compress = *compress
-	cfg.Version = netcap.Version
-	cfg.PartSize = int(partSize)
+	cfg.Output = engine.OutputConfig{Compress: *compress, Version: netcap.Version, PartSize: int(partSize)}
 	if ef.Iface != "" {
 		// A file replay cuts parts by size only, so that they are the
 		// same in every run.
-		cfg.FlushEvery = *flush
+		cfg.Output.FlushEvery = *flush
 	}
 	if engineflags.Inspected("net agent", cfg, liveOpts) {
 		return 0
@@ -186,7 +184,7 @@ flags:
 	defer stopWaiting()
 	capturing := make(chan struct{}) // closed once the capture has ended
 	defer onSignals(stderr, capturing, stopCapture, stopWaiting, *wait)()
-	cfg.Output = ag.Output()
+	cfg.Output.Parts = ag.Output()
 	start := time.Now()
 	stopStatus := func() {}
 	if !*quiet && *status > 0 {
