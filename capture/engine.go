@@ -40,6 +40,12 @@ import (
 // Because the writer walks packets in capture order, the files are the same
 // byte for byte whatever the number of workers. Batches come from a fixed pool,
 // so memory is bounded by pool size x batch size, not by the input.
+//
+// Config follows the stages: Config.Input is the Reader's, Config.Decoding
+// the Workers', Config.Output the Writer's, and Config.Hooks let the caller
+// watch all three. A Source may offer more than it must (FrameNumberer,
+// DropCounter) and a PartWriter may name its file (PathNamer); the engine
+// asks for each in one place and works without.
 
 // Stats is a snapshot of the engine's counters.
 type Stats struct {
@@ -133,8 +139,8 @@ type engine struct {
 }
 
 // Run decodes every packet of src and writes the records to cfg.Output.Dir
-// (or cfg.Output.Parts). It stops
-// early, with everything so far written, when ctx is cancelled.
+// (or hands them to cfg.Output.Parts). It stops early, with everything so
+// far written, when ctx is cancelled.
 func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	in, dec, out := &cfg.Input, &cfg.Decoding, &cfg.Output
 	if dec.Workers <= 0 {
@@ -378,10 +384,10 @@ func (e *engine) takeLive(ctx context.Context, frame *int64) (*batch, error) {
 	}
 }
 
-// DefaultBatchBytes is the default Config.Input.BatchBytes. A batch is handed over
-// at BatchSize packets or BatchBytes bytes, whichever comes first, so that
-// the pool holds pool size x BatchBytes (plus one frame each), not pool size
-// x BatchSize x the largest frame. 256 packets of 1,514 bytes take 388 KB:
+// DefaultBatchBytes is the default Config.Input.BatchBytes. A batch is
+// handed over at BatchSize packets or BatchBytes bytes, whichever comes
+// first, so that the pool holds pool size x BatchBytes (plus one frame each),
+// not pool size x BatchSize x the largest frame. 256 packets of 1,514 bytes take 388 KB:
 // full-size Ethernet frames still make batches of 256 packets; only jumbo or
 // offloaded frames make smaller ones.
 const DefaultBatchBytes = 1 << 20

@@ -119,8 +119,8 @@ type writer struct {
 
 // PartWriter receives the finished parts of one record type's output in
 // order: each holds n length-delimited records, as one gzip member when
-// Config.Output.Compress is set, else as plain bytes. The bytes are only valid
-// during the call. Close is called once, after the last part.
+// Config.Output.Compress is set, else as plain bytes. The bytes are only
+// valid during the call. Close is called once, after the last part.
 // *ncio.MemberWriter is the PartWriter of record files.
 type PartWriter interface {
 	WritePart(b []byte, n int) error
@@ -129,8 +129,8 @@ type PartWriter interface {
 
 // PathNamer is a PartWriter that writes a file on this machine, as the
 // record files' *ncio.MemberWriter does. Summary.Files lists the paths of
-// the PartWriters that implement it; parts sent elsewhere (Config.Output.Parts)
-// have no path to list.
+// the PartWriters that implement it; parts sent elsewhere
+// (Config.Output.Parts) have no path to list.
 type PathNamer interface {
 	// Path is the file's path as it was created.
 	Path() string

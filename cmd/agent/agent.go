@@ -204,6 +204,9 @@ flags:
 		if sum != nil {
 			fmt.Fprintf(stderr, "net agent: %d packets decoded (%d unknown, %d errors) in %.1f s; the last ack %.2f s later\n",
 				sum.Packets, sum.Unknown, sum.Errors, captured.Seconds(), el-captured.Seconds())
+			if sum.Unencodable > 0 {
+				fmt.Fprintf(stderr, "net agent: records not sent: %d could not be encoded (a text field that is not UTF-8: please report it with the capture)\n", sum.Unencodable)
+			}
 		}
 		fmt.Fprintf(stderr, "net agent: dropped records: %s\n", dropLine(ag.Drops()))
 	}

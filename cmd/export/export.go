@@ -207,6 +207,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		if sum != nil {
 			e.SetSummary(sum)
 			fmt.Fprintf(stdout, "decoded %d packets into %s (%d unknown, %d errors)\n", sum.Packets, outDir, sum.Unknown, sum.Errors)
+			if sum.Unencodable > 0 {
+				fmt.Fprintf(stderr, "net export: records not written or counted: %d could not be encoded (a text field that is not UTF-8: please report it with the capture)\n", sum.Unencodable)
+			}
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "net export: %v\n", err)
