@@ -12,9 +12,10 @@ import (
 // Config holds what the engine needs to know, grouped by the concern each
 // part serves: how the Reader takes packets in, how the Workers decode them,
 // where the Writer puts the records, and what the caller is told while the
-// run goes. The zero value of every field is a usable default; the capture,
-// agent and export commands fill it from their flags (internal/engineflags
-// fills the input and decoding groups for all three).
+// run goes. Output.Dir (or Output.Parts) must be set; every other field's
+// zero value is a usable default. The capture, agent and export commands
+// fill it from their flags (internal/engineflags fills the input and
+// decoding groups for all three).
 type Config struct {
 	Input    InputConfig
 	Decoding DecodeConfig
