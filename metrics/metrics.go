@@ -242,7 +242,7 @@ func (e *Exporter) Packet(failed bool, reason string) {
 }
 
 // Record counts one record: it is the engine's OnRecord hook (see
-// capture.Config). size is the record's bytes as written. Calls with
+// capture.Hooks). size is the record's bytes as written. Calls with
 // different worker numbers may run at the same time: each number has its
 // own shard, whose lock only Refresh contends for.
 func (e *Exporter) Record(worker int, t types.Type, m proto.Message, size int) {
