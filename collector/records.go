@@ -114,7 +114,15 @@ func fieldsOf(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]
 	fds := md.Fields()
 	for i := range fds.Len() {
 		fd := fds.Get(i)
-		if fd.Message() != nil && !fd.IsMap() {
+		switch {
+		case fd.IsMap():
+			// netcap's schema has none; a map of messages has its
+			// values walked.
+			if v := fd.MapValue(); v.Message() != nil {
+				mf.fields = append(mf.fields, fd)
+				mf.types = append(mf.types, fieldsOf(v.Message(), seen))
+			}
+		case fd.Message() != nil:
 			mf.fields = append(mf.fields, fd)
 			mf.types = append(mf.types, fieldsOf(fd.Message(), seen))
 		}
@@ -151,7 +159,16 @@ func (mf *msgFields) walk(m protoreflect.Message, depth int, nested *int, path s
 		return unknownField(mf.md, u, path)
 	}
 	for i, fd := range mf.fields {
-		if fd.IsList() {
+		if fd.IsMap() {
+			what := ""
+			m.Get(fd).Map().Range(func(_ protoreflect.MapKey, v protoreflect.Value) bool {
+				what = mf.types[i].enter(v.Message(), depth+1, nested, path, fd)
+				return what == ""
+			})
+			if what != "" {
+				return what
+			}
+		} else if fd.IsList() {
 			l := m.Get(fd).List()
 			for k := range l.Len() {
 				if what := mf.types[i].enter(l.Get(k).Message(), depth+1, nested, path, fd); what != "" {
