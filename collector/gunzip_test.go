@@ -2,8 +2,10 @@ package collector
 
 import (
 	"bytes"
+	stdgzip "compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -139,4 +141,31 @@ func BenchmarkUnpack(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzUnpack: whatever the collector unpacks, the standard library's gzip
+// reader (net dump's) reads to the same bytes, so every part stored reads
+// in every tool.
+func FuzzUnpack(f *testing.F) {
+	f.Add(member(f, []byte("hello, records"), 1))
+	f.Add(append(member(f, []byte("a"), 1), member(f, []byte("b"), 9)...))
+	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	var g gunzipper
+	f.Fuzz(func(t *testing.T, src []byte) {
+		got, err := g.unpack(src, 1<<20)
+		if err != nil {
+			return
+		}
+		zr, err := stdgzip.NewReader(bytes.NewReader(src))
+		if err != nil {
+			t.Fatalf("unpacked %d bytes that compress/gzip refuses: %v", len(got), err)
+		}
+		want, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("unpacked %d bytes that compress/gzip refuses: %v", len(got), err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("unpacked %d bytes, compress/gzip %d", len(got), len(want))
+		}
+	})
 }
