@@ -34,12 +34,16 @@ type gunzipper struct {
 // output passes limit, so a part that unpacks to gigabytes (a decompression
 // bomb) costs the work of limit bytes and gives errTooLarge. Anything else
 // wrong (empty input, damaged data, trailing bytes that are not a member)
-// is an error of the gzip reader. The collector stores the member as it
-// came, and every reader of record files reads them with Go's gzip, so what
-// unpacks here reads there.
+// is an error. The collector stores the member as it came, and the readers
+// of record files read them with Go's gzip (klauspost's or the standard
+// library's), so what unpacks here must read there the same (FuzzUnpack).
+// The members are taken one at a time, each header read with Reset: the
+// reader's own multistream mode takes a second member's header cut short
+// in its comment or name for the end of the input, where the standard
+// library's reader says unexpected EOF.
 func (g *gunzipper) unpack(data []byte, limit int) ([]byte, error) {
 	g.src.Reset(data)
-	if err := g.zr.Reset(&g.src); err != nil {
+	if err := g.member(); err != nil {
 		return nil, err
 	}
 	out := g.buf[:0]
@@ -64,12 +68,27 @@ func (g *gunzipper) unpack(data []byte, limit int) ([]byte, error) {
 			return nil, errTooLarge
 		}
 		if err == io.EOF {
-			return out, nil
+			if g.src.Len() == 0 {
+				return out, nil
+			}
+			err = g.member()
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
+}
+
+// member reads the header of the next member: there must be one, whole.
+func (g *gunzipper) member() error {
+	if err := g.zr.Reset(&g.src); err != nil {
+		if err == io.EOF {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	g.zr.Multistream(false)
+	return nil
 }
 
 // recordCheck checks the records of one type. Each record is unmarshalled
