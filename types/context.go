@@ -1234,6 +1234,50 @@ func (x *ENIP) SetPacket(c *PacketContext, keep ContextFields) {
 	}
 }
 
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *SSH) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *File) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
 // Every record with a FrameNumber is a PacketRecord.
 var (
 	_ PacketRecord = (*Ethernet)(nil)
@@ -1292,4 +1336,6 @@ var (
 	_ PacketRecord = (*Modbus)(nil)
 	_ PacketRecord = (*CIP)(nil)
 	_ PacketRecord = (*ENIP)(nil)
+	_ PacketRecord = (*SSH)(nil)
+	_ PacketRecord = (*File)(nil)
 )
