@@ -3,6 +3,7 @@ module github.com/netcap/netcap
 go 1.26.8
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/evilsocket/islazy v1.11.0
 	github.com/gopacket/gopacket v1.7.7
 	github.com/klauspost/compress v1.20.3

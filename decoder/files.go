@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
@@ -83,7 +84,7 @@ func newFileBody(store *FileStore, coding string) *fileBody {
 	}
 	switch c := strings.ToLower(strings.TrimSpace(coding)); c {
 	case "", "identity":
-	case "gzip", "x-gzip", "deflate":
+	case "gzip", "x-gzip", "deflate", "br":
 		f.decoder = newFileDecoder(c, f)
 	default:
 		f.fail("content coding " + c + " not decoded")
@@ -233,6 +234,11 @@ func newFileDecoder(coding string, f *fileBody) *fileDecoder {
 func inflate(coding string, r io.Reader, f *fileBody) error {
 	var zr io.Reader
 	switch coding {
+	case "br":
+		// andybalholm/brotli reports "excessive input" at the end of a
+		// stream it was given in very short reads (one segment's bytes at
+		// a time): it is given full reads.
+		zr = brotli.NewReader(fullReader{r})
 	case "deflate":
 		// RFC 9110: zlib-wrapped; some servers send raw deflate. Which
 		// one is seen from the first two bytes (a zlib header's check).
@@ -300,4 +306,15 @@ func (p *peekReader) Read(b []byte) (int, error) {
 		return n, nil
 	}
 	return p.r.Read(b)
+}
+
+// fullReader fills each read as far as the input goes.
+type fullReader struct{ r io.Reader }
+
+func (f fullReader) Read(b []byte) (int, error) {
+	n, err := io.ReadFull(f.r, b)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
+	return n, err
 }

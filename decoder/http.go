@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
@@ -855,6 +856,8 @@ func httpDecoded(b []byte, coding string) []byte {
 		} else {
 			r = flate.NewReader(bytes.NewReader(b))
 		}
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(b))
 	default:
 		return nil
 	}
@@ -895,7 +898,8 @@ func (p *httpParser) abandon(d *httpDir) {
 		return
 	}
 	d.sniffed()
-	p.fileDone(d, false)
+	// A body read until the connection closes ends with it.
+	p.fileDone(d, d.state == hsUntilClose)
 	if d.state == hsHeader {
 		block := d.buf
 		if i := bytes.LastIndexByte(block, '\n'); i >= 0 {
