@@ -1278,6 +1278,20 @@ func (x *File) SetPacket(c *PacketContext, keep ContextFields) {
 	}
 }
 
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *Software) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *Service) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+}
+
 // Every record with a FrameNumber is a PacketRecord.
 var (
 	_ PacketRecord = (*Ethernet)(nil)
@@ -1338,4 +1352,6 @@ var (
 	_ PacketRecord = (*ENIP)(nil)
 	_ PacketRecord = (*SSH)(nil)
 	_ PacketRecord = (*File)(nil)
+	_ PacketRecord = (*Software)(nil)
+	_ PacketRecord = (*Service)(nil)
 )

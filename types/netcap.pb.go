@@ -164,6 +164,8 @@ const (
 	// this contract; the number of TLSServerHello is the original one.
 	Type_NC_TLSServerHello Type = 94
 	Type_NC_File           Type = 90 // the original netcap's number
+	Type_NC_Software       Type = 95 // the original netcap's number
+	Type_NC_Service        Type = 96 // the original netcap's number
 	Type_NC_SSH            Type = 98 // the original netcap's number
 )
 
@@ -261,6 +263,8 @@ var (
 		88: "NC_ENIP",
 		94: "NC_TLSServerHello",
 		90: "NC_File",
+		95: "NC_Software",
+		96: "NC_Service",
 		98: "NC_SSH",
 	}
 	Type_value = map[string]int32{
@@ -355,6 +359,8 @@ var (
 		"NC_ENIP":                        88,
 		"NC_TLSServerHello":              94,
 		"NC_File":                        90,
+		"NC_Software":                    95,
+		"NC_Service":                     96,
 		"NC_SSH":                         98,
 	}
 )
@@ -16245,6 +16251,312 @@ func (x *File) GetURL() string {
 	return ""
 }
 
+// Software is a program seen on the network: one record per host, product, version, role and
+// where it was seen, written at the end of the run with when it was seen first and last and how
+// often. Sources: HTTP User-Agent (clients, parsed by github.com/mssola/useragent: "Chrome"
+// "120.0.0.0"), HTTP Server (servers: the first product token, "nginx" "1.25.3"), SSH
+// identification lines (both sides).
+type Software struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // time of the first record that named it, Unix ns
+	Product   string                 `protobuf:"bytes,2,opt,name=Product,proto3" json:"Product,omitempty"`      // program name ("curl", "Chrome", "OpenSSH")
+	Version   string                 `protobuf:"bytes,3,opt,name=Version,proto3" json:"Version,omitempty"`      // its version ("8.0.1"); empty when the source gives none
+	// where it was seen: "HTTP User-Agent", "HTTP Server", "SSH"
+	Source        string `protobuf:"bytes,4,opt,name=Source,proto3" json:"Source,omitempty"`
+	Host          string `protobuf:"bytes,5,opt,name=Host,proto3" json:"Host,omitempty"`                    // IP address of the machine it runs on (the sender of what named it)
+	Role          string `protobuf:"bytes,6,opt,name=Role,proto3" json:"Role,omitempty"`                    // "client" or "server"
+	TimestampLast int64  `protobuf:"varint,7,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // time of the last record that named it, Unix ns
+	Count         int64  `protobuf:"varint,8,opt,name=Count,proto3" json:"Count,omitempty"`                 // records that named it (HTTP exchanges, SSH connections)
+	// frame number of the first record that named it (its FrameNumber), 1-based
+	FrameNumber int64 `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// FlowIDs of the first 16 records that named it, in frame order; empty for records without one
+	FlowIDs []string `protobuf:"bytes,10,rep,name=FlowIDs,proto3" json:"FlowIDs,omitempty"`
+	Raw     string   `protobuf:"bytes,11,opt,name=Raw,proto3" json:"Raw,omitempty"` // the text it was read from, as first seen (the whole User-Agent)
+	// operating system the User-Agent names ("Windows 10", "Linux x86_64"); empty otherwise
+	OS            string `protobuf:"bytes,12,opt,name=OS,proto3" json:"OS,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Software) Reset() {
+	*x = Software{}
+	mi := &file_netcap_proto_msgTypes[125]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Software) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Software) ProtoMessage() {}
+
+func (x *Software) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[125]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Software.ProtoReflect.Descriptor instead.
+func (*Software) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{125}
+}
+
+func (x *Software) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Software) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *Software) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Software) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Software) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *Software) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Software) GetTimestampLast() int64 {
+	if x != nil {
+		return x.TimestampLast
+	}
+	return 0
+}
+
+func (x *Software) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *Software) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *Software) GetFlowIDs() []string {
+	if x != nil {
+		return x.FlowIDs
+	}
+	return nil
+}
+
+func (x *Software) GetRaw() string {
+	if x != nil {
+		return x.Raw
+	}
+	return ""
+}
+
+func (x *Software) GetOS() string {
+	if x != nil {
+		return x.OS
+	}
+	return ""
+}
+
+// Service is a server seen answering: one record per IP address, port and transport whose
+// application protocol was detected, written at the end of the run, with its clients and traffic
+// summed over its connections (from the Connection records).
+type Service struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // start of its first connection, Unix ns
+	IP        string                 `protobuf:"bytes,2,opt,name=IP,proto3" json:"IP,omitempty"`                // the server's IP address
+	Port      int32                  `protobuf:"varint,3,opt,name=Port,proto3" json:"Port,omitempty"`           // the server's port
+	Transport string                 `protobuf:"bytes,4,opt,name=Transport,proto3" json:"Transport,omitempty"`  // "TCP" or "UDP"
+	// application protocol detected (Connection.ApplicationProto: "HTTP", "SSH", "HTTP/TLS"); the
+	// first seen when connections differ
+	Protocol string `protobuf:"bytes,5,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
+	// what the server said about itself: its SSH identification line; empty when it said nothing
+	Banner string `protobuf:"bytes,6,opt,name=Banner,proto3" json:"Banner,omitempty"`
+	// server software from its HTTP Server header or SSH line ("nginx", "OpenSSH"); empty without
+	Product       string `protobuf:"bytes,7,opt,name=Product,proto3" json:"Product,omitempty"`
+	Version       string `protobuf:"bytes,8,opt,name=Version,proto3" json:"Version,omitempty"`              // that software's version; empty without
+	TimestampLast int64  `protobuf:"varint,9,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // end of its last connection, Unix ns
+	Connections   int64  `protobuf:"varint,10,opt,name=Connections,proto3" json:"Connections,omitempty"`    // connections to it
+	// client IP addresses, at most 64: the smallest in text order when there were more (MoreClients)
+	Clients     []string `protobuf:"bytes,11,rep,name=Clients,proto3" json:"Clients,omitempty"`
+	MoreClients bool     `protobuf:"varint,12,opt,name=MoreClients,proto3" json:"MoreClients,omitempty"` // more than 64 distinct clients
+	// first frame of its first connection (Connection.FrameFirst), 1-based
+	FrameNumber   int64 `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	BytesClient   int64 `protobuf:"varint,14,opt,name=BytesClient,proto3" json:"BytesClient,omitempty"` // bytes its clients sent in its connections (original frame lengths)
+	BytesServer   int64 `protobuf:"varint,15,opt,name=BytesServer,proto3" json:"BytesServer,omitempty"` // bytes it sent in its connections (original frame lengths)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Service) Reset() {
+	*x = Service{}
+	mi := &file_netcap_proto_msgTypes[126]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Service) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Service) ProtoMessage() {}
+
+func (x *Service) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[126]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Service.ProtoReflect.Descriptor instead.
+func (*Service) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{126}
+}
+
+func (x *Service) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Service) GetIP() string {
+	if x != nil {
+		return x.IP
+	}
+	return ""
+}
+
+func (x *Service) GetPort() int32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *Service) GetTransport() string {
+	if x != nil {
+		return x.Transport
+	}
+	return ""
+}
+
+func (x *Service) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *Service) GetBanner() string {
+	if x != nil {
+		return x.Banner
+	}
+	return ""
+}
+
+func (x *Service) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *Service) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Service) GetTimestampLast() int64 {
+	if x != nil {
+		return x.TimestampLast
+	}
+	return 0
+}
+
+func (x *Service) GetConnections() int64 {
+	if x != nil {
+		return x.Connections
+	}
+	return 0
+}
+
+func (x *Service) GetClients() []string {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+func (x *Service) GetMoreClients() bool {
+	if x != nil {
+		return x.MoreClients
+	}
+	return false
+}
+
+func (x *Service) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *Service) GetBytesClient() int64 {
+	if x != nil {
+		return x.BytesClient
+	}
+	return 0
+}
+
+func (x *Service) GetBytesServer() int64 {
+	if x != nil {
+		return x.BytesServer
+	}
+	return 0
+}
+
 var File_netcap_proto protoreflect.FileDescriptor
 
 const file_netcap_proto_rawDesc = "" +
@@ -17941,7 +18253,38 @@ const file_netcap_proto_rawDesc = "" +
 	"\bComplete\x18\x12 \x01(\bR\bComplete\x12\x16\n" +
 	"\x06Reason\x18\x13 \x01(\tR\x06Reason\x12\x1a\n" +
 	"\bEncoding\x18\x14 \x01(\tR\bEncoding\x12\x10\n" +
-	"\x03URL\x18\x15 \x01(\tR\x03URL*\xdc\r\n" +
+	"\x03URL\x18\x15 \x01(\tR\x03URL\"\xb6\x02\n" +
+	"\bSoftware\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x18\n" +
+	"\aProduct\x18\x02 \x01(\tR\aProduct\x12\x18\n" +
+	"\aVersion\x18\x03 \x01(\tR\aVersion\x12\x16\n" +
+	"\x06Source\x18\x04 \x01(\tR\x06Source\x12\x12\n" +
+	"\x04Host\x18\x05 \x01(\tR\x04Host\x12\x12\n" +
+	"\x04Role\x18\x06 \x01(\tR\x04Role\x12$\n" +
+	"\rTimestampLast\x18\a \x01(\x03R\rTimestampLast\x12\x14\n" +
+	"\x05Count\x18\b \x01(\x03R\x05Count\x12 \n" +
+	"\vFrameNumber\x18\t \x01(\x03R\vFrameNumber\x12\x18\n" +
+	"\aFlowIDs\x18\n" +
+	" \x03(\tR\aFlowIDs\x12\x10\n" +
+	"\x03Raw\x18\v \x01(\tR\x03Raw\x12\x0e\n" +
+	"\x02OS\x18\f \x01(\tR\x02OS\"\xbb\x03\n" +
+	"\aService\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x0e\n" +
+	"\x02IP\x18\x02 \x01(\tR\x02IP\x12\x12\n" +
+	"\x04Port\x18\x03 \x01(\x05R\x04Port\x12\x1c\n" +
+	"\tTransport\x18\x04 \x01(\tR\tTransport\x12\x1a\n" +
+	"\bProtocol\x18\x05 \x01(\tR\bProtocol\x12\x16\n" +
+	"\x06Banner\x18\x06 \x01(\tR\x06Banner\x12\x18\n" +
+	"\aProduct\x18\a \x01(\tR\aProduct\x12\x18\n" +
+	"\aVersion\x18\b \x01(\tR\aVersion\x12$\n" +
+	"\rTimestampLast\x18\t \x01(\x03R\rTimestampLast\x12 \n" +
+	"\vConnections\x18\n" +
+	" \x01(\x03R\vConnections\x12\x18\n" +
+	"\aClients\x18\v \x03(\tR\aClients\x12 \n" +
+	"\vMoreClients\x18\f \x01(\bR\vMoreClients\x12 \n" +
+	"\vFrameNumber\x18\r \x01(\x03R\vFrameNumber\x12 \n" +
+	"\vBytesClient\x18\x0e \x01(\x03R\vBytesClient\x12 \n" +
+	"\vBytesServer\x18\x0f \x01(\x03R\vBytesServer*\xfd\r\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -18048,7 +18391,10 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06NC_CIP\x10W\x12\v\n" +
 	"\aNC_ENIP\x10X\x12\x15\n" +
 	"\x11NC_TLSServerHello\x10^\x12\v\n" +
-	"\aNC_File\x10Z\x12\n" +
+	"\aNC_File\x10Z\x12\x0f\n" +
+	"\vNC_Software\x10_\x12\x0e\n" +
+	"\n" +
+	"NC_Service\x10`\x12\n" +
 	"\n" +
 	"\x06NC_SSH\x10bB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
@@ -18065,7 +18411,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 128)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 130)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -18193,9 +18539,11 @@ var file_netcap_proto_goTypes = []any{
 	(*ENIPCommandSpecificData)(nil),     // 123: netcap.ENIPCommandSpecificData
 	(*SSH)(nil),                         // 124: netcap.SSH
 	(*File)(nil),                        // 125: netcap.File
-	nil,                                 // 126: netcap.HTTP.RequestHeaderEntry
-	nil,                                 // 127: netcap.HTTP.ResponseHeaderEntry
-	nil,                                 // 128: netcap.HTTP.ParametersEntry
+	(*Software)(nil),                    // 126: netcap.Software
+	(*Service)(nil),                     // 127: netcap.Service
+	nil,                                 // 128: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 129: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 130: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -18277,9 +18625,9 @@ var file_netcap_proto_depIdxs = []int32{
 	108, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
 	110, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
 	115, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	126, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
-	127, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
-	128, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	128, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	129, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	130, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
 	117, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
 	117, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
 	123, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
@@ -18301,7 +18649,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   128,
+			NumMessages:   130,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
