@@ -1,4 +1,4 @@
-package decoder_test
+package decoder
 
 // The tshark field oracle: every record of the issue-2 types is compared,
 // field by field, with what tshark reports for the same packet (matched by
@@ -51,8 +51,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	"github.com/netcap/netcap/capture"
-	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -2049,6 +2047,14 @@ func loadRecords(dir string, table []tsRecord) (map[int64]frameRecords, int, err
 	return out, n, nil
 }
 
+// OracleEngine runs the capture engine (package capture) on the capture at
+// path and writes compressed record files of the enabled types to dir;
+// unreadable is set when the capture cannot be opened. Package capture
+// imports this package, so the oracle, which lives beside the protocols'
+// tests in package decoder, gets the engine from oracle_engine_test.go
+// (package decoder_test), which sets this in its init.
+var OracleEngine func(ctx context.Context, path, dir string, enabled func(types.Type) bool) (unreadable, err error)
+
 // compareFile runs the engine and tshark on one capture and compares.
 func compareFile(ctx context.Context, tshark, path, name string, table []tsRecord) (*oracleResult, error) {
 	res := newOracleResult()
@@ -2059,25 +2065,19 @@ func compareFile(ctx context.Context, tshark, path, name string, table []tsRecor
 	}
 	defer os.RemoveAll(dir)
 
-	src, err := capture.OpenFile(path)
-	if err != nil {
-		res.unreadable = 1
-		res.unreadableWhy[name] = err.Error()
-		return res, nil
-	}
 	enabled := map[types.Type]bool{}
 	for _, rt := range table {
 		enabled[rt.typ] = true
 	}
-	_, err = capture.Run(ctx, src, capture.Config{
-		Decoding: capture.DecodeConfig{Workers: 2, Enabled: func(t types.Type) bool { return enabled[t] }},
-		Output: capture.OutputConfig{
-			Dir:           dir,
-			Compress:      true,
-			IgnoreUnknown: true,
-		},
-	})
-	src.Close()
+	if OracleEngine == nil {
+		return nil, fmt.Errorf("%s: no engine: OracleEngine is set by oracle_engine_test.go", name)
+	}
+	unreadable, err := OracleEngine(ctx, path, dir, func(t types.Type) bool { return enabled[t] })
+	if unreadable != nil {
+		res.unreadable = 1
+		res.unreadableWhy[name] = unreadable.Error()
+		return res, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: engine: %w", name, err)
 	}
@@ -2632,7 +2632,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // or why not its records are checked.
 func oracleTypes() []types.Type {
 	var out []types.Type
-	for _, p := range decoder.Protocols() {
+	for _, p := range Protocols() {
 		if p.Oracle == "" {
 			out = append(out, p.Records...)
 		}
