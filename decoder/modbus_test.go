@@ -118,3 +118,30 @@ func TestModbus(t *testing.T) {
 }
 
 func itoa(v int32) string { return strconv.Itoa(int(v)) }
+
+func init() {
+	addProtocolTest("Modbus", protocolTest{
+		cases: modbusCases,
+		fuzz: &fuzzTarget{
+			layer: layers.LayerTypeModbus, rec: types.Type_NC_Modbus, link: layers.LinkTypeEthernet,
+			below: tcp4Stack, wrap: overTCP4(40000, 502), max: fuzzMax,
+			built: func() [][]byte {
+				return [][]byte{
+					{0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2},                                  // read holding registers
+					{0, 1, 0, 0, 0, 3, 1, 0x83, 2, 0, 2, 0, 0, 0, 5, 1, 4, 2, 0x12, 0x34}, // exception, then a response
+				}
+			},
+		},
+	})
+}
+
+func FuzzModbus(f *testing.F) { fuzzLayer(f, "Modbus") }
+
+// modbusCases are packets of Modbus built by its fuzz target's seeds (or, where
+// those give none, another protocol's); the expected values are tshark's.
+var modbusCases = []packetCase{
+	// tshark: 192.0.2.1 → 198.51.100.7 Modbus/TCP 66 Query: Trans: 1; Unit: 1, Func: 3: Read Holding Registers
+	{name: "Query: Trans: 1; Unit: 1, Func: 3: Read Holding Registers", link: layers.LinkTypeEthernet,
+		hex:  "02000000000202000000000108004500 00341234000040067c54c0000201c633 64079c4001f6000003e8000007d05018 20000000000000010000000601030000 0002",
+		want: map[string]string{"TransactionID": "1", "ProtocolID": "0", "Length": "6", "UnitID": "1", "FunctionCode": "3"}},
+}

@@ -1,0 +1,33 @@
+package decoder
+
+import (
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/netcap/netcap/types"
+)
+
+func init() {
+	addProtocolTest("FDDI", protocolTest{
+		cases: fddiCases,
+		fuzz: &fuzzTarget{
+			layer: layers.LayerTypeFDDI, rec: types.Type_NC_FDDI, link: layers.LinkTypeFDDI,
+			wrap: func(b []byte) []byte { return b }, max: fuzzMax,
+			built: func() [][]byte {
+				return [][]byte{cat([]byte{0x50}, macB, macA, []byte{0xaa, 0xaa, 3, 0, 0, 0, 8, 0}, ipv4Header(17, 8), udpHeader(1, 2, 0))}
+			},
+		},
+	})
+}
+
+func FuzzFDDI(f *testing.F) { fuzzLayer(f, "FDDI") }
+
+// fddiCases are packets of FDDI built by its fuzz target's seeds (or, where
+// those give none, another protocol's); the expected values are tshark's.
+var fddiCases = []packetCase{
+	// tshark: 192.0.2.1 → 198.51.100.7 UDP 49 1 → 2 Len=0
+	{name: "1 → 2 Len=0", link: layers.LinkTypeFDDI,
+		hex:  "50020000000002020000000001aaaa03 00000008004500001c1234000040117c 61c0000201c633640700010002000800 00",
+		want: map[string]string{"FrameControl": "80", "Priority": "0"}},
+}

@@ -1,0 +1,67 @@
+package decoder
+
+import (
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/netcap/netcap/types"
+)
+
+func init() {
+	addProtocolTest("USB", protocolTest{
+		cases: usbCases,
+		fuzz: &fuzzTarget{
+			layer: layers.LayerTypeUSB, rec: types.Type_NC_USB, link: linkTypeUSBLinux,
+			wrap: func(b []byte) []byte { return b }, max: fuzzMax,
+			built: func() [][]byte { return [][]byte{usbSeed(false, true), usbSeed(false, false)} },
+		},
+	})
+	addProtocolTest("USBRequestBlockSetup", protocolTest{
+		cases: usbrequestblocksetupCases,
+		fuzz: &fuzzTarget{
+			layer: layers.LayerTypeUSBRequestBlockSetup, rec: types.Type_NC_USBRequestBlockSetup, link: layers.LinkTypeLinuxUSB,
+			below: []gopacket.LayerType{layerTypeUSBMmapped}, max: fuzzMax,
+			// the fuzz bytes are the setup packet and what follows the header
+			wrap: func(b []byte) []byte {
+				h := usbSeed(true, true)[:64]
+				copy(h[40:48], b)
+				if len(b) > 8 {
+					return cat(h, b[8:])
+				}
+				return h
+			},
+			built: func() [][]byte { return [][]byte{{0x80, 6, 0, 1, 0, 0, 0x12, 0}} },
+		},
+	})
+}
+
+func FuzzUSB(f *testing.F)                  { fuzzLayer(f, "USB") }
+func FuzzUSBRequestBlockSetup(f *testing.F) { fuzzLayer(f, "USBRequestBlockSetup") }
+
+// usbCases are packets of USB built by its fuzz target's seeds (or, where
+// those give none, another protocol's); the expected values are tshark's.
+var usbCases = []packetCase{
+	// tshark: host → 1.3.0 USB 48 GET DESCRIPTOR Request DEVICE
+	{name: "GET DESCRIPTOR Request DEVICE", link: linkTypeUSBLinux,
+		hex:  "405e1c3b0088ffff530280030100003c 00f153650000000040e201008dffffff 12000000000000008006000100001200",
+		want: map[string]string{"ID": "18446612133305933376", "EventType": "83", "TransferType": "2", "EndpointNumber": "0", "DeviceAddress": "3", "BusID": "1", "TimestampSec": "1700000000", "TimestampUsec": "123456", "Status": "-115", "UrbLength": "18", "UrbDataLength": "0", "Setup": "1", "Data": "0"}},
+	// tshark: 1.3.1 → host USB 52 URB_BULK in
+	{name: "URB_BULK in", link: linkTypeUSBLinux,
+		hex:  "405e1c3b0088ffff4303810301002d00 00f153650000000040e2010000000000 04000000040000000000000000000000 01020304",
+		want: map[string]string{"EventType": "67", "TransferType": "3", "EndpointNumber": "1", "Status": "0", "UrbLength": "4", "UrbDataLength": "4", "Setup": "0", "Data": "1"}},
+}
+
+// usbrequestblocksetupCases are packets of USBRequestBlockSetup built by its fuzz target's seeds (or, where
+// those give none, another protocol's); the expected values are tshark's.
+var usbrequestblocksetupCases = []packetCase{
+	// tshark: host → 1.3.0 USB 64 GET DESCRIPTOR Request DEVICE
+	{name: "GET DESCRIPTOR Request DEVICE", link: layers.LinkTypeLinuxUSB,
+		hex:  "405e1c3b0088ffff530280030100003c 00f153650000000040e201008dffffff 12000000000000008006000100001200 00000000000000000002000000000000",
+		want: map[string]string{"RequestType": "128", "Request": "6", "Value": "256", "Index": "0", "Length": "18"}},
+	// tshark: host → 1.3.0 USB 48 GET DESCRIPTOR Request DEVICE
+	{name: "GET DESCRIPTOR Request DEVICE", link: linkTypeUSBLinux,
+		hex:  "405e1c3b0088ffff530280030100003c 00f153650000000040e201008dffffff 12000000000000008006000100001200",
+		want: map[string]string{"RequestType": "128", "Request": "6", "Value": "256", "Index": "0", "Length": "18"}},
+}
