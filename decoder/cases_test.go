@@ -47,8 +47,9 @@ type decodedCase struct {
 // TestProtocolCases decodes every protocol's cases and checks the expected
 // fields. Where tshark is installed, it also writes the cases to a capture
 // per link type and compares every record with tshark's dissection through
-// the oracle table the corpus test uses, so that the expected values are
-// checked independently of the decoder.
+// the oracle table the corpus test uses (a layer tshark shows without a
+// record of ours fails too, unlike in the corpus test), so that the
+// expected values are checked independently of the decoder.
 func TestProtocolCases(t *testing.T) {
 	var decoded []decodedCase
 	for _, p := range Protocols() {
@@ -104,6 +105,9 @@ func TestProtocolCases(t *testing.T) {
 		}
 		for _, k := range sortedKeys(res.extra) {
 			t.Errorf("%s: a record where tshark shows no such layer: %s", k, res.extra[k].example)
+		}
+		for _, k := range sortedKeys(res.missing) {
+			t.Errorf("%s: tshark shows a layer of which there is no record: %s", k, res.missing[k].example)
 		}
 		if res.records == 0 && slices.ContainsFunc(ds, func(d decodedCase) bool { return hasOracle(d.recs) }) {
 			t.Errorf("link type %v: no record compared with tshark", link)
