@@ -43,7 +43,7 @@ func FuzzDot1Q(f *testing.F) { fuzzLayer(f, "Dot1Q") }
 // those give none, another protocol's); the expected values are tshark's.
 var dot1qCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 UDP 46 1 → 2 Len=0
-	{name: "1 → 2 Len=0", link: layers.LinkTypeEthernet,
+	{name: "VLAN 100, priority 1, IPv4 inside", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000181002064 08004500001c1234000040117c61c000 0201c63364070001000200080000",
 		want: map[string]string{"DropEligible": "0", "Priority": "1", "Type": "2048", "VLANIdentifier": "100"}},
 }

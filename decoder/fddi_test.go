@@ -27,7 +27,7 @@ func FuzzFDDI(f *testing.F) { fuzzLayer(f, "FDDI") }
 // those give none, another protocol's); the expected values are tshark's.
 var fddiCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 UDP 49 1 → 2 Len=0
-	{name: "1 → 2 Len=0", link: layers.LinkTypeFDDI,
+	{name: "async LLC frame, SNAP, IPv4 inside", link: layers.LinkTypeFDDI,
 		hex:  "50020000000002020000000001aaaa03 00000008004500001c1234000040117c 61c0000201c633640700010002000800 00",
 		want: map[string]string{"FrameControl": "80", "Priority": "0"}},
 }

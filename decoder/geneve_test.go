@@ -61,7 +61,7 @@ func rawBits(i int, shift, mask uint8) func(*tsNode) string {
 // those give none, another protocol's); the expected values are tshark's.
 var geneveCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 UDP 92 1 → 2 Len=0
-	{name: "1 → 2 Len=0", link: layers.LinkTypeEthernet,
+	{name: "no options, Ethernet inside", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000108004500 004e1234000040117c2fc0000201c633 6407c35017c1003a0000000065580000 05000200000000020200000000010800 4500001c1234000040117c61c0000201 c63364070001000200080000",
 		want: map[string]string{"CriticalOption": "0", "OAMPacket": "0", "OptionsLength": "0", "Protocol": "25944", "Version": "0"}},
 }

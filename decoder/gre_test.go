@@ -89,7 +89,7 @@ func greKey(k *tsPacket, p *tsNode) (string, bool) {
 // those give none, another protocol's); the expected values are tshark's.
 var greCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 UDP 74 1 → 2 Len=0
-	{name: "1 → 2 Len=0", link: layers.LinkTypeEthernet,
+	{name: "key and sequence number, IPv4 inside", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000108004500 003c12340000402f7c23c0000201c633 64073000080000000007000000014500 001c1234000040117c61c0000201c633 64070001000200080000",
 		want: map[string]string{"ChecksumPresent": "0", "KeyPresent": "1", "RoutingPresent": "0", "SeqPresent": "1", "StrictSourceRoute": "0"}},
 }

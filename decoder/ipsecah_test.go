@@ -57,7 +57,7 @@ func ahNode(p *tsNode) *tsNode {
 // those give none, another protocol's); the expected values are tshark's.
 var ipsecahCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 UDP 66 1 → 2 Len=0
-	{name: "1 → 2 Len=0", link: layers.LinkTypeEthernet,
+	{name: "AH over IPv4, UDP inside", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000108004500 00341234000040337c27c0000201c633 64071104000000000100000000132121 21212121212121212121000100020008 0000",
 		want: map[string]string{"AuthenticationData": "212121212121212121212121", "Reserved": "0"}},
 }

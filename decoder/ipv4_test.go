@@ -99,7 +99,7 @@ func ipv4PayloadSize(k *tsPacket, p *tsNode) (string, bool) {
 // those give none, another protocol's); the expected values are tshark's.
 var ipv4Cases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 TCP 40 40000 → 80 [SYN] Seq=0 Win=1024 Len=0
-	{name: "40000 → 80 [SYN] Seq=0 Win=1024 Len=0", link: layers.LinkTypeIPv4,
+	{name: "raw IPv4, TCP SYN inside", link: layers.LinkTypeIPv4,
 		hex:  "450000280000000040060000c0000201 c63364079c4000500000000000000000 5002040000000000",
 		want: map[string]string{"Flags": "0", "Id": "0", "Length": "40", "TOS": "0", "Version": "4"}},
 	// tshark: 192.0.2.1 → 198.51.100.7 ICMP 36 Echo (ping) request id=0x0001, seq=2/512, ttl=1

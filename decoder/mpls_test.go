@@ -41,7 +41,7 @@ func FuzzMPLS(f *testing.F) { fuzzLayer(f, "MPLS") }
 // those give none, another protocol's); the expected values are tshark's.
 var mplsCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 UDP 50 1 → 2 Len=0
-	{name: "1 → 2 Len=0", link: layers.LinkTypeEthernet,
+	{name: "label 16, another label below", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000188470001 00400002013f4500001c123400004011 7c61c0000201c6336407000100020008 0000",
 		want: map[string]string{"Label": "16", "StackBottom": "0", "TTL": "64", "TrafficClass": "0"}},
 }

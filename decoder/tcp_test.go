@@ -120,7 +120,7 @@ func tcpPadding(_ *tsPacket, p *tsNode) (string, bool) {
 // those give none, another protocol's); the expected values are tshark's.
 var tcpCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 TCP 66 40000 → 443 [SYN] Seq=0 Win=65535 Len=0 MSS=1460 SACK_PERM WS=128
-	{name: "40000 → 443 [SYN] Seq=0 Win=65535 Len=0 MSS=1460 SACK_PER...", link: layers.LinkTypeEthernet,
+	{name: "SYN with MSS, SACK permitted and window scale", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000108004500 00341234000040067c54c0000201c633 64079c4001bb00000001000000008002 ffff00000000020405b4040203030700 0000",
 		want: map[string]string{"AckNum": "0", "DstPort": "443", "FIN": "0", "SeqNum": "1", "SrcPort": "40000"}},
 	// tshark: 192.0.2.1 → 198.51.100.7 HTTP 73 HTTP/1.1 200 OK

@@ -64,7 +64,7 @@ var udpCases = []packetCase{
 		hex:  "02000000000202000000000108004500 00281234000040117c55c0000201c633 640714e914e900140000000000000000 000000000000",
 		want: map[string]string{"Checksum": "0", "DstPort": "5353", "Length": "20", "PayloadSize": "12", "SrcPort": "5353"}},
 	// tshark: 192.0.2.1 → 198.51.100.7 UDP 45 9999 → 9998 Len=3
-	{name: "9999 → 9998 Len=3", link: layers.LinkTypeEthernet,
+	{name: "3 bytes of payload", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000108004500 001f1234000040117c5ec0000201c633 6407270f270e000b0000616263",
 		want: map[string]string{"Checksum": "0", "DstPort": "9998", "Length": "11", "PayloadSize": "3", "SrcPort": "9999"}},
 }

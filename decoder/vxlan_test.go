@@ -43,7 +43,7 @@ func FuzzVXLAN(f *testing.F) { fuzzLayer(f, "VXLAN") }
 // those give none, another protocol's); the expected values are tshark's.
 var vxlanCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 UDP 92 1 → 2 Len=0
-	{name: "1 → 2 Len=0", link: layers.LinkTypeEthernet,
+	{name: "VNI 4660, Ethernet inside", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000108004500 004e1234000040117c2fc0000201c633 6407c35012b5003a0000080000000012 34000200000000020200000000010800 4500001c1234000040117c61c0000201 c63364070001000200080000",
 		want: map[string]string{"GBPApplied": "0", "GBPDontLearn": "0", "GBPExtension": "0", "VNI": "4660", "ValidIDFlag": "1"}},
 }
