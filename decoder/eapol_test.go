@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -86,4 +87,37 @@ var eapolkeyCases = []packetCase{
 	{name: "Key", link: layers.LinkTypeEthernet,
 		hex:  "020000000002020000000001888e0203 003901000d0000405fd4d41d9b000000 00000000000000000000000000820000 00000000000000000000000000002c2d 2e2f303132333435363738",
 		want: map[string]string{"IV": "00000000000000000000000000000000", "KeyDescriptorType": "1", "KeyIndex": "2", "KeyLength": "13", "ReplayCounter": "70780336741787"}},
+}
+
+func TestEAPOLKeyRSNFields(t *testing.T) {
+	k := eapolKeySeeds()[0]
+	frame := cat(ethHeader(0x888e), []byte{2, 3, 0, byte(len(k))}, k)
+	r := one[*types.EAPOLKey](t, decodeOne(t, frame, layers.LinkTypeEthernet), types.Type_NC_EAPOLKey)
+	// key information 0x008a: descriptor version 2, pairwise (bit 3), ACK (bit 7)
+	if r.KeyDescriptorType != 2 || r.KeyDescriptorVersion != 2 || r.KeyType != 1 || !r.KeyACK || r.KeyMIC || r.Install ||
+		r.KeyLength != 16 || r.ReplayCounter != 1 || len(r.Nonce) != 32 || r.Nonce[0] != 13 || r.KeyDataLength != 0 {
+		t.Errorf("RSN key message 1: %v", r)
+	}
+}
+
+// eapolKeySeeds are an 802.11 RSN key descriptor (message 1 of the 4-way
+// handshake) and an 802.1X-2001 RC4 key descriptor.
+func eapolKeySeeds() [][]byte {
+	rsn := make([]byte, 95)
+	rsn[0] = 2
+	binary.BigEndian.PutUint16(rsn[1:], 0x008a) // version 2, pairwise, ACK
+	binary.BigEndian.PutUint16(rsn[3:], 16)
+	binary.BigEndian.PutUint64(rsn[5:], 1)
+	for i := 13; i < 45; i++ {
+		rsn[i] = byte(i) // nonce
+	}
+	rc4 := make([]byte, eapolRC4Len+13)
+	rc4[0] = 1
+	binary.BigEndian.PutUint16(rc4[1:], 13)
+	binary.BigEndian.PutUint64(rc4[3:], 0x405fd4d41d9b)
+	rc4[27] = 0x82 // unicast, index 2
+	for i := eapolRC4Len; i < len(rc4); i++ {
+		rc4[i] = byte(i)
+	}
+	return [][]byte{rsn, rc4}
 }

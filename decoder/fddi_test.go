@@ -31,3 +31,17 @@ var fddiCases = []packetCase{
 		hex:  "50020000000002020000000001aaaa03 00000008004500001c1234000040117c 61c0000201c633640700010002000800 00",
 		want: map[string]string{"FrameControl": "80", "Priority": "0"}},
 }
+
+func TestFDDIAndNortelFields(t *testing.T) {
+	// FDDI: frame control 0x51 (LLC, priority 1), destination first.
+	frame := cat([]byte{0x51}, macB, macA, []byte{0xaa, 0xaa, 3, 0, 0, 0x81, 0x01, 0xa2}, []byte{192, 0, 2, 9, 0, 0, 1, 12, 2, 3, 4})
+	recs := decodeOne(t, frame, layers.LinkTypeFDDI)
+	f := one[*types.FDDI](t, recs, types.Type_NC_FDDI)
+	if f.FrameControl != 0x50 || f.Priority != 1 || f.DstMAC != macB.String() || f.SrcMAC != macA.String() {
+		t.Errorf("FDDI: %v", f)
+	}
+	n := one[*types.NortelDiscovery](t, recs, types.Type_NC_NortelDiscovery)
+	if n.IPAddress != "192.0.2.9" || string(n.SegmentID) != "\x00\x00\x01" || n.Chassis != 12 || n.Backplane != 2 || n.State != 3 || n.NumLinks != 4 {
+		t.Errorf("Nortel: %v", n)
+	}
+}

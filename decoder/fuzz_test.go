@@ -725,3 +725,10 @@ func FuzzDefrag(f *testing.F) {
 		}
 	})
 }
+
+// overSNAP wraps b in an 802.3 frame with LLC/SNAP (oui and type).
+func overSNAP(ouiType []byte) func([]byte) []byte {
+	return func(b []byte) []byte {
+		return cat(ethHeader(uint16(3+len(ouiType)+len(b))), []byte{0xaa, 0xaa, 0x03}, ouiType, b)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/types"
 )
@@ -92,4 +93,75 @@ var greCases = []packetCase{
 	{name: "key and sequence number, IPv4 inside", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000108004500 003c12340000402f7c23c0000201c633 64073000080000000007000000014500 001c1234000040117c61c0000201c633 64070001000200080000",
 		want: map[string]string{"ChecksumPresent": "0", "KeyPresent": "1", "RoutingPresent": "0", "SeqPresent": "1", "StrictSourceRoute": "0"}},
+}
+
+// TestGREHeader checks the GRE fields that no capture of the corpus has
+// (checksum and offset, source routes, the enhanced-GRE acknowledgment) on
+// headers written from RFC 1701 and RFC 2637.
+func TestGREHeader(t *testing.T) {
+	inner := cat(ipv4Header(17, 8), udpHeader(1, 2, 0))
+	tests := []struct {
+		name   string
+		header []byte
+		want   *types.GRE
+	}{{
+		name: "checksum and routing, two source route entries (RFC 1701)",
+		header: []byte{
+			0xc0, 0x00, 0x08, 0x00, // C and R bits, version 0, IPv4
+			0xbe, 0xef, 0x00, 0x04, // checksum, offset
+			0x08, 0x00, 0x00, 0x04, 10, 0, 0, 1, // IP route: family 0x0800, offset 0, length 4
+			0x08, 0x00, 0x04, 0x04, 10, 0, 0, 2,
+			0x00, 0x00, 0x00, 0x00, // the NULL entry ends the list
+		},
+		want: &types.GRE{ChecksumPresent: true, RoutingPresent: true, Protocol: 0x0800, Checksum: 0xbeef, Offset: 4,
+			Routing: &types.GRERouting{AddressFamily: 0x0800, SRELength: 4, RoutingInformation: []byte{10, 0, 0, 1},
+				Next: &types.GRERouting{AddressFamily: 0x0800, SREOffset: 4, SRELength: 4, RoutingInformation: []byte{10, 0, 0, 2}}}},
+	}, {
+		name: "enhanced GRE with key, sequence and acknowledgment (RFC 2637)",
+		header: []byte{
+			0x30, 0x81, 0x08, 0x00, // K and S bits, A bit, version 1
+			0x00, 0x1c, 0x12, 0x34, // payload length 28, call id 0x1234
+			0x00, 0x00, 0x00, 0x05, // sequence
+			0x00, 0x00, 0x00, 0x03, // acknowledgment
+		},
+		want: &types.GRE{KeyPresent: true, SeqPresent: true, AckPresent: true, Flags: 0x10, Version: 1, Protocol: 0x0800,
+			Key: 0x001c1234, Seq: 5, Ack: 3},
+	}, {
+		name:   "version 0 with the reserved bit 0x80 set: no acknowledgment",
+		header: []byte{0x00, 0x80, 0x08, 0x00},
+		want:   &types.GRE{Flags: 0x10, Protocol: 0x0800},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			frame := cat(ethHeader(0x0800), ipv4Header(47, len(tt.header)+len(inner)), tt.header, inner)
+			pd := NewPacketDecoder(func(t types.Type) bool { return t == types.Type_NC_GRE || t == types.Type_NC_UDP })
+			var s recordSink
+			meta := Packet{Frame: 1, Timestamp: 5}
+			if st, reason := pd.Decode(frame, layers.LinkTypeEthernet, &meta, &s); st != Decoded {
+				t.Fatalf("status %d: %s", st, reason)
+			}
+			var got *types.GRE
+			udp := 0
+			for _, m := range s.recs {
+				switch r := m.(type) {
+				case *types.GRE:
+					got = r
+				case *types.UDP:
+					udp++
+				}
+			}
+			if got == nil || udp != 1 {
+				t.Fatalf("GRE record %v, %d UDP records of the packet inside; want one of each", got, udp)
+			}
+			want := proto.Clone(tt.want).(*types.GRE)
+			want.Timestamp, want.FrameNumber, want.SrcIP, want.DstIP = 5, 1, ip4A.String(), ip4B.String()
+			if got.FlowID == "" {
+				t.Error("no FlowID: the connection table runs whatever is selected")
+			}
+			want.FlowID = got.FlowID // a hash of the flow, checked elsewhere
+			if !proto.Equal(got, want) {
+				t.Errorf("got  %v\nwant %v", got, want)
+			}
+		})
+	}
 }
