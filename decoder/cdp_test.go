@@ -57,7 +57,7 @@ func TestCDPAddresses(t *testing.T) {
 
 func init() {
 	addProtocolTest("CiscoDiscovery", protocolTest{
-		cases: ciscodiscoveryCases,
+		cases: ciscoDiscoveryCases,
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeCiscoDiscovery, rec: types.Type_NC_CiscoDiscovery, link: layers.LinkTypeEthernet,
 			below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLLC, layers.LayerTypeSNAP}, max: 1492,
@@ -93,9 +93,9 @@ func init() {
 
 func FuzzCiscoDiscovery(f *testing.F) { fuzzLayer(f, "CiscoDiscovery") }
 
-// ciscodiscoveryCases are packets of CiscoDiscovery built by its fuzz target's seeds (or, where
+// ciscoDiscoveryCases are packets of CiscoDiscovery built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var ciscodiscoveryCases = []packetCase{
+var ciscoDiscoveryCases = []packetCase{
 	// tshark: 02:00:00:00:00:01 → 02:00:00:00:00:02 CDP 124 Device ID: S1 Port ID: FastEthernet0/1
 	{name: "Device ID: S1 Port ID: FastEthernet0/1", link: layers.LinkTypeEthernet,
 		hex:  "020000000002020000000001006eaaaa 0300000c200002b40000000100065331 00020011000000010101cc0004c00002 01000300134661737445746865726e65 74302f3100040008000000280005000c 494f532031322e320006001263697363 6f2057532d4333353630000900077674 70000a00060001000b000501",

@@ -13,7 +13,7 @@ import (
 
 func init() {
 	addProtocolTest("EthernetCTP", protocolTest{
-		cases: ethernetctpCases,
+		cases: ethernetCTPCases,
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeEthernetCTP, rec: types.Type_NC_EthernetCTP, link: layers.LinkTypeEthernet,
 			below: etherLinkStack, wrap: overEthernet(0x9000), max: fuzzMax,
@@ -29,7 +29,7 @@ func init() {
 		},
 	})
 	addProtocolTest("EthernetCTPReply", protocolTest{
-		cases: ethernetctpreplyCases,
+		cases: ethernetCTPReplyCases,
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeEthernetCTPReply, rec: types.Type_NC_EthernetCTPReply, link: layers.LinkTypeEthernet,
 			below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeEthernetCTP}, max: fuzzMax,
@@ -78,9 +78,9 @@ func init() {
 func FuzzEthernetCTP(f *testing.F)      { fuzzLayer(f, "EthernetCTP") }
 func FuzzEthernetCTPReply(f *testing.F) { fuzzLayer(f, "EthernetCTPReply") }
 
-// ethernetctpCases are packets of EthernetCTP built by its fuzz target's seeds (or, where
+// ethernetCTPCases are packets of EthernetCTP built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var ethernetctpCases = []packetCase{
+var ethernetCTPCases = []packetCase{
 	// tshark: 02:00:00:00:00:01 → 02:00:00:00:00:02 LOOP 32 Reply
 	{name: "Reply", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000190000800 02000200000000010100070064617461",
@@ -91,9 +91,9 @@ var ethernetctpCases = []packetCase{
 		want: map[string]string{"SkipCount": "0"}},
 }
 
-// ethernetctpreplyCases are packets of EthernetCTPReply built by its fuzz target's seeds (or, where
+// ethernetCTPReplyCases are packets of EthernetCTPReply built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var ethernetctpreplyCases = []packetCase{
+var ethernetCTPReplyCases = []packetCase{
 	// tshark: 02:00:00:00:00:01 → 02:00:00:00:00:02 LOOP 22 Reply
 	{name: "Reply", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000190000000 010003005555",

@@ -30,7 +30,7 @@ func init() {
 		},
 	})
 	addProtocolTest("EAPOLKey", protocolTest{
-		cases: eapolkeyCases,
+		cases: eapolKeyCases,
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeEAPOLKey, rec: types.Type_NC_EAPOLKey, link: layers.LinkTypeEthernet,
 			below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeEAPOL}, max: 0xffff,
@@ -76,9 +76,9 @@ var eapolCases = []packetCase{
 		want: map[string]string{"Length": "5", "Type": "0", "Version": "1"}},
 }
 
-// eapolkeyCases are packets of EAPOLKey built by its fuzz target's seeds (or, where
+// eapolKeyCases are packets of EAPOLKey built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var eapolkeyCases = []packetCase{
+var eapolKeyCases = []packetCase{
 	// tshark: 02:00:00:00:00:01 → 02:00:00:00:00:02 EAPOL 113 Key (Message 1 of 4)
 	{name: "Key (Message 1 of 4)", link: layers.LinkTypeEthernet,
 		hex:  "020000000002020000000001888e0203 005f02008a001000000000000000010d 0e0f101112131415161718191a1b1c1d 1e1f202122232425262728292a2b2c00 00000000000000000000000000000000 00000000000000000000000000000000 00000000000000000000000000000000 00",

@@ -46,7 +46,7 @@ func init() {
 		},
 	})
 	addProtocolTest("ICMPv6Echo", protocolTest{
-		cases:    icmpv6echoCases,
+		cases:    icmpv6EchoCases,
 		fuzzedBy: "ICMPv6",
 		oracle: []tsRecord{
 			{
@@ -59,7 +59,7 @@ func init() {
 		},
 	})
 	addProtocolTest("ICMPv6NeighborAdvertisement", protocolTest{
-		cases:    icmpv6neighboradvertisementCases,
+		cases:    icmpv6NeighborAdvertisementCases,
 		fuzzedBy: "ICMPv6",
 		oracle: []tsRecord{
 			{
@@ -75,7 +75,7 @@ func init() {
 		},
 	})
 	addProtocolTest("ICMPv6NeighborSolicitation", protocolTest{
-		cases:    icmpv6neighborsolicitationCases,
+		cases:    icmpv6NeighborSolicitationCases,
 		fuzzedBy: "ICMPv6",
 		oracle: []tsRecord{
 			{
@@ -87,7 +87,7 @@ func init() {
 		},
 	})
 	addProtocolTest("ICMPv6RouterAdvertisement", protocolTest{
-		cases:    icmpv6routeradvertisementCases,
+		cases:    icmpv6RouterAdvertisementCases,
 		fuzzedBy: "ICMPv6",
 		oracle: []tsRecord{
 			{
@@ -103,7 +103,7 @@ func init() {
 		},
 	})
 	addProtocolTest("ICMPv6RouterSolicitation", protocolTest{
-		cases:    icmpv6routersolicitationCases,
+		cases:    icmpv6RouterSolicitationCases,
 		fuzzedBy: "ICMPv6",
 		oracle: []tsRecord{
 			{
@@ -149,9 +149,9 @@ var icmpv6Cases = []packetCase{
 		want: map[string]string{"Checksum": "0", "TypeCode": "34560"}},
 }
 
-// icmpv6echoCases are packets of ICMPv6Echo built by its fuzz target's seeds (or, where
+// icmpv6EchoCases are packets of ICMPv6Echo built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var icmpv6echoCases = []packetCase{
+var icmpv6EchoCases = []packetCase{
 	// tshark: 2001:db8::1 → 2001:db8::2 ICMPv6 52 Echo (ping) request id=0x0009, seq=1, hop limit=64
 	{name: "Echo (ping) request id=0x0009, seq=1, hop limit=64", link: layers.LinkTypeIPv6,
 		hex:  "60000000000c3a4020010db800000000 000000000000000120010db800000000 00000000000000028000000000090001 70696e67",
@@ -162,36 +162,36 @@ var icmpv6echoCases = []packetCase{
 		want: map[string]string{"Identifier": "1", "SeqNumber": "1"}},
 }
 
-// icmpv6neighboradvertisementCases are packets of ICMPv6NeighborAdvertisement built by its fuzz target's seeds (or, where
+// icmpv6NeighborAdvertisementCases are packets of ICMPv6NeighborAdvertisement built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var icmpv6neighboradvertisementCases = []packetCase{
+var icmpv6NeighborAdvertisementCases = []packetCase{
 	// tshark: 2001:db8::1 → 2001:db8::2 ICMPv6 72 Neighbor Advertisement 2001:db8::1 (sol, ovr) is at 02:00:00:00:00:02
 	{name: "Neighbor Advertisement 2001:db8::1 (sol, ovr) is at 02:00...", link: layers.LinkTypeIPv6,
 		hex:  "6000000000203a4020010db800000000 000000000000000120010db800000000 00000000000000028800000060000000 20010db8000000000000000000000001 0201020000000002",
 		want: map[string]string{"Flags": "96", "Options.Data": "020000000002", "Options.Type": "2", "TargetAddress": "2001:db8::1"}},
 }
 
-// icmpv6neighborsolicitationCases are packets of ICMPv6NeighborSolicitation built by its fuzz target's seeds (or, where
+// icmpv6NeighborSolicitationCases are packets of ICMPv6NeighborSolicitation built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var icmpv6neighborsolicitationCases = []packetCase{
+var icmpv6NeighborSolicitationCases = []packetCase{
 	// tshark: 2001:db8::1 → 2001:db8::2 ICMPv6 72 Neighbor Solicitation for 2001:db8::2 from 02:00:00:00:00:01
 	{name: "Neighbor Solicitation for 2001:db8::2 from 02:00:00:00:00:01", link: layers.LinkTypeIPv6,
 		hex:  "6000000000203a4020010db800000000 000000000000000120010db800000000 00000000000000028700000000000000 20010db8000000000000000000000002 0101020000000001",
 		want: map[string]string{"Options.Data": "020000000001", "Options.Type": "1", "TargetAddress": "2001:db8::2"}},
 }
 
-// icmpv6routeradvertisementCases are packets of ICMPv6RouterAdvertisement built by its fuzz target's seeds (or, where
+// icmpv6RouterAdvertisementCases are packets of ICMPv6RouterAdvertisement built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var icmpv6routeradvertisementCases = []packetCase{
+var icmpv6RouterAdvertisementCases = []packetCase{
 	// tshark: 2001:db8::1 → 2001:db8::2 ICMPv6 64 Router Advertisement
 	{name: "Router Advertisement", link: layers.LinkTypeIPv6,
 		hex:  "6000000000183a4020010db800000000 000000000000000120010db800000000 00000000000000028600000040000708 000000000000000005010000000005dc",
 		want: map[string]string{"Flags": "0", "HopLimit": "64", "ReachableTime": "0", "RetransTimer": "0", "RouterLifetime": "1800"}},
 }
 
-// icmpv6routersolicitationCases are packets of ICMPv6RouterSolicitation built by its fuzz target's seeds (or, where
+// icmpv6RouterSolicitationCases are packets of ICMPv6RouterSolicitation built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var icmpv6routersolicitationCases = []packetCase{
+var icmpv6RouterSolicitationCases = []packetCase{
 	// tshark: 2001:db8::1 → 2001:db8::2 ICMPv6 48 Router Solicitation
 	{name: "Router Solicitation", link: layers.LinkTypeIPv6,
 		hex:  "6000000000083a4020010db800000000 000000000000000120010db800000000 00000000000000028500000000000000",

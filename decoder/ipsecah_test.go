@@ -11,7 +11,7 @@ import (
 
 func init() {
 	addProtocolTest("IPSecAH", protocolTest{
-		cases: ipsecahCases,
+		cases: ipsecAHCases,
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeIPSecAH, rec: types.Type_NC_IPSecAH, link: layers.LinkTypeEthernet,
 			below: ipv4Stack, wrap: overIPv4(51), max: fuzzMax,
@@ -53,9 +53,9 @@ func ahNode(p *tsNode) *tsNode {
 	return nil
 }
 
-// ipsecahCases are packets of IPSecAH built by its fuzz target's seeds (or, where
+// ipsecAHCases are packets of IPSecAH built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var ipsecahCases = []packetCase{
+var ipsecAHCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 UDP 66 1 → 2 Len=0
 	{name: "AH over IPv4, UDP inside", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000108004500 00341234000040337c27c0000201c633 64071104000000000100000000132121 21212121212121212121000100020008 0000",

@@ -12,7 +12,7 @@ import (
 
 func init() {
 	addProtocolTest("IPSecESP", protocolTest{
-		cases: ipsecespCases,
+		cases: ipsecESPCases,
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeIPSecESP, rec: types.Type_NC_IPSecESP, link: layers.LinkTypeEthernet,
 			below: ipv4Stack, wrap: overIPv4(50), max: fuzzMax,
@@ -41,9 +41,9 @@ func espLen(k *tsPacket, p *tsNode) (string, bool) {
 	return strconv.Itoa(max(datagramEnd(k, p)-p.pos-8, 0)), true
 }
 
-// ipsecespCases are packets of IPSecESP built by its fuzz target's seeds (or, where
+// ipsecESPCases are packets of IPSecESP built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var ipsecespCases = []packetCase{
+var ipsecESPCases = []packetCase{
 	// tshark: 192.0.2.1 → 198.51.100.7 ESP 82 ESP (SPI=0x12345678)
 	{name: "ESP (SPI=0x12345678)", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000108004500 00441234000040327c18c0000201c633 640712345678000000015a5a5a5a5a5a 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a 5a5a",

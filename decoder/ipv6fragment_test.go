@@ -12,7 +12,7 @@ import (
 
 func init() {
 	addProtocolTest("IPv6Fragment", protocolTest{
-		cases: ipv6fragmentCases,
+		cases: ipv6FragmentCases,
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeIPv6Fragment, rec: types.Type_NC_IPv6Fragment, link: layers.LinkTypeIPv6,
 			below: []gopacket.LayerType{layers.LayerTypeIPv6},
@@ -64,9 +64,9 @@ func ipv6FragHeader(p *tsNode) *tsNode {
 	return nil
 }
 
-// ipv6fragmentCases are packets of IPv6Fragment built by its fuzz target's seeds (or, where
+// ipv6FragmentCases are packets of IPv6Fragment built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var ipv6fragmentCases = []packetCase{
+var ipv6FragmentCases = []packetCase{
 	// tshark: 2001:db8::1 → 2001:db8::2 IPv6 56 IPv6 fragment (off=16 more=n ident=0x00000009 nxt=17)
 	{name: "IPv6 fragment (off=16 more=n ident=0x00000009 nxt=17)", link: layers.LinkTypeIPv6,
 		hex:  "6000000000102c4020010db800000000 000000000000000120010db800000000 00000000000000021100001000000009 7468652072657374",

@@ -11,7 +11,7 @@ import (
 
 func init() {
 	addProtocolTest("LinkLayerDiscovery", protocolTest{
-		cases: linklayerdiscoveryCases,
+		cases: linkLayerDiscoveryCases,
 		// Link-layer and discovery records.
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeLinkLayerDiscovery, rec: types.Type_NC_LinkLayerDiscovery, link: layers.LinkTypeEthernet,
@@ -75,9 +75,9 @@ func lldpValues(val func(*tsNode) string) tsWant {
 	}
 }
 
-// linklayerdiscoveryCases are packets of LinkLayerDiscovery built by its fuzz target's seeds (or, where
+// linkLayerDiscoveryCases are packets of LinkLayerDiscovery built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var linklayerdiscoveryCases = []packetCase{
+var linkLayerDiscoveryCases = []packetCase{
 	// tshark: 02:00:00:00:00:01 → 02:00:00:00:00:02 LLDP 95 MA/02:00:00:00:00:01 IN/eth0 120 SysN=switch1 SysD=a switch
 	{name: "MA/02:00:00:00:00:01 IN/eth0 120 SysN=switch1 SysD=a switch", link: layers.LinkTypeEthernet,
 		hex:  "02000000000202000000000188cc0207 04020000000001040505657468300602 0078080675706c696e6b0a0773776974 6368310c0861207377697463680e0400 140004100c0501c00002010200000007 00fe060080c2010005120201020000",

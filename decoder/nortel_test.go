@@ -11,7 +11,7 @@ import (
 
 func init() {
 	addProtocolTest("NortelDiscovery", protocolTest{
-		cases: norteldiscoveryCases,
+		cases: nortelDiscoveryCases,
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeNortelDiscovery, rec: types.Type_NC_NortelDiscovery, link: layers.LinkTypeEthernet,
 			below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLLC, layers.LayerTypeSNAP}, max: 1492,
@@ -23,9 +23,9 @@ func init() {
 
 func FuzzNortelDiscovery(f *testing.F) { fuzzLayer(f, "NortelDiscovery") }
 
-// norteldiscoveryCases are packets of NortelDiscovery built by its fuzz target's seeds (or, where
+// nortelDiscoveryCases are packets of NortelDiscovery built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var norteldiscoveryCases = []packetCase{
+var nortelDiscoveryCases = []packetCase{
 	// tshark: 02:00:00:00:00:01 → 02:00:00:00:00:02 NDP 33 Hello
 	{name: "Hello", link: layers.LinkTypeEthernet,
 		hex:  "0200000000020200000000010013aaaa 0300008101a2c00002090000010c0201 00",

@@ -20,7 +20,7 @@ func init() {
 		},
 	})
 	addProtocolTest("USBRequestBlockSetup", protocolTest{
-		cases: usbrequestblocksetupCases,
+		cases: usbRequestBlockSetupCases,
 		fuzz: &fuzzTarget{
 			layer: layers.LayerTypeUSBRequestBlockSetup, rec: types.Type_NC_USBRequestBlockSetup, link: layers.LinkTypeLinuxUSB,
 			below: []gopacket.LayerType{layerTypeUSBMmapped}, max: fuzzMax,
@@ -54,9 +54,9 @@ var usbCases = []packetCase{
 		want: map[string]string{"EventType": "67", "TransferType": "3", "EndpointNumber": "1", "Status": "0", "UrbLength": "4", "UrbDataLength": "4", "Setup": "0", "Data": "1"}},
 }
 
-// usbrequestblocksetupCases are packets of USBRequestBlockSetup built by its fuzz target's seeds (or, where
+// usbRequestBlockSetupCases are packets of USBRequestBlockSetup built by its fuzz target's seeds (or, where
 // those give none, another protocol's); the expected values are tshark's.
-var usbrequestblocksetupCases = []packetCase{
+var usbRequestBlockSetupCases = []packetCase{
 	// tshark: host → 1.3.0 USB 64 GET DESCRIPTOR Request DEVICE
 	{name: "GET DESCRIPTOR Request DEVICE", link: layers.LinkTypeLinuxUSB,
 		hex:  "405e1c3b0088ffff530280030100003c 00f153650000000040e201008dffffff 12000000000000008006000100001200 00000000000000000002000000000000",
