@@ -21,6 +21,12 @@ import (
 // on the number of workers: every field is a minimum, a maximum, a sum or
 // a set kept in a fixed order.
 
+// InventoryRecords are the records the inventory makes, with what they are.
+var InventoryRecords = map[types.Type]string{
+	types.Type_NC_Software: "programs seen (HTTP User-Agent and Server, SSH lines) per host, role and version, written at the end",
+	types.Type_NC_Service:  "servers seen (IP, port, transport) with a detected protocol, their banner, software and clients, written at the end",
+}
+
 // InventoryMax bounds the software and the services kept; beyond, new
 // ones are counted in Dropped and not recorded.
 const InventoryMax = 100_000

@@ -257,6 +257,9 @@ func listDecoders(w io.Writer) {
 	for t, d := range decoder.FlowRecords {
 		about[t] = d
 	}
+	for t, d := range decoder.InventoryRecords {
+		about[t] = d
+	}
 	var all []types.Type
 	for v := range types.Type_name {
 		t := types.Type(v)
