@@ -17,8 +17,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/types"
@@ -203,24 +201,12 @@ func TestFilesStored(t *testing.T) {
 
 var filesOracleBudget = flag.Duration("files-budget", 60*time.Second, "time for the File comparison with tshark --export-objects")
 
-// filesCapture decodes a capture with File records on (timeouts off) and
-// returns them.
+// filesCapture returns the File records of a capture file.
 func filesCapture(t *testing.T, path string) []*types.File {
-	t.Helper()
 	opts := DefaultOptions()
-	opts.ConnTimeout, opts.FlowTimeout = 0, 0
 	opts.Files = &FileStore{MaxSize: DefaultMaxFileSize}
-	d := NewPacketDecoder(func(tt types.Type) bool { return tt == types.Type_NC_File }, opts)
-	s := &recordSink{}
-	frame := int64(0)
-	eachPacket(path, 1<<20, func(b []byte, link layers.LinkType) {
-		frame++
-		meta := Packet{Frame: frame, CaptureLength: len(b), Length: len(b)}
-		d.Decode(b, link, &meta, s)
-	})
-	d.Flush(s)
 	var out []*types.File
-	for _, m := range s.recs {
+	for _, m := range decodeCapture(t, path, opts, types.Type_NC_File) {
 		if f, ok := m.(*types.File); ok {
 			out = append(out, f)
 		}

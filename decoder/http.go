@@ -1372,10 +1372,16 @@ func CookieNames(names []string, v []byte, set bool) []string {
 	return cookieNames(names, v, set)
 }
 
-// cookieNames appends the cookie names of a Cookie value (pairs separated
-// by ';') or of a Set-Cookie value (one pair, then attributes). A pair
-// without '=' or with an empty name is skipped (RFC 6265 5.2, 5.4).
+// cookieNames appends the cookie names of a Cookie or Set-Cookie value.
 func cookieNames(names []string, v []byte, set bool) []string {
+	eachCookie(v, set, func(name, _ []byte) { names = append(names, Text(name)) })
+	return names
+}
+
+// eachCookie calls fn with the name and value of each pair of a Cookie
+// value (separated by ';') or the first pair of a Set-Cookie value. A pair
+// without '=' or with an empty name is skipped (RFC 6265 5.2, 5.4).
+func eachCookie(v []byte, set bool, fn func(name, value []byte)) {
 	for len(v) > 0 {
 		var pair []byte
 		if i := bytes.IndexByte(v, ';'); i >= 0 {
@@ -1385,14 +1391,13 @@ func cookieNames(names []string, v []byte, set bool) []string {
 		}
 		if eq := bytes.IndexByte(pair, '='); eq >= 0 {
 			if name := bytes.Trim(pair[:eq], " \t"); len(name) > 0 {
-				names = append(names, Text(name))
+				fn(name, bytes.Trim(pair[eq+1:], " \t"))
 			}
 		}
 		if set {
 			break
 		}
 	}
-	return names
 }
 
 // HTTPHeaderField, HTTPQuery and HTTPCookies are httpHeaderField,
@@ -1467,22 +1472,9 @@ func httpUnescape(b []byte) string {
 // httpCookies appends the cookies of a Cookie value, or the first pair of
 // a Set-Cookie value, with the rules of cookieNames.
 func httpCookies(out []*types.HTTPCookie, v []byte, set bool) []*types.HTTPCookie {
-	for len(v) > 0 {
-		var pair []byte
-		if i := bytes.IndexByte(v, ';'); i >= 0 {
-			pair, v = v[:i], v[i+1:]
-		} else {
-			pair, v = v, nil
-		}
-		if eq := bytes.IndexByte(pair, '='); eq >= 0 {
-			if name := bytes.Trim(pair[:eq], " \t"); len(name) > 0 {
-				out = append(out, &types.HTTPCookie{Name: Text(name), Value: Text(bytes.Trim(pair[eq+1:], " \t"))})
-			}
-		}
-		if set {
-			break
-		}
-	}
+	eachCookie(v, set, func(name, value []byte) {
+		out = append(out, &types.HTTPCookie{Name: Text(name), Value: Text(value)})
+	})
 	return out
 }
 

@@ -247,13 +247,12 @@ func TestSSHHostile(t *testing.T) {
 	}
 }
 
-// sshCapture decodes a capture file with only SSH and Connection records
-// on, timeouts off, and returns the SSH records.
-func sshCapture(t *testing.T, path string) []*types.SSH {
+// decodeCapture decodes a capture file with the given options (timeouts
+// off) and only the given record types on, and returns the records.
+func decodeCapture(t *testing.T, path string, opts Options, on ...types.Type) []proto.Message {
 	t.Helper()
-	opts := DefaultOptions()
 	opts.ConnTimeout, opts.FlowTimeout = 0, 0
-	d := NewPacketDecoder(func(tt types.Type) bool { return tt == types.Type_NC_SSH }, opts)
+	d := NewPacketDecoder(func(tt types.Type) bool { return slices.Contains(on, tt) }, opts)
 	s := &recordSink{}
 	frame := int64(0)
 	eachPacket(path, 1<<20, func(b []byte, link layers.LinkType) {
@@ -262,7 +261,12 @@ func sshCapture(t *testing.T, path string) []*types.SSH {
 		d.Decode(b, link, &meta, s)
 	})
 	d.Flush(s)
-	return sshRecords(s.recs)
+	return s.recs
+}
+
+// sshCapture returns the SSH records of a capture file.
+func sshCapture(t *testing.T, path string) []*types.SSH {
+	return sshRecords(decodeCapture(t, path, DefaultOptions(), types.Type_NC_SSH))
 }
 
 // TestSSHMatchesTshark compares, for every shared capture tshark finds SSH
