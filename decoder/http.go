@@ -1266,8 +1266,10 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 	tx.head = r.Method == "HEAD"
 	tx.connect = r.Method == "CONNECT"
 	r.Parameters = httpQuery(r.Parameters, target)
+	var header joined
+	defer func() { r.RequestHeader = header.into(r.RequestHeader) }()
 	httpFields(fields, func(name, v []byte) {
-		r.RequestHeader = httpHeaderField(r.RequestHeader, name, v)
+		header.add(name, v)
 		switch {
 		case bytes.EqualFold(name, hdrHost):
 			firstText(&r.Host, v)
@@ -1322,8 +1324,10 @@ func (p *httpParser) parseResponse(tx *httpTx, line, fields []byte, h *httpHead)
 	r.ResContentLength, r.ResContentType, r.ResContentEncoding, r.ServerName = -1, "", "", ""
 	r.ResCookies, r.ResponseCookies = r.ResCookies[:0], r.ResponseCookies[:0]
 	clear(r.ResponseHeader)
+	var header joined
+	defer func() { r.ResponseHeader = header.into(r.ResponseHeader) }()
 	httpFields(fields, func(name, v []byte) {
-		r.ResponseHeader = httpHeaderField(r.ResponseHeader, name, v)
+		header.add(name, v)
 		switch {
 		case bytes.EqualFold(name, hdrServer):
 			firstText(&r.ServerName, v)
@@ -1400,30 +1404,45 @@ func eachCookie(v []byte, set bool, fn func(name, value []byte)) {
 	}
 }
 
-// HTTPHeaderField, HTTPQuery and HTTPCookies are httpHeaderField,
-// httpQuery and httpCookies for the HTTP proxy (package proxy), so that its
-// records fill these fields as capture's do.
-func HTTPHeaderField(m map[string]string, name, v []byte) map[string]string {
-	return httpHeaderField(m, name, v)
-}
-
+// HTTPQuery and HTTPCookies are httpQuery and httpCookies for the HTTP
+// proxy (package proxy), so that its records fill these fields as
+// capture's do.
 func HTTPQuery(m map[string]string, target []byte) map[string]string { return httpQuery(m, target) }
 
 func HTTPCookies(out []*types.HTTPCookie, v []byte, set bool) []*types.HTTPCookie {
 	return httpCookies(out, v, set)
 }
 
-// httpHeaderField adds a header field to m, made when nil: a repeated name
-// gets its values joined by ", " (RFC 9110 5.3).
-func httpHeaderField(m map[string]string, name, v []byte) map[string]string {
-	if m == nil {
-		m = map[string]string{}
+// joined gathers field values by name; a repeated name's values are
+// joined by ", " in order (RFC 9110 5.3), in time linear in their length
+// (a header of 10,000 lines of one name must not cost 10,000 copies).
+type joined map[string]*strings.Builder
+
+func (j *joined) add(name, v []byte) {
+	if *j == nil {
+		*j = joined{}
 	}
 	k := Text(name)
-	if prev, ok := m[k]; ok {
-		m[k] = prev + ", " + Text(v)
+	b := (*j)[k]
+	if b == nil {
+		b = &strings.Builder{}
+		(*j)[k] = b
 	} else {
-		m[k] = Text(v)
+		b.WriteString(", ")
+	}
+	b.WriteString(Text(v))
+}
+
+// into puts the values into m, made when nil and there are some.
+func (j joined) into(m map[string]string) map[string]string {
+	if len(j) == 0 {
+		return m
+	}
+	if m == nil {
+		m = make(map[string]string, len(j))
+	}
+	for k, b := range j {
+		m[k] = b.String()
 	}
 	return m
 }
@@ -1441,6 +1460,7 @@ func httpQuery(m map[string]string, target []byte) map[string]string {
 	if i := bytes.IndexByte(q, '#'); i >= 0 {
 		q = q[:i]
 	}
+	var params joined
 	for len(q) > 0 {
 		var pair []byte
 		if i := bytes.IndexByte(q, '&'); i >= 0 {
@@ -1452,9 +1472,9 @@ func httpQuery(m map[string]string, target []byte) map[string]string {
 			continue
 		}
 		name, value, _ := bytes.Cut(pair, []byte("="))
-		m = httpHeaderField(m, []byte(httpUnescape(name)), []byte(httpUnescape(value)))
+		params.add([]byte(httpUnescape(name)), []byte(httpUnescape(value)))
 	}
-	return m
+	return params.into(m)
 }
 
 // httpUnescape percent-decodes a query component ('+' is a space), or

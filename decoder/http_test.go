@@ -693,7 +693,7 @@ func TestHTTPDetect(t *testing.T) {
 	}
 	found := false
 	for _, p := range StreamProtocols() {
-		found = found || p.Name == "HTTP" && slices.Equal(p.Records, []types.Type{types.Type_NC_HTTP})
+		found = found || p.Name == "HTTP" && slices.Equal(p.Records, []types.Type{types.Type_NC_HTTP, types.Type_NC_File})
 	}
 	if !found {
 		t.Error("HTTP stream parser not registered")
@@ -1079,27 +1079,37 @@ func httpTsFirst(v any, name string) string {
 // httpRenderMap renders a header map: a repeated name's values joined by
 // ", ".
 func httpTsHeader(lines []string) string {
-	var m map[string]string
+	m := map[string]string{}
 	for _, l := range lines {
 		name, v, ok := strings.Cut(strings.TrimRight(l, "\r\n"), ":")
 		if !ok {
 			continue
 		}
-		m = httpHeaderField(m, []byte(strings.TrimRight(name, " \t")), []byte(strings.Trim(v, " \t")))
+		httpTsAdd(m, strings.TrimRight(name, " \t"), strings.Trim(v, " \t"))
 	}
 	return httpRenderMap(m)
+}
+
+// httpTsAdd joins a repeated name's values as RFC 9110 5.3 says.
+func httpTsAdd(m map[string]string, name, v string) {
+	name, v = Text([]byte(name)), Text([]byte(v))
+	if prev, ok := m[name]; ok {
+		m[name] = prev + ", " + v
+	} else {
+		m[name] = v
+	}
 }
 
 // httpTsParams renders tshark's query parameters ("name=value", as sent)
 // as httpRenderMap renders Parameters.
 func httpTsParams(params []string) string {
-	var m map[string]string
+	m := map[string]string{}
 	for _, p := range params {
 		if p == "" {
 			continue
 		}
 		name, v, _ := strings.Cut(p, "=")
-		m = httpHeaderField(m, []byte(httpUnescape([]byte(name))), []byte(httpUnescape([]byte(v))))
+		httpTsAdd(m, httpUnescape([]byte(name)), httpUnescape([]byte(v)))
 	}
 	return httpRenderMap(m)
 }

@@ -38,7 +38,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -47,7 +46,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -566,7 +564,10 @@ func (ex *exchange) fillRequest(r *http.Request) {
 	}
 	rec.RequestHeader = headerMap(r.Header)
 	if r.Host != "" {
-		rec.RequestHeader = decoder.HTTPHeaderField(rec.RequestHeader, []byte("Host"), []byte(r.Host))
+		if rec.RequestHeader == nil {
+			rec.RequestHeader = map[string]string{}
+		}
+		rec.RequestHeader["Host"] = decoder.Text([]byte(r.Host))
 	}
 	rec.Parameters = decoder.HTTPQuery(nil, []byte(r.RequestURI))
 	rec.ReqContentLength, rec.ResContentLength = -1, -1
@@ -671,11 +672,12 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 // canonical form (net/http does not keep them as sent), the values of a
 // repeated name joined by ", ".
 func headerMap(h http.Header) map[string]string {
-	var m map[string]string
-	for _, name := range slices.Sorted(maps.Keys(h)) {
-		for _, v := range h[name] {
-			m = decoder.HTTPHeaderField(m, []byte(name), []byte(v))
-		}
+	if len(h) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(h))
+	for name, vs := range h {
+		m[decoder.Text([]byte(name))] = decoder.Text([]byte(strings.Join(vs, ", ")))
 	}
 	return m
 }
