@@ -62,6 +62,7 @@ type mailReader struct {
 	line      []byte // the current line, up to the state's bound
 	long      bool   // the current line is longer than what line holds
 	longN     int    // bytes of that long line so far
+	prev      byte   // the last byte written
 	header    bool   // reading a header block
 	top       bool   // the header block is the message's own
 	hdr       []byte // header block being read
@@ -98,28 +99,37 @@ func (m *mailReader) Write(b []byte) {
 			m.longN += len(piece)
 		}
 		if i < 0 {
+			m.prev = piece[len(piece)-1]
 			return
 		}
 		if m.long {
-			m.longLine(m.longN)
+			cr := m.prev == '\r'
+			if len(piece) >= 2 {
+				cr = piece[len(piece)-2] == '\r'
+			}
+			m.longLine(m.longN, cr)
 		} else {
 			m.endLine(m.line)
 		}
-		m.line, m.long, m.longN = m.line[:0], false, 0
+		m.line, m.long, m.longN, m.prev = m.line[:0], false, 0, '\n'
 		b = b[i+1:]
 	}
 }
 
-// longLine handles a line of n bytes too long to hold: in a header block
-// it is dropped (the block is Truncated), in a body it is counted.
-func (m *mailReader) longLine(n int) {
+// longLine handles a line of n bytes too long to hold (cr: it ends with CR
+// LF): in a header block it is dropped (the block is Truncated), in a body
+// it is counted.
+func (m *mailReader) longLine(n int, cr bool) {
 	if m.header {
 		m.truncated = true
 		return
 	}
 	if m.part != nil {
 		m.part.Size += int64(n)
-		m.lastEOL = 0
+		m.lastEOL = 1
+		if cr {
+			m.lastEOL = 2
+		}
 	}
 }
 
