@@ -134,7 +134,6 @@ func TestMailBounds(t *testing.T) {
 	}
 }
 
-
 func FuzzMail(f *testing.F) {
 	for _, c := range mailCases {
 		f.Add([]byte(c.msg), uint8(7))
