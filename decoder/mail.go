@@ -335,3 +335,52 @@ func mailService(conn *ConnInfo) string {
 	}
 	return conn.ServerIP + ":" + strconv.Itoa(int(conn.ServerPort))
 }
+
+// dotBlock reads a block that ends with a line holding a single dot and in
+// which a dot starting a line is doubled (SMTP DATA, POP3 multi-line
+// replies), without holding its lines.
+type dotBlock struct {
+	st int // 0 inside a line, 1 at a line start, 2 after a line-start dot, 3 after ".\r"
+}
+
+func newDotBlock() dotBlock { return dotBlock{st: 1} }
+
+// feed consumes data up to the end of the block, handing the content (dots
+// of transparency removed) to out. It returns the bytes consumed and
+// whether the block ended.
+func (d *dotBlock) feed(data []byte, out func([]byte)) (n int, done bool) {
+	for n < len(data) {
+		switch d.st {
+		case 0:
+			i := bytes.IndexByte(data[n:], '\n')
+			if i < 0 {
+				out(data[n:])
+				return len(data), false
+			}
+			out(data[n : n+i+1])
+			n += i + 1
+			d.st = 1
+		case 1:
+			if data[n] == '.' {
+				d.st = 2
+				n++
+			} else {
+				d.st = 0
+			}
+		default:
+			switch {
+			case data[n] == '\n':
+				return n + 1, true
+			case data[n] == '\r' && d.st == 2:
+				d.st = 3
+				n++
+			default:
+				if d.st == 3 {
+					out([]byte{'\r'})
+				}
+				d.st = 0 // the dot was a transparency dot
+			}
+		}
+	}
+	return n, false
+}

@@ -143,7 +143,7 @@ type smtpParser struct {
 	cliSeen, srvSeen    bool
 	srvStop             bool
 	mode                int
-	dot                 int // data mode: 0 mid-line, 1 at a line start, 2 after a line-start dot, 3 after ".\r"
+	dot                 dotBlock // the DATA message being read
 	bdatLeft            int64
 	bdatLast            bool
 	authMech            string
@@ -290,7 +290,7 @@ func (p *smtpParser) feedClient(c *Chunk, conn *ConnInfo, s Sink) {
 	for len(data) > 0 && p.mode != smtpStop {
 		switch p.mode {
 		case smtpData:
-			data = p.readData(data, conn, s)
+			data = p.readData(data)
 		case smtpBdat:
 			n := int(min(int64(len(data)), p.bdatLeft))
 			p.tx().msg.Write(data[:n])
@@ -307,7 +307,7 @@ func (p *smtpParser) feedClient(c *Chunk, conn *ConnInfo, s Sink) {
 			// The reply to DATA came before these bytes (capture order): a
 			// 354 or no reply captured lets the message in, another code
 			// means the client goes on with commands.
-			p.mode, p.dot = smtpData, 1
+			p.mode, p.dot = smtpData, newDotBlock()
 			if code := p.dataReplyCode(); code != 0 && code != 354 {
 				p.mode = smtpCommand
 				p.tx().msg = nil
@@ -340,49 +340,13 @@ func (p *smtpParser) dataReplyCode() int32 {
 }
 
 // readData consumes message bytes up to the final dot; it returns the rest.
-func (p *smtpParser) readData(data []byte, conn *ConnInfo, s Sink) []byte {
-	msg := p.tx().msg
-	for len(data) > 0 {
-		switch p.dot {
-		case 0:
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
-				msg.Write(data)
-				p.cliOff += int64(len(data))
-				return nil
-			}
-			msg.Write(data[:i+1])
-			p.cliOff += int64(i + 1)
-			data = data[i+1:]
-			p.dot = 1
-		case 1:
-			if data[0] == '.' {
-				p.dot = 2
-				p.cliOff++
-				data = data[1:]
-			} else {
-				p.dot = 0
-			}
-		case 2, 3:
-			switch {
-			case data[0] == '\n':
-				p.cliOff++
-				data = data[1:]
-				p.endData()
-				return data
-			case data[0] == '\r' && p.dot == 2:
-				p.dot = 3
-				p.cliOff++
-				data = data[1:]
-			default:
-				if p.dot == 3 {
-					msg.Write([]byte{'\r'})
-				}
-				p.dot = 0 // the dot was a transparency dot
-			}
-		}
+func (p *smtpParser) readData(data []byte) []byte {
+	n, done := p.dot.feed(data, p.tx().msg.Write)
+	p.cliOff += int64(n)
+	if done {
+		p.endData()
 	}
-	return nil
+	return data[n:]
 }
 
 // endData ends a DATA message; its reply is queued as the command ".".
