@@ -98,7 +98,7 @@ type imapParser struct {
 	authMech string
 	authStep int
 	auth     *types.Credentials
-	creds    []*types.Credentials
+	creds    credList
 
 	srvLit int64       // literal bytes of the server still to come
 	srvMsg *mailReader // the message that literal holds
@@ -263,12 +263,7 @@ func (p *imapParser) command(conn *ConnInfo, s Sink) {
 	}
 	var cred *types.Credentials
 	newCred := func(mech string) *types.Credentials {
-		cr := &types.Credentials{Timestamp: p.cmdTS, FrameNumber: p.cmdFrame, Protocol: "IMAP", Mechanism: mech}
-		if len(p.creds) >= 16 {
-			p.emitCred(p.creds[0], conn, s) // logins never answered
-		}
-		p.creds = append(p.creds, cr)
-		return cr
+		return p.creds.newCred("IMAP", mech, p.cmdTS, p.cmdFrame, conn, s)
 	}
 	switch name {
 	case "LOGIN":
@@ -454,32 +449,12 @@ func (p *imapParser) serverLine(line string, conn *ConnInfo, s Sink) {
 		p.authTag, p.auth = "", nil
 	}
 	if q.cred != nil {
-		q.cred.Result = "rejected"
-		if status == "OK" {
-			q.cred.Result = "accepted"
-		}
-		p.emitCred(q.cred, conn, s)
+		p.creds.answer(q.cred, status == "OK", conn, s)
 	}
 	if q.name == "STARTTLS" && status == "OK" && tag == p.tlsTag {
 		p.r.StartTLS, p.upgraded = true, true
 		p.tlsCli, p.tlsSrv = p.tlsAt, p.srvOff
 		p.cliStop, p.srvStop = true, true
-	}
-}
-
-// emitCred records a login once, when it sent its material.
-func (p *imapParser) emitCred(c *types.Credentials, conn *ConnInfo, s Sink) {
-	for i, x := range p.creds {
-		if x == c {
-			p.creds = append(p.creds[:i], p.creds[i+1:]...)
-			if c.User == "" && c.Password == "" && c.Material == "" {
-				return
-			}
-			c.SrcIP, c.DstIP, c.SrcPort, c.DstPort = conn.ClientIP, conn.ServerIP, conn.ClientPort, conn.ServerPort
-			c.FlowID, c.Service = conn.FlowID, mailService(conn)
-			s.Emit(types.Type_NC_Credentials, c)
-			return
-		}
 	}
 }
 
@@ -489,9 +464,7 @@ func (p *imapParser) Close(conn *ConnInfo, s Sink) {
 		p.addMessage(true)
 		p.r.Incomplete = true
 	}
-	for len(p.creds) > 0 {
-		p.emitCred(p.creds[0], conn, s)
-	}
+	p.creds.flush(conn, s)
 	if !p.started {
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/mail"
 	"net/textproto"
-	"strconv"
 	"strings"
 
 	"github.com/netcap/netcap/types"
@@ -326,14 +325,6 @@ func (l *mailLine) next(data []byte) (line []byte, long, ok bool, rest []byte) {
 	line, long = bytes.TrimSuffix(l.buf, []byte("\r")), l.long
 	l.buf, l.long = l.buf[:0], false
 	return line, long, true, data[i+1:]
-}
-
-// mailService is the Credentials record's service: the server as IP:port.
-func mailService(conn *ConnInfo) string {
-	if strings.Contains(conn.ServerIP, ":") {
-		return "[" + conn.ServerIP + "]:" + strconv.Itoa(int(conn.ServerPort))
-	}
-	return conn.ServerIP + ":" + strconv.Itoa(int(conn.ServerPort))
 }
 
 // dotBlock reads a block that ends with a line holding a single dot and in

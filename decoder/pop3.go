@@ -63,7 +63,7 @@ type pop3Parser struct {
 	authMech string
 	authStep int
 	user     *types.Credentials // USER sent, PASS to come
-	creds    []*types.Credentials
+	creds    credList
 
 	stlsAt, tlsCli, tlsSrv int64
 	upgraded               bool
@@ -131,12 +131,7 @@ func (p *pop3Parser) command(line string, c *Chunk, conn *ConnInfo, s Sink) {
 	cmd := verb
 	var cred *types.Credentials
 	newCred := func(mech string) *types.Credentials {
-		cr := &types.Credentials{Timestamp: c.Timestamp, FrameNumber: c.Frame, Protocol: "POP3", Mechanism: mech}
-		if len(p.creds) >= 16 {
-			p.emitCred(p.creds[0], conn, s) // logins never answered
-		}
-		p.creds = append(p.creds, cr)
-		return cr
+		return p.creds.newCred("POP3", mech, c.Timestamp, c.Frame, conn, s)
 	}
 	switch verb {
 	case "USER":
@@ -299,12 +294,8 @@ func (p *pop3Parser) reply(line string, conn *ConnInfo, s Sink) {
 	if q.verb == "AUTH" {
 		p.auth, p.authMech = nil, ""
 	}
-	if q.cred != nil && (q.verb != "USER") {
-		q.cred.Result = "rejected"
-		if status == "+OK" {
-			q.cred.Result = "accepted"
-		}
-		p.emitCred(q.cred, conn, s)
+	if q.cred != nil {
+		p.creds.answer(q.cred, status == "+OK", conn, s)
 	}
 	if status != "+OK" {
 		return
@@ -325,31 +316,13 @@ func (p *pop3Parser) reply(line string, conn *ConnInfo, s Sink) {
 	}
 }
 
-// emitCred records a login once, when it sent its material.
-func (p *pop3Parser) emitCred(c *types.Credentials, conn *ConnInfo, s Sink) {
-	for i, x := range p.creds {
-		if x == c {
-			p.creds = append(p.creds[:i], p.creds[i+1:]...)
-			if c.User == "" && c.Password == "" && c.Material == "" {
-				return
-			}
-			c.SrcIP, c.DstIP, c.SrcPort, c.DstPort = conn.ClientIP, conn.ServerIP, conn.ClientPort, conn.ServerPort
-			c.FlowID, c.Service = conn.FlowID, mailService(conn)
-			s.Emit(types.Type_NC_Credentials, c)
-			return
-		}
-	}
-}
-
 // Close implements StreamParser.
 func (p *pop3Parser) Close(conn *ConnInfo, s Sink) {
 	if p.msg != nil {
 		p.addMessage(true)
 		p.r.Incomplete = true
 	}
-	for len(p.creds) > 0 {
-		p.emitCred(p.creds[0], conn, s)
-	}
+	p.creds.flush(conn, s)
 	if !p.started {
 		return
 	}

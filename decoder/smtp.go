@@ -3,7 +3,6 @@ package decoder
 import (
 	"bytes"
 	"encoding/base64"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -149,7 +148,7 @@ type smtpParser struct {
 	authMech            string
 	authLines           int
 	cred                *types.Credentials
-	creds               []*types.Credentials
+	creds               credList
 	tlsCli, tlsSrv      int64
 	upgraded            bool
 	tlsCliAt            int64
@@ -242,10 +241,8 @@ func (p *smtpParser) Close(conn *ConnInfo, s Sink) {
 		p.cur = nil
 	}
 	p.flush(conn, s, true)
-	for len(p.creds) > 0 {
-		p.emitCred(p.creds[0], conn, s)
-	}
-	p.creds, p.pending = nil, nil
+	p.creds.flush(conn, s)
+	p.pending = nil
 }
 
 // addCommand records a command of the current transaction and queues it for
@@ -441,12 +438,8 @@ func (p *smtpParser) command(line string, conn *ConnInfo, s Sink) {
 		p.authMech, p.authLines = mech, 0
 		var cred *types.Credentials
 		if mech == "PLAIN" || mech == "LOGIN" {
-			cred = &types.Credentials{Timestamp: p.chunkTS, FrameNumber: p.chunkFrame, Protocol: "SMTP", Mechanism: "AUTH " + mech}
+			cred = p.creds.newCred("SMTP", "AUTH "+mech, p.chunkTS, p.chunkFrame, conn, s)
 			p.cred = cred
-			if len(p.creds) >= 16 {
-				p.emitCred(p.creds[0], conn, s) // logins never answered
-			}
-			p.creds = append(p.creds, cred)
 		}
 		p.addCommand("AUTH "+mech, verb, cred)
 		p.mode = smtpAuth
@@ -597,11 +590,7 @@ func (p *smtpParser) reply(line []byte, conn *ConnInfo, s Sink) {
 			p.mode, p.cred = smtpCommand, nil
 		}
 		if q.cred != nil {
-			q.cred.Result = "rejected"
-			if code == 235 {
-				q.cred.Result = "accepted"
-			}
-			p.emitCred(q.cred, conn, s)
+			p.creds.answer(q.cred, code == 235, conn, s)
 		}
 	case "STARTTLS":
 		if code == 220 {
@@ -613,20 +602,4 @@ func (p *smtpParser) reply(line []byte, conn *ConnInfo, s Sink) {
 		}
 	}
 	p.flush(conn, s, false)
-}
-
-// emitCred records a login once, when it sent its material.
-func (p *smtpParser) emitCred(c *types.Credentials, conn *ConnInfo, s Sink) {
-	i := slices.Index(p.creds, c)
-	if i < 0 {
-		return
-	}
-	p.creds = slices.Delete(p.creds, i, i+1)
-	if c.User == "" && c.Password == "" && c.Material == "" {
-		return // the exchange never sent its material
-	}
-	c.SrcIP, c.DstIP, c.SrcPort, c.DstPort = conn.ClientIP, conn.ServerIP, conn.ClientPort, conn.ServerPort
-	c.FlowID = conn.FlowID
-	c.Service = mailService(conn)
-	s.Emit(types.Type_NC_Credentials, c)
 }
