@@ -16167,15 +16167,16 @@ func (x *MailPart) GetSize() int64 {
 	return 0
 }
 
-// SMTP is one mail transaction of an SMTP session (RFC 5321): from MAIL FROM to the end of its
-// message (DATA's final dot or BDAT LAST) or to RSET, QUIT, the next MAIL or the end of the
-// connection. A session that sends no MAIL makes one record for what it said (greeting, EHLO,
-// AUTH, STARTTLS). Src* is the client, Dst* the server. Pipelined commands are paired with the
-// replies in order. After a 220 reply to STARTTLS the rest of the connection is TLS and is not read.
+// SMTP is one mail transaction of an SMTP session (RFC 5321): from MAIL FROM to the next MAIL, a
+// RSET (included), a HELO/EHLO or the end of the connection, so the reply to the message and a QUIT
+// belong to it. What a session says before its first MAIL (greeting, EHLO, AUTH, STARTTLS) belongs to
+// its first record; a session without MAIL makes one record. Src* is the client, Dst* the server.
+// Pipelined commands are paired with the replies in order. After a 220 reply to STARTTLS the rest of
+// the connection is TLS and is not read.
 type SMTP struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// capture time, Unix ns, of the segment that carried the transaction's first byte (its MAIL
-	// command, or for the session's first record the server greeting or the first command)
+	// capture time, Unix ns, of the segment that carried the record's first byte (the server greeting
+	// for the session's first record, else the first command after the previous transaction)
 	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
 	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
 	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
@@ -16183,15 +16184,18 @@ type SMTP struct {
 	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
 	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
 	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
-	Greeting    string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`        // the server's 220 greeting line without "220 "; empty when not captured
-	Helo        string `protobuf:"bytes,9,opt,name=Helo,proto3" json:"Helo,omitempty"`                // argument of the last HELO or EHLO before the transaction; empty when none was sent
-	Ehlo        bool   `protobuf:"varint,10,opt,name=Ehlo,proto3" json:"Ehlo,omitempty"`              // that command was EHLO (ESMTP), not HELO
+	// the server's greeting: the text of its first reply line without the code ("mx ESMTP
+	// Postfix"); empty when not captured
+	Greeting string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`
+	Helo     string `protobuf:"bytes,9,opt,name=Helo,proto3" json:"Helo,omitempty"`   // argument of the last HELO or EHLO before the transaction; empty when none was sent
+	Ehlo     bool   `protobuf:"varint,10,opt,name=Ehlo,proto3" json:"Ehlo,omitempty"` // that command was EHLO (ESMTP), not HELO
 	// MAIL FROM's reverse-path without angle brackets ("" for the null sender "<>" or without MAIL)
 	MailFrom string   `protobuf:"bytes,11,opt,name=MailFrom,proto3" json:"MailFrom,omitempty"`
 	RcptTo   []string `protobuf:"bytes,12,rep,name=RcptTo,proto3" json:"RcptTo,omitempty"` // RCPT TO forward-paths without angle brackets, in order, accepted or not
 	// the commands of the transaction (and of the session before it, for its first record), verb
-	// uppercase and argument as sent ("MAIL FROM:<a@b>"); AUTH arguments are replaced by the
-	// mechanism name alone; at most 256, each at most 512 bytes
+	// uppercase and argument as sent ("MAIL FROM:<a@b>"); AUTH keeps the mechanism name alone; the
+	// end of a DATA message is listed as "." (its reply is the one to the message); at most 256,
+	// each at most 512 bytes
 	Commands []string `protobuf:"bytes,13,rep,name=Commands,proto3" json:"Commands,omitempty"`
 	// reply codes in the order of Commands (0 when no reply was captured); a multi-line reply counts once
 	ResponseCodes   []int32 `protobuf:"varint,14,rep,packed,name=ResponseCodes,proto3" json:"ResponseCodes,omitempty"`
@@ -16420,8 +16424,9 @@ type POP3 struct {
 	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
 	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
 	Greeting    string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`        // the server's +OK greeting without "+OK "; empty when not captured
-	// commands, keyword uppercase and arguments as sent ("RETR 1"); PASS, APOP and AUTH arguments
-	// are left out (the Credentials record holds them); at most 256, each at most 512 bytes
+	// commands, keyword uppercase and arguments as sent ("RETR 1"); PASS without its argument, APOP
+	// with the user only, AUTH with the mechanism only, SASL responses not listed (the Credentials
+	// record holds them); at most 256, each at most 512 bytes
 	Commands []string `protobuf:"bytes,9,rep,name=Commands,proto3" json:"Commands,omitempty"`
 	// status of each command's reply in the order of Commands: "+OK", "-ERR", "+" (an AUTH
 	// continuation) or "" when no reply was captured
