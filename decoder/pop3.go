@@ -17,8 +17,10 @@ import (
 // Credentials record per USER/PASS, APOP or AUTH PLAIN/LOGIN login. After
 // a +OK to STLS the rest is TLS and is not read (TLSStart gives where).
 //
-// Detection is by content on any port: a server that starts with "+OK",
-// or a client that starts with USER, APOP, CAPA or STLS.
+// Detection is by content on any port: a server that starts with "+OK" and
+// text,
+// or a client that starts with APOP, CAPA or STLS (not USER, which FTP
+// clients send first too).
 
 func init() {
 	RegisterStream(StreamProtocol{
@@ -31,9 +33,20 @@ func init() {
 
 func detectPOP3(first []byte, fromClient bool, _ *ConnInfo) Detection {
 	if fromClient {
-		return detectWord(first, "USER ", "APOP ", "CAPA\r\n", "CAPA\n", "STLS\r\n", "STLS\n")
+		// Not USER: FTP clients start with it too.
+		return detectWord(first, "APOP ", "CAPA\r\n", "CAPA\n", "STLS\r\n", "STLS\n")
 	}
-	return detectWord(first, "+OK")
+	// "+OK" and text: a Redis server's bare "+OK" reply is not a greeting.
+	if v := detectWord(first, "+OK "); v != DetectYes {
+		return v
+	}
+	if len(first) == len("+OK ") {
+		return DetectMore
+	}
+	if first[4] == '\r' || first[4] == '\n' {
+		return DetectNo
+	}
+	return DetectYes
 }
 
 // pop3Pending is a command waiting for its reply.

@@ -106,7 +106,7 @@ func TestPOP3Cases(t *testing.T) {
 					t.Fatalf("%v %v", r, creds)
 				}
 			}},
-		{"AUTH PLAIN with a challenge", []streamSeg{{false, []byte("+OK\r\n")}, {true, []byte("AUTH PLAIN\r\n")}, {false, []byte("+ \r\n")},
+		{"AUTH PLAIN with a challenge", []streamSeg{{false, []byte("+OK ready\r\n")}, {true, []byte("AUTH PLAIN\r\n")}, {false, []byte("+ \r\n")},
 			{true, []byte(b64("\x00u1\x00p1") + "\r\n")}, {false, []byte("+OK\r\n")}, {true, []byte("STAT\r\n")}},
 			func(t *testing.T, r *types.POP3, creds []*types.Credentials) {
 				if len(creds) != 1 || creds[0].User != "u1" || creds[0].Password != "p1" || creds[0].Result != "accepted" ||
@@ -114,21 +114,21 @@ func TestPOP3Cases(t *testing.T) {
 					t.Fatalf("%v %v", r, creds)
 				}
 			}},
-		{"AUTH LOGIN", []streamSeg{{false, []byte("+OK\r\n")}, {true, []byte("AUTH LOGIN\r\n")}, {false, []byte("+ VXNlcm5hbWU6\r\n")},
+		{"AUTH LOGIN", []streamSeg{{false, []byte("+OK ready\r\n")}, {true, []byte("AUTH LOGIN\r\n")}, {false, []byte("+ VXNlcm5hbWU6\r\n")},
 			{true, []byte(b64("u2") + "\r\n")}, {false, []byte("+ UGFzc3dvcmQ6\r\n")}, {true, []byte(b64("p2") + "\r\n")}, {false, []byte("+OK\r\n")}},
 			func(t *testing.T, r *types.POP3, creds []*types.Credentials) {
 				if len(creds) != 1 || creds[0].User != "u2" || creds[0].Password != "p2" || creds[0].Mechanism != "AUTH LOGIN" {
 					t.Fatalf("%v %v", r, creds)
 				}
 			}},
-		{"STLS", []streamSeg{{false, []byte("+OK\r\n")}, {true, []byte("STLS\r\n")}, {false, []byte("+OK Begin TLS\r\n")},
+		{"STLS", []streamSeg{{false, []byte("+OK ready\r\n")}, {true, []byte("STLS\r\n")}, {false, []byte("+OK Begin TLS\r\n")},
 			{true, []byte("\x16\x03\x01\x00\x05hello")}},
 			func(t *testing.T, r *types.POP3, _ []*types.Credentials) {
 				if !r.STLS || len(r.Commands) != 1 {
 					t.Fatalf("%v", r)
 				}
 			}},
-		{"connection ends in a RETR", []streamSeg{{false, []byte("+OK\r\n")}, {true, []byte("RETR 1\r\n")}, {false, []byte("+OK\r\nSubject: cut\r\n\r\nbo")}},
+		{"connection ends in a RETR", []streamSeg{{false, []byte("+OK ready\r\n")}, {true, []byte("RETR 1\r\n")}, {false, []byte("+OK\r\nSubject: cut\r\n\r\nbo")}},
 			func(t *testing.T, r *types.POP3, _ []*types.Credentials) {
 				if !r.Incomplete || len(r.Messages) != 1 || !r.Messages[0].Incomplete || r.Messages[0].Subject != "cut" {
 					t.Fatalf("%v", r)
@@ -344,4 +344,36 @@ func FuzzPOP3(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPOP3NotFTP: an FTP session (a 220 greeting, USER and PASS) is neither
+// POP3 nor SMTP.
+func TestPOP3NotFTP(t *testing.T) {
+	recs, conn := streamRun(t, 21, true, []streamSeg{
+		{false, []byte("220 (vsFTPd 3.0.3)\r\n")}, {true, []byte("USER anonymous\r\n")},
+		{false, []byte("331 Please specify the password.\r\n")}, {true, []byte("PASS x@y\r\n")}, {false, []byte("230 Login successful.\r\n")}})
+	if len(recs) != 0 || conn.ApplicationProto != "" {
+		t.Errorf("FTP read as %q: %v", conn.ApplicationProto, recs)
+	}
+}
+
+func TestPOP3Detect(t *testing.T) {
+	for _, c := range []struct {
+		first  string
+		client bool
+		want   Detection
+	}{
+		{"+OK POP3 server ready\r\n", false, DetectYes},
+		{"+OK", false, DetectMore},
+		{"+OK ", false, DetectMore},
+		{"+OK\r\n", false, DetectNo}, // a Redis reply
+		{"+PONG\r\n", false, DetectNo},
+		{"CAPA\r\n", true, DetectYes},
+		{"USER x\r\n", true, DetectNo}, // FTP too
+		{"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n", true, DetectYes},
+	} {
+		if got := detectPOP3([]byte(c.first), c.client, nil); got != c.want {
+			t.Errorf("%q client %v: %v, want %v", c.first, c.client, got, c.want)
+		}
+	}
 }
