@@ -491,6 +491,26 @@ var smtpKnown = map[string]string{
 		"tshark shows \"RSET tLs\" and \"STAR\", netcap RSET and STARTTLS",
 }
 
+// smtpFewer are the captures of smtpKnown where tshark does not merely show
+// fewer commands than netcap: it reads some lines otherwise, or netcap does
+// not read the connection.
+var smtpFewer = map[string]bool{
+	"suricata-verify/smtp-quit__input.pcap":          true,
+	"suricata-verify/smtp-bug-5989__input.pcap":      true,
+	"suricata-verify/smtp-rset-starttls__input.pcap": true,
+}
+
+// isSubsequence says whether every element of sub is in seq, in order.
+func isSubsequence(sub, seq []string) bool {
+	i := 0
+	for _, x := range seq {
+		if i < len(sub) && sub[i] == x {
+			i++
+		}
+	}
+	return i == len(sub)
+}
+
 // TestSMTPMatchesTshark compares, per connection, the client's commands
 // (verb and parameter), the server's reply codes and the message header
 // fields with tshark's smtp.req.*, smtp.response.code and imf.* fields.
@@ -589,6 +609,15 @@ func TestSMTPMatchesTshark(t *testing.T) {
 				t.Errorf("%s client port %s: %s\n  netcap %q\n  tshark %q", name, k, field, got, want)
 			}
 			diff("commands", strings.Join(g.cmds, " | "), strings.Join(w.cmds, " | "))
+			if _, ok := smtpKnown[name+" commands"]; ok && !smtpFewer[name] {
+				// Where tshark shows fewer commands, those it shows are
+				// still netcap's, in order.
+				compared++
+				if !isSubsequence(w.cmds, g.cmds) {
+					mismatches++
+					t.Errorf("%s client port %s: tshark's commands %q are not a subsequence of netcap's %q", name, k, w.cmds, g.cmds)
+				}
+			}
 			diff("reply codes", strings.Join(g.codes, ","), strings.Join(w.codes, ","))
 			for i, wm := range w.msgs {
 				var gm [5]string
