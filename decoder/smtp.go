@@ -235,6 +235,9 @@ func (p *smtpParser) emit(t *smtpTx, conn *ConnInfo, s Sink) {
 // Close implements StreamParser.
 func (p *smtpParser) Close(conn *ConnInfo, s Sink) {
 	if p.cur != nil {
+		if p.mode == smtpWaitData {
+			p.cur.msg = nil // DATA sent, no message byte followed
+		}
 		p.finishMessage(p.cur, p.mode == smtpData || p.mode == smtpBdat)
 		p.cur.ended = true
 		p.ended = append(p.ended, p.cur)

@@ -222,6 +222,13 @@ func TestSMTPCases(t *testing.T) {
 					t.Fatalf("%v", smtp)
 				}
 			}},
+		{"connection ends after DATA, before any message byte", []streamSeg{
+			{true, []byte("EHLO a\r\nMAIL FROM:<a@b>\r\nDATA\r\n")}, {false, []byte("250 a\r\n250 b\r\n354 go\r\n")}},
+			func(t *testing.T, smtp []*types.SMTP, _ []*types.Credentials) {
+				if len(smtp) != 1 || smtp[0].Message != nil || smtp[0].Incomplete || !slices.Equal(smtp[0].ResponseCodes, []int32{250, 250, 354}) {
+					t.Fatalf("%v", smtp)
+				}
+			}},
 		{"connection ends inside DATA", []streamSeg{
 			{true, []byte("EHLO a\r\nMAIL FROM:<a@b>\r\nDATA\r\n")}, {true, []byte("Subject: cut\r\n\r\nbody")}},
 			func(t *testing.T, smtp []*types.SMTP, _ []*types.Credentials) {
