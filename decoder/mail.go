@@ -188,7 +188,7 @@ func (m *mailReader) endHeader() {
 		m.top = false
 		// A block that breaks the syntax midway still gives the fields
 		// before the break.
-		h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(hdr))).ReadMIMEHeader()
+		h := mailHeader(hdr)
 		m.msg.From = mailText(h.Get("From"))
 		m.msg.To = mailAddresses(h.Get("To"))
 		m.msg.Cc = mailAddresses(h.Get("Cc"))
@@ -208,7 +208,7 @@ func (m *mailReader) endHeader() {
 		}
 		return
 	}
-	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(hdr))).ReadMIMEHeader()
+	h := mailHeader(hdr)
 	mt, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && len(m.bounds) < mailMaxDepth {
 		m.bounds = append(m.bounds, params["boundary"])
@@ -232,6 +232,15 @@ func (m *mailReader) endHeader() {
 	m.msg.Parts = append(m.msg.Parts, p)
 	m.part = p
 	m.lastEOL = 0
+}
+
+// mailHeader parses a header block (ending with its blank line) with
+// net/textproto; a block that breaks the syntax midway gives the fields
+// before the break. The reader is sized to the block: bufio's default 4 KiB
+// per block was most of what a message cost.
+func mailHeader(hdr []byte) textproto.MIMEHeader {
+	h, _ := textproto.NewReader(bufio.NewReaderSize(bytes.NewReader(hdr), max(len(hdr), 16))).ReadMIMEHeader()
+	return h
 }
 
 // Finish ends the message and returns it; incomplete says the protocol
