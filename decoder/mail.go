@@ -205,6 +205,13 @@ func (m *mailReader) endHeader() {
 		m.msg.ContentType = mailText(mt)
 		if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" {
 			m.bounds = append(m.bounds, params["boundary"])
+			return
+		}
+		// A message whose whole body is a named file (a forwarded PDF)
+		// has that file as its one part.
+		if p := mailPart(h, mt, params); p.Filename != "" {
+			m.msg.Parts = append(m.msg.Parts, p)
+			m.part, m.lastEOL = p, 0
 		}
 		return
 	}
@@ -218,6 +225,13 @@ func (m *mailReader) endHeader() {
 		m.truncated = true
 		return
 	}
+	p := mailPart(h, mt, params)
+	m.msg.Parts = append(m.msg.Parts, p)
+	m.part, m.lastEOL = p, 0
+}
+
+// mailPart describes a leaf part from its header and parsed media type.
+func mailPart(h textproto.MIMEHeader, mt string, params map[string]string) *types.MailPart {
 	if mt == "" {
 		mt = "text/plain"
 	}
@@ -229,9 +243,7 @@ func (m *mailReader) endHeader() {
 		name = params["name"]
 	}
 	p.Filename = mailText(mailDecode(name))
-	m.msg.Parts = append(m.msg.Parts, p)
-	m.part = p
-	m.lastEOL = 0
+	return p
 }
 
 // mailHeader parses a header block (ending with its blank line) with

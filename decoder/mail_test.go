@@ -43,6 +43,10 @@ var mailCases = []struct {
 	{"a multipart that never closes, a boundary with trailing blanks",
 		"Content-Type: multipart/mixed; boundary=\"x y\"\r\n\r\n--x y  \r\nContent-Type: application/zip\r\n\r\nPK\r\nPK\r\n",
 		&types.MailMessage{ContentType: "multipart/mixed", Parts: []*types.MailPart{{ContentType: "application/zip", Size: 8}}}},
+	{"a message whose body is a named file",
+		"Subject: fwd\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a b.pdf\"\r\n\r\nJVBE\r\nRi0x\r\n",
+		&types.MailMessage{Subject: "fwd", ContentType: "application/pdf", Parts: []*types.MailPart{
+			{ContentType: "application/pdf", Filename: "a b.pdf", Disposition: "attachment", Size: 12}}}},
 	{"invalid UTF-8 in a header",
 		"Subject: caf\xe9\r\n\r\n",
 		&types.MailMessage{Subject: "caf\uFFFD"}},

@@ -15946,8 +15946,10 @@ type MailMessage struct {
 	ContentType string `protobuf:"bytes,8,opt,name=ContentType,proto3" json:"ContentType,omitempty"`
 	// bytes of the message as carried (SMTP dot-stuffing removed), headers and body; counted even
 	// beyond what is held
-	Size  int64       `protobuf:"varint,9,opt,name=Size,proto3" json:"Size,omitempty"`
-	Parts []*MailPart `protobuf:"bytes,10,rep,name=Parts,proto3" json:"Parts,omitempty"` // the leaf MIME parts in message order; empty for a non-multipart message
+	Size int64 `protobuf:"varint,9,opt,name=Size,proto3" json:"Size,omitempty"`
+	// the leaf MIME parts in message order; for a non-multipart message only its body when that is
+	// a named file, else empty
+	Parts []*MailPart `protobuf:"bytes,10,rep,name=Parts,proto3" json:"Parts,omitempty"`
 	// a bound (header block over 64 KiB, over 64 parts, nesting over 8 levels) cut the reading: the
 	// fields and parts are those read before it
 	Truncated bool `protobuf:"varint,11,opt,name=Truncated,proto3" json:"Truncated,omitempty"`
