@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -656,4 +657,54 @@ func TestSMTPMatchesTshark(t *testing.T) {
 	if records == 0 {
 		t.Error("no SMTP record compared")
 	}
+}
+
+// TestSMTPStartTLSOffsets: on the shared capture of a STARTTLS session, the
+// offsets TLSStart gives point, in each direction's bytes as tshark shows
+// them, at a TLS handshake record right after the STARTTLS exchange.
+func TestSMTPStartTLSOffsets(t *testing.T) {
+	if len(corpusWith(t, "smtp")) == 0 {
+		t.Skip("no SMTP capture")
+	}
+	const name = "suricata-verify/smtp-startssl__input.pcap"
+	path := filepath.Join(corpusDir, name)
+	var r *types.SMTP
+	for _, m := range mailCapture(t, path) {
+		if x, ok := m.(*types.SMTP); ok && x.StartTLS {
+			r = x
+		}
+	}
+	if r == nil {
+		t.Fatalf("%s: no SMTP record with StartTLS", name)
+	}
+	side := func(src int32) []byte {
+		rows := tsharkRows(t, path, "tcp.srcport=="+strconv.Itoa(int(src))+" && tcp.len>0 && !tcp.analysis.retransmission", "tcp.payload")
+		var b []byte
+		for _, c := range rows {
+			h, err := hex.DecodeString(strings.ReplaceAll(c[0], ":", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = append(b, h...)
+		}
+		return b
+	}
+	cli, srv := side(r.SrcPort), side(r.DstPort)
+	for _, c := range []struct {
+		name   string
+		b      []byte
+		off    int64
+		before string
+	}{{"client", cli, r.TLSOffsetClient, "STARTTLS"}, {"server", srv, r.TLSOffsetServer, "220 "}} {
+		// the last line before the offset: the STARTTLS command, its 220 reply
+		var last string
+		if c.off > 0 && c.off <= int64(len(c.b)) {
+			lines := strings.Split(strings.TrimSuffix(string(c.b[:c.off]), "\r\n"), "\r\n")
+			last = lines[len(lines)-1]
+		}
+		if c.off <= 0 || c.off >= int64(len(c.b)) || c.b[c.off] != 0x16 || !strings.HasPrefix(strings.ToUpper(last), c.before) {
+			t.Errorf("%s: TLS offset %d of %d bytes does not start a handshake record after %q", c.name, c.off, len(c.b), c.before)
+		}
+	}
+	t.Logf("TLS starts at byte %d of the client's stream and %d of the server's", r.TLSOffsetClient, r.TLSOffsetServer)
 }
