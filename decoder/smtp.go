@@ -110,11 +110,10 @@ const (
 // smtpTx is a transaction being recorded.
 type smtpTx struct {
 	r        types.SMTP
-	hasMail  bool
-	ended    bool
-	emitted  bool
-	npending int
-	msg      *mailReader
+	hasMail  bool        // a MAIL was sent: the next MAIL, RSET or HELO/EHLO ends the transaction
+	emitted  bool        // recorded: replies that come later no longer change it
+	npending int         // its commands still waiting for a reply
+	msg      *mailReader // the message being read (DATA or BDAT chunks)
 }
 
 // smtpPending is a command waiting for its reply.
@@ -127,32 +126,32 @@ type smtpPending struct {
 
 // smtpParser reads one SMTP connection.
 type smtpParser struct {
-	cur     *smtpTx
-	ended   []*smtpTx
-	pending []smtpPending
+	cur     *smtpTx       // the transaction commands go to; nil between transactions
+	ended   []*smtpTx     // ended transactions waiting for their replies
+	pending []smtpPending // commands waiting for their reply, in order
 
-	greeting   string
-	greeted    bool
-	helo       string
+	greeting   string // the server's first reply
+	greeted    bool   // that reply was read to its last line
+	helo       string // the last HELO/EHLO argument, for the next transactions
 	ehlo       bool
-	tlsOffered bool
+	tlsOffered bool // an EHLO reply listed STARTTLS
 
 	cli, srv            mailLine
-	cliOff, srvOff      int64
-	cliSeen, srvSeen    bool
-	srvStop             bool
-	mode                int
-	dot                 dotBlock // the DATA message being read
-	bdatLeft            int64
-	bdatLast            bool
+	cliOff, srvOff      int64 // bytes of each direction read (missed ones included)
+	cliSeen, srvSeen    bool  // a byte of the direction was read (a later gap is a loss)
+	srvStop             bool  // the server's bytes are no longer read
+	mode                int   // what the client's next bytes are (smtpCommand, ...)
+	dot                 dotBlock
+	bdatLeft            int64 // bytes of the BDAT chunk still to come
+	bdatLast            bool  // that chunk ends the message
 	authMech            string
-	authLines           int
-	cred                *types.Credentials
+	authLines           int                // SASL response lines read in this AUTH exchange
+	cred                *types.Credentials // the login the exchange fills
 	creds               credList
-	tlsCli, tlsSrv      int64
+	tlsCli, tlsSrv      int64 // where TLS starts after an accepted STARTTLS
 	upgraded            bool
-	tlsCliAt            int64
-	chunkTS, chunkFrame int64
+	tlsCliAt            int64 // the client's offset after its STARTTLS line
+	chunkTS, chunkFrame int64 // time and frame of the chunk being read
 }
 
 // TLSStart implements tlsUpgrade.
@@ -188,7 +187,6 @@ func (p *smtpParser) endTx(conn *ConnInfo, s Sink) {
 	}
 	p.cur = nil
 	p.finishMessage(t, true)
-	t.ended = true
 	p.ended = append(p.ended, t)
 	p.flush(conn, s, false)
 }
@@ -239,7 +237,6 @@ func (p *smtpParser) Close(conn *ConnInfo, s Sink) {
 			p.cur.msg = nil // DATA sent, no message byte followed
 		}
 		p.finishMessage(p.cur, p.mode == smtpData || p.mode == smtpBdat)
-		p.cur.ended = true
 		p.ended = append(p.ended, p.cur)
 		p.cur = nil
 	}
