@@ -126,3 +126,34 @@ func TestCredList(t *testing.T) {
 		t.Errorf("%v", c)
 	}
 }
+
+// TestMailSTARTTLSUpgrade: after an accepted STARTTLS (SMTP, IMAP) or STLS
+// (POP3) the TLS hellos that follow are recorded and the Connection names
+// both protocols.
+func TestMailSTARTTLSUpgrade(t *testing.T) {
+	ch := tlsTestRecord(tlsRecordHandshake, 0x0301, tlsChromeLike().message())
+	sh := tlsTestRecord(tlsRecordHandshake, 0x0303,
+		tlsTestServerHello(0x0303, 0x1301, tlsTestRandom(nil), nil, []tlsTestExt{tlsVersions(0x0304)}))
+	for _, c := range []struct {
+		app  string
+		port uint16
+		segs []streamSeg
+	}{
+		{"SMTP/TLS", 2525, []streamSeg{{false, []byte("220 mx ESMTP\r\n")}, {true, []byte("EHLO a\r\n")}, {false, []byte("250-mx\r\n250 STARTTLS\r\n")},
+			{true, []byte("STARTTLS\r\n")}, {false, []byte("220 go ahead\r\n")}, {true, ch}, {false, sh}}},
+		{"POP3/TLS", 1110, []streamSeg{{false, []byte("+OK ready\r\n")}, {true, []byte("STLS\r\n")}, {false, []byte("+OK go\r\n")}, {true, ch}, {false, sh}}},
+		{"IMAP/TLS", 1143, []streamSeg{{false, []byte("* OK ready\r\n")}, {true, []byte("a STARTTLS\r\n")}, {false, []byte("a OK go\r\n")}, {true, ch}, {false, sh}}},
+	} {
+		recs, conn := streamRun(t, c.port, true, c.segs)
+		hellos := 0
+		for _, m := range recs {
+			switch m.(type) {
+			case *types.TLSClientHello, *types.TLSServerHello:
+				hellos++
+			}
+		}
+		if conn == nil || conn.ApplicationProto != c.app || hellos != 2 {
+			t.Errorf("%s: application %q, %d hellos", c.app, conn.GetApplicationProto(), hellos)
+		}
+	}
+}

@@ -18,8 +18,8 @@ import (
 // the messages of FETCH literals that hold a whole message or its header
 // (BODY[], BODY[HEADER...], RFC822, RFC822.HEADER), read by mailReader
 // without holding them; and a Credentials record per LOGIN or AUTHENTICATE
-// PLAIN/LOGIN. After an OK to STARTTLS the rest is TLS and is not read
-// (TLSStart gives where).
+// PLAIN/LOGIN. After an OK to STARTTLS the rest is TLS, read by an
+// Upgrade (the TLS hellos; the Connection says "IMAP/TLS").
 //
 // Detection is by content on any port: a server greeting "* OK" or
 // "* PREAUTH", or a client whose first line is a tag and CAPABILITY,
@@ -106,15 +106,19 @@ type imapParser struct {
 	tlsTag                string
 	tlsAt, tlsCli, tlsSrv int64
 	upgraded              bool
+	inner                 *Upgrade // what follows an accepted STARTTLS (TLS)
 }
 
-// TLSStart implements tlsUpgrade.
-func (p *imapParser) TLSStart() (client, server int64, ok bool) {
-	return p.tlsCli, p.tlsSrv, p.upgraded
-}
+// Inner names the protocol after an accepted STARTTLS (TLS), or "": the
+// Connection record then says "IMAP/TLS".
+func (p *imapParser) Inner() string { return p.inner.Inner() }
 
 // Feed implements StreamParser.
 func (p *imapParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
+	if p.inner != nil {
+		p.inner.Feed(c, conn, s)
+		return
+	}
 	if !p.started {
 		p.started = true
 		p.r.Timestamp, p.r.FrameNumber = c.Timestamp, c.Frame
@@ -376,6 +380,16 @@ func (p *imapParser) feedServer(c *Chunk, conn *ConnInfo, s Sink) {
 		}
 		data = rest
 		p.serverLine(string(line), conn, s)
+		if p.upgraded {
+			// The rest is TLS: the Upgrade finds its hellos.
+			p.inner = &Upgrade{}
+			if len(data) > 0 {
+				more := *c
+				more.Data, more.Missed = data, 0
+				p.inner.Feed(&more, conn, s)
+			}
+			return
+		}
 	}
 }
 
@@ -460,6 +474,9 @@ func (p *imapParser) serverLine(line string, conn *ConnInfo, s Sink) {
 
 // Close implements StreamParser.
 func (p *imapParser) Close(conn *ConnInfo, s Sink) {
+	if p.inner != nil {
+		p.inner.Close(conn, s)
+	}
 	if p.srvMsg != nil {
 		p.addMessage(true)
 		p.r.Incomplete = true

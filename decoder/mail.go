@@ -45,16 +45,6 @@ const (
 	mailMaxCmdLine = 4096
 )
 
-// tlsUpgrade is implemented by the parsers of protocols that can turn into
-// TLS inside the stream (SMTP and IMAP STARTTLS, POP3 STLS). After the
-// server accepted, the parser stops reading; TLSStart then gives the byte
-// offsets in each direction's stream (counted from the first byte the
-// parser was fed) where TLS records start, so that the engine can hand the
-// rest of the connection to the TLS parser.
-type tlsUpgrade interface {
-	TLSStart() (client, server int64, ok bool)
-}
-
 // mailReader parses one message pushed to it in pieces.
 type mailReader struct {
 	msg       types.MailMessage

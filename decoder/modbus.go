@@ -69,6 +69,5 @@ func (d *modbusDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Exception = m.Exception
 	r.FunctionCode = int32(m.FunctionCode & 0x7f)
 	r.Payload = payload(p, m.ReqResp)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_Modbus, r)
 }

@@ -15,7 +15,8 @@ import (
 // order. The parser makes one POP3 record per session, with the messages
 // of RETR and TOP read by mailReader without holding them, and a
 // Credentials record per USER/PASS, APOP or AUTH PLAIN/LOGIN login. After
-// a +OK to STLS the rest is TLS and is not read (TLSStart gives where).
+// a +OK to STLS the rest is TLS, read by an Upgrade (the TLS hellos; the
+// Connection says "POP3/TLS").
 //
 // Detection is by content on any port: a server that starts with "+OK" and
 // text,
@@ -80,15 +81,19 @@ type pop3Parser struct {
 
 	stlsAt, tlsCli, tlsSrv int64
 	upgraded               bool
+	inner                  *Upgrade // what follows an accepted STLS (TLS)
 }
 
-// TLSStart implements tlsUpgrade.
-func (p *pop3Parser) TLSStart() (client, server int64, ok bool) {
-	return p.tlsCli, p.tlsSrv, p.upgraded
-}
+// Inner names the protocol after an accepted STLS (TLS), or "": the
+// Connection record then says "POP3/TLS".
+func (p *pop3Parser) Inner() string { return p.inner.Inner() }
 
 // Feed implements StreamParser.
 func (p *pop3Parser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
+	if p.inner != nil {
+		p.inner.Feed(c, conn, s)
+		return
+	}
 	if !p.started {
 		p.started = true
 		p.r.Timestamp, p.r.FrameNumber = c.Timestamp, c.Frame
@@ -267,6 +272,16 @@ func (p *pop3Parser) feedServer(c *Chunk, conn *ConnInfo, s Sink) {
 		}
 		data = rest
 		p.reply(string(line), conn, s)
+		if p.upgraded {
+			// The rest is TLS: the Upgrade finds its hellos.
+			p.inner = &Upgrade{}
+			if len(data) > 0 {
+				more := *c
+				more.Data, more.Missed = data, 0
+				p.inner.Feed(&more, conn, s)
+			}
+			return
+		}
 	}
 }
 
@@ -331,6 +346,9 @@ func (p *pop3Parser) reply(line string, conn *ConnInfo, s Sink) {
 
 // Close implements StreamParser.
 func (p *pop3Parser) Close(conn *ConnInfo, s Sink) {
+	if p.inner != nil {
+		p.inner.Close(conn, s)
+	}
 	if p.msg != nil {
 		p.addMessage(true)
 		p.r.Incomplete = true

@@ -21,7 +21,8 @@ import (
 // before its first MAIL belongs to the first record), reads the message
 // with mailReader without holding it, and one Credentials record per AUTH
 // PLAIN or LOGIN. After a 220 reply to STARTTLS both directions are TLS:
-// the parser stops there and TLSStart gives the offsets.
+// an Upgrade reads them (the TLS hellos; the Connection says "SMTP/TLS"),
+// and the record gives the byte offset where TLS starts in each direction.
 //
 // Detection is by content on any port: a server greeting "220" whose line
 // names SMTP or ESMTP, or a client that starts with HELO or EHLO.
@@ -150,17 +151,21 @@ type smtpParser struct {
 	creds               credList
 	tlsCli, tlsSrv      int64 // where TLS starts after an accepted STARTTLS
 	upgraded            bool
-	tlsCliAt            int64 // the client's offset after its STARTTLS line
-	chunkTS, chunkFrame int64 // time and frame of the chunk being read
+	tlsCliAt            int64    // the client's offset after its STARTTLS line
+	chunkTS, chunkFrame int64    // time and frame of the chunk being read
+	inner               *Upgrade // what follows an accepted STARTTLS (TLS)
 }
 
-// TLSStart implements tlsUpgrade.
-func (p *smtpParser) TLSStart() (client, server int64, ok bool) {
-	return p.tlsCli, p.tlsSrv, p.upgraded
-}
+// Inner names the protocol after an accepted STARTTLS (TLS), or "": the
+// Connection record then says "SMTP/TLS".
+func (p *smtpParser) Inner() string { return p.inner.Inner() }
 
 // Feed implements StreamParser.
 func (p *smtpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
+	if p.inner != nil {
+		p.inner.Feed(c, conn, s)
+		return
+	}
 	p.chunkTS, p.chunkFrame = c.Timestamp, c.Frame
 	if c.FromClient {
 		p.feedClient(c, conn, s)
@@ -232,6 +237,9 @@ func (p *smtpParser) emit(t *smtpTx, conn *ConnInfo, s Sink) {
 
 // Close implements StreamParser.
 func (p *smtpParser) Close(conn *ConnInfo, s Sink) {
+	if p.inner != nil {
+		p.inner.Close(conn, s)
+	}
 	if p.cur != nil {
 		if p.mode == smtpWaitData {
 			p.cur.msg = nil // DATA sent, no message byte followed
@@ -542,6 +550,16 @@ func (p *smtpParser) feedServer(c *Chunk, conn *ConnInfo, s Sink) {
 		data = rest
 		if len(line) >= 3 {
 			p.reply(line, conn, s)
+		}
+		if p.upgraded {
+			// The rest is TLS: the Upgrade finds its hellos.
+			p.inner = &Upgrade{}
+			if len(data) > 0 {
+				rest := *c
+				rest.Data, rest.Missed = data, 0
+				p.inner.Feed(&rest, conn, s)
+			}
+			return
 		}
 	}
 }

@@ -660,7 +660,7 @@ func TestSMTPMatchesTshark(t *testing.T) {
 }
 
 // TestSMTPStartTLSOffsets: on the shared capture of a STARTTLS session, the
-// offsets TLSStart gives point, in each direction's bytes as tshark shows
+// offsets the record gives point, in each direction's bytes as tshark shows
 // them, at a TLS handshake record right after the STARTTLS exchange.
 func TestSMTPStartTLSOffsets(t *testing.T) {
 	if len(corpusWith(t, "smtp")) == 0 {

@@ -240,6 +240,28 @@ func tlsFeed(t testing.TB, chunks ...Chunk) *tlsSink {
 	return s
 }
 
+// tlsFeedDetected feeds the chunks to the parser the detectors choose, as
+// the engine does, so that TLS inside another protocol (an HTTP CONNECT
+// tunnel, STARTTLS) is found as it is in a capture; it returns the TLS
+// records.
+func tlsFeedDetected(t testing.TB, chunks ...Chunk) *tlsSink {
+	t.Helper()
+	u := &Upgrade{}
+	all := &tlsSink{t: t}
+	for i := range chunks {
+		u.Feed(&chunks[i], &tlsTestConn, all)
+	}
+	u.Close(&tlsTestConn, all)
+	s := &tlsSink{t: t}
+	for _, m := range all.recs {
+		switch m.(type) {
+		case *types.TLSClientHello, *types.TLSServerHello:
+			s.recs = append(s.recs, m)
+		}
+	}
+	return s
+}
+
 // client and server make chunks of one direction.
 func tlsClient(frame int64, b []byte) Chunk {
 	return Chunk{FromClient: true, Data: b, Frame: frame, Timestamp: frame * 1000}
@@ -985,9 +1007,9 @@ func tlsCompareFile(ctx context.Context, t *testing.T, tshark, name string) (*tl
 			st.mismatches = append(st.mismatches, key+": tshark follow gave no data")
 			continue
 		}
-		s := tlsFeed(t, f.chunks...)
+		s := tlsFeedDetected(t, f.chunks...)
 		// The same bytes cut at random points give the same records.
-		rs := tlsFeed(t, tlsRechunk(f.chunks, uint64(stream))...)
+		rs := tlsFeedDetected(t, tlsRechunk(f.chunks, uint64(stream))...)
 		st.rechunked++
 		if !slices.EqualFunc(s.recs, rs.recs, proto.Equal) {
 			st.mismatches = append(st.mismatches, key+": records differ when the stream is cut differently")

@@ -2070,8 +2070,12 @@ func compareFile(ctx context.Context, tshark, path, name string, table []tsRecor
 		enabled[rt.typ] = true
 	}
 	_, err = capture.Run(ctx, src, capture.Config{
-		Out: dir, Workers: 2, Compress: true, IgnoreUnknown: true,
-		Enabled: func(t types.Type) bool { return enabled[t] },
+		Decoding: capture.DecodeConfig{Workers: 2, Enabled: func(t types.Type) bool { return enabled[t] }},
+		Output: capture.OutputConfig{
+			Dir:           dir,
+			Compress:      true,
+			IgnoreUnknown: true,
+		},
 	})
 	src.Close()
 	if err != nil {

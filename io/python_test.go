@@ -209,11 +209,13 @@ func runEngine(t *testing.T, path string) string {
 	defer src.Close()
 	out := t.TempDir()
 	sum, err := capture.Run(context.Background(), src, capture.Config{
-		Out:           out,
-		Workers:       2,
-		Compress:      true,
-		IgnoreUnknown: true,
-		Version:       "python-test",
+		Decoding: capture.DecodeConfig{Workers: 2},
+		Output: capture.OutputConfig{
+			Dir:           out,
+			Compress:      true,
+			IgnoreUnknown: true,
+			Version:       "python-test",
+		},
 	})
 	if err != nil {
 		t.Fatalf("capture %s: %v", path, err)
@@ -290,6 +292,13 @@ func toJSON(m protoreflect.Message) map[string]any {
 		fd := fds.Get(i)
 		name := string(fd.Name())
 		switch {
+		case fd.IsMap():
+			mv := map[string]any{}
+			m.Get(fd).Map().Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+				mv[k.String()] = valueJSON(fd.MapValue(), v)
+				return true
+			})
+			out[name] = mv
 		case fd.IsList():
 			l := m.Get(fd).List()
 			vals := make([]any, l.Len())

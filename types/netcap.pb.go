@@ -162,13 +162,16 @@ const (
 	Type_NC_ENIP                        Type = 88
 	// 89..93 are used by records of the original netcap that are not part of
 	// the first contract; the number of TLSServerHello is the original one, and
-	// records added later (SSH, SMTP, POP3, Credentials) take the original
-	// netcap's numbers too.
+	// records added later (File, SMTP, POP3, Software, Service, Credentials,
+	// SSH) take the original netcap's numbers too.
 	Type_NC_TLSServerHello Type = 94
-	Type_NC_SSH            Type = 98  // the original netcap's number
+	Type_NC_File           Type = 90  // the original netcap's number
 	Type_NC_SMTP           Type = 91  // the original netcap's number
 	Type_NC_POP3           Type = 93  // the original netcap's number
+	Type_NC_Software       Type = 95  // the original netcap's number
+	Type_NC_Service        Type = 96  // the original netcap's number
 	Type_NC_Credentials    Type = 97  // the original netcap's number
+	Type_NC_SSH            Type = 98  // the original netcap's number
 	Type_NC_IMAP           Type = 104 // after the original netcap's last number (103, Alert)
 )
 
@@ -265,10 +268,13 @@ var (
 		87:  "NC_CIP",
 		88:  "NC_ENIP",
 		94:  "NC_TLSServerHello",
-		98:  "NC_SSH",
+		90:  "NC_File",
 		91:  "NC_SMTP",
 		93:  "NC_POP3",
+		95:  "NC_Software",
+		96:  "NC_Service",
 		97:  "NC_Credentials",
+		98:  "NC_SSH",
 		104: "NC_IMAP",
 	}
 	Type_value = map[string]int32{
@@ -362,10 +368,13 @@ var (
 		"NC_CIP":                         87,
 		"NC_ENIP":                        88,
 		"NC_TLSServerHello":              94,
-		"NC_SSH":                         98,
+		"NC_File":                        90,
 		"NC_SMTP":                        91,
 		"NC_POP3":                        93,
+		"NC_Software":                    95,
+		"NC_Service":                     96,
 		"NC_Credentials":                 97,
+		"NC_SSH":                         98,
 		"NC_IMAP":                        104,
 	}
 )
@@ -14193,10 +14202,13 @@ type HTTP struct {
 	// net proxy only: nanoseconds from Timestamp until the TLS handshake with the backend ended; 0
 	// without TLS or on a reused connection, and in net capture records
 	TLSDoneAfter int64 `protobuf:"varint,23,opt,name=TLSDoneAfter,proto3" json:"TLSDoneAfter,omitempty"`
-	// never set by this netcap (neither capture nor proxy sniffs bodies); only files of the original
-	// netcap converted by net util -upgrade carry it
-	ContentTypeDetected    string `protobuf:"bytes,24,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
-	ResContentTypeDetected string `protobuf:"bytes,25,opt,name=ResContentTypeDetected,proto3" json:"ResContentTypeDetected,omitempty"` // never set by this netcap (see ContentTypeDetected)
+	// media type of the request body sniffed from its first 512 bytes (de-chunked, and gunzipped or
+	// inflated for Content-Encoding gzip/deflate) by the WHATWG algorithm of Go's
+	// net/http.DetectContentType ("text/html; charset=utf-8"); empty without a body, with another
+	// content coding, and in net proxy records
+	ContentTypeDetected string `protobuf:"bytes,24,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
+	// media type of the response body sniffed as ContentTypeDetected; empty without a body
+	ResContentTypeDetected string `protobuf:"bytes,25,opt,name=ResContentTypeDetected,proto3" json:"ResContentTypeDetected,omitempty"`
 	// time of the response's first byte (of the first interim response, if any), Unix ns; 0 without a
 	// response
 	ResponseTimestamp int64 `protobuf:"varint,26,opt,name=ResponseTimestamp,proto3" json:"ResponseTimestamp,omitempty"`
@@ -14219,9 +14231,25 @@ type HTTP struct {
 	FlowID string `protobuf:"bytes,34,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
 	// net proxy only: empty, or why the proxy answered itself or cut the exchange (StatusCode 502,
 	// 400, ...); empty in net capture records
-	ProxyError    string `protobuf:"bytes,35,opt,name=ProxyError,proto3" json:"ProxyError,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ProxyError string `protobuf:"bytes,35,opt,name=ProxyError,proto3" json:"ProxyError,omitempty"`
+	// request header fields by name as sent (net proxy: in Go's canonical form); the values of a name
+	// sent more than once are joined by ", " in order (RFC 9110 section 5.3); obsolete line folding
+	// undone; empty for a response alone
+	RequestHeader map[string]string `protobuf:"bytes,36,rep,name=RequestHeader,proto3" json:"RequestHeader,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// header fields of the final response, as RequestHeader (Set-Cookie values too are joined by ", ":
+	// ResponseCookies has them apart); empty without a response
+	ResponseHeader map[string]string `protobuf:"bytes,37,rep,name=ResponseHeader,proto3" json:"ResponseHeader,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// parameters of the request-target's query ("?a=1&b=x%20y": a -> "1", b -> "x y"), names and values
+	// percent-decoded (kept as sent when not decodable), the values of a repeated name joined by ", "
+	// in order; a name without "=" has an empty value; empty without a query
+	Parameters map[string]string `protobuf:"bytes,38,rep,name=Parameters,proto3" json:"Parameters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// cookies of the Cookie header fields, name and value, in order; empty without
+	RequestCookies []*HTTPCookie `protobuf:"bytes,39,rep,name=RequestCookies,proto3" json:"RequestCookies,omitempty"`
+	// cookies set by the Set-Cookie header fields of the final response, name and value (attributes
+	// left out), in order; empty without
+	ResponseCookies []*HTTPCookie `protobuf:"bytes,40,rep,name=ResponseCookies,proto3" json:"ResponseCookies,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *HTTP) Reset() {
@@ -14499,6 +14527,94 @@ func (x *HTTP) GetProxyError() string {
 	return ""
 }
 
+func (x *HTTP) GetRequestHeader() map[string]string {
+	if x != nil {
+		return x.RequestHeader
+	}
+	return nil
+}
+
+func (x *HTTP) GetResponseHeader() map[string]string {
+	if x != nil {
+		return x.ResponseHeader
+	}
+	return nil
+}
+
+func (x *HTTP) GetParameters() map[string]string {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+func (x *HTTP) GetRequestCookies() []*HTTPCookie {
+	if x != nil {
+		return x.RequestCookies
+	}
+	return nil
+}
+
+func (x *HTTP) GetResponseCookies() []*HTTPCookie {
+	if x != nil {
+		return x.ResponseCookies
+	}
+	return nil
+}
+
+// HTTPCookie is one cookie of an HTTP header field.
+type HTTPCookie struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`   // cookie name as sent
+	Value         string                 `protobuf:"bytes,2,opt,name=Value,proto3" json:"Value,omitempty"` // cookie value as sent, quotes kept; empty for "name="
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTTPCookie) Reset() {
+	*x = HTTPCookie{}
+	mi := &file_netcap_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPCookie) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPCookie) ProtoMessage() {}
+
+func (x *HTTPCookie) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPCookie.ProtoReflect.Descriptor instead.
+func (*HTTPCookie) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *HTTPCookie) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HTTPCookie) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 // TLSClientHello is a TLS ClientHello handshake message with its fingerprints.
 type TLSClientHello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -14552,7 +14668,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14564,7 +14680,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14577,7 +14693,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{116}
+	return file_netcap_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -14865,7 +14981,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14877,7 +14993,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14890,7 +15006,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{117}
+	return file_netcap_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -15136,7 +15252,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15148,7 +15264,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15161,7 +15277,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{118}
+	return file_netcap_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -15287,7 +15403,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15299,7 +15415,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15312,7 +15428,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{119}
+	return file_netcap_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -15439,7 +15555,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15451,7 +15567,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15464,7 +15580,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -15578,7 +15694,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15590,7 +15706,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15603,7 +15719,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -15680,7 +15796,7 @@ type SSH struct {
 
 func (x *SSH) Reset() {
 	*x = SSH{}
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15692,7 +15808,7 @@ func (x *SSH) String() string {
 func (*SSH) ProtoMessage() {}
 
 func (x *SSH) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15705,7 +15821,7 @@ func (x *SSH) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SSH.ProtoReflect.Descriptor instead.
 func (*SSH) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{122}
+	return file_netcap_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *SSH) GetTimestamp() int64 {
@@ -15963,7 +16079,7 @@ type MailMessage struct {
 
 func (x *MailMessage) Reset() {
 	*x = MailMessage{}
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15975,7 +16091,7 @@ func (x *MailMessage) String() string {
 func (*MailMessage) ProtoMessage() {}
 
 func (x *MailMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15988,7 +16104,7 @@ func (x *MailMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailMessage.ProtoReflect.Descriptor instead.
 func (*MailMessage) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{123}
+	return file_netcap_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *MailMessage) GetFrom() string {
@@ -16106,7 +16222,7 @@ type MailPart struct {
 
 func (x *MailPart) Reset() {
 	*x = MailPart{}
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16118,7 +16234,7 @@ func (x *MailPart) String() string {
 func (*MailPart) ProtoMessage() {}
 
 func (x *MailPart) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16131,7 +16247,7 @@ func (x *MailPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailPart.ProtoReflect.Descriptor instead.
 func (*MailPart) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{124}
+	return file_netcap_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *MailPart) GetContentType() string {
@@ -16174,7 +16290,7 @@ func (x *MailPart) GetSize() int64 {
 // belong to it. What a session says before its first MAIL (greeting, EHLO, AUTH, STARTTLS) belongs to
 // its first record; a session without MAIL makes one record. Src* is the client, Dst* the server.
 // Pipelined commands are paired with the replies in order. After a 220 reply to STARTTLS the rest of
-// the connection is TLS and is not read.
+// the connection is TLS: its hellos are TLS records and the Connection says "SMTP/TLS".
 type SMTP struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// capture time, Unix ns, of the segment that carried the record's first byte (the server greeting
@@ -16202,7 +16318,8 @@ type SMTP struct {
 	// reply codes in the order of Commands (0 when no reply was captured); a multi-line reply counts once
 	ResponseCodes   []int32 `protobuf:"varint,14,rep,packed,name=ResponseCodes,proto3" json:"ResponseCodes,omitempty"`
 	StartTLSOffered bool    `protobuf:"varint,15,opt,name=StartTLSOffered,proto3" json:"StartTLSOffered,omitempty"` // the server's EHLO reply listed STARTTLS
-	// the server accepted STARTTLS (reply 220): the bytes from there on are TLS and not read here
+	// the server accepted STARTTLS (reply 220): the bytes from there on are TLS, read as TLS (the
+	// TLS hello records; the Connection's ApplicationProto is "SMTP/TLS")
 	StartTLS      bool   `protobuf:"varint,16,opt,name=StartTLS,proto3" json:"StartTLS,omitempty"`
 	AuthMechanism string `protobuf:"bytes,17,opt,name=AuthMechanism,proto3" json:"AuthMechanism,omitempty"` // mechanism of the AUTH command ("PLAIN", "LOGIN"); empty without AUTH
 	// SIZE parameter of MAIL FROM, bytes as the client declared; 0 when not given
@@ -16222,7 +16339,7 @@ type SMTP struct {
 
 func (x *SMTP) Reset() {
 	*x = SMTP{}
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16234,7 +16351,7 @@ func (x *SMTP) String() string {
 func (*SMTP) ProtoMessage() {}
 
 func (x *SMTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16247,7 +16364,7 @@ func (x *SMTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SMTP.ProtoReflect.Descriptor instead.
 func (*SMTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{125}
+	return file_netcap_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *SMTP) GetTimestamp() int64 {
@@ -16413,7 +16530,7 @@ func (x *SMTP) GetTLSOffsetServer() int64 {
 
 // POP3 is one POP3 session (RFC 1939): the commands and replies, the user and the messages the
 // server sent (RETR, TOP). Src* is the client, Dst* the server. After a +OK reply to STLS the rest
-// is TLS and is not read.
+// is TLS, read as TLS (its hellos are TLS records; the Connection says "POP3/TLS").
 type POP3 struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// capture time, Unix ns, of the segment that carried the session's first byte (usually the
@@ -16435,7 +16552,7 @@ type POP3 struct {
 	Responses []string       `protobuf:"bytes,10,rep,name=Responses,proto3" json:"Responses,omitempty"`
 	User      string         `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"`         // the USER, APOP or AUTH user name; empty when none was sent
 	Messages  []*MailMessage `protobuf:"bytes,12,rep,name=Messages,proto3" json:"Messages,omitempty"` // messages of RETR and TOP replies, in order; at most 256
-	STLS      bool           `protobuf:"varint,13,opt,name=STLS,proto3" json:"STLS,omitempty"`        // the server accepted STLS: the bytes from there on are TLS and not read
+	STLS      bool           `protobuf:"varint,13,opt,name=STLS,proto3" json:"STLS,omitempty"`        // the server accepted STLS: the bytes from there on are TLS, read as TLS
 	// bytes were missed or the framing broke: what follows is not in the record
 	Incomplete    bool `protobuf:"varint,14,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -16444,7 +16561,7 @@ type POP3 struct {
 
 func (x *POP3) Reset() {
 	*x = POP3{}
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16456,7 +16573,7 @@ func (x *POP3) String() string {
 func (*POP3) ProtoMessage() {}
 
 func (x *POP3) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16469,7 +16586,7 @@ func (x *POP3) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use POP3.ProtoReflect.Descriptor instead.
 func (*POP3) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{126}
+	return file_netcap_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *POP3) GetTimestamp() int64 {
@@ -16572,7 +16689,8 @@ func (x *POP3) GetIncomplete() bool {
 
 // IMAP is one IMAP session (RFC 9051, RFC 3501): the tagged commands and their completion
 // results, the user, the selected mailboxes and the messages of FETCH replies (BODY[], RFC822).
-// Src* is the client, Dst* the server. After an OK to STARTTLS the rest is TLS and is not read.
+// Src* is the client, Dst* the server. After an OK to STARTTLS the rest is TLS, read as TLS (its
+// hellos are TLS records; the Connection says "IMAP/TLS").
 type IMAP struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// capture time, Unix ns, of the segment that carried the session's first byte (usually the
@@ -16595,7 +16713,7 @@ type IMAP struct {
 	User      string         `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"`           // LOGIN or AUTHENTICATE PLAIN user name; empty when none was sent
 	Mailboxes []string       `protobuf:"bytes,12,rep,name=Mailboxes,proto3" json:"Mailboxes,omitempty"` // mailboxes named by SELECT and EXAMINE, in order
 	Messages  []*MailMessage `protobuf:"bytes,13,rep,name=Messages,proto3" json:"Messages,omitempty"`   // messages of FETCH body literals, in order; at most 256
-	StartTLS  bool           `protobuf:"varint,14,opt,name=StartTLS,proto3" json:"StartTLS,omitempty"`  // the server accepted STARTTLS: the bytes from there on are TLS and not read
+	StartTLS  bool           `protobuf:"varint,14,opt,name=StartTLS,proto3" json:"StartTLS,omitempty"`  // the server accepted STARTTLS: the bytes from there on are TLS, read as TLS
 	// bytes were missed or the framing broke: what follows is not in the record
 	Incomplete    bool `protobuf:"varint,15,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -16604,7 +16722,7 @@ type IMAP struct {
 
 func (x *IMAP) Reset() {
 	*x = IMAP{}
-	mi := &file_netcap_proto_msgTypes[127]
+	mi := &file_netcap_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16616,7 +16734,7 @@ func (x *IMAP) String() string {
 func (*IMAP) ProtoMessage() {}
 
 func (x *IMAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[127]
+	mi := &file_netcap_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16629,7 +16747,7 @@ func (x *IMAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IMAP.ProtoReflect.Descriptor instead.
 func (*IMAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{127}
+	return file_netcap_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *IMAP) GetTimestamp() int64 {
@@ -16769,7 +16887,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_netcap_proto_msgTypes[128]
+	mi := &file_netcap_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16781,7 +16899,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[128]
+	mi := &file_netcap_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16794,7 +16912,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{128}
+	return file_netcap_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *Credentials) GetTimestamp() int64 {
@@ -16893,6 +17011,536 @@ func (x *Credentials) GetResult() string {
 		return x.Result
 	}
 	return ""
+}
+
+// File is a file an application protocol carried: an HTTP request or response body so far. Its
+// content is what the receiving application saw: de-chunked, and gunzipped or inflated for
+// Content-Encoding gzip and deflate. With net capture -files DIR the content is written to
+// DIR/<SHA256>. Src* is the sender of the file.
+type File struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the first byte of the message holding the
+	// file (the HTTP request or response)
+	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	// file name: the filename of a Content-Disposition header, else the last segment of the URL's
+	// path; empty when neither gives one
+	Name   string `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`
+	Length int64  `protobuf:"varint,3,opt,name=Length,proto3" json:"Length,omitempty"` // content bytes read (decoded), up to -max-file-size
+	// where the content was written, relative to the -files folder (its SHA256); empty when not
+	// written (no -files, or see Reason)
+	Location string `protobuf:"bytes,4,opt,name=Location,proto3" json:"Location,omitempty"`
+	Source   string `protobuf:"bytes,5,opt,name=Source,proto3" json:"Source,omitempty"` // protocol that carried the file ("HTTP")
+	// media type the message declared (its Content-Type header); empty without
+	ContentType string `protobuf:"bytes,6,opt,name=ContentType,proto3" json:"ContentType,omitempty"`
+	Host        string `protobuf:"bytes,7,opt,name=Host,proto3" json:"Host,omitempty"` // HTTP Host header of the request; empty without
+	// media type sniffed from the first 512 content bytes (Go's net/http.DetectContentType, the
+	// WHATWG algorithm); empty for an empty file
+	ContentTypeDetected string `protobuf:"bytes,8,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
+	SrcIP               string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`       // the sender's IP address
+	DstIP               string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`      // the receiver's IP address
+	SrcPort             int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // the sender's port
+	DstPort             int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // the receiver's port
+	// frame number of the segment that carried the first byte of the message holding the file,
+	// 1-based
+	FrameNumber int64  `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	FlowID      string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the Connection record (join key)
+	MD5         string `protobuf:"bytes,15,opt,name=MD5,proto3" json:"MD5,omitempty"`       // MD5 of the content read, lowercase hex
+	SHA1        string `protobuf:"bytes,16,opt,name=SHA1,proto3" json:"SHA1,omitempty"`     // SHA-1 of the content read, lowercase hex
+	SHA256      string `protobuf:"bytes,17,opt,name=SHA256,proto3" json:"SHA256,omitempty"` // SHA-256 of the content read, lowercase hex
+	// every byte of the file was captured and decoded: no hole, the body ended as its framing said,
+	// the content coding decoded, not larger than -max-file-size
+	Complete bool `protobuf:"varint,18,opt,name=Complete,proto3" json:"Complete,omitempty"`
+	// why the file is incomplete or was not written ("12 bytes not captured after byte 100 of the
+	// transfer", "gzip: ...", "larger than -max-file-size ...", "not stored: ..."); empty otherwise
+	Reason string `protobuf:"bytes,19,opt,name=Reason,proto3" json:"Reason,omitempty"`
+	// content coding the transfer had ("gzip"); empty for none
+	Encoding      string `protobuf:"bytes,20,opt,name=Encoding,proto3" json:"Encoding,omitempty"`
+	URL           string `protobuf:"bytes,21,opt,name=URL,proto3" json:"URL,omitempty"` // HTTP request-target of the exchange; empty without a request
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *File) Reset() {
+	*x = File{}
+	mi := &file_netcap_proto_msgTypes[130]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *File) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*File) ProtoMessage() {}
+
+func (x *File) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[130]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use File.ProtoReflect.Descriptor instead.
+func (*File) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{130}
+}
+
+func (x *File) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *File) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *File) GetLength() int64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *File) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
+func (x *File) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *File) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *File) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *File) GetContentTypeDetected() string {
+	if x != nil {
+		return x.ContentTypeDetected
+	}
+	return ""
+}
+
+func (x *File) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *File) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *File) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *File) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *File) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *File) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *File) GetMD5() string {
+	if x != nil {
+		return x.MD5
+	}
+	return ""
+}
+
+func (x *File) GetSHA1() string {
+	if x != nil {
+		return x.SHA1
+	}
+	return ""
+}
+
+func (x *File) GetSHA256() string {
+	if x != nil {
+		return x.SHA256
+	}
+	return ""
+}
+
+func (x *File) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
+func (x *File) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *File) GetEncoding() string {
+	if x != nil {
+		return x.Encoding
+	}
+	return ""
+}
+
+func (x *File) GetURL() string {
+	if x != nil {
+		return x.URL
+	}
+	return ""
+}
+
+// Software is a program seen on the network: one record per host, product, version, role and
+// where it was seen, written at the end of the run with when it was seen first and last and how
+// often. Sources: HTTP User-Agent (clients, parsed by github.com/mssola/useragent: "Chrome"
+// "120.0.0.0"), HTTP Server (servers: the first product token, "nginx" "1.25.3"), SSH
+// identification lines (both sides).
+type Software struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // time of the first record that named it, Unix ns
+	Product   string                 `protobuf:"bytes,2,opt,name=Product,proto3" json:"Product,omitempty"`      // program name ("curl", "Chrome", "OpenSSH")
+	Version   string                 `protobuf:"bytes,3,opt,name=Version,proto3" json:"Version,omitempty"`      // its version ("8.0.1"); empty when the source gives none
+	// where it was seen: "HTTP User-Agent", "HTTP Server", "SSH"
+	Source        string `protobuf:"bytes,4,opt,name=Source,proto3" json:"Source,omitempty"`
+	Host          string `protobuf:"bytes,5,opt,name=Host,proto3" json:"Host,omitempty"`                    // IP address of the machine it runs on (the sender of what named it)
+	Role          string `protobuf:"bytes,6,opt,name=Role,proto3" json:"Role,omitempty"`                    // "client" or "server"
+	TimestampLast int64  `protobuf:"varint,7,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // time of the last record that named it, Unix ns
+	Count         int64  `protobuf:"varint,8,opt,name=Count,proto3" json:"Count,omitempty"`                 // records that named it (HTTP exchanges, SSH connections)
+	// frame number of the first record that named it (its FrameNumber), 1-based
+	FrameNumber int64 `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// FlowIDs of the first 16 records that named it, in frame order; empty for records without one
+	FlowIDs []string `protobuf:"bytes,10,rep,name=FlowIDs,proto3" json:"FlowIDs,omitempty"`
+	Raw     string   `protobuf:"bytes,11,opt,name=Raw,proto3" json:"Raw,omitempty"` // the text it was read from, as first seen (the whole User-Agent)
+	// operating system the User-Agent names ("Windows 10", "Linux x86_64"); empty otherwise
+	OS            string `protobuf:"bytes,12,opt,name=OS,proto3" json:"OS,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Software) Reset() {
+	*x = Software{}
+	mi := &file_netcap_proto_msgTypes[131]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Software) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Software) ProtoMessage() {}
+
+func (x *Software) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[131]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Software.ProtoReflect.Descriptor instead.
+func (*Software) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{131}
+}
+
+func (x *Software) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Software) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *Software) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Software) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Software) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *Software) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Software) GetTimestampLast() int64 {
+	if x != nil {
+		return x.TimestampLast
+	}
+	return 0
+}
+
+func (x *Software) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *Software) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *Software) GetFlowIDs() []string {
+	if x != nil {
+		return x.FlowIDs
+	}
+	return nil
+}
+
+func (x *Software) GetRaw() string {
+	if x != nil {
+		return x.Raw
+	}
+	return ""
+}
+
+func (x *Software) GetOS() string {
+	if x != nil {
+		return x.OS
+	}
+	return ""
+}
+
+// Service is a server seen answering: one record per IP address, port and transport whose
+// application protocol was detected, written at the end of the run, with its clients and traffic
+// summed over its connections (from the Connection records).
+type Service struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // start of its first connection, Unix ns
+	IP        string                 `protobuf:"bytes,2,opt,name=IP,proto3" json:"IP,omitempty"`                // the server's IP address
+	Port      int32                  `protobuf:"varint,3,opt,name=Port,proto3" json:"Port,omitempty"`           // the server's port
+	Transport string                 `protobuf:"bytes,4,opt,name=Transport,proto3" json:"Transport,omitempty"`  // "TCP" or "UDP"
+	// application protocol detected (Connection.ApplicationProto: "HTTP", "SSH", "HTTP/TLS"); the
+	// first seen when connections differ
+	Protocol string `protobuf:"bytes,5,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
+	// what the server said about itself: its SSH identification line; empty when it said nothing
+	Banner string `protobuf:"bytes,6,opt,name=Banner,proto3" json:"Banner,omitempty"`
+	// server software from its HTTP Server header or SSH line ("nginx", "OpenSSH"); empty without
+	Product       string `protobuf:"bytes,7,opt,name=Product,proto3" json:"Product,omitempty"`
+	Version       string `protobuf:"bytes,8,opt,name=Version,proto3" json:"Version,omitempty"`              // that software's version; empty without
+	TimestampLast int64  `protobuf:"varint,9,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // end of its last connection, Unix ns
+	Connections   int64  `protobuf:"varint,10,opt,name=Connections,proto3" json:"Connections,omitempty"`    // connections to it
+	// client IP addresses, at most 64: the smallest in text order when there were more (MoreClients)
+	Clients     []string `protobuf:"bytes,11,rep,name=Clients,proto3" json:"Clients,omitempty"`
+	MoreClients bool     `protobuf:"varint,12,opt,name=MoreClients,proto3" json:"MoreClients,omitempty"` // more than 64 distinct clients
+	// first frame of its first connection (Connection.FrameFirst), 1-based
+	FrameNumber   int64 `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	BytesClient   int64 `protobuf:"varint,14,opt,name=BytesClient,proto3" json:"BytesClient,omitempty"` // bytes its clients sent in its connections (original frame lengths)
+	BytesServer   int64 `protobuf:"varint,15,opt,name=BytesServer,proto3" json:"BytesServer,omitempty"` // bytes it sent in its connections (original frame lengths)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Service) Reset() {
+	*x = Service{}
+	mi := &file_netcap_proto_msgTypes[132]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Service) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Service) ProtoMessage() {}
+
+func (x *Service) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[132]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Service.ProtoReflect.Descriptor instead.
+func (*Service) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{132}
+}
+
+func (x *Service) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Service) GetIP() string {
+	if x != nil {
+		return x.IP
+	}
+	return ""
+}
+
+func (x *Service) GetPort() int32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *Service) GetTransport() string {
+	if x != nil {
+		return x.Transport
+	}
+	return ""
+}
+
+func (x *Service) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *Service) GetBanner() string {
+	if x != nil {
+		return x.Banner
+	}
+	return ""
+}
+
+func (x *Service) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *Service) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Service) GetTimestampLast() int64 {
+	if x != nil {
+		return x.TimestampLast
+	}
+	return 0
+}
+
+func (x *Service) GetConnections() int64 {
+	if x != nil {
+		return x.Connections
+	}
+	return 0
+}
+
+func (x *Service) GetClients() []string {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+func (x *Service) GetMoreClients() bool {
+	if x != nil {
+		return x.MoreClients
+	}
+	return false
+}
+
+func (x *Service) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *Service) GetBytesClient() int64 {
+	if x != nil {
+		return x.BytesClient
+	}
+	return 0
+}
+
+func (x *Service) GetBytesServer() int64 {
+	if x != nil {
+		return x.BytesServer
+	}
+	return 0
 }
 
 var File_netcap_proto protoreflect.FileDescriptor
@@ -18333,7 +18981,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\bAuthType\x18\x01 \x01(\x05R\bAuthType\x12\x14\n" +
 	"\x05KeyID\x18\x02 \x01(\x05R\x05KeyID\x12&\n" +
 	"\x0eSequenceNumber\x18\x03 \x01(\x05R\x0eSequenceNumber\x12\x12\n" +
-	"\x04Data\x18\x04 \x01(\fR\x04Data\"\xa2\t\n" +
+	"\x04Data\x18\x04 \x01(\fR\x04Data\"\xaf\r\n" +
 	"\x04HTTP\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x14\n" +
 	"\x05Proto\x18\x02 \x01(\tR\x05Proto\x12\x16\n" +
@@ -18380,7 +19028,27 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06FlowID\x18\" \x01(\tR\x06FlowID\x12\x1e\n" +
 	"\n" +
 	"ProxyError\x18# \x01(\tR\n" +
-	"ProxyError\"\xf2\a\n" +
+	"ProxyError\x12E\n" +
+	"\rRequestHeader\x18$ \x03(\v2\x1f.netcap.HTTP.RequestHeaderEntryR\rRequestHeader\x12H\n" +
+	"\x0eResponseHeader\x18% \x03(\v2 .netcap.HTTP.ResponseHeaderEntryR\x0eResponseHeader\x12<\n" +
+	"\n" +
+	"Parameters\x18& \x03(\v2\x1c.netcap.HTTP.ParametersEntryR\n" +
+	"Parameters\x12:\n" +
+	"\x0eRequestCookies\x18' \x03(\v2\x12.netcap.HTTPCookieR\x0eRequestCookies\x12<\n" +
+	"\x0fResponseCookies\x18( \x03(\v2\x12.netcap.HTTPCookieR\x0fResponseCookies\x1a@\n" +
+	"\x12RequestHeaderEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aA\n" +
+	"\x13ResponseHeaderEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fParametersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"6\n" +
+	"\n" +
+	"HTTPCookie\x12\x12\n" +
+	"\x04Name\x18\x01 \x01(\tR\x04Name\x12\x14\n" +
+	"\x05Value\x18\x02 \x01(\tR\x05Value\"\xf2\a\n" +
 	"\x0eTLSClientHello\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
 	"\x04Type\x18\x02 \x01(\x05R\x04Type\x12\x18\n" +
@@ -18652,7 +19320,61 @@ const file_netcap_proto_rawDesc = "" +
 	"\x04User\x18\v \x01(\tR\x04User\x12\x1a\n" +
 	"\bPassword\x18\f \x01(\tR\bPassword\x12\x1a\n" +
 	"\bMaterial\x18\r \x01(\tR\bMaterial\x12\x16\n" +
-	"\x06Result\x18\x0e \x01(\tR\x06Result*\x8a\x0e\n" +
+	"\x06Result\x18\x0e \x01(\tR\x06Result\"\xa6\x04\n" +
+	"\x04File\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
+	"\x04Name\x18\x02 \x01(\tR\x04Name\x12\x16\n" +
+	"\x06Length\x18\x03 \x01(\x03R\x06Length\x12\x1a\n" +
+	"\bLocation\x18\x04 \x01(\tR\bLocation\x12\x16\n" +
+	"\x06Source\x18\x05 \x01(\tR\x06Source\x12 \n" +
+	"\vContentType\x18\x06 \x01(\tR\vContentType\x12\x12\n" +
+	"\x04Host\x18\a \x01(\tR\x04Host\x120\n" +
+	"\x13ContentTypeDetected\x18\b \x01(\tR\x13ContentTypeDetected\x12\x14\n" +
+	"\x05SrcIP\x18\t \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\n" +
+	" \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\v \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\f \x01(\x05R\aDstPort\x12 \n" +
+	"\vFrameNumber\x18\r \x01(\x03R\vFrameNumber\x12\x16\n" +
+	"\x06FlowID\x18\x0e \x01(\tR\x06FlowID\x12\x10\n" +
+	"\x03MD5\x18\x0f \x01(\tR\x03MD5\x12\x12\n" +
+	"\x04SHA1\x18\x10 \x01(\tR\x04SHA1\x12\x16\n" +
+	"\x06SHA256\x18\x11 \x01(\tR\x06SHA256\x12\x1a\n" +
+	"\bComplete\x18\x12 \x01(\bR\bComplete\x12\x16\n" +
+	"\x06Reason\x18\x13 \x01(\tR\x06Reason\x12\x1a\n" +
+	"\bEncoding\x18\x14 \x01(\tR\bEncoding\x12\x10\n" +
+	"\x03URL\x18\x15 \x01(\tR\x03URL\"\xb6\x02\n" +
+	"\bSoftware\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x18\n" +
+	"\aProduct\x18\x02 \x01(\tR\aProduct\x12\x18\n" +
+	"\aVersion\x18\x03 \x01(\tR\aVersion\x12\x16\n" +
+	"\x06Source\x18\x04 \x01(\tR\x06Source\x12\x12\n" +
+	"\x04Host\x18\x05 \x01(\tR\x04Host\x12\x12\n" +
+	"\x04Role\x18\x06 \x01(\tR\x04Role\x12$\n" +
+	"\rTimestampLast\x18\a \x01(\x03R\rTimestampLast\x12\x14\n" +
+	"\x05Count\x18\b \x01(\x03R\x05Count\x12 \n" +
+	"\vFrameNumber\x18\t \x01(\x03R\vFrameNumber\x12\x18\n" +
+	"\aFlowIDs\x18\n" +
+	" \x03(\tR\aFlowIDs\x12\x10\n" +
+	"\x03Raw\x18\v \x01(\tR\x03Raw\x12\x0e\n" +
+	"\x02OS\x18\f \x01(\tR\x02OS\"\xbb\x03\n" +
+	"\aService\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x0e\n" +
+	"\x02IP\x18\x02 \x01(\tR\x02IP\x12\x12\n" +
+	"\x04Port\x18\x03 \x01(\x05R\x04Port\x12\x1c\n" +
+	"\tTransport\x18\x04 \x01(\tR\tTransport\x12\x1a\n" +
+	"\bProtocol\x18\x05 \x01(\tR\bProtocol\x12\x16\n" +
+	"\x06Banner\x18\x06 \x01(\tR\x06Banner\x12\x18\n" +
+	"\aProduct\x18\a \x01(\tR\aProduct\x12\x18\n" +
+	"\aVersion\x18\b \x01(\tR\aVersion\x12$\n" +
+	"\rTimestampLast\x18\t \x01(\x03R\rTimestampLast\x12 \n" +
+	"\vConnections\x18\n" +
+	" \x01(\x03R\vConnections\x12\x18\n" +
+	"\aClients\x18\v \x03(\tR\aClients\x12 \n" +
+	"\vMoreClients\x18\f \x01(\bR\vMoreClients\x12 \n" +
+	"\vFrameNumber\x18\r \x01(\x03R\vFrameNumber\x12 \n" +
+	"\vBytesClient\x18\x0e \x01(\x03R\vBytesClient\x12 \n" +
+	"\vBytesServer\x18\x0f \x01(\x03R\vBytesServer*\xb8\x0e\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -18758,12 +19480,16 @@ const file_netcap_proto_rawDesc = "" +
 	"\n" +
 	"\x06NC_CIP\x10W\x12\v\n" +
 	"\aNC_ENIP\x10X\x12\x15\n" +
-	"\x11NC_TLSServerHello\x10^\x12\n" +
+	"\x11NC_TLSServerHello\x10^\x12\v\n" +
+	"\aNC_File\x10Z\x12\v\n" +
+	"\aNC_SMTP\x10[\x12\v\n" +
+	"\aNC_POP3\x10]\x12\x0f\n" +
+	"\vNC_Software\x10_\x12\x0e\n" +
+	"\n" +
+	"NC_Service\x10`\x12\x12\n" +
+	"\x0eNC_Credentials\x10a\x12\n" +
 	"\n" +
 	"\x06NC_SSH\x10b\x12\v\n" +
-	"\aNC_SMTP\x10[\x12\v\n" +
-	"\aNC_POP3\x10]\x12\x12\n" +
-	"\x0eNC_Credentials\x10a\x12\v\n" +
 	"\aNC_IMAP\x10hB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
@@ -18779,7 +19505,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 129)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 136)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -18898,19 +19624,26 @@ var file_netcap_proto_goTypes = []any{
 	(*BFD)(nil),                         // 114: netcap.BFD
 	(*BFDAuthHeader)(nil),               // 115: netcap.BFDAuthHeader
 	(*HTTP)(nil),                        // 116: netcap.HTTP
-	(*TLSClientHello)(nil),              // 117: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 118: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 119: netcap.Modbus
-	(*CIP)(nil),                         // 120: netcap.CIP
-	(*ENIP)(nil),                        // 121: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 122: netcap.ENIPCommandSpecificData
-	(*SSH)(nil),                         // 123: netcap.SSH
-	(*MailMessage)(nil),                 // 124: netcap.MailMessage
-	(*MailPart)(nil),                    // 125: netcap.MailPart
-	(*SMTP)(nil),                        // 126: netcap.SMTP
-	(*POP3)(nil),                        // 127: netcap.POP3
-	(*IMAP)(nil),                        // 128: netcap.IMAP
-	(*Credentials)(nil),                 // 129: netcap.Credentials
+	(*HTTPCookie)(nil),                  // 117: netcap.HTTPCookie
+	(*TLSClientHello)(nil),              // 118: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 119: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 120: netcap.Modbus
+	(*CIP)(nil),                         // 121: netcap.CIP
+	(*ENIP)(nil),                        // 122: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 123: netcap.ENIPCommandSpecificData
+	(*SSH)(nil),                         // 124: netcap.SSH
+	(*MailMessage)(nil),                 // 125: netcap.MailMessage
+	(*MailPart)(nil),                    // 126: netcap.MailPart
+	(*SMTP)(nil),                        // 127: netcap.SMTP
+	(*POP3)(nil),                        // 128: netcap.POP3
+	(*IMAP)(nil),                        // 129: netcap.IMAP
+	(*Credentials)(nil),                 // 130: netcap.Credentials
+	(*File)(nil),                        // 131: netcap.File
+	(*Software)(nil),                    // 132: netcap.Software
+	(*Service)(nil),                     // 133: netcap.Service
+	nil,                                 // 134: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 135: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 136: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -18992,16 +19725,21 @@ var file_netcap_proto_depIdxs = []int32{
 	108, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
 	110, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
 	115, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	122, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
-	125, // 80: netcap.MailMessage.Parts:type_name -> netcap.MailPart
-	124, // 81: netcap.SMTP.Message:type_name -> netcap.MailMessage
-	124, // 82: netcap.POP3.Messages:type_name -> netcap.MailMessage
-	124, // 83: netcap.IMAP.Messages:type_name -> netcap.MailMessage
-	84,  // [84:84] is the sub-list for method output_type
-	84,  // [84:84] is the sub-list for method input_type
-	84,  // [84:84] is the sub-list for extension type_name
-	84,  // [84:84] is the sub-list for extension extendee
-	0,   // [0:84] is the sub-list for field type_name
+	134, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	135, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	136, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	117, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
+	117, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
+	123, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	126, // 85: netcap.MailMessage.Parts:type_name -> netcap.MailPart
+	125, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
+	125, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
+	125, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
+	89,  // [89:89] is the sub-list for method output_type
+	89,  // [89:89] is the sub-list for method input_type
+	89,  // [89:89] is the sub-list for extension type_name
+	89,  // [89:89] is the sub-list for extension extendee
+	0,   // [0:89] is the sub-list for field type_name
 }
 
 func init() { file_netcap_proto_init() }
@@ -19015,7 +19753,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   129,
+			NumMessages:   136,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
