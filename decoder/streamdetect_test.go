@@ -118,6 +118,14 @@ func streamStrip(m proto.Message) proto.Message {
 		r.Timestamp, r.FrameNumber = 0, 0
 	case *types.SSH:
 		r.Timestamp, r.FrameNumber, r.KexFrame = 0, 0, 0
+	case *types.SMTP:
+		r.Timestamp, r.FrameNumber = 0, 0
+	case *types.POP3:
+		r.Timestamp, r.FrameNumber = 0, 0
+	case *types.IMAP:
+		r.Timestamp, r.FrameNumber = 0, 0
+	case *types.Credentials:
+		r.Timestamp, r.FrameNumber = 0, 0
 	}
 	return m
 }

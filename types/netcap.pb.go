@@ -161,111 +161,121 @@ const (
 	Type_NC_CIP                         Type = 87
 	Type_NC_ENIP                        Type = 88
 	// 89..93 are used by records of the original netcap that are not part of
-	// this contract; the number of TLSServerHello is the original one.
+	// the first contract; the number of TLSServerHello is the original one, and
+	// records added later (File, SMTP, POP3, Software, Service, Credentials,
+	// SSH) take the original netcap's numbers too.
 	Type_NC_TLSServerHello Type = 94
-	Type_NC_File           Type = 90 // the original netcap's number
-	Type_NC_Software       Type = 95 // the original netcap's number
-	Type_NC_Service        Type = 96 // the original netcap's number
-	Type_NC_SSH            Type = 98 // the original netcap's number
+	Type_NC_File           Type = 90  // the original netcap's number
+	Type_NC_SMTP           Type = 91  // the original netcap's number
+	Type_NC_POP3           Type = 93  // the original netcap's number
+	Type_NC_Software       Type = 95  // the original netcap's number
+	Type_NC_Service        Type = 96  // the original netcap's number
+	Type_NC_Credentials    Type = 97  // the original netcap's number
+	Type_NC_SSH            Type = 98  // the original netcap's number
+	Type_NC_IMAP           Type = 104 // after the original netcap's last number (103, Alert)
 )
 
 // Enum value maps for Type.
 var (
 	Type_name = map[int32]string{
-		0:  "NC_Header",
-		1:  "NC_Batch",
-		2:  "NC_Flow",
-		3:  "NC_Connection",
-		4:  "NC_LinkFlow",
-		5:  "NC_NetworkFlow",
-		6:  "NC_TransportFlow",
-		7:  "NC_Ethernet",
-		8:  "NC_ARP",
-		9:  "NC_Dot1Q",
-		10: "NC_Dot11",
-		11: "NC_Dot11QOS",
-		12: "NC_Dot11HTControl",
-		13: "NC_Dot11HTControlVHT",
-		14: "NC_Dot11HTControlHT",
-		15: "NC_Dot11HTControlMFB",
-		16: "NC_Dot11LinkAdapationControl",
-		17: "NC_Dot11ASEL",
-		18: "NC_LinkLayerDiscovery",
-		19: "NC_LLDPChassisID",
-		20: "NC_LLDPPortID",
-		21: "NC_LinkLayerDiscoveryValue",
-		22: "NC_EthernetCTP",
-		23: "NC_EthernetCTPReply",
-		24: "NC_LinkLayerDiscoveryInfo",
-		25: "NC_LLDPSysCapabilities",
-		26: "NC_LLDPCapabilities",
-		27: "NC_LLDPMgmtAddress",
-		28: "NC_LLDPOrgSpecificTLV",
-		29: "NC_IPv4",
-		30: "NC_IPv4Option",
-		31: "NC_IPv6",
-		32: "NC_ICMPv4",
-		33: "NC_ICMPv6",
-		34: "NC_ICMPv6NeighborAdvertisement",
-		35: "NC_ICMPv6RouterAdvertisement",
-		36: "NC_ICMPv6Option",
-		37: "NC_UDP",
-		38: "NC_TCP",
-		39: "NC_TCPOption",
-		40: "NC_SCTP",
-		41: "NC_DNS",
-		42: "NC_DNSResourceRecord",
-		43: "NC_DNSSOA",
-		44: "NC_DNSSRV",
-		45: "NC_DNSMX",
-		46: "NC_DNSQuestion",
-		47: "NC_DHCPv4",
-		48: "NC_DHCPOption",
-		49: "NC_DHCPv6",
-		50: "NC_DHCPv6Option",
-		51: "NC_LLC",
-		52: "NC_NTP",
-		53: "NC_SIP",
-		54: "NC_IGMP",
-		55: "NC_IGMPv3GroupRecord",
-		56: "NC_IPv6HopByHop",
-		57: "NC_IPv6HopByHopOption",
-		58: "NC_IPv6HopByHopOptionAlignment",
-		59: "NC_SNAP",
-		60: "NC_ICMPv6Echo",
-		61: "NC_ICMPv6NeighborSolicitation",
-		62: "NC_ICMPv6RouterSolicitation",
-		63: "NC_HTTP",
-		64: "NC_TLSClientHello",
-		65: "NC_IPSecAH",
-		66: "NC_IPSecESP",
-		67: "NC_Geneve",
-		68: "NC_IPv6Fragment",
-		69: "NC_VXLAN",
-		70: "NC_USB",
-		71: "NC_LCM",
-		72: "NC_MPLS",
-		73: "NC_Modbus",
-		74: "NC_OSPFv2",
-		75: "NC_OSPFv3",
-		76: "NC_BFD",
-		77: "NC_GRE",
-		78: "NC_FDDI",
-		79: "NC_EAP",
-		80: "NC_VRRPv2",
-		81: "NC_EAPOL",
-		82: "NC_EAPOLKey",
-		83: "NC_CiscoDiscovery",
-		84: "NC_CiscoDiscoveryInfo",
-		85: "NC_USBRequestBlockSetup",
-		86: "NC_NortelDiscovery",
-		87: "NC_CIP",
-		88: "NC_ENIP",
-		94: "NC_TLSServerHello",
-		90: "NC_File",
-		95: "NC_Software",
-		96: "NC_Service",
-		98: "NC_SSH",
+		0:   "NC_Header",
+		1:   "NC_Batch",
+		2:   "NC_Flow",
+		3:   "NC_Connection",
+		4:   "NC_LinkFlow",
+		5:   "NC_NetworkFlow",
+		6:   "NC_TransportFlow",
+		7:   "NC_Ethernet",
+		8:   "NC_ARP",
+		9:   "NC_Dot1Q",
+		10:  "NC_Dot11",
+		11:  "NC_Dot11QOS",
+		12:  "NC_Dot11HTControl",
+		13:  "NC_Dot11HTControlVHT",
+		14:  "NC_Dot11HTControlHT",
+		15:  "NC_Dot11HTControlMFB",
+		16:  "NC_Dot11LinkAdapationControl",
+		17:  "NC_Dot11ASEL",
+		18:  "NC_LinkLayerDiscovery",
+		19:  "NC_LLDPChassisID",
+		20:  "NC_LLDPPortID",
+		21:  "NC_LinkLayerDiscoveryValue",
+		22:  "NC_EthernetCTP",
+		23:  "NC_EthernetCTPReply",
+		24:  "NC_LinkLayerDiscoveryInfo",
+		25:  "NC_LLDPSysCapabilities",
+		26:  "NC_LLDPCapabilities",
+		27:  "NC_LLDPMgmtAddress",
+		28:  "NC_LLDPOrgSpecificTLV",
+		29:  "NC_IPv4",
+		30:  "NC_IPv4Option",
+		31:  "NC_IPv6",
+		32:  "NC_ICMPv4",
+		33:  "NC_ICMPv6",
+		34:  "NC_ICMPv6NeighborAdvertisement",
+		35:  "NC_ICMPv6RouterAdvertisement",
+		36:  "NC_ICMPv6Option",
+		37:  "NC_UDP",
+		38:  "NC_TCP",
+		39:  "NC_TCPOption",
+		40:  "NC_SCTP",
+		41:  "NC_DNS",
+		42:  "NC_DNSResourceRecord",
+		43:  "NC_DNSSOA",
+		44:  "NC_DNSSRV",
+		45:  "NC_DNSMX",
+		46:  "NC_DNSQuestion",
+		47:  "NC_DHCPv4",
+		48:  "NC_DHCPOption",
+		49:  "NC_DHCPv6",
+		50:  "NC_DHCPv6Option",
+		51:  "NC_LLC",
+		52:  "NC_NTP",
+		53:  "NC_SIP",
+		54:  "NC_IGMP",
+		55:  "NC_IGMPv3GroupRecord",
+		56:  "NC_IPv6HopByHop",
+		57:  "NC_IPv6HopByHopOption",
+		58:  "NC_IPv6HopByHopOptionAlignment",
+		59:  "NC_SNAP",
+		60:  "NC_ICMPv6Echo",
+		61:  "NC_ICMPv6NeighborSolicitation",
+		62:  "NC_ICMPv6RouterSolicitation",
+		63:  "NC_HTTP",
+		64:  "NC_TLSClientHello",
+		65:  "NC_IPSecAH",
+		66:  "NC_IPSecESP",
+		67:  "NC_Geneve",
+		68:  "NC_IPv6Fragment",
+		69:  "NC_VXLAN",
+		70:  "NC_USB",
+		71:  "NC_LCM",
+		72:  "NC_MPLS",
+		73:  "NC_Modbus",
+		74:  "NC_OSPFv2",
+		75:  "NC_OSPFv3",
+		76:  "NC_BFD",
+		77:  "NC_GRE",
+		78:  "NC_FDDI",
+		79:  "NC_EAP",
+		80:  "NC_VRRPv2",
+		81:  "NC_EAPOL",
+		82:  "NC_EAPOLKey",
+		83:  "NC_CiscoDiscovery",
+		84:  "NC_CiscoDiscoveryInfo",
+		85:  "NC_USBRequestBlockSetup",
+		86:  "NC_NortelDiscovery",
+		87:  "NC_CIP",
+		88:  "NC_ENIP",
+		94:  "NC_TLSServerHello",
+		90:  "NC_File",
+		91:  "NC_SMTP",
+		93:  "NC_POP3",
+		95:  "NC_Software",
+		96:  "NC_Service",
+		97:  "NC_Credentials",
+		98:  "NC_SSH",
+		104: "NC_IMAP",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -359,9 +369,13 @@ var (
 		"NC_ENIP":                        88,
 		"NC_TLSServerHello":              94,
 		"NC_File":                        90,
+		"NC_SMTP":                        91,
+		"NC_POP3":                        93,
 		"NC_Software":                    95,
 		"NC_Service":                     96,
+		"NC_Credentials":                 97,
 		"NC_SSH":                         98,
+		"NC_IMAP":                        104,
 	}
 )
 
@@ -16027,6 +16041,978 @@ func (x *SSH) GetIncomplete() bool {
 	return false
 }
 
+// MailMessage is one e-mail message seen in a stream: the content of an SMTP DATA or BDAT, a POP3
+// RETR or TOP reply, or an IMAP FETCH body literal. It is a part of the SMTP, POP3 and IMAP records
+// rather than a record of its own (the original netcap's Mail, number 102, is not made): the
+// message's fields are read with the transaction or session that carried it, and the record's
+// FlowID and addresses say where. Only the first 64 KiB of the header block and of each MIME part's
+// header block are held; bodies are counted and skipped, never buffered; at most 64 parts and 8
+// levels of nesting are read (Truncated says when a bound cut the reading).
+type MailMessage struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	From      string                 `protobuf:"bytes,1,opt,name=From,proto3" json:"From,omitempty"`           // From header field as sent (RFC 5322 address list); empty when absent
+	To        []string               `protobuf:"bytes,2,rep,name=To,proto3" json:"To,omitempty"`               // addresses of the To header field (addr-spec only); empty when absent
+	Cc        []string               `protobuf:"bytes,3,rep,name=Cc,proto3" json:"Cc,omitempty"`               // addresses of the Cc header field (addr-spec only); empty when absent
+	Subject   string                 `protobuf:"bytes,4,opt,name=Subject,proto3" json:"Subject,omitempty"`     // Subject, RFC 2047 encoded words decoded; empty when absent
+	Date      string                 `protobuf:"bytes,5,opt,name=Date,proto3" json:"Date,omitempty"`           // Date header field as sent; empty when absent
+	MessageID string                 `protobuf:"bytes,6,opt,name=MessageID,proto3" json:"MessageID,omitempty"` // Message-ID header field as sent, with its angle brackets; empty when absent
+	// User-Agent header field, or X-Mailer when there is no User-Agent; empty when neither is sent
+	UserAgent string `protobuf:"bytes,7,opt,name=UserAgent,proto3" json:"UserAgent,omitempty"`
+	// media type of the message (Content-Type without parameters, lowercase); empty when absent
+	ContentType string `protobuf:"bytes,8,opt,name=ContentType,proto3" json:"ContentType,omitempty"`
+	// bytes of the message as carried (SMTP dot-stuffing removed), headers and body; counted even
+	// beyond what is held
+	Size int64 `protobuf:"varint,9,opt,name=Size,proto3" json:"Size,omitempty"`
+	// the leaf MIME parts in message order; for a non-multipart message only its body when that is
+	// a named file, else empty
+	Parts []*MailPart `protobuf:"bytes,10,rep,name=Parts,proto3" json:"Parts,omitempty"`
+	// a bound (header block over 64 KiB, over 64 parts, nesting over 8 levels) cut the reading: the
+	// fields and parts are those read before it
+	Truncated bool `protobuf:"varint,11,opt,name=Truncated,proto3" json:"Truncated,omitempty"`
+	// the message did not end where its protocol says (bytes missed, connection closed in it)
+	Incomplete    bool   `protobuf:"varint,12,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	RespondTo     string `protobuf:"bytes,13,opt,name=RespondTo,proto3" json:"RespondTo,omitempty"` // Reply-To header field as sent (a field name must not start with Reply); empty when absent
+	InReplyTo     string `protobuf:"bytes,14,opt,name=InReplyTo,proto3" json:"InReplyTo,omitempty"` // In-Reply-To header field as sent; empty when absent
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailMessage) Reset() {
+	*x = MailMessage{}
+	mi := &file_netcap_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailMessage) ProtoMessage() {}
+
+func (x *MailMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailMessage.ProtoReflect.Descriptor instead.
+func (*MailMessage) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{124}
+}
+
+func (x *MailMessage) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *MailMessage) GetTo() []string {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *MailMessage) GetCc() []string {
+	if x != nil {
+		return x.Cc
+	}
+	return nil
+}
+
+func (x *MailMessage) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *MailMessage) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *MailMessage) GetMessageID() string {
+	if x != nil {
+		return x.MessageID
+	}
+	return ""
+}
+
+func (x *MailMessage) GetUserAgent() string {
+	if x != nil {
+		return x.UserAgent
+	}
+	return ""
+}
+
+func (x *MailMessage) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *MailMessage) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *MailMessage) GetParts() []*MailPart {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+func (x *MailMessage) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *MailMessage) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+func (x *MailMessage) GetRespondTo() string {
+	if x != nil {
+		return x.RespondTo
+	}
+	return ""
+}
+
+func (x *MailMessage) GetInReplyTo() string {
+	if x != nil {
+		return x.InReplyTo
+	}
+	return ""
+}
+
+// MailPart is one leaf MIME part of a MailMessage.
+type MailPart struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ContentType string                 `protobuf:"bytes,1,opt,name=ContentType,proto3" json:"ContentType,omitempty"` // media type, lowercase, without parameters ("application/pdf"); "text/plain" when absent
+	// file name from Content-Disposition's filename or Content-Type's name parameter (RFC 2231 and
+	// 2047 encodings decoded); empty when the part has none
+	Filename string `protobuf:"bytes,2,opt,name=Filename,proto3" json:"Filename,omitempty"`
+	// Content-Disposition type ("attachment", "inline"); empty when absent
+	Disposition   string `protobuf:"bytes,3,opt,name=Disposition,proto3" json:"Disposition,omitempty"`
+	Encoding      string `protobuf:"bytes,4,opt,name=Encoding,proto3" json:"Encoding,omitempty"` // Content-Transfer-Encoding, lowercase ("base64"); empty when absent
+	Size          int64  `protobuf:"varint,5,opt,name=Size,proto3" json:"Size,omitempty"`        // bytes of the part's body as carried (before transfer decoding)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailPart) Reset() {
+	*x = MailPart{}
+	mi := &file_netcap_proto_msgTypes[125]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailPart) ProtoMessage() {}
+
+func (x *MailPart) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[125]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailPart.ProtoReflect.Descriptor instead.
+func (*MailPart) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{125}
+}
+
+func (x *MailPart) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *MailPart) GetFilename() string {
+	if x != nil {
+		return x.Filename
+	}
+	return ""
+}
+
+func (x *MailPart) GetDisposition() string {
+	if x != nil {
+		return x.Disposition
+	}
+	return ""
+}
+
+func (x *MailPart) GetEncoding() string {
+	if x != nil {
+		return x.Encoding
+	}
+	return ""
+}
+
+func (x *MailPart) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// SMTP is one mail transaction of an SMTP session (RFC 5321): from MAIL FROM to the next MAIL, a
+// RSET (included), a HELO/EHLO or the end of the connection, so the reply to the message and a QUIT
+// belong to it. What a session says before its first MAIL (greeting, EHLO, AUTH, STARTTLS) belongs to
+// its first record; a session without MAIL makes one record. Src* is the client, Dst* the server.
+// Pipelined commands are paired with the replies in order. After a 220 reply to STARTTLS the rest of
+// the connection is TLS: its hellos are TLS records and the Connection says "SMTP/TLS".
+type SMTP struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the record's first byte (the server greeting
+	// for the session's first record, else the first command after the previous transaction)
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	// the server's greeting: the text of its first reply line without the code ("mx ESMTP
+	// Postfix"); empty when not captured
+	Greeting string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`
+	Helo     string `protobuf:"bytes,9,opt,name=Helo,proto3" json:"Helo,omitempty"`   // argument of the last HELO or EHLO before the transaction; empty when none was sent
+	Ehlo     bool   `protobuf:"varint,10,opt,name=Ehlo,proto3" json:"Ehlo,omitempty"` // that command was EHLO (ESMTP), not HELO
+	// MAIL FROM's reverse-path without angle brackets ("" for the null sender "<>" or without MAIL)
+	MailFrom string   `protobuf:"bytes,11,opt,name=MailFrom,proto3" json:"MailFrom,omitempty"`
+	RcptTo   []string `protobuf:"bytes,12,rep,name=RcptTo,proto3" json:"RcptTo,omitempty"` // RCPT TO forward-paths without angle brackets, in order, accepted or not
+	// the commands of the transaction (and of the session before it, for its first record), verb
+	// uppercase and argument as sent ("MAIL FROM:<a@b>"); AUTH keeps the mechanism name alone; the
+	// end of a DATA message is listed as "." (its reply is the one to the message); at most 256,
+	// each at most 512 bytes
+	Commands []string `protobuf:"bytes,13,rep,name=Commands,proto3" json:"Commands,omitempty"`
+	// reply codes in the order of Commands (0 when no reply was captured); a multi-line reply counts once
+	ResponseCodes   []int32 `protobuf:"varint,14,rep,packed,name=ResponseCodes,proto3" json:"ResponseCodes,omitempty"`
+	StartTLSOffered bool    `protobuf:"varint,15,opt,name=StartTLSOffered,proto3" json:"StartTLSOffered,omitempty"` // the server's EHLO reply listed STARTTLS
+	// the server accepted STARTTLS (reply 220): the bytes from there on are TLS, read as TLS (the
+	// TLS hello records; the Connection's ApplicationProto is "SMTP/TLS")
+	StartTLS      bool   `protobuf:"varint,16,opt,name=StartTLS,proto3" json:"StartTLS,omitempty"`
+	AuthMechanism string `protobuf:"bytes,17,opt,name=AuthMechanism,proto3" json:"AuthMechanism,omitempty"` // mechanism of the AUTH command ("PLAIN", "LOGIN"); empty without AUTH
+	// SIZE parameter of MAIL FROM, bytes as the client declared; 0 when not given
+	DeclaredSize int64        `protobuf:"varint,18,opt,name=DeclaredSize,proto3" json:"DeclaredSize,omitempty"`
+	Message      *MailMessage `protobuf:"bytes,19,opt,name=Message,proto3" json:"Message,omitempty"` // the message sent with DATA or BDAT; absent when none was sent
+	Bdat         bool         `protobuf:"varint,20,opt,name=Bdat,proto3" json:"Bdat,omitempty"`      // the message was sent in BDAT chunks (RFC 3030)
+	// bytes of the connection were not captured inside the transaction: what follows the gap is
+	// not in this record
+	Incomplete bool `protobuf:"varint,21,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	// byte offset in the client's stream, from its first byte, where TLS starts after an accepted
+	// STARTTLS; 0 without one
+	TLSOffsetClient int64 `protobuf:"varint,22,opt,name=TLSOffsetClient,proto3" json:"TLSOffsetClient,omitempty"`
+	TLSOffsetServer int64 `protobuf:"varint,23,opt,name=TLSOffsetServer,proto3" json:"TLSOffsetServer,omitempty"` // the same offset in the server's stream; 0 without STARTTLS
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SMTP) Reset() {
+	*x = SMTP{}
+	mi := &file_netcap_proto_msgTypes[126]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SMTP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SMTP) ProtoMessage() {}
+
+func (x *SMTP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[126]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SMTP.ProtoReflect.Descriptor instead.
+func (*SMTP) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{126}
+}
+
+func (x *SMTP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *SMTP) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *SMTP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *SMTP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *SMTP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *SMTP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *SMTP) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *SMTP) GetGreeting() string {
+	if x != nil {
+		return x.Greeting
+	}
+	return ""
+}
+
+func (x *SMTP) GetHelo() string {
+	if x != nil {
+		return x.Helo
+	}
+	return ""
+}
+
+func (x *SMTP) GetEhlo() bool {
+	if x != nil {
+		return x.Ehlo
+	}
+	return false
+}
+
+func (x *SMTP) GetMailFrom() string {
+	if x != nil {
+		return x.MailFrom
+	}
+	return ""
+}
+
+func (x *SMTP) GetRcptTo() []string {
+	if x != nil {
+		return x.RcptTo
+	}
+	return nil
+}
+
+func (x *SMTP) GetCommands() []string {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+func (x *SMTP) GetResponseCodes() []int32 {
+	if x != nil {
+		return x.ResponseCodes
+	}
+	return nil
+}
+
+func (x *SMTP) GetStartTLSOffered() bool {
+	if x != nil {
+		return x.StartTLSOffered
+	}
+	return false
+}
+
+func (x *SMTP) GetStartTLS() bool {
+	if x != nil {
+		return x.StartTLS
+	}
+	return false
+}
+
+func (x *SMTP) GetAuthMechanism() string {
+	if x != nil {
+		return x.AuthMechanism
+	}
+	return ""
+}
+
+func (x *SMTP) GetDeclaredSize() int64 {
+	if x != nil {
+		return x.DeclaredSize
+	}
+	return 0
+}
+
+func (x *SMTP) GetMessage() *MailMessage {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *SMTP) GetBdat() bool {
+	if x != nil {
+		return x.Bdat
+	}
+	return false
+}
+
+func (x *SMTP) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+func (x *SMTP) GetTLSOffsetClient() int64 {
+	if x != nil {
+		return x.TLSOffsetClient
+	}
+	return 0
+}
+
+func (x *SMTP) GetTLSOffsetServer() int64 {
+	if x != nil {
+		return x.TLSOffsetServer
+	}
+	return 0
+}
+
+// POP3 is one POP3 session (RFC 1939): the commands and replies, the user and the messages the
+// server sent (RETR, TOP). Src* is the client, Dst* the server. After a +OK reply to STLS the rest
+// is TLS, read as TLS (its hellos are TLS records; the Connection says "POP3/TLS").
+type POP3 struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the session's first byte (usually the
+	// server greeting)
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	Greeting    string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`        // the server's +OK greeting without "+OK "; empty when not captured
+	// commands, keyword uppercase and arguments as sent ("RETR 1"); PASS without its argument, APOP
+	// with the user only, AUTH with the mechanism only, SASL responses not listed (the Credentials
+	// record holds them); at most 256, each at most 512 bytes
+	Commands []string `protobuf:"bytes,9,rep,name=Commands,proto3" json:"Commands,omitempty"`
+	// status of each command's reply in the order of Commands: "+OK", "-ERR", "+" (an AUTH
+	// continuation) or "" when no reply was captured
+	Responses []string       `protobuf:"bytes,10,rep,name=Responses,proto3" json:"Responses,omitempty"`
+	User      string         `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"`         // the USER, APOP or AUTH user name; empty when none was sent
+	Messages  []*MailMessage `protobuf:"bytes,12,rep,name=Messages,proto3" json:"Messages,omitempty"` // messages of RETR and TOP replies, in order; at most 256
+	STLS      bool           `protobuf:"varint,13,opt,name=STLS,proto3" json:"STLS,omitempty"`        // the server accepted STLS: the bytes from there on are TLS, read as TLS
+	// bytes were missed or the framing broke: what follows is not in the record
+	Incomplete    bool `protobuf:"varint,14,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *POP3) Reset() {
+	*x = POP3{}
+	mi := &file_netcap_proto_msgTypes[127]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *POP3) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*POP3) ProtoMessage() {}
+
+func (x *POP3) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[127]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use POP3.ProtoReflect.Descriptor instead.
+func (*POP3) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{127}
+}
+
+func (x *POP3) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *POP3) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *POP3) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *POP3) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *POP3) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *POP3) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *POP3) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *POP3) GetGreeting() string {
+	if x != nil {
+		return x.Greeting
+	}
+	return ""
+}
+
+func (x *POP3) GetCommands() []string {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+func (x *POP3) GetResponses() []string {
+	if x != nil {
+		return x.Responses
+	}
+	return nil
+}
+
+func (x *POP3) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *POP3) GetMessages() []*MailMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *POP3) GetSTLS() bool {
+	if x != nil {
+		return x.STLS
+	}
+	return false
+}
+
+func (x *POP3) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+// IMAP is one IMAP session (RFC 9051, RFC 3501): the tagged commands and their completion
+// results, the user, the selected mailboxes and the messages of FETCH replies (BODY[], RFC822).
+// Src* is the client, Dst* the server. After an OK to STARTTLS the rest is TLS, read as TLS (its
+// hellos are TLS records; the Connection says "IMAP/TLS").
+type IMAP struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the session's first byte (usually the
+	// server greeting)
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	Greeting    string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`        // the server's untagged greeting ("* OK ...") without "* "; empty when not captured
+	// commands without their tag, command name uppercase and arguments as sent ("SELECT INBOX");
+	// LOGIN and AUTHENTICATE keep only the user or the mechanism (the Credentials record holds the
+	// rest); literals are shown as {n}; at most 256, each at most 512 bytes
+	Commands []string `protobuf:"bytes,9,rep,name=Commands,proto3" json:"Commands,omitempty"`
+	// completion result of each command in the order of Commands: "OK", "NO", "BAD", or "" when the
+	// tagged reply was not captured
+	Responses []string       `protobuf:"bytes,10,rep,name=Responses,proto3" json:"Responses,omitempty"`
+	User      string         `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"`           // LOGIN or AUTHENTICATE PLAIN user name; empty when none was sent
+	Mailboxes []string       `protobuf:"bytes,12,rep,name=Mailboxes,proto3" json:"Mailboxes,omitempty"` // mailboxes named by SELECT and EXAMINE, in order
+	Messages  []*MailMessage `protobuf:"bytes,13,rep,name=Messages,proto3" json:"Messages,omitempty"`   // messages of FETCH body literals, in order; at most 256
+	StartTLS  bool           `protobuf:"varint,14,opt,name=StartTLS,proto3" json:"StartTLS,omitempty"`  // the server accepted STARTTLS: the bytes from there on are TLS, read as TLS
+	// bytes were missed or the framing broke: what follows is not in the record
+	Incomplete    bool `protobuf:"varint,15,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IMAP) Reset() {
+	*x = IMAP{}
+	mi := &file_netcap_proto_msgTypes[128]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IMAP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IMAP) ProtoMessage() {}
+
+func (x *IMAP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[128]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IMAP.ProtoReflect.Descriptor instead.
+func (*IMAP) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{128}
+}
+
+func (x *IMAP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *IMAP) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *IMAP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *IMAP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *IMAP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *IMAP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *IMAP) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *IMAP) GetGreeting() string {
+	if x != nil {
+		return x.Greeting
+	}
+	return ""
+}
+
+func (x *IMAP) GetCommands() []string {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+func (x *IMAP) GetResponses() []string {
+	if x != nil {
+		return x.Responses
+	}
+	return nil
+}
+
+func (x *IMAP) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *IMAP) GetMailboxes() []string {
+	if x != nil {
+		return x.Mailboxes
+	}
+	return nil
+}
+
+func (x *IMAP) GetMessages() []*MailMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *IMAP) GetStartTLS() bool {
+	if x != nil {
+		return x.StartTLS
+	}
+	return false
+}
+
+func (x *IMAP) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+// Credentials is a user name with the password or authentication material a client sent in the
+// clear, one record per login attempt, made by the parser of the protocol that carried it (SMTP
+// AUTH PLAIN and LOGIN, POP3 USER/PASS and APOP, IMAP LOGIN and AUTHENTICATE PLAIN; other
+// protocols' parsers may add theirs). Src* is the client, Dst* the server.
+type Credentials struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the first byte of the login's first command
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	Protocol    string `protobuf:"bytes,8,opt,name=Protocol,proto3" json:"Protocol,omitempty"`        // application protocol that carried it ("SMTP", "POP3", "IMAP")
+	Service     string `protobuf:"bytes,9,opt,name=Service,proto3" json:"Service,omitempty"`          // the server as "IP:port" ("[IPv6]:port" for IPv6)
+	// how the material was sent: "AUTH PLAIN", "AUTH LOGIN", "USER/PASS", "APOP", "LOGIN",
+	// "AUTHENTICATE PLAIN"
+	Mechanism string `protobuf:"bytes,10,opt,name=Mechanism,proto3" json:"Mechanism,omitempty"`
+	User      string `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"`         // user name (for AUTH PLAIN the authentication identity); empty when not sent
+	Password  string `protobuf:"bytes,12,opt,name=Password,proto3" json:"Password,omitempty"` // password in the clear; empty when the mechanism sends none (APOP)
+	// other material that stands for the password: the APOP MD5 digest (hex), the AUTH PLAIN
+	// authorization identity when one was given; empty otherwise
+	Material string `protobuf:"bytes,13,opt,name=Material,proto3" json:"Material,omitempty"`
+	// the server's answer: "accepted", "rejected", or "" when its reply was not captured
+	Result        string `protobuf:"bytes,14,opt,name=Result,proto3" json:"Result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Credentials) Reset() {
+	*x = Credentials{}
+	mi := &file_netcap_proto_msgTypes[129]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Credentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Credentials) ProtoMessage() {}
+
+func (x *Credentials) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[129]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
+func (*Credentials) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{129}
+}
+
+func (x *Credentials) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Credentials) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *Credentials) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *Credentials) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *Credentials) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *Credentials) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *Credentials) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *Credentials) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *Credentials) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *Credentials) GetMechanism() string {
+	if x != nil {
+		return x.Mechanism
+	}
+	return ""
+}
+
+func (x *Credentials) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Credentials) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *Credentials) GetMaterial() string {
+	if x != nil {
+		return x.Material
+	}
+	return ""
+}
+
+func (x *Credentials) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
 // File is a file an application protocol carried: an HTTP request or response body so far. Its
 // content is what the receiving application saw: de-chunked, and gunzipped or inflated for
 // Content-Encoding gzip and deflate. With net capture -files DIR the content is written to
@@ -16076,7 +17062,7 @@ type File struct {
 
 func (x *File) Reset() {
 	*x = File{}
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16088,7 +17074,7 @@ func (x *File) String() string {
 func (*File) ProtoMessage() {}
 
 func (x *File) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16101,7 +17087,7 @@ func (x *File) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use File.ProtoReflect.Descriptor instead.
 func (*File) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{124}
+	return file_netcap_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *File) GetTimestamp() int64 {
@@ -16280,7 +17266,7 @@ type Software struct {
 
 func (x *Software) Reset() {
 	*x = Software{}
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16292,7 +17278,7 @@ func (x *Software) String() string {
 func (*Software) ProtoMessage() {}
 
 func (x *Software) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16305,7 +17291,7 @@ func (x *Software) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Software.ProtoReflect.Descriptor instead.
 func (*Software) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{125}
+	return file_netcap_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *Software) GetTimestamp() int64 {
@@ -16424,7 +17410,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16436,7 +17422,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16449,7 +17435,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{126}
+	return file_netcap_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *Service) GetTimestamp() int64 {
@@ -18230,7 +19216,111 @@ const file_netcap_proto_rawDesc = "" +
 	"\aNewKeys\x18\x1e \x01(\bR\aNewKeys\x12\x1e\n" +
 	"\n" +
 	"Incomplete\x18\x1f \x01(\bR\n" +
-	"Incomplete\"\xa6\x04\n" +
+	"Incomplete\"\x83\x03\n" +
+	"\vMailMessage\x12\x12\n" +
+	"\x04From\x18\x01 \x01(\tR\x04From\x12\x0e\n" +
+	"\x02To\x18\x02 \x03(\tR\x02To\x12\x0e\n" +
+	"\x02Cc\x18\x03 \x03(\tR\x02Cc\x12\x18\n" +
+	"\aSubject\x18\x04 \x01(\tR\aSubject\x12\x12\n" +
+	"\x04Date\x18\x05 \x01(\tR\x04Date\x12\x1c\n" +
+	"\tMessageID\x18\x06 \x01(\tR\tMessageID\x12\x1c\n" +
+	"\tUserAgent\x18\a \x01(\tR\tUserAgent\x12 \n" +
+	"\vContentType\x18\b \x01(\tR\vContentType\x12\x12\n" +
+	"\x04Size\x18\t \x01(\x03R\x04Size\x12&\n" +
+	"\x05Parts\x18\n" +
+	" \x03(\v2\x10.netcap.MailPartR\x05Parts\x12\x1c\n" +
+	"\tTruncated\x18\v \x01(\bR\tTruncated\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\f \x01(\bR\n" +
+	"Incomplete\x12\x1c\n" +
+	"\tRespondTo\x18\r \x01(\tR\tRespondTo\x12\x1c\n" +
+	"\tInReplyTo\x18\x0e \x01(\tR\tInReplyTo\"\x9a\x01\n" +
+	"\bMailPart\x12 \n" +
+	"\vContentType\x18\x01 \x01(\tR\vContentType\x12\x1a\n" +
+	"\bFilename\x18\x02 \x01(\tR\bFilename\x12 \n" +
+	"\vDisposition\x18\x03 \x01(\tR\vDisposition\x12\x1a\n" +
+	"\bEncoding\x18\x04 \x01(\tR\bEncoding\x12\x12\n" +
+	"\x04Size\x18\x05 \x01(\x03R\x04Size\"\xbf\x05\n" +
+	"\x04SMTP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bGreeting\x18\b \x01(\tR\bGreeting\x12\x12\n" +
+	"\x04Helo\x18\t \x01(\tR\x04Helo\x12\x12\n" +
+	"\x04Ehlo\x18\n" +
+	" \x01(\bR\x04Ehlo\x12\x1a\n" +
+	"\bMailFrom\x18\v \x01(\tR\bMailFrom\x12\x16\n" +
+	"\x06RcptTo\x18\f \x03(\tR\x06RcptTo\x12\x1a\n" +
+	"\bCommands\x18\r \x03(\tR\bCommands\x12$\n" +
+	"\rResponseCodes\x18\x0e \x03(\x05R\rResponseCodes\x12(\n" +
+	"\x0fStartTLSOffered\x18\x0f \x01(\bR\x0fStartTLSOffered\x12\x1a\n" +
+	"\bStartTLS\x18\x10 \x01(\bR\bStartTLS\x12$\n" +
+	"\rAuthMechanism\x18\x11 \x01(\tR\rAuthMechanism\x12\"\n" +
+	"\fDeclaredSize\x18\x12 \x01(\x03R\fDeclaredSize\x12-\n" +
+	"\aMessage\x18\x13 \x01(\v2\x13.netcap.MailMessageR\aMessage\x12\x12\n" +
+	"\x04Bdat\x18\x14 \x01(\bR\x04Bdat\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x15 \x01(\bR\n" +
+	"Incomplete\x12(\n" +
+	"\x0fTLSOffsetClient\x18\x16 \x01(\x03R\x0fTLSOffsetClient\x12(\n" +
+	"\x0fTLSOffsetServer\x18\x17 \x01(\x03R\x0fTLSOffsetServer\"\x8d\x03\n" +
+	"\x04POP3\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bGreeting\x18\b \x01(\tR\bGreeting\x12\x1a\n" +
+	"\bCommands\x18\t \x03(\tR\bCommands\x12\x1c\n" +
+	"\tResponses\x18\n" +
+	" \x03(\tR\tResponses\x12\x12\n" +
+	"\x04User\x18\v \x01(\tR\x04User\x12/\n" +
+	"\bMessages\x18\f \x03(\v2\x13.netcap.MailMessageR\bMessages\x12\x12\n" +
+	"\x04STLS\x18\r \x01(\bR\x04STLS\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x0e \x01(\bR\n" +
+	"Incomplete\"\xb3\x03\n" +
+	"\x04IMAP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bGreeting\x18\b \x01(\tR\bGreeting\x12\x1a\n" +
+	"\bCommands\x18\t \x03(\tR\bCommands\x12\x1c\n" +
+	"\tResponses\x18\n" +
+	" \x03(\tR\tResponses\x12\x12\n" +
+	"\x04User\x18\v \x01(\tR\x04User\x12\x1c\n" +
+	"\tMailboxes\x18\f \x03(\tR\tMailboxes\x12/\n" +
+	"\bMessages\x18\r \x03(\v2\x13.netcap.MailMessageR\bMessages\x12\x1a\n" +
+	"\bStartTLS\x18\x0e \x01(\bR\bStartTLS\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x0f \x01(\bR\n" +
+	"Incomplete\"\xfd\x02\n" +
+	"\vCredentials\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bProtocol\x18\b \x01(\tR\bProtocol\x12\x18\n" +
+	"\aService\x18\t \x01(\tR\aService\x12\x1c\n" +
+	"\tMechanism\x18\n" +
+	" \x01(\tR\tMechanism\x12\x12\n" +
+	"\x04User\x18\v \x01(\tR\x04User\x12\x1a\n" +
+	"\bPassword\x18\f \x01(\tR\bPassword\x12\x1a\n" +
+	"\bMaterial\x18\r \x01(\tR\bMaterial\x12\x16\n" +
+	"\x06Result\x18\x0e \x01(\tR\x06Result\"\xa6\x04\n" +
 	"\x04File\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
 	"\x04Name\x18\x02 \x01(\tR\x04Name\x12\x16\n" +
@@ -18284,7 +19374,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\vMoreClients\x18\f \x01(\bR\vMoreClients\x12 \n" +
 	"\vFrameNumber\x18\r \x01(\x03R\vFrameNumber\x12 \n" +
 	"\vBytesClient\x18\x0e \x01(\x03R\vBytesClient\x12 \n" +
-	"\vBytesServer\x18\x0f \x01(\x03R\vBytesServer*\xfd\r\n" +
+	"\vBytesServer\x18\x0f \x01(\x03R\vBytesServer*\xb8\x0e\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -18391,12 +19481,16 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06NC_CIP\x10W\x12\v\n" +
 	"\aNC_ENIP\x10X\x12\x15\n" +
 	"\x11NC_TLSServerHello\x10^\x12\v\n" +
-	"\aNC_File\x10Z\x12\x0f\n" +
+	"\aNC_File\x10Z\x12\v\n" +
+	"\aNC_SMTP\x10[\x12\v\n" +
+	"\aNC_POP3\x10]\x12\x0f\n" +
 	"\vNC_Software\x10_\x12\x0e\n" +
 	"\n" +
-	"NC_Service\x10`\x12\n" +
+	"NC_Service\x10`\x12\x12\n" +
+	"\x0eNC_Credentials\x10a\x12\n" +
 	"\n" +
-	"\x06NC_SSH\x10bB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\x06NC_SSH\x10b\x12\v\n" +
+	"\aNC_IMAP\x10hB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -18411,7 +19505,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 130)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 136)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -18538,12 +19632,18 @@ var file_netcap_proto_goTypes = []any{
 	(*ENIP)(nil),                        // 122: netcap.ENIP
 	(*ENIPCommandSpecificData)(nil),     // 123: netcap.ENIPCommandSpecificData
 	(*SSH)(nil),                         // 124: netcap.SSH
-	(*File)(nil),                        // 125: netcap.File
-	(*Software)(nil),                    // 126: netcap.Software
-	(*Service)(nil),                     // 127: netcap.Service
-	nil,                                 // 128: netcap.HTTP.RequestHeaderEntry
-	nil,                                 // 129: netcap.HTTP.ResponseHeaderEntry
-	nil,                                 // 130: netcap.HTTP.ParametersEntry
+	(*MailMessage)(nil),                 // 125: netcap.MailMessage
+	(*MailPart)(nil),                    // 126: netcap.MailPart
+	(*SMTP)(nil),                        // 127: netcap.SMTP
+	(*POP3)(nil),                        // 128: netcap.POP3
+	(*IMAP)(nil),                        // 129: netcap.IMAP
+	(*Credentials)(nil),                 // 130: netcap.Credentials
+	(*File)(nil),                        // 131: netcap.File
+	(*Software)(nil),                    // 132: netcap.Software
+	(*Service)(nil),                     // 133: netcap.Service
+	nil,                                 // 134: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 135: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 136: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -18625,17 +19725,21 @@ var file_netcap_proto_depIdxs = []int32{
 	108, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
 	110, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
 	115, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	128, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
-	129, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
-	130, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	134, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	135, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	136, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
 	117, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
 	117, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
 	123, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
-	85,  // [85:85] is the sub-list for method output_type
-	85,  // [85:85] is the sub-list for method input_type
-	85,  // [85:85] is the sub-list for extension type_name
-	85,  // [85:85] is the sub-list for extension extendee
-	0,   // [0:85] is the sub-list for field type_name
+	126, // 85: netcap.MailMessage.Parts:type_name -> netcap.MailPart
+	125, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
+	125, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
+	125, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
+	89,  // [89:89] is the sub-list for method output_type
+	89,  // [89:89] is the sub-list for method input_type
+	89,  // [89:89] is the sub-list for extension type_name
+	89,  // [89:89] is the sub-list for extension extendee
+	0,   // [0:89] is the sub-list for field type_name
 }
 
 func init() { file_netcap_proto_init() }
@@ -18649,7 +19753,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   130,
+			NumMessages:   136,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
