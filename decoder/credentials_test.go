@@ -23,7 +23,7 @@ var credExtra = map[string]string{
 // table: each login tshark lists must be a record of the same protocol and
 // user, at the same frame where both name one.
 func TestCredentialsMatchTshark(t *testing.T) {
-	files := corpusWith(t, "smtp", "pop", "imap")
+	files := corpusWith(t, "smtp", "pop", "imap", "http")
 	listed, matched, records := 0, 0, 0
 	for _, name := range files {
 		path := filepath.Join(corpusDir, name)
@@ -51,6 +51,10 @@ func TestCredentialsMatchTshark(t *testing.T) {
 			listed++
 			proto, user := f[1], f[2]
 			frame := packet // IMAP: the LOGIN's frame
+			if proto == "HTTP" && len(f) >= 5 && f[2] == "basic" {
+				// "HTTP basic auth <user>": the request's frame.
+				user = f[4]
+			}
 			switch proto {
 			case "SMTP":
 				// tshark shows the AUTH LOGIN user as sent, base64; its frames
@@ -60,7 +64,7 @@ func TestCredentialsMatchTshark(t *testing.T) {
 					user = string(b)
 				}
 				frame = 0
-			case "POP3":
+			case "POP3", "FTP":
 				// "Username in packet N": the USER command's frame.
 				frame, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
 			case "IMAP":

@@ -118,7 +118,7 @@ var (
 func init() {
 	RegisterStream(StreamProtocol{
 		Name:    "HTTP",
-		Records: []types.Type{types.Type_NC_HTTP, types.Type_NC_File},
+		Records: []types.Type{types.Type_NC_HTTP, types.Type_NC_File, types.Type_NC_Credentials},
 		Detect:  detectHTTP,
 		New:     newHTTPParser,
 	})
@@ -1038,10 +1038,24 @@ func (p *httpParser) emit(tx *httpTx, s Sink, ordered bool) {
 	if tx.unpairable && !tx.hasRes && p.cnt != nil {
 		p.cnt.Unpaired++
 	}
-	if os, ok := s.(OrderedSink); ok && ordered {
+	os, _ := s.(OrderedSink)
+	if os != nil && ordered {
 		os.EmitOrdered(types.Type_NC_HTTP, &tx.r, tx.r.FrameNumber)
 	} else {
 		s.Emit(types.Type_NC_HTTP, &tx.r)
+	}
+	if c := httpAuthCredentials(&tx.r); c != nil {
+		r := &tx.r
+		c.Timestamp, c.FrameNumber, c.FlowID = r.Timestamp, r.FrameNumber, r.FlowID
+		c.SrcIP, c.DstIP, c.SrcPort, c.DstPort = r.SrcIP, r.DstIP, r.SrcPort, r.DstPort
+		if p.conn != nil {
+			c.Service = credService(p.conn)
+		}
+		if os != nil && ordered {
+			os.EmitOrdered(types.Type_NC_Credentials, c, c.FrameNumber)
+		} else {
+			s.Emit(types.Type_NC_Credentials, c)
+		}
 	}
 	p.held -= tx.held
 	if len(p.free) < 4 {

@@ -401,7 +401,7 @@ func mailCapture(t *testing.T, path string) []proto.Message {
 	opts.ConnTimeout, opts.FlowTimeout = 0, 0
 	d := NewPacketDecoder(func(tt types.Type) bool {
 		switch tt {
-		case types.Type_NC_SMTP, types.Type_NC_POP3, types.Type_NC_IMAP, types.Type_NC_Credentials:
+		case types.Type_NC_SMTP, types.Type_NC_POP3, types.Type_NC_IMAP, types.Type_NC_Credentials, types.Type_NC_HTTP:
 			return true
 		}
 		return false

@@ -165,14 +165,15 @@ const (
 	// records added later (File, SMTP, POP3, Software, Service, Credentials,
 	// SSH) take the original netcap's numbers too.
 	Type_NC_TLSServerHello Type = 94
-	Type_NC_File           Type = 90  // the original netcap's number
-	Type_NC_SMTP           Type = 91  // the original netcap's number
-	Type_NC_POP3           Type = 93  // the original netcap's number
-	Type_NC_Software       Type = 95  // the original netcap's number
-	Type_NC_Service        Type = 96  // the original netcap's number
-	Type_NC_Credentials    Type = 97  // the original netcap's number
-	Type_NC_SSH            Type = 98  // the original netcap's number
-	Type_NC_IMAP           Type = 104 // after the original netcap's last number (103, Alert)
+	Type_NC_File           Type = 90 // the original netcap's number
+	Type_NC_SMTP           Type = 91 // the original netcap's number
+	Type_NC_POP3           Type = 93 // the original netcap's number
+	Type_NC_Software       Type = 95 // the original netcap's number
+	Type_NC_Service        Type = 96 // the original netcap's number
+	Type_NC_Credentials    Type = 97 // the original netcap's number
+	Type_NC_SSH            Type = 98 // the original netcap's number
+	Type_NC_IMAP           Type = 104
+	Type_NC_FTP            Type = 105 // after IMAP        // after the original netcap's last number (103, Alert)
 )
 
 // Enum value maps for Type.
@@ -276,6 +277,7 @@ var (
 		97:  "NC_Credentials",
 		98:  "NC_SSH",
 		104: "NC_IMAP",
+		105: "NC_FTP",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -376,6 +378,7 @@ var (
 		"NC_Credentials":                 97,
 		"NC_SSH":                         98,
 		"NC_IMAP":                        104,
+		"NC_FTP":                         105,
 	}
 )
 
@@ -17543,6 +17546,255 @@ func (x *Service) GetBytesServer() int64 {
 	return 0
 }
 
+// FTP is one FTP control connection (RFC 959): the commands and reply codes, the user, the working
+// directory and the files transferred. Src* is the client, Dst* the server. After a 234 reply to
+// AUTH TLS the rest is TLS, read as TLS (its hellos are TLS records; the Connection says
+// "FTP/TLS").
+type FTP struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the session's first byte (usually the
+	// server greeting)
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	Greeting    string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`        // text of the server's 220 greeting; empty when not captured
+	// commands, verb uppercase and arguments as sent ("RETR a.txt"); PASS without its argument; at
+	// most 256, each at most 512 bytes
+	Commands []string `protobuf:"bytes,9,rep,name=Commands,proto3" json:"Commands,omitempty"`
+	// reply code of each command in the order of Commands ("226"; the final one after a 1xx); ""
+	// when no reply was captured
+	Replies []string `protobuf:"bytes,10,rep,name=Replies,proto3" json:"Replies,omitempty"`
+	User    string   `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"` // the USER name; empty when none was sent
+	// working directory after the last CWD/CDUP/XCWD the server accepted (250), or the last 257
+	// reply's path; empty when none was seen
+	Directory string         `protobuf:"bytes,12,opt,name=Directory,proto3" json:"Directory,omitempty"`
+	Transfers []*FTPTransfer `protobuf:"bytes,13,rep,name=Transfers,proto3" json:"Transfers,omitempty"` // RETR, STOR, STOU, APPE, LIST, NLST, MLSD, in order; at most 256
+	AuthTLS   bool           `protobuf:"varint,14,opt,name=AuthTLS,proto3" json:"AuthTLS,omitempty"`    // the server accepted AUTH TLS/SSL: the bytes from there on are TLS
+	// bytes were missed or the framing broke: what follows is not in the record
+	Incomplete    bool `protobuf:"varint,15,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FTP) Reset() {
+	*x = FTP{}
+	mi := &file_netcap_proto_msgTypes[133]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FTP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FTP) ProtoMessage() {}
+
+func (x *FTP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[133]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FTP.ProtoReflect.Descriptor instead.
+func (*FTP) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{133}
+}
+
+func (x *FTP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *FTP) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *FTP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *FTP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *FTP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *FTP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *FTP) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *FTP) GetGreeting() string {
+	if x != nil {
+		return x.Greeting
+	}
+	return ""
+}
+
+func (x *FTP) GetCommands() []string {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+func (x *FTP) GetReplies() []string {
+	if x != nil {
+		return x.Replies
+	}
+	return nil
+}
+
+func (x *FTP) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *FTP) GetDirectory() string {
+	if x != nil {
+		return x.Directory
+	}
+	return ""
+}
+
+func (x *FTP) GetTransfers() []*FTPTransfer {
+	if x != nil {
+		return x.Transfers
+	}
+	return nil
+}
+
+func (x *FTP) GetAuthTLS() bool {
+	if x != nil {
+		return x.AuthTLS
+	}
+	return false
+}
+
+func (x *FTP) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+// FTPTransfer is one transfer an FTP control connection asked for.
+type FTPTransfer struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Command string                 `protobuf:"bytes,1,opt,name=Command,proto3" json:"Command,omitempty"` // RETR, STOR, STOU, APPE, LIST, NLST or MLSD
+	Name    string                 `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`       // its argument (the file name or path as sent); empty without one
+	// the data connection's address: from the 227 (PASV) or 229 (EPSV) reply or the PORT/EPRT
+	// command before it ("10.0.0.2:20001"; EPSV gives the port only: ":20001"); empty when none was seen
+	DataAddress string `protobuf:"bytes,3,opt,name=DataAddress,proto3" json:"DataAddress,omitempty"`
+	// size the server announced in its 150 reply ("(1234 bytes)"); -1 when it said none
+	Size          int64  `protobuf:"varint,4,opt,name=Size,proto3" json:"Size,omitempty"`
+	Reply         string `protobuf:"bytes,5,opt,name=Reply,proto3" json:"Reply,omitempty"` // final reply code ("226" done, "550" refused, ...); empty when not captured
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FTPTransfer) Reset() {
+	*x = FTPTransfer{}
+	mi := &file_netcap_proto_msgTypes[134]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FTPTransfer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FTPTransfer) ProtoMessage() {}
+
+func (x *FTPTransfer) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[134]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FTPTransfer.ProtoReflect.Descriptor instead.
+func (*FTPTransfer) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{134}
+}
+
+func (x *FTPTransfer) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *FTPTransfer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FTPTransfer) GetDataAddress() string {
+	if x != nil {
+		return x.DataAddress
+	}
+	return ""
+}
+
+func (x *FTPTransfer) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *FTPTransfer) GetReply() string {
+	if x != nil {
+		return x.Reply
+	}
+	return ""
+}
+
 var File_netcap_proto protoreflect.FileDescriptor
 
 const file_netcap_proto_rawDesc = "" +
@@ -19374,7 +19626,32 @@ const file_netcap_proto_rawDesc = "" +
 	"\vMoreClients\x18\f \x01(\bR\vMoreClients\x12 \n" +
 	"\vFrameNumber\x18\r \x01(\x03R\vFrameNumber\x12 \n" +
 	"\vBytesClient\x18\x0e \x01(\x03R\vBytesClient\x12 \n" +
-	"\vBytesServer\x18\x0f \x01(\x03R\vBytesServer*\xb8\x0e\n" +
+	"\vBytesServer\x18\x0f \x01(\x03R\vBytesServer\"\xae\x03\n" +
+	"\x03FTP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bGreeting\x18\b \x01(\tR\bGreeting\x12\x1a\n" +
+	"\bCommands\x18\t \x03(\tR\bCommands\x12\x18\n" +
+	"\aReplies\x18\n" +
+	" \x03(\tR\aReplies\x12\x12\n" +
+	"\x04User\x18\v \x01(\tR\x04User\x12\x1c\n" +
+	"\tDirectory\x18\f \x01(\tR\tDirectory\x121\n" +
+	"\tTransfers\x18\r \x03(\v2\x13.netcap.FTPTransferR\tTransfers\x12\x18\n" +
+	"\aAuthTLS\x18\x0e \x01(\bR\aAuthTLS\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x0f \x01(\bR\n" +
+	"Incomplete\"\x87\x01\n" +
+	"\vFTPTransfer\x12\x18\n" +
+	"\aCommand\x18\x01 \x01(\tR\aCommand\x12\x12\n" +
+	"\x04Name\x18\x02 \x01(\tR\x04Name\x12 \n" +
+	"\vDataAddress\x18\x03 \x01(\tR\vDataAddress\x12\x12\n" +
+	"\x04Size\x18\x04 \x01(\x03R\x04Size\x12\x14\n" +
+	"\x05Reply\x18\x05 \x01(\tR\x05Reply*\xc4\x0e\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -19490,7 +19767,9 @@ const file_netcap_proto_rawDesc = "" +
 	"\x0eNC_Credentials\x10a\x12\n" +
 	"\n" +
 	"\x06NC_SSH\x10b\x12\v\n" +
-	"\aNC_IMAP\x10hB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\aNC_IMAP\x10h\x12\n" +
+	"\n" +
+	"\x06NC_FTP\x10iB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -19505,7 +19784,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 136)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 138)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -19641,9 +19920,11 @@ var file_netcap_proto_goTypes = []any{
 	(*File)(nil),                        // 131: netcap.File
 	(*Software)(nil),                    // 132: netcap.Software
 	(*Service)(nil),                     // 133: netcap.Service
-	nil,                                 // 134: netcap.HTTP.RequestHeaderEntry
-	nil,                                 // 135: netcap.HTTP.ResponseHeaderEntry
-	nil,                                 // 136: netcap.HTTP.ParametersEntry
+	(*FTP)(nil),                         // 134: netcap.FTP
+	(*FTPTransfer)(nil),                 // 135: netcap.FTPTransfer
+	nil,                                 // 136: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 137: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 138: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -19725,9 +20006,9 @@ var file_netcap_proto_depIdxs = []int32{
 	108, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
 	110, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
 	115, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	134, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
-	135, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
-	136, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	136, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	137, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	138, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
 	117, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
 	117, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
 	123, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
@@ -19735,11 +20016,12 @@ var file_netcap_proto_depIdxs = []int32{
 	125, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
 	125, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
 	125, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
-	89,  // [89:89] is the sub-list for method output_type
-	89,  // [89:89] is the sub-list for method input_type
-	89,  // [89:89] is the sub-list for extension type_name
-	89,  // [89:89] is the sub-list for extension extendee
-	0,   // [0:89] is the sub-list for field type_name
+	135, // 89: netcap.FTP.Transfers:type_name -> netcap.FTPTransfer
+	90,  // [90:90] is the sub-list for method output_type
+	90,  // [90:90] is the sub-list for method input_type
+	90,  // [90:90] is the sub-list for extension type_name
+	90,  // [90:90] is the sub-list for extension extendee
+	0,   // [0:90] is the sub-list for field type_name
 }
 
 func init() { file_netcap_proto_init() }
@@ -19753,7 +20035,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   136,
+			NumMessages:   138,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
