@@ -42,10 +42,14 @@ func (c *chdlcLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 func (c *chdlcLayer) CanDecode() gopacket.LayerClass { return layerTypeCHDLC }
 
 // NextLayerType follows the EtherType as Ethernet does (IPv4, IPv6, CDP,
-// ...); SLARP keepalives (0x8035) have no layer: unknown packets.
+// ...), and 0xFEFE to the OSI protocols (IS-IS); SLARP keepalives (0x8035)
+// have no layer: unknown packets.
 func (c *chdlcLayer) NextLayerType() gopacket.LayerType {
-	if c.Protocol == 0x8035 {
+	switch c.Protocol {
+	case 0x8035:
 		return gopacket.LayerTypeZero
+	case 0xfefe:
+		return layerTypeOSI
 	}
 	return c.Protocol.LayerType()
 }

@@ -15,7 +15,7 @@ func TestJuniper(t *testing.T) {
 			Decoded, "", "172.16.20.5", types.Type_NC_TCP},
 		// 1 0.000000 LucentTe_18:ae:00 → DEC-MAP-(or-OSI?)-Intermediate-System-Hello? ISIS LSP 82 L2 LSP, LSP-ID: 1280.9201.9098.00-00, Sequence: 0x000001e2, Lifetime: 0s
 		{"802.3 LLC IS-IS", "4d474385001003010106010e01028a0004044b01000009002b00000500058618ae00002efefe03831b010014010000002b00001280920190980000000001e20000030d0701128092020074890550325f7265",
-			Unknown, "unknown layer after LLC", "", types.Type_NC_LLC},
+			Decoded, "", "", types.Type_NC_ISIS},
 		// the header of the first frame without link header (flag 0x02), then its IPv4 packet
 		{"no link header, IPv4", "4d474382001003010106010e01028c0004044c010000 00000000 45c000b688f7000040067062ac101405ac101403e8ef00b3e9e02e03c72f6b7d80184000e11200000101080a01f37b4601f2e577",
 			Decoded, "", "172.16.20.5", types.Type_NC_TCP},

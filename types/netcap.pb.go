@@ -163,6 +163,7 @@ const (
 	// 89..93 are used by records of the original netcap that are not part of
 	// this contract; the number of TLSServerHello is the original one.
 	Type_NC_TLSServerHello Type = 94
+	Type_NC_ISIS           Type = 95
 )
 
 // Enum value maps for Type.
@@ -258,6 +259,7 @@ var (
 		87: "NC_CIP",
 		88: "NC_ENIP",
 		94: "NC_TLSServerHello",
+		95: "NC_ISIS",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -350,6 +352,7 @@ var (
 		"NC_CIP":                         87,
 		"NC_ENIP":                        88,
 		"NC_TLSServerHello":              94,
+		"NC_ISIS":                        95,
 	}
 )
 
@@ -11208,6 +11211,289 @@ func (x *VRRPv2) GetFlowID() string {
 	return ""
 }
 
+// ISIS is the header of an IS-IS routing PDU (ISO 10589): a hello, link
+// state PDU or sequence number PDU, with the types of the TLVs it carries.
+// netcap reads it over 802.2 LLC (DSAP 0xFE), Cisco HDLC and Frame Relay.
+// System IDs are shown as tshark and tcpdump show them: groups of two bytes
+// in hex joined by dots (1921.6800.1001).
+type ISIS struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
+	HeaderLength int32                  `protobuf:"varint,2,opt,name=HeaderLength,proto3" json:"HeaderLength,omitempty"` // length indicator: the bytes of the fixed header
+	Version      int32                  `protobuf:"varint,3,opt,name=Version,proto3" json:"Version,omitempty"`           // version/protocol ID extension, 1
+	// system ID length field as sent: 0 means 6 bytes, 255 means none
+	SystemIDLength int32 `protobuf:"varint,4,opt,name=SystemIDLength,proto3" json:"SystemIDLength,omitempty"`
+	// PDU type: 15 L1 LAN hello, 16 L2 LAN hello, 17 point-to-point hello,
+	// 18 L1 LSP, 20 L2 LSP, 24 L1 CSNP, 25 L2 CSNP, 26 L1 PSNP, 27 L2 PSNP
+	PDUType int32 `protobuf:"varint,5,opt,name=PDUType,proto3" json:"PDUType,omitempty"`
+	// maximum area addresses field as sent: 0 means 3
+	MaxAreaAddresses int32 `protobuf:"varint,6,opt,name=MaxAreaAddresses,proto3" json:"MaxAreaAddresses,omitempty"`
+	// length of the whole PDU as its header gives it, bytes; 0 for an
+	// unknown PDU type
+	PDULength int32 `protobuf:"varint,7,opt,name=PDULength,proto3" json:"PDULength,omitempty"`
+	// hellos: circuit type (1 level 1, 2 level 2, 3 both); 0 in other PDUs
+	CircuitType int32 `protobuf:"varint,8,opt,name=CircuitType,proto3" json:"CircuitType,omitempty"`
+	// hellos, CSNP, PSNP: system ID of the sender; empty in LSPs
+	SourceID string `protobuf:"bytes,9,opt,name=SourceID,proto3" json:"SourceID,omitempty"`
+	// hellos: seconds the neighbor keeps the adjacency without a hello; 0
+	// in other PDUs
+	HoldingTime int32 `protobuf:"varint,10,opt,name=HoldingTime,proto3" json:"HoldingTime,omitempty"`
+	// LAN hellos: priority for designated IS election (7 bits); 0 in
+	// other PDUs
+	Priority int32 `protobuf:"varint,11,opt,name=Priority,proto3" json:"Priority,omitempty"`
+	// LAN hellos: LAN ID (designated IS system ID and pseudonode
+	// number); empty in other PDUs
+	LANID string `protobuf:"bytes,12,opt,name=LANID,proto3" json:"LANID,omitempty"`
+	// point-to-point hellos: local circuit ID; 0 in other PDUs
+	LocalCircuitID int32 `protobuf:"varint,13,opt,name=LocalCircuitID,proto3" json:"LocalCircuitID,omitempty"`
+	// LSPs: seconds before the LSP expires; 0 in other PDUs
+	RemainingLifetime int32 `protobuf:"varint,14,opt,name=RemainingLifetime,proto3" json:"RemainingLifetime,omitempty"`
+	// LSPs: LSP ID (system ID, pseudonode number, then "-" and the
+	// fragment number); empty in other PDUs
+	LSPID          string `protobuf:"bytes,15,opt,name=LSPID,proto3" json:"LSPID,omitempty"`
+	SequenceNumber uint32 `protobuf:"varint,16,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"` // LSPs: sequence number; 0 in other PDUs
+	Checksum       int32  `protobuf:"varint,17,opt,name=Checksum,proto3" json:"Checksum,omitempty"`             // LSPs: checksum as sent (not verified); 0 in other PDUs
+	// CSNPs: first LSP ID of the range described; empty in other PDUs
+	StartLSPID string `protobuf:"bytes,18,opt,name=StartLSPID,proto3" json:"StartLSPID,omitempty"`
+	// CSNPs: last LSP ID of the range described; empty in other PDUs
+	EndLSPID string `protobuf:"bytes,19,opt,name=EndLSPID,proto3" json:"EndLSPID,omitempty"`
+	// area addresses of TLV 1, each as tcpdump shows it (49.0001)
+	AreaAddresses []string `protobuf:"bytes,20,rep,name=AreaAddresses,proto3" json:"AreaAddresses,omitempty"`
+	// types of the TLVs after the fixed header, in order (1 area addresses,
+	// 22 extended IS reachability, 135 extended IP reachability, 137 host
+	// name, ...); a TLV cut by the end of the PDU is not listed
+	TLVTypes    []int32 `protobuf:"varint,21,rep,packed,name=TLVTypes,proto3" json:"TLVTypes,omitempty"`
+	FrameNumber int64   `protobuf:"varint,22,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,23,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,24,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,25,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,26,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,27,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ISIS) Reset() {
+	*x = ISIS{}
+	mi := &file_netcap_proto_msgTypes[93]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ISIS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ISIS) ProtoMessage() {}
+
+func (x *ISIS) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[93]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ISIS.ProtoReflect.Descriptor instead.
+func (*ISIS) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{93}
+}
+
+func (x *ISIS) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ISIS) GetHeaderLength() int32 {
+	if x != nil {
+		return x.HeaderLength
+	}
+	return 0
+}
+
+func (x *ISIS) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ISIS) GetSystemIDLength() int32 {
+	if x != nil {
+		return x.SystemIDLength
+	}
+	return 0
+}
+
+func (x *ISIS) GetPDUType() int32 {
+	if x != nil {
+		return x.PDUType
+	}
+	return 0
+}
+
+func (x *ISIS) GetMaxAreaAddresses() int32 {
+	if x != nil {
+		return x.MaxAreaAddresses
+	}
+	return 0
+}
+
+func (x *ISIS) GetPDULength() int32 {
+	if x != nil {
+		return x.PDULength
+	}
+	return 0
+}
+
+func (x *ISIS) GetCircuitType() int32 {
+	if x != nil {
+		return x.CircuitType
+	}
+	return 0
+}
+
+func (x *ISIS) GetSourceID() string {
+	if x != nil {
+		return x.SourceID
+	}
+	return ""
+}
+
+func (x *ISIS) GetHoldingTime() int32 {
+	if x != nil {
+		return x.HoldingTime
+	}
+	return 0
+}
+
+func (x *ISIS) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *ISIS) GetLANID() string {
+	if x != nil {
+		return x.LANID
+	}
+	return ""
+}
+
+func (x *ISIS) GetLocalCircuitID() int32 {
+	if x != nil {
+		return x.LocalCircuitID
+	}
+	return 0
+}
+
+func (x *ISIS) GetRemainingLifetime() int32 {
+	if x != nil {
+		return x.RemainingLifetime
+	}
+	return 0
+}
+
+func (x *ISIS) GetLSPID() string {
+	if x != nil {
+		return x.LSPID
+	}
+	return ""
+}
+
+func (x *ISIS) GetSequenceNumber() uint32 {
+	if x != nil {
+		return x.SequenceNumber
+	}
+	return 0
+}
+
+func (x *ISIS) GetChecksum() int32 {
+	if x != nil {
+		return x.Checksum
+	}
+	return 0
+}
+
+func (x *ISIS) GetStartLSPID() string {
+	if x != nil {
+		return x.StartLSPID
+	}
+	return ""
+}
+
+func (x *ISIS) GetEndLSPID() string {
+	if x != nil {
+		return x.EndLSPID
+	}
+	return ""
+}
+
+func (x *ISIS) GetAreaAddresses() []string {
+	if x != nil {
+		return x.AreaAddresses
+	}
+	return nil
+}
+
+func (x *ISIS) GetTLVTypes() []int32 {
+	if x != nil {
+		return x.TLVTypes
+	}
+	return nil
+}
+
+func (x *ISIS) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *ISIS) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *ISIS) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *ISIS) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *ISIS) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *ISIS) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
 // Geneve is a Generic Network Virtualization Encapsulation header.
 type Geneve struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -11234,7 +11520,7 @@ type Geneve struct {
 
 func (x *Geneve) Reset() {
 	*x = Geneve{}
-	mi := &file_netcap_proto_msgTypes[93]
+	mi := &file_netcap_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11246,7 +11532,7 @@ func (x *Geneve) String() string {
 func (*Geneve) ProtoMessage() {}
 
 func (x *Geneve) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[93]
+	mi := &file_netcap_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11259,7 +11545,7 @@ func (x *Geneve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Geneve.ProtoReflect.Descriptor instead.
 func (*Geneve) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{93}
+	return file_netcap_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *Geneve) GetTimestamp() int64 {
@@ -11374,7 +11660,7 @@ type GeneveOption struct {
 
 func (x *GeneveOption) Reset() {
 	*x = GeneveOption{}
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11386,7 +11672,7 @@ func (x *GeneveOption) String() string {
 func (*GeneveOption) ProtoMessage() {}
 
 func (x *GeneveOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11399,7 +11685,7 @@ func (x *GeneveOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GeneveOption.ProtoReflect.Descriptor instead.
 func (*GeneveOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{94}
+	return file_netcap_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *GeneveOption) GetClass() int32 {
@@ -11460,7 +11746,7 @@ type VXLAN struct {
 
 func (x *VXLAN) Reset() {
 	*x = VXLAN{}
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11472,7 +11758,7 @@ func (x *VXLAN) String() string {
 func (*VXLAN) ProtoMessage() {}
 
 func (x *VXLAN) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11485,7 +11771,7 @@ func (x *VXLAN) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VXLAN.ProtoReflect.Descriptor instead.
 func (*VXLAN) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{95}
+	return file_netcap_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *VXLAN) GetTimestamp() int64 {
@@ -11619,7 +11905,7 @@ type TCP struct {
 
 func (x *TCP) Reset() {
 	*x = TCP{}
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11631,7 +11917,7 @@ func (x *TCP) String() string {
 func (*TCP) ProtoMessage() {}
 
 func (x *TCP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11644,7 +11930,7 @@ func (x *TCP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCP.ProtoReflect.Descriptor instead.
 func (*TCP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{96}
+	return file_netcap_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *TCP) GetTimestamp() int64 {
@@ -11851,7 +12137,7 @@ type TCPOption struct {
 
 func (x *TCPOption) Reset() {
 	*x = TCPOption{}
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11863,7 +12149,7 @@ func (x *TCPOption) String() string {
 func (*TCPOption) ProtoMessage() {}
 
 func (x *TCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11876,7 +12162,7 @@ func (x *TCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPOption.ProtoReflect.Descriptor instead.
 func (*TCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{97}
+	return file_netcap_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *TCPOption) GetOptionType() int32 {
@@ -11922,7 +12208,7 @@ type UDP struct {
 
 func (x *UDP) Reset() {
 	*x = UDP{}
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11934,7 +12220,7 @@ func (x *UDP) String() string {
 func (*UDP) ProtoMessage() {}
 
 func (x *UDP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11947,7 +12233,7 @@ func (x *UDP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UDP.ProtoReflect.Descriptor instead.
 func (*UDP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{98}
+	return file_netcap_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *UDP) GetTimestamp() int64 {
@@ -12053,7 +12339,7 @@ type SCTP struct {
 
 func (x *SCTP) Reset() {
 	*x = SCTP{}
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12065,7 +12351,7 @@ func (x *SCTP) String() string {
 func (*SCTP) ProtoMessage() {}
 
 func (x *SCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12078,7 +12364,7 @@ func (x *SCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SCTP.ProtoReflect.Descriptor instead.
 func (*SCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{99}
+	return file_netcap_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *SCTP) GetTimestamp() int64 {
@@ -12181,7 +12467,7 @@ type DNS struct {
 
 func (x *DNS) Reset() {
 	*x = DNS{}
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12193,7 +12479,7 @@ func (x *DNS) String() string {
 func (*DNS) ProtoMessage() {}
 
 func (x *DNS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12206,7 +12492,7 @@ func (x *DNS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNS.ProtoReflect.Descriptor instead.
 func (*DNS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{100}
+	return file_netcap_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *DNS) GetTimestamp() int64 {
@@ -12389,7 +12675,7 @@ type DNSQuestion struct {
 
 func (x *DNSQuestion) Reset() {
 	*x = DNSQuestion{}
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12401,7 +12687,7 @@ func (x *DNSQuestion) String() string {
 func (*DNSQuestion) ProtoMessage() {}
 
 func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12414,7 +12700,7 @@ func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSQuestion.ProtoReflect.Descriptor instead.
 func (*DNSQuestion) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{101}
+	return file_netcap_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *DNSQuestion) GetName() string {
@@ -12463,7 +12749,7 @@ type DNSResourceRecord struct {
 
 func (x *DNSResourceRecord) Reset() {
 	*x = DNSResourceRecord{}
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12475,7 +12761,7 @@ func (x *DNSResourceRecord) String() string {
 func (*DNSResourceRecord) ProtoMessage() {}
 
 func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12488,7 +12774,7 @@ func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSResourceRecord.ProtoReflect.Descriptor instead.
 func (*DNSResourceRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{102}
+	return file_netcap_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *DNSResourceRecord) GetName() string {
@@ -12605,7 +12891,7 @@ type DNSSOA struct {
 
 func (x *DNSSOA) Reset() {
 	*x = DNSSOA{}
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12617,7 +12903,7 @@ func (x *DNSSOA) String() string {
 func (*DNSSOA) ProtoMessage() {}
 
 func (x *DNSSOA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12630,7 +12916,7 @@ func (x *DNSSOA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSOA.ProtoReflect.Descriptor instead.
 func (*DNSSOA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{103}
+	return file_netcap_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DNSSOA) GetMName() string {
@@ -12695,7 +12981,7 @@ type DNSSRV struct {
 
 func (x *DNSSRV) Reset() {
 	*x = DNSSRV{}
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12707,7 +12993,7 @@ func (x *DNSSRV) String() string {
 func (*DNSSRV) ProtoMessage() {}
 
 func (x *DNSSRV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12720,7 +13006,7 @@ func (x *DNSSRV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSRV.ProtoReflect.Descriptor instead.
 func (*DNSSRV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{104}
+	return file_netcap_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DNSSRV) GetPriority() int32 {
@@ -12762,7 +13048,7 @@ type DNSMX struct {
 
 func (x *DNSMX) Reset() {
 	*x = DNSMX{}
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12774,7 +13060,7 @@ func (x *DNSMX) String() string {
 func (*DNSMX) ProtoMessage() {}
 
 func (x *DNSMX) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12787,7 +13073,7 @@ func (x *DNSMX) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSMX.ProtoReflect.Descriptor instead.
 func (*DNSMX) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{105}
+	return file_netcap_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DNSMX) GetPreference() int32 {
@@ -12842,7 +13128,7 @@ type DHCPv4 struct {
 
 func (x *DHCPv4) Reset() {
 	*x = DHCPv4{}
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12854,7 +13140,7 @@ func (x *DHCPv4) String() string {
 func (*DHCPv4) ProtoMessage() {}
 
 func (x *DHCPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12867,7 +13153,7 @@ func (x *DHCPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv4.ProtoReflect.Descriptor instead.
 func (*DHCPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{106}
+	return file_netcap_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DHCPv4) GetTimestamp() int64 {
@@ -13038,7 +13324,7 @@ type DHCPOption struct {
 
 func (x *DHCPOption) Reset() {
 	*x = DHCPOption{}
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13050,7 +13336,7 @@ func (x *DHCPOption) String() string {
 func (*DHCPOption) ProtoMessage() {}
 
 func (x *DHCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13063,7 +13349,7 @@ func (x *DHCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPOption.ProtoReflect.Descriptor instead.
 func (*DHCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{107}
+	return file_netcap_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DHCPOption) GetType() int32 {
@@ -13114,7 +13400,7 @@ type DHCPv6 struct {
 
 func (x *DHCPv6) Reset() {
 	*x = DHCPv6{}
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13126,7 +13412,7 @@ func (x *DHCPv6) String() string {
 func (*DHCPv6) ProtoMessage() {}
 
 func (x *DHCPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13139,7 +13425,7 @@ func (x *DHCPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6.ProtoReflect.Descriptor instead.
 func (*DHCPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{108}
+	return file_netcap_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DHCPv6) GetTimestamp() int64 {
@@ -13247,7 +13533,7 @@ type DHCPv6Option struct {
 
 func (x *DHCPv6Option) Reset() {
 	*x = DHCPv6Option{}
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13259,7 +13545,7 @@ func (x *DHCPv6Option) String() string {
 func (*DHCPv6Option) ProtoMessage() {}
 
 func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13272,7 +13558,7 @@ func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6Option.ProtoReflect.Descriptor instead.
 func (*DHCPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{109}
+	return file_netcap_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DHCPv6Option) GetCode() int32 {
@@ -13340,7 +13626,7 @@ type NTP struct {
 
 func (x *NTP) Reset() {
 	*x = NTP{}
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13352,7 +13638,7 @@ func (x *NTP) String() string {
 func (*NTP) ProtoMessage() {}
 
 func (x *NTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13365,7 +13651,7 @@ func (x *NTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NTP.ProtoReflect.Descriptor instead.
 func (*NTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{110}
+	return file_netcap_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *NTP) GetTimestamp() int64 {
@@ -13541,7 +13827,7 @@ type SIP struct {
 
 func (x *SIP) Reset() {
 	*x = SIP{}
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13553,7 +13839,7 @@ func (x *SIP) String() string {
 func (*SIP) ProtoMessage() {}
 
 func (x *SIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13566,7 +13852,7 @@ func (x *SIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SIP.ProtoReflect.Descriptor instead.
 func (*SIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{111}
+	return file_netcap_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *SIP) GetTimestamp() int64 {
@@ -13691,7 +13977,7 @@ type LCM struct {
 
 func (x *LCM) Reset() {
 	*x = LCM{}
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13703,7 +13989,7 @@ func (x *LCM) String() string {
 func (*LCM) ProtoMessage() {}
 
 func (x *LCM) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13716,7 +14002,7 @@ func (x *LCM) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LCM.ProtoReflect.Descriptor instead.
 func (*LCM) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{112}
+	return file_netcap_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *LCM) GetTimestamp() int64 {
@@ -13867,7 +14153,7 @@ type BFD struct {
 
 func (x *BFD) Reset() {
 	*x = BFD{}
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13879,7 +14165,7 @@ func (x *BFD) String() string {
 func (*BFD) ProtoMessage() {}
 
 func (x *BFD) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13892,7 +14178,7 @@ func (x *BFD) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFD.ProtoReflect.Descriptor instead.
 func (*BFD) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{113}
+	return file_netcap_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *BFD) GetTimestamp() int64 {
@@ -14073,7 +14359,7 @@ type BFDAuthHeader struct {
 
 func (x *BFDAuthHeader) Reset() {
 	*x = BFDAuthHeader{}
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14085,7 +14371,7 @@ func (x *BFDAuthHeader) String() string {
 func (*BFDAuthHeader) ProtoMessage() {}
 
 func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14098,7 +14384,7 @@ func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFDAuthHeader.ProtoReflect.Descriptor instead.
 func (*BFDAuthHeader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{114}
+	return file_netcap_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *BFDAuthHeader) GetAuthType() int32 {
@@ -14209,7 +14495,7 @@ type HTTP struct {
 
 func (x *HTTP) Reset() {
 	*x = HTTP{}
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14221,7 +14507,7 @@ func (x *HTTP) String() string {
 func (*HTTP) ProtoMessage() {}
 
 func (x *HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14234,7 +14520,7 @@ func (x *HTTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTP.ProtoReflect.Descriptor instead.
 func (*HTTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{115}
+	return file_netcap_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *HTTP) GetTimestamp() int64 {
@@ -14535,7 +14821,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14547,7 +14833,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14560,7 +14846,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{116}
+	return file_netcap_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -14848,7 +15134,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14860,7 +15146,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14873,7 +15159,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{117}
+	return file_netcap_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -15119,7 +15405,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15131,7 +15417,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15144,7 +15430,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{118}
+	return file_netcap_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -15270,7 +15556,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15282,7 +15568,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15295,7 +15581,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{119}
+	return file_netcap_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -15422,7 +15708,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15434,7 +15720,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15447,7 +15733,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -15561,7 +15847,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15573,7 +15859,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15586,7 +15872,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -16728,7 +17014,38 @@ const file_netcap_proto_rawDesc = "" +
 	"\x05DstIP\x18\r \x01(\tR\x05DstIP\x12\x18\n" +
 	"\aSrcPort\x18\x0e \x01(\x05R\aSrcPort\x12\x18\n" +
 	"\aDstPort\x18\x0f \x01(\x05R\aDstPort\x12\x16\n" +
-	"\x06FlowID\x18\x10 \x01(\tR\x06FlowID\"\xa4\x03\n" +
+	"\x06FlowID\x18\x10 \x01(\tR\x06FlowID\"\xc8\x06\n" +
+	"\x04ISIS\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\"\n" +
+	"\fHeaderLength\x18\x02 \x01(\x05R\fHeaderLength\x12\x18\n" +
+	"\aVersion\x18\x03 \x01(\x05R\aVersion\x12&\n" +
+	"\x0eSystemIDLength\x18\x04 \x01(\x05R\x0eSystemIDLength\x12\x18\n" +
+	"\aPDUType\x18\x05 \x01(\x05R\aPDUType\x12*\n" +
+	"\x10MaxAreaAddresses\x18\x06 \x01(\x05R\x10MaxAreaAddresses\x12\x1c\n" +
+	"\tPDULength\x18\a \x01(\x05R\tPDULength\x12 \n" +
+	"\vCircuitType\x18\b \x01(\x05R\vCircuitType\x12\x1a\n" +
+	"\bSourceID\x18\t \x01(\tR\bSourceID\x12 \n" +
+	"\vHoldingTime\x18\n" +
+	" \x01(\x05R\vHoldingTime\x12\x1a\n" +
+	"\bPriority\x18\v \x01(\x05R\bPriority\x12\x14\n" +
+	"\x05LANID\x18\f \x01(\tR\x05LANID\x12&\n" +
+	"\x0eLocalCircuitID\x18\r \x01(\x05R\x0eLocalCircuitID\x12,\n" +
+	"\x11RemainingLifetime\x18\x0e \x01(\x05R\x11RemainingLifetime\x12\x14\n" +
+	"\x05LSPID\x18\x0f \x01(\tR\x05LSPID\x12&\n" +
+	"\x0eSequenceNumber\x18\x10 \x01(\rR\x0eSequenceNumber\x12\x1a\n" +
+	"\bChecksum\x18\x11 \x01(\x05R\bChecksum\x12\x1e\n" +
+	"\n" +
+	"StartLSPID\x18\x12 \x01(\tR\n" +
+	"StartLSPID\x12\x1a\n" +
+	"\bEndLSPID\x18\x13 \x01(\tR\bEndLSPID\x12$\n" +
+	"\rAreaAddresses\x18\x14 \x03(\tR\rAreaAddresses\x12\x1a\n" +
+	"\bTLVTypes\x18\x15 \x03(\x05R\bTLVTypes\x12 \n" +
+	"\vFrameNumber\x18\x16 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x17 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x18 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x19 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x1a \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\x1b \x01(\tR\x06FlowID\"\xa4\x03\n" +
 	"\x06Geneve\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x18\n" +
 	"\aVersion\x18\x02 \x01(\x05R\aVersion\x12$\n" +
@@ -17219,7 +17536,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06FlowID\x18\x0e \x01(\tR\x06FlowID\"?\n" +
 	"\x17ENIPCommandSpecificData\x12\x10\n" +
 	"\x03Cmd\x18\x01 \x01(\rR\x03Cmd\x12\x12\n" +
-	"\x04Data\x18\x02 \x01(\fR\x04Data*\xc3\r\n" +
+	"\x04Data\x18\x02 \x01(\fR\x04Data*\xd0\r\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -17325,7 +17642,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\n" +
 	"\x06NC_CIP\x10W\x12\v\n" +
 	"\aNC_ENIP\x10X\x12\x15\n" +
-	"\x11NC_TLSServerHello\x10^B&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\x11NC_TLSServerHello\x10^\x12\v\n" +
+	"\aNC_ISIS\x10_B&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -17340,7 +17658,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 122)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -17436,35 +17754,36 @@ var file_netcap_proto_goTypes = []any{
 	(*ASExternalLSA)(nil),               // 91: netcap.ASExternalLSA
 	(*ASExternalLSAV2)(nil),             // 92: netcap.ASExternalLSAV2
 	(*VRRPv2)(nil),                      // 93: netcap.VRRPv2
-	(*Geneve)(nil),                      // 94: netcap.Geneve
-	(*GeneveOption)(nil),                // 95: netcap.GeneveOption
-	(*VXLAN)(nil),                       // 96: netcap.VXLAN
-	(*TCP)(nil),                         // 97: netcap.TCP
-	(*TCPOption)(nil),                   // 98: netcap.TCPOption
-	(*UDP)(nil),                         // 99: netcap.UDP
-	(*SCTP)(nil),                        // 100: netcap.SCTP
-	(*DNS)(nil),                         // 101: netcap.DNS
-	(*DNSQuestion)(nil),                 // 102: netcap.DNSQuestion
-	(*DNSResourceRecord)(nil),           // 103: netcap.DNSResourceRecord
-	(*DNSSOA)(nil),                      // 104: netcap.DNSSOA
-	(*DNSSRV)(nil),                      // 105: netcap.DNSSRV
-	(*DNSMX)(nil),                       // 106: netcap.DNSMX
-	(*DHCPv4)(nil),                      // 107: netcap.DHCPv4
-	(*DHCPOption)(nil),                  // 108: netcap.DHCPOption
-	(*DHCPv6)(nil),                      // 109: netcap.DHCPv6
-	(*DHCPv6Option)(nil),                // 110: netcap.DHCPv6Option
-	(*NTP)(nil),                         // 111: netcap.NTP
-	(*SIP)(nil),                         // 112: netcap.SIP
-	(*LCM)(nil),                         // 113: netcap.LCM
-	(*BFD)(nil),                         // 114: netcap.BFD
-	(*BFDAuthHeader)(nil),               // 115: netcap.BFDAuthHeader
-	(*HTTP)(nil),                        // 116: netcap.HTTP
-	(*TLSClientHello)(nil),              // 117: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 118: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 119: netcap.Modbus
-	(*CIP)(nil),                         // 120: netcap.CIP
-	(*ENIP)(nil),                        // 121: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 122: netcap.ENIPCommandSpecificData
+	(*ISIS)(nil),                        // 94: netcap.ISIS
+	(*Geneve)(nil),                      // 95: netcap.Geneve
+	(*GeneveOption)(nil),                // 96: netcap.GeneveOption
+	(*VXLAN)(nil),                       // 97: netcap.VXLAN
+	(*TCP)(nil),                         // 98: netcap.TCP
+	(*TCPOption)(nil),                   // 99: netcap.TCPOption
+	(*UDP)(nil),                         // 100: netcap.UDP
+	(*SCTP)(nil),                        // 101: netcap.SCTP
+	(*DNS)(nil),                         // 102: netcap.DNS
+	(*DNSQuestion)(nil),                 // 103: netcap.DNSQuestion
+	(*DNSResourceRecord)(nil),           // 104: netcap.DNSResourceRecord
+	(*DNSSOA)(nil),                      // 105: netcap.DNSSOA
+	(*DNSSRV)(nil),                      // 106: netcap.DNSSRV
+	(*DNSMX)(nil),                       // 107: netcap.DNSMX
+	(*DHCPv4)(nil),                      // 108: netcap.DHCPv4
+	(*DHCPOption)(nil),                  // 109: netcap.DHCPOption
+	(*DHCPv6)(nil),                      // 110: netcap.DHCPv6
+	(*DHCPv6Option)(nil),                // 111: netcap.DHCPv6Option
+	(*NTP)(nil),                         // 112: netcap.NTP
+	(*SIP)(nil),                         // 113: netcap.SIP
+	(*LCM)(nil),                         // 114: netcap.LCM
+	(*BFD)(nil),                         // 115: netcap.BFD
+	(*BFDAuthHeader)(nil),               // 116: netcap.BFDAuthHeader
+	(*HTTP)(nil),                        // 117: netcap.HTTP
+	(*TLSClientHello)(nil),              // 118: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 119: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 120: netcap.Modbus
+	(*CIP)(nil),                         // 121: netcap.CIP
+	(*ENIP)(nil),                        // 122: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 123: netcap.ENIPCommandSpecificData
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -17534,19 +17853,19 @@ var file_netcap_proto_depIdxs = []int32{
 	84,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
 	87,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
 	87,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
-	95,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
-	98,  // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
-	102, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
-	103, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
-	103, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
-	103, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
-	104, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
-	105, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
-	106, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
-	108, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
-	110, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
-	115, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	122, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	96,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
+	99,  // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
+	103, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
+	104, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
+	104, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
+	104, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
+	105, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
+	106, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
+	107, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
+	109, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
+	111, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
+	116, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
+	123, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
 	80,  // [80:80] is the sub-list for method output_type
 	80,  // [80:80] is the sub-list for method input_type
 	80,  // [80:80] is the sub-list for extension type_name
@@ -17565,7 +17884,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   122,
+			NumMessages:   123,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
