@@ -185,10 +185,9 @@ func (l *isisLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	if fixed == 0 {
 		return nil
 	}
-	end := len(data)
-	if int(l.PDULength) >= fixed && int(l.PDULength) < end {
-		end = int(l.PDULength)
-	}
+	// A PDU length below the fixed header leaves no room for TLVs; tcpdump
+	// and tshark read none then either.
+	end := min(len(data), int(l.PDULength))
 	for off := fixed; off+2 <= end; {
 		typ, size := data[off], int(data[off+1])
 		if off+2+size > end {

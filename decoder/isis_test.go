@@ -117,7 +117,7 @@ func TestISISBounds(t *testing.T) {
 	}{
 		{"system ID length 9", "831b01090f010000", "system ID length above 8", nil},
 		{"TLV longer than the PDU", "831101001b010000" + "0011" + "111111111111" + "00" + "09ff00", "", nil},
-		{"PDU length below the header", "831101001b010000" + "0001" + "111111111111" + "00" + "0900" + "0100", "", []int32{9, 1}},
+		{"PDU length below the header", "831101001b010000" + "0001" + "111111111111" + "00" + "0900" + "0100", "", nil},
 		{"area length past the TLV", "831101001b010000" + "0017" + "111111111111" + "00" + "010205490001", "", []int32{1}},
 		{"unknown PDU type", "8308010000010000ffff", "", nil},
 	} {
