@@ -148,7 +148,8 @@ func init() {
 		layer: layerTypeISIS, rec: types.Type_NC_ISIS, link: layers.LinkTypeEthernet,
 		below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLLC, layerTypeOSI},
 		wrap: func(b []byte) []byte {
-			return cat(ethHeader(uint16(3+len(b))), []byte{0xfe, 0xfe, 0x03}, b)
+			// an 802.3 length field says at most 1500; the frame may be longer
+			return cat(ethHeader(uint16(min(3+len(b), 1500))), []byte{0xfe, 0xfe, 0x03}, b)
 		},
 		max: fuzzMax,
 		built: func() [][]byte {

@@ -164,6 +164,7 @@ const (
 	// this contract; the number of TLSServerHello is the original one.
 	Type_NC_TLSServerHello Type = 94
 	Type_NC_ISIS           Type = 95
+	Type_NC_SLARP          Type = 96
 )
 
 // Enum value maps for Type.
@@ -260,6 +261,7 @@ var (
 		88: "NC_ENIP",
 		94: "NC_TLSServerHello",
 		95: "NC_ISIS",
+		96: "NC_SLARP",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -353,6 +355,7 @@ var (
 		"NC_ENIP":                        88,
 		"NC_TLSServerHello":              94,
 		"NC_ISIS":                        95,
+		"NC_SLARP":                       96,
 	}
 )
 
@@ -11494,6 +11497,159 @@ func (x *ISIS) GetFlowID() string {
 	return ""
 }
 
+// SLARP is a Cisco Serial Line Address Resolution Protocol packet, carried
+// in Cisco HDLC frames (protocol 0x8035): an address request or reply, or
+// the keepalive that tells a serial link is up.
+type SLARP struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp  int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`   // packet capture time, Unix ns
+	PacketType int32                  `protobuf:"varint,2,opt,name=PacketType,proto3" json:"PacketType,omitempty"` // 0 address request, 1 address reply, 2 line keepalive
+	// requests and replies: the sender's IPv4 address, text form; empty in
+	// keepalives
+	Address string `protobuf:"bytes,3,opt,name=Address,proto3" json:"Address,omitempty"`
+	// requests and replies: the sender's netmask, text form; empty in
+	// keepalives
+	Netmask string `protobuf:"bytes,4,opt,name=Netmask,proto3" json:"Netmask,omitempty"`
+	// keepalives: the sender's sequence number; 0 in other packets
+	MySequence uint32 `protobuf:"varint,5,opt,name=MySequence,proto3" json:"MySequence,omitempty"`
+	// keepalives: the last sequence number the sender received; 0 in other
+	// packets
+	YourSequence uint32 `protobuf:"varint,6,opt,name=YourSequence,proto3" json:"YourSequence,omitempty"`
+	// keepalives: reliability field as sent (0xFFFF); 0 in other packets
+	Reliability int32 `protobuf:"varint,7,opt,name=Reliability,proto3" json:"Reliability,omitempty"`
+	FrameNumber int64 `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SLARP) Reset() {
+	*x = SLARP{}
+	mi := &file_netcap_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SLARP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SLARP) ProtoMessage() {}
+
+func (x *SLARP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SLARP.ProtoReflect.Descriptor instead.
+func (*SLARP) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *SLARP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *SLARP) GetPacketType() int32 {
+	if x != nil {
+		return x.PacketType
+	}
+	return 0
+}
+
+func (x *SLARP) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *SLARP) GetNetmask() string {
+	if x != nil {
+		return x.Netmask
+	}
+	return ""
+}
+
+func (x *SLARP) GetMySequence() uint32 {
+	if x != nil {
+		return x.MySequence
+	}
+	return 0
+}
+
+func (x *SLARP) GetYourSequence() uint32 {
+	if x != nil {
+		return x.YourSequence
+	}
+	return 0
+}
+
+func (x *SLARP) GetReliability() int32 {
+	if x != nil {
+		return x.Reliability
+	}
+	return 0
+}
+
+func (x *SLARP) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *SLARP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *SLARP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *SLARP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *SLARP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *SLARP) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
 // Geneve is a Generic Network Virtualization Encapsulation header.
 type Geneve struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -11520,7 +11676,7 @@ type Geneve struct {
 
 func (x *Geneve) Reset() {
 	*x = Geneve{}
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11532,7 +11688,7 @@ func (x *Geneve) String() string {
 func (*Geneve) ProtoMessage() {}
 
 func (x *Geneve) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11545,7 +11701,7 @@ func (x *Geneve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Geneve.ProtoReflect.Descriptor instead.
 func (*Geneve) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{94}
+	return file_netcap_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *Geneve) GetTimestamp() int64 {
@@ -11660,7 +11816,7 @@ type GeneveOption struct {
 
 func (x *GeneveOption) Reset() {
 	*x = GeneveOption{}
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11672,7 +11828,7 @@ func (x *GeneveOption) String() string {
 func (*GeneveOption) ProtoMessage() {}
 
 func (x *GeneveOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11685,7 +11841,7 @@ func (x *GeneveOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GeneveOption.ProtoReflect.Descriptor instead.
 func (*GeneveOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{95}
+	return file_netcap_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *GeneveOption) GetClass() int32 {
@@ -11746,7 +11902,7 @@ type VXLAN struct {
 
 func (x *VXLAN) Reset() {
 	*x = VXLAN{}
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11758,7 +11914,7 @@ func (x *VXLAN) String() string {
 func (*VXLAN) ProtoMessage() {}
 
 func (x *VXLAN) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11771,7 +11927,7 @@ func (x *VXLAN) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VXLAN.ProtoReflect.Descriptor instead.
 func (*VXLAN) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{96}
+	return file_netcap_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *VXLAN) GetTimestamp() int64 {
@@ -11905,7 +12061,7 @@ type TCP struct {
 
 func (x *TCP) Reset() {
 	*x = TCP{}
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11917,7 +12073,7 @@ func (x *TCP) String() string {
 func (*TCP) ProtoMessage() {}
 
 func (x *TCP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11930,7 +12086,7 @@ func (x *TCP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCP.ProtoReflect.Descriptor instead.
 func (*TCP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{97}
+	return file_netcap_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *TCP) GetTimestamp() int64 {
@@ -12137,7 +12293,7 @@ type TCPOption struct {
 
 func (x *TCPOption) Reset() {
 	*x = TCPOption{}
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12149,7 +12305,7 @@ func (x *TCPOption) String() string {
 func (*TCPOption) ProtoMessage() {}
 
 func (x *TCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12162,7 +12318,7 @@ func (x *TCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPOption.ProtoReflect.Descriptor instead.
 func (*TCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{98}
+	return file_netcap_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *TCPOption) GetOptionType() int32 {
@@ -12208,7 +12364,7 @@ type UDP struct {
 
 func (x *UDP) Reset() {
 	*x = UDP{}
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12220,7 +12376,7 @@ func (x *UDP) String() string {
 func (*UDP) ProtoMessage() {}
 
 func (x *UDP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12233,7 +12389,7 @@ func (x *UDP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UDP.ProtoReflect.Descriptor instead.
 func (*UDP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{99}
+	return file_netcap_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *UDP) GetTimestamp() int64 {
@@ -12339,7 +12495,7 @@ type SCTP struct {
 
 func (x *SCTP) Reset() {
 	*x = SCTP{}
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12351,7 +12507,7 @@ func (x *SCTP) String() string {
 func (*SCTP) ProtoMessage() {}
 
 func (x *SCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12364,7 +12520,7 @@ func (x *SCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SCTP.ProtoReflect.Descriptor instead.
 func (*SCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{100}
+	return file_netcap_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *SCTP) GetTimestamp() int64 {
@@ -12467,7 +12623,7 @@ type DNS struct {
 
 func (x *DNS) Reset() {
 	*x = DNS{}
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12479,7 +12635,7 @@ func (x *DNS) String() string {
 func (*DNS) ProtoMessage() {}
 
 func (x *DNS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12492,7 +12648,7 @@ func (x *DNS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNS.ProtoReflect.Descriptor instead.
 func (*DNS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{101}
+	return file_netcap_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *DNS) GetTimestamp() int64 {
@@ -12675,7 +12831,7 @@ type DNSQuestion struct {
 
 func (x *DNSQuestion) Reset() {
 	*x = DNSQuestion{}
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12687,7 +12843,7 @@ func (x *DNSQuestion) String() string {
 func (*DNSQuestion) ProtoMessage() {}
 
 func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12700,7 +12856,7 @@ func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSQuestion.ProtoReflect.Descriptor instead.
 func (*DNSQuestion) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{102}
+	return file_netcap_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *DNSQuestion) GetName() string {
@@ -12749,7 +12905,7 @@ type DNSResourceRecord struct {
 
 func (x *DNSResourceRecord) Reset() {
 	*x = DNSResourceRecord{}
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12761,7 +12917,7 @@ func (x *DNSResourceRecord) String() string {
 func (*DNSResourceRecord) ProtoMessage() {}
 
 func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12774,7 +12930,7 @@ func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSResourceRecord.ProtoReflect.Descriptor instead.
 func (*DNSResourceRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{103}
+	return file_netcap_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DNSResourceRecord) GetName() string {
@@ -12891,7 +13047,7 @@ type DNSSOA struct {
 
 func (x *DNSSOA) Reset() {
 	*x = DNSSOA{}
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12903,7 +13059,7 @@ func (x *DNSSOA) String() string {
 func (*DNSSOA) ProtoMessage() {}
 
 func (x *DNSSOA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12916,7 +13072,7 @@ func (x *DNSSOA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSOA.ProtoReflect.Descriptor instead.
 func (*DNSSOA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{104}
+	return file_netcap_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DNSSOA) GetMName() string {
@@ -12981,7 +13137,7 @@ type DNSSRV struct {
 
 func (x *DNSSRV) Reset() {
 	*x = DNSSRV{}
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12993,7 +13149,7 @@ func (x *DNSSRV) String() string {
 func (*DNSSRV) ProtoMessage() {}
 
 func (x *DNSSRV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13006,7 +13162,7 @@ func (x *DNSSRV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSRV.ProtoReflect.Descriptor instead.
 func (*DNSSRV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{105}
+	return file_netcap_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DNSSRV) GetPriority() int32 {
@@ -13048,7 +13204,7 @@ type DNSMX struct {
 
 func (x *DNSMX) Reset() {
 	*x = DNSMX{}
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13060,7 +13216,7 @@ func (x *DNSMX) String() string {
 func (*DNSMX) ProtoMessage() {}
 
 func (x *DNSMX) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13073,7 +13229,7 @@ func (x *DNSMX) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSMX.ProtoReflect.Descriptor instead.
 func (*DNSMX) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{106}
+	return file_netcap_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DNSMX) GetPreference() int32 {
@@ -13128,7 +13284,7 @@ type DHCPv4 struct {
 
 func (x *DHCPv4) Reset() {
 	*x = DHCPv4{}
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13140,7 +13296,7 @@ func (x *DHCPv4) String() string {
 func (*DHCPv4) ProtoMessage() {}
 
 func (x *DHCPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13153,7 +13309,7 @@ func (x *DHCPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv4.ProtoReflect.Descriptor instead.
 func (*DHCPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{107}
+	return file_netcap_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DHCPv4) GetTimestamp() int64 {
@@ -13324,7 +13480,7 @@ type DHCPOption struct {
 
 func (x *DHCPOption) Reset() {
 	*x = DHCPOption{}
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13336,7 +13492,7 @@ func (x *DHCPOption) String() string {
 func (*DHCPOption) ProtoMessage() {}
 
 func (x *DHCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13349,7 +13505,7 @@ func (x *DHCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPOption.ProtoReflect.Descriptor instead.
 func (*DHCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{108}
+	return file_netcap_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DHCPOption) GetType() int32 {
@@ -13400,7 +13556,7 @@ type DHCPv6 struct {
 
 func (x *DHCPv6) Reset() {
 	*x = DHCPv6{}
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13412,7 +13568,7 @@ func (x *DHCPv6) String() string {
 func (*DHCPv6) ProtoMessage() {}
 
 func (x *DHCPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13425,7 +13581,7 @@ func (x *DHCPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6.ProtoReflect.Descriptor instead.
 func (*DHCPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{109}
+	return file_netcap_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DHCPv6) GetTimestamp() int64 {
@@ -13533,7 +13689,7 @@ type DHCPv6Option struct {
 
 func (x *DHCPv6Option) Reset() {
 	*x = DHCPv6Option{}
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13545,7 +13701,7 @@ func (x *DHCPv6Option) String() string {
 func (*DHCPv6Option) ProtoMessage() {}
 
 func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13558,7 +13714,7 @@ func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6Option.ProtoReflect.Descriptor instead.
 func (*DHCPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{110}
+	return file_netcap_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DHCPv6Option) GetCode() int32 {
@@ -13626,7 +13782,7 @@ type NTP struct {
 
 func (x *NTP) Reset() {
 	*x = NTP{}
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13638,7 +13794,7 @@ func (x *NTP) String() string {
 func (*NTP) ProtoMessage() {}
 
 func (x *NTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13651,7 +13807,7 @@ func (x *NTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NTP.ProtoReflect.Descriptor instead.
 func (*NTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{111}
+	return file_netcap_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *NTP) GetTimestamp() int64 {
@@ -13827,7 +13983,7 @@ type SIP struct {
 
 func (x *SIP) Reset() {
 	*x = SIP{}
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13839,7 +13995,7 @@ func (x *SIP) String() string {
 func (*SIP) ProtoMessage() {}
 
 func (x *SIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13852,7 +14008,7 @@ func (x *SIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SIP.ProtoReflect.Descriptor instead.
 func (*SIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{112}
+	return file_netcap_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *SIP) GetTimestamp() int64 {
@@ -13977,7 +14133,7 @@ type LCM struct {
 
 func (x *LCM) Reset() {
 	*x = LCM{}
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13989,7 +14145,7 @@ func (x *LCM) String() string {
 func (*LCM) ProtoMessage() {}
 
 func (x *LCM) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14002,7 +14158,7 @@ func (x *LCM) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LCM.ProtoReflect.Descriptor instead.
 func (*LCM) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{113}
+	return file_netcap_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *LCM) GetTimestamp() int64 {
@@ -14153,7 +14309,7 @@ type BFD struct {
 
 func (x *BFD) Reset() {
 	*x = BFD{}
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14165,7 +14321,7 @@ func (x *BFD) String() string {
 func (*BFD) ProtoMessage() {}
 
 func (x *BFD) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14178,7 +14334,7 @@ func (x *BFD) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFD.ProtoReflect.Descriptor instead.
 func (*BFD) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{114}
+	return file_netcap_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *BFD) GetTimestamp() int64 {
@@ -14359,7 +14515,7 @@ type BFDAuthHeader struct {
 
 func (x *BFDAuthHeader) Reset() {
 	*x = BFDAuthHeader{}
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14371,7 +14527,7 @@ func (x *BFDAuthHeader) String() string {
 func (*BFDAuthHeader) ProtoMessage() {}
 
 func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14384,7 +14540,7 @@ func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFDAuthHeader.ProtoReflect.Descriptor instead.
 func (*BFDAuthHeader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{115}
+	return file_netcap_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *BFDAuthHeader) GetAuthType() int32 {
@@ -14495,7 +14651,7 @@ type HTTP struct {
 
 func (x *HTTP) Reset() {
 	*x = HTTP{}
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14507,7 +14663,7 @@ func (x *HTTP) String() string {
 func (*HTTP) ProtoMessage() {}
 
 func (x *HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14520,7 +14676,7 @@ func (x *HTTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTP.ProtoReflect.Descriptor instead.
 func (*HTTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{116}
+	return file_netcap_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *HTTP) GetTimestamp() int64 {
@@ -14821,7 +14977,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14833,7 +14989,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14846,7 +15002,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{117}
+	return file_netcap_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -15134,7 +15290,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15146,7 +15302,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15159,7 +15315,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{118}
+	return file_netcap_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -15405,7 +15561,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15417,7 +15573,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15430,7 +15586,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{119}
+	return file_netcap_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -15556,7 +15712,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15568,7 +15724,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15581,7 +15737,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -15708,7 +15864,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15720,7 +15876,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15733,7 +15889,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -15847,7 +16003,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15859,7 +16015,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15872,7 +16028,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{122}
+	return file_netcap_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -17045,7 +17201,26 @@ const file_netcap_proto_rawDesc = "" +
 	"\x05DstIP\x18\x18 \x01(\tR\x05DstIP\x12\x18\n" +
 	"\aSrcPort\x18\x19 \x01(\x05R\aSrcPort\x12\x18\n" +
 	"\aDstPort\x18\x1a \x01(\x05R\aDstPort\x12\x16\n" +
-	"\x06FlowID\x18\x1b \x01(\tR\x06FlowID\"\xa4\x03\n" +
+	"\x06FlowID\x18\x1b \x01(\tR\x06FlowID\"\xf9\x02\n" +
+	"\x05SLARP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1e\n" +
+	"\n" +
+	"PacketType\x18\x02 \x01(\x05R\n" +
+	"PacketType\x12\x18\n" +
+	"\aAddress\x18\x03 \x01(\tR\aAddress\x12\x18\n" +
+	"\aNetmask\x18\x04 \x01(\tR\aNetmask\x12\x1e\n" +
+	"\n" +
+	"MySequence\x18\x05 \x01(\rR\n" +
+	"MySequence\x12\"\n" +
+	"\fYourSequence\x18\x06 \x01(\rR\fYourSequence\x12 \n" +
+	"\vReliability\x18\a \x01(\x05R\vReliability\x12 \n" +
+	"\vFrameNumber\x18\b \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\t \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\n" +
+	" \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\v \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\f \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\r \x01(\tR\x06FlowID\"\xa4\x03\n" +
 	"\x06Geneve\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x18\n" +
 	"\aVersion\x18\x02 \x01(\x05R\aVersion\x12$\n" +
@@ -17536,7 +17711,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06FlowID\x18\x0e \x01(\tR\x06FlowID\"?\n" +
 	"\x17ENIPCommandSpecificData\x12\x10\n" +
 	"\x03Cmd\x18\x01 \x01(\rR\x03Cmd\x12\x12\n" +
-	"\x04Data\x18\x02 \x01(\fR\x04Data*\xd0\r\n" +
+	"\x04Data\x18\x02 \x01(\fR\x04Data*\xde\r\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -17643,7 +17818,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06NC_CIP\x10W\x12\v\n" +
 	"\aNC_ENIP\x10X\x12\x15\n" +
 	"\x11NC_TLSServerHello\x10^\x12\v\n" +
-	"\aNC_ISIS\x10_B&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\aNC_ISIS\x10_\x12\f\n" +
+	"\bNC_SLARP\x10`B&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -17658,7 +17834,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 124)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -17755,35 +17931,36 @@ var file_netcap_proto_goTypes = []any{
 	(*ASExternalLSAV2)(nil),             // 92: netcap.ASExternalLSAV2
 	(*VRRPv2)(nil),                      // 93: netcap.VRRPv2
 	(*ISIS)(nil),                        // 94: netcap.ISIS
-	(*Geneve)(nil),                      // 95: netcap.Geneve
-	(*GeneveOption)(nil),                // 96: netcap.GeneveOption
-	(*VXLAN)(nil),                       // 97: netcap.VXLAN
-	(*TCP)(nil),                         // 98: netcap.TCP
-	(*TCPOption)(nil),                   // 99: netcap.TCPOption
-	(*UDP)(nil),                         // 100: netcap.UDP
-	(*SCTP)(nil),                        // 101: netcap.SCTP
-	(*DNS)(nil),                         // 102: netcap.DNS
-	(*DNSQuestion)(nil),                 // 103: netcap.DNSQuestion
-	(*DNSResourceRecord)(nil),           // 104: netcap.DNSResourceRecord
-	(*DNSSOA)(nil),                      // 105: netcap.DNSSOA
-	(*DNSSRV)(nil),                      // 106: netcap.DNSSRV
-	(*DNSMX)(nil),                       // 107: netcap.DNSMX
-	(*DHCPv4)(nil),                      // 108: netcap.DHCPv4
-	(*DHCPOption)(nil),                  // 109: netcap.DHCPOption
-	(*DHCPv6)(nil),                      // 110: netcap.DHCPv6
-	(*DHCPv6Option)(nil),                // 111: netcap.DHCPv6Option
-	(*NTP)(nil),                         // 112: netcap.NTP
-	(*SIP)(nil),                         // 113: netcap.SIP
-	(*LCM)(nil),                         // 114: netcap.LCM
-	(*BFD)(nil),                         // 115: netcap.BFD
-	(*BFDAuthHeader)(nil),               // 116: netcap.BFDAuthHeader
-	(*HTTP)(nil),                        // 117: netcap.HTTP
-	(*TLSClientHello)(nil),              // 118: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 119: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 120: netcap.Modbus
-	(*CIP)(nil),                         // 121: netcap.CIP
-	(*ENIP)(nil),                        // 122: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 123: netcap.ENIPCommandSpecificData
+	(*SLARP)(nil),                       // 95: netcap.SLARP
+	(*Geneve)(nil),                      // 96: netcap.Geneve
+	(*GeneveOption)(nil),                // 97: netcap.GeneveOption
+	(*VXLAN)(nil),                       // 98: netcap.VXLAN
+	(*TCP)(nil),                         // 99: netcap.TCP
+	(*TCPOption)(nil),                   // 100: netcap.TCPOption
+	(*UDP)(nil),                         // 101: netcap.UDP
+	(*SCTP)(nil),                        // 102: netcap.SCTP
+	(*DNS)(nil),                         // 103: netcap.DNS
+	(*DNSQuestion)(nil),                 // 104: netcap.DNSQuestion
+	(*DNSResourceRecord)(nil),           // 105: netcap.DNSResourceRecord
+	(*DNSSOA)(nil),                      // 106: netcap.DNSSOA
+	(*DNSSRV)(nil),                      // 107: netcap.DNSSRV
+	(*DNSMX)(nil),                       // 108: netcap.DNSMX
+	(*DHCPv4)(nil),                      // 109: netcap.DHCPv4
+	(*DHCPOption)(nil),                  // 110: netcap.DHCPOption
+	(*DHCPv6)(nil),                      // 111: netcap.DHCPv6
+	(*DHCPv6Option)(nil),                // 112: netcap.DHCPv6Option
+	(*NTP)(nil),                         // 113: netcap.NTP
+	(*SIP)(nil),                         // 114: netcap.SIP
+	(*LCM)(nil),                         // 115: netcap.LCM
+	(*BFD)(nil),                         // 116: netcap.BFD
+	(*BFDAuthHeader)(nil),               // 117: netcap.BFDAuthHeader
+	(*HTTP)(nil),                        // 118: netcap.HTTP
+	(*TLSClientHello)(nil),              // 119: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 120: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 121: netcap.Modbus
+	(*CIP)(nil),                         // 122: netcap.CIP
+	(*ENIP)(nil),                        // 123: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 124: netcap.ENIPCommandSpecificData
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -17853,19 +18030,19 @@ var file_netcap_proto_depIdxs = []int32{
 	84,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
 	87,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
 	87,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
-	96,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
-	99,  // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
-	103, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
-	104, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
-	104, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
-	104, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
-	105, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
-	106, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
-	107, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
-	109, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
-	111, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
-	116, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	123, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	97,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
+	100, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
+	104, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
+	105, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
+	105, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
+	105, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
+	106, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
+	107, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
+	108, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
+	110, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
+	112, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
+	117, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
+	124, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
 	80,  // [80:80] is the sub-list for method output_type
 	80,  // [80:80] is the sub-list for method input_type
 	80,  // [80:80] is the sub-list for extension type_name
@@ -17884,7 +18061,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   123,
+			NumMessages:   124,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

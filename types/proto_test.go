@@ -10,7 +10,7 @@ import (
 )
 
 // topLevelRecords are the record types that get their own output file:
-// the 60 top-level records of netcap v0.4.7 plus TLSServerHello and ISIS.
+// the 60 top-level records of netcap v0.4.7 plus TLSServerHello, ISIS and SLARP.
 var topLevelRecords = []string{
 	// flow models
 	"Flow", "Connection", "LinkFlow", "NetworkFlow", "TransportFlow",
@@ -26,7 +26,7 @@ var topLevelRecords = []string{
 	"ICMPv4", "ICMPv6", "ICMPv6Echo", "ICMPv6NeighborSolicitation",
 	"ICMPv6NeighborAdvertisement", "ICMPv6RouterSolicitation", "ICMPv6RouterAdvertisement",
 	"IGMP", "IPSecAH", "IPSecESP", "GRE", "MPLS", "OSPFv2", "OSPFv3",
-	"VRRPv2", "ISIS", "Geneve", "VXLAN",
+	"VRRPv2", "ISIS", "SLARP", "Geneve", "VXLAN",
 	// transport layer
 	"TCP", "UDP", "SCTP",
 	// application layer
@@ -81,8 +81,8 @@ func TestTypeEnum(t *testing.T) {
 		t.Fatal("enum Type is missing")
 	}
 	values := ed.Values()
-	if got, want := values.Len(), 91; got != want {
-		t.Errorf("enum Type has %d values, want %d (0..88, 94 and 95)", got, want)
+	if got, want := values.Len(), 92; got != want {
+		t.Errorf("enum Type has %d values, want %d (0..88 and 94..96)", got, want)
 	}
 	for i := 0; i <= 88; i++ {
 		if values.ByNumber(protoreflect.EnumNumber(i)) == nil {
@@ -94,6 +94,9 @@ func TestTypeEnum(t *testing.T) {
 	}
 	if v := values.ByName("NC_ISIS"); v == nil || v.Number() != 95 {
 		t.Errorf("NC_ISIS must be 95")
+	}
+	if v := values.ByName("NC_SLARP"); v == nil || v.Number() != 96 {
+		t.Errorf("NC_SLARP must be 96")
 	}
 	fixed := map[string]protoreflect.EnumNumber{
 		"NC_Header": 0, "NC_Batch": 1, "NC_Flow": 2, "NC_Ethernet": 7,
@@ -127,7 +130,7 @@ func TestTypeEnum(t *testing.T) {
 		}
 		message(t, rec)
 	}
-	if got, want := len(topLevelRecords), 62; got != want {
+	if got, want := len(topLevelRecords), 63; got != want {
 		t.Errorf("test lists %d top-level records, want %d", got, want)
 	}
 	if got, want := len(topLevelRecords)+len(subMessageTypes)+2, values.Len(); got != want {
