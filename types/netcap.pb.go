@@ -165,6 +165,7 @@ const (
 	Type_NC_TLSServerHello Type = 94
 	Type_NC_ISIS           Type = 95
 	Type_NC_SLARP          Type = 96
+	Type_NC_WPAN           Type = 97
 )
 
 // Enum value maps for Type.
@@ -262,6 +263,7 @@ var (
 		94: "NC_TLSServerHello",
 		95: "NC_ISIS",
 		96: "NC_SLARP",
+		97: "NC_WPAN",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -356,6 +358,7 @@ var (
 		"NC_TLSServerHello":              94,
 		"NC_ISIS":                        95,
 		"NC_SLARP":                       96,
+		"NC_WPAN":                        97,
 	}
 )
 
@@ -1698,6 +1701,234 @@ func (x *TransportFlow) GetFrameLast() int64 {
 	return 0
 }
 
+// WPAN is the MAC header of an IEEE 802.15.4 frame (the low-rate wireless
+// networks under ZigBee, Thread, 6LoWPAN and WirelessHART), as captured
+// with link type 195 (with FCS) or 230 (without). Addresses are shown as
+// tshark shows them: a short address in hex (0xffff), an extended one as
+// 8 colon-separated bytes, most significant first.
+type WPAN struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// frame type: 0 beacon, 1 data, 2 acknowledgment, 3 MAC command,
+	// 5 multipurpose, 6 fragment, 7 extended
+	FrameType        int32 `protobuf:"varint,2,opt,name=FrameType,proto3" json:"FrameType,omitempty"`
+	SecurityEnabled  bool  `protobuf:"varint,3,opt,name=SecurityEnabled,proto3" json:"SecurityEnabled,omitempty"`   // the frame has an auxiliary security header
+	FramePending     bool  `protobuf:"varint,4,opt,name=FramePending,proto3" json:"FramePending,omitempty"`         // the sender has more frames for the receiver
+	AckRequest       bool  `protobuf:"varint,5,opt,name=AckRequest,proto3" json:"AckRequest,omitempty"`             // the receiver is to acknowledge the frame
+	PANIDCompression bool  `protobuf:"varint,6,opt,name=PANIDCompression,proto3" json:"PANIDCompression,omitempty"` // PAN ID compression bit as sent
+	// the sequence number is left out (frame version 2)
+	SequenceNumberSuppression bool  `protobuf:"varint,7,opt,name=SequenceNumberSuppression,proto3" json:"SequenceNumberSuppression,omitempty"`
+	IEPresent                 bool  `protobuf:"varint,8,opt,name=IEPresent,proto3" json:"IEPresent,omitempty"`        // information elements follow the addresses (frame version 2)
+	DstAddrMode               int32 `protobuf:"varint,9,opt,name=DstAddrMode,proto3" json:"DstAddrMode,omitempty"`    // destination addressing mode: 0 none, 2 short, 3 extended
+	FrameVersion              int32 `protobuf:"varint,10,opt,name=FrameVersion,proto3" json:"FrameVersion,omitempty"` // 0 (2003), 1 (2006), 2 (2015)
+	SrcAddrMode               int32 `protobuf:"varint,11,opt,name=SrcAddrMode,proto3" json:"SrcAddrMode,omitempty"`   // source addressing mode: 0 none, 2 short, 3 extended
+	// sequence number; 0 when suppressed
+	SequenceNumber int32 `protobuf:"varint,12,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"`
+	// destination PAN ID; -1 when the header has none
+	DstPANID int32 `protobuf:"varint,13,opt,name=DstPANID,proto3" json:"DstPANID,omitempty"`
+	// destination address; empty when the header has none
+	DstAddr string `protobuf:"bytes,14,opt,name=DstAddr,proto3" json:"DstAddr,omitempty"`
+	// source PAN ID; -1 when the header has none (compressed: the
+	// destination's)
+	SrcPANID int32 `protobuf:"varint,15,opt,name=SrcPANID,proto3" json:"SrcPANID,omitempty"`
+	// source address; empty when the header has none
+	SrcAddr     string `protobuf:"bytes,16,opt,name=SrcAddr,proto3" json:"SrcAddr,omitempty"`
+	FrameNumber int64  `protobuf:"varint,17,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,18,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,19,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,20,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,21,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,22,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WPAN) Reset() {
+	*x = WPAN{}
+	mi := &file_netcap_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WPAN) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WPAN) ProtoMessage() {}
+
+func (x *WPAN) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WPAN.ProtoReflect.Descriptor instead.
+func (*WPAN) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WPAN) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *WPAN) GetFrameType() int32 {
+	if x != nil {
+		return x.FrameType
+	}
+	return 0
+}
+
+func (x *WPAN) GetSecurityEnabled() bool {
+	if x != nil {
+		return x.SecurityEnabled
+	}
+	return false
+}
+
+func (x *WPAN) GetFramePending() bool {
+	if x != nil {
+		return x.FramePending
+	}
+	return false
+}
+
+func (x *WPAN) GetAckRequest() bool {
+	if x != nil {
+		return x.AckRequest
+	}
+	return false
+}
+
+func (x *WPAN) GetPANIDCompression() bool {
+	if x != nil {
+		return x.PANIDCompression
+	}
+	return false
+}
+
+func (x *WPAN) GetSequenceNumberSuppression() bool {
+	if x != nil {
+		return x.SequenceNumberSuppression
+	}
+	return false
+}
+
+func (x *WPAN) GetIEPresent() bool {
+	if x != nil {
+		return x.IEPresent
+	}
+	return false
+}
+
+func (x *WPAN) GetDstAddrMode() int32 {
+	if x != nil {
+		return x.DstAddrMode
+	}
+	return 0
+}
+
+func (x *WPAN) GetFrameVersion() int32 {
+	if x != nil {
+		return x.FrameVersion
+	}
+	return 0
+}
+
+func (x *WPAN) GetSrcAddrMode() int32 {
+	if x != nil {
+		return x.SrcAddrMode
+	}
+	return 0
+}
+
+func (x *WPAN) GetSequenceNumber() int32 {
+	if x != nil {
+		return x.SequenceNumber
+	}
+	return 0
+}
+
+func (x *WPAN) GetDstPANID() int32 {
+	if x != nil {
+		return x.DstPANID
+	}
+	return 0
+}
+
+func (x *WPAN) GetDstAddr() string {
+	if x != nil {
+		return x.DstAddr
+	}
+	return ""
+}
+
+func (x *WPAN) GetSrcPANID() int32 {
+	if x != nil {
+		return x.SrcPANID
+	}
+	return 0
+}
+
+func (x *WPAN) GetSrcAddr() string {
+	if x != nil {
+		return x.SrcAddr
+	}
+	return ""
+}
+
+func (x *WPAN) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *WPAN) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *WPAN) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *WPAN) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *WPAN) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *WPAN) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
 // Ethernet is an Ethernet II frame header.
 type Ethernet struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1724,7 +1955,7 @@ type Ethernet struct {
 
 func (x *Ethernet) Reset() {
 	*x = Ethernet{}
-	mi := &file_netcap_proto_msgTypes[7]
+	mi := &file_netcap_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +1967,7 @@ func (x *Ethernet) String() string {
 func (*Ethernet) ProtoMessage() {}
 
 func (x *Ethernet) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[7]
+	mi := &file_netcap_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +1980,7 @@ func (x *Ethernet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ethernet.ProtoReflect.Descriptor instead.
 func (*Ethernet) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{7}
+	return file_netcap_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Ethernet) GetTimestamp() int64 {
@@ -1866,7 +2097,7 @@ type ARP struct {
 
 func (x *ARP) Reset() {
 	*x = ARP{}
-	mi := &file_netcap_proto_msgTypes[8]
+	mi := &file_netcap_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +2109,7 @@ func (x *ARP) String() string {
 func (*ARP) ProtoMessage() {}
 
 func (x *ARP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[8]
+	mi := &file_netcap_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +2122,7 @@ func (x *ARP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ARP.ProtoReflect.Descriptor instead.
 func (*ARP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{8}
+	return file_netcap_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ARP) GetTimestamp() int64 {
@@ -2027,7 +2258,7 @@ type Dot1Q struct {
 
 func (x *Dot1Q) Reset() {
 	*x = Dot1Q{}
-	mi := &file_netcap_proto_msgTypes[9]
+	mi := &file_netcap_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2270,7 @@ func (x *Dot1Q) String() string {
 func (*Dot1Q) ProtoMessage() {}
 
 func (x *Dot1Q) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[9]
+	mi := &file_netcap_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2283,7 @@ func (x *Dot1Q) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot1Q.ProtoReflect.Descriptor instead.
 func (*Dot1Q) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{9}
+	return file_netcap_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Dot1Q) GetTimestamp() int64 {
@@ -2156,7 +2387,7 @@ type LLC struct {
 
 func (x *LLC) Reset() {
 	*x = LLC{}
-	mi := &file_netcap_proto_msgTypes[10]
+	mi := &file_netcap_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2399,7 @@ func (x *LLC) String() string {
 func (*LLC) ProtoMessage() {}
 
 func (x *LLC) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[10]
+	mi := &file_netcap_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2412,7 @@ func (x *LLC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLC.ProtoReflect.Descriptor instead.
 func (*LLC) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{10}
+	return file_netcap_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LLC) GetTimestamp() int64 {
@@ -2287,7 +2518,7 @@ type SNAP struct {
 
 func (x *SNAP) Reset() {
 	*x = SNAP{}
-	mi := &file_netcap_proto_msgTypes[11]
+	mi := &file_netcap_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2530,7 @@ func (x *SNAP) String() string {
 func (*SNAP) ProtoMessage() {}
 
 func (x *SNAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[11]
+	mi := &file_netcap_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2543,7 @@ func (x *SNAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SNAP.ProtoReflect.Descriptor instead.
 func (*SNAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{11}
+	return file_netcap_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SNAP) GetTimestamp() int64 {
@@ -2399,7 +2630,7 @@ type LinkLayerDiscovery struct {
 
 func (x *LinkLayerDiscovery) Reset() {
 	*x = LinkLayerDiscovery{}
-	mi := &file_netcap_proto_msgTypes[12]
+	mi := &file_netcap_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2642,7 @@ func (x *LinkLayerDiscovery) String() string {
 func (*LinkLayerDiscovery) ProtoMessage() {}
 
 func (x *LinkLayerDiscovery) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[12]
+	mi := &file_netcap_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2655,7 @@ func (x *LinkLayerDiscovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLayerDiscovery.ProtoReflect.Descriptor instead.
 func (*LinkLayerDiscovery) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{12}
+	return file_netcap_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LinkLayerDiscovery) GetTimestamp() int64 {
@@ -2517,7 +2748,7 @@ type LLDPChassisID struct {
 
 func (x *LLDPChassisID) Reset() {
 	*x = LLDPChassisID{}
-	mi := &file_netcap_proto_msgTypes[13]
+	mi := &file_netcap_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2529,7 +2760,7 @@ func (x *LLDPChassisID) String() string {
 func (*LLDPChassisID) ProtoMessage() {}
 
 func (x *LLDPChassisID) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[13]
+	mi := &file_netcap_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2542,7 +2773,7 @@ func (x *LLDPChassisID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPChassisID.ProtoReflect.Descriptor instead.
 func (*LLDPChassisID) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{13}
+	return file_netcap_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LLDPChassisID) GetSubtype() int32 {
@@ -2571,7 +2802,7 @@ type LLDPPortID struct {
 
 func (x *LLDPPortID) Reset() {
 	*x = LLDPPortID{}
-	mi := &file_netcap_proto_msgTypes[14]
+	mi := &file_netcap_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2583,7 +2814,7 @@ func (x *LLDPPortID) String() string {
 func (*LLDPPortID) ProtoMessage() {}
 
 func (x *LLDPPortID) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[14]
+	mi := &file_netcap_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2596,7 +2827,7 @@ func (x *LLDPPortID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPPortID.ProtoReflect.Descriptor instead.
 func (*LLDPPortID) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{14}
+	return file_netcap_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LLDPPortID) GetSubtype() int32 {
@@ -2626,7 +2857,7 @@ type LinkLayerDiscoveryValue struct {
 
 func (x *LinkLayerDiscoveryValue) Reset() {
 	*x = LinkLayerDiscoveryValue{}
-	mi := &file_netcap_proto_msgTypes[15]
+	mi := &file_netcap_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2638,7 +2869,7 @@ func (x *LinkLayerDiscoveryValue) String() string {
 func (*LinkLayerDiscoveryValue) ProtoMessage() {}
 
 func (x *LinkLayerDiscoveryValue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[15]
+	mi := &file_netcap_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2651,7 +2882,7 @@ func (x *LinkLayerDiscoveryValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLayerDiscoveryValue.ProtoReflect.Descriptor instead.
 func (*LinkLayerDiscoveryValue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{15}
+	return file_netcap_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LinkLayerDiscoveryValue) GetType() int32 {
@@ -2701,7 +2932,7 @@ type LinkLayerDiscoveryInfo struct {
 
 func (x *LinkLayerDiscoveryInfo) Reset() {
 	*x = LinkLayerDiscoveryInfo{}
-	mi := &file_netcap_proto_msgTypes[16]
+	mi := &file_netcap_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2713,7 +2944,7 @@ func (x *LinkLayerDiscoveryInfo) String() string {
 func (*LinkLayerDiscoveryInfo) ProtoMessage() {}
 
 func (x *LinkLayerDiscoveryInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[16]
+	mi := &file_netcap_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2726,7 +2957,7 @@ func (x *LinkLayerDiscoveryInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLayerDiscoveryInfo.ProtoReflect.Descriptor instead.
 func (*LinkLayerDiscoveryInfo) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{16}
+	return file_netcap_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LinkLayerDiscoveryInfo) GetTimestamp() int64 {
@@ -2838,7 +3069,7 @@ type LLDPSysCapabilities struct {
 
 func (x *LLDPSysCapabilities) Reset() {
 	*x = LLDPSysCapabilities{}
-	mi := &file_netcap_proto_msgTypes[17]
+	mi := &file_netcap_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2850,7 +3081,7 @@ func (x *LLDPSysCapabilities) String() string {
 func (*LLDPSysCapabilities) ProtoMessage() {}
 
 func (x *LLDPSysCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[17]
+	mi := &file_netcap_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2863,7 +3094,7 @@ func (x *LLDPSysCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPSysCapabilities.ProtoReflect.Descriptor instead.
 func (*LLDPSysCapabilities) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{17}
+	return file_netcap_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LLDPSysCapabilities) GetSystemCap() *LLDPCapabilities {
@@ -2900,7 +3131,7 @@ type LLDPCapabilities struct {
 
 func (x *LLDPCapabilities) Reset() {
 	*x = LLDPCapabilities{}
-	mi := &file_netcap_proto_msgTypes[18]
+	mi := &file_netcap_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2912,7 +3143,7 @@ func (x *LLDPCapabilities) String() string {
 func (*LLDPCapabilities) ProtoMessage() {}
 
 func (x *LLDPCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[18]
+	mi := &file_netcap_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2925,7 +3156,7 @@ func (x *LLDPCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPCapabilities.ProtoReflect.Descriptor instead.
 func (*LLDPCapabilities) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{18}
+	return file_netcap_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LLDPCapabilities) GetOther() bool {
@@ -3020,7 +3251,7 @@ type LLDPMgmtAddress struct {
 
 func (x *LLDPMgmtAddress) Reset() {
 	*x = LLDPMgmtAddress{}
-	mi := &file_netcap_proto_msgTypes[19]
+	mi := &file_netcap_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3032,7 +3263,7 @@ func (x *LLDPMgmtAddress) String() string {
 func (*LLDPMgmtAddress) ProtoMessage() {}
 
 func (x *LLDPMgmtAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[19]
+	mi := &file_netcap_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3045,7 +3276,7 @@ func (x *LLDPMgmtAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPMgmtAddress.ProtoReflect.Descriptor instead.
 func (*LLDPMgmtAddress) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{19}
+	return file_netcap_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LLDPMgmtAddress) GetSubtype() int32 {
@@ -3095,7 +3326,7 @@ type LLDPOrgSpecificTLV struct {
 
 func (x *LLDPOrgSpecificTLV) Reset() {
 	*x = LLDPOrgSpecificTLV{}
-	mi := &file_netcap_proto_msgTypes[20]
+	mi := &file_netcap_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3107,7 +3338,7 @@ func (x *LLDPOrgSpecificTLV) String() string {
 func (*LLDPOrgSpecificTLV) ProtoMessage() {}
 
 func (x *LLDPOrgSpecificTLV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[20]
+	mi := &file_netcap_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3120,7 +3351,7 @@ func (x *LLDPOrgSpecificTLV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPOrgSpecificTLV.ProtoReflect.Descriptor instead.
 func (*LLDPOrgSpecificTLV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{20}
+	return file_netcap_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LLDPOrgSpecificTLV) GetOUI() uint32 {
@@ -3162,7 +3393,7 @@ type EthernetCTP struct {
 
 func (x *EthernetCTP) Reset() {
 	*x = EthernetCTP{}
-	mi := &file_netcap_proto_msgTypes[21]
+	mi := &file_netcap_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3405,7 @@ func (x *EthernetCTP) String() string {
 func (*EthernetCTP) ProtoMessage() {}
 
 func (x *EthernetCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[21]
+	mi := &file_netcap_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3418,7 @@ func (x *EthernetCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EthernetCTP.ProtoReflect.Descriptor instead.
 func (*EthernetCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{21}
+	return file_netcap_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EthernetCTP) GetTimestamp() int64 {
@@ -3265,7 +3496,7 @@ type EthernetCTPReply struct {
 
 func (x *EthernetCTPReply) Reset() {
 	*x = EthernetCTPReply{}
-	mi := &file_netcap_proto_msgTypes[22]
+	mi := &file_netcap_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3277,7 +3508,7 @@ func (x *EthernetCTPReply) String() string {
 func (*EthernetCTPReply) ProtoMessage() {}
 
 func (x *EthernetCTPReply) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[22]
+	mi := &file_netcap_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3290,7 +3521,7 @@ func (x *EthernetCTPReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EthernetCTPReply.ProtoReflect.Descriptor instead.
 func (*EthernetCTPReply) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{22}
+	return file_netcap_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EthernetCTPReply) GetTimestamp() int64 {
@@ -3386,7 +3617,7 @@ type CiscoDiscovery struct {
 
 func (x *CiscoDiscovery) Reset() {
 	*x = CiscoDiscovery{}
-	mi := &file_netcap_proto_msgTypes[23]
+	mi := &file_netcap_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3398,7 +3629,7 @@ func (x *CiscoDiscovery) String() string {
 func (*CiscoDiscovery) ProtoMessage() {}
 
 func (x *CiscoDiscovery) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[23]
+	mi := &file_netcap_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3411,7 +3642,7 @@ func (x *CiscoDiscovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CiscoDiscovery.ProtoReflect.Descriptor instead.
 func (*CiscoDiscovery) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{23}
+	return file_netcap_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CiscoDiscovery) GetTimestamp() int64 {
@@ -3503,7 +3734,7 @@ type CiscoDiscoveryValue struct {
 
 func (x *CiscoDiscoveryValue) Reset() {
 	*x = CiscoDiscoveryValue{}
-	mi := &file_netcap_proto_msgTypes[24]
+	mi := &file_netcap_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3515,7 +3746,7 @@ func (x *CiscoDiscoveryValue) String() string {
 func (*CiscoDiscoveryValue) ProtoMessage() {}
 
 func (x *CiscoDiscoveryValue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[24]
+	mi := &file_netcap_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3528,7 +3759,7 @@ func (x *CiscoDiscoveryValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CiscoDiscoveryValue.ProtoReflect.Descriptor instead.
 func (*CiscoDiscoveryValue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{24}
+	return file_netcap_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CiscoDiscoveryValue) GetType() int32 {
@@ -3600,7 +3831,7 @@ type CiscoDiscoveryInfo struct {
 
 func (x *CiscoDiscoveryInfo) Reset() {
 	*x = CiscoDiscoveryInfo{}
-	mi := &file_netcap_proto_msgTypes[25]
+	mi := &file_netcap_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3612,7 +3843,7 @@ func (x *CiscoDiscoveryInfo) String() string {
 func (*CiscoDiscoveryInfo) ProtoMessage() {}
 
 func (x *CiscoDiscoveryInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[25]
+	mi := &file_netcap_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3625,7 +3856,7 @@ func (x *CiscoDiscoveryInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CiscoDiscoveryInfo.ProtoReflect.Descriptor instead.
 func (*CiscoDiscoveryInfo) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{25}
+	return file_netcap_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CiscoDiscoveryInfo) GetTimestamp() int64 {
@@ -3882,7 +4113,7 @@ type CDPHello struct {
 
 func (x *CDPHello) Reset() {
 	*x = CDPHello{}
-	mi := &file_netcap_proto_msgTypes[26]
+	mi := &file_netcap_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3894,7 +4125,7 @@ func (x *CDPHello) String() string {
 func (*CDPHello) ProtoMessage() {}
 
 func (x *CDPHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[26]
+	mi := &file_netcap_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3907,7 +4138,7 @@ func (x *CDPHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPHello.ProtoReflect.Descriptor instead.
 func (*CDPHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{26}
+	return file_netcap_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CDPHello) GetOUI() []byte {
@@ -4012,7 +4243,7 @@ type CDPCapabilities struct {
 
 func (x *CDPCapabilities) Reset() {
 	*x = CDPCapabilities{}
-	mi := &file_netcap_proto_msgTypes[27]
+	mi := &file_netcap_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4024,7 +4255,7 @@ func (x *CDPCapabilities) String() string {
 func (*CDPCapabilities) ProtoMessage() {}
 
 func (x *CDPCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[27]
+	mi := &file_netcap_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4037,7 +4268,7 @@ func (x *CDPCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPCapabilities.ProtoReflect.Descriptor instead.
 func (*CDPCapabilities) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{27}
+	return file_netcap_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CDPCapabilities) GetL3Router() bool {
@@ -4114,7 +4345,7 @@ type CDPVLANDialogue struct {
 
 func (x *CDPVLANDialogue) Reset() {
 	*x = CDPVLANDialogue{}
-	mi := &file_netcap_proto_msgTypes[28]
+	mi := &file_netcap_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4126,7 +4357,7 @@ func (x *CDPVLANDialogue) String() string {
 func (*CDPVLANDialogue) ProtoMessage() {}
 
 func (x *CDPVLANDialogue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[28]
+	mi := &file_netcap_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4139,7 +4370,7 @@ func (x *CDPVLANDialogue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPVLANDialogue.ProtoReflect.Descriptor instead.
 func (*CDPVLANDialogue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{28}
+	return file_netcap_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CDPVLANDialogue) GetID() int32 {
@@ -4167,7 +4398,7 @@ type CDPLocation struct {
 
 func (x *CDPLocation) Reset() {
 	*x = CDPLocation{}
-	mi := &file_netcap_proto_msgTypes[29]
+	mi := &file_netcap_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4179,7 +4410,7 @@ func (x *CDPLocation) String() string {
 func (*CDPLocation) ProtoMessage() {}
 
 func (x *CDPLocation) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[29]
+	mi := &file_netcap_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4192,7 +4423,7 @@ func (x *CDPLocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPLocation.ProtoReflect.Descriptor instead.
 func (*CDPLocation) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{29}
+	return file_netcap_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CDPLocation) GetType() int32 {
@@ -4221,7 +4452,7 @@ type CDPPowerDialogue struct {
 
 func (x *CDPPowerDialogue) Reset() {
 	*x = CDPPowerDialogue{}
-	mi := &file_netcap_proto_msgTypes[30]
+	mi := &file_netcap_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4233,7 +4464,7 @@ func (x *CDPPowerDialogue) String() string {
 func (*CDPPowerDialogue) ProtoMessage() {}
 
 func (x *CDPPowerDialogue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[30]
+	mi := &file_netcap_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4246,7 +4477,7 @@ func (x *CDPPowerDialogue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPPowerDialogue.ProtoReflect.Descriptor instead.
 func (*CDPPowerDialogue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{30}
+	return file_netcap_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CDPPowerDialogue) GetID() int32 {
@@ -4283,7 +4514,7 @@ type CDPSparePairPoE struct {
 
 func (x *CDPSparePairPoE) Reset() {
 	*x = CDPSparePairPoE{}
-	mi := &file_netcap_proto_msgTypes[31]
+	mi := &file_netcap_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4295,7 +4526,7 @@ func (x *CDPSparePairPoE) String() string {
 func (*CDPSparePairPoE) ProtoMessage() {}
 
 func (x *CDPSparePairPoE) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[31]
+	mi := &file_netcap_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4308,7 +4539,7 @@ func (x *CDPSparePairPoE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPSparePairPoE.ProtoReflect.Descriptor instead.
 func (*CDPSparePairPoE) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{31}
+	return file_netcap_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CDPSparePairPoE) GetPSEFourWire() bool {
@@ -4364,7 +4595,7 @@ type CDPEnergyWise struct {
 
 func (x *CDPEnergyWise) Reset() {
 	*x = CDPEnergyWise{}
-	mi := &file_netcap_proto_msgTypes[32]
+	mi := &file_netcap_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4376,7 +4607,7 @@ func (x *CDPEnergyWise) String() string {
 func (*CDPEnergyWise) ProtoMessage() {}
 
 func (x *CDPEnergyWise) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[32]
+	mi := &file_netcap_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4389,7 +4620,7 @@ func (x *CDPEnergyWise) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPEnergyWise.ProtoReflect.Descriptor instead.
 func (*CDPEnergyWise) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{32}
+	return file_netcap_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CDPEnergyWise) GetEncryptedData() []byte {
@@ -4515,7 +4746,7 @@ type IPNet struct {
 
 func (x *IPNet) Reset() {
 	*x = IPNet{}
-	mi := &file_netcap_proto_msgTypes[33]
+	mi := &file_netcap_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4527,7 +4758,7 @@ func (x *IPNet) String() string {
 func (*IPNet) ProtoMessage() {}
 
 func (x *IPNet) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[33]
+	mi := &file_netcap_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4540,7 +4771,7 @@ func (x *IPNet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPNet.ProtoReflect.Descriptor instead.
 func (*IPNet) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{33}
+	return file_netcap_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *IPNet) GetIP() string {
@@ -4579,7 +4810,7 @@ type NortelDiscovery struct {
 
 func (x *NortelDiscovery) Reset() {
 	*x = NortelDiscovery{}
-	mi := &file_netcap_proto_msgTypes[34]
+	mi := &file_netcap_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4591,7 +4822,7 @@ func (x *NortelDiscovery) String() string {
 func (*NortelDiscovery) ProtoMessage() {}
 
 func (x *NortelDiscovery) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[34]
+	mi := &file_netcap_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4604,7 +4835,7 @@ func (x *NortelDiscovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NortelDiscovery.ProtoReflect.Descriptor instead.
 func (*NortelDiscovery) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{34}
+	return file_netcap_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NortelDiscovery) GetTimestamp() int64 {
@@ -4718,7 +4949,7 @@ type FDDI struct {
 
 func (x *FDDI) Reset() {
 	*x = FDDI{}
-	mi := &file_netcap_proto_msgTypes[35]
+	mi := &file_netcap_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4730,7 +4961,7 @@ func (x *FDDI) String() string {
 func (*FDDI) ProtoMessage() {}
 
 func (x *FDDI) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[35]
+	mi := &file_netcap_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4743,7 +4974,7 @@ func (x *FDDI) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FDDI.ProtoReflect.Descriptor instead.
 func (*FDDI) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{35}
+	return file_netcap_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FDDI) GetTimestamp() int64 {
@@ -4863,7 +5094,7 @@ type USB struct {
 
 func (x *USB) Reset() {
 	*x = USB{}
-	mi := &file_netcap_proto_msgTypes[36]
+	mi := &file_netcap_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4875,7 +5106,7 @@ func (x *USB) String() string {
 func (*USB) ProtoMessage() {}
 
 func (x *USB) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[36]
+	mi := &file_netcap_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4888,7 +5119,7 @@ func (x *USB) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use USB.ProtoReflect.Descriptor instead.
 func (*USB) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{36}
+	return file_netcap_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *USB) GetTimestamp() int64 {
@@ -5094,7 +5325,7 @@ type USBRequestBlockSetup struct {
 
 func (x *USBRequestBlockSetup) Reset() {
 	*x = USBRequestBlockSetup{}
-	mi := &file_netcap_proto_msgTypes[37]
+	mi := &file_netcap_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5106,7 +5337,7 @@ func (x *USBRequestBlockSetup) String() string {
 func (*USBRequestBlockSetup) ProtoMessage() {}
 
 func (x *USBRequestBlockSetup) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[37]
+	mi := &file_netcap_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5119,7 +5350,7 @@ func (x *USBRequestBlockSetup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use USBRequestBlockSetup.ProtoReflect.Descriptor instead.
 func (*USBRequestBlockSetup) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{37}
+	return file_netcap_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *USBRequestBlockSetup) GetTimestamp() int64 {
@@ -5244,7 +5475,7 @@ type Dot11 struct {
 
 func (x *Dot11) Reset() {
 	*x = Dot11{}
-	mi := &file_netcap_proto_msgTypes[38]
+	mi := &file_netcap_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5256,7 +5487,7 @@ func (x *Dot11) String() string {
 func (*Dot11) ProtoMessage() {}
 
 func (x *Dot11) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[38]
+	mi := &file_netcap_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5269,7 +5500,7 @@ func (x *Dot11) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11.ProtoReflect.Descriptor instead.
 func (*Dot11) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{38}
+	return file_netcap_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Dot11) GetTimestamp() int64 {
@@ -5426,7 +5657,7 @@ type Dot11QOS struct {
 
 func (x *Dot11QOS) Reset() {
 	*x = Dot11QOS{}
-	mi := &file_netcap_proto_msgTypes[39]
+	mi := &file_netcap_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5438,7 +5669,7 @@ func (x *Dot11QOS) String() string {
 func (*Dot11QOS) ProtoMessage() {}
 
 func (x *Dot11QOS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[39]
+	mi := &file_netcap_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5451,7 +5682,7 @@ func (x *Dot11QOS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11QOS.ProtoReflect.Descriptor instead.
 func (*Dot11QOS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{39}
+	return file_netcap_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Dot11QOS) GetTID() int32 {
@@ -5495,7 +5726,7 @@ type Dot11HTControl struct {
 
 func (x *Dot11HTControl) Reset() {
 	*x = Dot11HTControl{}
-	mi := &file_netcap_proto_msgTypes[40]
+	mi := &file_netcap_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5507,7 +5738,7 @@ func (x *Dot11HTControl) String() string {
 func (*Dot11HTControl) ProtoMessage() {}
 
 func (x *Dot11HTControl) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[40]
+	mi := &file_netcap_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5520,7 +5751,7 @@ func (x *Dot11HTControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControl.ProtoReflect.Descriptor instead.
 func (*Dot11HTControl) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{40}
+	return file_netcap_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Dot11HTControl) GetACConstraint() bool {
@@ -5572,7 +5803,7 @@ type Dot11HTControlVHT struct {
 
 func (x *Dot11HTControlVHT) Reset() {
 	*x = Dot11HTControlVHT{}
-	mi := &file_netcap_proto_msgTypes[41]
+	mi := &file_netcap_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5584,7 +5815,7 @@ func (x *Dot11HTControlVHT) String() string {
 func (*Dot11HTControlVHT) ProtoMessage() {}
 
 func (x *Dot11HTControlVHT) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[41]
+	mi := &file_netcap_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5597,7 +5828,7 @@ func (x *Dot11HTControlVHT) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControlVHT.ProtoReflect.Descriptor instead.
 func (*Dot11HTControlVHT) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{41}
+	return file_netcap_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Dot11HTControlVHT) GetMRQ() bool {
@@ -5686,7 +5917,7 @@ type Dot11HTControlHT struct {
 
 func (x *Dot11HTControlHT) Reset() {
 	*x = Dot11HTControlHT{}
-	mi := &file_netcap_proto_msgTypes[42]
+	mi := &file_netcap_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5698,7 +5929,7 @@ func (x *Dot11HTControlHT) String() string {
 func (*Dot11HTControlHT) ProtoMessage() {}
 
 func (x *Dot11HTControlHT) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[42]
+	mi := &file_netcap_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5711,7 +5942,7 @@ func (x *Dot11HTControlHT) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControlHT.ProtoReflect.Descriptor instead.
 func (*Dot11HTControlHT) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{42}
+	return file_netcap_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Dot11HTControlHT) GetLinkAdapationControl() *Dot11LinkAdapationControl {
@@ -5769,7 +6000,7 @@ type Dot11HTControlMFB struct {
 
 func (x *Dot11HTControlMFB) Reset() {
 	*x = Dot11HTControlMFB{}
-	mi := &file_netcap_proto_msgTypes[43]
+	mi := &file_netcap_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5781,7 +6012,7 @@ func (x *Dot11HTControlMFB) String() string {
 func (*Dot11HTControlMFB) ProtoMessage() {}
 
 func (x *Dot11HTControlMFB) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[43]
+	mi := &file_netcap_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5794,7 +6025,7 @@ func (x *Dot11HTControlMFB) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControlMFB.ProtoReflect.Descriptor instead.
 func (*Dot11HTControlMFB) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{43}
+	return file_netcap_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Dot11HTControlMFB) GetNumSTS() int32 {
@@ -5840,7 +6071,7 @@ type Dot11LinkAdapationControl struct {
 
 func (x *Dot11LinkAdapationControl) Reset() {
 	*x = Dot11LinkAdapationControl{}
-	mi := &file_netcap_proto_msgTypes[44]
+	mi := &file_netcap_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5852,7 +6083,7 @@ func (x *Dot11LinkAdapationControl) String() string {
 func (*Dot11LinkAdapationControl) ProtoMessage() {}
 
 func (x *Dot11LinkAdapationControl) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[44]
+	mi := &file_netcap_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5865,7 +6096,7 @@ func (x *Dot11LinkAdapationControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11LinkAdapationControl.ProtoReflect.Descriptor instead.
 func (*Dot11LinkAdapationControl) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{44}
+	return file_netcap_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Dot11LinkAdapationControl) GetTRQ() bool {
@@ -5921,7 +6152,7 @@ type Dot11ASEL struct {
 
 func (x *Dot11ASEL) Reset() {
 	*x = Dot11ASEL{}
-	mi := &file_netcap_proto_msgTypes[45]
+	mi := &file_netcap_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5933,7 +6164,7 @@ func (x *Dot11ASEL) String() string {
 func (*Dot11ASEL) ProtoMessage() {}
 
 func (x *Dot11ASEL) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[45]
+	mi := &file_netcap_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5946,7 +6177,7 @@ func (x *Dot11ASEL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11ASEL.ProtoReflect.Descriptor instead.
 func (*Dot11ASEL) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{45}
+	return file_netcap_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Dot11ASEL) GetCommand() int32 {
@@ -5985,7 +6216,7 @@ type EAP struct {
 
 func (x *EAP) Reset() {
 	*x = EAP{}
-	mi := &file_netcap_proto_msgTypes[46]
+	mi := &file_netcap_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5997,7 +6228,7 @@ func (x *EAP) String() string {
 func (*EAP) ProtoMessage() {}
 
 func (x *EAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[46]
+	mi := &file_netcap_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6010,7 +6241,7 @@ func (x *EAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EAP.ProtoReflect.Descriptor instead.
 func (*EAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{46}
+	return file_netcap_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EAP) GetTimestamp() int64 {
@@ -6116,7 +6347,7 @@ type EAPOL struct {
 
 func (x *EAPOL) Reset() {
 	*x = EAPOL{}
-	mi := &file_netcap_proto_msgTypes[47]
+	mi := &file_netcap_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6128,7 +6359,7 @@ func (x *EAPOL) String() string {
 func (*EAPOL) ProtoMessage() {}
 
 func (x *EAPOL) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[47]
+	mi := &file_netcap_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6141,7 +6372,7 @@ func (x *EAPOL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EAPOL.ProtoReflect.Descriptor instead.
 func (*EAPOL) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{47}
+	return file_netcap_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EAPOL) GetTimestamp() int64 {
@@ -6256,7 +6487,7 @@ type EAPOLKey struct {
 
 func (x *EAPOLKey) Reset() {
 	*x = EAPOLKey{}
-	mi := &file_netcap_proto_msgTypes[48]
+	mi := &file_netcap_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6268,7 +6499,7 @@ func (x *EAPOLKey) String() string {
 func (*EAPOLKey) ProtoMessage() {}
 
 func (x *EAPOLKey) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[48]
+	mi := &file_netcap_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6281,7 +6512,7 @@ func (x *EAPOLKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EAPOLKey.ProtoReflect.Descriptor instead.
 func (*EAPOLKey) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{48}
+	return file_netcap_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EAPOLKey) GetTimestamp() int64 {
@@ -6515,7 +6746,7 @@ type IPv4 struct {
 
 func (x *IPv4) Reset() {
 	*x = IPv4{}
-	mi := &file_netcap_proto_msgTypes[49]
+	mi := &file_netcap_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6527,7 +6758,7 @@ func (x *IPv4) String() string {
 func (*IPv4) ProtoMessage() {}
 
 func (x *IPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[49]
+	mi := &file_netcap_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6540,7 +6771,7 @@ func (x *IPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv4.ProtoReflect.Descriptor instead.
 func (*IPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{49}
+	return file_netcap_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *IPv4) GetTimestamp() int64 {
@@ -6704,7 +6935,7 @@ type IPv4Option struct {
 
 func (x *IPv4Option) Reset() {
 	*x = IPv4Option{}
-	mi := &file_netcap_proto_msgTypes[50]
+	mi := &file_netcap_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6716,7 +6947,7 @@ func (x *IPv4Option) String() string {
 func (*IPv4Option) ProtoMessage() {}
 
 func (x *IPv4Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[50]
+	mi := &file_netcap_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6729,7 +6960,7 @@ func (x *IPv4Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv4Option.ProtoReflect.Descriptor instead.
 func (*IPv4Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{50}
+	return file_netcap_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *IPv4Option) GetOptionType() int32 {
@@ -6783,7 +7014,7 @@ type IPv6 struct {
 
 func (x *IPv6) Reset() {
 	*x = IPv6{}
-	mi := &file_netcap_proto_msgTypes[51]
+	mi := &file_netcap_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6795,7 +7026,7 @@ func (x *IPv6) String() string {
 func (*IPv6) ProtoMessage() {}
 
 func (x *IPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[51]
+	mi := &file_netcap_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6808,7 +7039,7 @@ func (x *IPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6.ProtoReflect.Descriptor instead.
 func (*IPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{51}
+	return file_netcap_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *IPv6) GetTimestamp() int64 {
@@ -6943,7 +7174,7 @@ type IPv6HopByHop struct {
 
 func (x *IPv6HopByHop) Reset() {
 	*x = IPv6HopByHop{}
-	mi := &file_netcap_proto_msgTypes[52]
+	mi := &file_netcap_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6955,7 +7186,7 @@ func (x *IPv6HopByHop) String() string {
 func (*IPv6HopByHop) ProtoMessage() {}
 
 func (x *IPv6HopByHop) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[52]
+	mi := &file_netcap_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6968,7 +7199,7 @@ func (x *IPv6HopByHop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6HopByHop.ProtoReflect.Descriptor instead.
 func (*IPv6HopByHop) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{52}
+	return file_netcap_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *IPv6HopByHop) GetTimestamp() int64 {
@@ -7043,7 +7274,7 @@ type IPv6HopByHopOption struct {
 
 func (x *IPv6HopByHopOption) Reset() {
 	*x = IPv6HopByHopOption{}
-	mi := &file_netcap_proto_msgTypes[53]
+	mi := &file_netcap_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7055,7 +7286,7 @@ func (x *IPv6HopByHopOption) String() string {
 func (*IPv6HopByHopOption) ProtoMessage() {}
 
 func (x *IPv6HopByHopOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[53]
+	mi := &file_netcap_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7068,7 +7299,7 @@ func (x *IPv6HopByHopOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6HopByHopOption.ProtoReflect.Descriptor instead.
 func (*IPv6HopByHopOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{53}
+	return file_netcap_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *IPv6HopByHopOption) GetOptionType() int32 {
@@ -7117,7 +7348,7 @@ type IPv6HopByHopOptionAlignment struct {
 
 func (x *IPv6HopByHopOptionAlignment) Reset() {
 	*x = IPv6HopByHopOptionAlignment{}
-	mi := &file_netcap_proto_msgTypes[54]
+	mi := &file_netcap_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7129,7 +7360,7 @@ func (x *IPv6HopByHopOptionAlignment) String() string {
 func (*IPv6HopByHopOptionAlignment) ProtoMessage() {}
 
 func (x *IPv6HopByHopOptionAlignment) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[54]
+	mi := &file_netcap_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7142,7 +7373,7 @@ func (x *IPv6HopByHopOptionAlignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6HopByHopOptionAlignment.ProtoReflect.Descriptor instead.
 func (*IPv6HopByHopOptionAlignment) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{54}
+	return file_netcap_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *IPv6HopByHopOptionAlignment) GetOne() int32 {
@@ -7182,7 +7413,7 @@ type IPv6Fragment struct {
 
 func (x *IPv6Fragment) Reset() {
 	*x = IPv6Fragment{}
-	mi := &file_netcap_proto_msgTypes[55]
+	mi := &file_netcap_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7194,7 +7425,7 @@ func (x *IPv6Fragment) String() string {
 func (*IPv6Fragment) ProtoMessage() {}
 
 func (x *IPv6Fragment) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[55]
+	mi := &file_netcap_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7207,7 +7438,7 @@ func (x *IPv6Fragment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6Fragment.ProtoReflect.Descriptor instead.
 func (*IPv6Fragment) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{55}
+	return file_netcap_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *IPv6Fragment) GetTimestamp() int64 {
@@ -7326,7 +7557,7 @@ type ICMPv4 struct {
 
 func (x *ICMPv4) Reset() {
 	*x = ICMPv4{}
-	mi := &file_netcap_proto_msgTypes[56]
+	mi := &file_netcap_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7338,7 +7569,7 @@ func (x *ICMPv4) String() string {
 func (*ICMPv4) ProtoMessage() {}
 
 func (x *ICMPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[56]
+	mi := &file_netcap_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7351,7 +7582,7 @@ func (x *ICMPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv4.ProtoReflect.Descriptor instead.
 func (*ICMPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{56}
+	return file_netcap_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ICMPv4) GetTimestamp() int64 {
@@ -7451,7 +7682,7 @@ type ICMPv6 struct {
 
 func (x *ICMPv6) Reset() {
 	*x = ICMPv6{}
-	mi := &file_netcap_proto_msgTypes[57]
+	mi := &file_netcap_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7463,7 +7694,7 @@ func (x *ICMPv6) String() string {
 func (*ICMPv6) ProtoMessage() {}
 
 func (x *ICMPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[57]
+	mi := &file_netcap_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7476,7 +7707,7 @@ func (x *ICMPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6.ProtoReflect.Descriptor instead.
 func (*ICMPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{57}
+	return file_netcap_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ICMPv6) GetTimestamp() int64 {
@@ -7560,7 +7791,7 @@ type ICMPv6Echo struct {
 
 func (x *ICMPv6Echo) Reset() {
 	*x = ICMPv6Echo{}
-	mi := &file_netcap_proto_msgTypes[58]
+	mi := &file_netcap_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7572,7 +7803,7 @@ func (x *ICMPv6Echo) String() string {
 func (*ICMPv6Echo) ProtoMessage() {}
 
 func (x *ICMPv6Echo) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[58]
+	mi := &file_netcap_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7585,7 +7816,7 @@ func (x *ICMPv6Echo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6Echo.ProtoReflect.Descriptor instead.
 func (*ICMPv6Echo) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{58}
+	return file_netcap_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ICMPv6Echo) GetTimestamp() int64 {
@@ -7672,7 +7903,7 @@ type ICMPv6NeighborSolicitation struct {
 
 func (x *ICMPv6NeighborSolicitation) Reset() {
 	*x = ICMPv6NeighborSolicitation{}
-	mi := &file_netcap_proto_msgTypes[59]
+	mi := &file_netcap_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7684,7 +7915,7 @@ func (x *ICMPv6NeighborSolicitation) String() string {
 func (*ICMPv6NeighborSolicitation) ProtoMessage() {}
 
 func (x *ICMPv6NeighborSolicitation) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[59]
+	mi := &file_netcap_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7697,7 +7928,7 @@ func (x *ICMPv6NeighborSolicitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6NeighborSolicitation.ProtoReflect.Descriptor instead.
 func (*ICMPv6NeighborSolicitation) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{59}
+	return file_netcap_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ICMPv6NeighborSolicitation) GetTimestamp() int64 {
@@ -7785,7 +8016,7 @@ type ICMPv6NeighborAdvertisement struct {
 
 func (x *ICMPv6NeighborAdvertisement) Reset() {
 	*x = ICMPv6NeighborAdvertisement{}
-	mi := &file_netcap_proto_msgTypes[60]
+	mi := &file_netcap_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7797,7 +8028,7 @@ func (x *ICMPv6NeighborAdvertisement) String() string {
 func (*ICMPv6NeighborAdvertisement) ProtoMessage() {}
 
 func (x *ICMPv6NeighborAdvertisement) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[60]
+	mi := &file_netcap_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7810,7 +8041,7 @@ func (x *ICMPv6NeighborAdvertisement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6NeighborAdvertisement.ProtoReflect.Descriptor instead.
 func (*ICMPv6NeighborAdvertisement) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{60}
+	return file_netcap_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ICMPv6NeighborAdvertisement) GetTimestamp() int64 {
@@ -7903,7 +8134,7 @@ type ICMPv6RouterSolicitation struct {
 
 func (x *ICMPv6RouterSolicitation) Reset() {
 	*x = ICMPv6RouterSolicitation{}
-	mi := &file_netcap_proto_msgTypes[61]
+	mi := &file_netcap_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7915,7 +8146,7 @@ func (x *ICMPv6RouterSolicitation) String() string {
 func (*ICMPv6RouterSolicitation) ProtoMessage() {}
 
 func (x *ICMPv6RouterSolicitation) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[61]
+	mi := &file_netcap_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7928,7 +8159,7 @@ func (x *ICMPv6RouterSolicitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6RouterSolicitation.ProtoReflect.Descriptor instead.
 func (*ICMPv6RouterSolicitation) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{61}
+	return file_netcap_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ICMPv6RouterSolicitation) GetTimestamp() int64 {
@@ -8013,7 +8244,7 @@ type ICMPv6RouterAdvertisement struct {
 
 func (x *ICMPv6RouterAdvertisement) Reset() {
 	*x = ICMPv6RouterAdvertisement{}
-	mi := &file_netcap_proto_msgTypes[62]
+	mi := &file_netcap_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8025,7 +8256,7 @@ func (x *ICMPv6RouterAdvertisement) String() string {
 func (*ICMPv6RouterAdvertisement) ProtoMessage() {}
 
 func (x *ICMPv6RouterAdvertisement) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[62]
+	mi := &file_netcap_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8038,7 +8269,7 @@ func (x *ICMPv6RouterAdvertisement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6RouterAdvertisement.ProtoReflect.Descriptor instead.
 func (*ICMPv6RouterAdvertisement) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{62}
+	return file_netcap_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ICMPv6RouterAdvertisement) GetTimestamp() int64 {
@@ -8145,7 +8376,7 @@ type ICMPv6Option struct {
 
 func (x *ICMPv6Option) Reset() {
 	*x = ICMPv6Option{}
-	mi := &file_netcap_proto_msgTypes[63]
+	mi := &file_netcap_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8157,7 +8388,7 @@ func (x *ICMPv6Option) String() string {
 func (*ICMPv6Option) ProtoMessage() {}
 
 func (x *ICMPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[63]
+	mi := &file_netcap_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8170,7 +8401,7 @@ func (x *ICMPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6Option.ProtoReflect.Descriptor instead.
 func (*ICMPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{63}
+	return file_netcap_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ICMPv6Option) GetType() int32 {
@@ -8228,7 +8459,7 @@ type IGMP struct {
 
 func (x *IGMP) Reset() {
 	*x = IGMP{}
-	mi := &file_netcap_proto_msgTypes[64]
+	mi := &file_netcap_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8240,7 +8471,7 @@ func (x *IGMP) String() string {
 func (*IGMP) ProtoMessage() {}
 
 func (x *IGMP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[64]
+	mi := &file_netcap_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8253,7 +8484,7 @@ func (x *IGMP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IGMP.ProtoReflect.Descriptor instead.
 func (*IGMP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{64}
+	return file_netcap_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *IGMP) GetTimestamp() int64 {
@@ -8405,7 +8636,7 @@ type IGMPv3GroupRecord struct {
 
 func (x *IGMPv3GroupRecord) Reset() {
 	*x = IGMPv3GroupRecord{}
-	mi := &file_netcap_proto_msgTypes[65]
+	mi := &file_netcap_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8417,7 +8648,7 @@ func (x *IGMPv3GroupRecord) String() string {
 func (*IGMPv3GroupRecord) ProtoMessage() {}
 
 func (x *IGMPv3GroupRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[65]
+	mi := &file_netcap_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8430,7 +8661,7 @@ func (x *IGMPv3GroupRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IGMPv3GroupRecord.ProtoReflect.Descriptor instead.
 func (*IGMPv3GroupRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{65}
+	return file_netcap_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *IGMPv3GroupRecord) GetType() int32 {
@@ -8492,7 +8723,7 @@ type IPSecAH struct {
 
 func (x *IPSecAH) Reset() {
 	*x = IPSecAH{}
-	mi := &file_netcap_proto_msgTypes[66]
+	mi := &file_netcap_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8504,7 +8735,7 @@ func (x *IPSecAH) String() string {
 func (*IPSecAH) ProtoMessage() {}
 
 func (x *IPSecAH) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[66]
+	mi := &file_netcap_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8517,7 +8748,7 @@ func (x *IPSecAH) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPSecAH.ProtoReflect.Descriptor instead.
 func (*IPSecAH) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{66}
+	return file_netcap_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *IPSecAH) GetTimestamp() int64 {
@@ -8620,7 +8851,7 @@ type IPSecESP struct {
 
 func (x *IPSecESP) Reset() {
 	*x = IPSecESP{}
-	mi := &file_netcap_proto_msgTypes[67]
+	mi := &file_netcap_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8632,7 +8863,7 @@ func (x *IPSecESP) String() string {
 func (*IPSecESP) ProtoMessage() {}
 
 func (x *IPSecESP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[67]
+	mi := &file_netcap_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8645,7 +8876,7 @@ func (x *IPSecESP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPSecESP.ProtoReflect.Descriptor instead.
 func (*IPSecESP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{67}
+	return file_netcap_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *IPSecESP) GetTimestamp() int64 {
@@ -8752,7 +8983,7 @@ type GRE struct {
 
 func (x *GRE) Reset() {
 	*x = GRE{}
-	mi := &file_netcap_proto_msgTypes[68]
+	mi := &file_netcap_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8764,7 +8995,7 @@ func (x *GRE) String() string {
 func (*GRE) ProtoMessage() {}
 
 func (x *GRE) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[68]
+	mi := &file_netcap_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8777,7 +9008,7 @@ func (x *GRE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GRE.ProtoReflect.Descriptor instead.
 func (*GRE) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{68}
+	return file_netcap_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *GRE) GetTimestamp() int64 {
@@ -8955,7 +9186,7 @@ type GRERouting struct {
 
 func (x *GRERouting) Reset() {
 	*x = GRERouting{}
-	mi := &file_netcap_proto_msgTypes[69]
+	mi := &file_netcap_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8967,7 +9198,7 @@ func (x *GRERouting) String() string {
 func (*GRERouting) ProtoMessage() {}
 
 func (x *GRERouting) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[69]
+	mi := &file_netcap_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8980,7 +9211,7 @@ func (x *GRERouting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GRERouting.ProtoReflect.Descriptor instead.
 func (*GRERouting) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{69}
+	return file_netcap_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *GRERouting) GetAddressFamily() int32 {
@@ -9039,7 +9270,7 @@ type MPLS struct {
 
 func (x *MPLS) Reset() {
 	*x = MPLS{}
-	mi := &file_netcap_proto_msgTypes[70]
+	mi := &file_netcap_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9051,7 +9282,7 @@ func (x *MPLS) String() string {
 func (*MPLS) ProtoMessage() {}
 
 func (x *MPLS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[70]
+	mi := &file_netcap_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9064,7 +9295,7 @@ func (x *MPLS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MPLS.ProtoReflect.Descriptor instead.
 func (*MPLS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{70}
+	return file_netcap_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *MPLS) GetTimestamp() int64 {
@@ -9177,7 +9408,7 @@ type OSPFv2 struct {
 
 func (x *OSPFv2) Reset() {
 	*x = OSPFv2{}
-	mi := &file_netcap_proto_msgTypes[71]
+	mi := &file_netcap_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9189,7 +9420,7 @@ func (x *OSPFv2) String() string {
 func (*OSPFv2) ProtoMessage() {}
 
 func (x *OSPFv2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[71]
+	mi := &file_netcap_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9202,7 +9433,7 @@ func (x *OSPFv2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OSPFv2.ProtoReflect.Descriptor instead.
 func (*OSPFv2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{71}
+	return file_netcap_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *OSPFv2) GetTimestamp() int64 {
@@ -9376,7 +9607,7 @@ type OSPFv3 struct {
 
 func (x *OSPFv3) Reset() {
 	*x = OSPFv3{}
-	mi := &file_netcap_proto_msgTypes[72]
+	mi := &file_netcap_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9388,7 +9619,7 @@ func (x *OSPFv3) String() string {
 func (*OSPFv3) ProtoMessage() {}
 
 func (x *OSPFv3) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[72]
+	mi := &file_netcap_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9401,7 +9632,7 @@ func (x *OSPFv3) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OSPFv3.ProtoReflect.Descriptor instead.
 func (*OSPFv3) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{72}
+	return file_netcap_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *OSPFv3) GetTimestamp() int64 {
@@ -9561,7 +9792,7 @@ type HelloPkg struct {
 
 func (x *HelloPkg) Reset() {
 	*x = HelloPkg{}
-	mi := &file_netcap_proto_msgTypes[73]
+	mi := &file_netcap_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9573,7 +9804,7 @@ func (x *HelloPkg) String() string {
 func (*HelloPkg) ProtoMessage() {}
 
 func (x *HelloPkg) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[73]
+	mi := &file_netcap_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9586,7 +9817,7 @@ func (x *HelloPkg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloPkg.ProtoReflect.Descriptor instead.
 func (*HelloPkg) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{73}
+	return file_netcap_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *HelloPkg) GetInterfaceID() uint32 {
@@ -9666,7 +9897,7 @@ type HelloPkgV2 struct {
 
 func (x *HelloPkgV2) Reset() {
 	*x = HelloPkgV2{}
-	mi := &file_netcap_proto_msgTypes[74]
+	mi := &file_netcap_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9678,7 +9909,7 @@ func (x *HelloPkgV2) String() string {
 func (*HelloPkgV2) ProtoMessage() {}
 
 func (x *HelloPkgV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[74]
+	mi := &file_netcap_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9691,7 +9922,7 @@ func (x *HelloPkgV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloPkgV2.ProtoReflect.Descriptor instead.
 func (*HelloPkgV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{74}
+	return file_netcap_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *HelloPkgV2) GetInterfaceID() uint32 {
@@ -9771,7 +10002,7 @@ type DbDescPkg struct {
 
 func (x *DbDescPkg) Reset() {
 	*x = DbDescPkg{}
-	mi := &file_netcap_proto_msgTypes[75]
+	mi := &file_netcap_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9783,7 +10014,7 @@ func (x *DbDescPkg) String() string {
 func (*DbDescPkg) ProtoMessage() {}
 
 func (x *DbDescPkg) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[75]
+	mi := &file_netcap_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9796,7 +10027,7 @@ func (x *DbDescPkg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DbDescPkg.ProtoReflect.Descriptor instead.
 func (*DbDescPkg) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{75}
+	return file_netcap_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *DbDescPkg) GetOptions() uint32 {
@@ -9854,7 +10085,7 @@ type LSAheader struct {
 
 func (x *LSAheader) Reset() {
 	*x = LSAheader{}
-	mi := &file_netcap_proto_msgTypes[76]
+	mi := &file_netcap_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9866,7 +10097,7 @@ func (x *LSAheader) String() string {
 func (*LSAheader) ProtoMessage() {}
 
 func (x *LSAheader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[76]
+	mi := &file_netcap_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9879,7 +10110,7 @@ func (x *LSAheader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSAheader.ProtoReflect.Descriptor instead.
 func (*LSAheader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{76}
+	return file_netcap_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *LSAheader) GetLSAge() int32 {
@@ -9950,7 +10181,7 @@ type LSReq struct {
 
 func (x *LSReq) Reset() {
 	*x = LSReq{}
-	mi := &file_netcap_proto_msgTypes[77]
+	mi := &file_netcap_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9962,7 +10193,7 @@ func (x *LSReq) String() string {
 func (*LSReq) ProtoMessage() {}
 
 func (x *LSReq) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[77]
+	mi := &file_netcap_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9975,7 +10206,7 @@ func (x *LSReq) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSReq.ProtoReflect.Descriptor instead.
 func (*LSReq) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{77}
+	return file_netcap_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *LSReq) GetLSType() int32 {
@@ -10010,7 +10241,7 @@ type LSUpdate struct {
 
 func (x *LSUpdate) Reset() {
 	*x = LSUpdate{}
-	mi := &file_netcap_proto_msgTypes[78]
+	mi := &file_netcap_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10022,7 +10253,7 @@ func (x *LSUpdate) String() string {
 func (*LSUpdate) ProtoMessage() {}
 
 func (x *LSUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[78]
+	mi := &file_netcap_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10035,7 +10266,7 @@ func (x *LSUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSUpdate.ProtoReflect.Descriptor instead.
 func (*LSUpdate) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{78}
+	return file_netcap_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *LSUpdate) GetNumOfLSAs() uint32 {
@@ -10073,7 +10304,7 @@ type LSA struct {
 
 func (x *LSA) Reset() {
 	*x = LSA{}
-	mi := &file_netcap_proto_msgTypes[79]
+	mi := &file_netcap_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10085,7 +10316,7 @@ func (x *LSA) String() string {
 func (*LSA) ProtoMessage() {}
 
 func (x *LSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[79]
+	mi := &file_netcap_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10098,7 +10329,7 @@ func (x *LSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSA.ProtoReflect.Descriptor instead.
 func (*LSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{79}
+	return file_netcap_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *LSA) GetHeader() *LSAheader {
@@ -10184,7 +10415,7 @@ type RouterLSA struct {
 
 func (x *RouterLSA) Reset() {
 	*x = RouterLSA{}
-	mi := &file_netcap_proto_msgTypes[80]
+	mi := &file_netcap_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10196,7 +10427,7 @@ func (x *RouterLSA) String() string {
 func (*RouterLSA) ProtoMessage() {}
 
 func (x *RouterLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[80]
+	mi := &file_netcap_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10209,7 +10440,7 @@ func (x *RouterLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterLSA.ProtoReflect.Descriptor instead.
 func (*RouterLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{80}
+	return file_netcap_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *RouterLSA) GetFlags() int32 {
@@ -10248,7 +10479,7 @@ type Router struct {
 
 func (x *Router) Reset() {
 	*x = Router{}
-	mi := &file_netcap_proto_msgTypes[81]
+	mi := &file_netcap_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10260,7 +10491,7 @@ func (x *Router) String() string {
 func (*Router) ProtoMessage() {}
 
 func (x *Router) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[81]
+	mi := &file_netcap_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10273,7 +10504,7 @@ func (x *Router) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Router.ProtoReflect.Descriptor instead.
 func (*Router) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{81}
+	return file_netcap_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Router) GetType() int32 {
@@ -10324,7 +10555,7 @@ type RouterLSAV2 struct {
 
 func (x *RouterLSAV2) Reset() {
 	*x = RouterLSAV2{}
-	mi := &file_netcap_proto_msgTypes[82]
+	mi := &file_netcap_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10336,7 +10567,7 @@ func (x *RouterLSAV2) String() string {
 func (*RouterLSAV2) ProtoMessage() {}
 
 func (x *RouterLSAV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[82]
+	mi := &file_netcap_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10349,7 +10580,7 @@ func (x *RouterLSAV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterLSAV2.ProtoReflect.Descriptor instead.
 func (*RouterLSAV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{82}
+	return file_netcap_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *RouterLSAV2) GetFlags() int32 {
@@ -10387,7 +10618,7 @@ type RouterV2 struct {
 
 func (x *RouterV2) Reset() {
 	*x = RouterV2{}
-	mi := &file_netcap_proto_msgTypes[83]
+	mi := &file_netcap_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10399,7 +10630,7 @@ func (x *RouterV2) String() string {
 func (*RouterV2) ProtoMessage() {}
 
 func (x *RouterV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[83]
+	mi := &file_netcap_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10412,7 +10643,7 @@ func (x *RouterV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterV2.ProtoReflect.Descriptor instead.
 func (*RouterV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{83}
+	return file_netcap_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *RouterV2) GetType() int32 {
@@ -10455,7 +10686,7 @@ type NetworkLSA struct {
 
 func (x *NetworkLSA) Reset() {
 	*x = NetworkLSA{}
-	mi := &file_netcap_proto_msgTypes[84]
+	mi := &file_netcap_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10467,7 +10698,7 @@ func (x *NetworkLSA) String() string {
 func (*NetworkLSA) ProtoMessage() {}
 
 func (x *NetworkLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[84]
+	mi := &file_netcap_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10480,7 +10711,7 @@ func (x *NetworkLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkLSA.ProtoReflect.Descriptor instead.
 func (*NetworkLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{84}
+	return file_netcap_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *NetworkLSA) GetOptions() uint32 {
@@ -10511,7 +10742,7 @@ type LinkLSA struct {
 
 func (x *LinkLSA) Reset() {
 	*x = LinkLSA{}
-	mi := &file_netcap_proto_msgTypes[85]
+	mi := &file_netcap_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10523,7 +10754,7 @@ func (x *LinkLSA) String() string {
 func (*LinkLSA) ProtoMessage() {}
 
 func (x *LinkLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[85]
+	mi := &file_netcap_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10536,7 +10767,7 @@ func (x *LinkLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLSA.ProtoReflect.Descriptor instead.
 func (*LinkLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{85}
+	return file_netcap_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *LinkLSA) GetRtrPriority() int32 {
@@ -10589,7 +10820,7 @@ type LSAPrefix struct {
 
 func (x *LSAPrefix) Reset() {
 	*x = LSAPrefix{}
-	mi := &file_netcap_proto_msgTypes[86]
+	mi := &file_netcap_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10601,7 +10832,7 @@ func (x *LSAPrefix) String() string {
 func (*LSAPrefix) ProtoMessage() {}
 
 func (x *LSAPrefix) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[86]
+	mi := &file_netcap_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10614,7 +10845,7 @@ func (x *LSAPrefix) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSAPrefix.ProtoReflect.Descriptor instead.
 func (*LSAPrefix) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{86}
+	return file_netcap_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *LSAPrefix) GetPrefixLength() int32 {
@@ -10659,7 +10890,7 @@ type IntraAreaPrefixLSA struct {
 
 func (x *IntraAreaPrefixLSA) Reset() {
 	*x = IntraAreaPrefixLSA{}
-	mi := &file_netcap_proto_msgTypes[87]
+	mi := &file_netcap_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10671,7 +10902,7 @@ func (x *IntraAreaPrefixLSA) String() string {
 func (*IntraAreaPrefixLSA) ProtoMessage() {}
 
 func (x *IntraAreaPrefixLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[87]
+	mi := &file_netcap_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10684,7 +10915,7 @@ func (x *IntraAreaPrefixLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntraAreaPrefixLSA.ProtoReflect.Descriptor instead.
 func (*IntraAreaPrefixLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{87}
+	return file_netcap_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *IntraAreaPrefixLSA) GetNumOfPrefixes() int32 {
@@ -10735,7 +10966,7 @@ type InterAreaPrefixLSA struct {
 
 func (x *InterAreaPrefixLSA) Reset() {
 	*x = InterAreaPrefixLSA{}
-	mi := &file_netcap_proto_msgTypes[88]
+	mi := &file_netcap_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10747,7 +10978,7 @@ func (x *InterAreaPrefixLSA) String() string {
 func (*InterAreaPrefixLSA) ProtoMessage() {}
 
 func (x *InterAreaPrefixLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[88]
+	mi := &file_netcap_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10760,7 +10991,7 @@ func (x *InterAreaPrefixLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterAreaPrefixLSA.ProtoReflect.Descriptor instead.
 func (*InterAreaPrefixLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{88}
+	return file_netcap_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *InterAreaPrefixLSA) GetMetric() uint32 {
@@ -10803,7 +11034,7 @@ type InterAreaRouterLSA struct {
 
 func (x *InterAreaRouterLSA) Reset() {
 	*x = InterAreaRouterLSA{}
-	mi := &file_netcap_proto_msgTypes[89]
+	mi := &file_netcap_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10815,7 +11046,7 @@ func (x *InterAreaRouterLSA) String() string {
 func (*InterAreaRouterLSA) ProtoMessage() {}
 
 func (x *InterAreaRouterLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[89]
+	mi := &file_netcap_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10828,7 +11059,7 @@ func (x *InterAreaRouterLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterAreaRouterLSA.ProtoReflect.Descriptor instead.
 func (*InterAreaRouterLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{89}
+	return file_netcap_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *InterAreaRouterLSA) GetOptions() uint32 {
@@ -10876,7 +11107,7 @@ type ASExternalLSA struct {
 
 func (x *ASExternalLSA) Reset() {
 	*x = ASExternalLSA{}
-	mi := &file_netcap_proto_msgTypes[90]
+	mi := &file_netcap_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10888,7 +11119,7 @@ func (x *ASExternalLSA) String() string {
 func (*ASExternalLSA) ProtoMessage() {}
 
 func (x *ASExternalLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[90]
+	mi := &file_netcap_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10901,7 +11132,7 @@ func (x *ASExternalLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ASExternalLSA.ProtoReflect.Descriptor instead.
 func (*ASExternalLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{90}
+	return file_netcap_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ASExternalLSA) GetFlags() int32 {
@@ -10983,7 +11214,7 @@ type ASExternalLSAV2 struct {
 
 func (x *ASExternalLSAV2) Reset() {
 	*x = ASExternalLSAV2{}
-	mi := &file_netcap_proto_msgTypes[91]
+	mi := &file_netcap_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10995,7 +11226,7 @@ func (x *ASExternalLSAV2) String() string {
 func (*ASExternalLSAV2) ProtoMessage() {}
 
 func (x *ASExternalLSAV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[91]
+	mi := &file_netcap_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11008,7 +11239,7 @@ func (x *ASExternalLSAV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ASExternalLSAV2.ProtoReflect.Descriptor instead.
 func (*ASExternalLSAV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{91}
+	return file_netcap_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ASExternalLSAV2) GetNetworkMask() uint32 {
@@ -11074,7 +11305,7 @@ type VRRPv2 struct {
 
 func (x *VRRPv2) Reset() {
 	*x = VRRPv2{}
-	mi := &file_netcap_proto_msgTypes[92]
+	mi := &file_netcap_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11086,7 +11317,7 @@ func (x *VRRPv2) String() string {
 func (*VRRPv2) ProtoMessage() {}
 
 func (x *VRRPv2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[92]
+	mi := &file_netcap_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11099,7 +11330,7 @@ func (x *VRRPv2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VRRPv2.ProtoReflect.Descriptor instead.
 func (*VRRPv2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{92}
+	return file_netcap_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *VRRPv2) GetTimestamp() int64 {
@@ -11280,7 +11511,7 @@ type ISIS struct {
 
 func (x *ISIS) Reset() {
 	*x = ISIS{}
-	mi := &file_netcap_proto_msgTypes[93]
+	mi := &file_netcap_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11292,7 +11523,7 @@ func (x *ISIS) String() string {
 func (*ISIS) ProtoMessage() {}
 
 func (x *ISIS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[93]
+	mi := &file_netcap_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11305,7 +11536,7 @@ func (x *ISIS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ISIS.ProtoReflect.Descriptor instead.
 func (*ISIS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{93}
+	return file_netcap_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ISIS) GetTimestamp() int64 {
@@ -11531,7 +11762,7 @@ type SLARP struct {
 
 func (x *SLARP) Reset() {
 	*x = SLARP{}
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11543,7 +11774,7 @@ func (x *SLARP) String() string {
 func (*SLARP) ProtoMessage() {}
 
 func (x *SLARP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11556,7 +11787,7 @@ func (x *SLARP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SLARP.ProtoReflect.Descriptor instead.
 func (*SLARP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{94}
+	return file_netcap_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *SLARP) GetTimestamp() int64 {
@@ -11676,7 +11907,7 @@ type Geneve struct {
 
 func (x *Geneve) Reset() {
 	*x = Geneve{}
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11688,7 +11919,7 @@ func (x *Geneve) String() string {
 func (*Geneve) ProtoMessage() {}
 
 func (x *Geneve) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11701,7 +11932,7 @@ func (x *Geneve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Geneve.ProtoReflect.Descriptor instead.
 func (*Geneve) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{95}
+	return file_netcap_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *Geneve) GetTimestamp() int64 {
@@ -11816,7 +12047,7 @@ type GeneveOption struct {
 
 func (x *GeneveOption) Reset() {
 	*x = GeneveOption{}
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11828,7 +12059,7 @@ func (x *GeneveOption) String() string {
 func (*GeneveOption) ProtoMessage() {}
 
 func (x *GeneveOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11841,7 +12072,7 @@ func (x *GeneveOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GeneveOption.ProtoReflect.Descriptor instead.
 func (*GeneveOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{96}
+	return file_netcap_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *GeneveOption) GetClass() int32 {
@@ -11902,7 +12133,7 @@ type VXLAN struct {
 
 func (x *VXLAN) Reset() {
 	*x = VXLAN{}
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11914,7 +12145,7 @@ func (x *VXLAN) String() string {
 func (*VXLAN) ProtoMessage() {}
 
 func (x *VXLAN) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11927,7 +12158,7 @@ func (x *VXLAN) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VXLAN.ProtoReflect.Descriptor instead.
 func (*VXLAN) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{97}
+	return file_netcap_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *VXLAN) GetTimestamp() int64 {
@@ -12061,7 +12292,7 @@ type TCP struct {
 
 func (x *TCP) Reset() {
 	*x = TCP{}
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12073,7 +12304,7 @@ func (x *TCP) String() string {
 func (*TCP) ProtoMessage() {}
 
 func (x *TCP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12086,7 +12317,7 @@ func (x *TCP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCP.ProtoReflect.Descriptor instead.
 func (*TCP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{98}
+	return file_netcap_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *TCP) GetTimestamp() int64 {
@@ -12293,7 +12524,7 @@ type TCPOption struct {
 
 func (x *TCPOption) Reset() {
 	*x = TCPOption{}
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12305,7 +12536,7 @@ func (x *TCPOption) String() string {
 func (*TCPOption) ProtoMessage() {}
 
 func (x *TCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12318,7 +12549,7 @@ func (x *TCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPOption.ProtoReflect.Descriptor instead.
 func (*TCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{99}
+	return file_netcap_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *TCPOption) GetOptionType() int32 {
@@ -12364,7 +12595,7 @@ type UDP struct {
 
 func (x *UDP) Reset() {
 	*x = UDP{}
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12376,7 +12607,7 @@ func (x *UDP) String() string {
 func (*UDP) ProtoMessage() {}
 
 func (x *UDP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12389,7 +12620,7 @@ func (x *UDP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UDP.ProtoReflect.Descriptor instead.
 func (*UDP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{100}
+	return file_netcap_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *UDP) GetTimestamp() int64 {
@@ -12495,7 +12726,7 @@ type SCTP struct {
 
 func (x *SCTP) Reset() {
 	*x = SCTP{}
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12507,7 +12738,7 @@ func (x *SCTP) String() string {
 func (*SCTP) ProtoMessage() {}
 
 func (x *SCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12520,7 +12751,7 @@ func (x *SCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SCTP.ProtoReflect.Descriptor instead.
 func (*SCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{101}
+	return file_netcap_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *SCTP) GetTimestamp() int64 {
@@ -12623,7 +12854,7 @@ type DNS struct {
 
 func (x *DNS) Reset() {
 	*x = DNS{}
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12635,7 +12866,7 @@ func (x *DNS) String() string {
 func (*DNS) ProtoMessage() {}
 
 func (x *DNS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12648,7 +12879,7 @@ func (x *DNS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNS.ProtoReflect.Descriptor instead.
 func (*DNS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{102}
+	return file_netcap_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *DNS) GetTimestamp() int64 {
@@ -12831,7 +13062,7 @@ type DNSQuestion struct {
 
 func (x *DNSQuestion) Reset() {
 	*x = DNSQuestion{}
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12843,7 +13074,7 @@ func (x *DNSQuestion) String() string {
 func (*DNSQuestion) ProtoMessage() {}
 
 func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12856,7 +13087,7 @@ func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSQuestion.ProtoReflect.Descriptor instead.
 func (*DNSQuestion) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{103}
+	return file_netcap_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DNSQuestion) GetName() string {
@@ -12905,7 +13136,7 @@ type DNSResourceRecord struct {
 
 func (x *DNSResourceRecord) Reset() {
 	*x = DNSResourceRecord{}
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12917,7 +13148,7 @@ func (x *DNSResourceRecord) String() string {
 func (*DNSResourceRecord) ProtoMessage() {}
 
 func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12930,7 +13161,7 @@ func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSResourceRecord.ProtoReflect.Descriptor instead.
 func (*DNSResourceRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{104}
+	return file_netcap_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DNSResourceRecord) GetName() string {
@@ -13047,7 +13278,7 @@ type DNSSOA struct {
 
 func (x *DNSSOA) Reset() {
 	*x = DNSSOA{}
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13059,7 +13290,7 @@ func (x *DNSSOA) String() string {
 func (*DNSSOA) ProtoMessage() {}
 
 func (x *DNSSOA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13072,7 +13303,7 @@ func (x *DNSSOA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSOA.ProtoReflect.Descriptor instead.
 func (*DNSSOA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{105}
+	return file_netcap_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DNSSOA) GetMName() string {
@@ -13137,7 +13368,7 @@ type DNSSRV struct {
 
 func (x *DNSSRV) Reset() {
 	*x = DNSSRV{}
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13149,7 +13380,7 @@ func (x *DNSSRV) String() string {
 func (*DNSSRV) ProtoMessage() {}
 
 func (x *DNSSRV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13162,7 +13393,7 @@ func (x *DNSSRV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSRV.ProtoReflect.Descriptor instead.
 func (*DNSSRV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{106}
+	return file_netcap_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DNSSRV) GetPriority() int32 {
@@ -13204,7 +13435,7 @@ type DNSMX struct {
 
 func (x *DNSMX) Reset() {
 	*x = DNSMX{}
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13216,7 +13447,7 @@ func (x *DNSMX) String() string {
 func (*DNSMX) ProtoMessage() {}
 
 func (x *DNSMX) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13229,7 +13460,7 @@ func (x *DNSMX) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSMX.ProtoReflect.Descriptor instead.
 func (*DNSMX) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{107}
+	return file_netcap_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DNSMX) GetPreference() int32 {
@@ -13284,7 +13515,7 @@ type DHCPv4 struct {
 
 func (x *DHCPv4) Reset() {
 	*x = DHCPv4{}
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13296,7 +13527,7 @@ func (x *DHCPv4) String() string {
 func (*DHCPv4) ProtoMessage() {}
 
 func (x *DHCPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13309,7 +13540,7 @@ func (x *DHCPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv4.ProtoReflect.Descriptor instead.
 func (*DHCPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{108}
+	return file_netcap_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DHCPv4) GetTimestamp() int64 {
@@ -13480,7 +13711,7 @@ type DHCPOption struct {
 
 func (x *DHCPOption) Reset() {
 	*x = DHCPOption{}
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13492,7 +13723,7 @@ func (x *DHCPOption) String() string {
 func (*DHCPOption) ProtoMessage() {}
 
 func (x *DHCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13505,7 +13736,7 @@ func (x *DHCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPOption.ProtoReflect.Descriptor instead.
 func (*DHCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{109}
+	return file_netcap_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DHCPOption) GetType() int32 {
@@ -13556,7 +13787,7 @@ type DHCPv6 struct {
 
 func (x *DHCPv6) Reset() {
 	*x = DHCPv6{}
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13568,7 +13799,7 @@ func (x *DHCPv6) String() string {
 func (*DHCPv6) ProtoMessage() {}
 
 func (x *DHCPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13581,7 +13812,7 @@ func (x *DHCPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6.ProtoReflect.Descriptor instead.
 func (*DHCPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{110}
+	return file_netcap_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DHCPv6) GetTimestamp() int64 {
@@ -13689,7 +13920,7 @@ type DHCPv6Option struct {
 
 func (x *DHCPv6Option) Reset() {
 	*x = DHCPv6Option{}
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13701,7 +13932,7 @@ func (x *DHCPv6Option) String() string {
 func (*DHCPv6Option) ProtoMessage() {}
 
 func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13714,7 +13945,7 @@ func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6Option.ProtoReflect.Descriptor instead.
 func (*DHCPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{111}
+	return file_netcap_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *DHCPv6Option) GetCode() int32 {
@@ -13782,7 +14013,7 @@ type NTP struct {
 
 func (x *NTP) Reset() {
 	*x = NTP{}
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13794,7 +14025,7 @@ func (x *NTP) String() string {
 func (*NTP) ProtoMessage() {}
 
 func (x *NTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13807,7 +14038,7 @@ func (x *NTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NTP.ProtoReflect.Descriptor instead.
 func (*NTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{112}
+	return file_netcap_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *NTP) GetTimestamp() int64 {
@@ -13983,7 +14214,7 @@ type SIP struct {
 
 func (x *SIP) Reset() {
 	*x = SIP{}
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13995,7 +14226,7 @@ func (x *SIP) String() string {
 func (*SIP) ProtoMessage() {}
 
 func (x *SIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14008,7 +14239,7 @@ func (x *SIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SIP.ProtoReflect.Descriptor instead.
 func (*SIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{113}
+	return file_netcap_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *SIP) GetTimestamp() int64 {
@@ -14133,7 +14364,7 @@ type LCM struct {
 
 func (x *LCM) Reset() {
 	*x = LCM{}
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14145,7 +14376,7 @@ func (x *LCM) String() string {
 func (*LCM) ProtoMessage() {}
 
 func (x *LCM) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14158,7 +14389,7 @@ func (x *LCM) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LCM.ProtoReflect.Descriptor instead.
 func (*LCM) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{114}
+	return file_netcap_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *LCM) GetTimestamp() int64 {
@@ -14309,7 +14540,7 @@ type BFD struct {
 
 func (x *BFD) Reset() {
 	*x = BFD{}
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14321,7 +14552,7 @@ func (x *BFD) String() string {
 func (*BFD) ProtoMessage() {}
 
 func (x *BFD) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14334,7 +14565,7 @@ func (x *BFD) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFD.ProtoReflect.Descriptor instead.
 func (*BFD) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{115}
+	return file_netcap_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *BFD) GetTimestamp() int64 {
@@ -14515,7 +14746,7 @@ type BFDAuthHeader struct {
 
 func (x *BFDAuthHeader) Reset() {
 	*x = BFDAuthHeader{}
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14527,7 +14758,7 @@ func (x *BFDAuthHeader) String() string {
 func (*BFDAuthHeader) ProtoMessage() {}
 
 func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14540,7 +14771,7 @@ func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFDAuthHeader.ProtoReflect.Descriptor instead.
 func (*BFDAuthHeader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{116}
+	return file_netcap_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *BFDAuthHeader) GetAuthType() int32 {
@@ -14651,7 +14882,7 @@ type HTTP struct {
 
 func (x *HTTP) Reset() {
 	*x = HTTP{}
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14663,7 +14894,7 @@ func (x *HTTP) String() string {
 func (*HTTP) ProtoMessage() {}
 
 func (x *HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14676,7 +14907,7 @@ func (x *HTTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTP.ProtoReflect.Descriptor instead.
 func (*HTTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{117}
+	return file_netcap_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *HTTP) GetTimestamp() int64 {
@@ -14977,7 +15208,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14989,7 +15220,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15002,7 +15233,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{118}
+	return file_netcap_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -15290,7 +15521,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15302,7 +15533,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15315,7 +15546,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{119}
+	return file_netcap_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -15561,7 +15792,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15573,7 +15804,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15586,7 +15817,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -15712,7 +15943,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15724,7 +15955,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15737,7 +15968,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -15864,7 +16095,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15876,7 +16107,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15889,7 +16120,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{122}
+	return file_netcap_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -16003,7 +16234,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16015,7 +16246,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16028,7 +16259,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{123}
+	return file_netcap_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -16212,7 +16443,33 @@ const file_netcap_proto_rawDesc = "" +
 	"\n" +
 	"FrameFirst\x18\x0e \x01(\x03R\n" +
 	"FrameFirst\x12\x1c\n" +
-	"\tFrameLast\x18\x0f \x01(\x03R\tFrameLast\"\xe0\x02\n" +
+	"\tFrameLast\x18\x0f \x01(\x03R\tFrameLast\"\xce\x05\n" +
+	"\x04WPAN\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1c\n" +
+	"\tFrameType\x18\x02 \x01(\x05R\tFrameType\x12(\n" +
+	"\x0fSecurityEnabled\x18\x03 \x01(\bR\x0fSecurityEnabled\x12\"\n" +
+	"\fFramePending\x18\x04 \x01(\bR\fFramePending\x12\x1e\n" +
+	"\n" +
+	"AckRequest\x18\x05 \x01(\bR\n" +
+	"AckRequest\x12*\n" +
+	"\x10PANIDCompression\x18\x06 \x01(\bR\x10PANIDCompression\x12<\n" +
+	"\x19SequenceNumberSuppression\x18\a \x01(\bR\x19SequenceNumberSuppression\x12\x1c\n" +
+	"\tIEPresent\x18\b \x01(\bR\tIEPresent\x12 \n" +
+	"\vDstAddrMode\x18\t \x01(\x05R\vDstAddrMode\x12\"\n" +
+	"\fFrameVersion\x18\n" +
+	" \x01(\x05R\fFrameVersion\x12 \n" +
+	"\vSrcAddrMode\x18\v \x01(\x05R\vSrcAddrMode\x12&\n" +
+	"\x0eSequenceNumber\x18\f \x01(\x05R\x0eSequenceNumber\x12\x1a\n" +
+	"\bDstPANID\x18\r \x01(\x05R\bDstPANID\x12\x18\n" +
+	"\aDstAddr\x18\x0e \x01(\tR\aDstAddr\x12\x1a\n" +
+	"\bSrcPANID\x18\x0f \x01(\x05R\bSrcPANID\x12\x18\n" +
+	"\aSrcAddr\x18\x10 \x01(\tR\aSrcAddr\x12 \n" +
+	"\vFrameNumber\x18\x11 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x12 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x13 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x14 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x15 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\x16 \x01(\tR\x06FlowID\"\xe0\x02\n" +
 	"\bEthernet\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x16\n" +
 	"\x06SrcMAC\x18\x02 \x01(\tR\x06SrcMAC\x12\x16\n" +
@@ -17711,7 +17968,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06FlowID\x18\x0e \x01(\tR\x06FlowID\"?\n" +
 	"\x17ENIPCommandSpecificData\x12\x10\n" +
 	"\x03Cmd\x18\x01 \x01(\rR\x03Cmd\x12\x12\n" +
-	"\x04Data\x18\x02 \x01(\fR\x04Data*\xde\r\n" +
+	"\x04Data\x18\x02 \x01(\fR\x04Data*\xeb\r\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -17819,7 +18076,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\aNC_ENIP\x10X\x12\x15\n" +
 	"\x11NC_TLSServerHello\x10^\x12\v\n" +
 	"\aNC_ISIS\x10_\x12\f\n" +
-	"\bNC_SLARP\x10`B&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\bNC_SLARP\x10`\x12\v\n" +
+	"\aNC_WPAN\x10aB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -17834,7 +18092,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 124)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 125)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -17844,205 +18102,206 @@ var file_netcap_proto_goTypes = []any{
 	(*LinkFlow)(nil),                    // 5: netcap.LinkFlow
 	(*NetworkFlow)(nil),                 // 6: netcap.NetworkFlow
 	(*TransportFlow)(nil),               // 7: netcap.TransportFlow
-	(*Ethernet)(nil),                    // 8: netcap.Ethernet
-	(*ARP)(nil),                         // 9: netcap.ARP
-	(*Dot1Q)(nil),                       // 10: netcap.Dot1Q
-	(*LLC)(nil),                         // 11: netcap.LLC
-	(*SNAP)(nil),                        // 12: netcap.SNAP
-	(*LinkLayerDiscovery)(nil),          // 13: netcap.LinkLayerDiscovery
-	(*LLDPChassisID)(nil),               // 14: netcap.LLDPChassisID
-	(*LLDPPortID)(nil),                  // 15: netcap.LLDPPortID
-	(*LinkLayerDiscoveryValue)(nil),     // 16: netcap.LinkLayerDiscoveryValue
-	(*LinkLayerDiscoveryInfo)(nil),      // 17: netcap.LinkLayerDiscoveryInfo
-	(*LLDPSysCapabilities)(nil),         // 18: netcap.LLDPSysCapabilities
-	(*LLDPCapabilities)(nil),            // 19: netcap.LLDPCapabilities
-	(*LLDPMgmtAddress)(nil),             // 20: netcap.LLDPMgmtAddress
-	(*LLDPOrgSpecificTLV)(nil),          // 21: netcap.LLDPOrgSpecificTLV
-	(*EthernetCTP)(nil),                 // 22: netcap.EthernetCTP
-	(*EthernetCTPReply)(nil),            // 23: netcap.EthernetCTPReply
-	(*CiscoDiscovery)(nil),              // 24: netcap.CiscoDiscovery
-	(*CiscoDiscoveryValue)(nil),         // 25: netcap.CiscoDiscoveryValue
-	(*CiscoDiscoveryInfo)(nil),          // 26: netcap.CiscoDiscoveryInfo
-	(*CDPHello)(nil),                    // 27: netcap.CDPHello
-	(*CDPCapabilities)(nil),             // 28: netcap.CDPCapabilities
-	(*CDPVLANDialogue)(nil),             // 29: netcap.CDPVLANDialogue
-	(*CDPLocation)(nil),                 // 30: netcap.CDPLocation
-	(*CDPPowerDialogue)(nil),            // 31: netcap.CDPPowerDialogue
-	(*CDPSparePairPoE)(nil),             // 32: netcap.CDPSparePairPoE
-	(*CDPEnergyWise)(nil),               // 33: netcap.CDPEnergyWise
-	(*IPNet)(nil),                       // 34: netcap.IPNet
-	(*NortelDiscovery)(nil),             // 35: netcap.NortelDiscovery
-	(*FDDI)(nil),                        // 36: netcap.FDDI
-	(*USB)(nil),                         // 37: netcap.USB
-	(*USBRequestBlockSetup)(nil),        // 38: netcap.USBRequestBlockSetup
-	(*Dot11)(nil),                       // 39: netcap.Dot11
-	(*Dot11QOS)(nil),                    // 40: netcap.Dot11QOS
-	(*Dot11HTControl)(nil),              // 41: netcap.Dot11HTControl
-	(*Dot11HTControlVHT)(nil),           // 42: netcap.Dot11HTControlVHT
-	(*Dot11HTControlHT)(nil),            // 43: netcap.Dot11HTControlHT
-	(*Dot11HTControlMFB)(nil),           // 44: netcap.Dot11HTControlMFB
-	(*Dot11LinkAdapationControl)(nil),   // 45: netcap.Dot11LinkAdapationControl
-	(*Dot11ASEL)(nil),                   // 46: netcap.Dot11ASEL
-	(*EAP)(nil),                         // 47: netcap.EAP
-	(*EAPOL)(nil),                       // 48: netcap.EAPOL
-	(*EAPOLKey)(nil),                    // 49: netcap.EAPOLKey
-	(*IPv4)(nil),                        // 50: netcap.IPv4
-	(*IPv4Option)(nil),                  // 51: netcap.IPv4Option
-	(*IPv6)(nil),                        // 52: netcap.IPv6
-	(*IPv6HopByHop)(nil),                // 53: netcap.IPv6HopByHop
-	(*IPv6HopByHopOption)(nil),          // 54: netcap.IPv6HopByHopOption
-	(*IPv6HopByHopOptionAlignment)(nil), // 55: netcap.IPv6HopByHopOptionAlignment
-	(*IPv6Fragment)(nil),                // 56: netcap.IPv6Fragment
-	(*ICMPv4)(nil),                      // 57: netcap.ICMPv4
-	(*ICMPv6)(nil),                      // 58: netcap.ICMPv6
-	(*ICMPv6Echo)(nil),                  // 59: netcap.ICMPv6Echo
-	(*ICMPv6NeighborSolicitation)(nil),  // 60: netcap.ICMPv6NeighborSolicitation
-	(*ICMPv6NeighborAdvertisement)(nil), // 61: netcap.ICMPv6NeighborAdvertisement
-	(*ICMPv6RouterSolicitation)(nil),    // 62: netcap.ICMPv6RouterSolicitation
-	(*ICMPv6RouterAdvertisement)(nil),   // 63: netcap.ICMPv6RouterAdvertisement
-	(*ICMPv6Option)(nil),                // 64: netcap.ICMPv6Option
-	(*IGMP)(nil),                        // 65: netcap.IGMP
-	(*IGMPv3GroupRecord)(nil),           // 66: netcap.IGMPv3GroupRecord
-	(*IPSecAH)(nil),                     // 67: netcap.IPSecAH
-	(*IPSecESP)(nil),                    // 68: netcap.IPSecESP
-	(*GRE)(nil),                         // 69: netcap.GRE
-	(*GRERouting)(nil),                  // 70: netcap.GRERouting
-	(*MPLS)(nil),                        // 71: netcap.MPLS
-	(*OSPFv2)(nil),                      // 72: netcap.OSPFv2
-	(*OSPFv3)(nil),                      // 73: netcap.OSPFv3
-	(*HelloPkg)(nil),                    // 74: netcap.HelloPkg
-	(*HelloPkgV2)(nil),                  // 75: netcap.HelloPkgV2
-	(*DbDescPkg)(nil),                   // 76: netcap.DbDescPkg
-	(*LSAheader)(nil),                   // 77: netcap.LSAheader
-	(*LSReq)(nil),                       // 78: netcap.LSReq
-	(*LSUpdate)(nil),                    // 79: netcap.LSUpdate
-	(*LSA)(nil),                         // 80: netcap.LSA
-	(*RouterLSA)(nil),                   // 81: netcap.RouterLSA
-	(*Router)(nil),                      // 82: netcap.Router
-	(*RouterLSAV2)(nil),                 // 83: netcap.RouterLSAV2
-	(*RouterV2)(nil),                    // 84: netcap.RouterV2
-	(*NetworkLSA)(nil),                  // 85: netcap.NetworkLSA
-	(*LinkLSA)(nil),                     // 86: netcap.LinkLSA
-	(*LSAPrefix)(nil),                   // 87: netcap.LSAPrefix
-	(*IntraAreaPrefixLSA)(nil),          // 88: netcap.IntraAreaPrefixLSA
-	(*InterAreaPrefixLSA)(nil),          // 89: netcap.InterAreaPrefixLSA
-	(*InterAreaRouterLSA)(nil),          // 90: netcap.InterAreaRouterLSA
-	(*ASExternalLSA)(nil),               // 91: netcap.ASExternalLSA
-	(*ASExternalLSAV2)(nil),             // 92: netcap.ASExternalLSAV2
-	(*VRRPv2)(nil),                      // 93: netcap.VRRPv2
-	(*ISIS)(nil),                        // 94: netcap.ISIS
-	(*SLARP)(nil),                       // 95: netcap.SLARP
-	(*Geneve)(nil),                      // 96: netcap.Geneve
-	(*GeneveOption)(nil),                // 97: netcap.GeneveOption
-	(*VXLAN)(nil),                       // 98: netcap.VXLAN
-	(*TCP)(nil),                         // 99: netcap.TCP
-	(*TCPOption)(nil),                   // 100: netcap.TCPOption
-	(*UDP)(nil),                         // 101: netcap.UDP
-	(*SCTP)(nil),                        // 102: netcap.SCTP
-	(*DNS)(nil),                         // 103: netcap.DNS
-	(*DNSQuestion)(nil),                 // 104: netcap.DNSQuestion
-	(*DNSResourceRecord)(nil),           // 105: netcap.DNSResourceRecord
-	(*DNSSOA)(nil),                      // 106: netcap.DNSSOA
-	(*DNSSRV)(nil),                      // 107: netcap.DNSSRV
-	(*DNSMX)(nil),                       // 108: netcap.DNSMX
-	(*DHCPv4)(nil),                      // 109: netcap.DHCPv4
-	(*DHCPOption)(nil),                  // 110: netcap.DHCPOption
-	(*DHCPv6)(nil),                      // 111: netcap.DHCPv6
-	(*DHCPv6Option)(nil),                // 112: netcap.DHCPv6Option
-	(*NTP)(nil),                         // 113: netcap.NTP
-	(*SIP)(nil),                         // 114: netcap.SIP
-	(*LCM)(nil),                         // 115: netcap.LCM
-	(*BFD)(nil),                         // 116: netcap.BFD
-	(*BFDAuthHeader)(nil),               // 117: netcap.BFDAuthHeader
-	(*HTTP)(nil),                        // 118: netcap.HTTP
-	(*TLSClientHello)(nil),              // 119: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 120: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 121: netcap.Modbus
-	(*CIP)(nil),                         // 122: netcap.CIP
-	(*ENIP)(nil),                        // 123: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 124: netcap.ENIPCommandSpecificData
+	(*WPAN)(nil),                        // 8: netcap.WPAN
+	(*Ethernet)(nil),                    // 9: netcap.Ethernet
+	(*ARP)(nil),                         // 10: netcap.ARP
+	(*Dot1Q)(nil),                       // 11: netcap.Dot1Q
+	(*LLC)(nil),                         // 12: netcap.LLC
+	(*SNAP)(nil),                        // 13: netcap.SNAP
+	(*LinkLayerDiscovery)(nil),          // 14: netcap.LinkLayerDiscovery
+	(*LLDPChassisID)(nil),               // 15: netcap.LLDPChassisID
+	(*LLDPPortID)(nil),                  // 16: netcap.LLDPPortID
+	(*LinkLayerDiscoveryValue)(nil),     // 17: netcap.LinkLayerDiscoveryValue
+	(*LinkLayerDiscoveryInfo)(nil),      // 18: netcap.LinkLayerDiscoveryInfo
+	(*LLDPSysCapabilities)(nil),         // 19: netcap.LLDPSysCapabilities
+	(*LLDPCapabilities)(nil),            // 20: netcap.LLDPCapabilities
+	(*LLDPMgmtAddress)(nil),             // 21: netcap.LLDPMgmtAddress
+	(*LLDPOrgSpecificTLV)(nil),          // 22: netcap.LLDPOrgSpecificTLV
+	(*EthernetCTP)(nil),                 // 23: netcap.EthernetCTP
+	(*EthernetCTPReply)(nil),            // 24: netcap.EthernetCTPReply
+	(*CiscoDiscovery)(nil),              // 25: netcap.CiscoDiscovery
+	(*CiscoDiscoveryValue)(nil),         // 26: netcap.CiscoDiscoveryValue
+	(*CiscoDiscoveryInfo)(nil),          // 27: netcap.CiscoDiscoveryInfo
+	(*CDPHello)(nil),                    // 28: netcap.CDPHello
+	(*CDPCapabilities)(nil),             // 29: netcap.CDPCapabilities
+	(*CDPVLANDialogue)(nil),             // 30: netcap.CDPVLANDialogue
+	(*CDPLocation)(nil),                 // 31: netcap.CDPLocation
+	(*CDPPowerDialogue)(nil),            // 32: netcap.CDPPowerDialogue
+	(*CDPSparePairPoE)(nil),             // 33: netcap.CDPSparePairPoE
+	(*CDPEnergyWise)(nil),               // 34: netcap.CDPEnergyWise
+	(*IPNet)(nil),                       // 35: netcap.IPNet
+	(*NortelDiscovery)(nil),             // 36: netcap.NortelDiscovery
+	(*FDDI)(nil),                        // 37: netcap.FDDI
+	(*USB)(nil),                         // 38: netcap.USB
+	(*USBRequestBlockSetup)(nil),        // 39: netcap.USBRequestBlockSetup
+	(*Dot11)(nil),                       // 40: netcap.Dot11
+	(*Dot11QOS)(nil),                    // 41: netcap.Dot11QOS
+	(*Dot11HTControl)(nil),              // 42: netcap.Dot11HTControl
+	(*Dot11HTControlVHT)(nil),           // 43: netcap.Dot11HTControlVHT
+	(*Dot11HTControlHT)(nil),            // 44: netcap.Dot11HTControlHT
+	(*Dot11HTControlMFB)(nil),           // 45: netcap.Dot11HTControlMFB
+	(*Dot11LinkAdapationControl)(nil),   // 46: netcap.Dot11LinkAdapationControl
+	(*Dot11ASEL)(nil),                   // 47: netcap.Dot11ASEL
+	(*EAP)(nil),                         // 48: netcap.EAP
+	(*EAPOL)(nil),                       // 49: netcap.EAPOL
+	(*EAPOLKey)(nil),                    // 50: netcap.EAPOLKey
+	(*IPv4)(nil),                        // 51: netcap.IPv4
+	(*IPv4Option)(nil),                  // 52: netcap.IPv4Option
+	(*IPv6)(nil),                        // 53: netcap.IPv6
+	(*IPv6HopByHop)(nil),                // 54: netcap.IPv6HopByHop
+	(*IPv6HopByHopOption)(nil),          // 55: netcap.IPv6HopByHopOption
+	(*IPv6HopByHopOptionAlignment)(nil), // 56: netcap.IPv6HopByHopOptionAlignment
+	(*IPv6Fragment)(nil),                // 57: netcap.IPv6Fragment
+	(*ICMPv4)(nil),                      // 58: netcap.ICMPv4
+	(*ICMPv6)(nil),                      // 59: netcap.ICMPv6
+	(*ICMPv6Echo)(nil),                  // 60: netcap.ICMPv6Echo
+	(*ICMPv6NeighborSolicitation)(nil),  // 61: netcap.ICMPv6NeighborSolicitation
+	(*ICMPv6NeighborAdvertisement)(nil), // 62: netcap.ICMPv6NeighborAdvertisement
+	(*ICMPv6RouterSolicitation)(nil),    // 63: netcap.ICMPv6RouterSolicitation
+	(*ICMPv6RouterAdvertisement)(nil),   // 64: netcap.ICMPv6RouterAdvertisement
+	(*ICMPv6Option)(nil),                // 65: netcap.ICMPv6Option
+	(*IGMP)(nil),                        // 66: netcap.IGMP
+	(*IGMPv3GroupRecord)(nil),           // 67: netcap.IGMPv3GroupRecord
+	(*IPSecAH)(nil),                     // 68: netcap.IPSecAH
+	(*IPSecESP)(nil),                    // 69: netcap.IPSecESP
+	(*GRE)(nil),                         // 70: netcap.GRE
+	(*GRERouting)(nil),                  // 71: netcap.GRERouting
+	(*MPLS)(nil),                        // 72: netcap.MPLS
+	(*OSPFv2)(nil),                      // 73: netcap.OSPFv2
+	(*OSPFv3)(nil),                      // 74: netcap.OSPFv3
+	(*HelloPkg)(nil),                    // 75: netcap.HelloPkg
+	(*HelloPkgV2)(nil),                  // 76: netcap.HelloPkgV2
+	(*DbDescPkg)(nil),                   // 77: netcap.DbDescPkg
+	(*LSAheader)(nil),                   // 78: netcap.LSAheader
+	(*LSReq)(nil),                       // 79: netcap.LSReq
+	(*LSUpdate)(nil),                    // 80: netcap.LSUpdate
+	(*LSA)(nil),                         // 81: netcap.LSA
+	(*RouterLSA)(nil),                   // 82: netcap.RouterLSA
+	(*Router)(nil),                      // 83: netcap.Router
+	(*RouterLSAV2)(nil),                 // 84: netcap.RouterLSAV2
+	(*RouterV2)(nil),                    // 85: netcap.RouterV2
+	(*NetworkLSA)(nil),                  // 86: netcap.NetworkLSA
+	(*LinkLSA)(nil),                     // 87: netcap.LinkLSA
+	(*LSAPrefix)(nil),                   // 88: netcap.LSAPrefix
+	(*IntraAreaPrefixLSA)(nil),          // 89: netcap.IntraAreaPrefixLSA
+	(*InterAreaPrefixLSA)(nil),          // 90: netcap.InterAreaPrefixLSA
+	(*InterAreaRouterLSA)(nil),          // 91: netcap.InterAreaRouterLSA
+	(*ASExternalLSA)(nil),               // 92: netcap.ASExternalLSA
+	(*ASExternalLSAV2)(nil),             // 93: netcap.ASExternalLSAV2
+	(*VRRPv2)(nil),                      // 94: netcap.VRRPv2
+	(*ISIS)(nil),                        // 95: netcap.ISIS
+	(*SLARP)(nil),                       // 96: netcap.SLARP
+	(*Geneve)(nil),                      // 97: netcap.Geneve
+	(*GeneveOption)(nil),                // 98: netcap.GeneveOption
+	(*VXLAN)(nil),                       // 99: netcap.VXLAN
+	(*TCP)(nil),                         // 100: netcap.TCP
+	(*TCPOption)(nil),                   // 101: netcap.TCPOption
+	(*UDP)(nil),                         // 102: netcap.UDP
+	(*SCTP)(nil),                        // 103: netcap.SCTP
+	(*DNS)(nil),                         // 104: netcap.DNS
+	(*DNSQuestion)(nil),                 // 105: netcap.DNSQuestion
+	(*DNSResourceRecord)(nil),           // 106: netcap.DNSResourceRecord
+	(*DNSSOA)(nil),                      // 107: netcap.DNSSOA
+	(*DNSSRV)(nil),                      // 108: netcap.DNSSRV
+	(*DNSMX)(nil),                       // 109: netcap.DNSMX
+	(*DHCPv4)(nil),                      // 110: netcap.DHCPv4
+	(*DHCPOption)(nil),                  // 111: netcap.DHCPOption
+	(*DHCPv6)(nil),                      // 112: netcap.DHCPv6
+	(*DHCPv6Option)(nil),                // 113: netcap.DHCPv6Option
+	(*NTP)(nil),                         // 114: netcap.NTP
+	(*SIP)(nil),                         // 115: netcap.SIP
+	(*LCM)(nil),                         // 116: netcap.LCM
+	(*BFD)(nil),                         // 117: netcap.BFD
+	(*BFDAuthHeader)(nil),               // 118: netcap.BFDAuthHeader
+	(*HTTP)(nil),                        // 119: netcap.HTTP
+	(*TLSClientHello)(nil),              // 120: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 121: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 122: netcap.Modbus
+	(*CIP)(nil),                         // 123: netcap.CIP
+	(*ENIP)(nil),                        // 124: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 125: netcap.ENIPCommandSpecificData
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
 	0,   // 1: netcap.Batch.MessageType:type_name -> netcap.Type
-	14,  // 2: netcap.LinkLayerDiscovery.ChassisID:type_name -> netcap.LLDPChassisID
-	15,  // 3: netcap.LinkLayerDiscovery.PortID:type_name -> netcap.LLDPPortID
-	16,  // 4: netcap.LinkLayerDiscovery.Values:type_name -> netcap.LinkLayerDiscoveryValue
-	18,  // 5: netcap.LinkLayerDiscoveryInfo.SysCapabilities:type_name -> netcap.LLDPSysCapabilities
-	20,  // 6: netcap.LinkLayerDiscoveryInfo.MgmtAddress:type_name -> netcap.LLDPMgmtAddress
-	21,  // 7: netcap.LinkLayerDiscoveryInfo.OrgTLVs:type_name -> netcap.LLDPOrgSpecificTLV
-	16,  // 8: netcap.LinkLayerDiscoveryInfo.Unknown:type_name -> netcap.LinkLayerDiscoveryValue
-	19,  // 9: netcap.LLDPSysCapabilities.SystemCap:type_name -> netcap.LLDPCapabilities
-	19,  // 10: netcap.LLDPSysCapabilities.EnabledCap:type_name -> netcap.LLDPCapabilities
-	25,  // 11: netcap.CiscoDiscovery.Values:type_name -> netcap.CiscoDiscoveryValue
-	27,  // 12: netcap.CiscoDiscoveryInfo.CDPHello:type_name -> netcap.CDPHello
-	28,  // 13: netcap.CiscoDiscoveryInfo.Capabilities:type_name -> netcap.CDPCapabilities
-	34,  // 14: netcap.CiscoDiscoveryInfo.IPPrefixes:type_name -> netcap.IPNet
-	29,  // 15: netcap.CiscoDiscoveryInfo.VLANReply:type_name -> netcap.CDPVLANDialogue
-	29,  // 16: netcap.CiscoDiscoveryInfo.VLANQuery:type_name -> netcap.CDPVLANDialogue
-	30,  // 17: netcap.CiscoDiscoveryInfo.Location:type_name -> netcap.CDPLocation
-	31,  // 18: netcap.CiscoDiscoveryInfo.PowerRequest:type_name -> netcap.CDPPowerDialogue
-	31,  // 19: netcap.CiscoDiscoveryInfo.PowerAvailable:type_name -> netcap.CDPPowerDialogue
-	32,  // 20: netcap.CiscoDiscoveryInfo.SparePairPoe:type_name -> netcap.CDPSparePairPoE
-	33,  // 21: netcap.CiscoDiscoveryInfo.EnergyWise:type_name -> netcap.CDPEnergyWise
-	25,  // 22: netcap.CiscoDiscoveryInfo.Unknown:type_name -> netcap.CiscoDiscoveryValue
-	40,  // 23: netcap.Dot11.QOS:type_name -> netcap.Dot11QOS
-	41,  // 24: netcap.Dot11.HTControl:type_name -> netcap.Dot11HTControl
-	42,  // 25: netcap.Dot11HTControl.VHT:type_name -> netcap.Dot11HTControlVHT
-	43,  // 26: netcap.Dot11HTControl.HT:type_name -> netcap.Dot11HTControlHT
-	44,  // 27: netcap.Dot11HTControlVHT.MFB:type_name -> netcap.Dot11HTControlMFB
-	45,  // 28: netcap.Dot11HTControlHT.LinkAdapationControl:type_name -> netcap.Dot11LinkAdapationControl
-	46,  // 29: netcap.Dot11LinkAdapationControl.ASEL:type_name -> netcap.Dot11ASEL
-	51,  // 30: netcap.IPv4.Options:type_name -> netcap.IPv4Option
-	53,  // 31: netcap.IPv6.HopByHop:type_name -> netcap.IPv6HopByHop
-	54,  // 32: netcap.IPv6HopByHop.Options:type_name -> netcap.IPv6HopByHopOption
-	55,  // 33: netcap.IPv6HopByHopOption.OptionAlignment:type_name -> netcap.IPv6HopByHopOptionAlignment
-	64,  // 34: netcap.ICMPv6NeighborSolicitation.Options:type_name -> netcap.ICMPv6Option
-	64,  // 35: netcap.ICMPv6NeighborAdvertisement.Options:type_name -> netcap.ICMPv6Option
-	64,  // 36: netcap.ICMPv6RouterSolicitation.Options:type_name -> netcap.ICMPv6Option
-	64,  // 37: netcap.ICMPv6RouterAdvertisement.Options:type_name -> netcap.ICMPv6Option
-	66,  // 38: netcap.IGMP.GroupRecords:type_name -> netcap.IGMPv3GroupRecord
-	70,  // 39: netcap.GRE.Routing:type_name -> netcap.GRERouting
-	70,  // 40: netcap.GRERouting.Next:type_name -> netcap.GRERouting
-	77,  // 41: netcap.OSPFv2.LSAs:type_name -> netcap.LSAheader
-	79,  // 42: netcap.OSPFv2.LSU:type_name -> netcap.LSUpdate
-	78,  // 43: netcap.OSPFv2.LSR:type_name -> netcap.LSReq
-	76,  // 44: netcap.OSPFv2.DbDesc:type_name -> netcap.DbDescPkg
-	75,  // 45: netcap.OSPFv2.HelloV2:type_name -> netcap.HelloPkgV2
-	74,  // 46: netcap.OSPFv3.Hello:type_name -> netcap.HelloPkg
-	76,  // 47: netcap.OSPFv3.DbDesc:type_name -> netcap.DbDescPkg
-	78,  // 48: netcap.OSPFv3.LSR:type_name -> netcap.LSReq
-	79,  // 49: netcap.OSPFv3.LSU:type_name -> netcap.LSUpdate
-	77,  // 50: netcap.OSPFv3.LSAs:type_name -> netcap.LSAheader
-	77,  // 51: netcap.DbDescPkg.LSAinfo:type_name -> netcap.LSAheader
-	80,  // 52: netcap.LSUpdate.LSAs:type_name -> netcap.LSA
-	77,  // 53: netcap.LSA.Header:type_name -> netcap.LSAheader
-	83,  // 54: netcap.LSA.RLSAV2:type_name -> netcap.RouterLSAV2
-	92,  // 55: netcap.LSA.ASELSAV2:type_name -> netcap.ASExternalLSAV2
-	81,  // 56: netcap.LSA.RLSA:type_name -> netcap.RouterLSA
-	85,  // 57: netcap.LSA.NLSA:type_name -> netcap.NetworkLSA
-	89,  // 58: netcap.LSA.InterAPrefixLSA:type_name -> netcap.InterAreaPrefixLSA
-	90,  // 59: netcap.LSA.IARouterLSA:type_name -> netcap.InterAreaRouterLSA
-	91,  // 60: netcap.LSA.ASELSA:type_name -> netcap.ASExternalLSA
-	86,  // 61: netcap.LSA.LLSA:type_name -> netcap.LinkLSA
-	88,  // 62: netcap.LSA.IntraAPrefixLSA:type_name -> netcap.IntraAreaPrefixLSA
-	82,  // 63: netcap.RouterLSA.Routers:type_name -> netcap.Router
-	84,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
-	87,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
-	87,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
-	97,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
-	100, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
-	104, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
-	105, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
-	105, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
-	105, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
-	106, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
-	107, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
-	108, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
-	110, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
-	112, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
-	117, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	124, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	15,  // 2: netcap.LinkLayerDiscovery.ChassisID:type_name -> netcap.LLDPChassisID
+	16,  // 3: netcap.LinkLayerDiscovery.PortID:type_name -> netcap.LLDPPortID
+	17,  // 4: netcap.LinkLayerDiscovery.Values:type_name -> netcap.LinkLayerDiscoveryValue
+	19,  // 5: netcap.LinkLayerDiscoveryInfo.SysCapabilities:type_name -> netcap.LLDPSysCapabilities
+	21,  // 6: netcap.LinkLayerDiscoveryInfo.MgmtAddress:type_name -> netcap.LLDPMgmtAddress
+	22,  // 7: netcap.LinkLayerDiscoveryInfo.OrgTLVs:type_name -> netcap.LLDPOrgSpecificTLV
+	17,  // 8: netcap.LinkLayerDiscoveryInfo.Unknown:type_name -> netcap.LinkLayerDiscoveryValue
+	20,  // 9: netcap.LLDPSysCapabilities.SystemCap:type_name -> netcap.LLDPCapabilities
+	20,  // 10: netcap.LLDPSysCapabilities.EnabledCap:type_name -> netcap.LLDPCapabilities
+	26,  // 11: netcap.CiscoDiscovery.Values:type_name -> netcap.CiscoDiscoveryValue
+	28,  // 12: netcap.CiscoDiscoveryInfo.CDPHello:type_name -> netcap.CDPHello
+	29,  // 13: netcap.CiscoDiscoveryInfo.Capabilities:type_name -> netcap.CDPCapabilities
+	35,  // 14: netcap.CiscoDiscoveryInfo.IPPrefixes:type_name -> netcap.IPNet
+	30,  // 15: netcap.CiscoDiscoveryInfo.VLANReply:type_name -> netcap.CDPVLANDialogue
+	30,  // 16: netcap.CiscoDiscoveryInfo.VLANQuery:type_name -> netcap.CDPVLANDialogue
+	31,  // 17: netcap.CiscoDiscoveryInfo.Location:type_name -> netcap.CDPLocation
+	32,  // 18: netcap.CiscoDiscoveryInfo.PowerRequest:type_name -> netcap.CDPPowerDialogue
+	32,  // 19: netcap.CiscoDiscoveryInfo.PowerAvailable:type_name -> netcap.CDPPowerDialogue
+	33,  // 20: netcap.CiscoDiscoveryInfo.SparePairPoe:type_name -> netcap.CDPSparePairPoE
+	34,  // 21: netcap.CiscoDiscoveryInfo.EnergyWise:type_name -> netcap.CDPEnergyWise
+	26,  // 22: netcap.CiscoDiscoveryInfo.Unknown:type_name -> netcap.CiscoDiscoveryValue
+	41,  // 23: netcap.Dot11.QOS:type_name -> netcap.Dot11QOS
+	42,  // 24: netcap.Dot11.HTControl:type_name -> netcap.Dot11HTControl
+	43,  // 25: netcap.Dot11HTControl.VHT:type_name -> netcap.Dot11HTControlVHT
+	44,  // 26: netcap.Dot11HTControl.HT:type_name -> netcap.Dot11HTControlHT
+	45,  // 27: netcap.Dot11HTControlVHT.MFB:type_name -> netcap.Dot11HTControlMFB
+	46,  // 28: netcap.Dot11HTControlHT.LinkAdapationControl:type_name -> netcap.Dot11LinkAdapationControl
+	47,  // 29: netcap.Dot11LinkAdapationControl.ASEL:type_name -> netcap.Dot11ASEL
+	52,  // 30: netcap.IPv4.Options:type_name -> netcap.IPv4Option
+	54,  // 31: netcap.IPv6.HopByHop:type_name -> netcap.IPv6HopByHop
+	55,  // 32: netcap.IPv6HopByHop.Options:type_name -> netcap.IPv6HopByHopOption
+	56,  // 33: netcap.IPv6HopByHopOption.OptionAlignment:type_name -> netcap.IPv6HopByHopOptionAlignment
+	65,  // 34: netcap.ICMPv6NeighborSolicitation.Options:type_name -> netcap.ICMPv6Option
+	65,  // 35: netcap.ICMPv6NeighborAdvertisement.Options:type_name -> netcap.ICMPv6Option
+	65,  // 36: netcap.ICMPv6RouterSolicitation.Options:type_name -> netcap.ICMPv6Option
+	65,  // 37: netcap.ICMPv6RouterAdvertisement.Options:type_name -> netcap.ICMPv6Option
+	67,  // 38: netcap.IGMP.GroupRecords:type_name -> netcap.IGMPv3GroupRecord
+	71,  // 39: netcap.GRE.Routing:type_name -> netcap.GRERouting
+	71,  // 40: netcap.GRERouting.Next:type_name -> netcap.GRERouting
+	78,  // 41: netcap.OSPFv2.LSAs:type_name -> netcap.LSAheader
+	80,  // 42: netcap.OSPFv2.LSU:type_name -> netcap.LSUpdate
+	79,  // 43: netcap.OSPFv2.LSR:type_name -> netcap.LSReq
+	77,  // 44: netcap.OSPFv2.DbDesc:type_name -> netcap.DbDescPkg
+	76,  // 45: netcap.OSPFv2.HelloV2:type_name -> netcap.HelloPkgV2
+	75,  // 46: netcap.OSPFv3.Hello:type_name -> netcap.HelloPkg
+	77,  // 47: netcap.OSPFv3.DbDesc:type_name -> netcap.DbDescPkg
+	79,  // 48: netcap.OSPFv3.LSR:type_name -> netcap.LSReq
+	80,  // 49: netcap.OSPFv3.LSU:type_name -> netcap.LSUpdate
+	78,  // 50: netcap.OSPFv3.LSAs:type_name -> netcap.LSAheader
+	78,  // 51: netcap.DbDescPkg.LSAinfo:type_name -> netcap.LSAheader
+	81,  // 52: netcap.LSUpdate.LSAs:type_name -> netcap.LSA
+	78,  // 53: netcap.LSA.Header:type_name -> netcap.LSAheader
+	84,  // 54: netcap.LSA.RLSAV2:type_name -> netcap.RouterLSAV2
+	93,  // 55: netcap.LSA.ASELSAV2:type_name -> netcap.ASExternalLSAV2
+	82,  // 56: netcap.LSA.RLSA:type_name -> netcap.RouterLSA
+	86,  // 57: netcap.LSA.NLSA:type_name -> netcap.NetworkLSA
+	90,  // 58: netcap.LSA.InterAPrefixLSA:type_name -> netcap.InterAreaPrefixLSA
+	91,  // 59: netcap.LSA.IARouterLSA:type_name -> netcap.InterAreaRouterLSA
+	92,  // 60: netcap.LSA.ASELSA:type_name -> netcap.ASExternalLSA
+	87,  // 61: netcap.LSA.LLSA:type_name -> netcap.LinkLSA
+	89,  // 62: netcap.LSA.IntraAPrefixLSA:type_name -> netcap.IntraAreaPrefixLSA
+	83,  // 63: netcap.RouterLSA.Routers:type_name -> netcap.Router
+	85,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
+	88,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
+	88,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
+	98,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
+	101, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
+	105, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
+	106, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
+	106, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
+	106, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
+	107, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
+	108, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
+	109, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
+	111, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
+	113, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
+	118, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
+	125, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
 	80,  // [80:80] is the sub-list for method output_type
 	80,  // [80:80] is the sub-list for method input_type
 	80,  // [80:80] is the sub-list for extension type_name
@@ -18061,7 +18320,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   124,
+			NumMessages:   125,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,7 +10,7 @@ import (
 )
 
 // topLevelRecords are the record types that get their own output file:
-// the 60 top-level records of netcap v0.4.7 plus TLSServerHello, ISIS and SLARP.
+// the 60 top-level records of netcap v0.4.7 plus TLSServerHello, ISIS, SLARP and WPAN.
 var topLevelRecords = []string{
 	// flow models
 	"Flow", "Connection", "LinkFlow", "NetworkFlow", "TransportFlow",
@@ -18,7 +18,7 @@ var topLevelRecords = []string{
 	"Ethernet", "ARP", "Dot1Q", "LLC", "SNAP",
 	"LinkLayerDiscovery", "LinkLayerDiscoveryInfo", "EthernetCTP", "EthernetCTPReply",
 	"CiscoDiscovery", "CiscoDiscoveryInfo", "NortelDiscovery", "FDDI",
-	"USB", "USBRequestBlockSetup",
+	"USB", "USBRequestBlockSetup", "WPAN",
 	// WiFi / 802.1X
 	"Dot11", "EAP", "EAPOL", "EAPOLKey",
 	// network layer
@@ -81,8 +81,8 @@ func TestTypeEnum(t *testing.T) {
 		t.Fatal("enum Type is missing")
 	}
 	values := ed.Values()
-	if got, want := values.Len(), 92; got != want {
-		t.Errorf("enum Type has %d values, want %d (0..88 and 94..96)", got, want)
+	if got, want := values.Len(), 93; got != want {
+		t.Errorf("enum Type has %d values, want %d (0..88 and 94..97)", got, want)
 	}
 	for i := 0; i <= 88; i++ {
 		if values.ByNumber(protoreflect.EnumNumber(i)) == nil {
@@ -97,6 +97,9 @@ func TestTypeEnum(t *testing.T) {
 	}
 	if v := values.ByName("NC_SLARP"); v == nil || v.Number() != 96 {
 		t.Errorf("NC_SLARP must be 96")
+	}
+	if v := values.ByName("NC_WPAN"); v == nil || v.Number() != 97 {
+		t.Errorf("NC_WPAN must be 97")
 	}
 	fixed := map[string]protoreflect.EnumNumber{
 		"NC_Header": 0, "NC_Batch": 1, "NC_Flow": 2, "NC_Ethernet": 7,
@@ -130,7 +133,7 @@ func TestTypeEnum(t *testing.T) {
 		}
 		message(t, rec)
 	}
-	if got, want := len(topLevelRecords), 63; got != want {
+	if got, want := len(topLevelRecords), 64; got != want {
 		t.Errorf("test lists %d top-level records, want %d", got, want)
 	}
 	if got, want := len(topLevelRecords)+len(subMessageTypes)+2, values.Len(); got != want {
