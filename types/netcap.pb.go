@@ -166,6 +166,7 @@ const (
 	Type_NC_ISIS           Type = 95
 	Type_NC_SLARP          Type = 96
 	Type_NC_WPAN           Type = 97
+	Type_NC_PPPControl     Type = 98
 )
 
 // Enum value maps for Type.
@@ -264,6 +265,7 @@ var (
 		95: "NC_ISIS",
 		96: "NC_SLARP",
 		97: "NC_WPAN",
+		98: "NC_PPPControl",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -359,6 +361,7 @@ var (
 		"NC_ISIS":                        95,
 		"NC_SLARP":                       96,
 		"NC_WPAN":                        97,
+		"NC_PPPControl":                  98,
 	}
 )
 
@@ -11728,6 +11731,153 @@ func (x *ISIS) GetFlowID() string {
 	return ""
 }
 
+// PPPControl is a PPP control packet: link control (LCP), a network
+// control protocol (IPCP, IPv6CP, CCP) or authentication (PAP, CHAP), which
+// negotiate and authenticate a PPP link (dial-up, PPPoE, PPTP, serial).
+type PPPControl struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// PPP protocol number: 49185 (0xc021) LCP, 32801 (0x8021) IPCP, 32855
+	// (0x8057) IPv6CP, 33021 (0x80fd) CCP, 49187 (0xc023) PAP, 49699
+	// (0xc223) CHAP
+	Protocol int32 `protobuf:"varint,2,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
+	// code: 1 configure request, 2 ack, 3 nak, 4 reject, 5 terminate
+	// request, 6 terminate ack, 9 echo request, 10 echo reply, ... (PAP: 1
+	// authenticate request, 2 ack, 3 nak; CHAP: 1 challenge, 2 response, 3
+	// success, 4 failure)
+	Code       int32 `protobuf:"varint,3,opt,name=Code,proto3" json:"Code,omitempty"`
+	Identifier int32 `protobuf:"varint,4,opt,name=Identifier,proto3" json:"Identifier,omitempty"` // identifier that matches a reply to its request
+	Length     int32 `protobuf:"varint,5,opt,name=Length,proto3" json:"Length,omitempty"`         // length field as sent, bytes (code to the end of the data)
+	// configure packets of LCP, IPCP, IPv6CP and CCP: the option types in
+	// order (LCP: 1 MRU, 3 authentication protocol, 5 magic number, ...);
+	// an option cut by the end of the packet is not listed
+	OptionTypes []int32 `protobuf:"varint,6,rep,packed,name=OptionTypes,proto3" json:"OptionTypes,omitempty"`
+	FrameNumber int64   `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PPPControl) Reset() {
+	*x = PPPControl{}
+	mi := &file_netcap_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PPPControl) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PPPControl) ProtoMessage() {}
+
+func (x *PPPControl) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PPPControl.ProtoReflect.Descriptor instead.
+func (*PPPControl) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *PPPControl) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *PPPControl) GetProtocol() int32 {
+	if x != nil {
+		return x.Protocol
+	}
+	return 0
+}
+
+func (x *PPPControl) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *PPPControl) GetIdentifier() int32 {
+	if x != nil {
+		return x.Identifier
+	}
+	return 0
+}
+
+func (x *PPPControl) GetLength() int32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *PPPControl) GetOptionTypes() []int32 {
+	if x != nil {
+		return x.OptionTypes
+	}
+	return nil
+}
+
+func (x *PPPControl) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *PPPControl) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *PPPControl) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *PPPControl) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *PPPControl) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *PPPControl) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
 // SLARP is a Cisco Serial Line Address Resolution Protocol packet, carried
 // in Cisco HDLC frames (protocol 0x8035): an address request or reply, or
 // the keepalive that tells a serial link is up.
@@ -11762,7 +11912,7 @@ type SLARP struct {
 
 func (x *SLARP) Reset() {
 	*x = SLARP{}
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11774,7 +11924,7 @@ func (x *SLARP) String() string {
 func (*SLARP) ProtoMessage() {}
 
 func (x *SLARP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11787,7 +11937,7 @@ func (x *SLARP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SLARP.ProtoReflect.Descriptor instead.
 func (*SLARP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{95}
+	return file_netcap_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *SLARP) GetTimestamp() int64 {
@@ -11907,7 +12057,7 @@ type Geneve struct {
 
 func (x *Geneve) Reset() {
 	*x = Geneve{}
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11919,7 +12069,7 @@ func (x *Geneve) String() string {
 func (*Geneve) ProtoMessage() {}
 
 func (x *Geneve) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11932,7 +12082,7 @@ func (x *Geneve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Geneve.ProtoReflect.Descriptor instead.
 func (*Geneve) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{96}
+	return file_netcap_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *Geneve) GetTimestamp() int64 {
@@ -12047,7 +12197,7 @@ type GeneveOption struct {
 
 func (x *GeneveOption) Reset() {
 	*x = GeneveOption{}
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12059,7 +12209,7 @@ func (x *GeneveOption) String() string {
 func (*GeneveOption) ProtoMessage() {}
 
 func (x *GeneveOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12072,7 +12222,7 @@ func (x *GeneveOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GeneveOption.ProtoReflect.Descriptor instead.
 func (*GeneveOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{97}
+	return file_netcap_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *GeneveOption) GetClass() int32 {
@@ -12133,7 +12283,7 @@ type VXLAN struct {
 
 func (x *VXLAN) Reset() {
 	*x = VXLAN{}
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12145,7 +12295,7 @@ func (x *VXLAN) String() string {
 func (*VXLAN) ProtoMessage() {}
 
 func (x *VXLAN) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12158,7 +12308,7 @@ func (x *VXLAN) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VXLAN.ProtoReflect.Descriptor instead.
 func (*VXLAN) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{98}
+	return file_netcap_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *VXLAN) GetTimestamp() int64 {
@@ -12292,7 +12442,7 @@ type TCP struct {
 
 func (x *TCP) Reset() {
 	*x = TCP{}
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12304,7 +12454,7 @@ func (x *TCP) String() string {
 func (*TCP) ProtoMessage() {}
 
 func (x *TCP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12317,7 +12467,7 @@ func (x *TCP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCP.ProtoReflect.Descriptor instead.
 func (*TCP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{99}
+	return file_netcap_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *TCP) GetTimestamp() int64 {
@@ -12524,7 +12674,7 @@ type TCPOption struct {
 
 func (x *TCPOption) Reset() {
 	*x = TCPOption{}
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12536,7 +12686,7 @@ func (x *TCPOption) String() string {
 func (*TCPOption) ProtoMessage() {}
 
 func (x *TCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12549,7 +12699,7 @@ func (x *TCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPOption.ProtoReflect.Descriptor instead.
 func (*TCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{100}
+	return file_netcap_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *TCPOption) GetOptionType() int32 {
@@ -12595,7 +12745,7 @@ type UDP struct {
 
 func (x *UDP) Reset() {
 	*x = UDP{}
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12607,7 +12757,7 @@ func (x *UDP) String() string {
 func (*UDP) ProtoMessage() {}
 
 func (x *UDP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12620,7 +12770,7 @@ func (x *UDP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UDP.ProtoReflect.Descriptor instead.
 func (*UDP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{101}
+	return file_netcap_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *UDP) GetTimestamp() int64 {
@@ -12726,7 +12876,7 @@ type SCTP struct {
 
 func (x *SCTP) Reset() {
 	*x = SCTP{}
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12738,7 +12888,7 @@ func (x *SCTP) String() string {
 func (*SCTP) ProtoMessage() {}
 
 func (x *SCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12751,7 +12901,7 @@ func (x *SCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SCTP.ProtoReflect.Descriptor instead.
 func (*SCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{102}
+	return file_netcap_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *SCTP) GetTimestamp() int64 {
@@ -12854,7 +13004,7 @@ type DNS struct {
 
 func (x *DNS) Reset() {
 	*x = DNS{}
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12866,7 +13016,7 @@ func (x *DNS) String() string {
 func (*DNS) ProtoMessage() {}
 
 func (x *DNS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12879,7 +13029,7 @@ func (x *DNS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNS.ProtoReflect.Descriptor instead.
 func (*DNS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{103}
+	return file_netcap_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DNS) GetTimestamp() int64 {
@@ -13062,7 +13212,7 @@ type DNSQuestion struct {
 
 func (x *DNSQuestion) Reset() {
 	*x = DNSQuestion{}
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13074,7 +13224,7 @@ func (x *DNSQuestion) String() string {
 func (*DNSQuestion) ProtoMessage() {}
 
 func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13087,7 +13237,7 @@ func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSQuestion.ProtoReflect.Descriptor instead.
 func (*DNSQuestion) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{104}
+	return file_netcap_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DNSQuestion) GetName() string {
@@ -13136,7 +13286,7 @@ type DNSResourceRecord struct {
 
 func (x *DNSResourceRecord) Reset() {
 	*x = DNSResourceRecord{}
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13148,7 +13298,7 @@ func (x *DNSResourceRecord) String() string {
 func (*DNSResourceRecord) ProtoMessage() {}
 
 func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13161,7 +13311,7 @@ func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSResourceRecord.ProtoReflect.Descriptor instead.
 func (*DNSResourceRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{105}
+	return file_netcap_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DNSResourceRecord) GetName() string {
@@ -13278,7 +13428,7 @@ type DNSSOA struct {
 
 func (x *DNSSOA) Reset() {
 	*x = DNSSOA{}
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13290,7 +13440,7 @@ func (x *DNSSOA) String() string {
 func (*DNSSOA) ProtoMessage() {}
 
 func (x *DNSSOA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13303,7 +13453,7 @@ func (x *DNSSOA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSOA.ProtoReflect.Descriptor instead.
 func (*DNSSOA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{106}
+	return file_netcap_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DNSSOA) GetMName() string {
@@ -13368,7 +13518,7 @@ type DNSSRV struct {
 
 func (x *DNSSRV) Reset() {
 	*x = DNSSRV{}
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13380,7 +13530,7 @@ func (x *DNSSRV) String() string {
 func (*DNSSRV) ProtoMessage() {}
 
 func (x *DNSSRV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13393,7 +13543,7 @@ func (x *DNSSRV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSRV.ProtoReflect.Descriptor instead.
 func (*DNSSRV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{107}
+	return file_netcap_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DNSSRV) GetPriority() int32 {
@@ -13435,7 +13585,7 @@ type DNSMX struct {
 
 func (x *DNSMX) Reset() {
 	*x = DNSMX{}
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13447,7 +13597,7 @@ func (x *DNSMX) String() string {
 func (*DNSMX) ProtoMessage() {}
 
 func (x *DNSMX) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13460,7 +13610,7 @@ func (x *DNSMX) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSMX.ProtoReflect.Descriptor instead.
 func (*DNSMX) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{108}
+	return file_netcap_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DNSMX) GetPreference() int32 {
@@ -13515,7 +13665,7 @@ type DHCPv4 struct {
 
 func (x *DHCPv4) Reset() {
 	*x = DHCPv4{}
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13527,7 +13677,7 @@ func (x *DHCPv4) String() string {
 func (*DHCPv4) ProtoMessage() {}
 
 func (x *DHCPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13540,7 +13690,7 @@ func (x *DHCPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv4.ProtoReflect.Descriptor instead.
 func (*DHCPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{109}
+	return file_netcap_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DHCPv4) GetTimestamp() int64 {
@@ -13711,7 +13861,7 @@ type DHCPOption struct {
 
 func (x *DHCPOption) Reset() {
 	*x = DHCPOption{}
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13723,7 +13873,7 @@ func (x *DHCPOption) String() string {
 func (*DHCPOption) ProtoMessage() {}
 
 func (x *DHCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13736,7 +13886,7 @@ func (x *DHCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPOption.ProtoReflect.Descriptor instead.
 func (*DHCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{110}
+	return file_netcap_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DHCPOption) GetType() int32 {
@@ -13787,7 +13937,7 @@ type DHCPv6 struct {
 
 func (x *DHCPv6) Reset() {
 	*x = DHCPv6{}
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13799,7 +13949,7 @@ func (x *DHCPv6) String() string {
 func (*DHCPv6) ProtoMessage() {}
 
 func (x *DHCPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13812,7 +13962,7 @@ func (x *DHCPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6.ProtoReflect.Descriptor instead.
 func (*DHCPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{111}
+	return file_netcap_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *DHCPv6) GetTimestamp() int64 {
@@ -13920,7 +14070,7 @@ type DHCPv6Option struct {
 
 func (x *DHCPv6Option) Reset() {
 	*x = DHCPv6Option{}
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13932,7 +14082,7 @@ func (x *DHCPv6Option) String() string {
 func (*DHCPv6Option) ProtoMessage() {}
 
 func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13945,7 +14095,7 @@ func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6Option.ProtoReflect.Descriptor instead.
 func (*DHCPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{112}
+	return file_netcap_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *DHCPv6Option) GetCode() int32 {
@@ -14013,7 +14163,7 @@ type NTP struct {
 
 func (x *NTP) Reset() {
 	*x = NTP{}
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14025,7 +14175,7 @@ func (x *NTP) String() string {
 func (*NTP) ProtoMessage() {}
 
 func (x *NTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14038,7 +14188,7 @@ func (x *NTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NTP.ProtoReflect.Descriptor instead.
 func (*NTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{113}
+	return file_netcap_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *NTP) GetTimestamp() int64 {
@@ -14214,7 +14364,7 @@ type SIP struct {
 
 func (x *SIP) Reset() {
 	*x = SIP{}
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14226,7 +14376,7 @@ func (x *SIP) String() string {
 func (*SIP) ProtoMessage() {}
 
 func (x *SIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14239,7 +14389,7 @@ func (x *SIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SIP.ProtoReflect.Descriptor instead.
 func (*SIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{114}
+	return file_netcap_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *SIP) GetTimestamp() int64 {
@@ -14364,7 +14514,7 @@ type LCM struct {
 
 func (x *LCM) Reset() {
 	*x = LCM{}
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14376,7 +14526,7 @@ func (x *LCM) String() string {
 func (*LCM) ProtoMessage() {}
 
 func (x *LCM) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14389,7 +14539,7 @@ func (x *LCM) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LCM.ProtoReflect.Descriptor instead.
 func (*LCM) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{115}
+	return file_netcap_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *LCM) GetTimestamp() int64 {
@@ -14540,7 +14690,7 @@ type BFD struct {
 
 func (x *BFD) Reset() {
 	*x = BFD{}
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14552,7 +14702,7 @@ func (x *BFD) String() string {
 func (*BFD) ProtoMessage() {}
 
 func (x *BFD) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14565,7 +14715,7 @@ func (x *BFD) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFD.ProtoReflect.Descriptor instead.
 func (*BFD) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{116}
+	return file_netcap_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *BFD) GetTimestamp() int64 {
@@ -14746,7 +14896,7 @@ type BFDAuthHeader struct {
 
 func (x *BFDAuthHeader) Reset() {
 	*x = BFDAuthHeader{}
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14758,7 +14908,7 @@ func (x *BFDAuthHeader) String() string {
 func (*BFDAuthHeader) ProtoMessage() {}
 
 func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14771,7 +14921,7 @@ func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFDAuthHeader.ProtoReflect.Descriptor instead.
 func (*BFDAuthHeader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{117}
+	return file_netcap_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *BFDAuthHeader) GetAuthType() int32 {
@@ -14882,7 +15032,7 @@ type HTTP struct {
 
 func (x *HTTP) Reset() {
 	*x = HTTP{}
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14894,7 +15044,7 @@ func (x *HTTP) String() string {
 func (*HTTP) ProtoMessage() {}
 
 func (x *HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14907,7 +15057,7 @@ func (x *HTTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTP.ProtoReflect.Descriptor instead.
 func (*HTTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{118}
+	return file_netcap_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *HTTP) GetTimestamp() int64 {
@@ -15208,7 +15358,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15220,7 +15370,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15233,7 +15383,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{119}
+	return file_netcap_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -15521,7 +15671,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15533,7 +15683,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15546,7 +15696,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -15792,7 +15942,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15804,7 +15954,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15817,7 +15967,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -15943,7 +16093,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15955,7 +16105,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15968,7 +16118,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{122}
+	return file_netcap_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -16095,7 +16245,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16107,7 +16257,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16120,7 +16270,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{123}
+	return file_netcap_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -16234,7 +16384,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16246,7 +16396,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16259,7 +16409,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{124}
+	return file_netcap_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -17458,7 +17608,24 @@ const file_netcap_proto_rawDesc = "" +
 	"\x05DstIP\x18\x18 \x01(\tR\x05DstIP\x12\x18\n" +
 	"\aSrcPort\x18\x19 \x01(\x05R\aSrcPort\x12\x18\n" +
 	"\aDstPort\x18\x1a \x01(\x05R\aDstPort\x12\x16\n" +
-	"\x06FlowID\x18\x1b \x01(\tR\x06FlowID\"\xf9\x02\n" +
+	"\x06FlowID\x18\x1b \x01(\tR\x06FlowID\"\xce\x02\n" +
+	"\n" +
+	"PPPControl\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1a\n" +
+	"\bProtocol\x18\x02 \x01(\x05R\bProtocol\x12\x12\n" +
+	"\x04Code\x18\x03 \x01(\x05R\x04Code\x12\x1e\n" +
+	"\n" +
+	"Identifier\x18\x04 \x01(\x05R\n" +
+	"Identifier\x12\x16\n" +
+	"\x06Length\x18\x05 \x01(\x05R\x06Length\x12 \n" +
+	"\vOptionTypes\x18\x06 \x03(\x05R\vOptionTypes\x12 \n" +
+	"\vFrameNumber\x18\a \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\b \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\t \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\n" +
+	" \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\v \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\f \x01(\tR\x06FlowID\"\xf9\x02\n" +
 	"\x05SLARP\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1e\n" +
 	"\n" +
@@ -17968,7 +18135,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06FlowID\x18\x0e \x01(\tR\x06FlowID\"?\n" +
 	"\x17ENIPCommandSpecificData\x12\x10\n" +
 	"\x03Cmd\x18\x01 \x01(\rR\x03Cmd\x12\x12\n" +
-	"\x04Data\x18\x02 \x01(\fR\x04Data*\xeb\r\n" +
+	"\x04Data\x18\x02 \x01(\fR\x04Data*\xfe\r\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -18077,7 +18244,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\x11NC_TLSServerHello\x10^\x12\v\n" +
 	"\aNC_ISIS\x10_\x12\f\n" +
 	"\bNC_SLARP\x10`\x12\v\n" +
-	"\aNC_WPAN\x10aB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\aNC_WPAN\x10a\x12\x11\n" +
+	"\rNC_PPPControl\x10bB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -18092,7 +18260,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 125)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 126)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -18190,36 +18358,37 @@ var file_netcap_proto_goTypes = []any{
 	(*ASExternalLSAV2)(nil),             // 93: netcap.ASExternalLSAV2
 	(*VRRPv2)(nil),                      // 94: netcap.VRRPv2
 	(*ISIS)(nil),                        // 95: netcap.ISIS
-	(*SLARP)(nil),                       // 96: netcap.SLARP
-	(*Geneve)(nil),                      // 97: netcap.Geneve
-	(*GeneveOption)(nil),                // 98: netcap.GeneveOption
-	(*VXLAN)(nil),                       // 99: netcap.VXLAN
-	(*TCP)(nil),                         // 100: netcap.TCP
-	(*TCPOption)(nil),                   // 101: netcap.TCPOption
-	(*UDP)(nil),                         // 102: netcap.UDP
-	(*SCTP)(nil),                        // 103: netcap.SCTP
-	(*DNS)(nil),                         // 104: netcap.DNS
-	(*DNSQuestion)(nil),                 // 105: netcap.DNSQuestion
-	(*DNSResourceRecord)(nil),           // 106: netcap.DNSResourceRecord
-	(*DNSSOA)(nil),                      // 107: netcap.DNSSOA
-	(*DNSSRV)(nil),                      // 108: netcap.DNSSRV
-	(*DNSMX)(nil),                       // 109: netcap.DNSMX
-	(*DHCPv4)(nil),                      // 110: netcap.DHCPv4
-	(*DHCPOption)(nil),                  // 111: netcap.DHCPOption
-	(*DHCPv6)(nil),                      // 112: netcap.DHCPv6
-	(*DHCPv6Option)(nil),                // 113: netcap.DHCPv6Option
-	(*NTP)(nil),                         // 114: netcap.NTP
-	(*SIP)(nil),                         // 115: netcap.SIP
-	(*LCM)(nil),                         // 116: netcap.LCM
-	(*BFD)(nil),                         // 117: netcap.BFD
-	(*BFDAuthHeader)(nil),               // 118: netcap.BFDAuthHeader
-	(*HTTP)(nil),                        // 119: netcap.HTTP
-	(*TLSClientHello)(nil),              // 120: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 121: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 122: netcap.Modbus
-	(*CIP)(nil),                         // 123: netcap.CIP
-	(*ENIP)(nil),                        // 124: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 125: netcap.ENIPCommandSpecificData
+	(*PPPControl)(nil),                  // 96: netcap.PPPControl
+	(*SLARP)(nil),                       // 97: netcap.SLARP
+	(*Geneve)(nil),                      // 98: netcap.Geneve
+	(*GeneveOption)(nil),                // 99: netcap.GeneveOption
+	(*VXLAN)(nil),                       // 100: netcap.VXLAN
+	(*TCP)(nil),                         // 101: netcap.TCP
+	(*TCPOption)(nil),                   // 102: netcap.TCPOption
+	(*UDP)(nil),                         // 103: netcap.UDP
+	(*SCTP)(nil),                        // 104: netcap.SCTP
+	(*DNS)(nil),                         // 105: netcap.DNS
+	(*DNSQuestion)(nil),                 // 106: netcap.DNSQuestion
+	(*DNSResourceRecord)(nil),           // 107: netcap.DNSResourceRecord
+	(*DNSSOA)(nil),                      // 108: netcap.DNSSOA
+	(*DNSSRV)(nil),                      // 109: netcap.DNSSRV
+	(*DNSMX)(nil),                       // 110: netcap.DNSMX
+	(*DHCPv4)(nil),                      // 111: netcap.DHCPv4
+	(*DHCPOption)(nil),                  // 112: netcap.DHCPOption
+	(*DHCPv6)(nil),                      // 113: netcap.DHCPv6
+	(*DHCPv6Option)(nil),                // 114: netcap.DHCPv6Option
+	(*NTP)(nil),                         // 115: netcap.NTP
+	(*SIP)(nil),                         // 116: netcap.SIP
+	(*LCM)(nil),                         // 117: netcap.LCM
+	(*BFD)(nil),                         // 118: netcap.BFD
+	(*BFDAuthHeader)(nil),               // 119: netcap.BFDAuthHeader
+	(*HTTP)(nil),                        // 120: netcap.HTTP
+	(*TLSClientHello)(nil),              // 121: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 122: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 123: netcap.Modbus
+	(*CIP)(nil),                         // 124: netcap.CIP
+	(*ENIP)(nil),                        // 125: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 126: netcap.ENIPCommandSpecificData
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -18289,19 +18458,19 @@ var file_netcap_proto_depIdxs = []int32{
 	85,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
 	88,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
 	88,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
-	98,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
-	101, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
-	105, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
-	106, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
-	106, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
-	106, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
-	107, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
-	108, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
-	109, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
-	111, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
-	113, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
-	118, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	125, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	99,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
+	102, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
+	106, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
+	107, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
+	107, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
+	107, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
+	108, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
+	109, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
+	110, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
+	112, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
+	114, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
+	119, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
+	126, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
 	80,  // [80:80] is the sub-list for method output_type
 	80,  // [80:80] is the sub-list for method input_type
 	80,  // [80:80] is the sub-list for extension type_name
@@ -18320,7 +18489,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   125,
+			NumMessages:   126,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
