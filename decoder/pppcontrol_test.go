@@ -69,19 +69,26 @@ func TestPPPControl(t *testing.T) {
 	})
 }
 
-// The fuzz target: control packets in PPP frames (the bytes start at the
-// protocol field, so that the fuzzer also picks the protocol).
+// The fuzz target: control packets in PPP frames. The first fuzz byte
+// picks the control protocol, so that every input reaches the layer.
+var pppControlFuzzProtocols = [][]byte{{0xc0, 0x21}, {0x80, 0x21}, {0x80, 0x57}, {0x80, 0xfd}, {0xc0, 0x23}, {0xc2, 0x23}}
+
 func init() {
 	fuzzTargets["PPPControl"] = &fuzzTarget{
 		layer: layerTypePPPControl, rec: types.Type_NC_PPPControl, link: layers.LinkTypePPP,
 		below: []gopacket.LayerType{layers.LayerTypePPP},
-		wrap:  func(b []byte) []byte { return append([]byte{0xff, 0x03}, b...) },
-		max:   fuzzMax,
+		wrap: func(b []byte) []byte {
+			if len(b) == 0 {
+				return []byte{0xff, 0x03, 0xc0, 0x21}
+			}
+			return cat([]byte{0xff, 0x03}, pppControlFuzzProtocols[int(b[0])%len(pppControlFuzzProtocols)], b[1:])
+		},
+		max: fuzzMax,
 		built: func() [][]byte {
 			return [][]byte{
-				{0xc0, 0x21, 0x01, 0x01, 0x00, 0x0e, 0x01, 0x04, 0x05, 0xdc, 0x05, 0x06, 0x12, 0x34, 0x56, 0x78}, // LCP MRU, magic
-				{0x80, 0x21, 0x01, 0x01, 0x00, 0x0a, 0x03, 0x06, 0xc0, 0xa8, 0x02, 0x2d},                         // IPCP address
-				{0xc0, 0x23, 0x02, 0x01, 0x00, 0x05, 0x00},                                                       // PAP ack
+				{0, 0x01, 0x01, 0x00, 0x0e, 0x01, 0x04, 0x05, 0xdc, 0x05, 0x06, 0x12, 0x34, 0x56, 0x78}, // LCP MRU, magic
+				{1, 0x01, 0x01, 0x00, 0x0a, 0x03, 0x06, 0xc0, 0xa8, 0x02, 0x2d},                         // IPCP address
+				{4, 0x02, 0x01, 0x00, 0x05, 0x00},                                                       // PAP ack
 			}
 		},
 	}
