@@ -86,7 +86,11 @@ func TestBatchPoolBytes(t *testing.T) {
 				}
 			}
 		}()
-		sum, err := Run(context.Background(), newBigFrames(n, MaxFrameLength), Config{Out: t.TempDir(), Workers: 2, BatchBytes: c.batchBytes, Compress: true})
+		sum, err := Run(context.Background(), newBigFrames(n, MaxFrameLength), Config{
+			Input:    InputConfig{BatchBytes: c.batchBytes},
+			Decoding: DecodeConfig{Workers: 2},
+			Output:   OutputConfig{Dir: t.TempDir(), Compress: true},
+		})
 		close(stop)
 		<-sampled
 		if err != nil {

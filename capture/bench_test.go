@@ -20,7 +20,10 @@ func BenchmarkPipeline(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sum, err := Run(context.Background(), src, Config{Out: b.TempDir(), Workers: workers, Compress: true})
+				sum, err := Run(context.Background(), src, Config{
+					Decoding: DecodeConfig{Workers: workers},
+					Output:   OutputConfig{Dir: b.TempDir(), Compress: true},
+				})
 				src.Close()
 				if err != nil {
 					b.Fatal(err)

@@ -293,7 +293,10 @@ func runBounded(path, out string, workers int) (outcome, *Summary, error) {
 	done := make(chan result, 1)
 	go func() {
 		defer src.Close()
-		sum, err := Run(context.Background(), src, Config{Out: out, Workers: workers, Compress: false})
+		sum, err := Run(context.Background(), src, Config{
+			Decoding: DecodeConfig{Workers: workers},
+			Output:   OutputConfig{Dir: out, Compress: false},
+		})
 		done <- result{sum, err}
 	}()
 	select {

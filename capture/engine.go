@@ -40,66 +40,12 @@ import (
 // Because the writer walks packets in capture order, the files are the same
 // byte for byte whatever the number of workers. Batches come from a fixed pool,
 // so memory is bounded by pool size x batch size, not by the input.
-
-// Config holds what the engine needs to know; the capture command fills it
-// from flags.
-type Config struct {
-	Out           string // output folder, created if missing
-	Workers       int    // 0 means runtime.NumCPU()
-	BatchSize     int    // packets per batch; 0 means 256
-	BatchBytes    int    // packet bytes per batch, if reached before BatchSize; 0 means DefaultBatchBytes
-	CSV           bool   // write <Type>.csv.gz instead of <Type>.ncap.gz
-	Compress      bool   // gzip the record files
-	Enabled       func(types.Type) bool
-	Payloads      bool            // fill Payload fields
-	Entropy       bool            // compute PayloadEntropy
-	IgnoreUnknown bool            // do not write unknown.pcap (packets still counted)
-	Version       string          // netcap version for the file headers
-	Progress      func(Stats)     // called about once a second while running; may be nil
-	Created       time.Time       // header creation time; zero means now
-	Decoder       decoder.Options // flow timeouts and stream limits; zero means decoder.DefaultOptions
-	// MemCap bounds the flow, reassembly and defragmentation state of the
-	// whole run, in bytes (the commands' -memcap). It is split in
-	// Workers+1 equal shares: one per worker (Decoder.MemCap; a flow lives
-	// in one worker, so no lock is shared) and one for the layer flows of
-	// the writer. 0 leaves Decoder.MemCap as it is and the layer flows
-	// unbounded.
-	MemCap int64
-	// Live is set for a live capture: when every batch is still with the
-	// workers for longer than liveWait, the reader drops packets (counted in
-	// Behind) instead of waiting on, so that the kernel buffer keeps
-	// draining. A source may return ErrIdle. Files never drop.
-	Live bool
-	// OnRecord, when set, is called with every record the run writes, where
-	// the record is made: by each worker on its own goroutine, right after
-	// marshalling the record into the batch, with worker its number (0 to
-	// Workers-1, Workers as the run resolves it); and by the Writer, with
-	// worker == Workers, for the records it makes itself (the layer-flow
-	// models). size is the record's bytes as they go into the file (length
-	// prefix included, or the CSV row). Calls with different worker numbers
-	// run at the same time and in no set order (the files keep capture
-	// order; the hook does not see it); calls with the same number never
-	// overlap, so state kept per worker number needs no lock. m is valid
-	// only during the call. A record that cannot be marshalled is neither
-	// written nor passed. A slow hook slows its worker. Used by net export
-	// for its metrics.
-	OnRecord func(worker int, t types.Type, m proto.Message, size int)
-	// OnPacket is called by the Writer for every packet that goes to
-	// unknown.pcap (failed false) or errors.pcap (failed true), with the
-	// reason, in capture order; a slow hook slows the Writer.
-	OnPacket func(failed bool, reason string)
-	// Output, when set, receives the records instead of files in Out (no
-	// unknown.pcap or errors.pcap either); see PartWriter. PartSize (bytes;
-	// 0 means 256 KiB) is where parts are cut, and
-	// FlushEvery, when set, also hands on parts that are not full yet, so
-	// that low-volume types are not held back until the end.
-	Output     Output
-	PartSize   int
-	FlushEvery time.Duration
-	// Monitor, when set, is attached to the run, so that another goroutine
-	// can read its gauges (queues, reassembly memory) while it goes.
-	Monitor *Monitor
-}
+//
+// Config follows the stages: Config.Input is the Reader's, Config.Decoding
+// the Workers', Config.Output the Writer's, and Config.Hooks let the caller
+// watch all three. A Source may offer more than it must (FrameNumberer,
+// DropCounter) and a PartWriter may name its file (PathNamer); the engine
+// asks for each in one place and works without.
 
 // Stats is a snapshot of the engine's counters.
 type Stats struct {
@@ -192,43 +138,45 @@ type engine struct {
 	gauges      *gauges
 }
 
-// Run decodes every packet of src and writes the records to cfg.Out. It stops
-// early, with everything so far written, when ctx is cancelled.
+// Run decodes every packet of src and writes the records to cfg.Output.Dir
+// (or hands them to cfg.Output.Parts). It stops early, with everything so
+// far written, when ctx is cancelled.
 func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
-	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.NumCPU()
+	in, dec, out := &cfg.Input, &cfg.Decoding, &cfg.Output
+	if dec.Workers <= 0 {
+		dec.Workers = runtime.NumCPU()
 	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 256
+	if in.BatchSize <= 0 {
+		in.BatchSize = 256
 	}
-	if cfg.BatchBytes <= 0 {
-		cfg.BatchBytes = DefaultBatchBytes
+	if in.BatchBytes <= 0 {
+		in.BatchBytes = DefaultBatchBytes
 	}
-	if cfg.Enabled == nil {
-		cfg.Enabled = func(types.Type) bool { return true }
+	if dec.Enabled == nil {
+		dec.Enabled = func(types.Type) bool { return true }
 	}
-	if cfg.Decoder == (decoder.Options{}) {
-		cfg.Decoder = decoder.DefaultOptions()
+	if dec.Options == (decoder.Options{}) {
+		dec.Options = decoder.DefaultOptions()
 	}
-	if cfg.MemCap > 0 {
-		cfg.Decoder.MemCap = MemCapShare(cfg.MemCap, cfg.Workers)
+	if dec.MemCap > 0 {
+		dec.Options.MemCap = MemCapShare(dec.MemCap, dec.Workers)
 	}
-	if cfg.Created.IsZero() {
-		cfg.Created = time.Now()
+	if out.Created.IsZero() {
+		out.Created = time.Now()
 	}
-	if cfg.Output == nil {
-		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+	if out.Parts == nil {
+		if err := os.MkdirAll(out.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("capture: output folder: %w", err)
 		}
 	}
-	e := &engine{cfg: cfg, src: src, workers: cfg.Workers, start: time.Now(), workerStats: make([]decoder.Stats, cfg.Workers)}
+	e := &engine{cfg: cfg, src: src, workers: dec.Workers, start: time.Now(), workerStats: make([]decoder.Stats, dec.Workers)}
 	for _, t := range decoder.RecordTypes() {
-		e.enabled[t] = cfg.Enabled(t)
+		e.enabled[t] = dec.Enabled(t)
 	}
 	poolSize := BatchPool(e.workers)
 	e.pool = make(chan *batch, poolSize)
 	for i := 0; i < poolSize; i++ {
-		e.pool <- &batch{out: make([]workerOut, e.workers), pkts: make([]pktInfo, 0, cfg.BatchSize)}
+		e.pool <- &batch{out: make([]workerOut, e.workers), pkts: make([]pktInfo, 0, in.BatchSize)}
 	}
 	e.toWork = make([]chan *batch, e.workers)
 	for i := range e.toWork {
@@ -238,8 +186,8 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	e.compress = make(chan *part, 2*e.workers)
 	e.gauges = &gauges{queues: e.toWork, workers: make([]workerGauges, e.workers)}
 	e.gauges.engine.Store(e)
-	if cfg.Monitor != nil {
-		cfg.Monitor.g.Store(e.gauges)
+	if m := cfg.Hooks.Monitor; m != nil {
+		m.g.Store(e.gauges)
 	}
 
 	// decoding counts the workers still decoding; workers counts them until
@@ -291,7 +239,7 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 		Elapsed:       time.Since(e.start),
 		Workers:       e.workers,
 		Files:         w.files(),
-		Live:          cfg.Live,
+		Live:          in.Live,
 		KernelDrops:   kernelDrops(src),
 		Behind:        e.behind.Load(),
 	}
@@ -313,10 +261,10 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 // read is the Reader: it fills batches and hands each to every worker.
 func (e *engine) read(ctx context.Context) error {
 	frame := int64(1)
-	framed, _ := e.src.(interface{ Frame() int64 })
+	framed, _ := e.src.(FrameNumberer)
 	for {
 		var b *batch
-		if e.cfg.Live {
+		if e.cfg.Input.Live {
 			var err error
 			if b, err = e.takeLive(ctx, &frame); b == nil {
 				if err == io.EOF {
@@ -334,7 +282,7 @@ func (e *engine) read(ctx context.Context) error {
 		b.frame0 = frame
 		b.data, b.pkts = b.data[:0], b.pkts[:0]
 		var err error
-		for len(b.pkts) < e.cfg.BatchSize && len(b.data) < e.cfg.BatchBytes {
+		for len(b.pkts) < e.cfg.Input.BatchSize && len(b.data) < e.cfg.Input.BatchBytes {
 			data, ci, link, rerr := e.src.ReadPacket()
 			if rerr == ErrIdle {
 				// A live source had nothing for a while: hand on what
@@ -436,10 +384,10 @@ func (e *engine) takeLive(ctx context.Context, frame *int64) (*batch, error) {
 	}
 }
 
-// DefaultBatchBytes is the default Config.BatchBytes. A batch is handed over
-// at BatchSize packets or BatchBytes bytes, whichever comes first, so that
-// the pool holds pool size x BatchBytes (plus one frame each), not pool size
-// x BatchSize x the largest frame. 256 packets of 1,514 bytes take 388 KB:
+// DefaultBatchBytes is the default Config.Input.BatchBytes. A batch is
+// handed over at BatchSize packets or BatchBytes bytes, whichever comes
+// first, so that the pool holds pool size x BatchBytes (plus one frame each),
+// not pool size x BatchSize x the largest frame. 256 packets of 1,514 bytes take 388 KB:
 // full-size Ethernet frames still make batches of 256 packets; only jumbo or
 // offloaded frames make smaller ones.
 const DefaultBatchBytes = 1 << 20
@@ -457,9 +405,10 @@ func BatchPool(workers int) int { return max(16, 4*workers) }
 // layer flows of the writer, may hold.
 func MemCapShare(memcap int64, workers int) int64 { return memcap / int64(max(workers, 1)+1) }
 
-// kernelDrops asks a live source how many packets the kernel dropped.
+// kernelDrops asks a source that can lose packets (a live capture) how many
+// it lost; other sources lose none.
 func kernelDrops(src Source) int64 {
-	if k, ok := src.(interface{ KernelDrops() int64 }); ok {
+	if k, ok := src.(DropCounter); ok {
 		return k.KernelDrops()
 	}
 	return 0
@@ -471,7 +420,7 @@ func kernelDrops(src Source) int64 {
 // compression scales with it. decoding is marked done when the batches end;
 // the worker then only compresses, until the writer closes the queue.
 func (e *engine) work(id int, decoding *sync.WaitGroup) {
-	opts := e.cfg.Decoder
+	opts := e.cfg.Decoding.Options
 	opts.Worker, opts.Workers = id, e.workers
 	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.enabled[t] }, opts)
 	stateful := pd.Stateful()
@@ -526,8 +475,8 @@ func (e *engine) work(id int, decoding *sync.WaitGroup) {
 				Timestamp:     p.ts,
 				CaptureLength: p.capLen,
 				Length:        p.length,
-				Payloads:      e.cfg.Payloads,
-				Entropy:       e.cfg.Entropy,
+				Payloads:      e.cfg.Decoding.Payloads,
+				Entropy:       e.cfg.Decoding.Entropy,
 				Shared:        p.shared,
 				NotOwner:      p.owner != id,
 			}
@@ -570,7 +519,7 @@ func (s *sink) emit(t types.Type, m proto.Message, ordered bool, key int64) {
 	}
 	var err error
 	start := len(s.out.arena)
-	if s.e.cfg.CSV {
+	if s.e.cfg.Output.CSV {
 		s.out.arena = ncio.AppendCSVRow(s.out.arena, m.ProtoReflect(), &ncio.CaptureCSV)
 	} else {
 		s.out.arena, err = ncio.AppendDelimited(s.out.arena, m)
@@ -583,13 +532,13 @@ func (s *sink) emit(t types.Type, m proto.Message, ordered bool, key int64) {
 		return
 	}
 	s.out.recs = append(s.out.recs, recRef{pkt: s.pkt, typ: t, end: int32(len(s.out.arena)), ordered: ordered, key: key})
-	if hook := s.e.cfg.OnRecord; hook != nil {
+	if hook := s.e.cfg.Hooks.OnRecord; hook != nil {
 		hook(s.worker, t, m, len(s.out.arena)-start)
 	}
 }
 
 func (e *engine) progress() (stop func()) {
-	if e.cfg.Progress == nil {
+	if e.cfg.Hooks.Progress == nil {
 		return func() {}
 	}
 	quit := make(chan struct{})
@@ -603,7 +552,7 @@ func (e *engine) progress() (stop func()) {
 			case <-quit:
 				return
 			case <-t.C:
-				e.cfg.Progress(e.stats())
+				e.cfg.Hooks.Progress(e.stats())
 			}
 		}
 	}()

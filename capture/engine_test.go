@@ -28,16 +28,16 @@ func runEngine(t testing.TB, path string, cfg Config) (string, *Summary) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if cfg.Out == "" {
-		cfg.Out = t.TempDir()
+	if cfg.Output.Dir == "" {
+		cfg.Output.Dir = t.TempDir()
 	}
-	cfg.Compress = true
-	cfg.Created = time.Unix(1700000000, 0)
+	cfg.Output.Compress = true
+	cfg.Output.Created = time.Unix(1700000000, 0)
 	sum, err := Run(context.Background(), src, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg.Out, sum
+	return cfg.Output.Dir, sum
 }
 
 func readDir(t testing.TB, dir string) map[string][]byte {
@@ -85,7 +85,7 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 			var want map[string][]byte
 			for _, workers := range []int{1, 2, 8} {
 				for _, batch := range []int{7, 256} {
-					dir, sum := runEngine(t, path, Config{Workers: workers, BatchSize: batch})
+					dir, sum := runEngine(t, path, Config{Input: InputConfig{BatchSize: batch}, Decoding: DecodeConfig{Workers: workers}})
 					got := readDir(t, dir)
 					if sum.Packets == 0 || len(got) == 0 {
 						t.Fatalf("workers=%d: no output (%d packets)", workers, sum.Packets)

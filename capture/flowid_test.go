@@ -37,7 +37,7 @@ func TestFlowIDIndependentOfSelection(t *testing.T) {
 		t.Fatal("no captures in testdata/")
 	}
 	for _, path := range paths {
-		dir, _ := runEngine(t, path, Config{Workers: 2})
+		dir, _ := runEngine(t, path, Config{Decoding: DecodeConfig{Workers: 2}})
 		full := readRecords(t, dir)
 		checked := 0
 		for name, recs := range full {
@@ -46,7 +46,7 @@ func TestFlowIDIndependentOfSelection(t *testing.T) {
 				continue // not a packet record
 			}
 			typ := types.Type(types.Type_value["NC_"+name])
-			only, _ := runEngine(t, path, Config{Workers: 2, Enabled: func(tt types.Type) bool { return tt == typ }})
+			only, _ := runEngine(t, path, Config{Decoding: DecodeConfig{Workers: 2, Enabled: func(tt types.Type) bool { return tt == typ }}})
 			got := flowIDs(readRecords(t, only)[name])
 			for k, id := range want {
 				if got[k] != id {

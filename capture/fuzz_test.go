@@ -148,7 +148,18 @@ func checkPipeline(t *testing.T, link layers.LinkType, data []byte) {
 	}
 	defer src.Close()
 	out := filepath.Join(dir, "out")
-	sum, err := Run(context.Background(), src, Config{Out: out, Workers: 2, Compress: false, Payloads: true, Entropy: true, Created: testTime})
+	sum, err := Run(context.Background(), src, Config{
+		Decoding: DecodeConfig{
+			Workers:  2,
+			Payloads: true,
+			Entropy:  true,
+		},
+		Output: OutputConfig{
+			Dir:      out,
+			Compress: false,
+			Created:  testTime,
+		},
+	})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -47,7 +47,11 @@ func TestFileFilterKeepsFrameNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	sum, err := Run(context.Background(), src, Config{Out: dir, Workers: 2, BatchSize: 4, Compress: true})
+	sum, err := Run(context.Background(), src, Config{
+		Input:    InputConfig{BatchSize: 4},
+		Decoding: DecodeConfig{Workers: 2},
+		Output:   OutputConfig{Dir: dir, Compress: true},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +126,7 @@ func (s *idleSource) ReadPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType
 func TestLiveIdleAndStop(t *testing.T) {
 	const path = "../testdata/loopback.pcap"
 	created := time.Unix(1700000000, 0)
-	want, _ := runEngine(t, path, Config{Workers: 2})
+	want, _ := runEngine(t, path, Config{Decoding: DecodeConfig{Workers: 2}})
 
 	f, err := OpenFile(path)
 	if err != nil {
@@ -141,7 +145,15 @@ func TestLiveIdleAndStop(t *testing.T) {
 	var sum *Summary
 	go func() {
 		defer close(done)
-		sum, err = Run(ctx, src, Config{Out: dir, Workers: 2, Live: true, Compress: true, Created: created})
+		sum, err = Run(ctx, src, Config{
+			Input:    InputConfig{Live: true},
+			Decoding: DecodeConfig{Workers: 2},
+			Output: OutputConfig{
+				Dir:      dir,
+				Compress: true,
+				Created:  created,
+			},
+		})
 	}()
 	select {
 	case <-done:

@@ -26,7 +26,10 @@ func TestManyShortFlowsBoundedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	sum, err := Run(context.Background(), src, Config{Out: t.TempDir(), Workers: 2, Compress: true, Decoder: opts})
+	sum, err := Run(context.Background(), src, Config{
+		Decoding: DecodeConfig{Workers: 2, Options: opts},
+		Output:   OutputConfig{Dir: t.TempDir(), Compress: true},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,9 @@ package capture
 import "sync/atomic"
 
 // Monitor lets another goroutine (a metrics scrape) read a running engine:
-// its counters as they are now (Config.Progress only comes once a second),
+// its counters as they are now (Config.Hooks.Progress only comes once a second),
 // how many batches wait for each worker and for the writer, and what the
-// workers' reassemblers hold. Give it to Run in Config.Monitor. Reading
+// workers' reassemblers hold. Give it to Run in Config.Hooks.Monitor. Reading
 // costs the engine nothing: counters and queue lengths are read where the
 // engine keeps them, and each worker publishes its decoder's state once per
 // batch with atomic stores to a cache line of its own.

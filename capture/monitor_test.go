@@ -88,11 +88,15 @@ func TestMonitorGauges(t *testing.T) {
 		var once sync.Once
 		// The writer asks for the first record type's output when it
 		// writes the first record: it waits there.
-		cfg := Config{Out: t.TempDir(), Workers: workers, BatchSize: 1, Monitor: &m,
-			Output: func(types.Type, *types.Header) (PartWriter, error) {
+		cfg := Config{
+			Input:    InputConfig{BatchSize: 1},
+			Decoding: DecodeConfig{Workers: workers},
+			Output: OutputConfig{Dir: t.TempDir(), Parts: func(types.Type, *types.Header) (PartWriter, error) {
 				once.Do(func() { <-release })
 				return discardParts{}, nil
-			}}
+			}},
+			Hooks: Hooks{Monitor: &m},
+		}
 		done := make(chan error, 1)
 		go func() {
 			_, err := Run(context.Background(), src, cfg)
@@ -207,7 +211,12 @@ func TestMonitorSharedCapture(t *testing.T) {
 			time.Sleep(50 * time.Microsecond)
 		}
 	}()
-	sum, err := Run(context.Background(), src, Config{Out: t.TempDir(), Workers: 2, BatchSize: 16, Monitor: &m})
+	sum, err := Run(context.Background(), src, Config{
+		Input:    InputConfig{BatchSize: 16},
+		Decoding: DecodeConfig{Workers: 2},
+		Output:   OutputConfig{Dir: t.TempDir()},
+		Hooks:    Hooks{Monitor: &m},
+	})
 	close(stop)
 	n := <-reads
 	if err != nil {

@@ -32,15 +32,19 @@ func TestOnRecord(t *testing.T) {
 			per[i] = tally{map[types.Type]int64{}, map[types.Type]int64{}}
 		}
 		bad := 0
-		cfg := Config{Out: t.TempDir(), Workers: workers, BatchSize: 16, CSV: csv,
-			OnRecord: func(w int, typ types.Type, m proto.Message, size int) {
+		cfg := Config{
+			Input:    InputConfig{BatchSize: 16},
+			Decoding: DecodeConfig{Workers: workers},
+			Output:   OutputConfig{Dir: t.TempDir(), CSV: csv},
+			Hooks: Hooks{OnRecord: func(w int, typ types.Type, m proto.Message, size int) {
 				if w < 0 || w > workers || m == nil || size <= 0 {
 					bad++ // racy on purpose: it must stay 0
 					return
 				}
 				per[w].records[typ]++
 				per[w].bytes[typ] += int64(size)
-			}}
+			}},
+		}
 		sum, err := Run(context.Background(), src, cfg)
 		src.Close()
 		if err != nil {
@@ -70,7 +74,7 @@ func TestOnRecord(t *testing.T) {
 			if records[name] != n {
 				t.Errorf("csv %v: %s: hook saw %d records, the run wrote %d", csv, name, records[name], n)
 			}
-			if got, want := bytes[name], recordBytes(t, cfg.Out, name, csv); got != want {
+			if got, want := bytes[name], recordBytes(t, cfg.Output.Dir, name, csv); got != want {
 				t.Errorf("csv %v: %s: hook saw %d bytes, the file holds %d", csv, name, got, want)
 			}
 		}

@@ -16,7 +16,10 @@ import (
 // decoders take from the packet.
 func TestPayloadOption(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		out, _ := runEngine(t, filepath.Join("..", "testdata", "loopback.pcap"), Config{Workers: 2, Compress: true, Payloads: on})
+		out, _ := runEngine(t, filepath.Join("..", "testdata", "loopback.pcap"), Config{
+			Decoding: DecodeConfig{Workers: 2, Payloads: on},
+			Output:   OutputConfig{Compress: true},
+		})
 		files, _ := filepath.Glob(filepath.Join(out, "*.ncap.gz"))
 		withPayload, records := 0, 0
 		for _, f := range files {

@@ -28,6 +28,37 @@ type Source interface {
 	Close() error
 }
 
+// A Source may offer more than Source asks for. The engine looks for these
+// optional contracts with a type assertion, each in one place, and works
+// without them.
+
+// FrameNumberer is a Source that knows each packet's frame number in its
+// input, counted from 1. The engine numbers the records' frames with it, so
+// that they match Wireshark's frame.number even when a filter skips packets
+// (FileSource with SetFilter). Without it, the engine counts the packets
+// it reads.
+type FrameNumberer interface {
+	// Frame is the frame number of the packet ReadPacket returned last.
+	Frame() int64
+}
+
+// DropCounter is a Source that can lose packets before the engine reads
+// them, as a live capture does when the kernel's buffer is full. The engine
+// reports the count in Stats.Kernel and Summary.KernelDrops; without it,
+// both are 0.
+type DropCounter interface {
+	// KernelDrops is the number of packets lost so far. It may be called
+	// from another goroutine while ReadPacket runs.
+	KernelDrops() int64
+}
+
+// The sources of this package that offer the contracts; a renamed method
+// would otherwise silently lose the feature.
+var (
+	_ FrameNumberer = (*FileSource)(nil)
+	_ DropCounter   = (*LiveSource)(nil)
+)
+
 // ErrTruncatedCapture means reading stopped before the end of the capture:
 // the file ends inside a packet record, a block is corrupt, a gzip'd file is
 // damaged (ErrDamagedGzip) or the file exceeds an input limit

@@ -161,7 +161,15 @@ func runFile(t testing.TB, path string, workers int, compress bool) (*Summary, s
 	}
 	defer src.Close()
 	out := filepath.Join(t.TempDir(), "out")
-	sum, err := Run(context.Background(), src, Config{Out: out, Workers: workers, BatchSize: 2, Compress: compress, Created: testTime})
+	sum, err := Run(context.Background(), src, Config{
+		Input:    InputConfig{BatchSize: 2},
+		Decoding: DecodeConfig{Workers: workers},
+		Output: OutputConfig{
+			Dir:      out,
+			Compress: compress,
+			Created:  testTime,
+		},
+	})
 	if err != nil {
 		t.Fatalf("Run %s: %v", path, err)
 	}

@@ -33,7 +33,7 @@ func TestDeterministicOnTestdata(t *testing.T) {
 			var want map[string][]byte
 			for _, workers := range []int{1, 2, 8} {
 				for _, batch := range []int{7, 256} {
-					dir, sum := runEngine(t, path, Config{Workers: workers, BatchSize: batch})
+					dir, sum := runEngine(t, path, Config{Input: InputConfig{BatchSize: batch}, Decoding: DecodeConfig{Workers: workers}})
 					got := gunzipAll(t, readDir(t, dir))
 					if sum.Packets == 0 || len(got) == 0 {
 						t.Fatalf("workers=%d: no output (%d packets)", workers, sum.Packets)

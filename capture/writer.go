@@ -114,18 +114,30 @@ type writer struct {
 	scratch       []byte
 	mc            *ncio.MemberCompressor // for the file headers
 	partSize      int                    // cut a part at this many bytes
-	lastFlush     time.Time              // for Config.FlushEvery
+	lastFlush     time.Time              // for Config.Output.FlushEvery
 }
 
 // PartWriter receives the finished parts of one record type's output in
 // order: each holds n length-delimited records, as one gzip member when
-// Config.Compress is set, else as plain bytes. The bytes are only valid
-// during the call. Close is called once, after the last part.
+// Config.Output.Compress is set, else as plain bytes. The bytes are only
+// valid during the call. Close is called once, after the last part.
 // *ncio.MemberWriter is the PartWriter of record files.
 type PartWriter interface {
 	WritePart(b []byte, n int) error
 	Close() error
 }
+
+// PathNamer is a PartWriter that writes a file on this machine, as the
+// record files' *ncio.MemberWriter does. Summary.Files lists the paths of
+// the PartWriters that implement it; parts sent elsewhere
+// (Config.Output.Parts) have no path to list.
+type PathNamer interface {
+	// Path is the file's path as it was created.
+	Path() string
+}
+
+// A renamed method would otherwise silently empty Summary.Files.
+var _ PathNamer = (*ncio.MemberWriter)(nil)
 
 // Output makes the PartWriter of one record type when its first record
 // arrives; h is the header a record file of that type would start with.
@@ -137,24 +149,24 @@ func newWriter(e *engine) *writer {
 		next:          1,
 		waiting:       map[uint64]*batch{},
 		byType:        map[types.Type]*typeFile{},
-		unknownPcap:   &pcapSink{dir: e.cfg.Out, name: "unknown", off: e.cfg.IgnoreUnknown},
-		errorsPcap:    &pcapSink{dir: e.cfg.Out, name: "errors"},
+		unknownPcap:   &pcapSink{dir: e.cfg.Output.Dir, name: "unknown", off: e.cfg.Output.IgnoreUnknown},
+		errorsPcap:    &pcapSink{dir: e.cfg.Output.Dir, name: "errors"},
 		unknownLayers: map[string]int64{},
 		errorReasons:  map[string]int64{},
 		mc:            ncio.NewMemberCompressor(),
 		partSize:      chunkSize,
 		lastFlush:     time.Now(),
 	}
-	if e.cfg.PartSize > 0 {
-		w.partSize = e.cfg.PartSize
+	if e.cfg.Output.PartSize > 0 {
+		w.partSize = e.cfg.Output.PartSize
 	}
-	if e.cfg.Output != nil {
+	if e.cfg.Output.Parts != nil {
 		// Records go elsewhere: no packet files either.
 		w.unknownPcap.off, w.errorsPcap.off = true, true
 	}
-	w.layerFlows = decoder.NewLayerFlows(func(t types.Type) bool { return e.enabled[t] }, e.cfg.Decoder.FlowTimeout, w.emit)
-	if w.layerFlows != nil && e.cfg.MemCap > 0 {
-		w.layerFlows.SetMemCap(MemCapShare(e.cfg.MemCap, e.workers))
+	w.layerFlows = decoder.NewLayerFlows(func(t types.Type) bool { return e.enabled[t] }, e.cfg.Decoding.Options.FlowTimeout, w.emit)
+	if w.layerFlows != nil && e.cfg.Decoding.MemCap > 0 {
+		w.layerFlows.SetMemCap(MemCapShare(e.cfg.Decoding.MemCap, e.workers))
 	}
 	return w
 }
@@ -162,16 +174,17 @@ func newWriter(e *engine) *writer {
 // emit serializes a record made in the writer itself (the layer-flow models).
 func (w *writer) emit(t types.Type, m proto.Message) {
 	var err error
-	if w.e.cfg.CSV {
+	if w.e.cfg.Output.CSV {
 		w.scratch = ncio.AppendCSVRow(w.scratch[:0], m.ProtoReflect(), &ncio.CaptureCSV)
 	} else {
 		w.scratch, err = ncio.AppendDelimited(w.scratch[:0], m)
 	}
 	if err != nil {
-		w.keep(err)
+		// As in the workers' sink: counted, neither written nor passed.
+		w.e.unencodable.Add(1)
 		return
 	}
-	if hook := w.e.cfg.OnRecord; hook != nil {
+	if hook := w.e.cfg.Hooks.OnRecord; hook != nil {
 		hook(w.e.workers, t, m, len(w.scratch))
 	}
 	w.append(t, w.scratch)
@@ -197,7 +210,7 @@ func (w *writer) run() error {
 			w.e.gauges.writing.Add(-1)
 			w.e.pool <- nb
 		}
-		if every := w.e.cfg.FlushEvery; every > 0 && time.Since(w.lastFlush) >= every {
+		if every := w.e.cfg.Output.FlushEvery; every > 0 && time.Since(w.lastFlush) >= every {
 			// Hand on what the quiet types have gathered, so that
 			// they are not held back until the end.
 			for _, t := range w.order {
@@ -278,15 +291,15 @@ func (w *writer) write(b *batch) {
 		case decoder.Unknown:
 			w.e.unknown.Add(1)
 			countReason(w.unknownLayers, p.reason)
-			if w.e.cfg.OnPacket != nil {
-				w.e.cfg.OnPacket(false, p.reason)
+			if hook := w.e.cfg.Hooks.OnPacket; hook != nil {
+				hook(false, p.reason)
 			}
 			w.keep(w.unknownPcap.write(b.data[p.off:p.off+p.capLen], p))
 		case decoder.Failed:
 			w.e.errs.Add(1)
 			countReason(w.errorReasons, p.reason)
-			if w.e.cfg.OnPacket != nil {
-				w.e.cfg.OnPacket(true, p.reason)
+			if hook := w.e.cfg.Hooks.OnPacket; hook != nil {
+				hook(true, p.reason)
 			}
 			w.keep(w.errorsPcap.write(b.data[p.off:p.off+p.capLen], p))
 		}
@@ -322,42 +335,42 @@ func (w *writer) append(t types.Type, rec []byte) {
 func (w *writer) open(t types.Type) (*typeFile, error) {
 	name := types.Name(t)
 	ext := ".ncap"
-	if w.e.cfg.CSV {
+	if w.e.cfg.Output.CSV {
 		ext = ".csv"
 	}
-	if w.e.cfg.Compress {
+	if w.e.cfg.Output.Compress {
 		ext += ".gz"
 	}
 	var (
 		head []byte
 		err  error
 	)
-	if w.e.cfg.CSV {
+	if w.e.cfg.Output.CSV {
 		head = ncio.CSVHeaderLine(t, &ncio.CaptureCSV)
 	} else {
 		head, err = ncio.HeaderBytes(&types.Header{
-			Created:          w.e.cfg.Created.UnixNano(),
+			Created:          w.e.cfg.Output.Created.UnixNano(),
 			InputSource:      w.e.src.Name(),
 			Type:             t,
-			Version:          w.e.cfg.Version,
-			ContainsPayloads: w.e.cfg.Payloads,
+			Version:          w.e.cfg.Output.Version,
+			ContainsPayloads: w.e.cfg.Decoding.Payloads,
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
 	var nw PartWriter
-	if w.e.cfg.Output != nil {
+	if w.e.cfg.Output.Parts != nil {
 		h := &types.Header{
-			Created:          w.e.cfg.Created.UnixNano(),
+			Created:          w.e.cfg.Output.Created.UnixNano(),
 			InputSource:      w.e.src.Name(),
 			Type:             t,
-			Version:          w.e.cfg.Version,
-			ContainsPayloads: w.e.cfg.Payloads,
+			Version:          w.e.cfg.Output.Version,
+			ContainsPayloads: w.e.cfg.Decoding.Payloads,
 		}
-		nw, err = w.e.cfg.Output(t, h)
+		nw, err = w.e.cfg.Output.Parts(t, h)
 	} else {
-		nw, err = ncio.CreateMembers(outPath(w.e.cfg.Out, name+ext), head, w.e.cfg.Compress, w.mc)
+		nw, err = ncio.CreateMembers(outPath(w.e.cfg.Output.Dir, name+ext), head, w.e.cfg.Output.Compress, w.mc)
 	}
 	if err != nil {
 		return nil, err
@@ -376,7 +389,7 @@ func (w *writer) open(t types.Type) (*typeFile, error) {
 		free:     make(chan *part, maxParts),
 		done:     make(chan error, 1),
 	}
-	if w.e.cfg.Compress {
+	if w.e.cfg.Output.Compress {
 		f.compress = w.e.compress
 	}
 	go f.loop()
@@ -396,7 +409,7 @@ func (w *writer) counts() map[string]int64 {
 func (w *writer) files() []string {
 	var out []string
 	for _, t := range w.order {
-		if p, ok := w.byType[t].w.(interface{ Path() string }); ok {
+		if p, ok := w.byType[t].w.(PathNamer); ok {
 			out = append(out, p.Path())
 		}
 	}

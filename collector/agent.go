@@ -26,7 +26,7 @@ type AgentConfig struct {
 	Sensor     string
 	Buffer     int64         // bytes of parts kept while unacked; 0 means 256 MiB
 	Drop       bool          // when the buffer is full: drop the part (live) instead of waiting (file replay)
-	Compressed bool          // parts arrive as gzip members (capture.Config.Compress)
+	Compressed bool          // parts arrive as gzip members (capture.Config.Output.Compress)
 	AckTimeout time.Duration // per publish; 0 means 5 s
 	// Window is how many parts of one type may be on their way to the
 	// server, not acked yet; 0 means 8. 1 waits for each ack before the

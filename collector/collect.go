@@ -21,8 +21,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/netcap/netcap/internal/libdeflate"
-	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -110,11 +108,8 @@ type Collector struct {
 	tick    int64                  // counts writes, for the least recently written
 	putBack map[jetstream.Msg]bool // parts of this batch not written, to come again
 	mc      *ncio.MemberCompressor
-	gz      *libdeflate.Gunzipper
-	raw     []byte
-	shapes  map[types.Type]*wireShape
-	tpls    map[types.Type]*templates
-	schemas map[types.Type]*wirecheck.Checker
+	gz      gunzipper
+	checks  map[types.Type]*recordCheck
 
 	mu   sync.Mutex
 	dead map[string]int64 // dead letters by reason
@@ -194,7 +189,7 @@ func NewCollector(js jetstream.JetStream, cfg CollectorConfig) *Collector {
 	if cfg.MaxHeld <= 0 {
 		cfg.MaxHeld = DefaultMaxHeld
 	}
-	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, putBack: map[jetstream.Msg]bool{}, mc: ncio.NewMemberCompressor(), shapes: map[types.Type]*wireShape{}, tpls: map[types.Type]*templates{}, schemas: map[types.Type]*wirecheck.Checker{}, dead: map[string]int64{},
+	return &Collector{js: js, cfg: cfg, files: map[string]*outFile{}, putBack: map[jetstream.Msg]bool{}, mc: ncio.NewMemberCompressor(), checks: map[types.Type]*recordCheck{}, dead: map[string]int64{},
 		queued: map[partKey][]int64{}, lostRuns: map[partKey]int64{},
 		held: map[partKey]*heldRun{}, heldBy: map[string]int{}}
 }
@@ -725,12 +720,12 @@ func holdDelay(m jetstream.Msg, wait time.Duration) time.Duration {
 	return min(d, top)
 }
 
-// check unpacks a part and walks each record's wire format (see validWire),
-// then checks it against its type's schema as net util -check does
-// (wirecheck: no unknown field, no other wire type than the schema's, not
-// nested too deep), so that every record stored is one the tools take. It
-// returns the part as a gzip member for the file: a gzip part as it came;
-// or the reason to refuse it, and for bad-schema what is wrong.
+// check unpacks a part and checks each record (see recordCheck): it
+// unmarshals, and fits its type as net util -check wants it (no unknown
+// field, no other wire type than the schema's, not nested too deep), so
+// that every record stored is one the tools take. It returns the part as a
+// gzip member for the file: a gzip part as it came; or the reason to refuse
+// it, and for bad-record and bad-schema what is wrong.
 func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, reason, detail string) {
 	data := m.Data()
 	h := m.Headers()
@@ -741,19 +736,13 @@ func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, 
 	recs := data
 	switch h.Get(HdrEncoding) {
 	case "gzip":
-		if c.gz == nil {
-			if c.gz, err = libdeflate.NewGunzipper(); err != nil {
-				return nil, 0, "bad-gzip", ""
-			}
-		}
-		c.raw, err = c.gz.Append(c.raw[:0], data, c.cfg.MaxRecords)
-		if errors.Is(err, libdeflate.ErrTooLarge) {
+		recs, err = c.gz.unpack(data, c.cfg.MaxRecords)
+		if errors.Is(err, errTooLarge) {
 			return nil, 0, "oversized", ""
 		}
 		if err != nil {
 			return nil, 0, "bad-gzip", ""
 		}
-		recs = c.raw
 	case "none":
 		if len(data) > c.cfg.MaxRecords {
 			return nil, 0, "oversized", ""
@@ -761,14 +750,16 @@ func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, 
 	default:
 		return nil, 0, "bad-encoding", ""
 	}
-	shape, tpls, schema := c.shapes[t], c.tpls[t], c.schemas[t]
-	if shape == nil {
+	rc := c.checks[t]
+	if rc == nil {
 		md := ncio.MessageDescriptor(t)
 		if md == nil {
 			return nil, 0, "unknown-type", ""
 		}
-		shape, tpls, schema = shapeOf(md), &templates{}, wirecheck.NewChecker(md, wirecheck.Default)
-		c.shapes[t], c.tpls[t], c.schemas[t] = shape, tpls, schema
+		if rc, err = newRecordCheck(md); err != nil {
+			return nil, 0, "unknown-type", ""
+		}
+		c.checks[t] = rc
 	}
 	for b := recs; len(b) > 0; n++ {
 		size, k := binary.Uvarint(b)
@@ -777,18 +768,12 @@ func (c *Collector) check(t types.Type, m jetstream.Msg) (member []byte, n int, 
 		}
 		rec := b[k : k+int(size)]
 		b = b[k+int(size):]
-		// A record that matches a template has the tags, lengths and
-		// nesting of one that passed both checks: it passes them too.
-		if tpls.match(rec) {
-			continue
+		if e := rc.check(rec); e != nil {
+			if e.malformed {
+				return nil, 0, "bad-record", fmt.Sprintf("record %d is %v", n, e)
+			}
+			return nil, 0, "bad-schema", fmt.Sprintf("record %d: %v", n, e)
 		}
-		if !validWire(rec, shape, 0) {
-			return nil, 0, "bad-record", fmt.Sprintf("record %d is not well-formed protobuf", n)
-		}
-		if err := schema.Check(rec); err != nil {
-			return nil, 0, "bad-schema", fmt.Sprintf("record %d: %v", n, err)
-		}
-		tpls.add(rec, shape)
 	}
 	if n != want {
 		return nil, 0, "bad-count", fmt.Sprintf("%d records, the header says %d", n, want)

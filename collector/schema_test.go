@@ -123,3 +123,67 @@ func TestSchemaDeadLetters(t *testing.T) {
 		t.Errorf("net util -check %s: exit status %d, want 0", out, code)
 	}
 }
+
+// TestHostileDeadLetters publishes a part for each kind of hostile record
+// the collector's former hand-written wire walk and schema check refused
+// (hostileRecords), each after a valid record of its type: every such part
+// goes to the dead letters with its reason and a line saying what is wrong,
+// nothing of it is stored, and a valid part sent after them all is.
+func TestHostileDeadLetters(t *testing.T) {
+	_, _, js := startJS(t, t.TempDir())
+	valid, err := proto.Marshal(&types.Flow{TimestampFirst: 1, SrcIP: "10.0.0.1", DstIP: "10.0.0.2", NumPackets: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile := hostileRecords(t)
+	seqs := map[types.Type]int{} // part numbers count per type
+	publish := func(typ types.Type, recs ...[]byte) int {
+		seqs[typ]++
+		var data []byte
+		for _, r := range recs {
+			data = protowire.AppendBytes(data, r)
+		}
+		m := nats.NewMsg("netcap.lab." + types.Name(typ))
+		m.Data = data
+		m.Header.Set(HdrEncoding, "none")
+		m.Header.Set(HdrRecords, fmt.Sprint(len(recs)))
+		m.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("lab.%s.run1.%d", types.Name(typ), seqs[typ]))
+		if _, err := js.PublishMsg(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		return seqs[typ]
+	}
+	want := map[string]int64{}
+	part := make([]int, len(hostile))
+	for i, h := range hostile {
+		// An empty record is a valid one of any type.
+		part[i] = publish(h.typ, nil, h.rec)
+		want[h.reason]++
+	}
+	publish(types.Type_NC_Flow, valid, valid)
+	var log bytes.Buffer
+	c := collectWith(t, js, CollectorConfig{Out: t.TempDir(), Fetch: 8, Version: "test", Log: &log}, func(c *Collector) bool {
+		dealt := c.Batches.Load()
+		for _, n := range c.Dead() {
+			dealt += n
+		}
+		return dealt >= int64(len(hostile)+1)
+	})
+	if c.Records.Load() != 2 || c.Batches.Load() != 1 {
+		t.Errorf("stored %d records in %d parts, want the 2 of the valid part (dead letters %v)", c.Records.Load(), c.Batches.Load(), c.Dead())
+	}
+	if d := c.Dead(); len(d) != len(want) || d["bad-record"] != want["bad-record"] || d["bad-schema"] != want["bad-schema"] {
+		t.Errorf("dead letters %v, want %v", d, want)
+	}
+	lines := strings.Split(log.String(), "\n")
+	for i, h := range hostile {
+		who := fmt.Sprintf("sensor lab, %s, run \"run1\", part %d: record 1", types.Name(h.typ), part[i])
+		found := false
+		for _, l := range lines {
+			found = found || (strings.Contains(l, h.reason) && strings.Contains(l, who) && strings.Contains(l, h.says))
+		}
+		if !found {
+			t.Errorf("%s: no %s line with %q and %q in:\n%s", h.name, h.reason, who, h.says, log.String())
+		}
+	}
+}

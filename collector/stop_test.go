@@ -54,7 +54,14 @@ func TestAgentStopMidFile(t *testing.T) {
 		}
 		cancel()
 	}()
-	if _, err := capture.Run(ctx, src, capture.Config{Workers: 2, Compress: true, Output: ag.Output(), PartSize: 4 << 10}); err != nil {
+	if _, err := capture.Run(ctx, src, capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 2},
+		Output: capture.OutputConfig{
+			Compress: true,
+			Parts:    ag.Output(),
+			PartSize: 4 << 10,
+		},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
@@ -111,7 +118,14 @@ func TestAgentAbort(t *testing.T) {
 	if err := js.DeleteStream(context.Background(), StreamName); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := capture.Run(context.Background(), src, capture.Config{Workers: 2, Compress: true, Output: ag.Output(), PartSize: 4 << 10}); err != nil {
+	if _, err := capture.Run(context.Background(), src, capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 2},
+		Output: capture.OutputConfig{
+			Compress: true,
+			Parts:    ag.Output(),
+			PartSize: 4 << 10,
+		},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

@@ -64,7 +64,14 @@ func local(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := capture.Run(context.Background(), src, capture.Config{Out: out, Workers: 2, Compress: true, IgnoreUnknown: true}); err != nil {
+	if _, err := capture.Run(context.Background(), src, capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 2},
+		Output: capture.OutputConfig{
+			Dir:           out,
+			Compress:      true,
+			IgnoreUnknown: true,
+		},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -82,7 +89,14 @@ func replay(t *testing.T, js jetstream.JetStream, path, sensor string, partSize 
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := capture.Run(context.Background(), src, capture.Config{Workers: 2, Compress: true, Output: ag.Output(), PartSize: partSize}); err != nil {
+	if _, err := capture.Run(context.Background(), src, capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 2},
+		Output: capture.OutputConfig{
+			Compress: true,
+			Parts:    ag.Output(),
+			PartSize: partSize,
+		},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -260,12 +274,12 @@ func TestValidSensor(t *testing.T) {
 	}
 }
 
-// TestTemplateRefusal sends a good part, whose record becomes a template,
-// then parts with records of its length that are malformed where the
-// template's mask looks (a tag, a varint's continuation bit, a string
-// byte that is not UTF-8): the good part is stored, the others are
-// dead-lettered.
-func TestTemplateRefusal(t *testing.T) {
+// TestSameShapeRefusal sends a good part, then parts with records of its
+// length and shape, each damaged in one byte (a tag, a varint's
+// continuation bit, a string byte that is not UTF-8; the former templates
+// compared such records with a good one under a mask): the good part is
+// stored, the others are dead-lettered.
+func TestSameShapeRefusal(t *testing.T) {
 	_, _, js := startJS(t, t.TempDir())
 	rec, err := proto.Marshal(&types.Flow{TimestampFirst: 1_700_000_000_000_000_000, SrcIP: "10.0.0.1", DstIP: "10.0.0.2", SrcPort: 5353, NumPackets: 3})
 	if err != nil {

@@ -100,7 +100,14 @@ func TestWindowRoundTrip(t *testing.T) {
 		}
 		defer src.Close()
 		began := time.Now()
-		if _, err := capture.Run(context.Background(), src, capture.Config{Workers: 2, Compress: true, Output: ag.Output(), PartSize: 4 << 10}); err != nil {
+		if _, err := capture.Run(context.Background(), src, capture.Config{
+			Decoding: capture.DecodeConfig{Workers: 2},
+			Output: capture.OutputConfig{
+				Compress: true,
+				Parts:    ag.Output(),
+				PartSize: 4 << 10,
+			},
+		}); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

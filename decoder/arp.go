@@ -33,7 +33,6 @@ func (d *arpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.SrcProtocolAddress = protoAddrText(a.SourceProtAddress, a.Protocol)
 	r.DstHwAddress = hwText(a.DstHwAddress)
 	r.DstProtocolAddress = protoAddrText(a.DstProtAddress, a.Protocol)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ARP, r)
 }
 

@@ -54,6 +54,5 @@ func (d *bfdDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 		a.Data = h.Data
 		r.AuthHeader = a
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_BFD, r)
 }

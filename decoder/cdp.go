@@ -55,7 +55,6 @@ func (d *cdpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 			r.Values[i].Type, r.Values[i].Length, r.Values[i].Value = int32(v.Type), int32(v.Length), v.Value
 		}
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_CiscoDiscovery, r)
 
 	in, ok := b.find(layers.LayerTypeCiscoDiscoveryInfo).(*layers.CiscoDiscoveryInfo)
@@ -136,7 +135,6 @@ func (d *cdpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 			info.Unknown[i] = &types.CiscoDiscoveryValue{Type: int32(v.Type), Length: int32(v.Length), Value: v.Value}
 		}
 	}
-	info.FrameNumber, info.SrcIP, info.DstIP, info.SrcPort, info.DstPort, info.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_CiscoDiscoveryInfo, info)
 }
 

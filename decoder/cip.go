@@ -38,6 +38,5 @@ func (d *cipDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 		r.AdditionalStatus = d.status
 	}
 	r.Data = payload(p, c.Data)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_CIP, r)
 }

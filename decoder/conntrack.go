@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"hash/fnv"
-	"math"
 	"strconv"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/types"
 )
@@ -26,6 +24,12 @@ import (
 // advances, on every worker at the same packets (every worker sees the time
 // of every packet), so a one-hour capture read in a second expires the same
 // flows at the same places, whatever the number of workers.
+//
+// This file holds the table, its packet entry point and its timeouts; the
+// other jobs have files of their own: conntrack_acct.go the per-direction
+// accounting, conntrack_state.go the history and TCP state,
+// conntrack_stream.go the stream dispatch, conntrack_records.go the
+// Connection and Flow records.
 
 // connKey identifies a connection whatever the direction: a is the smaller
 // address:port endpoint.
@@ -39,22 +43,6 @@ type connKey struct {
 	// inside a tunnel and outside it are two connections. It also keeps the
 	// connection in one worker, which the engine picks by the outer packet.
 	depth uint8
-}
-
-// direction is what one side sent. A SYN flood makes a connection per
-// packet, so what every connection carries is kept small: counters of TCP
-// flags are 32 bits (they stop at the largest value rather than wrap), and
-// the stream state lives apart (streamState), made at the first payload.
-type direction struct {
-	packets, bytes, payload int64
-	first, last             int64
-	frameFirst, frameLast   int64
-	flags                   [9]uint32
-	finSeq                  uint32
-	isn                     uint32 // sequence number of its SYN
-	history                 uint8  // bit per history letter already recorded
-	fin, finAcked           bool
-	syn                     bool // a SYN was seen from this side
 }
 
 // conn is one connection. The addresses are those of key (the client is a
@@ -81,45 +69,6 @@ type conn struct {
 	rst                  [2]bool
 }
 
-// endReason is why a connection's records were written: the EndReason
-// field of its Connection and Flow records.
-type endReason uint8
-
-const (
-	endFIN            endReason = iota // TCP: both FINs acknowledged (and the close delay over)
-	endRST                             // TCP: a RST was seen (and the close delay over)
-	endTimeout                         // idle longer than -conn-timeout or -flow-timeout
-	endReused                          // a new SYN on the same addresses and ports
-	endMaxConnections                  // ended early: the worker reached -max-connections
-	endMemcap                          // ended early: the worker reached its share of -memcap
-	endOfInput                         // still open when the input ended
-)
-
-var endReasonText = [...]string{endFIN: "fin", endRST: "rst", endTimeout: "timeout", endReused: "reused",
-	endMaxConnections: "max-connections", endMemcap: "memcap", endOfInput: "end-of-input"}
-
-// streamState is what a TCP connection needs once it carries payload for the
-// stream parsers: the reassemblers, the detection and the parser.
-type streamState struct {
-	dir        [2]dirStream
-	detectDone bool
-	parser     StreamParser
-	info       ConnInfo
-	out        [2]deliverFunc
-}
-
-// dirStream is the stream state of one direction.
-type dirStream struct {
-	stream      halfStream
-	detectTried bool // detection on this side ended without a parser
-	dropped     int  // bytes not handed over before a parser was chosen
-	// head holds the first bytes of this side while a detector answers
-	// DetectMore (fewer than StreamDetectMax), with the time and frame of
-	// the segment that carried the first of them.
-	head              []byte
-	headTS, headFrame int64
-}
-
 // connList is a list of connections ordered by last activity (closing ones by
 // close time), so expired ones are found at the head.
 type connList struct {
@@ -137,24 +86,6 @@ func (l *connList) push(c *conn) {
 func (l *connList) remove(c *conn) {
 	l.lruList.remove(c)
 	c.list = nil
-}
-
-// orderedSink turns every record into an ordered one with the key of the
-// connection being ended: records made while a flow times out or at the end
-// of input are not caused by the packet at hand.
-type orderedSink struct {
-	s   Sink
-	key int64
-}
-
-func (o *orderedSink) Emit(t types.Type, m proto.Message) { o.EmitOrdered(t, m, o.key) }
-
-func (o *orderedSink) EmitOrdered(t types.Type, m proto.Message, key int64) {
-	if os, ok := o.s.(OrderedSink); ok {
-		os.EmitOrdered(t, m, key)
-		return
-	}
-	o.s.Emit(t, m)
 }
 
 type connTable struct {
@@ -412,14 +343,6 @@ func (t *connTable) reused(c *conn, srcIsA bool, seq uint32) bool {
 	return c.dir[d].syn && c.dir[d].isn != seq
 }
 
-func (t *connTable) frameFirst(c *conn) int64 {
-	f := c.dir[0].frameFirst
-	if f == 0 || (c.dir[1].frameFirst != 0 && c.dir[1].frameFirst < f) {
-		f = c.dir[1].frameFirst
-	}
-	return f
-}
-
 // open starts a connection at its first packet.
 func (t *connTable) open(k connKey, v *packetView, p *Packet, srcIsA bool, s Sink) *conn {
 	if t.opts.MaxConnections > 0 && len(t.m) >= t.opts.MaxConnections {
@@ -494,333 +417,6 @@ func (c *conn) ips() (client, server []byte) {
 		return c.key.a[:n], c.key.b[:n]
 	}
 	return c.key.b[:n], c.key.a[:n]
-}
-
-// communityID is the connection's Community ID, from the client's view (it
-// orders the endpoints itself); an ICMP flow's from its first packet's.
-func (t *connTable) communityID(c *conn) string {
-	cip, sip := c.ips()
-	t.keyBuf = t.keyBuf[:0]
-	if (c.key.proto == 1 || c.key.proto == 58) && !c.clientIsSrc {
-		return communityID(t.keyBuf, sip, cip, c.key.proto, c.sport, c.cport)
-	}
-	return communityID(t.keyBuf, cip, sip, c.key.proto, c.cport, c.sport)
-}
-
-// endpoints returns the text of the client's and the server's address and
-// MAC address ("" without an Ethernet layer).
-func (t *connTable) endpoints(c *conn) (cip, sip, cmac, smac string) {
-	a, b := c.ips()
-	cip, sip = t.strs.IP(a), t.strs.IP(b)
-	if c.hasMAC {
-		cmac, smac = t.strs.MAC(c.clientMAC[:]), t.strs.MAC(c.serverMAC[:])
-	}
-	return cip, sip, cmac, smac
-}
-
-// streamOf returns the connection's stream state, made on first use.
-func (t *connTable) streamOf(c *conn) *streamState {
-	if c.st != nil {
-		return c.st
-	}
-	st := &streamState{}
-	t.streamConns++
-	cip, sip, cmac, smac := t.endpoints(c)
-	st.info = ConnInfo{ClientIP: cip, ServerIP: sip, ClientPort: int32(c.cport), ServerPort: int32(c.sport),
-		ClientMAC: cmac, ServerMAC: smac, FlowID: c.uid, Handshake: c.handshake, Counters: &t.counters}
-	for d := range st.out {
-		st.out[d] = func(data []byte, missed int, ts, frame int64) { t.deliver(c, d, data, missed, ts, frame) }
-	}
-	for d := range c.dir {
-		if c.dir[d].syn {
-			st.dir[d].stream.start(c.dir[d].isn + 1)
-		}
-	}
-	c.st = st
-	return st
-}
-
-func (c *conn) linkName() string {
-	if c.link == 0 {
-		return ""
-	}
-	return gopacket.LayerType(c.link).String()
-}
-
-func (c *conn) network() string {
-	if c.key.v6 {
-		return "IPv6"
-	}
-	return "IPv4"
-}
-
-func transportName(proto uint8) string {
-	switch proto {
-	case 6:
-		return "TCP"
-	case 17:
-		return "UDP"
-	case 132:
-		return "SCTP"
-	case 1:
-		return "ICMPv4"
-	case 58:
-		return "ICMPv6"
-	}
-	return layers.IPProtocol(proto).String()
-}
-
-// history letters, Zeek's: upper case for the client, lower case for the
-// server, each recorded once per direction.
-const historyLetters = "SHADFRG"
-
-func (c *conn) mark(d int, letter byte) {
-	i := bytes.IndexByte([]byte(historyLetters), letter)
-	if c.dir[d].history&(1<<i) != 0 {
-		return
-	}
-	c.dir[d].history |= 1 << i
-	if d == 1 {
-		letter += 'a' - 'A'
-	}
-	if n := bytes.IndexByte(c.history[:], 0); n >= 0 {
-		c.history[n] = letter
-	}
-}
-
-// historyText is the history as the Connection record has it.
-func (c *conn) historyText() string {
-	n := bytes.IndexByte(c.history[:], 0)
-	if n < 0 {
-		n = len(c.history)
-	}
-	return string(c.history[:n])
-}
-
-// account adds one packet of direction d (0: client to server).
-func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
-	dir := &c.dir[d]
-	if dir.packets == 0 {
-		dir.first, dir.frameFirst = p.Timestamp, p.Frame
-	}
-	dir.packets++
-	dir.bytes += int64(p.Length)
-	dir.payload += int64(v.payload)
-	dir.last, dir.frameLast = p.Timestamp, p.Frame
-	if p.Timestamp > c.last {
-		c.last = p.Timestamp
-	}
-	if c.list != nil && !c.closing {
-		c.list.moveToBack(c)
-	}
-	if v.tcp == nil {
-		return
-	}
-	tcp := v.tcp
-	for i, on := range [9]bool{tcp.FIN, tcp.RST, tcp.ACK, tcp.SYN, tcp.URG, tcp.ECE, tcp.PSH, tcp.CWR, tcp.NS} {
-		if on && dir.flags[i] < math.MaxUint32 {
-			dir.flags[i]++
-		}
-	}
-	if tcp.SYN && !dir.syn {
-		dir.syn, dir.isn = true, tcp.Seq
-	}
-	if tcp.SYN && tcp.ACK && d == 1 && c.dir[0].syn {
-		c.handshake = true
-		if c.st != nil {
-			c.st.info.Handshake = true
-		}
-	}
-	switch {
-	case tcp.SYN && !tcp.ACK:
-		c.mark(d, 'S')
-	case tcp.SYN && tcp.ACK:
-		c.mark(d, 'H')
-	case tcp.ACK && v.payload == 0 && !tcp.FIN && !tcp.RST:
-		c.mark(d, 'A')
-	}
-	if v.payload > 0 {
-		c.mark(d, 'D')
-	}
-	if tcp.FIN {
-		c.mark(d, 'F')
-		dir.fin = true
-		dir.finSeq = tcp.Seq + uint32(v.payload)
-	}
-	if tcp.RST {
-		c.mark(d, 'R')
-		c.rst[d] = true
-	}
-	other := &c.dir[1-d]
-	if tcp.ACK && other.fin && seqDiff(tcp.Ack, other.finSeq+1) >= 0 {
-		other.finAcked = true
-	}
-
-	if len(t.streams) > 0 && (c.st != nil || v.payload > 0) {
-		st := t.streamOf(c)
-		ds := &st.dir[d].stream
-		t.sink = s
-		t.arrTS, t.arrFrame = p.Timestamp, p.Frame
-		if tcp.SYN && !ds.started {
-			ds.start(tcp.Seq + 1)
-		}
-		if v.payload > 0 {
-			// TCP Fast Open carries data in the SYN: it starts at Seq+1.
-			seq := tcp.Seq
-			if tcp.SYN {
-				seq++
-			}
-			if st.parser == nil && st.detectDone {
-				// Nobody reads this connection: do not buffer it.
-			} else {
-				ds.add(seq, tcp.Payload, p.Timestamp, p.Frame, t.opts.StreamMemoryPerConn, t.opts.StreamMemory, &t.reasm, st.out[d])
-			}
-		}
-		if tcp.FIN || tcp.RST {
-			ds.flush(&t.reasm, st.out[d])
-		}
-	}
-
-	if !c.closing && (c.rst[0] || c.rst[1] || c.dir[0].finAcked && c.dir[1].finAcked) {
-		// Closed; it stays a while for its trailing packets.
-		c.closing = true
-		c.list.remove(c)
-		c.last = p.Timestamp
-		t.closing.push(c)
-	}
-}
-
-// deliver hands in-order bytes of direction d to the connection's parser,
-// detecting the protocol on the first bytes.
-func (t *connTable) deliver(c *conn, d int, data []byte, missed int, ts, frame int64) {
-	st := c.st
-	dir := &st.dir[d]
-	if st.parser == nil {
-		if st.detectDone {
-			return
-		}
-		if dir.detectTried || missed > 0 {
-			// Bytes after a gap are not the start of anything: detection
-			// starts again on the next chunk.
-			dir.dropped += missed + len(dir.head) + len(data)
-			dir.head = dir.head[:0]
-			return
-		}
-		if !t.detect(c, d, data, ts, frame) {
-			return
-		}
-	}
-	t.feed(c, d, data, missed, ts, frame)
-}
-
-// feed hands a chunk to the parser. Bytes of this side seen before the
-// parser was chosen (the other side told the protocol) reach it as missed
-// bytes, so that it never pairs messages across them.
-func (t *connTable) feed(c *conn, d int, data []byte, missed int, ts, frame int64) {
-	st := c.st
-	if st == nil || st.parser == nil {
-		return // stopped by a panic while earlier bytes were fed
-	}
-	dir := &st.dir[d]
-	missed += dir.dropped
-	dir.dropped = 0
-	t.chunk = Chunk{FromClient: d == 0, Data: data, Missed: missed, Timestamp: ts, Frame: frame,
-		ArrivalTimestamp: t.arrTS, ArrivalFrame: t.arrFrame}
-	defer t.stopOnPanic(st)
-	st.parser.Feed(&t.chunk, &st.info, t.sink)
-}
-
-// stopOnPanic, deferred around a parser call, turns a panic into a count
-// and stops the connection's parser: a parser that panicked may hold broken
-// state, and what it would say next cannot be trusted. The worker goes on.
-func (t *connTable) stopOnPanic(st *streamState) {
-	if recover() != nil {
-		t.counters.Panics++
-		st.parser = nil
-		st.detectDone = true
-	}
-}
-
-// detect runs the detectors on the first bytes of direction d, which end
-// with data. It returns true when a parser was chosen and data is to be fed
-// to it; the bytes held before data have been fed already, those of both
-// sides, oldest first.
-func (t *connTable) detect(c *conn, d int, data []byte, ts, frame int64) bool {
-	st := c.st
-	dir := &st.dir[d]
-	first := data
-	if len(dir.head) > 0 {
-		// Only the bytes the detectors see are added; the rest of data
-		// is added when more are needed.
-		first = append(dir.head, data[:min(len(data), StreamDetectLimit-len(dir.head))]...)
-	}
-	if len(first) > StreamDetectLimit {
-		first = first[:StreamDetectLimit]
-	}
-	more := false
-	var sp *StreamProtocol
-	for i := range t.streams {
-		switch v := t.detectOne(&t.streams[i], first, d == 0, &st.info); v {
-		case DetectYes:
-			sp = &t.streams[i]
-		case DetectMore:
-			more = true
-		}
-		if sp != nil {
-			break
-		}
-	}
-	if sp == nil {
-		if more && len(dir.head)+len(data) < StreamDetectMax {
-			if len(dir.head) == 0 {
-				dir.headTS, dir.headFrame = ts, frame
-			}
-			dir.head = append(dir.head, data...)
-			return false
-		}
-		dir.detectTried = true
-		dir.dropped += len(dir.head) + len(data)
-		dir.head = nil
-		if st.dir[0].detectTried && st.dir[1].detectTried {
-			st.detectDone = true
-			st.dir[0].stream.release(&t.reasm)
-			st.dir[1].stream.release(&t.reasm)
-		}
-		return false
-	}
-	st.parser = sp.New()
-	c.app = sp.Name
-	st.detectDone = true
-	// What both sides held while detectors wanted more, in capture order.
-	o := 1 - d
-	if len(st.dir[o].head) > 0 && (len(dir.head) == 0 || st.dir[o].headFrame < dir.headFrame) {
-		t.feedHead(c, o)
-	}
-	t.feedHead(c, d)
-	t.feedHead(c, o)
-	return true
-}
-
-// detectOne runs a detector, which must not bring the worker down.
-func (t *connTable) detectOne(sp *StreamProtocol, first []byte, fromClient bool, conn *ConnInfo) (v Detection) {
-	defer func() {
-		if recover() != nil {
-			t.counters.Panics++
-			v = DetectNo
-		}
-	}()
-	return sp.Detect(first, fromClient, conn)
-}
-
-// feedHead hands the bytes direction d held during detection to the parser.
-func (t *connTable) feedHead(c *conn, d int) {
-	dir := &c.st.dir[d]
-	if len(dir.head) == 0 {
-		return
-	}
-	head := dir.head
-	dir.head = nil
-	t.feed(c, d, head, 0, dir.headTS, dir.headFrame)
 }
 
 // memory is what the worker's MemCap counts now.
@@ -903,101 +499,6 @@ func (t *connTable) end(c *conn, s Sink, why endReason) {
 			}
 		}
 	}
-}
-
-func (t *connTable) emitConnection(c *conn, cid, reason string, s *orderedSink) {
-	r := &t.conn
-	r.Reset()
-	a, b := &c.dir[0], &c.dir[1]
-	r.TimestampFirst, r.TimestampLast = c.first, c.last
-	r.Duration = c.last - c.first
-	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.linkName(), c.network(), transportName(c.key.proto), c.app
-	cip, sip, cmac, smac := t.endpoints(c)
-	r.SrcMAC, r.DstMAC = cmac, smac
-	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = cip, int32(c.cport), sip, int32(c.sport)
-	r.TotalSize = a.bytes + b.bytes
-	r.AppPayloadSize = a.payload + b.payload
-	r.NumPackets = a.packets + b.packets
-	r.UID, r.CommunityID = c.uid, cid
-	r.NumPacketsClientToServer, r.NumPacketsServerToClient = a.packets, b.packets
-	r.BytesClientToServer, r.BytesServerToClient = a.bytes, b.bytes
-	r.PayloadBytesClientToServer, r.PayloadBytesServerToClient = a.payload, b.payload
-	f := func(i int) int64 { return int64(a.flags[i]) + int64(b.flags[i]) }
-	r.NumFINFlags, r.NumRSTFlags, r.NumACKFlags, r.NumSYNFlags = f(0), f(1), f(2), f(3)
-	r.NumURGFlags, r.NumECEFlags, r.NumPSHFlags, r.NumCWRFlags, r.NumNSFlags = f(4), f(5), f(6), f(7), f(8)
-	r.State = c.state()
-	r.History = c.historyText()
-	r.InitiatorKnown = c.initiatorKnown
-	r.FrameFirst = t.frameFirst(c)
-	r.FrameLast = max(a.frameLast, b.frameLast)
-	r.EndReason = reason
-	s.EmitOrdered(types.Type_NC_Connection, r, r.FrameFirst)
-}
-
-func (t *connTable) emitFlowRecord(c *conn, d int, cid, reason string, s Sink) {
-	r := &t.flow
-	r.Reset()
-	dir := &c.dir[d]
-	srcIP, dstIP, srcMAC, dstMAC := t.endpoints(c)
-	sport, dport := int32(c.cport), int32(c.sport)
-	if d == 1 {
-		srcIP, dstIP, srcMAC, dstMAC, sport, dport = dstIP, srcIP, dstMAC, srcMAC, dport, sport
-	}
-	r.TimestampFirst, r.TimestampLast, r.Duration = dir.first, dir.last, dir.last-dir.first
-	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.linkName(), c.network(), transportName(c.key.proto), c.app
-	r.SrcMAC, r.DstMAC = srcMAC, dstMAC
-	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = srcIP, sport, dstIP, dport
-	r.TotalSize, r.AppPayloadSize, r.NumPackets = dir.bytes, dir.payload, dir.packets
-	r.UID = c.uid + "-" + strconv.Itoa(d)
-	r.CommunityID = cid
-	f := func(i int) int64 { return int64(dir.flags[i]) }
-	r.NumFINFlags, r.NumRSTFlags, r.NumACKFlags, r.NumSYNFlags = f(0), f(1), f(2), f(3)
-	r.NumURGFlags, r.NumECEFlags, r.NumPSHFlags, r.NumCWRFlags, r.NumNSFlags = f(4), f(5), f(6), f(7), f(8)
-	r.FrameFirst, r.FrameLast = dir.frameFirst, dir.frameLast
-	r.EndReason = reason
-	t.ordered.s = s
-	t.ordered.EmitOrdered(types.Type_NC_Flow, r, r.FrameFirst)
-}
-
-// state is Zeek's conn_state for TCP; for other protocols S0 (one side
-// only) or SF (both sides sent).
-func (c *conn) state() string {
-	a, b := &c.dir[0], &c.dir[1]
-	if c.key.proto != 6 {
-		if b.packets == 0 {
-			return "S0"
-		}
-		return "SF"
-	}
-	has := func(d int, letter byte) bool {
-		return c.dir[d].history&(1<<bytes.IndexByte([]byte(historyLetters), letter)) != 0
-	}
-	synC, synackS := has(0, 'S'), has(1, 'H')
-	switch {
-	case !synC && !synackS:
-		return "OTH"
-	case c.rst[0] && !synackS && synC:
-		return "RSTOS0"
-	case c.rst[1] && synC && !synackS:
-		return "REJ"
-	case c.rst[1] && synackS && !synC:
-		return "RSTRH"
-	case c.rst[0]:
-		return "RSTO"
-	case c.rst[1]:
-		return "RSTR"
-	case synC && !synackS && a.fin:
-		return "SH"
-	case synC && !synackS:
-		return "S0"
-	case a.fin && b.fin:
-		return "SF"
-	case a.fin:
-		return "S2"
-	case b.fin:
-		return "S3"
-	}
-	return "S1"
 }
 
 // statsInto adds the table's counters to st.

@@ -276,8 +276,14 @@ func connections(t *testing.T, path string) []*types.Connection {
 	out := t.TempDir()
 	opts := decoder.DefaultOptions()
 	opts.ConnTimeout, opts.FlowTimeout = 0, 0
-	sum, err := capture.Run(context.Background(), src, capture.Config{Out: out, Workers: 2, Compress: true, Decoder: opts,
-		Enabled: func(tt types.Type) bool { return tt == types.Type_NC_Connection }})
+	sum, err := capture.Run(context.Background(), src, capture.Config{
+		Decoding: capture.DecodeConfig{
+			Workers: 2,
+			Options: opts,
+			Enabled: func(tt types.Type) bool { return tt == types.Type_NC_Connection },
+		},
+		Output: capture.OutputConfig{Dir: out, Compress: true},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +378,10 @@ func TestLayerFlowsMatchTshark(t *testing.T) {
 		}
 		opts := decoder.DefaultOptions()
 		opts.ConnTimeout, opts.FlowTimeout = 0, 0
-		if _, err := capture.Run(context.Background(), src, capture.Config{Out: dir, Workers: 2, Compress: true, Decoder: opts}); err != nil {
+		if _, err := capture.Run(context.Background(), src, capture.Config{
+			Decoding: capture.DecodeConfig{Workers: 2, Options: opts},
+			Output:   capture.OutputConfig{Dir: dir, Compress: true},
+		}); err != nil {
 			t.Fatal(err)
 		}
 		src.Close()

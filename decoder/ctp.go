@@ -103,7 +103,6 @@ func (d *ctpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Reset()
 	r.Timestamp = p.Timestamp
 	r.SkipCount = int32(c.SkipCount)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_EthernetCTP, r)
 }
 
@@ -117,6 +116,5 @@ func (d *ctpReplyDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Function = int32(c.Function)
 	r.ReceiptNumber = int32(c.ReceiptNumber)
 	r.Data = c.Data
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_EthernetCTPReply, r)
 }

@@ -2,6 +2,7 @@ package decoder
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -51,7 +52,9 @@ type Sink interface {
 }
 
 // Decoder turns one decoded layer into records. One instance per worker, so it
-// may keep reusable records in its fields.
+// may keep reusable records in its fields. The sink Decode is given sets the
+// packet context of every record as it is emitted; the decoder fills only
+// the context fields its Protocol.Own names.
 type Decoder interface {
 	Decode(l gopacket.DecodingLayer, p *Packet, s Sink)
 }
@@ -68,6 +71,13 @@ type Protocol struct {
 	Also []gopacket.LayerType
 	// Records are the record types the decoder may emit.
 	Records []types.Type
+	// Own are the packet context fields that the decoder fills itself, from
+	// its own layer, in every record it emits: an IP header's record holds
+	// its header's addresses, a transport header's its ports. The decoder
+	// sets no other context field: Decode sets the rest from the Packet
+	// when the record is emitted (see stampSink), and leaves these as the
+	// decoder filled them.
+	Own types.ContextFields
 	// NewDecoder makes the per-worker decoder state.
 	NewDecoder func() Decoder
 	// Description says in a few words what the record is.
@@ -95,9 +105,26 @@ var (
 	layerFactories = map[gopacket.LayerType]func() gopacket.DecodingLayer{}
 )
 
+// ownContext holds, by record type, the context fields of Protocol.Own:
+// the packet context stamp looks them up once per record.
+var ownContext []types.ContextFields
+
 // Register adds a protocol decoder; it is called from init functions.
 func Register(p Protocol, newLayer func() gopacket.DecodingLayer) {
+	for _, q := range protocols {
+		for _, t := range p.Records {
+			if q.Own != p.Own && slices.Contains(q.Records, t) {
+				panic(fmt.Sprintf("decoder: %s and %s emit %v with different own context fields", q.Name, p.Name, t))
+			}
+		}
+	}
 	protocols = append(protocols, p)
+	for _, t := range p.Records {
+		for int(t) >= len(ownContext) {
+			ownContext = append(ownContext, 0)
+		}
+		ownContext[t] = p.Own
+	}
 	if newLayer != nil {
 		RegisterLayer(p.Layer, newLayer)
 	}

@@ -47,6 +47,5 @@ func (d *dhcpv4Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 			r.Options[i].Data = o.Data
 		}
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_DHCPv4, r)
 }

@@ -28,7 +28,6 @@ type dnsDecoder struct {
 func (d *dnsDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r := d.fill(l.(*layers.DNS))
 	r.Timestamp = p.Timestamp
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_DNS, r)
 }
 

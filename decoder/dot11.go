@@ -206,7 +206,6 @@ func (d *dot11Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	if m.hasHTC {
 		r.HTControl = d.htControl(m.htc, m.typ.MainType() == layers.Dot11TypeMgmt)
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_Dot11, r)
 }
 

@@ -26,6 +26,5 @@ func (d *dot1qDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.DropEligible = q.DropEligible
 	r.VLANIdentifier = int32(q.VLANIdentifier)
 	r.Type = int32(q.Type)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_Dot1Q, r)
 }

@@ -34,6 +34,5 @@ func (d *eapDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Length = int32(e.Length)
 	r.Type = int32(e.Type)
 	r.TypeData = e.TypeData
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_EAP, r)
 }

@@ -34,7 +34,6 @@ func (d *eapolDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Version = int32(e.Version)
 	r.Type = int32(e.Type)
 	r.Length = int32(e.Length)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_EAPOL, r)
 }
 
@@ -96,6 +95,5 @@ func (d *eapolKeyDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.MIC = k.MIC
 	r.KeyDataLength = int32(k.KeyDataLength)
 	r.EncryptedKeyData = k.EncryptedKeyData
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_EAPOLKey, r)
 }

@@ -67,6 +67,5 @@ func (d *enipDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	d.csd.Cmd = uint32(e.CommandSpecific.Cmd)
 	d.csd.Data = e.CommandSpecific.Data
 	r.CommandSpecific = &d.csd
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ENIP, r)
 }

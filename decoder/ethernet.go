@@ -28,6 +28,5 @@ func (d *ethernetDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.EthernetType = int32(e.EthernetType)
 	r.PayloadEntropy = entropy(p, e.Payload)
 	r.PayloadSize = int32(len(e.Payload))
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_Ethernet, r)
 }

@@ -63,6 +63,5 @@ func (d *fddiDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Priority = int32(f.Priority)
 	r.SrcMAC = p.Strings.MAC(f.SrcMAC)
 	r.DstMAC = p.Strings.MAC(f.DstMAC)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_FDDI, r)
 }

@@ -41,6 +41,5 @@ func (d *geneveDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 			r.Options[i].Data = o.Data
 		}
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_Geneve, r)
 }

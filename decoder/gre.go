@@ -61,6 +61,5 @@ func (d *greDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 		}
 		r.Routing = rs[0]
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_GRE, r)
 }

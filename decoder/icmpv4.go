@@ -26,6 +26,5 @@ func (d *icmpv4Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Checksum = int32(c.Checksum)
 	r.Id = int32(c.Id)
 	r.Seq = int32(c.Seq)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ICMPv4, r)
 }

@@ -55,7 +55,6 @@ func (d *icmpv6Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Timestamp = p.Timestamp
 	r.TypeCode = int32(c.TypeCode)
 	r.Checksum = int32(c.Checksum)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ICMPv6, r)
 }
 
@@ -68,7 +67,6 @@ func (d *icmpv6EchoDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) 
 	r.Timestamp = p.Timestamp
 	r.Identifier = int32(c.Identifier)
 	r.SeqNumber = int32(c.SeqNumber)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ICMPv6Echo, r)
 }
 
@@ -97,7 +95,6 @@ func (d *icmpv6NSDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Timestamp = p.Timestamp
 	r.TargetAddress = ipText(c.TargetAddress)
 	r.Options = options(&d.opts, c.Options)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ICMPv6NeighborSolicitation, r)
 }
 
@@ -114,7 +111,6 @@ func (d *icmpv6NADecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Flags = int32(c.Flags)
 	r.TargetAddress = ipText(c.TargetAddress)
 	r.Options = options(&d.opts, c.Options)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ICMPv6NeighborAdvertisement, r)
 }
 
@@ -129,7 +125,6 @@ func (d *icmpv6RSDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Reset()
 	r.Timestamp = p.Timestamp
 	r.Options = options(&d.opts, c.Options)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ICMPv6RouterSolicitation, r)
 }
 
@@ -149,6 +144,5 @@ func (d *icmpv6RADecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.ReachableTime = c.ReachableTime
 	r.RetransTimer = c.RetransTimer
 	r.Options = options(&d.opts, c.Options)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ICMPv6RouterAdvertisement, r)
 }

@@ -218,6 +218,5 @@ func (d *igmpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 			}
 		}
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_IGMP, r)
 }

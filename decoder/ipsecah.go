@@ -26,6 +26,5 @@ func (d *ipsecAHDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.SPI = int32(a.SPI)
 	r.Seq = int32(a.Seq)
 	r.AuthenticationData = a.AuthenticationData
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_IPSecAH, r)
 }

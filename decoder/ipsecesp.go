@@ -25,6 +25,5 @@ func (d *ipsecESPDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.SPI = int32(e.SPI)
 	r.Seq = int32(e.Seq)
 	r.LenEncrypted = int32(len(e.Encrypted))
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_IPSecESP, r)
 }

@@ -12,6 +12,7 @@ func init() {
 		Name: "IPv4", Layer: layers.LayerTypeIPv4, Records: []types.Type{types.Type_NC_IPv4},
 		Description: "IPv4 headers with options",
 		NewDecoder:  func() Decoder { return &ipv4Decoder{} },
+		Own:         types.ContextIPs, // the addresses of its own header
 	}, func() gopacket.DecodingLayer { return &layers.IPv4{} })
 }
 
@@ -56,6 +57,5 @@ func (d *ipv4Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	}
 	r.PayloadEntropy = entropy(p, ip.Payload)
 	r.PayloadSize = int32(len(ip.Payload))
-	r.FrameNumber, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_IPv4, r)
 }

@@ -12,6 +12,7 @@ func init() {
 		Name: "IPv6", Layer: layers.LayerTypeIPv6, Records: []types.Type{types.Type_NC_IPv6, types.Type_NC_IPv6HopByHop},
 		Description: "IPv6 headers (with the hop-by-hop options header when present; that header is also a record of its own)",
 		NewDecoder:  func() Decoder { return &ipv6Decoder{} },
+		Own:         types.ContextIPs, // the addresses of its own header
 	}, func() gopacket.DecodingLayer { return &layers.IPv6{} })
 }
 
@@ -20,8 +21,9 @@ type ipv6Decoder struct {
 	hbh  types.IPv6HopByHop
 	opts []*types.IPv6HopByHopOption
 	// own is the hop-by-hop header as a record of its own, with the
-	// packet's context; it shares the options with hbh, which is the
-	// HopByHop field of the IPv6 record.
+	// packet's context, except its addresses, which are those of the IPv6
+	// header it belongs to (Protocol.Own); it shares the options with hbh,
+	// which is the HopByHop field of the IPv6 record.
 	own types.IPv6HopByHop
 }
 
@@ -52,15 +54,13 @@ func (d *ipv6Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 		}
 		r.HopByHop = &d.hbh
 	}
-	r.FrameNumber, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_IPv6, r)
 	if r.HopByHop != nil {
 		o := &d.own
 		o.Reset()
 		o.Timestamp = p.Timestamp
 		o.Options = d.hbh.Options
-		o.FrameNumber, o.SrcIP, o.DstIP = p.Frame, p.SrcIP, p.DstIP
-		o.SrcPort, o.DstPort, o.FlowID = p.SrcPort, p.DstPort, p.FlowID
+		o.SrcIP, o.DstIP = r.SrcIP, r.DstIP // the header it belongs to
 		s.Emit(types.Type_NC_IPv6HopByHop, o)
 	}
 }

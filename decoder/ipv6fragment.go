@@ -30,7 +30,5 @@ func (d *ipv6FragmentDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink
 	r.Reserved2 = int32(f.Reserved2)
 	r.MoreFragments = f.MoreFragments
 	r.Identification = f.Identification
-	r.FrameNumber, r.SrcIP, r.DstIP = p.Frame, p.SrcIP, p.DstIP
-	r.SrcPort, r.DstPort, r.FlowID = p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_IPv6Fragment, r)
 }

@@ -37,6 +37,5 @@ func (d *lcmDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.TotalFragments = int32(m.TotalFragments)
 	r.ChannelName = textOf(m.ChannelName)
 	r.Fragmented = m.Fragmented
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_LCM, r)
 }

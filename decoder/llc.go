@@ -38,6 +38,5 @@ func (d *llcDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.SSAP = int32(c.SSAP)
 	r.CR = c.CR
 	r.Control = int32(c.Control)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_LLC, r)
 }

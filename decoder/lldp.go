@@ -52,7 +52,6 @@ func (d *lldpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 			r.Values[i].Type, r.Values[i].Length, r.Values[i].Value = int32(v.Type), int32(v.Length), v.Value
 		}
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_LinkLayerDiscovery, r)
 
 	in, ok := b.find(layers.LayerTypeLinkLayerDiscoveryInfo).(*layers.LinkLayerDiscoveryInfo)
@@ -102,7 +101,6 @@ func (d *lldpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 			info.OrgTLVs[i].OUI, info.OrgTLVs[i].SubType, info.OrgTLVs[i].Info = uint32(o.OUI), int32(o.SubType), o.Info
 		}
 	}
-	info.FrameNumber, info.SrcIP, info.DstIP, info.SrcPort, info.DstPort, info.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_LinkLayerDiscoveryInfo, info)
 }
 

@@ -14,7 +14,7 @@ func init() {
 	Register(Protocol{
 		Name: "Modbus", Layer: layers.LayerTypeModbus, Records: []types.Type{types.Type_NC_Modbus},
 		Description: "Modbus/TCP (port 502) application data units, one record per ADU of a segment",
-		Oracle:      "no shared capture holds Modbus/TCP: TestModbus compares built segments with tshark",
+		Oracle:      "no shared capture holds Modbus/TCP: the cases of modbus_test.go are compared with tshark",
 		NewDecoder:  func() Decoder { return &modbusDecoder{} },
 		Segments:    true,
 	}, func() gopacket.DecodingLayer { return &modbusLayer{} })
@@ -69,6 +69,5 @@ func (d *modbusDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Exception = m.Exception
 	r.FunctionCode = int32(m.FunctionCode & 0x7f)
 	r.Payload = payload(p, m.ReqResp)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_Modbus, r)
 }

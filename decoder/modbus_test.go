@@ -1,120 +1,97 @@
 package decoder
 
 import (
-	"encoding/hex"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/netcap/netcap/types"
 )
 
-// modbusSegments are Modbus/TCP segments (MBAP header and PDU), one or
-// more ADUs each, client to server unless the name says response.
-var modbusSegments = []struct {
-	name     string
-	response bool
-	adus     string // hex
-}{
-	{"read holding registers", false, "0001000000060103006b0003"},
-	{"read holding registers response", true, "000100000009010306022b00000064"},
-	{"exception response, illegal data address", true, "0002000000030183" + "02"},
-	{"write multiple registers", false, "0003000000 0b01100001000204000a0102"},
-	{"two ADUs in one segment", false, "000400000006110300000001" + "000500000006110400100002"},
-	{"read coils, unit 255", false, "00060000000 6ff0100130013"},
+// No shared capture holds Modbus/TCP: the cases below, segments written
+// from the Modbus/TCP specification (MBAP header, then the PDU), are
+// compared with tshark through the oracle entry.
+func init() {
+	addProtocolTest("Modbus", protocolTest{
+		cases: modbusCases,
+		fuzz: &fuzzTarget{
+			layer: layers.LayerTypeModbus, rec: types.Type_NC_Modbus, link: layers.LinkTypeEthernet,
+			below: tcp4Stack, wrap: overTCP4(40000, 502), max: fuzzMax,
+			built: func() [][]byte {
+				return [][]byte{
+					{0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 2},                                  // read holding registers
+					{0, 1, 0, 0, 0, 3, 1, 0x83, 2, 0, 2, 0, 0, 0, 5, 1, 4, 2, 0x12, 0x34}, // exception, then a response
+				}
+			},
+		},
+		oracle: []tsRecord{
+			{
+				typ: types.Type_NC_Modbus, protos: []string{"mbtcp"},
+				fields: []tsField{
+					{ours: "TransactionID", tshark: "mbtcp.trans_id", want: tsNum("mbtcp.trans_id")},
+					{ours: "ProtocolID", tshark: "mbtcp.prot_id", want: tsNum("mbtcp.prot_id")},
+					{ours: "Length", tshark: "mbtcp.len", want: tsNum("mbtcp.len")},
+					{ours: "UnitID", tshark: "mbtcp.unit_id", want: tsNum("mbtcp.unit_id")},
+					{ours: "FunctionCode", tshark: "modbus.func_code (without the exception bit) of the PDU after the MBAP header",
+						want: modbusPDU(tsNum("modbus.func_code"))},
+					{ours: "Exception", tshark: "modbus.exception_code present", want: modbusPDU(modbusException)},
+				},
+				skip: map[string]string{"Payload": "the data after the function code, which tshark splits into fields per function"},
+			},
+		},
+	})
 }
 
-// TestModbus decodes built Modbus/TCP segments and compares each record
-// with what tshark shows for the same segment: transaction id, protocol id,
-// length, unit id, function code and the exception bit.
-func TestModbus(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "modbus.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	d := NewPacketDecoder(func(tt types.Type) bool { return tt == types.Type_NC_Modbus }, DefaultOptions())
-	var ours [][]string // per frame: one line per ADU
-	seq := [2]uint32{1000, 5000}
-	for i, seg := range modbusSegments {
-		adus, err := hex.DecodeString(strings.ReplaceAll(seg.adus, " ", ""))
-		if err != nil {
-			t.Fatalf("%s: %v", seg.name, err)
-		}
-		ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}, Protocol: layers.IPProtocolTCP}
-		tcp := &layers.TCP{SrcPort: 40000, DstPort: 502, Seq: seq[0], Ack: seq[1], ACK: true, PSH: true, Window: 512}
-		side := 0
-		if seg.response {
-			ip.SrcIP, ip.DstIP = ip.DstIP, ip.SrcIP
-			tcp.SrcPort, tcp.DstPort, tcp.Seq, tcp.Ack = 502, 40000, seq[1], seq[0]
-			side = 1
-		}
-		seq[side] += uint32(len(adus))
-		tcp.SetNetworkLayerForChecksum(ip)
-		frame := buildPacket(t, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeIPv4}, ip, tcp, gopacket.Payload(adus))
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, int64(i)*1000), CaptureLength: len(frame), Length: len(frame)}
-		if err := w.WritePacket(ci, frame); err != nil {
-			t.Fatal(err)
-		}
-		s := &recordSink{}
-		meta := Packet{Frame: int64(i + 1), Timestamp: ci.Timestamp.UnixNano(), CaptureLength: len(frame), Length: len(frame)}
-		if st, reason := d.Decode(frame, layers.LinkTypeEthernet, &meta, s); st != Decoded {
-			t.Fatalf("%s: %v %s", seg.name, st, reason)
-		}
-		var lines []string
-		for _, r := range s.recs {
-			m := r.(*types.Modbus)
-			lines = append(lines, strings.Join([]string{itoa(m.TransactionID), itoa(m.ProtocolID), itoa(m.Length), itoa(m.UnitID),
-				itoa(m.FunctionCode), strconv.FormatBool(m.Exception)}, " "))
-		}
-		ours = append(ours, lines)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed: the records were made, but not compared")
-	}
-	out, err := exec.Command("tshark", "-r", path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
-		"-e", "mbtcp.trans_id", "-e", "mbtcp.prot_id", "-e", "mbtcp.len", "-e", "mbtcp.unit_id", "-e", "modbus.func_code",
-		"-e", "modbus.exception_code").Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
-	rows := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(rows) != len(modbusSegments) {
-		t.Fatalf("tshark shows %d frames, want %d:\n%s", len(rows), len(modbusSegments), out)
-	}
-	for i, row := range rows {
-		// tshark shows the function code without the exception bit
-		// and, for an exception, the exception code; one value per ADU.
-		cols := strings.Split(row, "\t")
-		var want []string
-		for j := range strings.Split(cols[0], ",") {
-			var v []string
-			for _, c := range cols[:5] {
-				vals := strings.Split(c, ",")
-				v = append(v, vals[min(j, len(vals)-1)])
+func FuzzModbus(f *testing.F) { fuzzLayer(f, "Modbus") }
+
+// modbusPDU evaluates w on the PDU that follows the MBAP header p: tshark
+// shows them as two protocols, mbtcp and modbus.
+func modbusPDU(w tsWant) tsWant {
+	return func(k *tsPacket, p *tsNode) (string, bool) {
+		for i, q := range k.protos {
+			if q == p && i+1 < len(k.protos) && k.protos[i+1].name == "modbus" {
+				return w(k, k.protos[i+1])
 			}
-			want = append(want, strings.Join(append(v, strconv.FormatBool(cols[5] != "")), " "))
 		}
-		if got := strings.Join(ours[i], "; "); got != strings.Join(want, "; ") {
-			t.Errorf("%s: ours %q, tshark %q", modbusSegments[i].name, got, strings.Join(want, "; "))
-		}
+		return "", false
 	}
 }
 
-func itoa(v int32) string { return strconv.Itoa(int(v)) }
+// modbusException: tshark shows an exception code only in an exception
+// response.
+func modbusException(_ *tsPacket, pdu *tsNode) (string, bool) {
+	if pdu.field("modbus.exception_code") != nil {
+		return "1", true
+	}
+	return "0", true
+}
+
+// modbusCases are Modbus/TCP segments from client 10.0.0.1 to server
+// 10.0.0.2 (port 502) and back, one or more ADUs each; the expected values
+// are tshark's (tshark -T fields -e mbtcp.trans_id ...).
+var modbusCases = []packetCase{
+	// tshark: 10.0.0.1 → 10.0.0.2 Modbus/TCP 66 Query: Trans: 1; Unit: 1, Func: 3: Read Holding Registers
+	{name: "read holding registers", link: layers.LinkTypeEthernet,
+		hex:  "02000000000202000000000108004500 003400000000400666c20a0000010a00 00029c4001f6000003e8000013885018 0200e29f00000001000000060103006b 0003",
+		want: map[string]string{"TransactionID": "1", "ProtocolID": "0", "Length": "6", "UnitID": "1", "FunctionCode": "3", "Exception": "0"}},
+	// tshark: 10.0.0.2 → 10.0.0.1 Modbus/TCP 69 Response: Trans: 1; Unit: 1, Func: 3: Read Holding Registers
+	{name: "read holding registers response", link: layers.LinkTypeEthernet,
+		hex:  "02000000000202000000000108004500 003700000000400666bf0a0000020a00 000101f69c4000001388000003f45018 02004df9000000010000000901030602 2b00000064",
+		want: map[string]string{"TransactionID": "1", "ProtocolID": "0", "Length": "9", "UnitID": "1", "FunctionCode": "3", "Exception": "0"}},
+	// tshark: 10.0.0.2 → 10.0.0.1 Modbus/TCP 63 Response: Trans: 2; Unit: 1, Func: 3: Read Holding Registers. Exception returned
+	{name: "exception response, illegal data address", link: layers.LinkTypeEthernet,
+		hex:  "02000000000202000000000108004500 003100000000400666c50a0000020a00 000101f69c4000001397000003f45018 0200e0770000000200000003018302",
+		want: map[string]string{"TransactionID": "2", "ProtocolID": "0", "Length": "3", "UnitID": "1", "FunctionCode": "3", "Exception": "1"}},
+	// tshark: 10.0.0.1 → 10.0.0.2 Modbus/TCP 71 Query: Trans: 3; Unit: 1, Func: 16: Write Multiple Registers
+	{name: "write multiple registers", link: layers.LinkTypeEthernet,
+		hex:  "02000000000202000000000108004500 003900000000400666bd0a0000010a00 00029c4001f6000003f4000013a05018 0200d2cc000000030000000b01100001 000204000a0102",
+		want: map[string]string{"TransactionID": "3", "ProtocolID": "0", "Length": "11", "UnitID": "1", "FunctionCode": "16", "Exception": "0"}},
+	// tshark: 10.0.0.1 → 10.0.0.2 Modbus/TCP 78 Query: Trans: 5; Unit: 17, Func: 4: Read Input Registers
+	{name: "two ADUs in one segment", link: layers.LinkTypeEthernet,
+		hex:  "02000000000202000000000108004500 004000000000400666b60a0000010a00 00029c4001f600000405000013a05018 0200c1a7000000040000000611030000 0001000500000006110400100002",
+		want: map[string]string{"TransactionID": "4", "ProtocolID": "0", "Length": "6", "UnitID": "17", "FunctionCode": "3", "Exception": "0"}},
+	// tshark: 10.0.0.1 → 10.0.0.2 Modbus/TCP 66 Query: Trans: 6; Unit: 255, Func: 1: Read Coils
+	{name: "read coils, unit 255", link: layers.LinkTypeEthernet,
+		hex:  "02000000000202000000000108004500 003400000000400666c20a0000010a00 00029c4001f60000041d000013a05018 0200e4960000000600000006ff010013 0013",
+		want: map[string]string{"TransactionID": "6", "ProtocolID": "0", "Length": "6", "UnitID": "255", "FunctionCode": "1", "Exception": "0"}},
+}

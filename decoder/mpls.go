@@ -75,7 +75,6 @@ func (d *mplsDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.TrafficClass = int32(m.TrafficClass)
 	r.StackBottom = m.StackBottom
 	r.TTL = int32(m.TTL)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_MPLS, r)
 }
 

@@ -63,6 +63,5 @@ func (d *nortelDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Backplane = int32(n.Backplane)
 	r.State = int32(n.State)
 	r.NumLinks = int32(n.NumLinks)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_NortelDiscovery, r)
 }

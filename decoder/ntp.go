@@ -50,6 +50,5 @@ func (d *ntpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 		r.RootDelay, r.RootDispersion, r.ReferenceID = 0, 0, 0
 		r.ReferenceTimestamp, r.OriginTimestamp, r.ReceiveTimestamp, r.TransmitTimestamp = 0, 0, 0, 0
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_NTP, r)
 }

@@ -79,7 +79,7 @@ type Stats struct {
 	Evicted       int64 // ended early because MaxConnections was reached
 	EvictedMemcap int64 // ended early because MemCap was reached
 	// LayerFlowsEvicted are layer-flow aggregates written early because
-	// their memory cap was reached (capture.Config.MemCap).
+	// their memory cap was reached (capture.Config.Decoding.MemCap).
 	LayerFlowsEvicted int64
 	StreamBytes       int64 // TCP bytes handed to stream parsers in order
 	MissedBytes       int64 // TCP bytes never captured (holes given up)

@@ -172,7 +172,6 @@ func (d *ospfv2Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	case []layers.LSAheader:
 		r.LSAs = lsaHeaders(c)
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_OSPFv2, r)
 }
 
@@ -203,6 +202,5 @@ func (d *ospfv3Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	case []layers.LSAheader:
 		r.LSAs = lsaHeaders(c)
 	}
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_OSPFv3, r)
 }

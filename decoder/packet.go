@@ -5,6 +5,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/types"
 )
@@ -64,6 +65,43 @@ type PacketDecoder struct {
 	view            packetView
 	stats           Stats
 	df              feedback
+	// stamp is the sink the protocol decoders emit to, reused for every
+	// packet so that wrapping the caller's sink allocates nothing.
+	stamp stampSink
+}
+
+// stampSink sets the packet context of every record a protocol decoder
+// emits, then hands the record to the caller's sink. The context is set in
+// this one place rather than by each decoder, so that every record made
+// from a packet carries the same context, whatever the protocol: the
+// Packet's as Decode filled it for the record's part of the packet (the
+// inner packet for records of a tunnelled one), except the fields the
+// record's protocol fills from its own layer (Protocol.Own). Records made
+// from reassembled streams and the flow records do not pass through it:
+// their context is that of the stream's first segment or the flow's, which
+// the connection table sets.
+type stampSink struct {
+	s Sink
+	p *Packet
+	// c is filled for each record: SetPacket takes a pointer, and a
+	// pointer to a local variable would escape to the heap.
+	c types.PacketContext
+}
+
+func (w *stampSink) Emit(t types.Type, m proto.Message) {
+	if r, ok := m.(types.PacketRecord); ok {
+		p, c := w.p, &w.c
+		// Field by field: a composite literal would be built on the stack
+		// and copied in 16-byte moves, which stall on the 8-byte stores
+		// just made.
+		c.FrameNumber, c.SrcIP, c.DstIP, c.SrcPort, c.DstPort, c.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
+		var keep types.ContextFields
+		if int(t) < len(ownContext) {
+			keep = ownContext[t]
+		}
+		r.SetPacket(c, keep)
+	}
+	w.s.Emit(t, m)
 }
 
 // NewPacketDecoder makes a decoder that runs the protocol decoders for which
@@ -300,6 +338,7 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 	// tunnel's own records and the layer flows (MAC, IP and port pairs)
 	// keep the outer packet's.
 	start, depth := 0, uint8(0)
+	d.stamp.s, d.stamp.p = s, meta
 	for i := 1; i <= len(d.chain); i++ {
 		if i < len(d.chain) && !tunnelStart(d.chain, start, i) {
 			continue
@@ -314,13 +353,15 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 		depth++
 		for _, e := range seg {
 			for _, dec := range d.layers.get(e.typ).protocolDecoders() {
-				if err := runDecoder(dec, e.l, meta, s); err != nil && st != Failed {
+				if err := runDecoder(dec, e.l, meta, &d.stamp); err != nil && st != Failed {
 					st, reason = Failed, fmt.Sprintf("%v record: %v", e.typ, err)
 				}
 			}
 		}
 		start = i
 	}
+	// The caller's sink and packet are not kept past the call.
+	d.stamp.s, d.stamp.p = nil, nil
 	if len(d.chain) == 0 {
 		d.context(meta, nil, true)
 	}

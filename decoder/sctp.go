@@ -12,6 +12,7 @@ func init() {
 		Name: "SCTP", Layer: layers.LayerTypeSCTP, Records: []types.Type{types.Type_NC_SCTP},
 		Description: "SCTP common headers (ports, verification tag, checksum); the chunks are not recorded",
 		NewDecoder:  func() Decoder { return &sctpDecoder{} },
+		Own:         types.ContextPorts, // its own header's ports
 	}, func() gopacket.DecodingLayer { return &layers.SCTP{} })
 }
 
@@ -29,6 +30,5 @@ func (d *sctpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.DstPort = int32(h.DstPort)
 	r.VerificationTag = h.VerificationTag
 	r.Checksum = h.Checksum
-	r.FrameNumber, r.SrcIP, r.DstIP, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.FlowID
 	s.Emit(types.Type_NC_SCTP, r)
 }

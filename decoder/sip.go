@@ -43,7 +43,6 @@ func (d *sipDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.ResponseStatus = Text([]byte(m.ResponseStatus))
 	d.headers = sipHeaders(d.headers[:0], m.Contents)
 	r.Headers = d.headers
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_SIP, r)
 }
 

@@ -24,6 +24,5 @@ func (d *snapDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Timestamp = p.Timestamp
 	r.OrganizationalCode = c.OrganizationalCode
 	r.Type = int32(c.Type)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_SNAP, r)
 }

@@ -75,10 +75,12 @@ func TestTLSThroughEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = capture.Run(context.Background(), src, capture.Config{Out: dir, Workers: 2, Compress: true,
-			Enabled: func(tt types.Type) bool {
+		_, err = capture.Run(context.Background(), src, capture.Config{
+			Decoding: capture.DecodeConfig{Workers: 2, Enabled: func(tt types.Type) bool {
 				return tt == types.Type_NC_TLSClientHello || tt == types.Type_NC_TLSServerHello
-			}})
+			}},
+			Output: capture.OutputConfig{Dir: dir, Compress: true},
+		})
 		src.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -175,8 +177,10 @@ func TestHTTPThroughEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = capture.Run(context.Background(), src, capture.Config{Out: dir, Workers: 2, Compress: true,
-			Enabled: func(tt types.Type) bool { return tt == types.Type_NC_HTTP }})
+		_, err = capture.Run(context.Background(), src, capture.Config{
+			Decoding: capture.DecodeConfig{Workers: 2, Enabled: func(tt types.Type) bool { return tt == types.Type_NC_HTTP }},
+			Output:   capture.OutputConfig{Dir: dir, Compress: true},
+		})
 		src.Close()
 		if err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ func init() {
 		Name: "TCP", Layer: layers.LayerTypeTCP, Records: []types.Type{types.Type_NC_TCP},
 		Description: "TCP segment headers with options",
 		NewDecoder:  func() Decoder { return &tcpDecoder{} },
+		Own:         types.ContextPorts, // its own header's ports
 	}, func() gopacket.DecodingLayer { return &layers.TCP{} })
 }
 
@@ -67,7 +68,6 @@ func (d *tcpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.PayloadEntropy = entropy(p, t.Payload)
 	r.PayloadSize = int32(len(t.Payload))
 	r.Payload = payload(p, t.Payload)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.FlowID
 	s.Emit(types.Type_NC_TCP, r)
 }
 

@@ -12,6 +12,7 @@ func init() {
 		Name: "UDP", Layer: layers.LayerTypeUDP, Records: []types.Type{types.Type_NC_UDP},
 		Description: "UDP datagram headers",
 		NewDecoder:  func() Decoder { return &udpDecoder{} },
+		Own:         types.ContextPorts, // its own header's ports
 	}, func() gopacket.DecodingLayer { return &layers.UDP{} })
 }
 
@@ -29,6 +30,5 @@ func (d *udpDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.PayloadEntropy = entropy(p, u.Payload)
 	r.PayloadSize = int32(len(u.Payload))
 	r.Payload = payload(p, u.Payload)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.FlowID
 	s.Emit(types.Type_NC_UDP, r)
 }

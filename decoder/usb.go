@@ -132,7 +132,6 @@ func (d *usbDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.UrbCopyOfTransferFlags = u.UrbCopyOfTransferFlags
 	r.IsoNumDesc = u.IsoNumDesc
 	r.Payload = payload(p, u.data)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_USB, r)
 }
 
@@ -148,6 +147,5 @@ func (d *usbSetupDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.Value = int32(u.Value)
 	r.Index = int32(u.Index)
 	r.Length = int32(u.Length)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_USBRequestBlockSetup, r)
 }

@@ -53,6 +53,5 @@ func (d *vrrpv2Decoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 		d.addrs = append(d.addrs, p.Strings.IP(a))
 	}
 	r.IPAddress = d.addrs
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_VRRPv2, r)
 }

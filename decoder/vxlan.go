@@ -28,6 +28,5 @@ func (d *vxlanDecoder) Decode(l gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.GBPDontLearn = v.GBPDontLearn
 	r.GBPApplied = v.GBPApplied
 	r.GBPGroupPolicyID = int32(v.GBPGroupPolicyID)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_VXLAN, r)
 }

@@ -209,11 +209,13 @@ func runEngine(t *testing.T, path string) string {
 	defer src.Close()
 	out := t.TempDir()
 	sum, err := capture.Run(context.Background(), src, capture.Config{
-		Out:           out,
-		Workers:       2,
-		Compress:      true,
-		IgnoreUnknown: true,
-		Version:       "python-test",
+		Decoding: capture.DecodeConfig{Workers: 2},
+		Output: capture.OutputConfig{
+			Dir:           out,
+			Compress:      true,
+			IgnoreUnknown: true,
+			Version:       "python-test",
+		},
 	})
 	if err != nil {
 		t.Fatalf("capture %s: %v", path, err)

@@ -38,7 +38,15 @@ func capture(t testing.TB, pcap string) string {
 	}
 	defer src.Close()
 	out := filepath.Join(t.TempDir(), "records")
-	if _, err := engine.Run(context.Background(), src, engine.Config{Out: out, Workers: 2, Compress: true, IgnoreUnknown: true, Created: time.Unix(1700000000, 0)}); err != nil {
+	if _, err := engine.Run(context.Background(), src, engine.Config{
+		Decoding: engine.DecodeConfig{Workers: 2},
+		Output: engine.OutputConfig{
+			Dir:           out,
+			Compress:      true,
+			IgnoreUnknown: true,
+			Created:       time.Unix(1700000000, 0),
+		},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -575,7 +575,7 @@ func captureInto(pcap, dir string, log io.Writer) error {
 	}
 	defer src.Close()
 	fmt.Fprintf(log, "net transform: capturing %s into %s\n", pcap, dir)
-	sum, err := capture.Run(context.Background(), src, capture.Config{Out: tmp, Compress: true, Version: netcap.Version})
+	sum, err := capture.Run(context.Background(), src, capture.Config{Output: capture.OutputConfig{Dir: tmp, Compress: true, Version: netcap.Version}})
 	if err != nil {
 		os.RemoveAll(tmp)
 		return err

@@ -33,10 +33,13 @@ func recordsOf(b testing.TB, path string) []hookedRecord {
 	}
 	defer src.Close()
 	var recs []hookedRecord
-	cfg := capture.Config{Out: b.TempDir(), Workers: 1, Entropy: true, IgnoreUnknown: true,
-		OnRecord: func(_ int, t types.Type, m proto.Message, size int) {
+	cfg := capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 1, Entropy: true},
+		Output:   capture.OutputConfig{Dir: b.TempDir(), IgnoreUnknown: true},
+		Hooks: capture.Hooks{OnRecord: func(_ int, t types.Type, m proto.Message, size int) {
 			recs = append(recs, hookedRecord{t, proto.Clone(m), size})
-		}}
+		}},
+	}
 	if _, err := capture.Run(context.Background(), src, cfg); err != nil {
 		b.Fatal(err)
 	}
@@ -149,7 +152,14 @@ func BenchmarkExport(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				src.i = 0
-				cfg := capture.Config{Out: b.TempDir(), Workers: c.workers, Compress: true, Entropy: true, IgnoreUnknown: true}
+				cfg := capture.Config{
+					Decoding: capture.DecodeConfig{Workers: c.workers, Entropy: true},
+					Output: capture.OutputConfig{
+						Dir:           b.TempDir(),
+						Compress:      true,
+						IgnoreUnknown: true,
+					},
+				}
 				if c.hooked {
 					e.Hook(&cfg)
 				}

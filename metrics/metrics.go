@@ -176,18 +176,19 @@ func (e *Exporter) Registry() *prometheus.Registry { return e.reg }
 // Hook fills the engine's hooks of cfg so that the run feeds e: one shard of
 // the exporter for each of the run's workers and one for its Writer.
 func (e *Exporter) Hook(cfg *capture.Config) {
-	workers := cfg.Workers
+	workers := cfg.Decoding.Workers
 	if workers <= 0 {
 		// As capture.Run resolves it; were they to differ, workers
 		// would share shards, which is safe, only slower.
 		workers = runtime.NumCPU()
 	}
 	e.top.grow(workers + 1)
-	cfg.OnRecord = e.Record
-	cfg.OnPacket = e.Packet
-	cfg.Monitor = &e.monitor
-	prev := cfg.Progress
-	cfg.Progress = func(s capture.Stats) {
+	h := &cfg.Hooks
+	h.OnRecord = e.Record
+	h.OnPacket = e.Packet
+	h.Monitor = &e.monitor
+	prev := h.Progress
+	h.Progress = func(s capture.Stats) {
 		e.SetStats(s)
 		if prev != nil {
 			prev(s)
@@ -241,7 +242,7 @@ func (e *Exporter) Packet(failed bool, reason string) {
 }
 
 // Record counts one record: it is the engine's OnRecord hook (see
-// capture.Config). size is the record's bytes as written. Calls with
+// capture.Hooks). size is the record's bytes as written. Calls with
 // different worker numbers may run at the same time: each number has its
 // own shard, whose lock only Refresh contends for.
 func (e *Exporter) Record(worker int, t types.Type, m proto.Message, size int) {

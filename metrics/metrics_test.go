@@ -37,14 +37,21 @@ func decode(t *testing.T, path string, e *Exporter) (*capture.Summary, string) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	cfg := capture.Config{Out: t.TempDir(), Workers: 2, Compress: true, Entropy: true, IgnoreUnknown: true}
+	cfg := capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 2, Entropy: true},
+		Output: capture.OutputConfig{
+			Dir:           t.TempDir(),
+			Compress:      true,
+			IgnoreUnknown: true,
+		},
+	}
 	e.Hook(&cfg)
 	sum, err := capture.Run(context.Background(), src, cfg)
 	if sum == nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	e.SetSummary(sum)
-	return sum, cfg.Out
+	return sum, cfg.Output.Dir
 }
 
 // seriesCount counts the netcap_ series of a gather (histogram buckets each
@@ -170,13 +177,21 @@ func decodeScraping(t *testing.T, path string, e *Exporter, every int) (*capture
 	// Small batches, so that even the smallest of the captures is many
 	// more batches than the pool holds: the scrapes come while the
 	// reader is still held back, not after it has finished.
-	cfg := capture.Config{Out: t.TempDir(), Workers: 2, BatchSize: 8, Compress: true, Entropy: true, IgnoreUnknown: true}
+	cfg := capture.Config{
+		Input:    capture.InputConfig{BatchSize: 8},
+		Decoding: capture.DecodeConfig{Workers: 2, Entropy: true},
+		Output: capture.OutputConfig{
+			Dir:           t.TempDir(),
+			Compress:      true,
+			IgnoreUnknown: true,
+		},
+	}
 	e.Hook(&cfg)
-	record := cfg.OnRecord
+	record := cfg.Hooks.OnRecord
 	var mu sync.Mutex
 	var bodies [][]byte
 	n := 0
-	cfg.OnRecord = func(w int, typ types.Type, m proto.Message, size int) {
+	cfg.Hooks.OnRecord = func(w int, typ types.Type, m proto.Message, size int) {
 		record(w, typ, m, size)
 		mu.Lock()
 		defer mu.Unlock()

@@ -61,7 +61,15 @@ func exportRun(t *testing.T, path string, workers int, csv bool) (map[string]flo
 	}
 	defer src.Close()
 	e := New(Options{})
-	cfg := capture.Config{Out: t.TempDir(), Workers: workers, BatchSize: 16, CSV: csv, Entropy: true, IgnoreUnknown: true}
+	cfg := capture.Config{
+		Input:    capture.InputConfig{BatchSize: 16},
+		Decoding: capture.DecodeConfig{Workers: workers, Entropy: true},
+		Output: capture.OutputConfig{
+			Dir:           t.TempDir(),
+			CSV:           csv,
+			IgnoreUnknown: true,
+		},
+	}
 	e.Hook(&cfg)
 	sum, err := capture.Run(context.Background(), src, cfg)
 	if err != nil {

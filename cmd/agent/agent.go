@@ -121,13 +121,11 @@ flags:
 	if err != nil {
 		return fail("%v", err)
 	}
-	cfg.Compress = *compress
-	cfg.Version = netcap.Version
-	cfg.PartSize = int(partSize)
+	cfg.Output = engine.OutputConfig{Compress: *compress, Version: netcap.Version, PartSize: int(partSize)}
 	if ef.Iface != "" {
 		// A file replay cuts parts by size only, so that they are the
 		// same in every run.
-		cfg.FlushEvery = *flush
+		cfg.Output.FlushEvery = *flush
 	}
 	if engineflags.Inspected("net agent", cfg, liveOpts) {
 		return 0
@@ -186,7 +184,7 @@ flags:
 	defer stopWaiting()
 	capturing := make(chan struct{}) // closed once the capture has ended
 	defer onSignals(stderr, capturing, stopCapture, stopWaiting, *wait)()
-	cfg.Output = ag.Output()
+	cfg.Output.Parts = ag.Output()
 	start := time.Now()
 	stopStatus := func() {}
 	if !*quiet && *status > 0 {
@@ -206,6 +204,9 @@ flags:
 		if sum != nil {
 			fmt.Fprintf(stderr, "net agent: %d packets decoded (%d unknown, %d errors) in %.1f s; the last ack %.2f s later\n",
 				sum.Packets, sum.Unknown, sum.Errors, captured.Seconds(), el-captured.Seconds())
+			if sum.Unencodable > 0 {
+				fmt.Fprintf(stderr, "net agent: records not sent: %d could not be encoded (a text field that is not UTF-8: please report it with the capture)\n", sum.Unencodable)
+			}
 		}
 		fmt.Fprintf(stderr, "net agent: dropped records: %s\n", dropLine(ag.Drops()))
 	}

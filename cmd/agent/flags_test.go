@@ -14,7 +14,7 @@ import (
 // hint to -queue, now that -buffer is the kernel capture buffer.
 func TestRenamedFlags(t *testing.T) {
 	var part int
-	engineflags.Inspect = func(_ string, cfg capture.Config, _ capture.LiveOptions) { part = cfg.PartSize }
+	engineflags.Inspect = func(_ string, cfg capture.Config, _ capture.LiveOptions) { part = cfg.Output.PartSize }
 	defer func() { engineflags.Inspect = nil }()
 	for _, tc := range []struct {
 		args []string

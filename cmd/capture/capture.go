@@ -116,12 +116,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "net capture: %v\n", err)
 		return 2
 	}
-	cfg.Out = *out
-	cfg.BatchSize = *batch
-	cfg.CSV = *csv
-	cfg.Compress = *compress
-	cfg.IgnoreUnknown = *ignoreUnknown
-	cfg.Version = netcap.Version
+	cfg.Input.BatchSize = *batch
+	cfg.Output = engine.OutputConfig{Dir: *out, CSV: *csv, Compress: *compress, IgnoreUnknown: *ignoreUnknown, Version: netcap.Version}
 	if engineflags.Inspected("net capture", cfg, liveOpts) {
 		return 0
 	}
@@ -161,14 +157,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit past the cap: the collector works harder before
 		// the process outgrows what -memcap promises, and never fails.
-		debug.SetMemoryLimit(2*cfg.MemCap + 512<<20)
+		debug.SetMemoryLimit(2*cfg.Decoding.MemCap + 512<<20)
 	}
 	tty := isTerminal(stderr)
 	if !*quiet && iface != "" {
 		fmt.Fprintf(stderr, "net capture: capturing on %s, writing to %s; Ctrl-C stops\n", iface, *out)
 	}
 	if !*quiet && tty {
-		cfg.Progress = func(s engine.Stats) { progressLine(stderr, s, iface != "") }
+		cfg.Hooks.Progress = func(s engine.Stats) { progressLine(stderr, s, iface != "") }
 	}
 	sum, err := engine.Run(ctx, src, cfg)
 	if !*quiet && tty {

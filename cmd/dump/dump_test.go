@@ -64,7 +64,14 @@ func recordDir(t testing.TB, csvOut bool) string {
 	defer src.Close()
 	out := t.TempDir()
 	_, err = capture.Run(context.Background(), src, capture.Config{
-		Out: out, Workers: 2, Compress: true, CSV: csvOut, Version: "test", Created: time.Unix(1700000000, 123456789),
+		Decoding: capture.DecodeConfig{Workers: 2},
+		Output: capture.OutputConfig{
+			Dir:      out,
+			Compress: true,
+			CSV:      csvOut,
+			Version:  "test",
+			Created:  time.Unix(1700000000, 123456789),
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -114,8 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		fmt.Fprintf(stderr, "net export: %v\n", err)
 		return 2
 	}
-	cfg.Compress = true
-	cfg.Version = netcap.Version
+	cfg.Output = capture.OutputConfig{Compress: true, Version: netcap.Version}
 	if !*replay && engineflags.Inspected("net export", cfg, liveOpts) {
 		return 0
 	}
@@ -199,17 +198,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 			}
 			src = f
 		}
-		cfg.Out = outDir
+		cfg.Output.Dir = outDir
 		e.Hook(&cfg)
 		sum, err := capture.Run(ctx, src, cfg)
-		if p, ok := src.(interface{ Progress() (int64, int64) }); ok {
-			done, _ := p.Progress()
-			e.SetInput(done)
-		}
+		consumed, _ := src.Progress()
+		e.SetInput(consumed)
 		src.Close()
 		if sum != nil {
 			e.SetSummary(sum)
 			fmt.Fprintf(stdout, "decoded %d packets into %s (%d unknown, %d errors)\n", sum.Packets, outDir, sum.Unknown, sum.Errors)
+			if sum.Unencodable > 0 {
+				fmt.Fprintf(stderr, "net export: records not written or counted: %d could not be encoded (a text field that is not UTF-8: please report it with the capture)\n", sum.Unencodable)
+			}
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "net export: %v\n", err)

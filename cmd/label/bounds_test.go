@@ -26,7 +26,15 @@ func loopbackRecords(t *testing.T) (string, []*types.Connection) {
 	}
 	defer src.Close()
 	out := filepath.Join(t.TempDir(), "records")
-	if _, err := capture.Run(context.Background(), src, capture.Config{Out: out, Workers: 1, Compress: true, IgnoreUnknown: true, Created: time.Unix(1700000000, 0)}); err != nil {
+	if _, err := capture.Run(context.Background(), src, capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 1},
+		Output: capture.OutputConfig{
+			Dir:           out,
+			Compress:      true,
+			IgnoreUnknown: true,
+			Created:       time.Unix(1700000000, 0),
+		},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := ncio.Open(filepath.Join(out, "Connection.ncap.gz"))

@@ -25,7 +25,16 @@ func decode(t *testing.T, csv bool) (string, *capture.Summary) {
 	}
 	defer src.Close()
 	out := t.TempDir()
-	sum, err := capture.Run(context.Background(), src, capture.Config{Out: out, Compress: true, CSV: csv, IgnoreUnknown: true, Workers: 1, Created: time.Unix(1700000000, 0)})
+	sum, err := capture.Run(context.Background(), src, capture.Config{
+		Decoding: capture.DecodeConfig{Workers: 1},
+		Output: capture.OutputConfig{
+			Dir:           out,
+			Compress:      true,
+			CSV:           csv,
+			IgnoreUnknown: true,
+			Created:       time.Unix(1700000000, 0),
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,22 +33,21 @@ func commands(t *testing.T) []command {
 	}
 }
 
-// built is the part of the configuration the shared flags set.
+// built is the part of the configuration the shared flags set: the input and
+// decoding groups whole, so that a field added to them is compared too.
 type built struct {
-	Workers  int
-	Payloads bool
-	Entropy  bool
-	Live     bool
-	MemCap   int64
-	Decoder  any
+	Input    capture.InputConfig
+	Decoding capture.DecodeConfig // Enabled left nil (a func does not compare): Disabled tells it
 	LiveOpts capture.LiveOptions
 	Disabled []string // the record types the selection leaves out
 }
 
 func summarize(cfg capture.Config, live capture.LiveOptions) built {
-	b := built{Workers: cfg.Workers, Payloads: cfg.Payloads, Entropy: cfg.Entropy, Live: cfg.Live, MemCap: cfg.MemCap, Decoder: cfg.Decoder, LiveOpts: live}
+	b := built{Input: cfg.Input, Decoding: cfg.Decoding, LiveOpts: live}
+	b.Decoding.Enabled = nil
+	b.Input.BatchSize = 0 // net capture's own -batch
 	for v := range types.Type_name {
-		if !cfg.Enabled(types.Type(v)) {
+		if !cfg.Decoding.Enabled(types.Type(v)) {
 			b.Disabled = append(b.Disabled, types.Name(types.Type(v)))
 		}
 	}

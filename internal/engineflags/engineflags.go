@@ -105,8 +105,8 @@ func (f *Flags) Input() error {
 }
 
 // Config checks the values and builds the engine's configuration from them:
-// the fields of capture.Config the flags set, and the options of a live
-// capture. The error is one line without the command's name.
+// the input and decoding groups of capture.Config (the output group and the
+// hooks are each command's own), and the options of a live capture. The error is one line without the command's name.
 func (f *Flags) Config() (capture.Config, capture.LiveOptions, error) {
 	var none capture.Config
 	if f.Snaplen < MinSnaplen || f.Snaplen > MaxSnaplen {
@@ -138,13 +138,15 @@ func (f *Flags) Config() (capture.Config, capture.LiveOptions, error) {
 	d.StreamMemory = f.StreamMemory / int64(f.Workers)
 	d.MaxConnections = max(f.MaxConnections/f.Workers, 1)
 	cfg := capture.Config{
-		Workers:  f.Workers,
-		Enabled:  enabled,
-		Payloads: f.Payload,
-		Entropy:  f.Entropy,
-		Live:     f.Iface != "",
-		MemCap:   memcap,
-		Decoder:  d,
+		Input: capture.InputConfig{Live: f.Iface != ""},
+		Decoding: capture.DecodeConfig{
+			Workers:  f.Workers,
+			Enabled:  enabled,
+			Payloads: f.Payload,
+			Entropy:  f.Entropy,
+			Options:  d,
+			MemCap:   memcap,
+		},
 	}
 	live := capture.LiveOptions{Snaplen: f.Snaplen, Promisc: f.Promisc, BufferBytes: f.BufferMB << 20, BPF: f.BPF}
 	return cfg, live, nil
