@@ -280,6 +280,5 @@ func (d *isisDecoder) Decode(dl gopacket.DecodingLayer, p *Packet, s Sink) {
 	}
 	r.AreaAddresses = d.areas
 	r.TLVTypes = l.TLVTypes
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_ISIS, r)
 }

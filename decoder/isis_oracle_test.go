@@ -1,7 +1,6 @@
-package decoder_test
+package decoder
 
-// The tshark oracle entry of the ISIS record, registered the way the
-// network-control entries of tshark_test.go are (appended in init).
+// The tshark oracle entry of the ISIS record (registered in isis_test.go).
 
 import (
 	"fmt"
@@ -10,10 +9,7 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
-func init() {
-	oracleRecords = append(oracleRecords, isisOracle)
-	ourProtocols["isis"] = true
-}
+func init() { ourProtocols["isis"] = true }
 
 var isisOracle = tsRecord{
 	typ: types.Type_NC_ISIS, protos: []string{"isis"},
@@ -39,7 +35,7 @@ var isisOracle = tsRecord{
 		{ours: "StartLSPID", tshark: "isis.csnp.start_lsp_id", want: isisBodyText("isis.csnp.start_lsp_id")},
 		{ours: "EndLSPID", tshark: "isis.csnp.end_lsp_id", want: isisBodyText("isis.csnp.end_lsp_id")},
 		{ours: "AreaAddresses", tshark: "isis.{hello,lsp}.area_address without its length byte, as tcpdump writes it",
-			want: isisBodyAll(isisArea, "isis.hello.area_address", "isis.lsp.area_address")},
+			want: isisBodyAll(tsISISArea, "isis.hello.area_address", "isis.lsp.area_address")},
 		{ours: "TLVTypes", tshark: "isis.{hello,lsp,csnp,psnp}.clv.type",
 			want: isisBodyAll(same, "isis.hello.clv.type", "isis.lsp.clv.type", "isis.csnp.clv.type", "isis.psnp.clv.type")},
 	},
@@ -91,9 +87,9 @@ func isisBodyAll(conv func(string) string, names ...string) tsWant {
 	}
 }
 
-// isisArea turns tshark's area address, its length byte and the address as
+// tsISISArea turns tshark's area address, its length byte and the address as
 // colon-separated hex (03:49:00:01), into tcpdump's form (49.0001).
-func isisArea(s string) string {
+func tsISISArea(s string) string {
 	bs := strings.Split(s, ":")
 	if len(bs) < 2 {
 		return "" // only the length byte: an address of no bytes

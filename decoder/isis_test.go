@@ -142,25 +142,42 @@ type testFeedback struct{ truncated bool }
 
 func (f *testFeedback) SetTruncated() { f.truncated = true }
 
-// The fuzz target: IS-IS PDUs over Ethernet and LLC.
+// The test entry: IS-IS PDUs over Ethernet and LLC for the fuzzer, the
+// frames above as cases with tshark's values.
 func init() {
-	fuzzTargets["ISIS"] = &fuzzTarget{
-		layer: layerTypeISIS, rec: types.Type_NC_ISIS, link: layers.LinkTypeEthernet,
-		below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLLC, layerTypeOSI},
-		wrap: func(b []byte) []byte {
-			// an 802.3 length field says at most 1500; the frame may be longer
-			return cat(ethHeader(uint16(min(3+len(b), 1500))), []byte{0xfe, 0xfe, 0x03}, b)
+	addProtocolTest("ISIS", protocolTest{
+		fuzz: &fuzzTarget{
+			layer: layerTypeISIS, rec: types.Type_NC_ISIS, link: layers.LinkTypeEthernet,
+			below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLLC, layerTypeOSI},
+			wrap: func(b []byte) []byte {
+				// an 802.3 length field says at most 1500; the frame may be longer
+				return cat(ethHeader(uint16(min(3+len(b), 1500))), []byte{0xfe, 0xfe, 0x03}, b)
+			},
+			max: fuzzMax,
+			built: func() [][]byte {
+				var out [][]byte
+				for _, f := range []string{isisLANHello, isisCSNP} {
+					b, _ := hex.DecodeString(f)
+					out = append(out, b[17:])
+				}
+				return out
+			},
 		},
-		max: fuzzMax,
-		built: func() [][]byte {
-			var out [][]byte
-			for _, f := range []string{isisLANHello, isisCSNP} {
-				b, _ := hex.DecodeString(f)
-				out = append(out, b[17:])
-			}
-			return out
+		oracle: []tsRecord{isisOracle},
+		cases: []packetCase{
+			// tshark: isis.type 27, isis.psnp.pdu_length 35, isis.psnp.source_id 1111.1111.1111
+			{name: "L2 PSNP", link: layers.LinkTypeC_HDLC, hex: isisPSNP,
+				want: map[string]string{"PDUType": "27", "PDULength": "35", "SourceID": "1111.1111.1111", "TLVTypes": "9"}},
+			// tshark: isis.type 20, isis.lsp.lsp_id 1111.1111.1111.00-00, isis.lsp.sequence_number 7, isis.lsp.remaining_life 1200
+			{name: "L2 LSP", link: layers.LinkTypeC_HDLC, hex: isisLSP,
+				want: map[string]string{"PDUType": "20", "LSPID": "1111.1111.1111.00-00", "SequenceNumber": "7",
+					"RemainingLifetime": "1200", "AreaAddresses": "49.0001", "TLVTypes": "1,129,137,132,2,128"}},
+			// tshark: isis.type 24, isis.csnp.start_lsp_id 0000.0000.0000.00-00, isis.csnp.end_lsp_id ffff.ffff.ffff.ff-ff
+			{name: "L1 CSNP", link: layers.LinkTypeEthernet, hex: isisCSNP,
+				want: map[string]string{"PDUType": "24", "SourceID": "3333.3333.3333",
+					"StartLSPID": "0000.0000.0000.00-00", "EndLSPID": "ffff.ffff.ffff.ff-ff"}},
 		},
-	}
+	})
 }
 
 func FuzzISIS(f *testing.F) { fuzzLayer(f, "ISIS") }

@@ -91,6 +91,5 @@ func (d *pppControlDecoder) Decode(dl gopacket.DecodingLayer, p *Packet, s Sink)
 	r.Protocol = int32(l.Protocol)
 	r.Code, r.Identifier, r.Length = int32(l.Code), int32(l.Identifier), int32(l.Length)
 	r.OptionTypes = l.OptionTypes
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_PPPControl, r)
 }

@@ -1,7 +1,7 @@
-package decoder_test
+package decoder
 
-// The tshark oracle entry of the PPPControl record, registered the way the
-// network-control entries of tshark_test.go are (appended in init).
+// The tshark oracle entry of the PPPControl record (registered in
+// pppcontrol_test.go).
 
 import (
 	"strconv"
@@ -9,20 +9,21 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
+var pppControlOracle = []tsRecord{{
+	typ: types.Type_NC_PPPControl, protos: []string{"lcp", "ipcp", "ipv6cp", "ccp", "pap", "chap"},
+	fields: []tsField{
+		{ours: "Protocol", tshark: "the protocol tshark dissects (lcp 0xc021, ipcp 0x8021, ...)", want: pppControlProtocol},
+		{ours: "Code", tshark: "ppp.code / pap.code / chap.code", want: tsFirstNum("ppp.code", "pap.code", "chap.code")},
+		{ours: "Identifier", tshark: "ppp.identifier / pap.identifier / chap.identifier",
+			want: tsFirstNum("ppp.identifier", "pap.identifier", "chap.identifier")},
+		{ours: "Length", tshark: "ppp.length / pap.length / chap.length", want: tsFirstNum("ppp.length", "pap.length", "chap.length")},
+	},
+	skip: map[string]string{
+		"OptionTypes": "tshark shows options it does not know as text without a type field; checked in TestPPPControl",
+	},
+}}
+
 func init() {
-	oracleRecords = append(oracleRecords, tsRecord{
-		typ: types.Type_NC_PPPControl, protos: []string{"lcp", "ipcp", "ipv6cp", "ccp", "pap", "chap"},
-		fields: []tsField{
-			{ours: "Protocol", tshark: "the protocol tshark dissects (lcp 0xc021, ipcp 0x8021, ...)", want: pppControlProtocol},
-			{ours: "Code", tshark: "ppp.code / pap.code / chap.code", want: tsFirstNum("ppp.code", "pap.code", "chap.code")},
-			{ours: "Identifier", tshark: "ppp.identifier / pap.identifier / chap.identifier",
-				want: tsFirstNum("ppp.identifier", "pap.identifier", "chap.identifier")},
-			{ours: "Length", tshark: "ppp.length / pap.length / chap.length", want: tsFirstNum("ppp.length", "pap.length", "chap.length")},
-		},
-		skip: map[string]string{
-			"OptionTypes": "tshark shows options it does not know as text without a type field; checked in TestPPPControl",
-		},
-	})
 	for _, p := range []string{"lcp", "ipcp", "ipv6cp", "ccp", "pap", "chap"} {
 		ourProtocols[p] = true
 	}

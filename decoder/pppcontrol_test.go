@@ -74,24 +74,35 @@ func TestPPPControl(t *testing.T) {
 var pppControlFuzzProtocols = [][]byte{{0xc0, 0x21}, {0x80, 0x21}, {0x80, 0x57}, {0x80, 0xfd}, {0xc0, 0x23}, {0xc2, 0x23}}
 
 func init() {
-	fuzzTargets["PPPControl"] = &fuzzTarget{
-		layer: layerTypePPPControl, rec: types.Type_NC_PPPControl, link: layers.LinkTypePPP,
-		below: []gopacket.LayerType{layers.LayerTypePPP},
-		wrap: func(b []byte) []byte {
-			if len(b) == 0 {
-				return []byte{0xff, 0x03, 0xc0, 0x21}
-			}
-			return cat([]byte{0xff, 0x03}, pppControlFuzzProtocols[int(b[0])%len(pppControlFuzzProtocols)], b[1:])
+	addProtocolTest("PPPControl", protocolTest{
+		fuzz: &fuzzTarget{
+			layer: layerTypePPPControl, rec: types.Type_NC_PPPControl, link: layers.LinkTypePPP,
+			below: []gopacket.LayerType{layers.LayerTypePPP},
+			wrap: func(b []byte) []byte {
+				if len(b) == 0 {
+					return []byte{0xff, 0x03, 0xc0, 0x21}
+				}
+				return cat([]byte{0xff, 0x03}, pppControlFuzzProtocols[int(b[0])%len(pppControlFuzzProtocols)], b[1:])
+			},
+			max: fuzzMax,
+			built: func() [][]byte {
+				return [][]byte{
+					{0, 0x01, 0x01, 0x00, 0x0e, 0x01, 0x04, 0x05, 0xdc, 0x05, 0x06, 0x12, 0x34, 0x56, 0x78}, // LCP MRU, magic
+					{1, 0x01, 0x01, 0x00, 0x0a, 0x03, 0x06, 0xc0, 0xa8, 0x02, 0x2d},                         // IPCP address
+					{4, 0x02, 0x01, 0x00, 0x05, 0x00},                                                       // PAP ack
+				}
+			},
 		},
-		max: fuzzMax,
-		built: func() [][]byte {
-			return [][]byte{
-				{0, 0x01, 0x01, 0x00, 0x0e, 0x01, 0x04, 0x05, 0xdc, 0x05, 0x06, 0x12, 0x34, 0x56, 0x78}, // LCP MRU, magic
-				{1, 0x01, 0x01, 0x00, 0x0a, 0x03, 0x06, 0xc0, 0xa8, 0x02, 0x2d},                         // IPCP address
-				{4, 0x02, 0x01, 0x00, 0x05, 0x00},                                                       // PAP ack
-			}
+		oracle: pppControlOracle,
+		cases: []packetCase{
+			// tshark: PPP IPCP 38 Configuration Request; ppp.code 1, ppp.identifier 1, ppp.length 16
+			{name: "IPCP Configuration Request", link: layers.LinkTypeEthernet, hex: pppControlFrames[0].frame,
+				want: map[string]string{"Protocol": "32801", "Code": "1", "Identifier": "1", "Length": "16", "OptionTypes": "2,3"}},
+			// tshark: PPP LCP 34 Echo Request; ppp.code 9, ppp.identifier 106, ppp.length 12
+			{name: "LCP Echo Request", link: layers.LinkTypeEthernet, hex: pppControlFrames[1].frame,
+				want: map[string]string{"Protocol": "49185", "Code": "9", "Identifier": "106", "Length": "12"}},
 		},
-	}
+	})
 }
 
 func FuzzPPPControl(f *testing.F) { fuzzLayer(f, "PPPControl") }

@@ -91,6 +91,5 @@ func (d *slarpDecoder) Decode(dl gopacket.DecodingLayer, p *Packet, s Sink) {
 		r.Netmask = netip.AddrFrom4([4]byte(l.Netmask)).String()
 	}
 	r.MySequence, r.YourSequence, r.Reliability = l.MySeq, l.YourSeq, int32(l.Reliability)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_SLARP, r)
 }

@@ -64,22 +64,34 @@ func TestSLARP(t *testing.T) {
 	})
 }
 
-// The fuzz target: SLARP packets in Cisco HDLC frames.
+// The test entry: SLARP packets in Cisco HDLC frames for the fuzzer, the
+// frames above as cases with tshark's values.
 func init() {
-	fuzzTargets["SLARP"] = &fuzzTarget{
-		layer: layerTypeSLARP, rec: types.Type_NC_SLARP, link: layers.LinkTypeC_HDLC,
-		below: []gopacket.LayerType{layerTypeCHDLC},
-		wrap:  func(b []byte) []byte { return cat([]byte{0x8f, 0x00, 0x80, 0x35}, b) },
-		max:   fuzzMax,
-		built: func() [][]byte {
-			var out [][]byte
-			for _, f := range slarpFrames {
-				b, _ := hex.DecodeString(strings.TrimSpace(f.frame))
-				out = append(out, b[4:])
-			}
-			return out
+	addProtocolTest("SLARP", protocolTest{
+		fuzz: &fuzzTarget{
+			layer: layerTypeSLARP, rec: types.Type_NC_SLARP, link: layers.LinkTypeC_HDLC,
+			below: []gopacket.LayerType{layerTypeCHDLC},
+			wrap:  func(b []byte) []byte { return cat([]byte{0x8f, 0x00, 0x80, 0x35}, b) },
+			max:   fuzzMax,
+			built: func() [][]byte {
+				var out [][]byte
+				for _, f := range slarpFrames {
+					b, _ := hex.DecodeString(strings.TrimSpace(f.frame))
+					out = append(out, b[4:])
+				}
+				return out
+			},
 		},
-	}
+		oracle: slarpOracle,
+		cases: []packetCase{
+			// tshark: SLARP 24 Line keepalive, outgoing sequence 1, returned sequence 0
+			{name: "Line keepalive", link: layers.LinkTypeC_HDLC, hex: slarpFrames[0].frame,
+				want: map[string]string{"PacketType": "2", "MySequence": "1", "YourSequence": "0", "Reliability": "65535"}},
+			// tshark: SLARP 24 Reply, from 15.0.0.1, mask 255.255.255.252
+			{name: "Reply", link: layers.LinkTypeC_HDLC, hex: slarpFrames[2].frame,
+				want: map[string]string{"PacketType": "1", "Address": "15.0.0.1", "Netmask": "255.255.255.252"}},
+		},
+	})
 }
 
 func FuzzSLARP(f *testing.F) { fuzzLayer(f, "SLARP") }

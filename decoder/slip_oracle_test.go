@@ -1,4 +1,4 @@
-package decoder_test
+package decoder
 
 // SLIP captures (link type 8) in the tshark oracle: tshark has no SLIP
 // dissector and shows the frames as data, while netcap, like tcpdump,

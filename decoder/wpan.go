@@ -180,6 +180,5 @@ func (d *wpanDecoder) Decode(dl gopacket.DecodingLayer, p *Packet, s Sink) {
 	r.SequenceNumber = l.Seq
 	r.DstPANID, r.SrcPANID = l.DstPAN, l.SrcPAN
 	r.DstAddr, r.SrcAddr = wpanAddr(l.DstAddr), wpanAddr(l.SrcAddr)
-	r.FrameNumber, r.SrcIP, r.DstIP, r.SrcPort, r.DstPort, r.FlowID = p.Frame, p.SrcIP, p.DstIP, p.SrcPort, p.DstPort, p.FlowID
 	s.Emit(types.Type_NC_WPAN, r)
 }

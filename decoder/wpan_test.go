@@ -88,20 +88,37 @@ func TestWPANPANs(t *testing.T) {
 	}
 }
 
-// The fuzz target: 802.15.4 frames with FCS.
+// The test entry: 802.15.4 frames with FCS for the fuzzer, the frames
+// above as cases with tshark's values.
 func init() {
-	fuzzTargets["WPAN"] = &fuzzTarget{
-		layer: layerTypeWPAN, rec: types.Type_NC_WPAN, link: linkTypeWPAN,
-		wrap: func(b []byte) []byte { return b }, max: fuzzMax,
-		built: func() [][]byte {
-			var out [][]byte
-			for _, f := range wpanFrames {
-				b, _ := hex.DecodeString(f.frame)
-				out = append(out, b)
-			}
-			return out
+	addProtocolTest("WPAN", protocolTest{
+		fuzz: &fuzzTarget{
+			layer: layerTypeWPAN, rec: types.Type_NC_WPAN, link: linkTypeWPAN,
+			wrap: func(b []byte) []byte { return b }, max: fuzzMax,
+			built: func() [][]byte {
+				var out [][]byte
+				for _, f := range wpanFrames {
+					b, _ := hex.DecodeString(f.frame)
+					out = append(out, b)
+				}
+				return out
+			},
 		},
-	}
+		oracle: wpanOracle,
+		// The corpus's 802.15.4 frames carry payloads netcap does not decode
+		// (unknown packets), so the cases are payload-less frames of the
+		// same header rules.
+		cases: []packetCase{
+			// tshark: IEEE 802.15.4 5 Ack, Bad FCS; wpan.frame_type 2, wpan.seq_no 42
+			{name: "Ack", link: linkTypeWPAN, hex: "02002a0000",
+				want: map[string]string{"FrameType": "2", "SequenceNumber": "42", "DstAddr": "", "SrcAddr": ""}},
+			// tshark: 0x0001 → Broadcast IEEE 802.15.4 11 Data, Dst: Broadcast, Src: 0x0001, Bad FCS;
+			// wpan.seq_no 23, wpan.pan_id_compression 1, wpan.dst_pan 0x1234, wpan.dst16 0xffff, wpan.src16 0x0001
+			{name: "Data without payload", link: linkTypeWPAN, hex: "41881734 12ffff01 000000",
+				want: map[string]string{"FrameType": "1", "SequenceNumber": "23", "PANIDCompression": "1",
+					"DstPANID": "4660", "DstAddr": "0xffff", "SrcAddr": "0x0001"}},
+		},
+	})
 }
 
 func FuzzWPAN(f *testing.F) { fuzzLayer(f, "WPAN") }
