@@ -42,17 +42,17 @@ func (c *chdlcLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 func (c *chdlcLayer) CanDecode() gopacket.LayerClass { return layerTypeCHDLC }
 
 // NextLayerType follows the EtherType as Ethernet does (IPv4, IPv6, CDP,
-// ...); SLARP keepalives (0x8035) have no layer: unknown packets.
+// ...), 0x8035 to SLARP and 0xFEFE to the OSI protocols (IS-IS).
 func (c *chdlcLayer) NextLayerType() gopacket.LayerType {
-	if c.Protocol == 0x8035 {
-		return gopacket.LayerTypeZero
+	switch c.Protocol {
+	case 0x8035:
+		return layerTypeSLARP
+	case 0xfefe:
+		return layerTypeOSI
 	}
 	return c.Protocol.LayerType()
 }
 
 func (c *chdlcLayer) unknownReason() string {
-	if c.Protocol == 0x8035 {
-		return "Cisco HDLC SLARP"
-	}
 	return fmt.Sprintf("Cisco HDLC protocol 0x%04x", uint16(c.Protocol))
 }

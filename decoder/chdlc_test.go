@@ -16,7 +16,7 @@ func TestCHDLC(t *testing.T) {
 		{"IPv4 TCP SYN", "0f00080045000030155a400080066cd0c0a8020741377 4b7134a00509c34096c00000000700240001147000002040 5b401010402",
 			Decoded, "", "192.168.2.7", types.Type_NC_TCP},
 		// 1 0.000000 N/A → N/A SLARP 24 Line keepalive, outgoing sequence 5, returned sequence 2
-		{"SLARP keepalive", "8f0080350000000200000005000000 02ffff0078f0a20000", Unknown, "Cisco HDLC SLARP", "", 0},
+		{"SLARP keepalive", "8f0080350000000200000005000000 02ffff0078f0a20000", Decoded, "", "", types.Type_NC_SLARP},
 		{"cut header", "0f00", Failed, "Cisco HDLC header shorter than 4 bytes", "", 0},
 	})
 }

@@ -56,7 +56,9 @@ func (f *frameRelayLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedbac
 			return errFrameRelayShort
 		}
 		f.NLPID = data[off]
-		off++
+		if f.NLPID != nlpidESIS && f.NLPID != nlpidISIS {
+			off++ // the NLPID of ES-IS and IS-IS is the first byte of their PDU
+		}
 	} else {
 		f.EtherType = layers.EthernetType(binary.BigEndian.Uint16(data[off:]))
 		off += 2
@@ -78,6 +80,8 @@ func (f *frameRelayLayer) NextLayerType() gopacket.LayerType {
 		return layers.LayerTypeIPv6
 	case 0x80:
 		return layers.LayerTypeSNAP
+	case nlpidESIS, nlpidISIS:
+		return layerTypeOSI
 	}
 	return gopacket.LayerTypeZero
 }

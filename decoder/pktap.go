@@ -12,13 +12,18 @@ import (
 // gives its own length (little-endian, at least 108 bytes), the link type
 // of the frame that follows, the interface and the process; then the frame
 // itself. There is no record of the header; the decoder walks through it to
-// the frame's first layer. gopacket has no layer for it.
+// the frame's first layer. gopacket has no layer for it. Early macOS wrote
+// PKTAP files with link type 149 (USER2); tcpdump and tshark read those as
+// PKTAP too.
 func init() {
 	RegisterLayer(layerTypePKTAP, func() gopacket.DecodingLayer { return &pktapLayer{} })
-	RegisterLink(Link{Type: linkTypePKTAP, First: layerTypePKTAP})
+	RegisterLink(Link{Type: linkTypePKTAP, First: layerTypePKTAP}, Link{Type: linkTypeUser2PKTAP, First: layerTypePKTAP})
 }
 
-const linkTypePKTAP layers.LinkType = 258
+const (
+	linkTypePKTAP      layers.LinkType = 258
+	linkTypeUser2PKTAP layers.LinkType = 149
+)
 
 var layerTypePKTAP = gopacket.RegisterLayerType(2258, gopacket.LayerTypeMetadata{Name: "PKTAP"})
 
@@ -52,7 +57,7 @@ func (l *pktapLayer) CanDecode() gopacket.LayerClass { return layerTypePKTAP }
 // NextLayerType is the first layer of the inner frame's link type; PKTAP
 // inside PKTAP is refused (it would let a frame nest without end).
 func (l *pktapLayer) NextLayerType() gopacket.LayerType {
-	if l.Link == linkTypePKTAP {
+	if l.Link == linkTypePKTAP || l.Link == linkTypeUser2PKTAP {
 		return gopacket.LayerTypeZero
 	}
 	return FirstLayer(l.Link, l.Payload)

@@ -81,6 +81,12 @@ func (p *pppLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		}
 		p.Protocol = binary.BigEndian.Uint16(data[off:])
 		off += 2
+		if _, ok := pppControlProtocols[p.Protocol]; ok {
+			// the control layer reads the protocol field itself: it is
+			// the one thing that tells LCP from IPCP or PAP
+			p.Contents, p.Payload = data[:off-2], data[off-2:]
+			return nil
+		}
 	}
 	p.Contents, p.Payload = data[:off], data[off:]
 	return nil
@@ -96,6 +102,9 @@ func (p *pppLayer) NextLayerType() gopacket.LayerType {
 		return layers.LayerTypeIPv6
 	case 0x0281:
 		return layers.LayerTypeMPLS
+	}
+	if _, ok := pppControlProtocols[p.Protocol]; ok {
+		return layerTypePPPControl
 	}
 	return gopacket.LayerTypeZero
 }

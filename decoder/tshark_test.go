@@ -1001,6 +1001,13 @@ func compareFile(ctx context.Context, tshark, path, name string, table []tsRecor
 		return nil, fmt.Errorf("%s: reading tshark's PDML: %w", name, perr)
 	}
 	// tshark exits non-zero on a cut capture; the frames it did print count.
+	if werr != nil && len(seen) == 0 && strings.Contains(stderr.String(), "unknown or unsupported") {
+		// a link type tshark has no dissector for (the DSA switch tags,
+		// read as tcpdump reads them): nothing to compare with
+		res.unreadable = 1
+		res.unreadableWhy[name] = "tshark does not read its link type"
+		return res, nil
+	}
 	if werr != nil && len(seen) == 0 {
 		return nil, fmt.Errorf("%s: tshark: %v: %s", name, werr, strings.TrimSpace(stderr.String()))
 	}

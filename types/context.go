@@ -3,6 +3,28 @@
 package types
 
 // SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *WPAN) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
 func (x *Ethernet) SetPacket(c *PacketContext, keep ContextFields) {
 	if keep&ContextFrameNumber == 0 {
 		x.FrameNumber = c.FrameNumber
@@ -839,6 +861,72 @@ func (x *VRRPv2) SetPacket(c *PacketContext, keep ContextFields) {
 }
 
 // SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *ISIS) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *PPPControl) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *SLARP) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
 func (x *Geneve) SetPacket(c *PacketContext, keep ContextFields) {
 	if keep&ContextFrameNumber == 0 {
 		x.FrameNumber = c.FrameNumber
@@ -1404,6 +1492,7 @@ func (x *FTP) SetPacket(c *PacketContext, keep ContextFields) {
 
 // Every record with a FrameNumber is a PacketRecord.
 var (
+	_ PacketRecord = (*WPAN)(nil)
 	_ PacketRecord = (*Ethernet)(nil)
 	_ PacketRecord = (*ARP)(nil)
 	_ PacketRecord = (*Dot1Q)(nil)
@@ -1442,6 +1531,9 @@ var (
 	_ PacketRecord = (*OSPFv2)(nil)
 	_ PacketRecord = (*OSPFv3)(nil)
 	_ PacketRecord = (*VRRPv2)(nil)
+	_ PacketRecord = (*ISIS)(nil)
+	_ PacketRecord = (*PPPControl)(nil)
+	_ PacketRecord = (*SLARP)(nil)
 	_ PacketRecord = (*Geneve)(nil)
 	_ PacketRecord = (*VXLAN)(nil)
 	_ PacketRecord = (*TCP)(nil)

@@ -160,10 +160,10 @@ const (
 	Type_NC_NortelDiscovery             Type = 86
 	Type_NC_CIP                         Type = 87
 	Type_NC_ENIP                        Type = 88
-	// 89..93 are used by records of the original netcap that are not part of
-	// the first contract; the number of TLSServerHello is the original one, and
-	// records added later (File, SMTP, POP3, Software, Service, Credentials,
-	// SSH) take the original netcap's numbers too.
+	// 89 to 103 are the original netcap's numbers of its later records: those
+	// this contract has (File, SMTP, POP3, Software, Service, Credentials,
+	// SSH) keep them, the rest stay free; TLSServerHello's is the original
+	// one. Records the original did not have take 104 and up.
 	Type_NC_TLSServerHello Type = 94
 	Type_NC_File           Type = 90 // the original netcap's number
 	Type_NC_SMTP           Type = 91 // the original netcap's number
@@ -173,7 +173,11 @@ const (
 	Type_NC_Credentials    Type = 97 // the original netcap's number
 	Type_NC_SSH            Type = 98 // the original netcap's number
 	Type_NC_IMAP           Type = 104
-	Type_NC_FTP            Type = 105 // after IMAP        // after the original netcap's last number (103, Alert)
+	Type_NC_FTP            Type = 105
+	Type_NC_ISIS           Type = 106
+	Type_NC_SLARP          Type = 107
+	Type_NC_WPAN           Type = 108
+	Type_NC_PPPControl     Type = 109
 )
 
 // Enum value maps for Type.
@@ -278,6 +282,10 @@ var (
 		98:  "NC_SSH",
 		104: "NC_IMAP",
 		105: "NC_FTP",
+		106: "NC_ISIS",
+		107: "NC_SLARP",
+		108: "NC_WPAN",
+		109: "NC_PPPControl",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -379,6 +387,10 @@ var (
 		"NC_SSH":                         98,
 		"NC_IMAP":                        104,
 		"NC_FTP":                         105,
+		"NC_ISIS":                        106,
+		"NC_SLARP":                       107,
+		"NC_WPAN":                        108,
+		"NC_PPPControl":                  109,
 	}
 )
 
@@ -1721,6 +1733,234 @@ func (x *TransportFlow) GetFrameLast() int64 {
 	return 0
 }
 
+// WPAN is the MAC header of an IEEE 802.15.4 frame (the low-rate wireless
+// networks under ZigBee, Thread, 6LoWPAN and WirelessHART), as captured
+// with link type 195 (with FCS) or 230 (without). Addresses are shown as
+// tshark shows them: a short address in hex (0xffff), an extended one as
+// 8 colon-separated bytes, most significant first.
+type WPAN struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// frame type: 0 beacon, 1 data, 2 acknowledgment, 3 MAC command,
+	// 5 multipurpose, 6 fragment, 7 extended
+	FrameType        int32 `protobuf:"varint,2,opt,name=FrameType,proto3" json:"FrameType,omitempty"`
+	SecurityEnabled  bool  `protobuf:"varint,3,opt,name=SecurityEnabled,proto3" json:"SecurityEnabled,omitempty"`   // the frame has an auxiliary security header
+	FramePending     bool  `protobuf:"varint,4,opt,name=FramePending,proto3" json:"FramePending,omitempty"`         // the sender has more frames for the receiver
+	AckRequest       bool  `protobuf:"varint,5,opt,name=AckRequest,proto3" json:"AckRequest,omitempty"`             // the receiver is to acknowledge the frame
+	PANIDCompression bool  `protobuf:"varint,6,opt,name=PANIDCompression,proto3" json:"PANIDCompression,omitempty"` // PAN ID compression bit as sent
+	// the sequence number is left out (frame version 2)
+	SequenceNumberSuppression bool  `protobuf:"varint,7,opt,name=SequenceNumberSuppression,proto3" json:"SequenceNumberSuppression,omitempty"`
+	IEPresent                 bool  `protobuf:"varint,8,opt,name=IEPresent,proto3" json:"IEPresent,omitempty"`        // information elements follow the addresses (frame version 2)
+	DstAddrMode               int32 `protobuf:"varint,9,opt,name=DstAddrMode,proto3" json:"DstAddrMode,omitempty"`    // destination addressing mode: 0 none, 2 short, 3 extended
+	FrameVersion              int32 `protobuf:"varint,10,opt,name=FrameVersion,proto3" json:"FrameVersion,omitempty"` // 0 (2003), 1 (2006), 2 (2015)
+	SrcAddrMode               int32 `protobuf:"varint,11,opt,name=SrcAddrMode,proto3" json:"SrcAddrMode,omitempty"`   // source addressing mode: 0 none, 2 short, 3 extended
+	// sequence number; 0 when suppressed
+	SequenceNumber int32 `protobuf:"varint,12,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"`
+	// destination PAN ID; -1 when the header has none
+	DstPANID int32 `protobuf:"varint,13,opt,name=DstPANID,proto3" json:"DstPANID,omitempty"`
+	// destination address; empty when the header has none
+	DstAddr string `protobuf:"bytes,14,opt,name=DstAddr,proto3" json:"DstAddr,omitempty"`
+	// source PAN ID; -1 when the header has none (compressed: the
+	// destination's)
+	SrcPANID int32 `protobuf:"varint,15,opt,name=SrcPANID,proto3" json:"SrcPANID,omitempty"`
+	// source address; empty when the header has none
+	SrcAddr     string `protobuf:"bytes,16,opt,name=SrcAddr,proto3" json:"SrcAddr,omitempty"`
+	FrameNumber int64  `protobuf:"varint,17,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,18,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,19,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,20,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,21,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,22,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WPAN) Reset() {
+	*x = WPAN{}
+	mi := &file_netcap_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WPAN) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WPAN) ProtoMessage() {}
+
+func (x *WPAN) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WPAN.ProtoReflect.Descriptor instead.
+func (*WPAN) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WPAN) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *WPAN) GetFrameType() int32 {
+	if x != nil {
+		return x.FrameType
+	}
+	return 0
+}
+
+func (x *WPAN) GetSecurityEnabled() bool {
+	if x != nil {
+		return x.SecurityEnabled
+	}
+	return false
+}
+
+func (x *WPAN) GetFramePending() bool {
+	if x != nil {
+		return x.FramePending
+	}
+	return false
+}
+
+func (x *WPAN) GetAckRequest() bool {
+	if x != nil {
+		return x.AckRequest
+	}
+	return false
+}
+
+func (x *WPAN) GetPANIDCompression() bool {
+	if x != nil {
+		return x.PANIDCompression
+	}
+	return false
+}
+
+func (x *WPAN) GetSequenceNumberSuppression() bool {
+	if x != nil {
+		return x.SequenceNumberSuppression
+	}
+	return false
+}
+
+func (x *WPAN) GetIEPresent() bool {
+	if x != nil {
+		return x.IEPresent
+	}
+	return false
+}
+
+func (x *WPAN) GetDstAddrMode() int32 {
+	if x != nil {
+		return x.DstAddrMode
+	}
+	return 0
+}
+
+func (x *WPAN) GetFrameVersion() int32 {
+	if x != nil {
+		return x.FrameVersion
+	}
+	return 0
+}
+
+func (x *WPAN) GetSrcAddrMode() int32 {
+	if x != nil {
+		return x.SrcAddrMode
+	}
+	return 0
+}
+
+func (x *WPAN) GetSequenceNumber() int32 {
+	if x != nil {
+		return x.SequenceNumber
+	}
+	return 0
+}
+
+func (x *WPAN) GetDstPANID() int32 {
+	if x != nil {
+		return x.DstPANID
+	}
+	return 0
+}
+
+func (x *WPAN) GetDstAddr() string {
+	if x != nil {
+		return x.DstAddr
+	}
+	return ""
+}
+
+func (x *WPAN) GetSrcPANID() int32 {
+	if x != nil {
+		return x.SrcPANID
+	}
+	return 0
+}
+
+func (x *WPAN) GetSrcAddr() string {
+	if x != nil {
+		return x.SrcAddr
+	}
+	return ""
+}
+
+func (x *WPAN) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *WPAN) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *WPAN) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *WPAN) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *WPAN) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *WPAN) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
 // Ethernet is an Ethernet II frame header.
 type Ethernet struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1747,7 +1987,7 @@ type Ethernet struct {
 
 func (x *Ethernet) Reset() {
 	*x = Ethernet{}
-	mi := &file_netcap_proto_msgTypes[7]
+	mi := &file_netcap_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +1999,7 @@ func (x *Ethernet) String() string {
 func (*Ethernet) ProtoMessage() {}
 
 func (x *Ethernet) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[7]
+	mi := &file_netcap_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +2012,7 @@ func (x *Ethernet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ethernet.ProtoReflect.Descriptor instead.
 func (*Ethernet) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{7}
+	return file_netcap_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Ethernet) GetTimestamp() int64 {
@@ -1889,7 +2129,7 @@ type ARP struct {
 
 func (x *ARP) Reset() {
 	*x = ARP{}
-	mi := &file_netcap_proto_msgTypes[8]
+	mi := &file_netcap_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +2141,7 @@ func (x *ARP) String() string {
 func (*ARP) ProtoMessage() {}
 
 func (x *ARP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[8]
+	mi := &file_netcap_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +2154,7 @@ func (x *ARP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ARP.ProtoReflect.Descriptor instead.
 func (*ARP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{8}
+	return file_netcap_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ARP) GetTimestamp() int64 {
@@ -2050,7 +2290,7 @@ type Dot1Q struct {
 
 func (x *Dot1Q) Reset() {
 	*x = Dot1Q{}
-	mi := &file_netcap_proto_msgTypes[9]
+	mi := &file_netcap_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2302,7 @@ func (x *Dot1Q) String() string {
 func (*Dot1Q) ProtoMessage() {}
 
 func (x *Dot1Q) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[9]
+	mi := &file_netcap_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2315,7 @@ func (x *Dot1Q) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot1Q.ProtoReflect.Descriptor instead.
 func (*Dot1Q) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{9}
+	return file_netcap_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Dot1Q) GetTimestamp() int64 {
@@ -2179,7 +2419,7 @@ type LLC struct {
 
 func (x *LLC) Reset() {
 	*x = LLC{}
-	mi := &file_netcap_proto_msgTypes[10]
+	mi := &file_netcap_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2431,7 @@ func (x *LLC) String() string {
 func (*LLC) ProtoMessage() {}
 
 func (x *LLC) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[10]
+	mi := &file_netcap_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2444,7 @@ func (x *LLC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLC.ProtoReflect.Descriptor instead.
 func (*LLC) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{10}
+	return file_netcap_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LLC) GetTimestamp() int64 {
@@ -2310,7 +2550,7 @@ type SNAP struct {
 
 func (x *SNAP) Reset() {
 	*x = SNAP{}
-	mi := &file_netcap_proto_msgTypes[11]
+	mi := &file_netcap_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2322,7 +2562,7 @@ func (x *SNAP) String() string {
 func (*SNAP) ProtoMessage() {}
 
 func (x *SNAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[11]
+	mi := &file_netcap_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2575,7 @@ func (x *SNAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SNAP.ProtoReflect.Descriptor instead.
 func (*SNAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{11}
+	return file_netcap_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SNAP) GetTimestamp() int64 {
@@ -2422,7 +2662,7 @@ type LinkLayerDiscovery struct {
 
 func (x *LinkLayerDiscovery) Reset() {
 	*x = LinkLayerDiscovery{}
-	mi := &file_netcap_proto_msgTypes[12]
+	mi := &file_netcap_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +2674,7 @@ func (x *LinkLayerDiscovery) String() string {
 func (*LinkLayerDiscovery) ProtoMessage() {}
 
 func (x *LinkLayerDiscovery) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[12]
+	mi := &file_netcap_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2447,7 +2687,7 @@ func (x *LinkLayerDiscovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLayerDiscovery.ProtoReflect.Descriptor instead.
 func (*LinkLayerDiscovery) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{12}
+	return file_netcap_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LinkLayerDiscovery) GetTimestamp() int64 {
@@ -2540,7 +2780,7 @@ type LLDPChassisID struct {
 
 func (x *LLDPChassisID) Reset() {
 	*x = LLDPChassisID{}
-	mi := &file_netcap_proto_msgTypes[13]
+	mi := &file_netcap_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2792,7 @@ func (x *LLDPChassisID) String() string {
 func (*LLDPChassisID) ProtoMessage() {}
 
 func (x *LLDPChassisID) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[13]
+	mi := &file_netcap_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2805,7 @@ func (x *LLDPChassisID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPChassisID.ProtoReflect.Descriptor instead.
 func (*LLDPChassisID) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{13}
+	return file_netcap_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LLDPChassisID) GetSubtype() int32 {
@@ -2594,7 +2834,7 @@ type LLDPPortID struct {
 
 func (x *LLDPPortID) Reset() {
 	*x = LLDPPortID{}
-	mi := &file_netcap_proto_msgTypes[14]
+	mi := &file_netcap_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2606,7 +2846,7 @@ func (x *LLDPPortID) String() string {
 func (*LLDPPortID) ProtoMessage() {}
 
 func (x *LLDPPortID) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[14]
+	mi := &file_netcap_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2619,7 +2859,7 @@ func (x *LLDPPortID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPPortID.ProtoReflect.Descriptor instead.
 func (*LLDPPortID) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{14}
+	return file_netcap_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LLDPPortID) GetSubtype() int32 {
@@ -2649,7 +2889,7 @@ type LinkLayerDiscoveryValue struct {
 
 func (x *LinkLayerDiscoveryValue) Reset() {
 	*x = LinkLayerDiscoveryValue{}
-	mi := &file_netcap_proto_msgTypes[15]
+	mi := &file_netcap_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2661,7 +2901,7 @@ func (x *LinkLayerDiscoveryValue) String() string {
 func (*LinkLayerDiscoveryValue) ProtoMessage() {}
 
 func (x *LinkLayerDiscoveryValue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[15]
+	mi := &file_netcap_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2674,7 +2914,7 @@ func (x *LinkLayerDiscoveryValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLayerDiscoveryValue.ProtoReflect.Descriptor instead.
 func (*LinkLayerDiscoveryValue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{15}
+	return file_netcap_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LinkLayerDiscoveryValue) GetType() int32 {
@@ -2724,7 +2964,7 @@ type LinkLayerDiscoveryInfo struct {
 
 func (x *LinkLayerDiscoveryInfo) Reset() {
 	*x = LinkLayerDiscoveryInfo{}
-	mi := &file_netcap_proto_msgTypes[16]
+	mi := &file_netcap_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2736,7 +2976,7 @@ func (x *LinkLayerDiscoveryInfo) String() string {
 func (*LinkLayerDiscoveryInfo) ProtoMessage() {}
 
 func (x *LinkLayerDiscoveryInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[16]
+	mi := &file_netcap_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2749,7 +2989,7 @@ func (x *LinkLayerDiscoveryInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLayerDiscoveryInfo.ProtoReflect.Descriptor instead.
 func (*LinkLayerDiscoveryInfo) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{16}
+	return file_netcap_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LinkLayerDiscoveryInfo) GetTimestamp() int64 {
@@ -2861,7 +3101,7 @@ type LLDPSysCapabilities struct {
 
 func (x *LLDPSysCapabilities) Reset() {
 	*x = LLDPSysCapabilities{}
-	mi := &file_netcap_proto_msgTypes[17]
+	mi := &file_netcap_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2873,7 +3113,7 @@ func (x *LLDPSysCapabilities) String() string {
 func (*LLDPSysCapabilities) ProtoMessage() {}
 
 func (x *LLDPSysCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[17]
+	mi := &file_netcap_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2886,7 +3126,7 @@ func (x *LLDPSysCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPSysCapabilities.ProtoReflect.Descriptor instead.
 func (*LLDPSysCapabilities) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{17}
+	return file_netcap_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LLDPSysCapabilities) GetSystemCap() *LLDPCapabilities {
@@ -2923,7 +3163,7 @@ type LLDPCapabilities struct {
 
 func (x *LLDPCapabilities) Reset() {
 	*x = LLDPCapabilities{}
-	mi := &file_netcap_proto_msgTypes[18]
+	mi := &file_netcap_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2935,7 +3175,7 @@ func (x *LLDPCapabilities) String() string {
 func (*LLDPCapabilities) ProtoMessage() {}
 
 func (x *LLDPCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[18]
+	mi := &file_netcap_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2948,7 +3188,7 @@ func (x *LLDPCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPCapabilities.ProtoReflect.Descriptor instead.
 func (*LLDPCapabilities) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{18}
+	return file_netcap_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LLDPCapabilities) GetOther() bool {
@@ -3043,7 +3283,7 @@ type LLDPMgmtAddress struct {
 
 func (x *LLDPMgmtAddress) Reset() {
 	*x = LLDPMgmtAddress{}
-	mi := &file_netcap_proto_msgTypes[19]
+	mi := &file_netcap_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3055,7 +3295,7 @@ func (x *LLDPMgmtAddress) String() string {
 func (*LLDPMgmtAddress) ProtoMessage() {}
 
 func (x *LLDPMgmtAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[19]
+	mi := &file_netcap_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3068,7 +3308,7 @@ func (x *LLDPMgmtAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPMgmtAddress.ProtoReflect.Descriptor instead.
 func (*LLDPMgmtAddress) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{19}
+	return file_netcap_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LLDPMgmtAddress) GetSubtype() int32 {
@@ -3118,7 +3358,7 @@ type LLDPOrgSpecificTLV struct {
 
 func (x *LLDPOrgSpecificTLV) Reset() {
 	*x = LLDPOrgSpecificTLV{}
-	mi := &file_netcap_proto_msgTypes[20]
+	mi := &file_netcap_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3130,7 +3370,7 @@ func (x *LLDPOrgSpecificTLV) String() string {
 func (*LLDPOrgSpecificTLV) ProtoMessage() {}
 
 func (x *LLDPOrgSpecificTLV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[20]
+	mi := &file_netcap_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3143,7 +3383,7 @@ func (x *LLDPOrgSpecificTLV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPOrgSpecificTLV.ProtoReflect.Descriptor instead.
 func (*LLDPOrgSpecificTLV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{20}
+	return file_netcap_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LLDPOrgSpecificTLV) GetOUI() uint32 {
@@ -3185,7 +3425,7 @@ type EthernetCTP struct {
 
 func (x *EthernetCTP) Reset() {
 	*x = EthernetCTP{}
-	mi := &file_netcap_proto_msgTypes[21]
+	mi := &file_netcap_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3197,7 +3437,7 @@ func (x *EthernetCTP) String() string {
 func (*EthernetCTP) ProtoMessage() {}
 
 func (x *EthernetCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[21]
+	mi := &file_netcap_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3210,7 +3450,7 @@ func (x *EthernetCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EthernetCTP.ProtoReflect.Descriptor instead.
 func (*EthernetCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{21}
+	return file_netcap_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EthernetCTP) GetTimestamp() int64 {
@@ -3288,7 +3528,7 @@ type EthernetCTPReply struct {
 
 func (x *EthernetCTPReply) Reset() {
 	*x = EthernetCTPReply{}
-	mi := &file_netcap_proto_msgTypes[22]
+	mi := &file_netcap_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3300,7 +3540,7 @@ func (x *EthernetCTPReply) String() string {
 func (*EthernetCTPReply) ProtoMessage() {}
 
 func (x *EthernetCTPReply) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[22]
+	mi := &file_netcap_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3313,7 +3553,7 @@ func (x *EthernetCTPReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EthernetCTPReply.ProtoReflect.Descriptor instead.
 func (*EthernetCTPReply) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{22}
+	return file_netcap_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EthernetCTPReply) GetTimestamp() int64 {
@@ -3409,7 +3649,7 @@ type CiscoDiscovery struct {
 
 func (x *CiscoDiscovery) Reset() {
 	*x = CiscoDiscovery{}
-	mi := &file_netcap_proto_msgTypes[23]
+	mi := &file_netcap_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3421,7 +3661,7 @@ func (x *CiscoDiscovery) String() string {
 func (*CiscoDiscovery) ProtoMessage() {}
 
 func (x *CiscoDiscovery) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[23]
+	mi := &file_netcap_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3434,7 +3674,7 @@ func (x *CiscoDiscovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CiscoDiscovery.ProtoReflect.Descriptor instead.
 func (*CiscoDiscovery) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{23}
+	return file_netcap_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CiscoDiscovery) GetTimestamp() int64 {
@@ -3526,7 +3766,7 @@ type CiscoDiscoveryValue struct {
 
 func (x *CiscoDiscoveryValue) Reset() {
 	*x = CiscoDiscoveryValue{}
-	mi := &file_netcap_proto_msgTypes[24]
+	mi := &file_netcap_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3538,7 +3778,7 @@ func (x *CiscoDiscoveryValue) String() string {
 func (*CiscoDiscoveryValue) ProtoMessage() {}
 
 func (x *CiscoDiscoveryValue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[24]
+	mi := &file_netcap_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3551,7 +3791,7 @@ func (x *CiscoDiscoveryValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CiscoDiscoveryValue.ProtoReflect.Descriptor instead.
 func (*CiscoDiscoveryValue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{24}
+	return file_netcap_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CiscoDiscoveryValue) GetType() int32 {
@@ -3623,7 +3863,7 @@ type CiscoDiscoveryInfo struct {
 
 func (x *CiscoDiscoveryInfo) Reset() {
 	*x = CiscoDiscoveryInfo{}
-	mi := &file_netcap_proto_msgTypes[25]
+	mi := &file_netcap_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3635,7 +3875,7 @@ func (x *CiscoDiscoveryInfo) String() string {
 func (*CiscoDiscoveryInfo) ProtoMessage() {}
 
 func (x *CiscoDiscoveryInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[25]
+	mi := &file_netcap_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3648,7 +3888,7 @@ func (x *CiscoDiscoveryInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CiscoDiscoveryInfo.ProtoReflect.Descriptor instead.
 func (*CiscoDiscoveryInfo) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{25}
+	return file_netcap_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CiscoDiscoveryInfo) GetTimestamp() int64 {
@@ -3905,7 +4145,7 @@ type CDPHello struct {
 
 func (x *CDPHello) Reset() {
 	*x = CDPHello{}
-	mi := &file_netcap_proto_msgTypes[26]
+	mi := &file_netcap_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3917,7 +4157,7 @@ func (x *CDPHello) String() string {
 func (*CDPHello) ProtoMessage() {}
 
 func (x *CDPHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[26]
+	mi := &file_netcap_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3930,7 +4170,7 @@ func (x *CDPHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPHello.ProtoReflect.Descriptor instead.
 func (*CDPHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{26}
+	return file_netcap_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CDPHello) GetOUI() []byte {
@@ -4035,7 +4275,7 @@ type CDPCapabilities struct {
 
 func (x *CDPCapabilities) Reset() {
 	*x = CDPCapabilities{}
-	mi := &file_netcap_proto_msgTypes[27]
+	mi := &file_netcap_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4047,7 +4287,7 @@ func (x *CDPCapabilities) String() string {
 func (*CDPCapabilities) ProtoMessage() {}
 
 func (x *CDPCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[27]
+	mi := &file_netcap_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4060,7 +4300,7 @@ func (x *CDPCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPCapabilities.ProtoReflect.Descriptor instead.
 func (*CDPCapabilities) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{27}
+	return file_netcap_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CDPCapabilities) GetL3Router() bool {
@@ -4137,7 +4377,7 @@ type CDPVLANDialogue struct {
 
 func (x *CDPVLANDialogue) Reset() {
 	*x = CDPVLANDialogue{}
-	mi := &file_netcap_proto_msgTypes[28]
+	mi := &file_netcap_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4149,7 +4389,7 @@ func (x *CDPVLANDialogue) String() string {
 func (*CDPVLANDialogue) ProtoMessage() {}
 
 func (x *CDPVLANDialogue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[28]
+	mi := &file_netcap_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4162,7 +4402,7 @@ func (x *CDPVLANDialogue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPVLANDialogue.ProtoReflect.Descriptor instead.
 func (*CDPVLANDialogue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{28}
+	return file_netcap_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CDPVLANDialogue) GetID() int32 {
@@ -4190,7 +4430,7 @@ type CDPLocation struct {
 
 func (x *CDPLocation) Reset() {
 	*x = CDPLocation{}
-	mi := &file_netcap_proto_msgTypes[29]
+	mi := &file_netcap_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4202,7 +4442,7 @@ func (x *CDPLocation) String() string {
 func (*CDPLocation) ProtoMessage() {}
 
 func (x *CDPLocation) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[29]
+	mi := &file_netcap_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4215,7 +4455,7 @@ func (x *CDPLocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPLocation.ProtoReflect.Descriptor instead.
 func (*CDPLocation) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{29}
+	return file_netcap_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CDPLocation) GetType() int32 {
@@ -4244,7 +4484,7 @@ type CDPPowerDialogue struct {
 
 func (x *CDPPowerDialogue) Reset() {
 	*x = CDPPowerDialogue{}
-	mi := &file_netcap_proto_msgTypes[30]
+	mi := &file_netcap_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4256,7 +4496,7 @@ func (x *CDPPowerDialogue) String() string {
 func (*CDPPowerDialogue) ProtoMessage() {}
 
 func (x *CDPPowerDialogue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[30]
+	mi := &file_netcap_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4269,7 +4509,7 @@ func (x *CDPPowerDialogue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPPowerDialogue.ProtoReflect.Descriptor instead.
 func (*CDPPowerDialogue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{30}
+	return file_netcap_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CDPPowerDialogue) GetID() int32 {
@@ -4306,7 +4546,7 @@ type CDPSparePairPoE struct {
 
 func (x *CDPSparePairPoE) Reset() {
 	*x = CDPSparePairPoE{}
-	mi := &file_netcap_proto_msgTypes[31]
+	mi := &file_netcap_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4318,7 +4558,7 @@ func (x *CDPSparePairPoE) String() string {
 func (*CDPSparePairPoE) ProtoMessage() {}
 
 func (x *CDPSparePairPoE) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[31]
+	mi := &file_netcap_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4331,7 +4571,7 @@ func (x *CDPSparePairPoE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPSparePairPoE.ProtoReflect.Descriptor instead.
 func (*CDPSparePairPoE) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{31}
+	return file_netcap_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CDPSparePairPoE) GetPSEFourWire() bool {
@@ -4387,7 +4627,7 @@ type CDPEnergyWise struct {
 
 func (x *CDPEnergyWise) Reset() {
 	*x = CDPEnergyWise{}
-	mi := &file_netcap_proto_msgTypes[32]
+	mi := &file_netcap_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4399,7 +4639,7 @@ func (x *CDPEnergyWise) String() string {
 func (*CDPEnergyWise) ProtoMessage() {}
 
 func (x *CDPEnergyWise) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[32]
+	mi := &file_netcap_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4412,7 +4652,7 @@ func (x *CDPEnergyWise) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPEnergyWise.ProtoReflect.Descriptor instead.
 func (*CDPEnergyWise) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{32}
+	return file_netcap_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CDPEnergyWise) GetEncryptedData() []byte {
@@ -4538,7 +4778,7 @@ type IPNet struct {
 
 func (x *IPNet) Reset() {
 	*x = IPNet{}
-	mi := &file_netcap_proto_msgTypes[33]
+	mi := &file_netcap_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4550,7 +4790,7 @@ func (x *IPNet) String() string {
 func (*IPNet) ProtoMessage() {}
 
 func (x *IPNet) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[33]
+	mi := &file_netcap_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4563,7 +4803,7 @@ func (x *IPNet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPNet.ProtoReflect.Descriptor instead.
 func (*IPNet) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{33}
+	return file_netcap_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *IPNet) GetIP() string {
@@ -4602,7 +4842,7 @@ type NortelDiscovery struct {
 
 func (x *NortelDiscovery) Reset() {
 	*x = NortelDiscovery{}
-	mi := &file_netcap_proto_msgTypes[34]
+	mi := &file_netcap_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4614,7 +4854,7 @@ func (x *NortelDiscovery) String() string {
 func (*NortelDiscovery) ProtoMessage() {}
 
 func (x *NortelDiscovery) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[34]
+	mi := &file_netcap_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4627,7 +4867,7 @@ func (x *NortelDiscovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NortelDiscovery.ProtoReflect.Descriptor instead.
 func (*NortelDiscovery) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{34}
+	return file_netcap_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NortelDiscovery) GetTimestamp() int64 {
@@ -4741,7 +4981,7 @@ type FDDI struct {
 
 func (x *FDDI) Reset() {
 	*x = FDDI{}
-	mi := &file_netcap_proto_msgTypes[35]
+	mi := &file_netcap_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4753,7 +4993,7 @@ func (x *FDDI) String() string {
 func (*FDDI) ProtoMessage() {}
 
 func (x *FDDI) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[35]
+	mi := &file_netcap_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4766,7 +5006,7 @@ func (x *FDDI) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FDDI.ProtoReflect.Descriptor instead.
 func (*FDDI) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{35}
+	return file_netcap_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FDDI) GetTimestamp() int64 {
@@ -4886,7 +5126,7 @@ type USB struct {
 
 func (x *USB) Reset() {
 	*x = USB{}
-	mi := &file_netcap_proto_msgTypes[36]
+	mi := &file_netcap_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4898,7 +5138,7 @@ func (x *USB) String() string {
 func (*USB) ProtoMessage() {}
 
 func (x *USB) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[36]
+	mi := &file_netcap_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4911,7 +5151,7 @@ func (x *USB) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use USB.ProtoReflect.Descriptor instead.
 func (*USB) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{36}
+	return file_netcap_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *USB) GetTimestamp() int64 {
@@ -5117,7 +5357,7 @@ type USBRequestBlockSetup struct {
 
 func (x *USBRequestBlockSetup) Reset() {
 	*x = USBRequestBlockSetup{}
-	mi := &file_netcap_proto_msgTypes[37]
+	mi := &file_netcap_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5129,7 +5369,7 @@ func (x *USBRequestBlockSetup) String() string {
 func (*USBRequestBlockSetup) ProtoMessage() {}
 
 func (x *USBRequestBlockSetup) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[37]
+	mi := &file_netcap_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5142,7 +5382,7 @@ func (x *USBRequestBlockSetup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use USBRequestBlockSetup.ProtoReflect.Descriptor instead.
 func (*USBRequestBlockSetup) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{37}
+	return file_netcap_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *USBRequestBlockSetup) GetTimestamp() int64 {
@@ -5267,7 +5507,7 @@ type Dot11 struct {
 
 func (x *Dot11) Reset() {
 	*x = Dot11{}
-	mi := &file_netcap_proto_msgTypes[38]
+	mi := &file_netcap_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5279,7 +5519,7 @@ func (x *Dot11) String() string {
 func (*Dot11) ProtoMessage() {}
 
 func (x *Dot11) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[38]
+	mi := &file_netcap_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5292,7 +5532,7 @@ func (x *Dot11) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11.ProtoReflect.Descriptor instead.
 func (*Dot11) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{38}
+	return file_netcap_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Dot11) GetTimestamp() int64 {
@@ -5449,7 +5689,7 @@ type Dot11QOS struct {
 
 func (x *Dot11QOS) Reset() {
 	*x = Dot11QOS{}
-	mi := &file_netcap_proto_msgTypes[39]
+	mi := &file_netcap_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5461,7 +5701,7 @@ func (x *Dot11QOS) String() string {
 func (*Dot11QOS) ProtoMessage() {}
 
 func (x *Dot11QOS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[39]
+	mi := &file_netcap_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5474,7 +5714,7 @@ func (x *Dot11QOS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11QOS.ProtoReflect.Descriptor instead.
 func (*Dot11QOS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{39}
+	return file_netcap_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Dot11QOS) GetTID() int32 {
@@ -5518,7 +5758,7 @@ type Dot11HTControl struct {
 
 func (x *Dot11HTControl) Reset() {
 	*x = Dot11HTControl{}
-	mi := &file_netcap_proto_msgTypes[40]
+	mi := &file_netcap_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5530,7 +5770,7 @@ func (x *Dot11HTControl) String() string {
 func (*Dot11HTControl) ProtoMessage() {}
 
 func (x *Dot11HTControl) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[40]
+	mi := &file_netcap_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5543,7 +5783,7 @@ func (x *Dot11HTControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControl.ProtoReflect.Descriptor instead.
 func (*Dot11HTControl) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{40}
+	return file_netcap_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Dot11HTControl) GetACConstraint() bool {
@@ -5595,7 +5835,7 @@ type Dot11HTControlVHT struct {
 
 func (x *Dot11HTControlVHT) Reset() {
 	*x = Dot11HTControlVHT{}
-	mi := &file_netcap_proto_msgTypes[41]
+	mi := &file_netcap_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5607,7 +5847,7 @@ func (x *Dot11HTControlVHT) String() string {
 func (*Dot11HTControlVHT) ProtoMessage() {}
 
 func (x *Dot11HTControlVHT) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[41]
+	mi := &file_netcap_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5620,7 +5860,7 @@ func (x *Dot11HTControlVHT) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControlVHT.ProtoReflect.Descriptor instead.
 func (*Dot11HTControlVHT) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{41}
+	return file_netcap_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Dot11HTControlVHT) GetMRQ() bool {
@@ -5709,7 +5949,7 @@ type Dot11HTControlHT struct {
 
 func (x *Dot11HTControlHT) Reset() {
 	*x = Dot11HTControlHT{}
-	mi := &file_netcap_proto_msgTypes[42]
+	mi := &file_netcap_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5721,7 +5961,7 @@ func (x *Dot11HTControlHT) String() string {
 func (*Dot11HTControlHT) ProtoMessage() {}
 
 func (x *Dot11HTControlHT) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[42]
+	mi := &file_netcap_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5734,7 +5974,7 @@ func (x *Dot11HTControlHT) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControlHT.ProtoReflect.Descriptor instead.
 func (*Dot11HTControlHT) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{42}
+	return file_netcap_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Dot11HTControlHT) GetLinkAdapationControl() *Dot11LinkAdapationControl {
@@ -5792,7 +6032,7 @@ type Dot11HTControlMFB struct {
 
 func (x *Dot11HTControlMFB) Reset() {
 	*x = Dot11HTControlMFB{}
-	mi := &file_netcap_proto_msgTypes[43]
+	mi := &file_netcap_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5804,7 +6044,7 @@ func (x *Dot11HTControlMFB) String() string {
 func (*Dot11HTControlMFB) ProtoMessage() {}
 
 func (x *Dot11HTControlMFB) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[43]
+	mi := &file_netcap_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5817,7 +6057,7 @@ func (x *Dot11HTControlMFB) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControlMFB.ProtoReflect.Descriptor instead.
 func (*Dot11HTControlMFB) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{43}
+	return file_netcap_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Dot11HTControlMFB) GetNumSTS() int32 {
@@ -5863,7 +6103,7 @@ type Dot11LinkAdapationControl struct {
 
 func (x *Dot11LinkAdapationControl) Reset() {
 	*x = Dot11LinkAdapationControl{}
-	mi := &file_netcap_proto_msgTypes[44]
+	mi := &file_netcap_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5875,7 +6115,7 @@ func (x *Dot11LinkAdapationControl) String() string {
 func (*Dot11LinkAdapationControl) ProtoMessage() {}
 
 func (x *Dot11LinkAdapationControl) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[44]
+	mi := &file_netcap_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5888,7 +6128,7 @@ func (x *Dot11LinkAdapationControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11LinkAdapationControl.ProtoReflect.Descriptor instead.
 func (*Dot11LinkAdapationControl) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{44}
+	return file_netcap_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Dot11LinkAdapationControl) GetTRQ() bool {
@@ -5944,7 +6184,7 @@ type Dot11ASEL struct {
 
 func (x *Dot11ASEL) Reset() {
 	*x = Dot11ASEL{}
-	mi := &file_netcap_proto_msgTypes[45]
+	mi := &file_netcap_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5956,7 +6196,7 @@ func (x *Dot11ASEL) String() string {
 func (*Dot11ASEL) ProtoMessage() {}
 
 func (x *Dot11ASEL) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[45]
+	mi := &file_netcap_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5969,7 +6209,7 @@ func (x *Dot11ASEL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11ASEL.ProtoReflect.Descriptor instead.
 func (*Dot11ASEL) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{45}
+	return file_netcap_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Dot11ASEL) GetCommand() int32 {
@@ -6008,7 +6248,7 @@ type EAP struct {
 
 func (x *EAP) Reset() {
 	*x = EAP{}
-	mi := &file_netcap_proto_msgTypes[46]
+	mi := &file_netcap_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6020,7 +6260,7 @@ func (x *EAP) String() string {
 func (*EAP) ProtoMessage() {}
 
 func (x *EAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[46]
+	mi := &file_netcap_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6033,7 +6273,7 @@ func (x *EAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EAP.ProtoReflect.Descriptor instead.
 func (*EAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{46}
+	return file_netcap_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EAP) GetTimestamp() int64 {
@@ -6139,7 +6379,7 @@ type EAPOL struct {
 
 func (x *EAPOL) Reset() {
 	*x = EAPOL{}
-	mi := &file_netcap_proto_msgTypes[47]
+	mi := &file_netcap_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6151,7 +6391,7 @@ func (x *EAPOL) String() string {
 func (*EAPOL) ProtoMessage() {}
 
 func (x *EAPOL) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[47]
+	mi := &file_netcap_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6164,7 +6404,7 @@ func (x *EAPOL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EAPOL.ProtoReflect.Descriptor instead.
 func (*EAPOL) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{47}
+	return file_netcap_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EAPOL) GetTimestamp() int64 {
@@ -6279,7 +6519,7 @@ type EAPOLKey struct {
 
 func (x *EAPOLKey) Reset() {
 	*x = EAPOLKey{}
-	mi := &file_netcap_proto_msgTypes[48]
+	mi := &file_netcap_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6291,7 +6531,7 @@ func (x *EAPOLKey) String() string {
 func (*EAPOLKey) ProtoMessage() {}
 
 func (x *EAPOLKey) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[48]
+	mi := &file_netcap_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6304,7 +6544,7 @@ func (x *EAPOLKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EAPOLKey.ProtoReflect.Descriptor instead.
 func (*EAPOLKey) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{48}
+	return file_netcap_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EAPOLKey) GetTimestamp() int64 {
@@ -6538,7 +6778,7 @@ type IPv4 struct {
 
 func (x *IPv4) Reset() {
 	*x = IPv4{}
-	mi := &file_netcap_proto_msgTypes[49]
+	mi := &file_netcap_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6550,7 +6790,7 @@ func (x *IPv4) String() string {
 func (*IPv4) ProtoMessage() {}
 
 func (x *IPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[49]
+	mi := &file_netcap_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6563,7 +6803,7 @@ func (x *IPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv4.ProtoReflect.Descriptor instead.
 func (*IPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{49}
+	return file_netcap_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *IPv4) GetTimestamp() int64 {
@@ -6727,7 +6967,7 @@ type IPv4Option struct {
 
 func (x *IPv4Option) Reset() {
 	*x = IPv4Option{}
-	mi := &file_netcap_proto_msgTypes[50]
+	mi := &file_netcap_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6739,7 +6979,7 @@ func (x *IPv4Option) String() string {
 func (*IPv4Option) ProtoMessage() {}
 
 func (x *IPv4Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[50]
+	mi := &file_netcap_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6752,7 +6992,7 @@ func (x *IPv4Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv4Option.ProtoReflect.Descriptor instead.
 func (*IPv4Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{50}
+	return file_netcap_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *IPv4Option) GetOptionType() int32 {
@@ -6806,7 +7046,7 @@ type IPv6 struct {
 
 func (x *IPv6) Reset() {
 	*x = IPv6{}
-	mi := &file_netcap_proto_msgTypes[51]
+	mi := &file_netcap_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6818,7 +7058,7 @@ func (x *IPv6) String() string {
 func (*IPv6) ProtoMessage() {}
 
 func (x *IPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[51]
+	mi := &file_netcap_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6831,7 +7071,7 @@ func (x *IPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6.ProtoReflect.Descriptor instead.
 func (*IPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{51}
+	return file_netcap_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *IPv6) GetTimestamp() int64 {
@@ -6966,7 +7206,7 @@ type IPv6HopByHop struct {
 
 func (x *IPv6HopByHop) Reset() {
 	*x = IPv6HopByHop{}
-	mi := &file_netcap_proto_msgTypes[52]
+	mi := &file_netcap_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6978,7 +7218,7 @@ func (x *IPv6HopByHop) String() string {
 func (*IPv6HopByHop) ProtoMessage() {}
 
 func (x *IPv6HopByHop) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[52]
+	mi := &file_netcap_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6991,7 +7231,7 @@ func (x *IPv6HopByHop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6HopByHop.ProtoReflect.Descriptor instead.
 func (*IPv6HopByHop) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{52}
+	return file_netcap_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *IPv6HopByHop) GetTimestamp() int64 {
@@ -7066,7 +7306,7 @@ type IPv6HopByHopOption struct {
 
 func (x *IPv6HopByHopOption) Reset() {
 	*x = IPv6HopByHopOption{}
-	mi := &file_netcap_proto_msgTypes[53]
+	mi := &file_netcap_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7078,7 +7318,7 @@ func (x *IPv6HopByHopOption) String() string {
 func (*IPv6HopByHopOption) ProtoMessage() {}
 
 func (x *IPv6HopByHopOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[53]
+	mi := &file_netcap_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7091,7 +7331,7 @@ func (x *IPv6HopByHopOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6HopByHopOption.ProtoReflect.Descriptor instead.
 func (*IPv6HopByHopOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{53}
+	return file_netcap_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *IPv6HopByHopOption) GetOptionType() int32 {
@@ -7140,7 +7380,7 @@ type IPv6HopByHopOptionAlignment struct {
 
 func (x *IPv6HopByHopOptionAlignment) Reset() {
 	*x = IPv6HopByHopOptionAlignment{}
-	mi := &file_netcap_proto_msgTypes[54]
+	mi := &file_netcap_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7152,7 +7392,7 @@ func (x *IPv6HopByHopOptionAlignment) String() string {
 func (*IPv6HopByHopOptionAlignment) ProtoMessage() {}
 
 func (x *IPv6HopByHopOptionAlignment) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[54]
+	mi := &file_netcap_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7165,7 +7405,7 @@ func (x *IPv6HopByHopOptionAlignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6HopByHopOptionAlignment.ProtoReflect.Descriptor instead.
 func (*IPv6HopByHopOptionAlignment) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{54}
+	return file_netcap_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *IPv6HopByHopOptionAlignment) GetOne() int32 {
@@ -7205,7 +7445,7 @@ type IPv6Fragment struct {
 
 func (x *IPv6Fragment) Reset() {
 	*x = IPv6Fragment{}
-	mi := &file_netcap_proto_msgTypes[55]
+	mi := &file_netcap_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7217,7 +7457,7 @@ func (x *IPv6Fragment) String() string {
 func (*IPv6Fragment) ProtoMessage() {}
 
 func (x *IPv6Fragment) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[55]
+	mi := &file_netcap_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7230,7 +7470,7 @@ func (x *IPv6Fragment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6Fragment.ProtoReflect.Descriptor instead.
 func (*IPv6Fragment) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{55}
+	return file_netcap_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *IPv6Fragment) GetTimestamp() int64 {
@@ -7349,7 +7589,7 @@ type ICMPv4 struct {
 
 func (x *ICMPv4) Reset() {
 	*x = ICMPv4{}
-	mi := &file_netcap_proto_msgTypes[56]
+	mi := &file_netcap_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7361,7 +7601,7 @@ func (x *ICMPv4) String() string {
 func (*ICMPv4) ProtoMessage() {}
 
 func (x *ICMPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[56]
+	mi := &file_netcap_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7374,7 +7614,7 @@ func (x *ICMPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv4.ProtoReflect.Descriptor instead.
 func (*ICMPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{56}
+	return file_netcap_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ICMPv4) GetTimestamp() int64 {
@@ -7474,7 +7714,7 @@ type ICMPv6 struct {
 
 func (x *ICMPv6) Reset() {
 	*x = ICMPv6{}
-	mi := &file_netcap_proto_msgTypes[57]
+	mi := &file_netcap_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7486,7 +7726,7 @@ func (x *ICMPv6) String() string {
 func (*ICMPv6) ProtoMessage() {}
 
 func (x *ICMPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[57]
+	mi := &file_netcap_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7499,7 +7739,7 @@ func (x *ICMPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6.ProtoReflect.Descriptor instead.
 func (*ICMPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{57}
+	return file_netcap_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ICMPv6) GetTimestamp() int64 {
@@ -7583,7 +7823,7 @@ type ICMPv6Echo struct {
 
 func (x *ICMPv6Echo) Reset() {
 	*x = ICMPv6Echo{}
-	mi := &file_netcap_proto_msgTypes[58]
+	mi := &file_netcap_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7595,7 +7835,7 @@ func (x *ICMPv6Echo) String() string {
 func (*ICMPv6Echo) ProtoMessage() {}
 
 func (x *ICMPv6Echo) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[58]
+	mi := &file_netcap_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7608,7 +7848,7 @@ func (x *ICMPv6Echo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6Echo.ProtoReflect.Descriptor instead.
 func (*ICMPv6Echo) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{58}
+	return file_netcap_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ICMPv6Echo) GetTimestamp() int64 {
@@ -7695,7 +7935,7 @@ type ICMPv6NeighborSolicitation struct {
 
 func (x *ICMPv6NeighborSolicitation) Reset() {
 	*x = ICMPv6NeighborSolicitation{}
-	mi := &file_netcap_proto_msgTypes[59]
+	mi := &file_netcap_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7707,7 +7947,7 @@ func (x *ICMPv6NeighborSolicitation) String() string {
 func (*ICMPv6NeighborSolicitation) ProtoMessage() {}
 
 func (x *ICMPv6NeighborSolicitation) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[59]
+	mi := &file_netcap_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7720,7 +7960,7 @@ func (x *ICMPv6NeighborSolicitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6NeighborSolicitation.ProtoReflect.Descriptor instead.
 func (*ICMPv6NeighborSolicitation) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{59}
+	return file_netcap_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ICMPv6NeighborSolicitation) GetTimestamp() int64 {
@@ -7808,7 +8048,7 @@ type ICMPv6NeighborAdvertisement struct {
 
 func (x *ICMPv6NeighborAdvertisement) Reset() {
 	*x = ICMPv6NeighborAdvertisement{}
-	mi := &file_netcap_proto_msgTypes[60]
+	mi := &file_netcap_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7820,7 +8060,7 @@ func (x *ICMPv6NeighborAdvertisement) String() string {
 func (*ICMPv6NeighborAdvertisement) ProtoMessage() {}
 
 func (x *ICMPv6NeighborAdvertisement) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[60]
+	mi := &file_netcap_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7833,7 +8073,7 @@ func (x *ICMPv6NeighborAdvertisement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6NeighborAdvertisement.ProtoReflect.Descriptor instead.
 func (*ICMPv6NeighborAdvertisement) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{60}
+	return file_netcap_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ICMPv6NeighborAdvertisement) GetTimestamp() int64 {
@@ -7926,7 +8166,7 @@ type ICMPv6RouterSolicitation struct {
 
 func (x *ICMPv6RouterSolicitation) Reset() {
 	*x = ICMPv6RouterSolicitation{}
-	mi := &file_netcap_proto_msgTypes[61]
+	mi := &file_netcap_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7938,7 +8178,7 @@ func (x *ICMPv6RouterSolicitation) String() string {
 func (*ICMPv6RouterSolicitation) ProtoMessage() {}
 
 func (x *ICMPv6RouterSolicitation) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[61]
+	mi := &file_netcap_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7951,7 +8191,7 @@ func (x *ICMPv6RouterSolicitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6RouterSolicitation.ProtoReflect.Descriptor instead.
 func (*ICMPv6RouterSolicitation) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{61}
+	return file_netcap_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ICMPv6RouterSolicitation) GetTimestamp() int64 {
@@ -8036,7 +8276,7 @@ type ICMPv6RouterAdvertisement struct {
 
 func (x *ICMPv6RouterAdvertisement) Reset() {
 	*x = ICMPv6RouterAdvertisement{}
-	mi := &file_netcap_proto_msgTypes[62]
+	mi := &file_netcap_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8048,7 +8288,7 @@ func (x *ICMPv6RouterAdvertisement) String() string {
 func (*ICMPv6RouterAdvertisement) ProtoMessage() {}
 
 func (x *ICMPv6RouterAdvertisement) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[62]
+	mi := &file_netcap_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8061,7 +8301,7 @@ func (x *ICMPv6RouterAdvertisement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6RouterAdvertisement.ProtoReflect.Descriptor instead.
 func (*ICMPv6RouterAdvertisement) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{62}
+	return file_netcap_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ICMPv6RouterAdvertisement) GetTimestamp() int64 {
@@ -8168,7 +8408,7 @@ type ICMPv6Option struct {
 
 func (x *ICMPv6Option) Reset() {
 	*x = ICMPv6Option{}
-	mi := &file_netcap_proto_msgTypes[63]
+	mi := &file_netcap_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8180,7 +8420,7 @@ func (x *ICMPv6Option) String() string {
 func (*ICMPv6Option) ProtoMessage() {}
 
 func (x *ICMPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[63]
+	mi := &file_netcap_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8193,7 +8433,7 @@ func (x *ICMPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6Option.ProtoReflect.Descriptor instead.
 func (*ICMPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{63}
+	return file_netcap_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ICMPv6Option) GetType() int32 {
@@ -8251,7 +8491,7 @@ type IGMP struct {
 
 func (x *IGMP) Reset() {
 	*x = IGMP{}
-	mi := &file_netcap_proto_msgTypes[64]
+	mi := &file_netcap_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8263,7 +8503,7 @@ func (x *IGMP) String() string {
 func (*IGMP) ProtoMessage() {}
 
 func (x *IGMP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[64]
+	mi := &file_netcap_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8276,7 +8516,7 @@ func (x *IGMP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IGMP.ProtoReflect.Descriptor instead.
 func (*IGMP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{64}
+	return file_netcap_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *IGMP) GetTimestamp() int64 {
@@ -8428,7 +8668,7 @@ type IGMPv3GroupRecord struct {
 
 func (x *IGMPv3GroupRecord) Reset() {
 	*x = IGMPv3GroupRecord{}
-	mi := &file_netcap_proto_msgTypes[65]
+	mi := &file_netcap_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8440,7 +8680,7 @@ func (x *IGMPv3GroupRecord) String() string {
 func (*IGMPv3GroupRecord) ProtoMessage() {}
 
 func (x *IGMPv3GroupRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[65]
+	mi := &file_netcap_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8453,7 +8693,7 @@ func (x *IGMPv3GroupRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IGMPv3GroupRecord.ProtoReflect.Descriptor instead.
 func (*IGMPv3GroupRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{65}
+	return file_netcap_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *IGMPv3GroupRecord) GetType() int32 {
@@ -8515,7 +8755,7 @@ type IPSecAH struct {
 
 func (x *IPSecAH) Reset() {
 	*x = IPSecAH{}
-	mi := &file_netcap_proto_msgTypes[66]
+	mi := &file_netcap_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8527,7 +8767,7 @@ func (x *IPSecAH) String() string {
 func (*IPSecAH) ProtoMessage() {}
 
 func (x *IPSecAH) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[66]
+	mi := &file_netcap_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8540,7 +8780,7 @@ func (x *IPSecAH) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPSecAH.ProtoReflect.Descriptor instead.
 func (*IPSecAH) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{66}
+	return file_netcap_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *IPSecAH) GetTimestamp() int64 {
@@ -8643,7 +8883,7 @@ type IPSecESP struct {
 
 func (x *IPSecESP) Reset() {
 	*x = IPSecESP{}
-	mi := &file_netcap_proto_msgTypes[67]
+	mi := &file_netcap_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8655,7 +8895,7 @@ func (x *IPSecESP) String() string {
 func (*IPSecESP) ProtoMessage() {}
 
 func (x *IPSecESP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[67]
+	mi := &file_netcap_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8668,7 +8908,7 @@ func (x *IPSecESP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPSecESP.ProtoReflect.Descriptor instead.
 func (*IPSecESP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{67}
+	return file_netcap_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *IPSecESP) GetTimestamp() int64 {
@@ -8775,7 +9015,7 @@ type GRE struct {
 
 func (x *GRE) Reset() {
 	*x = GRE{}
-	mi := &file_netcap_proto_msgTypes[68]
+	mi := &file_netcap_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8787,7 +9027,7 @@ func (x *GRE) String() string {
 func (*GRE) ProtoMessage() {}
 
 func (x *GRE) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[68]
+	mi := &file_netcap_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8800,7 +9040,7 @@ func (x *GRE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GRE.ProtoReflect.Descriptor instead.
 func (*GRE) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{68}
+	return file_netcap_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *GRE) GetTimestamp() int64 {
@@ -8978,7 +9218,7 @@ type GRERouting struct {
 
 func (x *GRERouting) Reset() {
 	*x = GRERouting{}
-	mi := &file_netcap_proto_msgTypes[69]
+	mi := &file_netcap_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8990,7 +9230,7 @@ func (x *GRERouting) String() string {
 func (*GRERouting) ProtoMessage() {}
 
 func (x *GRERouting) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[69]
+	mi := &file_netcap_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9003,7 +9243,7 @@ func (x *GRERouting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GRERouting.ProtoReflect.Descriptor instead.
 func (*GRERouting) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{69}
+	return file_netcap_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *GRERouting) GetAddressFamily() int32 {
@@ -9062,7 +9302,7 @@ type MPLS struct {
 
 func (x *MPLS) Reset() {
 	*x = MPLS{}
-	mi := &file_netcap_proto_msgTypes[70]
+	mi := &file_netcap_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9074,7 +9314,7 @@ func (x *MPLS) String() string {
 func (*MPLS) ProtoMessage() {}
 
 func (x *MPLS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[70]
+	mi := &file_netcap_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9087,7 +9327,7 @@ func (x *MPLS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MPLS.ProtoReflect.Descriptor instead.
 func (*MPLS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{70}
+	return file_netcap_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *MPLS) GetTimestamp() int64 {
@@ -9200,7 +9440,7 @@ type OSPFv2 struct {
 
 func (x *OSPFv2) Reset() {
 	*x = OSPFv2{}
-	mi := &file_netcap_proto_msgTypes[71]
+	mi := &file_netcap_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9212,7 +9452,7 @@ func (x *OSPFv2) String() string {
 func (*OSPFv2) ProtoMessage() {}
 
 func (x *OSPFv2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[71]
+	mi := &file_netcap_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9225,7 +9465,7 @@ func (x *OSPFv2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OSPFv2.ProtoReflect.Descriptor instead.
 func (*OSPFv2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{71}
+	return file_netcap_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *OSPFv2) GetTimestamp() int64 {
@@ -9399,7 +9639,7 @@ type OSPFv3 struct {
 
 func (x *OSPFv3) Reset() {
 	*x = OSPFv3{}
-	mi := &file_netcap_proto_msgTypes[72]
+	mi := &file_netcap_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9411,7 +9651,7 @@ func (x *OSPFv3) String() string {
 func (*OSPFv3) ProtoMessage() {}
 
 func (x *OSPFv3) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[72]
+	mi := &file_netcap_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9424,7 +9664,7 @@ func (x *OSPFv3) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OSPFv3.ProtoReflect.Descriptor instead.
 func (*OSPFv3) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{72}
+	return file_netcap_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *OSPFv3) GetTimestamp() int64 {
@@ -9584,7 +9824,7 @@ type HelloPkg struct {
 
 func (x *HelloPkg) Reset() {
 	*x = HelloPkg{}
-	mi := &file_netcap_proto_msgTypes[73]
+	mi := &file_netcap_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9596,7 +9836,7 @@ func (x *HelloPkg) String() string {
 func (*HelloPkg) ProtoMessage() {}
 
 func (x *HelloPkg) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[73]
+	mi := &file_netcap_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9609,7 +9849,7 @@ func (x *HelloPkg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloPkg.ProtoReflect.Descriptor instead.
 func (*HelloPkg) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{73}
+	return file_netcap_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *HelloPkg) GetInterfaceID() uint32 {
@@ -9689,7 +9929,7 @@ type HelloPkgV2 struct {
 
 func (x *HelloPkgV2) Reset() {
 	*x = HelloPkgV2{}
-	mi := &file_netcap_proto_msgTypes[74]
+	mi := &file_netcap_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9701,7 +9941,7 @@ func (x *HelloPkgV2) String() string {
 func (*HelloPkgV2) ProtoMessage() {}
 
 func (x *HelloPkgV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[74]
+	mi := &file_netcap_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9714,7 +9954,7 @@ func (x *HelloPkgV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloPkgV2.ProtoReflect.Descriptor instead.
 func (*HelloPkgV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{74}
+	return file_netcap_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *HelloPkgV2) GetInterfaceID() uint32 {
@@ -9794,7 +10034,7 @@ type DbDescPkg struct {
 
 func (x *DbDescPkg) Reset() {
 	*x = DbDescPkg{}
-	mi := &file_netcap_proto_msgTypes[75]
+	mi := &file_netcap_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9806,7 +10046,7 @@ func (x *DbDescPkg) String() string {
 func (*DbDescPkg) ProtoMessage() {}
 
 func (x *DbDescPkg) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[75]
+	mi := &file_netcap_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9819,7 +10059,7 @@ func (x *DbDescPkg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DbDescPkg.ProtoReflect.Descriptor instead.
 func (*DbDescPkg) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{75}
+	return file_netcap_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *DbDescPkg) GetOptions() uint32 {
@@ -9877,7 +10117,7 @@ type LSAheader struct {
 
 func (x *LSAheader) Reset() {
 	*x = LSAheader{}
-	mi := &file_netcap_proto_msgTypes[76]
+	mi := &file_netcap_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9889,7 +10129,7 @@ func (x *LSAheader) String() string {
 func (*LSAheader) ProtoMessage() {}
 
 func (x *LSAheader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[76]
+	mi := &file_netcap_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9902,7 +10142,7 @@ func (x *LSAheader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSAheader.ProtoReflect.Descriptor instead.
 func (*LSAheader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{76}
+	return file_netcap_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *LSAheader) GetLSAge() int32 {
@@ -9973,7 +10213,7 @@ type LSReq struct {
 
 func (x *LSReq) Reset() {
 	*x = LSReq{}
-	mi := &file_netcap_proto_msgTypes[77]
+	mi := &file_netcap_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9985,7 +10225,7 @@ func (x *LSReq) String() string {
 func (*LSReq) ProtoMessage() {}
 
 func (x *LSReq) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[77]
+	mi := &file_netcap_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9998,7 +10238,7 @@ func (x *LSReq) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSReq.ProtoReflect.Descriptor instead.
 func (*LSReq) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{77}
+	return file_netcap_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *LSReq) GetLSType() int32 {
@@ -10033,7 +10273,7 @@ type LSUpdate struct {
 
 func (x *LSUpdate) Reset() {
 	*x = LSUpdate{}
-	mi := &file_netcap_proto_msgTypes[78]
+	mi := &file_netcap_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10045,7 +10285,7 @@ func (x *LSUpdate) String() string {
 func (*LSUpdate) ProtoMessage() {}
 
 func (x *LSUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[78]
+	mi := &file_netcap_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10058,7 +10298,7 @@ func (x *LSUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSUpdate.ProtoReflect.Descriptor instead.
 func (*LSUpdate) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{78}
+	return file_netcap_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *LSUpdate) GetNumOfLSAs() uint32 {
@@ -10096,7 +10336,7 @@ type LSA struct {
 
 func (x *LSA) Reset() {
 	*x = LSA{}
-	mi := &file_netcap_proto_msgTypes[79]
+	mi := &file_netcap_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10108,7 +10348,7 @@ func (x *LSA) String() string {
 func (*LSA) ProtoMessage() {}
 
 func (x *LSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[79]
+	mi := &file_netcap_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10121,7 +10361,7 @@ func (x *LSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSA.ProtoReflect.Descriptor instead.
 func (*LSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{79}
+	return file_netcap_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *LSA) GetHeader() *LSAheader {
@@ -10207,7 +10447,7 @@ type RouterLSA struct {
 
 func (x *RouterLSA) Reset() {
 	*x = RouterLSA{}
-	mi := &file_netcap_proto_msgTypes[80]
+	mi := &file_netcap_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10219,7 +10459,7 @@ func (x *RouterLSA) String() string {
 func (*RouterLSA) ProtoMessage() {}
 
 func (x *RouterLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[80]
+	mi := &file_netcap_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10232,7 +10472,7 @@ func (x *RouterLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterLSA.ProtoReflect.Descriptor instead.
 func (*RouterLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{80}
+	return file_netcap_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *RouterLSA) GetFlags() int32 {
@@ -10271,7 +10511,7 @@ type Router struct {
 
 func (x *Router) Reset() {
 	*x = Router{}
-	mi := &file_netcap_proto_msgTypes[81]
+	mi := &file_netcap_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10283,7 +10523,7 @@ func (x *Router) String() string {
 func (*Router) ProtoMessage() {}
 
 func (x *Router) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[81]
+	mi := &file_netcap_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10296,7 +10536,7 @@ func (x *Router) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Router.ProtoReflect.Descriptor instead.
 func (*Router) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{81}
+	return file_netcap_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Router) GetType() int32 {
@@ -10347,7 +10587,7 @@ type RouterLSAV2 struct {
 
 func (x *RouterLSAV2) Reset() {
 	*x = RouterLSAV2{}
-	mi := &file_netcap_proto_msgTypes[82]
+	mi := &file_netcap_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10359,7 +10599,7 @@ func (x *RouterLSAV2) String() string {
 func (*RouterLSAV2) ProtoMessage() {}
 
 func (x *RouterLSAV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[82]
+	mi := &file_netcap_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10372,7 +10612,7 @@ func (x *RouterLSAV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterLSAV2.ProtoReflect.Descriptor instead.
 func (*RouterLSAV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{82}
+	return file_netcap_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *RouterLSAV2) GetFlags() int32 {
@@ -10410,7 +10650,7 @@ type RouterV2 struct {
 
 func (x *RouterV2) Reset() {
 	*x = RouterV2{}
-	mi := &file_netcap_proto_msgTypes[83]
+	mi := &file_netcap_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10422,7 +10662,7 @@ func (x *RouterV2) String() string {
 func (*RouterV2) ProtoMessage() {}
 
 func (x *RouterV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[83]
+	mi := &file_netcap_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10435,7 +10675,7 @@ func (x *RouterV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterV2.ProtoReflect.Descriptor instead.
 func (*RouterV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{83}
+	return file_netcap_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *RouterV2) GetType() int32 {
@@ -10478,7 +10718,7 @@ type NetworkLSA struct {
 
 func (x *NetworkLSA) Reset() {
 	*x = NetworkLSA{}
-	mi := &file_netcap_proto_msgTypes[84]
+	mi := &file_netcap_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10490,7 +10730,7 @@ func (x *NetworkLSA) String() string {
 func (*NetworkLSA) ProtoMessage() {}
 
 func (x *NetworkLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[84]
+	mi := &file_netcap_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10503,7 +10743,7 @@ func (x *NetworkLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkLSA.ProtoReflect.Descriptor instead.
 func (*NetworkLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{84}
+	return file_netcap_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *NetworkLSA) GetOptions() uint32 {
@@ -10534,7 +10774,7 @@ type LinkLSA struct {
 
 func (x *LinkLSA) Reset() {
 	*x = LinkLSA{}
-	mi := &file_netcap_proto_msgTypes[85]
+	mi := &file_netcap_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10546,7 +10786,7 @@ func (x *LinkLSA) String() string {
 func (*LinkLSA) ProtoMessage() {}
 
 func (x *LinkLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[85]
+	mi := &file_netcap_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10559,7 +10799,7 @@ func (x *LinkLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLSA.ProtoReflect.Descriptor instead.
 func (*LinkLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{85}
+	return file_netcap_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *LinkLSA) GetRtrPriority() int32 {
@@ -10612,7 +10852,7 @@ type LSAPrefix struct {
 
 func (x *LSAPrefix) Reset() {
 	*x = LSAPrefix{}
-	mi := &file_netcap_proto_msgTypes[86]
+	mi := &file_netcap_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10624,7 +10864,7 @@ func (x *LSAPrefix) String() string {
 func (*LSAPrefix) ProtoMessage() {}
 
 func (x *LSAPrefix) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[86]
+	mi := &file_netcap_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10637,7 +10877,7 @@ func (x *LSAPrefix) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSAPrefix.ProtoReflect.Descriptor instead.
 func (*LSAPrefix) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{86}
+	return file_netcap_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *LSAPrefix) GetPrefixLength() int32 {
@@ -10682,7 +10922,7 @@ type IntraAreaPrefixLSA struct {
 
 func (x *IntraAreaPrefixLSA) Reset() {
 	*x = IntraAreaPrefixLSA{}
-	mi := &file_netcap_proto_msgTypes[87]
+	mi := &file_netcap_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10694,7 +10934,7 @@ func (x *IntraAreaPrefixLSA) String() string {
 func (*IntraAreaPrefixLSA) ProtoMessage() {}
 
 func (x *IntraAreaPrefixLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[87]
+	mi := &file_netcap_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10707,7 +10947,7 @@ func (x *IntraAreaPrefixLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntraAreaPrefixLSA.ProtoReflect.Descriptor instead.
 func (*IntraAreaPrefixLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{87}
+	return file_netcap_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *IntraAreaPrefixLSA) GetNumOfPrefixes() int32 {
@@ -10758,7 +10998,7 @@ type InterAreaPrefixLSA struct {
 
 func (x *InterAreaPrefixLSA) Reset() {
 	*x = InterAreaPrefixLSA{}
-	mi := &file_netcap_proto_msgTypes[88]
+	mi := &file_netcap_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10770,7 +11010,7 @@ func (x *InterAreaPrefixLSA) String() string {
 func (*InterAreaPrefixLSA) ProtoMessage() {}
 
 func (x *InterAreaPrefixLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[88]
+	mi := &file_netcap_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10783,7 +11023,7 @@ func (x *InterAreaPrefixLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterAreaPrefixLSA.ProtoReflect.Descriptor instead.
 func (*InterAreaPrefixLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{88}
+	return file_netcap_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *InterAreaPrefixLSA) GetMetric() uint32 {
@@ -10826,7 +11066,7 @@ type InterAreaRouterLSA struct {
 
 func (x *InterAreaRouterLSA) Reset() {
 	*x = InterAreaRouterLSA{}
-	mi := &file_netcap_proto_msgTypes[89]
+	mi := &file_netcap_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10838,7 +11078,7 @@ func (x *InterAreaRouterLSA) String() string {
 func (*InterAreaRouterLSA) ProtoMessage() {}
 
 func (x *InterAreaRouterLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[89]
+	mi := &file_netcap_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10851,7 +11091,7 @@ func (x *InterAreaRouterLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterAreaRouterLSA.ProtoReflect.Descriptor instead.
 func (*InterAreaRouterLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{89}
+	return file_netcap_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *InterAreaRouterLSA) GetOptions() uint32 {
@@ -10899,7 +11139,7 @@ type ASExternalLSA struct {
 
 func (x *ASExternalLSA) Reset() {
 	*x = ASExternalLSA{}
-	mi := &file_netcap_proto_msgTypes[90]
+	mi := &file_netcap_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10911,7 +11151,7 @@ func (x *ASExternalLSA) String() string {
 func (*ASExternalLSA) ProtoMessage() {}
 
 func (x *ASExternalLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[90]
+	mi := &file_netcap_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10924,7 +11164,7 @@ func (x *ASExternalLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ASExternalLSA.ProtoReflect.Descriptor instead.
 func (*ASExternalLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{90}
+	return file_netcap_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ASExternalLSA) GetFlags() int32 {
@@ -11006,7 +11246,7 @@ type ASExternalLSAV2 struct {
 
 func (x *ASExternalLSAV2) Reset() {
 	*x = ASExternalLSAV2{}
-	mi := &file_netcap_proto_msgTypes[91]
+	mi := &file_netcap_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11018,7 +11258,7 @@ func (x *ASExternalLSAV2) String() string {
 func (*ASExternalLSAV2) ProtoMessage() {}
 
 func (x *ASExternalLSAV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[91]
+	mi := &file_netcap_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11031,7 +11271,7 @@ func (x *ASExternalLSAV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ASExternalLSAV2.ProtoReflect.Descriptor instead.
 func (*ASExternalLSAV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{91}
+	return file_netcap_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ASExternalLSAV2) GetNetworkMask() uint32 {
@@ -11097,7 +11337,7 @@ type VRRPv2 struct {
 
 func (x *VRRPv2) Reset() {
 	*x = VRRPv2{}
-	mi := &file_netcap_proto_msgTypes[92]
+	mi := &file_netcap_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11109,7 +11349,7 @@ func (x *VRRPv2) String() string {
 func (*VRRPv2) ProtoMessage() {}
 
 func (x *VRRPv2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[92]
+	mi := &file_netcap_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11122,7 +11362,7 @@ func (x *VRRPv2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VRRPv2.ProtoReflect.Descriptor instead.
 func (*VRRPv2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{92}
+	return file_netcap_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *VRRPv2) GetTimestamp() int64 {
@@ -11237,6 +11477,589 @@ func (x *VRRPv2) GetFlowID() string {
 	return ""
 }
 
+// ISIS is the header of an IS-IS routing PDU (ISO 10589): a hello, link
+// state PDU or sequence number PDU, with the types of the TLVs it carries.
+// netcap reads it over 802.2 LLC (DSAP 0xFE), Cisco HDLC and Frame Relay.
+// System IDs are shown as tshark and tcpdump show them: groups of two bytes
+// in hex joined by dots (1921.6800.1001).
+type ISIS struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
+	HeaderLength int32                  `protobuf:"varint,2,opt,name=HeaderLength,proto3" json:"HeaderLength,omitempty"` // length indicator: the bytes of the fixed header
+	Version      int32                  `protobuf:"varint,3,opt,name=Version,proto3" json:"Version,omitempty"`           // version/protocol ID extension, 1
+	// system ID length field as sent: 0 means 6 bytes, 255 means none
+	SystemIDLength int32 `protobuf:"varint,4,opt,name=SystemIDLength,proto3" json:"SystemIDLength,omitempty"`
+	// PDU type: 15 L1 LAN hello, 16 L2 LAN hello, 17 point-to-point hello,
+	// 18 L1 LSP, 20 L2 LSP, 24 L1 CSNP, 25 L2 CSNP, 26 L1 PSNP, 27 L2 PSNP
+	PDUType int32 `protobuf:"varint,5,opt,name=PDUType,proto3" json:"PDUType,omitempty"`
+	// maximum area addresses field as sent: 0 means 3
+	MaxAreaAddresses int32 `protobuf:"varint,6,opt,name=MaxAreaAddresses,proto3" json:"MaxAreaAddresses,omitempty"`
+	// length of the whole PDU as its header gives it, bytes; 0 for an
+	// unknown PDU type
+	PDULength int32 `protobuf:"varint,7,opt,name=PDULength,proto3" json:"PDULength,omitempty"`
+	// hellos: circuit type (1 level 1, 2 level 2, 3 both); 0 in other PDUs
+	CircuitType int32 `protobuf:"varint,8,opt,name=CircuitType,proto3" json:"CircuitType,omitempty"`
+	// hellos, CSNP, PSNP: system ID of the sender; empty in LSPs
+	SourceID string `protobuf:"bytes,9,opt,name=SourceID,proto3" json:"SourceID,omitempty"`
+	// hellos: seconds the neighbor keeps the adjacency without a hello; 0
+	// in other PDUs
+	HoldingTime int32 `protobuf:"varint,10,opt,name=HoldingTime,proto3" json:"HoldingTime,omitempty"`
+	// LAN hellos: priority for designated IS election (7 bits); 0 in
+	// other PDUs
+	Priority int32 `protobuf:"varint,11,opt,name=Priority,proto3" json:"Priority,omitempty"`
+	// LAN hellos: LAN ID (designated IS system ID and pseudonode
+	// number); empty in other PDUs
+	LANID string `protobuf:"bytes,12,opt,name=LANID,proto3" json:"LANID,omitempty"`
+	// point-to-point hellos: local circuit ID; 0 in other PDUs
+	LocalCircuitID int32 `protobuf:"varint,13,opt,name=LocalCircuitID,proto3" json:"LocalCircuitID,omitempty"`
+	// LSPs: seconds before the LSP expires; 0 in other PDUs
+	RemainingLifetime int32 `protobuf:"varint,14,opt,name=RemainingLifetime,proto3" json:"RemainingLifetime,omitempty"`
+	// LSPs: LSP ID (system ID, pseudonode number, then "-" and the
+	// fragment number); empty in other PDUs
+	LSPID          string `protobuf:"bytes,15,opt,name=LSPID,proto3" json:"LSPID,omitempty"`
+	SequenceNumber uint32 `protobuf:"varint,16,opt,name=SequenceNumber,proto3" json:"SequenceNumber,omitempty"` // LSPs: sequence number; 0 in other PDUs
+	Checksum       int32  `protobuf:"varint,17,opt,name=Checksum,proto3" json:"Checksum,omitempty"`             // LSPs: checksum as sent (not verified); 0 in other PDUs
+	// CSNPs: first LSP ID of the range described; empty in other PDUs
+	StartLSPID string `protobuf:"bytes,18,opt,name=StartLSPID,proto3" json:"StartLSPID,omitempty"`
+	// CSNPs: last LSP ID of the range described; empty in other PDUs
+	EndLSPID string `protobuf:"bytes,19,opt,name=EndLSPID,proto3" json:"EndLSPID,omitempty"`
+	// area addresses of TLV 1, each as tcpdump shows it (49.0001)
+	AreaAddresses []string `protobuf:"bytes,20,rep,name=AreaAddresses,proto3" json:"AreaAddresses,omitempty"`
+	// types of the TLVs after the fixed header, in order (1 area addresses,
+	// 22 extended IS reachability, 135 extended IP reachability, 137 host
+	// name, ...); a TLV cut by the end of the PDU is not listed
+	TLVTypes    []int32 `protobuf:"varint,21,rep,packed,name=TLVTypes,proto3" json:"TLVTypes,omitempty"`
+	FrameNumber int64   `protobuf:"varint,22,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,23,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,24,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,25,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,26,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,27,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ISIS) Reset() {
+	*x = ISIS{}
+	mi := &file_netcap_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ISIS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ISIS) ProtoMessage() {}
+
+func (x *ISIS) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ISIS.ProtoReflect.Descriptor instead.
+func (*ISIS) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *ISIS) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ISIS) GetHeaderLength() int32 {
+	if x != nil {
+		return x.HeaderLength
+	}
+	return 0
+}
+
+func (x *ISIS) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ISIS) GetSystemIDLength() int32 {
+	if x != nil {
+		return x.SystemIDLength
+	}
+	return 0
+}
+
+func (x *ISIS) GetPDUType() int32 {
+	if x != nil {
+		return x.PDUType
+	}
+	return 0
+}
+
+func (x *ISIS) GetMaxAreaAddresses() int32 {
+	if x != nil {
+		return x.MaxAreaAddresses
+	}
+	return 0
+}
+
+func (x *ISIS) GetPDULength() int32 {
+	if x != nil {
+		return x.PDULength
+	}
+	return 0
+}
+
+func (x *ISIS) GetCircuitType() int32 {
+	if x != nil {
+		return x.CircuitType
+	}
+	return 0
+}
+
+func (x *ISIS) GetSourceID() string {
+	if x != nil {
+		return x.SourceID
+	}
+	return ""
+}
+
+func (x *ISIS) GetHoldingTime() int32 {
+	if x != nil {
+		return x.HoldingTime
+	}
+	return 0
+}
+
+func (x *ISIS) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *ISIS) GetLANID() string {
+	if x != nil {
+		return x.LANID
+	}
+	return ""
+}
+
+func (x *ISIS) GetLocalCircuitID() int32 {
+	if x != nil {
+		return x.LocalCircuitID
+	}
+	return 0
+}
+
+func (x *ISIS) GetRemainingLifetime() int32 {
+	if x != nil {
+		return x.RemainingLifetime
+	}
+	return 0
+}
+
+func (x *ISIS) GetLSPID() string {
+	if x != nil {
+		return x.LSPID
+	}
+	return ""
+}
+
+func (x *ISIS) GetSequenceNumber() uint32 {
+	if x != nil {
+		return x.SequenceNumber
+	}
+	return 0
+}
+
+func (x *ISIS) GetChecksum() int32 {
+	if x != nil {
+		return x.Checksum
+	}
+	return 0
+}
+
+func (x *ISIS) GetStartLSPID() string {
+	if x != nil {
+		return x.StartLSPID
+	}
+	return ""
+}
+
+func (x *ISIS) GetEndLSPID() string {
+	if x != nil {
+		return x.EndLSPID
+	}
+	return ""
+}
+
+func (x *ISIS) GetAreaAddresses() []string {
+	if x != nil {
+		return x.AreaAddresses
+	}
+	return nil
+}
+
+func (x *ISIS) GetTLVTypes() []int32 {
+	if x != nil {
+		return x.TLVTypes
+	}
+	return nil
+}
+
+func (x *ISIS) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *ISIS) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *ISIS) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *ISIS) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *ISIS) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *ISIS) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+// PPPControl is a PPP control packet: link control (LCP), a network
+// control protocol (IPCP, IPv6CP, CCP) or authentication (PAP, CHAP), which
+// negotiate and authenticate a PPP link (dial-up, PPPoE, PPTP, serial).
+type PPPControl struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// PPP protocol number: 49185 (0xc021) LCP, 32801 (0x8021) IPCP, 32855
+	// (0x8057) IPv6CP, 33021 (0x80fd) CCP, 49187 (0xc023) PAP, 49699
+	// (0xc223) CHAP
+	Protocol int32 `protobuf:"varint,2,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
+	// code: 1 configure request, 2 ack, 3 nak, 4 reject, 5 terminate
+	// request, 6 terminate ack, 9 echo request, 10 echo reply, ... (PAP: 1
+	// authenticate request, 2 ack, 3 nak; CHAP: 1 challenge, 2 response, 3
+	// success, 4 failure)
+	Code       int32 `protobuf:"varint,3,opt,name=Code,proto3" json:"Code,omitempty"`
+	Identifier int32 `protobuf:"varint,4,opt,name=Identifier,proto3" json:"Identifier,omitempty"` // identifier that matches a reply to its request
+	Length     int32 `protobuf:"varint,5,opt,name=Length,proto3" json:"Length,omitempty"`         // length field as sent, bytes (code to the end of the data)
+	// configure packets of LCP, IPCP, IPv6CP and CCP: the option types in
+	// order (LCP: 1 MRU, 3 authentication protocol, 5 magic number, ...);
+	// an option cut by the end of the packet is not listed
+	OptionTypes []int32 `protobuf:"varint,6,rep,packed,name=OptionTypes,proto3" json:"OptionTypes,omitempty"`
+	FrameNumber int64   `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,12,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PPPControl) Reset() {
+	*x = PPPControl{}
+	mi := &file_netcap_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PPPControl) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PPPControl) ProtoMessage() {}
+
+func (x *PPPControl) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PPPControl.ProtoReflect.Descriptor instead.
+func (*PPPControl) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *PPPControl) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *PPPControl) GetProtocol() int32 {
+	if x != nil {
+		return x.Protocol
+	}
+	return 0
+}
+
+func (x *PPPControl) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *PPPControl) GetIdentifier() int32 {
+	if x != nil {
+		return x.Identifier
+	}
+	return 0
+}
+
+func (x *PPPControl) GetLength() int32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *PPPControl) GetOptionTypes() []int32 {
+	if x != nil {
+		return x.OptionTypes
+	}
+	return nil
+}
+
+func (x *PPPControl) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *PPPControl) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *PPPControl) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *PPPControl) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *PPPControl) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *PPPControl) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+// SLARP is a Cisco Serial Line Address Resolution Protocol packet, carried
+// in Cisco HDLC frames (protocol 0x8035): an address request or reply, or
+// the keepalive that tells a serial link is up.
+type SLARP struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp  int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`   // packet capture time, Unix ns
+	PacketType int32                  `protobuf:"varint,2,opt,name=PacketType,proto3" json:"PacketType,omitempty"` // 0 address request, 1 address reply, 2 line keepalive
+	// requests and replies: the sender's IPv4 address, text form; empty in
+	// keepalives
+	Address string `protobuf:"bytes,3,opt,name=Address,proto3" json:"Address,omitempty"`
+	// requests and replies: the sender's netmask, text form; empty in
+	// keepalives
+	Netmask string `protobuf:"bytes,4,opt,name=Netmask,proto3" json:"Netmask,omitempty"`
+	// keepalives: the sender's sequence number; 0 in other packets
+	MySequence uint32 `protobuf:"varint,5,opt,name=MySequence,proto3" json:"MySequence,omitempty"`
+	// keepalives: the last sequence number the sender received; 0 in other
+	// packets
+	YourSequence uint32 `protobuf:"varint,6,opt,name=YourSequence,proto3" json:"YourSequence,omitempty"`
+	// keepalives: reliability field as sent (0xFFFF); 0 in other packets
+	Reliability int32 `protobuf:"varint,7,opt,name=Reliability,proto3" json:"Reliability,omitempty"`
+	FrameNumber int64 `protobuf:"varint,8,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,13,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SLARP) Reset() {
+	*x = SLARP{}
+	mi := &file_netcap_proto_msgTypes[96]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SLARP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SLARP) ProtoMessage() {}
+
+func (x *SLARP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[96]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SLARP.ProtoReflect.Descriptor instead.
+func (*SLARP) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{96}
+}
+
+func (x *SLARP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *SLARP) GetPacketType() int32 {
+	if x != nil {
+		return x.PacketType
+	}
+	return 0
+}
+
+func (x *SLARP) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *SLARP) GetNetmask() string {
+	if x != nil {
+		return x.Netmask
+	}
+	return ""
+}
+
+func (x *SLARP) GetMySequence() uint32 {
+	if x != nil {
+		return x.MySequence
+	}
+	return 0
+}
+
+func (x *SLARP) GetYourSequence() uint32 {
+	if x != nil {
+		return x.YourSequence
+	}
+	return 0
+}
+
+func (x *SLARP) GetReliability() int32 {
+	if x != nil {
+		return x.Reliability
+	}
+	return 0
+}
+
+func (x *SLARP) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *SLARP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *SLARP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *SLARP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *SLARP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *SLARP) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
 // Geneve is a Generic Network Virtualization Encapsulation header.
 type Geneve struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -11263,7 +12086,7 @@ type Geneve struct {
 
 func (x *Geneve) Reset() {
 	*x = Geneve{}
-	mi := &file_netcap_proto_msgTypes[93]
+	mi := &file_netcap_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11275,7 +12098,7 @@ func (x *Geneve) String() string {
 func (*Geneve) ProtoMessage() {}
 
 func (x *Geneve) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[93]
+	mi := &file_netcap_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11288,7 +12111,7 @@ func (x *Geneve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Geneve.ProtoReflect.Descriptor instead.
 func (*Geneve) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{93}
+	return file_netcap_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *Geneve) GetTimestamp() int64 {
@@ -11403,7 +12226,7 @@ type GeneveOption struct {
 
 func (x *GeneveOption) Reset() {
 	*x = GeneveOption{}
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11415,7 +12238,7 @@ func (x *GeneveOption) String() string {
 func (*GeneveOption) ProtoMessage() {}
 
 func (x *GeneveOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11428,7 +12251,7 @@ func (x *GeneveOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GeneveOption.ProtoReflect.Descriptor instead.
 func (*GeneveOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{94}
+	return file_netcap_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *GeneveOption) GetClass() int32 {
@@ -11489,7 +12312,7 @@ type VXLAN struct {
 
 func (x *VXLAN) Reset() {
 	*x = VXLAN{}
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11501,7 +12324,7 @@ func (x *VXLAN) String() string {
 func (*VXLAN) ProtoMessage() {}
 
 func (x *VXLAN) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11514,7 +12337,7 @@ func (x *VXLAN) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VXLAN.ProtoReflect.Descriptor instead.
 func (*VXLAN) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{95}
+	return file_netcap_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *VXLAN) GetTimestamp() int64 {
@@ -11648,7 +12471,7 @@ type TCP struct {
 
 func (x *TCP) Reset() {
 	*x = TCP{}
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11660,7 +12483,7 @@ func (x *TCP) String() string {
 func (*TCP) ProtoMessage() {}
 
 func (x *TCP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11673,7 +12496,7 @@ func (x *TCP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCP.ProtoReflect.Descriptor instead.
 func (*TCP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{96}
+	return file_netcap_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *TCP) GetTimestamp() int64 {
@@ -11880,7 +12703,7 @@ type TCPOption struct {
 
 func (x *TCPOption) Reset() {
 	*x = TCPOption{}
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11892,7 +12715,7 @@ func (x *TCPOption) String() string {
 func (*TCPOption) ProtoMessage() {}
 
 func (x *TCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11905,7 +12728,7 @@ func (x *TCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPOption.ProtoReflect.Descriptor instead.
 func (*TCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{97}
+	return file_netcap_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *TCPOption) GetOptionType() int32 {
@@ -11951,7 +12774,7 @@ type UDP struct {
 
 func (x *UDP) Reset() {
 	*x = UDP{}
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11963,7 +12786,7 @@ func (x *UDP) String() string {
 func (*UDP) ProtoMessage() {}
 
 func (x *UDP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11976,7 +12799,7 @@ func (x *UDP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UDP.ProtoReflect.Descriptor instead.
 func (*UDP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{98}
+	return file_netcap_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *UDP) GetTimestamp() int64 {
@@ -12082,7 +12905,7 @@ type SCTP struct {
 
 func (x *SCTP) Reset() {
 	*x = SCTP{}
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12094,7 +12917,7 @@ func (x *SCTP) String() string {
 func (*SCTP) ProtoMessage() {}
 
 func (x *SCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12107,7 +12930,7 @@ func (x *SCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SCTP.ProtoReflect.Descriptor instead.
 func (*SCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{99}
+	return file_netcap_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *SCTP) GetTimestamp() int64 {
@@ -12210,7 +13033,7 @@ type DNS struct {
 
 func (x *DNS) Reset() {
 	*x = DNS{}
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12222,7 +13045,7 @@ func (x *DNS) String() string {
 func (*DNS) ProtoMessage() {}
 
 func (x *DNS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12235,7 +13058,7 @@ func (x *DNS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNS.ProtoReflect.Descriptor instead.
 func (*DNS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{100}
+	return file_netcap_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DNS) GetTimestamp() int64 {
@@ -12418,7 +13241,7 @@ type DNSQuestion struct {
 
 func (x *DNSQuestion) Reset() {
 	*x = DNSQuestion{}
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12430,7 +13253,7 @@ func (x *DNSQuestion) String() string {
 func (*DNSQuestion) ProtoMessage() {}
 
 func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12443,7 +13266,7 @@ func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSQuestion.ProtoReflect.Descriptor instead.
 func (*DNSQuestion) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{101}
+	return file_netcap_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DNSQuestion) GetName() string {
@@ -12492,7 +13315,7 @@ type DNSResourceRecord struct {
 
 func (x *DNSResourceRecord) Reset() {
 	*x = DNSResourceRecord{}
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12504,7 +13327,7 @@ func (x *DNSResourceRecord) String() string {
 func (*DNSResourceRecord) ProtoMessage() {}
 
 func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12517,7 +13340,7 @@ func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSResourceRecord.ProtoReflect.Descriptor instead.
 func (*DNSResourceRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{102}
+	return file_netcap_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DNSResourceRecord) GetName() string {
@@ -12634,7 +13457,7 @@ type DNSSOA struct {
 
 func (x *DNSSOA) Reset() {
 	*x = DNSSOA{}
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12646,7 +13469,7 @@ func (x *DNSSOA) String() string {
 func (*DNSSOA) ProtoMessage() {}
 
 func (x *DNSSOA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12659,7 +13482,7 @@ func (x *DNSSOA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSOA.ProtoReflect.Descriptor instead.
 func (*DNSSOA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{103}
+	return file_netcap_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DNSSOA) GetMName() string {
@@ -12724,7 +13547,7 @@ type DNSSRV struct {
 
 func (x *DNSSRV) Reset() {
 	*x = DNSSRV{}
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12736,7 +13559,7 @@ func (x *DNSSRV) String() string {
 func (*DNSSRV) ProtoMessage() {}
 
 func (x *DNSSRV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12749,7 +13572,7 @@ func (x *DNSSRV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSRV.ProtoReflect.Descriptor instead.
 func (*DNSSRV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{104}
+	return file_netcap_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DNSSRV) GetPriority() int32 {
@@ -12791,7 +13614,7 @@ type DNSMX struct {
 
 func (x *DNSMX) Reset() {
 	*x = DNSMX{}
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12803,7 +13626,7 @@ func (x *DNSMX) String() string {
 func (*DNSMX) ProtoMessage() {}
 
 func (x *DNSMX) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12816,7 +13639,7 @@ func (x *DNSMX) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSMX.ProtoReflect.Descriptor instead.
 func (*DNSMX) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{105}
+	return file_netcap_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DNSMX) GetPreference() int32 {
@@ -12871,7 +13694,7 @@ type DHCPv4 struct {
 
 func (x *DHCPv4) Reset() {
 	*x = DHCPv4{}
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12883,7 +13706,7 @@ func (x *DHCPv4) String() string {
 func (*DHCPv4) ProtoMessage() {}
 
 func (x *DHCPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12896,7 +13719,7 @@ func (x *DHCPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv4.ProtoReflect.Descriptor instead.
 func (*DHCPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{106}
+	return file_netcap_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DHCPv4) GetTimestamp() int64 {
@@ -13067,7 +13890,7 @@ type DHCPOption struct {
 
 func (x *DHCPOption) Reset() {
 	*x = DHCPOption{}
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13079,7 +13902,7 @@ func (x *DHCPOption) String() string {
 func (*DHCPOption) ProtoMessage() {}
 
 func (x *DHCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13092,7 +13915,7 @@ func (x *DHCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPOption.ProtoReflect.Descriptor instead.
 func (*DHCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{107}
+	return file_netcap_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DHCPOption) GetType() int32 {
@@ -13143,7 +13966,7 @@ type DHCPv6 struct {
 
 func (x *DHCPv6) Reset() {
 	*x = DHCPv6{}
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13155,7 +13978,7 @@ func (x *DHCPv6) String() string {
 func (*DHCPv6) ProtoMessage() {}
 
 func (x *DHCPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13168,7 +13991,7 @@ func (x *DHCPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6.ProtoReflect.Descriptor instead.
 func (*DHCPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{108}
+	return file_netcap_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *DHCPv6) GetTimestamp() int64 {
@@ -13276,7 +14099,7 @@ type DHCPv6Option struct {
 
 func (x *DHCPv6Option) Reset() {
 	*x = DHCPv6Option{}
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13288,7 +14111,7 @@ func (x *DHCPv6Option) String() string {
 func (*DHCPv6Option) ProtoMessage() {}
 
 func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13301,7 +14124,7 @@ func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6Option.ProtoReflect.Descriptor instead.
 func (*DHCPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{109}
+	return file_netcap_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *DHCPv6Option) GetCode() int32 {
@@ -13369,7 +14192,7 @@ type NTP struct {
 
 func (x *NTP) Reset() {
 	*x = NTP{}
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13381,7 +14204,7 @@ func (x *NTP) String() string {
 func (*NTP) ProtoMessage() {}
 
 func (x *NTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13394,7 +14217,7 @@ func (x *NTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NTP.ProtoReflect.Descriptor instead.
 func (*NTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{110}
+	return file_netcap_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *NTP) GetTimestamp() int64 {
@@ -13570,7 +14393,7 @@ type SIP struct {
 
 func (x *SIP) Reset() {
 	*x = SIP{}
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13582,7 +14405,7 @@ func (x *SIP) String() string {
 func (*SIP) ProtoMessage() {}
 
 func (x *SIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13595,7 +14418,7 @@ func (x *SIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SIP.ProtoReflect.Descriptor instead.
 func (*SIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{111}
+	return file_netcap_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *SIP) GetTimestamp() int64 {
@@ -13720,7 +14543,7 @@ type LCM struct {
 
 func (x *LCM) Reset() {
 	*x = LCM{}
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13732,7 +14555,7 @@ func (x *LCM) String() string {
 func (*LCM) ProtoMessage() {}
 
 func (x *LCM) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13745,7 +14568,7 @@ func (x *LCM) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LCM.ProtoReflect.Descriptor instead.
 func (*LCM) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{112}
+	return file_netcap_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *LCM) GetTimestamp() int64 {
@@ -13896,7 +14719,7 @@ type BFD struct {
 
 func (x *BFD) Reset() {
 	*x = BFD{}
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13908,7 +14731,7 @@ func (x *BFD) String() string {
 func (*BFD) ProtoMessage() {}
 
 func (x *BFD) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13921,7 +14744,7 @@ func (x *BFD) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFD.ProtoReflect.Descriptor instead.
 func (*BFD) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{113}
+	return file_netcap_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *BFD) GetTimestamp() int64 {
@@ -14102,7 +14925,7 @@ type BFDAuthHeader struct {
 
 func (x *BFDAuthHeader) Reset() {
 	*x = BFDAuthHeader{}
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14114,7 +14937,7 @@ func (x *BFDAuthHeader) String() string {
 func (*BFDAuthHeader) ProtoMessage() {}
 
 func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14127,7 +14950,7 @@ func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFDAuthHeader.ProtoReflect.Descriptor instead.
 func (*BFDAuthHeader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{114}
+	return file_netcap_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *BFDAuthHeader) GetAuthType() int32 {
@@ -14257,7 +15080,7 @@ type HTTP struct {
 
 func (x *HTTP) Reset() {
 	*x = HTTP{}
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14269,7 +15092,7 @@ func (x *HTTP) String() string {
 func (*HTTP) ProtoMessage() {}
 
 func (x *HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14282,7 +15105,7 @@ func (x *HTTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTP.ProtoReflect.Descriptor instead.
 func (*HTTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{115}
+	return file_netcap_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *HTTP) GetTimestamp() int64 {
@@ -14576,7 +15399,7 @@ type HTTPCookie struct {
 
 func (x *HTTPCookie) Reset() {
 	*x = HTTPCookie{}
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14588,7 +15411,7 @@ func (x *HTTPCookie) String() string {
 func (*HTTPCookie) ProtoMessage() {}
 
 func (x *HTTPCookie) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14601,7 +15424,7 @@ func (x *HTTPCookie) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCookie.ProtoReflect.Descriptor instead.
 func (*HTTPCookie) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{116}
+	return file_netcap_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *HTTPCookie) GetName() string {
@@ -14671,7 +15494,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14683,7 +15506,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14696,7 +15519,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{117}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -14984,7 +15807,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14996,7 +15819,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15009,7 +15832,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{118}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -15255,7 +16078,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15267,7 +16090,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15280,7 +16103,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{119}
+	return file_netcap_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -15406,7 +16229,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15418,7 +16241,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15431,7 +16254,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -15558,7 +16381,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15570,7 +16393,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15583,7 +16406,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -15697,7 +16520,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15709,7 +16532,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15722,7 +16545,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{122}
+	return file_netcap_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -15799,7 +16622,7 @@ type SSH struct {
 
 func (x *SSH) Reset() {
 	*x = SSH{}
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15811,7 +16634,7 @@ func (x *SSH) String() string {
 func (*SSH) ProtoMessage() {}
 
 func (x *SSH) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15824,7 +16647,7 @@ func (x *SSH) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SSH.ProtoReflect.Descriptor instead.
 func (*SSH) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{123}
+	return file_netcap_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *SSH) GetTimestamp() int64 {
@@ -16082,7 +16905,7 @@ type MailMessage struct {
 
 func (x *MailMessage) Reset() {
 	*x = MailMessage{}
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16094,7 +16917,7 @@ func (x *MailMessage) String() string {
 func (*MailMessage) ProtoMessage() {}
 
 func (x *MailMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16107,7 +16930,7 @@ func (x *MailMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailMessage.ProtoReflect.Descriptor instead.
 func (*MailMessage) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{124}
+	return file_netcap_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *MailMessage) GetFrom() string {
@@ -16225,7 +17048,7 @@ type MailPart struct {
 
 func (x *MailPart) Reset() {
 	*x = MailPart{}
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16237,7 +17060,7 @@ func (x *MailPart) String() string {
 func (*MailPart) ProtoMessage() {}
 
 func (x *MailPart) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16250,7 +17073,7 @@ func (x *MailPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailPart.ProtoReflect.Descriptor instead.
 func (*MailPart) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{125}
+	return file_netcap_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *MailPart) GetContentType() string {
@@ -16342,7 +17165,7 @@ type SMTP struct {
 
 func (x *SMTP) Reset() {
 	*x = SMTP{}
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16354,7 +17177,7 @@ func (x *SMTP) String() string {
 func (*SMTP) ProtoMessage() {}
 
 func (x *SMTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16367,7 +17190,7 @@ func (x *SMTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SMTP.ProtoReflect.Descriptor instead.
 func (*SMTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{126}
+	return file_netcap_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *SMTP) GetTimestamp() int64 {
@@ -16564,7 +17387,7 @@ type POP3 struct {
 
 func (x *POP3) Reset() {
 	*x = POP3{}
-	mi := &file_netcap_proto_msgTypes[127]
+	mi := &file_netcap_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16576,7 +17399,7 @@ func (x *POP3) String() string {
 func (*POP3) ProtoMessage() {}
 
 func (x *POP3) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[127]
+	mi := &file_netcap_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16589,7 +17412,7 @@ func (x *POP3) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use POP3.ProtoReflect.Descriptor instead.
 func (*POP3) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{127}
+	return file_netcap_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *POP3) GetTimestamp() int64 {
@@ -16725,7 +17548,7 @@ type IMAP struct {
 
 func (x *IMAP) Reset() {
 	*x = IMAP{}
-	mi := &file_netcap_proto_msgTypes[128]
+	mi := &file_netcap_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16737,7 +17560,7 @@ func (x *IMAP) String() string {
 func (*IMAP) ProtoMessage() {}
 
 func (x *IMAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[128]
+	mi := &file_netcap_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16750,7 +17573,7 @@ func (x *IMAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IMAP.ProtoReflect.Descriptor instead.
 func (*IMAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{128}
+	return file_netcap_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *IMAP) GetTimestamp() int64 {
@@ -16890,7 +17713,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_netcap_proto_msgTypes[129]
+	mi := &file_netcap_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16902,7 +17725,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[129]
+	mi := &file_netcap_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16915,7 +17738,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{129}
+	return file_netcap_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *Credentials) GetTimestamp() int64 {
@@ -17065,7 +17888,7 @@ type File struct {
 
 func (x *File) Reset() {
 	*x = File{}
-	mi := &file_netcap_proto_msgTypes[130]
+	mi := &file_netcap_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17077,7 +17900,7 @@ func (x *File) String() string {
 func (*File) ProtoMessage() {}
 
 func (x *File) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[130]
+	mi := &file_netcap_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17090,7 +17913,7 @@ func (x *File) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use File.ProtoReflect.Descriptor instead.
 func (*File) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{130}
+	return file_netcap_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *File) GetTimestamp() int64 {
@@ -17269,7 +18092,7 @@ type Software struct {
 
 func (x *Software) Reset() {
 	*x = Software{}
-	mi := &file_netcap_proto_msgTypes[131]
+	mi := &file_netcap_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17281,7 +18104,7 @@ func (x *Software) String() string {
 func (*Software) ProtoMessage() {}
 
 func (x *Software) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[131]
+	mi := &file_netcap_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17294,7 +18117,7 @@ func (x *Software) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Software.ProtoReflect.Descriptor instead.
 func (*Software) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{131}
+	return file_netcap_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *Software) GetTimestamp() int64 {
@@ -17413,7 +18236,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_netcap_proto_msgTypes[132]
+	mi := &file_netcap_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17425,7 +18248,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[132]
+	mi := &file_netcap_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17438,7 +18261,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{132}
+	return file_netcap_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *Service) GetTimestamp() int64 {
@@ -17582,7 +18405,7 @@ type FTP struct {
 
 func (x *FTP) Reset() {
 	*x = FTP{}
-	mi := &file_netcap_proto_msgTypes[133]
+	mi := &file_netcap_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17594,7 +18417,7 @@ func (x *FTP) String() string {
 func (*FTP) ProtoMessage() {}
 
 func (x *FTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[133]
+	mi := &file_netcap_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17607,7 +18430,7 @@ func (x *FTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FTP.ProtoReflect.Descriptor instead.
 func (*FTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{133}
+	return file_netcap_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *FTP) GetTimestamp() int64 {
@@ -17732,7 +18555,7 @@ type FTPTransfer struct {
 
 func (x *FTPTransfer) Reset() {
 	*x = FTPTransfer{}
-	mi := &file_netcap_proto_msgTypes[134]
+	mi := &file_netcap_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17744,7 +18567,7 @@ func (x *FTPTransfer) String() string {
 func (*FTPTransfer) ProtoMessage() {}
 
 func (x *FTPTransfer) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[134]
+	mi := &file_netcap_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17757,7 +18580,7 @@ func (x *FTPTransfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FTPTransfer.ProtoReflect.Descriptor instead.
 func (*FTPTransfer) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{134}
+	return file_netcap_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *FTPTransfer) GetCommand() string {
@@ -17962,7 +18785,33 @@ const file_netcap_proto_rawDesc = "" +
 	"\n" +
 	"FrameFirst\x18\x0e \x01(\x03R\n" +
 	"FrameFirst\x12\x1c\n" +
-	"\tFrameLast\x18\x0f \x01(\x03R\tFrameLast\"\xe0\x02\n" +
+	"\tFrameLast\x18\x0f \x01(\x03R\tFrameLast\"\xce\x05\n" +
+	"\x04WPAN\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1c\n" +
+	"\tFrameType\x18\x02 \x01(\x05R\tFrameType\x12(\n" +
+	"\x0fSecurityEnabled\x18\x03 \x01(\bR\x0fSecurityEnabled\x12\"\n" +
+	"\fFramePending\x18\x04 \x01(\bR\fFramePending\x12\x1e\n" +
+	"\n" +
+	"AckRequest\x18\x05 \x01(\bR\n" +
+	"AckRequest\x12*\n" +
+	"\x10PANIDCompression\x18\x06 \x01(\bR\x10PANIDCompression\x12<\n" +
+	"\x19SequenceNumberSuppression\x18\a \x01(\bR\x19SequenceNumberSuppression\x12\x1c\n" +
+	"\tIEPresent\x18\b \x01(\bR\tIEPresent\x12 \n" +
+	"\vDstAddrMode\x18\t \x01(\x05R\vDstAddrMode\x12\"\n" +
+	"\fFrameVersion\x18\n" +
+	" \x01(\x05R\fFrameVersion\x12 \n" +
+	"\vSrcAddrMode\x18\v \x01(\x05R\vSrcAddrMode\x12&\n" +
+	"\x0eSequenceNumber\x18\f \x01(\x05R\x0eSequenceNumber\x12\x1a\n" +
+	"\bDstPANID\x18\r \x01(\x05R\bDstPANID\x12\x18\n" +
+	"\aDstAddr\x18\x0e \x01(\tR\aDstAddr\x12\x1a\n" +
+	"\bSrcPANID\x18\x0f \x01(\x05R\bSrcPANID\x12\x18\n" +
+	"\aSrcAddr\x18\x10 \x01(\tR\aSrcAddr\x12 \n" +
+	"\vFrameNumber\x18\x11 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x12 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x13 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x14 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x15 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\x16 \x01(\tR\x06FlowID\"\xe0\x02\n" +
 	"\bEthernet\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x16\n" +
 	"\x06SrcMAC\x18\x02 \x01(\tR\x06SrcMAC\x12\x16\n" +
@@ -18920,7 +19769,74 @@ const file_netcap_proto_rawDesc = "" +
 	"\x05DstIP\x18\r \x01(\tR\x05DstIP\x12\x18\n" +
 	"\aSrcPort\x18\x0e \x01(\x05R\aSrcPort\x12\x18\n" +
 	"\aDstPort\x18\x0f \x01(\x05R\aDstPort\x12\x16\n" +
-	"\x06FlowID\x18\x10 \x01(\tR\x06FlowID\"\xa4\x03\n" +
+	"\x06FlowID\x18\x10 \x01(\tR\x06FlowID\"\xc8\x06\n" +
+	"\x04ISIS\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\"\n" +
+	"\fHeaderLength\x18\x02 \x01(\x05R\fHeaderLength\x12\x18\n" +
+	"\aVersion\x18\x03 \x01(\x05R\aVersion\x12&\n" +
+	"\x0eSystemIDLength\x18\x04 \x01(\x05R\x0eSystemIDLength\x12\x18\n" +
+	"\aPDUType\x18\x05 \x01(\x05R\aPDUType\x12*\n" +
+	"\x10MaxAreaAddresses\x18\x06 \x01(\x05R\x10MaxAreaAddresses\x12\x1c\n" +
+	"\tPDULength\x18\a \x01(\x05R\tPDULength\x12 \n" +
+	"\vCircuitType\x18\b \x01(\x05R\vCircuitType\x12\x1a\n" +
+	"\bSourceID\x18\t \x01(\tR\bSourceID\x12 \n" +
+	"\vHoldingTime\x18\n" +
+	" \x01(\x05R\vHoldingTime\x12\x1a\n" +
+	"\bPriority\x18\v \x01(\x05R\bPriority\x12\x14\n" +
+	"\x05LANID\x18\f \x01(\tR\x05LANID\x12&\n" +
+	"\x0eLocalCircuitID\x18\r \x01(\x05R\x0eLocalCircuitID\x12,\n" +
+	"\x11RemainingLifetime\x18\x0e \x01(\x05R\x11RemainingLifetime\x12\x14\n" +
+	"\x05LSPID\x18\x0f \x01(\tR\x05LSPID\x12&\n" +
+	"\x0eSequenceNumber\x18\x10 \x01(\rR\x0eSequenceNumber\x12\x1a\n" +
+	"\bChecksum\x18\x11 \x01(\x05R\bChecksum\x12\x1e\n" +
+	"\n" +
+	"StartLSPID\x18\x12 \x01(\tR\n" +
+	"StartLSPID\x12\x1a\n" +
+	"\bEndLSPID\x18\x13 \x01(\tR\bEndLSPID\x12$\n" +
+	"\rAreaAddresses\x18\x14 \x03(\tR\rAreaAddresses\x12\x1a\n" +
+	"\bTLVTypes\x18\x15 \x03(\x05R\bTLVTypes\x12 \n" +
+	"\vFrameNumber\x18\x16 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x17 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x18 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x19 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x1a \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\x1b \x01(\tR\x06FlowID\"\xce\x02\n" +
+	"\n" +
+	"PPPControl\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1a\n" +
+	"\bProtocol\x18\x02 \x01(\x05R\bProtocol\x12\x12\n" +
+	"\x04Code\x18\x03 \x01(\x05R\x04Code\x12\x1e\n" +
+	"\n" +
+	"Identifier\x18\x04 \x01(\x05R\n" +
+	"Identifier\x12\x16\n" +
+	"\x06Length\x18\x05 \x01(\x05R\x06Length\x12 \n" +
+	"\vOptionTypes\x18\x06 \x03(\x05R\vOptionTypes\x12 \n" +
+	"\vFrameNumber\x18\a \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\b \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\t \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\n" +
+	" \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\v \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\f \x01(\tR\x06FlowID\"\xf9\x02\n" +
+	"\x05SLARP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1e\n" +
+	"\n" +
+	"PacketType\x18\x02 \x01(\x05R\n" +
+	"PacketType\x12\x18\n" +
+	"\aAddress\x18\x03 \x01(\tR\aAddress\x12\x18\n" +
+	"\aNetmask\x18\x04 \x01(\tR\aNetmask\x12\x1e\n" +
+	"\n" +
+	"MySequence\x18\x05 \x01(\rR\n" +
+	"MySequence\x12\"\n" +
+	"\fYourSequence\x18\x06 \x01(\rR\fYourSequence\x12 \n" +
+	"\vReliability\x18\a \x01(\x05R\vReliability\x12 \n" +
+	"\vFrameNumber\x18\b \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\t \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\n" +
+	" \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\v \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\f \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\r \x01(\tR\x06FlowID\"\xa4\x03\n" +
 	"\x06Geneve\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x18\n" +
 	"\aVersion\x18\x02 \x01(\x05R\aVersion\x12$\n" +
@@ -19651,7 +20567,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x04Name\x18\x02 \x01(\tR\x04Name\x12 \n" +
 	"\vDataAddress\x18\x03 \x01(\tR\vDataAddress\x12\x12\n" +
 	"\x04Size\x18\x04 \x01(\x03R\x04Size\x12\x14\n" +
-	"\x05Reply\x18\x05 \x01(\tR\x05Reply*\xc4\x0e\n" +
+	"\x05Reply\x18\x05 \x01(\tR\x05Reply*\xff\x0e\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -19769,7 +20685,11 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06NC_SSH\x10b\x12\v\n" +
 	"\aNC_IMAP\x10h\x12\n" +
 	"\n" +
-	"\x06NC_FTP\x10iB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\x06NC_FTP\x10i\x12\v\n" +
+	"\aNC_ISIS\x10j\x12\f\n" +
+	"\bNC_SLARP\x10k\x12\v\n" +
+	"\aNC_WPAN\x10l\x12\x11\n" +
+	"\rNC_PPPControl\x10mB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -19784,7 +20704,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 138)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 142)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -19794,229 +20714,233 @@ var file_netcap_proto_goTypes = []any{
 	(*LinkFlow)(nil),                    // 5: netcap.LinkFlow
 	(*NetworkFlow)(nil),                 // 6: netcap.NetworkFlow
 	(*TransportFlow)(nil),               // 7: netcap.TransportFlow
-	(*Ethernet)(nil),                    // 8: netcap.Ethernet
-	(*ARP)(nil),                         // 9: netcap.ARP
-	(*Dot1Q)(nil),                       // 10: netcap.Dot1Q
-	(*LLC)(nil),                         // 11: netcap.LLC
-	(*SNAP)(nil),                        // 12: netcap.SNAP
-	(*LinkLayerDiscovery)(nil),          // 13: netcap.LinkLayerDiscovery
-	(*LLDPChassisID)(nil),               // 14: netcap.LLDPChassisID
-	(*LLDPPortID)(nil),                  // 15: netcap.LLDPPortID
-	(*LinkLayerDiscoveryValue)(nil),     // 16: netcap.LinkLayerDiscoveryValue
-	(*LinkLayerDiscoveryInfo)(nil),      // 17: netcap.LinkLayerDiscoveryInfo
-	(*LLDPSysCapabilities)(nil),         // 18: netcap.LLDPSysCapabilities
-	(*LLDPCapabilities)(nil),            // 19: netcap.LLDPCapabilities
-	(*LLDPMgmtAddress)(nil),             // 20: netcap.LLDPMgmtAddress
-	(*LLDPOrgSpecificTLV)(nil),          // 21: netcap.LLDPOrgSpecificTLV
-	(*EthernetCTP)(nil),                 // 22: netcap.EthernetCTP
-	(*EthernetCTPReply)(nil),            // 23: netcap.EthernetCTPReply
-	(*CiscoDiscovery)(nil),              // 24: netcap.CiscoDiscovery
-	(*CiscoDiscoveryValue)(nil),         // 25: netcap.CiscoDiscoveryValue
-	(*CiscoDiscoveryInfo)(nil),          // 26: netcap.CiscoDiscoveryInfo
-	(*CDPHello)(nil),                    // 27: netcap.CDPHello
-	(*CDPCapabilities)(nil),             // 28: netcap.CDPCapabilities
-	(*CDPVLANDialogue)(nil),             // 29: netcap.CDPVLANDialogue
-	(*CDPLocation)(nil),                 // 30: netcap.CDPLocation
-	(*CDPPowerDialogue)(nil),            // 31: netcap.CDPPowerDialogue
-	(*CDPSparePairPoE)(nil),             // 32: netcap.CDPSparePairPoE
-	(*CDPEnergyWise)(nil),               // 33: netcap.CDPEnergyWise
-	(*IPNet)(nil),                       // 34: netcap.IPNet
-	(*NortelDiscovery)(nil),             // 35: netcap.NortelDiscovery
-	(*FDDI)(nil),                        // 36: netcap.FDDI
-	(*USB)(nil),                         // 37: netcap.USB
-	(*USBRequestBlockSetup)(nil),        // 38: netcap.USBRequestBlockSetup
-	(*Dot11)(nil),                       // 39: netcap.Dot11
-	(*Dot11QOS)(nil),                    // 40: netcap.Dot11QOS
-	(*Dot11HTControl)(nil),              // 41: netcap.Dot11HTControl
-	(*Dot11HTControlVHT)(nil),           // 42: netcap.Dot11HTControlVHT
-	(*Dot11HTControlHT)(nil),            // 43: netcap.Dot11HTControlHT
-	(*Dot11HTControlMFB)(nil),           // 44: netcap.Dot11HTControlMFB
-	(*Dot11LinkAdapationControl)(nil),   // 45: netcap.Dot11LinkAdapationControl
-	(*Dot11ASEL)(nil),                   // 46: netcap.Dot11ASEL
-	(*EAP)(nil),                         // 47: netcap.EAP
-	(*EAPOL)(nil),                       // 48: netcap.EAPOL
-	(*EAPOLKey)(nil),                    // 49: netcap.EAPOLKey
-	(*IPv4)(nil),                        // 50: netcap.IPv4
-	(*IPv4Option)(nil),                  // 51: netcap.IPv4Option
-	(*IPv6)(nil),                        // 52: netcap.IPv6
-	(*IPv6HopByHop)(nil),                // 53: netcap.IPv6HopByHop
-	(*IPv6HopByHopOption)(nil),          // 54: netcap.IPv6HopByHopOption
-	(*IPv6HopByHopOptionAlignment)(nil), // 55: netcap.IPv6HopByHopOptionAlignment
-	(*IPv6Fragment)(nil),                // 56: netcap.IPv6Fragment
-	(*ICMPv4)(nil),                      // 57: netcap.ICMPv4
-	(*ICMPv6)(nil),                      // 58: netcap.ICMPv6
-	(*ICMPv6Echo)(nil),                  // 59: netcap.ICMPv6Echo
-	(*ICMPv6NeighborSolicitation)(nil),  // 60: netcap.ICMPv6NeighborSolicitation
-	(*ICMPv6NeighborAdvertisement)(nil), // 61: netcap.ICMPv6NeighborAdvertisement
-	(*ICMPv6RouterSolicitation)(nil),    // 62: netcap.ICMPv6RouterSolicitation
-	(*ICMPv6RouterAdvertisement)(nil),   // 63: netcap.ICMPv6RouterAdvertisement
-	(*ICMPv6Option)(nil),                // 64: netcap.ICMPv6Option
-	(*IGMP)(nil),                        // 65: netcap.IGMP
-	(*IGMPv3GroupRecord)(nil),           // 66: netcap.IGMPv3GroupRecord
-	(*IPSecAH)(nil),                     // 67: netcap.IPSecAH
-	(*IPSecESP)(nil),                    // 68: netcap.IPSecESP
-	(*GRE)(nil),                         // 69: netcap.GRE
-	(*GRERouting)(nil),                  // 70: netcap.GRERouting
-	(*MPLS)(nil),                        // 71: netcap.MPLS
-	(*OSPFv2)(nil),                      // 72: netcap.OSPFv2
-	(*OSPFv3)(nil),                      // 73: netcap.OSPFv3
-	(*HelloPkg)(nil),                    // 74: netcap.HelloPkg
-	(*HelloPkgV2)(nil),                  // 75: netcap.HelloPkgV2
-	(*DbDescPkg)(nil),                   // 76: netcap.DbDescPkg
-	(*LSAheader)(nil),                   // 77: netcap.LSAheader
-	(*LSReq)(nil),                       // 78: netcap.LSReq
-	(*LSUpdate)(nil),                    // 79: netcap.LSUpdate
-	(*LSA)(nil),                         // 80: netcap.LSA
-	(*RouterLSA)(nil),                   // 81: netcap.RouterLSA
-	(*Router)(nil),                      // 82: netcap.Router
-	(*RouterLSAV2)(nil),                 // 83: netcap.RouterLSAV2
-	(*RouterV2)(nil),                    // 84: netcap.RouterV2
-	(*NetworkLSA)(nil),                  // 85: netcap.NetworkLSA
-	(*LinkLSA)(nil),                     // 86: netcap.LinkLSA
-	(*LSAPrefix)(nil),                   // 87: netcap.LSAPrefix
-	(*IntraAreaPrefixLSA)(nil),          // 88: netcap.IntraAreaPrefixLSA
-	(*InterAreaPrefixLSA)(nil),          // 89: netcap.InterAreaPrefixLSA
-	(*InterAreaRouterLSA)(nil),          // 90: netcap.InterAreaRouterLSA
-	(*ASExternalLSA)(nil),               // 91: netcap.ASExternalLSA
-	(*ASExternalLSAV2)(nil),             // 92: netcap.ASExternalLSAV2
-	(*VRRPv2)(nil),                      // 93: netcap.VRRPv2
-	(*Geneve)(nil),                      // 94: netcap.Geneve
-	(*GeneveOption)(nil),                // 95: netcap.GeneveOption
-	(*VXLAN)(nil),                       // 96: netcap.VXLAN
-	(*TCP)(nil),                         // 97: netcap.TCP
-	(*TCPOption)(nil),                   // 98: netcap.TCPOption
-	(*UDP)(nil),                         // 99: netcap.UDP
-	(*SCTP)(nil),                        // 100: netcap.SCTP
-	(*DNS)(nil),                         // 101: netcap.DNS
-	(*DNSQuestion)(nil),                 // 102: netcap.DNSQuestion
-	(*DNSResourceRecord)(nil),           // 103: netcap.DNSResourceRecord
-	(*DNSSOA)(nil),                      // 104: netcap.DNSSOA
-	(*DNSSRV)(nil),                      // 105: netcap.DNSSRV
-	(*DNSMX)(nil),                       // 106: netcap.DNSMX
-	(*DHCPv4)(nil),                      // 107: netcap.DHCPv4
-	(*DHCPOption)(nil),                  // 108: netcap.DHCPOption
-	(*DHCPv6)(nil),                      // 109: netcap.DHCPv6
-	(*DHCPv6Option)(nil),                // 110: netcap.DHCPv6Option
-	(*NTP)(nil),                         // 111: netcap.NTP
-	(*SIP)(nil),                         // 112: netcap.SIP
-	(*LCM)(nil),                         // 113: netcap.LCM
-	(*BFD)(nil),                         // 114: netcap.BFD
-	(*BFDAuthHeader)(nil),               // 115: netcap.BFDAuthHeader
-	(*HTTP)(nil),                        // 116: netcap.HTTP
-	(*HTTPCookie)(nil),                  // 117: netcap.HTTPCookie
-	(*TLSClientHello)(nil),              // 118: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 119: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 120: netcap.Modbus
-	(*CIP)(nil),                         // 121: netcap.CIP
-	(*ENIP)(nil),                        // 122: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 123: netcap.ENIPCommandSpecificData
-	(*SSH)(nil),                         // 124: netcap.SSH
-	(*MailMessage)(nil),                 // 125: netcap.MailMessage
-	(*MailPart)(nil),                    // 126: netcap.MailPart
-	(*SMTP)(nil),                        // 127: netcap.SMTP
-	(*POP3)(nil),                        // 128: netcap.POP3
-	(*IMAP)(nil),                        // 129: netcap.IMAP
-	(*Credentials)(nil),                 // 130: netcap.Credentials
-	(*File)(nil),                        // 131: netcap.File
-	(*Software)(nil),                    // 132: netcap.Software
-	(*Service)(nil),                     // 133: netcap.Service
-	(*FTP)(nil),                         // 134: netcap.FTP
-	(*FTPTransfer)(nil),                 // 135: netcap.FTPTransfer
-	nil,                                 // 136: netcap.HTTP.RequestHeaderEntry
-	nil,                                 // 137: netcap.HTTP.ResponseHeaderEntry
-	nil,                                 // 138: netcap.HTTP.ParametersEntry
+	(*WPAN)(nil),                        // 8: netcap.WPAN
+	(*Ethernet)(nil),                    // 9: netcap.Ethernet
+	(*ARP)(nil),                         // 10: netcap.ARP
+	(*Dot1Q)(nil),                       // 11: netcap.Dot1Q
+	(*LLC)(nil),                         // 12: netcap.LLC
+	(*SNAP)(nil),                        // 13: netcap.SNAP
+	(*LinkLayerDiscovery)(nil),          // 14: netcap.LinkLayerDiscovery
+	(*LLDPChassisID)(nil),               // 15: netcap.LLDPChassisID
+	(*LLDPPortID)(nil),                  // 16: netcap.LLDPPortID
+	(*LinkLayerDiscoveryValue)(nil),     // 17: netcap.LinkLayerDiscoveryValue
+	(*LinkLayerDiscoveryInfo)(nil),      // 18: netcap.LinkLayerDiscoveryInfo
+	(*LLDPSysCapabilities)(nil),         // 19: netcap.LLDPSysCapabilities
+	(*LLDPCapabilities)(nil),            // 20: netcap.LLDPCapabilities
+	(*LLDPMgmtAddress)(nil),             // 21: netcap.LLDPMgmtAddress
+	(*LLDPOrgSpecificTLV)(nil),          // 22: netcap.LLDPOrgSpecificTLV
+	(*EthernetCTP)(nil),                 // 23: netcap.EthernetCTP
+	(*EthernetCTPReply)(nil),            // 24: netcap.EthernetCTPReply
+	(*CiscoDiscovery)(nil),              // 25: netcap.CiscoDiscovery
+	(*CiscoDiscoveryValue)(nil),         // 26: netcap.CiscoDiscoveryValue
+	(*CiscoDiscoveryInfo)(nil),          // 27: netcap.CiscoDiscoveryInfo
+	(*CDPHello)(nil),                    // 28: netcap.CDPHello
+	(*CDPCapabilities)(nil),             // 29: netcap.CDPCapabilities
+	(*CDPVLANDialogue)(nil),             // 30: netcap.CDPVLANDialogue
+	(*CDPLocation)(nil),                 // 31: netcap.CDPLocation
+	(*CDPPowerDialogue)(nil),            // 32: netcap.CDPPowerDialogue
+	(*CDPSparePairPoE)(nil),             // 33: netcap.CDPSparePairPoE
+	(*CDPEnergyWise)(nil),               // 34: netcap.CDPEnergyWise
+	(*IPNet)(nil),                       // 35: netcap.IPNet
+	(*NortelDiscovery)(nil),             // 36: netcap.NortelDiscovery
+	(*FDDI)(nil),                        // 37: netcap.FDDI
+	(*USB)(nil),                         // 38: netcap.USB
+	(*USBRequestBlockSetup)(nil),        // 39: netcap.USBRequestBlockSetup
+	(*Dot11)(nil),                       // 40: netcap.Dot11
+	(*Dot11QOS)(nil),                    // 41: netcap.Dot11QOS
+	(*Dot11HTControl)(nil),              // 42: netcap.Dot11HTControl
+	(*Dot11HTControlVHT)(nil),           // 43: netcap.Dot11HTControlVHT
+	(*Dot11HTControlHT)(nil),            // 44: netcap.Dot11HTControlHT
+	(*Dot11HTControlMFB)(nil),           // 45: netcap.Dot11HTControlMFB
+	(*Dot11LinkAdapationControl)(nil),   // 46: netcap.Dot11LinkAdapationControl
+	(*Dot11ASEL)(nil),                   // 47: netcap.Dot11ASEL
+	(*EAP)(nil),                         // 48: netcap.EAP
+	(*EAPOL)(nil),                       // 49: netcap.EAPOL
+	(*EAPOLKey)(nil),                    // 50: netcap.EAPOLKey
+	(*IPv4)(nil),                        // 51: netcap.IPv4
+	(*IPv4Option)(nil),                  // 52: netcap.IPv4Option
+	(*IPv6)(nil),                        // 53: netcap.IPv6
+	(*IPv6HopByHop)(nil),                // 54: netcap.IPv6HopByHop
+	(*IPv6HopByHopOption)(nil),          // 55: netcap.IPv6HopByHopOption
+	(*IPv6HopByHopOptionAlignment)(nil), // 56: netcap.IPv6HopByHopOptionAlignment
+	(*IPv6Fragment)(nil),                // 57: netcap.IPv6Fragment
+	(*ICMPv4)(nil),                      // 58: netcap.ICMPv4
+	(*ICMPv6)(nil),                      // 59: netcap.ICMPv6
+	(*ICMPv6Echo)(nil),                  // 60: netcap.ICMPv6Echo
+	(*ICMPv6NeighborSolicitation)(nil),  // 61: netcap.ICMPv6NeighborSolicitation
+	(*ICMPv6NeighborAdvertisement)(nil), // 62: netcap.ICMPv6NeighborAdvertisement
+	(*ICMPv6RouterSolicitation)(nil),    // 63: netcap.ICMPv6RouterSolicitation
+	(*ICMPv6RouterAdvertisement)(nil),   // 64: netcap.ICMPv6RouterAdvertisement
+	(*ICMPv6Option)(nil),                // 65: netcap.ICMPv6Option
+	(*IGMP)(nil),                        // 66: netcap.IGMP
+	(*IGMPv3GroupRecord)(nil),           // 67: netcap.IGMPv3GroupRecord
+	(*IPSecAH)(nil),                     // 68: netcap.IPSecAH
+	(*IPSecESP)(nil),                    // 69: netcap.IPSecESP
+	(*GRE)(nil),                         // 70: netcap.GRE
+	(*GRERouting)(nil),                  // 71: netcap.GRERouting
+	(*MPLS)(nil),                        // 72: netcap.MPLS
+	(*OSPFv2)(nil),                      // 73: netcap.OSPFv2
+	(*OSPFv3)(nil),                      // 74: netcap.OSPFv3
+	(*HelloPkg)(nil),                    // 75: netcap.HelloPkg
+	(*HelloPkgV2)(nil),                  // 76: netcap.HelloPkgV2
+	(*DbDescPkg)(nil),                   // 77: netcap.DbDescPkg
+	(*LSAheader)(nil),                   // 78: netcap.LSAheader
+	(*LSReq)(nil),                       // 79: netcap.LSReq
+	(*LSUpdate)(nil),                    // 80: netcap.LSUpdate
+	(*LSA)(nil),                         // 81: netcap.LSA
+	(*RouterLSA)(nil),                   // 82: netcap.RouterLSA
+	(*Router)(nil),                      // 83: netcap.Router
+	(*RouterLSAV2)(nil),                 // 84: netcap.RouterLSAV2
+	(*RouterV2)(nil),                    // 85: netcap.RouterV2
+	(*NetworkLSA)(nil),                  // 86: netcap.NetworkLSA
+	(*LinkLSA)(nil),                     // 87: netcap.LinkLSA
+	(*LSAPrefix)(nil),                   // 88: netcap.LSAPrefix
+	(*IntraAreaPrefixLSA)(nil),          // 89: netcap.IntraAreaPrefixLSA
+	(*InterAreaPrefixLSA)(nil),          // 90: netcap.InterAreaPrefixLSA
+	(*InterAreaRouterLSA)(nil),          // 91: netcap.InterAreaRouterLSA
+	(*ASExternalLSA)(nil),               // 92: netcap.ASExternalLSA
+	(*ASExternalLSAV2)(nil),             // 93: netcap.ASExternalLSAV2
+	(*VRRPv2)(nil),                      // 94: netcap.VRRPv2
+	(*ISIS)(nil),                        // 95: netcap.ISIS
+	(*PPPControl)(nil),                  // 96: netcap.PPPControl
+	(*SLARP)(nil),                       // 97: netcap.SLARP
+	(*Geneve)(nil),                      // 98: netcap.Geneve
+	(*GeneveOption)(nil),                // 99: netcap.GeneveOption
+	(*VXLAN)(nil),                       // 100: netcap.VXLAN
+	(*TCP)(nil),                         // 101: netcap.TCP
+	(*TCPOption)(nil),                   // 102: netcap.TCPOption
+	(*UDP)(nil),                         // 103: netcap.UDP
+	(*SCTP)(nil),                        // 104: netcap.SCTP
+	(*DNS)(nil),                         // 105: netcap.DNS
+	(*DNSQuestion)(nil),                 // 106: netcap.DNSQuestion
+	(*DNSResourceRecord)(nil),           // 107: netcap.DNSResourceRecord
+	(*DNSSOA)(nil),                      // 108: netcap.DNSSOA
+	(*DNSSRV)(nil),                      // 109: netcap.DNSSRV
+	(*DNSMX)(nil),                       // 110: netcap.DNSMX
+	(*DHCPv4)(nil),                      // 111: netcap.DHCPv4
+	(*DHCPOption)(nil),                  // 112: netcap.DHCPOption
+	(*DHCPv6)(nil),                      // 113: netcap.DHCPv6
+	(*DHCPv6Option)(nil),                // 114: netcap.DHCPv6Option
+	(*NTP)(nil),                         // 115: netcap.NTP
+	(*SIP)(nil),                         // 116: netcap.SIP
+	(*LCM)(nil),                         // 117: netcap.LCM
+	(*BFD)(nil),                         // 118: netcap.BFD
+	(*BFDAuthHeader)(nil),               // 119: netcap.BFDAuthHeader
+	(*HTTP)(nil),                        // 120: netcap.HTTP
+	(*HTTPCookie)(nil),                  // 121: netcap.HTTPCookie
+	(*TLSClientHello)(nil),              // 122: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 123: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 124: netcap.Modbus
+	(*CIP)(nil),                         // 125: netcap.CIP
+	(*ENIP)(nil),                        // 126: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 127: netcap.ENIPCommandSpecificData
+	(*SSH)(nil),                         // 128: netcap.SSH
+	(*MailMessage)(nil),                 // 129: netcap.MailMessage
+	(*MailPart)(nil),                    // 130: netcap.MailPart
+	(*SMTP)(nil),                        // 131: netcap.SMTP
+	(*POP3)(nil),                        // 132: netcap.POP3
+	(*IMAP)(nil),                        // 133: netcap.IMAP
+	(*Credentials)(nil),                 // 134: netcap.Credentials
+	(*File)(nil),                        // 135: netcap.File
+	(*Software)(nil),                    // 136: netcap.Software
+	(*Service)(nil),                     // 137: netcap.Service
+	(*FTP)(nil),                         // 138: netcap.FTP
+	(*FTPTransfer)(nil),                 // 139: netcap.FTPTransfer
+	nil,                                 // 140: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 141: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 142: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
 	0,   // 1: netcap.Batch.MessageType:type_name -> netcap.Type
-	14,  // 2: netcap.LinkLayerDiscovery.ChassisID:type_name -> netcap.LLDPChassisID
-	15,  // 3: netcap.LinkLayerDiscovery.PortID:type_name -> netcap.LLDPPortID
-	16,  // 4: netcap.LinkLayerDiscovery.Values:type_name -> netcap.LinkLayerDiscoveryValue
-	18,  // 5: netcap.LinkLayerDiscoveryInfo.SysCapabilities:type_name -> netcap.LLDPSysCapabilities
-	20,  // 6: netcap.LinkLayerDiscoveryInfo.MgmtAddress:type_name -> netcap.LLDPMgmtAddress
-	21,  // 7: netcap.LinkLayerDiscoveryInfo.OrgTLVs:type_name -> netcap.LLDPOrgSpecificTLV
-	16,  // 8: netcap.LinkLayerDiscoveryInfo.Unknown:type_name -> netcap.LinkLayerDiscoveryValue
-	19,  // 9: netcap.LLDPSysCapabilities.SystemCap:type_name -> netcap.LLDPCapabilities
-	19,  // 10: netcap.LLDPSysCapabilities.EnabledCap:type_name -> netcap.LLDPCapabilities
-	25,  // 11: netcap.CiscoDiscovery.Values:type_name -> netcap.CiscoDiscoveryValue
-	27,  // 12: netcap.CiscoDiscoveryInfo.CDPHello:type_name -> netcap.CDPHello
-	28,  // 13: netcap.CiscoDiscoveryInfo.Capabilities:type_name -> netcap.CDPCapabilities
-	34,  // 14: netcap.CiscoDiscoveryInfo.IPPrefixes:type_name -> netcap.IPNet
-	29,  // 15: netcap.CiscoDiscoveryInfo.VLANReply:type_name -> netcap.CDPVLANDialogue
-	29,  // 16: netcap.CiscoDiscoveryInfo.VLANQuery:type_name -> netcap.CDPVLANDialogue
-	30,  // 17: netcap.CiscoDiscoveryInfo.Location:type_name -> netcap.CDPLocation
-	31,  // 18: netcap.CiscoDiscoveryInfo.PowerRequest:type_name -> netcap.CDPPowerDialogue
-	31,  // 19: netcap.CiscoDiscoveryInfo.PowerAvailable:type_name -> netcap.CDPPowerDialogue
-	32,  // 20: netcap.CiscoDiscoveryInfo.SparePairPoe:type_name -> netcap.CDPSparePairPoE
-	33,  // 21: netcap.CiscoDiscoveryInfo.EnergyWise:type_name -> netcap.CDPEnergyWise
-	25,  // 22: netcap.CiscoDiscoveryInfo.Unknown:type_name -> netcap.CiscoDiscoveryValue
-	40,  // 23: netcap.Dot11.QOS:type_name -> netcap.Dot11QOS
-	41,  // 24: netcap.Dot11.HTControl:type_name -> netcap.Dot11HTControl
-	42,  // 25: netcap.Dot11HTControl.VHT:type_name -> netcap.Dot11HTControlVHT
-	43,  // 26: netcap.Dot11HTControl.HT:type_name -> netcap.Dot11HTControlHT
-	44,  // 27: netcap.Dot11HTControlVHT.MFB:type_name -> netcap.Dot11HTControlMFB
-	45,  // 28: netcap.Dot11HTControlHT.LinkAdapationControl:type_name -> netcap.Dot11LinkAdapationControl
-	46,  // 29: netcap.Dot11LinkAdapationControl.ASEL:type_name -> netcap.Dot11ASEL
-	51,  // 30: netcap.IPv4.Options:type_name -> netcap.IPv4Option
-	53,  // 31: netcap.IPv6.HopByHop:type_name -> netcap.IPv6HopByHop
-	54,  // 32: netcap.IPv6HopByHop.Options:type_name -> netcap.IPv6HopByHopOption
-	55,  // 33: netcap.IPv6HopByHopOption.OptionAlignment:type_name -> netcap.IPv6HopByHopOptionAlignment
-	64,  // 34: netcap.ICMPv6NeighborSolicitation.Options:type_name -> netcap.ICMPv6Option
-	64,  // 35: netcap.ICMPv6NeighborAdvertisement.Options:type_name -> netcap.ICMPv6Option
-	64,  // 36: netcap.ICMPv6RouterSolicitation.Options:type_name -> netcap.ICMPv6Option
-	64,  // 37: netcap.ICMPv6RouterAdvertisement.Options:type_name -> netcap.ICMPv6Option
-	66,  // 38: netcap.IGMP.GroupRecords:type_name -> netcap.IGMPv3GroupRecord
-	70,  // 39: netcap.GRE.Routing:type_name -> netcap.GRERouting
-	70,  // 40: netcap.GRERouting.Next:type_name -> netcap.GRERouting
-	77,  // 41: netcap.OSPFv2.LSAs:type_name -> netcap.LSAheader
-	79,  // 42: netcap.OSPFv2.LSU:type_name -> netcap.LSUpdate
-	78,  // 43: netcap.OSPFv2.LSR:type_name -> netcap.LSReq
-	76,  // 44: netcap.OSPFv2.DbDesc:type_name -> netcap.DbDescPkg
-	75,  // 45: netcap.OSPFv2.HelloV2:type_name -> netcap.HelloPkgV2
-	74,  // 46: netcap.OSPFv3.Hello:type_name -> netcap.HelloPkg
-	76,  // 47: netcap.OSPFv3.DbDesc:type_name -> netcap.DbDescPkg
-	78,  // 48: netcap.OSPFv3.LSR:type_name -> netcap.LSReq
-	79,  // 49: netcap.OSPFv3.LSU:type_name -> netcap.LSUpdate
-	77,  // 50: netcap.OSPFv3.LSAs:type_name -> netcap.LSAheader
-	77,  // 51: netcap.DbDescPkg.LSAinfo:type_name -> netcap.LSAheader
-	80,  // 52: netcap.LSUpdate.LSAs:type_name -> netcap.LSA
-	77,  // 53: netcap.LSA.Header:type_name -> netcap.LSAheader
-	83,  // 54: netcap.LSA.RLSAV2:type_name -> netcap.RouterLSAV2
-	92,  // 55: netcap.LSA.ASELSAV2:type_name -> netcap.ASExternalLSAV2
-	81,  // 56: netcap.LSA.RLSA:type_name -> netcap.RouterLSA
-	85,  // 57: netcap.LSA.NLSA:type_name -> netcap.NetworkLSA
-	89,  // 58: netcap.LSA.InterAPrefixLSA:type_name -> netcap.InterAreaPrefixLSA
-	90,  // 59: netcap.LSA.IARouterLSA:type_name -> netcap.InterAreaRouterLSA
-	91,  // 60: netcap.LSA.ASELSA:type_name -> netcap.ASExternalLSA
-	86,  // 61: netcap.LSA.LLSA:type_name -> netcap.LinkLSA
-	88,  // 62: netcap.LSA.IntraAPrefixLSA:type_name -> netcap.IntraAreaPrefixLSA
-	82,  // 63: netcap.RouterLSA.Routers:type_name -> netcap.Router
-	84,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
-	87,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
-	87,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
-	95,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
-	98,  // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
-	102, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
-	103, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
-	103, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
-	103, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
-	104, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
-	105, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
-	106, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
-	108, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
-	110, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
-	115, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	136, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
-	137, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
-	138, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
-	117, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
-	117, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
-	123, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
-	126, // 85: netcap.MailMessage.Parts:type_name -> netcap.MailPart
-	125, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
-	125, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
-	125, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
-	135, // 89: netcap.FTP.Transfers:type_name -> netcap.FTPTransfer
+	15,  // 2: netcap.LinkLayerDiscovery.ChassisID:type_name -> netcap.LLDPChassisID
+	16,  // 3: netcap.LinkLayerDiscovery.PortID:type_name -> netcap.LLDPPortID
+	17,  // 4: netcap.LinkLayerDiscovery.Values:type_name -> netcap.LinkLayerDiscoveryValue
+	19,  // 5: netcap.LinkLayerDiscoveryInfo.SysCapabilities:type_name -> netcap.LLDPSysCapabilities
+	21,  // 6: netcap.LinkLayerDiscoveryInfo.MgmtAddress:type_name -> netcap.LLDPMgmtAddress
+	22,  // 7: netcap.LinkLayerDiscoveryInfo.OrgTLVs:type_name -> netcap.LLDPOrgSpecificTLV
+	17,  // 8: netcap.LinkLayerDiscoveryInfo.Unknown:type_name -> netcap.LinkLayerDiscoveryValue
+	20,  // 9: netcap.LLDPSysCapabilities.SystemCap:type_name -> netcap.LLDPCapabilities
+	20,  // 10: netcap.LLDPSysCapabilities.EnabledCap:type_name -> netcap.LLDPCapabilities
+	26,  // 11: netcap.CiscoDiscovery.Values:type_name -> netcap.CiscoDiscoveryValue
+	28,  // 12: netcap.CiscoDiscoveryInfo.CDPHello:type_name -> netcap.CDPHello
+	29,  // 13: netcap.CiscoDiscoveryInfo.Capabilities:type_name -> netcap.CDPCapabilities
+	35,  // 14: netcap.CiscoDiscoveryInfo.IPPrefixes:type_name -> netcap.IPNet
+	30,  // 15: netcap.CiscoDiscoveryInfo.VLANReply:type_name -> netcap.CDPVLANDialogue
+	30,  // 16: netcap.CiscoDiscoveryInfo.VLANQuery:type_name -> netcap.CDPVLANDialogue
+	31,  // 17: netcap.CiscoDiscoveryInfo.Location:type_name -> netcap.CDPLocation
+	32,  // 18: netcap.CiscoDiscoveryInfo.PowerRequest:type_name -> netcap.CDPPowerDialogue
+	32,  // 19: netcap.CiscoDiscoveryInfo.PowerAvailable:type_name -> netcap.CDPPowerDialogue
+	33,  // 20: netcap.CiscoDiscoveryInfo.SparePairPoe:type_name -> netcap.CDPSparePairPoE
+	34,  // 21: netcap.CiscoDiscoveryInfo.EnergyWise:type_name -> netcap.CDPEnergyWise
+	26,  // 22: netcap.CiscoDiscoveryInfo.Unknown:type_name -> netcap.CiscoDiscoveryValue
+	41,  // 23: netcap.Dot11.QOS:type_name -> netcap.Dot11QOS
+	42,  // 24: netcap.Dot11.HTControl:type_name -> netcap.Dot11HTControl
+	43,  // 25: netcap.Dot11HTControl.VHT:type_name -> netcap.Dot11HTControlVHT
+	44,  // 26: netcap.Dot11HTControl.HT:type_name -> netcap.Dot11HTControlHT
+	45,  // 27: netcap.Dot11HTControlVHT.MFB:type_name -> netcap.Dot11HTControlMFB
+	46,  // 28: netcap.Dot11HTControlHT.LinkAdapationControl:type_name -> netcap.Dot11LinkAdapationControl
+	47,  // 29: netcap.Dot11LinkAdapationControl.ASEL:type_name -> netcap.Dot11ASEL
+	52,  // 30: netcap.IPv4.Options:type_name -> netcap.IPv4Option
+	54,  // 31: netcap.IPv6.HopByHop:type_name -> netcap.IPv6HopByHop
+	55,  // 32: netcap.IPv6HopByHop.Options:type_name -> netcap.IPv6HopByHopOption
+	56,  // 33: netcap.IPv6HopByHopOption.OptionAlignment:type_name -> netcap.IPv6HopByHopOptionAlignment
+	65,  // 34: netcap.ICMPv6NeighborSolicitation.Options:type_name -> netcap.ICMPv6Option
+	65,  // 35: netcap.ICMPv6NeighborAdvertisement.Options:type_name -> netcap.ICMPv6Option
+	65,  // 36: netcap.ICMPv6RouterSolicitation.Options:type_name -> netcap.ICMPv6Option
+	65,  // 37: netcap.ICMPv6RouterAdvertisement.Options:type_name -> netcap.ICMPv6Option
+	67,  // 38: netcap.IGMP.GroupRecords:type_name -> netcap.IGMPv3GroupRecord
+	71,  // 39: netcap.GRE.Routing:type_name -> netcap.GRERouting
+	71,  // 40: netcap.GRERouting.Next:type_name -> netcap.GRERouting
+	78,  // 41: netcap.OSPFv2.LSAs:type_name -> netcap.LSAheader
+	80,  // 42: netcap.OSPFv2.LSU:type_name -> netcap.LSUpdate
+	79,  // 43: netcap.OSPFv2.LSR:type_name -> netcap.LSReq
+	77,  // 44: netcap.OSPFv2.DbDesc:type_name -> netcap.DbDescPkg
+	76,  // 45: netcap.OSPFv2.HelloV2:type_name -> netcap.HelloPkgV2
+	75,  // 46: netcap.OSPFv3.Hello:type_name -> netcap.HelloPkg
+	77,  // 47: netcap.OSPFv3.DbDesc:type_name -> netcap.DbDescPkg
+	79,  // 48: netcap.OSPFv3.LSR:type_name -> netcap.LSReq
+	80,  // 49: netcap.OSPFv3.LSU:type_name -> netcap.LSUpdate
+	78,  // 50: netcap.OSPFv3.LSAs:type_name -> netcap.LSAheader
+	78,  // 51: netcap.DbDescPkg.LSAinfo:type_name -> netcap.LSAheader
+	81,  // 52: netcap.LSUpdate.LSAs:type_name -> netcap.LSA
+	78,  // 53: netcap.LSA.Header:type_name -> netcap.LSAheader
+	84,  // 54: netcap.LSA.RLSAV2:type_name -> netcap.RouterLSAV2
+	93,  // 55: netcap.LSA.ASELSAV2:type_name -> netcap.ASExternalLSAV2
+	82,  // 56: netcap.LSA.RLSA:type_name -> netcap.RouterLSA
+	86,  // 57: netcap.LSA.NLSA:type_name -> netcap.NetworkLSA
+	90,  // 58: netcap.LSA.InterAPrefixLSA:type_name -> netcap.InterAreaPrefixLSA
+	91,  // 59: netcap.LSA.IARouterLSA:type_name -> netcap.InterAreaRouterLSA
+	92,  // 60: netcap.LSA.ASELSA:type_name -> netcap.ASExternalLSA
+	87,  // 61: netcap.LSA.LLSA:type_name -> netcap.LinkLSA
+	89,  // 62: netcap.LSA.IntraAPrefixLSA:type_name -> netcap.IntraAreaPrefixLSA
+	83,  // 63: netcap.RouterLSA.Routers:type_name -> netcap.Router
+	85,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
+	88,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
+	88,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
+	99,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
+	102, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
+	106, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
+	107, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
+	107, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
+	107, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
+	108, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
+	109, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
+	110, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
+	112, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
+	114, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
+	119, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
+	140, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	141, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	142, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	121, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
+	121, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
+	127, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	130, // 85: netcap.MailMessage.Parts:type_name -> netcap.MailPart
+	129, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
+	129, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
+	129, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
+	139, // 89: netcap.FTP.Transfers:type_name -> netcap.FTPTransfer
 	90,  // [90:90] is the sub-list for method output_type
 	90,  // [90:90] is the sub-list for method input_type
 	90,  // [90:90] is the sub-list for extension type_name
@@ -20035,7 +20959,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   138,
+			NumMessages:   142,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -292,7 +292,7 @@ var binaryInMessage = map[string]bool{
 
 // textInMessage are fields whose generic name says binary but which hold
 // text: a cookie value is ASCII (RFC 6265 cookie-octet).
-var textInMessage = map[string]bool{"HTTPCookie.Value": true}
+var textInMessage = map[string]bool{"HTTPCookie.Value": true, "FTPTransfer.Reply": true}
 
 func isBinaryName(msg, field string) bool {
 	if textInMessage[msg+"."+field] {
