@@ -290,6 +290,14 @@ func (p *smtpParser) feedClient(c *Chunk, conn *ConnInfo, s Sink) {
 			return
 		}
 	}
+	if !p.cliSeen && len(c.Data) > 0 && c.Data[0] == tlsRecordHandshake {
+		// A client that starts with a TLS record (implicit TLS, port 465,
+		// to a server that greets in the clear): no SMTP command starts
+		// with that byte; its TLS is read as TLS.
+		p.inner = &Upgrade{}
+		p.inner.Feed(c, conn, s)
+		return
+	}
 	p.cliSeen = true
 	data := c.Data
 	for len(data) > 0 && p.mode != smtpStop {

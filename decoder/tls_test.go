@@ -822,10 +822,6 @@ var tlsKnownDifferences = map[string]string{
 	// nmap's SSLv2 probe: an SSL 2.0 ClientHello, not a TLS handshake
 	// record. tshark counts it as a handshake of type 1 (with no JA3).
 	"../labels/kareem-attack-scan/attack_scan.pcap#4100/ClientHellos": "SSLv2 ClientHello",
-	// SMTP STARTTLS: the hellos come after SMTP lines; the parser reads
-	// connections that start with TLS (an SMTP parser would hand over).
-	"suricata-verify/smtp-startssl__input.pcap#0/ClientHellos": "STARTTLS",
-	"suricata-verify/smtp-startssl__input.pcap#0/ServerHellos": "STARTTLS",
 	// TLS 1.3 draft 14 ServerHello (version 0x0304, no session id, no
 	// compression method): tshark reads it with the TLS 1.2 layout, takes
 	// the cipher suite's first byte for a session id length, and gives

@@ -112,3 +112,22 @@ func TestConnectionNamesBothProtocols(t *testing.T) {
 		t.Errorf("%d ClientHello records, want 1", hellos)
 	}
 }
+
+// TestSMTPImplicitTLS: a client that answers an SMTP greeting with a TLS
+// ClientHello (port 465 to a server speaking in the clear) has its hello
+// recorded, as tshark shows it.
+func TestSMTPImplicitTLS(t *testing.T) {
+	ch := tlsTestRecord(tlsRecordHandshake, 0x0301, tlsChromeLike().message())
+	recs, conn := streamRun(t, 465, true, []streamSeg{
+		{false, []byte("220 mx.example.org ESMTP Postfix\r\n")}, {true, ch},
+		{false, []byte("502 5.5.2 Error: command not recognized\r\n")}})
+	hellos := 0
+	for _, m := range recs {
+		if _, ok := m.(*types.TLSClientHello); ok {
+			hellos++
+		}
+	}
+	if hellos != 1 || conn.ApplicationProto != "SMTP/TLS" {
+		t.Errorf("%d ClientHellos, application %q; want 1, SMTP/TLS", hellos, conn.ApplicationProto)
+	}
+}
