@@ -80,7 +80,7 @@ func (inv *Inventory) Reads(t types.Type) bool {
 	switch t {
 	case types.Type_NC_HTTP, types.Type_NC_SSH:
 		return true
-	case types.Type_NC_Connection:
+	case types.Type_NC_Connection, types.Type_NC_SMTP, types.Type_NC_POP3, types.Type_NC_IMAP, types.Type_NC_FTP:
 		return inv.svcOn
 	}
 	return false
@@ -111,10 +111,25 @@ func (inv *Inventory) Observe(m proto.Message) {
 				inv.sawServer(svcKey{r.SrcIP, r.SrcPort, "TCP"}, r.Ident, r.Software, r.Version)
 			}
 		}
+	case *types.SMTP:
+		inv.sawGreeting(r.DstIP, r.DstPort, r.Greeting)
+	case *types.POP3:
+		inv.sawGreeting(r.DstIP, r.DstPort, r.Greeting)
+	case *types.IMAP:
+		inv.sawGreeting(r.DstIP, r.DstPort, r.Greeting)
+	case *types.FTP:
+		inv.sawGreeting(r.DstIP, r.DstPort, r.Greeting)
 	case *types.Connection:
 		if r.ApplicationProto != "" && (r.TransportProto == "TCP" || r.TransportProto == "UDP") {
 			inv.sawConnection(r)
 		}
+	}
+}
+
+// sawGreeting notes a mail or FTP server's greeting as its banner.
+func (inv *Inventory) sawGreeting(ip string, port int32, greeting string) {
+	if greeting != "" {
+		inv.sawServer(svcKey{ip, port, "TCP"}, greeting, "", "")
 	}
 }
 

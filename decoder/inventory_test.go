@@ -48,7 +48,10 @@ func inventoryInput() []proto.Message {
 		&types.SSH{Timestamp: 4, FrameNumber: 2, FlowID: "ssh-1", SrcIP: "10.0.0.1", Ident: "SSH-2.0-OpenSSH_9.6", Software: "OpenSSH",
 			Version: "9.6", IsClient: true},
 		&types.Connection{TimestampFirst: 1, TimestampLast: 9, FrameFirst: 1, TransportProto: "TCP", ApplicationProto: "SSH",
-			SrcIP: "10.0.0.1", DstIP: "10.0.0.9", DstPort: 22, UID: "ssh-1"})
+			SrcIP: "10.0.0.1", DstIP: "10.0.0.9", DstPort: 22, UID: "ssh-1"},
+		&types.FTP{DstIP: "10.0.0.9", DstPort: 21, Greeting: "(vsFTPd 3.0.3)"},
+		&types.Connection{TimestampFirst: 3000, TimestampLast: 3001, FrameFirst: 300, TransportProto: "TCP", ApplicationProto: "FTP",
+			SrcIP: "10.0.0.2", DstIP: "10.0.0.9", DstPort: 21, UID: "ftp-1"})
 	return recs
 }
 
@@ -68,7 +71,7 @@ func TestInventory(t *testing.T) {
 		}
 	}
 	// curl, Firefox, nginx, two OpenSSH.
-	if len(sw) != 5 || len(svc) != 2 {
+	if len(sw) != 5 || len(svc) != 3 {
 		t.Fatalf("%d Software, %d Service records:\n%v", len(sw), len(svc), want)
 	}
 	byProduct := map[string]*types.Software{}
@@ -86,7 +89,10 @@ func TestInventory(t *testing.T) {
 	if firefox.OS != "Linux x86_64" || nginx.Count != 40 || nginx.Host != "10.0.0.9" {
 		t.Errorf("firefox %v, nginx %v", firefox, nginx)
 	}
-	ssh, web := svc[0], svc[1]
+	ssh, web, ftp := svc[0], svc[1], svc[2]
+	if ftp.Banner != "(vsFTPd 3.0.3)" || ftp.Protocol != "FTP" || ftp.Port != 21 {
+		t.Errorf("FTP service: %v", ftp)
+	}
 	if ssh.Port != 22 || ssh.Protocol != "SSH" || ssh.Banner != "SSH-2.0-OpenSSH_9.2p1" || ssh.Product != "OpenSSH" || ssh.Connections != 1 {
 		t.Errorf("SSH service: %v", ssh)
 	}

@@ -18216,7 +18216,8 @@ type Service struct {
 	// application protocol detected (Connection.ApplicationProto: "HTTP", "SSH", "HTTP/TLS"); the
 	// first seen when connections differ
 	Protocol string `protobuf:"bytes,5,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
-	// what the server said about itself: its SSH identification line; empty when it said nothing
+	// what the server said about itself: its SSH identification line, or its SMTP, POP3, IMAP or
+	// FTP greeting (the smallest in text order when it said several); empty when it said nothing
 	Banner string `protobuf:"bytes,6,opt,name=Banner,proto3" json:"Banner,omitempty"`
 	// server software from its HTTP Server header or SSH line ("nginx", "OpenSSH"); empty without
 	Product       string `protobuf:"bytes,7,opt,name=Product,proto3" json:"Product,omitempty"`
