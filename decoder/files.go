@@ -318,3 +318,12 @@ func (f fullReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// emitFiles hands out the File records a parser gathered.
+func emitFiles(files *[]*types.File, s Sink) {
+	for _, f := range *files {
+		s.Emit(types.Type_NC_File, f)
+	}
+	clear(*files)
+	*files = (*files)[:0]
+}

@@ -310,3 +310,74 @@ func filesKnown(name, sha string) bool {
 	_, all := filesKnownDifferences[name+"/*"]
 	return one || all
 }
+
+// TestMailFilesMatchTshark compares the File records of mail messages
+// (SMTP, POP3, IMAP) with the messages tshark --export-objects imf writes,
+// by SHA-256, on every shared capture tshark finds IMF in.
+func TestMailFilesMatchTshark(t *testing.T) {
+	files := corpusWith(t, "imf")
+	compared, equal, known, differ := 0, 0, 0, 0
+	for _, name := range files {
+		path := filepath.Join(corpusDir, name)
+		dir := t.TempDir()
+		if out, err := exec.Command("tshark", "-r", path, "-q", "--export-objects", "imf,"+dir).CombinedOutput(); err != nil {
+			t.Fatalf("%s: tshark: %v\n%s", name, err, out)
+		}
+		want := map[string]int{}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[sha256Hex(b)]++
+		}
+		got := map[string]int{}
+		for _, f := range filesOf(decodeCapture(t, path, filesOptions(), types.Type_NC_File)) {
+			if f.Complete && f.Source != "HTTP" {
+				got[f.SHA256]++
+			}
+		}
+		for h, n := range want {
+			compared += n
+			switch {
+			case got[h] == n:
+				equal += n
+			case filesKnown(name, h):
+				known += n
+			default:
+				differ++
+				t.Logf("%s: tshark exports %d message(s) with SHA-256 %s, netcap has %d complete", name, n, h, got[h])
+			}
+		}
+	}
+	t.Logf("mail messages vs tshark --export-objects imf: %d captures, %d messages compared: %d equal, %d known differences, %d not yet explained",
+		len(files), compared, equal, known, differ)
+	// Not yet a zero-mismatch oracle: tshark's imf export cuts messages
+	// differently (POP3 replies per segment, pipelined SMTP with its
+	// commands, the line break before the final dot kept or not); until
+	// each difference is explained, the equal ones must not become fewer.
+	if len(files) > 0 && equal < mailFilesEqualAtLeast {
+		t.Errorf("%d messages equal to tshark's, %d were on 2026-12-06", equal, mailFilesEqualAtLeast)
+	}
+}
+
+// mailFilesEqualAtLeast is how many shared-corpus messages equalled
+// tshark's export when the comparison was written.
+const mailFilesEqualAtLeast = 31
+
+func filesOptions() Options {
+	opts := DefaultOptions()
+	opts.Files = &FileStore{MaxSize: DefaultMaxFileSize}
+	return opts
+}
+
+func filesOf(recs []proto.Message) []*types.File {
+	var out []*types.File
+	for _, m := range recs {
+		if f, ok := m.(*types.File); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}

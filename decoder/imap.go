@@ -32,7 +32,7 @@ const imapMaxLiteralKept = 1024
 func init() {
 	RegisterStream(StreamProtocol{
 		Name:    "IMAP",
-		Records: []types.Type{types.Type_NC_IMAP, types.Type_NC_Credentials},
+		Records: []types.Type{types.Type_NC_IMAP, types.Type_NC_Credentials, types.Type_NC_File},
 		Detect:  detectIMAP,
 		New:     func() StreamParser { return &imapParser{} },
 	})
@@ -78,6 +78,9 @@ type imapParser struct {
 	r       types.IMAP
 	started bool
 	pending map[string]imapPending
+	files   []*types.File // File records of the messages read, to emit
+	// the chunk being fed, for the File records of messages it starts
+	chunkTS, chunkFrame int64
 
 	cli, srv         mailLine
 	cliOff, srvOff   int64
@@ -124,11 +127,13 @@ func (p *imapParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 		p.r.Timestamp, p.r.FrameNumber = c.Timestamp, c.Frame
 		p.pending = map[string]imapPending{}
 	}
+	p.chunkTS, p.chunkFrame = c.Timestamp, c.Frame
 	if c.FromClient {
 		p.feedClient(c, conn, s)
 	} else {
 		p.feedServer(c, conn, s)
 	}
+	emitFiles(&p.files, s)
 }
 
 func (p *imapParser) feedClient(c *Chunk, conn *ConnInfo, s Sink) {
@@ -396,6 +401,9 @@ func (p *imapParser) feedServer(c *Chunk, conn *ConnInfo, s Sink) {
 // addMessage ends the message of a FETCH literal and keeps it.
 func (p *imapParser) addMessage(incomplete bool) {
 	m := p.srvMsg.Finish(incomplete)
+	if p.srvMsg.File != nil {
+		p.files = append(p.files, p.srvMsg.File)
+	}
 	p.srvMsg = nil
 	if len(p.r.Messages) < mailMaxMessages {
 		p.r.Messages = append(p.r.Messages, m)
@@ -432,7 +440,7 @@ func (p *imapParser) serverLine(line string, conn *ConnInfo, s Sink) {
 	if n, text := imapLiteral(line); n >= 0 {
 		p.srvLit = n
 		if imapMessageItem(text) {
-			p.srvMsg = newMailReader()
+			p.srvMsg = newMailFile("IMAP", &Chunk{Timestamp: p.chunkTS, Frame: p.chunkFrame}, conn)
 			if n == 0 {
 				p.addMessage(false)
 			}
@@ -482,6 +490,7 @@ func (p *imapParser) Close(conn *ConnInfo, s Sink) {
 		p.r.Incomplete = true
 	}
 	p.creds.flush(conn, s)
+	emitFiles(&p.files, s)
 	if !p.started {
 		return
 	}

@@ -59,14 +59,59 @@ type mailReader struct {
 	part      *types.MailPart // leaf part whose body is being counted
 	lastEOL   int             // length of the line break last counted into part
 	truncated bool
+	// file hashes (and with -files keeps) the whole message, as
+	// tshark --export-objects imf writes it; nil without File records.
+	file *fileBody
+	// File is the message's File record once Finish was called; nil
+	// without one.
+	File *types.File
 }
 
 func newMailReader() *mailReader {
 	return &mailReader{header: true, top: true}
 }
 
+// newMailFile is newMailReader for a message whose bytes also make a File
+// record (when File records are selected): the message as sent, its first
+// byte in the chunk c, from the client or the server.
+func newMailFile(source string, c *Chunk, conn *ConnInfo) *mailReader {
+	m := newMailReader()
+	if conn == nil || conn.Files == nil {
+		return m
+	}
+	m.file = newFileBody(conn.Files, "")
+	r := &m.file.r
+	r.Timestamp, r.FrameNumber, r.Source, r.ContentType, r.FlowID = c.Timestamp, c.Frame, source, "message/rfc822", conn.FlowID
+	if c.FromClient {
+		r.SrcIP, r.DstIP, r.SrcPort, r.DstPort = conn.ClientIP, conn.ServerIP, conn.ClientPort, conn.ServerPort
+	} else {
+		r.SrcIP, r.DstIP, r.SrcPort, r.DstPort = conn.ServerIP, conn.ClientIP, conn.ServerPort, conn.ClientPort
+	}
+	return m
+}
+
+// fileRecord ends the message's File; nil without one.
+func (m *mailReader) fileRecord(incomplete bool) *types.File {
+	if m.file == nil {
+		return nil
+	}
+	f := m.file
+	m.file = nil
+	r := f.finish(!incomplete)
+	if r != nil {
+		r.Name = "message.eml"
+		if m.msg.Subject != "" {
+			r.Name = m.msg.Subject + ".eml"
+		}
+	}
+	return r
+}
+
 // Write takes the next bytes of the message (transparency dots removed).
 func (m *mailReader) Write(b []byte) {
+	if m.file != nil {
+		m.file.write(b)
+	}
 	m.msg.Size += int64(len(b))
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
@@ -257,6 +302,7 @@ func (m *mailReader) Finish(incomplete bool) *types.MailMessage {
 	m.msg.Truncated = m.truncated
 	m.msg.Incomplete = incomplete
 	m.line, m.hdr, m.bounds, m.part = nil, nil, nil, nil
+	m.File = m.fileRecord(incomplete)
 	return &m.msg
 }
 

@@ -26,7 +26,7 @@ import (
 func init() {
 	RegisterStream(StreamProtocol{
 		Name:    "POP3",
-		Records: []types.Type{types.Type_NC_POP3, types.Type_NC_Credentials},
+		Records: []types.Type{types.Type_NC_POP3, types.Type_NC_Credentials, types.Type_NC_File},
 		Detect:  detectPOP3,
 		New:     func() StreamParser { return &pop3Parser{} },
 	})
@@ -78,6 +78,9 @@ type pop3Parser struct {
 	authStep int
 	user     *types.Credentials // USER sent, PASS to come
 	creds    credList
+	files    []*types.File // File records of the messages read, to emit
+	// the chunk being fed, for the File records of messages it starts
+	chunkTS, chunkFrame int64
 
 	stlsAt, tlsCli, tlsSrv int64
 	upgraded               bool
@@ -98,11 +101,13 @@ func (p *pop3Parser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 		p.started = true
 		p.r.Timestamp, p.r.FrameNumber = c.Timestamp, c.Frame
 	}
+	p.chunkTS, p.chunkFrame = c.Timestamp, c.Frame
 	if c.FromClient {
 		p.feedClient(c, conn, s)
 	} else {
 		p.feedServer(c, conn, s)
 	}
+	emitFiles(&p.files, s)
 }
 
 // gap handles missed bytes of one side: bytes the engine dropped before
@@ -288,6 +293,9 @@ func (p *pop3Parser) feedServer(c *Chunk, conn *ConnInfo, s Sink) {
 // addMessage ends the message being read and keeps it.
 func (p *pop3Parser) addMessage(incomplete bool) {
 	m := p.msg.Finish(incomplete)
+	if p.msg.File != nil {
+		p.files = append(p.files, p.msg.File)
+	}
 	p.msg = nil
 	if len(p.r.Messages) < mailMaxMessages {
 		p.r.Messages = append(p.r.Messages, m)
@@ -330,7 +338,7 @@ func (p *pop3Parser) reply(line string, conn *ConnInfo, s Sink) {
 	}
 	switch q.verb {
 	case "RETR", "TOP":
-		p.multi, p.block, p.msg = true, newDotBlock(), newMailReader()
+		p.multi, p.block, p.msg = true, newDotBlock(), newMailFile("POP3", &Chunk{Timestamp: p.chunkTS, Frame: p.chunkFrame}, conn)
 	case "CAPA":
 		p.multi, p.block = true, newDotBlock()
 	case "LIST", "UIDL", "AUTH":
@@ -354,6 +362,7 @@ func (p *pop3Parser) Close(conn *ConnInfo, s Sink) {
 		p.r.Incomplete = true
 	}
 	p.creds.flush(conn, s)
+	emitFiles(&p.files, s)
 	if !p.started {
 		return
 	}

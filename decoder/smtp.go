@@ -30,7 +30,7 @@ import (
 func init() {
 	RegisterStream(StreamProtocol{
 		Name:    "SMTP",
-		Records: []types.Type{types.Type_NC_SMTP, types.Type_NC_Credentials},
+		Records: []types.Type{types.Type_NC_SMTP, types.Type_NC_Credentials, types.Type_NC_File},
 		Detect:  detectSMTP,
 		New:     func() StreamParser { return &smtpParser{} },
 	})
@@ -138,10 +138,11 @@ type smtpParser struct {
 	tlsOffered bool // an EHLO reply listed STARTTLS
 
 	cli, srv            mailLine
-	cliOff, srvOff      int64 // bytes of each direction read (missed ones included)
-	cliSeen, srvSeen    bool  // a byte of the direction was read (a later gap is a loss)
-	srvStop             bool  // the server's bytes are no longer read
-	mode                int   // what the client's next bytes are (smtpCommand, ...)
+	cliOff, srvOff      int64         // bytes of each direction read (missed ones included)
+	cliSeen, srvSeen    bool          // a byte of the direction was read (a later gap is a loss)
+	files               []*types.File // File records of the messages read, to emit
+	srvStop             bool          // the server's bytes are no longer read
+	mode                int           // what the client's next bytes are (smtpCommand, ...)
 	dot                 dotBlock
 	bdatLeft            int64 // bytes of the BDAT chunk still to come
 	bdatLast            bool  // that chunk ends the message
@@ -172,6 +173,7 @@ func (p *smtpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 	} else {
 		p.feedServer(c, conn, s)
 	}
+	emitFiles(&p.files, s)
 }
 
 // tx returns the transaction commands go to, making it when needed.
@@ -200,6 +202,9 @@ func (p *smtpParser) endTx(conn *ConnInfo, s Sink) {
 func (p *smtpParser) finishMessage(t *smtpTx, incomplete bool) {
 	if t.msg != nil {
 		t.r.Message = t.msg.Finish(incomplete)
+		if f := t.msg.File; f != nil {
+			p.files = append(p.files, f)
+		}
 		t.msg = nil
 		if incomplete {
 			t.r.Incomplete = true
@@ -242,6 +247,9 @@ func (p *smtpParser) Close(conn *ConnInfo, s Sink) {
 	}
 	if p.cur != nil {
 		if p.mode == smtpWaitData {
+			if p.cur.msg != nil && p.cur.msg.file != nil {
+				p.cur.msg.file.dropTmp()
+			}
 			p.cur.msg = nil // DATA sent, no message byte followed
 		}
 		p.finishMessage(p.cur, p.mode == smtpData || p.mode == smtpBdat)
@@ -250,6 +258,7 @@ func (p *smtpParser) Close(conn *ConnInfo, s Sink) {
 	}
 	p.flush(conn, s, true)
 	p.creds.flush(conn, s)
+	emitFiles(&p.files, s)
 	p.pending = nil
 }
 
@@ -409,7 +418,7 @@ func (p *smtpParser) command(line string, conn *ConnInfo, s Sink) {
 		}
 	case "DATA":
 		t := p.tx()
-		t.msg = newMailReader()
+		t.msg = newMailFile("SMTP", &Chunk{FromClient: true, Timestamp: p.chunkTS, Frame: p.chunkFrame}, conn)
 		p.addCommand(cmd, verb, nil)
 		p.mode = smtpWaitData
 		return
@@ -425,7 +434,7 @@ func (p *smtpParser) command(line string, conn *ConnInfo, s Sink) {
 		t := p.tx()
 		t.r.Bdat = true
 		if t.msg == nil {
-			t.msg = newMailReader()
+			t.msg = newMailFile("SMTP", &Chunk{FromClient: true, Timestamp: p.chunkTS, Frame: p.chunkFrame}, conn)
 		}
 		p.addCommand(cmd, verb, nil)
 		p.bdatLeft, p.bdatLast = n, len(f) > 1 && strings.EqualFold(f[1], "LAST")

@@ -17839,9 +17839,11 @@ func (x *Credentials) GetResult() string {
 	return ""
 }
 
-// File is a file an application protocol carried: an HTTP request or response body so far. Its
-// content is what the receiving application saw: de-chunked, and gunzipped or inflated for
-// Content-Encoding gzip and deflate. With net capture -files DIR the content is written to
+// File is a file an application protocol carried: an HTTP request or response body (its content
+// what the receiving application saw: de-chunked, and gunzipped, inflated or brotli-decoded for its
+// Content-Encoding), or a mail message SMTP, POP3 or IMAP carried (the message as sent,
+// ContentType "message/rfc822", Name its subject and ".eml"; attachments are listed in the
+// message's parts, not yet files of their own). With net capture -files DIR the content is written to
 // DIR/<SHA256>. Src* is the sender of the file.
 type File struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -17855,7 +17857,7 @@ type File struct {
 	// where the content was written, relative to the -files folder (its SHA256); empty when not
 	// written (no -files, or see Reason)
 	Location string `protobuf:"bytes,4,opt,name=Location,proto3" json:"Location,omitempty"`
-	Source   string `protobuf:"bytes,5,opt,name=Source,proto3" json:"Source,omitempty"` // protocol that carried the file ("HTTP")
+	Source   string `protobuf:"bytes,5,opt,name=Source,proto3" json:"Source,omitempty"` // protocol that carried the file ("HTTP", "SMTP", "POP3", "IMAP")
 	// media type the message declared (its Content-Type header); empty without
 	ContentType string `protobuf:"bytes,6,opt,name=ContentType,proto3" json:"ContentType,omitempty"`
 	Host        string `protobuf:"bytes,7,opt,name=Host,proto3" json:"Host,omitempty"` // HTTP Host header of the request; empty without
