@@ -59,12 +59,34 @@ func (f *frameRelayLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedbac
 		if f.NLPID != nlpidESIS && f.NLPID != nlpidISIS {
 			off++ // the NLPID of ES-IS and IS-IS is the first byte of their PDU
 		}
+	} else if n := frameRelayControl(data[off:]); n > 0 && osiNLPID(data[off+n]) &&
+		layers.EthernetType(binary.BigEndian.Uint16(data[off:])).LayerType() == gopacket.LayerTypeZero {
+		// A Q.922 control field other than UI (an I or S frame has 2
+		// bytes, a U frame 1) before an OSI PDU, where the two bytes are no
+		// EtherType we know: tshark reads it so (tcpdump's esis_snpa_asan
+		// captures hold ES-IS in I frames).
+		off += n
+		f.NLPID = data[off]
 	} else {
 		f.EtherType = layers.EthernetType(binary.BigEndian.Uint16(data[off:]))
 		off += 2
 	}
 	f.Contents, f.Payload = data[:off], data[off:]
 	return nil
+}
+
+// frameRelayControl is the length of the control field that b starts
+// with, when a byte follows it: 2 for I and S frames (modulo 128, as in
+// Q.922), 1 for U frames; 0 when nothing follows.
+func frameRelayControl(b []byte) int {
+	n := 2
+	if b[0]&0x03 == 0x03 {
+		n = 1
+	}
+	if len(b) <= n {
+		return 0
+	}
+	return n
 }
 
 func (f *frameRelayLayer) CanDecode() gopacket.LayerClass { return layerTypeFrameRelay }

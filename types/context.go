@@ -1322,6 +1322,28 @@ func (x *ENIP) SetPacket(c *PacketContext, keep ContextFields) {
 	}
 }
 
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *ESIS) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
 // Every record with a FrameNumber is a PacketRecord.
 var (
 	_ PacketRecord = (*WPAN)(nil)
@@ -1384,4 +1406,5 @@ var (
 	_ PacketRecord = (*Modbus)(nil)
 	_ PacketRecord = (*CIP)(nil)
 	_ PacketRecord = (*ENIP)(nil)
+	_ PacketRecord = (*ESIS)(nil)
 )

@@ -10,7 +10,7 @@ import (
 )
 
 // topLevelRecords are the record types that get their own output file:
-// the 60 top-level records of netcap v0.4.7 plus TLSServerHello, ISIS, SLARP, WPAN and PPPControl.
+// the 60 top-level records of netcap v0.4.7 plus TLSServerHello, ISIS, SLARP, WPAN, PPPControl and ESIS.
 var topLevelRecords = []string{
 	// flow models
 	"Flow", "Connection", "LinkFlow", "NetworkFlow", "TransportFlow",
@@ -26,7 +26,7 @@ var topLevelRecords = []string{
 	"ICMPv4", "ICMPv6", "ICMPv6Echo", "ICMPv6NeighborSolicitation",
 	"ICMPv6NeighborAdvertisement", "ICMPv6RouterSolicitation", "ICMPv6RouterAdvertisement",
 	"IGMP", "IPSecAH", "IPSecESP", "GRE", "MPLS", "OSPFv2", "OSPFv3",
-	"VRRPv2", "ISIS", "PPPControl", "SLARP", "Geneve", "VXLAN",
+	"VRRPv2", "ISIS", "ESIS", "PPPControl", "SLARP", "Geneve", "VXLAN",
 	// transport layer
 	"TCP", "UDP", "SCTP",
 	// application layer
@@ -81,8 +81,8 @@ func TestTypeEnum(t *testing.T) {
 		t.Fatal("enum Type is missing")
 	}
 	values := ed.Values()
-	if got, want := values.Len(), 94; got != want {
-		t.Errorf("enum Type has %d values, want %d (0..88 and 94..98)", got, want)
+	if got, want := values.Len(), 95; got != want {
+		t.Errorf("enum Type has %d values, want %d (0..88, 94..98 and 110)", got, want)
 	}
 	for i := 0; i <= 88; i++ {
 		if values.ByNumber(protoreflect.EnumNumber(i)) == nil {
@@ -103,6 +103,9 @@ func TestTypeEnum(t *testing.T) {
 	}
 	if v := values.ByName("NC_PPPControl"); v == nil || v.Number() != 98 {
 		t.Errorf("NC_PPPControl must be 98")
+	}
+	if v := values.ByName("NC_ESIS"); v == nil || v.Number() != 110 {
+		t.Errorf("NC_ESIS must be 110")
 	}
 	fixed := map[string]protoreflect.EnumNumber{
 		"NC_Header": 0, "NC_Batch": 1, "NC_Flow": 2, "NC_Ethernet": 7,
@@ -136,7 +139,7 @@ func TestTypeEnum(t *testing.T) {
 		}
 		message(t, rec)
 	}
-	if got, want := len(topLevelRecords), 65; got != want {
+	if got, want := len(topLevelRecords), 66; got != want {
 		t.Errorf("test lists %d top-level records, want %d", got, want)
 	}
 	if got, want := len(topLevelRecords)+len(subMessageTypes)+2, values.Len(); got != want {
