@@ -37,6 +37,16 @@ func TestESISFrames(t *testing.T) {
 		{"ES hello in an I frame", esisFrameESH, Decoded, "", "", types.Type_NC_ESIS},
 		{"redirect in an I frame", esisFrameRDShort, Decoded, "", "", types.Type_NC_ESIS},
 		{"header cut", esisFrameESH[:22], Failed, "ES-IS header cut short", "", 0},
+		// tcpdump's isis_stlv_asan-2.pcap, cut: an I frame on DLCI 0 (the
+		// third address byte is DL-CORE control), the link's signalling,
+		// which tshark shows as data:
+		// 1 0.000000 → FR 262144 DLCI 0, I, N(R)=0, N(S)=17
+		{"I frame on DLCI 0", "000c072200831b010010019de000fed0f90f58af84ff100041010000", Unknown, "Frame Relay EtherType 0x2200", "", 0},
+		// tcpdump's isis_stlv_asan-4.pcap, cut: a 4 byte address, then an I
+		// frame with an IS-IS hello
+		// 1 0.000000 → ISIS HELLO 262144 L2 HELLO, System-ID: fe02.0000.d0f9[Packet size limited during capture]
+		{"IS-IS in an I frame", "1c000c072200831b010010019de000fe020000d0f90f58af9fff10004101000088a201e2020c072205831b010010019d",
+			Decoded, "", "", types.Type_NC_ISIS},
 		// an unknown Cisco EtherType with no OSI PDU after a control field
 		// stays what it was
 		{"unknown EtherType", "000c052200450000000000", Unknown, "Frame Relay EtherType 0x2200", "", 0},
