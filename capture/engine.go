@@ -121,7 +121,12 @@ type engine struct {
 	src     Source
 	workers int
 	enabled [256]bool
-	csvHdr  map[types.Type][]byte
+	// decode are the types the decoders make: the selected ones and
+	// those the inventory reads (Connection for Service); observe, those
+	// the inventory reads.
+	decode, observe [256]bool
+	inventory       *decoder.Inventory
+	csvHdr          map[types.Type][]byte
 
 	seq         uint64 // sequence number of the last batch read
 	pool        chan *batch
@@ -170,8 +175,11 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 		}
 	}
 	e := &engine{cfg: cfg, src: src, workers: dec.Workers, start: time.Now(), workerStats: make([]decoder.Stats, dec.Workers)}
+	e.inventory = decoder.NewInventory(func(t types.Type) bool { return dec.Enabled(t) })
 	for _, t := range decoder.RecordTypes() {
 		e.enabled[t] = dec.Enabled(t)
+		e.observe[t] = e.inventory != nil && e.inventory.Reads(t)
+		e.decode[t] = e.enabled[t] || e.observe[t]
 	}
 	poolSize := BatchPool(e.workers)
 	e.pool = make(chan *batch, poolSize)
@@ -248,6 +256,9 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	}
 	if w.layerFlows != nil {
 		s.Decoder.LayerFlowsEvicted = w.layerFlows.Evicted()
+	}
+	if e.inventory != nil {
+		s.Decoder.InventoryDropped = e.inventory.Dropped
 	}
 	if readErr != nil {
 		if !errors.Is(readErr, ErrTruncatedCapture) {
@@ -422,7 +433,7 @@ func kernelDrops(src Source) int64 {
 func (e *engine) work(id int, decoding *sync.WaitGroup) {
 	opts := e.cfg.Decoding.Options
 	opts.Worker, opts.Workers = id, e.workers
-	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.enabled[t] }, opts)
+	pd := decoder.NewPacketDecoder(func(t types.Type) bool { return e.decode[t] }, opts)
 	stateful := pd.Stateful()
 	sink := &sink{e: e, worker: id}
 	var meta decoder.Packet
@@ -514,7 +525,13 @@ func (s *sink) Emit(t types.Type, m proto.Message) { s.emit(t, m, false, 0) }
 func (s *sink) EmitOrdered(t types.Type, m proto.Message, key int64) { s.emit(t, m, true, key) }
 
 func (s *sink) emit(t types.Type, m proto.Message, ordered bool, key int64) {
-	if int(t) >= len(s.e.enabled) || !s.e.enabled[t] {
+	if int(t) >= len(s.e.enabled) {
+		return
+	}
+	if s.e.observe[t] {
+		s.e.inventory.Observe(m)
+	}
+	if !s.e.enabled[t] {
 		return
 	}
 	var err error

@@ -281,6 +281,10 @@ func (w *writer) write(b *batch) {
 			if w.layerFlows != nil {
 				w.layerFlows.Flush()
 			}
+			if inv := w.e.inventory; inv != nil {
+				// Every worker has flushed: the inventory is complete.
+				inv.Records(w.emit)
+			}
 			break
 		}
 		p := &b.pkts[i]

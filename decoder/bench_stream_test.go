@@ -3,6 +3,7 @@ package decoder
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,6 +42,16 @@ func BenchmarkStreamEngine(b *testing.B) {
 			}
 			return out
 		}},
+		{"SMTP", 25, func() (out [][2][]byte) {
+			out = append(out, [2][]byte{[]byte("EHLO bench.example\r\n"), []byte("250-mx\r\n250 PIPELINING\r\n")})
+			msg := "From: a@example.com\r\nTo: b@example.com\r\nSubject: bench\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n" +
+				"--z\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat(strings.Repeat("y", 76)+"\r\n", 50) + "--z--\r\n"
+			for range 50 {
+				out = append(out, [2][]byte{[]byte("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"), []byte("250 ok\r\n250 ok\r\n354 go\r\n")},
+					[2][]byte{[]byte(msg + ".\r\n"), []byte("250 queued\r\n")})
+			}
+			return out
+		}},
 		{"unknown", 9999, func() (out [][2][]byte) {
 			for range 50 {
 				out = append(out, [2][]byte{[]byte(strings.Repeat("\x00\x01", 50)), []byte(strings.Repeat("\x02", 4000))})
@@ -50,10 +61,12 @@ func BenchmarkStreamEngine(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			pkts, size := benchConn(b, c.port, c.segs())
+			// Every stream protocol on: "unknown" pays what all detectors cost.
 			d := NewPacketDecoder(func(tt types.Type) bool {
-				switch tt {
-				case types.Type_NC_HTTP, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello, types.Type_NC_DNS:
-					return true
+				for _, sp := range StreamProtocols() {
+					if slices.Contains(sp.Records, tt) {
+						return true
+					}
 				}
 				return false
 			})
@@ -72,6 +85,7 @@ func BenchmarkStreamEngine(b *testing.B) {
 			}
 			d.Flush(&s)
 			b.ReportMetric(float64(len(pkts)), "packets/op")
+			b.ReportMetric(float64(s.n)/float64(b.N), "records/op")
 			if s.n == 0 && c.name != "unknown" {
 				b.Fatal("no records")
 			}

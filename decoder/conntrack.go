@@ -89,6 +89,7 @@ func (l *connList) remove(c *conn) {
 }
 
 type connTable struct {
+	files               *FileStore // for ConnInfo.Files
 	opts                Options
 	m                   map[connKey]*conn
 	tcp, other, closing connList
@@ -120,6 +121,9 @@ func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
 		m:        map[connKey]*conn{},
 		emitConn: enabled(types.Type_NC_Connection),
 		emitFlow: enabled(types.Type_NC_Flow),
+	}
+	if enabled(types.Type_NC_File) && opts.Files != nil {
+		t.files = opts.Files
 	}
 	for _, l := range []*connList{&t.tcp, &t.other, &t.closing} {
 		l.links = connLinks

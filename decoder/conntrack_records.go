@@ -100,13 +100,26 @@ func transportName(proto uint8) string {
 	return layers.IPProtocol(proto).String()
 }
 
+// appName is the application protocol for the records: the detected
+// one, and the one found inside it after an upgrade ("HTTP/TLS").
+func (c *conn) appName() string {
+	if c.st != nil {
+		if u, ok := c.st.parser.(upgraded); ok {
+			if inner := u.Inner(); inner != "" {
+				return c.app + "/" + inner
+			}
+		}
+	}
+	return c.app
+}
+
 func (t *connTable) emitConnection(c *conn, cid, reason string, s *orderedSink) {
 	r := &t.conn
 	r.Reset()
 	a, b := &c.dir[0], &c.dir[1]
 	r.TimestampFirst, r.TimestampLast = c.first, c.last
 	r.Duration = c.last - c.first
-	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.linkName(), c.network(), transportName(c.key.proto), c.app
+	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.linkName(), c.network(), transportName(c.key.proto), c.appName()
 	cip, sip, cmac, smac := t.endpoints(c)
 	r.SrcMAC, r.DstMAC = cmac, smac
 	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = cip, int32(c.cport), sip, int32(c.sport)
@@ -139,7 +152,7 @@ func (t *connTable) emitFlowRecord(c *conn, d int, cid, reason string, s Sink) {
 		srcIP, dstIP, srcMAC, dstMAC, sport, dport = dstIP, srcIP, dstMAC, srcMAC, dport, sport
 	}
 	r.TimestampFirst, r.TimestampLast, r.Duration = dir.first, dir.last, dir.last-dir.first
-	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.linkName(), c.network(), transportName(c.key.proto), c.app
+	r.LinkProto, r.NetworkProto, r.TransportProto, r.ApplicationProto = c.linkName(), c.network(), transportName(c.key.proto), c.appName()
 	r.SrcMAC, r.DstMAC = srcMAC, dstMAC
 	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = srcIP, sport, dstIP, dport
 	r.TotalSize, r.AppPayloadSize, r.NumPackets = dir.bytes, dir.payload, dir.packets

@@ -213,6 +213,9 @@ func RecordTypes() []types.Type {
 	for t := range FlowRecords {
 		all = append(all, []types.Type{t})
 	}
+	for t := range InventoryRecords {
+		all = append(all, []types.Type{t})
+	}
 	for _, records := range all {
 		for _, t := range records {
 			if !seen[t] {

@@ -19,7 +19,11 @@ func init() {
 		// UDP 2222 carries class 0/1 implicit I/O: a common packet format
 		// item list without the encapsulation header gopacket would read
 		// there (an unknown packet, named as such).
-		Ports: []Port{{Transport: UDP, Number: 2222, Layer: layerTypeCIPIO, First: true}},
+		// gopacket also maps TCP 2222 to ENIP, where Wireshark (and the
+		// ODVA port list) have none; SSH servers and honeypots listen
+		// there, so its segments go to the stream parsers.
+		Ports: []Port{{Transport: UDP, Number: 2222, Layer: layerTypeCIPIO, First: true},
+			{Transport: TCP, Number: 2222, Layer: gopacket.LayerTypePayload, First: true}},
 	}, func() gopacket.DecodingLayer { return &enipLayer{} })
 }
 

@@ -2,7 +2,18 @@ package decoder
 
 import (
 	"bytes"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
 	"slices"
+	"strings"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 
 	"github.com/netcap/netcap/types"
 )
@@ -17,7 +28,8 @@ import (
 //     keep-alive and pipelined requests. A 1xx response other than 101 is
 //     interim: the next response answers the same request. A response to
 //     HEAD, a 1xx, 204 or 304 has no body. A 2xx answer to CONNECT and a
-//     101 turn the connection into a tunnel: both directions stop there.
+//     101 turn the connection into a tunnel: HTTP stops there, and an
+//     Upgrade reads what the tunnel carries (TLS through a proxy).
 //   - a request that gets no response is recorded alone (at Close at the
 //     latest); so is a response that answers no request seen (capture
 //     started mid-connection): its record has the response fields only,
@@ -106,7 +118,7 @@ var (
 func init() {
 	RegisterStream(StreamProtocol{
 		Name:    "HTTP",
-		Records: []types.Type{types.Type_NC_HTTP},
+		Records: []types.Type{types.Type_NC_HTTP, types.Type_NC_File, types.Type_NC_Credentials},
 		Detect:  detectHTTP,
 		New:     newHTTPParser,
 	})
@@ -215,7 +227,22 @@ type httpDir struct {
 	tx, interim *httpTx
 	// time and frame of the chunk that carried the first byte in buf
 	startTS, startFrame int64
+	// sniff holds the first httpSniffLen bytes of the current message's
+	// body (de-chunked) for content sniffing; nil between bodies.
+	// sniffDone: the message's type was sniffed (its body ended, or bytes
+	// of it were missed: only the bytes before the gap are sniffed).
+	sniff     []byte
+	sniffDone bool
+	// file reads the current body as a File; msgTS and msgFrame are the
+	// current message's first byte's.
+	file            *fileBody
+	msgTS, msgFrame int64
 }
+
+// httpSniffLen is what content sniffing reads (the WHATWG algorithm looks
+// at 512 bytes); of a gzip'd or deflated body that many compressed bytes
+// are inflated and the result's first 512 bytes sniffed.
+const httpSniffLen = 512
 
 // httpParser reads the HTTP messages of one connection.
 type httpParser struct {
@@ -232,7 +259,17 @@ type httpParser struct {
 	// srvCut: no response is paired any more (server-side gap).
 	cliCut, srvCut bool
 	cnt            *StreamCounters
+	// inner reads the tunnel after a 2xx to CONNECT or a 101.
+	inner *Upgrade
+	// files: where bodies go (nil: File records not selected); conn is
+	// the connection being fed; filed holds File records to emit.
+	files *FileStore
+	conn  *ConnInfo
+	filed []*types.File
 }
+
+// Inner names the protocol found in the tunnel, or "".
+func (p *httpParser) Inner() string { return p.inner.Inner() }
 
 func newHTTPParser() StreamParser {
 	p := &httpParser{}
@@ -248,13 +285,16 @@ func newHTTPParser() StreamParser {
 // Feed reads the next bytes of one direction.
 func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 	if conn != nil {
-		p.cnt = conn.Counters
+		p.cnt, p.files, p.conn = conn.Counters, conn.Files, conn
 	}
 	d := &p.dir[1]
 	if c.FromClient {
 		d = &p.dir[0]
 	}
 	if d.state == hsDead {
+		if p.inner != nil {
+			p.inner.Feed(c, conn, s)
+		}
 		return
 	}
 	if c.Missed > 0 {
@@ -269,6 +309,7 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 			data = p.header(d, data)
 		case hsBody:
 			n := int(min(d.remain, int64(len(data))))
+			d.body(data[:n])
 			d.add(n)
 			d.remain -= int64(n)
 			data = data[n:]
@@ -279,6 +320,7 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 			data = p.chunkSize(d, data)
 		case hsChunkData:
 			n := int(min(d.remain, int64(len(data))))
+			d.body(data[:n])
 			d.add(n)
 			d.remain -= int64(n)
 			data = data[n:]
@@ -288,9 +330,16 @@ func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 		case hsTrailer:
 			data = p.trailerLine(d, data)
 		case hsUntilClose:
+			d.body(data)
 			d.add(len(data))
 			data = nil
 		default: // hsDead
+			if p.inner != nil {
+				// The tunnel starts inside this chunk.
+				rest := *c
+				rest.Data, rest.Missed = data, 0
+				p.inner.Feed(&rest, conn, s)
+			}
 			data = nil
 		}
 	}
@@ -312,8 +361,19 @@ func (p *httpParser) Close(conn *ConnInfo, s Sink) {
 		}
 		d.state = hsDead
 	}
+	for _, f := range p.filed {
+		if os, ok := s.(OrderedSink); ok {
+			os.EmitOrdered(types.Type_NC_File, f, f.FrameNumber)
+		} else {
+			s.Emit(types.Type_NC_File, f)
+		}
+	}
+	p.filed = nil
 	for _, tx := range p.queue {
 		p.emit(tx, s, true)
+	}
+	if p.inner != nil {
+		p.inner.Close(conn, s)
 	}
 	clear(p.queue)
 	p.queue, p.free, p.held = nil, nil, 0
@@ -461,7 +521,8 @@ func (p *httpParser) begin(d *httpDir, conn *ConnInfo, s Sink) {
 		tx.hasRes = true
 		tx.r.ResponseTimestamp = d.startTS
 	}
-	d.tx = tx
+	d.tx, d.sniffDone = tx, false
+	d.msgTS, d.msgFrame = d.startTS, d.startFrame
 	d.state, d.lineLen = hsHeader, true
 	d.add(len(d.buf))
 }
@@ -669,9 +730,150 @@ func (p *httpParser) trailerLine(d *httpDir, data []byte) []byte {
 	return data
 }
 
+// fileStart makes the body that follows a File, when File records are
+// selected and the message has one.
+func (p *httpParser) fileStart(d *httpDir) {
+	if p.files == nil || d.tx == nil {
+		return
+	}
+	switch d.state {
+	case hsBody, hsChunkSize, hsUntilClose:
+	default:
+		return
+	}
+	r := &d.tx.r
+	coding, ctype, header := r.ResContentEncoding, r.ResContentType, r.ResponseHeader
+	if d.client {
+		coding, ctype, header = r.ReqContentEncoding, r.ContentType, r.RequestHeader
+	}
+	f := newFileBody(p.files, coding)
+	fr := &f.r
+	fr.Timestamp, fr.FrameNumber, fr.Source = d.msgTS, d.msgFrame, "HTTP"
+	fr.ContentType, fr.Encoding, fr.Host, fr.URL = ctype, coding, r.Host, r.URL
+	fr.Name = httpFileName(header, r.URL)
+	if c := p.conn; c != nil {
+		fr.FlowID = c.FlowID
+		if d.client {
+			fr.SrcIP, fr.DstIP, fr.SrcPort, fr.DstPort = c.ClientIP, c.ServerIP, c.ClientPort, c.ServerPort
+		} else {
+			fr.SrcIP, fr.DstIP, fr.SrcPort, fr.DstPort = c.ServerIP, c.ClientIP, c.ServerPort, c.ClientPort
+		}
+	}
+	d.file = f
+}
+
+// fileDone ends the current body's File; ended says its framing ended it.
+func (p *httpParser) fileDone(d *httpDir, ended bool) {
+	if d.file == nil {
+		return
+	}
+	f := d.file
+	d.file = nil
+	if r := f.finish(ended); r != nil {
+		p.filed = append(p.filed, r)
+	}
+}
+
+// httpFileName is the filename of a Content-Disposition field, else the
+// last segment of the request-target's path.
+func httpFileName(header map[string]string, target string) string {
+	for k, v := range header {
+		if strings.EqualFold(k, "Content-Disposition") {
+			if _, params, err := mime.ParseMediaType(v); err == nil && params["filename"] != "" {
+				return Text([]byte(path.Base(strings.ReplaceAll(params["filename"], "\\", "/"))))
+			}
+		}
+	}
+	if i := strings.IndexAny(target, "?#"); i >= 0 {
+		target = target[:i]
+	}
+	if i := strings.Index(target, "://"); i >= 0 {
+		target = target[i+3:]
+		if j := strings.IndexByte(target, '/'); j >= 0 {
+			target = target[j:]
+		} else {
+			target = ""
+		}
+	}
+	if j := strings.LastIndexByte(target, '/'); j >= 0 {
+		target = target[j+1:]
+	}
+	if n, err := url.PathUnescape(target); err == nil {
+		target = n
+	}
+	return Text([]byte(target))
+}
+
+// body keeps the first bytes of a message body for sniffing.
+func (d *httpDir) body(b []byte) {
+	if d.file != nil {
+		d.file.write(b)
+	}
+	if d.tx == nil || d.sniffDone || len(d.sniff) >= httpSniffLen || len(b) == 0 {
+		return
+	}
+	if d.sniff == nil {
+		d.sniff = make([]byte, 0, httpSniffLen)
+	}
+	d.sniff = append(d.sniff, b[:min(len(b), httpSniffLen-len(d.sniff))]...)
+}
+
+// sniffed sets the current message's detected content type from the body
+// bytes kept, and drops them.
+func (d *httpDir) sniffed() {
+	b := d.sniff
+	d.sniff, d.sniffDone = nil, true
+	if d.tx == nil || len(b) == 0 {
+		return
+	}
+	field, coding := &d.tx.r.ResContentTypeDetected, d.tx.r.ResContentEncoding
+	if d.client {
+		field, coding = &d.tx.r.ContentTypeDetected, d.tx.r.ReqContentEncoding
+	}
+	if b = httpDecoded(b, coding); b != nil {
+		*field = http.DetectContentType(b)
+	}
+}
+
+// httpDecoded returns the first bytes of a body's content: b itself
+// without content coding, b inflated for gzip and deflate (as far as the
+// bytes go), nil for other codings, which are not read.
+func httpDecoded(b []byte, coding string) []byte {
+	var r io.Reader
+	switch strings.ToLower(strings.TrimSpace(coding)) {
+	case "", "identity":
+		return b
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil
+		}
+		r = zr
+	case "deflate":
+		// RFC 9110: zlib-wrapped; some servers send raw deflate.
+		if zr, err := zlib.NewReader(bytes.NewReader(b)); err == nil {
+			r = zr
+		} else {
+			r = flate.NewReader(bytes.NewReader(b))
+		}
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(b))
+	default:
+		return nil
+	}
+	out := make([]byte, httpSniffLen)
+	n, _ := io.ReadFull(r, out)
+	if n == 0 {
+		return nil
+	}
+	return out[:n]
+}
+
 // finish ends the message being read and makes the direction wait for the
 // next one.
 func (p *httpParser) finish(d *httpDir) {
+	d.sniffed()
+	p.fileDone(d, true)
 	tx := d.tx
 	d.tx = nil
 	d.idle(false)
@@ -695,6 +897,9 @@ func (p *httpParser) abandon(d *httpDir) {
 	if d.tx == nil {
 		return
 	}
+	d.sniffed()
+	// A body read until the connection closes ends with it.
+	p.fileDone(d, d.state == hsUntilClose)
 	if d.state == hsHeader {
 		block := d.buf
 		if i := bytes.LastIndexByte(block, '\n'); i >= 0 {
@@ -731,6 +936,10 @@ func (p *httpParser) giveUp(d *httpDir) {
 
 // gap handles bytes lost before the chunk c.
 func (p *httpParser) gap(d *httpDir, c *Chunk) {
+	d.sniffed()
+	if d.file != nil {
+		d.file.missed(c.Missed)
+	}
 	m := int64(c.Missed)
 	switch d.state {
 	case hsUntilClose:
@@ -804,6 +1013,11 @@ func (p *httpParser) cut(d *httpDir, frame *int64) {
 
 // emitReady emits the records that are complete.
 func (p *httpParser) emitReady(s Sink) {
+	for _, f := range p.filed {
+		s.Emit(types.Type_NC_File, f)
+	}
+	clear(p.filed)
+	p.filed = p.filed[:0]
 	j := 0
 	for _, tx := range p.queue {
 		if tx.reqDone && (tx.resDone || !tx.hasRes && tx.unpairable) {
@@ -824,10 +1038,24 @@ func (p *httpParser) emit(tx *httpTx, s Sink, ordered bool) {
 	if tx.unpairable && !tx.hasRes && p.cnt != nil {
 		p.cnt.Unpaired++
 	}
-	if os, ok := s.(OrderedSink); ok && ordered {
+	os, _ := s.(OrderedSink)
+	if os != nil && ordered {
 		os.EmitOrdered(types.Type_NC_HTTP, &tx.r, tx.r.FrameNumber)
 	} else {
 		s.Emit(types.Type_NC_HTTP, &tx.r)
+	}
+	if c := httpAuthCredentials(&tx.r); c != nil {
+		r := &tx.r
+		c.Timestamp, c.FrameNumber, c.FlowID = r.Timestamp, r.FrameNumber, r.FlowID
+		c.SrcIP, c.DstIP, c.SrcPort, c.DstPort = r.SrcIP, r.DstIP, r.SrcPort, r.DstPort
+		if p.conn != nil {
+			c.Service = credService(p.conn)
+		}
+		if os != nil && ordered {
+			os.EmitOrdered(types.Type_NC_Credentials, c, c.FrameNumber)
+		} else {
+			s.Emit(types.Type_NC_Credentials, c)
+		}
 	}
 	p.held -= tx.held
 	if len(p.free) < 4 {
@@ -1018,8 +1246,10 @@ func (p *httpParser) parse(d *httpDir, block []byte, complete bool) {
 		case h.clSeen && h.cl > 0:
 			d.state, d.remain = hsBody, h.cl
 		}
+		p.fileStart(d)
 		return
 	}
+	defer p.fileStart(d)
 	code := tx.r.StatusCode
 	switch {
 	case code == 101 || tx.connect && code >= 200 && code < 300:
@@ -1049,7 +1279,11 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 	r.Method, r.URL, r.Proto = httpMethodText(method), Text(target), httpVersionText(version)
 	tx.head = r.Method == "HEAD"
 	tx.connect = r.Method == "CONNECT"
+	r.Parameters = httpQuery(r.Parameters, target)
+	var header joined
+	defer func() { r.RequestHeader = header.into(r.RequestHeader) }()
 	httpFields(fields, func(name, v []byte) {
+		header.add(name, v)
 		switch {
 		case bytes.EqualFold(name, hdrHost):
 			firstText(&r.Host, v)
@@ -1059,6 +1293,7 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 			firstText(&r.Referer, v)
 		case bytes.EqualFold(name, hdrCookie):
 			r.ReqCookies = cookieNames(r.ReqCookies, v, false)
+			r.RequestCookies = httpCookies(r.RequestCookies, v, false)
 		case bytes.EqualFold(name, hdrContentType):
 			firstText(&r.ContentType, v)
 		case bytes.EqualFold(name, hdrContentEncoding):
@@ -1101,13 +1336,18 @@ func (p *httpParser) parseResponse(tx *httpTx, line, fields []byte, h *httpHead)
 		r.Proto = httpVersionText(version)
 	}
 	r.ResContentLength, r.ResContentType, r.ResContentEncoding, r.ServerName = -1, "", "", ""
-	r.ResCookies = r.ResCookies[:0]
+	r.ResCookies, r.ResponseCookies = r.ResCookies[:0], r.ResponseCookies[:0]
+	clear(r.ResponseHeader)
+	var header joined
+	defer func() { r.ResponseHeader = header.into(r.ResponseHeader) }()
 	httpFields(fields, func(name, v []byte) {
+		header.add(name, v)
 		switch {
 		case bytes.EqualFold(name, hdrServer):
 			firstText(&r.ServerName, v)
 		case bytes.EqualFold(name, hdrSetCookie):
 			r.ResCookies = cookieNames(r.ResCookies, v, true)
+			r.ResponseCookies = httpCookies(r.ResponseCookies, v, true)
 		case bytes.EqualFold(name, hdrContentType):
 			firstText(&r.ResContentType, v)
 		case bytes.EqualFold(name, hdrContentEncoding):
@@ -1150,10 +1390,16 @@ func CookieNames(names []string, v []byte, set bool) []string {
 	return cookieNames(names, v, set)
 }
 
-// cookieNames appends the cookie names of a Cookie value (pairs separated
-// by ';') or of a Set-Cookie value (one pair, then attributes). A pair
-// without '=' or with an empty name is skipped (RFC 6265 5.2, 5.4).
+// cookieNames appends the cookie names of a Cookie or Set-Cookie value.
 func cookieNames(names []string, v []byte, set bool) []string {
+	eachCookie(v, set, func(name, _ []byte) { names = append(names, Text(name)) })
+	return names
+}
+
+// eachCookie calls fn with the name and value of each pair of a Cookie
+// value (separated by ';') or the first pair of a Set-Cookie value. A pair
+// without '=' or with an empty name is skipped (RFC 6265 5.2, 5.4).
+func eachCookie(v []byte, set bool, fn func(name, value []byte)) {
 	for len(v) > 0 {
 		var pair []byte
 		if i := bytes.IndexByte(v, ';'); i >= 0 {
@@ -1163,14 +1409,107 @@ func cookieNames(names []string, v []byte, set bool) []string {
 		}
 		if eq := bytes.IndexByte(pair, '='); eq >= 0 {
 			if name := bytes.Trim(pair[:eq], " \t"); len(name) > 0 {
-				names = append(names, Text(name))
+				fn(name, bytes.Trim(pair[eq+1:], " \t"))
 			}
 		}
 		if set {
 			break
 		}
 	}
-	return names
+}
+
+// HTTPQuery and HTTPCookies are httpQuery and httpCookies for the HTTP
+// proxy (package proxy), so that its records fill these fields as
+// capture's do.
+func HTTPQuery(m map[string]string, target []byte) map[string]string { return httpQuery(m, target) }
+
+func HTTPCookies(out []*types.HTTPCookie, v []byte, set bool) []*types.HTTPCookie {
+	return httpCookies(out, v, set)
+}
+
+// joined gathers field values by name; a repeated name's values are
+// joined by ", " in order (RFC 9110 5.3), in time linear in their length
+// (a header of 10,000 lines of one name must not cost 10,000 copies).
+type joined map[string]*strings.Builder
+
+func (j *joined) add(name, v []byte) {
+	if *j == nil {
+		*j = joined{}
+	}
+	k := Text(name)
+	b := (*j)[k]
+	if b == nil {
+		b = &strings.Builder{}
+		(*j)[k] = b
+	} else {
+		b.WriteString(", ")
+	}
+	b.WriteString(Text(v))
+}
+
+// into puts the values into m, made when nil and there are some.
+func (j joined) into(m map[string]string) map[string]string {
+	if len(j) == 0 {
+		return m
+	}
+	if m == nil {
+		m = make(map[string]string, len(j))
+	}
+	for k, b := range j {
+		m[k] = b.String()
+	}
+	return m
+}
+
+// httpQuery adds the parameters of a request-target's query to m (made
+// when nil and there is one): names and values percent-decoded where they
+// decode, a repeated name's values joined by ", ".
+func httpQuery(m map[string]string, target []byte) map[string]string {
+	q := target
+	if i := bytes.IndexByte(q, '?'); i >= 0 {
+		q = q[i+1:]
+	} else {
+		return m
+	}
+	if i := bytes.IndexByte(q, '#'); i >= 0 {
+		q = q[:i]
+	}
+	var params joined
+	for len(q) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(q, '&'); i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			pair, q = q, nil
+		}
+		if len(pair) == 0 {
+			continue
+		}
+		name, value, _ := bytes.Cut(pair, []byte("="))
+		params.add([]byte(httpUnescape(name)), []byte(httpUnescape(value)))
+	}
+	return params.into(m)
+}
+
+// httpUnescape percent-decodes a query component ('+' is a space), or
+// returns it as sent when it does not decode.
+func httpUnescape(b []byte) string {
+	if bytes.IndexByte(b, '%') < 0 && bytes.IndexByte(b, '+') < 0 {
+		return Text(b)
+	}
+	if s, err := url.QueryUnescape(string(b)); err == nil {
+		return Text([]byte(s))
+	}
+	return Text(b)
+}
+
+// httpCookies appends the cookies of a Cookie value, or the first pair of
+// a Set-Cookie value, with the rules of cookieNames.
+func httpCookies(out []*types.HTTPCookie, v []byte, set bool) []*types.HTTPCookie {
+	eachCookie(v, set, func(name, value []byte) {
+		out = append(out, &types.HTTPCookie{Name: Text(name), Value: Text(value)})
+	})
+	return out
 }
 
 // tunnel ends HTTP on the connection after the response header just read
@@ -1182,4 +1521,5 @@ func (p *httpParser) tunnel(d *httpDir) {
 	d.tx.resDone = true
 	d.tx = nil
 	d.state, d.buf = hsDead, nil
+	p.inner = &Upgrade{}
 }

@@ -3,11 +3,13 @@ package decoder
 import (
 	"bufio"
 	"bytes"
+	stdgzip "compress/gzip"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +49,9 @@ func (s *httpSink) add(t types.Type, m proto.Message, ordered bool, key int64) {
 			return
 		}
 		s.t.Fatalf(format, args...)
+	}
+	if t == types.Type_NC_Credentials || t == types.Type_NC_File {
+		return // the HTTP parser's other records: TestFiles and the credentials tests check them
 	}
 	r, ok := m.(*types.HTTP)
 	if t != types.Type_NC_HTTP || !ok {
@@ -369,7 +374,11 @@ func httpCases() []httpCase {
 		evs:  []httpEv{httpCli(connect), httpSrv(connOK), httpCli("\x16\x03\x01\x02\x00GET / HTTP/1.1\r\n\r\n"), httpSrv("HTTP/1.1 200 OK\r\n\r\n")},
 		want: []*types.HTTP{httpRec(&types.HTTP{Timestamp: 1000, FrameNumber: 1, ResponseTimestamp: 2000,
 			Proto: "HTTP/1.1", Method: "CONNECT", Host: "example.com:443", URL: "example.com:443", StatusCode: 200,
-			RequestSize: httpLen(connect), ResponseSize: httpLen(connOK)})},
+			RequestSize: httpLen(connect), ResponseSize: httpLen(connOK)}),
+			// The tunnel's own HTTP (an Upgrade reads it): the client's bytes
+			// are neither TLS nor HTTP, the server's are a response alone.
+			httpRec(&types.HTTP{Timestamp: 4000, FrameNumber: 4, ResponseTimestamp: 4000, Proto: "HTTP/1.1",
+				StatusCode: 200, ResponseSize: 19})},
 	}, {
 		name: "upgrade to websocket",
 		evs:  []httpEv{httpCli(upgrade), httpSrv(switching + "\x81\x05hello"), httpCli("\x81\x85GET / HTTP/1.1\r\n\r\n")},
@@ -509,7 +518,7 @@ func TestHTTPCases(t *testing.T) {
 					t.Fatalf("%s: %d records, want %d:\n%s", how, len(got), len(c.want), httpDump(got))
 				}
 				for i := range got {
-					if !proto.Equal(got[i], c.want[i]) {
+					if !proto.Equal(httpFraming(got[i]), c.want[i]) {
 						t.Fatalf("%s: record %d\n got %v\nwant %v", how, i, got[i], c.want[i])
 					}
 				}
@@ -526,6 +535,16 @@ func TestHTTPCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// httpFraming is r without the fields that repeat the header text (header
+// maps, query parameters, cookies with values, sniffed types): the framing
+// and pairing cases compare the rest; TestHTTPFields checks those.
+func httpFraming(r *types.HTTP) *types.HTTP {
+	r = proto.Clone(r).(*types.HTTP)
+	r.RequestHeader, r.ResponseHeader, r.Parameters, r.RequestCookies, r.ResponseCookies = nil, nil, nil, nil, nil
+	r.ContentTypeDetected, r.ResContentTypeDetected = "", ""
+	return r
 }
 
 func httpDump(recs []*types.HTTP) string {
@@ -547,7 +566,7 @@ func TestHTTPSplitEverywhere(t *testing.T) {
 				{data: httpResOK[:j], frame: 2}, {data: httpResOK[j:], frame: 2},
 			}
 			got := httpFeed(t, evs).recs
-			if len(got) != 1 || !proto.Equal(got[0], want) {
+			if len(got) != 1 || !proto.Equal(httpFraming(got[0]), want) {
 				t.Fatalf("split %d/%d: got\n%s", i, j, httpDump(got))
 			}
 		}
@@ -677,7 +696,7 @@ func TestHTTPDetect(t *testing.T) {
 	}
 	found := false
 	for _, p := range StreamProtocols() {
-		found = found || p.Name == "HTTP" && slices.Equal(p.Records, []types.Type{types.Type_NC_HTTP})
+		found = found || p.Name == "HTTP" && slices.Equal(p.Records, []types.Type{types.Type_NC_HTTP, types.Type_NC_File, types.Type_NC_Credentials})
 	}
 	if !found {
 		t.Error("HTTP stream parser not registered")
@@ -981,14 +1000,18 @@ func httpTsMessages(pkts []map[string]any) map[int][]httpTsMsg {
 					"method": httpTsFirst(obj, "http.request.method"), "uri": httpTsFirst(obj, "http.request.uri"),
 					"version": httpTsFirst(obj, "http.request.version"), "host": httpTsFirst(obj, "http.host"),
 					"ua": httpTsFirst(obj, "http.user_agent"), "referer": httpTsFirst(obj, "http.referer"),
-					"ctype":   httpTsFirst(obj, "http.content_type"),
-					"cookies": strings.Join(httpTsCookieNames(httpTsAll(obj, "http.cookie_pair"), false), ";"),
+					"ctype":      httpTsFirst(obj, "http.content_type"),
+					"cookies":    strings.Join(httpTsCookieNames(httpTsAll(obj, "http.cookie_pair"), false), ";"),
+					"header":     httpTsHeader(httpTsAll(obj, "http.request.line")),
+					"params":     httpTsParams(httpTsAll(obj, "http.request.uri.query.parameter")),
+					"cookievals": strings.Join(httpTsAll(obj, "http.cookie_pair"), ";"),
 				}}
 			case obj["http.response"] == "1":
 				msg = httpTsMsg{frame: frame, f: map[string]string{
 					"code": httpTsFirst(obj, "http.response.code"), "cl": httpTsFirst(obj, "http.content_length"),
 					"ctype": httpTsFirst(obj, "http.content_type"), "server": httpTsFirst(obj, "http.server"),
 					"cookies": strings.Join(httpTsCookieNames(httpTsAll(obj, "http.set_cookie"), true), ";"),
+					"header":  httpTsHeader(httpTsAll(obj, "http.response.line")),
 				}}
 				msg.requestIn, _ = strconv.ParseInt(httpTsFirst(obj, "http.request_in"), 10, 64)
 				// Interim responses are not records of their own.
@@ -1053,6 +1076,63 @@ func httpTsFirst(v any, name string) string {
 		return all[0]
 	}
 	return ""
+}
+
+// httpTsHeader renders tshark's header lines ("Name: value\r\n") as
+// httpRenderMap renders a header map: a repeated name's values joined by
+// ", ".
+func httpTsHeader(lines []string) string {
+	m := map[string]string{}
+	for _, l := range lines {
+		name, v, ok := strings.Cut(strings.TrimRight(l, "\r\n"), ":")
+		if !ok {
+			continue
+		}
+		httpTsAdd(m, strings.TrimRight(name, " \t"), strings.Trim(v, " \t"))
+	}
+	return httpRenderMap(m)
+}
+
+// httpTsAdd joins a repeated name's values as RFC 9110 5.3 says.
+func httpTsAdd(m map[string]string, name, v string) {
+	name, v = Text([]byte(name)), Text([]byte(v))
+	if prev, ok := m[name]; ok {
+		m[name] = prev + ", " + v
+	} else {
+		m[name] = v
+	}
+}
+
+// httpTsParams renders tshark's query parameters ("name=value", as sent)
+// as httpRenderMap renders Parameters.
+func httpTsParams(params []string) string {
+	m := map[string]string{}
+	for _, p := range params {
+		if p == "" {
+			continue
+		}
+		name, v, _ := strings.Cut(p, "=")
+		httpTsAdd(m, httpUnescape([]byte(name)), httpUnescape([]byte(v)))
+	}
+	return httpRenderMap(m)
+}
+
+// httpRenderMap renders a map as sorted "name: value" lines.
+func httpRenderMap(m map[string]string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s: %s\n", k, m[k])
+	}
+	return b.String()
+}
+
+func httpRenderCookies(cs []*types.HTTPCookie) string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name+"="+c.Value)
+	}
+	return strings.Join(out, ";")
 }
 
 // httpTsCookieNames takes the names of tshark's cookie pairs ("name=value") or
@@ -1251,6 +1331,9 @@ func httpCompareStream(key string, want []httpTsMsg, fs *httpFollowed, st *httpO
 			{"version", r.Proto, w["version"]}, {"host", r.Host, w["host"]}, {"ua", r.UserAgent, w["ua"]},
 			{"referer", r.Referer, w["referer"]}, {"ctype", r.ContentType, w["ctype"]},
 			{"cookies", strings.Join(r.ReqCookies, ";"), w["cookies"]},
+			{"header", httpRenderMap(r.RequestHeader), w["header"]},
+			{"params", httpRenderMap(r.Parameters), w["params"]},
+			{"cookievals", httpRenderCookies(r.RequestCookies), w["cookievals"]},
 		} {
 			if c[1] != Text([]byte(c[2])) {
 				diff(c[0], c[1], c[2])
@@ -1288,6 +1371,7 @@ func httpCompareStream(key string, want []httpTsMsg, fs *httpFollowed, st *httpO
 		for _, c := range [][3]string{
 			{"res_ctype", r.ResContentType, w.f["ctype"]}, {"server", r.ServerName, w.f["server"]},
 			{"res_cookies", strings.Join(r.ResCookies, ";"), w.f["cookies"]},
+			{"res_header", httpRenderMap(r.ResponseHeader), w.f["header"]},
 		} {
 			if c[1] != Text([]byte(c[2])) {
 				diff(c[0], c[1], c[2])
@@ -1599,7 +1683,7 @@ func TestHTTPGapPairing(t *testing.T) {
 					t.Fatalf("%s: %d records, want %d:\n%s", how, len(s.recs), len(c.want), httpDump(s.recs))
 				}
 				for i := range s.recs {
-					if !proto.Equal(s.recs[i], c.want[i]) {
+					if !proto.Equal(httpFraming(s.recs[i]), c.want[i]) {
 						t.Fatalf("%s: record %d\n got %v\nwant %v", how, i, s.recs[i], c.want[i])
 					}
 				}
@@ -1613,6 +1697,119 @@ func TestHTTPGapPairing(t *testing.T) {
 			for i, e := range evs {
 				for k := 1; k < len(e.data); k++ {
 					run(fmt.Sprintf("event %d split at %d", i, k), httpSplitAt(evs, i, k))
+				}
+			}
+		})
+	}
+}
+
+// httpGzip compresses s with the standard library's gzip (an encoder
+// independent of the decoder the parser uses).
+func httpGzip(t *testing.T, s string) string {
+	var b bytes.Buffer
+	w := stdgzip.NewWriter(&b)
+	if _, err := w.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestHTTPFields checks the fields that repeat the header text (header
+// maps, query parameters, cookies) and the sniffed content types, for
+// messages fed whole and byte by byte.
+func TestHTTPFields(t *testing.T) {
+	html := "<!DOCTYPE html><html><body>hello</body></html>"
+	png := "\x89PNG\r\n\x1a\n" + strings.Repeat("\x00", 40)
+	gz := httpGzip(t, html+strings.Repeat(" ", 2000))
+	type want struct {
+		reqHeader, resHeader, params map[string]string
+		reqCookies, resCookies       string // "name=value;..."
+		detected, resDetected        string
+	}
+	for _, c := range []struct {
+		name string
+		evs  []httpEv
+		want want
+	}{{
+		name: "repeated and folded fields, query, cookies",
+		evs: []httpEv{
+			httpCli("GET /s?q=a%20b&lang=de&q=c+d&flag&bad=%zz HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\naccept: */*\r\n" +
+				"X-Long: one\r\n two\r\nCookie: sid=1; theme=\"dark\"\r\nCookie: e=\r\n\r\n"),
+			httpSrv("HTTP/1.1 200 OK\r\nSet-Cookie: sid=2; Path=/\r\nSet-Cookie: lang=en\r\nContent-Length: " +
+				strconv.Itoa(len(html)) + "\r\n\r\n" + html),
+		},
+		want: want{
+			reqHeader: map[string]string{"Host": "x", "Accept": "text/html", "accept": "*/*", "X-Long": "one two",
+				"Cookie": "sid=1; theme=\"dark\", e="},
+			resHeader:  map[string]string{"Set-Cookie": "sid=2; Path=/, lang=en", "Content-Length": strconv.Itoa(len(html))},
+			params:     map[string]string{"q": "a b, c d", "lang": "de", "flag": "", "bad": "%zz"},
+			reqCookies: "sid=1;theme=\"dark\";e=", resCookies: "sid=2;lang=en",
+			resDetected: "text/html; charset=utf-8",
+		},
+	}, {
+		name: "gzip'd chunked response, POST body",
+		evs: []httpEv{
+			httpCli("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(png)) + "\r\n\r\n" + png),
+			httpSrv("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" +
+				strconv.FormatInt(int64(len(gz)/2), 16) + "\r\n" + gz[:len(gz)/2] + "\r\n" +
+				strconv.FormatInt(int64(len(gz)-len(gz)/2), 16) + "\r\n" + gz[len(gz)/2:] + "\r\n0\r\n\r\n"),
+		},
+		want: want{
+			reqHeader: map[string]string{"Host": "x", "Content-Length": strconv.Itoa(len(png))},
+			resHeader: map[string]string{"Content-Encoding": "gzip", "Transfer-Encoding": "chunked"},
+			detected:  "image/png", resDetected: "text/html; charset=utf-8",
+		},
+	}, {
+		name: "a coding that is not read, a body cut by a gap",
+		evs: []httpEv{
+			httpCli("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+			httpSrv("HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 4\r\n\r\nabcd"),
+			httpCli("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n"),
+			httpSrv("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n%PDF-"),
+			{data: strings.Repeat("x", 10), missed: 500},
+		},
+		want: want{
+			reqHeader: map[string]string{"Host": "x"},
+			resHeader: map[string]string{"Content-Encoding": "br", "Content-Length": "4"},
+		},
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			for how, evs := range map[string][]httpEv{"whole": httpFramed(c.evs), "byte by byte": httpByteWise(httpFramed(c.evs))} {
+				recs := httpFeed(t, evs).recs
+				if len(recs) == 0 {
+					t.Fatalf("%s: no record", how)
+				}
+				r := recs[0]
+				cookies := func(cs []*types.HTTPCookie) string {
+					var out []string
+					for _, c := range cs {
+						out = append(out, c.Name+"="+c.Value)
+					}
+					return strings.Join(out, ";")
+				}
+				if !maps.Equal(r.RequestHeader, c.want.reqHeader) || !maps.Equal(r.ResponseHeader, c.want.resHeader) ||
+					!maps.Equal(r.Parameters, c.want.params) {
+					t.Errorf("%s: headers %v / %v, parameters %v\nwant %v / %v, %v", how, r.RequestHeader, r.ResponseHeader,
+						r.Parameters, c.want.reqHeader, c.want.resHeader, c.want.params)
+				}
+				if got := cookies(r.RequestCookies); got != c.want.reqCookies {
+					t.Errorf("%s: request cookies %q, want %q", how, got, c.want.reqCookies)
+				}
+				if got := cookies(r.ResponseCookies); got != c.want.resCookies {
+					t.Errorf("%s: response cookies %q, want %q", how, got, c.want.resCookies)
+				}
+				if r.ContentTypeDetected != c.want.detected || r.ResContentTypeDetected != c.want.resDetected {
+					t.Errorf("%s: detected %q / %q, want %q / %q", how, r.ContentTypeDetected, r.ResContentTypeDetected,
+						c.want.detected, c.want.resDetected)
+				}
+				if len(recs) > 1 {
+					// The body cut by a gap: sniffed from the bytes before it.
+					if got := recs[1].ResContentTypeDetected; got != "application/pdf" {
+						t.Errorf("%s: body before a gap sniffed as %q, want application/pdf", how, got)
+					}
 				}
 			}
 		})

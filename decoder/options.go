@@ -4,6 +4,9 @@ import "time"
 
 // Options are the knobs of the stateful decoders (flows, TCP streams).
 type Options struct {
+	// Files receives the files stream parsers find (HTTP bodies) when File
+	// records are selected; nil: no File records. Shared by the workers.
+	Files *FileStore
 	// ConnTimeout ends a TCP connection idle for this long (packet time).
 	// Default 5 minutes, Zeek's tcp_inactivity_timeout. 0 means never.
 	ConnTimeout time.Duration
@@ -81,19 +84,22 @@ type Stats struct {
 	// LayerFlowsEvicted are layer-flow aggregates written early because
 	// their memory cap was reached (capture.Config.Decoding.MemCap).
 	LayerFlowsEvicted int64
-	StreamBytes       int64 // TCP bytes handed to stream parsers in order
-	MissedBytes       int64 // TCP bytes never captured (holes given up)
-	OverlapBytes      int64 // TCP bytes seen more than once
-	OutOfOrder        int64 // TCP segments that arrived after a hole
-	MemoryLimitHits   int64 // times a stream memory bound forced a hole to be given up
-	StreamMemoryPeak  int64 // most out-of-order stream memory (data and bookkeeping, as allocated) one worker held at once
-	ConnectionsPeak   int64 // most connections one worker tracked at once
-	Defragmented      int64 // IP datagrams reassembled from fragments
-	DefragTimedOut    int64 // fragmented datagrams never completed (timed out, or pending at the end)
-	DefragEvicted     int64 // fragmented datagrams dropped at a DefragMaxDatagrams or DefragMemory bound
-	DefragOversize    int64 // fragments that would make a datagram longer than 65535 bytes
-	DefragPeak        int64 // most incomplete datagrams one worker held at once
-	Stream            StreamCounters
+	// InventoryDropped are software and services not recorded because the
+	// inventory was full (InventoryMax).
+	InventoryDropped int64
+	StreamBytes      int64 // TCP bytes handed to stream parsers in order
+	MissedBytes      int64 // TCP bytes never captured (holes given up)
+	OverlapBytes     int64 // TCP bytes seen more than once
+	OutOfOrder       int64 // TCP segments that arrived after a hole
+	MemoryLimitHits  int64 // times a stream memory bound forced a hole to be given up
+	StreamMemoryPeak int64 // most out-of-order stream memory (data and bookkeeping, as allocated) one worker held at once
+	ConnectionsPeak  int64 // most connections one worker tracked at once
+	Defragmented     int64 // IP datagrams reassembled from fragments
+	DefragTimedOut   int64 // fragmented datagrams never completed (timed out, or pending at the end)
+	DefragEvicted    int64 // fragmented datagrams dropped at a DefragMaxDatagrams or DefragMemory bound
+	DefragOversize   int64 // fragments that would make a datagram longer than 65535 bytes
+	DefragPeak       int64 // most incomplete datagrams one worker held at once
+	Stream           StreamCounters
 }
 
 // Add sums o into s (peaks take the maximum).
@@ -103,6 +109,7 @@ func (s *Stats) Add(o Stats) {
 	s.Evicted += o.Evicted
 	s.EvictedMemcap += o.EvictedMemcap
 	s.LayerFlowsEvicted += o.LayerFlowsEvicted
+	s.InventoryDropped += o.InventoryDropped
 	s.StreamBytes += o.StreamBytes
 	s.MissedBytes += o.MissedBytes
 	s.OverlapBytes += o.OverlapBytes

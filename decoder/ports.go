@@ -54,7 +54,7 @@ func (p Port) String() string {
 // ours, not gopacket's global port registry, so that other users of
 // gopacket in the same process are not affected.
 type portTable struct {
-	tcp, udp, udpFirst map[uint16]gopacket.LayerType
+	tcp, tcpFirst, udp, udpFirst map[uint16]gopacket.LayerType
 	// segments are the application layers decoded from single TCP
 	// segments (Protocol.Segments); others need the stream.
 	segments map[gopacket.LayerType]bool
@@ -88,7 +88,7 @@ func claims() []portClaim {
 // the first registered is kept, and TestPortClaims fails on any.
 func buildPorts() (*portTable, []error) {
 	t := &portTable{
-		tcp: map[uint16]gopacket.LayerType{}, udp: map[uint16]gopacket.LayerType{},
+		tcp: map[uint16]gopacket.LayerType{}, tcpFirst: map[uint16]gopacket.LayerType{}, udp: map[uint16]gopacket.LayerType{},
 		udpFirst: map[uint16]gopacket.LayerType{}, segments: map[gopacket.LayerType]bool{},
 	}
 	for _, p := range protocols {
@@ -112,7 +112,7 @@ func buildPorts() (*portTable, []error) {
 		seen[k] = c
 		switch {
 		case c.Transport == TCP && c.First:
-			errs = append(errs, fmt.Errorf("%s: %v: TCP claims cannot be First (no TCP port of gopacket's is wrong so far)", c.by, c.Port))
+			t.tcpFirst[c.Number] = c.Layer
 		case c.Transport == TCP:
 			t.tcp[c.Number] = c.Layer
 		case c.First:
@@ -133,7 +133,11 @@ var ports = sync.OnceValue(func() *portTable {
 
 // afterTCP picks the application layer decoded from a single segment.
 func (t *portTable) afterTCP(tcp *layers.TCP, next gopacket.LayerType) gopacket.LayerType {
-	if next == gopacket.LayerTypePayload {
+	if lt, ok := t.tcpFirst[uint16(tcp.DstPort)]; ok {
+		next = lt
+	} else if lt, ok := t.tcpFirst[uint16(tcp.SrcPort)]; ok {
+		next = lt
+	} else if next == gopacket.LayerTypePayload {
 		if lt, ok := t.tcp[uint16(tcp.DstPort)]; ok {
 			next = lt
 		} else if lt, ok := t.tcp[uint16(tcp.SrcPort)]; ok {

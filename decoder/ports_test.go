@@ -18,6 +18,8 @@ func TestPortClaims(t *testing.T) {
 	for _, c := range claims() {
 		var got = table.udp[c.Number]
 		switch {
+		case c.Transport == TCP && c.First:
+			got = table.tcpFirst[c.Number]
 		case c.Transport == TCP:
 			got = table.tcp[c.Number]
 		case c.First:

@@ -30,6 +30,9 @@ type ConnInfo struct {
 	// Counters are the worker's stream counters (never nil for a parser
 	// the engine runs; tests may leave it nil).
 	Counters *StreamCounters
+	// Files is where parsers put the files they find; nil when File
+	// records are not selected.
+	Files *FileStore
 }
 
 // StreamCounters are what stream parsers count, summed in Stats.

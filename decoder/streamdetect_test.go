@@ -3,6 +3,7 @@ package decoder
 import (
 	"fmt"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,9 +52,13 @@ func streamPacket(t *testing.T, client bool, flags string, seq, ack uint32, port
 func streamRun(t *testing.T, port uint16, handshake bool, segs []streamSeg) ([]proto.Message, *types.Connection) {
 	t.Helper()
 	d := NewPacketDecoder(func(tt types.Type) bool {
-		switch tt {
-		case types.Type_NC_HTTP, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello, types.Type_NC_DNS, types.Type_NC_Connection:
+		if tt == types.Type_NC_Connection {
 			return true
+		}
+		for _, sp := range StreamProtocols() {
+			if slices.Contains(sp.Records, tt) {
+				return true
+			}
 		}
 		return false
 	})
@@ -110,6 +115,16 @@ func streamStrip(m proto.Message) proto.Message {
 	case *types.TLSServerHello:
 		r.Timestamp, r.FrameNumber = 0, 0
 	case *types.DNS:
+		r.Timestamp, r.FrameNumber = 0, 0
+	case *types.SSH:
+		r.Timestamp, r.FrameNumber, r.KexFrame = 0, 0, 0
+	case *types.SMTP:
+		r.Timestamp, r.FrameNumber = 0, 0
+	case *types.POP3:
+		r.Timestamp, r.FrameNumber = 0, 0
+	case *types.IMAP:
+		r.Timestamp, r.FrameNumber = 0, 0
+	case *types.Credentials:
 		r.Timestamp, r.FrameNumber = 0, 0
 	}
 	return m
@@ -217,8 +232,8 @@ func TestStreamDetectGivesUp(t *testing.T) {
 	for _, segs := range [][]streamSeg{
 		{{true, []byte{0}}, {true, []byte("GET / HTTP/1.1\r\n\r\n")}},
 		{{true, []byte("G")}, {true, []byte("ARBAGE\r\n")}},
-		{{true, []byte("SSH-2.0-x\r\n")}, {false, []byte("SSH-2.0-y\r\n")}},
-		{{true, []byte{22}}, {true, []byte{3, 1, 0, 5, 2, 0, 0, 1, 0}}}, // a handshake record, not a ClientHello
+		{{true, []byte("RFB 003.008\n")}, {false, []byte("RFB 003.008\n")}}, // VNC
+		{{true, []byte{22}}, {true, []byte{3, 1, 0, 5, 2, 0, 0, 1, 0}}},     // a handshake record, not a ClientHello
 	} {
 		recs, conn := streamRun(t, 8443, true, segs)
 		if len(recs) != 0 || conn.ApplicationProto != "" {

@@ -39,6 +39,22 @@ func tlsHelloRecords(h tlsTestHello) []byte {
 func linearCases() []linearCase {
 	cli := func(s string) []Chunk { return []Chunk{{FromClient: true, Data: []byte(s), Frame: 1}} }
 	return []linearCase{
+		{"SMTP: a message header folded over n lines", "SMTP", 3000, func(_ testing.TB, n int) []Chunk {
+			return cli("EHLO a\r\nMAIL FROM:<a@b>\r\nDATA\r\nSubject: a\r\n" + strings.Repeat(" b\r\n", n) + "\r\nbody\r\n.\r\n")
+		}},
+		{"SMTP: a message of n MIME parts", "SMTP", 3000, func(_ testing.TB, n int) []Chunk {
+			return cli("EHLO a\r\nMAIL FROM:<a@b>\r\nDATA\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+				strings.Repeat("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n", n) + "--b--\r\n.\r\n")
+		}},
+		{"SMTP: n pipelined commands, one byte per chunk", "SMTP", 1500, func(_ testing.TB, n int) []Chunk {
+			return oneByteChunks([]byte("EHLO a\r\n"+strings.Repeat("RCPT TO:<a@b>\r\n", n)), true)
+		}},
+		{"POP3: n commands", "POP3", 3000, func(_ testing.TB, n int) []Chunk {
+			return cli(strings.Repeat("NOOP\r\n", n))
+		}},
+		{"IMAP: a command of n literals", "IMAP", 3000, func(_ testing.TB, n int) []Chunk {
+			return cli("a LOGIN" + strings.Repeat(" {1}\r\nx", n) + "\r\n")
+		}},
 		{"HTTP: a header field folded over n lines", "HTTP", 3000, func(_ testing.TB, n int) []Chunk {
 			return cli("GET / HTTP/1.1\r\nX-Folded: a\r\n" + strings.Repeat(" b\r\n", n) + "\r\n")
 		}},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -253,7 +254,7 @@ func appendJSONValue(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.V
 		keys = append(keys, k.String())
 		return true
 	})
-	sortStrings(keys)
+	slices.Sort(keys)
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -269,14 +270,6 @@ func appendJSONValue(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.V
 		}
 	}
 	return append(b, '}')
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 const hexDigits = "0123456789abcdef"

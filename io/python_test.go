@@ -292,6 +292,13 @@ func toJSON(m protoreflect.Message) map[string]any {
 		fd := fds.Get(i)
 		name := string(fd.Name())
 		switch {
+		case fd.IsMap():
+			mv := map[string]any{}
+			m.Get(fd).Map().Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+				mv[k.String()] = valueJSON(fd.MapValue(), v)
+				return true
+			})
+			out[name] = mv
 		case fd.IsList():
 			l := m.Get(fd).List()
 			vals := make([]any, l.Len())

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/netcap/netcap/types"
 )
@@ -74,6 +76,15 @@ type vtMessage interface {
 // It reuses b's capacity, so a caller that keeps b across calls marshals
 // without allocating. The output is the same bytes proto.Marshal gives.
 func AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
+	if hasMaps(m.ProtoReflect().Descriptor()) {
+		// The generated fast path writes map entries in Go's random map
+		// order; the same record must give the same bytes (files are
+		// compared across runs and -workers), so maps are sorted.
+		opts := proto.MarshalOptions{Deterministic: true}
+		b = protowire.AppendVarint(b, uint64(opts.Size(m)))
+		opts.UseCachedSize = true
+		return opts.MarshalAppend(b, m)
+	}
 	if vt, ok := m.(vtMessage); ok {
 		size := vt.SizeVT()
 		b = protowire.AppendVarint(b, uint64(size))
@@ -130,4 +141,35 @@ func (w *Writer) Close() error {
 	}
 	keep(w.f.Close())
 	return first
+}
+
+// withMaps caches, per message type, whether it or a message it holds has
+// a map field.
+var withMaps sync.Map // protoreflect.FullName -> bool
+
+func hasMaps(md protoreflect.MessageDescriptor) bool {
+	if v, ok := withMaps.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	found := mapsIn(md, map[protoreflect.FullName]bool{})
+	withMaps.Store(md.FullName(), found)
+	return found
+}
+
+func mapsIn(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	if seen[md.FullName()] {
+		return false
+	}
+	seen[md.FullName()] = true
+	fs := md.Fields()
+	for i := 0; i < fs.Len(); i++ {
+		fd := fs.Get(i)
+		if fd.IsMap() {
+			return true
+		}
+		if fd.Message() != nil && mapsIn(fd.Message(), seen) {
+			return true
+		}
+	}
+	return false
 }

@@ -6,12 +6,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
@@ -32,7 +34,7 @@ const (
 	kindPacket                // one packet: its flow (FlowID) and frame or time
 	kindConn                  // Connection: by UID
 	kindFlow                  // Flow: by UID without its -0/-1 direction suffix
-	kindFlowID                // HTTP, TLS hellos: every record of the flow
+	kindFlowID                // stream records (HTTP, TLS hellos, SSH): every record of the flow
 	kindNetFlow               // NetworkFlow: IP pair and time window
 	kindTransFlow             // TransportFlow: port pair, protocol and time window
 	kindLinkFlow              // LinkFlow: MAC pair and time window
@@ -57,7 +59,7 @@ func fieldsOf(t types.Type, md protoreflect.MessageDescriptor) *fields {
 		f.kind = kindConn
 	case t == types.Type_NC_Flow:
 		f.kind = kindFlow
-	case t == types.Type_NC_HTTP || t == types.Type_NC_TLSClientHello || t == types.Type_NC_TLSServerHello:
+	case streamRecord(t):
 		f.kind = kindFlowID
 	case t == types.Type_NC_NetworkFlow:
 		f.kind = kindNetFlow
@@ -69,6 +71,17 @@ func fieldsOf(t types.Type, md protoreflect.MessageDescriptor) *fields {
 		f.kind = kindPacket
 	}
 	return f
+}
+
+// streamRecord says whether a stream parser makes records of type t: such a
+// record stands for its connection, not for one packet.
+func streamRecord(t types.Type) bool {
+	for _, sp := range decoder.StreamProtocols() {
+		if slices.Contains(sp.Records, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // matcher labels records; one per file, not shared between goroutines.

@@ -482,7 +482,7 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 			v    int64
 		}{
 			{"connection_timed_out", d.TimedOut}, {"connection_evicted", d.Evicted},
-			{"connection_evicted_memcap", d.EvictedMemcap}, {"layer_flow_evicted_memcap", d.LayerFlowsEvicted},
+			{"connection_evicted_memcap", d.EvictedMemcap}, {"layer_flow_evicted_memcap", d.LayerFlowsEvicted}, {"inventory_dropped", d.InventoryDropped},
 			{"stream_missed_bytes", d.MissedBytes}, {"stream_overlap_bytes", d.OverlapBytes},
 			{"stream_out_of_order_segments", d.OutOfOrder}, {"stream_memory_limit_hits", d.MemoryLimitHits},
 			{"ip_defragmented", d.Defragmented}, {"ip_defrag_timed_out", d.DefragTimedOut},

@@ -14,9 +14,11 @@
 //   - SrcIP/SrcPort: the client (the real peer); DstIP/DstPort: the backend
 //     connection's address (the remote URL's host when no connection was made).
 //   - Method, Host, URL (request-target as received), Proto, UserAgent,
-//     Referer, ContentType, ReqContentEncoding, ReqCookies (names) from the
-//     request; StatusCode, ServerName, ResContentType, ResContentEncoding,
-//     ResCookies (names) from the backend's response.
+//     Referer, ContentType, ReqContentEncoding, ReqCookies (names),
+//     RequestCookies, RequestHeader (names in Go's canonical form) and
+//     Parameters from the request; StatusCode, ServerName, ResContentType,
+//     ResContentEncoding, ResCookies (names), ResponseCookies and
+//     ResponseHeader from the backend's response. Bodies are not sniffed.
 //   - ReqContentLength/ResContentLength: the Content-Length header, -1 when
 //     absent. RequestSize/ResponseSize: the header block in HTTP/1.1 form
 //     (start line, fields, blank line) plus the body bytes that went through;
@@ -558,7 +560,16 @@ func (ex *exchange) fillRequest(r *http.Request) {
 	rec.ReqContentEncoding = decoder.Text([]byte(r.Header.Get("Content-Encoding")))
 	for _, v := range r.Header["Cookie"] {
 		rec.ReqCookies = decoder.CookieNames(rec.ReqCookies, []byte(v), false)
+		rec.RequestCookies = decoder.HTTPCookies(rec.RequestCookies, []byte(v), false)
 	}
+	rec.RequestHeader = headerMap(r.Header)
+	if r.Host != "" {
+		if rec.RequestHeader == nil {
+			rec.RequestHeader = map[string]string{}
+		}
+		rec.RequestHeader["Host"] = decoder.Text([]byte(r.Host))
+	}
+	rec.Parameters = decoder.HTTPQuery(nil, []byte(r.RequestURI))
 	rec.ReqContentLength, rec.ResContentLength = -1, -1
 	if _, ok := r.Header["Content-Length"]; ok && r.ContentLength >= 0 {
 		rec.ReqContentLength = r.ContentLength
@@ -657,6 +668,20 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
+// headerMap renders a header as the records' maps: names in Go's
+// canonical form (net/http does not keep them as sent), the values of a
+// repeated name joined by ", ".
+func headerMap(h http.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(h))
+	for name, vs := range h {
+		m[decoder.Text([]byte(name))] = decoder.Text([]byte(strings.Join(vs, ", ")))
+	}
+	return m
+}
+
 // modifyResponse fills the response fields from the backend's header.
 func (p *Proxy) modifyResponse(res *http.Response) error {
 	ex, ok := res.Request.Context().Value(exKey{}).(*exchange)
@@ -670,7 +695,9 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	rec.ResContentEncoding = decoder.Text([]byte(res.Header.Get("Content-Encoding")))
 	for _, v := range res.Header["Set-Cookie"] {
 		rec.ResCookies = decoder.CookieNames(rec.ResCookies, []byte(v), true)
+		rec.ResponseCookies = decoder.HTTPCookies(rec.ResponseCookies, []byte(v), true)
 	}
+	rec.ResponseHeader = headerMap(res.Header)
 	if _, ok := res.Header["Content-Length"]; ok && res.ContentLength >= 0 {
 		rec.ResContentLength = res.ContentLength
 	}

@@ -1323,6 +1323,174 @@ func (x *ENIP) SetPacket(c *PacketContext, keep ContextFields) {
 }
 
 // SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *SSH) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *SMTP) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *POP3) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *IMAP) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *Credentials) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *File) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *Software) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *Service) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *FTP) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
 func (x *ESIS) SetPacket(c *PacketContext, keep ContextFields) {
 	if keep&ContextFrameNumber == 0 {
 		x.FrameNumber = c.FrameNumber
@@ -1406,5 +1574,14 @@ var (
 	_ PacketRecord = (*Modbus)(nil)
 	_ PacketRecord = (*CIP)(nil)
 	_ PacketRecord = (*ENIP)(nil)
+	_ PacketRecord = (*SSH)(nil)
+	_ PacketRecord = (*SMTP)(nil)
+	_ PacketRecord = (*POP3)(nil)
+	_ PacketRecord = (*IMAP)(nil)
+	_ PacketRecord = (*Credentials)(nil)
+	_ PacketRecord = (*File)(nil)
+	_ PacketRecord = (*Software)(nil)
+	_ PacketRecord = (*Service)(nil)
+	_ PacketRecord = (*FTP)(nil)
 	_ PacketRecord = (*ESIS)(nil)
 )

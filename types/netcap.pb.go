@@ -160,15 +160,25 @@ const (
 	Type_NC_NortelDiscovery             Type = 86
 	Type_NC_CIP                         Type = 87
 	Type_NC_ENIP                        Type = 88
-	// 89..93 are used by records of the original netcap that are not part of
-	// this contract; the number of TLSServerHello is the original one.
+	// 89 to 103 are the original netcap's numbers of its later records: those
+	// this contract has (File, SMTP, POP3, Software, Service, Credentials,
+	// SSH) keep them, the rest stay free; TLSServerHello's is the original
+	// one. Records the original did not have take 104 and up.
 	Type_NC_TLSServerHello Type = 94
-	Type_NC_ISIS           Type = 95
-	Type_NC_SLARP          Type = 96
-	Type_NC_WPAN           Type = 97
-	Type_NC_PPPControl     Type = 98
-	// 99..109 are taken by records of other branches
-	Type_NC_ESIS Type = 110
+	Type_NC_File           Type = 90 // the original netcap's number
+	Type_NC_SMTP           Type = 91 // the original netcap's number
+	Type_NC_POP3           Type = 93 // the original netcap's number
+	Type_NC_Software       Type = 95 // the original netcap's number
+	Type_NC_Service        Type = 96 // the original netcap's number
+	Type_NC_Credentials    Type = 97 // the original netcap's number
+	Type_NC_SSH            Type = 98 // the original netcap's number
+	Type_NC_IMAP           Type = 104
+	Type_NC_FTP            Type = 105
+	Type_NC_ISIS           Type = 106
+	Type_NC_SLARP          Type = 107
+	Type_NC_WPAN           Type = 108
+	Type_NC_PPPControl     Type = 109
+	Type_NC_ESIS           Type = 110
 )
 
 // Enum value maps for Type.
@@ -264,10 +274,19 @@ var (
 		87:  "NC_CIP",
 		88:  "NC_ENIP",
 		94:  "NC_TLSServerHello",
-		95:  "NC_ISIS",
-		96:  "NC_SLARP",
-		97:  "NC_WPAN",
-		98:  "NC_PPPControl",
+		90:  "NC_File",
+		91:  "NC_SMTP",
+		93:  "NC_POP3",
+		95:  "NC_Software",
+		96:  "NC_Service",
+		97:  "NC_Credentials",
+		98:  "NC_SSH",
+		104: "NC_IMAP",
+		105: "NC_FTP",
+		106: "NC_ISIS",
+		107: "NC_SLARP",
+		108: "NC_WPAN",
+		109: "NC_PPPControl",
 		110: "NC_ESIS",
 	}
 	Type_value = map[string]int32{
@@ -361,10 +380,19 @@ var (
 		"NC_CIP":                         87,
 		"NC_ENIP":                        88,
 		"NC_TLSServerHello":              94,
-		"NC_ISIS":                        95,
-		"NC_SLARP":                       96,
-		"NC_WPAN":                        97,
-		"NC_PPPControl":                  98,
+		"NC_File":                        90,
+		"NC_SMTP":                        91,
+		"NC_POP3":                        93,
+		"NC_Software":                    95,
+		"NC_Service":                     96,
+		"NC_Credentials":                 97,
+		"NC_SSH":                         98,
+		"NC_IMAP":                        104,
+		"NC_FTP":                         105,
+		"NC_ISIS":                        106,
+		"NC_SLARP":                       107,
+		"NC_WPAN":                        108,
+		"NC_PPPControl":                  109,
 		"NC_ESIS":                        110,
 	}
 )
@@ -15003,10 +15031,13 @@ type HTTP struct {
 	// net proxy only: nanoseconds from Timestamp until the TLS handshake with the backend ended; 0
 	// without TLS or on a reused connection, and in net capture records
 	TLSDoneAfter int64 `protobuf:"varint,23,opt,name=TLSDoneAfter,proto3" json:"TLSDoneAfter,omitempty"`
-	// never set by this netcap (neither capture nor proxy sniffs bodies); only files of the original
-	// netcap converted by net util -upgrade carry it
-	ContentTypeDetected    string `protobuf:"bytes,24,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
-	ResContentTypeDetected string `protobuf:"bytes,25,opt,name=ResContentTypeDetected,proto3" json:"ResContentTypeDetected,omitempty"` // never set by this netcap (see ContentTypeDetected)
+	// media type of the request body sniffed from its first 512 bytes (de-chunked, and gunzipped or
+	// inflated for Content-Encoding gzip/deflate) by the WHATWG algorithm of Go's
+	// net/http.DetectContentType ("text/html; charset=utf-8"); empty without a body, with another
+	// content coding, and in net proxy records
+	ContentTypeDetected string `protobuf:"bytes,24,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
+	// media type of the response body sniffed as ContentTypeDetected; empty without a body
+	ResContentTypeDetected string `protobuf:"bytes,25,opt,name=ResContentTypeDetected,proto3" json:"ResContentTypeDetected,omitempty"`
 	// time of the response's first byte (of the first interim response, if any), Unix ns; 0 without a
 	// response
 	ResponseTimestamp int64 `protobuf:"varint,26,opt,name=ResponseTimestamp,proto3" json:"ResponseTimestamp,omitempty"`
@@ -15029,9 +15060,25 @@ type HTTP struct {
 	FlowID string `protobuf:"bytes,34,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
 	// net proxy only: empty, or why the proxy answered itself or cut the exchange (StatusCode 502,
 	// 400, ...); empty in net capture records
-	ProxyError    string `protobuf:"bytes,35,opt,name=ProxyError,proto3" json:"ProxyError,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ProxyError string `protobuf:"bytes,35,opt,name=ProxyError,proto3" json:"ProxyError,omitempty"`
+	// request header fields by name as sent (net proxy: in Go's canonical form); the values of a name
+	// sent more than once are joined by ", " in order (RFC 9110 section 5.3); obsolete line folding
+	// undone; empty for a response alone
+	RequestHeader map[string]string `protobuf:"bytes,36,rep,name=RequestHeader,proto3" json:"RequestHeader,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// header fields of the final response, as RequestHeader (Set-Cookie values too are joined by ", ":
+	// ResponseCookies has them apart); empty without a response
+	ResponseHeader map[string]string `protobuf:"bytes,37,rep,name=ResponseHeader,proto3" json:"ResponseHeader,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// parameters of the request-target's query ("?a=1&b=x%20y": a -> "1", b -> "x y"), names and values
+	// percent-decoded (kept as sent when not decodable), the values of a repeated name joined by ", "
+	// in order; a name without "=" has an empty value; empty without a query
+	Parameters map[string]string `protobuf:"bytes,38,rep,name=Parameters,proto3" json:"Parameters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// cookies of the Cookie header fields, name and value, in order; empty without
+	RequestCookies []*HTTPCookie `protobuf:"bytes,39,rep,name=RequestCookies,proto3" json:"RequestCookies,omitempty"`
+	// cookies set by the Set-Cookie header fields of the final response, name and value (attributes
+	// left out), in order; empty without
+	ResponseCookies []*HTTPCookie `protobuf:"bytes,40,rep,name=ResponseCookies,proto3" json:"ResponseCookies,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *HTTP) Reset() {
@@ -15309,6 +15356,94 @@ func (x *HTTP) GetProxyError() string {
 	return ""
 }
 
+func (x *HTTP) GetRequestHeader() map[string]string {
+	if x != nil {
+		return x.RequestHeader
+	}
+	return nil
+}
+
+func (x *HTTP) GetResponseHeader() map[string]string {
+	if x != nil {
+		return x.ResponseHeader
+	}
+	return nil
+}
+
+func (x *HTTP) GetParameters() map[string]string {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
+func (x *HTTP) GetRequestCookies() []*HTTPCookie {
+	if x != nil {
+		return x.RequestCookies
+	}
+	return nil
+}
+
+func (x *HTTP) GetResponseCookies() []*HTTPCookie {
+	if x != nil {
+		return x.ResponseCookies
+	}
+	return nil
+}
+
+// HTTPCookie is one cookie of an HTTP header field.
+type HTTPCookie struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=Name,proto3" json:"Name,omitempty"`   // cookie name as sent
+	Value         string                 `protobuf:"bytes,2,opt,name=Value,proto3" json:"Value,omitempty"` // cookie value as sent, quotes kept; empty for "name="
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTTPCookie) Reset() {
+	*x = HTTPCookie{}
+	mi := &file_netcap_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPCookie) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPCookie) ProtoMessage() {}
+
+func (x *HTTPCookie) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPCookie.ProtoReflect.Descriptor instead.
+func (*HTTPCookie) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *HTTPCookie) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HTTPCookie) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 // TLSClientHello is a TLS ClientHello handshake message with its fingerprints.
 type TLSClientHello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -15362,7 +15497,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15374,7 +15509,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15387,7 +15522,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -15675,7 +15810,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15687,7 +15822,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15700,7 +15835,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -15946,7 +16081,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15958,7 +16093,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15971,7 +16106,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{122}
+	return file_netcap_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -16097,7 +16232,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16109,7 +16244,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16122,7 +16257,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{123}
+	return file_netcap_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -16249,7 +16384,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16261,7 +16396,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16274,7 +16409,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{124}
+	return file_netcap_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -16388,7 +16523,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16400,7 +16535,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16413,7 +16548,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{125}
+	return file_netcap_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -16428,6 +16563,2062 @@ func (x *ENIPCommandSpecificData) GetData() []byte {
 		return x.Data
 	}
 	return nil
+}
+
+// SSH is what one side of an SSH connection said in the clear: its identification line and its
+// key exchange offer (SSH_MSG_KEXINIT, RFC 4253 section 7.1), one record per side and connection,
+// made when that side sends SSH_MSG_NEWKEYS (from there on its bytes are encrypted) or when the
+// connection ends. Src* is the side the record describes; the peer's line is in PeerIdent.
+type SSH struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried this side's first byte (of its
+	// identification line, or of a banner line before it)
+	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	// HASSH of this side (lowercase hex MD5 of Algorithms): Wireshark's ssh.kex.hassh for the client,
+	// ssh.kex.hasshserver for the server; empty without a KEXINIT
+	HASSH  string `protobuf:"bytes,2,opt,name=HASSH,proto3" json:"HASSH,omitempty"`
+	FlowID string `protobuf:"bytes,3,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the connection's Connection record (join key)
+	Ident  string `protobuf:"bytes,4,opt,name=Ident,proto3" json:"Ident,omitempty"`   // identification line without CR LF ("SSH-2.0-OpenSSH_9.2p1 Debian-2")
+	// the HASSH input: kex;encryption;mac;compression algorithm lists, client-to-server ones for the
+	// client, server-to-client ones for the server (salesforce/hassh); empty without a KEXINIT
+	Algorithms string `protobuf:"bytes,5,opt,name=Algorithms,proto3" json:"Algorithms,omitempty"`
+	IsClient   bool   `protobuf:"varint,6,opt,name=IsClient,proto3" json:"IsClient,omitempty"` // true for the connection's client (the side that sent the SYN)
+	// frame number of the segment that carried this side's first byte, 1-based
+	FrameNumber int64  `protobuf:"varint,7,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	SrcIP       string `protobuf:"bytes,8,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`       // this side's IP address
+	DstIP       string `protobuf:"bytes,9,opt,name=DstIP,proto3" json:"DstIP,omitempty"`       // the peer's IP address
+	SrcPort     int32  `protobuf:"varint,10,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // this side's TCP port
+	DstPort     int32  `protobuf:"varint,11,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // the peer's TCP port
+	// protocol version of the identification line ("2.0"; "1.99" for a server that also speaks 1.x)
+	ProtoVersion string `protobuf:"bytes,12,opt,name=ProtoVersion,proto3" json:"ProtoVersion,omitempty"`
+	// software name from the line's softwareversion up to the separator before the version number
+	// ("OpenSSH", "OpenSSH_for_Windows", "Cisco"); the whole softwareversion when it has no number
+	Software string `protobuf:"bytes,13,opt,name=Software,proto3" json:"Software,omitempty"`
+	Version  string `protobuf:"bytes,14,opt,name=Version,proto3" json:"Version,omitempty"`   // software version ("9.2p1", "1.25"); empty when the line has none
+	Comments string `protobuf:"bytes,15,opt,name=Comments,proto3" json:"Comments,omitempty"` // text after the first space of the line ("Debian-2"); empty without
+	// lines the server sent before its identification line (RFC 4253 section 4.2), at most 16 of
+	// at most 256 bytes each; empty for a client
+	Banner    []string `protobuf:"bytes,16,rep,name=Banner,proto3" json:"Banner,omitempty"`
+	PeerIdent string   `protobuf:"bytes,17,opt,name=PeerIdent,proto3" json:"PeerIdent,omitempty"` // the other side's identification line; empty when not captured
+	// frame number of the segment that completed this side's KEXINIT (where Wireshark shows the
+	// reassembled message and its HASSH); 0 without one
+	KexFrame                  int64    `protobuf:"varint,18,opt,name=KexFrame,proto3" json:"KexFrame,omitempty"`
+	KexAlgorithms             []string `protobuf:"bytes,19,rep,name=KexAlgorithms,proto3" json:"KexAlgorithms,omitempty"`                         // kex_algorithms name-list in wire order
+	ServerHostKeyAlgorithms   []string `protobuf:"bytes,20,rep,name=ServerHostKeyAlgorithms,proto3" json:"ServerHostKeyAlgorithms,omitempty"`     // server_host_key_algorithms in wire order
+	EncryptionClientToServer  []string `protobuf:"bytes,21,rep,name=EncryptionClientToServer,proto3" json:"EncryptionClientToServer,omitempty"`   // encryption_algorithms_client_to_server
+	EncryptionServerToClient  []string `protobuf:"bytes,22,rep,name=EncryptionServerToClient,proto3" json:"EncryptionServerToClient,omitempty"`   // encryption_algorithms_server_to_client
+	MACClientToServer         []string `protobuf:"bytes,23,rep,name=MACClientToServer,proto3" json:"MACClientToServer,omitempty"`                 // mac_algorithms_client_to_server
+	MACServerToClient         []string `protobuf:"bytes,24,rep,name=MACServerToClient,proto3" json:"MACServerToClient,omitempty"`                 // mac_algorithms_server_to_client
+	CompressionClientToServer []string `protobuf:"bytes,25,rep,name=CompressionClientToServer,proto3" json:"CompressionClientToServer,omitempty"` // compression_algorithms_client_to_server
+	CompressionServerToClient []string `protobuf:"bytes,26,rep,name=CompressionServerToClient,proto3" json:"CompressionServerToClient,omitempty"` // compression_algorithms_server_to_client
+	LanguagesClientToServer   []string `protobuf:"bytes,27,rep,name=LanguagesClientToServer,proto3" json:"LanguagesClientToServer,omitempty"`     // languages_client_to_server; usually empty
+	LanguagesServerToClient   []string `protobuf:"bytes,28,rep,name=LanguagesServerToClient,proto3" json:"LanguagesServerToClient,omitempty"`     // languages_server_to_client; usually empty
+	FirstKexFollows           bool     `protobuf:"varint,29,opt,name=FirstKexFollows,proto3" json:"FirstKexFollows,omitempty"`                    // first_kex_packet_follows of the KEXINIT
+	// this side sent SSH_MSG_NEWKEYS: its later bytes are encrypted and not read
+	NewKeys bool `protobuf:"varint,30,opt,name=NewKeys,proto3" json:"NewKeys,omitempty"`
+	// bytes of this side were not captured before NEWKEYS, or what it sent was not SSH's framing:
+	// what came after is not in the record
+	Incomplete    bool `protobuf:"varint,31,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SSH) Reset() {
+	*x = SSH{}
+	mi := &file_netcap_proto_msgTypes[127]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SSH) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SSH) ProtoMessage() {}
+
+func (x *SSH) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[127]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SSH.ProtoReflect.Descriptor instead.
+func (*SSH) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{127}
+}
+
+func (x *SSH) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *SSH) GetHASSH() string {
+	if x != nil {
+		return x.HASSH
+	}
+	return ""
+}
+
+func (x *SSH) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *SSH) GetIdent() string {
+	if x != nil {
+		return x.Ident
+	}
+	return ""
+}
+
+func (x *SSH) GetAlgorithms() string {
+	if x != nil {
+		return x.Algorithms
+	}
+	return ""
+}
+
+func (x *SSH) GetIsClient() bool {
+	if x != nil {
+		return x.IsClient
+	}
+	return false
+}
+
+func (x *SSH) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *SSH) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *SSH) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *SSH) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *SSH) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *SSH) GetProtoVersion() string {
+	if x != nil {
+		return x.ProtoVersion
+	}
+	return ""
+}
+
+func (x *SSH) GetSoftware() string {
+	if x != nil {
+		return x.Software
+	}
+	return ""
+}
+
+func (x *SSH) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *SSH) GetComments() string {
+	if x != nil {
+		return x.Comments
+	}
+	return ""
+}
+
+func (x *SSH) GetBanner() []string {
+	if x != nil {
+		return x.Banner
+	}
+	return nil
+}
+
+func (x *SSH) GetPeerIdent() string {
+	if x != nil {
+		return x.PeerIdent
+	}
+	return ""
+}
+
+func (x *SSH) GetKexFrame() int64 {
+	if x != nil {
+		return x.KexFrame
+	}
+	return 0
+}
+
+func (x *SSH) GetKexAlgorithms() []string {
+	if x != nil {
+		return x.KexAlgorithms
+	}
+	return nil
+}
+
+func (x *SSH) GetServerHostKeyAlgorithms() []string {
+	if x != nil {
+		return x.ServerHostKeyAlgorithms
+	}
+	return nil
+}
+
+func (x *SSH) GetEncryptionClientToServer() []string {
+	if x != nil {
+		return x.EncryptionClientToServer
+	}
+	return nil
+}
+
+func (x *SSH) GetEncryptionServerToClient() []string {
+	if x != nil {
+		return x.EncryptionServerToClient
+	}
+	return nil
+}
+
+func (x *SSH) GetMACClientToServer() []string {
+	if x != nil {
+		return x.MACClientToServer
+	}
+	return nil
+}
+
+func (x *SSH) GetMACServerToClient() []string {
+	if x != nil {
+		return x.MACServerToClient
+	}
+	return nil
+}
+
+func (x *SSH) GetCompressionClientToServer() []string {
+	if x != nil {
+		return x.CompressionClientToServer
+	}
+	return nil
+}
+
+func (x *SSH) GetCompressionServerToClient() []string {
+	if x != nil {
+		return x.CompressionServerToClient
+	}
+	return nil
+}
+
+func (x *SSH) GetLanguagesClientToServer() []string {
+	if x != nil {
+		return x.LanguagesClientToServer
+	}
+	return nil
+}
+
+func (x *SSH) GetLanguagesServerToClient() []string {
+	if x != nil {
+		return x.LanguagesServerToClient
+	}
+	return nil
+}
+
+func (x *SSH) GetFirstKexFollows() bool {
+	if x != nil {
+		return x.FirstKexFollows
+	}
+	return false
+}
+
+func (x *SSH) GetNewKeys() bool {
+	if x != nil {
+		return x.NewKeys
+	}
+	return false
+}
+
+func (x *SSH) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+// MailMessage is one e-mail message seen in a stream: the content of an SMTP DATA or BDAT, a POP3
+// RETR or TOP reply, or an IMAP FETCH body literal. It is a part of the SMTP, POP3 and IMAP records
+// rather than a record of its own (the original netcap's Mail, number 102, is not made): the
+// message's fields are read with the transaction or session that carried it, and the record's
+// FlowID and addresses say where. Only the first 64 KiB of the header block and of each MIME part's
+// header block are held; bodies are counted and skipped, never buffered; at most 64 parts and 8
+// levels of nesting are read (Truncated says when a bound cut the reading).
+type MailMessage struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	From      string                 `protobuf:"bytes,1,opt,name=From,proto3" json:"From,omitempty"`           // From header field as sent (RFC 5322 address list); empty when absent
+	To        []string               `protobuf:"bytes,2,rep,name=To,proto3" json:"To,omitempty"`               // addresses of the To header field (addr-spec only); empty when absent
+	Cc        []string               `protobuf:"bytes,3,rep,name=Cc,proto3" json:"Cc,omitempty"`               // addresses of the Cc header field (addr-spec only); empty when absent
+	Subject   string                 `protobuf:"bytes,4,opt,name=Subject,proto3" json:"Subject,omitempty"`     // Subject, RFC 2047 encoded words decoded; empty when absent
+	Date      string                 `protobuf:"bytes,5,opt,name=Date,proto3" json:"Date,omitempty"`           // Date header field as sent; empty when absent
+	MessageID string                 `protobuf:"bytes,6,opt,name=MessageID,proto3" json:"MessageID,omitempty"` // Message-ID header field as sent, with its angle brackets; empty when absent
+	// User-Agent header field, or X-Mailer when there is no User-Agent; empty when neither is sent
+	UserAgent string `protobuf:"bytes,7,opt,name=UserAgent,proto3" json:"UserAgent,omitempty"`
+	// media type of the message (Content-Type without parameters, lowercase); empty when absent
+	ContentType string `protobuf:"bytes,8,opt,name=ContentType,proto3" json:"ContentType,omitempty"`
+	// bytes of the message as carried (SMTP dot-stuffing removed), headers and body; counted even
+	// beyond what is held
+	Size int64 `protobuf:"varint,9,opt,name=Size,proto3" json:"Size,omitempty"`
+	// the leaf MIME parts in message order; for a non-multipart message only its body when that is
+	// a named file, else empty
+	Parts []*MailPart `protobuf:"bytes,10,rep,name=Parts,proto3" json:"Parts,omitempty"`
+	// a bound (header block over 64 KiB, over 64 parts, nesting over 8 levels) cut the reading: the
+	// fields and parts are those read before it
+	Truncated bool `protobuf:"varint,11,opt,name=Truncated,proto3" json:"Truncated,omitempty"`
+	// the message did not end where its protocol says (bytes missed, connection closed in it)
+	Incomplete    bool   `protobuf:"varint,12,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	RespondTo     string `protobuf:"bytes,13,opt,name=RespondTo,proto3" json:"RespondTo,omitempty"` // Reply-To header field as sent (a field name must not start with Reply); empty when absent
+	InReplyTo     string `protobuf:"bytes,14,opt,name=InReplyTo,proto3" json:"InReplyTo,omitempty"` // In-Reply-To header field as sent; empty when absent
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailMessage) Reset() {
+	*x = MailMessage{}
+	mi := &file_netcap_proto_msgTypes[128]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailMessage) ProtoMessage() {}
+
+func (x *MailMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[128]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailMessage.ProtoReflect.Descriptor instead.
+func (*MailMessage) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{128}
+}
+
+func (x *MailMessage) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *MailMessage) GetTo() []string {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *MailMessage) GetCc() []string {
+	if x != nil {
+		return x.Cc
+	}
+	return nil
+}
+
+func (x *MailMessage) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *MailMessage) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *MailMessage) GetMessageID() string {
+	if x != nil {
+		return x.MessageID
+	}
+	return ""
+}
+
+func (x *MailMessage) GetUserAgent() string {
+	if x != nil {
+		return x.UserAgent
+	}
+	return ""
+}
+
+func (x *MailMessage) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *MailMessage) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *MailMessage) GetParts() []*MailPart {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+func (x *MailMessage) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *MailMessage) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+func (x *MailMessage) GetRespondTo() string {
+	if x != nil {
+		return x.RespondTo
+	}
+	return ""
+}
+
+func (x *MailMessage) GetInReplyTo() string {
+	if x != nil {
+		return x.InReplyTo
+	}
+	return ""
+}
+
+// MailPart is one leaf MIME part of a MailMessage.
+type MailPart struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ContentType string                 `protobuf:"bytes,1,opt,name=ContentType,proto3" json:"ContentType,omitempty"` // media type, lowercase, without parameters ("application/pdf"); "text/plain" when absent
+	// file name from Content-Disposition's filename or Content-Type's name parameter (RFC 2231 and
+	// 2047 encodings decoded); empty when the part has none
+	Filename string `protobuf:"bytes,2,opt,name=Filename,proto3" json:"Filename,omitempty"`
+	// Content-Disposition type ("attachment", "inline"); empty when absent
+	Disposition   string `protobuf:"bytes,3,opt,name=Disposition,proto3" json:"Disposition,omitempty"`
+	Encoding      string `protobuf:"bytes,4,opt,name=Encoding,proto3" json:"Encoding,omitempty"` // Content-Transfer-Encoding, lowercase ("base64"); empty when absent
+	Size          int64  `protobuf:"varint,5,opt,name=Size,proto3" json:"Size,omitempty"`        // bytes of the part's body as carried (before transfer decoding)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailPart) Reset() {
+	*x = MailPart{}
+	mi := &file_netcap_proto_msgTypes[129]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailPart) ProtoMessage() {}
+
+func (x *MailPart) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[129]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailPart.ProtoReflect.Descriptor instead.
+func (*MailPart) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{129}
+}
+
+func (x *MailPart) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *MailPart) GetFilename() string {
+	if x != nil {
+		return x.Filename
+	}
+	return ""
+}
+
+func (x *MailPart) GetDisposition() string {
+	if x != nil {
+		return x.Disposition
+	}
+	return ""
+}
+
+func (x *MailPart) GetEncoding() string {
+	if x != nil {
+		return x.Encoding
+	}
+	return ""
+}
+
+func (x *MailPart) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// SMTP is one mail transaction of an SMTP session (RFC 5321): from MAIL FROM to the next MAIL, a
+// RSET (included), a HELO/EHLO or the end of the connection, so the reply to the message and a QUIT
+// belong to it. What a session says before its first MAIL (greeting, EHLO, AUTH, STARTTLS) belongs to
+// its first record; a session without MAIL makes one record. Src* is the client, Dst* the server.
+// Pipelined commands are paired with the replies in order. After a 220 reply to STARTTLS the rest of
+// the connection is TLS: its hellos are TLS records and the Connection says "SMTP/TLS".
+type SMTP struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the record's first byte (the server greeting
+	// for the session's first record, else the first command after the previous transaction)
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	// the server's greeting: the text of its first reply line without the code ("mx ESMTP
+	// Postfix"); empty when not captured
+	Greeting string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`
+	Helo     string `protobuf:"bytes,9,opt,name=Helo,proto3" json:"Helo,omitempty"`   // argument of the last HELO or EHLO before the transaction; empty when none was sent
+	Ehlo     bool   `protobuf:"varint,10,opt,name=Ehlo,proto3" json:"Ehlo,omitempty"` // that command was EHLO (ESMTP), not HELO
+	// MAIL FROM's reverse-path without angle brackets ("" for the null sender "<>" or without MAIL)
+	MailFrom string   `protobuf:"bytes,11,opt,name=MailFrom,proto3" json:"MailFrom,omitempty"`
+	RcptTo   []string `protobuf:"bytes,12,rep,name=RcptTo,proto3" json:"RcptTo,omitempty"` // RCPT TO forward-paths without angle brackets, in order, accepted or not
+	// the commands of the transaction (and of the session before it, for its first record), verb
+	// uppercase and argument as sent ("MAIL FROM:<a@b>"); AUTH keeps the mechanism name alone; the
+	// end of a DATA message is listed as "." (its reply is the one to the message); at most 256,
+	// each at most 512 bytes
+	Commands []string `protobuf:"bytes,13,rep,name=Commands,proto3" json:"Commands,omitempty"`
+	// reply codes in the order of Commands (0 when no reply was captured); a multi-line reply counts once
+	ResponseCodes   []int32 `protobuf:"varint,14,rep,packed,name=ResponseCodes,proto3" json:"ResponseCodes,omitempty"`
+	StartTLSOffered bool    `protobuf:"varint,15,opt,name=StartTLSOffered,proto3" json:"StartTLSOffered,omitempty"` // the server's EHLO reply listed STARTTLS
+	// the server accepted STARTTLS (reply 220): the bytes from there on are TLS, read as TLS (the
+	// TLS hello records; the Connection's ApplicationProto is "SMTP/TLS")
+	StartTLS      bool   `protobuf:"varint,16,opt,name=StartTLS,proto3" json:"StartTLS,omitempty"`
+	AuthMechanism string `protobuf:"bytes,17,opt,name=AuthMechanism,proto3" json:"AuthMechanism,omitempty"` // mechanism of the AUTH command ("PLAIN", "LOGIN"); empty without AUTH
+	// SIZE parameter of MAIL FROM, bytes as the client declared; 0 when not given
+	DeclaredSize int64        `protobuf:"varint,18,opt,name=DeclaredSize,proto3" json:"DeclaredSize,omitempty"`
+	Message      *MailMessage `protobuf:"bytes,19,opt,name=Message,proto3" json:"Message,omitempty"` // the message sent with DATA or BDAT; absent when none was sent
+	Bdat         bool         `protobuf:"varint,20,opt,name=Bdat,proto3" json:"Bdat,omitempty"`      // the message was sent in BDAT chunks (RFC 3030)
+	// bytes of the connection were not captured inside the transaction: what follows the gap is
+	// not in this record
+	Incomplete bool `protobuf:"varint,21,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	// byte offset in the client's stream, from its first byte, where TLS starts after an accepted
+	// STARTTLS; 0 without one
+	TLSOffsetClient int64 `protobuf:"varint,22,opt,name=TLSOffsetClient,proto3" json:"TLSOffsetClient,omitempty"`
+	TLSOffsetServer int64 `protobuf:"varint,23,opt,name=TLSOffsetServer,proto3" json:"TLSOffsetServer,omitempty"` // the same offset in the server's stream; 0 without STARTTLS
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SMTP) Reset() {
+	*x = SMTP{}
+	mi := &file_netcap_proto_msgTypes[130]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SMTP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SMTP) ProtoMessage() {}
+
+func (x *SMTP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[130]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SMTP.ProtoReflect.Descriptor instead.
+func (*SMTP) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{130}
+}
+
+func (x *SMTP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *SMTP) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *SMTP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *SMTP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *SMTP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *SMTP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *SMTP) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *SMTP) GetGreeting() string {
+	if x != nil {
+		return x.Greeting
+	}
+	return ""
+}
+
+func (x *SMTP) GetHelo() string {
+	if x != nil {
+		return x.Helo
+	}
+	return ""
+}
+
+func (x *SMTP) GetEhlo() bool {
+	if x != nil {
+		return x.Ehlo
+	}
+	return false
+}
+
+func (x *SMTP) GetMailFrom() string {
+	if x != nil {
+		return x.MailFrom
+	}
+	return ""
+}
+
+func (x *SMTP) GetRcptTo() []string {
+	if x != nil {
+		return x.RcptTo
+	}
+	return nil
+}
+
+func (x *SMTP) GetCommands() []string {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+func (x *SMTP) GetResponseCodes() []int32 {
+	if x != nil {
+		return x.ResponseCodes
+	}
+	return nil
+}
+
+func (x *SMTP) GetStartTLSOffered() bool {
+	if x != nil {
+		return x.StartTLSOffered
+	}
+	return false
+}
+
+func (x *SMTP) GetStartTLS() bool {
+	if x != nil {
+		return x.StartTLS
+	}
+	return false
+}
+
+func (x *SMTP) GetAuthMechanism() string {
+	if x != nil {
+		return x.AuthMechanism
+	}
+	return ""
+}
+
+func (x *SMTP) GetDeclaredSize() int64 {
+	if x != nil {
+		return x.DeclaredSize
+	}
+	return 0
+}
+
+func (x *SMTP) GetMessage() *MailMessage {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *SMTP) GetBdat() bool {
+	if x != nil {
+		return x.Bdat
+	}
+	return false
+}
+
+func (x *SMTP) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+func (x *SMTP) GetTLSOffsetClient() int64 {
+	if x != nil {
+		return x.TLSOffsetClient
+	}
+	return 0
+}
+
+func (x *SMTP) GetTLSOffsetServer() int64 {
+	if x != nil {
+		return x.TLSOffsetServer
+	}
+	return 0
+}
+
+// POP3 is one POP3 session (RFC 1939): the commands and replies, the user and the messages the
+// server sent (RETR, TOP). Src* is the client, Dst* the server. After a +OK reply to STLS the rest
+// is TLS, read as TLS (its hellos are TLS records; the Connection says "POP3/TLS").
+type POP3 struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the session's first byte (usually the
+	// server greeting)
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	Greeting    string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`        // the server's +OK greeting without "+OK "; empty when not captured
+	// commands, keyword uppercase and arguments as sent ("RETR 1"); PASS without its argument, APOP
+	// with the user only, AUTH with the mechanism only, SASL responses not listed (the Credentials
+	// record holds them); at most 256, each at most 512 bytes
+	Commands []string `protobuf:"bytes,9,rep,name=Commands,proto3" json:"Commands,omitempty"`
+	// status of each command's reply in the order of Commands: "+OK", "-ERR", "+" (an AUTH
+	// continuation) or "" when no reply was captured
+	Responses []string       `protobuf:"bytes,10,rep,name=Responses,proto3" json:"Responses,omitempty"`
+	User      string         `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"`         // the USER, APOP or AUTH user name; empty when none was sent
+	Messages  []*MailMessage `protobuf:"bytes,12,rep,name=Messages,proto3" json:"Messages,omitempty"` // messages of RETR and TOP replies, in order; at most 256
+	STLS      bool           `protobuf:"varint,13,opt,name=STLS,proto3" json:"STLS,omitempty"`        // the server accepted STLS: the bytes from there on are TLS, read as TLS
+	// bytes were missed or the framing broke: what follows is not in the record
+	Incomplete    bool `protobuf:"varint,14,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *POP3) Reset() {
+	*x = POP3{}
+	mi := &file_netcap_proto_msgTypes[131]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *POP3) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*POP3) ProtoMessage() {}
+
+func (x *POP3) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[131]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use POP3.ProtoReflect.Descriptor instead.
+func (*POP3) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{131}
+}
+
+func (x *POP3) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *POP3) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *POP3) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *POP3) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *POP3) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *POP3) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *POP3) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *POP3) GetGreeting() string {
+	if x != nil {
+		return x.Greeting
+	}
+	return ""
+}
+
+func (x *POP3) GetCommands() []string {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+func (x *POP3) GetResponses() []string {
+	if x != nil {
+		return x.Responses
+	}
+	return nil
+}
+
+func (x *POP3) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *POP3) GetMessages() []*MailMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *POP3) GetSTLS() bool {
+	if x != nil {
+		return x.STLS
+	}
+	return false
+}
+
+func (x *POP3) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+// IMAP is one IMAP session (RFC 9051, RFC 3501): the tagged commands and their completion
+// results, the user, the selected mailboxes and the messages of FETCH replies (BODY[], RFC822).
+// Src* is the client, Dst* the server. After an OK to STARTTLS the rest is TLS, read as TLS (its
+// hellos are TLS records; the Connection says "IMAP/TLS").
+type IMAP struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the session's first byte (usually the
+	// server greeting)
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	Greeting    string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`        // the server's untagged greeting ("* OK ...") without "* "; empty when not captured
+	// commands without their tag, command name uppercase and arguments as sent ("SELECT INBOX");
+	// LOGIN and AUTHENTICATE keep only the user or the mechanism (the Credentials record holds the
+	// rest); literals are shown as {n}; at most 256, each at most 512 bytes
+	Commands []string `protobuf:"bytes,9,rep,name=Commands,proto3" json:"Commands,omitempty"`
+	// completion result of each command in the order of Commands: "OK", "NO", "BAD", or "" when the
+	// tagged reply was not captured
+	Responses []string       `protobuf:"bytes,10,rep,name=Responses,proto3" json:"Responses,omitempty"`
+	User      string         `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"`           // LOGIN or AUTHENTICATE PLAIN user name; empty when none was sent
+	Mailboxes []string       `protobuf:"bytes,12,rep,name=Mailboxes,proto3" json:"Mailboxes,omitempty"` // mailboxes named by SELECT and EXAMINE, in order
+	Messages  []*MailMessage `protobuf:"bytes,13,rep,name=Messages,proto3" json:"Messages,omitempty"`   // messages of FETCH body literals, in order; at most 256
+	StartTLS  bool           `protobuf:"varint,14,opt,name=StartTLS,proto3" json:"StartTLS,omitempty"`  // the server accepted STARTTLS: the bytes from there on are TLS, read as TLS
+	// bytes were missed or the framing broke: what follows is not in the record
+	Incomplete    bool `protobuf:"varint,15,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IMAP) Reset() {
+	*x = IMAP{}
+	mi := &file_netcap_proto_msgTypes[132]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IMAP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IMAP) ProtoMessage() {}
+
+func (x *IMAP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[132]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IMAP.ProtoReflect.Descriptor instead.
+func (*IMAP) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{132}
+}
+
+func (x *IMAP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *IMAP) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *IMAP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *IMAP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *IMAP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *IMAP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *IMAP) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *IMAP) GetGreeting() string {
+	if x != nil {
+		return x.Greeting
+	}
+	return ""
+}
+
+func (x *IMAP) GetCommands() []string {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+func (x *IMAP) GetResponses() []string {
+	if x != nil {
+		return x.Responses
+	}
+	return nil
+}
+
+func (x *IMAP) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *IMAP) GetMailboxes() []string {
+	if x != nil {
+		return x.Mailboxes
+	}
+	return nil
+}
+
+func (x *IMAP) GetMessages() []*MailMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *IMAP) GetStartTLS() bool {
+	if x != nil {
+		return x.StartTLS
+	}
+	return false
+}
+
+func (x *IMAP) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+// Credentials is a user name with the password or authentication material a client sent in the
+// clear, one record per login attempt, made by the parser of the protocol that carried it (SMTP
+// AUTH PLAIN and LOGIN, POP3 USER/PASS and APOP, IMAP LOGIN and AUTHENTICATE PLAIN; other
+// protocols' parsers may add theirs). Src* is the client, Dst* the server.
+type Credentials struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the first byte of the login's first command
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	Protocol    string `protobuf:"bytes,8,opt,name=Protocol,proto3" json:"Protocol,omitempty"`        // application protocol that carried it ("SMTP", "POP3", "IMAP")
+	Service     string `protobuf:"bytes,9,opt,name=Service,proto3" json:"Service,omitempty"`          // the server as "IP:port" ("[IPv6]:port" for IPv6)
+	// how the material was sent: "AUTH PLAIN", "AUTH LOGIN", "USER/PASS", "APOP", "LOGIN",
+	// "AUTHENTICATE PLAIN"
+	Mechanism string `protobuf:"bytes,10,opt,name=Mechanism,proto3" json:"Mechanism,omitempty"`
+	User      string `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"`         // user name (for AUTH PLAIN the authentication identity); empty when not sent
+	Password  string `protobuf:"bytes,12,opt,name=Password,proto3" json:"Password,omitempty"` // password in the clear; empty when the mechanism sends none (APOP)
+	// other material that stands for the password: the APOP MD5 digest (hex), the AUTH PLAIN
+	// authorization identity when one was given; empty otherwise
+	Material string `protobuf:"bytes,13,opt,name=Material,proto3" json:"Material,omitempty"`
+	// the server's answer: "accepted", "rejected", or "" when its reply was not captured
+	Result        string `protobuf:"bytes,14,opt,name=Result,proto3" json:"Result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Credentials) Reset() {
+	*x = Credentials{}
+	mi := &file_netcap_proto_msgTypes[133]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Credentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Credentials) ProtoMessage() {}
+
+func (x *Credentials) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[133]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
+func (*Credentials) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{133}
+}
+
+func (x *Credentials) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Credentials) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *Credentials) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *Credentials) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *Credentials) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *Credentials) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *Credentials) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *Credentials) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *Credentials) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *Credentials) GetMechanism() string {
+	if x != nil {
+		return x.Mechanism
+	}
+	return ""
+}
+
+func (x *Credentials) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Credentials) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *Credentials) GetMaterial() string {
+	if x != nil {
+		return x.Material
+	}
+	return ""
+}
+
+func (x *Credentials) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+// File is a file an application protocol carried: an HTTP request or response body so far. Its
+// content is what the receiving application saw: de-chunked, and gunzipped or inflated for
+// Content-Encoding gzip and deflate. With net capture -files DIR the content is written to
+// DIR/<SHA256>. Src* is the sender of the file.
+type File struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the first byte of the message holding the
+	// file (the HTTP request or response)
+	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	// file name: the filename of a Content-Disposition header, else the last segment of the URL's
+	// path; empty when neither gives one
+	Name   string `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`
+	Length int64  `protobuf:"varint,3,opt,name=Length,proto3" json:"Length,omitempty"` // content bytes read (decoded), up to -max-file-size
+	// where the content was written, relative to the -files folder (its SHA256); empty when not
+	// written (no -files, or see Reason)
+	Location string `protobuf:"bytes,4,opt,name=Location,proto3" json:"Location,omitempty"`
+	Source   string `protobuf:"bytes,5,opt,name=Source,proto3" json:"Source,omitempty"` // protocol that carried the file ("HTTP")
+	// media type the message declared (its Content-Type header); empty without
+	ContentType string `protobuf:"bytes,6,opt,name=ContentType,proto3" json:"ContentType,omitempty"`
+	Host        string `protobuf:"bytes,7,opt,name=Host,proto3" json:"Host,omitempty"` // HTTP Host header of the request; empty without
+	// media type sniffed from the first 512 content bytes (Go's net/http.DetectContentType, the
+	// WHATWG algorithm); empty for an empty file
+	ContentTypeDetected string `protobuf:"bytes,8,opt,name=ContentTypeDetected,proto3" json:"ContentTypeDetected,omitempty"`
+	SrcIP               string `protobuf:"bytes,9,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`       // the sender's IP address
+	DstIP               string `protobuf:"bytes,10,opt,name=DstIP,proto3" json:"DstIP,omitempty"`      // the receiver's IP address
+	SrcPort             int32  `protobuf:"varint,11,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // the sender's port
+	DstPort             int32  `protobuf:"varint,12,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // the receiver's port
+	// frame number of the segment that carried the first byte of the message holding the file,
+	// 1-based
+	FrameNumber int64  `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	FlowID      string `protobuf:"bytes,14,opt,name=FlowID,proto3" json:"FlowID,omitempty"` // UID of the Connection record (join key)
+	MD5         string `protobuf:"bytes,15,opt,name=MD5,proto3" json:"MD5,omitempty"`       // MD5 of the content read, lowercase hex
+	SHA1        string `protobuf:"bytes,16,opt,name=SHA1,proto3" json:"SHA1,omitempty"`     // SHA-1 of the content read, lowercase hex
+	SHA256      string `protobuf:"bytes,17,opt,name=SHA256,proto3" json:"SHA256,omitempty"` // SHA-256 of the content read, lowercase hex
+	// every byte of the file was captured and decoded: no hole, the body ended as its framing said,
+	// the content coding decoded, not larger than -max-file-size
+	Complete bool `protobuf:"varint,18,opt,name=Complete,proto3" json:"Complete,omitempty"`
+	// why the file is incomplete or was not written ("12 bytes not captured after byte 100 of the
+	// transfer", "gzip: ...", "larger than -max-file-size ...", "not stored: ..."); empty otherwise
+	Reason string `protobuf:"bytes,19,opt,name=Reason,proto3" json:"Reason,omitempty"`
+	// content coding the transfer had ("gzip"); empty for none
+	Encoding      string `protobuf:"bytes,20,opt,name=Encoding,proto3" json:"Encoding,omitempty"`
+	URL           string `protobuf:"bytes,21,opt,name=URL,proto3" json:"URL,omitempty"` // HTTP request-target of the exchange; empty without a request
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *File) Reset() {
+	*x = File{}
+	mi := &file_netcap_proto_msgTypes[134]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *File) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*File) ProtoMessage() {}
+
+func (x *File) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[134]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use File.ProtoReflect.Descriptor instead.
+func (*File) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{134}
+}
+
+func (x *File) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *File) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *File) GetLength() int64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *File) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
+func (x *File) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *File) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *File) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *File) GetContentTypeDetected() string {
+	if x != nil {
+		return x.ContentTypeDetected
+	}
+	return ""
+}
+
+func (x *File) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *File) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *File) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *File) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *File) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *File) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *File) GetMD5() string {
+	if x != nil {
+		return x.MD5
+	}
+	return ""
+}
+
+func (x *File) GetSHA1() string {
+	if x != nil {
+		return x.SHA1
+	}
+	return ""
+}
+
+func (x *File) GetSHA256() string {
+	if x != nil {
+		return x.SHA256
+	}
+	return ""
+}
+
+func (x *File) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
+func (x *File) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *File) GetEncoding() string {
+	if x != nil {
+		return x.Encoding
+	}
+	return ""
+}
+
+func (x *File) GetURL() string {
+	if x != nil {
+		return x.URL
+	}
+	return ""
+}
+
+// Software is a program seen on the network: one record per host, product, version, role and
+// where it was seen, written at the end of the run with when it was seen first and last and how
+// often. Sources: HTTP User-Agent (clients, parsed by github.com/mssola/useragent: "Chrome"
+// "120.0.0.0"), HTTP Server (servers: the first product token, "nginx" "1.25.3"), SSH
+// identification lines (both sides).
+type Software struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // time of the first record that named it, Unix ns
+	Product   string                 `protobuf:"bytes,2,opt,name=Product,proto3" json:"Product,omitempty"`      // program name ("curl", "Chrome", "OpenSSH")
+	Version   string                 `protobuf:"bytes,3,opt,name=Version,proto3" json:"Version,omitempty"`      // its version ("8.0.1"); empty when the source gives none
+	// where it was seen: "HTTP User-Agent", "HTTP Server", "SSH"
+	Source        string `protobuf:"bytes,4,opt,name=Source,proto3" json:"Source,omitempty"`
+	Host          string `protobuf:"bytes,5,opt,name=Host,proto3" json:"Host,omitempty"`                    // IP address of the machine it runs on (the sender of what named it)
+	Role          string `protobuf:"bytes,6,opt,name=Role,proto3" json:"Role,omitempty"`                    // "client" or "server"
+	TimestampLast int64  `protobuf:"varint,7,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // time of the last record that named it, Unix ns
+	Count         int64  `protobuf:"varint,8,opt,name=Count,proto3" json:"Count,omitempty"`                 // records that named it (HTTP exchanges, SSH connections)
+	// frame number of the first record that named it (its FrameNumber), 1-based
+	FrameNumber int64 `protobuf:"varint,9,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	// FlowIDs of the first 16 records that named it, in frame order; empty for records without one
+	FlowIDs []string `protobuf:"bytes,10,rep,name=FlowIDs,proto3" json:"FlowIDs,omitempty"`
+	Raw     string   `protobuf:"bytes,11,opt,name=Raw,proto3" json:"Raw,omitempty"` // the text it was read from, as first seen (the whole User-Agent)
+	// operating system the User-Agent names ("Windows 10", "Linux x86_64"); empty otherwise
+	OS            string `protobuf:"bytes,12,opt,name=OS,proto3" json:"OS,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Software) Reset() {
+	*x = Software{}
+	mi := &file_netcap_proto_msgTypes[135]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Software) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Software) ProtoMessage() {}
+
+func (x *Software) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[135]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Software.ProtoReflect.Descriptor instead.
+func (*Software) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{135}
+}
+
+func (x *Software) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Software) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *Software) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Software) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Software) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *Software) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Software) GetTimestampLast() int64 {
+	if x != nil {
+		return x.TimestampLast
+	}
+	return 0
+}
+
+func (x *Software) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *Software) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *Software) GetFlowIDs() []string {
+	if x != nil {
+		return x.FlowIDs
+	}
+	return nil
+}
+
+func (x *Software) GetRaw() string {
+	if x != nil {
+		return x.Raw
+	}
+	return ""
+}
+
+func (x *Software) GetOS() string {
+	if x != nil {
+		return x.OS
+	}
+	return ""
+}
+
+// Service is a server seen answering: one record per IP address, port and transport whose
+// application protocol was detected, written at the end of the run, with its clients and traffic
+// summed over its connections (from the Connection records).
+type Service struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // start of its first connection, Unix ns
+	IP        string                 `protobuf:"bytes,2,opt,name=IP,proto3" json:"IP,omitempty"`                // the server's IP address
+	Port      int32                  `protobuf:"varint,3,opt,name=Port,proto3" json:"Port,omitempty"`           // the server's port
+	Transport string                 `protobuf:"bytes,4,opt,name=Transport,proto3" json:"Transport,omitempty"`  // "TCP" or "UDP"
+	// application protocol detected (Connection.ApplicationProto: "HTTP", "SSH", "HTTP/TLS"); the
+	// first seen when connections differ
+	Protocol string `protobuf:"bytes,5,opt,name=Protocol,proto3" json:"Protocol,omitempty"`
+	// what the server said about itself: its SSH identification line; empty when it said nothing
+	Banner string `protobuf:"bytes,6,opt,name=Banner,proto3" json:"Banner,omitempty"`
+	// server software from its HTTP Server header or SSH line ("nginx", "OpenSSH"); empty without
+	Product       string `protobuf:"bytes,7,opt,name=Product,proto3" json:"Product,omitempty"`
+	Version       string `protobuf:"bytes,8,opt,name=Version,proto3" json:"Version,omitempty"`              // that software's version; empty without
+	TimestampLast int64  `protobuf:"varint,9,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // end of its last connection, Unix ns
+	Connections   int64  `protobuf:"varint,10,opt,name=Connections,proto3" json:"Connections,omitempty"`    // connections to it
+	// client IP addresses, at most 64: the smallest in text order when there were more (MoreClients)
+	Clients     []string `protobuf:"bytes,11,rep,name=Clients,proto3" json:"Clients,omitempty"`
+	MoreClients bool     `protobuf:"varint,12,opt,name=MoreClients,proto3" json:"MoreClients,omitempty"` // more than 64 distinct clients
+	// first frame of its first connection (Connection.FrameFirst), 1-based
+	FrameNumber   int64 `protobuf:"varint,13,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`
+	BytesClient   int64 `protobuf:"varint,14,opt,name=BytesClient,proto3" json:"BytesClient,omitempty"` // bytes its clients sent in its connections (original frame lengths)
+	BytesServer   int64 `protobuf:"varint,15,opt,name=BytesServer,proto3" json:"BytesServer,omitempty"` // bytes it sent in its connections (original frame lengths)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Service) Reset() {
+	*x = Service{}
+	mi := &file_netcap_proto_msgTypes[136]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Service) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Service) ProtoMessage() {}
+
+func (x *Service) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[136]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Service.ProtoReflect.Descriptor instead.
+func (*Service) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{136}
+}
+
+func (x *Service) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *Service) GetIP() string {
+	if x != nil {
+		return x.IP
+	}
+	return ""
+}
+
+func (x *Service) GetPort() int32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *Service) GetTransport() string {
+	if x != nil {
+		return x.Transport
+	}
+	return ""
+}
+
+func (x *Service) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *Service) GetBanner() string {
+	if x != nil {
+		return x.Banner
+	}
+	return ""
+}
+
+func (x *Service) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *Service) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Service) GetTimestampLast() int64 {
+	if x != nil {
+		return x.TimestampLast
+	}
+	return 0
+}
+
+func (x *Service) GetConnections() int64 {
+	if x != nil {
+		return x.Connections
+	}
+	return 0
+}
+
+func (x *Service) GetClients() []string {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+func (x *Service) GetMoreClients() bool {
+	if x != nil {
+		return x.MoreClients
+	}
+	return false
+}
+
+func (x *Service) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *Service) GetBytesClient() int64 {
+	if x != nil {
+		return x.BytesClient
+	}
+	return 0
+}
+
+func (x *Service) GetBytesServer() int64 {
+	if x != nil {
+		return x.BytesServer
+	}
+	return 0
+}
+
+// FTP is one FTP control connection (RFC 959): the commands and reply codes, the user, the working
+// directory and the files transferred. Src* is the client, Dst* the server. After a 234 reply to
+// AUTH TLS the rest is TLS, read as TLS (its hellos are TLS records; the Connection says
+// "FTP/TLS").
+type FTP struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// capture time, Unix ns, of the segment that carried the session's first byte (usually the
+	// server greeting)
+	Timestamp   int64  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
+	FrameNumber int64  `protobuf:"varint,2,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number of that segment, 1-based
+	SrcIP       string `protobuf:"bytes,3,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`              // client IP address
+	DstIP       string `protobuf:"bytes,4,opt,name=DstIP,proto3" json:"DstIP,omitempty"`              // server IP address
+	SrcPort     int32  `protobuf:"varint,5,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`         // client TCP port
+	DstPort     int32  `protobuf:"varint,6,opt,name=DstPort,proto3" json:"DstPort,omitempty"`         // server TCP port
+	FlowID      string `protobuf:"bytes,7,opt,name=FlowID,proto3" json:"FlowID,omitempty"`            // UID of the connection's Connection record (join key)
+	Greeting    string `protobuf:"bytes,8,opt,name=Greeting,proto3" json:"Greeting,omitempty"`        // text of the server's 220 greeting; empty when not captured
+	// commands, verb uppercase and arguments as sent ("RETR a.txt"); PASS without its argument; at
+	// most 256, each at most 512 bytes
+	Commands []string `protobuf:"bytes,9,rep,name=Commands,proto3" json:"Commands,omitempty"`
+	// reply code of each command in the order of Commands ("226"; the final one after a 1xx); ""
+	// when no reply was captured
+	Replies []string `protobuf:"bytes,10,rep,name=Replies,proto3" json:"Replies,omitempty"`
+	User    string   `protobuf:"bytes,11,opt,name=User,proto3" json:"User,omitempty"` // the USER name; empty when none was sent
+	// working directory after the last CWD/CDUP/XCWD the server accepted (250), or the last 257
+	// reply's path; empty when none was seen
+	Directory string         `protobuf:"bytes,12,opt,name=Directory,proto3" json:"Directory,omitempty"`
+	Transfers []*FTPTransfer `protobuf:"bytes,13,rep,name=Transfers,proto3" json:"Transfers,omitempty"` // RETR, STOR, STOU, APPE, LIST, NLST, MLSD, in order; at most 256
+	AuthTLS   bool           `protobuf:"varint,14,opt,name=AuthTLS,proto3" json:"AuthTLS,omitempty"`    // the server accepted AUTH TLS/SSL: the bytes from there on are TLS
+	// bytes were missed or the framing broke: what follows is not in the record
+	Incomplete    bool `protobuf:"varint,15,opt,name=Incomplete,proto3" json:"Incomplete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FTP) Reset() {
+	*x = FTP{}
+	mi := &file_netcap_proto_msgTypes[137]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FTP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FTP) ProtoMessage() {}
+
+func (x *FTP) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[137]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FTP.ProtoReflect.Descriptor instead.
+func (*FTP) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{137}
+}
+
+func (x *FTP) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *FTP) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *FTP) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *FTP) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *FTP) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *FTP) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *FTP) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *FTP) GetGreeting() string {
+	if x != nil {
+		return x.Greeting
+	}
+	return ""
+}
+
+func (x *FTP) GetCommands() []string {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+func (x *FTP) GetReplies() []string {
+	if x != nil {
+		return x.Replies
+	}
+	return nil
+}
+
+func (x *FTP) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *FTP) GetDirectory() string {
+	if x != nil {
+		return x.Directory
+	}
+	return ""
+}
+
+func (x *FTP) GetTransfers() []*FTPTransfer {
+	if x != nil {
+		return x.Transfers
+	}
+	return nil
+}
+
+func (x *FTP) GetAuthTLS() bool {
+	if x != nil {
+		return x.AuthTLS
+	}
+	return false
+}
+
+func (x *FTP) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
+// FTPTransfer is one transfer an FTP control connection asked for.
+type FTPTransfer struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Command string                 `protobuf:"bytes,1,opt,name=Command,proto3" json:"Command,omitempty"` // RETR, STOR, STOU, APPE, LIST, NLST or MLSD
+	Name    string                 `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`       // its argument (the file name or path as sent); empty without one
+	// the data connection's address: from the 227 (PASV) or 229 (EPSV) reply or the PORT/EPRT
+	// command before it ("10.0.0.2:20001"; EPSV gives the port only: ":20001"); empty when none was seen
+	DataAddress string `protobuf:"bytes,3,opt,name=DataAddress,proto3" json:"DataAddress,omitempty"`
+	// size the server announced in its 150 reply ("(1234 bytes)"); -1 when it said none
+	Size          int64  `protobuf:"varint,4,opt,name=Size,proto3" json:"Size,omitempty"`
+	Reply         string `protobuf:"bytes,5,opt,name=Reply,proto3" json:"Reply,omitempty"` // final reply code ("226" done, "550" refused, ...); empty when not captured
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FTPTransfer) Reset() {
+	*x = FTPTransfer{}
+	mi := &file_netcap_proto_msgTypes[138]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FTPTransfer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FTPTransfer) ProtoMessage() {}
+
+func (x *FTPTransfer) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[138]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FTPTransfer.ProtoReflect.Descriptor instead.
+func (*FTPTransfer) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{138}
+}
+
+func (x *FTPTransfer) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *FTPTransfer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FTPTransfer) GetDataAddress() string {
+	if x != nil {
+		return x.DataAddress
+	}
+	return ""
+}
+
+func (x *FTPTransfer) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *FTPTransfer) GetReply() string {
+	if x != nil {
+		return x.Reply
+	}
+	return ""
 }
 
 // ESIS is an ES-IS PDU (ISO 9542): the hellos by which OSI end systems and
@@ -16477,7 +18668,7 @@ type ESIS struct {
 
 func (x *ESIS) Reset() {
 	*x = ESIS{}
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16489,7 +18680,7 @@ func (x *ESIS) String() string {
 func (*ESIS) ProtoMessage() {}
 
 func (x *ESIS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16502,7 +18693,7 @@ func (x *ESIS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ESIS.ProtoReflect.Descriptor instead.
 func (*ESIS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{126}
+	return file_netcap_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *ESIS) GetTimestamp() int64 {
@@ -18155,7 +20346,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\bAuthType\x18\x01 \x01(\x05R\bAuthType\x12\x14\n" +
 	"\x05KeyID\x18\x02 \x01(\x05R\x05KeyID\x12&\n" +
 	"\x0eSequenceNumber\x18\x03 \x01(\x05R\x0eSequenceNumber\x12\x12\n" +
-	"\x04Data\x18\x04 \x01(\fR\x04Data\"\xa2\t\n" +
+	"\x04Data\x18\x04 \x01(\fR\x04Data\"\xaf\r\n" +
 	"\x04HTTP\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x14\n" +
 	"\x05Proto\x18\x02 \x01(\tR\x05Proto\x12\x16\n" +
@@ -18202,7 +20393,27 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06FlowID\x18\" \x01(\tR\x06FlowID\x12\x1e\n" +
 	"\n" +
 	"ProxyError\x18# \x01(\tR\n" +
-	"ProxyError\"\xf2\a\n" +
+	"ProxyError\x12E\n" +
+	"\rRequestHeader\x18$ \x03(\v2\x1f.netcap.HTTP.RequestHeaderEntryR\rRequestHeader\x12H\n" +
+	"\x0eResponseHeader\x18% \x03(\v2 .netcap.HTTP.ResponseHeaderEntryR\x0eResponseHeader\x12<\n" +
+	"\n" +
+	"Parameters\x18& \x03(\v2\x1c.netcap.HTTP.ParametersEntryR\n" +
+	"Parameters\x12:\n" +
+	"\x0eRequestCookies\x18' \x03(\v2\x12.netcap.HTTPCookieR\x0eRequestCookies\x12<\n" +
+	"\x0fResponseCookies\x18( \x03(\v2\x12.netcap.HTTPCookieR\x0fResponseCookies\x1a@\n" +
+	"\x12RequestHeaderEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aA\n" +
+	"\x13ResponseHeaderEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fParametersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"6\n" +
+	"\n" +
+	"HTTPCookie\x12\x12\n" +
+	"\x04Name\x18\x01 \x01(\tR\x04Name\x12\x14\n" +
+	"\x05Value\x18\x02 \x01(\tR\x05Value\"\xf2\a\n" +
 	"\x0eTLSClientHello\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
 	"\x04Type\x18\x02 \x01(\x05R\x04Type\x12\x18\n" +
@@ -18333,7 +20544,227 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06FlowID\x18\x0e \x01(\tR\x06FlowID\"?\n" +
 	"\x17ENIPCommandSpecificData\x12\x10\n" +
 	"\x03Cmd\x18\x01 \x01(\rR\x03Cmd\x12\x12\n" +
-	"\x04Data\x18\x02 \x01(\fR\x04Data\"\xae\x04\n" +
+	"\x04Data\x18\x02 \x01(\fR\x04Data\"\xf5\b\n" +
+	"\x03SSH\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x14\n" +
+	"\x05HASSH\x18\x02 \x01(\tR\x05HASSH\x12\x16\n" +
+	"\x06FlowID\x18\x03 \x01(\tR\x06FlowID\x12\x14\n" +
+	"\x05Ident\x18\x04 \x01(\tR\x05Ident\x12\x1e\n" +
+	"\n" +
+	"Algorithms\x18\x05 \x01(\tR\n" +
+	"Algorithms\x12\x1a\n" +
+	"\bIsClient\x18\x06 \x01(\bR\bIsClient\x12 \n" +
+	"\vFrameNumber\x18\a \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\b \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\t \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\n" +
+	" \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\v \x01(\x05R\aDstPort\x12\"\n" +
+	"\fProtoVersion\x18\f \x01(\tR\fProtoVersion\x12\x1a\n" +
+	"\bSoftware\x18\r \x01(\tR\bSoftware\x12\x18\n" +
+	"\aVersion\x18\x0e \x01(\tR\aVersion\x12\x1a\n" +
+	"\bComments\x18\x0f \x01(\tR\bComments\x12\x16\n" +
+	"\x06Banner\x18\x10 \x03(\tR\x06Banner\x12\x1c\n" +
+	"\tPeerIdent\x18\x11 \x01(\tR\tPeerIdent\x12\x1a\n" +
+	"\bKexFrame\x18\x12 \x01(\x03R\bKexFrame\x12$\n" +
+	"\rKexAlgorithms\x18\x13 \x03(\tR\rKexAlgorithms\x128\n" +
+	"\x17ServerHostKeyAlgorithms\x18\x14 \x03(\tR\x17ServerHostKeyAlgorithms\x12:\n" +
+	"\x18EncryptionClientToServer\x18\x15 \x03(\tR\x18EncryptionClientToServer\x12:\n" +
+	"\x18EncryptionServerToClient\x18\x16 \x03(\tR\x18EncryptionServerToClient\x12,\n" +
+	"\x11MACClientToServer\x18\x17 \x03(\tR\x11MACClientToServer\x12,\n" +
+	"\x11MACServerToClient\x18\x18 \x03(\tR\x11MACServerToClient\x12<\n" +
+	"\x19CompressionClientToServer\x18\x19 \x03(\tR\x19CompressionClientToServer\x12<\n" +
+	"\x19CompressionServerToClient\x18\x1a \x03(\tR\x19CompressionServerToClient\x128\n" +
+	"\x17LanguagesClientToServer\x18\x1b \x03(\tR\x17LanguagesClientToServer\x128\n" +
+	"\x17LanguagesServerToClient\x18\x1c \x03(\tR\x17LanguagesServerToClient\x12(\n" +
+	"\x0fFirstKexFollows\x18\x1d \x01(\bR\x0fFirstKexFollows\x12\x18\n" +
+	"\aNewKeys\x18\x1e \x01(\bR\aNewKeys\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x1f \x01(\bR\n" +
+	"Incomplete\"\x83\x03\n" +
+	"\vMailMessage\x12\x12\n" +
+	"\x04From\x18\x01 \x01(\tR\x04From\x12\x0e\n" +
+	"\x02To\x18\x02 \x03(\tR\x02To\x12\x0e\n" +
+	"\x02Cc\x18\x03 \x03(\tR\x02Cc\x12\x18\n" +
+	"\aSubject\x18\x04 \x01(\tR\aSubject\x12\x12\n" +
+	"\x04Date\x18\x05 \x01(\tR\x04Date\x12\x1c\n" +
+	"\tMessageID\x18\x06 \x01(\tR\tMessageID\x12\x1c\n" +
+	"\tUserAgent\x18\a \x01(\tR\tUserAgent\x12 \n" +
+	"\vContentType\x18\b \x01(\tR\vContentType\x12\x12\n" +
+	"\x04Size\x18\t \x01(\x03R\x04Size\x12&\n" +
+	"\x05Parts\x18\n" +
+	" \x03(\v2\x10.netcap.MailPartR\x05Parts\x12\x1c\n" +
+	"\tTruncated\x18\v \x01(\bR\tTruncated\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\f \x01(\bR\n" +
+	"Incomplete\x12\x1c\n" +
+	"\tRespondTo\x18\r \x01(\tR\tRespondTo\x12\x1c\n" +
+	"\tInReplyTo\x18\x0e \x01(\tR\tInReplyTo\"\x9a\x01\n" +
+	"\bMailPart\x12 \n" +
+	"\vContentType\x18\x01 \x01(\tR\vContentType\x12\x1a\n" +
+	"\bFilename\x18\x02 \x01(\tR\bFilename\x12 \n" +
+	"\vDisposition\x18\x03 \x01(\tR\vDisposition\x12\x1a\n" +
+	"\bEncoding\x18\x04 \x01(\tR\bEncoding\x12\x12\n" +
+	"\x04Size\x18\x05 \x01(\x03R\x04Size\"\xbf\x05\n" +
+	"\x04SMTP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bGreeting\x18\b \x01(\tR\bGreeting\x12\x12\n" +
+	"\x04Helo\x18\t \x01(\tR\x04Helo\x12\x12\n" +
+	"\x04Ehlo\x18\n" +
+	" \x01(\bR\x04Ehlo\x12\x1a\n" +
+	"\bMailFrom\x18\v \x01(\tR\bMailFrom\x12\x16\n" +
+	"\x06RcptTo\x18\f \x03(\tR\x06RcptTo\x12\x1a\n" +
+	"\bCommands\x18\r \x03(\tR\bCommands\x12$\n" +
+	"\rResponseCodes\x18\x0e \x03(\x05R\rResponseCodes\x12(\n" +
+	"\x0fStartTLSOffered\x18\x0f \x01(\bR\x0fStartTLSOffered\x12\x1a\n" +
+	"\bStartTLS\x18\x10 \x01(\bR\bStartTLS\x12$\n" +
+	"\rAuthMechanism\x18\x11 \x01(\tR\rAuthMechanism\x12\"\n" +
+	"\fDeclaredSize\x18\x12 \x01(\x03R\fDeclaredSize\x12-\n" +
+	"\aMessage\x18\x13 \x01(\v2\x13.netcap.MailMessageR\aMessage\x12\x12\n" +
+	"\x04Bdat\x18\x14 \x01(\bR\x04Bdat\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x15 \x01(\bR\n" +
+	"Incomplete\x12(\n" +
+	"\x0fTLSOffsetClient\x18\x16 \x01(\x03R\x0fTLSOffsetClient\x12(\n" +
+	"\x0fTLSOffsetServer\x18\x17 \x01(\x03R\x0fTLSOffsetServer\"\x8d\x03\n" +
+	"\x04POP3\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bGreeting\x18\b \x01(\tR\bGreeting\x12\x1a\n" +
+	"\bCommands\x18\t \x03(\tR\bCommands\x12\x1c\n" +
+	"\tResponses\x18\n" +
+	" \x03(\tR\tResponses\x12\x12\n" +
+	"\x04User\x18\v \x01(\tR\x04User\x12/\n" +
+	"\bMessages\x18\f \x03(\v2\x13.netcap.MailMessageR\bMessages\x12\x12\n" +
+	"\x04STLS\x18\r \x01(\bR\x04STLS\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x0e \x01(\bR\n" +
+	"Incomplete\"\xb3\x03\n" +
+	"\x04IMAP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bGreeting\x18\b \x01(\tR\bGreeting\x12\x1a\n" +
+	"\bCommands\x18\t \x03(\tR\bCommands\x12\x1c\n" +
+	"\tResponses\x18\n" +
+	" \x03(\tR\tResponses\x12\x12\n" +
+	"\x04User\x18\v \x01(\tR\x04User\x12\x1c\n" +
+	"\tMailboxes\x18\f \x03(\tR\tMailboxes\x12/\n" +
+	"\bMessages\x18\r \x03(\v2\x13.netcap.MailMessageR\bMessages\x12\x1a\n" +
+	"\bStartTLS\x18\x0e \x01(\bR\bStartTLS\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x0f \x01(\bR\n" +
+	"Incomplete\"\xfd\x02\n" +
+	"\vCredentials\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bProtocol\x18\b \x01(\tR\bProtocol\x12\x18\n" +
+	"\aService\x18\t \x01(\tR\aService\x12\x1c\n" +
+	"\tMechanism\x18\n" +
+	" \x01(\tR\tMechanism\x12\x12\n" +
+	"\x04User\x18\v \x01(\tR\x04User\x12\x1a\n" +
+	"\bPassword\x18\f \x01(\tR\bPassword\x12\x1a\n" +
+	"\bMaterial\x18\r \x01(\tR\bMaterial\x12\x16\n" +
+	"\x06Result\x18\x0e \x01(\tR\x06Result\"\xa6\x04\n" +
+	"\x04File\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
+	"\x04Name\x18\x02 \x01(\tR\x04Name\x12\x16\n" +
+	"\x06Length\x18\x03 \x01(\x03R\x06Length\x12\x1a\n" +
+	"\bLocation\x18\x04 \x01(\tR\bLocation\x12\x16\n" +
+	"\x06Source\x18\x05 \x01(\tR\x06Source\x12 \n" +
+	"\vContentType\x18\x06 \x01(\tR\vContentType\x12\x12\n" +
+	"\x04Host\x18\a \x01(\tR\x04Host\x120\n" +
+	"\x13ContentTypeDetected\x18\b \x01(\tR\x13ContentTypeDetected\x12\x14\n" +
+	"\x05SrcIP\x18\t \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\n" +
+	" \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\v \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\f \x01(\x05R\aDstPort\x12 \n" +
+	"\vFrameNumber\x18\r \x01(\x03R\vFrameNumber\x12\x16\n" +
+	"\x06FlowID\x18\x0e \x01(\tR\x06FlowID\x12\x10\n" +
+	"\x03MD5\x18\x0f \x01(\tR\x03MD5\x12\x12\n" +
+	"\x04SHA1\x18\x10 \x01(\tR\x04SHA1\x12\x16\n" +
+	"\x06SHA256\x18\x11 \x01(\tR\x06SHA256\x12\x1a\n" +
+	"\bComplete\x18\x12 \x01(\bR\bComplete\x12\x16\n" +
+	"\x06Reason\x18\x13 \x01(\tR\x06Reason\x12\x1a\n" +
+	"\bEncoding\x18\x14 \x01(\tR\bEncoding\x12\x10\n" +
+	"\x03URL\x18\x15 \x01(\tR\x03URL\"\xb6\x02\n" +
+	"\bSoftware\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x18\n" +
+	"\aProduct\x18\x02 \x01(\tR\aProduct\x12\x18\n" +
+	"\aVersion\x18\x03 \x01(\tR\aVersion\x12\x16\n" +
+	"\x06Source\x18\x04 \x01(\tR\x06Source\x12\x12\n" +
+	"\x04Host\x18\x05 \x01(\tR\x04Host\x12\x12\n" +
+	"\x04Role\x18\x06 \x01(\tR\x04Role\x12$\n" +
+	"\rTimestampLast\x18\a \x01(\x03R\rTimestampLast\x12\x14\n" +
+	"\x05Count\x18\b \x01(\x03R\x05Count\x12 \n" +
+	"\vFrameNumber\x18\t \x01(\x03R\vFrameNumber\x12\x18\n" +
+	"\aFlowIDs\x18\n" +
+	" \x03(\tR\aFlowIDs\x12\x10\n" +
+	"\x03Raw\x18\v \x01(\tR\x03Raw\x12\x0e\n" +
+	"\x02OS\x18\f \x01(\tR\x02OS\"\xbb\x03\n" +
+	"\aService\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x0e\n" +
+	"\x02IP\x18\x02 \x01(\tR\x02IP\x12\x12\n" +
+	"\x04Port\x18\x03 \x01(\x05R\x04Port\x12\x1c\n" +
+	"\tTransport\x18\x04 \x01(\tR\tTransport\x12\x1a\n" +
+	"\bProtocol\x18\x05 \x01(\tR\bProtocol\x12\x16\n" +
+	"\x06Banner\x18\x06 \x01(\tR\x06Banner\x12\x18\n" +
+	"\aProduct\x18\a \x01(\tR\aProduct\x12\x18\n" +
+	"\aVersion\x18\b \x01(\tR\aVersion\x12$\n" +
+	"\rTimestampLast\x18\t \x01(\x03R\rTimestampLast\x12 \n" +
+	"\vConnections\x18\n" +
+	" \x01(\x03R\vConnections\x12\x18\n" +
+	"\aClients\x18\v \x03(\tR\aClients\x12 \n" +
+	"\vMoreClients\x18\f \x01(\bR\vMoreClients\x12 \n" +
+	"\vFrameNumber\x18\r \x01(\x03R\vFrameNumber\x12 \n" +
+	"\vBytesClient\x18\x0e \x01(\x03R\vBytesClient\x12 \n" +
+	"\vBytesServer\x18\x0f \x01(\x03R\vBytesServer\"\xae\x03\n" +
+	"\x03FTP\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12 \n" +
+	"\vFrameNumber\x18\x02 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x03 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x04 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x05 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x06 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\a \x01(\tR\x06FlowID\x12\x1a\n" +
+	"\bGreeting\x18\b \x01(\tR\bGreeting\x12\x1a\n" +
+	"\bCommands\x18\t \x03(\tR\bCommands\x12\x18\n" +
+	"\aReplies\x18\n" +
+	" \x03(\tR\aReplies\x12\x12\n" +
+	"\x04User\x18\v \x01(\tR\x04User\x12\x1c\n" +
+	"\tDirectory\x18\f \x01(\tR\tDirectory\x121\n" +
+	"\tTransfers\x18\r \x03(\v2\x13.netcap.FTPTransferR\tTransfers\x12\x18\n" +
+	"\aAuthTLS\x18\x0e \x01(\bR\aAuthTLS\x12\x1e\n" +
+	"\n" +
+	"Incomplete\x18\x0f \x01(\bR\n" +
+	"Incomplete\"\x87\x01\n" +
+	"\vFTPTransfer\x12\x18\n" +
+	"\aCommand\x18\x01 \x01(\tR\aCommand\x12\x12\n" +
+	"\x04Name\x18\x02 \x01(\tR\x04Name\x12 \n" +
+	"\vDataAddress\x18\x03 \x01(\tR\vDataAddress\x12\x12\n" +
+	"\x04Size\x18\x04 \x01(\x03R\x04Size\x12\x14\n" +
+	"\x05Reply\x18\x05 \x01(\tR\x05Reply\"\xae\x04\n" +
 	"\x04ESIS\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\"\n" +
 	"\fHeaderLength\x18\x02 \x01(\x05R\fHeaderLength\x12\x18\n" +
@@ -18352,7 +20783,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x05DstIP\x18\x0e \x01(\tR\x05DstIP\x12\x18\n" +
 	"\aSrcPort\x18\x0f \x01(\x05R\aSrcPort\x12\x18\n" +
 	"\aDstPort\x18\x10 \x01(\x05R\aDstPort\x12\x16\n" +
-	"\x06FlowID\x18\x11 \x01(\tR\x06FlowID*\x8b\x0e\n" +
+	"\x06FlowID\x18\x11 \x01(\tR\x06FlowID*\x8c\x0f\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -18459,10 +20890,22 @@ const file_netcap_proto_rawDesc = "" +
 	"\x06NC_CIP\x10W\x12\v\n" +
 	"\aNC_ENIP\x10X\x12\x15\n" +
 	"\x11NC_TLSServerHello\x10^\x12\v\n" +
-	"\aNC_ISIS\x10_\x12\f\n" +
-	"\bNC_SLARP\x10`\x12\v\n" +
-	"\aNC_WPAN\x10a\x12\x11\n" +
-	"\rNC_PPPControl\x10b\x12\v\n" +
+	"\aNC_File\x10Z\x12\v\n" +
+	"\aNC_SMTP\x10[\x12\v\n" +
+	"\aNC_POP3\x10]\x12\x0f\n" +
+	"\vNC_Software\x10_\x12\x0e\n" +
+	"\n" +
+	"NC_Service\x10`\x12\x12\n" +
+	"\x0eNC_Credentials\x10a\x12\n" +
+	"\n" +
+	"\x06NC_SSH\x10b\x12\v\n" +
+	"\aNC_IMAP\x10h\x12\n" +
+	"\n" +
+	"\x06NC_FTP\x10i\x12\v\n" +
+	"\aNC_ISIS\x10j\x12\f\n" +
+	"\bNC_SLARP\x10k\x12\v\n" +
+	"\aNC_WPAN\x10l\x12\x11\n" +
+	"\rNC_PPPControl\x10m\x12\v\n" +
 	"\aNC_ESIS\x10nB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
@@ -18478,7 +20921,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 127)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 143)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -18601,13 +21044,29 @@ var file_netcap_proto_goTypes = []any{
 	(*BFD)(nil),                         // 118: netcap.BFD
 	(*BFDAuthHeader)(nil),               // 119: netcap.BFDAuthHeader
 	(*HTTP)(nil),                        // 120: netcap.HTTP
-	(*TLSClientHello)(nil),              // 121: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 122: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 123: netcap.Modbus
-	(*CIP)(nil),                         // 124: netcap.CIP
-	(*ENIP)(nil),                        // 125: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 126: netcap.ENIPCommandSpecificData
-	(*ESIS)(nil),                        // 127: netcap.ESIS
+	(*HTTPCookie)(nil),                  // 121: netcap.HTTPCookie
+	(*TLSClientHello)(nil),              // 122: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 123: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 124: netcap.Modbus
+	(*CIP)(nil),                         // 125: netcap.CIP
+	(*ENIP)(nil),                        // 126: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 127: netcap.ENIPCommandSpecificData
+	(*SSH)(nil),                         // 128: netcap.SSH
+	(*MailMessage)(nil),                 // 129: netcap.MailMessage
+	(*MailPart)(nil),                    // 130: netcap.MailPart
+	(*SMTP)(nil),                        // 131: netcap.SMTP
+	(*POP3)(nil),                        // 132: netcap.POP3
+	(*IMAP)(nil),                        // 133: netcap.IMAP
+	(*Credentials)(nil),                 // 134: netcap.Credentials
+	(*File)(nil),                        // 135: netcap.File
+	(*Software)(nil),                    // 136: netcap.Software
+	(*Service)(nil),                     // 137: netcap.Service
+	(*FTP)(nil),                         // 138: netcap.FTP
+	(*FTPTransfer)(nil),                 // 139: netcap.FTPTransfer
+	(*ESIS)(nil),                        // 140: netcap.ESIS
+	nil,                                 // 141: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 142: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 143: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -18689,12 +21148,22 @@ var file_netcap_proto_depIdxs = []int32{
 	112, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
 	114, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
 	119, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	126, // 79: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
-	80,  // [80:80] is the sub-list for method output_type
-	80,  // [80:80] is the sub-list for method input_type
-	80,  // [80:80] is the sub-list for extension type_name
-	80,  // [80:80] is the sub-list for extension extendee
-	0,   // [0:80] is the sub-list for field type_name
+	141, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	142, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	143, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	121, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
+	121, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
+	127, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	130, // 85: netcap.MailMessage.Parts:type_name -> netcap.MailPart
+	129, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
+	129, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
+	129, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
+	139, // 89: netcap.FTP.Transfers:type_name -> netcap.FTPTransfer
+	90,  // [90:90] is the sub-list for method output_type
+	90,  // [90:90] is the sub-list for method input_type
+	90,  // [90:90] is the sub-list for extension type_name
+	90,  // [90:90] is the sub-list for extension extendee
+	0,   // [0:90] is the sub-list for field type_name
 }
 
 func init() { file_netcap_proto_init() }
@@ -18708,7 +21177,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   127,
+			NumMessages:   143,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

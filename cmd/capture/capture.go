@@ -257,6 +257,9 @@ func listDecoders(w io.Writer) {
 	for t, d := range decoder.FlowRecords {
 		about[t] = d
 	}
+	for t, d := range decoder.InventoryRecords {
+		about[t] = d
+	}
 	var all []types.Type
 	for v := range types.Type_name {
 		t := types.Type(v)
@@ -417,6 +420,9 @@ func printSummary(w io.Writer, s *engine.Summary, out string, color bool) {
 	if d := s.Decoder; d.Connections > 0 || d.StreamBytes > 0 {
 		fmt.Fprintf(w, "flows: %d connections (evicted: memcap %d, max-connections %d, timeout %d; layer flows evicted: memcap %d); TCP streams: %d bytes reassembled, %d missed, %d overlapping, %d segments out of order",
 			d.Connections, d.EvictedMemcap, d.Evicted, d.TimedOut, d.LayerFlowsEvicted, d.StreamBytes, d.MissedBytes, d.OverlapBytes, d.OutOfOrder)
+		if d.InventoryDropped > 0 {
+			fmt.Fprintf(w, "; inventory full: %d software and services not recorded", d.InventoryDropped)
+		}
 		if d.MemoryLimitHits > 0 {
 			fmt.Fprintf(w, "; -stream-memory reached %d times (peak %d bytes per worker)", d.MemoryLimitHits, d.StreamMemoryPeak)
 		}

@@ -189,8 +189,17 @@ func (c *converter) context(ctx, dst protoreflect.Message, path string) {
 // field sets dst's field dfd from the original's value v of field fd.
 func (c *converter) field(fd, dfd protoreflect.FieldDescriptor, v protoreflect.Value, dst protoreflect.Message, path string) {
 	switch {
+	case fd.IsMap() && dfd.IsMap() && fd.MapKey().Kind() == dfd.MapKey().Kind() &&
+		fd.MapValue().Kind() == dfd.MapValue().Kind() && fd.MapValue().Kind() != protoreflect.MessageKind:
+		// A map of scalars of the same kinds (HTTP's header maps and
+		// query parameters) is copied.
+		dm := dst.Mutable(dfd).Map()
+		v.Map().Range(func(k protoreflect.MapKey, e protoreflect.Value) bool {
+			dm.Set(k, e)
+			return true
+		})
 	case fd.IsMap() || dfd.IsMap():
-		c.dropped(fmt.Sprintf("%s (a map; this build has no such field)", path))
+		c.dropped(fmt.Sprintf("%s (a map this build cannot take)", path))
 	case fd.IsList() != dfd.IsList():
 		c.dropped(fmt.Sprintf("%s (list and single value differ)", path))
 	case fd.IsList():

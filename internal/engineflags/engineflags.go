@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -49,6 +50,8 @@ type Flags struct {
 	MaxConnections   int
 	MemCap           string
 	Include, Exclude string
+	Files            string // -files: folder for the contents of File records
+	MaxFileSize      string
 }
 
 // Register defines the shared flags on fs, with the original netcap's
@@ -67,6 +70,7 @@ func Register(fs *flag.FlagSet, s Setup) *Flags {
 		StreamMemory:   d.StreamMemory,
 		MaxConnections: d.MaxConnections,
 		MemCap:         cli.FormatSize(capture.DefaultMemCap()),
+		MaxFileSize:    cli.FormatSize(decoder.DefaultMaxFileSize),
 	}
 	readUsage := s.ReadUsage
 	if readUsage == "" {
@@ -90,6 +94,8 @@ func Register(fs *flag.FlagSet, s Setup) *Flags {
 	fs.StringVar(&f.MemCap, "memcap", f.MemCap, capture.MemCapUsage)
 	fs.StringVar(&f.Include, "include", "", "comma-separated record `types` to keep, any case (default: all); TLS, OSPF and VRRP name their families")
 	fs.StringVar(&f.Exclude, "exclude", "", "comma-separated record `types` to leave out, any case")
+	fs.StringVar(&f.Files, "files", "", "write the content of every File record (HTTP bodies) to `folder`, named by its SHA-256")
+	fs.StringVar(&f.MaxFileSize, "max-file-size", f.MaxFileSize, "content read of one file at most (`size`: 100MiB, 1GB); beyond, its record says so and it is not written")
 	return f
 }
 
@@ -129,7 +135,17 @@ func (f *Flags) Config() (capture.Config, capture.LiveOptions, error) {
 	if err != nil {
 		return none, capture.LiveOptions{}, err
 	}
+	maxFile, err := cli.ParseSize(f.MaxFileSize)
+	if err != nil || maxFile < 1 {
+		return none, capture.LiveOptions{}, fmt.Errorf("-max-file-size %q: give a size of at least 1 byte, such as 100MiB", f.MaxFileSize)
+	}
+	if f.Files != "" {
+		if err := os.MkdirAll(f.Files, 0o755); err != nil {
+			return none, capture.LiveOptions{}, fmt.Errorf("-files: %v", err)
+		}
+	}
 	d := decoder.DefaultOptions()
+	d.Files = &decoder.FileStore{Dir: f.Files, MaxSize: maxFile}
 	d.ConnTimeout = f.ConnTimeout
 	d.FlowTimeout = f.FlowTimeout
 	d.CloseDelay = f.CloseDelay

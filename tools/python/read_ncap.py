@@ -159,7 +159,15 @@ def to_json(msg):
     out = {}
     for fd in msg.DESCRIPTOR.fields:
         value = getattr(msg, fd.name)
-        if fd.type in (fd.TYPE_MESSAGE, fd.TYPE_GROUP):
+        entry = fd.message_type
+        if entry is not None and entry.GetOptions().map_entry:
+            # a map field: its values by key
+            vfd = entry.fields_by_name["value"]
+            if vfd.type in (vfd.TYPE_MESSAGE, vfd.TYPE_GROUP):
+                out[fd.name] = {k: to_json(v) for k, v in value.items()}
+            else:
+                out[fd.name] = {k: scalar(vfd, v) for k, v in value.items()}
+        elif fd.type in (fd.TYPE_MESSAGE, fd.TYPE_GROUP):
             if fd.label == fd.LABEL_REPEATED:
                 out[fd.name] = [to_json(v) for v in value]
             else:

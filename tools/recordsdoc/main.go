@@ -47,7 +47,7 @@ type Message struct {
 
 var (
 	messageRe = regexp.MustCompile(`^message\s+([A-Za-z0-9_]+)\s*\{\s*$`)
-	fieldRe   = regexp.MustCompile(`^\s*(repeated\s+)?([A-Za-z0-9_.]+)\s+([A-Za-z0-9_]+)\s*=\s*([0-9]+)\s*;\s*(//\s?(.*))?$`)
+	fieldRe   = regexp.MustCompile(`^\s*(repeated\s+)?([A-Za-z0-9_.]+|map<[A-Za-z0-9_.]+,\s*[A-Za-z0-9_.]+>)\s+([A-Za-z0-9_]+)\s*=\s*([0-9]+)\s*;\s*(//\s?(.*))?$`)
 	bannerRe  = regexp.MustCompile(`^//\s*-{10,}\s*$`)
 )
 
