@@ -166,9 +166,9 @@ func (r *pcapReader) next() ([]byte, gopacket.CaptureInfo, layers.LinkType, erro
 	if capLen > MaxFrameLength {
 		return nil, ci, r.link, overLimit(off, "frame of %d bytes; at most %d are read", capLen, MaxFrameLength)
 	}
-	if capLen > length {
-		return nil, ci, r.link, corrupt(off, "capture length %d exceeds the frame's length %d", capLen, length)
-	}
+	// A capture length above the frame's length is a damaged record header,
+	// but its bytes are there: like tshark, the frame is read with both
+	// lengths as written (pcapng frames are read the same way).
 	r.buf = frameBuf(r.buf, int(capLen))
 	if err := r.in.full(r.buf); err != nil {
 		if err == io.EOF {

@@ -466,7 +466,9 @@ func (s *pcapSink) write(data []byte, p *pktInfo) error {
 		pf = &pcapFile{path: path, f: f, bw: bw, w: pw}
 		s.outs[p.link] = pf
 	}
-	return pf.w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, p.ts), CaptureLength: len(data), Length: p.length}, data)
+	// pcapgo refuses a frame length below the capture length, which a
+	// damaged input header may carry; the frame is kept whole.
+	return pf.w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(0, p.ts), CaptureLength: len(data), Length: max(p.length, len(data))}, data)
 }
 
 func (s *pcapSink) paths() []string {

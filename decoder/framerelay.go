@@ -13,7 +13,9 @@ import (
 // address (2 to 4 bytes: each byte's lowest bit ends it) is followed either
 // by the UI control byte 0x03 and an NLPID (RFC 2427: 0xcc IPv4, 0x8e IPv6,
 // 0x80 SNAP, a 0x00 pad allowed before it), or, in Cisco's encapsulation,
-// directly by an EtherType; tshark tells them apart the same way. There is
+// directly by an EtherType; tshark tells them apart the same way. An OSI PDU
+// (IS-IS, ES-IS) may also follow an I, S or U control field other than UI
+// off the signalling DLCI 0, when the bytes are no EtherType. There is
 // no record of the header; the decoder walks through it. gopacket has no
 // layer for it.
 func init() {
@@ -59,12 +61,50 @@ func (f *frameRelayLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedbac
 		if f.NLPID != nlpidESIS && f.NLPID != nlpidISIS {
 			off++ // the NLPID of ES-IS and IS-IS is the first byte of their PDU
 		}
+	} else if n := frameRelayControl(data[off:]); n > 0 && osiNLPID(data[off+n]) && frameRelayDLCI(data[:off]) != 0 &&
+		layers.EthernetType(binary.BigEndian.Uint16(data[off:])).LayerType() == gopacket.LayerTypeZero {
+		// A Q.922 control field other than UI (an I or S frame has 2
+		// bytes, a U frame 1) before an OSI PDU, where the two bytes are no
+		// EtherType we know: tshark reads it so (tcpdump's esis_snpa_asan
+		// captures hold ES-IS in I frames). DLCI 0 carries the link's
+		// signalling (LAPF), which tshark shows as data.
+		off += n
+		f.NLPID = data[off]
 	} else {
 		f.EtherType = layers.EthernetType(binary.BigEndian.Uint16(data[off:]))
 		off += 2
 	}
 	f.Contents, f.Payload = data[:off], data[off:]
 	return nil
+}
+
+// frameRelayDLCI is the DLCI of a Q.922 address of 2 to 4 bytes: 6 bits
+// of the first byte, 4 of the second, 7 of a third that is not the last,
+// and 6 of the last byte of a 3 or 4 byte address unless its D/C bit says
+// it holds DL-CORE control instead.
+func frameRelayDLCI(a []byte) int {
+	dlci := int(a[0]>>2)<<4 | int(a[1]>>4)
+	if len(a) == 4 {
+		dlci = dlci<<7 | int(a[2]>>1)
+	}
+	if last := a[len(a)-1]; len(a) > 2 && last&0x02 == 0 {
+		dlci = dlci<<6 | int(last>>2)
+	}
+	return dlci
+}
+
+// frameRelayControl is the length of the control field that b starts
+// with, when a byte follows it: 2 for I and S frames (modulo 128, as in
+// Q.922), 1 for U frames; 0 when nothing follows.
+func frameRelayControl(b []byte) int {
+	n := 2
+	if b[0]&0x03 == 0x03 {
+		n = 1
+	}
+	if len(b) <= n {
+		return 0
+	}
+	return n
 }
 
 func (f *frameRelayLayer) CanDecode() gopacket.LayerClass { return layerTypeFrameRelay }

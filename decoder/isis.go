@@ -71,8 +71,11 @@ func (l *osiLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 func (l *osiLayer) CanDecode() gopacket.LayerClass { return layerTypeOSI }
 
 func (l *osiLayer) NextLayerType() gopacket.LayerType {
-	if l.NLPID == nlpidISIS {
+	switch l.NLPID {
+	case nlpidISIS:
 		return layerTypeISIS
+	case nlpidESIS:
+		return layerTypeESIS
 	}
 	return gopacket.LayerTypeZero
 }
@@ -81,8 +84,6 @@ func (l *osiLayer) unknownReason() string {
 	switch l.NLPID {
 	case nlpidCLNP:
 		return "OSI CLNP"
-	case nlpidESIS:
-		return "OSI ES-IS"
 	}
 	return fmt.Sprintf("OSI NLPID 0x%02x", l.NLPID)
 }

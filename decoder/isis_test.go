@@ -34,7 +34,7 @@ func TestISISFrames(t *testing.T) {
 		{"header cut", isisLSP[:40], Failed, "IS-IS header cut short", "", 0},
 		// tcpdump's esis_opt_prot-oobr.pcap (a pad byte 0x0f before the NLPID):
 		// 1 0.000000 N/A → N/A ESIS 262144 RD REQUEST[Packet size limited during capture]
-		{"ES-IS", "02dcfefe0f823601006608ff00c602008e0000810b81", Unknown, "OSI ES-IS", "", 0},
+		{"ES-IS", "02dcfefe0f823601006608ff00c602008e0000810b81", Decoded, "", "", types.Type_NC_ESIS},
 	})
 	runFrameCases(t, layers.LinkTypeEthernet, []frameCase{
 		{"LAN hello", isisLANHello, Decoded, "", "", types.Type_NC_ISIS},

@@ -62,6 +62,7 @@ func FuzzLinks(f *testing.F) {
 		"0f00080045000030155a400080066cd0c0a80207413774b7134a00509c34096c000000007002400011470000020405b401010402", // Cisco HDLC, IPv4 TCP
 		"ff0300214500001c000100004011f9cb0a0000010a0000029c409c4100080000",                                         // PPP in HDLC framing, IPv4 UDP
 		"4500001c000100004011f9cb0a0000010a0000029c409c4100080000",                                                 // raw IPv4
+		"1c000c0722008211015542534370a1020004ecff000000",                                                           // Frame Relay, 4 byte address, I frame, ES-IS hello
 		"",
 	} {
 		b, err := hex.DecodeString(seed)

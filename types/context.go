@@ -1490,6 +1490,28 @@ func (x *FTP) SetPacket(c *PacketContext, keep ContextFields) {
 	}
 }
 
+// SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *ESIS) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
 // Every record with a FrameNumber is a PacketRecord.
 var (
 	_ PacketRecord = (*WPAN)(nil)
@@ -1561,4 +1583,5 @@ var (
 	_ PacketRecord = (*Software)(nil)
 	_ PacketRecord = (*Service)(nil)
 	_ PacketRecord = (*FTP)(nil)
+	_ PacketRecord = (*ESIS)(nil)
 )

@@ -178,6 +178,7 @@ const (
 	Type_NC_SLARP          Type = 107
 	Type_NC_WPAN           Type = 108
 	Type_NC_PPPControl     Type = 109
+	Type_NC_ESIS           Type = 110
 )
 
 // Enum value maps for Type.
@@ -286,6 +287,7 @@ var (
 		107: "NC_SLARP",
 		108: "NC_WPAN",
 		109: "NC_PPPControl",
+		110: "NC_ESIS",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -391,6 +393,7 @@ var (
 		"NC_SLARP":                       107,
 		"NC_WPAN":                        108,
 		"NC_PPPControl":                  109,
+		"NC_ESIS":                        110,
 	}
 )
 
@@ -18621,6 +18624,200 @@ func (x *FTPTransfer) GetReply() string {
 	return ""
 }
 
+// ESIS is an ES-IS PDU (ISO 9542): the hellos by which OSI end systems and
+// intermediate systems (routers) on a subnetwork learn of each other, and the
+// redirects of routers. It runs directly over the link layer (LLC SAP 0xFE,
+// Cisco HDLC, Frame Relay) beside IS-IS and CLNP.
+type ESIS struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // packet capture time, Unix ns
+	// length indicator: the bytes of the header, options included
+	HeaderLength int32 `protobuf:"varint,2,opt,name=HeaderLength,proto3" json:"HeaderLength,omitempty"`
+	Version      int32 `protobuf:"varint,3,opt,name=Version,proto3" json:"Version,omitempty"` // version/protocol ID extension, 1
+	// PDU type: 2 ESH (end system hello), 4 ISH (intermediate system
+	// hello), 6 RD (redirect); other values as sent
+	PDUType int32 `protobuf:"varint,4,opt,name=PDUType,proto3" json:"PDUType,omitempty"`
+	// seconds the receiver keeps the information of the PDU
+	HoldingTime int32 `protobuf:"varint,5,opt,name=HoldingTime,proto3" json:"HoldingTime,omitempty"`
+	Checksum    int32 `protobuf:"varint,6,opt,name=Checksum,proto3" json:"Checksum,omitempty"` // checksum as sent (not verified); 0 means none
+	// ESH: the network service access point addresses of the end system,
+	// each as hex; empty in other PDUs
+	SourceAddresses []string `protobuf:"bytes,7,rep,name=SourceAddresses,proto3" json:"SourceAddresses,omitempty"`
+	// ISH: the intermediate system's network entity title; RD: the title of
+	// the router to use, when the redirect names one; as hex
+	NetworkEntityTitle string `protobuf:"bytes,8,opt,name=NetworkEntityTitle,proto3" json:"NetworkEntityTitle,omitempty"`
+	// RD: the destination address the redirect is about, as hex; empty in
+	// other PDUs
+	DestinationAddress string `protobuf:"bytes,9,opt,name=DestinationAddress,proto3" json:"DestinationAddress,omitempty"`
+	// RD: the subnetwork address (link address) of the better next hop, as
+	// hex; empty in other PDUs
+	SubnetworkAddress string `protobuf:"bytes,10,opt,name=SubnetworkAddress,proto3" json:"SubnetworkAddress,omitempty"`
+	// codes of the options after the addresses, in order (0xc5 security,
+	// 0xc6 suggested ES configuration timer, 0xcd priority, 0xcf QoS
+	// maintenance, 0xe1 address mask, 0xe2 SNPA mask); an option cut by the
+	// end of the header is not listed
+	OptionTypes []int32 `protobuf:"varint,11,rep,packed,name=OptionTypes,proto3" json:"OptionTypes,omitempty"`
+	FrameNumber int64   `protobuf:"varint,12,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"` // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,13,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,14,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,15,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,16,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,17,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ESIS) Reset() {
+	*x = ESIS{}
+	mi := &file_netcap_proto_msgTypes[139]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ESIS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ESIS) ProtoMessage() {}
+
+func (x *ESIS) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[139]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ESIS.ProtoReflect.Descriptor instead.
+func (*ESIS) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{139}
+}
+
+func (x *ESIS) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ESIS) GetHeaderLength() int32 {
+	if x != nil {
+		return x.HeaderLength
+	}
+	return 0
+}
+
+func (x *ESIS) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ESIS) GetPDUType() int32 {
+	if x != nil {
+		return x.PDUType
+	}
+	return 0
+}
+
+func (x *ESIS) GetHoldingTime() int32 {
+	if x != nil {
+		return x.HoldingTime
+	}
+	return 0
+}
+
+func (x *ESIS) GetChecksum() int32 {
+	if x != nil {
+		return x.Checksum
+	}
+	return 0
+}
+
+func (x *ESIS) GetSourceAddresses() []string {
+	if x != nil {
+		return x.SourceAddresses
+	}
+	return nil
+}
+
+func (x *ESIS) GetNetworkEntityTitle() string {
+	if x != nil {
+		return x.NetworkEntityTitle
+	}
+	return ""
+}
+
+func (x *ESIS) GetDestinationAddress() string {
+	if x != nil {
+		return x.DestinationAddress
+	}
+	return ""
+}
+
+func (x *ESIS) GetSubnetworkAddress() string {
+	if x != nil {
+		return x.SubnetworkAddress
+	}
+	return ""
+}
+
+func (x *ESIS) GetOptionTypes() []int32 {
+	if x != nil {
+		return x.OptionTypes
+	}
+	return nil
+}
+
+func (x *ESIS) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *ESIS) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *ESIS) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *ESIS) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *ESIS) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *ESIS) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
 var File_netcap_proto protoreflect.FileDescriptor
 
 const file_netcap_proto_rawDesc = "" +
@@ -20570,7 +20767,26 @@ const file_netcap_proto_rawDesc = "" +
 	"\x04Name\x18\x02 \x01(\tR\x04Name\x12 \n" +
 	"\vDataAddress\x18\x03 \x01(\tR\vDataAddress\x12\x12\n" +
 	"\x04Size\x18\x04 \x01(\x03R\x04Size\x12\x14\n" +
-	"\x05Reply\x18\x05 \x01(\tR\x05Reply*\xff\x0e\n" +
+	"\x05Reply\x18\x05 \x01(\tR\x05Reply\"\xae\x04\n" +
+	"\x04ESIS\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\"\n" +
+	"\fHeaderLength\x18\x02 \x01(\x05R\fHeaderLength\x12\x18\n" +
+	"\aVersion\x18\x03 \x01(\x05R\aVersion\x12\x18\n" +
+	"\aPDUType\x18\x04 \x01(\x05R\aPDUType\x12 \n" +
+	"\vHoldingTime\x18\x05 \x01(\x05R\vHoldingTime\x12\x1a\n" +
+	"\bChecksum\x18\x06 \x01(\x05R\bChecksum\x12(\n" +
+	"\x0fSourceAddresses\x18\a \x03(\tR\x0fSourceAddresses\x12.\n" +
+	"\x12NetworkEntityTitle\x18\b \x01(\tR\x12NetworkEntityTitle\x12.\n" +
+	"\x12DestinationAddress\x18\t \x01(\tR\x12DestinationAddress\x12,\n" +
+	"\x11SubnetworkAddress\x18\n" +
+	" \x01(\tR\x11SubnetworkAddress\x12 \n" +
+	"\vOptionTypes\x18\v \x03(\x05R\vOptionTypes\x12 \n" +
+	"\vFrameNumber\x18\f \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\r \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x0e \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x0f \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x10 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\x11 \x01(\tR\x06FlowID*\x8c\x0f\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -20692,7 +20908,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\aNC_ISIS\x10j\x12\f\n" +
 	"\bNC_SLARP\x10k\x12\v\n" +
 	"\aNC_WPAN\x10l\x12\x11\n" +
-	"\rNC_PPPControl\x10mB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\rNC_PPPControl\x10m\x12\v\n" +
+	"\aNC_ESIS\x10nB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -20707,7 +20924,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 142)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 143)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -20849,9 +21066,10 @@ var file_netcap_proto_goTypes = []any{
 	(*Service)(nil),                     // 137: netcap.Service
 	(*FTP)(nil),                         // 138: netcap.FTP
 	(*FTPTransfer)(nil),                 // 139: netcap.FTPTransfer
-	nil,                                 // 140: netcap.HTTP.RequestHeaderEntry
-	nil,                                 // 141: netcap.HTTP.ResponseHeaderEntry
-	nil,                                 // 142: netcap.HTTP.ParametersEntry
+	(*ESIS)(nil),                        // 140: netcap.ESIS
+	nil,                                 // 141: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 142: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 143: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -20933,9 +21151,9 @@ var file_netcap_proto_depIdxs = []int32{
 	112, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
 	114, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
 	119, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	140, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
-	141, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
-	142, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	141, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	142, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	143, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
 	121, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
 	121, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
 	127, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
@@ -20962,7 +21180,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   142,
+			NumMessages:   143,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
