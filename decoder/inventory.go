@@ -45,6 +45,8 @@ type Inventory struct {
 	swOn     bool
 	svcOn    bool
 	max      int // InventoryMax; smaller in tests
+	uaMu     sync.Mutex
+	agents   map[string]parsedAgent // parsed User-Agents (agentCacheMax)
 	// Dropped counts software and services not recorded because the
 	// inventory was full.
 	Dropped int64
@@ -72,7 +74,7 @@ func NewInventory(enabled func(types.Type) bool) *Inventory {
 		return nil
 	}
 	return &Inventory{software: map[swKey]*types.Software{}, flows: map[swKey][]flowAt{}, services: map[svcKey]*types.Service{},
-		swOn: sw, svcOn: svc, max: InventoryMax}
+		swOn: sw, svcOn: svc, max: InventoryMax, agents: map[string]parsedAgent{}}
 }
 
 // Reads says whether the inventory reads records of type t.
@@ -91,9 +93,8 @@ func (inv *Inventory) Observe(m proto.Message) {
 	switch r := m.(type) {
 	case *types.HTTP:
 		if r.UserAgent != "" {
-			ua := useragent.New(r.UserAgent)
-			name, version := ua.Browser()
-			inv.sawSoftware(swKey{r.SrcIP, name, version, "client", "HTTP User-Agent"}, r.Timestamp, r.FrameNumber, r.FlowID, r.UserAgent, ua.OS())
+			ua := inv.agent(r.UserAgent)
+			inv.sawSoftware(swKey{r.SrcIP, ua.name, ua.version, "client", "HTTP User-Agent"}, r.Timestamp, r.FrameNumber, r.FlowID, r.UserAgent, ua.os)
 		}
 		if r.ServerName != "" {
 			product, version := productToken(r.ServerName)
@@ -131,6 +132,33 @@ func (inv *Inventory) sawGreeting(ip string, port int32, greeting string) {
 	if greeting != "" {
 		inv.sawServer(svcKey{ip, port, "TCP"}, greeting, "", "")
 	}
+}
+
+// parsedAgent is what a User-Agent says.
+type parsedAgent struct{ name, version, os string }
+
+// agentCacheMax bounds the parsed User-Agents kept: a network has few, and
+// parsing each HTTP record's again cost more than the rest of the inventory.
+const agentCacheMax = 4096
+
+// agent parses a User-Agent, from the cache when it was seen before.
+func (inv *Inventory) agent(s string) parsedAgent {
+	inv.uaMu.Lock()
+	a, ok := inv.agents[s]
+	inv.uaMu.Unlock()
+	if ok {
+		return a
+	}
+	ua := useragent.New(s)
+	a.name, a.version = ua.Browser()
+	a.os = ua.OS()
+	inv.uaMu.Lock()
+	if len(inv.agents) >= agentCacheMax {
+		clear(inv.agents)
+	}
+	inv.agents[s] = a
+	inv.uaMu.Unlock()
+	return a
 }
 
 // productToken splits the first product of a Server field (RFC 9110
