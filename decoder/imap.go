@@ -387,12 +387,7 @@ func (p *imapParser) feedServer(c *Chunk, conn *ConnInfo, s Sink) {
 		p.serverLine(string(line), conn, s)
 		if p.upgraded {
 			// The rest is TLS: the Upgrade finds its hellos.
-			p.inner = &Upgrade{}
-			if len(data) > 0 {
-				more := *c
-				more.Data, more.Missed = data, 0
-				p.inner.Feed(&more, conn, s)
-			}
+			p.inner = upgradeFrom(c, data, conn, s)
 			return
 		}
 	}

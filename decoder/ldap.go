@@ -158,12 +158,7 @@ func (p *ldapParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 	_, mlen, mn, _, _ := berTLV(b)
 	rest := c.Data[mn+mlen-prev:]
 	p.buf = [2][]byte{}
-	p.inner = &Upgrade{}
-	if len(rest) > 0 {
-		rc := *c
-		rc.Data = rest
-		p.inner.Feed(&rc, conn, s)
-	}
+	p.inner = upgradeFrom(c, rest, conn, s)
 }
 
 // Close implements StreamParser.

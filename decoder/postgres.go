@@ -83,12 +83,7 @@ func (p *pgParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 		p.done = true // 'N', or an error message: no TLS
 		return
 	}
-	p.inner = &Upgrade{}
-	if len(data) > 1 {
-		rest := *c
-		rest.Data = data[1:]
-		p.inner.Feed(&rest, conn, s)
-	}
+	p.inner = upgradeFrom(c, data[1:], conn, s)
 }
 
 // Close implements StreamParser.

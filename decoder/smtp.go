@@ -570,12 +570,7 @@ func (p *smtpParser) feedServer(c *Chunk, conn *ConnInfo, s Sink) {
 		}
 		if p.upgraded {
 			// The rest is TLS: the Upgrade finds its hellos.
-			p.inner = &Upgrade{}
-			if len(data) > 0 {
-				rest := *c
-				rest.Data, rest.Missed = data, 0
-				p.inner.Feed(&rest, conn, s)
-			}
+			p.inner = upgradeFrom(c, data, conn, s)
 			return
 		}
 	}

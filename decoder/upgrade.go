@@ -132,6 +132,18 @@ func (u *Upgrade) Close(conn *ConnInfo, s Sink) {
 	u.dir[0].head, u.dir[1].head = nil, nil
 }
 
+// upgradeFrom makes the Upgrade of a parser that saw its connection
+// switch inside chunk c, and feeds it the chunk's bytes after the switch.
+func upgradeFrom(c *Chunk, rest []byte, conn *ConnInfo, s Sink) *Upgrade {
+	u := &Upgrade{}
+	if len(rest) > 0 {
+		more := *c
+		more.Data, more.Missed = rest, 0
+		u.Feed(&more, conn, s)
+	}
+	return u
+}
+
 // upgradeDetect runs a detector, counting a panic as the engine does.
 func upgradeDetect(sp *StreamProtocol, first []byte, fromClient bool, conn *ConnInfo) (v Detection) {
 	defer func() {
