@@ -381,3 +381,23 @@ func filesOf(recs []proto.Message) []*types.File {
 	}
 	return out
 }
+
+// TestHTTPSniffBound: a body of a megabyte holds at most httpSniffLen bytes
+// for sniffing while it is read, and none once it ended.
+func TestHTTPSniffBound(t *testing.T) {
+	p := newHTTPParser().(*httpParser)
+	conn := httpTestConn
+	s := &tlsSink{t: t}
+	p.Feed(&Chunk{FromClient: true, Data: []byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), Frame: 1}, &conn, s)
+	p.Feed(&Chunk{Data: []byte("HTTP/1.1 200 OK\r\nContent-Length: 1048577\r\n\r\n"), Frame: 2}, &conn, s)
+	for i := range 1024 {
+		p.Feed(&Chunk{Data: make([]byte, 1024), Frame: int64(3 + i)}, &conn, s)
+		if n := cap(p.dir[1].sniff); n > httpSniffLen {
+			t.Fatalf("after %d KiB of body, %d bytes held for sniffing", i+1, n)
+		}
+	}
+	p.Feed(&Chunk{Data: []byte("x"), Frame: 2000}, &conn, s)
+	if p.dir[1].sniff != nil {
+		t.Errorf("the sniff buffer is kept after the body ended")
+	}
+}

@@ -145,3 +145,15 @@ func TestInventoryBounds(t *testing.T) {
 		t.Errorf("%d Software, %d Service, %d dropped; want 100, 1, 400", sw, svc, inv.Dropped)
 	}
 }
+
+// TestInventoryAgentCache: a flood of distinct User-Agents keeps at most
+// agentCacheMax parsed ones.
+func TestInventoryAgentCache(t *testing.T) {
+	inv := NewInventory(func(types.Type) bool { return true })
+	for i := range 3 * agentCacheMax {
+		inv.Observe(&types.HTTP{FrameNumber: int64(i), SrcIP: "10.0.0.1", UserAgent: fmt.Sprintf("bot%d/1.0", i)})
+		if n := len(inv.agents); n > agentCacheMax {
+			t.Fatalf("%d parsed User-Agents kept", n)
+		}
+	}
+}

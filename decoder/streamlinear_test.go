@@ -64,6 +64,9 @@ func linearCases() []linearCase {
 		{"HTTP: a Cookie of n pairs", "HTTP", 2000, func(_ testing.TB, n int) []Chunk {
 			return cli("GET / HTTP/1.1\r\nCookie: " + strings.Repeat("a=b; ", n) + "\r\n\r\n")
 		}},
+		{"HTTP: a query of n parameters of one name", "HTTP", 2000, func(_ testing.TB, n int) []Chunk {
+			return cli("GET /?" + strings.Repeat("a=b&", n) + " HTTP/1.1\r\n\r\n")
+		}},
 		{"HTTP: a header of n lines, one byte per chunk", "HTTP", 1500, func(_ testing.TB, n int) []Chunk {
 			return oneByteChunks([]byte("GET / HTTP/1.1\r\n"+strings.Repeat("X-N: v\r\n", n)+"\r\n"), true)
 		}},
