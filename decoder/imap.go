@@ -395,14 +395,8 @@ func (p *imapParser) feedServer(c *Chunk, conn *ConnInfo, s Sink) {
 
 // addMessage ends the message of a FETCH literal and keeps it.
 func (p *imapParser) addMessage(incomplete bool) {
-	m := p.srvMsg.Finish(incomplete)
-	if p.srvMsg.File != nil {
-		p.files = append(p.files, p.srvMsg.File)
-	}
+	keepMessage(p.srvMsg, incomplete, &p.r.Messages, &p.files)
 	p.srvMsg = nil
-	if len(p.r.Messages) < mailMaxMessages {
-		p.r.Messages = append(p.r.Messages, m)
-	}
 }
 
 // imapMessageItem says whether a FETCH item name before a literal holds a

@@ -306,6 +306,18 @@ func (m *mailReader) Finish(incomplete bool) *types.MailMessage {
 	return &m.msg
 }
 
+// keepMessage ends a message POP3 or IMAP read and keeps it, up to
+// mailMaxMessages, with its File record.
+func keepMessage(m *mailReader, incomplete bool, msgs *[]*types.MailMessage, files *[]*types.File) {
+	msg := m.Finish(incomplete)
+	if m.File != nil {
+		*files = append(*files, m.File)
+	}
+	if len(*msgs) < mailMaxMessages {
+		*msgs = append(*msgs, msg)
+	}
+}
+
 // mailDecode decodes RFC 2047 encoded words; the text as sent when they do
 // not decode.
 func mailDecode(s string) string {

@@ -287,14 +287,8 @@ func (p *pop3Parser) feedServer(c *Chunk, conn *ConnInfo, s Sink) {
 
 // addMessage ends the message being read and keeps it.
 func (p *pop3Parser) addMessage(incomplete bool) {
-	m := p.msg.Finish(incomplete)
-	if p.msg.File != nil {
-		p.files = append(p.files, p.msg.File)
-	}
+	keepMessage(p.msg, incomplete, &p.r.Messages, &p.files)
 	p.msg = nil
-	if len(p.r.Messages) < mailMaxMessages {
-		p.r.Messages = append(p.r.Messages, m)
-	}
 }
 
 // reply handles one status line of the server.
