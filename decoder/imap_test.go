@@ -160,24 +160,7 @@ func TestIMAPDetect(t *testing.T) {
 	}
 }
 
-func TestIMAPSplitEverywhere(t *testing.T) {
-	whole, _ := streamRun(t, 143, true, imapSession())
-	var bytewise []streamSeg
-	for _, sg := range imapSession() {
-		for i := range sg.data {
-			bytewise = append(bytewise, streamSeg{sg.client, sg.data[i : i+1]})
-		}
-	}
-	split, _ := streamRun(t, 143, true, bytewise)
-	if len(split) != len(whole) {
-		t.Fatalf("%d records byte by byte, %d whole", len(split), len(whole))
-	}
-	for i := range split {
-		if !proto.Equal(streamStrip(split[i]), streamStrip(whole[i])) {
-			t.Errorf("record %d differs byte by byte:\n%v\n%v", i, split[i], whole[i])
-		}
-	}
-}
+func TestIMAPSplitEverywhere(t *testing.T) { checkSplitEverywhere(t, 143, imapSession()) }
 
 // TestIMAPHostile: a literal of 2^62 bytes, endless lines and endless
 // commands stay within the bounds.

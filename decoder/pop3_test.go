@@ -147,24 +147,7 @@ func TestPOP3Cases(t *testing.T) {
 	}
 }
 
-func TestPOP3SplitEverywhere(t *testing.T) {
-	whole, _ := streamRun(t, 110, true, pop3Session())
-	var bytewise []streamSeg
-	for _, sg := range pop3Session() {
-		for i := range sg.data {
-			bytewise = append(bytewise, streamSeg{sg.client, sg.data[i : i+1]})
-		}
-	}
-	split, _ := streamRun(t, 110, true, bytewise)
-	if len(split) != len(whole) {
-		t.Fatalf("%d records byte by byte, %d whole", len(split), len(whole))
-	}
-	for i := range split {
-		if !proto.Equal(streamStrip(split[i]), streamStrip(whole[i])) {
-			t.Errorf("record %d differs byte by byte:\n%v\n%v", i, split[i], whole[i])
-		}
-	}
-}
+func TestPOP3SplitEverywhere(t *testing.T) { checkSplitEverywhere(t, 110, pop3Session()) }
 
 // TestPOP3Hostile: an endless RETR, endless lines and endless commands stay
 // within the bounds.

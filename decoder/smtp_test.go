@@ -276,24 +276,7 @@ func TestSMTPDetect(t *testing.T) {
 
 // TestSMTPSplitEverywhere: the session cut into one-byte segments gives
 // the same records.
-func TestSMTPSplitEverywhere(t *testing.T) {
-	whole, _ := streamRun(t, 25, true, smtpSession())
-	var bytewise []streamSeg
-	for _, sg := range smtpSession() {
-		for i := range sg.data {
-			bytewise = append(bytewise, streamSeg{sg.client, sg.data[i : i+1]})
-		}
-	}
-	split, _ := streamRun(t, 25, true, bytewise)
-	if len(split) != len(whole) {
-		t.Fatalf("%d records byte by byte, %d whole", len(split), len(whole))
-	}
-	for i := range split {
-		if !proto.Equal(streamStrip(split[i]), streamStrip(whole[i])) {
-			t.Errorf("record %d differs byte by byte:\n%v\n%v", i, split[i], whole[i])
-		}
-	}
-}
+func TestSMTPSplitEverywhere(t *testing.T) { checkSplitEverywhere(t, 25, smtpSession()) }
 
 // TestSMTPHostile: an endless DATA, endless lines and a MIME bomb stay
 // within the bounds.

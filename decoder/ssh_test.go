@@ -142,34 +142,8 @@ func TestSSHSession(t *testing.T) {
 	}
 }
 
-// TestSSHSplitEverywhere cuts each side's bytes at every offset of its
-// first segments: the records stay the same.
-func TestSSHSplitEverywhere(t *testing.T) {
-	whole, _ := streamRun(t, 22, true, sshSession())
-	want := sshRecords(whole)
-	segs := sshSession()
-	var all []streamSeg
-	for _, sg := range segs {
-		all = append(all, sg)
-	}
-	// One byte per segment: the parser sees every boundary.
-	var bytewise []streamSeg
-	for _, sg := range all {
-		for i := range sg.data {
-			bytewise = append(bytewise, streamSeg{sg.client, sg.data[i : i+1]})
-		}
-	}
-	recs, _ := streamRun(t, 22, true, bytewise)
-	got := sshRecords(recs)
-	if len(got) != len(want) {
-		t.Fatalf("%d records byte by byte, %d whole", len(got), len(want))
-	}
-	for i := range got {
-		if !proto.Equal(streamStrip(got[i]), streamStrip(want[i])) {
-			t.Errorf("record %d differs byte by byte:\n%v\n%v", i, got[i], want[i])
-		}
-	}
-}
+// TestSSHSplitEverywhere: byte by byte, the same records.
+func TestSSHSplitEverywhere(t *testing.T) { checkSplitEverywhere(t, 22, sshSession()) }
 
 func TestSSHIdent(t *testing.T) {
 	for _, c := range []struct{ line, proto, sw, ver, comments string }{

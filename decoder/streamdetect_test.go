@@ -268,3 +268,26 @@ func TestStreamHandshakeSeen(t *testing.T) {
 		}
 	}
 }
+
+// checkSplitEverywhere runs the segments on a connection to port whole and
+// cut into one-byte segments, and checks that the records are the same but
+// for the fields streamStrip clears.
+func checkSplitEverywhere(t *testing.T, port uint16, segs []streamSeg) {
+	t.Helper()
+	whole, _ := streamRun(t, port, true, segs)
+	var bytewise []streamSeg
+	for _, sg := range segs {
+		for i := range sg.data {
+			bytewise = append(bytewise, streamSeg{sg.client, sg.data[i : i+1]})
+		}
+	}
+	split, _ := streamRun(t, port, true, bytewise)
+	if len(split) != len(whole) {
+		t.Fatalf("%d records byte by byte, %d whole", len(split), len(whole))
+	}
+	for i := range split {
+		if !proto.Equal(streamStrip(split[i]), streamStrip(whole[i])) {
+			t.Errorf("record %d differs byte by byte:\n%v\n%v", i, split[i], whole[i])
+		}
+	}
+}
