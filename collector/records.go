@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/klauspost/compress/gzip"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -91,27 +89,19 @@ func (g *gunzipper) member() error {
 	return nil
 }
 
-// recordCheck checks the records of one type. Each record is unmarshalled
-// with proto.Unmarshal into one message kept for the type: the generated
-// code decides what is well-formed (tags, varints, lengths, UTF-8 of the
-// string fields, nesting). Unmarshal keeps a field the type does not have,
-// or a known field of another wire type, as unknown bytes, where the tools
-// call such a record damaged (net util -check, net dump: package wirecheck):
-// so the message is then gone through, and a record with unknown bytes
-// anywhere, nested deeper than wirecheck.MaxDepth or with more than
-// wirecheck.MaxNested nested messages is refused as well. The walk goes
-// through the message fields the schema has (a table per message type, made
-// once), not through the bytes.
+// recordCheck checks the records of one type exactly as the tools do (net
+// util -check, net dump): proto.Unmarshal, into one message kept for the
+// type, decides what is well-formed (tags, varints, lengths, UTF-8 of the
+// string fields); then package wirecheck, the tools' own check, refuses
+// what Unmarshal keeps or drops without a word: fields the type does not
+// have (also inside map entries, whose unknown fields Unmarshal discards),
+// known fields of another wire type, nesting deeper than wirecheck.MaxDepth
+// and more than wirecheck.MaxNested nested messages. Using the tools' check
+// makes "the collector stores exactly what the tools read" hold by
+// construction, not by a second walk that must agree with it.
 type recordCheck struct {
-	msg  proto.Message
-	root *msgFields
-}
-
-// msgFields are the message-typed fields of one message type.
-type msgFields struct {
-	md     protoreflect.MessageDescriptor
-	fields []protoreflect.FieldDescriptor
-	types  []*msgFields // the type of each of fields
+	msg    proto.Message
+	schema *wirecheck.Checker
 }
 
 func newRecordCheck(md protoreflect.MessageDescriptor) (*recordCheck, error) {
@@ -119,34 +109,7 @@ func newRecordCheck(md protoreflect.MessageDescriptor) (*recordCheck, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &recordCheck{msg: mt.New().Interface(), root: fieldsOf(md, map[protoreflect.FullName]*msgFields{})}, nil
-}
-
-// fieldsOf makes md's table; seen ends recursive types (GRE's routing
-// entries hold the next one).
-func fieldsOf(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]*msgFields) *msgFields {
-	if mf := seen[md.FullName()]; mf != nil {
-		return mf
-	}
-	mf := &msgFields{md: md}
-	seen[md.FullName()] = mf
-	fds := md.Fields()
-	for i := range fds.Len() {
-		fd := fds.Get(i)
-		switch {
-		case fd.IsMap():
-			// netcap's schema has none; a map of messages has its
-			// values walked.
-			if v := fd.MapValue(); v.Message() != nil {
-				mf.fields = append(mf.fields, fd)
-				mf.types = append(mf.types, fieldsOf(v.Message(), seen))
-			}
-		case fd.Message() != nil:
-			mf.fields = append(mf.fields, fd)
-			mf.types = append(mf.types, fieldsOf(fd.Message(), seen))
-		}
-	}
-	return mf
+	return &recordCheck{msg: mt.New().Interface(), schema: wirecheck.NewChecker(md, wirecheck.Default)}, nil
 }
 
 // recordError is what is wrong with a record: malformed (not protobuf:
@@ -158,80 +121,15 @@ type recordError struct {
 
 func (e *recordError) Error() string { return e.what }
 
-// check checks one record.
+// check returns what is wrong with rec, or nil.
 func (rc *recordCheck) check(rec []byte) *recordError {
 	if err := proto.Unmarshal(rec, rc.msg); err != nil {
 		return &recordError{malformed: true, what: "not well-formed protobuf (" + err.Error() + ")"}
 	}
-	nested := 0
-	if what := rc.root.walk(rc.msg.ProtoReflect(), 0, &nested, ""); what != "" {
-		return &recordError{what: what}
+	if err := rc.schema.Check(rec); err != nil {
+		var p *wirecheck.Problem
+		malformed := errors.As(err, &p) && p.Kind == wirecheck.Malformed
+		return &recordError{malformed: malformed, what: err.Error()}
 	}
 	return nil
-}
-
-// walk goes through message m of type mf at depth (the record is depth 0),
-// counting nested messages in nested; it returns what is wrong, or "".
-// path names the fields leading to m.
-func (mf *msgFields) walk(m protoreflect.Message, depth int, nested *int, path string) string {
-	if u := m.GetUnknown(); len(u) > 0 {
-		return unknownField(mf.md, u, path)
-	}
-	for i, fd := range mf.fields {
-		if fd.IsMap() {
-			what := ""
-			m.Get(fd).Map().Range(func(_ protoreflect.MapKey, v protoreflect.Value) bool {
-				what = mf.types[i].enter(v.Message(), depth+1, nested, path, fd)
-				return what == ""
-			})
-			if what != "" {
-				return what
-			}
-		} else if fd.IsList() {
-			l := m.Get(fd).List()
-			for k := range l.Len() {
-				if what := mf.types[i].enter(l.Get(k).Message(), depth+1, nested, path, fd); what != "" {
-					return what
-				}
-			}
-		} else if m.Has(fd) {
-			if what := mf.types[i].enter(m.Get(fd).Message(), depth+1, nested, path, fd); what != "" {
-				return what
-			}
-		}
-	}
-	return ""
-}
-
-// enter counts message m, field fd of its parent, and walks it.
-func (mf *msgFields) enter(m protoreflect.Message, depth int, nested *int, path string, fd protoreflect.FieldDescriptor) string {
-	*nested++
-	if depth > wirecheck.MaxDepth {
-		return fmt.Sprintf("messages nested more than %d deep", wirecheck.MaxDepth)
-	}
-	if *nested > wirecheck.MaxNested {
-		return fmt.Sprintf("more than %d nested messages in one record", wirecheck.MaxNested)
-	}
-	if path != "" {
-		path += "."
-	}
-	return mf.walk(m, depth, nested, path+string(fd.Name()))
-}
-
-// unknownField says what the first of the unknown bytes u of a message of
-// type md is: a field md does not have, or one of its fields with another
-// wire type than its kind gives.
-func unknownField(md protoreflect.MessageDescriptor, u []byte, path string) string {
-	in := ""
-	if path != "" {
-		in = " in " + path
-	}
-	num, typ, n := protowire.ConsumeTag(u)
-	if n < 0 {
-		return "unknown bytes" + in
-	}
-	if fd := md.Fields().ByNumber(num); fd != nil {
-		return fmt.Sprintf("wire type %d, but %s is %v%s", typ, fd.Name(), fd.Kind(), in)
-	}
-	return fmt.Sprintf("field %d (wire type %d) that %s does not have%s", num, typ, md.Name(), in)
 }
