@@ -112,8 +112,9 @@ func TestISISFrames(t *testing.T) {
 	})
 }
 
-// TestISISFields checks the records against tshark's isis.* fields for
-// the frames above.
+// TestISISFields checks the records of the frames above field by field;
+// the values are the isis.* fields tshark shows for them (TestProtocolCases
+// compares the same frames' records with tshark's dissection).
 func TestISISFields(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -233,6 +234,11 @@ func init() {
 			{name: "L2 LSP", link: layers.LinkTypeC_HDLC, frame: isisLSP,
 				want: map[string]string{"PDUType": "20", "LSPID": "1920.0000.2001.00-00", "SequenceNumber": "7",
 					"RemainingLifetime": "1200", "AreaAddresses": "49.0002", "TLVTypes": "1,129,137,132,2,128"}},
+			// tshark: isis.type 15, isis.hello.source_id 1985.1100.0007, isis.hello.lan_id 1985.1100.0007.01,
+			// isis.hello.pdu_length 1497 (the frame ends after the area address TLV)
+			{name: "L1 LAN hello, cut", link: layers.LinkTypeEthernet, frame: isisLANHello,
+				want: map[string]string{"PDUType": "15", "PDULength": "1497", "SourceID": "1985.1100.0007",
+					"LANID": "1985.1100.0007.01", "Priority": "64", "AreaAddresses": "49.0002", "TLVTypes": "129,1"}},
 			// tshark: isis.type 24, isis.csnp.start_lsp_id 0000.0000.0000.00-00, isis.csnp.end_lsp_id ffff.ffff.ffff.ff-ff
 			{name: "L1 CSNP", link: layers.LinkTypeEthernet, frame: isisCSNP,
 				want: map[string]string{"PDUType": "24", "SourceID": "1985.1100.0007",

@@ -73,6 +73,15 @@ func TestSLARP(t *testing.T) {
 			}
 		})
 	}
+	var frames [][]byte
+	var names, want []string
+	for _, f := range slarpFrames {
+		frames, names, want = append(frames, f.frame), append(names, f.name), append(want, "chdlc:slarp")
+	}
+	t.Run("tshark", func(t *testing.T) {
+		checkTsharkProtocols(t, layers.LinkTypeC_HDLC, frames, want, names)
+		checkTsharkField(t, layers.LinkTypeC_HDLC, frames, "slarp.ptype", []string{"2", "0", "1"}, names)
+	})
 	keepalive := slarpFrame(slarpKeepaliveMsg(854577, 7, 0xff04), 0)
 	reply := slarpFrames[2].frame
 	runFrameCases(t, layers.LinkTypeC_HDLC, []frameCase{

@@ -112,7 +112,14 @@ func TestWPAN(t *testing.T) {
 		frames, names = append(frames, f.frame), append(names, f.name)
 	}
 	want = []string{"wpan:6lowpan:ipv6", "wpan"}
-	t.Run("tshark", func(t *testing.T) { checkTsharkProtocols(t, linkTypeWPAN, frames, want, names) })
+	t.Run("tshark", func(t *testing.T) {
+		checkTsharkProtocols(t, linkTypeWPAN, frames, want, names)
+		// the addressing fields the records are checked for above
+		checkTsharkField(t, linkTypeWPAN, frames, "wpan.dst_pan", []string{"0xab4d", "0xabcd"}, names)
+		checkTsharkField(t, linkTypeWPAN, frames, "wpan.src_pan", []string{"", "0xabcd"}, names)
+		checkTsharkField(t, linkTypeWPAN, frames, "wpan.src64", []string{"00:02:00:02:40:02:10:02", "c1:0c:00:00:00:00:00:01"}, names)
+		checkTsharkField(t, linkTypeWPAN, frames, "wpan.fcs_ok", []string{"1", "1"}, names)
+	})
 	runFrameCases(t, linkTypeWPAN, []frameCase{
 		// an acknowledgment (2006): frame control, sequence number 42, FCS
 		{"ack", wpanFrame(wpanFC{typ: 2, version: 1}, []byte{42}, nil), Decoded, "", "", types.Type_NC_WPAN, "wpan"},
