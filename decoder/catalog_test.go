@@ -134,3 +134,20 @@ func captureLabel(name string) string {
 	}
 	return name
 }
+
+// knownFor reports whether a known difference's key, which starts with a
+// capture's name up to the first of stops, names a capture of files: a
+// known difference of a shared capture is not expected to occur when the
+// shared corpus is absent.
+func knownFor(key, stops string, files []string) bool {
+	name := key
+	if i := strings.IndexAny(key, stops); i >= 0 {
+		name = key[:i]
+	}
+	for _, f := range files {
+		if captureLabel(f) == name {
+			return true
+		}
+	}
+	return false
+}
