@@ -286,13 +286,10 @@ func TestFilesMatchTshark(t *testing.T) {
 // ("*": every file of the capture).
 var filesKnownDifferences = map[string]string{
 	"testdata/services.pcap/7a6c60b4842580e211372bd129c0be2ed455ca0665a63e46d5a09949cdc14305": "tshark exports the " +
-		"server's \"+ \" prompt of each POP3 AUTH PLAIN exchange as a message",
-	"testdata/services.pcap/df662778f8860f9459a55f87fabe0e80d14c98a3352a2d1c947710a3290c437c": "curl sent the mail " +
-		"with bare LF line ends, then CRLF.CRLF: tshark leaves out the CRLF that ends the last line, netcap keeps it " +
-		"(RFC 5321 4.1.1.4: it belongs to the message), so netcap's file is 2 bytes longer",
+		"server's \"+ \" prompt of a POP3 AUTH PLAIN exchange as a message",
 	"testdata/services.pcap/39745ee2cc0b41ce52beb21589033900a1b853e262b384f405622e8e725b1354": "tshark exports the " +
-		"IMAP FETCH's message; the POP3 RETR reply of the same message it shows as plain lines (after AUTH PLAIN its " +
-		"POP3 state is off), so it exports it once, netcap twice",
+		"message sent by SMTP and fetched by IMAP; the POP3 RETR reply of the same message it shows as plain lines " +
+		"(after AUTH PLAIN its POP3 state is off), so it exports it twice, netcap three times",
 	"suricata-verify/tcp-rst-unacked-stream-12__TLPW1-tcp-110.37.219.134-10.12.14.101-tcp-990-49254.pcap/*": "the " +
 		"responses' starts were not captured: tshark exports each 1288-byte segment after a hole as a file of its " +
 		"own; netcap's records of those bodies are incomplete",

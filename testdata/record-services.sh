@@ -121,6 +121,8 @@ cXVhcnRlcixyZXZlbnVlCjEsMTAwCjIsMTIwCjMsOTAKNCwxNTAK
 
 --b1--
 EOF
+# Mail travels with CRLF line ends (RFC 5322), as a mail client sends it.
+sed -i 's/$/\r/' "$tmp/mail.eml"
 
 # --- SSH: root logs in with a key made for the run ---
 mkdir -p /run/sshd
