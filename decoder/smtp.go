@@ -202,9 +202,7 @@ func (p *smtpParser) endTx(conn *ConnInfo, s Sink) {
 func (p *smtpParser) finishMessage(t *smtpTx, incomplete bool) {
 	if t.msg != nil {
 		t.r.Message = t.msg.Finish(incomplete)
-		if f := t.msg.File; f != nil {
-			p.files = append(p.files, f)
-		}
+		p.files = append(p.files, t.msg.Files...)
 		t.msg = nil
 		if incomplete {
 			t.r.Incomplete = true

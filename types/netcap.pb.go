@@ -17853,8 +17853,9 @@ type File struct {
 	// capture time, Unix ns, of the segment that carried the first byte of the message holding the
 	// file (the HTTP request or response)
 	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	// file name: the filename of a Content-Disposition header, else the last segment of the URL's
-	// path; empty when neither gives one
+	// file name: the filename of a Content-Disposition header (of a MIME part: or the name parameter
+	// of its Content-Type), else the last segment of the URL's path; a mail message: its Subject +
+	// ".eml"; empty when none gives one
 	Name   string `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`
 	Length int64  `protobuf:"varint,3,opt,name=Length,proto3" json:"Length,omitempty"` // content bytes read (decoded), up to -max-file-size
 	// where the content was written, relative to the -files folder (its SHA256); empty when not
@@ -17884,9 +17885,13 @@ type File struct {
 	// why the file is incomplete or was not written ("12 bytes not captured after byte 100 of the
 	// transfer", "gzip: ...", "larger than -max-file-size ...", "not stored: ..."); empty otherwise
 	Reason string `protobuf:"bytes,19,opt,name=Reason,proto3" json:"Reason,omitempty"`
-	// content coding the transfer had ("gzip"); empty for none
-	Encoding      string `protobuf:"bytes,20,opt,name=Encoding,proto3" json:"Encoding,omitempty"`
-	URL           string `protobuf:"bytes,21,opt,name=URL,proto3" json:"URL,omitempty"` // HTTP request-target of the exchange; empty without a request
+	// content coding the transfer had ("gzip"), or a MIME part's Content-Transfer-Encoding as sent
+	// ("base64", "quoted-printable", "7bit"); empty for none
+	Encoding string `protobuf:"bytes,20,opt,name=Encoding,proto3" json:"Encoding,omitempty"`
+	URL      string `protobuf:"bytes,21,opt,name=URL,proto3" json:"URL,omitempty"` // HTTP request-target of the exchange; empty without a request
+	// SHA256 of the file this one was carried in: the mail message of a MIME part; empty for a file
+	// that is not a part of another
+	Parent        string `protobuf:"bytes,22,opt,name=Parent,proto3" json:"Parent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -18064,6 +18069,13 @@ func (x *File) GetEncoding() string {
 func (x *File) GetURL() string {
 	if x != nil {
 		return x.URL
+	}
+	return ""
+}
+
+func (x *File) GetParent() string {
+	if x != nil {
+		return x.Parent
 	}
 	return ""
 }
@@ -20688,7 +20700,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x04User\x18\v \x01(\tR\x04User\x12\x1a\n" +
 	"\bPassword\x18\f \x01(\tR\bPassword\x12\x1a\n" +
 	"\bMaterial\x18\r \x01(\tR\bMaterial\x12\x16\n" +
-	"\x06Result\x18\x0e \x01(\tR\x06Result\"\xa6\x04\n" +
+	"\x06Result\x18\x0e \x01(\tR\x06Result\"\xbe\x04\n" +
 	"\x04File\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
 	"\x04Name\x18\x02 \x01(\tR\x04Name\x12\x16\n" +
@@ -20711,7 +20723,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\bComplete\x18\x12 \x01(\bR\bComplete\x12\x16\n" +
 	"\x06Reason\x18\x13 \x01(\tR\x06Reason\x12\x1a\n" +
 	"\bEncoding\x18\x14 \x01(\tR\bEncoding\x12\x10\n" +
-	"\x03URL\x18\x15 \x01(\tR\x03URL\"\xb6\x02\n" +
+	"\x03URL\x18\x15 \x01(\tR\x03URL\x12\x16\n" +
+	"\x06Parent\x18\x16 \x01(\tR\x06Parent\"\xb6\x02\n" +
 	"\bSoftware\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x18\n" +
 	"\aProduct\x18\x02 \x01(\tR\aProduct\x12\x18\n" +
