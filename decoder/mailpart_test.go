@@ -249,7 +249,7 @@ func TestMailPartsBounded(t *testing.T) {
 	m = newMailFile("SMTP", &Chunk{FromClient: true}, &ConnInfo{Files: store})
 	m.Write([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=big\r\n\r\n"))
 	line := []byte(strings.Repeat("QUFB", 19) + "\r\n") // 57 bytes of "AAA..." per line
-	for range 100_000 {                                // 5.7 MB decoded
+	for range 100_000 {                                 // 5.7 MB decoded
 		m.Write(line)
 	}
 	m.Write([]byte("--b--\r\n"))
