@@ -117,15 +117,37 @@ const (
 
 func readFeatPacket(d int, v *packetView, p *Packet) featPacket {
 	fp := featPacket{d: uint8(d), flags: featSeen}
+	ipPayload := -1 // the transport bytes the IP header announces
+	var transport int
+	switch {
+	case v.tcp != nil:
+		transport = len(v.tcp.Contents) + len(v.tcp.Payload)
+	case v.udp != nil:
+		transport = len(v.udp.Contents) + len(v.udp.Payload)
+	}
 	switch {
 	case v.ip4 != nil:
 		fp.ipLen, fp.ttl = uint32(v.ip4.Length), v.ip4.TTL
+		ipPayload = int(v.ip4.Length) - int(v.ip4.IHL)*4
 	case v.ip6 != nil:
 		fp.ipLen, fp.ttl = uint32(v.ip6.Length)+40, v.ip6.HopLimit
+		// Extension headers: what lies between the fixed header and the
+		// transport header in the captured bytes.
+		ipPayload = int(v.ip6.Length) - max(len(v.ip6.Payload)-transport, 0)
 	}
+	// The payload is what the headers announce, as tshark's tcp.len, so
+	// that a capture cut short by its snap length still counts the bytes
+	// sent; but no more than the frame had on the wire (a header that
+	// lies), and the bytes captured when the header announces less than
+	// itself.
+	wire := v.payload + max(p.Length-p.CaptureLength, 0)
 	switch {
 	case v.tcp != nil:
-		fp.payload, fp.header = uint32(v.payload), v.tcp.DataOffset*4
+		fp.header = v.tcp.DataOffset * 4
+		fp.payload = uint32(v.payload)
+		if n := ipPayload - int(fp.header); ipPayload >= 0 && n >= 0 {
+			fp.payload = uint32(min(n, wire))
+		}
 		fp.seq, fp.win, fp.flags = v.tcp.Seq, v.tcp.Window, fp.flags|featTCP
 		if v.tcp.SYN {
 			fp.flags |= featSYN
@@ -134,12 +156,12 @@ func readFeatPacket(d int, v *packetView, p *Packet) featPacket {
 			fp.flags |= featFIN
 		}
 	case v.udp != nil:
-		fp.payload, fp.header = uint32(v.payload), 8
-	}
-	if fp.header != 0 && p.Length > p.CaptureLength {
-		// The snap length cut the frame: the bytes missing were
-		// payload, as tshark's tcp.len counts them.
-		fp.payload += uint32(p.Length - p.CaptureLength)
+		// UDP length - 8, unless it is out of the IP datagram's bounds:
+		// then the bytes captured.
+		fp.header, fp.payload = 8, uint32(v.payload)
+		if n := int(v.udp.Length); n >= 8 && (ipPayload < 0 || n <= ipPayload) {
+			fp.payload = uint32(min(n-8, wire))
+		}
 	}
 	return fp
 }
@@ -278,7 +300,7 @@ func (fd *featDir) sequence(seq, payload uint32, syn, fin bool) {
 
 // perSecond is n per second of d ns; 0 when d is 0 (a flow of one packet,
 // or of packets with one timestamp), where CICFlowMeter writes Infinity or
-// NaN.
+// NaN, and when d is negative (timestamps that go backward).
 func perSecond(n float64, d int64) float64 {
 	if d <= 0 {
 		return 0
