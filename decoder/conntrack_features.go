@@ -38,6 +38,24 @@ func (w *welford) add(x int64) {
 	w.m2 += delta * (float64(x) - w.mean)
 }
 
+// merge is the summary of the samples of a and b together (Chan, Golub
+// and LeVeque's pairwise update): the flow's length statistics are made
+// from its two directions' when the record is written, which saves two
+// updates per packet.
+func merge(a, b welford) welford {
+	if a.n == 0 {
+		return b
+	}
+	if b.n == 0 {
+		return a
+	}
+	n := a.n + b.n
+	delta := b.mean - a.mean
+	return welford{n: n, min: min(a.min, b.min), max: max(a.max, b.max),
+		mean: a.mean + delta*float64(b.n)/float64(n),
+		m2:   a.m2 + b.m2 + delta*delta*float64(a.n)*float64(b.n)/float64(n)}
+}
+
 // std is the sample standard deviation (n - 1), as CICFlowMeter's (Apache
 // Commons' SummaryStatistics); 0 with fewer than two samples.
 func (w *welford) std() float64 {
@@ -77,7 +95,7 @@ type featDir struct {
 // flowFeatures is the state of one connection's features.
 type flowFeatures struct {
 	dir                    [2]featDir
-	ipLen, payLen, iat     welford
+	iat                    welford
 	last                   int64 // time of the flow's previous packet
 	subflows               int64
 	active, idle           welford
@@ -87,7 +105,7 @@ type flowFeatures struct {
 // FlowFeaturesBytes is what MemCap counts more for a connection of more
 // than one packet while FlowFeatures records are selected (TestFlowFeaturesSize keeps it above
 // the state's size).
-const FlowFeaturesBytes = 800
+const FlowFeaturesBytes = 768
 
 func (f *flowFeatures) reset() {
 	*f = flowFeatures{}
@@ -128,7 +146,12 @@ func readFeatPacket(d int, v *packetView, p *Packet) featPacket {
 	switch {
 	case v.ip4 != nil:
 		fp.ipLen, fp.ttl = uint32(v.ip4.Length), v.ip4.TTL
-		ipPayload = int(v.ip4.Length) - int(v.ip4.IHL)*4
+		if c := v.ip4.Contents; len(c) >= 4 && c[2] == 0 && c[3] == 0 {
+			// A total length of 0 (segmentation offload, BIG TCP):
+			// the datagram is what the frame holds, as tshark reads it.
+			fp.ipLen = uint32(len(c) + len(v.ip4.Payload) + max(p.Length-p.CaptureLength, 0))
+		}
+		ipPayload = int(fp.ipLen) - int(v.ip4.IHL)*4
 	case v.ip6 != nil:
 		fp.ipLen, fp.ttl = uint32(v.ip6.Length)+40, v.ip6.HopLimit
 		// Extension headers: what lies between the fixed header and the
@@ -189,7 +212,7 @@ func (f *flowFeatures) add(fp *featPacket, ts, activity int64) {
 	ipLen, payload, ttl := int64(fp.ipLen), int64(fp.payload), int32(fp.ttl)
 
 	// the flow
-	if f.ipLen.n == 0 {
+	if f.subflows == 0 {
 		f.subflows, f.activeStart = 1, ts
 	} else {
 		gap := ts - f.last
@@ -204,8 +227,6 @@ func (f *flowFeatures) add(fp *featPacket, ts, activity int64) {
 		}
 	}
 	f.activeEnd, f.last = ts, ts
-	f.ipLen.add(ipLen)
-	f.payLen.add(payload)
 
 	// the direction
 	if fd.ipLen.n == 0 {
@@ -343,10 +364,11 @@ func (t *connTable) emitFeatureRecord(c *conn, s *orderedSink) {
 	r.BwdPackets, r.BwdIPBytes, r.BwdPayloadBytes = bw.ipLen.n, bw.ipBytes, bw.payload
 	r.FwdIPLengthMin, r.FwdIPLengthMax, r.FwdIPLengthMean, r.FwdIPLengthStd = fw.ipLen.min, fw.ipLen.max, fw.ipLen.mean, fw.ipLen.std()
 	r.BwdIPLengthMin, r.BwdIPLengthMax, r.BwdIPLengthMean, r.BwdIPLengthStd = bw.ipLen.min, bw.ipLen.max, bw.ipLen.mean, bw.ipLen.std()
-	r.IPLengthMin, r.IPLengthMax, r.IPLengthMean, r.IPLengthStd = f.ipLen.min, f.ipLen.max, f.ipLen.mean, f.ipLen.std()
+	ipLen, payLen := merge(fw.ipLen, bw.ipLen), merge(fw.payLen, bw.payLen)
+	r.IPLengthMin, r.IPLengthMax, r.IPLengthMean, r.IPLengthStd = ipLen.min, ipLen.max, ipLen.mean, ipLen.std()
 	r.FwdPayloadLengthMin, r.FwdPayloadLengthMax, r.FwdPayloadLengthMean, r.FwdPayloadLengthStd = fw.payLen.min, fw.payLen.max, fw.payLen.mean, fw.payLen.std()
 	r.BwdPayloadLengthMin, r.BwdPayloadLengthMax, r.BwdPayloadLengthMean, r.BwdPayloadLengthStd = bw.payLen.min, bw.payLen.max, bw.payLen.mean, bw.payLen.std()
-	r.PayloadLengthMin, r.PayloadLengthMax, r.PayloadLengthMean, r.PayloadLengthStd = f.payLen.min, f.payLen.max, f.payLen.mean, f.payLen.std()
+	r.PayloadLengthMin, r.PayloadLengthMax, r.PayloadLengthMean, r.PayloadLengthStd = payLen.min, payLen.max, payLen.mean, payLen.std()
 	r.FwdIATMin, r.FwdIATMax, r.FwdIATMean, r.FwdIATStd = fw.iat.min, fw.iat.max, fw.iat.mean, fw.iat.std()
 	r.BwdIATMin, r.BwdIATMax, r.BwdIATMean, r.BwdIATStd = bw.iat.min, bw.iat.max, bw.iat.mean, bw.iat.std()
 	r.FlowIATMin, r.FlowIATMax, r.FlowIATMean, r.FlowIATStd = f.iat.min, f.iat.max, f.iat.mean, f.iat.std()

@@ -363,6 +363,18 @@ func TestWelford(t *testing.T) {
 			if n > 1 {
 				std = math.Sqrt(ss / float64(n-1))
 			}
+			// the two halves merged are the whole
+			var a, b welford
+			for i, x := range xs {
+				if i < n/2 {
+					a.add(x)
+				} else {
+					b.add(x)
+				}
+			}
+			if m := merge(a, b); m.n != w.n || m.min != w.min || m.max != w.max || math.Abs(m.mean-w.mean) > 1e-9*math.Max(1, math.Abs(w.mean)) || math.Abs(m.std()-w.std()) > 1e-6*w.std()+1e-6+512*float64(offset/1e18) {
+				t.Errorf("offset %d n %d: merged halves %+v (std %g), whole %+v (std %g)", offset, n, m, m.std(), w, w.std())
+			}
 			if w.n != int64(n) || w.min != mn || w.max != mx {
 				t.Errorf("offset %d n %d: count %d min %d max %d, want %d %d %d", offset, n, w.n, w.min, w.max, n, mn, mx)
 			}
@@ -385,7 +397,9 @@ func TestWelford(t *testing.T) {
 // The per-packet work allocates nothing, and the state fits what MemCap
 // counts for it.
 func TestFeaturesNoAllocation(t *testing.T) {
-	if sz := unsafe.Sizeof(flowFeatures{}); sz > FlowFeaturesBytes {
+	sz := unsafe.Sizeof(flowFeatures{})
+	t.Logf("flowFeatures: %d bytes, featPacket: %d bytes", sz, unsafe.Sizeof(featPacket{}))
+	if sz > FlowFeaturesBytes {
 		t.Errorf("flowFeatures is %d bytes, FlowFeaturesBytes counts %d", sz, FlowFeaturesBytes)
 	}
 	f := &flowFeatures{}
@@ -403,5 +417,125 @@ func TestFeaturesNoAllocation(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%g allocations per packet, want 0", allocs)
+	}
+}
+
+// FuzzFlowFeatures decodes a fuzzed exchange on one connection (directions,
+// TCP flags, sequence numbers, payload lengths, times that may go backward,
+// frames cut short) and checks that every record is sane: finite floats,
+// means within their minimum and maximum, counts that add up to the
+// Connection's.
+func FuzzFlowFeatures(f *testing.F) {
+	f.Add([]byte{0x01, 0, 10, 0, 0, 5, 0x12, 0, 10, 1, 0, 0})
+	f.Add([]byte{0x41, 0x80, 0, 0, 0, 0, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte("\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		udp := len(data) > 0 && data[0]&0x80 != 0
+		var script []pkt
+		var at time.Duration
+		seq := [2]uint32{100, 500}
+		for i := 0; i+6 <= len(data) && len(script) < 32; i += 6 {
+			b := data[i : i+6]
+			toServer := b[0]&1 == 0
+			flags := ""
+			for bit, fl := range "SAFRPUEC" {
+				if !udp && b[1]&(1<<bit) != 0 {
+					flags += string(fl)
+				}
+			}
+			at += time.Duration(int16(uint16(b[2])<<8|uint16(b[3]))) * time.Millisecond
+			d := 0
+			if !toServer {
+				d = 1
+			}
+			seq[d] += uint32(int8(b[4])) * 7
+			script = append(script, pkt{at, toServer, flags, seq[d], seq[1-d], int(b[5])})
+		}
+		if len(script) == 0 {
+			return
+		}
+		opts := DefaultOptions()
+		opts.ActivityTimeout = time.Duration(data[0]&0x7f) * 10 * time.Millisecond
+		pd := NewPacketDecoder(func(tt types.Type) bool {
+			return tt == types.Type_NC_Connection || tt == types.Type_NC_FlowFeatures
+		}, opts)
+		s := &recordSink{}
+		base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+		for i, p := range script {
+			frame := buildScript(t, p, udp)
+			meta := Packet{Frame: int64(i + 1), Timestamp: base + int64(p.at), CaptureLength: len(frame), Length: len(frame)}
+			if cut := int(data[0] >> 4); cut > 0 && i%3 == 1 && len(frame) > 54+cut {
+				frame = frame[:len(frame)-cut] // cut by the snap length
+				meta.CaptureLength = len(frame)
+			}
+			pd.Tick(meta.Timestamp, s)
+			pd.Decode(frame, layers.LinkTypeEthernet, &meta, s)
+		}
+		pd.Flush(s)
+		var conns, feats int
+		var packets int64
+		for _, m := range s.recs {
+			switch r := m.(type) {
+			case *types.Connection:
+				conns++
+				packets += r.NumPackets
+			case *types.FlowFeatures:
+				feats++
+				packets -= r.FwdPackets + r.BwdPackets
+				checkFeatures(t, r)
+			}
+		}
+		if conns != feats || packets != 0 {
+			t.Fatalf("%d Connection and %d FlowFeatures records, packets differ by %d", conns, feats, packets)
+		}
+	})
+}
+
+// checkFeatures checks what holds for every FlowFeatures record.
+func checkFeatures(t *testing.T, r *types.FlowFeatures) {
+	t.Helper()
+	m := r.ProtoReflect()
+	fields := m.Descriptor().Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if v, ok := m.Get(fd).Interface().(float64); ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			t.Fatalf("%s is %v", fd.Name(), v)
+		}
+	}
+	within := func(name string, mn, mx int64, mean, std float64, n int64) {
+		slack := 1e-6 * math.Max(math.Abs(float64(mn)), math.Abs(float64(mx)))
+		if n > 0 && (mean < float64(mn)-slack || mean > float64(mx)+slack || std < 0 || mn > mx) {
+			t.Fatalf("%s: min %d max %d mean %g std %g", name, mn, mx, mean, std)
+		}
+	}
+	within("FwdIPLength", r.FwdIPLengthMin, r.FwdIPLengthMax, r.FwdIPLengthMean, r.FwdIPLengthStd, r.FwdPackets)
+	within("BwdPayloadLength", r.BwdPayloadLengthMin, r.BwdPayloadLengthMax, r.BwdPayloadLengthMean, r.BwdPayloadLengthStd, r.BwdPackets)
+	within("FlowIAT", r.FlowIATMin, r.FlowIATMax, r.FlowIATMean, r.FlowIATStd, r.FwdPackets+r.BwdPackets-1)
+	within("Active", r.ActiveMin, r.ActiveMax, r.ActiveMean, r.ActiveStd, r.ActivePeriods)
+	if r.ActivePeriods != r.IdlePeriods+1 || r.Subflows < 1 || r.FwdDataPackets > r.FwdPackets || r.FwdRetransmissions+r.FwdOutOfOrder > r.FwdPackets {
+		t.Fatalf("active %d idle %d subflows %d data %d/%d retransmissions %d out of order %d", r.ActivePeriods, r.IdlePeriods, r.Subflows, r.FwdDataPackets, r.FwdPackets, r.FwdRetransmissions, r.FwdOutOfOrder)
+	}
+	if r.FwdPayloadBytes > r.FwdIPBytes || r.Duration != r.TimestampLast-r.TimestampFirst {
+		t.Fatalf("payload %d of %d IP bytes; duration %d", r.FwdPayloadBytes, r.FwdIPBytes, r.Duration)
+	}
+}
+
+// BenchmarkFlowFeatures measures what FlowFeatures adds per packet: a TCP
+// packet of an established connection decoded with every record type but
+// FlowFeatures, and with it.
+func BenchmarkFlowFeatures(b *testing.B) {
+	pkt := benchPackets(b)["TCP"]
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+			d := NewPacketDecoder(func(tt types.Type) bool { return on || tt != types.Type_NC_FlowFeatures })
+			var s countSink
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				p := Packet{Frame: int64(i + 1), Timestamp: int64(i) * 1000, CaptureLength: len(pkt), Length: len(pkt)}
+				if st, reason := d.Decode(pkt, layers.LinkTypeEthernet, &p, &s); st != Decoded {
+					b.Fatalf("status %d: %s", st, reason)
+				}
+			}
+		})
 	}
 }

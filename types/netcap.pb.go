@@ -1303,7 +1303,8 @@ type FlowFeatures struct {
 	FwdIPBytes int64 `protobuf:"varint,14,opt,name=FwdIPBytes,proto3" json:"FwdIPBytes,omitempty"`
 	// sum of the TCP or UDP payload length of the packets sent forward (initiator to responder),
 	// bytes, from the headers' lengths (tshark's tcp.len; UDP length - 8), so a capture cut short by
-	// its snap length still counts the bytes sent; 0 for other protocols
+	// its snap length still counts the bytes sent, but never more than the frame held on the wire
+	// (docs/flow-features.md); 0 for other protocols
 	FwdPayloadBytes int64 `protobuf:"varint,15,opt,name=FwdPayloadBytes,proto3" json:"FwdPayloadBytes,omitempty"`
 	// packets sent backward (responder to initiator)
 	BwdPackets int64 `protobuf:"varint,16,opt,name=BwdPackets,proto3" json:"BwdPackets,omitempty"`
@@ -1312,7 +1313,8 @@ type FlowFeatures struct {
 	BwdIPBytes int64 `protobuf:"varint,17,opt,name=BwdIPBytes,proto3" json:"BwdIPBytes,omitempty"`
 	// sum of the TCP or UDP payload length of the packets sent backward (responder to initiator),
 	// bytes, from the headers' lengths (tshark's tcp.len; UDP length - 8), so a capture cut short by
-	// its snap length still counts the bytes sent; 0 for other protocols
+	// its snap length still counts the bytes sent, but never more than the frame held on the wire
+	// (docs/flow-features.md); 0 for other protocols
 	BwdPayloadBytes int64 `protobuf:"varint,18,opt,name=BwdPayloadBytes,proto3" json:"BwdPayloadBytes,omitempty"`
 	// smallest IP total length of a packet forward, bytes; 0 when no packet went forward
 	FwdIPLengthMin int64 `protobuf:"varint,19,opt,name=FwdIPLengthMin,proto3" json:"FwdIPLengthMin,omitempty"`
@@ -1484,7 +1486,7 @@ type FlowFeatures struct {
 	// without a bulk
 	FwdBulkPacketsMean float64 `protobuf:"fixed64,85,opt,name=FwdBulkPacketsMean,proto3" json:"FwdBulkPacketsMean,omitempty"`
 	// payload bytes of the forward bulks divided by their summed duration (first to last packet of
-	// each bulk) in seconds, bytes/s; 0 without a bulk or when that duration is 0
+	// each bulk) in seconds, bytes/s; 0 without a bulk or when that duration is not positive
 	FwdBulkRate float64 `protobuf:"fixed64,86,opt,name=FwdBulkRate,proto3" json:"FwdBulkRate,omitempty"`
 	// bulks sent backward: runs of at least 4 consecutive backward data packets (payload > 0) with no
 	// data packet forward between them and no gap over 1 s between two of them
@@ -1496,7 +1498,7 @@ type FlowFeatures struct {
 	// without a bulk
 	BwdBulkPacketsMean float64 `protobuf:"fixed64,89,opt,name=BwdBulkPacketsMean,proto3" json:"BwdBulkPacketsMean,omitempty"`
 	// payload bytes of the backward bulks divided by their summed duration (first to last packet of
-	// each bulk) in seconds, bytes/s; 0 without a bulk or when that duration is 0
+	// each bulk) in seconds, bytes/s; 0 without a bulk or when that duration is not positive
 	BwdBulkRate float64 `protobuf:"fixed64,90,opt,name=BwdBulkRate,proto3" json:"BwdBulkRate,omitempty"`
 	// subflows of the flow: 1 plus the number of gaps of more than 1 s between two consecutive
 	// packets, either direction
