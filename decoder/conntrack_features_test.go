@@ -107,8 +107,8 @@ func TestFeaturesRSTEndsTheFlow(t *testing.T) {
 }
 
 // CICFlowMeter computes its Active and Idle values from absolute
-// timestamps (microseconds since 1970 where a duration belongs), so they
-// come out around 1.5e15 (Engelen et al. 2021, Lanvin et al. 2022). Here:
+// timestamps where durations belong (the issue lists it among the bugs of
+// Engelen et al. 2021 and Lanvin et al. 2022). Here:
 // packets at 0, 1 and 2 s, nothing for 10 s, then 12 and 13 s: two active
 // periods of 2 s and 1 s and an idle period of 10 s, in ns.
 func TestFeaturesActiveIdleAreDurations(t *testing.T) {
@@ -141,8 +141,8 @@ func TestFeaturesActiveIdleAreDurations(t *testing.T) {
 	}
 }
 
-// CICFlowMeter never increments its PSH and URG counters of a direction
-// (Fwd/Bwd PSH Flags, Fwd/Bwd URG Flags are 0 in CIC-IDS2017 and 2018).
+// CICFlowMeter's per-direction PSH and URG counters are never
+// incremented, so those columns are 0 in its data sets.
 func TestFeaturesFlagCounts(t *testing.T) {
 	ms := time.Millisecond
 	script := append(append([]pkt{}, handshake...),
@@ -162,7 +162,7 @@ func TestFeaturesFlagCounts(t *testing.T) {
 	}
 }
 
-// CICFlowMeter's bulk features are always 0 in its published data sets.
+// CICFlowMeter's bulk features come out 0 in its data sets.
 // Here the client sends 5 data packets of 100 bytes 100 ms apart with only
 // ACKs coming back: one bulk of 5 packets, 500 bytes in 0.4 s. Then the
 // server sends 3 data packets: too few for a bulk. A data packet of the
@@ -215,10 +215,9 @@ func TestFeaturesSubflowsAreFractions(t *testing.T) {
 	}
 }
 
-// CICFlowMeter's counts are off by one: the packet that starts a flow is
-// counted apart from the statistics (Engelen et al. 2021, Rosay et al.
-// 2022), so the totals and the length statistics disagree. Here every
-// count, sum and length statistic is checked against the packets sent.
+// CICFlowMeter's packet counts are off by one (Engelen et al. 2021, Rosay
+// et al. 2022). Here every count, sum and length statistic is checked
+// against the packets sent.
 func TestFeaturesCountsAndLengths(t *testing.T) {
 	_, ff := runFeatures(t, teardown(), false, DefaultOptions())
 	f := ff[0]
