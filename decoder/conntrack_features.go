@@ -103,8 +103,8 @@ type flowFeatures struct {
 }
 
 // FlowFeaturesBytes is what MemCap counts more for a connection of more
-// than one packet while FlowFeatures records are selected (TestFlowFeaturesSize keeps it above
-// the state's size).
+// than one packet while FlowFeatures records are selected: the state's
+// allocation (TestFeaturesNoAllocation keeps it above the state's size).
 const FlowFeaturesBytes = 768
 
 func (f *flowFeatures) reset() {
@@ -133,6 +133,7 @@ const (
 	featFIN
 )
 
+// readFeatPacket reads what the features need of a packet of direction d.
 func readFeatPacket(d int, v *packetView, p *Packet) featPacket {
 	fp := featPacket{d: uint8(d), flags: featSeen}
 	ipPayload := -1 // the transport bytes the IP header announces
@@ -189,7 +190,7 @@ func readFeatPacket(d int, v *packetView, p *Packet) featPacket {
 	return fp
 }
 
-// features adds a packet of direction d to the connection's features.
+// featurePacket adds a packet of direction d to the connection's features.
 func (t *connTable) featurePacket(c *conn, d int, v *packetView, p *Packet) {
 	fp := readFeatPacket(d, v, p)
 	switch {
