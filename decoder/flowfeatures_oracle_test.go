@@ -343,10 +343,10 @@ func oracleFeatures(pkts []*tsPacket, fwd []bool, activity int64) map[string]flo
 }
 
 // featureCaptures lists the captures of the comparison: the project's own
-// and the shared corpus's Ethernet captures up to 4 MB (a deterministic
+// (testdata/*.pcap) and the shared corpus's Ethernet captures up to 4 MB (a deterministic
 // sample of one in six; all of them with NETCAP_FULL=1).
 func featureCaptures() []string {
-	caps := []string{filepath.Join("..", "testdata", "loopback.pcap"), filepath.Join("..", "testdata", "veth.pcap")}
+	caps, _ := filepath.Glob(filepath.Join("..", "testdata", "*.pcap"))
 	root := filepath.Join("..", "..", "shared")
 	caps = append(caps, filepath.Join(root, "labels", "kareem-attack-scan", "attack_scan.pcap"), filepath.Join(root, "labels", "menna-zeus", "zeus.pcapng"))
 	cat, err := os.ReadFile(filepath.Join(root, "pcaps", "CATALOG.tsv"))
