@@ -34,7 +34,7 @@ const (
 	kindPacket                // one packet: its flow (FlowID) and frame or time
 	kindConn                  // Connection: by UID
 	kindFlow                  // Flow: by UID without its -0/-1 direction suffix
-	kindFlowID                // stream records (HTTP, TLS hellos, SSH): every record of the flow
+	kindFlowID                // stream records (HTTP, TLS hellos, SSH) and FlowFeatures: every record of the flow
 	kindNetFlow               // NetworkFlow: IP pair and time window
 	kindTransFlow             // TransportFlow: port pair, protocol and time window
 	kindLinkFlow              // LinkFlow: MAC pair and time window
@@ -59,7 +59,7 @@ func fieldsOf(t types.Type, md protoreflect.MessageDescriptor) *fields {
 		f.kind = kindConn
 	case t == types.Type_NC_Flow:
 		f.kind = kindFlow
-	case streamRecord(t):
+	case streamRecord(t), t == types.Type_NC_FlowFeatures:
 		f.kind = kindFlowID
 	case t == types.Type_NC_NetworkFlow:
 		f.kind = kindNetFlow
