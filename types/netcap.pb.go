@@ -19211,13 +19211,16 @@ func (x *File) GetParent() string {
 // where it was seen, written at the end of the run with when it was seen first and last and how
 // often. Sources: HTTP User-Agent (clients, parsed by github.com/mssola/useragent: "Chrome"
 // "120.0.0.0"), HTTP Server (servers: the first product token, "nginx" "1.25.3"), SSH
-// identification lines (both sides).
+// identification lines (both sides), SMTP, POP3, IMAP and FTP greetings (servers: the products
+// of decoder/banner.go's table, "Exim" "4.69", "vsftpd" "3.0.3"; a greeting naming none gives no
+// record).
 type Software struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // time of the first record that named it, Unix ns
 	Product   string                 `protobuf:"bytes,2,opt,name=Product,proto3" json:"Product,omitempty"`      // program name ("curl", "Chrome", "OpenSSH")
 	Version   string                 `protobuf:"bytes,3,opt,name=Version,proto3" json:"Version,omitempty"`      // its version ("8.0.1"); empty when the source gives none
-	// where it was seen: "HTTP User-Agent", "HTTP Server", "SSH"
+	// where it was seen: "HTTP User-Agent", "HTTP Server", "SSH", "SMTP greeting", "POP3 greeting",
+	// "IMAP greeting", "FTP greeting"
 	Source        string `protobuf:"bytes,4,opt,name=Source,proto3" json:"Source,omitempty"`
 	Host          string `protobuf:"bytes,5,opt,name=Host,proto3" json:"Host,omitempty"`                    // IP address of the machine it runs on (the sender of what named it)
 	Role          string `protobuf:"bytes,6,opt,name=Role,proto3" json:"Role,omitempty"`                    // "client" or "server"
@@ -19363,7 +19366,8 @@ type Service struct {
 	// what the server said about itself: its SSH identification line, or its SMTP, POP3, IMAP or
 	// FTP greeting (the smallest in text order when it said several); empty when it said nothing
 	Banner string `protobuf:"bytes,6,opt,name=Banner,proto3" json:"Banner,omitempty"`
-	// server software from its HTTP Server header or SSH line ("nginx", "OpenSSH"); empty without
+	// server software from its HTTP Server header, SSH line or greeting ("nginx", "OpenSSH",
+	// "Postfix"); empty without
 	Product       string `protobuf:"bytes,7,opt,name=Product,proto3" json:"Product,omitempty"`
 	Version       string `protobuf:"bytes,8,opt,name=Version,proto3" json:"Version,omitempty"`              // that software's version; empty without
 	TimestampLast int64  `protobuf:"varint,9,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // end of its last connection, Unix ns
