@@ -19,6 +19,7 @@ var credExtra = map[string]string{
 		"response (smtp.auth.username_password shows it)",
 	"testdata/services.pcap POP3 AUTH PLAIN":         "tshark's credentials tap lists POP3 USER/PASS, not SASL PLAIN",
 	"testdata/services.pcap IMAP AUTHENTICATE PLAIN": "tshark's credentials tap lists IMAP LOGIN, not AUTHENTICATE PLAIN",
+	"testdata/services.pcap Telnet login prompt":     "tshark's credentials tap has no Telnet (TestTelnetMatchesTshark compares them with tshark's telnet.data)",
 	"suricata-verify/smtp-bug-5989__input.pcap": "only the client's side is captured; tshark finds an AUTH LOGIN " +
 		"user from the server's 334 prompts, netcap from the AUTH LOGIN exchange the client sends",
 }

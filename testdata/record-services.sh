@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # record-services.sh records netcap's third example capture: the application
 # protocols an analyst meets, spoken by real servers and clients from Debian
-# on 127.0.0.1: SSH (openssh), SMTP with AUTH and STARTTLS (aiosmtpd, curl),
+# on 127.0.0.1: SSH (openssh), Telnet logins (inetutils telnetd, telnet),
+# SMTP with AUTH and STARTTLS (aiosmtpd, curl),
 # POP3 and IMAP, plain and after STARTTLS (dovecot, curl), FTP active and
 # passive, download and upload (vsftpd, curl), HTTP files plain and gzip'd
 # (nginx, curl) and HTTPS through an HTTP CONNECT proxy (tinyproxy,
@@ -15,8 +16,8 @@
 # stopped and every temporary file removed before it returns.
 #
 # Needs (Debian 12): tcpdump curl openssl openssh-server openssh-client
-# python3-aiosmtpd dovecot-pop3d dovecot-imapd vsftpd nginx-light tinyproxy
-# iproute2 util-linux.
+# inetutils-telnetd telnet socat python3-aiosmtpd dovecot-pop3d dovecot-imapd
+# vsftpd nginx-light tinyproxy iproute2 util-linux.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -29,13 +30,13 @@ py=/usr/bin/python3
 
 if [ "${NETCAP_RECORD_IN_NS:-}" != 1 ]; then
 	missing=()
-	for tool in tcpdump curl openssl sshd ssh ssh-keygen dovecot vsftpd nginx tinyproxy ip ss unshare; do
+	for tool in tcpdump curl openssl sshd ssh ssh-keygen telnetd telnet socat dovecot vsftpd nginx tinyproxy ip ss unshare; do
 		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 	done
 	"$py" -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "record-services.sh: missing: ${missing[*]}" >&2
-		echo "  apt-get install -y tcpdump curl openssl openssh-server openssh-client python3-aiosmtpd dovecot-pop3d dovecot-imapd vsftpd nginx-light tinyproxy iproute2 util-linux" >&2
+		echo "  apt-get install -y tcpdump curl openssl openssh-server openssh-client inetutils-telnetd telnet socat python3-aiosmtpd dovecot-pop3d dovecot-imapd vsftpd nginx-light tinyproxy iproute2 util-linux" >&2
 		exit 2
 	fi
 	if [ "$(id -u)" != 0 ]; then
@@ -85,7 +86,9 @@ wait_port() {
 # (a refused login) does not stop the script.
 step() {
 	echo "+ $*" >&2
-	timeout 20 "$@" >>"$tmp/clients.log" 2>&1 || echo "  (exit $?)" >&2
+	local run=(timeout 20)
+	[ "$(type -t "$1")" = function ] && run=() # a function of this script bounds itself
+	"${run[@]}" "$@" >>"$tmp/clients.log" 2>&1 || echo "  (exit $?)" >&2
 }
 
 # --- throwaway TLS key and self-signed certificate ---
@@ -140,6 +143,30 @@ StrictModes no
 UsePAM no
 EOF
 /usr/sbin/sshd -D -e -f "$tmp/sshd.conf" >"$tmp/sshd.log" 2>&1 &
+pids+=($!)
+
+# --- Telnet: inetutils telnetd (started per connection by socat, as inetd
+# would) runs a login dialog of the script's own instead of login(1), so no
+# account of the machine is used: alice/secret gets a shell prompt ---
+cat >"$tmp/login.sh" <<'EOF'
+#!/bin/sh
+printf 'netcap test host\r\n\r\nlogin: '
+read -r user
+printf 'Password: '
+stty -echo
+read -r pass
+stty echo
+printf '\r\n'
+if [ "$user" = alice ] && [ "$pass" = secret ]; then
+	printf 'Last login: Mon Nov 23 10:00:00 2026 on pts/0\r\nalice@host:~$ '
+	read -r cmd
+else
+	sleep 1
+	printf 'Login incorrect\r\n'
+fi
+EOF
+chmod 755 "$tmp/login.sh"
+socat TCP-LISTEN:23,bind=127.0.0.1,reuseaddr,fork EXEC:"/usr/sbin/telnetd -h -E $tmp/login.sh",nofork >"$tmp/telnetd.log" 2>&1 &
 pids+=($!)
 
 # --- SMTP: aiosmtpd with AUTH (alice/secret) and STARTTLS, on port 25 ---
@@ -285,6 +312,7 @@ tinyproxy -d -c "$tmp/tinyproxy.conf" >"$tmp/tinyproxy.log" 2>&1 &
 pids+=($!)
 
 wait_port 127.0.0.1 22
+wait_port 127.0.0.1 23
 wait_port 127.0.0.1 25
 wait_port 127.0.0.1 110
 wait_port 127.0.0.1 143
@@ -306,6 +334,14 @@ grep -q 'listening on' "$tmp/tcpdump.log" || { cat "$tmp/tcpdump.log" >&2; exit 
 # SSH: a key login that runs one command
 step ssh -F /dev/null -i "$tmp/id" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 	-o BatchMode=yes root@127.0.0.1 true
+
+# Telnet: a refused login, then alice's; the client types a line at a time
+# (its input is not a terminal)
+telnet_as() {
+	(sleep 0.5; printf '%s\n' "$1"; sleep 0.3; printf '%s\n' "$2"; sleep 1.5; printf 'exit\n'; sleep 0.3) | timeout 20 telnet 127.0.0.1 23
+}
+step telnet_as alice wrong
+step telnet_as alice secret
 
 # SMTP: AUTH PLAIN and a mail with an attachment; then STARTTLS (aiosmtpd
 # answers a wrong password only after a long delay, so IMAP has the refused
