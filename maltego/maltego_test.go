@@ -336,13 +336,23 @@ func busiestIP(t *testing.T, dir string) string {
 func TestEverySpecIsATransform(t *testing.T) {
 	for _, tr := range Transforms {
 		// toAuditRecords and the Wireshark transforms have tests of their own.
-		if _, ok := specs[tr.Name]; !ok && tr.Name != "toAuditRecords" && tr.Output != PCAP {
+		_, ok := specs[tr.Name]
+		_, rok := recordSpecs[tr.Name]
+		if ok && rok {
+			t.Errorf("transform %s has two specs", tr.Name)
+		}
+		if !ok && !rok && tr.Name != "toAuditRecords" && tr.Output != PCAP {
 			t.Errorf("transform %s has no test spec", tr.Name)
 		}
 	}
 	for name := range specs {
 		if Find(name) == nil {
 			t.Errorf("spec for unknown transform %s", name)
+		}
+	}
+	for name := range recordSpecs {
+		if Find(name) == nil {
+			t.Errorf("record spec for unknown transform %s", name)
 		}
 	}
 }
