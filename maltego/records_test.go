@@ -499,7 +499,7 @@ func hostileRecords(t *testing.T) string {
 	msg := &types.MailMessage{From: `"Eve <&>" <eve@example.test>, bob@example.test`, To: []string{"x@example.test", hostile}, Cc: []string{"x@example.test"}, Subject: hostile}
 	writeRecords(t, dir, types.Type_NC_SMTP,
 		&types.SMTP{Timestamp: 1, SrcIP: v4, DstIP: v6, MailFrom: "eve@example.test", RcptTo: []string{"x@example.test", "y@example.test"}, Message: msg},
-		&types.SMTP{Timestamp: 2, SrcIP: v4, DstIP: v6, MailFrom: "", RcptTo: []string{"z@example.test"}},
+		&types.SMTP{Timestamp: 2, SrcIP: v4, DstIP: v6, MailFrom: "bounce@example.test", RcptTo: []string{"z@example.test"}},
 		&types.SMTP{Timestamp: 3, SrcIP: v4, DstIP: v6, Message: &types.MailMessage{From: "not an address <" + hostile}})
 	writeRecords(t, dir, types.Type_NC_POP3,
 		&types.POP3{Timestamp: 4, SrcIP: "198.51.100.1", DstIP: v6, Messages: []*types.MailMessage{msg, {From: "eve@example.test", Subject: "second"}}})
