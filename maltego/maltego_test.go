@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -624,7 +625,10 @@ func checkAnswer(t *testing.T, m *Message, typ string) map[string]*Entity {
 			t.Errorf("%q: count %q, weight %d", e.Value, c, e.Weight)
 		}
 		first, last := e.Field("first"), e.Field("last")
-		if first == "" || last == "" || last < first {
+		f, ferr := time.Parse(time.RFC3339Nano, first)
+		l, lerr := time.Parse(time.RFC3339Nano, last)
+		// As times: RFC 3339 text with trailing zeros dropped does not sort.
+		if ferr != nil || lerr != nil || l.Before(f) {
 			t.Errorf("%q: first %q, last %q", e.Value, first, last)
 		}
 		if prev >= 0 && e.Weight > prev {

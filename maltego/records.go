@@ -16,8 +16,9 @@ import (
 // a value seen in several records gets every distinct note, so that
 // aggregating never hides a second banner, HASSH or password.
 
-// maxNotes caps the distinct values one property keeps: a cookie set on
-// every request of a busy site must not grow an entity without bound.
+// maxNotes caps the distinct values one property keeps (the smallest in
+// text order): a cookie set on every request of a busy site must not grow an
+// entity without bound.
 const maxNotes = 32
 
 // noteSet is the distinct values of one property of an aggregated value.
@@ -43,14 +44,25 @@ func (it *item) note(key, v string) {
 		return
 	}
 	if len(s.vals) >= maxNotes {
+		// Keep the smallest values, so that the property does not depend
+		// on the order of the records.
 		s.more = true
-		return
+		top := ""
+		for x := range s.vals {
+			if x > top {
+				top = x
+			}
+		}
+		if v > top {
+			return
+		}
+		delete(s.vals, top)
 	}
 	s.vals[v] = true
 }
 
 // joinNotes is a property's text: its values sorted, joined by ", ", and
-// "..." when some were left out.
+// "..." when larger ones were left out.
 func joinNotes(s *noteSet) string {
 	vs := make([]string, 0, len(s.vals)+1)
 	for v := range s.vals {

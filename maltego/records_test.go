@@ -565,3 +565,27 @@ func TestRecordTransformsDamaged(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordTransformsShared checks the record transforms on shared
+// captures of real traffic: cookies and query parameters of a browser
+// (which services.pcap lacks), and a POP3, IMAP, SMTP and FTP capture. It
+// skips a capture that is absent.
+func TestRecordTransformsShared(t *testing.T) {
+	const sv = "../../shared/pcaps/suricata-verify/"
+	for pcap, mustAnswer := range map[string][]string{
+		sv + "http-brotli-ce__input.pcap":                      {"toHTTPCookies", "toHTTPParameters", "toFiles", "toSoftwareProducts", "toServices"},
+		sv + "pop3__input.pcap":                                {"toMailFrom", "toMailTo", "toMailSubjects", "toFiles", "toCredentialsByService"},
+		sv + "imap-detection__input.pcap":                      {"toCredentialsByService", "toServices"},
+		sv + "smtp-bug-5989__input.pcap":                       {"toMailFrom", "toMailTo", "toCredentialsByService"},
+		sv + "filestore-ftp-active-mode__ftp-active-mode.pcap": {"toFTPUsers", "toFTPFiles", "toCredentialsByService"},
+	} {
+		t.Run(filepath.Base(pcap), func(t *testing.T) {
+			_, dir := recordsOf(t, pcap)
+			for _, tr := range recordTransforms {
+				if n := checkRecordSpec(t, dir, tr.Name, recordSpecs[tr.Name], ""); n == 0 && contains(mustAnswer, tr.Name) {
+					t.Errorf("%s: no values", tr.Name)
+				}
+			}
+		})
+	}
+}

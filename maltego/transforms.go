@@ -25,7 +25,7 @@ const DefaultLimit = 256
 
 // Transform is one local transform.
 type Transform struct {
-	Name   string       // as Maltego calls it, equal to the original netcap's
+	Name   string       // as Maltego calls it, the original netcap's where it had the transform
 	Input  string       // input entity type
 	Output string       // output entity type
 	About  string       // one line for -list and the Maltego description

@@ -37,7 +37,8 @@ the record types a transform needs are read.
 The transforms over application records (toSoftwareProducts, toServices,
 toCredentialsByService, toFiles, toMail*, toSSH*, toHTTPCookies,
 toHTTPParameters, toFTP*) give each value every distinct property its records
-carry (banner, HASSH, cookie values, ...; at most 32 each, "..." after).
+carry (banner, HASSH, cookie values, ...; at most 32 each, the smallest,
+"..." after).
 toCredentialsByService puts the clear-text password into the property
 "password": the graph, and every saved copy of it, holds the passwords.
 
