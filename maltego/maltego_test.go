@@ -416,7 +416,7 @@ func TestTransforms(t *testing.T) {
 }
 
 func TestCap(t *testing.T) {
-	_, dir := records(t)
+	_, dir := recordsOf(t, servicesPCAP)
 	props := map[string]string{"path": dir}
 	full, _ := runT(t, "toTCPFlagCombinations", Args{Props: props}, 0)
 	n := len(full.Response.Entities)
@@ -526,7 +526,7 @@ func TestErrorPaths(t *testing.T) {
 	check("noSuchTransform", Args{}, FatalError, 2)
 
 	// A damaged record file: a truncated copy of a real one.
-	_, dir := records(t)
+	_, dir := recordsOf(t, servicesPCAP)
 	b, err := os.ReadFile(filepath.Join(dir, "TCP.ncap.gz"))
 	if err != nil {
 		t.Fatal(err)
