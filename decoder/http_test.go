@@ -697,7 +697,8 @@ func TestHTTPDetect(t *testing.T) {
 	}
 	found := false
 	for _, p := range StreamProtocols() {
-		found = found || p.Name == "HTTP" && slices.Equal(p.Records, []types.Type{types.Type_NC_HTTP, types.Type_NC_File, types.Type_NC_Credentials})
+		found = found || p.Name == "HTTP" && slices.Equal(p.Records, []types.Type{types.Type_NC_HTTP, types.Type_NC_File, types.Type_NC_Credentials,
+			types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello})
 	}
 	if !found {
 		t.Error("HTTP stream parser not registered")

@@ -29,8 +29,10 @@ import (
 
 func init() {
 	RegisterStream(StreamProtocol{
-		Name:    "SMTP",
-		Records: []types.Type{types.Type_NC_SMTP, types.Type_NC_Credentials, types.Type_NC_File},
+		Name: "SMTP",
+		// With the TLS hellos of what follows an accepted STARTTLS (or
+		// CONNECT): selecting them must run this parser.
+		Records: []types.Type{types.Type_NC_SMTP, types.Type_NC_Credentials, types.Type_NC_File, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello},
 		Detect:  detectSMTP,
 		New:     func() StreamParser { return &smtpParser{} },
 	})
