@@ -180,6 +180,7 @@ const (
 	Type_NC_PPPControl     Type = 109
 	Type_NC_ESIS           Type = 110
 	Type_NC_FlowFeatures   Type = 111
+	Type_NC_VSOCK          Type = 112
 )
 
 // Enum value maps for Type.
@@ -290,6 +291,7 @@ var (
 		109: "NC_PPPControl",
 		110: "NC_ESIS",
 		111: "NC_FlowFeatures",
+		112: "NC_VSOCK",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -397,6 +399,7 @@ var (
 		"NC_PPPControl":                  109,
 		"NC_ESIS":                        110,
 		"NC_FlowFeatures":                111,
+		"NC_VSOCK":                       112,
 	}
 )
 
@@ -13040,6 +13043,220 @@ func (x *PPPControl) GetFlowID() string {
 // SLARP is a Cisco Serial Line Address Resolution Protocol packet, carried
 // in Cisco HDLC frames (protocol 0x8035): an address request or reply, or
 // the keepalive that tells a serial link is up.
+// VSOCK is one packet between a virtual machine and its host (AF_VSOCK), as the Linux vsockmon
+// device captures it (link type 271): the monitor header, and for the virtio transport its
+// header. One record per packet.
+type VSOCK struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
+	SrcCID       uint64                 `protobuf:"varint,2,opt,name=SrcCID,proto3" json:"SrcCID,omitempty"`             // context ID of the sender (2 the host, 3 and up the guests)
+	DstCID       uint64                 `protobuf:"varint,3,opt,name=DstCID,proto3" json:"DstCID,omitempty"`             // context ID of the receiver
+	SrcVsockPort uint32                 `protobuf:"varint,4,opt,name=SrcVsockPort,proto3" json:"SrcVsockPort,omitempty"` // the sender's vsock port
+	DstVsockPort uint32                 `protobuf:"varint,5,opt,name=DstVsockPort,proto3" json:"DstVsockPort,omitempty"` // the receiver's vsock port
+	// monitor operation: 0 unknown, 1 connect, 2 disconnect, 3 control, 4 payload
+	Op              int32 `protobuf:"varint,6,opt,name=Op,proto3" json:"Op,omitempty"`
+	Transport       int32 `protobuf:"varint,7,opt,name=Transport,proto3" json:"Transport,omitempty"`             // 0 unknown, 1 no info, 2 virtio
+	TransportLength int32 `protobuf:"varint,8,opt,name=TransportLength,proto3" json:"TransportLength,omitempty"` // bytes of the transport header after the monitor header
+	// virtio transport: packet type (1 stream, 2 seqpacket); 0 for other transports
+	VirtioType int32 `protobuf:"varint,9,opt,name=VirtioType,proto3" json:"VirtioType,omitempty"`
+	// virtio transport: operation (1 request, 2 response, 3 rst, 4 shutdown, 5 rw, 6 credit update,
+	// 7 credit request); 0 for other transports
+	VirtioOp       int32  `protobuf:"varint,10,opt,name=VirtioOp,proto3" json:"VirtioOp,omitempty"`
+	VirtioFlags    uint32 `protobuf:"varint,11,opt,name=VirtioFlags,proto3" json:"VirtioFlags,omitempty"`       // virtio transport: flags (shutdown bits); 0 for other transports
+	VirtioBufAlloc uint32 `protobuf:"varint,12,opt,name=VirtioBufAlloc,proto3" json:"VirtioBufAlloc,omitempty"` // virtio transport: the sender's receive buffer, bytes; 0 for others
+	// virtio transport: bytes the sender has consumed of what it received; 0 for others
+	VirtioFwdCount uint32 `protobuf:"varint,13,opt,name=VirtioFwdCount,proto3" json:"VirtioFwdCount,omitempty"`
+	VirtioLength   uint32 `protobuf:"varint,14,opt,name=VirtioLength,proto3" json:"VirtioLength,omitempty"` // virtio transport: payload bytes the header announces; 0 for others
+	PayloadSize    int32  `protobuf:"varint,15,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`   // bytes after the transport header in the frame
+	FrameNumber    int64  `protobuf:"varint,16,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`   // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,17,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,18,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VSOCK) Reset() {
+	*x = VSOCK{}
+	mi := &file_netcap_proto_msgTypes[97]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VSOCK) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VSOCK) ProtoMessage() {}
+
+func (x *VSOCK) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[97]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VSOCK.ProtoReflect.Descriptor instead.
+func (*VSOCK) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{97}
+}
+
+func (x *VSOCK) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *VSOCK) GetSrcCID() uint64 {
+	if x != nil {
+		return x.SrcCID
+	}
+	return 0
+}
+
+func (x *VSOCK) GetDstCID() uint64 {
+	if x != nil {
+		return x.DstCID
+	}
+	return 0
+}
+
+func (x *VSOCK) GetSrcVsockPort() uint32 {
+	if x != nil {
+		return x.SrcVsockPort
+	}
+	return 0
+}
+
+func (x *VSOCK) GetDstVsockPort() uint32 {
+	if x != nil {
+		return x.DstVsockPort
+	}
+	return 0
+}
+
+func (x *VSOCK) GetOp() int32 {
+	if x != nil {
+		return x.Op
+	}
+	return 0
+}
+
+func (x *VSOCK) GetTransport() int32 {
+	if x != nil {
+		return x.Transport
+	}
+	return 0
+}
+
+func (x *VSOCK) GetTransportLength() int32 {
+	if x != nil {
+		return x.TransportLength
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioType() int32 {
+	if x != nil {
+		return x.VirtioType
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioOp() int32 {
+	if x != nil {
+		return x.VirtioOp
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioFlags() uint32 {
+	if x != nil {
+		return x.VirtioFlags
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioBufAlloc() uint32 {
+	if x != nil {
+		return x.VirtioBufAlloc
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioFwdCount() uint32 {
+	if x != nil {
+		return x.VirtioFwdCount
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioLength() uint32 {
+	if x != nil {
+		return x.VirtioLength
+	}
+	return 0
+}
+
+func (x *VSOCK) GetPayloadSize() int32 {
+	if x != nil {
+		return x.PayloadSize
+	}
+	return 0
+}
+
+func (x *VSOCK) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *VSOCK) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *VSOCK) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *VSOCK) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *VSOCK) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *VSOCK) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
 type SLARP struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp  int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`   // packet capture time, Unix ns
@@ -13071,7 +13288,7 @@ type SLARP struct {
 
 func (x *SLARP) Reset() {
 	*x = SLARP{}
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13083,7 +13300,7 @@ func (x *SLARP) String() string {
 func (*SLARP) ProtoMessage() {}
 
 func (x *SLARP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13096,7 +13313,7 @@ func (x *SLARP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SLARP.ProtoReflect.Descriptor instead.
 func (*SLARP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{97}
+	return file_netcap_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *SLARP) GetTimestamp() int64 {
@@ -13216,7 +13433,7 @@ type Geneve struct {
 
 func (x *Geneve) Reset() {
 	*x = Geneve{}
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13228,7 +13445,7 @@ func (x *Geneve) String() string {
 func (*Geneve) ProtoMessage() {}
 
 func (x *Geneve) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13241,7 +13458,7 @@ func (x *Geneve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Geneve.ProtoReflect.Descriptor instead.
 func (*Geneve) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{98}
+	return file_netcap_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *Geneve) GetTimestamp() int64 {
@@ -13356,7 +13573,7 @@ type GeneveOption struct {
 
 func (x *GeneveOption) Reset() {
 	*x = GeneveOption{}
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13368,7 +13585,7 @@ func (x *GeneveOption) String() string {
 func (*GeneveOption) ProtoMessage() {}
 
 func (x *GeneveOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13381,7 +13598,7 @@ func (x *GeneveOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GeneveOption.ProtoReflect.Descriptor instead.
 func (*GeneveOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{99}
+	return file_netcap_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *GeneveOption) GetClass() int32 {
@@ -13442,7 +13659,7 @@ type VXLAN struct {
 
 func (x *VXLAN) Reset() {
 	*x = VXLAN{}
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13454,7 +13671,7 @@ func (x *VXLAN) String() string {
 func (*VXLAN) ProtoMessage() {}
 
 func (x *VXLAN) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13467,7 +13684,7 @@ func (x *VXLAN) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VXLAN.ProtoReflect.Descriptor instead.
 func (*VXLAN) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{100}
+	return file_netcap_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *VXLAN) GetTimestamp() int64 {
@@ -13601,7 +13818,7 @@ type TCP struct {
 
 func (x *TCP) Reset() {
 	*x = TCP{}
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13613,7 +13830,7 @@ func (x *TCP) String() string {
 func (*TCP) ProtoMessage() {}
 
 func (x *TCP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13626,7 +13843,7 @@ func (x *TCP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCP.ProtoReflect.Descriptor instead.
 func (*TCP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{101}
+	return file_netcap_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *TCP) GetTimestamp() int64 {
@@ -13833,7 +14050,7 @@ type TCPOption struct {
 
 func (x *TCPOption) Reset() {
 	*x = TCPOption{}
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13845,7 +14062,7 @@ func (x *TCPOption) String() string {
 func (*TCPOption) ProtoMessage() {}
 
 func (x *TCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13858,7 +14075,7 @@ func (x *TCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPOption.ProtoReflect.Descriptor instead.
 func (*TCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{102}
+	return file_netcap_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *TCPOption) GetOptionType() int32 {
@@ -13904,7 +14121,7 @@ type UDP struct {
 
 func (x *UDP) Reset() {
 	*x = UDP{}
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13916,7 +14133,7 @@ func (x *UDP) String() string {
 func (*UDP) ProtoMessage() {}
 
 func (x *UDP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13929,7 +14146,7 @@ func (x *UDP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UDP.ProtoReflect.Descriptor instead.
 func (*UDP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{103}
+	return file_netcap_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *UDP) GetTimestamp() int64 {
@@ -14035,7 +14252,7 @@ type SCTP struct {
 
 func (x *SCTP) Reset() {
 	*x = SCTP{}
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14047,7 +14264,7 @@ func (x *SCTP) String() string {
 func (*SCTP) ProtoMessage() {}
 
 func (x *SCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14060,7 +14277,7 @@ func (x *SCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SCTP.ProtoReflect.Descriptor instead.
 func (*SCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{104}
+	return file_netcap_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *SCTP) GetTimestamp() int64 {
@@ -14163,7 +14380,7 @@ type DNS struct {
 
 func (x *DNS) Reset() {
 	*x = DNS{}
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14175,7 +14392,7 @@ func (x *DNS) String() string {
 func (*DNS) ProtoMessage() {}
 
 func (x *DNS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14188,7 +14405,7 @@ func (x *DNS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNS.ProtoReflect.Descriptor instead.
 func (*DNS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{105}
+	return file_netcap_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DNS) GetTimestamp() int64 {
@@ -14371,7 +14588,7 @@ type DNSQuestion struct {
 
 func (x *DNSQuestion) Reset() {
 	*x = DNSQuestion{}
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14383,7 +14600,7 @@ func (x *DNSQuestion) String() string {
 func (*DNSQuestion) ProtoMessage() {}
 
 func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14396,7 +14613,7 @@ func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSQuestion.ProtoReflect.Descriptor instead.
 func (*DNSQuestion) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{106}
+	return file_netcap_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DNSQuestion) GetName() string {
@@ -14445,7 +14662,7 @@ type DNSResourceRecord struct {
 
 func (x *DNSResourceRecord) Reset() {
 	*x = DNSResourceRecord{}
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14457,7 +14674,7 @@ func (x *DNSResourceRecord) String() string {
 func (*DNSResourceRecord) ProtoMessage() {}
 
 func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14470,7 +14687,7 @@ func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSResourceRecord.ProtoReflect.Descriptor instead.
 func (*DNSResourceRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{107}
+	return file_netcap_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DNSResourceRecord) GetName() string {
@@ -14587,7 +14804,7 @@ type DNSSOA struct {
 
 func (x *DNSSOA) Reset() {
 	*x = DNSSOA{}
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14599,7 +14816,7 @@ func (x *DNSSOA) String() string {
 func (*DNSSOA) ProtoMessage() {}
 
 func (x *DNSSOA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14612,7 +14829,7 @@ func (x *DNSSOA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSOA.ProtoReflect.Descriptor instead.
 func (*DNSSOA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{108}
+	return file_netcap_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DNSSOA) GetMName() string {
@@ -14677,7 +14894,7 @@ type DNSSRV struct {
 
 func (x *DNSSRV) Reset() {
 	*x = DNSSRV{}
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14689,7 +14906,7 @@ func (x *DNSSRV) String() string {
 func (*DNSSRV) ProtoMessage() {}
 
 func (x *DNSSRV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14702,7 +14919,7 @@ func (x *DNSSRV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSRV.ProtoReflect.Descriptor instead.
 func (*DNSSRV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{109}
+	return file_netcap_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DNSSRV) GetPriority() int32 {
@@ -14744,7 +14961,7 @@ type DNSMX struct {
 
 func (x *DNSMX) Reset() {
 	*x = DNSMX{}
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14756,7 +14973,7 @@ func (x *DNSMX) String() string {
 func (*DNSMX) ProtoMessage() {}
 
 func (x *DNSMX) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14769,7 +14986,7 @@ func (x *DNSMX) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSMX.ProtoReflect.Descriptor instead.
 func (*DNSMX) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{110}
+	return file_netcap_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DNSMX) GetPreference() int32 {
@@ -14824,7 +15041,7 @@ type DHCPv4 struct {
 
 func (x *DHCPv4) Reset() {
 	*x = DHCPv4{}
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14836,7 +15053,7 @@ func (x *DHCPv4) String() string {
 func (*DHCPv4) ProtoMessage() {}
 
 func (x *DHCPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14849,7 +15066,7 @@ func (x *DHCPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv4.ProtoReflect.Descriptor instead.
 func (*DHCPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{111}
+	return file_netcap_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *DHCPv4) GetTimestamp() int64 {
@@ -15020,7 +15237,7 @@ type DHCPOption struct {
 
 func (x *DHCPOption) Reset() {
 	*x = DHCPOption{}
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15032,7 +15249,7 @@ func (x *DHCPOption) String() string {
 func (*DHCPOption) ProtoMessage() {}
 
 func (x *DHCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15045,7 +15262,7 @@ func (x *DHCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPOption.ProtoReflect.Descriptor instead.
 func (*DHCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{112}
+	return file_netcap_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *DHCPOption) GetType() int32 {
@@ -15096,7 +15313,7 @@ type DHCPv6 struct {
 
 func (x *DHCPv6) Reset() {
 	*x = DHCPv6{}
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15108,7 +15325,7 @@ func (x *DHCPv6) String() string {
 func (*DHCPv6) ProtoMessage() {}
 
 func (x *DHCPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15121,7 +15338,7 @@ func (x *DHCPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6.ProtoReflect.Descriptor instead.
 func (*DHCPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{113}
+	return file_netcap_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *DHCPv6) GetTimestamp() int64 {
@@ -15229,7 +15446,7 @@ type DHCPv6Option struct {
 
 func (x *DHCPv6Option) Reset() {
 	*x = DHCPv6Option{}
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15241,7 +15458,7 @@ func (x *DHCPv6Option) String() string {
 func (*DHCPv6Option) ProtoMessage() {}
 
 func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15254,7 +15471,7 @@ func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6Option.ProtoReflect.Descriptor instead.
 func (*DHCPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{114}
+	return file_netcap_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *DHCPv6Option) GetCode() int32 {
@@ -15322,7 +15539,7 @@ type NTP struct {
 
 func (x *NTP) Reset() {
 	*x = NTP{}
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15334,7 +15551,7 @@ func (x *NTP) String() string {
 func (*NTP) ProtoMessage() {}
 
 func (x *NTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15347,7 +15564,7 @@ func (x *NTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NTP.ProtoReflect.Descriptor instead.
 func (*NTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{115}
+	return file_netcap_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *NTP) GetTimestamp() int64 {
@@ -15523,7 +15740,7 @@ type SIP struct {
 
 func (x *SIP) Reset() {
 	*x = SIP{}
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15535,7 +15752,7 @@ func (x *SIP) String() string {
 func (*SIP) ProtoMessage() {}
 
 func (x *SIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15548,7 +15765,7 @@ func (x *SIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SIP.ProtoReflect.Descriptor instead.
 func (*SIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{116}
+	return file_netcap_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *SIP) GetTimestamp() int64 {
@@ -15673,7 +15890,7 @@ type LCM struct {
 
 func (x *LCM) Reset() {
 	*x = LCM{}
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15685,7 +15902,7 @@ func (x *LCM) String() string {
 func (*LCM) ProtoMessage() {}
 
 func (x *LCM) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15698,7 +15915,7 @@ func (x *LCM) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LCM.ProtoReflect.Descriptor instead.
 func (*LCM) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{117}
+	return file_netcap_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *LCM) GetTimestamp() int64 {
@@ -15849,7 +16066,7 @@ type BFD struct {
 
 func (x *BFD) Reset() {
 	*x = BFD{}
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15861,7 +16078,7 @@ func (x *BFD) String() string {
 func (*BFD) ProtoMessage() {}
 
 func (x *BFD) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15874,7 +16091,7 @@ func (x *BFD) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFD.ProtoReflect.Descriptor instead.
 func (*BFD) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{118}
+	return file_netcap_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *BFD) GetTimestamp() int64 {
@@ -16055,7 +16272,7 @@ type BFDAuthHeader struct {
 
 func (x *BFDAuthHeader) Reset() {
 	*x = BFDAuthHeader{}
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16067,7 +16284,7 @@ func (x *BFDAuthHeader) String() string {
 func (*BFDAuthHeader) ProtoMessage() {}
 
 func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16080,7 +16297,7 @@ func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFDAuthHeader.ProtoReflect.Descriptor instead.
 func (*BFDAuthHeader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{119}
+	return file_netcap_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *BFDAuthHeader) GetAuthType() int32 {
@@ -16210,7 +16427,7 @@ type HTTP struct {
 
 func (x *HTTP) Reset() {
 	*x = HTTP{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16222,7 +16439,7 @@ func (x *HTTP) String() string {
 func (*HTTP) ProtoMessage() {}
 
 func (x *HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16235,7 +16452,7 @@ func (x *HTTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTP.ProtoReflect.Descriptor instead.
 func (*HTTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *HTTP) GetTimestamp() int64 {
@@ -16529,7 +16746,7 @@ type HTTPCookie struct {
 
 func (x *HTTPCookie) Reset() {
 	*x = HTTPCookie{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16541,7 +16758,7 @@ func (x *HTTPCookie) String() string {
 func (*HTTPCookie) ProtoMessage() {}
 
 func (x *HTTPCookie) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16554,7 +16771,7 @@ func (x *HTTPCookie) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCookie.ProtoReflect.Descriptor instead.
 func (*HTTPCookie) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *HTTPCookie) GetName() string {
@@ -16624,7 +16841,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16636,7 +16853,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16649,7 +16866,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{122}
+	return file_netcap_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -16937,7 +17154,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16949,7 +17166,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16962,7 +17179,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{123}
+	return file_netcap_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -17208,7 +17425,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17220,7 +17437,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17233,7 +17450,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{124}
+	return file_netcap_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -17359,7 +17576,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17371,7 +17588,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17384,7 +17601,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{125}
+	return file_netcap_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -17511,7 +17728,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17523,7 +17740,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17536,7 +17753,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{126}
+	return file_netcap_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -17650,7 +17867,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[127]
+	mi := &file_netcap_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17662,7 +17879,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[127]
+	mi := &file_netcap_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17675,7 +17892,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{127}
+	return file_netcap_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -17752,7 +17969,7 @@ type SSH struct {
 
 func (x *SSH) Reset() {
 	*x = SSH{}
-	mi := &file_netcap_proto_msgTypes[128]
+	mi := &file_netcap_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17764,7 +17981,7 @@ func (x *SSH) String() string {
 func (*SSH) ProtoMessage() {}
 
 func (x *SSH) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[128]
+	mi := &file_netcap_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17777,7 +17994,7 @@ func (x *SSH) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SSH.ProtoReflect.Descriptor instead.
 func (*SSH) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{128}
+	return file_netcap_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *SSH) GetTimestamp() int64 {
@@ -18035,7 +18252,7 @@ type MailMessage struct {
 
 func (x *MailMessage) Reset() {
 	*x = MailMessage{}
-	mi := &file_netcap_proto_msgTypes[129]
+	mi := &file_netcap_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18047,7 +18264,7 @@ func (x *MailMessage) String() string {
 func (*MailMessage) ProtoMessage() {}
 
 func (x *MailMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[129]
+	mi := &file_netcap_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18060,7 +18277,7 @@ func (x *MailMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailMessage.ProtoReflect.Descriptor instead.
 func (*MailMessage) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{129}
+	return file_netcap_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *MailMessage) GetFrom() string {
@@ -18178,7 +18395,7 @@ type MailPart struct {
 
 func (x *MailPart) Reset() {
 	*x = MailPart{}
-	mi := &file_netcap_proto_msgTypes[130]
+	mi := &file_netcap_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18190,7 +18407,7 @@ func (x *MailPart) String() string {
 func (*MailPart) ProtoMessage() {}
 
 func (x *MailPart) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[130]
+	mi := &file_netcap_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18203,7 +18420,7 @@ func (x *MailPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailPart.ProtoReflect.Descriptor instead.
 func (*MailPart) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{130}
+	return file_netcap_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *MailPart) GetContentType() string {
@@ -18295,7 +18512,7 @@ type SMTP struct {
 
 func (x *SMTP) Reset() {
 	*x = SMTP{}
-	mi := &file_netcap_proto_msgTypes[131]
+	mi := &file_netcap_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18307,7 +18524,7 @@ func (x *SMTP) String() string {
 func (*SMTP) ProtoMessage() {}
 
 func (x *SMTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[131]
+	mi := &file_netcap_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18320,7 +18537,7 @@ func (x *SMTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SMTP.ProtoReflect.Descriptor instead.
 func (*SMTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{131}
+	return file_netcap_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *SMTP) GetTimestamp() int64 {
@@ -18517,7 +18734,7 @@ type POP3 struct {
 
 func (x *POP3) Reset() {
 	*x = POP3{}
-	mi := &file_netcap_proto_msgTypes[132]
+	mi := &file_netcap_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18529,7 +18746,7 @@ func (x *POP3) String() string {
 func (*POP3) ProtoMessage() {}
 
 func (x *POP3) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[132]
+	mi := &file_netcap_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18542,7 +18759,7 @@ func (x *POP3) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use POP3.ProtoReflect.Descriptor instead.
 func (*POP3) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{132}
+	return file_netcap_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *POP3) GetTimestamp() int64 {
@@ -18678,7 +18895,7 @@ type IMAP struct {
 
 func (x *IMAP) Reset() {
 	*x = IMAP{}
-	mi := &file_netcap_proto_msgTypes[133]
+	mi := &file_netcap_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18690,7 +18907,7 @@ func (x *IMAP) String() string {
 func (*IMAP) ProtoMessage() {}
 
 func (x *IMAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[133]
+	mi := &file_netcap_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18703,7 +18920,7 @@ func (x *IMAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IMAP.ProtoReflect.Descriptor instead.
 func (*IMAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{133}
+	return file_netcap_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *IMAP) GetTimestamp() int64 {
@@ -18843,7 +19060,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_netcap_proto_msgTypes[134]
+	mi := &file_netcap_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18855,7 +19072,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[134]
+	mi := &file_netcap_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18868,7 +19085,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{134}
+	return file_netcap_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *Credentials) GetTimestamp() int64 {
@@ -19025,7 +19242,7 @@ type File struct {
 
 func (x *File) Reset() {
 	*x = File{}
-	mi := &file_netcap_proto_msgTypes[135]
+	mi := &file_netcap_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19037,7 +19254,7 @@ func (x *File) String() string {
 func (*File) ProtoMessage() {}
 
 func (x *File) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[135]
+	mi := &file_netcap_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19050,7 +19267,7 @@ func (x *File) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use File.ProtoReflect.Descriptor instead.
 func (*File) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{135}
+	return file_netcap_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *File) GetTimestamp() int64 {
@@ -19239,7 +19456,7 @@ type Software struct {
 
 func (x *Software) Reset() {
 	*x = Software{}
-	mi := &file_netcap_proto_msgTypes[136]
+	mi := &file_netcap_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19251,7 +19468,7 @@ func (x *Software) String() string {
 func (*Software) ProtoMessage() {}
 
 func (x *Software) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[136]
+	mi := &file_netcap_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19264,7 +19481,7 @@ func (x *Software) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Software.ProtoReflect.Descriptor instead.
 func (*Software) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{136}
+	return file_netcap_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *Software) GetTimestamp() int64 {
@@ -19385,7 +19602,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_netcap_proto_msgTypes[137]
+	mi := &file_netcap_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19397,7 +19614,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[137]
+	mi := &file_netcap_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19410,7 +19627,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{137}
+	return file_netcap_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *Service) GetTimestamp() int64 {
@@ -19554,7 +19771,7 @@ type FTP struct {
 
 func (x *FTP) Reset() {
 	*x = FTP{}
-	mi := &file_netcap_proto_msgTypes[138]
+	mi := &file_netcap_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19566,7 +19783,7 @@ func (x *FTP) String() string {
 func (*FTP) ProtoMessage() {}
 
 func (x *FTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[138]
+	mi := &file_netcap_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19579,7 +19796,7 @@ func (x *FTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FTP.ProtoReflect.Descriptor instead.
 func (*FTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{138}
+	return file_netcap_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *FTP) GetTimestamp() int64 {
@@ -19704,7 +19921,7 @@ type FTPTransfer struct {
 
 func (x *FTPTransfer) Reset() {
 	*x = FTPTransfer{}
-	mi := &file_netcap_proto_msgTypes[139]
+	mi := &file_netcap_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19716,7 +19933,7 @@ func (x *FTPTransfer) String() string {
 func (*FTPTransfer) ProtoMessage() {}
 
 func (x *FTPTransfer) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[139]
+	mi := &file_netcap_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19729,7 +19946,7 @@ func (x *FTPTransfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FTPTransfer.ProtoReflect.Descriptor instead.
 func (*FTPTransfer) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{139}
+	return file_netcap_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *FTPTransfer) GetCommand() string {
@@ -19814,7 +20031,7 @@ type ESIS struct {
 
 func (x *ESIS) Reset() {
 	*x = ESIS{}
-	mi := &file_netcap_proto_msgTypes[140]
+	mi := &file_netcap_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19826,7 +20043,7 @@ func (x *ESIS) String() string {
 func (*ESIS) ProtoMessage() {}
 
 func (x *ESIS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[140]
+	mi := &file_netcap_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19839,7 +20056,7 @@ func (x *ESIS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ESIS.ProtoReflect.Descriptor instead.
 func (*ESIS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{140}
+	return file_netcap_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *ESIS) GetTimestamp() int64 {
@@ -21297,7 +21514,32 @@ const file_netcap_proto_rawDesc = "" +
 	"\aSrcPort\x18\n" +
 	" \x01(\x05R\aSrcPort\x12\x18\n" +
 	"\aDstPort\x18\v \x01(\x05R\aDstPort\x12\x16\n" +
-	"\x06FlowID\x18\f \x01(\tR\x06FlowID\"\xf9\x02\n" +
+	"\x06FlowID\x18\f \x01(\tR\x06FlowID\"\x83\x05\n" +
+	"\x05VSOCK\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x16\n" +
+	"\x06SrcCID\x18\x02 \x01(\x04R\x06SrcCID\x12\x16\n" +
+	"\x06DstCID\x18\x03 \x01(\x04R\x06DstCID\x12\"\n" +
+	"\fSrcVsockPort\x18\x04 \x01(\rR\fSrcVsockPort\x12\"\n" +
+	"\fDstVsockPort\x18\x05 \x01(\rR\fDstVsockPort\x12\x0e\n" +
+	"\x02Op\x18\x06 \x01(\x05R\x02Op\x12\x1c\n" +
+	"\tTransport\x18\a \x01(\x05R\tTransport\x12(\n" +
+	"\x0fTransportLength\x18\b \x01(\x05R\x0fTransportLength\x12\x1e\n" +
+	"\n" +
+	"VirtioType\x18\t \x01(\x05R\n" +
+	"VirtioType\x12\x1a\n" +
+	"\bVirtioOp\x18\n" +
+	" \x01(\x05R\bVirtioOp\x12 \n" +
+	"\vVirtioFlags\x18\v \x01(\rR\vVirtioFlags\x12&\n" +
+	"\x0eVirtioBufAlloc\x18\f \x01(\rR\x0eVirtioBufAlloc\x12&\n" +
+	"\x0eVirtioFwdCount\x18\r \x01(\rR\x0eVirtioFwdCount\x12\"\n" +
+	"\fVirtioLength\x18\x0e \x01(\rR\fVirtioLength\x12 \n" +
+	"\vPayloadSize\x18\x0f \x01(\x05R\vPayloadSize\x12 \n" +
+	"\vFrameNumber\x18\x10 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x11 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x12 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x13 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x14 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\x15 \x01(\tR\x06FlowID\"\xf9\x02\n" +
 	"\x05SLARP\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1e\n" +
 	"\n" +
@@ -22067,7 +22309,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x05DstIP\x18\x0e \x01(\tR\x05DstIP\x12\x18\n" +
 	"\aSrcPort\x18\x0f \x01(\x05R\aSrcPort\x12\x18\n" +
 	"\aDstPort\x18\x10 \x01(\x05R\aDstPort\x12\x16\n" +
-	"\x06FlowID\x18\x11 \x01(\tR\x06FlowID*\xa1\x0f\n" +
+	"\x06FlowID\x18\x11 \x01(\tR\x06FlowID*\xaf\x0f\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -22191,7 +22433,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\aNC_WPAN\x10l\x12\x11\n" +
 	"\rNC_PPPControl\x10m\x12\v\n" +
 	"\aNC_ESIS\x10n\x12\x13\n" +
-	"\x0fNC_FlowFeatures\x10oB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\x0fNC_FlowFeatures\x10o\x12\f\n" +
+	"\bNC_VSOCK\x10pB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -22206,7 +22449,7 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 144)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 145)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
@@ -22306,53 +22549,54 @@ var file_netcap_proto_goTypes = []any{
 	(*VRRPv2)(nil),                      // 95: netcap.VRRPv2
 	(*ISIS)(nil),                        // 96: netcap.ISIS
 	(*PPPControl)(nil),                  // 97: netcap.PPPControl
-	(*SLARP)(nil),                       // 98: netcap.SLARP
-	(*Geneve)(nil),                      // 99: netcap.Geneve
-	(*GeneveOption)(nil),                // 100: netcap.GeneveOption
-	(*VXLAN)(nil),                       // 101: netcap.VXLAN
-	(*TCP)(nil),                         // 102: netcap.TCP
-	(*TCPOption)(nil),                   // 103: netcap.TCPOption
-	(*UDP)(nil),                         // 104: netcap.UDP
-	(*SCTP)(nil),                        // 105: netcap.SCTP
-	(*DNS)(nil),                         // 106: netcap.DNS
-	(*DNSQuestion)(nil),                 // 107: netcap.DNSQuestion
-	(*DNSResourceRecord)(nil),           // 108: netcap.DNSResourceRecord
-	(*DNSSOA)(nil),                      // 109: netcap.DNSSOA
-	(*DNSSRV)(nil),                      // 110: netcap.DNSSRV
-	(*DNSMX)(nil),                       // 111: netcap.DNSMX
-	(*DHCPv4)(nil),                      // 112: netcap.DHCPv4
-	(*DHCPOption)(nil),                  // 113: netcap.DHCPOption
-	(*DHCPv6)(nil),                      // 114: netcap.DHCPv6
-	(*DHCPv6Option)(nil),                // 115: netcap.DHCPv6Option
-	(*NTP)(nil),                         // 116: netcap.NTP
-	(*SIP)(nil),                         // 117: netcap.SIP
-	(*LCM)(nil),                         // 118: netcap.LCM
-	(*BFD)(nil),                         // 119: netcap.BFD
-	(*BFDAuthHeader)(nil),               // 120: netcap.BFDAuthHeader
-	(*HTTP)(nil),                        // 121: netcap.HTTP
-	(*HTTPCookie)(nil),                  // 122: netcap.HTTPCookie
-	(*TLSClientHello)(nil),              // 123: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 124: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 125: netcap.Modbus
-	(*CIP)(nil),                         // 126: netcap.CIP
-	(*ENIP)(nil),                        // 127: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 128: netcap.ENIPCommandSpecificData
-	(*SSH)(nil),                         // 129: netcap.SSH
-	(*MailMessage)(nil),                 // 130: netcap.MailMessage
-	(*MailPart)(nil),                    // 131: netcap.MailPart
-	(*SMTP)(nil),                        // 132: netcap.SMTP
-	(*POP3)(nil),                        // 133: netcap.POP3
-	(*IMAP)(nil),                        // 134: netcap.IMAP
-	(*Credentials)(nil),                 // 135: netcap.Credentials
-	(*File)(nil),                        // 136: netcap.File
-	(*Software)(nil),                    // 137: netcap.Software
-	(*Service)(nil),                     // 138: netcap.Service
-	(*FTP)(nil),                         // 139: netcap.FTP
-	(*FTPTransfer)(nil),                 // 140: netcap.FTPTransfer
-	(*ESIS)(nil),                        // 141: netcap.ESIS
-	nil,                                 // 142: netcap.HTTP.RequestHeaderEntry
-	nil,                                 // 143: netcap.HTTP.ResponseHeaderEntry
-	nil,                                 // 144: netcap.HTTP.ParametersEntry
+	(*VSOCK)(nil),                       // 98: netcap.VSOCK
+	(*SLARP)(nil),                       // 99: netcap.SLARP
+	(*Geneve)(nil),                      // 100: netcap.Geneve
+	(*GeneveOption)(nil),                // 101: netcap.GeneveOption
+	(*VXLAN)(nil),                       // 102: netcap.VXLAN
+	(*TCP)(nil),                         // 103: netcap.TCP
+	(*TCPOption)(nil),                   // 104: netcap.TCPOption
+	(*UDP)(nil),                         // 105: netcap.UDP
+	(*SCTP)(nil),                        // 106: netcap.SCTP
+	(*DNS)(nil),                         // 107: netcap.DNS
+	(*DNSQuestion)(nil),                 // 108: netcap.DNSQuestion
+	(*DNSResourceRecord)(nil),           // 109: netcap.DNSResourceRecord
+	(*DNSSOA)(nil),                      // 110: netcap.DNSSOA
+	(*DNSSRV)(nil),                      // 111: netcap.DNSSRV
+	(*DNSMX)(nil),                       // 112: netcap.DNSMX
+	(*DHCPv4)(nil),                      // 113: netcap.DHCPv4
+	(*DHCPOption)(nil),                  // 114: netcap.DHCPOption
+	(*DHCPv6)(nil),                      // 115: netcap.DHCPv6
+	(*DHCPv6Option)(nil),                // 116: netcap.DHCPv6Option
+	(*NTP)(nil),                         // 117: netcap.NTP
+	(*SIP)(nil),                         // 118: netcap.SIP
+	(*LCM)(nil),                         // 119: netcap.LCM
+	(*BFD)(nil),                         // 120: netcap.BFD
+	(*BFDAuthHeader)(nil),               // 121: netcap.BFDAuthHeader
+	(*HTTP)(nil),                        // 122: netcap.HTTP
+	(*HTTPCookie)(nil),                  // 123: netcap.HTTPCookie
+	(*TLSClientHello)(nil),              // 124: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 125: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 126: netcap.Modbus
+	(*CIP)(nil),                         // 127: netcap.CIP
+	(*ENIP)(nil),                        // 128: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 129: netcap.ENIPCommandSpecificData
+	(*SSH)(nil),                         // 130: netcap.SSH
+	(*MailMessage)(nil),                 // 131: netcap.MailMessage
+	(*MailPart)(nil),                    // 132: netcap.MailPart
+	(*SMTP)(nil),                        // 133: netcap.SMTP
+	(*POP3)(nil),                        // 134: netcap.POP3
+	(*IMAP)(nil),                        // 135: netcap.IMAP
+	(*Credentials)(nil),                 // 136: netcap.Credentials
+	(*File)(nil),                        // 137: netcap.File
+	(*Software)(nil),                    // 138: netcap.Software
+	(*Service)(nil),                     // 139: netcap.Service
+	(*FTP)(nil),                         // 140: netcap.FTP
+	(*FTPTransfer)(nil),                 // 141: netcap.FTPTransfer
+	(*ESIS)(nil),                        // 142: netcap.ESIS
+	nil,                                 // 143: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 144: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 145: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
@@ -22422,29 +22666,29 @@ var file_netcap_proto_depIdxs = []int32{
 	86,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
 	89,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
 	89,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
-	100, // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
-	103, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
-	107, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
-	108, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
-	108, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
-	108, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
-	109, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
-	110, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
-	111, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
-	113, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
-	115, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
-	120, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	142, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
-	143, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
-	144, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
-	122, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
-	122, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
-	128, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
-	131, // 85: netcap.MailMessage.Parts:type_name -> netcap.MailPart
-	130, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
-	130, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
-	130, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
-	140, // 89: netcap.FTP.Transfers:type_name -> netcap.FTPTransfer
+	101, // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
+	104, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
+	108, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
+	109, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
+	109, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
+	109, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
+	110, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
+	111, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
+	112, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
+	114, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
+	116, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
+	121, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
+	143, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	144, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	145, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	123, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
+	123, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
+	129, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	132, // 85: netcap.MailMessage.Parts:type_name -> netcap.MailPart
+	131, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
+	131, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
+	131, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
+	141, // 89: netcap.FTP.Transfers:type_name -> netcap.FTPTransfer
 	90,  // [90:90] is the sub-list for method output_type
 	90,  // [90:90] is the sub-list for method input_type
 	90,  // [90:90] is the sub-list for extension type_name
@@ -22463,7 +22707,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   144,
+			NumMessages:   145,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
