@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	ncio "github.com/netcap/netcap/io"
+	ncparquet "github.com/netcap/netcap/io/parquet"
 	"github.com/netcap/netcap/types"
 )
 
@@ -55,6 +56,17 @@ type CollectorConfig struct {
 	// written is closed when another must open (and opened again to append
 	// when its sensor sends again). 0 means DefaultMaxOpenFiles().
 	MaxOpenFiles int
+	// Parquet also writes each record file as Parquet (package ncparquet)
+	// once it is complete: a rotated <Type>-<time>.ncap.gz as
+	// <Type>-<time>.parquet beside it, and, when the collector stops, each
+	// <Type>.ncap.gz still being appended to as <Type>.parquet (written
+	// again at the next stop, as the file grows). The .ncap.gz files stay:
+	// they are what a collector killed at any point resumes from, which a
+	// Parquet file, complete only with its footer, cannot be.
+	Parquet bool
+	// ParquetRows is the most rows of one Parquet row group; 0 means
+	// ncparquet.DefaultRowGroupRows.
+	ParquetRows int
 	// Streams, if set, are the options the collector made its streams
 	// with: it checks every StreamCheck that they are still there and
 	// makes them (and its consumer) again if not, counting what was lost.
@@ -151,6 +163,7 @@ type Collector struct {
 	Held                    atomic.Int64 // times a part was put back to wait for an earlier one
 	TooManyHeld             atomic.Int64 // parts sent to the dead letters for MaxHeldPerSensor or MaxHeld
 	OutOfOrder              atomic.Int64 // parts written after OrderWait without an earlier one
+	ParquetFailed           atomic.Int64 // Parquet copies not written (Parquet), each warned about
 }
 
 type outFile struct {
@@ -1057,12 +1070,28 @@ func (c *Collector) rotate(key string, f *outFile) error {
 		}
 		dst := filepath.Join(f.dir, name)
 		if _, err := os.Stat(dst); errors.Is(err, os.ErrNotExist) {
-			_ = os.Rename(filepath.Join(f.dir, f.name), dst)
+			if os.Rename(filepath.Join(f.dir, f.name), dst) == nil {
+				c.toParquet(dst)
+			}
 			break
 		}
 	}
 	delete(c.files, key)
 	return nil
+}
+
+// toParquet writes the record file path as Parquet beside it (-parquet). A
+// failure is reported and leaves the record file as it is: the records are
+// kept, only their Parquet copy is missing.
+func (c *Collector) toParquet(path string) {
+	if !c.cfg.Parquet {
+		return
+	}
+	dst := strings.TrimSuffix(path, ".ncap.gz") + ncparquet.Ext
+	if _, err := ncparquet.Convert(path, dst, ncparquet.Options{RowGroupRows: c.cfg.ParquetRows}); err != nil {
+		c.ParquetFailed.Add(1)
+		c.warn("Parquet copy of %s not written: %v", path, err)
+	}
 }
 
 // closeAll writes what is waiting, closes the files and saves the state.
@@ -1077,6 +1106,11 @@ func (c *Collector) closeAll() error {
 	err := c.writeAll()
 	for key, f := range c.files {
 		c.closeFile(f)
+		if err == nil {
+			if _, serr := os.Stat(filepath.Join(f.dir, f.name)); serr == nil {
+				c.toParquet(filepath.Join(f.dir, f.name))
+			}
+		}
 		delete(c.files, key)
 	}
 	if err == nil && c.dirty {
