@@ -52,6 +52,17 @@ bench:
 	go run ./tools/bench -dir bench -packets 1000000
 	go test -run '^$$' -bench . -benchmem ./capture/ ./decoder/
 
+.PHONY: duckdb
+# duckdb checks the Parquet files with an independent reader: DuckDB
+# (@duckdb/node-api at the versions tools/duckdb/package-lock.json pins; Node
+# and npm from Debian's nodejs and npm) reads every Parquet file net capture
+# -parquet writes for testdata/ and the shared captures, and each is compared
+# with the .ncap.gz of the same input (make test runs the same tests once
+# tools/duckdb/node_modules is installed; .ci/run installs it).
+duckdb:
+	cd tools/duckdb && npm ci --no-audit --no-fund
+	go test -count=1 -run TestParquetDuckDB -v ./capture/
+
 .PHONY: python
 # python checks that another language reads the record files: every file the
 # engine writes for testdata/ is read by tools/python/read_ncap.py (Debian's
