@@ -79,4 +79,3 @@ func scalar(fd protoreflect.FieldDescriptor, v int) protoreflect.Value {
 	}
 	panic(fd.Kind().String())
 }
-
