@@ -592,17 +592,7 @@ func (c *wcol) value(b array.Builder, num uint64, raw []byte) {
 	case protoreflect.BytesKind:
 		b.(*array.BinaryBuilder).Append(raw)
 	case protoreflect.EnumKind:
-		sb := b.(*array.StringBuilder)
-		n := int32(num)
-		if n >= 0 && int(n) < len(c.enums) && c.enums[n] != "" {
-			sb.Append(c.enums[n])
-			return
-		}
-		if ev := c.enumd.ByNumber(protoreflect.EnumNumber(n)); ev != nil {
-			sb.Append(string(ev.Name()))
-			return
-		}
-		sb.Append(strconv.Itoa(int(n)))
+		b.(*array.StringBuilder).Append(c.enumName(int32(num)))
 	}
 }
 

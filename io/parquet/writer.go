@@ -58,9 +58,10 @@ type Writer struct {
 	buf    []byte // scratch for Write
 	nextra int
 	schema *arrow.Schema
-	rb     *array.RecordBuilder
+	flats  []*flat         // by column: top-level scalars (and extra columns)
+	bs     []array.Builder // by column: the other columns
 	fw     *pqarrow.FileWriter
-	rows   int // rows held in rb
+	rows   int // rows held
 	held   int // bytes of the held records
 	max    int
 	n      int64
@@ -183,7 +184,15 @@ func newWriter(f *os.File, path string, mt protoreflect.MessageType, h *types.He
 			}
 		}
 	}
-	w.rb = array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	w.flats = make([]*flat, len(schema.Fields()))
+	w.bs = make([]array.Builder, len(schema.Fields()))
+	for i, fld := range schema.Fields() {
+		if i >= len(pl.cols) || pl.cols[i].kind == kScalar {
+			w.flats[i] = newFlat(fld.Type)
+		} else {
+			w.bs[i] = array.NewBuilder(memory.DefaultAllocator, fld.Type)
+		}
+	}
 	return w, nil
 }
 
@@ -224,12 +233,21 @@ func (w *Writer) add(rec []byte, extra []string) error {
 	if err := w.plan.read(rec); err != nil {
 		return fmt.Errorf("%s: %w", w.path, w.plan.errorf(err))
 	}
-	if err := w.plan.put(w.rb.Field); err != nil {
-		w.broken = fmt.Errorf("%s: %w", w.path, w.plan.errorf(err))
-		return w.broken
+	for i, c := range w.plan.cols {
+		if f := w.flats[i]; f != nil {
+			if !c.seen {
+				c.num, c.raw = 0, nil
+			}
+			f.appendValue(c, c.num, c.raw)
+			continue
+		}
+		if err := c.put(w.bs[i]); err != nil {
+			w.broken = fmt.Errorf("%s: %w", w.path, w.plan.errorf(err))
+			return w.broken
+		}
 	}
 	for i, v := range extra {
-		w.rb.Field(len(w.plan.cols) + i).(*array.StringBuilder).Append(v)
+		w.flats[len(w.plan.cols)+i].appendBytes([]byte(v))
 	}
 	w.rows++
 	w.held += len(rec)
@@ -262,16 +280,28 @@ func (w *Writer) flush() error {
 	if w.rows == 0 {
 		return nil
 	}
-	full := w.rows >= w.max
-	rec := w.rb.NewRecordBatch()
-	defer rec.Release()
-	w.rows, w.held = 0, 0
-	if full {
-		// A type that fills a group will likely fill the next: room
-		// for it at once instead of growing the buffers step by step.
-		w.rb.Reserve(w.max)
+	cols := make([]arrow.Array, len(w.flats))
+	for i, f := range w.flats {
+		if f != nil {
+			cols[i] = f.array(w.rows)
+		} else {
+			cols[i] = w.bs[i].NewArray()
+		}
 	}
-	if err := w.fw.Write(rec); err != nil {
+	rec := array.NewRecordBatch(w.schema, cols, int64(w.rows))
+	for _, c := range cols {
+		c.Release()
+	}
+	err := w.fw.Write(rec)
+	rec.Release()
+	// The group is encoded: the flat columns' memory serves the next.
+	for _, f := range w.flats {
+		if f != nil {
+			f.reset()
+		}
+	}
+	w.rows, w.held = 0, 0
+	if err != nil {
 		return fmt.Errorf("%s: %w", w.path, err)
 	}
 	w.groups++
@@ -298,7 +328,11 @@ func (w *Writer) Close() error {
 		err = w.flush()
 	}
 	w.closed = true
-	w.rb.Release()
+	for _, b := range w.bs {
+		if b != nil {
+			b.Release()
+		}
+	}
 	if cerr := w.fw.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("%s: %w", w.path, cerr)
 	}
