@@ -47,9 +47,12 @@ test: check
 # bench builds a 1M-packet capture from testdata/ under bench/ and compares
 # net capture with a decode-only baseline (packets/s, ratio, peak memory),
 # and net agent replaying it to net collect on 127.0.0.1 with net capture
-# (packets/s, ratio, CPU time and peak memory of each process, 3 pairs).
+# (packets/s, ratio, CPU time and peak memory of each process, 3 pairs);
+# then net capture -parquet against net capture on the same capture
+# (packets/s, CPU time and the bytes of each type's files, 3 pairs).
 bench:
 	go run ./tools/bench -dir bench -packets 1000000
+	go run ./tools/bench -dir bench -packets 1000000 -parquet -runs 3
 	go test -run '^$$' -bench . -benchmem ./capture/ ./decoder/
 
 .PHONY: duckdb

@@ -31,8 +31,9 @@ const usageText = `usage: net label -read <capture folder> -alerts eve.json|fast
        net label -read <capture folder> -attacks attacks.yml -out <folder> [flags]
 
 Writes every record of the folder net capture wrote once, as <Type>_labeled.csv.gz
-(or, with -parquet, <Type>_labeled.parquet), with a last column "label": the matching alert's classification (its signature
-when it has none, or with -description), or "normal" when nothing matched.
+(or, with -parquet, <Type>_labeled.parquet), with a last column "label": the
+matching alert's classification (its signature when it has none, or with
+-description), or "normal" when nothing matched.
 
 Matching, per record type:
   Connection, Flow and stream records (HTTP, TLSClientHello, TLSServerHello, SSH,
