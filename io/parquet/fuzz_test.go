@@ -71,4 +71,3 @@ func FuzzWireReader(f *testing.F) {
 		}
 	})
 }
-
