@@ -48,7 +48,7 @@ func (f *flat) appendBytes(b []byte) {
 // appendValue adds one value of c, decoded from the wire: num for numbers,
 // raw for text and bytes.
 func (f *flat) appendValue(c *wcol, num uint64, raw []byte) {
-	switch c.fd.Kind() {
+	switch c.pk {
 	case protoreflect.BoolKind:
 		f.bits = append(f.bits, num != 0)
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:

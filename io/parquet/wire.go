@@ -38,6 +38,8 @@ type plan struct {
 // wcol is one column and, while a message is read, what was found for it.
 type wcol struct {
 	fd    protoreflect.FieldDescriptor
+	pk    protoreflect.Kind // fd.Kind(), asked once: it is an interface call
+	want  protowire.Type    // the wire type of one value (bytes for maps and JSON)
 	field arrow.Field
 	kind  colKind
 	sub   *plan                    // message fields, list/map elements of message type, chains
@@ -91,6 +93,16 @@ func newPlan(md protoreflect.MessageDescriptor, skip protoreflect.FieldNumber, p
 }
 
 func newCol(fd protoreflect.FieldDescriptor, path map[protoreflect.FullName]bool) *wcol {
+	c := newColKind(fd, path)
+	c.pk = fd.Kind()
+	c.want = wireTypeOf(fd)
+	if c.kind == kMap || c.kind == kJSON {
+		c.want = protowire.BytesType
+	}
+	return c
+}
+
+func newColKind(fd protoreflect.FieldDescriptor, path map[protoreflect.FullName]bool) *wcol {
 	c := &wcol{fd: fd}
 	name := string(fd.Name())
 	elem := fd
@@ -249,10 +261,7 @@ func (p *plan) read(b []byte) error {
 			b = b[n:]
 			continue
 		}
-		want := wireTypeOf(c.fd)
-		if c.kind == kMap || c.kind == kJSON {
-			want = protowire.BytesType
-		}
+		want := c.want
 		switch typ {
 		case protowire.VarintType:
 			v, n := protowire.ConsumeVarint(b)
@@ -390,7 +399,7 @@ func (c *wcol) put(b array.Builder) error {
 			}
 			return nil
 		}
-		if wireTypeOf(c.fd) == protowire.BytesType {
+		if c.want == protowire.BytesType {
 			for _, e := range c.more {
 				c.value(vb, 0, e)
 			}
@@ -554,7 +563,7 @@ func (c *wcol) putJSON(sb *array.StringBuilder) error {
 }
 
 func (c *wcol) signed(v uint64) int64 {
-	switch c.fd.Kind() {
+	switch c.pk {
 	case protoreflect.Sint32Kind, protoreflect.Sint64Kind:
 		return protowire.DecodeZigZag(v)
 	case protoreflect.Sfixed32Kind:
@@ -567,7 +576,7 @@ func (c *wcol) signed(v uint64) int64 {
 
 // value appends one scalar value: num for numbers, raw for text and bytes.
 func (c *wcol) value(b array.Builder, num uint64, raw []byte) {
-	switch c.fd.Kind() {
+	switch c.pk {
 	case protoreflect.BoolKind:
 		b.(*array.BooleanBuilder).Append(num != 0)
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
