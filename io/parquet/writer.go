@@ -22,7 +22,7 @@ import (
 )
 
 // DefaultRowGroupRows is the rows of one row group unless Options say
-// otherwise: large enough that zstd and the dictionaries find repetition,
+// otherwise: large enough that zstd and the delta encoding find repetition,
 // small enough that the rows held before a group is written stay a few MiB
 // for the common record types.
 const DefaultRowGroupRows = 65536
@@ -53,7 +53,6 @@ type Writer struct {
 	f      *os.File
 	bw     *bufio.Writer
 	md     protoreflect.MessageDescriptor
-	mt     protoreflect.MessageType
 	plan   *plan
 	buf    []byte // scratch for Write
 	nextra int
@@ -124,7 +123,7 @@ func newWriter(f *os.File, path string, mt protoreflect.MessageType, h *types.He
 	base := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithCompressionLevel(1),
-		parquet.WithDictionaryDefault(true),
+		parquet.WithDictionaryDefault(false),
 		parquet.WithMaxRowGroupLength(int64(rows)),
 		parquet.WithCreatedBy("netcap " + h.GetVersion()),
 		parquet.WithVersion(parquet.V2_6),
@@ -135,8 +134,8 @@ func newWriter(f *os.File, path string, mt protoreflect.MessageType, h *types.He
 	if err != nil {
 		return nil, fmt.Errorf("%s: parquet schema: %w", path, err)
 	}
-	// Measured on make bench's capture (docs/performance.md): numbers
-	// need no dictionary; timestamps, frame numbers, ports and lengths
+	// Measured on make bench's capture (docs/performance.md): no column
+	// gains from a dictionary; timestamps, frame numbers, ports and lengths
 	// change little from row to row, which DELTA_BINARY_PACKED turns into
 	// a few bits each (the files shrank from 69 % to 25 % of the
 	// .ncap.gz). Text without a dictionary, left to zstd, came out smaller
@@ -147,17 +146,13 @@ func newWriter(f *os.File, path string, mt protoreflect.MessageType, h *types.He
 		col := pqschema.Column(i)
 		switch col.PhysicalType() {
 		case parquet.Types.Int64, parquet.Types.Int32:
-			base = append(base, parquet.WithDictionaryPath(col.ColumnPath(), false),
-				parquet.WithEncodingPath(col.ColumnPath(), parquet.Encodings.DeltaBinaryPacked))
+			base = append(base, parquet.WithEncodingPath(col.ColumnPath(), parquet.Encodings.DeltaBinaryPacked))
 		case parquet.Types.ByteArray:
 			base = append(base, parquet.WithStatsPath(col.ColumnPath(), false))
-			base = append(base, parquet.WithDictionaryPath(col.ColumnPath(), false))
-		default:
-			base = append(base, parquet.WithDictionaryPath(col.ColumnPath(), false))
 		}
 	}
 	props := parquet.NewWriterProperties(base...)
-	w := &Writer{path: path, f: f, md: md, mt: mt, plan: pl, nextra: len(o.Extra), schema: schema, max: rows}
+	w := &Writer{path: path, f: f, md: md, plan: pl, nextra: len(o.Extra), schema: schema, max: rows}
 	w.bw = bufio.NewWriterSize(f, 256<<10)
 	// The Arrow schema is not stored beside the Parquet one: the Parquet
 	// logical types say all (readers map them back), and it would cost
