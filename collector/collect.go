@@ -58,7 +58,8 @@ type CollectorConfig struct {
 	MaxOpenFiles int
 	// Parquet also writes each record file as Parquet (package ncparquet)
 	// once it is complete: a rotated <Type>-<time>.ncap.gz as
-	// <Type>-<time>.parquet beside it, and, when the collector stops, each
+	// <Type>-<time>.parquet beside it (on a goroutine of its own, one file
+	// at a time, while collection goes on), and, when the collector stops, each
 	// <Type>.ncap.gz still being appended to as <Type>.parquet (written
 	// again at the next stop, as the file grows). The .ncap.gz files stay:
 	// they are what a collector killed at any point resumes from, which a
@@ -164,6 +165,15 @@ type Collector struct {
 	TooManyHeld             atomic.Int64 // parts sent to the dead letters for MaxHeldPerSensor or MaxHeld
 	OutOfOrder              atomic.Int64 // parts written after OrderWait without an earlier one
 	ParquetFailed           atomic.Int64 // Parquet copies not written (Parquet), each warned about
+
+	// Parquet copies of rotated files are written by one goroutine at a
+	// time beside the collection (converting a 1 GB file takes minutes,
+	// longer than -ack-wait); their failures wait in pqFailed for the
+	// collector's own goroutine to report, which writes every log line.
+	pqWG     sync.WaitGroup
+	pqOne    chan struct{}
+	pqMu     sync.Mutex
+	pqFailed []string
 }
 
 type outFile struct {
@@ -1017,6 +1027,7 @@ func (c *Collector) writeAll() error {
 			return err
 		}
 	}
+	c.reportParquet()
 	return nil
 }
 
@@ -1035,6 +1046,7 @@ func (c *Collector) commitQueued() {
 }
 
 func (c *Collector) rotateIdle() error {
+	c.reportParquet()
 	if c.cfg.Rotate <= 0 {
 		return nil
 	}
@@ -1071,7 +1083,7 @@ func (c *Collector) rotate(key string, f *outFile) error {
 		dst := filepath.Join(f.dir, name)
 		if _, err := os.Stat(dst); errors.Is(err, os.ErrNotExist) {
 			if os.Rename(filepath.Join(f.dir, f.name), dst) == nil {
-				c.toParquet(dst)
+				c.toParquetLater(dst)
 			}
 			break
 		}
@@ -1081,16 +1093,53 @@ func (c *Collector) rotate(key string, f *outFile) error {
 }
 
 // toParquet writes the record file path as Parquet beside it (-parquet). A
-// failure is reported and leaves the record file as it is: the records are
-// kept, only their Parquet copy is missing.
-func (c *Collector) toParquet(path string) {
+// failure is counted and returned as a line to report; the record file is
+// kept as it is, only its Parquet copy is missing.
+func (c *Collector) toParquet(path string) (failure string) {
 	if !c.cfg.Parquet {
-		return
+		return ""
 	}
 	dst := strings.TrimSuffix(path, ".ncap.gz") + ncparquet.Ext
 	if _, err := ncparquet.Convert(path, dst, ncparquet.Options{RowGroupRows: c.cfg.ParquetRows}); err != nil {
 		c.ParquetFailed.Add(1)
-		c.warn("Parquet copy of %s not written: %v", path, err)
+		return fmt.Sprintf("Parquet copy of %s not written: %v", path, err)
+	}
+	return ""
+}
+
+// toParquetLater converts a rotated file, which nothing writes any more, on
+// a goroutine of its own (one conversion at a time).
+func (c *Collector) toParquetLater(path string) {
+	if !c.cfg.Parquet {
+		return
+	}
+	c.pqMu.Lock()
+	if c.pqOne == nil {
+		c.pqOne = make(chan struct{}, 1)
+	}
+	c.pqMu.Unlock()
+	c.pqWG.Add(1)
+	go func() {
+		defer c.pqWG.Done()
+		c.pqOne <- struct{}{}
+		failure := c.toParquet(path)
+		<-c.pqOne
+		if failure != "" {
+			c.pqMu.Lock()
+			c.pqFailed = append(c.pqFailed, failure)
+			c.pqMu.Unlock()
+		}
+	}()
+}
+
+// reportParquet logs the conversions that failed since the last call.
+func (c *Collector) reportParquet() {
+	c.pqMu.Lock()
+	failed := c.pqFailed
+	c.pqFailed = nil
+	c.pqMu.Unlock()
+	for _, line := range failed {
+		c.warn("%s", line)
 	}
 }
 
@@ -1101,14 +1150,22 @@ func (c *Collector) closeAll() error {
 			c.closeFile(f)
 			delete(c.files, key)
 		}
+		c.pqWG.Wait()
+		c.reportParquet()
 		return nil
 	}
 	err := c.writeAll()
+	// The rotated files' copies first: every copy is written when Run
+	// returns.
+	c.pqWG.Wait()
+	c.reportParquet()
 	for key, f := range c.files {
 		c.closeFile(f)
 		if err == nil {
 			if _, serr := os.Stat(filepath.Join(f.dir, f.name)); serr == nil {
-				c.toParquet(filepath.Join(f.dir, f.name))
+				if failure := c.toParquet(filepath.Join(f.dir, f.name)); failure != "" {
+					c.warn("%s", failure)
+				}
 			}
 		}
 		delete(c.files, key)

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,5 +47,30 @@ func TestRotateParquet(t *testing.T) {
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(tmp) != 0 {
 		t.Errorf("temporary files left: %v", tmp)
+	}
+}
+
+// TestParquetCopyFails: a copy that cannot be written is counted and
+// reported in one line naming the record file, which stays complete.
+func TestParquetCopyFails(t *testing.T) {
+	path := filepath.Join("..", "testdata", "loopback.pcap")
+	_, _, js := startJS(t, t.TempDir())
+	ag := replay(t, js, path, "lab", 0)
+	out := t.TempDir()
+	// A folder where the copy's temporary file would go.
+	if err := os.MkdirAll(filepath.Join(out, "lab", "TCP.parquet.tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var log testutil.SyncBuffer
+	c := collectWith(t, js, CollectorConfig{Out: out, Version: "test", Parquet: true, Log: &log},
+		func(c *Collector) bool { return c.Records.Load() >= ag.Records.Load() })
+	if c.ParquetFailed.Load() != 1 || !strings.Contains(log.String(), "Parquet copy of "+filepath.Join(out, "lab", "TCP.ncap.gz")+" not written") {
+		t.Errorf("%d copies failed; log %q", c.ParquetFailed.Load(), log.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "lab", "UDP.parquet")); err != nil {
+		t.Errorf("the other copies were not written: %v", err)
+	}
+	if n := len(testutil.RawRecords(t, filepath.Join(out, "lab", "TCP.ncap.gz"))); n == 0 {
+		t.Error("the record file is empty")
 	}
 }
