@@ -26,6 +26,7 @@ type Config struct {
 	Sep         string         // CSV separator
 	UTC         bool           // timestamps as text
 	Parquet     bool           // <Type>_labeled.parquet instead of CSV (Sep and UTC unused)
+	ParquetRows int            // rows of one Parquet row group; 0: ncparquet.DefaultRowGroupRows
 	Workers     int            // files labelled at once (default: CPUs)
 }
 

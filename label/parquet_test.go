@@ -23,7 +23,7 @@ func TestParquetLabels(t *testing.T) {
 	yml := filepath.Join(t.TempDir(), "attacks.yml")
 	os.WriteFile(yml, []byte("timezone: UTC\nattacks:\n  - name: loop attack\n    start: 2000-01-01 00:00:00\n    end: 2100-01-01 00:00:00\n    attackers: [\"::1\"]\n    victims: [\"::1\"]\n    category: intrusion\n"), 0o644)
 	sumCSV, outCSV := run(t, recs, Config{Attacks: yml, Sep: ","})
-	sumPq, outPq := run(t, recs, Config{Attacks: yml, Parquet: true})
+	sumPq, outPq := run(t, recs, Config{Attacks: yml, Parquet: true, ParquetRows: 16})
 	if len(sumPq.Types) != len(sumCSV.Types) || len(sumPq.Types) < 10 {
 		t.Fatalf("%d types as Parquet, %d as CSV", len(sumPq.Types), len(sumCSV.Types))
 	}
@@ -33,7 +33,10 @@ func TestParquetLabels(t *testing.T) {
 			t.Errorf("%s: file %s", tr.Type, tr.File)
 		}
 		csvTable := readTable(t, outCSV, tr.Type, ',')
-		labels, ncols := parquetLabels(t, filepath.Join(outPq, tr.File))
+		labels, ncols, groups := parquetLabels(t, filepath.Join(outPq, tr.File))
+		if want := (len(labels) + 15) / 16; groups != want {
+			t.Errorf("%s: %d rows in %d row groups, want %d of at most 16 rows", tr.Type, len(labels), groups, want)
+		}
 		if len(labels) != len(csvTable.rows) {
 			t.Fatalf("%s: %d Parquet rows, %d CSV rows", tr.Type, len(labels), len(csvTable.rows))
 		}
@@ -54,9 +57,9 @@ func TestParquetLabels(t *testing.T) {
 	}
 }
 
-// parquetLabels returns the label column of a labelled Parquet file and
-// its number of columns, checking that label is the last.
-func parquetLabels(t *testing.T, path string) ([]string, int) {
+// parquetLabels returns the label column of a labelled Parquet file, its
+// number of columns and of row groups, checking that label is the last.
+func parquetLabels(t *testing.T, path string) ([]string, int, int) {
 	t.Helper()
 	rdr, err := file.OpenParquetFile(path, false)
 	if err != nil {
@@ -86,5 +89,5 @@ func parquetLabels(t *testing.T, path string) ([]string, int) {
 	if kv := rdr.MetaData().KeyValueMetadata().FindValue("netcap.type"); kv == nil || !strings.HasPrefix(filepath.Base(path), *kv+"_") {
 		t.Errorf("%s: netcap.type metadata %v", path, kv)
 	}
-	return out, int(tbl.NumCols())
+	return out, int(tbl.NumCols()), rdr.NumRowGroups()
 }

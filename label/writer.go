@@ -338,7 +338,7 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 // column; the record file's header becomes the file's metadata.
 func (m *matcher) labelParquet(r *ncio.Reader, in, path string, f *fields, rec proto.Message, res *TypeResult) error {
 	h := proto.Clone(r.Header()).(*types.Header)
-	w, err := ncparquet.Create(path, h.Type, h, ncparquet.Options{Extra: []string{Column}})
+	w, err := ncparquet.Create(path, h.Type, h, ncparquet.Options{Extra: []string{Column}, RowGroupRows: m.cfg.ParquetRows})
 	if err != nil {
 		return err
 	}

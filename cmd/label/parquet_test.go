@@ -13,6 +13,9 @@ func TestParquetFlag(t *testing.T) {
 	recs, _ := loopbackRecords(t)
 	p := filepath.Join(t.TempDir(), "attacks.yml")
 	os.WriteFile(p, []byte("timezone: UTC\nattacks:\n  - name: x\n    start: 2000-01-01 00:00:00\n    end: 2000-01-01 01:00:00\n    attackers: [\"::1\"]\n    category: c\n"), 0o644)
+	if _, stderr, code := label(t, "-read", recs, "-attacks", p, "-parquet", "-parquet-rows", "0", "-out", filepath.Join(t.TempDir(), "out")); code != 2 || !strings.Contains(stderr, "-parquet-rows 0") {
+		t.Errorf("-parquet-rows 0: exit %d, stderr %q", code, stderr)
+	}
 	for _, extra := range [][]string{{"-utc"}, {"-csv-sep", ";"}} {
 		args := append([]string{"-read", recs, "-attacks", p, "-parquet", "-out", filepath.Join(t.TempDir(), "out")}, extra...)
 		_, stderr, code := label(t, args...)
