@@ -25,6 +25,8 @@ type Config struct {
 	Exclude     []string       // classifications or signatures whose alerts are dropped
 	Sep         string         // CSV separator
 	UTC         bool           // timestamps as text
+	Parquet     bool           // <Type>_labeled.parquet instead of CSV (Sep and UTC unused)
+	ParquetRows int            // rows of one Parquet row group; 0: ncparquet.DefaultRowGroupRows
 	Workers     int            // files labelled at once (default: CPUs)
 }
 

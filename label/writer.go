@@ -11,11 +11,13 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
+	ncparquet "github.com/netcap/netcap/io/parquet"
 	"github.com/netcap/netcap/types"
 )
 
@@ -282,6 +284,10 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 		sep = ","
 	}
 	res := &TypeResult{Type: name, File: name + "_labeled.csv.gz", Labels: map[string]int64{}}
+	if m.cfg.Parquet {
+		res.File = name + "_labeled" + ncparquet.Ext
+		return res, m.labelParquet(r, in, filepath.Join(dir, res.File), f, rec, res)
+	}
 
 	fh, err := os.Create(filepath.Join(dir, res.File))
 	if err != nil {
@@ -325,4 +331,34 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 		return nil, err
 	}
 	return res, fh.Close()
+}
+
+// labelParquet writes the records of r with their label as a Parquet file:
+// the record's columns as net capture -parquet writes them, then the label
+// column; the record file's header becomes the file's metadata.
+func (m *matcher) labelParquet(r *ncio.Reader, in, path string, f *fields, rec proto.Message, res *TypeResult) error {
+	h := proto.Clone(r.Header()).(*types.Header)
+	w, err := ncparquet.Create(path, h.Type, h, ncparquet.Options{Extra: []string{Column}, RowGroupRows: m.cfg.ParquetRows})
+	if err != nil {
+		return err
+	}
+	md := rec.ProtoReflect().Descriptor()
+	chk := wirecheck.NewChecker(md, wirecheck.Default)
+	for {
+		if err := nextRecord(r, chk, in, res.Records, rec); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			w.Close()
+			return err
+		}
+		l := m.label(f, rec.ProtoReflect())
+		res.Records++
+		res.Labels[l]++
+		if err := w.WriteExtra(rec, l); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
 }

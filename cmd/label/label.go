@@ -16,6 +16,7 @@ import (
 
 	"github.com/netcap/netcap/internal/cli"
 	ncio "github.com/netcap/netcap/io"
+	ncparquet "github.com/netcap/netcap/io/parquet"
 	lab "github.com/netcap/netcap/label"
 )
 
@@ -30,9 +31,10 @@ func Run(args []string) int {
 const usageText = `usage: net label -read <capture folder> -alerts eve.json|fast.log [-tz zone] -out <folder> [flags]
        net label -read <capture folder> -attacks attacks.yml -out <folder> [flags]
 
-Writes every record of the folder net capture wrote once, as <Type>_labeled.csv.gz,
-with a last column "label": the matching alert's classification (its signature
-when it has none, or with -description), or "normal" when nothing matched.
+Writes every record of the folder net capture wrote once, as <Type>_labeled.csv.gz
+(or, with -parquet, <Type>_labeled.parquet), with a last column "label": the
+matching alert's classification (its signature when it has none, or with
+-description), or "normal" when nothing matched.
 
 Matching, per record type:
   Connection, Flow and stream records (HTTP, TLSClientHello, TLSServerHello, SSH,
@@ -107,6 +109,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Collect, "collect", false, "label with every matching label joined by \" | \" (default: the most severe alert)")
 	fs.BoolVar(&cfg.Description, "description", false, "label with the alert's signature text (attack name and MITRE id) instead of its classification (category)")
 	fs.BoolVar(&cfg.UTC, "utc", false, "write timestamps as RFC 3339 UTC text instead of Unix nanoseconds")
+	fs.BoolVar(&cfg.Parquet, "parquet", false, "write <Type>_labeled.parquet (the records' typed columns, then label) instead of CSV, for pandas, DuckDB, Spark (docs/parquet.md)")
+	fs.IntVar(&cfg.ParquetRows, "parquet-rows", ncparquet.DefaultRowGroupRows, "most rows of one Parquet row group")
 	fs.IntVar(&cfg.Workers, "workers", 0, "record files labelled at once (default: number of CPUs)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -145,6 +149,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Sep == "" || strings.ContainsAny(cfg.Sep, "\"\r\n") {
 		fmt.Fprintf(stderr, "net label: -csv-sep %q: a separator must not be empty or hold a quote or a line break\n", cfg.Sep)
+		return 2
+	}
+	if cfg.ParquetRows < 1 {
+		fmt.Fprintf(stderr, "net label: -parquet-rows %d: must be at least 1\n", cfg.ParquetRows)
+		return 2
+	}
+	if cfg.Parquet && (cfg.UTC || cfg.Sep != ",") {
+		fmt.Fprintln(stderr, "net label: -utc and -csv-sep shape CSV text; -parquet writes typed columns (timestamps as TIMESTAMP): drop them")
 		return 2
 	}
 	for _, x := range strings.Split(*exclude, ",") {
