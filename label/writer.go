@@ -274,9 +274,11 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 	rec := r.New()
 	md := rec.ProtoReflect().Descriptor()
 	f := fieldsOf(t, md)
-	cols := make([]protoreflect.FieldDescriptor, md.Fields().Len())
-	for i := range cols {
-		cols[i] = md.Fields().Get(i)
+	cols := make([]protoreflect.FieldDescriptor, 0, md.Fields().Len()) // not nil: nil means every field
+	for i := range md.Fields().Len() {
+		if fd := md.Fields().Get(i); !slices.Contains(m.cfg.Drop, string(fd.Name())) {
+			cols = append(cols, fd)
+		}
 	}
 	format := ncio.Format{Sep: m.cfg.Sep, UTC: m.cfg.UTC, Fields: cols}
 	sep := format.Sep
@@ -338,7 +340,7 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 // column; the record file's header becomes the file's metadata.
 func (m *matcher) labelParquet(r *ncio.Reader, in, path string, f *fields, rec proto.Message, res *TypeResult) error {
 	h := proto.Clone(r.Header()).(*types.Header)
-	w, err := ncparquet.Create(path, h.Type, h, ncparquet.Options{Extra: []string{Column}, RowGroupRows: m.cfg.ParquetRows})
+	w, err := ncparquet.Create(path, h.Type, h, ncparquet.Options{Extra: []string{Column}, RowGroupRows: m.cfg.ParquetRows, Drop: m.cfg.Drop})
 	if err != nil {
 		return err
 	}

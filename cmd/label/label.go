@@ -14,10 +14,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/cli"
 	ncio "github.com/netcap/netcap/io"
 	ncparquet "github.com/netcap/netcap/io/parquet"
 	lab "github.com/netcap/netcap/label"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Run runs "net label" with args and returns the exit code: 0 on success, 1
@@ -87,6 +89,8 @@ examples:
   net label -read traffic_ncap -alerts fast.log -tz UTC -out traffic_labeled
   net label -read traffic_ncap -attacks attacks.yml -out traffic_labeled
   net label -read traffic_ncap -alerts eve.json -collect -description -csv-sep "\t" -out traffic_labeled
+  net label -read traffic_ncap -alerts eve.json -parquet -drop-identifiers -out dataset
+      (dataset/FlowFeatures_labeled.parquet: a row per connection, its features and label: docs/parquet.md)
 
 flags:
 `
@@ -100,6 +104,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		exclude = fs.String("exclude", "", "comma-separated `classifications` (or signatures) whose alerts are ignored, e.g. \"Not Suspicious Traffic,Unknown Traffic\"")
 		sep     = fs.String("csv-sep", ",", "CSV column `separator`; \\t for TSV")
 		quiet   = fs.Bool("quiet", false, "no summary")
+		drop    = fs.String("drop", "", "comma-separated `fields` left out of every output file (for a dataset: what a model must not learn from)")
+		dropIDs = fs.Bool("drop-identifiers", false, "leave out the fields that name a host, a connection or a moment: "+strings.Join(lab.Identifiers, ", "))
 	)
 	fs.StringVar(&cfg.Read, "read", "", "`folder` of record files written by net capture (required)")
 	fs.StringVar(&cfg.Alerts, "alerts", "", "Suricata alert `file`: EVE JSON (eve.json) or fast.log, told apart by content")
@@ -158,6 +164,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.Parquet && (cfg.UTC || cfg.Sep != ",") {
 		fmt.Fprintln(stderr, "net label: -utc and -csv-sep shape CSV text; -parquet writes typed columns (timestamps as TIMESTAMP): drop them")
 		return 2
+	}
+	if *dropIDs {
+		cfg.Drop = append(cfg.Drop, lab.Identifiers...)
+	}
+	for _, x := range strings.Split(*drop, ",") {
+		if x = strings.TrimSpace(x); x == "" {
+			continue
+		}
+		if !anyRecordHas(x) {
+			fmt.Fprintf(stderr, "net label: -drop %s: no record type has this field (net capture -decoders lists them)\n", x)
+			return 2
+		}
+		cfg.Drop = append(cfg.Drop, x)
 	}
 	for _, x := range strings.Split(*exclude, ",") {
 		if x = strings.TrimSpace(x); x != "" {
@@ -273,4 +292,14 @@ func cell(s string) string {
 		n++
 	}
 	return b.String()
+}
+
+// anyRecordHas reports whether a record type has a field of that name.
+func anyRecordHas(name string) bool {
+	for _, t := range decoder.RecordTypes() {
+		if md := ncio.MessageDescriptor(t); md != nil && md.Fields().ByName(protoreflect.Name(name)) != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -41,6 +42,9 @@ type Options struct {
 	// Extra names string columns that follow the record's fields, filled
 	// by WriteExtra (net label's label column).
 	Extra []string
+	// Drop names fields of the record left out of the file (net label
+	// -drop); names the type does not have are ignored.
+	Drop []string
 }
 
 // Ext is the file name extension of Parquet files.
@@ -92,12 +96,25 @@ func Create(path string, t types.Type, h *types.Header, o Options) (*Writer, err
 // Schema returns the Arrow schema of record type md's Parquet files (the
 // Parquet schema is derived from it), with extra string columns at the end.
 func Schema(md protoreflect.MessageDescriptor, extra ...string) *arrow.Schema {
-	s, _ := schemaOf(md, extra)
+	s, _ := schemaOf(md, extra, nil)
 	return s
 }
 
-func schemaOf(md protoreflect.MessageDescriptor, extra []string) (*arrow.Schema, *plan) {
+func schemaOf(md protoreflect.MessageDescriptor, extra, drop []string) (*arrow.Schema, *plan) {
 	p := newPlan(md, 0, map[protoreflect.FullName]bool{})
+	if len(drop) > 0 {
+		// A dropped field has no column: reading skips it as it skips
+		// fields the type does not have.
+		kept := p.cols[:0]
+		for _, c := range p.cols {
+			if slices.Contains(drop, string(c.fd.Name())) {
+				p.byNum[c.fd.Number()] = nil
+				continue
+			}
+			kept = append(kept, c)
+		}
+		p.cols = kept
+	}
 	fields := make([]arrow.Field, 0, len(p.cols)+len(extra))
 	for _, c := range p.cols {
 		fields = append(fields, c.field)
@@ -115,7 +132,7 @@ func newWriter(f *os.File, path string, mt protoreflect.MessageType, h *types.He
 			return nil, fmt.Errorf("parquet: extra column %q is also a field of %s", name, md.Name())
 		}
 	}
-	schema, pl := schemaOf(md, o.Extra)
+	schema, pl := schemaOf(md, o.Extra, o.Drop)
 	rows := o.RowGroupRows
 	if rows <= 0 {
 		rows = DefaultRowGroupRows
