@@ -357,38 +357,22 @@ func (w *writer) open(t types.Type) (*typeFile, error) {
 		head []byte
 		err  error
 	)
+	h := &types.Header{ // the file's header record, or a Parquet file's metadata
+		Created:          w.e.cfg.Output.Created.UnixNano(),
+		InputSource:      w.e.src.Name(),
+		Type:             t,
+		Version:          w.e.cfg.Output.Version,
+		ContainsPayloads: w.e.cfg.Decoding.Payloads,
+	}
 	if w.e.cfg.Output.CSV {
 		head = ncio.CSVHeaderLine(t, &ncio.CaptureCSV)
-	} else {
-		head, err = ncio.HeaderBytes(&types.Header{
-			Created:          w.e.cfg.Output.Created.UnixNano(),
-			InputSource:      w.e.src.Name(),
-			Type:             t,
-			Version:          w.e.cfg.Output.Version,
-			ContainsPayloads: w.e.cfg.Decoding.Payloads,
-		})
-		if err != nil {
-			return nil, err
-		}
+	} else if head, err = ncio.HeaderBytes(h); err != nil {
+		return nil, err
 	}
 	var nw PartWriter
 	if w.e.cfg.Output.Parquet {
-		h := &types.Header{
-			Created:          w.e.cfg.Output.Created.UnixNano(),
-			InputSource:      w.e.src.Name(),
-			Type:             t,
-			Version:          w.e.cfg.Output.Version,
-			ContainsPayloads: w.e.cfg.Decoding.Payloads,
-		}
 		nw, err = ncparquet.Create(outPath(w.e.cfg.Output.Dir, name+ext), t, h, ncparquet.Options{RowGroupRows: w.e.cfg.Output.ParquetRows})
 	} else if w.e.cfg.Output.Parts != nil {
-		h := &types.Header{
-			Created:          w.e.cfg.Output.Created.UnixNano(),
-			InputSource:      w.e.src.Name(),
-			Type:             t,
-			Version:          w.e.cfg.Output.Version,
-			ContainsPayloads: w.e.cfg.Decoding.Payloads,
-		}
 		nw, err = w.e.cfg.Output.Parts(t, h)
 	} else {
 		nw, err = ncio.CreateMembers(outPath(w.e.cfg.Output.Dir, name+ext), head, w.e.cfg.Output.Compress, w.mc)
