@@ -166,6 +166,7 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	if dec.MemCap > 0 {
 		dec.Options.MemCap = MemCapShare(dec.MemCap, dec.Workers)
 	}
+	dec.Options.Payloads = dec.Payloads
 	if out.Created.IsZero() {
 		out.Created = time.Now()
 	}

@@ -34,7 +34,8 @@ func (t *connTable) streamOf(c *conn) *streamState {
 	t.streamConns++
 	cip, sip, cmac, smac := t.endpoints(c)
 	st.info = ConnInfo{ClientIP: cip, ServerIP: sip, ClientPort: int32(c.cport), ServerPort: int32(c.sport),
-		ClientMAC: cmac, ServerMAC: smac, FlowID: c.uid, Handshake: c.handshake, Counters: &t.counters, Files: t.files}
+		ClientMAC: cmac, ServerMAC: smac, FlowID: c.uid, Handshake: c.handshake, Counters: &t.counters, Files: t.files,
+		Payloads: t.opts.Payloads}
 	for d := range st.out {
 		st.out[d] = func(data []byte, missed int, ts, frame int64) { t.deliver(c, d, data, missed, ts, frame) }
 	}

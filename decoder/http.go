@@ -209,8 +209,9 @@ type httpTx struct {
 
 // httpDir is the parsing state of one direction.
 type httpDir struct {
-	client bool
-	state  uint8
+	client   bool
+	payloads bool // -payload: the record keeps the body (httpMaxBody)
+	state    uint8
 	// buf holds the bytes of a header block, chunk-size or trailer line
 	// that spans chunks, or in hsIdle the first bytes of a line that may
 	// start a message.
@@ -288,6 +289,7 @@ func newHTTPParser() StreamParser {
 func (p *httpParser) Feed(c *Chunk, conn *ConnInfo, s Sink) {
 	if conn != nil {
 		p.cnt, p.files, p.conn = conn.Counters, conn.Files, conn
+		p.dir[0].payloads, p.dir[1].payloads = conn.Payloads, conn.Payloads
 	}
 	d := &p.dir[1]
 	if c.FromClient {
@@ -806,10 +808,24 @@ func httpFileName(header map[string]string, target string) string {
 	return Text([]byte(target))
 }
 
-// body keeps the first bytes of a message body for sniffing.
+// httpMaxBody bounds the body bytes a record keeps with -payload.
+const httpMaxBody = 64 << 10
+
+// body counts a message's body bytes, keeps the first for sniffing, and
+// with -payload up to httpMaxBody of them in the record.
 func (d *httpDir) body(b []byte) {
 	if d.file != nil {
 		d.file.write(b)
+	}
+	if d.tx != nil && len(b) > 0 {
+		n, keep := &d.tx.r.ResponseBodyLength, &d.tx.r.ResponseBody
+		if d.client {
+			n, keep = &d.tx.r.RequestBodyLength, &d.tx.r.RequestBody
+		}
+		*n += int64(len(b))
+		if d.payloads && len(*keep) < httpMaxBody {
+			*keep = append(*keep, b[:min(len(b), httpMaxBody-len(*keep))]...)
+		}
 	}
 	if d.tx == nil || d.sniffDone || len(d.sniff) >= httpSniffLen || len(b) == 0 {
 		return

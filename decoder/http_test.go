@@ -545,6 +545,8 @@ func httpFraming(r *types.HTTP) *types.HTTP {
 	r = proto.Clone(r).(*types.HTTP)
 	r.RequestHeader, r.ResponseHeader, r.Parameters, r.RequestCookies, r.ResponseCookies = nil, nil, nil, nil, nil
 	r.ContentTypeDetected, r.ResContentTypeDetected = "", ""
+	// TestHTTPBodies checks the bodies and their lengths.
+	r.RequestBodyLength, r.ResponseBodyLength, r.RequestBody, r.ResponseBody = 0, 0, nil, nil
 	return r
 }
 

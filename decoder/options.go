@@ -4,6 +4,10 @@ import "time"
 
 // Options are the knobs of the stateful decoders (flows, TCP streams).
 type Options struct {
+	// Payloads: stream parsers keep message bodies in their records
+	// (-payload; the engine sets it from its Payloads, which also fills
+	// the packet records' Payload fields).
+	Payloads bool
 	// Files receives the files stream parsers find (HTTP bodies) when File
 	// records are selected; nil: no File records. Shared by the workers.
 	Files *FileStore

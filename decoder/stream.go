@@ -33,6 +33,9 @@ type ConnInfo struct {
 	// Files is where parsers put the files they find; nil when File
 	// records are not selected.
 	Files *FileStore
+	// Payloads: parsers keep message bodies in their records (-payload:
+	// HTTP's RequestBody and ResponseBody).
+	Payloads bool
 }
 
 // StreamCounters are what stream parsers count, summed in Stats.

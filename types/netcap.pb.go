@@ -13040,9 +13040,6 @@ func (x *PPPControl) GetFlowID() string {
 	return ""
 }
 
-// SLARP is a Cisco Serial Line Address Resolution Protocol packet, carried
-// in Cisco HDLC frames (protocol 0x8035): an address request or reply, or
-// the keepalive that tells a serial link is up.
 // VSOCK is one packet between a virtual machine and its host (AF_VSOCK), as the Linux vsockmon
 // device captures it (link type 271): the monitor header, and for the virtio transport its
 // header. One record per packet.
@@ -13257,6 +13254,9 @@ func (x *VSOCK) GetFlowID() string {
 	return ""
 }
 
+// SLARP is a Cisco Serial Line Address Resolution Protocol packet, carried
+// in Cisco HDLC frames (protocol 0x8035): an address request or reply, or
+// the keepalive that tells a serial link is up.
 type SLARP struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp  int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`   // packet capture time, Unix ns
@@ -16421,8 +16421,18 @@ type HTTP struct {
 	// cookies set by the Set-Cookie header fields of the final response, name and value (attributes
 	// left out), in order; empty without
 	ResponseCookies []*HTTPCookie `protobuf:"bytes,40,rep,name=ResponseCookies,proto3" json:"ResponseCookies,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// with -payload: the request body as transferred, de-chunked, its content coding not undone
+	// (ReqContentEncoding names it), at most its first 65,536 bytes (RequestBodyLength counts all);
+	// empty without -payload or without a body
+	RequestBody []byte `protobuf:"bytes,41,opt,name=RequestBody,proto3" json:"RequestBody,omitempty"`
+	// with -payload: the response body, as RequestBody; empty without -payload or without a body
+	ResponseBody []byte `protobuf:"bytes,42,opt,name=ResponseBody,proto3" json:"ResponseBody,omitempty"`
+	// bytes of the request body read (de-chunked, content coding not undone), with or without
+	// -payload; bytes not captured are not counted
+	RequestBodyLength  int64 `protobuf:"varint,43,opt,name=RequestBodyLength,proto3" json:"RequestBodyLength,omitempty"`
+	ResponseBodyLength int64 `protobuf:"varint,44,opt,name=ResponseBodyLength,proto3" json:"ResponseBodyLength,omitempty"` // bytes of the response body read, as RequestBodyLength
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *HTTP) Reset() {
@@ -16733,6 +16743,34 @@ func (x *HTTP) GetResponseCookies() []*HTTPCookie {
 		return x.ResponseCookies
 	}
 	return nil
+}
+
+func (x *HTTP) GetRequestBody() []byte {
+	if x != nil {
+		return x.RequestBody
+	}
+	return nil
+}
+
+func (x *HTTP) GetResponseBody() []byte {
+	if x != nil {
+		return x.ResponseBody
+	}
+	return nil
+}
+
+func (x *HTTP) GetRequestBodyLength() int64 {
+	if x != nil {
+		return x.RequestBodyLength
+	}
+	return 0
+}
+
+func (x *HTTP) GetResponseBodyLength() int64 {
+	if x != nil {
+		return x.ResponseBodyLength
+	}
+	return 0
 }
 
 // HTTPCookie is one cookie of an HTTP header field.
@@ -21871,7 +21909,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\bAuthType\x18\x01 \x01(\x05R\bAuthType\x12\x14\n" +
 	"\x05KeyID\x18\x02 \x01(\x05R\x05KeyID\x12&\n" +
 	"\x0eSequenceNumber\x18\x03 \x01(\x05R\x0eSequenceNumber\x12\x12\n" +
-	"\x04Data\x18\x04 \x01(\fR\x04Data\"\xaf\r\n" +
+	"\x04Data\x18\x04 \x01(\fR\x04Data\"\xd3\x0e\n" +
 	"\x04HTTP\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x14\n" +
 	"\x05Proto\x18\x02 \x01(\tR\x05Proto\x12\x16\n" +
@@ -21925,7 +21963,11 @@ const file_netcap_proto_rawDesc = "" +
 	"Parameters\x18& \x03(\v2\x1c.netcap.HTTP.ParametersEntryR\n" +
 	"Parameters\x12:\n" +
 	"\x0eRequestCookies\x18' \x03(\v2\x12.netcap.HTTPCookieR\x0eRequestCookies\x12<\n" +
-	"\x0fResponseCookies\x18( \x03(\v2\x12.netcap.HTTPCookieR\x0fResponseCookies\x1a@\n" +
+	"\x0fResponseCookies\x18( \x03(\v2\x12.netcap.HTTPCookieR\x0fResponseCookies\x12 \n" +
+	"\vRequestBody\x18) \x01(\fR\vRequestBody\x12\"\n" +
+	"\fResponseBody\x18* \x01(\fR\fResponseBody\x12,\n" +
+	"\x11RequestBodyLength\x18+ \x01(\x03R\x11RequestBodyLength\x12.\n" +
+	"\x12ResponseBodyLength\x18, \x01(\x03R\x12ResponseBodyLength\x1a@\n" +
 	"\x12RequestHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aA\n" +

@@ -13138,6 +13138,38 @@ func (m *HTTP) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.ResponseBodyLength != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.ResponseBodyLength))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xe0
+	}
+	if m.RequestBodyLength != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.RequestBodyLength))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xd8
+	}
+	if len(m.ResponseBody) > 0 {
+		i -= len(m.ResponseBody)
+		copy(dAtA[i:], m.ResponseBody)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.ResponseBody)))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xd2
+	}
+	if len(m.RequestBody) > 0 {
+		i -= len(m.RequestBody)
+		copy(dAtA[i:], m.RequestBody)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.RequestBody)))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xca
+	}
 	if len(m.ResponseCookies) > 0 {
 		for iNdEx := len(m.ResponseCookies) - 1; iNdEx >= 0; iNdEx-- {
 			size, err := m.ResponseCookies[iNdEx].MarshalToSizedBufferVT(dAtA[:i])
@@ -22543,6 +22575,20 @@ func (m *HTTP) SizeVT() (n int) {
 			l = e.SizeVT()
 			n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 		}
+	}
+	l = len(m.RequestBody)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	l = len(m.ResponseBody)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	if m.RequestBodyLength != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.RequestBodyLength))
+	}
+	if m.ResponseBodyLength != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.ResponseBodyLength))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -63101,6 +63147,112 @@ func (m *HTTP) UnmarshalVT(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		case 41:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RequestBody", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.RequestBody = append(m.RequestBody[:0], dAtA[iNdEx:postIndex]...)
+			if m.RequestBody == nil {
+				m.RequestBody = []byte{}
+			}
+			iNdEx = postIndex
+		case 42:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ResponseBody", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ResponseBody = append(m.ResponseBody[:0], dAtA[iNdEx:postIndex]...)
+			if m.ResponseBody == nil {
+				m.ResponseBody = []byte{}
+			}
+			iNdEx = postIndex
+		case 43:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RequestBodyLength", wireType)
+			}
+			m.RequestBodyLength = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.RequestBodyLength |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 44:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ResponseBodyLength", wireType)
+			}
+			m.ResponseBodyLength = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ResponseBodyLength |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])

@@ -86,7 +86,7 @@ func Register(fs *flag.FlagSet, s Setup) *Flags {
 	fs.IntVar(&f.Snaplen, "snaplen", f.Snaplen, "-iface: bytes kept of each packet, 64 to 262144; 262144 for jumbo frames and offloaded (GRO/TSO) traffic")
 	fs.Var((*mebibytes)(&f.BufferMB), "buffer", "-iface: kernel capture buffer in `MiB`, 1 to 4096; more rides out longer bursts")
 	fs.IntVar(&f.Workers, "workers", f.Workers, "decoding workers; packets of one flow always go to the same worker")
-	fs.BoolVar(&f.Payload, "payload", false, "keep packet payloads in the Payload fields (TCP, UDP)")
+	fs.BoolVar(&f.Payload, "payload", false, "keep packet payloads in the Payload fields (TCP, UDP) and HTTP bodies in the HTTP records (their first 64 KiB)")
 	fs.BoolVar(&f.Entropy, "entropy", f.Entropy, "compute PayloadEntropy (Shannon entropy, bits per byte) for every layer")
 	fs.Var((*seconds)(&f.ConnTimeout), "conn-timeout", "end a TCP connection idle for `duration` in packet time (5m, or in seconds: 300); 0: never")
 	fs.Var((*seconds)(&f.FlowTimeout), "flow-timeout", "end a UDP, ICMP or other flow idle for `duration` in packet time (1m, or in seconds: 60); 0: never")
