@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -74,30 +73,41 @@ type vtMessage interface {
 
 // AppendDelimited appends m to b as a uvarint length followed by the message.
 // It reuses b's capacity, so a caller that keeps b across calls marshals
-// without allocating. The output is the same bytes proto.Marshal gives.
+// without allocating. The output is the same bytes proto.Marshal gives, and
+// for messages with maps the bytes of proto.MarshalOptions{Deterministic:
+// true}: the generated code writes map entries in Go's random map order,
+// and the same record must give the same bytes (files are compared across
+// runs and -workers), so maps are sorted.
+//
+// HTTP, the only record with maps, has a marshaller of its own (appendHTTP).
+// Every other generated message goes straight to the generated code without
+// asking whether it has maps, which cost a lookup per record;
+// TestEveryMapSorted fails when a message with maps is added without a
+// sorted marshaller.
 func AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
-	if hasMaps(m.ProtoReflect().Descriptor()) {
-		// The generated fast path writes map entries in Go's random map
-		// order; the same record must give the same bytes (files are
-		// compared across runs and -workers), so maps are sorted.
-		opts := proto.MarshalOptions{Deterministic: true}
-		b = protowire.AppendVarint(b, uint64(opts.Size(m)))
-		opts.UseCachedSize = true
-		return opts.MarshalAppend(b, m)
-	}
-	if vt, ok := m.(vtMessage); ok {
-		size := vt.SizeVT()
+	switch m := m.(type) {
+	case *types.HTTP:
+		return appendHTTP(b, m)
+	case vtMessage:
+		size := m.SizeVT()
 		b = protowire.AppendVarint(b, uint64(size))
-		n := len(b)
-		b = slices.Grow(b, size)[:n+size]
-		if _, err := vt.MarshalToSizedBufferVT(b[n:]); err != nil {
-			return b[:n], err
-		}
-		return b, nil
+		return appendVT(b, m, size)
+	}
+	if hasMaps(m.ProtoReflect().Descriptor()) {
+		return appendDeterministic(b, m)
 	}
 	size := proto.MarshalOptions{}.Size(m)
 	b = protowire.AppendVarint(b, uint64(size))
 	return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, m)
+}
+
+// appendDeterministic appends m, delimited, by protobuf's reflection with
+// map entries sorted by key.
+func appendDeterministic(b []byte, m proto.Message) ([]byte, error) {
+	opts := proto.MarshalOptions{Deterministic: true}
+	b = protowire.AppendVarint(b, uint64(opts.Size(m)))
+	opts.UseCachedSize = true
+	return opts.MarshalAppend(b, m)
 }
 
 // Write appends one record.

@@ -1,0 +1,106 @@
+package ncio
+
+import (
+	"slices"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/netcap/netcap/types"
+)
+
+// appendHTTP appends an HTTP record, length-delimited, with the bytes that
+// proto.MarshalOptions{Deterministic: true} gives (fields in number order,
+// map entries sorted by key), without protobuf's reflection, which cost
+// several times the generated code. HTTP is the only record with maps
+// (fields 36 to 38); the generated code writes the other fields, the maps
+// are written here in key order.
+//
+// m is changed during the call and restored before it returns: the fields
+// after the maps are set aside so that the generated code writes the fields
+// before them alone. A record is marshalled by the goroutine that made it,
+// before anyone else sees it, so nobody reads the record meanwhile.
+func appendHTTP(b []byte, m *types.HTTP) ([]byte, error) {
+	if len(m.ProtoReflect().GetUnknown()) > 0 {
+		// Unknown fields go last, after the maps; records we make have none.
+		return appendDeterministic(b, m)
+	}
+	size := m.SizeVT() // the order of map entries does not change the size
+	b = protowire.AppendVarint(b, uint64(size))
+	start := len(b)
+
+	reqH, resH, params := m.RequestHeader, m.ResponseHeader, m.Parameters
+	reqC, resC := m.RequestCookies, m.ResponseCookies
+	m.RequestHeader, m.ResponseHeader, m.Parameters = nil, nil, nil
+	m.RequestCookies, m.ResponseCookies = nil, nil
+	b, err := appendVT(b, m, m.SizeVT()) // fields 1 to 35
+	m.RequestHeader, m.ResponseHeader, m.Parameters = reqH, resH, params
+	m.RequestCookies, m.ResponseCookies = reqC, resC
+	if err != nil {
+		return b[:start], err
+	}
+
+	b = appendSortedMap(b, 36, reqH)
+	b = appendSortedMap(b, 37, resH)
+	b = appendSortedMap(b, 38, params)
+	b, err = appendCookies(b, 39, reqC)
+	if err != nil {
+		return b[:start], err
+	}
+	b, err = appendCookies(b, 40, resC)
+	if err != nil {
+		return b[:start], err
+	}
+	return b, nil
+}
+
+// appendCookies appends a repeated HTTPCookie field.
+func appendCookies(b []byte, num protowire.Number, cs []*types.HTTPCookie) ([]byte, error) {
+	for _, c := range cs {
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		size := c.SizeVT()
+		b = protowire.AppendVarint(b, uint64(size))
+		var err error
+		if b, err = appendVT(b, c, size); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// appendVT appends m, not delimited, with the generated code; size is
+// m.SizeVT(), which the caller has for the length in front.
+func appendVT(b []byte, m vtMessage, size int) ([]byte, error) {
+	n := len(b)
+	b = slices.Grow(b, size)[:n+size]
+	if _, err := m.MarshalToSizedBufferVT(b[n:]); err != nil {
+		return b[:n], err
+	}
+	return b, nil
+}
+
+// appendSortedMap appends the entries of a map<string, string> field in
+// the order of their keys. Each entry is a message of its own: key as field
+// 1 and value as field 2, both written even when empty, as protobuf's Go
+// marshaller does.
+func appendSortedMap(b []byte, num protowire.Number, m map[string]string) []byte {
+	if len(m) == 0 {
+		return b
+	}
+	var stack [32]string // most maps fit: no allocation for the keys
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := m[k]
+		entry := 1 + protowire.SizeBytes(len(k)) + 1 + protowire.SizeBytes(len(v))
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(entry))
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, k)
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, v)
+	}
+	return b
+}
