@@ -54,6 +54,7 @@ type fileBody struct {
 	r            types.File
 	md5, sha1    hash.Hash
 	sha256       hash.Hash
+	sum          [sha256.Size]byte // where the hashes are summed, for one allocation less each
 	sniff        []byte
 	n            int64
 	tmp          *os.File
@@ -177,9 +178,9 @@ func (f *fileBody) finish(ended bool) *types.File {
 	}
 	r := &f.r
 	r.Length = f.n
-	r.MD5 = hex.EncodeToString(f.md5.Sum(nil))
-	r.SHA1 = hex.EncodeToString(f.sha1.Sum(nil))
-	r.SHA256 = hex.EncodeToString(f.sha256.Sum(nil))
+	r.MD5 = hex.EncodeToString(f.md5.Sum(f.sum[:0]))
+	r.SHA1 = hex.EncodeToString(f.sha1.Sum(f.sum[:0]))
+	r.SHA256 = hex.EncodeToString(f.sha256.Sum(f.sum[:0]))
 	if len(f.sniff) > 0 {
 		r.ContentTypeDetected = http.DetectContentType(f.sniff)
 	}
