@@ -1290,21 +1290,22 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 	header := fill(r.RequestHeader)
 	defer func() { r.RequestHeader = header.done() }()
 	httpFields(fields, func(name, v []byte) {
-		header.add(httpNameText(name), Text(v))
+		val := Text(v) // one string for the map and the field that repeats it
+		header.add(httpNameText(name), val)
 		switch {
 		case bytes.EqualFold(name, hdrHost):
-			firstText(&r.Host, v)
+			firstText(&r.Host, val)
 		case bytes.EqualFold(name, hdrUserAgent):
-			firstText(&r.UserAgent, v)
+			firstText(&r.UserAgent, val)
 		case bytes.EqualFold(name, hdrReferer):
-			firstText(&r.Referer, v)
+			firstText(&r.Referer, val)
 		case bytes.EqualFold(name, hdrCookie):
 			r.ReqCookies = cookieNames(r.ReqCookies, v, false)
 			r.RequestCookies = httpCookies(r.RequestCookies, v, false)
 		case bytes.EqualFold(name, hdrContentType):
-			firstText(&r.ContentType, v)
+			firstText(&r.ContentType, val)
 		case bytes.EqualFold(name, hdrContentEncoding):
-			firstText(&r.ReqContentEncoding, v)
+			firstText(&r.ReqContentEncoding, val)
 		case bytes.EqualFold(name, hdrContentLength):
 			h.contentLength(v)
 		case bytes.EqualFold(name, hdrTransferEncoding):
@@ -1318,9 +1319,9 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 
 // firstText sets a field from the first header line that names it: a
 // repeated header does not overwrite the first.
-func firstText(field *string, v []byte) {
+func firstText(field *string, v string) {
 	if *field == "" {
-		*field = Text(v)
+		*field = v
 	}
 }
 
@@ -1348,17 +1349,18 @@ func (p *httpParser) parseResponse(tx *httpTx, line, fields []byte, h *httpHead)
 	header := fill(r.ResponseHeader)
 	defer func() { r.ResponseHeader = header.done() }()
 	httpFields(fields, func(name, v []byte) {
-		header.add(httpNameText(name), Text(v))
+		val := Text(v)
+		header.add(httpNameText(name), val)
 		switch {
 		case bytes.EqualFold(name, hdrServer):
-			firstText(&r.ServerName, v)
+			firstText(&r.ServerName, val)
 		case bytes.EqualFold(name, hdrSetCookie):
 			r.ResCookies = cookieNames(r.ResCookies, v, true)
 			r.ResponseCookies = httpCookies(r.ResponseCookies, v, true)
 		case bytes.EqualFold(name, hdrContentType):
-			firstText(&r.ResContentType, v)
+			firstText(&r.ResContentType, val)
 		case bytes.EqualFold(name, hdrContentEncoding):
-			firstText(&r.ResContentEncoding, v)
+			firstText(&r.ResContentEncoding, val)
 		case bytes.EqualFold(name, hdrContentLength):
 			h.contentLength(v)
 		case bytes.EqualFold(name, hdrTransferEncoding):

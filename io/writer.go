@@ -85,13 +85,13 @@ type vtMessage interface {
 // TestEveryMapSorted fails when a message with maps is added without a
 // sorted marshaller.
 func AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
-	switch m := m.(type) {
-	case *types.HTTP:
-		return appendHTTP(b, m)
-	case vtMessage:
-		size := m.SizeVT()
+	if h, ok := m.(*types.HTTP); ok {
+		return appendHTTP(b, h)
+	}
+	if vt, ok := m.(vtMessage); ok {
+		size := vt.SizeVT()
 		b = protowire.AppendVarint(b, uint64(size))
-		return appendVT(b, m, size)
+		return appendVT(b, vt, size)
 	}
 	if hasMaps(m.ProtoReflect().Descriptor()) {
 		return appendDeterministic(b, m)
