@@ -2,6 +2,7 @@ package ncio
 
 import (
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -86,21 +87,21 @@ func appendSortedMap(b []byte, num protowire.Number, m map[string]string) []byte
 	if len(m) == 0 {
 		return b
 	}
-	var stack [32]string // most maps fit: no allocation for the keys
-	keys := stack[:0]
-	for k := range m {
-		keys = append(keys, k)
+	type entry struct{ k, v string }
+	var stack [32]entry // most maps fit: no allocation for the entries
+	es := stack[:0]
+	for k, v := range m {
+		es = append(es, entry{k, v})
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		v := m[k]
-		entry := 1 + protowire.SizeBytes(len(k)) + 1 + protowire.SizeBytes(len(v))
+	slices.SortFunc(es, func(a, b entry) int { return strings.Compare(a.k, b.k) })
+	for _, e := range es {
+		size := 1 + protowire.SizeBytes(len(e.k)) + 1 + protowire.SizeBytes(len(e.v))
 		b = protowire.AppendTag(b, num, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(entry))
+		b = protowire.AppendVarint(b, uint64(size))
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, k)
+		b = protowire.AppendString(b, e.k)
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, v)
+		b = protowire.AppendString(b, e.v)
 	}
 	return b
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -89,9 +90,15 @@ func AppendDelimited(b []byte, m proto.Message) ([]byte, error) {
 		return appendHTTP(b, h)
 	}
 	if vt, ok := m.(vtMessage); ok {
+		// appendVT written out: this is the path of nearly every record.
 		size := vt.SizeVT()
 		b = protowire.AppendVarint(b, uint64(size))
-		return appendVT(b, vt, size)
+		n := len(b)
+		b = slices.Grow(b, size)[:n+size]
+		if _, err := vt.MarshalToSizedBufferVT(b[n:]); err != nil {
+			return b[:n], err
+		}
+		return b, nil
 	}
 	if hasMaps(m.ProtoReflect().Descriptor()) {
 		return appendDeterministic(b, m)
