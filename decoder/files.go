@@ -51,10 +51,14 @@ const DefaultMaxFileSize = 100 << 20
 
 // fileBody reads one file's content as it arrives.
 type fileBody struct {
-	store        *FileStore
-	r            types.File
-	h            *fileHashes // nil once finished
-	sniff        []byte      // the first bytes, in h.sniff
+	store *FileStore
+	r     types.File
+	h     *fileHashes // nil once finished
+	sniff []byte      // the first bytes, in h.sniff
+	// detected is the sniffed type of sniff[:detectedLen] when the HTTP
+	// parser sniffed the same bytes for its record (see httpDir.sniffed).
+	detected     string
+	detectedLen  int
 	n            int64
 	tmp          *os.File
 	over         bool   // content beyond MaxSize: no more is read
@@ -215,7 +219,11 @@ func (f *fileBody) finish(ended bool) *types.File {
 	sums := string(x[:])
 	r.MD5, r.SHA1, r.SHA256 = sums[:2*md5.Size], sums[2*md5.Size:2*(md5.Size+sha1.Size)], sums[2*(md5.Size+sha1.Size):]
 	if len(f.sniff) > 0 {
-		r.ContentTypeDetected = http.DetectContentType(f.sniff)
+		if f.detected != "" && f.detectedLen == len(f.sniff) {
+			r.ContentTypeDetected = f.detected
+		} else {
+			r.ContentTypeDetected = http.DetectContentType(f.sniff)
+		}
 	}
 	f.release()
 	r.Complete = f.reason == ""

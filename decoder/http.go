@@ -832,6 +832,11 @@ func (d *httpDir) sniffed() {
 	}
 	if b = httpDecoded(b, coding); b != nil {
 		*field = http.DetectContentType(b)
+		// The body's File, when not decoded by an inflater, kept the same
+		// first bytes: it takes the answer instead of sniffing them again.
+		if f := d.file; f != nil && f.decoder == nil && bytes.Equal(f.sniff, b) {
+			f.detected, f.detectedLen = *field, len(b)
+		}
 	}
 }
 
