@@ -47,10 +47,24 @@ test: check
 # bench builds a 1M-packet capture from testdata/ under bench/ and compares
 # net capture with a decode-only baseline (packets/s, ratio, peak memory),
 # and net agent replaying it to net collect on 127.0.0.1 with net capture
-# (packets/s, ratio, CPU time and peak memory of each process, 3 pairs).
+# (packets/s, ratio, CPU time and peak memory of each process, 3 pairs);
+# then net capture -parquet against net capture on the same capture
+# (packets/s, CPU time and the bytes of each type's files, 3 pairs).
 bench:
 	go run ./tools/bench -dir bench -packets 1000000
+	go run ./tools/bench -dir bench -packets 1000000 -parquet -runs 3
 	go test -run '^$$' -bench . -benchmem ./capture/ ./decoder/
+
+.PHONY: duckdb
+# duckdb checks the Parquet files with an independent reader: DuckDB
+# (@duckdb/node-api at the versions tools/duckdb/package-lock.json pins; Node
+# and npm from Debian's nodejs and npm) reads every Parquet file net capture
+# -parquet writes for testdata/ and the shared captures, and each is compared
+# with the .ncap.gz of the same input (make test runs the same tests once
+# tools/duckdb/node_modules is installed; .ci/run installs it).
+duckdb:
+	cd tools/duckdb && npm ci --no-audit --no-fund
+	go test -count=1 -run TestParquetDuckDB -v ./capture/
 
 .PHONY: python
 # python checks that another language reads the record files: every file the

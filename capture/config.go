@@ -81,6 +81,14 @@ type OutputConfig struct {
 	// Compress gzips the record files (<Type>.ncap.gz), as parts that the
 	// workers compress in parallel.
 	Compress bool
+	// Parquet writes <Type>.parquet files (package ncparquet) instead of
+	// record files; CSV and Compress are then ignored (Parquet compresses
+	// its own columns with zstd). Each type's file is encoded by that
+	// type's own goroutine, so different types encode in parallel.
+	Parquet bool
+	// ParquetRows is the most rows of one Parquet row group; 0 means
+	// ncparquet.DefaultRowGroupRows. Each open file holds up to one group.
+	ParquetRows int
 	// IgnoreUnknown leaves out unknown.pcap; such packets are still
 	// counted in Summary.Unknown and UnknownLayers.
 	IgnoreUnknown bool

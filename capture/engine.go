@@ -169,6 +169,14 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	if out.Created.IsZero() {
 		out.Created = time.Now()
 	}
+	if out.Parquet {
+		if out.Parts != nil {
+			return nil, errors.New("capture: Parquet output goes to files in Output.Dir, not to Output.Parts")
+		}
+		// The Parquet writer takes length-delimited records as they are,
+		// and compresses them itself.
+		out.CSV, out.Compress = false, false
+	}
 	if out.Parts == nil {
 		if err := os.MkdirAll(out.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("capture: output folder: %w", err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,6 +129,9 @@ func stopWith(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) error {
 // timeFields are the fields that hold capture times or differences of them.
 var timeFields = []string{"Timestamp", "TimestampFirst", "TimestampLast", "ResponseTimestamp", "Duration"}
 
+// timeDerived matches the FlowFeatures fields computed from packet times.
+var timeDerived = regexp.MustCompile(`IAT|PerSecond|BulkRate|^Active[A-Z]|^Idle[A-Z]`)
+
 // recordKey is a record's content without its frame numbers, which depend on
 // where a capture started, and without its times: two packet sockets that
 // see the same packet may stamp it a few hundred nanoseconds apart (the
@@ -140,6 +144,14 @@ func recordKey(m proto.Message) string {
 	for _, name := range append([]string{"FrameNumber", "FrameFirst", "FrameLast"}, timeFields...) {
 		if fd := r.Descriptor().Fields().ByName(protoreflect.Name(name)); fd != nil {
 			r.Clear(fd)
+		}
+	}
+	// FlowFeatures' statistics of packet times (inter-arrival times,
+	// rates, bulk rates, active and idle periods) move with the stamps.
+	fds := r.Descriptor().Fields()
+	for i := range fds.Len() {
+		if n := string(fds.Get(i).Name()); r.Descriptor().Name() == "FlowFeatures" && timeDerived.MatchString(n) {
+			r.Clear(fds.Get(i))
 		}
 	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
+	ncparquet "github.com/netcap/netcap/io/parquet"
 	"github.com/netcap/netcap/types"
 )
 
@@ -137,7 +138,11 @@ type PathNamer interface {
 }
 
 // A renamed method would otherwise silently empty Summary.Files.
-var _ PathNamer = (*ncio.MemberWriter)(nil)
+var (
+	_ PathNamer  = (*ncio.MemberWriter)(nil)
+	_ PathNamer  = (*ncparquet.Writer)(nil)
+	_ PartWriter = (*ncparquet.Writer)(nil)
+)
 
 // Output makes the PartWriter of one record type when its first record
 // arrives; h is the header a record file of that type would start with.
@@ -345,33 +350,29 @@ func (w *writer) open(t types.Type) (*typeFile, error) {
 	if w.e.cfg.Output.Compress {
 		ext += ".gz"
 	}
+	if w.e.cfg.Output.Parquet {
+		ext = ncparquet.Ext
+	}
 	var (
 		head []byte
 		err  error
 	)
+	h := &types.Header{ // the file's header record, or a Parquet file's metadata
+		Created:          w.e.cfg.Output.Created.UnixNano(),
+		InputSource:      w.e.src.Name(),
+		Type:             t,
+		Version:          w.e.cfg.Output.Version,
+		ContainsPayloads: w.e.cfg.Decoding.Payloads,
+	}
 	if w.e.cfg.Output.CSV {
 		head = ncio.CSVHeaderLine(t, &ncio.CaptureCSV)
-	} else {
-		head, err = ncio.HeaderBytes(&types.Header{
-			Created:          w.e.cfg.Output.Created.UnixNano(),
-			InputSource:      w.e.src.Name(),
-			Type:             t,
-			Version:          w.e.cfg.Output.Version,
-			ContainsPayloads: w.e.cfg.Decoding.Payloads,
-		})
-		if err != nil {
-			return nil, err
-		}
+	} else if head, err = ncio.HeaderBytes(h); err != nil {
+		return nil, err
 	}
 	var nw PartWriter
-	if w.e.cfg.Output.Parts != nil {
-		h := &types.Header{
-			Created:          w.e.cfg.Output.Created.UnixNano(),
-			InputSource:      w.e.src.Name(),
-			Type:             t,
-			Version:          w.e.cfg.Output.Version,
-			ContainsPayloads: w.e.cfg.Decoding.Payloads,
-		}
+	if w.e.cfg.Output.Parquet {
+		nw, err = ncparquet.Create(outPath(w.e.cfg.Output.Dir, name+ext), t, h, ncparquet.Options{RowGroupRows: w.e.cfg.Output.ParquetRows})
+	} else if w.e.cfg.Output.Parts != nil {
 		nw, err = w.e.cfg.Output.Parts(t, h)
 	} else {
 		nw, err = ncio.CreateMembers(outPath(w.e.cfg.Output.Dir, name+ext), head, w.e.cfg.Output.Compress, w.mc)

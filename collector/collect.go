@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	ncio "github.com/netcap/netcap/io"
+	ncparquet "github.com/netcap/netcap/io/parquet"
 	"github.com/netcap/netcap/types"
 )
 
@@ -55,6 +56,18 @@ type CollectorConfig struct {
 	// written is closed when another must open (and opened again to append
 	// when its sensor sends again). 0 means DefaultMaxOpenFiles().
 	MaxOpenFiles int
+	// Parquet also writes each record file as Parquet (package ncparquet)
+	// once it is complete: a rotated <Type>-<time>.ncap.gz as
+	// <Type>-<time>.parquet beside it (on a goroutine of its own, one file
+	// at a time, while collection goes on), and, when the collector stops, each
+	// <Type>.ncap.gz still being appended to as <Type>.parquet (written
+	// again at the next stop, as the file grows). The .ncap.gz files stay:
+	// they are what a collector killed at any point resumes from, which a
+	// Parquet file, complete only with its footer, cannot be.
+	Parquet bool
+	// ParquetRows is the most rows of one Parquet row group; 0 means
+	// ncparquet.DefaultRowGroupRows.
+	ParquetRows int
 	// Streams, if set, are the options the collector made its streams
 	// with: it checks every StreamCheck that they are still there and
 	// makes them (and its consumer) again if not, counting what was lost.
@@ -151,6 +164,16 @@ type Collector struct {
 	Held                    atomic.Int64 // times a part was put back to wait for an earlier one
 	TooManyHeld             atomic.Int64 // parts sent to the dead letters for MaxHeldPerSensor or MaxHeld
 	OutOfOrder              atomic.Int64 // parts written after OrderWait without an earlier one
+	ParquetFailed           atomic.Int64 // Parquet copies not written (Parquet), each warned about
+
+	// Parquet copies of rotated files are written by one goroutine at a
+	// time beside the collection (converting a 1 GB file takes minutes,
+	// longer than -ack-wait); their failures wait in pqFailed for the
+	// collector's own goroutine to report, which writes every log line.
+	pqWG     sync.WaitGroup
+	pqOne    chan struct{}
+	pqMu     sync.Mutex
+	pqFailed []string
 }
 
 type outFile struct {
@@ -1004,6 +1027,7 @@ func (c *Collector) writeAll() error {
 			return err
 		}
 	}
+	c.reportParquet()
 	return nil
 }
 
@@ -1022,6 +1046,7 @@ func (c *Collector) commitQueued() {
 }
 
 func (c *Collector) rotateIdle() error {
+	c.reportParquet()
 	if c.cfg.Rotate <= 0 {
 		return nil
 	}
@@ -1057,12 +1082,65 @@ func (c *Collector) rotate(key string, f *outFile) error {
 		}
 		dst := filepath.Join(f.dir, name)
 		if _, err := os.Stat(dst); errors.Is(err, os.ErrNotExist) {
-			_ = os.Rename(filepath.Join(f.dir, f.name), dst)
+			if os.Rename(filepath.Join(f.dir, f.name), dst) == nil {
+				c.toParquetLater(dst)
+			}
 			break
 		}
 	}
 	delete(c.files, key)
 	return nil
+}
+
+// toParquet writes the record file path as Parquet beside it (-parquet). A
+// failure is counted and returned as a line to report; the record file is
+// kept as it is, only its Parquet copy is missing.
+func (c *Collector) toParquet(path string) (failure string) {
+	if !c.cfg.Parquet {
+		return ""
+	}
+	dst := strings.TrimSuffix(path, ".ncap.gz") + ncparquet.Ext
+	if _, err := ncparquet.Convert(path, dst, ncparquet.Options{RowGroupRows: c.cfg.ParquetRows}); err != nil {
+		c.ParquetFailed.Add(1)
+		return fmt.Sprintf("Parquet copy of %s not written: %v", path, err)
+	}
+	return ""
+}
+
+// toParquetLater converts a rotated file, which nothing writes any more, on
+// a goroutine of its own (one conversion at a time).
+func (c *Collector) toParquetLater(path string) {
+	if !c.cfg.Parquet {
+		return
+	}
+	c.pqMu.Lock()
+	if c.pqOne == nil {
+		c.pqOne = make(chan struct{}, 1)
+	}
+	c.pqMu.Unlock()
+	c.pqWG.Add(1)
+	go func() {
+		defer c.pqWG.Done()
+		c.pqOne <- struct{}{}
+		failure := c.toParquet(path)
+		<-c.pqOne
+		if failure != "" {
+			c.pqMu.Lock()
+			c.pqFailed = append(c.pqFailed, failure)
+			c.pqMu.Unlock()
+		}
+	}()
+}
+
+// reportParquet logs the conversions that failed since the last call.
+func (c *Collector) reportParquet() {
+	c.pqMu.Lock()
+	failed := c.pqFailed
+	c.pqFailed = nil
+	c.pqMu.Unlock()
+	for _, line := range failed {
+		c.warn("%s", line)
+	}
 }
 
 // closeAll writes what is waiting, closes the files and saves the state.
@@ -1072,11 +1150,24 @@ func (c *Collector) closeAll() error {
 			c.closeFile(f)
 			delete(c.files, key)
 		}
+		c.pqWG.Wait()
+		c.reportParquet()
 		return nil
 	}
 	err := c.writeAll()
+	// The rotated files' copies first: every copy is written when Run
+	// returns.
+	c.pqWG.Wait()
+	c.reportParquet()
 	for key, f := range c.files {
 		c.closeFile(f)
+		if err == nil {
+			if _, serr := os.Stat(filepath.Join(f.dir, f.name)); serr == nil {
+				if failure := c.toParquet(filepath.Join(f.dir, f.name)); failure != "" {
+					c.warn("%s", failure)
+				}
+			}
+		}
 		delete(c.files, key)
 	}
 	if err == nil && c.dirty {

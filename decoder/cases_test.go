@@ -19,14 +19,17 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
-// packetCase is a real packet of a protocol, as hex, with what its record
-// must hold. The protocol's test file writes tshark's one-line summary of
-// the frame (tshark -r) in a comment above each case.
+// packetCase is a packet of a protocol, built by the test (never copied
+// from a public capture), with what its record must hold. The protocol's
+// test file writes tshark's one-line summary of the frame (tshark -r) in a
+// comment above each case; TestProtocolCases compares the records with
+// tshark's dissection of the frame.
 type packetCase struct {
-	name string
-	link layers.LinkType
-	hex  string     // the whole frame; spaces are ignored
-	rec  types.Type // the record checked; 0: the protocol's first record type
+	name  string
+	link  layers.LinkType
+	hex   string     // the whole frame; spaces are ignored
+	frame []byte     // the whole frame, where hex is ""
+	rec   types.Type // the record checked; 0: the protocol's first record type
 	// want are fields of the first such record, by dotted path, as the
 	// oracle renders them (render in tshark_test.go).
 	want map[string]string
@@ -58,10 +61,13 @@ func TestProtocolCases(t *testing.T) {
 			continue // TestEveryProtocolTested reports it
 		}
 		for _, c := range pt.cases {
-			frame, err := hex.DecodeString(strings.Join(strings.Fields(c.hex), ""))
-			if err != nil {
-				t.Errorf("%s/%s: hex: %v", p.Name, c.name, err)
-				continue
+			frame := c.frame
+			if c.hex != "" {
+				var err error
+				if frame, err = hex.DecodeString(strings.Join(strings.Fields(c.hex), "")); err != nil {
+					t.Errorf("%s/%s: hex: %v", p.Name, c.name, err)
+					continue
+				}
 			}
 			rec := c.rec
 			if rec == 0 {

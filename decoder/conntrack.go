@@ -53,7 +53,9 @@ type conn struct {
 	first, last int64
 	dir         [2]direction // 0: client to server
 	app         string
-	st          *streamState // nil until a payload is to be parsed
+	st          *streamState  // nil until a payload is to be parsed
+	feat        *flowFeatures // FlowFeatures selected: made at the second packet
+	feat0       featPacket    // FlowFeatures selected: the first packet
 	list        *connList
 	lruLinks[conn]
 	link                 int32  // gopacket.LayerType of the first layer
@@ -95,12 +97,16 @@ type connTable struct {
 	tcp, other, closing connList
 	clock, nextSweep    int64
 	emitConn, emitFlow  bool
+	emitFeatures        bool
 	streams             []StreamProtocol
 	reasm               reasmStats
 	counters            StreamCounters
 	stats               Stats
 	conn                types.Connection
 	flow                types.Flow
+	features            types.FlowFeatures
+	oneFeat             flowFeatures // the features of a flow of one packet, as it is written
+	featConns           int64        // connections with a flowFeatures
 	chunk               Chunk
 	arrTS, arrFrame     int64 // the packet that delivers stream bytes now
 	ordered             orderedSink
@@ -117,10 +123,11 @@ type connTable struct {
 // are its consumers, switched on by the selection.
 func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
 	t := &connTable{
-		opts:     opts,
-		m:        map[connKey]*conn{},
-		emitConn: enabled(types.Type_NC_Connection),
-		emitFlow: enabled(types.Type_NC_Flow),
+		opts:         opts,
+		m:            map[connKey]*conn{},
+		emitConn:     enabled(types.Type_NC_Connection),
+		emitFlow:     enabled(types.Type_NC_Flow),
+		emitFeatures: enabled(types.Type_NC_FlowFeatures),
 	}
 	if enabled(types.Type_NC_File) && opts.Files != nil {
 		t.files = opts.Files
@@ -426,6 +433,7 @@ func (c *conn) ips() (client, server []byte) {
 // memory is what the worker's MemCap counts now.
 func (t *connTable) memory() int64 {
 	n := int64(len(t.m))*ConnBytes + t.streamConns*StreamStateBytes + t.reasm.bufferedNow
+	n += t.featConns * FlowFeaturesBytes
 	if t.fragments != nil {
 		n += t.fragments()
 	}
@@ -495,6 +503,9 @@ func (t *connTable) end(c *conn, s Sink, why endReason) {
 	reason := endReasonText[why]
 	if t.emitConn {
 		t.emitConnection(c, cid, reason, out)
+	}
+	if t.emitFeatures {
+		t.emitFeatureRecord(c, out)
 	}
 	if t.emitFlow {
 		for d := range c.dir {

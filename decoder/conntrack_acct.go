@@ -32,6 +32,9 @@ func (t *connTable) frameFirst(c *conn) int64 {
 // account adds one packet of direction d (0: client to server).
 func (t *connTable) account(c *conn, d int, v *packetView, p *Packet, s Sink) {
 	dir := &c.dir[d]
+	if t.emitFeatures {
+		t.featurePacket(c, d, v, p)
+	}
 	if dir.packets == 0 {
 		dir.first, dir.frameFirst = p.Timestamp, p.Frame
 	}

@@ -69,7 +69,7 @@ func buildScript(t *testing.T, p pkt, udp bool) []byte {
 	return buildPacket(t, eth, ip, tcp, payload)
 }
 
-// setTCPFlags sets the flags named in flags: S, A, F, R, P.
+// setTCPFlags sets the flags named in flags: S, A, F, R, P, U, E, C.
 func setTCPFlags(tcp *layers.TCP, flags string) {
 	for _, f := range flags {
 		switch f {
@@ -83,6 +83,12 @@ func setTCPFlags(tcp *layers.TCP, flags string) {
 			tcp.RST = true
 		case 'P':
 			tcp.PSH = true
+		case 'U':
+			tcp.URG = true
+		case 'E':
+			tcp.ECE = true
+		case 'C':
+			tcp.CWR = true
 		}
 	}
 }

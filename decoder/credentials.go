@@ -9,8 +9,7 @@ import (
 )
 
 // Credentials records are made by the parsers of the protocols that carry
-// logins in the clear (SMTP, POP3 and IMAP now; HTTP, FTP and Telnet are to
-// follow). A parser fills one record per login as the client sends it and
+// logins in the clear (SMTP, POP3, IMAP, HTTP, FTP and Telnet). A parser fills one record per login as the client sends it and
 // keeps it in a credList until the server answers (Result), so that the
 // record says whether the login worked; logins never answered are recorded
 // when the connection ends.

@@ -194,6 +194,7 @@ func Protocols() []Protocol {
 var FlowRecords = map[types.Type]string{
 	types.Type_NC_Connection:    "bidirectional flows: both directions of a TCP connection, UDP or ICMP exchange",
 	types.Type_NC_Flow:          "unidirectional flows: one record per direction of each connection",
+	types.Type_NC_FlowFeatures:  "statistical features of each connection (CICFlowMeter's), one record per Connection",
 	types.Type_NC_LinkFlow:      "traffic between two MAC addresses, both directions",
 	types.Type_NC_NetworkFlow:   "traffic between two IP addresses, both directions",
 	types.Type_NC_TransportFlow: "traffic between two ports (per transport protocol), both directions",

@@ -1,50 +1,97 @@
 package decoder
 
 import (
+	"encoding/binary"
+	"net"
 	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/netcap/netcap/types"
 )
 
-// TestSwitchTags decodes frames of tcpdump's dsa.pcap, edsa.pcap,
-// brcm-tag.pcap and brcm-tag-prepend.pcap (link types 284, 285, 281, 282).
-// tshark does not read these link types; the comments are tcpdump -e's
-// lines for the frames.
+// TestSwitchTags decodes switch-tagged frames (link types 284, 285, 281,
+// 282) built here. tshark does not read these link types, so it checks
+// none of them (tcpdump -e reads them).
 func TestSwitchTags(t *testing.T) {
+	icmp := icmp4Echo(0x3512, 1)
 	t.Run("DSA", func(t *testing.T) {
 		runFrameCases(t, linkTypeDSATag, []frameCase{
-			// 00:50:b6:29:10:70 > d6:c5:28:21:3e:af, Marvell DSA mode Forward, dev 0, port 1, untagged, VID 0, FPri 0, ethertype IPv4 (0x0800), length 102: 192.168.30.1 > 192.168.30.2: ICMP echo request, id 13586, seq 1, length 64
-			{"IPv4 ICMP echo request", "d6c528213eaf0050b6291070c00a000008004500005436e940004001466cc0a81e01c0a81e020800964f351200018901a95c00000000306c0b0000000000101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637",
-				Decoded, "", "192.168.30.1", types.Type_NC_ICMPv4},
-			// d6:c5:28:21:3e:af > 00:50:b6:29:10:70, Marvell DSA mode From CPU, target dev 0, port 1, untagged, VID 0, FPri 0, ethertype ARP (0x0806), length 46: Request who-has 192.168.30.1 tell 192.168.30.2, length 28
-			{"ARP request", "0050b6291070d6c528213eaf40080000 08060001080006040001d6c528213eafc0a81e02000000000000c0a81e01",
-				Decoded, "", "", types.Type_NC_ARP},
-			{"tag cut", "d6c528213eaf0050b6291070c00a00", Failed, "shorter than its MACs, tag and EtherType", "", 0},
-			{"unknown EtherType", "d6c528213eaf0050b6291070c00a0000899900", Unknown, "switch-tagged frame EtherType 0x8999", "", 0},
+			{"IPv4 ICMP echo request", cat(macB, macA, dsaTag(dsaForward, 0, 1), u16b(0x0800), icmp),
+				Decoded, "", "192.0.2.1", types.Type_NC_ICMPv4, ""},
+			{"ARP request", cat(macA, macB, dsaTag(dsaFromCPU, 0, 1), u16b(0x0806), dsaARPRequest()),
+				Decoded, "", "", types.Type_NC_ARP, ""},
+			{"tag cut", cat(macB, macA, dsaTag(dsaForward, 0, 1))[:15], Failed, "shorter than its MACs, tag and EtherType", "", 0, ""},
+			{"unknown EtherType", cat(macB, macA, dsaTag(dsaForward, 0, 1), u16b(0x8999), []byte{0}),
+				Unknown, "switch-tagged frame EtherType 0x8999", "", 0, ""},
 		})
 	})
 	t.Run("EDSA", func(t *testing.T) {
 		runFrameCases(t, linkTypeEDSATag, []frameCase{
-			// 00:50:b6:29:10:7e > c6:e8:9f:7d:69:da, Marvell EDSA ethertype 0xdada (Unknown), rsvd 0 0, mode Forward, dev 0, port 0, untagged, VID 0, FPri 0, ethertype IPv4 (0x0800), length 106: 192.168.20.1 > 192.168.20.2: ICMP echo request, id 13583, seq 1, length 64
-			{"IPv4 ICMP echo request", "c6e89f7d69da0050b629107edada0000c000000008004500005467764000400129dfc0a81401c0a814020800ac11350f00018601a95c000000001bad0d0000000000101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637",
-				Decoded, "", "192.168.20.1", types.Type_NC_ICMPv4},
-			// the DSA frame above read as EDSA: 4 bytes short of the EtherType
-			{"DSA header only", "d6c528213eaf0050b6291070c00a00000800", Failed, "shorter than its MACs", "", 0},
+			// the MACs, EtherType 0xdada and 2 reserved bytes, the DSA tag, the EtherType
+			{"IPv4 ICMP echo request", cat(macB, macA, u16b(0xdada), []byte{0, 0}, dsaTag(dsaForward, 0, 0), u16b(0x0800), icmp),
+				Decoded, "", "192.0.2.1", types.Type_NC_ICMPv4, ""},
+			// a DSA header read as EDSA: 4 bytes short of the EtherType
+			{"DSA header only", cat(macB, macA, dsaTag(dsaForward, 0, 1), u16b(0x0800)), Failed, "shorter than its MACs", "", 0, ""},
 		})
 	})
 	t.Run("Broadcom", func(t *testing.T) {
 		runFrameCases(t, linkTypeBRCMTag, []frameCase{
-			// 00:10:18:de:38:1e > ff:ff:ff:ff:ff:ff, BRCM tag OP: IG, TC: 0, TE: None, TS: 0, DST map: 0x0080, ethertype IPv4 (0x0800), length 346: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from 00:10:18:de:38:1e, length 300
-			{"IPv4 DHCP request", "ffffffffffff001018de381e2c00008008004500014800000000401179a600000000ffffffff00440043013402ed01010600236e92041e75000000000000000000000000000000000000001018de381e00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000638253633501013d0701001018de381e3902024037070103060c0f1c2a3c0c756468637020312e32392e320c0a42434d39373237385356ff0000000000000000",
-				Decoded, "", "0.0.0.0", types.Type_NC_DHCPv4},
+			{"IPv4 DHCP request", cat(layers.EthernetBroadcast, macA, brcmTag(7), u16b(0x0800), dhcpDiscover()),
+				Decoded, "", "0.0.0.0", types.Type_NC_DHCPv4, ""},
 		})
 	})
 	t.Run("Broadcom prepended", func(t *testing.T) {
 		runFrameCases(t, linkTypeBRCMPrepend, []frameCase{
-			// BRCM tag OP: EG, CID: 0, RC: exception, TC: 0, port: 5, 68:05:ca:18:47:70 > 8a:62:38:14:5d:0b, ethertype IPv4 (0x0800), length 98: 192.168.1.1 > 192.168.1.151: ICMP echo request, id 2129, seq 1, length 64
-			{"IPv4 ICMP echo request", "000020058a6238145d0b6805ca1847700800450000544931400040016d8fc0a80101c0a801970800d5e3085100013fad475c00000000cfed040000000000101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637",
-				Decoded, "", "192.168.1.1", types.Type_NC_Ethernet},
-			{"tag cut", "000020", Failed, "Broadcom tag shorter than 4 bytes", "", 0},
+			{"IPv4 ICMP echo request", cat(brcmTag(5), ethHeader(0x0800), icmp), Decoded, "", "192.0.2.1", types.Type_NC_Ethernet, ""},
+			{"tag cut", brcmTag(5)[:3], Failed, "Broadcom tag shorter than 4 bytes", "", 0, ""},
 		})
 	})
+}
+
+// Marvell DSA tag modes (the top 2 bits of the tag).
+const (
+	dsaFromCPU = 1
+	dsaForward = 3
+)
+
+// dsaTag is a Marvell DSA tag: mode and source device, port, then an
+// untagged frame's zero priority and VLAN ID.
+func dsaTag(mode, dev, port byte) []byte {
+	return []byte{mode<<6 | dev&0x1f, port << 3, 0, 0}
+}
+
+// brcmTag is a Broadcom tag of opcode 1 (egress to the ports of a map),
+// with a map of one port.
+func brcmTag(port uint) []byte {
+	return binary.BigEndian.AppendUint32(nil, 1<<29|1<<port)
+}
+
+// dsaARPRequest is an Ethernet ARP request of macA at 192.0.2.1 for
+// 198.51.100.7.
+func dsaARPRequest() []byte {
+	return serialize(&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
+		HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
+		SourceHwAddress: macA, SourceProtAddress: ip4A.To4(), DstHwAddress: make([]byte, 6), DstProtAddress: ip4B.To4()})
+}
+
+// dhcpDiscover is the IPv4 UDP datagram of a DHCP discover of macA, from
+// 0.0.0.0:68 to 255.255.255.255:67, checksums computed.
+func dhcpDiscover() []byte {
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IPv4zero.To4(), DstIP: net.IPv4bcast.To4()}
+	udp := &layers.UDP{SrcPort: 68, DstPort: 67}
+	if err := udp.SetNetworkLayerForChecksum(ip); err != nil {
+		panic(err)
+	}
+	dhcp := &layers.DHCPv4{Operation: layers.DHCPOpRequest, HardwareType: layers.LinkTypeEthernet, HardwareLen: 6,
+		Xid: 0x5eed, ClientHWAddr: macA, Options: []layers.DHCPOption{
+			layers.NewDHCPOption(layers.DHCPOptMessageType, []byte{byte(layers.DHCPMsgTypeDiscover)}),
+			layers.NewDHCPOption(layers.DHCPOptHostname, []byte("netcap")),
+			layers.NewDHCPOption(layers.DHCPOptEnd, nil)}}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, udp, dhcp); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
 }

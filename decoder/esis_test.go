@@ -12,50 +12,81 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
-// ES-IS frames: tcpdump's esis_snpa_asan captures (Frame Relay I frames,
-// a 3 byte Q.922 address and a 2 byte control field before the PDU; made by
-// a fuzzer, so the reserved byte is 0x55 and checksums are wrong),
-// esis_opt_prot-oobr.pcap (Cisco HDLC, a pad byte before the NLPID, the PDU
-// cut short) and an IS hello built from ISO 9542 (Ethernet, LLC).
-const (
-	// esis_snpa_asan-4.pcap 1: 1 0.000000 → ESIS 65570 ES HELLO[Packet size limited during capture]
-	esisFrameESH = "000c0522008211015542534370a1020004ecff000000"
-	// esis_snpa_asan-4.pcap 2: 2 0.000000 → ESIS 65570 RD REQUEST[Packet size limited during capture]
-	esisFrameRDShort = "000c0522008210015546534370340302040000000000"
-	// esis_snpa_asan-5.pcap 2: 2 0.000000 → ESIS 65570 RD REQUEST
-	esisFrameRDSNPA = "000c0522008211015546534370340104040000000000"
-	// esis_snpa_asan-4.pcap 4: 4 0.000000 → ESIS 262144 RD REQUEST[Packet size limited during capture]
-	esisFrameRDNET = "000c0522008211015546534370340000040000000000"
-	// esis_opt_prot-oobr.pcap 1: 1 0.000000 N/A → N/A ESIS 262144 RD REQUEST[Packet size limited during capture]
-	esisFrameRDCHDLC = "02dcfefe0f823601006608ff00c602008e0000810b81"
-	// built: 1 0.000000000 02:00:00:00:00:01 → DEC-MAP-(or-OSI?)-End-System-Hello? ESIS 41 IS HELLO
-	esisFrameISH = "09002b000004020000000001001bfefe038218010004001e00000a49000100000000000a01c602003c"
+// ES-IS frames built here from ISO 9542: PDUs in Frame Relay I frames
+// (a Q.922 address and a 2-byte control field before the PDU, as tshark
+// reads them off a DLCI other than 0), a redirect over Cisco HDLC whose
+// header length runs past the frame (with a pad byte before the NLPID) and
+// an IS hello over Ethernet and LLC.
+var (
+	// ES hello with two source addresses: an empty one, then one of 4
+	// bytes (no valid NSAP: tshark says so)
+	esisESHPDU = esisPDU(esisESH, 21315, 0x70a1, []byte{2}, esisAddrField(nil), esisAddrField([]byte{0xec, 0xff, 0, 0}))
+	// redirects: DA, subnetwork address, network entity title
+	esisRDPDU     = esisPDU(esisRD, 600, 0x7034, esisAddrField([]byte{0x02, 0x04, 0x00}), esisAddrField(nil), esisAddrField(nil))
+	esisRDSNPAPDU = esisPDU(esisRD, 600, 0x7035, esisAddrField([]byte{0x04}), esisAddrField([]byte{0, 0, 0, 0}), esisAddrField(nil))
+	esisRDNETPDU  = esisPDU(esisRD, 600, 0x7036, esisAddrField(nil), esisAddrField(nil), esisAddrField([]byte{0, 0, 0, 0}))
+
+	esisFrameESH     = esisIFrame(esisESHPDU)
+	esisFrameRDShort = esisIFrame(esisRDPDU)
+	esisFrameRDSNPA  = esisIFrame(esisRDSNPAPDU)
+	esisFrameRDNET   = esisIFrame(esisRDNETPDU)
+	// a redirect whose header length says 54 and whose title length byte
+	// (0x81) runs past the frame, behind a pad byte
+	esisFrameRDCHDLC = cat(chdlcHeader(chdlcUnicast, 0xfefe), []byte{0},
+		esisFixed(54, esisRD, 2303, 0x00c6), esisAddrField([]byte{0x00, 0x8e}), esisAddrField(nil), []byte{0x81, 0x0b, 0x81})
+	// IS hello, title 49.0001.0000.0000.0a01, option ESCT (0xc6) 60 s
+	esisFrameISH = cat(esisEthernet(esisAllES), esisPDU(esisISH, 30, 0, esisAddrField([]byte{0x49, 0, 1, 0, 0, 0, 0, 0, 0x0a, 0x01}),
+		[]byte{0xc6, 2, 0, 60}))
 )
 
+// esisAllES is the multicast address of all end systems.
+var esisAllES = []byte{0x09, 0x00, 0x2b, 0x00, 0x00, 0x04}
+
+// esisEthernet is an 802.3 header to dst with the length of an IS hello
+// (the 24-byte PDU and LLC) and the LLC header of OSI.
+func esisEthernet(dst []byte) []byte { return isisEthernet(dst, 27) }
+
+// esisFixed is the fixed ES-IS header: NLPID, header length, version 1,
+// reserved, type, holding time, checksum.
+func esisFixed(length, typ byte, hold, sum uint16) []byte {
+	return cat([]byte{nlpidESIS, length, 1, 0, typ}, u16b(hold), u16b(sum))
+}
+
+// esisPDU is a PDU whose header length covers the fixed header and parts.
+func esisPDU(typ byte, hold, sum uint16, parts ...[]byte) []byte {
+	body := cat(parts...)
+	return cat(esisFixed(byte(9+len(body)), typ, hold, sum), body)
+}
+
+// esisAddrField is an address with its length byte.
+func esisAddrField(a []byte) []byte { return cat([]byte{byte(len(a))}, a) }
+
+// esisIFrame is pdu in a Frame Relay I frame on DLCI 1 (a 3-byte
+// address): a 2-byte control field, N(S) 17, N(R) 0, before the PDU.
+func esisIFrame(pdu []byte) []byte {
+	return cat(frAddressN(1, 3), []byte{17 << 1, 0}, pdu)
+}
+
 func TestESISFrames(t *testing.T) {
+	// an IS-IS L2 hello cut after its fixed header, in an I frame on a 4-byte address
+	isisHello := cat(isisHeader(27, 16), []byte{2}, isisSysA, u16b(30), u16b(1497), []byte{64}, isisSysA, []byte{1})
 	runFrameCases(t, layers.LinkTypeFRelay, []frameCase{
-		{"ES hello in an I frame", esisFrameESH, Decoded, "", "", types.Type_NC_ESIS},
-		{"redirect in an I frame", esisFrameRDShort, Decoded, "", "", types.Type_NC_ESIS},
-		{"header cut", esisFrameESH[:22], Failed, "ES-IS header cut short", "", 0},
-		// tcpdump's isis_stlv_asan-2.pcap, cut: an I frame on DLCI 0 (the
-		// third address byte is DL-CORE control), the link's signalling,
-		// which tshark shows as data:
-		// 1 0.000000 → FR 262144 DLCI 0, I, N(R)=0, N(S)=17
-		{"I frame on DLCI 0", "000c072200831b010010019de000fed0f90f58af84ff100041010000", Unknown, "Frame Relay EtherType 0x2200", "", 0},
-		// tcpdump's isis_stlv_asan-4.pcap, cut: a 4 byte address, then an I
-		// frame with an IS-IS hello
-		// 1 0.000000 → ISIS HELLO 262144 L2 HELLO, System-ID: fe02.0000.d0f9[Packet size limited during capture]
-		{"IS-IS in an I frame", "1c000c072200831b010010019de000fe020000d0f90f58af9fff10004101000088a201e2020c072205831b010010019d",
-			Decoded, "", "", types.Type_NC_ISIS},
+		{"ES hello in an I frame", esisFrameESH, Decoded, "", "", types.Type_NC_ESIS, "fr:esis"},
+		{"redirect in an I frame", esisFrameRDShort, Decoded, "", "", types.Type_NC_ESIS, "fr:esis"},
+		{"header cut", esisFrameESH[:11], Failed, "ES-IS header cut short", "", 0, ""},
+		// an I frame on DLCI 0, the link's signalling, which tshark shows
+		// as data: the control field stays an unknown EtherType
+		{"I frame on DLCI 0", cat(frAddressN(0, 3), []byte{0x22, 0x00}, isisHello), Unknown, "Frame Relay EtherType 0x2200", "", 0, ""},
+		{"IS-IS in an I frame", cat(frAddressN(1000, 4), []byte{0x22, 0x00}, isisHello), Decoded, "", "", types.Type_NC_ISIS, "fr:isis:isis.hello"},
 		// an unknown Cisco EtherType with no OSI PDU after a control field
 		// stays what it was
-		{"unknown EtherType", "000c052200450000000000", Unknown, "Frame Relay EtherType 0x2200", "", 0},
+		{"unknown EtherType", cat(frAddressN(1, 3), []byte{0x22, 0x00}, []byte{0x45, 0, 0, 0, 0, 0}), Unknown, "Frame Relay EtherType 0x2200", "", 0, ""},
 	})
 	runFrameCases(t, layers.LinkTypeC_HDLC, []frameCase{
-		{"redirect over Cisco HDLC", esisFrameRDCHDLC, Decoded, "", "", types.Type_NC_ESIS},
+		{"redirect over Cisco HDLC", esisFrameRDCHDLC, Decoded, "", "", types.Type_NC_ESIS, "chdlc:osi:esis"},
 	})
 	runFrameCases(t, layers.LinkTypeEthernet, []frameCase{
-		{"IS hello over LLC", esisFrameISH, Decoded, "", "", types.Type_NC_ESIS},
+		{"IS hello over LLC", esisFrameISH, Decoded, "", "", types.Type_NC_ESIS, "eth:llc:osi:esis"},
 	})
 }
 
@@ -114,36 +145,35 @@ func init() {
 			max: fuzzMax,
 			built: func() [][]byte {
 				var out [][]byte
-				for _, f := range []string{esisFrameISH, "0000000000000000000000000000fefe03" + esisFrameRDCHDLC[10:]} {
-					b, _ := hex.DecodeString(f)
-					out = append(out, b[17:])
+				for _, f := range [][]byte{esisFrameISH[17:], esisFrameRDCHDLC[5:]} {
+					out = append(out, f)
 				}
 				return out
 			},
 		},
 		oracle: []tsRecord{esisOracle},
 		cases: []packetCase{
-			// tshark: esis.length 17, esis.type 2, esis.htime 21315, esis.chksum 0x70a1,
+			// tshark: esis.length 16, esis.type 2, esis.htime 21315, esis.chksum 0x70a1,
 			// esis.sa <Invalid length of NSAP>,ecff0000
-			{name: "ES hello in a Frame Relay I frame", link: layers.LinkTypeFRelay, hex: esisFrameESH,
-				want: map[string]string{"HeaderLength": "17", "Version": "1", "PDUType": "2", "HoldingTime": "21315",
+			{name: "ES hello in a Frame Relay I frame", link: layers.LinkTypeFRelay, frame: esisFrameESH,
+				want: map[string]string{"HeaderLength": "16", "Version": "1", "PDUType": "2", "HoldingTime": "21315",
 					"Checksum": "28833", "SourceAddresses": ",ecff0000", "OptionTypes": ""}},
-			// tshark: esis.length 16, esis.type 6, esis.chksum 0x7034, esis.da 02.0400
-			{name: "redirect", link: layers.LinkTypeFRelay, hex: esisFrameRDShort,
-				want: map[string]string{"HeaderLength": "16", "PDUType": "6", "Checksum": "28724",
+			// tshark: esis.length 15, esis.type 6, esis.chksum 0x7034, esis.da 02.0400
+			{name: "redirect", link: layers.LinkTypeFRelay, frame: esisFrameRDShort,
+				want: map[string]string{"HeaderLength": "15", "PDUType": "6", "Checksum": "28724",
 					"DestinationAddress": "020400", "SubnetworkAddress": "", "NetworkEntityTitle": ""}},
 			// tshark: esis.da 04, esis.bsnpa 00000000.
-			{name: "redirect with a subnetwork address", link: layers.LinkTypeFRelay, hex: esisFrameRDSNPA,
+			{name: "redirect with a subnetwork address", link: layers.LinkTypeFRelay, frame: esisFrameRDSNPA,
 				want: map[string]string{"PDUType": "6", "DestinationAddress": "04", "SubnetworkAddress": "00000000"}},
 			// tshark: esis.net 00000000
-			{name: "redirect with a title", link: layers.LinkTypeFRelay, hex: esisFrameRDNET,
+			{name: "redirect with a title", link: layers.LinkTypeFRelay, frame: esisFrameRDNET,
 				want: map[string]string{"PDUType": "6", "DestinationAddress": "", "NetworkEntityTitle": "00000000"}},
 			// tshark: esis.length 54, esis.type 6, esis.htime 2303, esis.chksum 0x00c6, esis.da 008e
-			{name: "cut redirect over Cisco HDLC", link: layers.LinkTypeC_HDLC, hex: esisFrameRDCHDLC,
+			{name: "cut redirect over Cisco HDLC", link: layers.LinkTypeC_HDLC, frame: esisFrameRDCHDLC,
 				want: map[string]string{"HeaderLength": "54", "PDUType": "6", "HoldingTime": "2303", "Checksum": "198",
 					"DestinationAddress": "008e"}},
 			// tshark: esis.length 24, esis.type 4, esis.htime 30, esis.net 49000100.000000000a01, ESCT (seconds): 60
-			{name: "IS hello", link: layers.LinkTypeEthernet, hex: esisFrameISH,
+			{name: "IS hello", link: layers.LinkTypeEthernet, frame: esisFrameISH,
 				want: map[string]string{"HeaderLength": "24", "PDUType": "4", "HoldingTime": "30",
 					"NetworkEntityTitle": "49000100000000000a01", "OptionTypes": "198"}},
 		},

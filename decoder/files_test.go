@@ -224,7 +224,7 @@ func TestFilesMatchTshark(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("tshark not installed: files not compared")
 	}
-	files := httpOracleFiles()
+	files := httpOracleFiles(t)
 	if len(files) == 0 {
 		t.Skip("shared captures absent: files not compared with tshark")
 	}
@@ -251,7 +251,9 @@ func TestFilesMatchTshark(t *testing.T) {
 		}
 		got := map[string]int{}
 		for _, r := range filesCapture(t, path) {
-			if r.Complete {
+			// Only HTTP's: tshark exports the mail messages with imf
+			// (TestMailFilesMatchTshark).
+			if r.Complete && r.Source == "HTTP" {
 				got[r.SHA256]++
 			}
 		}
@@ -264,12 +266,12 @@ func TestFilesMatchTshark(t *testing.T) {
 				known += n
 			}
 			if got[h] != n && !filesKnown(f.name, h) {
-				t.Errorf("%s: tshark exports %d file(s) with SHA-256 %s, netcap has %d complete", f.name, n, h, got[h])
+				t.Errorf("%s: tshark exports %d file(s) with SHA-256 %s, netcap has %d complete", captureLabel(f.name), n, h, got[h])
 			}
 		}
 		for h, n := range got {
 			if want[h] == 0 && !filesKnown(f.name, h) {
-				t.Errorf("%s: netcap has %d complete file(s) with SHA-256 %s that tshark does not export", f.name, n, h)
+				t.Errorf("%s: netcap has %d complete file(s) with SHA-256 %s that tshark does not export", captureLabel(f.name), n, h)
 			}
 		}
 	}
@@ -283,6 +285,11 @@ func TestFilesMatchTshark(t *testing.T) {
 // filesKnownDifferences are explained differences, by capture and SHA-256
 // ("*": every file of the capture).
 var filesKnownDifferences = map[string]string{
+	"testdata/services.pcap/7a6c60b4842580e211372bd129c0be2ed455ca0665a63e46d5a09949cdc14305": "tshark exports the " +
+		"server's \"+ \" prompt of a POP3 AUTH PLAIN exchange as a message",
+	"testdata/services.pcap/39745ee2cc0b41ce52beb21589033900a1b853e262b384f405622e8e725b1354": "tshark exports the " +
+		"message sent by SMTP and fetched by IMAP; the POP3 RETR reply of the same message it shows as plain lines " +
+		"(after AUTH PLAIN its POP3 state is off), so it exports it twice, netcap three times",
 	"suricata-verify/tcp-rst-unacked-stream-12__TLPW1-tcp-110.37.219.134-10.12.14.101-tcp-990-49254.pcap/*": "the " +
 		"responses' starts were not captured: tshark exports each 1288-byte segment after a hole as a file of its " +
 		"own; netcap's records of those bodies are incomplete",
@@ -306,6 +313,7 @@ var filesKnownDifferences = map[string]string{
 }
 
 func filesKnown(name, sha string) bool {
+	name = captureLabel(name)
 	_, one := filesKnownDifferences[name+"/"+sha]
 	_, all := filesKnownDifferences[name+"/*"]
 	return one || all
@@ -317,8 +325,13 @@ func filesKnown(name, sha string) bool {
 func TestMailFilesMatchTshark(t *testing.T) {
 	files := corpusWith(t, "imf")
 	compared, equal, known, differ := 0, 0, 0, 0
+	sharedEqual, shared := 0, 0 // the floor below is the shared captures'
 	for _, name := range files {
 		path := filepath.Join(corpusDir, name)
+		own := strings.HasPrefix(captureLabel(name), "testdata/")
+		if !own {
+			shared++
+		}
 		dir := t.TempDir()
 		if out, err := exec.Command("tshark", "-r", path, "-q", "--export-objects", "imf,"+dir).CombinedOutput(); err != nil {
 			t.Fatalf("%s: tshark: %v\n%s", name, err, out)
@@ -343,8 +356,14 @@ func TestMailFilesMatchTshark(t *testing.T) {
 			switch {
 			case got[h] == n:
 				equal += n
+				if !own {
+					sharedEqual += n
+				}
 			case filesKnown(name, h):
 				known += n
+			case own:
+				// The own captures are held to zero differences.
+				t.Errorf("%s: tshark exports %d message(s) with SHA-256 %s, netcap has %d complete", captureLabel(name), n, h, got[h])
 			default:
 				differ++
 				t.Logf("%s: tshark exports %d message(s) with SHA-256 %s, netcap has %d complete", name, n, h, got[h])
@@ -357,8 +376,8 @@ func TestMailFilesMatchTshark(t *testing.T) {
 	// differently (POP3 replies per segment, pipelined SMTP with its
 	// commands, the line break before the final dot kept or not); until
 	// each difference is explained, the equal ones must not become fewer.
-	if len(files) > 0 && equal < mailFilesEqualAtLeast {
-		t.Errorf("%d messages equal to tshark's, %d were on 2026-12-06", equal, mailFilesEqualAtLeast)
+	if shared > 0 && sharedEqual < mailFilesEqualAtLeast {
+		t.Errorf("%d messages of the shared captures equal to tshark's, %d were on 2026-12-06", sharedEqual, mailFilesEqualAtLeast)
 	}
 }
 

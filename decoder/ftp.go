@@ -29,8 +29,10 @@ const ftpMaxTransfers = 256
 
 func init() {
 	RegisterStream(StreamProtocol{
-		Name:    "FTP",
-		Records: []types.Type{types.Type_NC_FTP, types.Type_NC_Credentials},
+		Name: "FTP",
+		// With the TLS hellos of what follows an accepted STARTTLS (or
+		// CONNECT): selecting them must run this parser.
+		Records: []types.Type{types.Type_NC_FTP, types.Type_NC_Credentials, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello},
 		Detect:  detectFTP,
 		New:     func() StreamParser { return &ftpParser{} },
 	})

@@ -140,15 +140,16 @@ func TestFTPMatchesTshark(t *testing.T) {
 	compared := 0
 	for _, name := range files {
 		path := filepath.Join(corpusDir, name)
-		out, err := exec.Command("tshark", "-r", path, "-n", "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=;",
+		// Tab-separated: EPRT's argument holds "|".
+		out, err := exec.Command("tshark", "-r", path, "-n", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=;",
 			"-e", "tcp.stream", "-e", "ftp.request.command", "-e", "ftp.request.arg", "-e", "ftp.response.code", "-Y", "ftp").Output()
 		if err != nil {
 			t.Fatalf("%s: tshark: %v", name, err)
 		}
 		type side struct{ cmds, codes []string }
 		want := map[string]*side{}
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			c := strings.Split(line, "|")
+		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+			c := strings.Split(line, "\t")
 			if len(c) < 4 {
 				continue
 			}
@@ -194,7 +195,7 @@ func TestFTPMatchesTshark(t *testing.T) {
 				}
 			}
 			if !found {
-				t.Errorf("%s: netcap's FTP commands %q are not those of a connection tshark shows: %q", name, ours, wantCmds)
+				t.Errorf("%s: netcap's FTP commands %q are not those of a connection tshark shows: %q", captureLabel(name), ours, wantCmds)
 			}
 		}
 		if len(got) != len(want) {

@@ -116,6 +116,51 @@ func udpHeader(src, dst uint16, n int) []byte {
 	return b
 }
 
+// inetSum is the Internet checksum of b (RFC 1071).
+func inetSum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// udp4 is an IPv4 UDP datagram from ip4A to ip4B.
+func udp4(src, dst uint16, payload []byte) []byte {
+	return cat(ipv4Header(17, 8+len(payload)), udpHeader(src, dst, len(payload)), payload)
+}
+
+// tcp4 is an IPv4 TCP segment (PSH, ACK) from ip4A to ip4B.
+func tcp4(src, dst uint16, payload []byte) []byte {
+	return cat(ipv4Header(6, 20+len(payload)), tcpHeader(src, dst), payload)
+}
+
+// icmp4Echo is an IPv4 ICMP echo request from ip4A to ip4B with 32 bytes
+// of data.
+func icmp4Echo(id, seq uint16) []byte {
+	m := make([]byte, 8, 40)
+	m[0] = 8 // echo request
+	binary.BigEndian.PutUint16(m[4:], id)
+	binary.BigEndian.PutUint16(m[6:], seq)
+	for i := range 32 {
+		m = append(m, byte('a'+i%26))
+	}
+	binary.BigEndian.PutUint16(m[2:], inetSum(m))
+	return cat(ipv4Header(1, len(m)), m)
+}
+
+// dnsQuery is a DNS query for name (type A).
+func dnsQuery(id uint16, name string) []byte {
+	return serialize(&layers.DNS{ID: id, RD: true, QDCount: 1,
+		Questions: []layers.DNSQuestion{{Name: []byte(name), Type: layers.DNSTypeA, Class: layers.DNSClassIN}}})
+}
+
 func cat(parts ...[]byte) []byte {
 	var out []byte
 	for _, p := range parts {

@@ -117,8 +117,10 @@ var (
 
 func init() {
 	RegisterStream(StreamProtocol{
-		Name:    "HTTP",
-		Records: []types.Type{types.Type_NC_HTTP, types.Type_NC_File, types.Type_NC_Credentials},
+		Name: "HTTP",
+		// With the TLS hellos of what follows an accepted STARTTLS (or
+		// CONNECT): selecting them must run this parser.
+		Records: []types.Type{types.Type_NC_HTTP, types.Type_NC_File, types.Type_NC_Credentials, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello},
 		Detect:  detectHTTP,
 		New:     newHTTPParser,
 	})

@@ -1,7 +1,6 @@
 package decoder
 
 import (
-	"bufio"
 	"bytes"
 	stdgzip "compress/gzip"
 	"context"
@@ -10,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -50,8 +48,11 @@ func (s *httpSink) add(t types.Type, m proto.Message, ordered bool, key int64) {
 		}
 		s.t.Fatalf(format, args...)
 	}
-	if t == types.Type_NC_Credentials || t == types.Type_NC_File {
+	switch t {
+	case types.Type_NC_Credentials, types.Type_NC_File:
 		return // the HTTP parser's other records: TestFiles and the credentials tests check them
+	case types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello:
+		return // TLS after a CONNECT: TestTLSMatchesTshark checks them
 	}
 	r, ok := m.(*types.HTTP)
 	if t != types.Type_NC_HTTP || !ok {
@@ -696,7 +697,8 @@ func TestHTTPDetect(t *testing.T) {
 	}
 	found := false
 	for _, p := range StreamProtocols() {
-		found = found || p.Name == "HTTP" && slices.Equal(p.Records, []types.Type{types.Type_NC_HTTP, types.Type_NC_File, types.Type_NC_Credentials})
+		found = found || p.Name == "HTTP" && slices.Equal(p.Records, []types.Type{types.Type_NC_HTTP, types.Type_NC_File, types.Type_NC_Credentials,
+			types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello})
 	}
 	if !found {
 		t.Error("HTTP stream parser not registered")
@@ -798,7 +800,7 @@ func TestHTTPMatchesTshark(t *testing.T) {
 	if err != nil {
 		t.Skip("tshark not installed: HTTP not compared with tshark")
 	}
-	files := httpOracleFiles()
+	files := httpOracleFiles(t)
 	if len(files) == 0 {
 		t.Skip("shared captures absent (../../shared/pcaps/CATALOG.tsv): HTTP not compared with tshark")
 	}
@@ -865,30 +867,24 @@ type httpOracleFile struct {
 	packets int
 }
 
-// httpOracleFiles are the shared captures in which tshark finds HTTP, by
-// CATALOG.tsv.
-func httpOracleFiles() []httpOracleFile {
-	f, err := os.Open(filepath.Join("..", "..", "shared", "pcaps", "CATALOG.tsv"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
+// httpOracleFiles are the captures, shared and own, in which tshark finds
+// HTTP, by their CATALOG.tsv.
+func httpOracleFiles(t *testing.T) []httpOracleFile {
 	var out []httpOracleFile
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
-		if len(cols) < 6 || !slices.Contains(strings.Split(cols[5], ","), "http") ||
-			!strings.Contains(cols[0], *httpOracleOnly) {
-			continue
+	for _, e := range catalog(t) {
+		if slices.Contains(e.protos, "http") && strings.Contains(e.name, *httpOracleOnly) {
+			out = append(out, httpOracleFile{e.name, e.packets})
 		}
-		n, err := strconv.Atoi(cols[3])
-		if err != nil {
-			continue
-		}
-		out = append(out, httpOracleFile{cols[0], n})
 	}
-	// Small captures first: the time budget then covers the most files.
-	sort.SliceStable(out, func(i, j int) bool { return out[i].packets < out[j].packets })
+	// The own captures first, then small ones: the time budget then covers
+	// the captures a fresh clone has and the most files.
+	own := func(f httpOracleFile) bool { return strings.HasPrefix(captureLabel(f.name), "testdata/") }
+	sort.SliceStable(out, func(i, j int) bool {
+		if own(out[i]) != own(out[j]) {
+			return own(out[i])
+		}
+		return out[i].packets < out[j].packets
+	})
 	return out
 }
 
@@ -901,7 +897,7 @@ const httpFollowFirst = 48
 // JSON) and the bytes of its TCP streams (follow,tcp,raw), and compares
 // each stream's messages with the parser's records.
 func httpCompareFile(ctx context.Context, tshark string, f httpOracleFile) (*httpOracleStats, error) {
-	path := filepath.Join("..", "..", "shared", "pcaps", f.name)
+	path := filepath.Join(corpusDir, f.name)
 	run := func(args []string, streams []int) ([]byte, error) {
 		args = append([]string{"-n", "-r", path}, args...)
 		for _, i := range streams {

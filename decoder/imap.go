@@ -31,8 +31,10 @@ const imapMaxLiteralKept = 1024
 
 func init() {
 	RegisterStream(StreamProtocol{
-		Name:    "IMAP",
-		Records: []types.Type{types.Type_NC_IMAP, types.Type_NC_Credentials, types.Type_NC_File},
+		Name: "IMAP",
+		// With the TLS hellos of what follows an accepted STARTTLS (or
+		// CONNECT): selecting them must run this parser.
+		Records: []types.Type{types.Type_NC_IMAP, types.Type_NC_Credentials, types.Type_NC_File, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello},
 		Detect:  detectIMAP,
 		New:     func() StreamParser { return &imapParser{} },
 	})

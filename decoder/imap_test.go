@@ -209,7 +209,8 @@ func TestIMAPMatchesTshark(t *testing.T) {
 	unfold := regexp.MustCompile(`(\\r\\n)+( |\\t)+`) // tshark writes CR, LF and tab as \r \n \t
 	for _, name := range files {
 		path := filepath.Join(corpusDir, name)
-		rows := tsharkRows(t, path, "imap or imf", "tcp.srcport", "tcp.dstport", "imap.request", "imap.request_tag",
+		rows := tsharkRows(t, path, "imap", // imf of IMAP frames only, not SMTP's
+			"tcp.srcport", "tcp.dstport", "imap.request", "imap.request_tag",
 			"imap.response.status", "imf.from", "imf.subject", "imf.message_id")
 		type conn struct{ cmds, resp, msgs []string }
 		want := map[string]*conn{}
@@ -227,10 +228,15 @@ func TestIMAPMatchesTshark(t *testing.T) {
 				cmd := strings.TrimPrefix(c[2], c[3]+" ")
 				verb, arg, _ := strings.Cut(cmd, " ")
 				verb = strings.ToUpper(verb)
-				if verb == "LOGIN" {
-					// netcap keeps the user only (the password is in Credentials).
+				if verb == "LOGIN" || verb == "AUTHENTICATE" {
+					// netcap keeps the user or the mechanism only (the
+					// password or the SASL initial response is in
+					// Credentials).
 					if tok := imapTokens(arg); len(tok) > 0 {
 						arg = tok[0]
+						if verb == "AUTHENTICATE" {
+							arg = strings.ToUpper(arg)
+						}
 					}
 				}
 				get(c[0]).cmds = append(get(c[0]).cmds, strings.TrimSpace(verb+" "+arg))
@@ -280,7 +286,7 @@ func TestIMAPMatchesTshark(t *testing.T) {
 			diff := func(field, got, want string) {
 				compared++
 				if got != want {
-					t.Errorf("%s client port %s: %s\n  netcap %q\n  tshark %q", name, k, field, got, want)
+					t.Errorf("%s client port %s: %s\n  netcap %q\n  tshark %q", captureLabel(name), k, field, got, want)
 				}
 			}
 			diff("commands", strings.Join(g.cmds, " | "), strings.Join(w.cmds, " | "))

@@ -113,13 +113,13 @@ func (inv *Inventory) Observe(m proto.Message) {
 			}
 		}
 	case *types.SMTP:
-		inv.sawGreeting(r.DstIP, r.DstPort, r.Greeting)
+		inv.sawGreeting("SMTP", r.DstIP, r.DstPort, r.Greeting, r.Timestamp, r.FrameNumber, r.FlowID)
 	case *types.POP3:
-		inv.sawGreeting(r.DstIP, r.DstPort, r.Greeting)
+		inv.sawGreeting("POP3", r.DstIP, r.DstPort, r.Greeting, r.Timestamp, r.FrameNumber, r.FlowID)
 	case *types.IMAP:
-		inv.sawGreeting(r.DstIP, r.DstPort, r.Greeting)
+		inv.sawGreeting("IMAP", r.DstIP, r.DstPort, r.Greeting, r.Timestamp, r.FrameNumber, r.FlowID)
 	case *types.FTP:
-		inv.sawGreeting(r.DstIP, r.DstPort, r.Greeting)
+		inv.sawGreeting("FTP", r.DstIP, r.DstPort, r.Greeting, r.Timestamp, r.FrameNumber, r.FlowID)
 	case *types.Connection:
 		if r.ApplicationProto != "" && (r.TransportProto == "TCP" || r.TransportProto == "UDP") {
 			inv.sawConnection(r)
@@ -127,11 +127,15 @@ func (inv *Inventory) Observe(m proto.Message) {
 	}
 }
 
-// sawGreeting notes a mail or FTP server's greeting as its banner.
-func (inv *Inventory) sawGreeting(ip string, port int32, greeting string) {
-	if greeting != "" {
-		inv.sawServer(svcKey{ip, port, "TCP"}, greeting, "", "")
+// sawGreeting notes a mail or FTP server's greeting as its banner, and the
+// software it names (bannerProduct) as the server's.
+func (inv *Inventory) sawGreeting(proto, ip string, port int32, greeting string, ts, frame int64, flow string) {
+	if greeting == "" {
+		return
 	}
+	product, version := bannerProduct(greeting)
+	inv.sawSoftware(swKey{ip, product, version, "server", proto + " greeting"}, ts, frame, flow, greeting, "")
+	inv.sawServer(svcKey{ip, port, "TCP"}, greeting, product, version)
 }
 
 // parsedAgent is what a User-Agent says.

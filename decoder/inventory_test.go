@@ -70,8 +70,8 @@ func TestInventory(t *testing.T) {
 			svc = append(svc, r)
 		}
 	}
-	// curl, Firefox, nginx, two OpenSSH.
-	if len(sw) != 5 || len(svc) != 3 {
+	// curl, Firefox, nginx, two OpenSSH, vsftpd (from the FTP greeting).
+	if len(sw) != 6 || len(svc) != 3 {
 		t.Fatalf("%d Software, %d Service records:\n%v", len(sw), len(svc), want)
 	}
 	byProduct := map[string]*types.Software{}
@@ -90,7 +90,10 @@ func TestInventory(t *testing.T) {
 		t.Errorf("firefox %v, nginx %v", firefox, nginx)
 	}
 	ssh, web, ftp := svc[0], svc[1], svc[2]
-	if ftp.Banner != "(vsFTPd 3.0.3)" || ftp.Protocol != "FTP" || ftp.Port != 21 {
+	if v := byProduct["vsftpd 3.0.3 server"]; v == nil || v.Source != "FTP greeting" || v.Host != "10.0.0.9" || v.Raw != "(vsFTPd 3.0.3)" {
+		t.Errorf("vsftpd: %v", v)
+	}
+	if ftp.Banner != "(vsFTPd 3.0.3)" || ftp.Protocol != "FTP" || ftp.Port != 21 || ftp.Product != "vsftpd" || ftp.Version != "3.0.3" {
 		t.Errorf("FTP service: %v", ftp)
 	}
 	if ssh.Port != 22 || ssh.Protocol != "SSH" || ssh.Banner != "SSH-2.0-OpenSSH_9.2p1" || ssh.Product != "OpenSSH" || ssh.Connections != 1 {

@@ -1,18 +1,29 @@
 package decoder
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/netcap/netcap/types"
 )
 
-// TestIPNet decodes Solaris IPNET frames (link type 226) of tcpdump's e1000g.pcap.
+// TestIPNet decodes Solaris IPNET frames (link type 226) built here.
 func TestIPNet(t *testing.T) {
+	icmp := icmp4Echo(0x1af5, 0)
 	runFrameCases(t, linkTypeIPNet, []frameCase{
-		// 1 0.000000 129.146.106.55 → 10.5.233.117 ICMP 108 Echo (ping) request id=0x1af5, seq=0/0, ttl=249
-		{"IPv4 ICMP", "01020000000000540000000200000000ffffffff0000000045000054e58e0000f901fcd581926a370a05e975080032e21af50000ed760d4bb9630b0008090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637",
-			Decoded, "", "129.146.106.55", types.Type_NC_ICMPv4},
-		{"family 99", "01630000000000040000000200000000ffffffff0000000000000000", Unknown, "IPNET address family 99", "", 0},
-		{"cut header", "0102000000000054", Failed, "IPNET header shorter than 24 bytes", "", 0},
+		{"IPv4 ICMP", cat(ipnetHeader(2, len(icmp)), icmp), Decoded, "", "192.0.2.1", types.Type_NC_ICMPv4, "ipnet:ip:icmp:data"},
+		{"family 99", cat(ipnetHeader(99, 4), make([]byte, 4)), Unknown, "IPNET address family 99", "", 0, ""},
+		{"cut header", ipnetHeader(2, len(icmp))[:8], Failed, "IPNET header shorter than 24 bytes", "", 0, ""},
 	})
+}
+
+// ipnetHeader is the 24-byte IPNET header of an outbound packet of n bytes
+// (version 1, address family, hook 0x0000, length, interface 3, no group
+// interface, the global zone as source and destination).
+func ipnetHeader(family byte, n int) []byte {
+	b := make([]byte, 24)
+	b[0], b[1] = 1, family
+	binary.BigEndian.PutUint32(b[4:], uint32(n))
+	binary.BigEndian.PutUint32(b[8:], 3)
+	return b
 }

@@ -2,12 +2,16 @@ package decoder
 
 import (
 	"bytes"
-	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/netcap/netcap/types"
 )
@@ -58,18 +62,14 @@ func TestLinks(t *testing.T) {
 // Decode must say why when it does not decode a frame, and must not
 // change the bytes.
 func FuzzLinks(f *testing.F) {
-	for _, seed := range []string{
-		"0f00080045000030155a400080066cd0c0a80207413774b7134a00509c34096c000000007002400011470000020405b401010402", // Cisco HDLC, IPv4 TCP
-		"ff0300214500001c000100004011f9cb0a0000010a0000029c409c4100080000",                                         // PPP in HDLC framing, IPv4 UDP
-		"4500001c000100004011f9cb0a0000010a0000029c409c4100080000",                                                 // raw IPv4
-		"1c000c0722008211015542534370a1020004ecff000000",                                                           // Frame Relay, 4 byte address, I frame, ES-IS hello
-		"",
+	for _, seed := range [][]byte{
+		cat(chdlcHeader(chdlcUnicast, 0x0800), tcp4(49152, 80, nil)), // Cisco HDLC, IPv4 TCP
+		cat([]byte{0xff, 0x03, 0x00, 0x21}, udp4(40000, 40001, nil)), // PPP in HDLC framing, IPv4 UDP
+		udp4(40000, 40001, nil),                               // raw IPv4
+		cat(frAddressN(1, 4), []byte{0x22, 0x00}, esisESHPDU), // Frame Relay, 4 byte address, I frame, ES-IS hello
+		{},
 	} {
-		b, err := hex.DecodeString(seed)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+		f.Add(seed)
 	}
 	d := NewPacketDecoder(func(types.Type) bool { return true }, DefaultOptions())
 	s := &recordSink{}
@@ -89,26 +89,30 @@ func FuzzLinks(f *testing.F) {
 	})
 }
 
-// frameCase is a frame of one link type and what decoding it must give.
+// frameCase is a frame of one link type, built in the test, and what
+// decoding it must give.
 type frameCase struct {
 	name   string
-	frame  string // hex, spaces ignored
+	frame  []byte
 	status Status
 	reason string     // a part of the reason; "" when decoded
 	src    string     // the packet's source IP; "" without one
 	want   types.Type // a record the frame must give; 0 for none
+	// tshark is the frame.protocols tshark must show for the frame: the
+	// built frame checked by a dissector that is not ours. "" where tshark
+	// cannot read the frame as meant (the switch tags, SLIP) or the case is
+	// a cut or hostile frame; a trailing ":*" takes any protocols after
+	// the ones named (a payload tshark guesses at with its heuristics).
+	tshark string
 }
 
 // runFrameCases decodes each case's frame as link type link, with every
-// record type enabled.
+// record type enabled, then has tshark dissect the frames (subtest tshark).
 func runFrameCases(t *testing.T, link layers.LinkType, cases []frameCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			data, err := hex.DecodeString(strings.ReplaceAll(tc.frame, " ", ""))
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := tc.frame
 			d := NewPacketDecoder(func(types.Type) bool { return true }, DefaultOptions())
 			s := &recordSink{}
 			meta := Packet{Frame: 1, CaptureLength: len(data), Length: len(data)}
@@ -130,4 +134,85 @@ func runFrameCases(t *testing.T, link layers.LinkType, cases []frameCase) {
 			t.Fatalf("no %v record among %d", tc.want, len(s.recs))
 		})
 	}
+	var frames [][]byte
+	var want, names []string
+	for _, tc := range cases {
+		if tc.tshark != "" {
+			frames, want, names = append(frames, tc.frame), append(want, tc.tshark), append(names, tc.name)
+		}
+	}
+	if len(frames) > 0 {
+		t.Run("tshark", func(t *testing.T) { checkTsharkProtocols(t, link, frames, want, names) })
+	}
+}
+
+// checkTsharkProtocols writes the frames to a capture of link type link
+// and fails for each frame whose frame.protocols in tshark is not the one
+// wanted: the frames built by a test are read as the protocols the test
+// means by a dissector that is not ours. It skips, saying so, where tshark
+// is not installed.
+func checkTsharkProtocols(t *testing.T, link layers.LinkType, frames [][]byte, want, names []string) {
+	t.Helper()
+	checkTsharkField(t, link, frames, "frame.protocols", want, names)
+}
+
+// checkTsharkField is checkTsharkProtocols for any tshark field (its
+// occurrences in a frame joined by commas).
+func checkTsharkField(t *testing.T, link layers.LinkType, frames [][]byte, field string, want, names []string) {
+	t.Helper()
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark is not installed: the built frames are not checked against its dissection")
+	}
+	got, err := tsharkFrameField(t.TempDir(), tshark, link, frames, field)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range frames {
+		if got[i] != want[i] && !(strings.HasSuffix(want[i], ":*") && strings.HasPrefix(got[i], strings.TrimSuffix(want[i], "*"))) {
+			t.Errorf("%s: tshark's %s is %q, want %q", names[i], field, got[i], want[i])
+		}
+	}
+}
+
+// tsharkFrameField writes the frames to a capture of link type link in
+// dir and returns tshark's field for each.
+func tsharkFrameField(dir, tshark string, link layers.LinkType, frames [][]byte, field string) ([]string, error) {
+	path := filepath.Join(dir, fmt.Sprintf("frames-%d.pcap", link))
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w := pcapgo.NewWriter(f)
+	if err := w.WriteFileHeader(65535, link); err != nil {
+		f.Close()
+		return nil, err
+	}
+	for _, b := range frames {
+		ci := gopacket.CaptureInfo{Timestamp: caseTime, CaptureLength: len(b), Length: len(b)}
+		if err := w.WritePacket(ci, b); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	// built TCP segments of several cases share addresses, ports and
+	// sequence numbers: without sequence analysis tshark dissects each as
+	// the segment it is, not as a retransmission whose payload it skips
+	args := append(append([]string{}, tsharkPrefs...), "-o", "tcp.analyze_sequence_numbers:FALSE",
+		"-r", path, "-T", "fields", "-e", field)
+	var stderr strings.Builder
+	cmd := exec.Command(tshark, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("tshark: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) != len(frames) {
+		return nil, fmt.Errorf("tshark shows %d of the %d frames", len(lines), len(frames))
+	}
+	return lines, nil
 }

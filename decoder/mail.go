@@ -3,6 +3,7 @@ package decoder
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"mime"
 	"net/mail"
 	"net/textproto"
@@ -62,9 +63,15 @@ type mailReader struct {
 	// file hashes (and with -files keeps) the whole message, as
 	// tshark --export-objects imf writes it; nil without File records.
 	file *fileBody
-	// File is the message's File record once Finish was called; nil
-	// without one.
-	File *types.File
+	// body is the leaf part being read as a file of its own (its
+	// transfer encoding decoded); nil without File records.
+	body *partBody
+	// parts are the parts' File records so far, at most mailMaxParts.
+	parts []*types.File
+	// Files are, once Finish was called, the message's File record and
+	// those of its parts (Parent: the message's SHA256); empty without
+	// File records.
+	Files []*types.File
 }
 
 func newMailReader() *mailReader {
@@ -90,21 +97,50 @@ func newMailFile(source string, c *Chunk, conn *ConnInfo) *mailReader {
 	return m
 }
 
-// fileRecord ends the message's File; nil without one.
-func (m *mailReader) fileRecord(incomplete bool) *types.File {
+// fileRecords ends the message's File and its parts'; nil without File
+// records.
+func (m *mailReader) fileRecords(incomplete bool) []*types.File {
 	if m.file == nil {
 		return nil
 	}
 	f := m.file
 	m.file = nil
+	m.endPart(!incomplete)
 	r := f.finish(!incomplete)
-	if r != nil {
-		r.Name = "message.eml"
-		if m.msg.Subject != "" {
-			r.Name = m.msg.Subject + ".eml"
-		}
+	if r == nil {
+		return nil
 	}
-	return r
+	r.Name = "message.eml"
+	if m.msg.Subject != "" {
+		r.Name = m.msg.Subject + ".eml"
+	}
+	out := append(make([]*types.File, 0, 1+len(m.parts)), r)
+	for _, p := range m.parts {
+		p.Parent = r.SHA256
+		out = append(out, p)
+	}
+	m.parts = nil
+	return out
+}
+
+// startPart begins the File of the leaf part p when File records are on.
+func (m *mailReader) startPart(p *types.MailPart) {
+	if m.file == nil || len(m.parts) >= mailMaxParts {
+		return
+	}
+	m.body = newPartBody(m.file, p)
+}
+
+// endPart ends the File of the part being read, if any; ended says the
+// part ended as its framing said (its boundary, or the message's end).
+func (m *mailReader) endPart(ended bool) {
+	if m.body == nil {
+		return
+	}
+	if r := m.body.finish(ended); r != nil {
+		m.parts = append(m.parts, r)
+	}
+	m.body = nil
 }
 
 // Write takes the next bytes of the message (transparency dots removed).
@@ -164,6 +200,9 @@ func (m *mailReader) longLine(n int, cr bool) {
 		if cr {
 			m.lastEOL = 2
 		}
+		if m.body != nil {
+			m.body.f.fail(fmt.Sprintf("a line of %d bytes, longer than the %d a part's line may have, not read", n, mailMaxLine))
+		}
 	}
 }
 
@@ -193,6 +232,7 @@ func (m *mailReader) endLine(line []byte) {
 			if m.part != nil {
 				m.part.Size -= int64(m.lastEOL) // the break before a boundary is the boundary's
 				m.part = nil
+				m.endPart(true)
 			}
 			m.bounds = m.bounds[:i+1]
 			if t == b {
@@ -210,6 +250,9 @@ func (m *mailReader) endLine(line []byte) {
 			m.lastEOL = 2
 		} else if bytes.HasSuffix(line, []byte("\n")) {
 			m.lastEOL = 1
+		}
+		if m.body != nil {
+			m.body.line(line)
 		}
 	}
 }
@@ -247,6 +290,7 @@ func (m *mailReader) endHeader() {
 		if p := mailPart(h, mt, params); p.Filename != "" {
 			m.msg.Parts = append(m.msg.Parts, p)
 			m.part, m.lastEOL = p, 0
+			m.startPart(p)
 		}
 		return
 	}
@@ -263,6 +307,7 @@ func (m *mailReader) endHeader() {
 	p := mailPart(h, mt, params)
 	m.msg.Parts = append(m.msg.Parts, p)
 	m.part, m.lastEOL = p, 0
+	m.startPart(p)
 }
 
 // mailPart describes a leaf part from its header and parsed media type.
@@ -301,8 +346,11 @@ func (m *mailReader) Finish(incomplete bool) *types.MailMessage {
 	}
 	m.msg.Truncated = m.truncated
 	m.msg.Incomplete = incomplete
+	if m.body != nil && !incomplete {
+		m.body.flushEOL() // a part that ends with the message keeps its last line break
+	}
 	m.line, m.hdr, m.bounds, m.part = nil, nil, nil, nil
-	m.File = m.fileRecord(incomplete)
+	m.Files = m.fileRecords(incomplete)
 	return &m.msg
 }
 
@@ -310,9 +358,7 @@ func (m *mailReader) Finish(incomplete bool) *types.MailMessage {
 // mailMaxMessages, with its File record.
 func keepMessage(m *mailReader, incomplete bool, msgs *[]*types.MailMessage, files *[]*types.File) {
 	msg := m.Finish(incomplete)
-	if m.File != nil {
-		*files = append(*files, m.File)
-	}
+	*files = append(*files, m.Files...)
 	if len(*msgs) < mailMaxMessages {
 		*msgs = append(*msgs, msg)
 	}

@@ -1,19 +1,41 @@
 package decoder
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/netcap/netcap/types"
 )
 
-// TestNFLog decodes Linux NFLOG frames (link type 239) of tcpdump's nflog.pcap.
+// TestNFLog decodes Linux NFLOG frames (link type 239) built here.
 func TestNFLog(t *testing.T) {
+	dns := udp4(40000, 53, dnsQuery(0x4371, "example.com"))
+	hdr := nflogTLV(nflogPacketHdr, []byte{0x08, 0x00, 1, 0}) // EtherType IPv4, hook 1 (input)
 	runFrameCases(t, linkTypeNFLog, []frameCase{
-		// 1 0.000000 74.82.42.42 → 10.0.0.20 DNS 180 Standard query response 0x4371 A example.com A 93.184.216.119
-		{"IPv4 DNS", "02000014080001000800012705000a00000000000800040000000002100008000006ffffb8a386b9c3d6000006000f000001000006001100000e0000120010000811961c10c8b8a386b9c3d6080000001400030000000000522a1f9e00000000000960fc4d00090045000049000040003711c5144a522a2a0a0000140035a65900356ddf437181800001000100000000076578616d706c6503636f6d0000010001c00c0001000100002f9600045db8d877000000",
-			Decoded, "", "74.82.42.42", types.Type_NC_DNS},
-		{"no payload attribute", "0200001408000100080001270500", Failed, "without a payload attribute", "", 0},
-		{"attribute longer than the frame", "02000014ff000900", Failed, "cut short", "", 0},
-		{"family 7", "0700001408000900aabbccdd", Unknown, "NFLOG address family 7", "", 0},
+		{"IPv4 DNS", cat(nflogHeader(2), hdr, nflogTLV(nflogPrefix, []byte("netcap\x00")), nflogTLV(nflogPayload, dns)),
+			Decoded, "", "192.0.2.1", types.Type_NC_DNS, "nflog:ip:udp:dns"},
+		{"no payload attribute", cat(nflogHeader(2), hdr), Failed, "without a payload attribute", "", 0, ""},
+		// a payload attribute whose length (255) runs past the frame
+		{"attribute longer than the frame", cat(nflogHeader(2), []byte{0xff, 0, nflogPayload, 0}), Failed, "cut short", "", 0, ""},
+		{"family 7", cat(nflogHeader(7), nflogTLV(nflogPayload, []byte{0xaa, 0xbb, 0xcc, 0xdd})), Unknown, "NFLOG address family 7", "", 0, ""},
 	})
+}
+
+// NFLOG attribute types (linux/netfilter/nfnetlink_log.h).
+const (
+	nflogPacketHdr = 1
+	nflogPrefix    = 10
+)
+
+// nflogHeader is the NFLOG header: address family, version 0, resource
+// id (the log group) 20.
+func nflogHeader(family byte) []byte { return []byte{family, 0, 0, 20} }
+
+// nflogTLV is an NFLOG attribute: length and type little-endian (the
+// byte order of the capturing host), the value, padding to 4 bytes.
+func nflogTLV(typ uint16, v []byte) []byte {
+	b := binary.LittleEndian.AppendUint16(nil, uint16(4+len(v)))
+	b = binary.LittleEndian.AppendUint16(b, typ)
+	b = append(b, v...)
+	return append(b, make([]byte, (4-len(b)%4)%4)...)
 }

@@ -18,6 +18,11 @@ type Options struct {
 	// ACK, retransmitted FINs) before its record is written. Default 5 s,
 	// Zeek's tcp_close_delay. A new SYN on the same ports ends it at once.
 	CloseDelay time.Duration
+	// ActivityTimeout is the gap between two packets of a connection that
+	// ends an active period and makes an idle one in its FlowFeatures
+	// record. Default 5 s, CICFlowMeter's activity timeout. 0: no idle
+	// periods, the connection is one active period.
+	ActivityTimeout time.Duration
 	// StreamMemory bounds the memory one worker holds for out-of-order
 	// TCP segments, counted as allocated: their data and the bookkeeping
 	// that orders them;
@@ -66,6 +71,7 @@ func DefaultOptions() Options {
 		ConnTimeout:         5 * time.Minute,
 		FlowTimeout:         time.Minute,
 		CloseDelay:          5 * time.Second,
+		ActivityTimeout:     5 * time.Second,
 		StreamMemory:        256 << 20,
 		StreamMemoryPerConn: 4 << 20,
 		MaxConnections:      1 << 20,

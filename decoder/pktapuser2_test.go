@@ -3,18 +3,19 @@ package decoder
 import (
 	"testing"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/netcap/netcap/types"
 )
 
 // TestPKTAPUser2 decodes PKTAP frames of link type 149 (USER2), as early
-// macOS wrote them: tcpdump's LINKTYPE_USER2_PKTAP.pcap, which tshark reads
-// as PKTAP too.
+// macOS wrote them, built here; tcpdump and tshark read them as PKTAP too.
 func TestPKTAPUser2(t *testing.T) {
 	runFrameCases(t, linkTypeUser2PKTAP, []frameCase{
-		// 1 0.000000 10.32.4.27 → 10.32.100.15 DNS 182 Standard query 0x4301 A in.m.yahoo.com
-		{"Ethernet IPv4 DNS", "6c0000000100000001000000656e3000000000000000000000000000000000000000000002000000020000000e000000000000000002000000000000000000000000000000000000000000000000000000000000ffffffff0000000000000000000000000000000000000000001e491ff2c47073cb0b262a08004500003c2e030000ff1111440a20041b0a20640ff83200350028481443010100000100000000000002696e016d057961686f6f03636f6d0000010001", Decoded, "", "10.32.4.27", types.Type_NC_DNS},
-		// tcpdump's pktap-heap-overflow.pcap, frame 1: (pkt_len too small, 0 < 108) (invalid)
-		{"header length 0", "00000000000000002000000008004530303030304000301130147f00000138ea0001", Failed, "PKTAP header cut short", "", 0},
-		{"USER2 PKTAP inside PKTAP", "6c00000001000000950000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000006c000000", Unknown, "", "", 0},
+		{"Ethernet IPv4 DNS", cat(pktapHeader(pktapMinHeader, layers.LinkTypeEthernet), pktapDNSFrame()),
+			Decoded, "", "192.0.2.1", types.Type_NC_DNS, "user_dlt:pktap:pcap_pktdata:eth:ethertype:ip:udp:dns"},
+		// a header whose length field says 0, below the 108 of version 1
+		{"header length 0", cat(pktapHeader(0, layers.LinkTypeEthernet), pktapDNSFrame())[:34], Failed, "PKTAP header cut short", "", 0, ""},
+		{"USER2 PKTAP inside PKTAP", cat(pktapHeader(pktapMinHeader, linkTypeUser2PKTAP), []byte{pktapMinHeader, 0, 0, 0}), Unknown, "", "", 0, ""},
 	})
 }

@@ -25,8 +25,10 @@ import (
 
 func init() {
 	RegisterStream(StreamProtocol{
-		Name:    "POP3",
-		Records: []types.Type{types.Type_NC_POP3, types.Type_NC_Credentials, types.Type_NC_File},
+		Name: "POP3",
+		// With the TLS hellos of what follows an accepted STARTTLS (or
+		// CONNECT): selecting them must run this parser.
+		Records: []types.Type{types.Type_NC_POP3, types.Type_NC_Credentials, types.Type_NC_File, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello},
 		Detect:  detectPOP3,
 		New:     func() StreamParser { return &pop3Parser{} },
 	})

@@ -1,7 +1,6 @@
 package decoder
 
 import (
-	"encoding/hex"
 	"slices"
 	"testing"
 
@@ -11,36 +10,50 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
-// PPP control packets of the shared captures, with tshark's summary and
-// fields (ppp.code, ppp.identifier, ppp.length, <proto>.opt.type).
+// PPP control packets built here (RFC 1661, 1332, 1334), over PPPoE
+// sessions (RFC 2516) and in PPP frames, with the record each must give.
 var pppControlFrames = []struct {
 	name  string
 	link  layers.LinkType
-	frame string
+	frame []byte
 	want  *types.PPPControl
 }{
-	// suricata-verify pppoe__input.pcap:
-	// 26 4.390168 ee:86:e2:f9:70:57 → AlliedTe_38:13:43 PPP IPCP 38 Configuration Request
-	// ppp.protocol 0x8021, code 1, identifier 1, length 16, ipcp.opt.type 2,3
-	{"IPCP configure request", layers.LinkTypeEthernet, "0000cd381343ee86e2f9705788641100000200128021010100100206002d0f010306c0a80101",
+	// IPCP configure request: Van Jacobson compression (2: protocol 0x002d,
+	// 15 slots, slot ids compressed), IP address 192.0.2.1 (3)
+	{"IPCP configure request", layers.LinkTypeEthernet, pppoeSession(0x0002, 0x8021,
+		pppControlPacket(1, 1, pppOption(2, []byte{0x00, 0x2d, 0x0f, 0x01}), pppOption(3, ip4A.To4()))),
 		&types.PPPControl{Protocol: 0x8021, Code: 1, Identifier: 1, Length: 16, OptionTypes: []int32{2, 3}}},
-	// tcpdump's pppoes.pcap: 1 0.000000 Intel_a9:5d:8e → Advanced_03:00:07 PPP LCP 34 Echo Request
-	// ppp.protocol 0xc021, code 9, identifier 106, length 12
-	{"LCP echo request", layers.LinkTypeEthernet, "000218030007000423a95d8e886411000017000ec021096a000ca4cbea340ee2f609",
+	// LCP echo request: magic number, 4 bytes of data
+	{"LCP echo request", layers.LinkTypeEthernet, pppoeSession(0x0017, 0xc021,
+		pppControlPacket(9, 106, []byte{0x12, 0x34, 0x56, 0x78}, []byte("ncap"))),
 		&types.PPPControl{Protocol: 0xc021, Code: 9, Identifier: 106, Length: 12}},
-	// tcpdump's truncated-aack.pcap: 1 0.000000 N/A → N/A PPP PAP 10 Authenticate-Ack[Malformed Packet]
-	// code 2, identifier 1, length 4
-	{"PAP authenticate ack", layers.LinkTypePPP, "ff03c023020100049486",
-		&types.PPPControl{Protocol: 0xc023, Code: 2, Identifier: 1, Length: 4}},
+	// PAP authenticate ack with an empty message
+	{"PAP authenticate ack", layers.LinkTypePPP, cat([]byte{0xff, 0x03}, u16b(0xc023), pppControlPacket(2, 1, []byte{0})),
+		&types.PPPControl{Protocol: 0xc023, Code: 2, Identifier: 1, Length: 5}},
+}
+
+// pppControlPacket is a control packet: code, identifier, the length of
+// the whole, the data.
+func pppControlPacket(code, id byte, data ...[]byte) []byte {
+	d := cat(data...)
+	return cat([]byte{code, id}, u16b(uint16(4+len(d))), d)
+}
+
+// pppOption is a configuration option: type, the length of the whole, the
+// value.
+func pppOption(typ byte, v []byte) []byte { return cat([]byte{typ, byte(2 + len(v))}, v) }
+
+// pppoeSession is an Ethernet frame of a PPPoE session (EtherType 0x8864:
+// version and type 1, code 0, the session id, the length) holding a PPP
+// packet of protocol proto.
+func pppoeSession(session, proto uint16, packet []byte) []byte {
+	return cat(ethHeader(0x8864), []byte{0x11, 0}, u16b(session), u16b(uint16(2+len(packet))), u16b(proto), packet)
 }
 
 func TestPPPControl(t *testing.T) {
 	for _, tc := range pppControlFrames {
 		t.Run(tc.name, func(t *testing.T) {
-			data, err := hex.DecodeString(tc.frame)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := tc.frame
 			d := NewPacketDecoder(func(types.Type) bool { return true }, DefaultOptions())
 			s := &recordSink{}
 			meta := Packet{Frame: 1, CaptureLength: len(data), Length: len(data)}
@@ -60,12 +73,22 @@ func TestPPPControl(t *testing.T) {
 			}
 		})
 	}
+	var frames [][]byte
+	var names []string
+	for _, f := range pppControlFrames[:2] {
+		frames, names = append(frames, f.frame), append(names, f.name)
+	}
+	t.Run("tshark", func(t *testing.T) {
+		checkTsharkProtocols(t, layers.LinkTypeEthernet, frames, []string{"eth:ethertype:pppoes:ppp:ipcp", "eth:ethertype:pppoes:ppp:lcp"}, names)
+	})
+	lcp := []byte{0xff, 0x03, 0xc0, 0x21}
 	runFrameCases(t, layers.LinkTypePPP, []frameCase{
-		{"cut", "ff03c0210901", Failed, "PPP control packet shorter than 4 bytes", "", 0},
+		{"PAP authenticate ack", pppControlFrames[2].frame, Decoded, "", "", types.Type_NC_PPPControl, "ppp:pap"},
+		{"cut", cat(lcp, []byte{9, 1}), Failed, "PPP control packet shorter than 4 bytes", "", 0, ""},
 		// an LCP configure request whose second option says length 1: the walk stops there
-		{"bad option length", "ff03c0210101000c010405dc0301", Decoded, "", "", types.Type_NC_PPPControl},
+		{"bad option length", cat(lcp, []byte{1, 1, 0, 12}, pppOption(1, u16b(1500)), []byte{3, 1}), Decoded, "", "", types.Type_NC_PPPControl, ""},
 		// IPv4 still goes to IPv4
-		{"IPv4", "ff0300214500001c000100004011f9cb0a0000010a0000029c409c4100080000", Decoded, "", "10.0.0.1", types.Type_NC_UDP},
+		{"IPv4", cat([]byte{0xff, 0x03, 0x00, 0x21}, udp4(40000, 40001, nil)), Decoded, "", "192.0.2.1", types.Type_NC_UDP, "ppp:ip:udp"},
 	})
 }
 
@@ -96,10 +119,10 @@ func init() {
 		oracle: pppControlOracle,
 		cases: []packetCase{
 			// tshark: PPP IPCP 38 Configuration Request; ppp.code 1, ppp.identifier 1, ppp.length 16
-			{name: "IPCP Configuration Request", link: layers.LinkTypeEthernet, hex: pppControlFrames[0].frame,
+			{name: "IPCP Configuration Request", link: layers.LinkTypeEthernet, frame: pppControlFrames[0].frame,
 				want: map[string]string{"Protocol": "32801", "Code": "1", "Identifier": "1", "Length": "16", "OptionTypes": "2,3"}},
 			// tshark: PPP LCP 34 Echo Request; ppp.code 9, ppp.identifier 106, ppp.length 12
-			{name: "LCP Echo Request", link: layers.LinkTypeEthernet, hex: pppControlFrames[1].frame,
+			{name: "LCP Echo Request", link: layers.LinkTypeEthernet, frame: pppControlFrames[1].frame,
 				want: map[string]string{"Protocol": "49185", "Code": "9", "Identifier": "106", "Length": "12"}},
 		},
 	})

@@ -1,8 +1,8 @@
 package decoder
 
 import (
-	"encoding/hex"
-	"strings"
+	"encoding/binary"
+	"net"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -11,31 +11,51 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
-// SLARP frames (Cisco HDLC) of tcpdump's hdlc_slarp.pcapng, with tshark's
-// summary and fields (slarp.*) of each.
+// SLARP packets in Cisco HDLC frames, built here, with the record each
+// must give; TestProtocolCases compares the cases below with tshark's
+// slarp.* fields.
 var slarpFrames = []struct {
-	name, frame string
-	want        *types.SLARP
+	name  string
+	frame []byte
+	want  *types.SLARP
 }{
-	// 1 0.000000 N/A → N/A SLARP 24 Line keepalive, outgoing sequence 1, returned sequence 0
-	// slarp.ptype 2, slarp.mysequence 1, slarp.yoursequence 0, slarp.reliability 0xffff
-	{"keepalive", "8f008035000000020000000100000000ffff0527c5b90000",
+	// tshark: SLARP 24 Line keepalive, outgoing sequence 1, returned sequence 0
+	{"keepalive", slarpFrame(slarpKeepaliveMsg(1, 0, 0xffff), 6),
 		&types.SLARP{PacketType: 2, MySequence: 1, YourSequence: 0, Reliability: 0xffff}},
-	// 2 9.928000 N/A → N/A SLARP 24 Request, from 0.0.0.0, mask 0.0.0.0
-	{"request", "8f0080350000000000000000000000000000000000000000",
+	// tshark: SLARP 24 Request, from 0.0.0.0, mask 0.0.0.0
+	{"request", slarpFrame(slarpAddressMsg(slarpRequest, "0.0.0.0", "0.0.0.0"), 8),
 		&types.SLARP{PacketType: 0, Address: "0.0.0.0", Netmask: "0.0.0.0"}},
-	// 3 9.947000 N/A → N/A SLARP 24 Reply, from 15.0.0.1, mask 255.255.255.252
-	{"reply", "8f008035000000010f000001fffffffc0000000000000000",
-		&types.SLARP{PacketType: 1, Address: "15.0.0.1", Netmask: "255.255.255.252"}},
+	// tshark: SLARP 24 Reply, from 192.0.2.1, mask 255.255.255.252
+	{"reply", slarpFrame(slarpAddressMsg(slarpReply, "192.0.2.1", "255.255.255.252"), 8),
+		&types.SLARP{PacketType: 1, Address: "192.0.2.1", Netmask: "255.255.255.252"}},
+}
+
+// slarpKeepaliveMsg is a SLARP keepalive: type 2, the sender's and the
+// last received sequence numbers, the reliability.
+func slarpKeepaliveMsg(my, your uint32, reliability uint16) []byte {
+	b := binary.BigEndian.AppendUint32(nil, slarpKeepalive)
+	b = binary.BigEndian.AppendUint32(b, my)
+	b = binary.BigEndian.AppendUint32(b, your)
+	return binary.BigEndian.AppendUint16(b, reliability)
+}
+
+// slarpAddressMsg is a SLARP request or reply: the type, an address and
+// its mask.
+func slarpAddressMsg(typ uint32, addr, mask string) []byte {
+	return cat(binary.BigEndian.AppendUint32(nil, typ), net.ParseIP(addr).To4(), net.ParseIP(mask).To4())
+}
+
+// slarpFrame is msg in a Cisco HDLC frame (multicast address, protocol
+// 0x8035) with pad zero bytes after it, as a line pads it to the 24
+// bytes of a minimum SLARP frame.
+func slarpFrame(msg []byte, pad int) []byte {
+	return cat(chdlcHeader(chdlcMulticast, 0x8035), msg, make([]byte, pad))
 }
 
 func TestSLARP(t *testing.T) {
 	for _, tc := range slarpFrames {
 		t.Run(tc.name, func(t *testing.T) {
-			data, err := hex.DecodeString(tc.frame)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := tc.frame
 			d := NewPacketDecoder(func(types.Type) bool { return true }, DefaultOptions())
 			s := &recordSink{}
 			meta := Packet{Frame: 1, CaptureLength: len(data), Length: len(data)}
@@ -53,14 +73,24 @@ func TestSLARP(t *testing.T) {
 			}
 		})
 	}
+	var frames [][]byte
+	var names, want []string
+	for _, f := range slarpFrames {
+		frames, names, want = append(frames, f.frame), append(names, f.name), append(want, "chdlc:slarp")
+	}
+	t.Run("tshark", func(t *testing.T) {
+		checkTsharkProtocols(t, layers.LinkTypeC_HDLC, frames, want, names)
+		checkTsharkField(t, layers.LinkTypeC_HDLC, frames, "slarp.ptype", []string{"2", "0", "1"}, names)
+	})
+	keepalive := slarpFrame(slarpKeepaliveMsg(854577, 7, 0xff04), 0)
+	reply := slarpFrames[2].frame
 	runFrameCases(t, layers.LinkTypeC_HDLC, []frameCase{
-		// tcpdump's chdlc-slarp-short.pcap: the keepalive ends with its reliability field
-		// 1 0.000000 N/A → N/A SLARP 18 Line keepalive, outgoing sequence 854577, returned sequence 1463836198
-		{"short keepalive", "8f00803500000002000d0a3157405e2604ff", Decoded, "", "", types.Type_NC_SLARP},
-		{"keepalive cut", "8f00803500000002000d0a3157405e26", Failed, "SLARP packet cut short", "", 0},
-		{"reply cut", "8f008035000000010f000001ffff", Failed, "SLARP packet cut short", "", 0},
-		{"type cut", "8f0080350000", Failed, "SLARP packet cut short", "", 0},
-		{"unknown type", "8f00803500000007", Decoded, "", "", types.Type_NC_SLARP},
+		// a keepalive that ends with its reliability field, without padding
+		{"short keepalive", keepalive, Decoded, "", "", types.Type_NC_SLARP, "chdlc:slarp"},
+		{"keepalive cut", keepalive[:len(keepalive)-2], Failed, "SLARP packet cut short", "", 0, ""},
+		{"reply cut", reply[:14], Failed, "SLARP packet cut short", "", 0, ""},
+		{"type cut", reply[:6], Failed, "SLARP packet cut short", "", 0, ""},
+		{"unknown type", slarpFrame([]byte{0, 0, 0, 7}, 0), Decoded, "", "", types.Type_NC_SLARP, "chdlc:slarp"},
 	})
 }
 
@@ -76,8 +106,7 @@ func init() {
 			built: func() [][]byte {
 				var out [][]byte
 				for _, f := range slarpFrames {
-					b, _ := hex.DecodeString(strings.TrimSpace(f.frame))
-					out = append(out, b[4:])
+					out = append(out, f.frame[4:])
 				}
 				return out
 			},
@@ -85,11 +114,11 @@ func init() {
 		oracle: slarpOracle,
 		cases: []packetCase{
 			// tshark: SLARP 24 Line keepalive, outgoing sequence 1, returned sequence 0
-			{name: "Line keepalive", link: layers.LinkTypeC_HDLC, hex: slarpFrames[0].frame,
+			{name: "Line keepalive", link: layers.LinkTypeC_HDLC, frame: slarpFrames[0].frame,
 				want: map[string]string{"PacketType": "2", "MySequence": "1", "YourSequence": "0", "Reliability": "65535"}},
-			// tshark: SLARP 24 Reply, from 15.0.0.1, mask 255.255.255.252
-			{name: "Reply", link: layers.LinkTypeC_HDLC, hex: slarpFrames[2].frame,
-				want: map[string]string{"PacketType": "1", "Address": "15.0.0.1", "Netmask": "255.255.255.252"}},
+			// tshark: SLARP 24 Reply, from 192.0.2.1, mask 255.255.255.252
+			{name: "Reply", link: layers.LinkTypeC_HDLC, frame: slarpFrames[2].frame,
+				want: map[string]string{"PacketType": "1", "Address": "192.0.2.1", "Netmask": "255.255.255.252"}},
 		},
 	})
 }

@@ -29,8 +29,10 @@ import (
 
 func init() {
 	RegisterStream(StreamProtocol{
-		Name:    "SMTP",
-		Records: []types.Type{types.Type_NC_SMTP, types.Type_NC_Credentials, types.Type_NC_File},
+		Name: "SMTP",
+		// With the TLS hellos of what follows an accepted STARTTLS (or
+		// CONNECT): selecting them must run this parser.
+		Records: []types.Type{types.Type_NC_SMTP, types.Type_NC_Credentials, types.Type_NC_File, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello},
 		Detect:  detectSMTP,
 		New:     func() StreamParser { return &smtpParser{} },
 	})
@@ -202,9 +204,7 @@ func (p *smtpParser) endTx(conn *ConnInfo, s Sink) {
 func (p *smtpParser) finishMessage(t *smtpTx, incomplete bool) {
 	if t.msg != nil {
 		t.r.Message = t.msg.Finish(incomplete)
-		if f := t.msg.File; f != nil {
-			p.files = append(p.files, f)
-		}
+		p.files = append(p.files, t.msg.Files...)
 		t.msg = nil
 		if incomplete {
 			t.r.Incomplete = true

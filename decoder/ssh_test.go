@@ -1,12 +1,10 @@
 package decoder
 
 import (
-	"bufio"
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -247,22 +245,7 @@ func sshCapture(t *testing.T, path string) []*types.SSH {
 // in, each side's identification line, HASSH, HASSH input, KEXINIT frame
 // and algorithm lists with tshark's fields of the same packets.
 func TestSSHMatchesTshark(t *testing.T) {
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed: SSH records not compared")
-	}
-	f, err := os.Open(filepath.Join(corpusDir, "CATALOG.tsv"))
-	if err != nil {
-		t.Skipf("shared captures absent (%s): SSH records not compared with tshark", corpusDir)
-	}
-	var files []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		col := strings.Split(sc.Text(), "\t")
-		if len(col) >= 6 && slices.Contains(strings.Split(col[5], ","), "ssh") {
-			files = append(files, col[0])
-		}
-	}
-	f.Close()
+	files := corpusWith(t, "ssh")
 	compared, records := 0, 0
 	for _, name := range files {
 		path := filepath.Join(corpusDir, name)

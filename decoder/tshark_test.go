@@ -52,9 +52,10 @@ import (
 	"github.com/netcap/netcap/types"
 
 	"encoding/xml"
-	ncio "github.com/netcap/netcap/io"
 	"path"
 	"runtime"
+
+	ncio "github.com/netcap/netcap/io"
 )
 
 // corpusRoots are the shared test captures, relative to this package.

@@ -1,39 +1,89 @@
 package decoder
 
 import (
-	"encoding/hex"
+	"encoding/binary"
 	"testing"
 
 	"github.com/netcap/netcap/types"
 )
 
-// IEEE 802.15.4 frames (link type 195) of tcpdump's 802_15_4-data.pcap
-// and 802_15_4_beacon.pcap, with tshark's summary and wpan.* fields.
+// IEEE 802.15.4 frames (link type 195, with FCS) built here, with the
+// record each must give; TestWPAN has tshark dissect them.
 var wpanFrames = []struct {
-	name, frame string
-	want        *types.WPAN
+	name  string
+	frame []byte
+	want  *types.WPAN
 }{
-	// 1 0.000000 fe80::202:2:4002:1002 → fe80::1205:81:1:1 IPv6 2086 IPv6 no next header
-	// wpan.frame_type 1, ack_request 1, dst_addr_mode 3, version 2, src_addr_mode 3, seq_no 1,
-	// dst_pan 0xab4d, dst64 10:05:00:81:00:01:00:01, src64 00:02:00:02:40:02:10:02
-	{"data", "21ec014dab010001008100051002100240020002007e33b0040127108ff16875ec6c6f001db6",
+	// a 2015 data frame, long addresses, ack requested, the destination PAN
+	// only: an uncompressed IPv6 header (no next header) in 6LoWPAN
+	{"data", wpanFrame(wpanFC{typ: 1, ack: true, dstMode: 3, version: 2, srcMode: 3}, cat([]byte{1}, u16le(0xab4d),
+		wpanLong(0x1005008100010001), wpanLong(0x0002000240021002)), cat([]byte{0x41}, ipv6Header(59, 0))),
 		&types.WPAN{FrameType: 1, AckRequest: true, DstAddrMode: 3, FrameVersion: 2, SrcAddrMode: 3, SequenceNumber: 1,
 			DstPANID: 0xab4d, DstAddr: "10:05:00:81:00:01:00:01", SrcPANID: -1, SrcAddr: "00:02:00:02:40:02:10:02"}},
-	// 1 0.000000 c1:0c:00:00:00:00:00:01 → Broadcast IEEE 802.15.4 39 Enhanced Beacon, Dst: Broadcast, Src: c1:0c:00:00:00:00:00:01
-	// wpan.frame_type 0, seqno_suppression 1, dst_addr_mode 2, version 2, src_addr_mode 3,
-	// dst_pan 0xabcd, dst16 0xffff, src_pan 0xabcd, src64 c1:0c:00:00:00:00:00:01
-	{"enhanced beacon", "80ebcdabffffcdab0100000000000cc1203f1188061a060200000000011c0001c800011b007ac7",
+	// an enhanced beacon without sequence number: broadcast destination,
+	// both PANs, a long source, then the header termination IE and an MLME
+	// payload IE holding a TSCH synchronization IE (ASN 2, join metric 1)
+	{"enhanced beacon", wpanFrame(wpanFC{typ: 0, noSeq: true, ie: true, dstMode: 2, version: 2, srcMode: 3},
+		cat(u16le(0xabcd), u16le(0xffff), u16le(0xabcd), wpanLong(0xc10c000000000001)),
+		cat(u16le(0x7e<<7), u16le(1<<15|1<<11|8), u16le(0x1a<<8|6), []byte{2, 0, 0, 0, 0, 1})),
 		&types.WPAN{FrameType: 0, SequenceNumberSuppression: true, IEPresent: true, DstAddrMode: 2, FrameVersion: 2, SrcAddrMode: 3,
 			DstPANID: 0xabcd, DstAddr: "0xffff", SrcPANID: 0xabcd, SrcAddr: "c1:0c:00:00:00:00:00:01"}},
 }
 
+// wpanFC are the fields of an 802.15.4 frame control.
+type wpanFC struct {
+	typ                       uint16
+	ack, panComp, noSeq, ie   bool
+	dstMode, version, srcMode uint16
+}
+
+// bytes is the frame control, little-endian.
+func (f wpanFC) bytes() []byte {
+	bit := func(b bool, n uint) uint16 {
+		if b {
+			return 1 << n
+		}
+		return 0
+	}
+	v := f.typ | bit(f.ack, 5) | bit(f.panComp, 6) | bit(f.noSeq, 8) | bit(f.ie, 9) | f.dstMode<<10 | f.version<<12 | f.srcMode<<14
+	return u16le(v)
+}
+
+// wpanFrame is a frame: frame control, the sequence number and addressing
+// fields, the payload, then the FCS.
+func wpanFrame(fc wpanFC, addressing, payload []byte) []byte {
+	b := cat(fc.bytes(), addressing, payload)
+	return append(b, u16le(wpanFCS(b))...)
+}
+
+// wpanFCS is the 802.15.4 FCS: CRC-16 of ITU-T, bits reflected, initial
+// value 0.
+func wpanFCS(b []byte) uint16 {
+	var crc uint16
+	for _, c := range b {
+		crc ^= uint16(c)
+		for range 8 {
+			if crc&1 == 1 {
+				crc = crc>>1 ^ 0x8408
+			} else {
+				crc >>= 1
+			}
+		}
+	}
+	return crc
+}
+
+// wpanLong is a long (EUI-64) address as the frame carries it,
+// little-endian.
+func wpanLong(a uint64) []byte { return binary.LittleEndian.AppendUint64(nil, a) }
+
+// u16le is v in little-endian byte order.
+func u16le(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
+
 func TestWPAN(t *testing.T) {
 	for _, tc := range wpanFrames {
 		t.Run(tc.name, func(t *testing.T) {
-			data, err := hex.DecodeString(tc.frame)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := tc.frame
 			d := NewPacketDecoder(func(types.Type) bool { return true }, DefaultOptions())
 			s := &recordSink{}
 			meta := Packet{Frame: 1, CaptureLength: len(data), Length: len(data)}
@@ -56,13 +106,29 @@ func TestWPAN(t *testing.T) {
 			}
 		})
 	}
+	var frames [][]byte
+	var names, want []string
+	for _, f := range wpanFrames {
+		frames, names = append(frames, f.frame), append(names, f.name)
+	}
+	want = []string{"wpan:6lowpan:ipv6", "wpan"}
+	t.Run("tshark", func(t *testing.T) {
+		checkTsharkProtocols(t, linkTypeWPAN, frames, want, names)
+		// the addressing fields the records are checked for above
+		checkTsharkField(t, linkTypeWPAN, frames, "wpan.dst_pan", []string{"0xab4d", "0xabcd"}, names)
+		checkTsharkField(t, linkTypeWPAN, frames, "wpan.src_pan", []string{"", "0xabcd"}, names)
+		checkTsharkField(t, linkTypeWPAN, frames, "wpan.src64", []string{"00:02:00:02:40:02:10:02", "c1:0c:00:00:00:00:00:01"}, names)
+		checkTsharkField(t, linkTypeWPAN, frames, "wpan.fcs_ok", []string{"1", "1"}, names)
+	})
 	runFrameCases(t, linkTypeWPAN, []frameCase{
-		// an acknowledgment (2006): frame control, sequence number 0x2a, FCS
-		{"ack", "02102a1234", Decoded, "", "", types.Type_NC_WPAN},
+		// an acknowledgment (2006): frame control, sequence number 42, FCS
+		{"ack", wpanFrame(wpanFC{typ: 2, version: 1}, []byte{42}, nil), Decoded, "", "", types.Type_NC_WPAN, "wpan"},
 		// a 2006 data frame, short addresses, PAN ID compressed: dst PAN 0x1234, dst 0x0001, src 0x0002, 1 payload byte, FCS
-		{"data, short addresses", "61981734120100020055aaaa", Unknown, "IEEE 802.15.4 frame type 1 payload", "", types.Type_NC_WPAN},
-		{"addresses cut", "21ec014dab01000100", Failed, "IEEE 802.15.4 header cut short", "", 0},
-		{"FCS only", "0210", Failed, "IEEE 802.15.4 header cut short", "", 0},
+		{"data, short addresses", wpanFrame(wpanFC{typ: 1, ack: true, panComp: true, dstMode: 2, version: 1, srcMode: 2},
+			cat([]byte{23}, u16le(0x1234), u16le(1), u16le(2)), []byte{0x55}),
+			Unknown, "IEEE 802.15.4 frame type 1 payload", "", types.Type_NC_WPAN, "wpan:*"},
+		{"addresses cut", wpanFrames[0].frame[:9], Failed, "IEEE 802.15.4 header cut short", "", 0, ""},
+		{"FCS only", wpanFrame(wpanFC{typ: 2, version: 1}, nil, nil)[:2], Failed, "IEEE 802.15.4 header cut short", "", 0, ""},
 	})
 }
 
@@ -98,8 +164,7 @@ func init() {
 			built: func() [][]byte {
 				var out [][]byte
 				for _, f := range wpanFrames {
-					b, _ := hex.DecodeString(f.frame)
-					out = append(out, b)
+					out = append(out, f.frame)
 				}
 				return out
 			},

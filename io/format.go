@@ -118,8 +118,10 @@ func appendCell(b []byte, m protoreflect.Message, fd protoreflect.FieldDescripto
 	return appendScalar(b, fd, m.Get(fd), utc, false)
 }
 
-// isTimestamp tells fields that hold Unix nanoseconds.
-func isTimestamp(fd protoreflect.FieldDescriptor) bool {
+// IsTimestamp tells fields that hold Unix nanoseconds (netcap.proto documents
+// each as "Unix ns"): -utc prints them as dates, Parquet files type them
+// TIMESTAMP(NANOS).
+func IsTimestamp(fd protoreflect.FieldDescriptor) bool {
 	if fd.Kind() != protoreflect.Int64Kind {
 		return false
 	}
@@ -141,7 +143,7 @@ func appendScalar(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Valu
 		return strconv.AppendBool(b, v.Bool())
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
 		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		if utc && isTimestamp(fd) {
+		if utc && IsTimestamp(fd) {
 			if inJSON {
 				return strconv.AppendQuote(b, FormatTime(v.Int()))
 			}

@@ -25,8 +25,17 @@ type Config struct {
 	Exclude     []string       // classifications or signatures whose alerts are dropped
 	Sep         string         // CSV separator
 	UTC         bool           // timestamps as text
+	Parquet     bool           // <Type>_labeled.parquet instead of CSV (Sep and UTC unused)
+	ParquetRows int            // rows of one Parquet row group; 0: ncparquet.DefaultRowGroupRows
+	Drop        []string       // fields left out of every output file (-drop, -drop-identifiers)
 	Workers     int            // files labelled at once (default: CPUs)
 }
+
+// Identifiers are the fields -drop-identifiers leaves out: what names a host,
+// a connection or a moment (addresses, ports, flow keys, frame numbers,
+// times), through which a model learns the capture instead of the traffic.
+var Identifiers = []string{"SrcIP", "DstIP", "SrcPort", "DstPort", "SrcMAC", "DstMAC", "FlowID", "UID", "CommunityID",
+	"FlowIDs", "FrameNumber", "FrameFirst", "FrameLast", "Timestamp", "TimestampFirst", "TimestampLast", "ResponseTimestamp"}
 
 // Summary is what a run did.
 type Summary struct {

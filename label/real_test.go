@@ -180,6 +180,7 @@ func TestKareemEVE(t *testing.T) {
 	checkPackets(t, out, "TCP", alerts, func(a oracle) bool { return a.proto == "TCP" })
 	checkPackets(t, out, "ICMPv4", alerts, func(a oracle) bool { return a.proto == "ICMP" })
 	checkConnections(t, out, alerts)
+	checkFeatures(t, out)
 
 	// The community-ids of the labelled connections are those of the alerts.
 	tb := readTable(t, out, "Connection", ',')
@@ -275,4 +276,30 @@ func TestZeusEVEAndFastLog(t *testing.T) {
 			t.Errorf("%s: %d of %d rows labelled differently from fast.log and eve.json", typ, diff, len(a.rows))
 		}
 	}
+}
+
+// checkFeatures checks that every FlowFeatures row carries the labels of
+// its Connection (FlowID = UID), and that some are labelled.
+func checkFeatures(t *testing.T, out string) {
+	t.Helper()
+	conns := readTable(t, out, "Connection", ',')
+	byUID := map[string]string{}
+	for _, row := range conns.rows {
+		byUID[conns.get(row, "UID")] = row[len(row)-1]
+	}
+	ff := readTable(t, out, "FlowFeatures", ',')
+	labelled := 0
+	for _, row := range ff.rows {
+		want, ok := byUID[ff.get(row, "FlowID")]
+		if got := row[len(row)-1]; !ok || got != want {
+			t.Errorf("FlowFeatures of %s: %q, its Connection %q", ff.get(row, "FlowID"), got, want)
+		}
+		if want != Normal {
+			labelled++
+		}
+	}
+	if len(ff.rows) != len(conns.rows) || labelled == 0 {
+		t.Errorf("%d FlowFeatures rows for %d Connection rows, %d labelled", len(ff.rows), len(conns.rows), labelled)
+	}
+	t.Logf("FlowFeatures: %d of %d labelled as their Connection", labelled, len(ff.rows))
 }

@@ -11,11 +11,13 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
+	ncparquet "github.com/netcap/netcap/io/parquet"
 	"github.com/netcap/netcap/types"
 )
 
@@ -34,7 +36,7 @@ const (
 	kindPacket                // one packet: its flow (FlowID) and frame or time
 	kindConn                  // Connection: by UID
 	kindFlow                  // Flow: by UID without its -0/-1 direction suffix
-	kindFlowID                // stream records (HTTP, TLS hellos, SSH): every record of the flow
+	kindFlowID                // stream records (HTTP, TLS hellos, SSH) and FlowFeatures: every record of the flow
 	kindNetFlow               // NetworkFlow: IP pair and time window
 	kindTransFlow             // TransportFlow: port pair, protocol and time window
 	kindLinkFlow              // LinkFlow: MAC pair and time window
@@ -59,7 +61,7 @@ func fieldsOf(t types.Type, md protoreflect.MessageDescriptor) *fields {
 		f.kind = kindConn
 	case t == types.Type_NC_Flow:
 		f.kind = kindFlow
-	case streamRecord(t):
+	case streamRecord(t), t == types.Type_NC_FlowFeatures:
 		f.kind = kindFlowID
 	case t == types.Type_NC_NetworkFlow:
 		f.kind = kindNetFlow
@@ -272,9 +274,11 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 	rec := r.New()
 	md := rec.ProtoReflect().Descriptor()
 	f := fieldsOf(t, md)
-	cols := make([]protoreflect.FieldDescriptor, md.Fields().Len())
-	for i := range cols {
-		cols[i] = md.Fields().Get(i)
+	cols := make([]protoreflect.FieldDescriptor, 0, md.Fields().Len()) // not nil: nil means every field
+	for i := range md.Fields().Len() {
+		if fd := md.Fields().Get(i); !slices.Contains(m.cfg.Drop, string(fd.Name())) {
+			cols = append(cols, fd)
+		}
 	}
 	format := ncio.Format{Sep: m.cfg.Sep, UTC: m.cfg.UTC, Fields: cols}
 	sep := format.Sep
@@ -282,6 +286,10 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 		sep = ","
 	}
 	res := &TypeResult{Type: name, File: name + "_labeled.csv.gz", Labels: map[string]int64{}}
+	if m.cfg.Parquet {
+		res.File = name + "_labeled" + ncparquet.Ext
+		return res, m.labelParquet(r, in, filepath.Join(dir, res.File), f, rec, res)
+	}
 
 	fh, err := os.Create(filepath.Join(dir, res.File))
 	if err != nil {
@@ -325,4 +333,34 @@ func (m *matcher) labelFile(in, dir string) (*TypeResult, error) {
 		return nil, err
 	}
 	return res, fh.Close()
+}
+
+// labelParquet writes the records of r with their label as a Parquet file:
+// the record's columns as net capture -parquet writes them, then the label
+// column; the record file's header becomes the file's metadata.
+func (m *matcher) labelParquet(r *ncio.Reader, in, path string, f *fields, rec proto.Message, res *TypeResult) error {
+	h := proto.Clone(r.Header()).(*types.Header)
+	w, err := ncparquet.Create(path, h.Type, h, ncparquet.Options{Extra: []string{Column}, RowGroupRows: m.cfg.ParquetRows, Drop: m.cfg.Drop})
+	if err != nil {
+		return err
+	}
+	md := rec.ProtoReflect().Descriptor()
+	chk := wirecheck.NewChecker(md, wirecheck.Default)
+	for {
+		if err := nextRecord(r, chk, in, res.Records, rec); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			w.Close()
+			return err
+		}
+		l := m.label(f, rec.ProtoReflect())
+		res.Records++
+		res.Labels[l]++
+		if err := w.WriteExtra(rec, l); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/netcap/netcap"
 	"github.com/netcap/netcap/capture"
+	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
 )
@@ -235,6 +236,12 @@ var Transforms = []Transform{
 	{Name: openConnectionName, Input: "netcap.Connection", Output: PCAP, Reads: []types.Type{types.Type_NC_Connection, types.Type_NC_IPv4, types.Type_NC_IPv6},
 		About: "write the connection's frames (by the FlowID of its Connection records) from the original capture to a pcapng and open it in Wireshark",
 		run:   openTraffic},
+}
+
+func init() {
+	// The transforms over the application records are listed in
+	// records.go, next to their code; -list prints them last.
+	Transforms = append(Transforms, recordTransforms...)
 }
 
 var (
@@ -575,7 +582,11 @@ func captureInto(pcap, dir string, log io.Writer) error {
 	}
 	defer src.Close()
 	fmt.Fprintf(log, "net transform: capturing %s into %s\n", pcap, dir)
-	sum, err := capture.Run(context.Background(), src, capture.Config{Output: capture.OutputConfig{Dir: tmp, Compress: true, Version: netcap.Version}})
+	// File records, as net capture writes them by default: without a
+	// files folder (records only), the contents are not stored.
+	opts := decoder.DefaultOptions()
+	opts.Files = &decoder.FileStore{MaxSize: decoder.DefaultMaxFileSize}
+	sum, err := capture.Run(context.Background(), src, capture.Config{Decoding: capture.DecodeConfig{Options: opts}, Output: capture.OutputConfig{Dir: tmp, Compress: true, Version: netcap.Version}})
 	if err != nil {
 		os.RemoveAll(tmp)
 		return err

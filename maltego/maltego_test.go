@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -336,13 +337,23 @@ func busiestIP(t *testing.T, dir string) string {
 func TestEverySpecIsATransform(t *testing.T) {
 	for _, tr := range Transforms {
 		// toAuditRecords and the Wireshark transforms have tests of their own.
-		if _, ok := specs[tr.Name]; !ok && tr.Name != "toAuditRecords" && tr.Output != PCAP {
+		_, ok := specs[tr.Name]
+		_, rok := recordSpecs[tr.Name]
+		if ok && rok {
+			t.Errorf("transform %s has two specs", tr.Name)
+		}
+		if !ok && !rok && tr.Name != "toAuditRecords" && tr.Output != PCAP {
 			t.Errorf("transform %s has no test spec", tr.Name)
 		}
 	}
 	for name := range specs {
 		if Find(name) == nil {
 			t.Errorf("spec for unknown transform %s", name)
+		}
+	}
+	for name := range recordSpecs {
+		if Find(name) == nil {
+			t.Errorf("record spec for unknown transform %s", name)
 		}
 	}
 }
@@ -405,7 +416,7 @@ func TestTransforms(t *testing.T) {
 }
 
 func TestCap(t *testing.T) {
-	_, dir := records(t)
+	_, dir := recordsOf(t, servicesPCAP)
 	props := map[string]string{"path": dir}
 	full, _ := runT(t, "toTCPFlagCombinations", Args{Props: props}, 0)
 	n := len(full.Response.Entities)
@@ -515,7 +526,7 @@ func TestErrorPaths(t *testing.T) {
 	check("noSuchTransform", Args{}, FatalError, 2)
 
 	// A damaged record file: a truncated copy of a real one.
-	_, dir := records(t)
+	_, dir := recordsOf(t, servicesPCAP)
 	b, err := os.ReadFile(filepath.Join(dir, "TCP.ncap.gz"))
 	if err != nil {
 		t.Fatal(err)
@@ -614,7 +625,10 @@ func checkAnswer(t *testing.T, m *Message, typ string) map[string]*Entity {
 			t.Errorf("%q: count %q, weight %d", e.Value, c, e.Weight)
 		}
 		first, last := e.Field("first"), e.Field("last")
-		if first == "" || last == "" || last < first {
+		f, ferr := time.Parse(time.RFC3339Nano, first)
+		l, lerr := time.Parse(time.RFC3339Nano, last)
+		// As times: RFC 3339 text with trailing zeros dropped does not sort.
+		if ferr != nil || lerr != nil || l.Before(f) {
 			t.Errorf("%q: first %q, last %q", e.Value, first, last)
 		}
 		if prev >= 0 && e.Weight > prev {

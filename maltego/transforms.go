@@ -25,7 +25,7 @@ const DefaultLimit = 256
 
 // Transform is one local transform.
 type Transform struct {
-	Name   string       // as Maltego calls it, equal to the original netcap's
+	Name   string       // as Maltego calls it, the original netcap's where it had the transform
 	Input  string       // input entity type
 	Output string       // output entity type
 	About  string       // one line for -list and the Maltego description
@@ -70,9 +70,10 @@ type query struct {
 type item struct {
 	count       int64
 	first, last int64
-	typ         string            // entity type when not the transform's output
-	detail      string            // the Transform's Detail field, from the first record
-	extra       map[string]string // further fields, for the few values that have them
+	typ         string              // entity type when not the transform's output
+	detail      string              // the Transform's Detail field, from the first record
+	extra       map[string]string   // further fields, for the few values that have them
+	notes       map[string]*noteSet // further fields with every distinct value seen (item.note)
 }
 
 // add counts one occurrence of value seen at ts (Unix ns; 0 if unknown).
@@ -368,6 +369,12 @@ func (q *query) finish() {
 		if q.t.Detail != "" && it.detail != "" {
 			e.AddField(q.t.Detail, fieldNames[q.t.Detail], it.detail)
 		}
+		for k, s := range it.notes {
+			if it.extra == nil {
+				it.extra = map[string]string{}
+			}
+			it.extra[k] = joinNotes(s)
+		}
 		keys := make([]string, 0, len(it.extra))
 		for k := range it.extra {
 			keys = append(keys, k)
@@ -459,6 +466,28 @@ var fieldNames = map[string]string{
 	"ja3s":     "JA3S string",
 	"file":     "Record file",
 	"source":   "Original capture",
+
+	"sources":     "Seen in",
+	"role":        "Role",
+	"os":          "Operating system",
+	"hosts":       "Hosts",
+	"protocol":    "Protocol",
+	"banner":      "Banner",
+	"product":     "Software",
+	"clients":     "Clients",
+	"mechanism":   "Mechanism",
+	"result":      "Result",
+	"password":    "Password (clear text)",
+	"material":    "Other material",
+	"sha256":      "SHA256",
+	"type":        "Media type",
+	"location":    "Location (in the -files folder)",
+	"from":        "From",
+	"hassh":       "HASSH",
+	"hasshServer": "HASSHServer",
+	"values":      "Values",
+	"servers":     "Servers",
+	"command":     "Command",
 }
 
 func formatTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }

@@ -905,6 +905,28 @@ func (x *PPPControl) SetPacket(c *PacketContext, keep ContextFields) {
 }
 
 // SetPacket sets the record's packet context fields (see PacketRecord).
+func (x *VSOCK) SetPacket(c *PacketContext, keep ContextFields) {
+	if keep&ContextFrameNumber == 0 {
+		x.FrameNumber = c.FrameNumber
+	}
+	if keep&ContextSrcIP == 0 {
+		x.SrcIP = c.SrcIP
+	}
+	if keep&ContextDstIP == 0 {
+		x.DstIP = c.DstIP
+	}
+	if keep&ContextSrcPort == 0 {
+		x.SrcPort = c.SrcPort
+	}
+	if keep&ContextDstPort == 0 {
+		x.DstPort = c.DstPort
+	}
+	if keep&ContextFlowID == 0 {
+		x.FlowID = c.FlowID
+	}
+}
+
+// SetPacket sets the record's packet context fields (see PacketRecord).
 func (x *SLARP) SetPacket(c *PacketContext, keep ContextFields) {
 	if keep&ContextFrameNumber == 0 {
 		x.FrameNumber = c.FrameNumber
@@ -1555,6 +1577,7 @@ var (
 	_ PacketRecord = (*VRRPv2)(nil)
 	_ PacketRecord = (*ISIS)(nil)
 	_ PacketRecord = (*PPPControl)(nil)
+	_ PacketRecord = (*VSOCK)(nil)
 	_ PacketRecord = (*SLARP)(nil)
 	_ PacketRecord = (*Geneve)(nil)
 	_ PacketRecord = (*VXLAN)(nil)

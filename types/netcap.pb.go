@@ -179,6 +179,8 @@ const (
 	Type_NC_WPAN           Type = 108
 	Type_NC_PPPControl     Type = 109
 	Type_NC_ESIS           Type = 110
+	Type_NC_FlowFeatures   Type = 111
+	Type_NC_VSOCK          Type = 112
 )
 
 // Enum value maps for Type.
@@ -288,6 +290,8 @@ var (
 		108: "NC_WPAN",
 		109: "NC_PPPControl",
 		110: "NC_ESIS",
+		111: "NC_FlowFeatures",
+		112: "NC_VSOCK",
 	}
 	Type_value = map[string]int32{
 		"NC_Header":                      0,
@@ -394,6 +398,8 @@ var (
 		"NC_WPAN":                        108,
 		"NC_PPPControl":                  109,
 		"NC_ESIS":                        110,
+		"NC_FlowFeatures":                111,
+		"NC_VSOCK":                       112,
 	}
 )
 
@@ -1259,6 +1265,1130 @@ func (x *Connection) GetEndReason() string {
 	return ""
 }
 
+// FlowFeatures are the statistical features of a bidirectional flow, as CICFlowMeter computes them
+// (docs/flow-features.md defines each): one record per Connection, written with it, joined by
+// FlowID = Connection.UID. Forward is the initiator's direction (Connection's client to server).
+type FlowFeatures struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// first packet of either direction, Unix ns (the Connection's TimestampFirst)
+	TimestampFirst int64 `protobuf:"varint,1,opt,name=TimestampFirst,proto3" json:"TimestampFirst,omitempty"`
+	// last packet of either direction, Unix ns (the Connection's TimestampLast)
+	TimestampLast int64 `protobuf:"varint,2,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"`
+	// TimestampLast - TimestampFirst, ns; 0 for a flow of one packet
+	Duration int64 `protobuf:"varint,3,opt,name=Duration,proto3" json:"Duration,omitempty"`
+	// UID of the Connection these are the features of (16 hex digits): the join key with
+	// Connection.UID and every packet record's FlowID
+	FlowID string `protobuf:"bytes,4,opt,name=FlowID,proto3" json:"FlowID,omitempty"`
+	// initiator's (client's) IP address, text form, as Connection.SrcIP: forward is this side's
+	// direction
+	SrcIP string `protobuf:"bytes,5,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// initiator's port, as Connection.SrcPort; ICMP: type of the first message; 0 for protocols
+	// without ports
+	SrcPort int32 `protobuf:"varint,6,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"`
+	// responder's (server's) IP address, text form, as Connection.DstIP
+	DstIP string `protobuf:"bytes,7,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	// responder's port, as Connection.DstPort; ICMP: code of the first message; 0 for protocols
+	// without ports
+	DstPort int32 `protobuf:"varint,8,opt,name=DstPort,proto3" json:"DstPort,omitempty"`
+	// "TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6", or the IP protocol name for others
+	TransportProto string `protobuf:"bytes,9,opt,name=TransportProto,proto3" json:"TransportProto,omitempty"`
+	// frame number of the first packet of either direction
+	FrameFirst int64 `protobuf:"varint,10,opt,name=FrameFirst,proto3" json:"FrameFirst,omitempty"`
+	// frame number of the last packet of either direction
+	FrameLast int64 `protobuf:"varint,11,opt,name=FrameLast,proto3" json:"FrameLast,omitempty"`
+	// the activity timeout the Active and Idle fields were computed with (-activity-timeout), ns; 0:
+	// no timeout, the whole flow is one active period
+	ActivityTimeout int64 `protobuf:"varint,12,opt,name=ActivityTimeout,proto3" json:"ActivityTimeout,omitempty"`
+	// packets sent forward (initiator to responder)
+	FwdPackets int64 `protobuf:"varint,13,opt,name=FwdPackets,proto3" json:"FwdPackets,omitempty"`
+	// sum of the IP total length of the packets sent forward (initiator to responder) (IPv4 total
+	// length; IPv6 40 + payload length), bytes
+	FwdIPBytes int64 `protobuf:"varint,14,opt,name=FwdIPBytes,proto3" json:"FwdIPBytes,omitempty"`
+	// sum of the TCP or UDP payload length of the packets sent forward (initiator to responder),
+	// bytes, from the headers' lengths (tshark's tcp.len; UDP length - 8), so a capture cut short by
+	// its snap length still counts the bytes sent, but never more than the frame held on the wire
+	// (docs/flow-features.md); 0 for other protocols
+	FwdPayloadBytes int64 `protobuf:"varint,15,opt,name=FwdPayloadBytes,proto3" json:"FwdPayloadBytes,omitempty"`
+	// packets sent backward (responder to initiator)
+	BwdPackets int64 `protobuf:"varint,16,opt,name=BwdPackets,proto3" json:"BwdPackets,omitempty"`
+	// sum of the IP total length of the packets sent backward (responder to initiator) (IPv4 total
+	// length; IPv6 40 + payload length), bytes
+	BwdIPBytes int64 `protobuf:"varint,17,opt,name=BwdIPBytes,proto3" json:"BwdIPBytes,omitempty"`
+	// sum of the TCP or UDP payload length of the packets sent backward (responder to initiator),
+	// bytes, from the headers' lengths (tshark's tcp.len; UDP length - 8), so a capture cut short by
+	// its snap length still counts the bytes sent, but never more than the frame held on the wire
+	// (docs/flow-features.md); 0 for other protocols
+	BwdPayloadBytes int64 `protobuf:"varint,18,opt,name=BwdPayloadBytes,proto3" json:"BwdPayloadBytes,omitempty"`
+	// smallest IP total length of a packet forward, bytes; 0 when no packet went forward
+	FwdIPLengthMin int64 `protobuf:"varint,19,opt,name=FwdIPLengthMin,proto3" json:"FwdIPLengthMin,omitempty"`
+	// largest IP total length of a packet forward, bytes; 0 when no packet went forward
+	FwdIPLengthMax int64 `protobuf:"varint,20,opt,name=FwdIPLengthMax,proto3" json:"FwdIPLengthMax,omitempty"`
+	// mean IP total length of a packet forward, bytes; 0 when no packet went forward
+	FwdIPLengthMean float64 `protobuf:"fixed64,21,opt,name=FwdIPLengthMean,proto3" json:"FwdIPLengthMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the IP total length of a packet forward,
+	// bytes; 0 with fewer than two values
+	FwdIPLengthStd float64 `protobuf:"fixed64,22,opt,name=FwdIPLengthStd,proto3" json:"FwdIPLengthStd,omitempty"`
+	// smallest IP total length of a packet backward, bytes; 0 when no packet went backward
+	BwdIPLengthMin int64 `protobuf:"varint,23,opt,name=BwdIPLengthMin,proto3" json:"BwdIPLengthMin,omitempty"`
+	// largest IP total length of a packet backward, bytes; 0 when no packet went backward
+	BwdIPLengthMax int64 `protobuf:"varint,24,opt,name=BwdIPLengthMax,proto3" json:"BwdIPLengthMax,omitempty"`
+	// mean IP total length of a packet backward, bytes; 0 when no packet went backward
+	BwdIPLengthMean float64 `protobuf:"fixed64,25,opt,name=BwdIPLengthMean,proto3" json:"BwdIPLengthMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the IP total length of a packet
+	// backward, bytes; 0 with fewer than two values
+	BwdIPLengthStd float64 `protobuf:"fixed64,26,opt,name=BwdIPLengthStd,proto3" json:"BwdIPLengthStd,omitempty"`
+	// smallest IP total length of a packet of both directions, bytes; never empty (a flow has a
+	// packet)
+	IPLengthMin int64 `protobuf:"varint,27,opt,name=IPLengthMin,proto3" json:"IPLengthMin,omitempty"`
+	// largest IP total length of a packet of both directions, bytes; never empty (a flow has a packet)
+	IPLengthMax int64 `protobuf:"varint,28,opt,name=IPLengthMax,proto3" json:"IPLengthMax,omitempty"`
+	// mean IP total length of a packet of both directions, bytes; never empty (a flow has a packet)
+	IPLengthMean float64 `protobuf:"fixed64,29,opt,name=IPLengthMean,proto3" json:"IPLengthMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the IP total length of a packet of both
+	// directions, bytes; 0 with fewer than two values
+	IPLengthStd float64 `protobuf:"fixed64,30,opt,name=IPLengthStd,proto3" json:"IPLengthStd,omitempty"`
+	// smallest TCP or UDP payload length of a packet forward (as PayloadBytes counts it), bytes; 0
+	// when no packet went forward
+	FwdPayloadLengthMin int64 `protobuf:"varint,31,opt,name=FwdPayloadLengthMin,proto3" json:"FwdPayloadLengthMin,omitempty"`
+	// largest TCP or UDP payload length of a packet forward (as PayloadBytes counts it), bytes; 0 when
+	// no packet went forward
+	FwdPayloadLengthMax int64 `protobuf:"varint,32,opt,name=FwdPayloadLengthMax,proto3" json:"FwdPayloadLengthMax,omitempty"`
+	// mean TCP or UDP payload length of a packet forward (as PayloadBytes counts it), bytes; 0 when no
+	// packet went forward
+	FwdPayloadLengthMean float64 `protobuf:"fixed64,33,opt,name=FwdPayloadLengthMean,proto3" json:"FwdPayloadLengthMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the TCP or UDP payload length of a
+	// packet forward (as PayloadBytes counts it), bytes; 0 with fewer than two values
+	FwdPayloadLengthStd float64 `protobuf:"fixed64,34,opt,name=FwdPayloadLengthStd,proto3" json:"FwdPayloadLengthStd,omitempty"`
+	// smallest TCP or UDP payload length of a packet backward (as PayloadBytes counts it), bytes; 0
+	// when no packet went backward
+	BwdPayloadLengthMin int64 `protobuf:"varint,35,opt,name=BwdPayloadLengthMin,proto3" json:"BwdPayloadLengthMin,omitempty"`
+	// largest TCP or UDP payload length of a packet backward (as PayloadBytes counts it), bytes; 0
+	// when no packet went backward
+	BwdPayloadLengthMax int64 `protobuf:"varint,36,opt,name=BwdPayloadLengthMax,proto3" json:"BwdPayloadLengthMax,omitempty"`
+	// mean TCP or UDP payload length of a packet backward (as PayloadBytes counts it), bytes; 0 when
+	// no packet went backward
+	BwdPayloadLengthMean float64 `protobuf:"fixed64,37,opt,name=BwdPayloadLengthMean,proto3" json:"BwdPayloadLengthMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the TCP or UDP payload length of a
+	// packet backward (as PayloadBytes counts it), bytes; 0 with fewer than two values
+	BwdPayloadLengthStd float64 `protobuf:"fixed64,38,opt,name=BwdPayloadLengthStd,proto3" json:"BwdPayloadLengthStd,omitempty"`
+	// smallest TCP or UDP payload length of a packet of both directions (as PayloadBytes counts it),
+	// bytes; never empty
+	PayloadLengthMin int64 `protobuf:"varint,39,opt,name=PayloadLengthMin,proto3" json:"PayloadLengthMin,omitempty"`
+	// largest TCP or UDP payload length of a packet of both directions (as PayloadBytes counts it),
+	// bytes; never empty
+	PayloadLengthMax int64 `protobuf:"varint,40,opt,name=PayloadLengthMax,proto3" json:"PayloadLengthMax,omitempty"`
+	// mean TCP or UDP payload length of a packet of both directions (as PayloadBytes counts it),
+	// bytes; never empty
+	PayloadLengthMean float64 `protobuf:"fixed64,41,opt,name=PayloadLengthMean,proto3" json:"PayloadLengthMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the TCP or UDP payload length of a
+	// packet of both directions (as PayloadBytes counts it), bytes; 0 with fewer than two values
+	PayloadLengthStd float64 `protobuf:"fixed64,42,opt,name=PayloadLengthStd,proto3" json:"PayloadLengthStd,omitempty"`
+	// smallest time between two consecutive forward packets, ns; 0 with fewer than two forward packets
+	FwdIATMin int64 `protobuf:"varint,43,opt,name=FwdIATMin,proto3" json:"FwdIATMin,omitempty"`
+	// largest time between two consecutive forward packets, ns; 0 with fewer than two forward packets
+	FwdIATMax int64 `protobuf:"varint,44,opt,name=FwdIATMax,proto3" json:"FwdIATMax,omitempty"`
+	// mean time between two consecutive forward packets, ns; 0 with fewer than two forward packets
+	FwdIATMean float64 `protobuf:"fixed64,45,opt,name=FwdIATMean,proto3" json:"FwdIATMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the time between two consecutive forward
+	// packets, ns; 0 with fewer than two values
+	FwdIATStd float64 `protobuf:"fixed64,46,opt,name=FwdIATStd,proto3" json:"FwdIATStd,omitempty"`
+	// smallest time between two consecutive backward packets, ns; 0 with fewer than two backward
+	// packets
+	BwdIATMin int64 `protobuf:"varint,47,opt,name=BwdIATMin,proto3" json:"BwdIATMin,omitempty"`
+	// largest time between two consecutive backward packets, ns; 0 with fewer than two backward
+	// packets
+	BwdIATMax int64 `protobuf:"varint,48,opt,name=BwdIATMax,proto3" json:"BwdIATMax,omitempty"`
+	// mean time between two consecutive backward packets, ns; 0 with fewer than two backward packets
+	BwdIATMean float64 `protobuf:"fixed64,49,opt,name=BwdIATMean,proto3" json:"BwdIATMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the time between two consecutive
+	// backward packets, ns; 0 with fewer than two values
+	BwdIATStd float64 `protobuf:"fixed64,50,opt,name=BwdIATStd,proto3" json:"BwdIATStd,omitempty"`
+	// smallest time between two consecutive packets of the flow, either direction, ns; 0 for a flow of
+	// one packet
+	FlowIATMin int64 `protobuf:"varint,51,opt,name=FlowIATMin,proto3" json:"FlowIATMin,omitempty"`
+	// largest time between two consecutive packets of the flow, either direction, ns; 0 for a flow of
+	// one packet
+	FlowIATMax int64 `protobuf:"varint,52,opt,name=FlowIATMax,proto3" json:"FlowIATMax,omitempty"`
+	// mean time between two consecutive packets of the flow, either direction, ns; 0 for a flow of one
+	// packet
+	FlowIATMean float64 `protobuf:"fixed64,53,opt,name=FlowIATMean,proto3" json:"FlowIATMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the time between two consecutive packets
+	// of the flow, either direction, ns; 0 with fewer than two values
+	FlowIATStd float64 `protobuf:"fixed64,54,opt,name=FlowIATStd,proto3" json:"FlowIATStd,omitempty"`
+	// TCP packets sent forward with FIN set; 0 for other protocols
+	FwdFINCount int64 `protobuf:"varint,55,opt,name=FwdFINCount,proto3" json:"FwdFINCount,omitempty"`
+	// TCP packets sent forward with SYN set; 0 for other protocols
+	FwdSYNCount int64 `protobuf:"varint,56,opt,name=FwdSYNCount,proto3" json:"FwdSYNCount,omitempty"`
+	// TCP packets sent forward with RST set; 0 for other protocols
+	FwdRSTCount int64 `protobuf:"varint,57,opt,name=FwdRSTCount,proto3" json:"FwdRSTCount,omitempty"`
+	// TCP packets sent forward with PSH set; 0 for other protocols
+	FwdPSHCount int64 `protobuf:"varint,58,opt,name=FwdPSHCount,proto3" json:"FwdPSHCount,omitempty"`
+	// TCP packets sent forward with ACK set; 0 for other protocols
+	FwdACKCount int64 `protobuf:"varint,59,opt,name=FwdACKCount,proto3" json:"FwdACKCount,omitempty"`
+	// TCP packets sent forward with URG set; 0 for other protocols
+	FwdURGCount int64 `protobuf:"varint,60,opt,name=FwdURGCount,proto3" json:"FwdURGCount,omitempty"`
+	// TCP packets sent forward with ECE set; 0 for other protocols
+	FwdECECount int64 `protobuf:"varint,61,opt,name=FwdECECount,proto3" json:"FwdECECount,omitempty"`
+	// TCP packets sent forward with CWR set; 0 for other protocols
+	FwdCWRCount int64 `protobuf:"varint,62,opt,name=FwdCWRCount,proto3" json:"FwdCWRCount,omitempty"`
+	// TCP packets sent backward with FIN set; 0 for other protocols
+	BwdFINCount int64 `protobuf:"varint,63,opt,name=BwdFINCount,proto3" json:"BwdFINCount,omitempty"`
+	// TCP packets sent backward with SYN set; 0 for other protocols
+	BwdSYNCount int64 `protobuf:"varint,64,opt,name=BwdSYNCount,proto3" json:"BwdSYNCount,omitempty"`
+	// TCP packets sent backward with RST set; 0 for other protocols
+	BwdRSTCount int64 `protobuf:"varint,65,opt,name=BwdRSTCount,proto3" json:"BwdRSTCount,omitempty"`
+	// TCP packets sent backward with PSH set; 0 for other protocols
+	BwdPSHCount int64 `protobuf:"varint,66,opt,name=BwdPSHCount,proto3" json:"BwdPSHCount,omitempty"`
+	// TCP packets sent backward with ACK set; 0 for other protocols
+	BwdACKCount int64 `protobuf:"varint,67,opt,name=BwdACKCount,proto3" json:"BwdACKCount,omitempty"`
+	// TCP packets sent backward with URG set; 0 for other protocols
+	BwdURGCount int64 `protobuf:"varint,68,opt,name=BwdURGCount,proto3" json:"BwdURGCount,omitempty"`
+	// TCP packets sent backward with ECE set; 0 for other protocols
+	BwdECECount int64 `protobuf:"varint,69,opt,name=BwdECECount,proto3" json:"BwdECECount,omitempty"`
+	// TCP packets sent backward with CWR set; 0 for other protocols
+	BwdCWRCount int64 `protobuf:"varint,70,opt,name=BwdCWRCount,proto3" json:"BwdCWRCount,omitempty"`
+	// sum of the transport header lengths of the packets sent forward, bytes (TCP: data offset x 4,
+	// options included; UDP: 8; 0 for other protocols), as CICFlowMeter's Fwd Header Length
+	FwdHeaderBytes int64 `protobuf:"varint,71,opt,name=FwdHeaderBytes,proto3" json:"FwdHeaderBytes,omitempty"`
+	// sum of the transport header lengths of the packets sent backward, bytes (TCP: data offset x 4,
+	// options included; UDP: 8; 0 for other protocols), as CICFlowMeter's Bwd Header Length
+	BwdHeaderBytes int64 `protobuf:"varint,72,opt,name=BwdHeaderBytes,proto3" json:"BwdHeaderBytes,omitempty"`
+	// TCP window field (unscaled, as sent) of the first packet sent forward, bytes; -1 when no TCP
+	// packet went forward
+	FwdInitWindow int32 `protobuf:"varint,73,opt,name=FwdInitWindow,proto3" json:"FwdInitWindow,omitempty"`
+	// TCP window field (unscaled, as sent) of the first packet sent backward, bytes; -1 when no TCP
+	// packet went backward
+	BwdInitWindow int32 `protobuf:"varint,74,opt,name=BwdInitWindow,proto3" json:"BwdInitWindow,omitempty"`
+	// packets sent forward with a TCP or UDP payload of at least one byte (CICFlowMeter's
+	// act_data_pkt_fwd for Fwd)
+	FwdDataPackets int64 `protobuf:"varint,75,opt,name=FwdDataPackets,proto3" json:"FwdDataPackets,omitempty"`
+	// packets sent backward with a TCP or UDP payload of at least one byte (CICFlowMeter's
+	// act_data_pkt_fwd for Fwd)
+	BwdDataPackets int64 `protobuf:"varint,76,opt,name=BwdDataPackets,proto3" json:"BwdDataPackets,omitempty"`
+	// smallest transport header length of a forward packet, bytes (TCP: data offset x 4; UDP: 8);
+	// CICFlowMeter's min_seg_size_forward, which despite its name is this; 0 when no TCP or UDP packet
+	// went forward
+	FwdMinHeaderLength int64 `protobuf:"varint,77,opt,name=FwdMinHeaderLength,proto3" json:"FwdMinHeaderLength,omitempty"`
+	// FwdPayloadBytes + BwdPayloadBytes divided by Duration in seconds; 0 when Duration is 0
+	PayloadBytesPerSecond float64 `protobuf:"fixed64,78,opt,name=PayloadBytesPerSecond,proto3" json:"PayloadBytesPerSecond,omitempty"`
+	// FwdPackets + BwdPackets divided by Duration in seconds; 0 when Duration is 0
+	PacketsPerSecond float64 `protobuf:"fixed64,79,opt,name=PacketsPerSecond,proto3" json:"PacketsPerSecond,omitempty"`
+	// FwdPackets divided by Duration in seconds; 0 when Duration is 0
+	FwdPacketsPerSecond float64 `protobuf:"fixed64,80,opt,name=FwdPacketsPerSecond,proto3" json:"FwdPacketsPerSecond,omitempty"`
+	// BwdPackets divided by Duration in seconds; 0 when Duration is 0
+	BwdPacketsPerSecond float64 `protobuf:"fixed64,81,opt,name=BwdPacketsPerSecond,proto3" json:"BwdPacketsPerSecond,omitempty"`
+	// BwdPackets / FwdPackets as a fraction; 0 when FwdPackets is 0
+	DownUpRatio float64 `protobuf:"fixed64,82,opt,name=DownUpRatio,proto3" json:"DownUpRatio,omitempty"`
+	// bulks sent forward: runs of at least 4 consecutive forward data packets (payload > 0) with no
+	// data packet backward between them and no gap over 1 s between two of them
+	FwdBulks int64 `protobuf:"varint,83,opt,name=FwdBulks,proto3" json:"FwdBulks,omitempty"`
+	// payload bytes of the forward bulks divided by FwdBulks (CICFlowMeter's Fwd Avg Bytes/Bulk); 0
+	// without a bulk
+	FwdBulkBytesMean float64 `protobuf:"fixed64,84,opt,name=FwdBulkBytesMean,proto3" json:"FwdBulkBytesMean,omitempty"`
+	// packets of the forward bulks divided by FwdBulks (CICFlowMeter's Fwd Avg Packets/Bulk); 0
+	// without a bulk
+	FwdBulkPacketsMean float64 `protobuf:"fixed64,85,opt,name=FwdBulkPacketsMean,proto3" json:"FwdBulkPacketsMean,omitempty"`
+	// payload bytes of the forward bulks divided by their summed duration (first to last packet of
+	// each bulk) in seconds, bytes/s; 0 without a bulk or when that duration is not positive
+	FwdBulkRate float64 `protobuf:"fixed64,86,opt,name=FwdBulkRate,proto3" json:"FwdBulkRate,omitempty"`
+	// bulks sent backward: runs of at least 4 consecutive backward data packets (payload > 0) with no
+	// data packet forward between them and no gap over 1 s between two of them
+	BwdBulks int64 `protobuf:"varint,87,opt,name=BwdBulks,proto3" json:"BwdBulks,omitempty"`
+	// payload bytes of the backward bulks divided by BwdBulks (CICFlowMeter's Bwd Avg Bytes/Bulk); 0
+	// without a bulk
+	BwdBulkBytesMean float64 `protobuf:"fixed64,88,opt,name=BwdBulkBytesMean,proto3" json:"BwdBulkBytesMean,omitempty"`
+	// packets of the backward bulks divided by BwdBulks (CICFlowMeter's Bwd Avg Packets/Bulk); 0
+	// without a bulk
+	BwdBulkPacketsMean float64 `protobuf:"fixed64,89,opt,name=BwdBulkPacketsMean,proto3" json:"BwdBulkPacketsMean,omitempty"`
+	// payload bytes of the backward bulks divided by their summed duration (first to last packet of
+	// each bulk) in seconds, bytes/s; 0 without a bulk or when that duration is not positive
+	BwdBulkRate float64 `protobuf:"fixed64,90,opt,name=BwdBulkRate,proto3" json:"BwdBulkRate,omitempty"`
+	// subflows of the flow: 1 plus the number of gaps of more than 1 s between two consecutive
+	// packets, either direction
+	Subflows int64 `protobuf:"varint,91,opt,name=Subflows,proto3" json:"Subflows,omitempty"`
+	// FwdPackets / Subflows as a fraction
+	SubflowFwdPackets float64 `protobuf:"fixed64,92,opt,name=SubflowFwdPackets,proto3" json:"SubflowFwdPackets,omitempty"`
+	// FwdPayloadBytes / Subflows as a fraction, bytes
+	SubflowFwdBytes float64 `protobuf:"fixed64,93,opt,name=SubflowFwdBytes,proto3" json:"SubflowFwdBytes,omitempty"`
+	// BwdPackets / Subflows as a fraction
+	SubflowBwdPackets float64 `protobuf:"fixed64,94,opt,name=SubflowBwdPackets,proto3" json:"SubflowBwdPackets,omitempty"`
+	// BwdPayloadBytes / Subflows as a fraction, bytes
+	SubflowBwdBytes float64 `protobuf:"fixed64,95,opt,name=SubflowBwdBytes,proto3" json:"SubflowBwdBytes,omitempty"`
+	// active periods: maximal runs of packets (either direction) with no gap longer than
+	// ActivityTimeout between consecutive ones; at least 1
+	ActivePeriods int64 `protobuf:"varint,96,opt,name=ActivePeriods,proto3" json:"ActivePeriods,omitempty"`
+	// smallest active period, from its first packet to its last, ns; 0 for a flow of one packet
+	ActiveMin int64 `protobuf:"varint,97,opt,name=ActiveMin,proto3" json:"ActiveMin,omitempty"`
+	// largest active period, from its first packet to its last, ns; 0 for a flow of one packet
+	ActiveMax int64 `protobuf:"varint,98,opt,name=ActiveMax,proto3" json:"ActiveMax,omitempty"`
+	// mean active period, from its first packet to its last, ns; 0 for a flow of one packet
+	ActiveMean float64 `protobuf:"fixed64,99,opt,name=ActiveMean,proto3" json:"ActiveMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the active period, from its first packet
+	// to its last, ns; 0 with fewer than two values
+	ActiveStd float64 `protobuf:"fixed64,100,opt,name=ActiveStd,proto3" json:"ActiveStd,omitempty"`
+	// idle periods: gaps longer than ActivityTimeout between consecutive packets; ActivePeriods - 1
+	IdlePeriods int64 `protobuf:"varint,101,opt,name=IdlePeriods,proto3" json:"IdlePeriods,omitempty"`
+	// smallest idle period (gap between the last packet of an active period and the first of the
+	// next), ns; 0 without an idle period
+	IdleMin int64 `protobuf:"varint,102,opt,name=IdleMin,proto3" json:"IdleMin,omitempty"`
+	// largest idle period (gap between the last packet of an active period and the first of the next),
+	// ns; 0 without an idle period
+	IdleMax int64 `protobuf:"varint,103,opt,name=IdleMax,proto3" json:"IdleMax,omitempty"`
+	// mean idle period (gap between the last packet of an active period and the first of the next),
+	// ns; 0 without an idle period
+	IdleMean float64 `protobuf:"fixed64,104,opt,name=IdleMean,proto3" json:"IdleMean,omitempty"`
+	// sample standard deviation (n - 1 in the denominator) of the idle period (gap between the last
+	// packet of an active period and the first of the next), ns; 0 with fewer than two values
+	IdleStd float64 `protobuf:"fixed64,105,opt,name=IdleStd,proto3" json:"IdleStd,omitempty"`
+	// TCP segments sent forward that carry sequence space (payload, SYN or FIN) all or partly below
+	// the highest sequence number this side had already sent, outside the gap counted by
+	// FwdOutOfOrder; 0 for other protocols
+	FwdRetransmissions int64 `protobuf:"varint,106,opt,name=FwdRetransmissions,proto3" json:"FwdRetransmissions,omitempty"`
+	// TCP segments sent forward that start inside the last gap this side left (a segment that jumped
+	// past unsent sequence numbers opens one) and end within it: they arrive after a later segment; 0
+	// for other protocols
+	FwdOutOfOrder int64 `protobuf:"varint,107,opt,name=FwdOutOfOrder,proto3" json:"FwdOutOfOrder,omitempty"`
+	// TCP segments sent backward that carry sequence space (payload, SYN or FIN) all or partly below
+	// the highest sequence number this side had already sent, outside the gap counted by
+	// BwdOutOfOrder; 0 for other protocols
+	BwdRetransmissions int64 `protobuf:"varint,108,opt,name=BwdRetransmissions,proto3" json:"BwdRetransmissions,omitempty"`
+	// TCP segments sent backward that start inside the last gap this side left (a segment that jumped
+	// past unsent sequence numbers opens one) and end within it: they arrive after a later segment; 0
+	// for other protocols
+	BwdOutOfOrder int64 `protobuf:"varint,109,opt,name=BwdOutOfOrder,proto3" json:"BwdOutOfOrder,omitempty"`
+	// smallest IPv4 TTL or IPv6 hop limit of the packets sent forward; 0 when none went forward
+	FwdTTLMin int32 `protobuf:"varint,110,opt,name=FwdTTLMin,proto3" json:"FwdTTLMin,omitempty"`
+	// largest IPv4 TTL or IPv6 hop limit of the packets sent forward; 0 when none went forward
+	FwdTTLMax int32 `protobuf:"varint,111,opt,name=FwdTTLMax,proto3" json:"FwdTTLMax,omitempty"`
+	// smallest IPv4 TTL or IPv6 hop limit of the packets sent backward; 0 when none went backward
+	BwdTTLMin int32 `protobuf:"varint,112,opt,name=BwdTTLMin,proto3" json:"BwdTTLMin,omitempty"`
+	// largest IPv4 TTL or IPv6 hop limit of the packets sent backward; 0 when none went backward
+	BwdTTLMax     int32 `protobuf:"varint,113,opt,name=BwdTTLMax,proto3" json:"BwdTTLMax,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlowFeatures) Reset() {
+	*x = FlowFeatures{}
+	mi := &file_netcap_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlowFeatures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlowFeatures) ProtoMessage() {}
+
+func (x *FlowFeatures) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlowFeatures.ProtoReflect.Descriptor instead.
+func (*FlowFeatures) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *FlowFeatures) GetTimestampFirst() int64 {
+	if x != nil {
+		return x.TimestampFirst
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetTimestampLast() int64 {
+	if x != nil {
+		return x.TimestampLast
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetDuration() int64 {
+	if x != nil {
+		return x.Duration
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
+func (x *FlowFeatures) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *FlowFeatures) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *FlowFeatures) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetTransportProto() string {
+	if x != nil {
+		return x.TransportProto
+	}
+	return ""
+}
+
+func (x *FlowFeatures) GetFrameFirst() int64 {
+	if x != nil {
+		return x.FrameFirst
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFrameLast() int64 {
+	if x != nil {
+		return x.FrameLast
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetActivityTimeout() int64 {
+	if x != nil {
+		return x.ActivityTimeout
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdPackets() int64 {
+	if x != nil {
+		return x.FwdPackets
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdIPBytes() int64 {
+	if x != nil {
+		return x.FwdIPBytes
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdPayloadBytes() int64 {
+	if x != nil {
+		return x.FwdPayloadBytes
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdPackets() int64 {
+	if x != nil {
+		return x.BwdPackets
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdIPBytes() int64 {
+	if x != nil {
+		return x.BwdIPBytes
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdPayloadBytes() int64 {
+	if x != nil {
+		return x.BwdPayloadBytes
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdIPLengthMin() int64 {
+	if x != nil {
+		return x.FwdIPLengthMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdIPLengthMax() int64 {
+	if x != nil {
+		return x.FwdIPLengthMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdIPLengthMean() float64 {
+	if x != nil {
+		return x.FwdIPLengthMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdIPLengthStd() float64 {
+	if x != nil {
+		return x.FwdIPLengthStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdIPLengthMin() int64 {
+	if x != nil {
+		return x.BwdIPLengthMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdIPLengthMax() int64 {
+	if x != nil {
+		return x.BwdIPLengthMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdIPLengthMean() float64 {
+	if x != nil {
+		return x.BwdIPLengthMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdIPLengthStd() float64 {
+	if x != nil {
+		return x.BwdIPLengthStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetIPLengthMin() int64 {
+	if x != nil {
+		return x.IPLengthMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetIPLengthMax() int64 {
+	if x != nil {
+		return x.IPLengthMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetIPLengthMean() float64 {
+	if x != nil {
+		return x.IPLengthMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetIPLengthStd() float64 {
+	if x != nil {
+		return x.IPLengthStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdPayloadLengthMin() int64 {
+	if x != nil {
+		return x.FwdPayloadLengthMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdPayloadLengthMax() int64 {
+	if x != nil {
+		return x.FwdPayloadLengthMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdPayloadLengthMean() float64 {
+	if x != nil {
+		return x.FwdPayloadLengthMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdPayloadLengthStd() float64 {
+	if x != nil {
+		return x.FwdPayloadLengthStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdPayloadLengthMin() int64 {
+	if x != nil {
+		return x.BwdPayloadLengthMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdPayloadLengthMax() int64 {
+	if x != nil {
+		return x.BwdPayloadLengthMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdPayloadLengthMean() float64 {
+	if x != nil {
+		return x.BwdPayloadLengthMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdPayloadLengthStd() float64 {
+	if x != nil {
+		return x.BwdPayloadLengthStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetPayloadLengthMin() int64 {
+	if x != nil {
+		return x.PayloadLengthMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetPayloadLengthMax() int64 {
+	if x != nil {
+		return x.PayloadLengthMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetPayloadLengthMean() float64 {
+	if x != nil {
+		return x.PayloadLengthMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetPayloadLengthStd() float64 {
+	if x != nil {
+		return x.PayloadLengthStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdIATMin() int64 {
+	if x != nil {
+		return x.FwdIATMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdIATMax() int64 {
+	if x != nil {
+		return x.FwdIATMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdIATMean() float64 {
+	if x != nil {
+		return x.FwdIATMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdIATStd() float64 {
+	if x != nil {
+		return x.FwdIATStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdIATMin() int64 {
+	if x != nil {
+		return x.BwdIATMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdIATMax() int64 {
+	if x != nil {
+		return x.BwdIATMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdIATMean() float64 {
+	if x != nil {
+		return x.BwdIATMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdIATStd() float64 {
+	if x != nil {
+		return x.BwdIATStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFlowIATMin() int64 {
+	if x != nil {
+		return x.FlowIATMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFlowIATMax() int64 {
+	if x != nil {
+		return x.FlowIATMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFlowIATMean() float64 {
+	if x != nil {
+		return x.FlowIATMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFlowIATStd() float64 {
+	if x != nil {
+		return x.FlowIATStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdFINCount() int64 {
+	if x != nil {
+		return x.FwdFINCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdSYNCount() int64 {
+	if x != nil {
+		return x.FwdSYNCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdRSTCount() int64 {
+	if x != nil {
+		return x.FwdRSTCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdPSHCount() int64 {
+	if x != nil {
+		return x.FwdPSHCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdACKCount() int64 {
+	if x != nil {
+		return x.FwdACKCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdURGCount() int64 {
+	if x != nil {
+		return x.FwdURGCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdECECount() int64 {
+	if x != nil {
+		return x.FwdECECount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdCWRCount() int64 {
+	if x != nil {
+		return x.FwdCWRCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdFINCount() int64 {
+	if x != nil {
+		return x.BwdFINCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdSYNCount() int64 {
+	if x != nil {
+		return x.BwdSYNCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdRSTCount() int64 {
+	if x != nil {
+		return x.BwdRSTCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdPSHCount() int64 {
+	if x != nil {
+		return x.BwdPSHCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdACKCount() int64 {
+	if x != nil {
+		return x.BwdACKCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdURGCount() int64 {
+	if x != nil {
+		return x.BwdURGCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdECECount() int64 {
+	if x != nil {
+		return x.BwdECECount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdCWRCount() int64 {
+	if x != nil {
+		return x.BwdCWRCount
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdHeaderBytes() int64 {
+	if x != nil {
+		return x.FwdHeaderBytes
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdHeaderBytes() int64 {
+	if x != nil {
+		return x.BwdHeaderBytes
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdInitWindow() int32 {
+	if x != nil {
+		return x.FwdInitWindow
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdInitWindow() int32 {
+	if x != nil {
+		return x.BwdInitWindow
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdDataPackets() int64 {
+	if x != nil {
+		return x.FwdDataPackets
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdDataPackets() int64 {
+	if x != nil {
+		return x.BwdDataPackets
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdMinHeaderLength() int64 {
+	if x != nil {
+		return x.FwdMinHeaderLength
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetPayloadBytesPerSecond() float64 {
+	if x != nil {
+		return x.PayloadBytesPerSecond
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetPacketsPerSecond() float64 {
+	if x != nil {
+		return x.PacketsPerSecond
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdPacketsPerSecond() float64 {
+	if x != nil {
+		return x.FwdPacketsPerSecond
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdPacketsPerSecond() float64 {
+	if x != nil {
+		return x.BwdPacketsPerSecond
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetDownUpRatio() float64 {
+	if x != nil {
+		return x.DownUpRatio
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdBulks() int64 {
+	if x != nil {
+		return x.FwdBulks
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdBulkBytesMean() float64 {
+	if x != nil {
+		return x.FwdBulkBytesMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdBulkPacketsMean() float64 {
+	if x != nil {
+		return x.FwdBulkPacketsMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdBulkRate() float64 {
+	if x != nil {
+		return x.FwdBulkRate
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdBulks() int64 {
+	if x != nil {
+		return x.BwdBulks
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdBulkBytesMean() float64 {
+	if x != nil {
+		return x.BwdBulkBytesMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdBulkPacketsMean() float64 {
+	if x != nil {
+		return x.BwdBulkPacketsMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdBulkRate() float64 {
+	if x != nil {
+		return x.BwdBulkRate
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetSubflows() int64 {
+	if x != nil {
+		return x.Subflows
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetSubflowFwdPackets() float64 {
+	if x != nil {
+		return x.SubflowFwdPackets
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetSubflowFwdBytes() float64 {
+	if x != nil {
+		return x.SubflowFwdBytes
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetSubflowBwdPackets() float64 {
+	if x != nil {
+		return x.SubflowBwdPackets
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetSubflowBwdBytes() float64 {
+	if x != nil {
+		return x.SubflowBwdBytes
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetActivePeriods() int64 {
+	if x != nil {
+		return x.ActivePeriods
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetActiveMin() int64 {
+	if x != nil {
+		return x.ActiveMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetActiveMax() int64 {
+	if x != nil {
+		return x.ActiveMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetActiveMean() float64 {
+	if x != nil {
+		return x.ActiveMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetActiveStd() float64 {
+	if x != nil {
+		return x.ActiveStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetIdlePeriods() int64 {
+	if x != nil {
+		return x.IdlePeriods
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetIdleMin() int64 {
+	if x != nil {
+		return x.IdleMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetIdleMax() int64 {
+	if x != nil {
+		return x.IdleMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetIdleMean() float64 {
+	if x != nil {
+		return x.IdleMean
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetIdleStd() float64 {
+	if x != nil {
+		return x.IdleStd
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdRetransmissions() int64 {
+	if x != nil {
+		return x.FwdRetransmissions
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdOutOfOrder() int64 {
+	if x != nil {
+		return x.FwdOutOfOrder
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdRetransmissions() int64 {
+	if x != nil {
+		return x.BwdRetransmissions
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdOutOfOrder() int64 {
+	if x != nil {
+		return x.BwdOutOfOrder
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdTTLMin() int32 {
+	if x != nil {
+		return x.FwdTTLMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetFwdTTLMax() int32 {
+	if x != nil {
+		return x.FwdTTLMax
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdTTLMin() int32 {
+	if x != nil {
+		return x.BwdTTLMin
+	}
+	return 0
+}
+
+func (x *FlowFeatures) GetBwdTTLMax() int32 {
+	if x != nil {
+		return x.BwdTTLMax
+	}
+	return 0
+}
+
 // LinkFlow is a bidirectional flow between two MAC addresses.
 type LinkFlow struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -1285,7 +2415,7 @@ type LinkFlow struct {
 
 func (x *LinkFlow) Reset() {
 	*x = LinkFlow{}
-	mi := &file_netcap_proto_msgTypes[4]
+	mi := &file_netcap_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +2427,7 @@ func (x *LinkFlow) String() string {
 func (*LinkFlow) ProtoMessage() {}
 
 func (x *LinkFlow) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[4]
+	mi := &file_netcap_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +2440,7 @@ func (x *LinkFlow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkFlow.ProtoReflect.Descriptor instead.
 func (*LinkFlow) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{4}
+	return file_netcap_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *LinkFlow) GetTimestampFirst() int64 {
@@ -1444,7 +2574,7 @@ type NetworkFlow struct {
 
 func (x *NetworkFlow) Reset() {
 	*x = NetworkFlow{}
-	mi := &file_netcap_proto_msgTypes[5]
+	mi := &file_netcap_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +2586,7 @@ func (x *NetworkFlow) String() string {
 func (*NetworkFlow) ProtoMessage() {}
 
 func (x *NetworkFlow) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[5]
+	mi := &file_netcap_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +2599,7 @@ func (x *NetworkFlow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkFlow.ProtoReflect.Descriptor instead.
 func (*NetworkFlow) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{5}
+	return file_netcap_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *NetworkFlow) GetTimestampFirst() int64 {
@@ -1603,7 +2733,7 @@ type TransportFlow struct {
 
 func (x *TransportFlow) Reset() {
 	*x = TransportFlow{}
-	mi := &file_netcap_proto_msgTypes[6]
+	mi := &file_netcap_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +2745,7 @@ func (x *TransportFlow) String() string {
 func (*TransportFlow) ProtoMessage() {}
 
 func (x *TransportFlow) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[6]
+	mi := &file_netcap_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +2758,7 @@ func (x *TransportFlow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransportFlow.ProtoReflect.Descriptor instead.
 func (*TransportFlow) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{6}
+	return file_netcap_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TransportFlow) GetTimestampFirst() int64 {
@@ -1782,7 +2912,7 @@ type WPAN struct {
 
 func (x *WPAN) Reset() {
 	*x = WPAN{}
-	mi := &file_netcap_proto_msgTypes[7]
+	mi := &file_netcap_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +2924,7 @@ func (x *WPAN) String() string {
 func (*WPAN) ProtoMessage() {}
 
 func (x *WPAN) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[7]
+	mi := &file_netcap_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +2937,7 @@ func (x *WPAN) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WPAN.ProtoReflect.Descriptor instead.
 func (*WPAN) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{7}
+	return file_netcap_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WPAN) GetTimestamp() int64 {
@@ -1990,7 +3120,7 @@ type Ethernet struct {
 
 func (x *Ethernet) Reset() {
 	*x = Ethernet{}
-	mi := &file_netcap_proto_msgTypes[8]
+	mi := &file_netcap_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2002,7 +3132,7 @@ func (x *Ethernet) String() string {
 func (*Ethernet) ProtoMessage() {}
 
 func (x *Ethernet) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[8]
+	mi := &file_netcap_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2015,7 +3145,7 @@ func (x *Ethernet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ethernet.ProtoReflect.Descriptor instead.
 func (*Ethernet) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{8}
+	return file_netcap_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Ethernet) GetTimestamp() int64 {
@@ -2132,7 +3262,7 @@ type ARP struct {
 
 func (x *ARP) Reset() {
 	*x = ARP{}
-	mi := &file_netcap_proto_msgTypes[9]
+	mi := &file_netcap_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2144,7 +3274,7 @@ func (x *ARP) String() string {
 func (*ARP) ProtoMessage() {}
 
 func (x *ARP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[9]
+	mi := &file_netcap_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2157,7 +3287,7 @@ func (x *ARP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ARP.ProtoReflect.Descriptor instead.
 func (*ARP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{9}
+	return file_netcap_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ARP) GetTimestamp() int64 {
@@ -2293,7 +3423,7 @@ type Dot1Q struct {
 
 func (x *Dot1Q) Reset() {
 	*x = Dot1Q{}
-	mi := &file_netcap_proto_msgTypes[10]
+	mi := &file_netcap_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2305,7 +3435,7 @@ func (x *Dot1Q) String() string {
 func (*Dot1Q) ProtoMessage() {}
 
 func (x *Dot1Q) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[10]
+	mi := &file_netcap_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2318,7 +3448,7 @@ func (x *Dot1Q) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot1Q.ProtoReflect.Descriptor instead.
 func (*Dot1Q) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{10}
+	return file_netcap_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Dot1Q) GetTimestamp() int64 {
@@ -2422,7 +3552,7 @@ type LLC struct {
 
 func (x *LLC) Reset() {
 	*x = LLC{}
-	mi := &file_netcap_proto_msgTypes[11]
+	mi := &file_netcap_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +3564,7 @@ func (x *LLC) String() string {
 func (*LLC) ProtoMessage() {}
 
 func (x *LLC) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[11]
+	mi := &file_netcap_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2447,7 +3577,7 @@ func (x *LLC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLC.ProtoReflect.Descriptor instead.
 func (*LLC) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{11}
+	return file_netcap_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LLC) GetTimestamp() int64 {
@@ -2553,7 +3683,7 @@ type SNAP struct {
 
 func (x *SNAP) Reset() {
 	*x = SNAP{}
-	mi := &file_netcap_proto_msgTypes[12]
+	mi := &file_netcap_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2565,7 +3695,7 @@ func (x *SNAP) String() string {
 func (*SNAP) ProtoMessage() {}
 
 func (x *SNAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[12]
+	mi := &file_netcap_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2578,7 +3708,7 @@ func (x *SNAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SNAP.ProtoReflect.Descriptor instead.
 func (*SNAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{12}
+	return file_netcap_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SNAP) GetTimestamp() int64 {
@@ -2665,7 +3795,7 @@ type LinkLayerDiscovery struct {
 
 func (x *LinkLayerDiscovery) Reset() {
 	*x = LinkLayerDiscovery{}
-	mi := &file_netcap_proto_msgTypes[13]
+	mi := &file_netcap_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2677,7 +3807,7 @@ func (x *LinkLayerDiscovery) String() string {
 func (*LinkLayerDiscovery) ProtoMessage() {}
 
 func (x *LinkLayerDiscovery) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[13]
+	mi := &file_netcap_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2690,7 +3820,7 @@ func (x *LinkLayerDiscovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLayerDiscovery.ProtoReflect.Descriptor instead.
 func (*LinkLayerDiscovery) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{13}
+	return file_netcap_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LinkLayerDiscovery) GetTimestamp() int64 {
@@ -2783,7 +3913,7 @@ type LLDPChassisID struct {
 
 func (x *LLDPChassisID) Reset() {
 	*x = LLDPChassisID{}
-	mi := &file_netcap_proto_msgTypes[14]
+	mi := &file_netcap_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2795,7 +3925,7 @@ func (x *LLDPChassisID) String() string {
 func (*LLDPChassisID) ProtoMessage() {}
 
 func (x *LLDPChassisID) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[14]
+	mi := &file_netcap_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2808,7 +3938,7 @@ func (x *LLDPChassisID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPChassisID.ProtoReflect.Descriptor instead.
 func (*LLDPChassisID) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{14}
+	return file_netcap_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LLDPChassisID) GetSubtype() int32 {
@@ -2837,7 +3967,7 @@ type LLDPPortID struct {
 
 func (x *LLDPPortID) Reset() {
 	*x = LLDPPortID{}
-	mi := &file_netcap_proto_msgTypes[15]
+	mi := &file_netcap_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2849,7 +3979,7 @@ func (x *LLDPPortID) String() string {
 func (*LLDPPortID) ProtoMessage() {}
 
 func (x *LLDPPortID) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[15]
+	mi := &file_netcap_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2862,7 +3992,7 @@ func (x *LLDPPortID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPPortID.ProtoReflect.Descriptor instead.
 func (*LLDPPortID) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{15}
+	return file_netcap_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LLDPPortID) GetSubtype() int32 {
@@ -2892,7 +4022,7 @@ type LinkLayerDiscoveryValue struct {
 
 func (x *LinkLayerDiscoveryValue) Reset() {
 	*x = LinkLayerDiscoveryValue{}
-	mi := &file_netcap_proto_msgTypes[16]
+	mi := &file_netcap_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2904,7 +4034,7 @@ func (x *LinkLayerDiscoveryValue) String() string {
 func (*LinkLayerDiscoveryValue) ProtoMessage() {}
 
 func (x *LinkLayerDiscoveryValue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[16]
+	mi := &file_netcap_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2917,7 +4047,7 @@ func (x *LinkLayerDiscoveryValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLayerDiscoveryValue.ProtoReflect.Descriptor instead.
 func (*LinkLayerDiscoveryValue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{16}
+	return file_netcap_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LinkLayerDiscoveryValue) GetType() int32 {
@@ -2967,7 +4097,7 @@ type LinkLayerDiscoveryInfo struct {
 
 func (x *LinkLayerDiscoveryInfo) Reset() {
 	*x = LinkLayerDiscoveryInfo{}
-	mi := &file_netcap_proto_msgTypes[17]
+	mi := &file_netcap_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2979,7 +4109,7 @@ func (x *LinkLayerDiscoveryInfo) String() string {
 func (*LinkLayerDiscoveryInfo) ProtoMessage() {}
 
 func (x *LinkLayerDiscoveryInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[17]
+	mi := &file_netcap_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2992,7 +4122,7 @@ func (x *LinkLayerDiscoveryInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLayerDiscoveryInfo.ProtoReflect.Descriptor instead.
 func (*LinkLayerDiscoveryInfo) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{17}
+	return file_netcap_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LinkLayerDiscoveryInfo) GetTimestamp() int64 {
@@ -3104,7 +4234,7 @@ type LLDPSysCapabilities struct {
 
 func (x *LLDPSysCapabilities) Reset() {
 	*x = LLDPSysCapabilities{}
-	mi := &file_netcap_proto_msgTypes[18]
+	mi := &file_netcap_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3116,7 +4246,7 @@ func (x *LLDPSysCapabilities) String() string {
 func (*LLDPSysCapabilities) ProtoMessage() {}
 
 func (x *LLDPSysCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[18]
+	mi := &file_netcap_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3129,7 +4259,7 @@ func (x *LLDPSysCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPSysCapabilities.ProtoReflect.Descriptor instead.
 func (*LLDPSysCapabilities) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{18}
+	return file_netcap_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LLDPSysCapabilities) GetSystemCap() *LLDPCapabilities {
@@ -3166,7 +4296,7 @@ type LLDPCapabilities struct {
 
 func (x *LLDPCapabilities) Reset() {
 	*x = LLDPCapabilities{}
-	mi := &file_netcap_proto_msgTypes[19]
+	mi := &file_netcap_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3178,7 +4308,7 @@ func (x *LLDPCapabilities) String() string {
 func (*LLDPCapabilities) ProtoMessage() {}
 
 func (x *LLDPCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[19]
+	mi := &file_netcap_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3191,7 +4321,7 @@ func (x *LLDPCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPCapabilities.ProtoReflect.Descriptor instead.
 func (*LLDPCapabilities) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{19}
+	return file_netcap_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LLDPCapabilities) GetOther() bool {
@@ -3286,7 +4416,7 @@ type LLDPMgmtAddress struct {
 
 func (x *LLDPMgmtAddress) Reset() {
 	*x = LLDPMgmtAddress{}
-	mi := &file_netcap_proto_msgTypes[20]
+	mi := &file_netcap_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3298,7 +4428,7 @@ func (x *LLDPMgmtAddress) String() string {
 func (*LLDPMgmtAddress) ProtoMessage() {}
 
 func (x *LLDPMgmtAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[20]
+	mi := &file_netcap_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3311,7 +4441,7 @@ func (x *LLDPMgmtAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPMgmtAddress.ProtoReflect.Descriptor instead.
 func (*LLDPMgmtAddress) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{20}
+	return file_netcap_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LLDPMgmtAddress) GetSubtype() int32 {
@@ -3361,7 +4491,7 @@ type LLDPOrgSpecificTLV struct {
 
 func (x *LLDPOrgSpecificTLV) Reset() {
 	*x = LLDPOrgSpecificTLV{}
-	mi := &file_netcap_proto_msgTypes[21]
+	mi := &file_netcap_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3373,7 +4503,7 @@ func (x *LLDPOrgSpecificTLV) String() string {
 func (*LLDPOrgSpecificTLV) ProtoMessage() {}
 
 func (x *LLDPOrgSpecificTLV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[21]
+	mi := &file_netcap_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3386,7 +4516,7 @@ func (x *LLDPOrgSpecificTLV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLDPOrgSpecificTLV.ProtoReflect.Descriptor instead.
 func (*LLDPOrgSpecificTLV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{21}
+	return file_netcap_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LLDPOrgSpecificTLV) GetOUI() uint32 {
@@ -3428,7 +4558,7 @@ type EthernetCTP struct {
 
 func (x *EthernetCTP) Reset() {
 	*x = EthernetCTP{}
-	mi := &file_netcap_proto_msgTypes[22]
+	mi := &file_netcap_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3440,7 +4570,7 @@ func (x *EthernetCTP) String() string {
 func (*EthernetCTP) ProtoMessage() {}
 
 func (x *EthernetCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[22]
+	mi := &file_netcap_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3453,7 +4583,7 @@ func (x *EthernetCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EthernetCTP.ProtoReflect.Descriptor instead.
 func (*EthernetCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{22}
+	return file_netcap_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EthernetCTP) GetTimestamp() int64 {
@@ -3531,7 +4661,7 @@ type EthernetCTPReply struct {
 
 func (x *EthernetCTPReply) Reset() {
 	*x = EthernetCTPReply{}
-	mi := &file_netcap_proto_msgTypes[23]
+	mi := &file_netcap_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3543,7 +4673,7 @@ func (x *EthernetCTPReply) String() string {
 func (*EthernetCTPReply) ProtoMessage() {}
 
 func (x *EthernetCTPReply) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[23]
+	mi := &file_netcap_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3556,7 +4686,7 @@ func (x *EthernetCTPReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EthernetCTPReply.ProtoReflect.Descriptor instead.
 func (*EthernetCTPReply) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{23}
+	return file_netcap_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *EthernetCTPReply) GetTimestamp() int64 {
@@ -3652,7 +4782,7 @@ type CiscoDiscovery struct {
 
 func (x *CiscoDiscovery) Reset() {
 	*x = CiscoDiscovery{}
-	mi := &file_netcap_proto_msgTypes[24]
+	mi := &file_netcap_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3664,7 +4794,7 @@ func (x *CiscoDiscovery) String() string {
 func (*CiscoDiscovery) ProtoMessage() {}
 
 func (x *CiscoDiscovery) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[24]
+	mi := &file_netcap_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3677,7 +4807,7 @@ func (x *CiscoDiscovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CiscoDiscovery.ProtoReflect.Descriptor instead.
 func (*CiscoDiscovery) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{24}
+	return file_netcap_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CiscoDiscovery) GetTimestamp() int64 {
@@ -3769,7 +4899,7 @@ type CiscoDiscoveryValue struct {
 
 func (x *CiscoDiscoveryValue) Reset() {
 	*x = CiscoDiscoveryValue{}
-	mi := &file_netcap_proto_msgTypes[25]
+	mi := &file_netcap_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3781,7 +4911,7 @@ func (x *CiscoDiscoveryValue) String() string {
 func (*CiscoDiscoveryValue) ProtoMessage() {}
 
 func (x *CiscoDiscoveryValue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[25]
+	mi := &file_netcap_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3794,7 +4924,7 @@ func (x *CiscoDiscoveryValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CiscoDiscoveryValue.ProtoReflect.Descriptor instead.
 func (*CiscoDiscoveryValue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{25}
+	return file_netcap_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CiscoDiscoveryValue) GetType() int32 {
@@ -3866,7 +4996,7 @@ type CiscoDiscoveryInfo struct {
 
 func (x *CiscoDiscoveryInfo) Reset() {
 	*x = CiscoDiscoveryInfo{}
-	mi := &file_netcap_proto_msgTypes[26]
+	mi := &file_netcap_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3878,7 +5008,7 @@ func (x *CiscoDiscoveryInfo) String() string {
 func (*CiscoDiscoveryInfo) ProtoMessage() {}
 
 func (x *CiscoDiscoveryInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[26]
+	mi := &file_netcap_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3891,7 +5021,7 @@ func (x *CiscoDiscoveryInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CiscoDiscoveryInfo.ProtoReflect.Descriptor instead.
 func (*CiscoDiscoveryInfo) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{26}
+	return file_netcap_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CiscoDiscoveryInfo) GetTimestamp() int64 {
@@ -4148,7 +5278,7 @@ type CDPHello struct {
 
 func (x *CDPHello) Reset() {
 	*x = CDPHello{}
-	mi := &file_netcap_proto_msgTypes[27]
+	mi := &file_netcap_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4160,7 +5290,7 @@ func (x *CDPHello) String() string {
 func (*CDPHello) ProtoMessage() {}
 
 func (x *CDPHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[27]
+	mi := &file_netcap_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4173,7 +5303,7 @@ func (x *CDPHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPHello.ProtoReflect.Descriptor instead.
 func (*CDPHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{27}
+	return file_netcap_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CDPHello) GetOUI() []byte {
@@ -4278,7 +5408,7 @@ type CDPCapabilities struct {
 
 func (x *CDPCapabilities) Reset() {
 	*x = CDPCapabilities{}
-	mi := &file_netcap_proto_msgTypes[28]
+	mi := &file_netcap_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4290,7 +5420,7 @@ func (x *CDPCapabilities) String() string {
 func (*CDPCapabilities) ProtoMessage() {}
 
 func (x *CDPCapabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[28]
+	mi := &file_netcap_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4303,7 +5433,7 @@ func (x *CDPCapabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPCapabilities.ProtoReflect.Descriptor instead.
 func (*CDPCapabilities) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{28}
+	return file_netcap_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CDPCapabilities) GetL3Router() bool {
@@ -4380,7 +5510,7 @@ type CDPVLANDialogue struct {
 
 func (x *CDPVLANDialogue) Reset() {
 	*x = CDPVLANDialogue{}
-	mi := &file_netcap_proto_msgTypes[29]
+	mi := &file_netcap_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4392,7 +5522,7 @@ func (x *CDPVLANDialogue) String() string {
 func (*CDPVLANDialogue) ProtoMessage() {}
 
 func (x *CDPVLANDialogue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[29]
+	mi := &file_netcap_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4405,7 +5535,7 @@ func (x *CDPVLANDialogue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPVLANDialogue.ProtoReflect.Descriptor instead.
 func (*CDPVLANDialogue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{29}
+	return file_netcap_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CDPVLANDialogue) GetID() int32 {
@@ -4433,7 +5563,7 @@ type CDPLocation struct {
 
 func (x *CDPLocation) Reset() {
 	*x = CDPLocation{}
-	mi := &file_netcap_proto_msgTypes[30]
+	mi := &file_netcap_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4445,7 +5575,7 @@ func (x *CDPLocation) String() string {
 func (*CDPLocation) ProtoMessage() {}
 
 func (x *CDPLocation) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[30]
+	mi := &file_netcap_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4458,7 +5588,7 @@ func (x *CDPLocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPLocation.ProtoReflect.Descriptor instead.
 func (*CDPLocation) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{30}
+	return file_netcap_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CDPLocation) GetType() int32 {
@@ -4487,7 +5617,7 @@ type CDPPowerDialogue struct {
 
 func (x *CDPPowerDialogue) Reset() {
 	*x = CDPPowerDialogue{}
-	mi := &file_netcap_proto_msgTypes[31]
+	mi := &file_netcap_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4499,7 +5629,7 @@ func (x *CDPPowerDialogue) String() string {
 func (*CDPPowerDialogue) ProtoMessage() {}
 
 func (x *CDPPowerDialogue) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[31]
+	mi := &file_netcap_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4512,7 +5642,7 @@ func (x *CDPPowerDialogue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPPowerDialogue.ProtoReflect.Descriptor instead.
 func (*CDPPowerDialogue) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{31}
+	return file_netcap_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CDPPowerDialogue) GetID() int32 {
@@ -4549,7 +5679,7 @@ type CDPSparePairPoE struct {
 
 func (x *CDPSparePairPoE) Reset() {
 	*x = CDPSparePairPoE{}
-	mi := &file_netcap_proto_msgTypes[32]
+	mi := &file_netcap_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4561,7 +5691,7 @@ func (x *CDPSparePairPoE) String() string {
 func (*CDPSparePairPoE) ProtoMessage() {}
 
 func (x *CDPSparePairPoE) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[32]
+	mi := &file_netcap_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4574,7 +5704,7 @@ func (x *CDPSparePairPoE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPSparePairPoE.ProtoReflect.Descriptor instead.
 func (*CDPSparePairPoE) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{32}
+	return file_netcap_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CDPSparePairPoE) GetPSEFourWire() bool {
@@ -4630,7 +5760,7 @@ type CDPEnergyWise struct {
 
 func (x *CDPEnergyWise) Reset() {
 	*x = CDPEnergyWise{}
-	mi := &file_netcap_proto_msgTypes[33]
+	mi := &file_netcap_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4642,7 +5772,7 @@ func (x *CDPEnergyWise) String() string {
 func (*CDPEnergyWise) ProtoMessage() {}
 
 func (x *CDPEnergyWise) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[33]
+	mi := &file_netcap_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4655,7 +5785,7 @@ func (x *CDPEnergyWise) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CDPEnergyWise.ProtoReflect.Descriptor instead.
 func (*CDPEnergyWise) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{33}
+	return file_netcap_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CDPEnergyWise) GetEncryptedData() []byte {
@@ -4781,7 +5911,7 @@ type IPNet struct {
 
 func (x *IPNet) Reset() {
 	*x = IPNet{}
-	mi := &file_netcap_proto_msgTypes[34]
+	mi := &file_netcap_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4793,7 +5923,7 @@ func (x *IPNet) String() string {
 func (*IPNet) ProtoMessage() {}
 
 func (x *IPNet) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[34]
+	mi := &file_netcap_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4806,7 +5936,7 @@ func (x *IPNet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPNet.ProtoReflect.Descriptor instead.
 func (*IPNet) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{34}
+	return file_netcap_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *IPNet) GetIP() string {
@@ -4845,7 +5975,7 @@ type NortelDiscovery struct {
 
 func (x *NortelDiscovery) Reset() {
 	*x = NortelDiscovery{}
-	mi := &file_netcap_proto_msgTypes[35]
+	mi := &file_netcap_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4857,7 +5987,7 @@ func (x *NortelDiscovery) String() string {
 func (*NortelDiscovery) ProtoMessage() {}
 
 func (x *NortelDiscovery) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[35]
+	mi := &file_netcap_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4870,7 +6000,7 @@ func (x *NortelDiscovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NortelDiscovery.ProtoReflect.Descriptor instead.
 func (*NortelDiscovery) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{35}
+	return file_netcap_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *NortelDiscovery) GetTimestamp() int64 {
@@ -4984,7 +6114,7 @@ type FDDI struct {
 
 func (x *FDDI) Reset() {
 	*x = FDDI{}
-	mi := &file_netcap_proto_msgTypes[36]
+	mi := &file_netcap_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4996,7 +6126,7 @@ func (x *FDDI) String() string {
 func (*FDDI) ProtoMessage() {}
 
 func (x *FDDI) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[36]
+	mi := &file_netcap_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5009,7 +6139,7 @@ func (x *FDDI) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FDDI.ProtoReflect.Descriptor instead.
 func (*FDDI) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{36}
+	return file_netcap_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *FDDI) GetTimestamp() int64 {
@@ -5129,7 +6259,7 @@ type USB struct {
 
 func (x *USB) Reset() {
 	*x = USB{}
-	mi := &file_netcap_proto_msgTypes[37]
+	mi := &file_netcap_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5141,7 +6271,7 @@ func (x *USB) String() string {
 func (*USB) ProtoMessage() {}
 
 func (x *USB) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[37]
+	mi := &file_netcap_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5154,7 +6284,7 @@ func (x *USB) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use USB.ProtoReflect.Descriptor instead.
 func (*USB) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{37}
+	return file_netcap_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *USB) GetTimestamp() int64 {
@@ -5360,7 +6490,7 @@ type USBRequestBlockSetup struct {
 
 func (x *USBRequestBlockSetup) Reset() {
 	*x = USBRequestBlockSetup{}
-	mi := &file_netcap_proto_msgTypes[38]
+	mi := &file_netcap_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5372,7 +6502,7 @@ func (x *USBRequestBlockSetup) String() string {
 func (*USBRequestBlockSetup) ProtoMessage() {}
 
 func (x *USBRequestBlockSetup) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[38]
+	mi := &file_netcap_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5385,7 +6515,7 @@ func (x *USBRequestBlockSetup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use USBRequestBlockSetup.ProtoReflect.Descriptor instead.
 func (*USBRequestBlockSetup) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{38}
+	return file_netcap_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *USBRequestBlockSetup) GetTimestamp() int64 {
@@ -5510,7 +6640,7 @@ type Dot11 struct {
 
 func (x *Dot11) Reset() {
 	*x = Dot11{}
-	mi := &file_netcap_proto_msgTypes[39]
+	mi := &file_netcap_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5522,7 +6652,7 @@ func (x *Dot11) String() string {
 func (*Dot11) ProtoMessage() {}
 
 func (x *Dot11) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[39]
+	mi := &file_netcap_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5535,7 +6665,7 @@ func (x *Dot11) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11.ProtoReflect.Descriptor instead.
 func (*Dot11) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{39}
+	return file_netcap_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Dot11) GetTimestamp() int64 {
@@ -5692,7 +6822,7 @@ type Dot11QOS struct {
 
 func (x *Dot11QOS) Reset() {
 	*x = Dot11QOS{}
-	mi := &file_netcap_proto_msgTypes[40]
+	mi := &file_netcap_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5704,7 +6834,7 @@ func (x *Dot11QOS) String() string {
 func (*Dot11QOS) ProtoMessage() {}
 
 func (x *Dot11QOS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[40]
+	mi := &file_netcap_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5717,7 +6847,7 @@ func (x *Dot11QOS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11QOS.ProtoReflect.Descriptor instead.
 func (*Dot11QOS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{40}
+	return file_netcap_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Dot11QOS) GetTID() int32 {
@@ -5761,7 +6891,7 @@ type Dot11HTControl struct {
 
 func (x *Dot11HTControl) Reset() {
 	*x = Dot11HTControl{}
-	mi := &file_netcap_proto_msgTypes[41]
+	mi := &file_netcap_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5773,7 +6903,7 @@ func (x *Dot11HTControl) String() string {
 func (*Dot11HTControl) ProtoMessage() {}
 
 func (x *Dot11HTControl) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[41]
+	mi := &file_netcap_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5786,7 +6916,7 @@ func (x *Dot11HTControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControl.ProtoReflect.Descriptor instead.
 func (*Dot11HTControl) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{41}
+	return file_netcap_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Dot11HTControl) GetACConstraint() bool {
@@ -5838,7 +6968,7 @@ type Dot11HTControlVHT struct {
 
 func (x *Dot11HTControlVHT) Reset() {
 	*x = Dot11HTControlVHT{}
-	mi := &file_netcap_proto_msgTypes[42]
+	mi := &file_netcap_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5850,7 +6980,7 @@ func (x *Dot11HTControlVHT) String() string {
 func (*Dot11HTControlVHT) ProtoMessage() {}
 
 func (x *Dot11HTControlVHT) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[42]
+	mi := &file_netcap_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5863,7 +6993,7 @@ func (x *Dot11HTControlVHT) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControlVHT.ProtoReflect.Descriptor instead.
 func (*Dot11HTControlVHT) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{42}
+	return file_netcap_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Dot11HTControlVHT) GetMRQ() bool {
@@ -5952,7 +7082,7 @@ type Dot11HTControlHT struct {
 
 func (x *Dot11HTControlHT) Reset() {
 	*x = Dot11HTControlHT{}
-	mi := &file_netcap_proto_msgTypes[43]
+	mi := &file_netcap_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5964,7 +7094,7 @@ func (x *Dot11HTControlHT) String() string {
 func (*Dot11HTControlHT) ProtoMessage() {}
 
 func (x *Dot11HTControlHT) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[43]
+	mi := &file_netcap_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5977,7 +7107,7 @@ func (x *Dot11HTControlHT) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControlHT.ProtoReflect.Descriptor instead.
 func (*Dot11HTControlHT) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{43}
+	return file_netcap_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Dot11HTControlHT) GetLinkAdapationControl() *Dot11LinkAdapationControl {
@@ -6035,7 +7165,7 @@ type Dot11HTControlMFB struct {
 
 func (x *Dot11HTControlMFB) Reset() {
 	*x = Dot11HTControlMFB{}
-	mi := &file_netcap_proto_msgTypes[44]
+	mi := &file_netcap_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6047,7 +7177,7 @@ func (x *Dot11HTControlMFB) String() string {
 func (*Dot11HTControlMFB) ProtoMessage() {}
 
 func (x *Dot11HTControlMFB) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[44]
+	mi := &file_netcap_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6060,7 +7190,7 @@ func (x *Dot11HTControlMFB) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11HTControlMFB.ProtoReflect.Descriptor instead.
 func (*Dot11HTControlMFB) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{44}
+	return file_netcap_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Dot11HTControlMFB) GetNumSTS() int32 {
@@ -6106,7 +7236,7 @@ type Dot11LinkAdapationControl struct {
 
 func (x *Dot11LinkAdapationControl) Reset() {
 	*x = Dot11LinkAdapationControl{}
-	mi := &file_netcap_proto_msgTypes[45]
+	mi := &file_netcap_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6118,7 +7248,7 @@ func (x *Dot11LinkAdapationControl) String() string {
 func (*Dot11LinkAdapationControl) ProtoMessage() {}
 
 func (x *Dot11LinkAdapationControl) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[45]
+	mi := &file_netcap_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6131,7 +7261,7 @@ func (x *Dot11LinkAdapationControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11LinkAdapationControl.ProtoReflect.Descriptor instead.
 func (*Dot11LinkAdapationControl) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{45}
+	return file_netcap_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Dot11LinkAdapationControl) GetTRQ() bool {
@@ -6187,7 +7317,7 @@ type Dot11ASEL struct {
 
 func (x *Dot11ASEL) Reset() {
 	*x = Dot11ASEL{}
-	mi := &file_netcap_proto_msgTypes[46]
+	mi := &file_netcap_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6199,7 +7329,7 @@ func (x *Dot11ASEL) String() string {
 func (*Dot11ASEL) ProtoMessage() {}
 
 func (x *Dot11ASEL) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[46]
+	mi := &file_netcap_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6212,7 +7342,7 @@ func (x *Dot11ASEL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dot11ASEL.ProtoReflect.Descriptor instead.
 func (*Dot11ASEL) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{46}
+	return file_netcap_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Dot11ASEL) GetCommand() int32 {
@@ -6251,7 +7381,7 @@ type EAP struct {
 
 func (x *EAP) Reset() {
 	*x = EAP{}
-	mi := &file_netcap_proto_msgTypes[47]
+	mi := &file_netcap_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6263,7 +7393,7 @@ func (x *EAP) String() string {
 func (*EAP) ProtoMessage() {}
 
 func (x *EAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[47]
+	mi := &file_netcap_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6276,7 +7406,7 @@ func (x *EAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EAP.ProtoReflect.Descriptor instead.
 func (*EAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{47}
+	return file_netcap_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EAP) GetTimestamp() int64 {
@@ -6382,7 +7512,7 @@ type EAPOL struct {
 
 func (x *EAPOL) Reset() {
 	*x = EAPOL{}
-	mi := &file_netcap_proto_msgTypes[48]
+	mi := &file_netcap_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6394,7 +7524,7 @@ func (x *EAPOL) String() string {
 func (*EAPOL) ProtoMessage() {}
 
 func (x *EAPOL) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[48]
+	mi := &file_netcap_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6407,7 +7537,7 @@ func (x *EAPOL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EAPOL.ProtoReflect.Descriptor instead.
 func (*EAPOL) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{48}
+	return file_netcap_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EAPOL) GetTimestamp() int64 {
@@ -6522,7 +7652,7 @@ type EAPOLKey struct {
 
 func (x *EAPOLKey) Reset() {
 	*x = EAPOLKey{}
-	mi := &file_netcap_proto_msgTypes[49]
+	mi := &file_netcap_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6534,7 +7664,7 @@ func (x *EAPOLKey) String() string {
 func (*EAPOLKey) ProtoMessage() {}
 
 func (x *EAPOLKey) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[49]
+	mi := &file_netcap_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6547,7 +7677,7 @@ func (x *EAPOLKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EAPOLKey.ProtoReflect.Descriptor instead.
 func (*EAPOLKey) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{49}
+	return file_netcap_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EAPOLKey) GetTimestamp() int64 {
@@ -6781,7 +7911,7 @@ type IPv4 struct {
 
 func (x *IPv4) Reset() {
 	*x = IPv4{}
-	mi := &file_netcap_proto_msgTypes[50]
+	mi := &file_netcap_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6793,7 +7923,7 @@ func (x *IPv4) String() string {
 func (*IPv4) ProtoMessage() {}
 
 func (x *IPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[50]
+	mi := &file_netcap_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6806,7 +7936,7 @@ func (x *IPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv4.ProtoReflect.Descriptor instead.
 func (*IPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{50}
+	return file_netcap_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *IPv4) GetTimestamp() int64 {
@@ -6970,7 +8100,7 @@ type IPv4Option struct {
 
 func (x *IPv4Option) Reset() {
 	*x = IPv4Option{}
-	mi := &file_netcap_proto_msgTypes[51]
+	mi := &file_netcap_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6982,7 +8112,7 @@ func (x *IPv4Option) String() string {
 func (*IPv4Option) ProtoMessage() {}
 
 func (x *IPv4Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[51]
+	mi := &file_netcap_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6995,7 +8125,7 @@ func (x *IPv4Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv4Option.ProtoReflect.Descriptor instead.
 func (*IPv4Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{51}
+	return file_netcap_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *IPv4Option) GetOptionType() int32 {
@@ -7049,7 +8179,7 @@ type IPv6 struct {
 
 func (x *IPv6) Reset() {
 	*x = IPv6{}
-	mi := &file_netcap_proto_msgTypes[52]
+	mi := &file_netcap_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7061,7 +8191,7 @@ func (x *IPv6) String() string {
 func (*IPv6) ProtoMessage() {}
 
 func (x *IPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[52]
+	mi := &file_netcap_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7074,7 +8204,7 @@ func (x *IPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6.ProtoReflect.Descriptor instead.
 func (*IPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{52}
+	return file_netcap_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *IPv6) GetTimestamp() int64 {
@@ -7209,7 +8339,7 @@ type IPv6HopByHop struct {
 
 func (x *IPv6HopByHop) Reset() {
 	*x = IPv6HopByHop{}
-	mi := &file_netcap_proto_msgTypes[53]
+	mi := &file_netcap_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7221,7 +8351,7 @@ func (x *IPv6HopByHop) String() string {
 func (*IPv6HopByHop) ProtoMessage() {}
 
 func (x *IPv6HopByHop) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[53]
+	mi := &file_netcap_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7234,7 +8364,7 @@ func (x *IPv6HopByHop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6HopByHop.ProtoReflect.Descriptor instead.
 func (*IPv6HopByHop) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{53}
+	return file_netcap_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *IPv6HopByHop) GetTimestamp() int64 {
@@ -7309,7 +8439,7 @@ type IPv6HopByHopOption struct {
 
 func (x *IPv6HopByHopOption) Reset() {
 	*x = IPv6HopByHopOption{}
-	mi := &file_netcap_proto_msgTypes[54]
+	mi := &file_netcap_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7321,7 +8451,7 @@ func (x *IPv6HopByHopOption) String() string {
 func (*IPv6HopByHopOption) ProtoMessage() {}
 
 func (x *IPv6HopByHopOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[54]
+	mi := &file_netcap_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7334,7 +8464,7 @@ func (x *IPv6HopByHopOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6HopByHopOption.ProtoReflect.Descriptor instead.
 func (*IPv6HopByHopOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{54}
+	return file_netcap_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *IPv6HopByHopOption) GetOptionType() int32 {
@@ -7383,7 +8513,7 @@ type IPv6HopByHopOptionAlignment struct {
 
 func (x *IPv6HopByHopOptionAlignment) Reset() {
 	*x = IPv6HopByHopOptionAlignment{}
-	mi := &file_netcap_proto_msgTypes[55]
+	mi := &file_netcap_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7395,7 +8525,7 @@ func (x *IPv6HopByHopOptionAlignment) String() string {
 func (*IPv6HopByHopOptionAlignment) ProtoMessage() {}
 
 func (x *IPv6HopByHopOptionAlignment) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[55]
+	mi := &file_netcap_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7408,7 +8538,7 @@ func (x *IPv6HopByHopOptionAlignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6HopByHopOptionAlignment.ProtoReflect.Descriptor instead.
 func (*IPv6HopByHopOptionAlignment) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{55}
+	return file_netcap_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *IPv6HopByHopOptionAlignment) GetOne() int32 {
@@ -7448,7 +8578,7 @@ type IPv6Fragment struct {
 
 func (x *IPv6Fragment) Reset() {
 	*x = IPv6Fragment{}
-	mi := &file_netcap_proto_msgTypes[56]
+	mi := &file_netcap_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7460,7 +8590,7 @@ func (x *IPv6Fragment) String() string {
 func (*IPv6Fragment) ProtoMessage() {}
 
 func (x *IPv6Fragment) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[56]
+	mi := &file_netcap_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7473,7 +8603,7 @@ func (x *IPv6Fragment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPv6Fragment.ProtoReflect.Descriptor instead.
 func (*IPv6Fragment) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{56}
+	return file_netcap_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *IPv6Fragment) GetTimestamp() int64 {
@@ -7592,7 +8722,7 @@ type ICMPv4 struct {
 
 func (x *ICMPv4) Reset() {
 	*x = ICMPv4{}
-	mi := &file_netcap_proto_msgTypes[57]
+	mi := &file_netcap_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7604,7 +8734,7 @@ func (x *ICMPv4) String() string {
 func (*ICMPv4) ProtoMessage() {}
 
 func (x *ICMPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[57]
+	mi := &file_netcap_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7617,7 +8747,7 @@ func (x *ICMPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv4.ProtoReflect.Descriptor instead.
 func (*ICMPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{57}
+	return file_netcap_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ICMPv4) GetTimestamp() int64 {
@@ -7717,7 +8847,7 @@ type ICMPv6 struct {
 
 func (x *ICMPv6) Reset() {
 	*x = ICMPv6{}
-	mi := &file_netcap_proto_msgTypes[58]
+	mi := &file_netcap_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7729,7 +8859,7 @@ func (x *ICMPv6) String() string {
 func (*ICMPv6) ProtoMessage() {}
 
 func (x *ICMPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[58]
+	mi := &file_netcap_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7742,7 +8872,7 @@ func (x *ICMPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6.ProtoReflect.Descriptor instead.
 func (*ICMPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{58}
+	return file_netcap_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ICMPv6) GetTimestamp() int64 {
@@ -7826,7 +8956,7 @@ type ICMPv6Echo struct {
 
 func (x *ICMPv6Echo) Reset() {
 	*x = ICMPv6Echo{}
-	mi := &file_netcap_proto_msgTypes[59]
+	mi := &file_netcap_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7838,7 +8968,7 @@ func (x *ICMPv6Echo) String() string {
 func (*ICMPv6Echo) ProtoMessage() {}
 
 func (x *ICMPv6Echo) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[59]
+	mi := &file_netcap_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7851,7 +8981,7 @@ func (x *ICMPv6Echo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6Echo.ProtoReflect.Descriptor instead.
 func (*ICMPv6Echo) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{59}
+	return file_netcap_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ICMPv6Echo) GetTimestamp() int64 {
@@ -7938,7 +9068,7 @@ type ICMPv6NeighborSolicitation struct {
 
 func (x *ICMPv6NeighborSolicitation) Reset() {
 	*x = ICMPv6NeighborSolicitation{}
-	mi := &file_netcap_proto_msgTypes[60]
+	mi := &file_netcap_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7950,7 +9080,7 @@ func (x *ICMPv6NeighborSolicitation) String() string {
 func (*ICMPv6NeighborSolicitation) ProtoMessage() {}
 
 func (x *ICMPv6NeighborSolicitation) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[60]
+	mi := &file_netcap_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7963,7 +9093,7 @@ func (x *ICMPv6NeighborSolicitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6NeighborSolicitation.ProtoReflect.Descriptor instead.
 func (*ICMPv6NeighborSolicitation) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{60}
+	return file_netcap_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ICMPv6NeighborSolicitation) GetTimestamp() int64 {
@@ -8051,7 +9181,7 @@ type ICMPv6NeighborAdvertisement struct {
 
 func (x *ICMPv6NeighborAdvertisement) Reset() {
 	*x = ICMPv6NeighborAdvertisement{}
-	mi := &file_netcap_proto_msgTypes[61]
+	mi := &file_netcap_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8063,7 +9193,7 @@ func (x *ICMPv6NeighborAdvertisement) String() string {
 func (*ICMPv6NeighborAdvertisement) ProtoMessage() {}
 
 func (x *ICMPv6NeighborAdvertisement) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[61]
+	mi := &file_netcap_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8076,7 +9206,7 @@ func (x *ICMPv6NeighborAdvertisement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6NeighborAdvertisement.ProtoReflect.Descriptor instead.
 func (*ICMPv6NeighborAdvertisement) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{61}
+	return file_netcap_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ICMPv6NeighborAdvertisement) GetTimestamp() int64 {
@@ -8169,7 +9299,7 @@ type ICMPv6RouterSolicitation struct {
 
 func (x *ICMPv6RouterSolicitation) Reset() {
 	*x = ICMPv6RouterSolicitation{}
-	mi := &file_netcap_proto_msgTypes[62]
+	mi := &file_netcap_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8181,7 +9311,7 @@ func (x *ICMPv6RouterSolicitation) String() string {
 func (*ICMPv6RouterSolicitation) ProtoMessage() {}
 
 func (x *ICMPv6RouterSolicitation) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[62]
+	mi := &file_netcap_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8194,7 +9324,7 @@ func (x *ICMPv6RouterSolicitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6RouterSolicitation.ProtoReflect.Descriptor instead.
 func (*ICMPv6RouterSolicitation) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{62}
+	return file_netcap_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ICMPv6RouterSolicitation) GetTimestamp() int64 {
@@ -8279,7 +9409,7 @@ type ICMPv6RouterAdvertisement struct {
 
 func (x *ICMPv6RouterAdvertisement) Reset() {
 	*x = ICMPv6RouterAdvertisement{}
-	mi := &file_netcap_proto_msgTypes[63]
+	mi := &file_netcap_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8291,7 +9421,7 @@ func (x *ICMPv6RouterAdvertisement) String() string {
 func (*ICMPv6RouterAdvertisement) ProtoMessage() {}
 
 func (x *ICMPv6RouterAdvertisement) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[63]
+	mi := &file_netcap_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8304,7 +9434,7 @@ func (x *ICMPv6RouterAdvertisement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6RouterAdvertisement.ProtoReflect.Descriptor instead.
 func (*ICMPv6RouterAdvertisement) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{63}
+	return file_netcap_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ICMPv6RouterAdvertisement) GetTimestamp() int64 {
@@ -8411,7 +9541,7 @@ type ICMPv6Option struct {
 
 func (x *ICMPv6Option) Reset() {
 	*x = ICMPv6Option{}
-	mi := &file_netcap_proto_msgTypes[64]
+	mi := &file_netcap_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8423,7 +9553,7 @@ func (x *ICMPv6Option) String() string {
 func (*ICMPv6Option) ProtoMessage() {}
 
 func (x *ICMPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[64]
+	mi := &file_netcap_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8436,7 +9566,7 @@ func (x *ICMPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ICMPv6Option.ProtoReflect.Descriptor instead.
 func (*ICMPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{64}
+	return file_netcap_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ICMPv6Option) GetType() int32 {
@@ -8494,7 +9624,7 @@ type IGMP struct {
 
 func (x *IGMP) Reset() {
 	*x = IGMP{}
-	mi := &file_netcap_proto_msgTypes[65]
+	mi := &file_netcap_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8506,7 +9636,7 @@ func (x *IGMP) String() string {
 func (*IGMP) ProtoMessage() {}
 
 func (x *IGMP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[65]
+	mi := &file_netcap_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8519,7 +9649,7 @@ func (x *IGMP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IGMP.ProtoReflect.Descriptor instead.
 func (*IGMP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{65}
+	return file_netcap_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *IGMP) GetTimestamp() int64 {
@@ -8671,7 +9801,7 @@ type IGMPv3GroupRecord struct {
 
 func (x *IGMPv3GroupRecord) Reset() {
 	*x = IGMPv3GroupRecord{}
-	mi := &file_netcap_proto_msgTypes[66]
+	mi := &file_netcap_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8683,7 +9813,7 @@ func (x *IGMPv3GroupRecord) String() string {
 func (*IGMPv3GroupRecord) ProtoMessage() {}
 
 func (x *IGMPv3GroupRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[66]
+	mi := &file_netcap_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8696,7 +9826,7 @@ func (x *IGMPv3GroupRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IGMPv3GroupRecord.ProtoReflect.Descriptor instead.
 func (*IGMPv3GroupRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{66}
+	return file_netcap_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *IGMPv3GroupRecord) GetType() int32 {
@@ -8758,7 +9888,7 @@ type IPSecAH struct {
 
 func (x *IPSecAH) Reset() {
 	*x = IPSecAH{}
-	mi := &file_netcap_proto_msgTypes[67]
+	mi := &file_netcap_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8770,7 +9900,7 @@ func (x *IPSecAH) String() string {
 func (*IPSecAH) ProtoMessage() {}
 
 func (x *IPSecAH) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[67]
+	mi := &file_netcap_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8783,7 +9913,7 @@ func (x *IPSecAH) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPSecAH.ProtoReflect.Descriptor instead.
 func (*IPSecAH) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{67}
+	return file_netcap_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *IPSecAH) GetTimestamp() int64 {
@@ -8886,7 +10016,7 @@ type IPSecESP struct {
 
 func (x *IPSecESP) Reset() {
 	*x = IPSecESP{}
-	mi := &file_netcap_proto_msgTypes[68]
+	mi := &file_netcap_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8898,7 +10028,7 @@ func (x *IPSecESP) String() string {
 func (*IPSecESP) ProtoMessage() {}
 
 func (x *IPSecESP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[68]
+	mi := &file_netcap_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8911,7 +10041,7 @@ func (x *IPSecESP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPSecESP.ProtoReflect.Descriptor instead.
 func (*IPSecESP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{68}
+	return file_netcap_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *IPSecESP) GetTimestamp() int64 {
@@ -9018,7 +10148,7 @@ type GRE struct {
 
 func (x *GRE) Reset() {
 	*x = GRE{}
-	mi := &file_netcap_proto_msgTypes[69]
+	mi := &file_netcap_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9030,7 +10160,7 @@ func (x *GRE) String() string {
 func (*GRE) ProtoMessage() {}
 
 func (x *GRE) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[69]
+	mi := &file_netcap_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9043,7 +10173,7 @@ func (x *GRE) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GRE.ProtoReflect.Descriptor instead.
 func (*GRE) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{69}
+	return file_netcap_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *GRE) GetTimestamp() int64 {
@@ -9221,7 +10351,7 @@ type GRERouting struct {
 
 func (x *GRERouting) Reset() {
 	*x = GRERouting{}
-	mi := &file_netcap_proto_msgTypes[70]
+	mi := &file_netcap_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9233,7 +10363,7 @@ func (x *GRERouting) String() string {
 func (*GRERouting) ProtoMessage() {}
 
 func (x *GRERouting) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[70]
+	mi := &file_netcap_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9246,7 +10376,7 @@ func (x *GRERouting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GRERouting.ProtoReflect.Descriptor instead.
 func (*GRERouting) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{70}
+	return file_netcap_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *GRERouting) GetAddressFamily() int32 {
@@ -9305,7 +10435,7 @@ type MPLS struct {
 
 func (x *MPLS) Reset() {
 	*x = MPLS{}
-	mi := &file_netcap_proto_msgTypes[71]
+	mi := &file_netcap_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9317,7 +10447,7 @@ func (x *MPLS) String() string {
 func (*MPLS) ProtoMessage() {}
 
 func (x *MPLS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[71]
+	mi := &file_netcap_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9330,7 +10460,7 @@ func (x *MPLS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MPLS.ProtoReflect.Descriptor instead.
 func (*MPLS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{71}
+	return file_netcap_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *MPLS) GetTimestamp() int64 {
@@ -9443,7 +10573,7 @@ type OSPFv2 struct {
 
 func (x *OSPFv2) Reset() {
 	*x = OSPFv2{}
-	mi := &file_netcap_proto_msgTypes[72]
+	mi := &file_netcap_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9455,7 +10585,7 @@ func (x *OSPFv2) String() string {
 func (*OSPFv2) ProtoMessage() {}
 
 func (x *OSPFv2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[72]
+	mi := &file_netcap_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9468,7 +10598,7 @@ func (x *OSPFv2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OSPFv2.ProtoReflect.Descriptor instead.
 func (*OSPFv2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{72}
+	return file_netcap_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *OSPFv2) GetTimestamp() int64 {
@@ -9642,7 +10772,7 @@ type OSPFv3 struct {
 
 func (x *OSPFv3) Reset() {
 	*x = OSPFv3{}
-	mi := &file_netcap_proto_msgTypes[73]
+	mi := &file_netcap_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9654,7 +10784,7 @@ func (x *OSPFv3) String() string {
 func (*OSPFv3) ProtoMessage() {}
 
 func (x *OSPFv3) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[73]
+	mi := &file_netcap_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9667,7 +10797,7 @@ func (x *OSPFv3) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OSPFv3.ProtoReflect.Descriptor instead.
 func (*OSPFv3) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{73}
+	return file_netcap_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *OSPFv3) GetTimestamp() int64 {
@@ -9827,7 +10957,7 @@ type HelloPkg struct {
 
 func (x *HelloPkg) Reset() {
 	*x = HelloPkg{}
-	mi := &file_netcap_proto_msgTypes[74]
+	mi := &file_netcap_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9839,7 +10969,7 @@ func (x *HelloPkg) String() string {
 func (*HelloPkg) ProtoMessage() {}
 
 func (x *HelloPkg) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[74]
+	mi := &file_netcap_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9852,7 +10982,7 @@ func (x *HelloPkg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloPkg.ProtoReflect.Descriptor instead.
 func (*HelloPkg) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{74}
+	return file_netcap_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *HelloPkg) GetInterfaceID() uint32 {
@@ -9932,7 +11062,7 @@ type HelloPkgV2 struct {
 
 func (x *HelloPkgV2) Reset() {
 	*x = HelloPkgV2{}
-	mi := &file_netcap_proto_msgTypes[75]
+	mi := &file_netcap_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9944,7 +11074,7 @@ func (x *HelloPkgV2) String() string {
 func (*HelloPkgV2) ProtoMessage() {}
 
 func (x *HelloPkgV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[75]
+	mi := &file_netcap_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9957,7 +11087,7 @@ func (x *HelloPkgV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloPkgV2.ProtoReflect.Descriptor instead.
 func (*HelloPkgV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{75}
+	return file_netcap_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *HelloPkgV2) GetInterfaceID() uint32 {
@@ -10037,7 +11167,7 @@ type DbDescPkg struct {
 
 func (x *DbDescPkg) Reset() {
 	*x = DbDescPkg{}
-	mi := &file_netcap_proto_msgTypes[76]
+	mi := &file_netcap_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10049,7 +11179,7 @@ func (x *DbDescPkg) String() string {
 func (*DbDescPkg) ProtoMessage() {}
 
 func (x *DbDescPkg) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[76]
+	mi := &file_netcap_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10062,7 +11192,7 @@ func (x *DbDescPkg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DbDescPkg.ProtoReflect.Descriptor instead.
 func (*DbDescPkg) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{76}
+	return file_netcap_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *DbDescPkg) GetOptions() uint32 {
@@ -10120,7 +11250,7 @@ type LSAheader struct {
 
 func (x *LSAheader) Reset() {
 	*x = LSAheader{}
-	mi := &file_netcap_proto_msgTypes[77]
+	mi := &file_netcap_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10132,7 +11262,7 @@ func (x *LSAheader) String() string {
 func (*LSAheader) ProtoMessage() {}
 
 func (x *LSAheader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[77]
+	mi := &file_netcap_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10145,7 +11275,7 @@ func (x *LSAheader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSAheader.ProtoReflect.Descriptor instead.
 func (*LSAheader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{77}
+	return file_netcap_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *LSAheader) GetLSAge() int32 {
@@ -10216,7 +11346,7 @@ type LSReq struct {
 
 func (x *LSReq) Reset() {
 	*x = LSReq{}
-	mi := &file_netcap_proto_msgTypes[78]
+	mi := &file_netcap_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10228,7 +11358,7 @@ func (x *LSReq) String() string {
 func (*LSReq) ProtoMessage() {}
 
 func (x *LSReq) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[78]
+	mi := &file_netcap_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10241,7 +11371,7 @@ func (x *LSReq) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSReq.ProtoReflect.Descriptor instead.
 func (*LSReq) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{78}
+	return file_netcap_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *LSReq) GetLSType() int32 {
@@ -10276,7 +11406,7 @@ type LSUpdate struct {
 
 func (x *LSUpdate) Reset() {
 	*x = LSUpdate{}
-	mi := &file_netcap_proto_msgTypes[79]
+	mi := &file_netcap_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10288,7 +11418,7 @@ func (x *LSUpdate) String() string {
 func (*LSUpdate) ProtoMessage() {}
 
 func (x *LSUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[79]
+	mi := &file_netcap_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10301,7 +11431,7 @@ func (x *LSUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSUpdate.ProtoReflect.Descriptor instead.
 func (*LSUpdate) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{79}
+	return file_netcap_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *LSUpdate) GetNumOfLSAs() uint32 {
@@ -10339,7 +11469,7 @@ type LSA struct {
 
 func (x *LSA) Reset() {
 	*x = LSA{}
-	mi := &file_netcap_proto_msgTypes[80]
+	mi := &file_netcap_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10351,7 +11481,7 @@ func (x *LSA) String() string {
 func (*LSA) ProtoMessage() {}
 
 func (x *LSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[80]
+	mi := &file_netcap_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10364,7 +11494,7 @@ func (x *LSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSA.ProtoReflect.Descriptor instead.
 func (*LSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{80}
+	return file_netcap_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *LSA) GetHeader() *LSAheader {
@@ -10450,7 +11580,7 @@ type RouterLSA struct {
 
 func (x *RouterLSA) Reset() {
 	*x = RouterLSA{}
-	mi := &file_netcap_proto_msgTypes[81]
+	mi := &file_netcap_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10462,7 +11592,7 @@ func (x *RouterLSA) String() string {
 func (*RouterLSA) ProtoMessage() {}
 
 func (x *RouterLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[81]
+	mi := &file_netcap_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10475,7 +11605,7 @@ func (x *RouterLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterLSA.ProtoReflect.Descriptor instead.
 func (*RouterLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{81}
+	return file_netcap_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *RouterLSA) GetFlags() int32 {
@@ -10514,7 +11644,7 @@ type Router struct {
 
 func (x *Router) Reset() {
 	*x = Router{}
-	mi := &file_netcap_proto_msgTypes[82]
+	mi := &file_netcap_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10526,7 +11656,7 @@ func (x *Router) String() string {
 func (*Router) ProtoMessage() {}
 
 func (x *Router) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[82]
+	mi := &file_netcap_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10539,7 +11669,7 @@ func (x *Router) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Router.ProtoReflect.Descriptor instead.
 func (*Router) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{82}
+	return file_netcap_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *Router) GetType() int32 {
@@ -10590,7 +11720,7 @@ type RouterLSAV2 struct {
 
 func (x *RouterLSAV2) Reset() {
 	*x = RouterLSAV2{}
-	mi := &file_netcap_proto_msgTypes[83]
+	mi := &file_netcap_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10602,7 +11732,7 @@ func (x *RouterLSAV2) String() string {
 func (*RouterLSAV2) ProtoMessage() {}
 
 func (x *RouterLSAV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[83]
+	mi := &file_netcap_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10615,7 +11745,7 @@ func (x *RouterLSAV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterLSAV2.ProtoReflect.Descriptor instead.
 func (*RouterLSAV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{83}
+	return file_netcap_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *RouterLSAV2) GetFlags() int32 {
@@ -10653,7 +11783,7 @@ type RouterV2 struct {
 
 func (x *RouterV2) Reset() {
 	*x = RouterV2{}
-	mi := &file_netcap_proto_msgTypes[84]
+	mi := &file_netcap_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10665,7 +11795,7 @@ func (x *RouterV2) String() string {
 func (*RouterV2) ProtoMessage() {}
 
 func (x *RouterV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[84]
+	mi := &file_netcap_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10678,7 +11808,7 @@ func (x *RouterV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterV2.ProtoReflect.Descriptor instead.
 func (*RouterV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{84}
+	return file_netcap_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *RouterV2) GetType() int32 {
@@ -10721,7 +11851,7 @@ type NetworkLSA struct {
 
 func (x *NetworkLSA) Reset() {
 	*x = NetworkLSA{}
-	mi := &file_netcap_proto_msgTypes[85]
+	mi := &file_netcap_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10733,7 +11863,7 @@ func (x *NetworkLSA) String() string {
 func (*NetworkLSA) ProtoMessage() {}
 
 func (x *NetworkLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[85]
+	mi := &file_netcap_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10746,7 +11876,7 @@ func (x *NetworkLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkLSA.ProtoReflect.Descriptor instead.
 func (*NetworkLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{85}
+	return file_netcap_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *NetworkLSA) GetOptions() uint32 {
@@ -10777,7 +11907,7 @@ type LinkLSA struct {
 
 func (x *LinkLSA) Reset() {
 	*x = LinkLSA{}
-	mi := &file_netcap_proto_msgTypes[86]
+	mi := &file_netcap_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10789,7 +11919,7 @@ func (x *LinkLSA) String() string {
 func (*LinkLSA) ProtoMessage() {}
 
 func (x *LinkLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[86]
+	mi := &file_netcap_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10802,7 +11932,7 @@ func (x *LinkLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkLSA.ProtoReflect.Descriptor instead.
 func (*LinkLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{86}
+	return file_netcap_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *LinkLSA) GetRtrPriority() int32 {
@@ -10855,7 +11985,7 @@ type LSAPrefix struct {
 
 func (x *LSAPrefix) Reset() {
 	*x = LSAPrefix{}
-	mi := &file_netcap_proto_msgTypes[87]
+	mi := &file_netcap_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10867,7 +11997,7 @@ func (x *LSAPrefix) String() string {
 func (*LSAPrefix) ProtoMessage() {}
 
 func (x *LSAPrefix) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[87]
+	mi := &file_netcap_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10880,7 +12010,7 @@ func (x *LSAPrefix) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LSAPrefix.ProtoReflect.Descriptor instead.
 func (*LSAPrefix) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{87}
+	return file_netcap_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *LSAPrefix) GetPrefixLength() int32 {
@@ -10925,7 +12055,7 @@ type IntraAreaPrefixLSA struct {
 
 func (x *IntraAreaPrefixLSA) Reset() {
 	*x = IntraAreaPrefixLSA{}
-	mi := &file_netcap_proto_msgTypes[88]
+	mi := &file_netcap_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10937,7 +12067,7 @@ func (x *IntraAreaPrefixLSA) String() string {
 func (*IntraAreaPrefixLSA) ProtoMessage() {}
 
 func (x *IntraAreaPrefixLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[88]
+	mi := &file_netcap_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10950,7 +12080,7 @@ func (x *IntraAreaPrefixLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntraAreaPrefixLSA.ProtoReflect.Descriptor instead.
 func (*IntraAreaPrefixLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{88}
+	return file_netcap_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *IntraAreaPrefixLSA) GetNumOfPrefixes() int32 {
@@ -11001,7 +12131,7 @@ type InterAreaPrefixLSA struct {
 
 func (x *InterAreaPrefixLSA) Reset() {
 	*x = InterAreaPrefixLSA{}
-	mi := &file_netcap_proto_msgTypes[89]
+	mi := &file_netcap_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11013,7 +12143,7 @@ func (x *InterAreaPrefixLSA) String() string {
 func (*InterAreaPrefixLSA) ProtoMessage() {}
 
 func (x *InterAreaPrefixLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[89]
+	mi := &file_netcap_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11026,7 +12156,7 @@ func (x *InterAreaPrefixLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterAreaPrefixLSA.ProtoReflect.Descriptor instead.
 func (*InterAreaPrefixLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{89}
+	return file_netcap_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *InterAreaPrefixLSA) GetMetric() uint32 {
@@ -11069,7 +12199,7 @@ type InterAreaRouterLSA struct {
 
 func (x *InterAreaRouterLSA) Reset() {
 	*x = InterAreaRouterLSA{}
-	mi := &file_netcap_proto_msgTypes[90]
+	mi := &file_netcap_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11081,7 +12211,7 @@ func (x *InterAreaRouterLSA) String() string {
 func (*InterAreaRouterLSA) ProtoMessage() {}
 
 func (x *InterAreaRouterLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[90]
+	mi := &file_netcap_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11094,7 +12224,7 @@ func (x *InterAreaRouterLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterAreaRouterLSA.ProtoReflect.Descriptor instead.
 func (*InterAreaRouterLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{90}
+	return file_netcap_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *InterAreaRouterLSA) GetOptions() uint32 {
@@ -11142,7 +12272,7 @@ type ASExternalLSA struct {
 
 func (x *ASExternalLSA) Reset() {
 	*x = ASExternalLSA{}
-	mi := &file_netcap_proto_msgTypes[91]
+	mi := &file_netcap_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11154,7 +12284,7 @@ func (x *ASExternalLSA) String() string {
 func (*ASExternalLSA) ProtoMessage() {}
 
 func (x *ASExternalLSA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[91]
+	mi := &file_netcap_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11167,7 +12297,7 @@ func (x *ASExternalLSA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ASExternalLSA.ProtoReflect.Descriptor instead.
 func (*ASExternalLSA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{91}
+	return file_netcap_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ASExternalLSA) GetFlags() int32 {
@@ -11249,7 +12379,7 @@ type ASExternalLSAV2 struct {
 
 func (x *ASExternalLSAV2) Reset() {
 	*x = ASExternalLSAV2{}
-	mi := &file_netcap_proto_msgTypes[92]
+	mi := &file_netcap_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11261,7 +12391,7 @@ func (x *ASExternalLSAV2) String() string {
 func (*ASExternalLSAV2) ProtoMessage() {}
 
 func (x *ASExternalLSAV2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[92]
+	mi := &file_netcap_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11274,7 +12404,7 @@ func (x *ASExternalLSAV2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ASExternalLSAV2.ProtoReflect.Descriptor instead.
 func (*ASExternalLSAV2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{92}
+	return file_netcap_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ASExternalLSAV2) GetNetworkMask() uint32 {
@@ -11340,7 +12470,7 @@ type VRRPv2 struct {
 
 func (x *VRRPv2) Reset() {
 	*x = VRRPv2{}
-	mi := &file_netcap_proto_msgTypes[93]
+	mi := &file_netcap_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11352,7 +12482,7 @@ func (x *VRRPv2) String() string {
 func (*VRRPv2) ProtoMessage() {}
 
 func (x *VRRPv2) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[93]
+	mi := &file_netcap_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11365,7 +12495,7 @@ func (x *VRRPv2) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VRRPv2.ProtoReflect.Descriptor instead.
 func (*VRRPv2) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{93}
+	return file_netcap_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *VRRPv2) GetTimestamp() int64 {
@@ -11546,7 +12676,7 @@ type ISIS struct {
 
 func (x *ISIS) Reset() {
 	*x = ISIS{}
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11558,7 +12688,7 @@ func (x *ISIS) String() string {
 func (*ISIS) ProtoMessage() {}
 
 func (x *ISIS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[94]
+	mi := &file_netcap_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11571,7 +12701,7 @@ func (x *ISIS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ISIS.ProtoReflect.Descriptor instead.
 func (*ISIS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{94}
+	return file_netcap_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ISIS) GetTimestamp() int64 {
@@ -11798,7 +12928,7 @@ type PPPControl struct {
 
 func (x *PPPControl) Reset() {
 	*x = PPPControl{}
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11810,7 +12940,7 @@ func (x *PPPControl) String() string {
 func (*PPPControl) ProtoMessage() {}
 
 func (x *PPPControl) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[95]
+	mi := &file_netcap_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11823,7 +12953,7 @@ func (x *PPPControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PPPControl.ProtoReflect.Descriptor instead.
 func (*PPPControl) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{95}
+	return file_netcap_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *PPPControl) GetTimestamp() int64 {
@@ -11913,6 +13043,220 @@ func (x *PPPControl) GetFlowID() string {
 // SLARP is a Cisco Serial Line Address Resolution Protocol packet, carried
 // in Cisco HDLC frames (protocol 0x8035): an address request or reply, or
 // the keepalive that tells a serial link is up.
+// VSOCK is one packet between a virtual machine and its host (AF_VSOCK), as the Linux vsockmon
+// device captures it (link type 271): the monitor header, and for the virtio transport its
+// header. One record per packet.
+type VSOCK struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Timestamp    int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`       // packet capture time, Unix ns
+	SrcCID       uint64                 `protobuf:"varint,2,opt,name=SrcCID,proto3" json:"SrcCID,omitempty"`             // context ID of the sender (2 the host, 3 and up the guests)
+	DstCID       uint64                 `protobuf:"varint,3,opt,name=DstCID,proto3" json:"DstCID,omitempty"`             // context ID of the receiver
+	SrcVsockPort uint32                 `protobuf:"varint,4,opt,name=SrcVsockPort,proto3" json:"SrcVsockPort,omitempty"` // the sender's vsock port
+	DstVsockPort uint32                 `protobuf:"varint,5,opt,name=DstVsockPort,proto3" json:"DstVsockPort,omitempty"` // the receiver's vsock port
+	// monitor operation: 0 unknown, 1 connect, 2 disconnect, 3 control, 4 payload
+	Op              int32 `protobuf:"varint,6,opt,name=Op,proto3" json:"Op,omitempty"`
+	Transport       int32 `protobuf:"varint,7,opt,name=Transport,proto3" json:"Transport,omitempty"`             // 0 unknown, 1 no info, 2 virtio
+	TransportLength int32 `protobuf:"varint,8,opt,name=TransportLength,proto3" json:"TransportLength,omitempty"` // bytes of the transport header after the monitor header
+	// virtio transport: packet type (1 stream, 2 seqpacket); 0 for other transports
+	VirtioType int32 `protobuf:"varint,9,opt,name=VirtioType,proto3" json:"VirtioType,omitempty"`
+	// virtio transport: operation (1 request, 2 response, 3 rst, 4 shutdown, 5 rw, 6 credit update,
+	// 7 credit request); 0 for other transports
+	VirtioOp       int32  `protobuf:"varint,10,opt,name=VirtioOp,proto3" json:"VirtioOp,omitempty"`
+	VirtioFlags    uint32 `protobuf:"varint,11,opt,name=VirtioFlags,proto3" json:"VirtioFlags,omitempty"`       // virtio transport: flags (shutdown bits); 0 for other transports
+	VirtioBufAlloc uint32 `protobuf:"varint,12,opt,name=VirtioBufAlloc,proto3" json:"VirtioBufAlloc,omitempty"` // virtio transport: the sender's receive buffer, bytes; 0 for others
+	// virtio transport: bytes the sender has consumed of what it received; 0 for others
+	VirtioFwdCount uint32 `protobuf:"varint,13,opt,name=VirtioFwdCount,proto3" json:"VirtioFwdCount,omitempty"`
+	VirtioLength   uint32 `protobuf:"varint,14,opt,name=VirtioLength,proto3" json:"VirtioLength,omitempty"` // virtio transport: payload bytes the header announces; 0 for others
+	PayloadSize    int32  `protobuf:"varint,15,opt,name=PayloadSize,proto3" json:"PayloadSize,omitempty"`   // bytes after the transport header in the frame
+	FrameNumber    int64  `protobuf:"varint,16,opt,name=FrameNumber,proto3" json:"FrameNumber,omitempty"`   // frame number in the capture, 1-based (Wireshark frame.number)
+	// source IP (of the inner packet after a tunnel); empty without IP
+	SrcIP string `protobuf:"bytes,17,opt,name=SrcIP,proto3" json:"SrcIP,omitempty"`
+	// destination IP (of the inner packet after a tunnel); empty without IP
+	DstIP         string `protobuf:"bytes,18,opt,name=DstIP,proto3" json:"DstIP,omitempty"`
+	SrcPort       int32  `protobuf:"varint,19,opt,name=SrcPort,proto3" json:"SrcPort,omitempty"` // source TCP/UDP/SCTP port of the packet; 0 without one
+	DstPort       int32  `protobuf:"varint,20,opt,name=DstPort,proto3" json:"DstPort,omitempty"` // destination TCP/UDP/SCTP port of the packet; 0 without one
+	FlowID        string `protobuf:"bytes,21,opt,name=FlowID,proto3" json:"FlowID,omitempty"`    // UID of the packet's Connection (join key); empty without IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VSOCK) Reset() {
+	*x = VSOCK{}
+	mi := &file_netcap_proto_msgTypes[97]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VSOCK) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VSOCK) ProtoMessage() {}
+
+func (x *VSOCK) ProtoReflect() protoreflect.Message {
+	mi := &file_netcap_proto_msgTypes[97]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VSOCK.ProtoReflect.Descriptor instead.
+func (*VSOCK) Descriptor() ([]byte, []int) {
+	return file_netcap_proto_rawDescGZIP(), []int{97}
+}
+
+func (x *VSOCK) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *VSOCK) GetSrcCID() uint64 {
+	if x != nil {
+		return x.SrcCID
+	}
+	return 0
+}
+
+func (x *VSOCK) GetDstCID() uint64 {
+	if x != nil {
+		return x.DstCID
+	}
+	return 0
+}
+
+func (x *VSOCK) GetSrcVsockPort() uint32 {
+	if x != nil {
+		return x.SrcVsockPort
+	}
+	return 0
+}
+
+func (x *VSOCK) GetDstVsockPort() uint32 {
+	if x != nil {
+		return x.DstVsockPort
+	}
+	return 0
+}
+
+func (x *VSOCK) GetOp() int32 {
+	if x != nil {
+		return x.Op
+	}
+	return 0
+}
+
+func (x *VSOCK) GetTransport() int32 {
+	if x != nil {
+		return x.Transport
+	}
+	return 0
+}
+
+func (x *VSOCK) GetTransportLength() int32 {
+	if x != nil {
+		return x.TransportLength
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioType() int32 {
+	if x != nil {
+		return x.VirtioType
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioOp() int32 {
+	if x != nil {
+		return x.VirtioOp
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioFlags() uint32 {
+	if x != nil {
+		return x.VirtioFlags
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioBufAlloc() uint32 {
+	if x != nil {
+		return x.VirtioBufAlloc
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioFwdCount() uint32 {
+	if x != nil {
+		return x.VirtioFwdCount
+	}
+	return 0
+}
+
+func (x *VSOCK) GetVirtioLength() uint32 {
+	if x != nil {
+		return x.VirtioLength
+	}
+	return 0
+}
+
+func (x *VSOCK) GetPayloadSize() int32 {
+	if x != nil {
+		return x.PayloadSize
+	}
+	return 0
+}
+
+func (x *VSOCK) GetFrameNumber() int64 {
+	if x != nil {
+		return x.FrameNumber
+	}
+	return 0
+}
+
+func (x *VSOCK) GetSrcIP() string {
+	if x != nil {
+		return x.SrcIP
+	}
+	return ""
+}
+
+func (x *VSOCK) GetDstIP() string {
+	if x != nil {
+		return x.DstIP
+	}
+	return ""
+}
+
+func (x *VSOCK) GetSrcPort() int32 {
+	if x != nil {
+		return x.SrcPort
+	}
+	return 0
+}
+
+func (x *VSOCK) GetDstPort() int32 {
+	if x != nil {
+		return x.DstPort
+	}
+	return 0
+}
+
+func (x *VSOCK) GetFlowID() string {
+	if x != nil {
+		return x.FlowID
+	}
+	return ""
+}
+
 type SLARP struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp  int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`   // packet capture time, Unix ns
@@ -11944,7 +13288,7 @@ type SLARP struct {
 
 func (x *SLARP) Reset() {
 	*x = SLARP{}
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11956,7 +13300,7 @@ func (x *SLARP) String() string {
 func (*SLARP) ProtoMessage() {}
 
 func (x *SLARP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[96]
+	mi := &file_netcap_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11969,7 +13313,7 @@ func (x *SLARP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SLARP.ProtoReflect.Descriptor instead.
 func (*SLARP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{96}
+	return file_netcap_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *SLARP) GetTimestamp() int64 {
@@ -12089,7 +13433,7 @@ type Geneve struct {
 
 func (x *Geneve) Reset() {
 	*x = Geneve{}
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12101,7 +13445,7 @@ func (x *Geneve) String() string {
 func (*Geneve) ProtoMessage() {}
 
 func (x *Geneve) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[97]
+	mi := &file_netcap_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12114,7 +13458,7 @@ func (x *Geneve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Geneve.ProtoReflect.Descriptor instead.
 func (*Geneve) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{97}
+	return file_netcap_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *Geneve) GetTimestamp() int64 {
@@ -12229,7 +13573,7 @@ type GeneveOption struct {
 
 func (x *GeneveOption) Reset() {
 	*x = GeneveOption{}
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12241,7 +13585,7 @@ func (x *GeneveOption) String() string {
 func (*GeneveOption) ProtoMessage() {}
 
 func (x *GeneveOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[98]
+	mi := &file_netcap_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12254,7 +13598,7 @@ func (x *GeneveOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GeneveOption.ProtoReflect.Descriptor instead.
 func (*GeneveOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{98}
+	return file_netcap_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *GeneveOption) GetClass() int32 {
@@ -12315,7 +13659,7 @@ type VXLAN struct {
 
 func (x *VXLAN) Reset() {
 	*x = VXLAN{}
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12327,7 +13671,7 @@ func (x *VXLAN) String() string {
 func (*VXLAN) ProtoMessage() {}
 
 func (x *VXLAN) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[99]
+	mi := &file_netcap_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12340,7 +13684,7 @@ func (x *VXLAN) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VXLAN.ProtoReflect.Descriptor instead.
 func (*VXLAN) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{99}
+	return file_netcap_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *VXLAN) GetTimestamp() int64 {
@@ -12474,7 +13818,7 @@ type TCP struct {
 
 func (x *TCP) Reset() {
 	*x = TCP{}
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12486,7 +13830,7 @@ func (x *TCP) String() string {
 func (*TCP) ProtoMessage() {}
 
 func (x *TCP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[100]
+	mi := &file_netcap_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12499,7 +13843,7 @@ func (x *TCP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCP.ProtoReflect.Descriptor instead.
 func (*TCP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{100}
+	return file_netcap_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *TCP) GetTimestamp() int64 {
@@ -12706,7 +14050,7 @@ type TCPOption struct {
 
 func (x *TCPOption) Reset() {
 	*x = TCPOption{}
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12718,7 +14062,7 @@ func (x *TCPOption) String() string {
 func (*TCPOption) ProtoMessage() {}
 
 func (x *TCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[101]
+	mi := &file_netcap_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12731,7 +14075,7 @@ func (x *TCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPOption.ProtoReflect.Descriptor instead.
 func (*TCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{101}
+	return file_netcap_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *TCPOption) GetOptionType() int32 {
@@ -12777,7 +14121,7 @@ type UDP struct {
 
 func (x *UDP) Reset() {
 	*x = UDP{}
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12789,7 +14133,7 @@ func (x *UDP) String() string {
 func (*UDP) ProtoMessage() {}
 
 func (x *UDP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[102]
+	mi := &file_netcap_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12802,7 +14146,7 @@ func (x *UDP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UDP.ProtoReflect.Descriptor instead.
 func (*UDP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{102}
+	return file_netcap_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *UDP) GetTimestamp() int64 {
@@ -12908,7 +14252,7 @@ type SCTP struct {
 
 func (x *SCTP) Reset() {
 	*x = SCTP{}
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12920,7 +14264,7 @@ func (x *SCTP) String() string {
 func (*SCTP) ProtoMessage() {}
 
 func (x *SCTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[103]
+	mi := &file_netcap_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12933,7 +14277,7 @@ func (x *SCTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SCTP.ProtoReflect.Descriptor instead.
 func (*SCTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{103}
+	return file_netcap_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *SCTP) GetTimestamp() int64 {
@@ -13036,7 +14380,7 @@ type DNS struct {
 
 func (x *DNS) Reset() {
 	*x = DNS{}
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13048,7 +14392,7 @@ func (x *DNS) String() string {
 func (*DNS) ProtoMessage() {}
 
 func (x *DNS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[104]
+	mi := &file_netcap_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13061,7 +14405,7 @@ func (x *DNS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNS.ProtoReflect.Descriptor instead.
 func (*DNS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{104}
+	return file_netcap_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DNS) GetTimestamp() int64 {
@@ -13244,7 +14588,7 @@ type DNSQuestion struct {
 
 func (x *DNSQuestion) Reset() {
 	*x = DNSQuestion{}
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13256,7 +14600,7 @@ func (x *DNSQuestion) String() string {
 func (*DNSQuestion) ProtoMessage() {}
 
 func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[105]
+	mi := &file_netcap_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13269,7 +14613,7 @@ func (x *DNSQuestion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSQuestion.ProtoReflect.Descriptor instead.
 func (*DNSQuestion) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{105}
+	return file_netcap_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DNSQuestion) GetName() string {
@@ -13318,7 +14662,7 @@ type DNSResourceRecord struct {
 
 func (x *DNSResourceRecord) Reset() {
 	*x = DNSResourceRecord{}
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13330,7 +14674,7 @@ func (x *DNSResourceRecord) String() string {
 func (*DNSResourceRecord) ProtoMessage() {}
 
 func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[106]
+	mi := &file_netcap_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13343,7 +14687,7 @@ func (x *DNSResourceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSResourceRecord.ProtoReflect.Descriptor instead.
 func (*DNSResourceRecord) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{106}
+	return file_netcap_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DNSResourceRecord) GetName() string {
@@ -13460,7 +14804,7 @@ type DNSSOA struct {
 
 func (x *DNSSOA) Reset() {
 	*x = DNSSOA{}
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13472,7 +14816,7 @@ func (x *DNSSOA) String() string {
 func (*DNSSOA) ProtoMessage() {}
 
 func (x *DNSSOA) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[107]
+	mi := &file_netcap_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13485,7 +14829,7 @@ func (x *DNSSOA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSOA.ProtoReflect.Descriptor instead.
 func (*DNSSOA) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{107}
+	return file_netcap_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DNSSOA) GetMName() string {
@@ -13550,7 +14894,7 @@ type DNSSRV struct {
 
 func (x *DNSSRV) Reset() {
 	*x = DNSSRV{}
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13562,7 +14906,7 @@ func (x *DNSSRV) String() string {
 func (*DNSSRV) ProtoMessage() {}
 
 func (x *DNSSRV) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[108]
+	mi := &file_netcap_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13575,7 +14919,7 @@ func (x *DNSSRV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSSRV.ProtoReflect.Descriptor instead.
 func (*DNSSRV) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{108}
+	return file_netcap_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DNSSRV) GetPriority() int32 {
@@ -13617,7 +14961,7 @@ type DNSMX struct {
 
 func (x *DNSMX) Reset() {
 	*x = DNSMX{}
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13629,7 +14973,7 @@ func (x *DNSMX) String() string {
 func (*DNSMX) ProtoMessage() {}
 
 func (x *DNSMX) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[109]
+	mi := &file_netcap_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13642,7 +14986,7 @@ func (x *DNSMX) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DNSMX.ProtoReflect.Descriptor instead.
 func (*DNSMX) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{109}
+	return file_netcap_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DNSMX) GetPreference() int32 {
@@ -13697,7 +15041,7 @@ type DHCPv4 struct {
 
 func (x *DHCPv4) Reset() {
 	*x = DHCPv4{}
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13709,7 +15053,7 @@ func (x *DHCPv4) String() string {
 func (*DHCPv4) ProtoMessage() {}
 
 func (x *DHCPv4) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[110]
+	mi := &file_netcap_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13722,7 +15066,7 @@ func (x *DHCPv4) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv4.ProtoReflect.Descriptor instead.
 func (*DHCPv4) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{110}
+	return file_netcap_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *DHCPv4) GetTimestamp() int64 {
@@ -13893,7 +15237,7 @@ type DHCPOption struct {
 
 func (x *DHCPOption) Reset() {
 	*x = DHCPOption{}
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13905,7 +15249,7 @@ func (x *DHCPOption) String() string {
 func (*DHCPOption) ProtoMessage() {}
 
 func (x *DHCPOption) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[111]
+	mi := &file_netcap_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13918,7 +15262,7 @@ func (x *DHCPOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPOption.ProtoReflect.Descriptor instead.
 func (*DHCPOption) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{111}
+	return file_netcap_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *DHCPOption) GetType() int32 {
@@ -13969,7 +15313,7 @@ type DHCPv6 struct {
 
 func (x *DHCPv6) Reset() {
 	*x = DHCPv6{}
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13981,7 +15325,7 @@ func (x *DHCPv6) String() string {
 func (*DHCPv6) ProtoMessage() {}
 
 func (x *DHCPv6) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[112]
+	mi := &file_netcap_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13994,7 +15338,7 @@ func (x *DHCPv6) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6.ProtoReflect.Descriptor instead.
 func (*DHCPv6) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{112}
+	return file_netcap_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *DHCPv6) GetTimestamp() int64 {
@@ -14102,7 +15446,7 @@ type DHCPv6Option struct {
 
 func (x *DHCPv6Option) Reset() {
 	*x = DHCPv6Option{}
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14114,7 +15458,7 @@ func (x *DHCPv6Option) String() string {
 func (*DHCPv6Option) ProtoMessage() {}
 
 func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[113]
+	mi := &file_netcap_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14127,7 +15471,7 @@ func (x *DHCPv6Option) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DHCPv6Option.ProtoReflect.Descriptor instead.
 func (*DHCPv6Option) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{113}
+	return file_netcap_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *DHCPv6Option) GetCode() int32 {
@@ -14195,7 +15539,7 @@ type NTP struct {
 
 func (x *NTP) Reset() {
 	*x = NTP{}
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14207,7 +15551,7 @@ func (x *NTP) String() string {
 func (*NTP) ProtoMessage() {}
 
 func (x *NTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[114]
+	mi := &file_netcap_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14220,7 +15564,7 @@ func (x *NTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NTP.ProtoReflect.Descriptor instead.
 func (*NTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{114}
+	return file_netcap_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *NTP) GetTimestamp() int64 {
@@ -14396,7 +15740,7 @@ type SIP struct {
 
 func (x *SIP) Reset() {
 	*x = SIP{}
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14408,7 +15752,7 @@ func (x *SIP) String() string {
 func (*SIP) ProtoMessage() {}
 
 func (x *SIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[115]
+	mi := &file_netcap_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14421,7 +15765,7 @@ func (x *SIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SIP.ProtoReflect.Descriptor instead.
 func (*SIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{115}
+	return file_netcap_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *SIP) GetTimestamp() int64 {
@@ -14546,7 +15890,7 @@ type LCM struct {
 
 func (x *LCM) Reset() {
 	*x = LCM{}
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14558,7 +15902,7 @@ func (x *LCM) String() string {
 func (*LCM) ProtoMessage() {}
 
 func (x *LCM) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[116]
+	mi := &file_netcap_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14571,7 +15915,7 @@ func (x *LCM) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LCM.ProtoReflect.Descriptor instead.
 func (*LCM) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{116}
+	return file_netcap_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *LCM) GetTimestamp() int64 {
@@ -14722,7 +16066,7 @@ type BFD struct {
 
 func (x *BFD) Reset() {
 	*x = BFD{}
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14734,7 +16078,7 @@ func (x *BFD) String() string {
 func (*BFD) ProtoMessage() {}
 
 func (x *BFD) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[117]
+	mi := &file_netcap_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14747,7 +16091,7 @@ func (x *BFD) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFD.ProtoReflect.Descriptor instead.
 func (*BFD) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{117}
+	return file_netcap_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *BFD) GetTimestamp() int64 {
@@ -14928,7 +16272,7 @@ type BFDAuthHeader struct {
 
 func (x *BFDAuthHeader) Reset() {
 	*x = BFDAuthHeader{}
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14940,7 +16284,7 @@ func (x *BFDAuthHeader) String() string {
 func (*BFDAuthHeader) ProtoMessage() {}
 
 func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[118]
+	mi := &file_netcap_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14953,7 +16297,7 @@ func (x *BFDAuthHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BFDAuthHeader.ProtoReflect.Descriptor instead.
 func (*BFDAuthHeader) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{118}
+	return file_netcap_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *BFDAuthHeader) GetAuthType() int32 {
@@ -15083,7 +16427,7 @@ type HTTP struct {
 
 func (x *HTTP) Reset() {
 	*x = HTTP{}
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15095,7 +16439,7 @@ func (x *HTTP) String() string {
 func (*HTTP) ProtoMessage() {}
 
 func (x *HTTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[119]
+	mi := &file_netcap_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15108,7 +16452,7 @@ func (x *HTTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTP.ProtoReflect.Descriptor instead.
 func (*HTTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{119}
+	return file_netcap_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *HTTP) GetTimestamp() int64 {
@@ -15402,7 +16746,7 @@ type HTTPCookie struct {
 
 func (x *HTTPCookie) Reset() {
 	*x = HTTPCookie{}
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15414,7 +16758,7 @@ func (x *HTTPCookie) String() string {
 func (*HTTPCookie) ProtoMessage() {}
 
 func (x *HTTPCookie) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[120]
+	mi := &file_netcap_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15427,7 +16771,7 @@ func (x *HTTPCookie) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCookie.ProtoReflect.Descriptor instead.
 func (*HTTPCookie) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{120}
+	return file_netcap_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *HTTPCookie) GetName() string {
@@ -15497,7 +16841,7 @@ type TLSClientHello struct {
 
 func (x *TLSClientHello) Reset() {
 	*x = TLSClientHello{}
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15509,7 +16853,7 @@ func (x *TLSClientHello) String() string {
 func (*TLSClientHello) ProtoMessage() {}
 
 func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[121]
+	mi := &file_netcap_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15522,7 +16866,7 @@ func (x *TLSClientHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSClientHello.ProtoReflect.Descriptor instead.
 func (*TLSClientHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{121}
+	return file_netcap_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *TLSClientHello) GetTimestamp() int64 {
@@ -15810,7 +17154,7 @@ type TLSServerHello struct {
 
 func (x *TLSServerHello) Reset() {
 	*x = TLSServerHello{}
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15822,7 +17166,7 @@ func (x *TLSServerHello) String() string {
 func (*TLSServerHello) ProtoMessage() {}
 
 func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[122]
+	mi := &file_netcap_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15835,7 +17179,7 @@ func (x *TLSServerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TLSServerHello.ProtoReflect.Descriptor instead.
 func (*TLSServerHello) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{122}
+	return file_netcap_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *TLSServerHello) GetTimestamp() int64 {
@@ -16081,7 +17425,7 @@ type Modbus struct {
 
 func (x *Modbus) Reset() {
 	*x = Modbus{}
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16093,7 +17437,7 @@ func (x *Modbus) String() string {
 func (*Modbus) ProtoMessage() {}
 
 func (x *Modbus) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[123]
+	mi := &file_netcap_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16106,7 +17450,7 @@ func (x *Modbus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Modbus.ProtoReflect.Descriptor instead.
 func (*Modbus) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{123}
+	return file_netcap_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *Modbus) GetTimestamp() int64 {
@@ -16232,7 +17576,7 @@ type CIP struct {
 
 func (x *CIP) Reset() {
 	*x = CIP{}
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16244,7 +17588,7 @@ func (x *CIP) String() string {
 func (*CIP) ProtoMessage() {}
 
 func (x *CIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[124]
+	mi := &file_netcap_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16257,7 +17601,7 @@ func (x *CIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CIP.ProtoReflect.Descriptor instead.
 func (*CIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{124}
+	return file_netcap_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *CIP) GetTimestamp() int64 {
@@ -16384,7 +17728,7 @@ type ENIP struct {
 
 func (x *ENIP) Reset() {
 	*x = ENIP{}
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16396,7 +17740,7 @@ func (x *ENIP) String() string {
 func (*ENIP) ProtoMessage() {}
 
 func (x *ENIP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[125]
+	mi := &file_netcap_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16409,7 +17753,7 @@ func (x *ENIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIP.ProtoReflect.Descriptor instead.
 func (*ENIP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{125}
+	return file_netcap_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *ENIP) GetTimestamp() int64 {
@@ -16523,7 +17867,7 @@ type ENIPCommandSpecificData struct {
 
 func (x *ENIPCommandSpecificData) Reset() {
 	*x = ENIPCommandSpecificData{}
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16535,7 +17879,7 @@ func (x *ENIPCommandSpecificData) String() string {
 func (*ENIPCommandSpecificData) ProtoMessage() {}
 
 func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[126]
+	mi := &file_netcap_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16548,7 +17892,7 @@ func (x *ENIPCommandSpecificData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ENIPCommandSpecificData.ProtoReflect.Descriptor instead.
 func (*ENIPCommandSpecificData) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{126}
+	return file_netcap_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *ENIPCommandSpecificData) GetCmd() uint32 {
@@ -16625,7 +17969,7 @@ type SSH struct {
 
 func (x *SSH) Reset() {
 	*x = SSH{}
-	mi := &file_netcap_proto_msgTypes[127]
+	mi := &file_netcap_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16637,7 +17981,7 @@ func (x *SSH) String() string {
 func (*SSH) ProtoMessage() {}
 
 func (x *SSH) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[127]
+	mi := &file_netcap_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16650,7 +17994,7 @@ func (x *SSH) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SSH.ProtoReflect.Descriptor instead.
 func (*SSH) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{127}
+	return file_netcap_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *SSH) GetTimestamp() int64 {
@@ -16908,7 +18252,7 @@ type MailMessage struct {
 
 func (x *MailMessage) Reset() {
 	*x = MailMessage{}
-	mi := &file_netcap_proto_msgTypes[128]
+	mi := &file_netcap_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16920,7 +18264,7 @@ func (x *MailMessage) String() string {
 func (*MailMessage) ProtoMessage() {}
 
 func (x *MailMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[128]
+	mi := &file_netcap_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16933,7 +18277,7 @@ func (x *MailMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailMessage.ProtoReflect.Descriptor instead.
 func (*MailMessage) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{128}
+	return file_netcap_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *MailMessage) GetFrom() string {
@@ -17051,7 +18395,7 @@ type MailPart struct {
 
 func (x *MailPart) Reset() {
 	*x = MailPart{}
-	mi := &file_netcap_proto_msgTypes[129]
+	mi := &file_netcap_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17063,7 +18407,7 @@ func (x *MailPart) String() string {
 func (*MailPart) ProtoMessage() {}
 
 func (x *MailPart) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[129]
+	mi := &file_netcap_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17076,7 +18420,7 @@ func (x *MailPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailPart.ProtoReflect.Descriptor instead.
 func (*MailPart) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{129}
+	return file_netcap_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *MailPart) GetContentType() string {
@@ -17168,7 +18512,7 @@ type SMTP struct {
 
 func (x *SMTP) Reset() {
 	*x = SMTP{}
-	mi := &file_netcap_proto_msgTypes[130]
+	mi := &file_netcap_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17180,7 +18524,7 @@ func (x *SMTP) String() string {
 func (*SMTP) ProtoMessage() {}
 
 func (x *SMTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[130]
+	mi := &file_netcap_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17193,7 +18537,7 @@ func (x *SMTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SMTP.ProtoReflect.Descriptor instead.
 func (*SMTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{130}
+	return file_netcap_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *SMTP) GetTimestamp() int64 {
@@ -17390,7 +18734,7 @@ type POP3 struct {
 
 func (x *POP3) Reset() {
 	*x = POP3{}
-	mi := &file_netcap_proto_msgTypes[131]
+	mi := &file_netcap_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17402,7 +18746,7 @@ func (x *POP3) String() string {
 func (*POP3) ProtoMessage() {}
 
 func (x *POP3) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[131]
+	mi := &file_netcap_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17415,7 +18759,7 @@ func (x *POP3) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use POP3.ProtoReflect.Descriptor instead.
 func (*POP3) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{131}
+	return file_netcap_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *POP3) GetTimestamp() int64 {
@@ -17551,7 +18895,7 @@ type IMAP struct {
 
 func (x *IMAP) Reset() {
 	*x = IMAP{}
-	mi := &file_netcap_proto_msgTypes[132]
+	mi := &file_netcap_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17563,7 +18907,7 @@ func (x *IMAP) String() string {
 func (*IMAP) ProtoMessage() {}
 
 func (x *IMAP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[132]
+	mi := &file_netcap_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17576,7 +18920,7 @@ func (x *IMAP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IMAP.ProtoReflect.Descriptor instead.
 func (*IMAP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{132}
+	return file_netcap_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *IMAP) GetTimestamp() int64 {
@@ -17716,7 +19060,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_netcap_proto_msgTypes[133]
+	mi := &file_netcap_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17728,7 +19072,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[133]
+	mi := &file_netcap_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17741,7 +19085,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{133}
+	return file_netcap_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *Credentials) GetTimestamp() int64 {
@@ -17853,8 +19197,9 @@ type File struct {
 	// capture time, Unix ns, of the segment that carried the first byte of the message holding the
 	// file (the HTTP request or response)
 	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
-	// file name: the filename of a Content-Disposition header, else the last segment of the URL's
-	// path; empty when neither gives one
+	// file name: the filename of a Content-Disposition header (of a MIME part: or the name parameter
+	// of its Content-Type), else the last segment of the URL's path; a mail message: its Subject +
+	// ".eml"; empty when none gives one
 	Name   string `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`
 	Length int64  `protobuf:"varint,3,opt,name=Length,proto3" json:"Length,omitempty"` // content bytes read (decoded), up to -max-file-size
 	// where the content was written, relative to the -files folder (its SHA256); empty when not
@@ -17884,16 +19229,20 @@ type File struct {
 	// why the file is incomplete or was not written ("12 bytes not captured after byte 100 of the
 	// transfer", "gzip: ...", "larger than -max-file-size ...", "not stored: ..."); empty otherwise
 	Reason string `protobuf:"bytes,19,opt,name=Reason,proto3" json:"Reason,omitempty"`
-	// content coding the transfer had ("gzip"); empty for none
-	Encoding      string `protobuf:"bytes,20,opt,name=Encoding,proto3" json:"Encoding,omitempty"`
-	URL           string `protobuf:"bytes,21,opt,name=URL,proto3" json:"URL,omitempty"` // HTTP request-target of the exchange; empty without a request
+	// content coding the transfer had ("gzip"), or a MIME part's Content-Transfer-Encoding as sent
+	// ("base64", "quoted-printable", "7bit"); empty for none
+	Encoding string `protobuf:"bytes,20,opt,name=Encoding,proto3" json:"Encoding,omitempty"`
+	URL      string `protobuf:"bytes,21,opt,name=URL,proto3" json:"URL,omitempty"` // HTTP request-target of the exchange; empty without a request
+	// SHA256 of the file this one was carried in: the mail message of a MIME part; empty for a file
+	// that is not a part of another
+	Parent        string `protobuf:"bytes,22,opt,name=Parent,proto3" json:"Parent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *File) Reset() {
 	*x = File{}
-	mi := &file_netcap_proto_msgTypes[134]
+	mi := &file_netcap_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17905,7 +19254,7 @@ func (x *File) String() string {
 func (*File) ProtoMessage() {}
 
 func (x *File) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[134]
+	mi := &file_netcap_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17918,7 +19267,7 @@ func (x *File) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use File.ProtoReflect.Descriptor instead.
 func (*File) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{134}
+	return file_netcap_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *File) GetTimestamp() int64 {
@@ -18068,17 +19417,27 @@ func (x *File) GetURL() string {
 	return ""
 }
 
+func (x *File) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
 // Software is a program seen on the network: one record per host, product, version, role and
 // where it was seen, written at the end of the run with when it was seen first and last and how
 // often. Sources: HTTP User-Agent (clients, parsed by github.com/mssola/useragent: "Chrome"
 // "120.0.0.0"), HTTP Server (servers: the first product token, "nginx" "1.25.3"), SSH
-// identification lines (both sides).
+// identification lines (both sides), SMTP, POP3, IMAP and FTP greetings (servers: the products
+// of decoder/banner.go's table, "Exim" "4.69", "vsftpd" "3.0.3"; a greeting naming none gives no
+// record).
 type Software struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // time of the first record that named it, Unix ns
 	Product   string                 `protobuf:"bytes,2,opt,name=Product,proto3" json:"Product,omitempty"`      // program name ("curl", "Chrome", "OpenSSH")
 	Version   string                 `protobuf:"bytes,3,opt,name=Version,proto3" json:"Version,omitempty"`      // its version ("8.0.1"); empty when the source gives none
-	// where it was seen: "HTTP User-Agent", "HTTP Server", "SSH"
+	// where it was seen: "HTTP User-Agent", "HTTP Server", "SSH", "SMTP greeting", "POP3 greeting",
+	// "IMAP greeting", "FTP greeting"
 	Source        string `protobuf:"bytes,4,opt,name=Source,proto3" json:"Source,omitempty"`
 	Host          string `protobuf:"bytes,5,opt,name=Host,proto3" json:"Host,omitempty"`                    // IP address of the machine it runs on (the sender of what named it)
 	Role          string `protobuf:"bytes,6,opt,name=Role,proto3" json:"Role,omitempty"`                    // "client" or "server"
@@ -18097,7 +19456,7 @@ type Software struct {
 
 func (x *Software) Reset() {
 	*x = Software{}
-	mi := &file_netcap_proto_msgTypes[135]
+	mi := &file_netcap_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18109,7 +19468,7 @@ func (x *Software) String() string {
 func (*Software) ProtoMessage() {}
 
 func (x *Software) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[135]
+	mi := &file_netcap_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18122,7 +19481,7 @@ func (x *Software) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Software.ProtoReflect.Descriptor instead.
 func (*Software) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{135}
+	return file_netcap_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *Software) GetTimestamp() int64 {
@@ -18224,7 +19583,8 @@ type Service struct {
 	// what the server said about itself: its SSH identification line, or its SMTP, POP3, IMAP or
 	// FTP greeting (the smallest in text order when it said several); empty when it said nothing
 	Banner string `protobuf:"bytes,6,opt,name=Banner,proto3" json:"Banner,omitempty"`
-	// server software from its HTTP Server header or SSH line ("nginx", "OpenSSH"); empty without
+	// server software from its HTTP Server header, SSH line or greeting ("nginx", "OpenSSH",
+	// "Postfix"); empty without
 	Product       string `protobuf:"bytes,7,opt,name=Product,proto3" json:"Product,omitempty"`
 	Version       string `protobuf:"bytes,8,opt,name=Version,proto3" json:"Version,omitempty"`              // that software's version; empty without
 	TimestampLast int64  `protobuf:"varint,9,opt,name=TimestampLast,proto3" json:"TimestampLast,omitempty"` // end of its last connection, Unix ns
@@ -18242,7 +19602,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_netcap_proto_msgTypes[136]
+	mi := &file_netcap_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18254,7 +19614,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[136]
+	mi := &file_netcap_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18267,7 +19627,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{136}
+	return file_netcap_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *Service) GetTimestamp() int64 {
@@ -18411,7 +19771,7 @@ type FTP struct {
 
 func (x *FTP) Reset() {
 	*x = FTP{}
-	mi := &file_netcap_proto_msgTypes[137]
+	mi := &file_netcap_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18423,7 +19783,7 @@ func (x *FTP) String() string {
 func (*FTP) ProtoMessage() {}
 
 func (x *FTP) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[137]
+	mi := &file_netcap_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18436,7 +19796,7 @@ func (x *FTP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FTP.ProtoReflect.Descriptor instead.
 func (*FTP) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{137}
+	return file_netcap_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *FTP) GetTimestamp() int64 {
@@ -18561,7 +19921,7 @@ type FTPTransfer struct {
 
 func (x *FTPTransfer) Reset() {
 	*x = FTPTransfer{}
-	mi := &file_netcap_proto_msgTypes[138]
+	mi := &file_netcap_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18573,7 +19933,7 @@ func (x *FTPTransfer) String() string {
 func (*FTPTransfer) ProtoMessage() {}
 
 func (x *FTPTransfer) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[138]
+	mi := &file_netcap_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18586,7 +19946,7 @@ func (x *FTPTransfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FTPTransfer.ProtoReflect.Descriptor instead.
 func (*FTPTransfer) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{138}
+	return file_netcap_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *FTPTransfer) GetCommand() string {
@@ -18671,7 +20031,7 @@ type ESIS struct {
 
 func (x *ESIS) Reset() {
 	*x = ESIS{}
-	mi := &file_netcap_proto_msgTypes[139]
+	mi := &file_netcap_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18683,7 +20043,7 @@ func (x *ESIS) String() string {
 func (*ESIS) ProtoMessage() {}
 
 func (x *ESIS) ProtoReflect() protoreflect.Message {
-	mi := &file_netcap_proto_msgTypes[139]
+	mi := &file_netcap_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18696,7 +20056,7 @@ func (x *ESIS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ESIS.ProtoReflect.Descriptor instead.
 func (*ESIS) Descriptor() ([]byte, []int) {
-	return file_netcap_proto_rawDescGZIP(), []int{139}
+	return file_netcap_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *ESIS) GetTimestamp() int64 {
@@ -18922,7 +20282,144 @@ const file_netcap_proto_rawDesc = "" +
 	"FrameFirst\x18% \x01(\x03R\n" +
 	"FrameFirst\x12\x1c\n" +
 	"\tFrameLast\x18& \x01(\x03R\tFrameLast\x12\x1c\n" +
-	"\tEndReason\x18' \x01(\tR\tEndReason\"\xa4\x04\n" +
+	"\tEndReason\x18' \x01(\tR\tEndReason\"\xd2 \n" +
+	"\fFlowFeatures\x12&\n" +
+	"\x0eTimestampFirst\x18\x01 \x01(\x03R\x0eTimestampFirst\x12$\n" +
+	"\rTimestampLast\x18\x02 \x01(\x03R\rTimestampLast\x12\x1a\n" +
+	"\bDuration\x18\x03 \x01(\x03R\bDuration\x12\x16\n" +
+	"\x06FlowID\x18\x04 \x01(\tR\x06FlowID\x12\x14\n" +
+	"\x05SrcIP\x18\x05 \x01(\tR\x05SrcIP\x12\x18\n" +
+	"\aSrcPort\x18\x06 \x01(\x05R\aSrcPort\x12\x14\n" +
+	"\x05DstIP\x18\a \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aDstPort\x18\b \x01(\x05R\aDstPort\x12&\n" +
+	"\x0eTransportProto\x18\t \x01(\tR\x0eTransportProto\x12\x1e\n" +
+	"\n" +
+	"FrameFirst\x18\n" +
+	" \x01(\x03R\n" +
+	"FrameFirst\x12\x1c\n" +
+	"\tFrameLast\x18\v \x01(\x03R\tFrameLast\x12(\n" +
+	"\x0fActivityTimeout\x18\f \x01(\x03R\x0fActivityTimeout\x12\x1e\n" +
+	"\n" +
+	"FwdPackets\x18\r \x01(\x03R\n" +
+	"FwdPackets\x12\x1e\n" +
+	"\n" +
+	"FwdIPBytes\x18\x0e \x01(\x03R\n" +
+	"FwdIPBytes\x12(\n" +
+	"\x0fFwdPayloadBytes\x18\x0f \x01(\x03R\x0fFwdPayloadBytes\x12\x1e\n" +
+	"\n" +
+	"BwdPackets\x18\x10 \x01(\x03R\n" +
+	"BwdPackets\x12\x1e\n" +
+	"\n" +
+	"BwdIPBytes\x18\x11 \x01(\x03R\n" +
+	"BwdIPBytes\x12(\n" +
+	"\x0fBwdPayloadBytes\x18\x12 \x01(\x03R\x0fBwdPayloadBytes\x12&\n" +
+	"\x0eFwdIPLengthMin\x18\x13 \x01(\x03R\x0eFwdIPLengthMin\x12&\n" +
+	"\x0eFwdIPLengthMax\x18\x14 \x01(\x03R\x0eFwdIPLengthMax\x12(\n" +
+	"\x0fFwdIPLengthMean\x18\x15 \x01(\x01R\x0fFwdIPLengthMean\x12&\n" +
+	"\x0eFwdIPLengthStd\x18\x16 \x01(\x01R\x0eFwdIPLengthStd\x12&\n" +
+	"\x0eBwdIPLengthMin\x18\x17 \x01(\x03R\x0eBwdIPLengthMin\x12&\n" +
+	"\x0eBwdIPLengthMax\x18\x18 \x01(\x03R\x0eBwdIPLengthMax\x12(\n" +
+	"\x0fBwdIPLengthMean\x18\x19 \x01(\x01R\x0fBwdIPLengthMean\x12&\n" +
+	"\x0eBwdIPLengthStd\x18\x1a \x01(\x01R\x0eBwdIPLengthStd\x12 \n" +
+	"\vIPLengthMin\x18\x1b \x01(\x03R\vIPLengthMin\x12 \n" +
+	"\vIPLengthMax\x18\x1c \x01(\x03R\vIPLengthMax\x12\"\n" +
+	"\fIPLengthMean\x18\x1d \x01(\x01R\fIPLengthMean\x12 \n" +
+	"\vIPLengthStd\x18\x1e \x01(\x01R\vIPLengthStd\x120\n" +
+	"\x13FwdPayloadLengthMin\x18\x1f \x01(\x03R\x13FwdPayloadLengthMin\x120\n" +
+	"\x13FwdPayloadLengthMax\x18  \x01(\x03R\x13FwdPayloadLengthMax\x122\n" +
+	"\x14FwdPayloadLengthMean\x18! \x01(\x01R\x14FwdPayloadLengthMean\x120\n" +
+	"\x13FwdPayloadLengthStd\x18\" \x01(\x01R\x13FwdPayloadLengthStd\x120\n" +
+	"\x13BwdPayloadLengthMin\x18# \x01(\x03R\x13BwdPayloadLengthMin\x120\n" +
+	"\x13BwdPayloadLengthMax\x18$ \x01(\x03R\x13BwdPayloadLengthMax\x122\n" +
+	"\x14BwdPayloadLengthMean\x18% \x01(\x01R\x14BwdPayloadLengthMean\x120\n" +
+	"\x13BwdPayloadLengthStd\x18& \x01(\x01R\x13BwdPayloadLengthStd\x12*\n" +
+	"\x10PayloadLengthMin\x18' \x01(\x03R\x10PayloadLengthMin\x12*\n" +
+	"\x10PayloadLengthMax\x18( \x01(\x03R\x10PayloadLengthMax\x12,\n" +
+	"\x11PayloadLengthMean\x18) \x01(\x01R\x11PayloadLengthMean\x12*\n" +
+	"\x10PayloadLengthStd\x18* \x01(\x01R\x10PayloadLengthStd\x12\x1c\n" +
+	"\tFwdIATMin\x18+ \x01(\x03R\tFwdIATMin\x12\x1c\n" +
+	"\tFwdIATMax\x18, \x01(\x03R\tFwdIATMax\x12\x1e\n" +
+	"\n" +
+	"FwdIATMean\x18- \x01(\x01R\n" +
+	"FwdIATMean\x12\x1c\n" +
+	"\tFwdIATStd\x18. \x01(\x01R\tFwdIATStd\x12\x1c\n" +
+	"\tBwdIATMin\x18/ \x01(\x03R\tBwdIATMin\x12\x1c\n" +
+	"\tBwdIATMax\x180 \x01(\x03R\tBwdIATMax\x12\x1e\n" +
+	"\n" +
+	"BwdIATMean\x181 \x01(\x01R\n" +
+	"BwdIATMean\x12\x1c\n" +
+	"\tBwdIATStd\x182 \x01(\x01R\tBwdIATStd\x12\x1e\n" +
+	"\n" +
+	"FlowIATMin\x183 \x01(\x03R\n" +
+	"FlowIATMin\x12\x1e\n" +
+	"\n" +
+	"FlowIATMax\x184 \x01(\x03R\n" +
+	"FlowIATMax\x12 \n" +
+	"\vFlowIATMean\x185 \x01(\x01R\vFlowIATMean\x12\x1e\n" +
+	"\n" +
+	"FlowIATStd\x186 \x01(\x01R\n" +
+	"FlowIATStd\x12 \n" +
+	"\vFwdFINCount\x187 \x01(\x03R\vFwdFINCount\x12 \n" +
+	"\vFwdSYNCount\x188 \x01(\x03R\vFwdSYNCount\x12 \n" +
+	"\vFwdRSTCount\x189 \x01(\x03R\vFwdRSTCount\x12 \n" +
+	"\vFwdPSHCount\x18: \x01(\x03R\vFwdPSHCount\x12 \n" +
+	"\vFwdACKCount\x18; \x01(\x03R\vFwdACKCount\x12 \n" +
+	"\vFwdURGCount\x18< \x01(\x03R\vFwdURGCount\x12 \n" +
+	"\vFwdECECount\x18= \x01(\x03R\vFwdECECount\x12 \n" +
+	"\vFwdCWRCount\x18> \x01(\x03R\vFwdCWRCount\x12 \n" +
+	"\vBwdFINCount\x18? \x01(\x03R\vBwdFINCount\x12 \n" +
+	"\vBwdSYNCount\x18@ \x01(\x03R\vBwdSYNCount\x12 \n" +
+	"\vBwdRSTCount\x18A \x01(\x03R\vBwdRSTCount\x12 \n" +
+	"\vBwdPSHCount\x18B \x01(\x03R\vBwdPSHCount\x12 \n" +
+	"\vBwdACKCount\x18C \x01(\x03R\vBwdACKCount\x12 \n" +
+	"\vBwdURGCount\x18D \x01(\x03R\vBwdURGCount\x12 \n" +
+	"\vBwdECECount\x18E \x01(\x03R\vBwdECECount\x12 \n" +
+	"\vBwdCWRCount\x18F \x01(\x03R\vBwdCWRCount\x12&\n" +
+	"\x0eFwdHeaderBytes\x18G \x01(\x03R\x0eFwdHeaderBytes\x12&\n" +
+	"\x0eBwdHeaderBytes\x18H \x01(\x03R\x0eBwdHeaderBytes\x12$\n" +
+	"\rFwdInitWindow\x18I \x01(\x05R\rFwdInitWindow\x12$\n" +
+	"\rBwdInitWindow\x18J \x01(\x05R\rBwdInitWindow\x12&\n" +
+	"\x0eFwdDataPackets\x18K \x01(\x03R\x0eFwdDataPackets\x12&\n" +
+	"\x0eBwdDataPackets\x18L \x01(\x03R\x0eBwdDataPackets\x12.\n" +
+	"\x12FwdMinHeaderLength\x18M \x01(\x03R\x12FwdMinHeaderLength\x124\n" +
+	"\x15PayloadBytesPerSecond\x18N \x01(\x01R\x15PayloadBytesPerSecond\x12*\n" +
+	"\x10PacketsPerSecond\x18O \x01(\x01R\x10PacketsPerSecond\x120\n" +
+	"\x13FwdPacketsPerSecond\x18P \x01(\x01R\x13FwdPacketsPerSecond\x120\n" +
+	"\x13BwdPacketsPerSecond\x18Q \x01(\x01R\x13BwdPacketsPerSecond\x12 \n" +
+	"\vDownUpRatio\x18R \x01(\x01R\vDownUpRatio\x12\x1a\n" +
+	"\bFwdBulks\x18S \x01(\x03R\bFwdBulks\x12*\n" +
+	"\x10FwdBulkBytesMean\x18T \x01(\x01R\x10FwdBulkBytesMean\x12.\n" +
+	"\x12FwdBulkPacketsMean\x18U \x01(\x01R\x12FwdBulkPacketsMean\x12 \n" +
+	"\vFwdBulkRate\x18V \x01(\x01R\vFwdBulkRate\x12\x1a\n" +
+	"\bBwdBulks\x18W \x01(\x03R\bBwdBulks\x12*\n" +
+	"\x10BwdBulkBytesMean\x18X \x01(\x01R\x10BwdBulkBytesMean\x12.\n" +
+	"\x12BwdBulkPacketsMean\x18Y \x01(\x01R\x12BwdBulkPacketsMean\x12 \n" +
+	"\vBwdBulkRate\x18Z \x01(\x01R\vBwdBulkRate\x12\x1a\n" +
+	"\bSubflows\x18[ \x01(\x03R\bSubflows\x12,\n" +
+	"\x11SubflowFwdPackets\x18\\ \x01(\x01R\x11SubflowFwdPackets\x12(\n" +
+	"\x0fSubflowFwdBytes\x18] \x01(\x01R\x0fSubflowFwdBytes\x12,\n" +
+	"\x11SubflowBwdPackets\x18^ \x01(\x01R\x11SubflowBwdPackets\x12(\n" +
+	"\x0fSubflowBwdBytes\x18_ \x01(\x01R\x0fSubflowBwdBytes\x12$\n" +
+	"\rActivePeriods\x18` \x01(\x03R\rActivePeriods\x12\x1c\n" +
+	"\tActiveMin\x18a \x01(\x03R\tActiveMin\x12\x1c\n" +
+	"\tActiveMax\x18b \x01(\x03R\tActiveMax\x12\x1e\n" +
+	"\n" +
+	"ActiveMean\x18c \x01(\x01R\n" +
+	"ActiveMean\x12\x1c\n" +
+	"\tActiveStd\x18d \x01(\x01R\tActiveStd\x12 \n" +
+	"\vIdlePeriods\x18e \x01(\x03R\vIdlePeriods\x12\x18\n" +
+	"\aIdleMin\x18f \x01(\x03R\aIdleMin\x12\x18\n" +
+	"\aIdleMax\x18g \x01(\x03R\aIdleMax\x12\x1a\n" +
+	"\bIdleMean\x18h \x01(\x01R\bIdleMean\x12\x18\n" +
+	"\aIdleStd\x18i \x01(\x01R\aIdleStd\x12.\n" +
+	"\x12FwdRetransmissions\x18j \x01(\x03R\x12FwdRetransmissions\x12$\n" +
+	"\rFwdOutOfOrder\x18k \x01(\x03R\rFwdOutOfOrder\x12.\n" +
+	"\x12BwdRetransmissions\x18l \x01(\x03R\x12BwdRetransmissions\x12$\n" +
+	"\rBwdOutOfOrder\x18m \x01(\x03R\rBwdOutOfOrder\x12\x1c\n" +
+	"\tFwdTTLMin\x18n \x01(\x05R\tFwdTTLMin\x12\x1c\n" +
+	"\tFwdTTLMax\x18o \x01(\x05R\tFwdTTLMax\x12\x1c\n" +
+	"\tBwdTTLMin\x18p \x01(\x05R\tBwdTTLMin\x12\x1c\n" +
+	"\tBwdTTLMax\x18q \x01(\x05R\tBwdTTLMax\"\xa4\x04\n" +
 	"\bLinkFlow\x12&\n" +
 	"\x0eTimestampFirst\x18\x01 \x01(\x03R\x0eTimestampFirst\x12$\n" +
 	"\rTimestampLast\x18\x02 \x01(\x03R\rTimestampLast\x12\x14\n" +
@@ -20017,7 +21514,32 @@ const file_netcap_proto_rawDesc = "" +
 	"\aSrcPort\x18\n" +
 	" \x01(\x05R\aSrcPort\x12\x18\n" +
 	"\aDstPort\x18\v \x01(\x05R\aDstPort\x12\x16\n" +
-	"\x06FlowID\x18\f \x01(\tR\x06FlowID\"\xf9\x02\n" +
+	"\x06FlowID\x18\f \x01(\tR\x06FlowID\"\x83\x05\n" +
+	"\x05VSOCK\x12\x1c\n" +
+	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x16\n" +
+	"\x06SrcCID\x18\x02 \x01(\x04R\x06SrcCID\x12\x16\n" +
+	"\x06DstCID\x18\x03 \x01(\x04R\x06DstCID\x12\"\n" +
+	"\fSrcVsockPort\x18\x04 \x01(\rR\fSrcVsockPort\x12\"\n" +
+	"\fDstVsockPort\x18\x05 \x01(\rR\fDstVsockPort\x12\x0e\n" +
+	"\x02Op\x18\x06 \x01(\x05R\x02Op\x12\x1c\n" +
+	"\tTransport\x18\a \x01(\x05R\tTransport\x12(\n" +
+	"\x0fTransportLength\x18\b \x01(\x05R\x0fTransportLength\x12\x1e\n" +
+	"\n" +
+	"VirtioType\x18\t \x01(\x05R\n" +
+	"VirtioType\x12\x1a\n" +
+	"\bVirtioOp\x18\n" +
+	" \x01(\x05R\bVirtioOp\x12 \n" +
+	"\vVirtioFlags\x18\v \x01(\rR\vVirtioFlags\x12&\n" +
+	"\x0eVirtioBufAlloc\x18\f \x01(\rR\x0eVirtioBufAlloc\x12&\n" +
+	"\x0eVirtioFwdCount\x18\r \x01(\rR\x0eVirtioFwdCount\x12\"\n" +
+	"\fVirtioLength\x18\x0e \x01(\rR\fVirtioLength\x12 \n" +
+	"\vPayloadSize\x18\x0f \x01(\x05R\vPayloadSize\x12 \n" +
+	"\vFrameNumber\x18\x10 \x01(\x03R\vFrameNumber\x12\x14\n" +
+	"\x05SrcIP\x18\x11 \x01(\tR\x05SrcIP\x12\x14\n" +
+	"\x05DstIP\x18\x12 \x01(\tR\x05DstIP\x12\x18\n" +
+	"\aSrcPort\x18\x13 \x01(\x05R\aSrcPort\x12\x18\n" +
+	"\aDstPort\x18\x14 \x01(\x05R\aDstPort\x12\x16\n" +
+	"\x06FlowID\x18\x15 \x01(\tR\x06FlowID\"\xf9\x02\n" +
 	"\x05SLARP\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x1e\n" +
 	"\n" +
@@ -20688,7 +22210,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x04User\x18\v \x01(\tR\x04User\x12\x1a\n" +
 	"\bPassword\x18\f \x01(\tR\bPassword\x12\x1a\n" +
 	"\bMaterial\x18\r \x01(\tR\bMaterial\x12\x16\n" +
-	"\x06Result\x18\x0e \x01(\tR\x06Result\"\xa6\x04\n" +
+	"\x06Result\x18\x0e \x01(\tR\x06Result\"\xbe\x04\n" +
 	"\x04File\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x12\n" +
 	"\x04Name\x18\x02 \x01(\tR\x04Name\x12\x16\n" +
@@ -20711,7 +22233,8 @@ const file_netcap_proto_rawDesc = "" +
 	"\bComplete\x18\x12 \x01(\bR\bComplete\x12\x16\n" +
 	"\x06Reason\x18\x13 \x01(\tR\x06Reason\x12\x1a\n" +
 	"\bEncoding\x18\x14 \x01(\tR\bEncoding\x12\x10\n" +
-	"\x03URL\x18\x15 \x01(\tR\x03URL\"\xb6\x02\n" +
+	"\x03URL\x18\x15 \x01(\tR\x03URL\x12\x16\n" +
+	"\x06Parent\x18\x16 \x01(\tR\x06Parent\"\xb6\x02\n" +
 	"\bSoftware\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\x18\n" +
 	"\aProduct\x18\x02 \x01(\tR\aProduct\x12\x18\n" +
@@ -20786,7 +22309,7 @@ const file_netcap_proto_rawDesc = "" +
 	"\x05DstIP\x18\x0e \x01(\tR\x05DstIP\x12\x18\n" +
 	"\aSrcPort\x18\x0f \x01(\x05R\aSrcPort\x12\x18\n" +
 	"\aDstPort\x18\x10 \x01(\x05R\aDstPort\x12\x16\n" +
-	"\x06FlowID\x18\x11 \x01(\tR\x06FlowID*\x8c\x0f\n" +
+	"\x06FlowID\x18\x11 \x01(\tR\x06FlowID*\xaf\x0f\n" +
 	"\x04Type\x12\r\n" +
 	"\tNC_Header\x10\x00\x12\f\n" +
 	"\bNC_Batch\x10\x01\x12\v\n" +
@@ -20909,7 +22432,9 @@ const file_netcap_proto_rawDesc = "" +
 	"\bNC_SLARP\x10k\x12\v\n" +
 	"\aNC_WPAN\x10l\x12\x11\n" +
 	"\rNC_PPPControl\x10m\x12\v\n" +
-	"\aNC_ESIS\x10nB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
+	"\aNC_ESIS\x10n\x12\x13\n" +
+	"\x0fNC_FlowFeatures\x10o\x12\f\n" +
+	"\bNC_VSOCK\x10pB&Z$github.com/netcap/netcap/types;typesb\x06proto3"
 
 var (
 	file_netcap_proto_rawDescOnce sync.Once
@@ -20924,244 +22449,246 @@ func file_netcap_proto_rawDescGZIP() []byte {
 }
 
 var file_netcap_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 143)
+var file_netcap_proto_msgTypes = make([]protoimpl.MessageInfo, 145)
 var file_netcap_proto_goTypes = []any{
 	(Type)(0),                           // 0: netcap.Type
 	(*Header)(nil),                      // 1: netcap.Header
 	(*Batch)(nil),                       // 2: netcap.Batch
 	(*Flow)(nil),                        // 3: netcap.Flow
 	(*Connection)(nil),                  // 4: netcap.Connection
-	(*LinkFlow)(nil),                    // 5: netcap.LinkFlow
-	(*NetworkFlow)(nil),                 // 6: netcap.NetworkFlow
-	(*TransportFlow)(nil),               // 7: netcap.TransportFlow
-	(*WPAN)(nil),                        // 8: netcap.WPAN
-	(*Ethernet)(nil),                    // 9: netcap.Ethernet
-	(*ARP)(nil),                         // 10: netcap.ARP
-	(*Dot1Q)(nil),                       // 11: netcap.Dot1Q
-	(*LLC)(nil),                         // 12: netcap.LLC
-	(*SNAP)(nil),                        // 13: netcap.SNAP
-	(*LinkLayerDiscovery)(nil),          // 14: netcap.LinkLayerDiscovery
-	(*LLDPChassisID)(nil),               // 15: netcap.LLDPChassisID
-	(*LLDPPortID)(nil),                  // 16: netcap.LLDPPortID
-	(*LinkLayerDiscoveryValue)(nil),     // 17: netcap.LinkLayerDiscoveryValue
-	(*LinkLayerDiscoveryInfo)(nil),      // 18: netcap.LinkLayerDiscoveryInfo
-	(*LLDPSysCapabilities)(nil),         // 19: netcap.LLDPSysCapabilities
-	(*LLDPCapabilities)(nil),            // 20: netcap.LLDPCapabilities
-	(*LLDPMgmtAddress)(nil),             // 21: netcap.LLDPMgmtAddress
-	(*LLDPOrgSpecificTLV)(nil),          // 22: netcap.LLDPOrgSpecificTLV
-	(*EthernetCTP)(nil),                 // 23: netcap.EthernetCTP
-	(*EthernetCTPReply)(nil),            // 24: netcap.EthernetCTPReply
-	(*CiscoDiscovery)(nil),              // 25: netcap.CiscoDiscovery
-	(*CiscoDiscoveryValue)(nil),         // 26: netcap.CiscoDiscoveryValue
-	(*CiscoDiscoveryInfo)(nil),          // 27: netcap.CiscoDiscoveryInfo
-	(*CDPHello)(nil),                    // 28: netcap.CDPHello
-	(*CDPCapabilities)(nil),             // 29: netcap.CDPCapabilities
-	(*CDPVLANDialogue)(nil),             // 30: netcap.CDPVLANDialogue
-	(*CDPLocation)(nil),                 // 31: netcap.CDPLocation
-	(*CDPPowerDialogue)(nil),            // 32: netcap.CDPPowerDialogue
-	(*CDPSparePairPoE)(nil),             // 33: netcap.CDPSparePairPoE
-	(*CDPEnergyWise)(nil),               // 34: netcap.CDPEnergyWise
-	(*IPNet)(nil),                       // 35: netcap.IPNet
-	(*NortelDiscovery)(nil),             // 36: netcap.NortelDiscovery
-	(*FDDI)(nil),                        // 37: netcap.FDDI
-	(*USB)(nil),                         // 38: netcap.USB
-	(*USBRequestBlockSetup)(nil),        // 39: netcap.USBRequestBlockSetup
-	(*Dot11)(nil),                       // 40: netcap.Dot11
-	(*Dot11QOS)(nil),                    // 41: netcap.Dot11QOS
-	(*Dot11HTControl)(nil),              // 42: netcap.Dot11HTControl
-	(*Dot11HTControlVHT)(nil),           // 43: netcap.Dot11HTControlVHT
-	(*Dot11HTControlHT)(nil),            // 44: netcap.Dot11HTControlHT
-	(*Dot11HTControlMFB)(nil),           // 45: netcap.Dot11HTControlMFB
-	(*Dot11LinkAdapationControl)(nil),   // 46: netcap.Dot11LinkAdapationControl
-	(*Dot11ASEL)(nil),                   // 47: netcap.Dot11ASEL
-	(*EAP)(nil),                         // 48: netcap.EAP
-	(*EAPOL)(nil),                       // 49: netcap.EAPOL
-	(*EAPOLKey)(nil),                    // 50: netcap.EAPOLKey
-	(*IPv4)(nil),                        // 51: netcap.IPv4
-	(*IPv4Option)(nil),                  // 52: netcap.IPv4Option
-	(*IPv6)(nil),                        // 53: netcap.IPv6
-	(*IPv6HopByHop)(nil),                // 54: netcap.IPv6HopByHop
-	(*IPv6HopByHopOption)(nil),          // 55: netcap.IPv6HopByHopOption
-	(*IPv6HopByHopOptionAlignment)(nil), // 56: netcap.IPv6HopByHopOptionAlignment
-	(*IPv6Fragment)(nil),                // 57: netcap.IPv6Fragment
-	(*ICMPv4)(nil),                      // 58: netcap.ICMPv4
-	(*ICMPv6)(nil),                      // 59: netcap.ICMPv6
-	(*ICMPv6Echo)(nil),                  // 60: netcap.ICMPv6Echo
-	(*ICMPv6NeighborSolicitation)(nil),  // 61: netcap.ICMPv6NeighborSolicitation
-	(*ICMPv6NeighborAdvertisement)(nil), // 62: netcap.ICMPv6NeighborAdvertisement
-	(*ICMPv6RouterSolicitation)(nil),    // 63: netcap.ICMPv6RouterSolicitation
-	(*ICMPv6RouterAdvertisement)(nil),   // 64: netcap.ICMPv6RouterAdvertisement
-	(*ICMPv6Option)(nil),                // 65: netcap.ICMPv6Option
-	(*IGMP)(nil),                        // 66: netcap.IGMP
-	(*IGMPv3GroupRecord)(nil),           // 67: netcap.IGMPv3GroupRecord
-	(*IPSecAH)(nil),                     // 68: netcap.IPSecAH
-	(*IPSecESP)(nil),                    // 69: netcap.IPSecESP
-	(*GRE)(nil),                         // 70: netcap.GRE
-	(*GRERouting)(nil),                  // 71: netcap.GRERouting
-	(*MPLS)(nil),                        // 72: netcap.MPLS
-	(*OSPFv2)(nil),                      // 73: netcap.OSPFv2
-	(*OSPFv3)(nil),                      // 74: netcap.OSPFv3
-	(*HelloPkg)(nil),                    // 75: netcap.HelloPkg
-	(*HelloPkgV2)(nil),                  // 76: netcap.HelloPkgV2
-	(*DbDescPkg)(nil),                   // 77: netcap.DbDescPkg
-	(*LSAheader)(nil),                   // 78: netcap.LSAheader
-	(*LSReq)(nil),                       // 79: netcap.LSReq
-	(*LSUpdate)(nil),                    // 80: netcap.LSUpdate
-	(*LSA)(nil),                         // 81: netcap.LSA
-	(*RouterLSA)(nil),                   // 82: netcap.RouterLSA
-	(*Router)(nil),                      // 83: netcap.Router
-	(*RouterLSAV2)(nil),                 // 84: netcap.RouterLSAV2
-	(*RouterV2)(nil),                    // 85: netcap.RouterV2
-	(*NetworkLSA)(nil),                  // 86: netcap.NetworkLSA
-	(*LinkLSA)(nil),                     // 87: netcap.LinkLSA
-	(*LSAPrefix)(nil),                   // 88: netcap.LSAPrefix
-	(*IntraAreaPrefixLSA)(nil),          // 89: netcap.IntraAreaPrefixLSA
-	(*InterAreaPrefixLSA)(nil),          // 90: netcap.InterAreaPrefixLSA
-	(*InterAreaRouterLSA)(nil),          // 91: netcap.InterAreaRouterLSA
-	(*ASExternalLSA)(nil),               // 92: netcap.ASExternalLSA
-	(*ASExternalLSAV2)(nil),             // 93: netcap.ASExternalLSAV2
-	(*VRRPv2)(nil),                      // 94: netcap.VRRPv2
-	(*ISIS)(nil),                        // 95: netcap.ISIS
-	(*PPPControl)(nil),                  // 96: netcap.PPPControl
-	(*SLARP)(nil),                       // 97: netcap.SLARP
-	(*Geneve)(nil),                      // 98: netcap.Geneve
-	(*GeneveOption)(nil),                // 99: netcap.GeneveOption
-	(*VXLAN)(nil),                       // 100: netcap.VXLAN
-	(*TCP)(nil),                         // 101: netcap.TCP
-	(*TCPOption)(nil),                   // 102: netcap.TCPOption
-	(*UDP)(nil),                         // 103: netcap.UDP
-	(*SCTP)(nil),                        // 104: netcap.SCTP
-	(*DNS)(nil),                         // 105: netcap.DNS
-	(*DNSQuestion)(nil),                 // 106: netcap.DNSQuestion
-	(*DNSResourceRecord)(nil),           // 107: netcap.DNSResourceRecord
-	(*DNSSOA)(nil),                      // 108: netcap.DNSSOA
-	(*DNSSRV)(nil),                      // 109: netcap.DNSSRV
-	(*DNSMX)(nil),                       // 110: netcap.DNSMX
-	(*DHCPv4)(nil),                      // 111: netcap.DHCPv4
-	(*DHCPOption)(nil),                  // 112: netcap.DHCPOption
-	(*DHCPv6)(nil),                      // 113: netcap.DHCPv6
-	(*DHCPv6Option)(nil),                // 114: netcap.DHCPv6Option
-	(*NTP)(nil),                         // 115: netcap.NTP
-	(*SIP)(nil),                         // 116: netcap.SIP
-	(*LCM)(nil),                         // 117: netcap.LCM
-	(*BFD)(nil),                         // 118: netcap.BFD
-	(*BFDAuthHeader)(nil),               // 119: netcap.BFDAuthHeader
-	(*HTTP)(nil),                        // 120: netcap.HTTP
-	(*HTTPCookie)(nil),                  // 121: netcap.HTTPCookie
-	(*TLSClientHello)(nil),              // 122: netcap.TLSClientHello
-	(*TLSServerHello)(nil),              // 123: netcap.TLSServerHello
-	(*Modbus)(nil),                      // 124: netcap.Modbus
-	(*CIP)(nil),                         // 125: netcap.CIP
-	(*ENIP)(nil),                        // 126: netcap.ENIP
-	(*ENIPCommandSpecificData)(nil),     // 127: netcap.ENIPCommandSpecificData
-	(*SSH)(nil),                         // 128: netcap.SSH
-	(*MailMessage)(nil),                 // 129: netcap.MailMessage
-	(*MailPart)(nil),                    // 130: netcap.MailPart
-	(*SMTP)(nil),                        // 131: netcap.SMTP
-	(*POP3)(nil),                        // 132: netcap.POP3
-	(*IMAP)(nil),                        // 133: netcap.IMAP
-	(*Credentials)(nil),                 // 134: netcap.Credentials
-	(*File)(nil),                        // 135: netcap.File
-	(*Software)(nil),                    // 136: netcap.Software
-	(*Service)(nil),                     // 137: netcap.Service
-	(*FTP)(nil),                         // 138: netcap.FTP
-	(*FTPTransfer)(nil),                 // 139: netcap.FTPTransfer
-	(*ESIS)(nil),                        // 140: netcap.ESIS
-	nil,                                 // 141: netcap.HTTP.RequestHeaderEntry
-	nil,                                 // 142: netcap.HTTP.ResponseHeaderEntry
-	nil,                                 // 143: netcap.HTTP.ParametersEntry
+	(*FlowFeatures)(nil),                // 5: netcap.FlowFeatures
+	(*LinkFlow)(nil),                    // 6: netcap.LinkFlow
+	(*NetworkFlow)(nil),                 // 7: netcap.NetworkFlow
+	(*TransportFlow)(nil),               // 8: netcap.TransportFlow
+	(*WPAN)(nil),                        // 9: netcap.WPAN
+	(*Ethernet)(nil),                    // 10: netcap.Ethernet
+	(*ARP)(nil),                         // 11: netcap.ARP
+	(*Dot1Q)(nil),                       // 12: netcap.Dot1Q
+	(*LLC)(nil),                         // 13: netcap.LLC
+	(*SNAP)(nil),                        // 14: netcap.SNAP
+	(*LinkLayerDiscovery)(nil),          // 15: netcap.LinkLayerDiscovery
+	(*LLDPChassisID)(nil),               // 16: netcap.LLDPChassisID
+	(*LLDPPortID)(nil),                  // 17: netcap.LLDPPortID
+	(*LinkLayerDiscoveryValue)(nil),     // 18: netcap.LinkLayerDiscoveryValue
+	(*LinkLayerDiscoveryInfo)(nil),      // 19: netcap.LinkLayerDiscoveryInfo
+	(*LLDPSysCapabilities)(nil),         // 20: netcap.LLDPSysCapabilities
+	(*LLDPCapabilities)(nil),            // 21: netcap.LLDPCapabilities
+	(*LLDPMgmtAddress)(nil),             // 22: netcap.LLDPMgmtAddress
+	(*LLDPOrgSpecificTLV)(nil),          // 23: netcap.LLDPOrgSpecificTLV
+	(*EthernetCTP)(nil),                 // 24: netcap.EthernetCTP
+	(*EthernetCTPReply)(nil),            // 25: netcap.EthernetCTPReply
+	(*CiscoDiscovery)(nil),              // 26: netcap.CiscoDiscovery
+	(*CiscoDiscoveryValue)(nil),         // 27: netcap.CiscoDiscoveryValue
+	(*CiscoDiscoveryInfo)(nil),          // 28: netcap.CiscoDiscoveryInfo
+	(*CDPHello)(nil),                    // 29: netcap.CDPHello
+	(*CDPCapabilities)(nil),             // 30: netcap.CDPCapabilities
+	(*CDPVLANDialogue)(nil),             // 31: netcap.CDPVLANDialogue
+	(*CDPLocation)(nil),                 // 32: netcap.CDPLocation
+	(*CDPPowerDialogue)(nil),            // 33: netcap.CDPPowerDialogue
+	(*CDPSparePairPoE)(nil),             // 34: netcap.CDPSparePairPoE
+	(*CDPEnergyWise)(nil),               // 35: netcap.CDPEnergyWise
+	(*IPNet)(nil),                       // 36: netcap.IPNet
+	(*NortelDiscovery)(nil),             // 37: netcap.NortelDiscovery
+	(*FDDI)(nil),                        // 38: netcap.FDDI
+	(*USB)(nil),                         // 39: netcap.USB
+	(*USBRequestBlockSetup)(nil),        // 40: netcap.USBRequestBlockSetup
+	(*Dot11)(nil),                       // 41: netcap.Dot11
+	(*Dot11QOS)(nil),                    // 42: netcap.Dot11QOS
+	(*Dot11HTControl)(nil),              // 43: netcap.Dot11HTControl
+	(*Dot11HTControlVHT)(nil),           // 44: netcap.Dot11HTControlVHT
+	(*Dot11HTControlHT)(nil),            // 45: netcap.Dot11HTControlHT
+	(*Dot11HTControlMFB)(nil),           // 46: netcap.Dot11HTControlMFB
+	(*Dot11LinkAdapationControl)(nil),   // 47: netcap.Dot11LinkAdapationControl
+	(*Dot11ASEL)(nil),                   // 48: netcap.Dot11ASEL
+	(*EAP)(nil),                         // 49: netcap.EAP
+	(*EAPOL)(nil),                       // 50: netcap.EAPOL
+	(*EAPOLKey)(nil),                    // 51: netcap.EAPOLKey
+	(*IPv4)(nil),                        // 52: netcap.IPv4
+	(*IPv4Option)(nil),                  // 53: netcap.IPv4Option
+	(*IPv6)(nil),                        // 54: netcap.IPv6
+	(*IPv6HopByHop)(nil),                // 55: netcap.IPv6HopByHop
+	(*IPv6HopByHopOption)(nil),          // 56: netcap.IPv6HopByHopOption
+	(*IPv6HopByHopOptionAlignment)(nil), // 57: netcap.IPv6HopByHopOptionAlignment
+	(*IPv6Fragment)(nil),                // 58: netcap.IPv6Fragment
+	(*ICMPv4)(nil),                      // 59: netcap.ICMPv4
+	(*ICMPv6)(nil),                      // 60: netcap.ICMPv6
+	(*ICMPv6Echo)(nil),                  // 61: netcap.ICMPv6Echo
+	(*ICMPv6NeighborSolicitation)(nil),  // 62: netcap.ICMPv6NeighborSolicitation
+	(*ICMPv6NeighborAdvertisement)(nil), // 63: netcap.ICMPv6NeighborAdvertisement
+	(*ICMPv6RouterSolicitation)(nil),    // 64: netcap.ICMPv6RouterSolicitation
+	(*ICMPv6RouterAdvertisement)(nil),   // 65: netcap.ICMPv6RouterAdvertisement
+	(*ICMPv6Option)(nil),                // 66: netcap.ICMPv6Option
+	(*IGMP)(nil),                        // 67: netcap.IGMP
+	(*IGMPv3GroupRecord)(nil),           // 68: netcap.IGMPv3GroupRecord
+	(*IPSecAH)(nil),                     // 69: netcap.IPSecAH
+	(*IPSecESP)(nil),                    // 70: netcap.IPSecESP
+	(*GRE)(nil),                         // 71: netcap.GRE
+	(*GRERouting)(nil),                  // 72: netcap.GRERouting
+	(*MPLS)(nil),                        // 73: netcap.MPLS
+	(*OSPFv2)(nil),                      // 74: netcap.OSPFv2
+	(*OSPFv3)(nil),                      // 75: netcap.OSPFv3
+	(*HelloPkg)(nil),                    // 76: netcap.HelloPkg
+	(*HelloPkgV2)(nil),                  // 77: netcap.HelloPkgV2
+	(*DbDescPkg)(nil),                   // 78: netcap.DbDescPkg
+	(*LSAheader)(nil),                   // 79: netcap.LSAheader
+	(*LSReq)(nil),                       // 80: netcap.LSReq
+	(*LSUpdate)(nil),                    // 81: netcap.LSUpdate
+	(*LSA)(nil),                         // 82: netcap.LSA
+	(*RouterLSA)(nil),                   // 83: netcap.RouterLSA
+	(*Router)(nil),                      // 84: netcap.Router
+	(*RouterLSAV2)(nil),                 // 85: netcap.RouterLSAV2
+	(*RouterV2)(nil),                    // 86: netcap.RouterV2
+	(*NetworkLSA)(nil),                  // 87: netcap.NetworkLSA
+	(*LinkLSA)(nil),                     // 88: netcap.LinkLSA
+	(*LSAPrefix)(nil),                   // 89: netcap.LSAPrefix
+	(*IntraAreaPrefixLSA)(nil),          // 90: netcap.IntraAreaPrefixLSA
+	(*InterAreaPrefixLSA)(nil),          // 91: netcap.InterAreaPrefixLSA
+	(*InterAreaRouterLSA)(nil),          // 92: netcap.InterAreaRouterLSA
+	(*ASExternalLSA)(nil),               // 93: netcap.ASExternalLSA
+	(*ASExternalLSAV2)(nil),             // 94: netcap.ASExternalLSAV2
+	(*VRRPv2)(nil),                      // 95: netcap.VRRPv2
+	(*ISIS)(nil),                        // 96: netcap.ISIS
+	(*PPPControl)(nil),                  // 97: netcap.PPPControl
+	(*VSOCK)(nil),                       // 98: netcap.VSOCK
+	(*SLARP)(nil),                       // 99: netcap.SLARP
+	(*Geneve)(nil),                      // 100: netcap.Geneve
+	(*GeneveOption)(nil),                // 101: netcap.GeneveOption
+	(*VXLAN)(nil),                       // 102: netcap.VXLAN
+	(*TCP)(nil),                         // 103: netcap.TCP
+	(*TCPOption)(nil),                   // 104: netcap.TCPOption
+	(*UDP)(nil),                         // 105: netcap.UDP
+	(*SCTP)(nil),                        // 106: netcap.SCTP
+	(*DNS)(nil),                         // 107: netcap.DNS
+	(*DNSQuestion)(nil),                 // 108: netcap.DNSQuestion
+	(*DNSResourceRecord)(nil),           // 109: netcap.DNSResourceRecord
+	(*DNSSOA)(nil),                      // 110: netcap.DNSSOA
+	(*DNSSRV)(nil),                      // 111: netcap.DNSSRV
+	(*DNSMX)(nil),                       // 112: netcap.DNSMX
+	(*DHCPv4)(nil),                      // 113: netcap.DHCPv4
+	(*DHCPOption)(nil),                  // 114: netcap.DHCPOption
+	(*DHCPv6)(nil),                      // 115: netcap.DHCPv6
+	(*DHCPv6Option)(nil),                // 116: netcap.DHCPv6Option
+	(*NTP)(nil),                         // 117: netcap.NTP
+	(*SIP)(nil),                         // 118: netcap.SIP
+	(*LCM)(nil),                         // 119: netcap.LCM
+	(*BFD)(nil),                         // 120: netcap.BFD
+	(*BFDAuthHeader)(nil),               // 121: netcap.BFDAuthHeader
+	(*HTTP)(nil),                        // 122: netcap.HTTP
+	(*HTTPCookie)(nil),                  // 123: netcap.HTTPCookie
+	(*TLSClientHello)(nil),              // 124: netcap.TLSClientHello
+	(*TLSServerHello)(nil),              // 125: netcap.TLSServerHello
+	(*Modbus)(nil),                      // 126: netcap.Modbus
+	(*CIP)(nil),                         // 127: netcap.CIP
+	(*ENIP)(nil),                        // 128: netcap.ENIP
+	(*ENIPCommandSpecificData)(nil),     // 129: netcap.ENIPCommandSpecificData
+	(*SSH)(nil),                         // 130: netcap.SSH
+	(*MailMessage)(nil),                 // 131: netcap.MailMessage
+	(*MailPart)(nil),                    // 132: netcap.MailPart
+	(*SMTP)(nil),                        // 133: netcap.SMTP
+	(*POP3)(nil),                        // 134: netcap.POP3
+	(*IMAP)(nil),                        // 135: netcap.IMAP
+	(*Credentials)(nil),                 // 136: netcap.Credentials
+	(*File)(nil),                        // 137: netcap.File
+	(*Software)(nil),                    // 138: netcap.Software
+	(*Service)(nil),                     // 139: netcap.Service
+	(*FTP)(nil),                         // 140: netcap.FTP
+	(*FTPTransfer)(nil),                 // 141: netcap.FTPTransfer
+	(*ESIS)(nil),                        // 142: netcap.ESIS
+	nil,                                 // 143: netcap.HTTP.RequestHeaderEntry
+	nil,                                 // 144: netcap.HTTP.ResponseHeaderEntry
+	nil,                                 // 145: netcap.HTTP.ParametersEntry
 }
 var file_netcap_proto_depIdxs = []int32{
 	0,   // 0: netcap.Header.Type:type_name -> netcap.Type
 	0,   // 1: netcap.Batch.MessageType:type_name -> netcap.Type
-	15,  // 2: netcap.LinkLayerDiscovery.ChassisID:type_name -> netcap.LLDPChassisID
-	16,  // 3: netcap.LinkLayerDiscovery.PortID:type_name -> netcap.LLDPPortID
-	17,  // 4: netcap.LinkLayerDiscovery.Values:type_name -> netcap.LinkLayerDiscoveryValue
-	19,  // 5: netcap.LinkLayerDiscoveryInfo.SysCapabilities:type_name -> netcap.LLDPSysCapabilities
-	21,  // 6: netcap.LinkLayerDiscoveryInfo.MgmtAddress:type_name -> netcap.LLDPMgmtAddress
-	22,  // 7: netcap.LinkLayerDiscoveryInfo.OrgTLVs:type_name -> netcap.LLDPOrgSpecificTLV
-	17,  // 8: netcap.LinkLayerDiscoveryInfo.Unknown:type_name -> netcap.LinkLayerDiscoveryValue
-	20,  // 9: netcap.LLDPSysCapabilities.SystemCap:type_name -> netcap.LLDPCapabilities
-	20,  // 10: netcap.LLDPSysCapabilities.EnabledCap:type_name -> netcap.LLDPCapabilities
-	26,  // 11: netcap.CiscoDiscovery.Values:type_name -> netcap.CiscoDiscoveryValue
-	28,  // 12: netcap.CiscoDiscoveryInfo.CDPHello:type_name -> netcap.CDPHello
-	29,  // 13: netcap.CiscoDiscoveryInfo.Capabilities:type_name -> netcap.CDPCapabilities
-	35,  // 14: netcap.CiscoDiscoveryInfo.IPPrefixes:type_name -> netcap.IPNet
-	30,  // 15: netcap.CiscoDiscoveryInfo.VLANReply:type_name -> netcap.CDPVLANDialogue
-	30,  // 16: netcap.CiscoDiscoveryInfo.VLANQuery:type_name -> netcap.CDPVLANDialogue
-	31,  // 17: netcap.CiscoDiscoveryInfo.Location:type_name -> netcap.CDPLocation
-	32,  // 18: netcap.CiscoDiscoveryInfo.PowerRequest:type_name -> netcap.CDPPowerDialogue
-	32,  // 19: netcap.CiscoDiscoveryInfo.PowerAvailable:type_name -> netcap.CDPPowerDialogue
-	33,  // 20: netcap.CiscoDiscoveryInfo.SparePairPoe:type_name -> netcap.CDPSparePairPoE
-	34,  // 21: netcap.CiscoDiscoveryInfo.EnergyWise:type_name -> netcap.CDPEnergyWise
-	26,  // 22: netcap.CiscoDiscoveryInfo.Unknown:type_name -> netcap.CiscoDiscoveryValue
-	41,  // 23: netcap.Dot11.QOS:type_name -> netcap.Dot11QOS
-	42,  // 24: netcap.Dot11.HTControl:type_name -> netcap.Dot11HTControl
-	43,  // 25: netcap.Dot11HTControl.VHT:type_name -> netcap.Dot11HTControlVHT
-	44,  // 26: netcap.Dot11HTControl.HT:type_name -> netcap.Dot11HTControlHT
-	45,  // 27: netcap.Dot11HTControlVHT.MFB:type_name -> netcap.Dot11HTControlMFB
-	46,  // 28: netcap.Dot11HTControlHT.LinkAdapationControl:type_name -> netcap.Dot11LinkAdapationControl
-	47,  // 29: netcap.Dot11LinkAdapationControl.ASEL:type_name -> netcap.Dot11ASEL
-	52,  // 30: netcap.IPv4.Options:type_name -> netcap.IPv4Option
-	54,  // 31: netcap.IPv6.HopByHop:type_name -> netcap.IPv6HopByHop
-	55,  // 32: netcap.IPv6HopByHop.Options:type_name -> netcap.IPv6HopByHopOption
-	56,  // 33: netcap.IPv6HopByHopOption.OptionAlignment:type_name -> netcap.IPv6HopByHopOptionAlignment
-	65,  // 34: netcap.ICMPv6NeighborSolicitation.Options:type_name -> netcap.ICMPv6Option
-	65,  // 35: netcap.ICMPv6NeighborAdvertisement.Options:type_name -> netcap.ICMPv6Option
-	65,  // 36: netcap.ICMPv6RouterSolicitation.Options:type_name -> netcap.ICMPv6Option
-	65,  // 37: netcap.ICMPv6RouterAdvertisement.Options:type_name -> netcap.ICMPv6Option
-	67,  // 38: netcap.IGMP.GroupRecords:type_name -> netcap.IGMPv3GroupRecord
-	71,  // 39: netcap.GRE.Routing:type_name -> netcap.GRERouting
-	71,  // 40: netcap.GRERouting.Next:type_name -> netcap.GRERouting
-	78,  // 41: netcap.OSPFv2.LSAs:type_name -> netcap.LSAheader
-	80,  // 42: netcap.OSPFv2.LSU:type_name -> netcap.LSUpdate
-	79,  // 43: netcap.OSPFv2.LSR:type_name -> netcap.LSReq
-	77,  // 44: netcap.OSPFv2.DbDesc:type_name -> netcap.DbDescPkg
-	76,  // 45: netcap.OSPFv2.HelloV2:type_name -> netcap.HelloPkgV2
-	75,  // 46: netcap.OSPFv3.Hello:type_name -> netcap.HelloPkg
-	77,  // 47: netcap.OSPFv3.DbDesc:type_name -> netcap.DbDescPkg
-	79,  // 48: netcap.OSPFv3.LSR:type_name -> netcap.LSReq
-	80,  // 49: netcap.OSPFv3.LSU:type_name -> netcap.LSUpdate
-	78,  // 50: netcap.OSPFv3.LSAs:type_name -> netcap.LSAheader
-	78,  // 51: netcap.DbDescPkg.LSAinfo:type_name -> netcap.LSAheader
-	81,  // 52: netcap.LSUpdate.LSAs:type_name -> netcap.LSA
-	78,  // 53: netcap.LSA.Header:type_name -> netcap.LSAheader
-	84,  // 54: netcap.LSA.RLSAV2:type_name -> netcap.RouterLSAV2
-	93,  // 55: netcap.LSA.ASELSAV2:type_name -> netcap.ASExternalLSAV2
-	82,  // 56: netcap.LSA.RLSA:type_name -> netcap.RouterLSA
-	86,  // 57: netcap.LSA.NLSA:type_name -> netcap.NetworkLSA
-	90,  // 58: netcap.LSA.InterAPrefixLSA:type_name -> netcap.InterAreaPrefixLSA
-	91,  // 59: netcap.LSA.IARouterLSA:type_name -> netcap.InterAreaRouterLSA
-	92,  // 60: netcap.LSA.ASELSA:type_name -> netcap.ASExternalLSA
-	87,  // 61: netcap.LSA.LLSA:type_name -> netcap.LinkLSA
-	89,  // 62: netcap.LSA.IntraAPrefixLSA:type_name -> netcap.IntraAreaPrefixLSA
-	83,  // 63: netcap.RouterLSA.Routers:type_name -> netcap.Router
-	85,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
-	88,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
-	88,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
-	99,  // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
-	102, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
-	106, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
-	107, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
-	107, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
-	107, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
-	108, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
-	109, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
-	110, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
-	112, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
-	114, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
-	119, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
-	141, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
-	142, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
-	143, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
-	121, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
-	121, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
-	127, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
-	130, // 85: netcap.MailMessage.Parts:type_name -> netcap.MailPart
-	129, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
-	129, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
-	129, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
-	139, // 89: netcap.FTP.Transfers:type_name -> netcap.FTPTransfer
+	16,  // 2: netcap.LinkLayerDiscovery.ChassisID:type_name -> netcap.LLDPChassisID
+	17,  // 3: netcap.LinkLayerDiscovery.PortID:type_name -> netcap.LLDPPortID
+	18,  // 4: netcap.LinkLayerDiscovery.Values:type_name -> netcap.LinkLayerDiscoveryValue
+	20,  // 5: netcap.LinkLayerDiscoveryInfo.SysCapabilities:type_name -> netcap.LLDPSysCapabilities
+	22,  // 6: netcap.LinkLayerDiscoveryInfo.MgmtAddress:type_name -> netcap.LLDPMgmtAddress
+	23,  // 7: netcap.LinkLayerDiscoveryInfo.OrgTLVs:type_name -> netcap.LLDPOrgSpecificTLV
+	18,  // 8: netcap.LinkLayerDiscoveryInfo.Unknown:type_name -> netcap.LinkLayerDiscoveryValue
+	21,  // 9: netcap.LLDPSysCapabilities.SystemCap:type_name -> netcap.LLDPCapabilities
+	21,  // 10: netcap.LLDPSysCapabilities.EnabledCap:type_name -> netcap.LLDPCapabilities
+	27,  // 11: netcap.CiscoDiscovery.Values:type_name -> netcap.CiscoDiscoveryValue
+	29,  // 12: netcap.CiscoDiscoveryInfo.CDPHello:type_name -> netcap.CDPHello
+	30,  // 13: netcap.CiscoDiscoveryInfo.Capabilities:type_name -> netcap.CDPCapabilities
+	36,  // 14: netcap.CiscoDiscoveryInfo.IPPrefixes:type_name -> netcap.IPNet
+	31,  // 15: netcap.CiscoDiscoveryInfo.VLANReply:type_name -> netcap.CDPVLANDialogue
+	31,  // 16: netcap.CiscoDiscoveryInfo.VLANQuery:type_name -> netcap.CDPVLANDialogue
+	32,  // 17: netcap.CiscoDiscoveryInfo.Location:type_name -> netcap.CDPLocation
+	33,  // 18: netcap.CiscoDiscoveryInfo.PowerRequest:type_name -> netcap.CDPPowerDialogue
+	33,  // 19: netcap.CiscoDiscoveryInfo.PowerAvailable:type_name -> netcap.CDPPowerDialogue
+	34,  // 20: netcap.CiscoDiscoveryInfo.SparePairPoe:type_name -> netcap.CDPSparePairPoE
+	35,  // 21: netcap.CiscoDiscoveryInfo.EnergyWise:type_name -> netcap.CDPEnergyWise
+	27,  // 22: netcap.CiscoDiscoveryInfo.Unknown:type_name -> netcap.CiscoDiscoveryValue
+	42,  // 23: netcap.Dot11.QOS:type_name -> netcap.Dot11QOS
+	43,  // 24: netcap.Dot11.HTControl:type_name -> netcap.Dot11HTControl
+	44,  // 25: netcap.Dot11HTControl.VHT:type_name -> netcap.Dot11HTControlVHT
+	45,  // 26: netcap.Dot11HTControl.HT:type_name -> netcap.Dot11HTControlHT
+	46,  // 27: netcap.Dot11HTControlVHT.MFB:type_name -> netcap.Dot11HTControlMFB
+	47,  // 28: netcap.Dot11HTControlHT.LinkAdapationControl:type_name -> netcap.Dot11LinkAdapationControl
+	48,  // 29: netcap.Dot11LinkAdapationControl.ASEL:type_name -> netcap.Dot11ASEL
+	53,  // 30: netcap.IPv4.Options:type_name -> netcap.IPv4Option
+	55,  // 31: netcap.IPv6.HopByHop:type_name -> netcap.IPv6HopByHop
+	56,  // 32: netcap.IPv6HopByHop.Options:type_name -> netcap.IPv6HopByHopOption
+	57,  // 33: netcap.IPv6HopByHopOption.OptionAlignment:type_name -> netcap.IPv6HopByHopOptionAlignment
+	66,  // 34: netcap.ICMPv6NeighborSolicitation.Options:type_name -> netcap.ICMPv6Option
+	66,  // 35: netcap.ICMPv6NeighborAdvertisement.Options:type_name -> netcap.ICMPv6Option
+	66,  // 36: netcap.ICMPv6RouterSolicitation.Options:type_name -> netcap.ICMPv6Option
+	66,  // 37: netcap.ICMPv6RouterAdvertisement.Options:type_name -> netcap.ICMPv6Option
+	68,  // 38: netcap.IGMP.GroupRecords:type_name -> netcap.IGMPv3GroupRecord
+	72,  // 39: netcap.GRE.Routing:type_name -> netcap.GRERouting
+	72,  // 40: netcap.GRERouting.Next:type_name -> netcap.GRERouting
+	79,  // 41: netcap.OSPFv2.LSAs:type_name -> netcap.LSAheader
+	81,  // 42: netcap.OSPFv2.LSU:type_name -> netcap.LSUpdate
+	80,  // 43: netcap.OSPFv2.LSR:type_name -> netcap.LSReq
+	78,  // 44: netcap.OSPFv2.DbDesc:type_name -> netcap.DbDescPkg
+	77,  // 45: netcap.OSPFv2.HelloV2:type_name -> netcap.HelloPkgV2
+	76,  // 46: netcap.OSPFv3.Hello:type_name -> netcap.HelloPkg
+	78,  // 47: netcap.OSPFv3.DbDesc:type_name -> netcap.DbDescPkg
+	80,  // 48: netcap.OSPFv3.LSR:type_name -> netcap.LSReq
+	81,  // 49: netcap.OSPFv3.LSU:type_name -> netcap.LSUpdate
+	79,  // 50: netcap.OSPFv3.LSAs:type_name -> netcap.LSAheader
+	79,  // 51: netcap.DbDescPkg.LSAinfo:type_name -> netcap.LSAheader
+	82,  // 52: netcap.LSUpdate.LSAs:type_name -> netcap.LSA
+	79,  // 53: netcap.LSA.Header:type_name -> netcap.LSAheader
+	85,  // 54: netcap.LSA.RLSAV2:type_name -> netcap.RouterLSAV2
+	94,  // 55: netcap.LSA.ASELSAV2:type_name -> netcap.ASExternalLSAV2
+	83,  // 56: netcap.LSA.RLSA:type_name -> netcap.RouterLSA
+	87,  // 57: netcap.LSA.NLSA:type_name -> netcap.NetworkLSA
+	91,  // 58: netcap.LSA.InterAPrefixLSA:type_name -> netcap.InterAreaPrefixLSA
+	92,  // 59: netcap.LSA.IARouterLSA:type_name -> netcap.InterAreaRouterLSA
+	93,  // 60: netcap.LSA.ASELSA:type_name -> netcap.ASExternalLSA
+	88,  // 61: netcap.LSA.LLSA:type_name -> netcap.LinkLSA
+	90,  // 62: netcap.LSA.IntraAPrefixLSA:type_name -> netcap.IntraAreaPrefixLSA
+	84,  // 63: netcap.RouterLSA.Routers:type_name -> netcap.Router
+	86,  // 64: netcap.RouterLSAV2.Routers:type_name -> netcap.RouterV2
+	89,  // 65: netcap.LinkLSA.Prefixes:type_name -> netcap.LSAPrefix
+	89,  // 66: netcap.IntraAreaPrefixLSA.Prefixes:type_name -> netcap.LSAPrefix
+	101, // 67: netcap.Geneve.Options:type_name -> netcap.GeneveOption
+	104, // 68: netcap.TCP.Options:type_name -> netcap.TCPOption
+	108, // 69: netcap.DNS.Questions:type_name -> netcap.DNSQuestion
+	109, // 70: netcap.DNS.Answers:type_name -> netcap.DNSResourceRecord
+	109, // 71: netcap.DNS.Authorities:type_name -> netcap.DNSResourceRecord
+	109, // 72: netcap.DNS.Additionals:type_name -> netcap.DNSResourceRecord
+	110, // 73: netcap.DNSResourceRecord.SOA:type_name -> netcap.DNSSOA
+	111, // 74: netcap.DNSResourceRecord.SRV:type_name -> netcap.DNSSRV
+	112, // 75: netcap.DNSResourceRecord.MX:type_name -> netcap.DNSMX
+	114, // 76: netcap.DHCPv4.Options:type_name -> netcap.DHCPOption
+	116, // 77: netcap.DHCPv6.Options:type_name -> netcap.DHCPv6Option
+	121, // 78: netcap.BFD.AuthHeader:type_name -> netcap.BFDAuthHeader
+	143, // 79: netcap.HTTP.RequestHeader:type_name -> netcap.HTTP.RequestHeaderEntry
+	144, // 80: netcap.HTTP.ResponseHeader:type_name -> netcap.HTTP.ResponseHeaderEntry
+	145, // 81: netcap.HTTP.Parameters:type_name -> netcap.HTTP.ParametersEntry
+	123, // 82: netcap.HTTP.RequestCookies:type_name -> netcap.HTTPCookie
+	123, // 83: netcap.HTTP.ResponseCookies:type_name -> netcap.HTTPCookie
+	129, // 84: netcap.ENIP.CommandSpecific:type_name -> netcap.ENIPCommandSpecificData
+	132, // 85: netcap.MailMessage.Parts:type_name -> netcap.MailPart
+	131, // 86: netcap.SMTP.Message:type_name -> netcap.MailMessage
+	131, // 87: netcap.POP3.Messages:type_name -> netcap.MailMessage
+	131, // 88: netcap.IMAP.Messages:type_name -> netcap.MailMessage
+	141, // 89: netcap.FTP.Transfers:type_name -> netcap.FTPTransfer
 	90,  // [90:90] is the sub-list for method output_type
 	90,  // [90:90] is the sub-list for method input_type
 	90,  // [90:90] is the sub-list for extension type_name
@@ -21180,7 +22707,7 @@ func file_netcap_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_netcap_proto_rawDesc), len(file_netcap_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   143,
+			NumMessages:   145,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

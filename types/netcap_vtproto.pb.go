@@ -701,6 +701,845 @@ func (m *Connection) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *FlowFeatures) MarshalVT() (dAtA []byte, err error) {
+	if m == nil {
+		return nil, nil
+	}
+	size := m.SizeVT()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBufferVT(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *FlowFeatures) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *FlowFeatures) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	if m == nil {
+		return 0, nil
+	}
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.unknownFields != nil {
+		i -= len(m.unknownFields)
+		copy(dAtA[i:], m.unknownFields)
+	}
+	if m.BwdTTLMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdTTLMax))
+		i--
+		dAtA[i] = 0x7
+		i--
+		dAtA[i] = 0x88
+	}
+	if m.BwdTTLMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdTTLMin))
+		i--
+		dAtA[i] = 0x7
+		i--
+		dAtA[i] = 0x80
+	}
+	if m.FwdTTLMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdTTLMax))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xf8
+	}
+	if m.FwdTTLMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdTTLMin))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xf0
+	}
+	if m.BwdOutOfOrder != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdOutOfOrder))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xe8
+	}
+	if m.BwdRetransmissions != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdRetransmissions))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xe0
+	}
+	if m.FwdOutOfOrder != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdOutOfOrder))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xd8
+	}
+	if m.FwdRetransmissions != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdRetransmissions))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xd0
+	}
+	if m.IdleStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.IdleStd))))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xc9
+	}
+	if m.IdleMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.IdleMean))))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xc1
+	}
+	if m.IdleMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.IdleMax))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xb8
+	}
+	if m.IdleMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.IdleMin))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xb0
+	}
+	if m.IdlePeriods != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.IdlePeriods))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xa8
+	}
+	if m.ActiveStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.ActiveStd))))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0xa1
+	}
+	if m.ActiveMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.ActiveMean))))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0x99
+	}
+	if m.ActiveMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.ActiveMax))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0x90
+	}
+	if m.ActiveMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.ActiveMin))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0x88
+	}
+	if m.ActivePeriods != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.ActivePeriods))
+		i--
+		dAtA[i] = 0x6
+		i--
+		dAtA[i] = 0x80
+	}
+	if m.SubflowBwdBytes != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.SubflowBwdBytes))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xf9
+	}
+	if m.SubflowBwdPackets != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.SubflowBwdPackets))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xf1
+	}
+	if m.SubflowFwdBytes != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.SubflowFwdBytes))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xe9
+	}
+	if m.SubflowFwdPackets != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.SubflowFwdPackets))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xe1
+	}
+	if m.Subflows != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Subflows))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xd8
+	}
+	if m.BwdBulkRate != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdBulkRate))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xd1
+	}
+	if m.BwdBulkPacketsMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdBulkPacketsMean))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xc9
+	}
+	if m.BwdBulkBytesMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdBulkBytesMean))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xc1
+	}
+	if m.BwdBulks != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdBulks))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xb8
+	}
+	if m.FwdBulkRate != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdBulkRate))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xb1
+	}
+	if m.FwdBulkPacketsMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdBulkPacketsMean))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xa9
+	}
+	if m.FwdBulkBytesMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdBulkBytesMean))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0xa1
+	}
+	if m.FwdBulks != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdBulks))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0x98
+	}
+	if m.DownUpRatio != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.DownUpRatio))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0x91
+	}
+	if m.BwdPacketsPerSecond != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdPacketsPerSecond))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0x89
+	}
+	if m.FwdPacketsPerSecond != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdPacketsPerSecond))))
+		i--
+		dAtA[i] = 0x5
+		i--
+		dAtA[i] = 0x81
+	}
+	if m.PacketsPerSecond != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.PacketsPerSecond))))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xf9
+	}
+	if m.PayloadBytesPerSecond != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.PayloadBytesPerSecond))))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xf1
+	}
+	if m.FwdMinHeaderLength != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdMinHeaderLength))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xe8
+	}
+	if m.BwdDataPackets != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdDataPackets))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xe0
+	}
+	if m.FwdDataPackets != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdDataPackets))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xd8
+	}
+	if m.BwdInitWindow != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdInitWindow))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xd0
+	}
+	if m.FwdInitWindow != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdInitWindow))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xc8
+	}
+	if m.BwdHeaderBytes != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdHeaderBytes))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xc0
+	}
+	if m.FwdHeaderBytes != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdHeaderBytes))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xb8
+	}
+	if m.BwdCWRCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdCWRCount))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xb0
+	}
+	if m.BwdECECount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdECECount))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xa8
+	}
+	if m.BwdURGCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdURGCount))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0xa0
+	}
+	if m.BwdACKCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdACKCount))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0x98
+	}
+	if m.BwdPSHCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdPSHCount))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0x90
+	}
+	if m.BwdRSTCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdRSTCount))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0x88
+	}
+	if m.BwdSYNCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdSYNCount))
+		i--
+		dAtA[i] = 0x4
+		i--
+		dAtA[i] = 0x80
+	}
+	if m.BwdFINCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdFINCount))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xf8
+	}
+	if m.FwdCWRCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdCWRCount))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xf0
+	}
+	if m.FwdECECount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdECECount))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xe8
+	}
+	if m.FwdURGCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdURGCount))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xe0
+	}
+	if m.FwdACKCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdACKCount))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xd8
+	}
+	if m.FwdPSHCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdPSHCount))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xd0
+	}
+	if m.FwdRSTCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdRSTCount))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xc8
+	}
+	if m.FwdSYNCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdSYNCount))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xc0
+	}
+	if m.FwdFINCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdFINCount))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xb8
+	}
+	if m.FlowIATStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FlowIATStd))))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xb1
+	}
+	if m.FlowIATMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FlowIATMean))))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xa9
+	}
+	if m.FlowIATMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FlowIATMax))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0xa0
+	}
+	if m.FlowIATMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FlowIATMin))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0x98
+	}
+	if m.BwdIATStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdIATStd))))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0x91
+	}
+	if m.BwdIATMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdIATMean))))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0x89
+	}
+	if m.BwdIATMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdIATMax))
+		i--
+		dAtA[i] = 0x3
+		i--
+		dAtA[i] = 0x80
+	}
+	if m.BwdIATMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdIATMin))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xf8
+	}
+	if m.FwdIATStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdIATStd))))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xf1
+	}
+	if m.FwdIATMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdIATMean))))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xe9
+	}
+	if m.FwdIATMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdIATMax))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xe0
+	}
+	if m.FwdIATMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdIATMin))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xd8
+	}
+	if m.PayloadLengthStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.PayloadLengthStd))))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xd1
+	}
+	if m.PayloadLengthMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.PayloadLengthMean))))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xc9
+	}
+	if m.PayloadLengthMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.PayloadLengthMax))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xc0
+	}
+	if m.PayloadLengthMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.PayloadLengthMin))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xb8
+	}
+	if m.BwdPayloadLengthStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdPayloadLengthStd))))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xb1
+	}
+	if m.BwdPayloadLengthMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdPayloadLengthMean))))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xa9
+	}
+	if m.BwdPayloadLengthMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdPayloadLengthMax))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0xa0
+	}
+	if m.BwdPayloadLengthMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdPayloadLengthMin))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0x98
+	}
+	if m.FwdPayloadLengthStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdPayloadLengthStd))))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0x91
+	}
+	if m.FwdPayloadLengthMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdPayloadLengthMean))))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0x89
+	}
+	if m.FwdPayloadLengthMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdPayloadLengthMax))
+		i--
+		dAtA[i] = 0x2
+		i--
+		dAtA[i] = 0x80
+	}
+	if m.FwdPayloadLengthMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdPayloadLengthMin))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xf8
+	}
+	if m.IPLengthStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.IPLengthStd))))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xf1
+	}
+	if m.IPLengthMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.IPLengthMean))))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xe9
+	}
+	if m.IPLengthMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.IPLengthMax))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xe0
+	}
+	if m.IPLengthMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.IPLengthMin))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xd8
+	}
+	if m.BwdIPLengthStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdIPLengthStd))))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xd1
+	}
+	if m.BwdIPLengthMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.BwdIPLengthMean))))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xc9
+	}
+	if m.BwdIPLengthMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdIPLengthMax))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xc0
+	}
+	if m.BwdIPLengthMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdIPLengthMin))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xb8
+	}
+	if m.FwdIPLengthStd != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdIPLengthStd))))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xb1
+	}
+	if m.FwdIPLengthMean != 0 {
+		i -= 8
+		binary.LittleEndian.PutUint64(dAtA[i:], uint64(math.Float64bits(float64(m.FwdIPLengthMean))))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xa9
+	}
+	if m.FwdIPLengthMax != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdIPLengthMax))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xa0
+	}
+	if m.FwdIPLengthMin != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdIPLengthMin))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x98
+	}
+	if m.BwdPayloadBytes != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdPayloadBytes))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x90
+	}
+	if m.BwdIPBytes != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdIPBytes))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x88
+	}
+	if m.BwdPackets != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.BwdPackets))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x80
+	}
+	if m.FwdPayloadBytes != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdPayloadBytes))
+		i--
+		dAtA[i] = 0x78
+	}
+	if m.FwdIPBytes != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdIPBytes))
+		i--
+		dAtA[i] = 0x70
+	}
+	if m.FwdPackets != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FwdPackets))
+		i--
+		dAtA[i] = 0x68
+	}
+	if m.ActivityTimeout != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.ActivityTimeout))
+		i--
+		dAtA[i] = 0x60
+	}
+	if m.FrameLast != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FrameLast))
+		i--
+		dAtA[i] = 0x58
+	}
+	if m.FrameFirst != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FrameFirst))
+		i--
+		dAtA[i] = 0x50
+	}
+	if len(m.TransportProto) > 0 {
+		i -= len(m.TransportProto)
+		copy(dAtA[i:], m.TransportProto)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.TransportProto)))
+		i--
+		dAtA[i] = 0x4a
+	}
+	if m.DstPort != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.DstPort))
+		i--
+		dAtA[i] = 0x40
+	}
+	if len(m.DstIP) > 0 {
+		i -= len(m.DstIP)
+		copy(dAtA[i:], m.DstIP)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.DstIP)))
+		i--
+		dAtA[i] = 0x3a
+	}
+	if m.SrcPort != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.SrcPort))
+		i--
+		dAtA[i] = 0x30
+	}
+	if len(m.SrcIP) > 0 {
+		i -= len(m.SrcIP)
+		copy(dAtA[i:], m.SrcIP)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.SrcIP)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.FlowID) > 0 {
+		i -= len(m.FlowID)
+		copy(dAtA[i:], m.FlowID)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.FlowID)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.Duration != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Duration))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.TimestampLast != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.TimestampLast))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.TimestampFirst != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.TimestampFirst))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func (m *LinkFlow) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -9563,6 +10402,162 @@ func (m *PPPControl) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *VSOCK) MarshalVT() (dAtA []byte, err error) {
+	if m == nil {
+		return nil, nil
+	}
+	size := m.SizeVT()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBufferVT(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *VSOCK) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *VSOCK) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	if m == nil {
+		return 0, nil
+	}
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.unknownFields != nil {
+		i -= len(m.unknownFields)
+		copy(dAtA[i:], m.unknownFields)
+	}
+	if len(m.FlowID) > 0 {
+		i -= len(m.FlowID)
+		copy(dAtA[i:], m.FlowID)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.FlowID)))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xaa
+	}
+	if m.DstPort != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.DstPort))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xa0
+	}
+	if m.SrcPort != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.SrcPort))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x98
+	}
+	if len(m.DstIP) > 0 {
+		i -= len(m.DstIP)
+		copy(dAtA[i:], m.DstIP)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.DstIP)))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x92
+	}
+	if len(m.SrcIP) > 0 {
+		i -= len(m.SrcIP)
+		copy(dAtA[i:], m.SrcIP)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.SrcIP)))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x8a
+	}
+	if m.FrameNumber != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.FrameNumber))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x80
+	}
+	if m.PayloadSize != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.PayloadSize))
+		i--
+		dAtA[i] = 0x78
+	}
+	if m.VirtioLength != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.VirtioLength))
+		i--
+		dAtA[i] = 0x70
+	}
+	if m.VirtioFwdCount != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.VirtioFwdCount))
+		i--
+		dAtA[i] = 0x68
+	}
+	if m.VirtioBufAlloc != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.VirtioBufAlloc))
+		i--
+		dAtA[i] = 0x60
+	}
+	if m.VirtioFlags != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.VirtioFlags))
+		i--
+		dAtA[i] = 0x58
+	}
+	if m.VirtioOp != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.VirtioOp))
+		i--
+		dAtA[i] = 0x50
+	}
+	if m.VirtioType != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.VirtioType))
+		i--
+		dAtA[i] = 0x48
+	}
+	if m.TransportLength != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.TransportLength))
+		i--
+		dAtA[i] = 0x40
+	}
+	if m.Transport != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Transport))
+		i--
+		dAtA[i] = 0x38
+	}
+	if m.Op != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Op))
+		i--
+		dAtA[i] = 0x30
+	}
+	if m.DstVsockPort != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.DstVsockPort))
+		i--
+		dAtA[i] = 0x28
+	}
+	if m.SrcVsockPort != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.SrcVsockPort))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.DstCID != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.DstCID))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.SrcCID != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.SrcCID))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Timestamp != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.Timestamp))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func (m *SLARP) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil
@@ -14812,6 +15807,15 @@ func (m *File) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.Parent) > 0 {
+		i -= len(m.Parent)
+		copy(dAtA[i:], m.Parent)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.Parent)))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xb2
+	}
 	if len(m.URL) > 0 {
 		i -= len(m.URL)
 		copy(dAtA[i:], m.URL)
@@ -15875,6 +16879,359 @@ func (m *Connection) SizeVT() (n int) {
 	l = len(m.EndReason)
 	if l > 0 {
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	n += len(m.unknownFields)
+	return n
+}
+
+func (m *FlowFeatures) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.TimestampFirst != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.TimestampFirst))
+	}
+	if m.TimestampLast != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.TimestampLast))
+	}
+	if m.Duration != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.Duration))
+	}
+	l = len(m.FlowID)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	l = len(m.SrcIP)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	if m.SrcPort != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.SrcPort))
+	}
+	l = len(m.DstIP)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	if m.DstPort != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.DstPort))
+	}
+	l = len(m.TransportProto)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	if m.FrameFirst != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.FrameFirst))
+	}
+	if m.FrameLast != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.FrameLast))
+	}
+	if m.ActivityTimeout != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.ActivityTimeout))
+	}
+	if m.FwdPackets != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.FwdPackets))
+	}
+	if m.FwdIPBytes != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.FwdIPBytes))
+	}
+	if m.FwdPayloadBytes != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.FwdPayloadBytes))
+	}
+	if m.BwdPackets != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdPackets))
+	}
+	if m.BwdIPBytes != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdIPBytes))
+	}
+	if m.BwdPayloadBytes != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdPayloadBytes))
+	}
+	if m.FwdIPLengthMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdIPLengthMin))
+	}
+	if m.FwdIPLengthMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdIPLengthMax))
+	}
+	if m.FwdIPLengthMean != 0 {
+		n += 10
+	}
+	if m.FwdIPLengthStd != 0 {
+		n += 10
+	}
+	if m.BwdIPLengthMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdIPLengthMin))
+	}
+	if m.BwdIPLengthMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdIPLengthMax))
+	}
+	if m.BwdIPLengthMean != 0 {
+		n += 10
+	}
+	if m.BwdIPLengthStd != 0 {
+		n += 10
+	}
+	if m.IPLengthMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.IPLengthMin))
+	}
+	if m.IPLengthMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.IPLengthMax))
+	}
+	if m.IPLengthMean != 0 {
+		n += 10
+	}
+	if m.IPLengthStd != 0 {
+		n += 10
+	}
+	if m.FwdPayloadLengthMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdPayloadLengthMin))
+	}
+	if m.FwdPayloadLengthMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdPayloadLengthMax))
+	}
+	if m.FwdPayloadLengthMean != 0 {
+		n += 10
+	}
+	if m.FwdPayloadLengthStd != 0 {
+		n += 10
+	}
+	if m.BwdPayloadLengthMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdPayloadLengthMin))
+	}
+	if m.BwdPayloadLengthMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdPayloadLengthMax))
+	}
+	if m.BwdPayloadLengthMean != 0 {
+		n += 10
+	}
+	if m.BwdPayloadLengthStd != 0 {
+		n += 10
+	}
+	if m.PayloadLengthMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.PayloadLengthMin))
+	}
+	if m.PayloadLengthMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.PayloadLengthMax))
+	}
+	if m.PayloadLengthMean != 0 {
+		n += 10
+	}
+	if m.PayloadLengthStd != 0 {
+		n += 10
+	}
+	if m.FwdIATMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdIATMin))
+	}
+	if m.FwdIATMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdIATMax))
+	}
+	if m.FwdIATMean != 0 {
+		n += 10
+	}
+	if m.FwdIATStd != 0 {
+		n += 10
+	}
+	if m.BwdIATMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdIATMin))
+	}
+	if m.BwdIATMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdIATMax))
+	}
+	if m.BwdIATMean != 0 {
+		n += 10
+	}
+	if m.BwdIATStd != 0 {
+		n += 10
+	}
+	if m.FlowIATMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FlowIATMin))
+	}
+	if m.FlowIATMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FlowIATMax))
+	}
+	if m.FlowIATMean != 0 {
+		n += 10
+	}
+	if m.FlowIATStd != 0 {
+		n += 10
+	}
+	if m.FwdFINCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdFINCount))
+	}
+	if m.FwdSYNCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdSYNCount))
+	}
+	if m.FwdRSTCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdRSTCount))
+	}
+	if m.FwdPSHCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdPSHCount))
+	}
+	if m.FwdACKCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdACKCount))
+	}
+	if m.FwdURGCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdURGCount))
+	}
+	if m.FwdECECount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdECECount))
+	}
+	if m.FwdCWRCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdCWRCount))
+	}
+	if m.BwdFINCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdFINCount))
+	}
+	if m.BwdSYNCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdSYNCount))
+	}
+	if m.BwdRSTCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdRSTCount))
+	}
+	if m.BwdPSHCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdPSHCount))
+	}
+	if m.BwdACKCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdACKCount))
+	}
+	if m.BwdURGCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdURGCount))
+	}
+	if m.BwdECECount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdECECount))
+	}
+	if m.BwdCWRCount != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdCWRCount))
+	}
+	if m.FwdHeaderBytes != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdHeaderBytes))
+	}
+	if m.BwdHeaderBytes != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdHeaderBytes))
+	}
+	if m.FwdInitWindow != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdInitWindow))
+	}
+	if m.BwdInitWindow != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdInitWindow))
+	}
+	if m.FwdDataPackets != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdDataPackets))
+	}
+	if m.BwdDataPackets != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdDataPackets))
+	}
+	if m.FwdMinHeaderLength != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdMinHeaderLength))
+	}
+	if m.PayloadBytesPerSecond != 0 {
+		n += 10
+	}
+	if m.PacketsPerSecond != 0 {
+		n += 10
+	}
+	if m.FwdPacketsPerSecond != 0 {
+		n += 10
+	}
+	if m.BwdPacketsPerSecond != 0 {
+		n += 10
+	}
+	if m.DownUpRatio != 0 {
+		n += 10
+	}
+	if m.FwdBulks != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdBulks))
+	}
+	if m.FwdBulkBytesMean != 0 {
+		n += 10
+	}
+	if m.FwdBulkPacketsMean != 0 {
+		n += 10
+	}
+	if m.FwdBulkRate != 0 {
+		n += 10
+	}
+	if m.BwdBulks != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdBulks))
+	}
+	if m.BwdBulkBytesMean != 0 {
+		n += 10
+	}
+	if m.BwdBulkPacketsMean != 0 {
+		n += 10
+	}
+	if m.BwdBulkRate != 0 {
+		n += 10
+	}
+	if m.Subflows != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.Subflows))
+	}
+	if m.SubflowFwdPackets != 0 {
+		n += 10
+	}
+	if m.SubflowFwdBytes != 0 {
+		n += 10
+	}
+	if m.SubflowBwdPackets != 0 {
+		n += 10
+	}
+	if m.SubflowBwdBytes != 0 {
+		n += 10
+	}
+	if m.ActivePeriods != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.ActivePeriods))
+	}
+	if m.ActiveMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.ActiveMin))
+	}
+	if m.ActiveMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.ActiveMax))
+	}
+	if m.ActiveMean != 0 {
+		n += 10
+	}
+	if m.ActiveStd != 0 {
+		n += 10
+	}
+	if m.IdlePeriods != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.IdlePeriods))
+	}
+	if m.IdleMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.IdleMin))
+	}
+	if m.IdleMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.IdleMax))
+	}
+	if m.IdleMean != 0 {
+		n += 10
+	}
+	if m.IdleStd != 0 {
+		n += 10
+	}
+	if m.FwdRetransmissions != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdRetransmissions))
+	}
+	if m.FwdOutOfOrder != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdOutOfOrder))
+	}
+	if m.BwdRetransmissions != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdRetransmissions))
+	}
+	if m.BwdOutOfOrder != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdOutOfOrder))
+	}
+	if m.FwdTTLMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdTTLMin))
+	}
+	if m.FwdTTLMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FwdTTLMax))
+	}
+	if m.BwdTTLMin != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdTTLMin))
+	}
+	if m.BwdTTLMax != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.BwdTTLMax))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -19802,6 +21159,82 @@ func (m *PPPControl) SizeVT() (n int) {
 	return n
 }
 
+func (m *VSOCK) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Timestamp != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.Timestamp))
+	}
+	if m.SrcCID != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.SrcCID))
+	}
+	if m.DstCID != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.DstCID))
+	}
+	if m.SrcVsockPort != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.SrcVsockPort))
+	}
+	if m.DstVsockPort != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.DstVsockPort))
+	}
+	if m.Op != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.Op))
+	}
+	if m.Transport != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.Transport))
+	}
+	if m.TransportLength != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.TransportLength))
+	}
+	if m.VirtioType != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.VirtioType))
+	}
+	if m.VirtioOp != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.VirtioOp))
+	}
+	if m.VirtioFlags != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.VirtioFlags))
+	}
+	if m.VirtioBufAlloc != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.VirtioBufAlloc))
+	}
+	if m.VirtioFwdCount != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.VirtioFwdCount))
+	}
+	if m.VirtioLength != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.VirtioLength))
+	}
+	if m.PayloadSize != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.PayloadSize))
+	}
+	if m.FrameNumber != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.FrameNumber))
+	}
+	l = len(m.SrcIP)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	l = len(m.DstIP)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	if m.SrcPort != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.SrcPort))
+	}
+	if m.DstPort != 0 {
+		n += 2 + protohelpers.SizeOfVarint(uint64(m.DstPort))
+	}
+	l = len(m.FlowID)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	n += len(m.unknownFields)
+	return n
+}
+
 func (m *SLARP) SizeVT() (n int) {
 	if m == nil {
 		return 0
@@ -22225,6 +23658,10 @@ func (m *File) SizeVT() (n int) {
 	if l > 0 {
 		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
+	l = len(m.Parent)
+	if l > 0 {
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
 	n += len(m.unknownFields)
 	return n
 }
@@ -24593,6 +26030,1960 @@ func (m *Connection) UnmarshalVT(dAtA []byte) error {
 			}
 			m.EndReason = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.unknownFields = append(m.unknownFields, dAtA[iNdEx:iNdEx+skippy]...)
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *FlowFeatures) UnmarshalVT(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return protohelpers.ErrIntOverflow
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: FlowFeatures: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: FlowFeatures: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TimestampFirst", wireType)
+			}
+			m.TimestampFirst = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TimestampFirst |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TimestampLast", wireType)
+			}
+			m.TimestampLast = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TimestampLast |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Duration", wireType)
+			}
+			m.Duration = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Duration |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FlowID", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.FlowID = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SrcIP", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.SrcIP = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SrcPort", wireType)
+			}
+			m.SrcPort = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.SrcPort |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DstIP", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.DstIP = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 8:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DstPort", wireType)
+			}
+			m.DstPort = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DstPort |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 9:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TransportProto", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.TransportProto = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 10:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FrameFirst", wireType)
+			}
+			m.FrameFirst = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FrameFirst |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 11:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FrameLast", wireType)
+			}
+			m.FrameLast = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FrameLast |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 12:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ActivityTimeout", wireType)
+			}
+			m.ActivityTimeout = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ActivityTimeout |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 13:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdPackets", wireType)
+			}
+			m.FwdPackets = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdPackets |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 14:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdIPBytes", wireType)
+			}
+			m.FwdIPBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdIPBytes |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 15:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdPayloadBytes", wireType)
+			}
+			m.FwdPayloadBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdPayloadBytes |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 16:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdPackets", wireType)
+			}
+			m.BwdPackets = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdPackets |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 17:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdIPBytes", wireType)
+			}
+			m.BwdIPBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdIPBytes |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 18:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdPayloadBytes", wireType)
+			}
+			m.BwdPayloadBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdPayloadBytes |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 19:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdIPLengthMin", wireType)
+			}
+			m.FwdIPLengthMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdIPLengthMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 20:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdIPLengthMax", wireType)
+			}
+			m.FwdIPLengthMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdIPLengthMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 21:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdIPLengthMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdIPLengthMean = float64(math.Float64frombits(v))
+		case 22:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdIPLengthStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdIPLengthStd = float64(math.Float64frombits(v))
+		case 23:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdIPLengthMin", wireType)
+			}
+			m.BwdIPLengthMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdIPLengthMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 24:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdIPLengthMax", wireType)
+			}
+			m.BwdIPLengthMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdIPLengthMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 25:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdIPLengthMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdIPLengthMean = float64(math.Float64frombits(v))
+		case 26:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdIPLengthStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdIPLengthStd = float64(math.Float64frombits(v))
+		case 27:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field IPLengthMin", wireType)
+			}
+			m.IPLengthMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.IPLengthMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 28:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field IPLengthMax", wireType)
+			}
+			m.IPLengthMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.IPLengthMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 29:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field IPLengthMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.IPLengthMean = float64(math.Float64frombits(v))
+		case 30:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field IPLengthStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.IPLengthStd = float64(math.Float64frombits(v))
+		case 31:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdPayloadLengthMin", wireType)
+			}
+			m.FwdPayloadLengthMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdPayloadLengthMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 32:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdPayloadLengthMax", wireType)
+			}
+			m.FwdPayloadLengthMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdPayloadLengthMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 33:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdPayloadLengthMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdPayloadLengthMean = float64(math.Float64frombits(v))
+		case 34:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdPayloadLengthStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdPayloadLengthStd = float64(math.Float64frombits(v))
+		case 35:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdPayloadLengthMin", wireType)
+			}
+			m.BwdPayloadLengthMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdPayloadLengthMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 36:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdPayloadLengthMax", wireType)
+			}
+			m.BwdPayloadLengthMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdPayloadLengthMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 37:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdPayloadLengthMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdPayloadLengthMean = float64(math.Float64frombits(v))
+		case 38:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdPayloadLengthStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdPayloadLengthStd = float64(math.Float64frombits(v))
+		case 39:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PayloadLengthMin", wireType)
+			}
+			m.PayloadLengthMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.PayloadLengthMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 40:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PayloadLengthMax", wireType)
+			}
+			m.PayloadLengthMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.PayloadLengthMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 41:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PayloadLengthMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.PayloadLengthMean = float64(math.Float64frombits(v))
+		case 42:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PayloadLengthStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.PayloadLengthStd = float64(math.Float64frombits(v))
+		case 43:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdIATMin", wireType)
+			}
+			m.FwdIATMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdIATMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 44:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdIATMax", wireType)
+			}
+			m.FwdIATMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdIATMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 45:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdIATMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdIATMean = float64(math.Float64frombits(v))
+		case 46:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdIATStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdIATStd = float64(math.Float64frombits(v))
+		case 47:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdIATMin", wireType)
+			}
+			m.BwdIATMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdIATMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 48:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdIATMax", wireType)
+			}
+			m.BwdIATMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdIATMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 49:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdIATMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdIATMean = float64(math.Float64frombits(v))
+		case 50:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdIATStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdIATStd = float64(math.Float64frombits(v))
+		case 51:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FlowIATMin", wireType)
+			}
+			m.FlowIATMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FlowIATMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 52:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FlowIATMax", wireType)
+			}
+			m.FlowIATMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FlowIATMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 53:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FlowIATMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FlowIATMean = float64(math.Float64frombits(v))
+		case 54:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FlowIATStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FlowIATStd = float64(math.Float64frombits(v))
+		case 55:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdFINCount", wireType)
+			}
+			m.FwdFINCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdFINCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 56:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdSYNCount", wireType)
+			}
+			m.FwdSYNCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdSYNCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 57:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdRSTCount", wireType)
+			}
+			m.FwdRSTCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdRSTCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 58:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdPSHCount", wireType)
+			}
+			m.FwdPSHCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdPSHCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 59:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdACKCount", wireType)
+			}
+			m.FwdACKCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdACKCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 60:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdURGCount", wireType)
+			}
+			m.FwdURGCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdURGCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 61:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdECECount", wireType)
+			}
+			m.FwdECECount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdECECount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 62:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdCWRCount", wireType)
+			}
+			m.FwdCWRCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdCWRCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 63:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdFINCount", wireType)
+			}
+			m.BwdFINCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdFINCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 64:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdSYNCount", wireType)
+			}
+			m.BwdSYNCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdSYNCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 65:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdRSTCount", wireType)
+			}
+			m.BwdRSTCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdRSTCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 66:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdPSHCount", wireType)
+			}
+			m.BwdPSHCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdPSHCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 67:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdACKCount", wireType)
+			}
+			m.BwdACKCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdACKCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 68:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdURGCount", wireType)
+			}
+			m.BwdURGCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdURGCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 69:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdECECount", wireType)
+			}
+			m.BwdECECount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdECECount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 70:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdCWRCount", wireType)
+			}
+			m.BwdCWRCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdCWRCount |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 71:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdHeaderBytes", wireType)
+			}
+			m.FwdHeaderBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdHeaderBytes |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 72:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdHeaderBytes", wireType)
+			}
+			m.BwdHeaderBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdHeaderBytes |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 73:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdInitWindow", wireType)
+			}
+			m.FwdInitWindow = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdInitWindow |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 74:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdInitWindow", wireType)
+			}
+			m.BwdInitWindow = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdInitWindow |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 75:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdDataPackets", wireType)
+			}
+			m.FwdDataPackets = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdDataPackets |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 76:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdDataPackets", wireType)
+			}
+			m.BwdDataPackets = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdDataPackets |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 77:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdMinHeaderLength", wireType)
+			}
+			m.FwdMinHeaderLength = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdMinHeaderLength |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 78:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PayloadBytesPerSecond", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.PayloadBytesPerSecond = float64(math.Float64frombits(v))
+		case 79:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PacketsPerSecond", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.PacketsPerSecond = float64(math.Float64frombits(v))
+		case 80:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdPacketsPerSecond", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdPacketsPerSecond = float64(math.Float64frombits(v))
+		case 81:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdPacketsPerSecond", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdPacketsPerSecond = float64(math.Float64frombits(v))
+		case 82:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DownUpRatio", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.DownUpRatio = float64(math.Float64frombits(v))
+		case 83:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdBulks", wireType)
+			}
+			m.FwdBulks = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdBulks |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 84:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdBulkBytesMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdBulkBytesMean = float64(math.Float64frombits(v))
+		case 85:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdBulkPacketsMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdBulkPacketsMean = float64(math.Float64frombits(v))
+		case 86:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdBulkRate", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.FwdBulkRate = float64(math.Float64frombits(v))
+		case 87:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdBulks", wireType)
+			}
+			m.BwdBulks = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdBulks |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 88:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdBulkBytesMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdBulkBytesMean = float64(math.Float64frombits(v))
+		case 89:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdBulkPacketsMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdBulkPacketsMean = float64(math.Float64frombits(v))
+		case 90:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdBulkRate", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.BwdBulkRate = float64(math.Float64frombits(v))
+		case 91:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subflows", wireType)
+			}
+			m.Subflows = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Subflows |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 92:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SubflowFwdPackets", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.SubflowFwdPackets = float64(math.Float64frombits(v))
+		case 93:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SubflowFwdBytes", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.SubflowFwdBytes = float64(math.Float64frombits(v))
+		case 94:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SubflowBwdPackets", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.SubflowBwdPackets = float64(math.Float64frombits(v))
+		case 95:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SubflowBwdBytes", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.SubflowBwdBytes = float64(math.Float64frombits(v))
+		case 96:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ActivePeriods", wireType)
+			}
+			m.ActivePeriods = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ActivePeriods |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 97:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ActiveMin", wireType)
+			}
+			m.ActiveMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ActiveMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 98:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ActiveMax", wireType)
+			}
+			m.ActiveMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ActiveMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 99:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ActiveMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.ActiveMean = float64(math.Float64frombits(v))
+		case 100:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ActiveStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.ActiveStd = float64(math.Float64frombits(v))
+		case 101:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field IdlePeriods", wireType)
+			}
+			m.IdlePeriods = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.IdlePeriods |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 102:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field IdleMin", wireType)
+			}
+			m.IdleMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.IdleMin |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 103:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field IdleMax", wireType)
+			}
+			m.IdleMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.IdleMax |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 104:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field IdleMean", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.IdleMean = float64(math.Float64frombits(v))
+		case 105:
+			if wireType != 1 {
+				return fmt.Errorf("proto: wrong wireType = %d for field IdleStd", wireType)
+			}
+			var v uint64
+			if (iNdEx + 8) > l {
+				return io.ErrUnexpectedEOF
+			}
+			v = uint64(binary.LittleEndian.Uint64(dAtA[iNdEx:]))
+			iNdEx += 8
+			m.IdleStd = float64(math.Float64frombits(v))
+		case 106:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdRetransmissions", wireType)
+			}
+			m.FwdRetransmissions = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdRetransmissions |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 107:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdOutOfOrder", wireType)
+			}
+			m.FwdOutOfOrder = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdOutOfOrder |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 108:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdRetransmissions", wireType)
+			}
+			m.BwdRetransmissions = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdRetransmissions |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 109:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdOutOfOrder", wireType)
+			}
+			m.BwdOutOfOrder = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdOutOfOrder |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 110:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdTTLMin", wireType)
+			}
+			m.FwdTTLMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdTTLMin |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 111:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FwdTTLMax", wireType)
+			}
+			m.FwdTTLMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FwdTTLMax |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 112:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdTTLMin", wireType)
+			}
+			m.BwdTTLMin = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdTTLMin |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 113:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BwdTTLMax", wireType)
+			}
+			m.BwdTTLMax = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BwdTTLMax |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
@@ -50371,6 +53762,495 @@ func (m *PPPControl) UnmarshalVT(dAtA []byte) error {
 	}
 	return nil
 }
+func (m *VSOCK) UnmarshalVT(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return protohelpers.ErrIntOverflow
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: VSOCK: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: VSOCK: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Timestamp", wireType)
+			}
+			m.Timestamp = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Timestamp |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SrcCID", wireType)
+			}
+			m.SrcCID = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.SrcCID |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DstCID", wireType)
+			}
+			m.DstCID = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DstCID |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SrcVsockPort", wireType)
+			}
+			m.SrcVsockPort = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.SrcVsockPort |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DstVsockPort", wireType)
+			}
+			m.DstVsockPort = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DstVsockPort |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Op", wireType)
+			}
+			m.Op = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Op |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 7:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Transport", wireType)
+			}
+			m.Transport = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Transport |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 8:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TransportLength", wireType)
+			}
+			m.TransportLength = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TransportLength |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VirtioType", wireType)
+			}
+			m.VirtioType = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.VirtioType |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 10:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VirtioOp", wireType)
+			}
+			m.VirtioOp = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.VirtioOp |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 11:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VirtioFlags", wireType)
+			}
+			m.VirtioFlags = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.VirtioFlags |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 12:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VirtioBufAlloc", wireType)
+			}
+			m.VirtioBufAlloc = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.VirtioBufAlloc |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 13:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VirtioFwdCount", wireType)
+			}
+			m.VirtioFwdCount = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.VirtioFwdCount |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 14:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VirtioLength", wireType)
+			}
+			m.VirtioLength = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.VirtioLength |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 15:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PayloadSize", wireType)
+			}
+			m.PayloadSize = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.PayloadSize |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 16:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FrameNumber", wireType)
+			}
+			m.FrameNumber = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FrameNumber |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 17:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SrcIP", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.SrcIP = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 18:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DstIP", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.DstIP = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 19:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SrcPort", wireType)
+			}
+			m.SrcPort = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.SrcPort |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 20:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DstPort", wireType)
+			}
+			m.DstPort = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DstPort |= int32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 21:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FlowID", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.FlowID = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.unknownFields = append(m.unknownFields, dAtA[iNdEx:iNdEx+skippy]...)
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
 func (m *SLARP) UnmarshalVT(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -67010,6 +70890,38 @@ func (m *File) UnmarshalVT(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			m.URL = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 22:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Parent", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Parent = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex

@@ -57,7 +57,7 @@ var subMessageTypes = []string{
 var inventories = map[string]bool{"Software": true, "Service": true}
 
 var flowModels = map[string]bool{
-	"Flow": true, "Connection": true, "LinkFlow": true, "NetworkFlow": true, "TransportFlow": true,
+	"Flow": true, "Connection": true, "LinkFlow": true, "NetworkFlow": true, "TransportFlow": true, "FlowFeatures": true,
 }
 
 // packetContext lists the fields every single-packet record must carry.

@@ -33,6 +33,7 @@ import (
 	engine "github.com/netcap/netcap/capture"
 	"github.com/netcap/netcap/decoder"
 	ncio "github.com/netcap/netcap/io"
+	ncparquet "github.com/netcap/netcap/io/parquet"
 	"github.com/netcap/netcap/types"
 )
 
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		overwrite     = fs.Bool("overwrite", false, "allow -out to name a folder that exists (its record and pcap files are removed)")
 		batch         = fs.Int("batch", 256, "packets per batch handed to the workers (a batch also ends at 1MiB of packet bytes)")
 		csv           = fs.Bool("csv", false, "write CSV files (<Type>.csv.gz) instead of protobuf (<Type>.ncap.gz)")
+		parquet       = fs.Bool("parquet", false, "write Parquet files (<Type>.parquet, zstd) instead of protobuf (<Type>.ncap.gz), for pandas, DuckDB, Spark (docs/parquet.md)")
+		parquetRows   = fs.Int("parquet-rows", ncparquet.DefaultRowGroupRows, "most rows of one Parquet row group: each record type holds up to one group in memory")
 		compress      = fs.Bool("compress", true, "gzip the output files")
 		decoders      = fs.Bool("decoders", false, "list the record types and their fields, then exit")
 		ignoreUnknown = fs.Bool("ignore-unknown", false, "do not write unknown.pcap (unknown packets are still counted)")
@@ -104,6 +107,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "net capture: -batch %d: must be at least 1\n", *batch)
 		return 2
 	}
+	if *parquet && *csv {
+		fmt.Fprintln(stderr, "net capture: -parquet and -csv both choose the output format: give one")
+		return 2
+	}
+	if *parquetRows < 1 {
+		fmt.Fprintf(stderr, "net capture: -parquet-rows %d: must be at least 1\n", *parquetRows)
+		return 2
+	}
 	read, iface := ef.Read, ef.Iface
 	if *out == "" {
 		if iface != "" {
@@ -117,7 +128,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Input.BatchSize = *batch
-	cfg.Output = engine.OutputConfig{Dir: *out, CSV: *csv, Compress: *compress, IgnoreUnknown: *ignoreUnknown, Version: netcap.Version}
+	cfg.Output = engine.OutputConfig{Dir: *out, CSV: *csv, Compress: *compress, IgnoreUnknown: *ignoreUnknown, Version: netcap.Version,
+		Parquet: *parquet, ParquetRows: *parquetRows}
 	if engineflags.Inspected("net capture", cfg, liveOpts) {
 		return 0
 	}
@@ -210,7 +222,7 @@ func checkOut(dir string, overwrite bool) error {
 		for _, e := range entries {
 			n := e.Name()
 			if strings.HasSuffix(n, ".ncap.gz") || strings.HasSuffix(n, ".ncap") || strings.HasSuffix(n, ".csv.gz") ||
-				strings.HasSuffix(n, ".csv") || strings.HasSuffix(n, ".pcap") {
+				strings.HasSuffix(n, ".csv") || strings.HasSuffix(n, ".pcap") || strings.HasSuffix(n, ncparquet.Ext) {
 				os.Remove(filepath.Join(dir, n))
 			}
 		}

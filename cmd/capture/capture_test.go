@@ -65,11 +65,22 @@ func TestFlags(t *testing.T) {
 		{"smallest memcap", []string{"-read", capture, "-memcap", "1M", "-out", filepath.Join(dir, "o9"), "-quiet"}, 0, ""},
 		{"help", []string{"-h"}, 0, "usage: net capture -read traffic.pcap"},
 		{"help names -iface", []string{"-h"}, 0, "net capture -iface eth0"},
+		{"help names -parquet", []string{"-h"}, 0, "-parquet"},
+		{"parquet and csv", []string{"-read", capture, "-parquet", "-csv", "-out", filepath.Join(dir, "o10")}, 2, "-parquet and -csv both choose the output format"},
+		{"parquet rows zero", []string{"-read", capture, "-parquet", "-parquet-rows", "0", "-out", filepath.Join(dir, "o11")}, 2, "-parquet-rows 0: must be at least 1"},
+		{"parquet", []string{"-read", capture, "-parquet", "-out", filepath.Join(dir, "o12"), "-quiet"}, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run(tt.args, &stdout, &stderr)
+			if tt.name == "parquet" {
+				pq, _ := filepath.Glob(filepath.Join(dir, "o12", "*.parquet"))
+				gz, _ := filepath.Glob(filepath.Join(dir, "o12", "*.ncap.gz"))
+				if len(pq) == 0 || len(gz) != 0 {
+					t.Errorf("-parquet wrote %d .parquet and %d .ncap.gz files", len(pq), len(gz))
+				}
+			}
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, stderr.String())
 			}

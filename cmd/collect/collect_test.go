@@ -696,3 +696,12 @@ func TestMaxStreamBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestParquetRowsRefused: -parquet-rows below 1 is refused in one line.
+func TestParquetRowsRefused(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run([]string{"-out", t.TempDir(), "-parquet", "-parquet-rows", "0"}, &stderr)
+	if msg := stderr.String(); code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "-parquet-rows 0") {
+		t.Errorf("status %d, %q; want status 2 and one line", code, msg)
+	}
+}

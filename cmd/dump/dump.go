@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/netcap/netcap/internal/cli"
 	"github.com/netcap/netcap/internal/wirecheck"
 	ncio "github.com/netcap/netcap/io"
+	ncparquet "github.com/netcap/netcap/io/parquet"
 	"github.com/netcap/netcap/types"
 )
 
@@ -48,6 +50,9 @@ type options struct {
 	table     bool
 	structure bool
 	limit     int
+	parquet   bool
+	out       string
+	rows      int
 }
 
 const usageText = `usage: net dump -read <Type>.ncap.gz [flags]
@@ -70,6 +75,7 @@ examples:
   net dump -read traffic.net/TCP.ncap.gz -select Timestamp,SrcPort,DstPort -tsv -utc
   net dump -read traffic.net/DNS.ncap.gz -json | jq .
   net dump -read traffic.net/TCP.ncap.gz -table -limit 20
+  net dump -read traffic.net/TCP.ncap.gz -parquet -out TCP.parquet
 
 flags:
 `
@@ -89,6 +95,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.table, "table", false, "aligned columns for reading in a terminal (long cells are cut with …)")
 	fs.BoolVar(&o.structure, "struct", false, "each record as protobuf text, several lines per record (lists cut at 1000 elements, nesting at 8 levels)")
 	fs.IntVar(&o.limit, "limit", 0, "stop after `N` records (0: all)")
+	fs.BoolVar(&o.parquet, "parquet", false, "convert the records into a Parquet file (-out), as net capture -parquet writes them (docs/parquet.md)")
+	fs.StringVar(&o.out, "out", "", "the Parquet `file` that -parquet writes (replaced if it exists)")
+	fs.IntVar(&o.rows, "parquet-rows", ncparquet.DefaultRowGroupRows, "most rows of one Parquet row group")
 	cli.Alias(fs, "r", "read", "the original netcap's name")
 	cli.Alias(fs, "struc", "struct", "the original netcap's name")
 	fs.Usage = func() {
@@ -167,6 +176,20 @@ func (o *options) check() error {
 			return errors.New("-tsv and -sep set the CSV separator; they do not apply to -json, -table or -struct")
 		}
 	}
+	if o.parquet {
+		switch {
+		case o.out == "":
+			return errors.New("-parquet writes a file: give it with -out, e.g. -out TCP.parquet")
+		case o.fields || o.header || modes > 0 || o.selection != "" || o.sep != "":
+			return errors.New("-parquet writes every field of every record to -out; it does not combine with -fields, -header, -json, -table, -struct, -select, -sep or -tsv")
+		case o.rows < 1:
+			return fmt.Errorf("-parquet-rows %d: must be at least 1", o.rows)
+		case filepath.Clean(o.out) == filepath.Clean(o.read):
+			return fmt.Errorf("-out %s is the -read file: give another name", o.out)
+		}
+	} else if o.out != "" {
+		return errors.New("-out names the file of -parquet; the other outputs go to stdout (add -parquet, or redirect with >)")
+	}
 	if o.selection != "" && o.structure {
 		return errors.New("-select does not apply to -struct, which prints whole records; use -table -select ... instead")
 	}
@@ -225,6 +248,14 @@ func dump(r *ncio.Reader, o *options, out *output, stderr io.Writer) int {
 
 	var rd renderer
 	switch {
+	case o.parquet:
+		h := proto.Clone(r.Header()).(*types.Header)
+		w, err := ncparquet.Create(o.out, h.Type, h, ncparquet.Options{RowGroupRows: o.rows})
+		if err != nil {
+			fmt.Fprintf(stderr, "net dump: %v\n", err)
+			return 1
+		}
+		rd = &parquetRenderer{w: w, out: out}
 	case o.json:
 		rd = &jsonRenderer{out: out, format: &format}
 	case o.table:
@@ -268,21 +299,33 @@ func dump(r *ncio.Reader, o *options, out *output, stderr io.Writer) int {
 		}
 	}
 	rd.end()
+	if p, ok := rd.(*parquetRenderer); ok && p.err != nil {
+		fmt.Fprintf(stderr, "net dump: %v\n", p.err)
+		return 1
+	}
 	// Stdout is flushed before the error line so the two appear in order; a
 	// write error is left in out for run to report.
 	if (readErr == nil && damage == nil) || out.flush() != nil {
 		return 0
 	}
 	if damage != nil {
-		fmt.Fprintf(stderr, "net dump: %s: record %d is damaged, not printed: %v; the %s before it %s printed (net util -check %s looks at the whole file)\n", o.read, n+1, damage, records(n), were(n), o.read)
+		fmt.Fprintf(stderr, "net dump: %s: record %d is damaged, not %s: %v; the %s before it %s %s (net util -check %s looks at the whole file)\n", o.read, n+1, o.done(), damage, records(n), were(n), o.done(), o.read)
 		return 1
 	}
 	if errors.Is(readErr, ncio.ErrTruncated) {
-		fmt.Fprintf(stderr, "net dump: %s is truncated: it ends inside record %d (a killed net capture, a full disk or a partial copy); the %s before the cut %s printed\n", o.read, n+1, records(n), were(n))
+		fmt.Fprintf(stderr, "net dump: %s is truncated: it ends inside record %d (a killed net capture, a full disk or a partial copy); the %s before the cut %s %s\n", o.read, n+1, records(n), were(n), o.done())
 		return 1
 	}
-	fmt.Fprintf(stderr, "net dump: %v; the %s before it %s printed\n", readErr, records(n), were(n))
+	fmt.Fprintf(stderr, "net dump: %v; the %s before it %s %s\n", readErr, records(n), were(n), o.done())
 	return 1
+}
+
+// done says what became of the records read, for the error messages.
+func (o *options) done() string {
+	if o.parquet {
+		return "written to " + o.out
+	}
+	return "printed"
 }
 
 // records says how many records were read, for the error messages.
@@ -460,3 +503,27 @@ func (s *structRenderer) record(m protoreflect.Message) {
 }
 
 func (s *structRenderer) end() {}
+
+// parquetRenderer writes the records into a Parquet file (-parquet -out);
+// it keeps the first error for dump to report, and stops the loop with it.
+type parquetRenderer struct {
+	w   *ncparquet.Writer
+	out *output
+	err error
+}
+
+func (p *parquetRenderer) record(m protoreflect.Message) {
+	if p.err == nil {
+		p.err = p.w.Write(m.Interface())
+	}
+	if p.err != nil && p.out.err == nil {
+		// Ends the record loop; dump reports p.err, not this.
+		p.out.err = p.err
+	}
+}
+
+func (p *parquetRenderer) end() {
+	if err := p.w.Close(); p.err == nil {
+		p.err = err
+	}
+}

@@ -14,9 +14,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/netcap/netcap/decoder"
 	"github.com/netcap/netcap/internal/cli"
 	ncio "github.com/netcap/netcap/io"
+	ncparquet "github.com/netcap/netcap/io/parquet"
 	lab "github.com/netcap/netcap/label"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Run runs "net label" with args and returns the exit code: 0 on success, 1
@@ -30,9 +33,10 @@ func Run(args []string) int {
 const usageText = `usage: net label -read <capture folder> -alerts eve.json|fast.log [-tz zone] -out <folder> [flags]
        net label -read <capture folder> -attacks attacks.yml -out <folder> [flags]
 
-Writes every record of the folder net capture wrote once, as <Type>_labeled.csv.gz,
-with a last column "label": the matching alert's classification (its signature
-when it has none, or with -description), or "normal" when nothing matched.
+Writes every record of the folder net capture wrote once, as <Type>_labeled.csv.gz
+(or, with -parquet, <Type>_labeled.parquet), with a last column "label": the
+matching alert's classification (its signature when it has none, or with
+-description), or "normal" when nothing matched.
 
 Matching, per record type:
   Connection, Flow and stream records (HTTP, TLSClientHello, TLSServerHello, SSH,
@@ -85,6 +89,8 @@ examples:
   net label -read traffic_ncap -alerts fast.log -tz UTC -out traffic_labeled
   net label -read traffic_ncap -attacks attacks.yml -out traffic_labeled
   net label -read traffic_ncap -alerts eve.json -collect -description -csv-sep "\t" -out traffic_labeled
+  net label -read traffic_ncap -alerts eve.json -parquet -drop-identifiers -out dataset
+      (dataset/FlowFeatures_labeled.parquet: a row per connection, its features and label: docs/parquet.md)
 
 flags:
 `
@@ -98,6 +104,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		exclude = fs.String("exclude", "", "comma-separated `classifications` (or signatures) whose alerts are ignored, e.g. \"Not Suspicious Traffic,Unknown Traffic\"")
 		sep     = fs.String("csv-sep", ",", "CSV column `separator`; \\t for TSV")
 		quiet   = fs.Bool("quiet", false, "no summary")
+		drop    = fs.String("drop", "", "comma-separated `fields` left out of every output file (for a dataset: what a model must not learn from)")
+		dropIDs = fs.Bool("drop-identifiers", false, "leave out the fields that name a host, a connection or a moment: "+strings.Join(lab.Identifiers, ", "))
 	)
 	fs.StringVar(&cfg.Read, "read", "", "`folder` of record files written by net capture (required)")
 	fs.StringVar(&cfg.Alerts, "alerts", "", "Suricata alert `file`: EVE JSON (eve.json) or fast.log, told apart by content")
@@ -107,6 +115,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Collect, "collect", false, "label with every matching label joined by \" | \" (default: the most severe alert)")
 	fs.BoolVar(&cfg.Description, "description", false, "label with the alert's signature text (attack name and MITRE id) instead of its classification (category)")
 	fs.BoolVar(&cfg.UTC, "utc", false, "write timestamps as RFC 3339 UTC text instead of Unix nanoseconds")
+	fs.BoolVar(&cfg.Parquet, "parquet", false, "write <Type>_labeled.parquet (the records' typed columns, then label) instead of CSV, for pandas, DuckDB, Spark (docs/parquet.md)")
+	fs.IntVar(&cfg.ParquetRows, "parquet-rows", ncparquet.DefaultRowGroupRows, "most rows of one Parquet row group")
 	fs.IntVar(&cfg.Workers, "workers", 0, "record files labelled at once (default: number of CPUs)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -146,6 +156,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.Sep == "" || strings.ContainsAny(cfg.Sep, "\"\r\n") {
 		fmt.Fprintf(stderr, "net label: -csv-sep %q: a separator must not be empty or hold a quote or a line break\n", cfg.Sep)
 		return 2
+	}
+	if cfg.ParquetRows < 1 {
+		fmt.Fprintf(stderr, "net label: -parquet-rows %d: must be at least 1\n", cfg.ParquetRows)
+		return 2
+	}
+	if cfg.Parquet && (cfg.UTC || cfg.Sep != ",") {
+		fmt.Fprintln(stderr, "net label: -utc and -csv-sep shape CSV text; -parquet writes typed columns (timestamps as TIMESTAMP): drop them")
+		return 2
+	}
+	if *dropIDs {
+		cfg.Drop = append(cfg.Drop, lab.Identifiers...)
+	}
+	for _, x := range strings.Split(*drop, ",") {
+		if x = strings.TrimSpace(x); x == "" {
+			continue
+		}
+		if !anyRecordHas(x) {
+			fmt.Fprintf(stderr, "net label: -drop %s: no record type has this field (net capture -decoders lists them)\n", x)
+			return 2
+		}
+		cfg.Drop = append(cfg.Drop, x)
 	}
 	for _, x := range strings.Split(*exclude, ",") {
 		if x = strings.TrimSpace(x); x != "" {
@@ -261,4 +292,14 @@ func cell(s string) string {
 		n++
 	}
 	return b.String()
+}
+
+// anyRecordHas reports whether a record type has a field of that name.
+func anyRecordHas(name string) bool {
+	for _, t := range decoder.RecordTypes() {
+		if md := ncio.MessageDescriptor(t); md != nil && md.Fields().ByName(protoreflect.Name(name)) != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -34,6 +34,14 @@ entities with an Inform message saying how many were left out (Maltego does
 not pass its slider to local transforms: set -limit in the parameters). Only
 the record types a transform needs are read.
 
+The transforms over application records (toSoftwareProducts, toServices,
+toCredentialsByService, toFiles, toMail*, toSSH*, toHTTPCookies,
+toHTTPParameters, toFTP*) give each value every distinct property its records
+carry (banner, HASSH, cookie values, ...; at most 32 each, the smallest,
+"..." after).
+toCredentialsByService puts the clear-text password into the property
+"password": the graph, and every saved copy of it, holds the passwords.
+
 toDevices: source MACs with "vendor" from an OUI list read at run time (-oui,
 $NETCAP_OUI_FILE, else /usr/share/ieee-data/oui.csv, else Wireshark's manuf;
 none: empty vendor and a PartialError) and "hostname" from DHCP option 12.

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -167,6 +168,9 @@ func TestDocsNameEveryTransform(t *testing.T) {
 		if !strings.Contains(section, tr.Name) {
 			t.Errorf("docs/maltego.md does not name transform %s", tr.Name)
 		}
+	}
+	if want := fmt.Sprintf("There are %d transforms", len(maltego.Transforms)); !strings.Contains(strings.Join(strings.Fields(section), " "), want) {
+		t.Errorf("docs/maltego.md does not say %q", want)
 	}
 }
 

@@ -111,6 +111,7 @@ func TestCommandsShareFlags(t *testing.T) {
 		{"conn-timeout", []string{"-read", loopback, "-conn-timeout", "30"}, []string{"-read", loopback, "-conn-timeout", "soon"}, "want a duration such as 30s or 5m, or seconds such as 30"},
 		{"flow-timeout", []string{"-read", loopback, "-flow-timeout", "2m"}, []string{"-read", loopback, "-flow-timeout", "-5"}, "want 0 or more"},
 		{"close-delay", []string{"-read", loopback, "-close-delay", "1.5"}, []string{"-read", loopback, "-close-delay", "NaN"}, "want a duration such as 30s or 5m"},
+		{"activity-timeout", []string{"-read", loopback, "-activity-timeout", "2.5"}, []string{"-read", loopback, "-activity-timeout", "later"}, "want a duration such as 30s or 5m"},
 		{"stream-memory", []string{"-read", loopback, "-stream-memory", "1000000"}, []string{"-read", loopback, "-stream-memory", "-1"}, "-stream-memory -1: must be at least 0"},
 		{"max-connections", []string{"-read", loopback, "-max-connections", "100"}, []string{"-read", loopback, "-max-connections", "0"}, "-max-connections 0: must be at least 1"},
 		{"memcap", []string{"-read", loopback, "-memcap", "64MiB"}, []string{"-read", loopback, "-memcap", "lots"}, "-memcap lots: want a size such as 512MiB"},

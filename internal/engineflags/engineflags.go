@@ -46,6 +46,7 @@ type Flags struct {
 	ConnTimeout      time.Duration
 	FlowTimeout      time.Duration
 	CloseDelay       time.Duration
+	ActivityTimeout  time.Duration
 	StreamMemory     int64
 	MaxConnections   int
 	MemCap           string
@@ -59,18 +60,19 @@ type Flags struct {
 func Register(fs *flag.FlagSet, s Setup) *Flags {
 	d := decoder.DefaultOptions()
 	f := &Flags{
-		Promisc:        true,
-		Snaplen:        1514,
-		BufferMB:       16,
-		Workers:        runtime.NumCPU(),
-		Entropy:        s.Entropy,
-		ConnTimeout:    d.ConnTimeout,
-		FlowTimeout:    d.FlowTimeout,
-		CloseDelay:     d.CloseDelay,
-		StreamMemory:   d.StreamMemory,
-		MaxConnections: d.MaxConnections,
-		MemCap:         cli.FormatSize(capture.DefaultMemCap()),
-		MaxFileSize:    cli.FormatSize(decoder.DefaultMaxFileSize),
+		Promisc:         true,
+		Snaplen:         1514,
+		BufferMB:        16,
+		Workers:         runtime.NumCPU(),
+		Entropy:         s.Entropy,
+		ConnTimeout:     d.ConnTimeout,
+		FlowTimeout:     d.FlowTimeout,
+		CloseDelay:      d.CloseDelay,
+		ActivityTimeout: d.ActivityTimeout,
+		StreamMemory:    d.StreamMemory,
+		MaxConnections:  d.MaxConnections,
+		MemCap:          cli.FormatSize(capture.DefaultMemCap()),
+		MaxFileSize:     cli.FormatSize(decoder.DefaultMaxFileSize),
 	}
 	readUsage := s.ReadUsage
 	if readUsage == "" {
@@ -89,6 +91,7 @@ func Register(fs *flag.FlagSet, s Setup) *Flags {
 	fs.Var((*seconds)(&f.ConnTimeout), "conn-timeout", "end a TCP connection idle for `duration` in packet time (5m, or in seconds: 300); 0: never")
 	fs.Var((*seconds)(&f.FlowTimeout), "flow-timeout", "end a UDP, ICMP or other flow idle for `duration` in packet time (1m, or in seconds: 60); 0: never")
 	fs.Var((*seconds)(&f.CloseDelay), "close-delay", "keep a closed TCP connection for `duration` for its trailing packets (5s, or in seconds: 5)")
+	fs.Var((*seconds)(&f.ActivityTimeout), "activity-timeout", "FlowFeatures: a gap of more than `duration` between two packets of a connection ends an active period and makes an idle one (5s, or in seconds: 5); 0: no idle periods")
 	fs.Int64Var(&f.StreamMemory, "stream-memory", f.StreamMemory, "bytes all workers may hold for out-of-order TCP data, counted as allocated: the data and its bookkeeping; beyond, holes are given up and counted")
 	fs.IntVar(&f.MaxConnections, "max-connections", f.MaxConnections, "connections tracked at most; beyond, the least recently active ends early")
 	fs.StringVar(&f.MemCap, "memcap", f.MemCap, capture.MemCapUsage)
@@ -149,6 +152,7 @@ func (f *Flags) Config() (capture.Config, capture.LiveOptions, error) {
 	d.ConnTimeout = f.ConnTimeout
 	d.FlowTimeout = f.FlowTimeout
 	d.CloseDelay = f.CloseDelay
+	d.ActivityTimeout = f.ActivityTimeout
 	// The engine gives each worker its own decoder: the bounds of the
 	// whole run are split between them.
 	d.StreamMemory = f.StreamMemory / int64(f.Workers)

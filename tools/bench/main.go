@@ -64,11 +64,18 @@ func main() {
 	)
 	decodeFile := flag.String("decode-only", "", "internal: run the decode-only baseline on this file and print its result")
 	export := flag.Bool("export", false, "instead: compare net export (metrics on, no scrape) with net capture on the benchmark capture")
-	runs := flag.Int("runs", 5, "-export: runs of each")
-	workers := flag.Int("workers", 2, "-export: decoding workers")
+	parquet := flag.Bool("parquet", false, "instead: compare net capture -parquet with net capture (.ncap.gz) on the benchmark capture: packets/s and bytes")
+	runs := flag.Int("runs", 5, "-export, -parquet: runs of each")
+	workers := flag.Int("workers", 2, "-export, -parquet: decoding workers")
 	flag.Parse()
-	if *export {
-		if err := exportBench(*seed, *dir, *packets, *bin, *workers, *runs); err != nil {
+	if *export || *parquet {
+		measure := exportOverhead
+		if *parquet {
+			measure = func(path, dir, bin string, workers, runs int) error {
+				return parquetBench(path, dir, bin, *packets, workers, runs)
+			}
+		}
+		if err := exportBench(*seed, *dir, *packets, *bin, *workers, *runs, measure); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			os.Exit(1)
 		}
@@ -194,7 +201,9 @@ func run(full, dir, bin string) error {
 
 // exportBench builds the benchmark capture and compares net export with
 // net capture on it.
-func exportBench(seed, dir string, n int, bin string, workers, runs int) error {
+// exportBench builds the benchmark capture and net, then runs measure on
+// them (net export's overhead, or -parquet against .ncap.gz).
+func exportBench(seed, dir string, n int, bin string, workers, runs int, measure func(path, dir, bin string, workers, runs int) error) error {
 	if seed == "" {
 		matches, _ := filepath.Glob("testdata/*.pcap*")
 		if len(matches) == 0 {
@@ -218,7 +227,7 @@ func exportBench(seed, dir string, n int, bin string, workers, runs int) error {
 		}
 	}
 	fmt.Printf("benchmark capture: %s, %d packets (replicated from %s), %d workers\n", path, n, seed, workers)
-	return exportOverhead(path, dir, bin, workers, runs)
+	return measure(path, dir, bin, workers, runs)
 }
 
 // manyFlows measures peak memory on a capture of n short flows (two packets
