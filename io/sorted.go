@@ -13,13 +13,14 @@ import (
 // proto.MarshalOptions{Deterministic: true} gives (fields in number order,
 // map entries sorted by key), without protobuf's reflection, which cost
 // several times the generated code. HTTP is the only record with maps
-// (fields 36 to 38); the generated code writes the other fields, the maps
-// are written here in key order.
+// (fields 36 to 38): the generated code writes every other field, in number
+// order, and the map entries, sorted, go between the fields before them and
+// those after them (the cookies, and any field added later).
 //
-// m is changed during the call and restored before it returns: the fields
-// after the maps are set aside so that the generated code writes the fields
-// before them alone. A record is marshalled by the goroutine that made it,
-// before anyone else sees it, so nobody reads the record meanwhile.
+// m is changed during the call and restored before it returns: its maps are
+// set aside while the generated code runs. A record is marshalled by the
+// goroutine that made it, before anyone else sees it, so nobody reads the
+// record meanwhile.
 func appendHTTP(b []byte, m *types.HTTP) ([]byte, error) {
 	if len(m.ProtoReflect().GetUnknown()) > 0 {
 		// Unknown fields go last, after the maps; records we make have none.
@@ -30,42 +31,42 @@ func appendHTTP(b []byte, m *types.HTTP) ([]byte, error) {
 	start := len(b)
 
 	reqH, resH, params := m.RequestHeader, m.ResponseHeader, m.Parameters
-	reqC, resC := m.RequestCookies, m.ResponseCookies
 	m.RequestHeader, m.ResponseHeader, m.Parameters = nil, nil, nil
-	m.RequestCookies, m.ResponseCookies = nil, nil
-	b, err := appendVT(b, m, m.SizeVT()) // fields 1 to 35
+	b, err := appendVT(b, m, m.SizeVT())
 	m.RequestHeader, m.ResponseHeader, m.Parameters = reqH, resH, params
-	m.RequestCookies, m.ResponseCookies = reqC, resC
 	if err != nil {
 		return b[:start], err
 	}
 
+	// The fields after the maps are set aside (in a buffer on the stack
+	// when they are small, as they usually are) and appended again after
+	// the map entries.
+	split := start + fieldsBelow(b[start:], 39)
+	var stack [512]byte
+	after := append(stack[:0], b[split:]...)
+	b = b[:split]
 	b = appendSortedMap(b, 36, reqH)
 	b = appendSortedMap(b, 37, resH)
 	b = appendSortedMap(b, 38, params)
-	b, err = appendCookies(b, 39, reqC)
-	if err != nil {
-		return b[:start], err
-	}
-	b, err = appendCookies(b, 40, resC)
-	if err != nil {
-		return b[:start], err
-	}
-	return b, nil
+	return append(b, after...), nil
 }
 
-// appendCookies appends a repeated HTTPCookie field.
-func appendCookies(b []byte, num protowire.Number, cs []*types.HTTPCookie) ([]byte, error) {
-	for _, c := range cs {
-		b = protowire.AppendTag(b, num, protowire.BytesType)
-		size := c.SizeVT()
-		b = protowire.AppendVarint(b, uint64(size))
-		var err error
-		if b, err = appendVT(b, c, size); err != nil {
-			return b, err
+// fieldsBelow returns how many bytes at the start of b, a marshalled
+// message with its fields in number order, hold the fields numbered below n.
+func fieldsBelow(b []byte, n protowire.Number) int {
+	off := 0
+	for off < len(b) {
+		num, typ, tagLen := protowire.ConsumeTag(b[off:])
+		if tagLen < 0 || num >= n {
+			break
 		}
+		valLen := protowire.ConsumeFieldValue(num, typ, b[off+tagLen:])
+		if valLen < 0 {
+			break
+		}
+		off += tagLen + valLen
 	}
-	return b, nil
+	return off
 }
 
 // appendVT appends m, not delimited, with the generated code; size is
