@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ func init() {
 func detectFTP(first []byte, fromClient bool, conn *ConnInfo) Detection {
 	port21 := conn != nil && conn.ServerPort == 21
 	line, whole := first, false
-	if i := strings.IndexByte(string(first), '\n'); i >= 0 {
+	if i := bytes.IndexByte(first, '\n'); i >= 0 {
 		line, whole = first[:i], true
 	}
 	if fromClient {

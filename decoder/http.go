@@ -850,6 +850,11 @@ func (d *httpDir) sniffed() {
 	}
 	if b = httpDecoded(b, coding); b != nil {
 		*field = http.DetectContentType(b)
+		// The body's File, when not decoded by an inflater, kept the same
+		// first bytes: it takes the answer instead of sniffing them again.
+		if f := d.file; f != nil && f.decoder == nil && bytes.Equal(f.sniff, b) {
+			f.detected, f.detectedLen = *field, len(b)
+		}
 	}
 }
 
@@ -1087,9 +1092,16 @@ func (p *httpParser) newTx(conn *ConnInfo) *httpTx {
 	if n := len(p.free); n > 0 {
 		tx = p.free[n-1]
 		p.free = p.free[:n-1]
+		// The slices and maps are kept, emptied, for their memory: the
+		// sink has serialized the record this one was.
 		rc, sc := tx.r.ReqCookies[:0], tx.r.ResCookies[:0]
+		reqH, resH, params := tx.r.RequestHeader, tx.r.ResponseHeader, tx.r.Parameters
+		clear(reqH)
+		clear(resH)
+		clear(params)
 		tx.r.Reset()
 		tx.r.ReqCookies, tx.r.ResCookies = rc, sc
+		tx.r.RequestHeader, tx.r.ResponseHeader, tx.r.Parameters = reqH, resH, params
 		tx.hasRes, tx.reqDone, tx.resDone, tx.unpairable = false, false, false, false
 		tx.head, tx.connect, tx.held = false, false, 0
 	} else {
@@ -1298,24 +1310,25 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 	tx.head = r.Method == "HEAD"
 	tx.connect = r.Method == "CONNECT"
 	r.Parameters = httpQuery(r.Parameters, target)
-	var header joined
-	defer func() { r.RequestHeader = header.into(r.RequestHeader) }()
+	header := fill(r.RequestHeader)
+	defer func() { r.RequestHeader = header.done() }()
 	httpFields(fields, func(name, v []byte) {
-		header.add(name, v)
+		val := Text(v) // one string for the map and the field that repeats it
+		header.add(httpNameText(name), val)
 		switch {
 		case bytes.EqualFold(name, hdrHost):
-			firstText(&r.Host, v)
+			firstText(&r.Host, val)
 		case bytes.EqualFold(name, hdrUserAgent):
-			firstText(&r.UserAgent, v)
+			firstText(&r.UserAgent, val)
 		case bytes.EqualFold(name, hdrReferer):
-			firstText(&r.Referer, v)
+			firstText(&r.Referer, val)
 		case bytes.EqualFold(name, hdrCookie):
 			r.ReqCookies = cookieNames(r.ReqCookies, v, false)
 			r.RequestCookies = httpCookies(r.RequestCookies, v, false)
 		case bytes.EqualFold(name, hdrContentType):
-			firstText(&r.ContentType, v)
+			firstText(&r.ContentType, val)
 		case bytes.EqualFold(name, hdrContentEncoding):
-			firstText(&r.ReqContentEncoding, v)
+			firstText(&r.ReqContentEncoding, val)
 		case bytes.EqualFold(name, hdrContentLength):
 			h.contentLength(v)
 		case bytes.EqualFold(name, hdrTransferEncoding):
@@ -1329,9 +1342,9 @@ func (p *httpParser) parseRequest(tx *httpTx, line, fields []byte, h *httpHead) 
 
 // firstText sets a field from the first header line that names it: a
 // repeated header does not overwrite the first.
-func firstText(field *string, v []byte) {
+func firstText(field *string, v string) {
 	if *field == "" {
-		*field = Text(v)
+		*field = v
 	}
 }
 
@@ -1356,20 +1369,21 @@ func (p *httpParser) parseResponse(tx *httpTx, line, fields []byte, h *httpHead)
 	r.ResContentLength, r.ResContentType, r.ResContentEncoding, r.ServerName = -1, "", "", ""
 	r.ResCookies, r.ResponseCookies = r.ResCookies[:0], r.ResponseCookies[:0]
 	clear(r.ResponseHeader)
-	var header joined
-	defer func() { r.ResponseHeader = header.into(r.ResponseHeader) }()
+	header := fill(r.ResponseHeader)
+	defer func() { r.ResponseHeader = header.done() }()
 	httpFields(fields, func(name, v []byte) {
-		header.add(name, v)
+		val := Text(v)
+		header.add(httpNameText(name), val)
 		switch {
 		case bytes.EqualFold(name, hdrServer):
-			firstText(&r.ServerName, v)
+			firstText(&r.ServerName, val)
 		case bytes.EqualFold(name, hdrSetCookie):
 			r.ResCookies = cookieNames(r.ResCookies, v, true)
 			r.ResponseCookies = httpCookies(r.ResponseCookies, v, true)
 		case bytes.EqualFold(name, hdrContentType):
-			firstText(&r.ResContentType, v)
+			firstText(&r.ResContentType, val)
 		case bytes.EqualFold(name, hdrContentEncoding):
-			firstText(&r.ResContentEncoding, v)
+			firstText(&r.ResContentEncoding, val)
 		case bytes.EqualFold(name, hdrContentLength):
 			h.contentLength(v)
 		case bytes.EqualFold(name, hdrTransferEncoding):
@@ -1445,43 +1459,83 @@ func HTTPCookies(out []*types.HTTPCookie, v []byte, set bool) []*types.HTTPCooki
 	return httpCookies(out, v, set)
 }
 
-// joined gathers field values by name; a repeated name's values are
-// joined by ", " in order (RFC 9110 5.3), in time linear in their length
-// (a header of 10,000 lines of one name must not cost 10,000 copies).
-type joined map[string]*strings.Builder
-
-func (j *joined) add(name, v []byte) {
-	if *j == nil {
-		*j = joined{}
-	}
-	k := Text(name)
-	b := (*j)[k]
-	if b == nil {
-		b = &strings.Builder{}
-		(*j)[k] = b
-	} else {
-		b.WriteString(", ")
-	}
-	b.WriteString(Text(v))
+// joined fills a map of field values by name; a repeated name's values
+// are joined by ", " in order (RFC 9110 5.3), in time linear in their
+// length (a header of 10,000 lines of one name must not cost 10,000
+// copies). Most names come once: their value goes into the map as it is,
+// and only a repeated name gets a builder, put into the map by done.
+type joined struct {
+	m    map[string]string
+	more map[string]*strings.Builder
 }
 
-// into puts the values into m, made when nil and there are some.
-func (j joined) into(m map[string]string) map[string]string {
-	if len(j) == 0 {
-		return m
+// fill starts from m, which must be empty (nil or cleared), so that a
+// record reused for the next message keeps its map's memory.
+func fill(m map[string]string) joined { return joined{m: m} }
+
+func (j *joined) add(k, v string) {
+	if j.m == nil {
+		j.m = make(map[string]string, 8)
 	}
-	if m == nil {
-		m = make(map[string]string, len(j))
+	first, seen := j.m[k]
+	if !seen {
+		j.m[k] = v
+		return
 	}
-	for k, b := range j {
-		m[k] = b.String()
+	b := j.more[k]
+	if b == nil {
+		if j.more == nil {
+			j.more = map[string]*strings.Builder{}
+		}
+		b = &strings.Builder{}
+		b.WriteString(first)
+		j.more[k] = b
+	}
+	b.WriteString(", ")
+	b.WriteString(v)
+}
+
+// done returns the map with the joined values of repeated names.
+func (j *joined) done() map[string]string {
+	for k, b := range j.more {
+		j.m[k] = b.String()
+	}
+	return j.m
+}
+
+// httpNameText returns a header field name as a string, the usual names
+// without allocating: there is one per field of every message.
+func httpNameText(b []byte) string {
+	if s, ok := httpNames[string(b)]; ok {
+		return s
+	}
+	return Text(b)
+}
+
+// httpNames are the field names seen most, as browsers, curl and common
+// servers spell them.
+var httpNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{
+		"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Age",
+		"Authorization", "Cache-Control", "Connection", "Content-Disposition", "Content-Encoding",
+		"Content-Language", "Content-Length", "Content-Type", "Content-type", "Cookie", "Date", "DNT",
+		"ETag", "Expect", "Expires", "Host", "If-Modified-Since", "If-None-Match", "Keep-Alive",
+		"Last-Modified", "Location", "Origin", "Pragma", "Proxy-Connection", "Range", "Referer",
+		"Server", "Set-Cookie", "Transfer-Encoding", "Upgrade", "Upgrade-Insecure-Requests",
+		"User-Agent", "Vary", "Via", "WWW-Authenticate", "X-Forwarded-For", "X-Powered-By",
+		"X-Requested-With", "accept", "accept-encoding", "content-length", "content-type", "host",
+		"user-agent",
+	} {
+		m[n] = n
 	}
 	return m
-}
+}()
 
-// httpQuery adds the parameters of a request-target's query to m (made
-// when nil and there is one): names and values percent-decoded where they
-// decode, a repeated name's values joined by ", ".
+// httpQuery puts the parameters of a request-target's query into m, which
+// must be empty (made when nil and there is one): names and values
+// percent-decoded where they decode, a repeated name's values joined by
+// ", ".
 func httpQuery(m map[string]string, target []byte) map[string]string {
 	q := target
 	if i := bytes.IndexByte(q, '?'); i >= 0 {
@@ -1492,7 +1546,7 @@ func httpQuery(m map[string]string, target []byte) map[string]string {
 	if i := bytes.IndexByte(q, '#'); i >= 0 {
 		q = q[:i]
 	}
-	var params joined
+	params := fill(m)
 	for len(q) > 0 {
 		var pair []byte
 		if i := bytes.IndexByte(q, '&'); i >= 0 {
@@ -1504,9 +1558,9 @@ func httpQuery(m map[string]string, target []byte) map[string]string {
 			continue
 		}
 		name, value, _ := bytes.Cut(pair, []byte("="))
-		params.add([]byte(httpUnescape(name)), []byte(httpUnescape(value)))
+		params.add(httpUnescape(name), httpUnescape(value))
 	}
-	return params.into(m)
+	return params.done()
 }
 
 // httpUnescape percent-decodes a query component ('+' is a space), or

@@ -1813,3 +1813,37 @@ func TestHTTPFields(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPReusedRecordMaps: a connection's later exchanges reuse the
+// records (and their maps) of earlier ones; each record has its own header
+// fields and parameters only, none left from the exchange before.
+func TestHTTPReusedRecordMaps(t *testing.T) {
+	var evs []httpEv
+	type want struct{ req, res, params map[string]string }
+	var wants []want
+	for i := 0; i < 12; i++ {
+		n := strconv.Itoa(i)
+		req := "GET /p" + n + "?i=" + n + "&x" + n + "=y HTTP/1.1\r\nHost: h\r\nX-Req-" + n + ": a\r\nX-Req-" + n + ": b\r\n\r\n"
+		if i%3 == 2 {
+			req = "GET /plain HTTP/1.1\r\nHost: h\r\n\r\n" // no query, one field
+		}
+		evs = append(evs, httpCli(req), httpSrv("HTTP/1.1 204 No Content\r\nX-Res-"+n+": "+n+"\r\n\r\n"))
+		w := want{req: map[string]string{"Host": "h", "X-Req-" + n: "a, b"}, res: map[string]string{"X-Res-" + n: n},
+			params: map[string]string{"i": n, "x" + n: "y"}}
+		if i%3 == 2 {
+			w.req, w.params = map[string]string{"Host": "h"}, nil
+		}
+		wants = append(wants, w)
+	}
+	recs := httpFeed(t, httpFramed(evs)).recs
+	if len(recs) != len(wants) {
+		t.Fatalf("%d records, want %d", len(recs), len(wants))
+	}
+	for i, r := range recs {
+		w := wants[i]
+		if !maps.Equal(r.RequestHeader, w.req) || !maps.Equal(r.ResponseHeader, w.res) || !maps.Equal(r.Parameters, w.params) {
+			t.Errorf("record %d: header %v / %v, parameters %v\nwant %v / %v, %v", i, r.RequestHeader, r.ResponseHeader,
+				r.Parameters, w.req, w.res, w.params)
+		}
+	}
+}

@@ -217,7 +217,9 @@ func (inv *Inventory) sawServer(k svcKey, banner, product, version string) {
 	if banner != "" && (r.Banner == "" || banner < r.Banner) {
 		r.Banner = banner
 	}
-	if product != "" && (r.Product == "" || product+"/"+version < r.Product+"/"+r.Version) {
+	// The same server again, the usual case, is compared without joining.
+	same := product == r.Product && version == r.Version
+	if product != "" && !same && (r.Product == "" || product+"/"+version < r.Product+"/"+r.Version) {
 		r.Product, r.Version = product, version
 	}
 }
