@@ -11,7 +11,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	ncio "github.com/netcap/netcap/io"
 	"github.com/netcap/netcap/types"
@@ -294,4 +297,35 @@ func scalarDiff(a arrow.Array, i int, fd protoreflect.FieldDescriptor, v protore
 		return fmt.Sprintf("%v, want %v", got, want)
 	}
 	return ""
+}
+
+// TestOtherDescriptor writes a record whose message is built from another
+// copy of its type's descriptor (dynamicpb, as a tool reading a descriptor
+// set has): the same row as the generated message gives.
+func TestOtherDescriptor(t *testing.T) {
+	gen := newRecord(types.Type_NC_HTTP, 4)
+	fdp := protodesc.ToFileDescriptorProto(gen.ProtoReflect().Descriptor().ParentFile())
+	file, err := protodesc.NewFile(fdp, protoregistry.GlobalFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn := dynamicpb.NewMessage(file.Messages().ByName("HTTP"))
+	b, _ := proto.Marshal(gen)
+	if err := proto.Unmarshal(b, dyn); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "HTTP"+Ext)
+	w, err := Create(path, types.Type_NC_HTTP, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(dyn); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := rowDiff(t, path, 0, gen.ProtoReflect()); d != "" {
+		t.Error(d)
+	}
 }

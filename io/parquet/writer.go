@@ -213,7 +213,21 @@ func (w *Writer) WriteExtra(m proto.Message, extra ...string) error {
 	if md := m.ProtoReflect().Descriptor(); md.FullName() != w.md.FullName() {
 		return fmt.Errorf("%s: a %s record in a file of %s", w.path, md.Name(), w.md.Name())
 	}
-	return w.add(m.ProtoReflect(), proto.Size(m), extra)
+	pm := m.ProtoReflect()
+	if pm.Descriptor() != w.md {
+		// The same type from another descriptor (dynamicpb over a
+		// descriptor set): the plan's field descriptors do not address
+		// it, its bytes do.
+		b, err := proto.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("%s: marshal record: %w", w.path, err)
+		}
+		if err := proto.Unmarshal(b, w.msg.Interface()); err != nil {
+			return fmt.Errorf("%s: record does not decode as %s: %w", w.path, w.md.Name(), err)
+		}
+		pm = w.msg
+	}
+	return w.add(pm, proto.Size(m), extra)
 }
 
 // WriteRecord appends one record given as its protobuf bytes (no length
