@@ -1,6 +1,7 @@
 package ncparquet
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -45,24 +46,35 @@ func (f *flat) appendBytes(b []byte) {
 	f.offs = append(f.offs, int32(len(f.data)))
 }
 
-// appendValue adds one value of c, decoded from the wire: num for numbers,
-// raw for text and bytes.
-func (f *flat) appendValue(c *wcol, num uint64, raw []byte) {
+// appendString adds one string value.
+func (f *flat) appendString(s string) {
+	f.data = append(f.data, s...)
+	f.offs = append(f.offs, int32(len(f.data)))
+}
+
+// appendValue adds the value v of column c.
+func (f *flat) appendValue(c *col, v protoreflect.Value) {
 	switch c.pk {
 	case protoreflect.BoolKind:
-		f.bits = append(f.bits, num != 0)
+		f.bits = append(f.bits, v.Bool())
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		f.w32 = append(f.w32, uint32(int32(c.signed(num))))
-	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.FloatKind:
-		f.w32 = append(f.w32, uint32(num))
+		f.w32 = append(f.w32, uint32(int32(v.Int())))
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		f.w32 = append(f.w32, uint32(v.Uint()))
+	case protoreflect.FloatKind:
+		f.w32 = append(f.w32, math.Float32bits(float32(v.Float())))
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		f.w64 = append(f.w64, uint64(c.signed(num)))
-	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind, protoreflect.DoubleKind:
-		f.w64 = append(f.w64, num)
-	case protoreflect.StringKind, protoreflect.BytesKind:
-		f.appendBytes(raw)
+		f.w64 = append(f.w64, uint64(v.Int()))
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		f.w64 = append(f.w64, v.Uint())
+	case protoreflect.DoubleKind:
+		f.w64 = append(f.w64, math.Float64bits(v.Float()))
+	case protoreflect.StringKind:
+		f.appendString(v.String())
+	case protoreflect.BytesKind:
+		f.appendBytes(v.Bytes())
 	case protoreflect.EnumKind:
-		f.appendBytes([]byte(c.enumName(int32(num))))
+		f.appendString(c.enumName(int32(v.Enum())))
 	}
 }
 
@@ -100,7 +112,7 @@ func (f *flat) reset() {
 }
 
 // enumName is the name of enum value n, or its number as text.
-func (c *wcol) enumName(n int32) string {
+func (c *col) enumName(n int32) string {
 	if n >= 0 && int(n) < len(c.enums) && c.enums[n] != "" {
 		return c.enums[n]
 	}

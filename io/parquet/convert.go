@@ -13,12 +13,6 @@ import (
 	"github.com/netcap/netcap/types"
 )
 
-// WriteRecord appends one record given as its protobuf bytes (no length
-// prefix), as a record file holds it.
-func (w *Writer) WriteRecord(rec []byte) error {
-	return w.add(rec, nil)
-}
-
 // Convert writes the records of the record file src as the Parquet file
 // dst, with src's header as metadata. It writes dst under a temporary name
 // and renames it when complete, so that dst is never a partial file (a

@@ -58,7 +58,7 @@ type Writer struct {
 	bw     *bufio.Writer
 	md     protoreflect.MessageDescriptor
 	plan   *plan
-	buf    []byte // scratch for Write
+	msg    protoreflect.Message // WriteRecord and WritePart decode into it
 	nextra int
 	schema *arrow.Schema
 	flats  []*flat         // by column: top-level scalars (and extra columns)
@@ -70,7 +70,6 @@ type Writer struct {
 	n      int64
 	groups int
 	closed bool
-	broken error // a partial row was appended: no more rows
 }
 
 // Create creates path and a writer of records of type t, whose file metadata
@@ -105,15 +104,7 @@ func schemaOf(md protoreflect.MessageDescriptor, extra, drop []string) (*arrow.S
 	if len(drop) > 0 {
 		// A dropped field has no column: reading skips it as it skips
 		// fields the type does not have.
-		kept := p.cols[:0]
-		for _, c := range p.cols {
-			if slices.Contains(drop, string(c.fd.Name())) {
-				p.byNum[c.fd.Number()] = nil
-				continue
-			}
-			kept = append(kept, c)
-		}
-		p.cols = kept
+		p.cols = slices.DeleteFunc(p.cols, func(c *col) bool { return slices.Contains(drop, string(c.fd.Name())) })
 	}
 	fields := make([]arrow.Field, 0, len(p.cols)+len(extra))
 	for _, c := range p.cols {
@@ -169,7 +160,7 @@ func newWriter(f *os.File, path string, mt protoreflect.MessageType, h *types.He
 		}
 	}
 	props := parquet.NewWriterProperties(base...)
-	w := &Writer{path: path, f: f, md: md, plan: pl, nextra: len(o.Extra), schema: schema, max: rows}
+	w := &Writer{path: path, f: f, md: md, plan: pl, msg: mt.New(), nextra: len(o.Extra), schema: schema, max: rows}
 	w.bw = bufio.NewWriterSize(f, 256<<10)
 	// The Arrow schema is not stored beside the Parquet one: the Parquet
 	// logical types say all (readers map them back), and it would cost
@@ -222,47 +213,50 @@ func (w *Writer) WriteExtra(m proto.Message, extra ...string) error {
 	if md := m.ProtoReflect().Descriptor(); md.FullName() != w.md.FullName() {
 		return fmt.Errorf("%s: a %s record in a file of %s", w.path, md.Name(), w.md.Name())
 	}
-	// One path for every record: the wire bytes (maps in key order).
-	var err error
-	w.buf, err = proto.MarshalOptions{Deterministic: true}.MarshalAppend(w.buf[:0], m)
-	if err != nil {
-		return fmt.Errorf("%s: marshal record: %w", w.path, err)
+	pm := m.ProtoReflect()
+	if pm.Descriptor() != w.md {
+		// The same type from another descriptor (dynamicpb over a
+		// descriptor set): the plan's field descriptors do not address
+		// it, its bytes do.
+		b, err := proto.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("%s: marshal record: %w", w.path, err)
+		}
+		if err := proto.Unmarshal(b, w.msg.Interface()); err != nil {
+			return fmt.Errorf("%s: record does not decode as %s: %w", w.path, w.md.Name(), err)
+		}
+		pm = w.msg
 	}
-	return w.add(w.buf, extra)
+	return w.add(pm, proto.Size(m), extra)
 }
 
-func (w *Writer) add(rec []byte, extra []string) error {
+// WriteRecord appends one record given as its protobuf bytes (no length
+// prefix), as a record file holds it. Bytes that proto.Unmarshal refuses
+// are an error and append nothing.
+func (w *Writer) WriteRecord(rec []byte) error {
+	if err := proto.Unmarshal(rec, w.msg.Interface()); err != nil {
+		return fmt.Errorf("%s: record does not decode as %s: %w", w.path, w.md.Name(), err)
+	}
+	return w.add(w.msg, len(rec), nil)
+}
+
+// add appends m as one row; size is its protobuf size.
+func (w *Writer) add(m protoreflect.Message, size int, extra []string) error {
 	if w.closed {
 		return fmt.Errorf("%s: write after close", w.path)
 	}
-	if w.broken != nil {
-		return w.broken
-	}
-	// A record whose top level does not decode is refused before any
-	// column is appended to; one whose nested messages do not (the
-	// engine's records always do) would leave a partial row, so the
-	// file takes no more rows then.
-	if err := w.plan.read(rec); err != nil {
-		return fmt.Errorf("%s: %w", w.path, w.plan.errorf(err))
-	}
 	for i, c := range w.plan.cols {
 		if f := w.flats[i]; f != nil {
-			if !c.seen {
-				c.num, c.raw = 0, nil
-			}
-			f.appendValue(c, c.num, c.raw)
-			continue
-		}
-		if err := c.put(w.bs[i]); err != nil {
-			w.broken = fmt.Errorf("%s: %w", w.path, w.plan.errorf(err))
-			return w.broken
+			f.appendValue(c, m.Get(c.fd))
+		} else {
+			c.put(w.bs[i], m)
 		}
 	}
 	for i, v := range extra {
-		w.flats[len(w.plan.cols)+i].appendBytes([]byte(v))
+		w.flats[len(w.plan.cols)+i].appendString(v)
 	}
 	w.rows++
-	w.held += len(rec)
+	w.held += size
 	w.n++
 	if w.rows >= w.max || w.held >= maxGroupBytes {
 		return w.flush()
@@ -280,7 +274,7 @@ func (w *Writer) WritePart(b []byte, n int) error {
 		}
 		rec := b[k : k+int(size)]
 		b = b[k+int(size):]
-		if err := w.add(rec, nil); err != nil {
+		if err := w.WriteRecord(rec); err != nil {
 			return err
 		}
 	}
@@ -335,10 +329,7 @@ func (w *Writer) Close() error {
 	if w.closed {
 		return nil
 	}
-	err := w.broken
-	if err == nil {
-		err = w.flush()
-	}
+	err := w.flush()
 	w.closed = true
 	for _, b := range w.bs {
 		if b != nil {
