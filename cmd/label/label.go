@@ -39,8 +39,8 @@ matching alert's classification (its signature when it has none, or with
 -description), or "normal" when nothing matched.
 
 Matching, per record type:
-  Connection, Flow and stream records (HTTP, TLSClientHello, TLSServerHello, SSH,
-  SMTP, POP3, IMAP, Credentials)
+  Connection, Flow, FlowFeatures and stream records (HTTP, TLS hellos, SSH, FTP,
+  SMTP, POP3, IMAP, Credentials, File)
       the alert's flow: the Connection with the alert's community_id, else its
       5-tuple in either direction (ICMP, IGMP, ...: addresses and protocol),
       holding the alert's pcap_cnt in [FrameFirst, FrameLast], or without
