@@ -285,6 +285,9 @@ func TestFilesMatchTshark(t *testing.T) {
 // filesKnownDifferences are explained differences, by capture and SHA-256
 // ("*": every file of the capture).
 var filesKnownDifferences = map[string]string{
+	"suricata-verify/pop3__input.pcap/*": "tshark exports each segment of the POP3 replies as an object of its own (all " +
+		"141 objects at most 1,358 bytes, one segment's payload, 91 of exactly that): the LIST reply's lines and pieces " +
+		"of the messages RETR fetched; netcap reads the messages whole",
 	"testdata/services.pcap/7a6c60b4842580e211372bd129c0be2ed455ca0665a63e46d5a09949cdc14305": "tshark exports the " +
 		"server's \"+ \" prompt of a POP3 AUTH PLAIN exchange as a message",
 	"testdata/services.pcap/39745ee2cc0b41ce52beb21589033900a1b853e262b384f405622e8e725b1354": "tshark exports the " +
@@ -319,12 +322,30 @@ func filesKnown(name, sha string) bool {
 	return one || all
 }
 
+// startsWithHeader reports whether b starts as a message does (RFC 5322
+// 2.2: a header field, a name of printable characters but the colon, then
+// ":"). tshark's imf export also writes what it wrongly takes for a message:
+// each segment of a POP3 LIST or UIDL reply ("12 3456" lines), the "+ "
+// prompt of a SASL exchange; those start with no header field.
+func startsWithHeader(b []byte) bool {
+	i := bytes.IndexByte(b, ':')
+	if i <= 0 {
+		return false
+	}
+	for _, c := range b[:i] {
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // TestMailFilesMatchTshark compares the File records of mail messages
 // (SMTP, POP3, IMAP) with the messages tshark --export-objects imf writes,
 // by SHA-256, on every shared capture tshark finds IMF in.
 func TestMailFilesMatchTshark(t *testing.T) {
 	files := corpusWith(t, "imf")
-	compared, equal, known, differ := 0, 0, 0, 0
+	compared, equal, known, differ, notMessage := 0, 0, 0, 0, 0
 	sharedEqual, shared := 0, 0 // the floor below is the shared captures'
 	for _, name := range files {
 		path := filepath.Join(corpusDir, name)
@@ -343,11 +364,15 @@ func TestMailFilesMatchTshark(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if !startsWithHeader(b) {
+				notMessage++ // see startsWithHeader
+				continue
+			}
 			want[sha256Hex(b)]++
 		}
 		got := map[string]int{}
 		for _, f := range filesOf(decodeCapture(t, path, filesOptions(), types.Type_NC_File)) {
-			if f.Complete && f.Source != "HTTP" {
+			if f.Complete && f.Source != "HTTP" && f.Parent == "" {
 				got[f.SHA256]++
 			}
 		}
@@ -370,8 +395,8 @@ func TestMailFilesMatchTshark(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("mail messages vs tshark --export-objects imf: %d captures, %d messages compared: %d equal, %d known differences, %d not yet explained",
-		len(files), compared, equal, known, differ)
+	t.Logf("mail messages vs tshark --export-objects imf: %d captures, %d messages compared: %d equal, %d known differences, %d not yet explained; "+
+		"%d objects tshark exports are no message (no header field first)", len(files), compared, equal, known, differ, notMessage)
 	// Not yet a zero-mismatch oracle: tshark's imf export cuts messages
 	// differently (POP3 replies per segment, pipelined SMTP with its
 	// commands, the line break before the final dot kept or not); until
