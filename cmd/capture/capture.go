@@ -256,14 +256,18 @@ func listDecoders(w io.Writer) {
 	}
 	// A record can come from packets and from reassembled streams too (DNS
 	// over UDP and over TCP): the listing names both sources.
+	streams := map[types.Type][]string{}
 	for _, p := range decoder.StreamProtocols() {
 		for _, t := range p.Records {
-			from := fmt.Sprintf("from reassembled %s streams", p.Name)
-			if d, ok := about[t]; ok {
-				about[t] = strings.TrimSuffix(d, ")") + "; and " + from + ")"
-			} else {
-				about[t] = from
-			}
+			streams[t] = append(streams[t], p.Name)
+		}
+	}
+	for t, names := range streams {
+		from := "from reassembled " + strings.Join(names, ", ") + " streams"
+		if d, ok := about[t]; ok {
+			about[t] = strings.TrimSuffix(d, ")") + "; and " + from + ")"
+		} else {
+			about[t] = from
 		}
 	}
 	for t, d := range decoder.FlowRecords {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,8 +182,14 @@ func TestDecodersListsEveryRecord(t *testing.T) {
 	}
 	for _, p := range decoder.StreamProtocols() {
 		for _, typ := range p.Records {
-			if from := fmt.Sprintf("from reassembled %s streams", p.Name); !strings.Contains(lines[types.Name(typ)], from) {
-				t.Errorf("%s: the listing does not say %q: %q", types.Name(typ), from, lines[types.Name(typ)])
+			line := lines[types.Name(typ)]
+			_, list, _ := strings.Cut(line, "from reassembled ")
+			list, _, _ = strings.Cut(list, " streams")
+			if !slices.Contains(strings.Split(list, ", "), p.Name) {
+				t.Errorf("%s: the listing does not name the %s streams: %q", types.Name(typ), p.Name, line)
+			}
+			if strings.Count(line, "(") != strings.Count(line, ")") {
+				t.Errorf("%s: unbalanced parentheses: %q", types.Name(typ), line)
 			}
 		}
 	}
