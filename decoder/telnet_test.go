@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,21 +210,11 @@ func TestTelnetMatchesTshark(t *testing.T) {
 			}
 		}
 		logins += len(want)
-		if strings.Join(sorted(got), "|") != strings.Join(sorted(want), "|") {
+		slices.Sort(got)
+		slices.Sort(want)
+		if strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("%s: netcap %q, tshark's text %q", captureLabel(name), got, want)
 		}
 	}
 	t.Logf("%d captures, %d Telnet logins compared", len(files), logins)
-}
-
-func sorted(s []string) []string {
-	s = append([]string(nil), s...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s
 }
