@@ -243,6 +243,16 @@ func TestMailPartsBounded(t *testing.T) {
 	if big.Name != "big" || big.Complete || big.Length != 1000 || !strings.Contains(big.Reason, "max-file-size") {
 		t.Errorf("5.7 MB part under MaxSize 1000: %+v", big)
 	}
+	// A line longer than mailMaxLine is counted, not held: its part's file
+	// says it was not read, and is incomplete.
+	m = newMailFile("SMTP", &Chunk{FromClient: true}, &ConnInfo{Files: &FileStore{MaxSize: DefaultMaxFileSize}})
+	m.Write([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Disposition: attachment; filename=long\r\n\r\n"))
+	m.Write([]byte(strings.Repeat("x", 4*mailMaxLine) + "\r\n--b--\r\n"))
+	m.Finish(false)
+	long := m.Files[len(m.Files)-1]
+	if long.Name != "long" || long.Complete || !strings.Contains(long.Reason, "longer than") {
+		t.Errorf("a line of %d bytes: %+v", 4*mailMaxLine, long)
+	}
 }
 
 // FuzzMailParts feeds any bytes, in pieces of any size, to a message reader
