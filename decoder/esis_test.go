@@ -139,6 +139,10 @@ func init() {
 			layer: layerTypeESIS, rec: types.Type_NC_ESIS, link: layers.LinkTypeEthernet,
 			below: []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLLC, layerTypeOSI},
 			wrap: func(b []byte) []byte {
+				// The first fuzz byte is the NLPID, which picks the OSI
+				// protocol: it is set to ES-IS's (0x82), so that the bytes
+				// always reach the layer under test.
+				b = append([]byte{0x82}, b[1:]...)
 				// an 802.3 length field says at most 1500; the frame may be longer
 				return cat(ethHeader(uint16(min(3+len(b), 1500))), []byte{0xfe, 0xfe, 0x03}, b)
 			},
