@@ -104,6 +104,9 @@ type pktInfo struct {
 	status              decoder.Status
 	reason              string
 	ep                  decoder.Endpoints // for the layer-flow models in the writer
+	// expected, when not 0, is 1 + the index in the batch's expected of
+	// the control connection that announced this packet's connection.
+	expected int32
 }
 
 type batch struct {
@@ -114,6 +117,9 @@ type batch struct {
 	pkts    []pktInfo
 	out     []workerOut
 	pending atomic.Int32
+	// expected are the control connections of the batch's packets of
+	// announced data connections (pktInfo.expected).
+	expected []decoder.Expected
 }
 
 type engine struct {
@@ -141,6 +147,9 @@ type engine struct {
 	start       time.Time
 	workerStats []decoder.Stats // per worker, filled at the final flush
 	gauges      *gauges
+	// expect is the reader's table of announced FTP data connections,
+	// routed to their control's worker (decoder/ftpdata.go).
+	expect *decoder.Expectations
 }
 
 // Run decodes every packet of src and writes the records to cfg.Output.Dir
@@ -184,6 +193,7 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 		}
 	}
 	e := &engine{cfg: cfg, src: src, workers: dec.Workers, start: time.Now(), workerStats: make([]decoder.Stats, dec.Workers)}
+	e.expect = decoder.NewExpectations(dec.Options.MaxExpected, dec.Options.ConnTimeout)
 	e.inventory = decoder.NewInventory(func(t types.Type) bool { return dec.Enabled(t) })
 	for _, t := range decoder.RecordTypes() {
 		e.enabled[t] = dec.Enabled(t)
@@ -269,6 +279,7 @@ func Run(ctx context.Context, src Source, cfg Config) (*Summary, error) {
 	if e.inventory != nil {
 		s.Decoder.InventoryDropped = e.inventory.Dropped
 	}
+	s.Decoder.ExpectedDropped = e.expect.Dropped
 	if readErr != nil {
 		if !errors.Is(readErr, ErrTruncatedCapture) {
 			return s, readErr
@@ -300,7 +311,7 @@ func (e *engine) read(ctx context.Context) error {
 			}
 		}
 		b.frame0 = frame
-		b.data, b.pkts = b.data[:0], b.pkts[:0]
+		b.data, b.pkts, b.expected = b.data[:0], b.pkts[:0], b.expected[:0]
 		var err error
 		for len(b.pkts) < e.cfg.Input.BatchSize && len(b.data) < e.cfg.Input.BatchBytes {
 			data, ci, link, rerr := e.src.ReadPacket()
@@ -325,11 +336,24 @@ func (e *engine) read(ctx context.Context) error {
 			// Fragments are marked whatever the number of workers, so
 			// that one worker reassembles as many do.
 			h, shared := flowhash.Packet(data, link)
+			ts := ci.Timestamp.UnixNano()
+			var expected int32
+			if !shared {
+				// A packet of an announced FTP data connection goes to
+				// its control's worker, with the control named.
+				if seg, ok := flowhash.TCP(data, link); ok {
+					if ctl, ch, ok := e.expect.Packet(&seg, h, ts); ok {
+						h = ch
+						b.expected = append(b.expected, *ctl)
+						expected = int32(len(b.expected))
+					}
+				}
+			}
 			owner := 0
 			if e.workers > 1 {
 				owner = int(h % uint64(e.workers))
 			}
-			b.pkts = append(b.pkts, pktInfo{off: off, capLen: len(data), length: ci.Length, ts: ci.Timestamp.UnixNano(), link: link, owner: owner, shared: shared, frame: frame})
+			b.pkts = append(b.pkts, pktInfo{off: off, capLen: len(data), length: ci.Length, ts: ts, link: link, owner: owner, shared: shared, frame: frame, expected: expected})
 			frame++
 			if ctx.Err() != nil {
 				break
@@ -499,6 +523,9 @@ func (e *engine) work(id int, decoding *sync.WaitGroup) {
 				Entropy:       e.cfg.Decoding.Entropy,
 				Shared:        p.shared,
 				NotOwner:      p.owner != id,
+			}
+			if p.expected > 0 {
+				meta.Expected = &b.expected[p.expected-1]
 			}
 			// A shared packet (an IP fragment) is decoded by every
 			// worker; exactly one records it and fills its status.

@@ -115,6 +115,9 @@ type connTable struct {
 	strs                *AddrStrings // the decoder's cache of address text
 	fragments           func() int64 // bytes the decoder's defragmenters hold
 	streamConns         int64        // connections with a streamState
+	// links are the data connections the reader tied to a control
+	// connection (ftpdata.go); nil until the first.
+	links map[*conn]*dataLink
 }
 
 // newConnTable makes the connection table. It always runs: it owns flow
@@ -332,6 +335,9 @@ func (t *connTable) packet(v *packetView, p *Packet, s Sink) {
 			return
 		}
 	}
+	if p.Expected != nil && v.depth == 0 && v.tcp != nil {
+		t.tie(c, p.Expected)
+	}
 	d := 0
 	if srcIsA != c.clientIsA {
 		d = 1
@@ -434,6 +440,7 @@ func (c *conn) ips() (client, server []byte) {
 func (t *connTable) memory() int64 {
 	n := int64(len(t.m))*ConnBytes + t.streamConns*StreamStateBytes + t.reasm.bufferedNow
 	n += t.featConns * FlowFeaturesBytes
+	n += int64(len(t.links)) * dataLinkBytes
 	if t.fragments != nil {
 		n += t.fragments()
 	}
@@ -513,6 +520,9 @@ func (t *connTable) end(c *conn, s Sink, why endReason) {
 				t.emitFlowRecord(c, d, cid, reason, s)
 			}
 		}
+	}
+	if t.links != nil {
+		delete(t.links, c)
 	}
 }
 

@@ -123,6 +123,9 @@ func (t *connTable) emitConnection(c *conn, cid, reason string, s *orderedSink) 
 	cip, sip, cmac, smac := t.endpoints(c)
 	r.SrcMAC, r.DstMAC = cmac, smac
 	r.SrcIP, r.SrcPort, r.DstIP, r.DstPort = cip, int32(c.cport), sip, int32(c.sport)
+	if l := t.links[c]; l != nil {
+		r.Parent = l.parent
+	}
 	r.TotalSize = a.bytes + b.bytes
 	r.AppPayloadSize = a.payload + b.payload
 	r.NumPackets = a.packets + b.packets

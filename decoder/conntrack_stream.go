@@ -45,6 +45,14 @@ func (t *connTable) streamOf(c *conn) *streamState {
 		}
 	}
 	c.st = st
+	if l := t.links[c]; l != nil {
+		// A data connection: its content is a file, never another
+		// protocol to detect.
+		st.detectDone = true
+		if t.files != nil {
+			st.parser = &ftpDataParser{c: c, link: l}
+		}
+	}
 	return st
 }
 

@@ -43,6 +43,11 @@ type Packet struct {
 	// this packet: Decode emitted nothing, and its status, reason and
 	// Endpoints are not this packet's.
 	Skipped bool
+	// Expected is set by the engine's reader for a packet of a data
+	// connection a control connection announced (ftpdata.go): the
+	// control's endpoints. The engine routes such packets to the
+	// control's worker.
+	Expected *Expected
 }
 
 // Sink receives the records a decoder makes. The record may be reused by the

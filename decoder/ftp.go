@@ -18,8 +18,10 @@ import (
 // the data connection's address (PASV, EPSV, PORT, EPRT) and the size the
 // server announced. USER/PASS make a Credentials record, accepted on 230.
 // After a 234 to AUTH TLS the rest is TLS, read by an Upgrade. The data
-// connections themselves are other connections: their address is in the
-// transfer entry (their Connection records are not yet tied to it).
+// connections are other connections, tied to this one by the engine
+// (ftpdata.go): each PASV/EPSV reply or PORT/EPRT command opens a slot;
+// the data connection opened next and the transfer commands that follow
+// belong to it.
 //
 // Detection is by content: a server greeting "220" that names FTP ("220 "
 // alone is also SMTP's); on port 21 any 220 greeting or client command
@@ -32,7 +34,9 @@ func init() {
 		Name: "FTP",
 		// With the TLS hellos of what follows an accepted STARTTLS (or
 		// CONNECT): selecting them must run this parser.
-		Records: []types.Type{types.Type_NC_FTP, types.Type_NC_Credentials, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello},
+		// File: the names of the files the data connections carry are
+		// here.
+		Records: []types.Type{types.Type_NC_FTP, types.Type_NC_Credentials, types.Type_NC_File, types.Type_NC_TLSClientHello, types.Type_NC_TLSServerHello},
 		Detect:  detectFTP,
 		New:     func() StreamParser { return &ftpParser{} },
 	})
@@ -119,6 +123,54 @@ type ftpParser struct {
 	user     *types.Credentials
 	creds    credList
 	inner    *Upgrade
+	// slot counts the data connection announcements; slots[i] is the
+	// slot of Transfers[i]; data are the data connections tied to this
+	// control, in the order they opened.
+	slot  int
+	slots []int
+	data  []ftpData
+}
+
+// ftpData is a data connection tied to the control: the slot it opened in.
+type ftpData struct {
+	slot int
+	uid  string
+	link *dataLink
+}
+
+// dataOpened is told by the connection table that a data connection of
+// this control opened, in the current slot. A
+// transfer command of that slot already sent (active mode: RETR before the
+// server connects) is paired with it now, a later one when it comes.
+func (p *ftpParser) dataOpened(uid string, l *dataLink) {
+	if len(p.data) < ftpMaxTransfers {
+		p.data = append(p.data, ftpData{p.slot, uid, l})
+	}
+	if tr := p.transferOf(p.slot); tr != nil && tr.DataFlowID == "" {
+		tr.DataFlowID, l.transfer = uid, tr
+	}
+}
+
+// pair gives transfer tr of the current slot to the data connection
+// opened in it that has none yet (passive mode: the client connects, then
+// sends RETR).
+func (p *ftpParser) pair(tr *types.FTPTransfer) {
+	for i := len(p.data) - 1; i >= 0 && p.data[i].slot == p.slot; i-- {
+		if d := &p.data[i]; d.link.transfer == nil {
+			tr.DataFlowID, d.link.transfer = d.uid, tr
+			return
+		}
+	}
+}
+
+// transferOf returns the last transfer command of a slot, or nil.
+func (p *ftpParser) transferOf(slot int) *types.FTPTransfer {
+	for i := len(p.slots) - 1; i >= 0; i-- {
+		if p.slots[i] == slot {
+			return p.r.Transfers[i]
+		}
+	}
+	return nil
 }
 
 // Inner names the protocol after an accepted AUTH TLS, or "".
@@ -194,12 +246,16 @@ func (p *ftpParser) command(line string, c *Chunk, conn *ConnInfo, s Sink) {
 		pd.cred, p.user = p.user, nil
 	case "PORT":
 		p.dataAddr = ftpPortAddress(arg)
+		p.slot++
 	case "EPRT":
 		p.dataAddr = ftpEPRTAddress(arg)
+		p.slot++
 	case "RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD":
 		if len(p.r.Transfers) < ftpMaxTransfers {
 			p.r.Transfers = append(p.r.Transfers, &types.FTPTransfer{Command: verb, Name: mailItem(arg), DataAddress: p.dataAddr, Size: -1})
+			p.slots = append(p.slots, p.slot)
 			pd.transfer = len(p.r.Transfers) - 1
+			p.pair(p.r.Transfers[pd.transfer])
 		}
 	}
 	if len(p.r.Commands) < mailMaxList {
@@ -293,10 +349,12 @@ func (p *ftpParser) final(code, text string, conn *ConnInfo, s Sink) {
 	switch code {
 	case "227":
 		p.dataAddr = ftpPortAddress(text)
+		p.slot++
 	case "229":
 		if m := ftpEpsv.FindStringSubmatch(text); m != nil {
 			p.dataAddr = ":" + m[4]
 		}
+		p.slot++
 	case "257":
 		if i, j := strings.IndexByte(text, '"'), strings.LastIndexByte(text, '"'); i >= 0 && j > i {
 			p.r.Directory = mailItem(text[i+1 : j])

@@ -121,7 +121,9 @@ func (inv *Inventory) Observe(m proto.Message) {
 	case *types.FTP:
 		inv.sawGreeting("FTP", r.DstIP, r.DstPort, r.Greeting, r.Timestamp, r.FrameNumber, r.FlowID)
 	case *types.Connection:
-		if r.ApplicationProto != "" && (r.TransportProto == "TCP" || r.TransportProto == "UDP") {
+		// A data connection (Parent set) is one transfer to a port
+		// opened for it: its control connection's server is the service.
+		if r.ApplicationProto != "" && r.Parent == "" && (r.TransportProto == "TCP" || r.TransportProto == "UDP") {
 			inv.sawConnection(r)
 		}
 	}

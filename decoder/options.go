@@ -61,6 +61,11 @@ type Options struct {
 	// (counted in Stats.DefragEvicted). 0: no bound.
 	DefragMaxDatagrams int
 	DefragMemory       int64
+	// MaxExpected bounds the FTP data connections announced and not yet
+	// ended that the engine's reader keeps (ftpdata.go); beyond, the one
+	// idle longest is dropped (counted in Stats.ExpectedDropped) and its
+	// connection is not tied to its control. 0: DefaultMaxExpected.
+	MaxExpected int
 	// Worker and Workers place the decoder in the engine: it is worker
 	// number Worker (from 0) of Workers. The engine hands every IP fragment
 	// to every worker; a reassembled datagram is decoded only by the worker
@@ -106,6 +111,7 @@ type Stats struct {
 	ConnectionsPeak  int64 // most connections one worker tracked at once
 	Defragmented     int64 // IP datagrams reassembled from fragments
 	DefragTimedOut   int64 // fragmented datagrams never completed (timed out, or pending at the end)
+	ExpectedDropped  int64 // announced FTP data connections dropped at the MaxExpected bound
 	DefragEvicted    int64 // fragmented datagrams dropped at a DefragMaxDatagrams or DefragMemory bound
 	DefragOversize   int64 // fragments that would make a datagram longer than 65535 bytes
 	DefragPeak       int64 // most incomplete datagrams one worker held at once
@@ -130,6 +136,7 @@ func (s *Stats) Add(o Stats) {
 	s.Defragmented += o.Defragmented
 	s.DefragTimedOut += o.DefragTimedOut
 	s.DefragEvicted += o.DefragEvicted
+	s.ExpectedDropped += o.ExpectedDropped
 	s.DefragOversize += o.DefragOversize
 	s.DefragPeak = max(s.DefragPeak, o.DefragPeak)
 	s.Stream.add(o.Stream)

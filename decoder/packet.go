@@ -7,6 +7,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/netcap/netcap/internal/flowhash"
 	"github.com/netcap/netcap/types"
 )
 
@@ -62,9 +63,13 @@ type PacketDecoder struct {
 	// the datagram's flow, and so makes the packet's records.
 	decided, mine   bool
 	worker, workers int
-	view            packetView
-	stats           Stats
-	df              feedback
+	// expect reads FTP control segments when the decoder is used on its
+	// own (Options.Workers 0): the engine's reader does it otherwise and
+	// sets Packet.Expected.
+	expect *Expectations
+	view   packetView
+	stats  Stats
+	df     feedback
 	// stamp is the sink the protocol decoders emit to, reused for every
 	// packet so that wrapping the caller's sink allocates nothing.
 	stamp stampSink
@@ -148,6 +153,9 @@ func NewPacketDecoder(enabled func(types.Type) bool, opts ...Options) *PacketDec
 		d.shared = newDefragmenter(o)
 	}
 	d.worker, d.workers = o.Worker, o.Workers
+	if o.Workers == 0 && d.conns != nil {
+		d.expect = NewExpectations(o.MaxExpected, o.ConnTimeout)
+	}
 	return d
 }
 
@@ -266,6 +274,11 @@ func (d *PacketDecoder) Decode(data []byte, link layers.LinkType, meta *Packet, 
 		// error packet.
 		d.context(meta, nil, true)
 		return Failed, EmptyFrame
+	}
+	if d.expect != nil && meta.Expected == nil {
+		if seg, ok := flowhash.TCP(data, link); ok {
+			meta.Expected, _, _ = d.expect.Packet(&seg, 0, meta.Timestamp)
+		}
 	}
 	typ := FirstLayer(link, data)
 	st = Decoded

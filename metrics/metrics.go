@@ -487,6 +487,7 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 			{"stream_out_of_order_segments", d.OutOfOrder}, {"stream_memory_limit_hits", d.MemoryLimitHits},
 			{"ip_defragmented", d.Defragmented}, {"ip_defrag_timed_out", d.DefragTimedOut},
 			{"ip_defrag_evicted", d.DefragEvicted}, {"stream_parser_panics", d.Stream.Panics},
+			{"ftp_data_expected_dropped", d.ExpectedDropped},
 		} {
 			ch <- prometheus.MustNewConstMetric(descDecoder, prometheus.CounterValue, float64(ev.v), ev.name)
 		}

@@ -957,7 +957,11 @@ type Connection struct {
 	// max-connections or memcap (ended early: its worker reached -max-connections or its share of
 	// -memcap, the connection idle longest going first), end-of-input (still open when the input
 	// ended); a connection closed by FIN or RST keeps fin or rst whatever ends it
-	EndReason     string `protobuf:"bytes,39,opt,name=EndReason,proto3" json:"EndReason,omitempty"`
+	EndReason string `protobuf:"bytes,39,opt,name=EndReason,proto3" json:"EndReason,omitempty"`
+	// UID of the connection that announced this one: an FTP data connection's control connection
+	// (its PASV/EPSV reply or PORT/EPRT command on port 21); empty for others, and when the control
+	// was not captured. ApplicationProto is then "FTP-DATA"
+	Parent        string `protobuf:"bytes,40,opt,name=Parent,proto3" json:"Parent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1261,6 +1265,13 @@ func (x *Connection) GetFrameLast() int64 {
 func (x *Connection) GetEndReason() string {
 	if x != nil {
 		return x.EndReason
+	}
+	return ""
+}
+
+func (x *Connection) GetParent() string {
+	if x != nil {
+		return x.Parent
 	}
 	return ""
 }
@@ -19237,13 +19248,13 @@ type File struct {
 	Timestamp int64 `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"`
 	// file name: the filename of a Content-Disposition header (of a MIME part: or the name parameter
 	// of its Content-Type), else the last segment of the URL's path; a mail message: its Subject +
-	// ".eml"; empty when none gives one
+	// ".eml"; an FTP transfer: the RETR/STOR argument as sent; empty when none gives one
 	Name   string `protobuf:"bytes,2,opt,name=Name,proto3" json:"Name,omitempty"`
 	Length int64  `protobuf:"varint,3,opt,name=Length,proto3" json:"Length,omitempty"` // content bytes read (decoded), up to -max-file-size
 	// where the content was written, relative to the -files folder (its SHA256); empty when not
 	// written (no -files, or see Reason)
 	Location string `protobuf:"bytes,4,opt,name=Location,proto3" json:"Location,omitempty"`
-	Source   string `protobuf:"bytes,5,opt,name=Source,proto3" json:"Source,omitempty"` // protocol that carried the file ("HTTP", "SMTP", "POP3", "IMAP")
+	Source   string `protobuf:"bytes,5,opt,name=Source,proto3" json:"Source,omitempty"` // protocol that carried the file ("HTTP", "SMTP", "POP3", "IMAP", "FTP")
 	// media type the message declared (its Content-Type header); empty without
 	ContentType string `protobuf:"bytes,6,opt,name=ContentType,proto3" json:"ContentType,omitempty"`
 	Host        string `protobuf:"bytes,7,opt,name=Host,proto3" json:"Host,omitempty"` // HTTP Host header of the request; empty without
@@ -19608,7 +19619,8 @@ func (x *Software) GetOS() string {
 
 // Service is a server seen answering: one record per IP address, port and transport whose
 // application protocol was detected, written at the end of the run, with its clients and traffic
-// summed over its connections (from the Connection records).
+// summed over its connections (from the Connection records; not from FTP data connections, whose
+// ports are opened for one transfer).
 type Service struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Timestamp int64                  `protobuf:"varint,1,opt,name=Timestamp,proto3" json:"Timestamp,omitempty"` // start of its first connection, Unix ns
@@ -19951,8 +19963,11 @@ type FTPTransfer struct {
 	// command before it ("10.0.0.2:20001"; EPSV gives the port only: ":20001"); empty when none was seen
 	DataAddress string `protobuf:"bytes,3,opt,name=DataAddress,proto3" json:"DataAddress,omitempty"`
 	// size the server announced in its 150 reply ("(1234 bytes)"); -1 when it said none
-	Size          int64  `protobuf:"varint,4,opt,name=Size,proto3" json:"Size,omitempty"`
-	Reply         string `protobuf:"bytes,5,opt,name=Reply,proto3" json:"Reply,omitempty"` // final reply code ("226" done, "550" refused, ...); empty when not captured
+	Size  int64  `protobuf:"varint,4,opt,name=Size,proto3" json:"Size,omitempty"`
+	Reply string `protobuf:"bytes,5,opt,name=Reply,proto3" json:"Reply,omitempty"` // final reply code ("226" done, "550" refused, ...); empty when not captured
+	// UID of the data connection that carried the transfer (its Connection's Parent is this FTP
+	// record's FlowID); empty when it was not captured or not tied
+	DataFlowID    string `protobuf:"bytes,6,opt,name=DataFlowID,proto3" json:"DataFlowID,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -20018,6 +20033,13 @@ func (x *FTPTransfer) GetSize() int64 {
 func (x *FTPTransfer) GetReply() string {
 	if x != nil {
 		return x.Reply
+	}
+	return ""
+}
+
+func (x *FTPTransfer) GetDataFlowID() string {
+	if x != nil {
+		return x.DataFlowID
 	}
 	return ""
 }
@@ -20271,8 +20293,7 @@ const file_netcap_proto_rawDesc = "" +
 	"FrameFirst\x18\x1c \x01(\x03R\n" +
 	"FrameFirst\x12\x1c\n" +
 	"\tFrameLast\x18\x1d \x01(\x03R\tFrameLast\x12\x1c\n" +
-	"\tEndReason\x18\x1e \x01(\tR\tEndReason\"\xf6\n" +
-	"\n" +
+	"\tEndReason\x18\x1e \x01(\tR\tEndReason\"\x8e\v\n" +
 	"\n" +
 	"Connection\x12&\n" +
 	"\x0eTimestampFirst\x18\x01 \x01(\x03R\x0eTimestampFirst\x12\x1c\n" +
@@ -20320,7 +20341,8 @@ const file_netcap_proto_rawDesc = "" +
 	"FrameFirst\x18% \x01(\x03R\n" +
 	"FrameFirst\x12\x1c\n" +
 	"\tFrameLast\x18& \x01(\x03R\tFrameLast\x12\x1c\n" +
-	"\tEndReason\x18' \x01(\tR\tEndReason\"\xd2 \n" +
+	"\tEndReason\x18' \x01(\tR\tEndReason\x12\x16\n" +
+	"\x06Parent\x18( \x01(\tR\x06Parent\"\xd2 \n" +
 	"\fFlowFeatures\x12&\n" +
 	"\x0eTimestampFirst\x18\x01 \x01(\x03R\x0eTimestampFirst\x12$\n" +
 	"\rTimestampLast\x18\x02 \x01(\x03R\rTimestampLast\x12\x1a\n" +
@@ -22326,13 +22348,16 @@ const file_netcap_proto_rawDesc = "" +
 	"\aAuthTLS\x18\x0e \x01(\bR\aAuthTLS\x12\x1e\n" +
 	"\n" +
 	"Incomplete\x18\x0f \x01(\bR\n" +
-	"Incomplete\"\x87\x01\n" +
+	"Incomplete\"\xa7\x01\n" +
 	"\vFTPTransfer\x12\x18\n" +
 	"\aCommand\x18\x01 \x01(\tR\aCommand\x12\x12\n" +
 	"\x04Name\x18\x02 \x01(\tR\x04Name\x12 \n" +
 	"\vDataAddress\x18\x03 \x01(\tR\vDataAddress\x12\x12\n" +
 	"\x04Size\x18\x04 \x01(\x03R\x04Size\x12\x14\n" +
-	"\x05Reply\x18\x05 \x01(\tR\x05Reply\"\xae\x04\n" +
+	"\x05Reply\x18\x05 \x01(\tR\x05Reply\x12\x1e\n" +
+	"\n" +
+	"DataFlowID\x18\x06 \x01(\tR\n" +
+	"DataFlowID\"\xae\x04\n" +
 	"\x04ESIS\x12\x1c\n" +
 	"\tTimestamp\x18\x01 \x01(\x03R\tTimestamp\x12\"\n" +
 	"\fHeaderLength\x18\x02 \x01(\x05R\fHeaderLength\x12\x18\n" +

@@ -439,6 +439,9 @@ func printSummary(w io.Writer, s *engine.Summary, out string, color bool) {
 		if d.InventoryDropped > 0 {
 			fmt.Fprintf(w, "; inventory full: %d software and services not recorded", d.InventoryDropped)
 		}
+		if d.ExpectedDropped > 0 {
+			fmt.Fprintf(w, "; %d announced FTP data connections dropped at the bound of %d (not tied to their control)", d.ExpectedDropped, decoder.DefaultMaxExpected)
+		}
 		if d.MemoryLimitHits > 0 {
 			fmt.Fprintf(w, "; -stream-memory reached %d times (peak %d bytes per worker)", d.MemoryLimitHits, d.StreamMemoryPeak)
 		}

@@ -218,3 +218,69 @@ func fnv(h uint64, b []byte) uint64 {
 	}
 	return h
 }
+
+// Segment is a TCP segment as Segment reads it from a packet's raw bytes:
+// its slices point into the packet.
+type Segment struct {
+	Src, Dst         []byte // 4 or 16 bytes
+	SrcPort, DstPort uint16
+	Flags            uint8 // the TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10)
+	Payload          []byte
+}
+
+// TCP reads the outermost IP header and, when it carries an unfragmented
+// TCP segment, the segment. It walks what Packet walks, so a segment it
+// reads is one whose ports Packet hashed. The engine's reader uses it to
+// see the FTP commands that announce data connections (decoder/ftpdata.go).
+func TCP(data []byte, link layers.LinkType) (s Segment, ok bool) {
+	off, ethType, ok := networkOffset(data, link)
+	if !ok {
+		return s, false
+	}
+	ip := data[off:]
+	var l4 []byte
+	switch ethType {
+	case 0x0800:
+		if len(ip) < 20 || ip[9] != 6 || binary.BigEndian.Uint16(ip[6:8])&0x3fff != 0 {
+			return s, false
+		}
+		ihl := int(ip[0]&0x0f) * 4
+		end := int(binary.BigEndian.Uint16(ip[2:4]))
+		if ihl < 20 || end < ihl || len(ip) < ihl {
+			return s, false
+		}
+		// Ethernet pads short frames: the IP length says where the
+		// segment ends.
+		l4 = ip[ihl:min(end, len(ip))]
+		s.Src, s.Dst = ip[12:16], ip[16:20]
+	case 0x86dd:
+		if len(ip) < 40 {
+			return s, false
+		}
+		next, off := ip[6], 40
+		if next == 0 {
+			if len(ip) < off+2 {
+				return s, false
+			}
+			next, off = ip[off], off+(int(ip[off+1])+1)*8
+		}
+		end := 40 + int(binary.BigEndian.Uint16(ip[4:6]))
+		if next != 6 || len(ip) < off || end < off {
+			return s, false
+		}
+		l4 = ip[off:min(end, len(ip))]
+		s.Src, s.Dst = ip[8:24], ip[24:40]
+	default:
+		return s, false
+	}
+	if len(l4) < 20 {
+		return s, false
+	}
+	hl := int(l4[12]>>4) * 4
+	if hl < 20 || len(l4) < hl {
+		return s, false
+	}
+	s.SrcPort, s.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+	s.Flags, s.Payload = l4[13], l4[hl:]
+	return s, true
+}

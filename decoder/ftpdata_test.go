@@ -1,0 +1,543 @@
+package decoder
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/netcap/netcap/internal/flowhash"
+	"github.com/netcap/netcap/types"
+)
+
+// tconn builds the packets of one TCP connection from a to b.
+type tconn struct {
+	t      *testing.T
+	a, b   net.IP
+	pa, pb uint16
+	seq    [2]uint32
+}
+
+func newTconn(t *testing.T, a, b string, pa, pb uint16) *tconn {
+	return &tconn{t: t, a: net.ParseIP(a).To4(), b: net.ParseIP(b).To4(), pa: pa, pb: pb, seq: [2]uint32{1000, 9000}}
+}
+
+func (c *tconn) packet(fromA bool, flags string, payload []byte) []byte {
+	c.t.Helper()
+	i := 1
+	if fromA {
+		i = 0
+	}
+	src, dst, sp, dp := c.a, c.b, c.pa, c.pb
+	if !fromA {
+		src, dst, sp, dp = dst, src, dp, sp
+	}
+	ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: src, DstIP: dst, Protocol: layers.IPProtocolTCP}
+	tcp := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: c.seq[i], Ack: c.seq[1-i], Window: 1000}
+	setTCPFlags(tcp, flags)
+	_ = tcp.SetNetworkLayerForChecksum(ip)
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
+		c.t.Fatal(err)
+	}
+	c.seq[i] += uint32(len(payload))
+	if strings.ContainsAny(flags, "SF") {
+		c.seq[i]++
+	}
+	return append([]byte(nil), buf.Bytes()...)
+}
+
+func (c *tconn) open() [][]byte {
+	return [][]byte{c.packet(true, "S", nil), c.packet(false, "SA", nil), c.packet(true, "A", nil)}
+}
+
+func (c *tconn) send(fromA bool, data string) []byte { return c.packet(fromA, "PA", []byte(data)) }
+
+// close: the side fromA closes first.
+func (c *tconn) close(fromA bool) [][]byte {
+	return [][]byte{c.packet(fromA, "FA", nil), c.packet(!fromA, "FA", nil), c.packet(fromA, "A", nil)}
+}
+
+// ftpRun decodes the packets with a decoder used on its own (its own
+// Expectations) and returns the Connection, FTP and File records.
+func ftpRun(t *testing.T, pkts [][]byte) (conns []*types.Connection, ftps []*types.FTP, files []*types.File) {
+	t.Helper()
+	opts := DefaultOptions()
+	opts.Files = &FileStore{MaxSize: 1 << 20}
+	d := NewPacketDecoder(func(tt types.Type) bool {
+		return tt == types.Type_NC_Connection || tt == types.Type_NC_FTP || tt == types.Type_NC_File
+	}, opts)
+	s := &recordSink{}
+	base := time.Unix(1700000000, 0).UnixNano()
+	for i, b := range pkts {
+		ts := base + int64(i)*int64(time.Millisecond)
+		d.Tick(ts, s)
+		meta := Packet{Frame: int64(i + 1), Timestamp: ts, CaptureLength: len(b), Length: len(b)}
+		if st, reason := d.Decode(b, layers.LinkTypeEthernet, &meta, s); st != Decoded {
+			t.Fatalf("packet %d: %v %s", i+1, st, reason)
+		}
+	}
+	d.Flush(s)
+	for _, m := range s.recs {
+		switch r := m.(type) {
+		case *types.Connection:
+			conns = append(conns, r)
+		case *types.FTP:
+			ftps = append(ftps, r)
+		case *types.File:
+			files = append(files, r)
+		}
+	}
+	return conns, ftps, files
+}
+
+func connByPorts(conns []*types.Connection, a, b int32) *types.Connection {
+	for _, c := range conns {
+		if c.SrcPort == a && c.DstPort == b || c.SrcPort == b && c.DstPort == a {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestFTPDataTied: passive and active transfers, as a client and a server
+// send them, tie each data connection to its control, name its file and
+// hash its content; a listing is no file; holes, a RST and a missing FIN
+// make a file incomplete, with the reason.
+func TestFTPDataTied(t *testing.T) {
+	content := strings.Repeat("netcap ftp data\n", 300)
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	type want struct {
+		name, reason string
+		complete     bool
+	}
+	for _, c := range []struct {
+		name  string
+		build func(t *testing.T, ctl *tconn) [][]byte
+		port  [2]int32 // the data connection's ports
+		want  *want    // nil: no File record
+	}{
+		{"passive RETR", func(t *testing.T, ctl *tconn) [][]byte {
+			d := newTconn(t, cli, srv, 40001, 50000)
+			p := [][]byte{ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n")}
+			p = append(p, d.open()...)
+			p = append(p, ctl.send(true, "RETR pub/report.txt\r\n"), ctl.send(false, "150 Opening BINARY mode data connection (4800 bytes).\r\n"))
+			p = append(p, d.send(false, content[:2000]), d.send(false, content[2000:]))
+			p = append(p, d.close(false)...)
+			return append(p, ctl.send(false, "226 Transfer complete.\r\n"))
+		}, [2]int32{40001, 50000}, &want{name: "pub/report.txt", complete: true}},
+		{"active STOR", func(t *testing.T, ctl *tconn) [][]byte {
+			d := newTconn(t, srv, cli, 20, 50001) // the server connects
+			p := [][]byte{ctl.send(true, "EPRT |1|10.0.0.1|50001|\r\n"), ctl.send(false, "200 EPRT command successful.\r\n"),
+				ctl.send(true, "STOR up.bin\r\n"), ctl.send(false, "150 Ok to send data.\r\n")}
+			p = append(p, d.open()...)
+			p = append(p, d.send(false, content))
+			p = append(p, d.close(false)...)
+			return append(p, ctl.send(false, "226 Transfer complete.\r\n"))
+		}, [2]int32{20, 50001}, &want{name: "up.bin", complete: true}},
+		{"listing", func(t *testing.T, ctl *tconn) [][]byte {
+			d := newTconn(t, cli, srv, 40002, 50002)
+			p := [][]byte{ctl.send(true, "EPSV\r\n"), ctl.send(false, "229 Entering Extended Passive Mode (|||50002|)\r\n")}
+			p = append(p, d.open()...)
+			p = append(p, ctl.send(true, "LIST\r\n"), d.send(false, "-rw-r--r-- 1 ftp ftp 4800 Jan 1 report.txt\r\n"))
+			return append(p, d.close(false)...)
+		}, [2]int32{40002, 50002}, nil},
+		{"hole", func(t *testing.T, ctl *tconn) [][]byte {
+			d := newTconn(t, cli, srv, 40003, 50003)
+			p := [][]byte{ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,83).\r\n")}
+			p = append(p, d.open()...)
+			p = append(p, ctl.send(true, "RETR a.txt\r\n"), d.send(false, content[:100]))
+			d.send(false, content[100:200]) // not captured
+			p = append(p, d.send(false, content[200:]))
+			return append(p, d.close(false)...)
+		}, [2]int32{40003, 50003}, &want{name: "a.txt", reason: "100 bytes not captured after byte 100 of the transfer"}},
+		{"reset", func(t *testing.T, ctl *tconn) [][]byte {
+			d := newTconn(t, cli, srv, 40004, 50004)
+			p := [][]byte{ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,84).\r\n")}
+			p = append(p, d.open()...)
+			p = append(p, ctl.send(true, "RETR b.txt\r\n"), d.send(false, content[:100]), d.packet(true, "RA", nil))
+			return p
+		}, [2]int32{40004, 50004}, &want{name: "b.txt", reason: "the data connection ended without the sender's FIN"}},
+		{"cut capture", func(t *testing.T, ctl *tconn) [][]byte {
+			d := newTconn(t, cli, srv, 40005, 50005)
+			p := [][]byte{ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,85).\r\n")}
+			p = append(p, d.open()...)
+			return append(p, ctl.send(true, "RETR c.txt\r\n"), d.send(false, content[:100]))
+		}, [2]int32{40005, 50005}, &want{name: "c.txt", reason: "the data connection ended without the sender's FIN"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctl := newTconn(t, cli, srv, 40000, 21)
+			pkts := append(ctl.open(), ctl.send(false, "220 (vsFTPd 3.0.3)\r\n"))
+			pkts = append(pkts, c.build(t, ctl)...)
+			pkts = append(pkts, ctl.close(true)...)
+			conns, ftps, files := ftpRun(t, pkts)
+			control, data := connByPorts(conns, 40000, 21), connByPorts(conns, c.port[0], c.port[1])
+			if control == nil || data == nil || len(ftps) != 1 {
+				t.Fatalf("control %v, data %v, %d FTP records", control, data, len(ftps))
+			}
+			if data.ApplicationProto != "FTP-DATA" || data.Parent != control.UID || control.Parent != "" || control.ApplicationProto != "FTP" {
+				t.Errorf("data connection %q parent %q, control %q parent %q (UID %s)", data.ApplicationProto, data.Parent, control.ApplicationProto, control.Parent, control.UID)
+			}
+			if tr := ftps[0].Transfers; len(tr) != 1 || tr[0].DataFlowID != data.UID {
+				t.Errorf("transfers %v, want one with DataFlowID %s", tr, data.UID)
+			}
+			if c.want == nil {
+				if len(files) != 0 {
+					t.Errorf("a listing made File records: %v", files)
+				}
+				return
+			}
+			if len(files) != 1 {
+				t.Fatalf("%d File records, want 1", len(files))
+			}
+			f := files[0]
+			if f.Name != c.want.name || f.Source != "FTP" || f.FlowID != data.UID || f.Complete != c.want.complete || f.Reason != c.want.reason {
+				t.Errorf("file %q %s flow %s complete %v reason %q, want %q FTP %s %v %q", f.Name, f.Source, f.FlowID, f.Complete, f.Reason, c.want.name, data.UID, c.want.complete, c.want.reason)
+			}
+			if c.want.complete && (f.SHA256 != sha256Hex([]byte(content)) || f.Length != int64(len(content))) {
+				t.Errorf("file %d bytes %s, sent %d bytes %s", f.Length, f.SHA256, len(content), sha256Hex([]byte(content)))
+			}
+			if f.SrcPort != data.DstPort && f.SrcPort != data.SrcPort || f.SrcIP != srv && c.name != "active STOR" {
+				t.Errorf("file sent by %s:%d", f.SrcIP, f.SrcPort)
+			}
+		})
+	}
+}
+
+// TestFTPDataHostile: announcements a peer controls must not tie what they
+// do not name: the control connection's own port, a second connection to
+// an announced port, an announcement on another port than 21.
+func TestFTPDataHostile(t *testing.T) {
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	ctl := newTconn(t, cli, srv, 40000, 21)
+	d1 := newTconn(t, cli, srv, 40001, 50000)
+	d2 := newTconn(t, cli, srv, 40002, 50000) // the same announced port
+	other := newTconn(t, cli, srv, 40003, 2121)
+	d3 := newTconn(t, cli, srv, 40004, 50009)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,0,21).\r\n"), // the control's own port
+		ctl.send(true, "NOOP\r\n"), ctl.send(false, "200 NOOP ok.\r\n"),
+		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d1.open()...)
+	pkts = append(pkts, d2.open()...)
+	pkts = append(pkts, other.open()...)
+	pkts = append(pkts, other.send(false, "227 Entering Passive Mode (10,0,0,2,195,89).\r\n"))
+	pkts = append(pkts, d3.open()...)
+	conns, _, _ := ftpRun(t, pkts)
+	for _, c := range []struct {
+		ports  [2]int32
+		parent bool
+	}{{[2]int32{40000, 21}, false}, {[2]int32{40001, 50000}, true}, {[2]int32{40002, 50000}, false}, {[2]int32{40003, 2121}, false}, {[2]int32{40004, 50009}, false}} {
+		cn := connByPorts(conns, c.ports[0], c.ports[1])
+		if cn == nil {
+			t.Fatalf("no connection %v", c.ports)
+		}
+		if (cn.Parent != "") != c.parent || (cn.ApplicationProto == "FTP-DATA") != c.parent {
+			t.Errorf("connection %v: parent %q application %q, want tied %v", c.ports, cn.Parent, cn.ApplicationProto, c.parent)
+		}
+	}
+}
+
+func tcpSegment(src, dst string, sp, dp uint16, flags uint8, payload string) *flowhash.Segment {
+	return &flowhash.Segment{Src: net.ParseIP(src).To4(), Dst: net.ParseIP(dst).To4(), SrcPort: sp, DstPort: dp, Flags: flags, Payload: []byte(payload)}
+}
+
+// TestExpectationsBounded: a control connection announcing a port in every
+// line of every segment (a PASV flood) keeps at most MaxExpected, counts
+// the dropped, and the table forgets announcements idle for its timeout.
+func TestExpectationsBounded(t *testing.T) {
+	const max = 64
+	x := NewExpectations(max, time.Minute)
+	var flood strings.Builder
+	n := 0
+	for seg := 0; seg < 100; seg++ {
+		flood.Reset()
+		for i := 0; i < 50; i++ {
+			p := 1024 + n
+			fmt.Fprintf(&flood, "227 Entering Passive Mode (10,0,0,2,%d,%d).\r\n", p/256, p%256)
+			n++
+		}
+		x.Packet(tcpSegment("10.0.0.2", "10.0.0.1", 21, 40000, 0x18, flood.String()), 7, int64(seg))
+		if x.Len() > max {
+			t.Fatalf("after %d announcements the table holds %d, bound %d", n, x.Len(), max)
+		}
+	}
+	if x.Dropped != int64(n-max) {
+		t.Errorf("dropped %d, want %d", x.Dropped, n-max)
+	}
+	// The newest are kept, the oldest dropped.
+	last := 1024 + n - 1
+	if _, _, ok := x.Packet(tcpSegment("10.0.0.1", "10.0.0.2", 40001, uint16(last), 0x02, ""), 0, 100); !ok {
+		t.Error("the newest announcement was dropped")
+	}
+	if _, _, ok := x.Packet(tcpSegment("10.0.0.1", "10.0.0.2", 40001, 1024, 0x02, ""), 0, 100); ok {
+		t.Error("the oldest announcement was kept beyond the bound")
+	}
+	// Idle for more than a minute of packet time: forgotten.
+	x.Packet(tcpSegment("10.0.0.2", "10.0.0.1", 21, 40000, 0x18, "229 Entering Extended Passive Mode (|||7000|)\r\n"), 9, 200)
+	later := int64(200 + 2*time.Minute)
+	if _, _, ok := x.Packet(tcpSegment("10.0.0.1", "10.0.0.2", 40002, 7000, 0x02, ""), 0, later); ok {
+		t.Error("an announcement idle for two minutes was kept")
+	}
+	if x.Len() != 0 {
+		t.Errorf("%d announcements left after all went idle", x.Len())
+	}
+}
+
+// TestFTPAnnounced reads the four ways to announce a port.
+func TestFTPAnnounced(t *testing.T) {
+	for _, c := range []struct {
+		line       string
+		fromServer bool
+		port       uint16
+	}{
+		{"227 Entering Passive Mode (192,0,2,7,195,80).\r", true, 50000},
+		{"227 Entering Passive Mode 192,0,2,7,4,1", true, 1025},
+		{"229 Entering Extended Passive Mode (|||6446|)", true, 6446},
+		{"PORT 192,0,2,1,7,138", false, 1930},
+		{"port 192,0,2,1,7,138", false, 1930},
+		{"EPRT |1|132.235.1.2|6275|", false, 6275},
+		{"EPRT |2|1080::8:800:200C:417A|5282|", false, 5282},
+		{"227 Entering Passive Mode (192,0,2,7,0,0).", true, 0},
+		{"227 Entering Passive Mode (192,0,2,7,300,80).", true, 0},
+		{"PORT 192,0,2,1,7,138", true, 0},
+		{"227 Entering Passive Mode (192,0,2,7,195,80).", false, 0},
+		{"229 Entering Extended Passive Mode (|||99999|)", true, 0},
+		{"EPRT |1|132.235.1.2|", false, 0},
+		{"PASV", false, 0},
+	} {
+		port, ok := ftpAnnounced([]byte(c.line), c.fromServer)
+		if ok != (c.port != 0) || port != c.port {
+			t.Errorf("%q (server %v): %d %v, want %d", c.line, c.fromServer, port, ok, c.port)
+		}
+	}
+}
+
+// TestFTPDataMatchesTshark compares the FTP data connections of the
+// captures tshark finds ftp-data in: each data connection tshark ties to a
+// control (ftp-data.setup-frame, the frame of its PASV/EPSV reply or
+// PORT/EPRT command) is tied by netcap to the connection of that frame,
+// netcap ties no other; every file of netcap is the bytes tshark
+// reassembles for the connection (follow,tcp,raw), and every file tshark
+// --export-objects ftp-data writes is one of netcap's, by name and
+// SHA-256.
+func TestFTPDataMatchesTshark(t *testing.T) {
+	files := corpusWith(t, "ftp-data")
+	if len(files) == 0 {
+		t.Skip("no capture with ftp-data")
+	}
+	tied, hashed, exported := 0, 0, 0
+	for _, name := range files {
+		path := filepath.Join(corpusDir, name)
+		label := captureLabel(name)
+		// Every TCP packet's stream and endpoints, and ftp-data's setup.
+		out, err := exec.Command("tshark", "-r", path, "-n", "-T", "fields", "-E", "separator=/t",
+			"-e", "frame.number", "-e", "tcp.stream", "-e", "ip.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "tcp.dstport",
+			"-e", "ftp-data.setup-frame", "-Y", "tcp").Output()
+		if err != nil {
+			t.Fatalf("%s: tshark: %v", label, err)
+		}
+		type stream struct {
+			key   string // endpoints, ordered
+			setup string // frame of the announcement
+		}
+		frames := map[string]string{} // frame -> its stream's key
+		streams := map[string]*stream{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) < 7 {
+				continue
+			}
+			k := endpointsKey(f[2], f[3], f[4], f[5])
+			frames[f[0]] = k
+			st := streams[f[1]]
+			if st == nil {
+				st = &stream{key: k}
+				streams[f[1]] = st
+			}
+			if f[6] != "" {
+				st.setup = f[6]
+			}
+		}
+		recs := decodeCapture(t, path, captureOptions(t), types.Type_NC_Connection, types.Type_NC_File, types.Type_NC_FTP)
+		byKey := map[string]*types.Connection{}
+		var ours []*types.File
+		for _, m := range recs {
+			switch r := m.(type) {
+			case *types.Connection:
+				byKey[endpointsKey(r.SrcIP, strconv.Itoa(int(r.SrcPort)), r.DstIP, strconv.Itoa(int(r.DstPort)))] = r
+			case *types.File:
+				if r.Source == "FTP" {
+					ours = append(ours, r)
+				}
+			}
+		}
+		wantTied := map[string]bool{}
+		for id, st := range streams {
+			if st.setup == "" {
+				continue
+			}
+			data, ctl := byKey[st.key], byKey[frames[st.setup]]
+			wantTied[st.key] = true
+			if data == nil || ctl == nil {
+				t.Errorf("%s: stream %s: netcap has no connection %s or no control %s", label, id, st.key, frames[st.setup])
+				continue
+			}
+			tied++
+			if data.Parent != ctl.UID || data.ApplicationProto != "FTP-DATA" {
+				t.Errorf("%s: stream %s (%s): parent %q application %q, tshark: set up in frame %s of connection %s",
+					label, id, st.key, data.Parent, data.ApplicationProto, st.setup, ctl.UID)
+			}
+		}
+		for k, c := range byKey {
+			if c.Parent != "" && !wantTied[k] {
+				t.Errorf("%s: netcap ties %s to %s, tshark shows no ftp-data on it", label, k, c.Parent)
+			}
+		}
+		// Every file is the bytes its connection carried.
+		streamOf := map[string]string{}
+		for id, st := range streams {
+			streamOf[st.key] = id
+		}
+		uidKey := map[string]string{}
+		for k, c := range byKey {
+			uidKey[c.UID] = k
+		}
+		for _, f := range ours {
+			id, ok := streamOf[uidKey[f.FlowID]]
+			if !ok {
+				t.Errorf("%s: file %q of flow %s: no tshark stream", label, f.Name, f.FlowID)
+				continue
+			}
+			if !f.Complete {
+				t.Logf("%s: file %q incomplete: %s", label, f.Name, f.Reason)
+				continue
+			}
+			sum, n := followedSHA256(t, path, id, f.SrcPort)
+			hashed++
+			if sum != f.SHA256 || n != f.Length {
+				t.Errorf("%s: file %q: %d bytes %s, tshark's stream %s: %d bytes %s", label, f.Name, f.Length, f.SHA256, id, n, sum)
+			}
+		}
+		// Every object tshark exports is one of ours.
+		dir := t.TempDir()
+		if out, err := exec.Command("tshark", "-r", path, "-q", "--export-objects", "ftp-data,"+dir).CombinedOutput(); err != nil {
+			t.Fatalf("%s: tshark --export-objects: %v: %s", label, err, out)
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(b)
+			exported++
+			if !slices.ContainsFunc(ours, func(f *types.File) bool {
+				return f.SHA256 == hex.EncodeToString(sum[:]) && filepath.Base(f.Name) == e.Name()
+			}) {
+				t.Errorf("%s: tshark exports %s (%d bytes, %x), no File of netcap has that name and content", label, e.Name(), len(b), sum)
+			}
+		}
+	}
+	t.Logf("%d captures: %d data connections tied as tshark ties them, %d files equal to tshark's stream bytes, %d exported objects found", len(files), tied, hashed, exported)
+	if tied == 0 || hashed == 0 {
+		t.Error("nothing compared")
+	}
+}
+
+// endpointsKey names a connection by its endpoints, whatever the
+// direction.
+func endpointsKey(ip1, p1, ip2, p2 string) string {
+	a, b := ip1+":"+p1, ip2+":"+p2
+	if a > b {
+		a, b = b, a
+	}
+	return a + "-" + b
+}
+
+// captureOptions are the options the oracle decodes a capture with.
+func captureOptions(t *testing.T) Options {
+	o := DefaultOptions()
+	o.Files = &FileStore{MaxSize: DefaultMaxFileSize}
+	return o
+}
+
+// followedSHA256 hashes the bytes tshark reassembles for one side of a TCP
+// stream: the side whose port is port.
+func followedSHA256(t *testing.T, path, stream string, port int32) (string, int64) {
+	t.Helper()
+	out, err := exec.Command("tshark", "-r", path, "-n", "-q", "-z", "follow,tcp,raw,"+stream).Output()
+	if err != nil {
+		t.Fatalf("tshark follow: %v", err)
+	}
+	// "Node 0: a:p" and "Node 1: b:q"; node 1's data lines start with a tab.
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 64<<20)
+	node1 := false
+	h := sha256.New()
+	var n int64
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "Node 1: ") {
+			node1 = strings.HasSuffix(line, ":"+strconv.Itoa(int(port)))
+			continue
+		}
+		if strings.HasPrefix(line, "Node ") || strings.HasPrefix(line, "=") || strings.HasPrefix(line, "Follow:") || strings.HasPrefix(line, "Filter:") || line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "\t") != node1 {
+			continue
+		}
+		b, err := hex.DecodeString(strings.TrimSpace(line))
+		if err != nil {
+			t.Fatalf("tshark follow line %q: %v", line, err)
+		}
+		h.Write(b)
+		n += int64(len(b))
+	}
+	return hex.EncodeToString(h.Sum(nil)), n
+}
+
+func FuzzFTPAnnounced(f *testing.F) {
+	for _, s := range []string{"227 Entering Passive Mode (192,0,2,7,195,80).", "229 (|||6446|)", "PORT 192,0,2,1,7,138", "EPRT |2|::1|5282|"} {
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, line []byte, fromServer bool) {
+		port, ok := ftpAnnounced(line, fromServer)
+		if ok && port == 0 {
+			t.Fatalf("%q: port 0 announced", line)
+		}
+		// What the reader announces, the control's parser reads too.
+		if ok {
+			s := string(bytes.TrimRight(line, "\r"))
+			var addr string
+			switch {
+			case fromServer && strings.HasPrefix(s, "227 "):
+				addr = ftpPortAddress(s[4:])
+			case fromServer:
+				addr = ":" + strconv.Itoa(int(port))
+			case strings.EqualFold(s[:5], "PORT "):
+				addr = ftpPortAddress(s[5:])
+			default:
+				addr = ftpEPRTAddress(strings.TrimSpace(s[5:]))
+			}
+			if !strings.HasSuffix(addr, ":"+strconv.Itoa(int(port))) {
+				t.Fatalf("%q: reader port %d, parser address %q", line, port, addr)
+			}
+		}
+	})
+}
