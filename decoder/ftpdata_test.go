@@ -535,8 +535,36 @@ func FuzzFTPAnnounced(f *testing.F) {
 			default:
 				addr = ftpEPRTAddress(strings.TrimSpace(s[5:]))
 			}
-			if !strings.HasSuffix(addr, ":"+strconv.Itoa(int(port))) {
+			i := strings.LastIndexByte(addr, ':')
+			if n, err := strconv.ParseUint(addr[i+1:], 10, 16); i < 0 || err != nil || n != uint64(port) {
 				t.Fatalf("%q: reader port %d, parser address %q", line, port, addr)
+			}
+		}
+	})
+}
+
+// FuzzExpectations: whatever segments a peer sends, the table holds at
+// most its bound, and a segment is never routed as a data connection of
+// its own connection.
+func FuzzExpectations(f *testing.F) {
+	f.Add(uint16(21), uint16(40000), []byte("227 Entering Passive Mode (10,0,0,2,0,21).\r\n229 (|||40000|)\r\n"), uint16(21), uint16(40000))
+	f.Add(uint16(40000), uint16(21), []byte("PORT 10,0,0,1,156,64\r\nEPRT |1|10.0.0.1|21|\r\n"), uint16(20), uint16(40000))
+	f.Fuzz(func(t *testing.T, sp, dp uint16, payload []byte, sp2, dp2 uint16) {
+		const max = 4
+		x := NewExpectations(max, time.Minute)
+		for i, s := range []*flowhash.Segment{
+			tcpSegment("10.0.0.2", "10.0.0.1", sp, dp, 0x18, string(payload)),
+			tcpSegment("10.0.0.1", "10.0.0.2", sp, dp, 0x18, string(payload)),
+			tcpSegment("10.0.0.1", "10.0.0.2", sp2, dp2, 0x02, ""),
+			tcpSegment("10.0.0.2", "10.0.0.1", sp2, dp2, 0x12, string(payload)),
+		} {
+			ctl, _, ok := x.Packet(s, 1, int64(i))
+			if x.Len() > max {
+				t.Fatalf("%d announcements kept, bound %d", x.Len(), max)
+			}
+			own := endpointsKey(net.IP(s.Src).String(), strconv.Itoa(int(s.SrcPort)), net.IP(s.Dst).String(), strconv.Itoa(int(s.DstPort)))
+			if ok && own == endpointsKey(net.IP(ctl.Client[:4]).String(), strconv.Itoa(int(ctl.ClientPort)), net.IP(ctl.Server[:4]).String(), strconv.Itoa(int(ctl.ServerPort))) {
+				t.Fatalf("segment %d>%d routed as a data connection of itself", s.SrcPort, s.DstPort)
 			}
 		}
 	})
