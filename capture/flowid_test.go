@@ -61,3 +61,32 @@ func TestFlowIDIndependentOfSelection(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionsIndependentOfSelection: a Connection record is the same
+// whatever else is selected; its ApplicationProto ("HTTP", "SMTP/TLS",
+// "FTP-DATA") comes from the stream parsers, which run for it even when
+// none of their own records are selected.
+func TestConnectionsIndependentOfSelection(t *testing.T) {
+	paths, _ := filepath.Glob("../testdata/*.pcap")
+	named := 0
+	for _, path := range paths {
+		dir, _ := runEngine(t, path, Config{Decoding: DecodeConfig{Workers: 2}})
+		full := readRecords(t, dir)["Connection"]
+		only, _ := runEngine(t, path, Config{Decoding: DecodeConfig{Workers: 2, Enabled: func(tt types.Type) bool { return tt == types.Type_NC_Connection }}})
+		got := readRecords(t, only)["Connection"]
+		if len(got) != len(full) {
+			t.Fatalf("%s: %d Connection records with -include Connection, %d in a full run", filepath.Base(path), len(got), len(full))
+		}
+		for i := range full {
+			if !proto.Equal(got[i], full[i]) {
+				t.Errorf("%s: Connection %d differs with -include Connection:\n%v\nfull run:\n%v", filepath.Base(path), i, got[i], full[i])
+			}
+			if full[i].(*types.Connection).ApplicationProto != "" {
+				named++
+			}
+		}
+	}
+	if named == 0 {
+		t.Error("no Connection record names an application protocol")
+	}
+}

@@ -142,11 +142,16 @@ func newConnTable(opts Options, enabled func(types.Type) bool) *connTable {
 	t.other.timeout = int64(opts.FlowTimeout)
 	t.closing.timeout = int64(opts.CloseDelay)
 	for _, p := range streamProtocols {
+		// A Connection record names its application protocol (and what
+		// an upgrade started in it): with Connection records every
+		// parser runs, so that the name does not depend on which other
+		// records were selected.
+		on := t.emitConn
 		for _, r := range p.Records {
-			if enabled(r) {
-				t.streams = append(t.streams, p)
-				break
-			}
+			on = on || enabled(r)
+		}
+		if on {
+			t.streams = append(t.streams, p)
 		}
 	}
 	return t
