@@ -326,6 +326,12 @@ func TestJWTServer(t *testing.T) {
 	auth := natstest.NewAuth(t, dir)
 	port := natstest.FreePort(t)
 	srv := natstest.Start(t, port, "-c", auth.WriteConfig(t, dir, port, t.TempDir()))
+	// Before net collect and the forged agent connect at once: see
+	// LoadAccount.
+	js, err := jetstream.New(auth.LoadAccount(t, srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := localCapture(t, loopback)
 	out := t.TempDir()
 
@@ -342,12 +348,6 @@ func TestJWTServer(t *testing.T) {
 
 	col := start(t, nil, "collect", "-out", out, "-nats", srv.URL, "-creds", auth.Collector, "-status", "0", "-ack-wait", "2s")
 	refused(start(t, nil, "agent", "-read", loopback, "-sensor", "lab", "-nats", srv.URL, "-creds", auth.Forged))
-	nc, err := collector.Connect(srv.URL, collector.ConnOptions{Creds: auth.Collector, FailFast: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
 	waitConsumer(t, js, col)
 	ag := start(t, nil, "agent", "-read", loopback, "-sensor", "lab", "-nats", srv.URL, "-creds", auth.Sensor, "-status", "0", "-wait", "20s")
 	if code := ag.wait(t, 60*time.Second); code != 0 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
@@ -73,6 +74,9 @@ func Start(t testing.TB, port int, args ...string) *Server {
 		if cmd != nil {
 			cmd.Process.Kill()
 			<-done
+		}
+		if t.Failed() {
+			t.Logf("nats-server %v printed:\n%s", s.args, s.Log())
 		}
 	})
 	return s
@@ -226,6 +230,29 @@ func NewAuth(t testing.TB, dir string) *Auth {
 	a.Config = fmt.Sprintf("operator: %q\nsystem_account: %s\nresolver: MEMORY\nresolver_preload: {\n  %s: %q\n  %s: %q\n}\n",
 		opJWT, sysPub, sysPub, sysJWT, accPub, accJWT)
 	return a
+}
+
+// LoadAccount connects to the server at url as the collector's user and
+// returns the connection, closed when the test ends. A server with
+// resolver MEMORY loads an account, and enables its JetStream, on the
+// first connection of one of its users. Debian's nats-server 2.9.10 does
+// that for every connection that arrives before the account is loaded:
+// when net collect and an agent make the first two at once, each gets its
+// own JetStream state on the same store directory, and the second one's
+// start deletes or reopens the stream files the first one's client is
+// making (the collector then fails with "error creating store for
+// stream" or the server reads missing message blocks). A test connects
+// here, alone, before it starts processes of the account, so the account
+// is loaded once; the server answers the connect only after it has loaded
+// it. Later servers (the embedded one) reuse the account's state.
+func (a *Auth) LoadAccount(t testing.TB, url string) *nats.Conn {
+	t.Helper()
+	nc, err := collector.Connect(url, collector.ConnOptions{Creds: a.Collector, FailFast: true})
+	if err != nil {
+		t.Fatalf("the collector's credentials were refused: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // SensorClaims gives a user JWT the permissions of a sensor: publish
