@@ -82,16 +82,7 @@ func ftpRun(t *testing.T, pkts [][]byte) (conns []*types.Connection, ftps []*typ
 		return tt == types.Type_NC_Connection || tt == types.Type_NC_FTP || tt == types.Type_NC_File
 	}, opts)
 	s := &recordSink{}
-	base := time.Unix(1700000000, 0).UnixNano()
-	for i, b := range pkts {
-		ts := base + int64(i)*int64(time.Millisecond)
-		d.Tick(ts, s)
-		meta := Packet{Frame: int64(i + 1), Timestamp: ts, CaptureLength: len(b), Length: len(b)}
-		if st, reason := d.Decode(b, layers.LinkTypeEthernet, &meta, s); st != Decoded {
-			t.Fatalf("packet %d: %v %s", i+1, st, reason)
-		}
-	}
-	d.Flush(s)
+	decodeFrames(t, d, pkts, s)
 	for _, m := range s.recs {
 		switch r := m.(type) {
 		case *types.Connection:

@@ -82,16 +82,7 @@ func streamRun(t *testing.T, port uint16, handshake bool, segs []streamSeg) ([]p
 	pkts = append(pkts, streamPacket(t, true, "FA", seq[0], seq[1], port, nil),
 		streamPacket(t, false, "FA", seq[1], seq[0]+1, port, nil),
 		streamPacket(t, true, "A", seq[0]+1, seq[1]+1, port, nil))
-	base := time.Unix(1700000000, 0).UnixNano()
-	for i, b := range pkts {
-		ts := base + int64(i)*int64(time.Millisecond)
-		d.Tick(ts, s)
-		meta := Packet{Frame: int64(i + 1), Timestamp: ts, CaptureLength: len(b), Length: len(b)}
-		if st, reason := d.Decode(b, layers.LinkTypeEthernet, &meta, s); st != Decoded {
-			t.Fatalf("packet %d: %v %s", i+1, st, reason)
-		}
-	}
-	d.Flush(s)
+	decodeFrames(t, d, pkts, s)
 	var recs []proto.Message
 	var conn *types.Connection
 	for _, m := range s.recs {
@@ -102,6 +93,22 @@ func streamRun(t *testing.T, port uint16, handshake bool, segs []streamSeg) ([]p
 		recs = append(recs, m)
 	}
 	return recs, conn
+}
+
+// decodeFrames decodes Ethernet frames a millisecond apart, each of which
+// must decode, and flushes the decoder.
+func decodeFrames(t *testing.T, d *PacketDecoder, pkts [][]byte, s Sink) {
+	t.Helper()
+	base := time.Unix(1700000000, 0).UnixNano()
+	for i, b := range pkts {
+		ts := base + int64(i)*int64(time.Millisecond)
+		d.Tick(ts, s)
+		meta := Packet{Frame: int64(i + 1), Timestamp: ts, CaptureLength: len(b), Length: len(b)}
+		if st, reason := d.Decode(b, layers.LinkTypeEthernet, &meta, s); st != Decoded {
+			t.Fatalf("packet %d: %v %s", i+1, st, reason)
+		}
+	}
+	d.Flush(s)
 }
 
 // streamStrip clears the fields that depend on how the bytes were cut.
