@@ -2,6 +2,7 @@ package decoder
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -11,33 +12,58 @@ import (
 // analyst meets most, each with the pattern that finds it and, where the
 // greeting gives one, its version (the pattern's first group). A greeting
 // no rule matches names no software: guessing would be worse than nothing.
-var bannerRules = []struct {
+var bannerRules = []bannerRule{
+	rule("Postfix", `\bESMTP Postfix\b`),
+	rule("Exim", `\bExim (\d[\w.]*)`),
+	rule("Sendmail", `\bSendmail (\d[\w.]*)`),
+	rule("OpenSMTPD", `\bOpenSMTPD\b`),
+	rule("Microsoft SMTP Service", `\bMicrosoft ESMTP MAIL Service(?:, Version: (\d[\d.]*))?`),
+	rule("CommuniGate Pro", `\bCommuniGate Pro (\d[\w.]*)`),
+	rule("E-MailRelay", `\bE-MailRelay V(\d[\w.]*)`),
+	rule("Python SMTP", `\bPython SMTP (\d[\w.]*)`),
+	rule("Microsoft Exchange", `\bMicrosoft Exchange (?:IMAP4rev1|IMAP4|POP3) server version (\d[\d.]*)`),
+	rule("Dovecot", `\bDovecot\b`),
+	rule("Courier-IMAP", `\bCourier-IMAP\b`),
+	rule("Cyrus IMAP", `\bCyrus IMAP v?(\d[\w.]*)`),
+	rule("vsftpd", `\(vsFTPd (\d[\w.]*)\)`),
+	rule("ProFTPD", `\bProFTPD (\d[\w.]*)`),
+	rule("Pure-FTPd", `\bPure-FTPd\b`),
+	rule("FileZilla Server", `\bFileZilla Server(?: version)? (\d[\w.]*)`),
+	rule("Microsoft FTP Service", `\bMicrosoft FTP Service\b`),
+	rule("Serv-U", `\bServ-U FTP Server v(\d[\w.]*)`),
+}
+
+type bannerRule struct {
 	product string
 	re      *regexp.Regexp
-}{
-	{"Postfix", regexp.MustCompile(`\bESMTP Postfix\b`)},
-	{"Exim", regexp.MustCompile(`\bExim (\d[\w.]*)`)},
-	{"Sendmail", regexp.MustCompile(`\bSendmail (\d[\w.]*)`)},
-	{"OpenSMTPD", regexp.MustCompile(`\bOpenSMTPD\b`)},
-	{"Microsoft SMTP Service", regexp.MustCompile(`\bMicrosoft ESMTP MAIL Service(?:, Version: (\d[\d.]*))?`)},
-	{"CommuniGate Pro", regexp.MustCompile(`\bCommuniGate Pro (\d[\w.]*)`)},
-	{"E-MailRelay", regexp.MustCompile(`\bE-MailRelay V(\d[\w.]*)`)},
-	{"Python SMTP", regexp.MustCompile(`\bPython SMTP (\d[\w.]*)`)},
-	{"Microsoft Exchange", regexp.MustCompile(`\bMicrosoft Exchange (?:IMAP4rev1|IMAP4|POP3) server version (\d[\d.]*)`)},
-	{"Dovecot", regexp.MustCompile(`\bDovecot\b`)},
-	{"Courier-IMAP", regexp.MustCompile(`\bCourier-IMAP\b`)},
-	{"Cyrus IMAP", regexp.MustCompile(`\bCyrus IMAP v?(\d[\w.]*)`)},
-	{"vsftpd", regexp.MustCompile(`\(vsFTPd (\d[\w.]*)\)`)},
-	{"ProFTPD", regexp.MustCompile(`\bProFTPD (\d[\w.]*)`)},
-	{"Pure-FTPd", regexp.MustCompile(`\bPure-FTPd\b`)},
-	{"FileZilla Server", regexp.MustCompile(`\bFileZilla Server(?: version)? (\d[\w.]*)`)},
-	{"Microsoft FTP Service", regexp.MustCompile(`\bMicrosoft FTP Service\b`)},
-	{"Serv-U", regexp.MustCompile(`\bServ-U FTP Server v(\d[\w.]*)`)},
+	// literal is text every match of re holds: a greeting without it is
+	// not tried against re. Go's regexp finds no place to start a
+	// pattern that begins with \b and tries it at every position of the
+	// greeting, for every rule, which made this the costliest step of a
+	// mail or FTP connection.
+	literal string
+}
+
+// rule compiles pattern and finds its literal: the longest run of text the
+// top level of the pattern requires (not one inside a group or repetition).
+func rule(product, pattern string) bannerRule {
+	r := bannerRule{product: product, re: regexp.MustCompile(pattern)}
+	if re, err := syntax.Parse(pattern, syntax.Perl); err == nil && re.Op == syntax.OpConcat {
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral && sub.Flags&syntax.FoldCase == 0 && len(sub.Rune) > len([]rune(r.literal)) {
+				r.literal = string(sub.Rune)
+			}
+		}
+	}
+	return r
 }
 
 // bannerProduct returns the software a greeting names, or "".
 func bannerProduct(greeting string) (product, version string) {
 	for _, r := range bannerRules {
+		if !strings.Contains(greeting, r.literal) {
+			continue
+		}
 		if m := r.re.FindStringSubmatch(greeting); m != nil {
 			if len(m) > 1 {
 				// "8.14.3/8.14.3": Sendmail's version and its

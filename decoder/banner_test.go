@@ -1,6 +1,10 @@
 package decoder
 
-import "testing"
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
 
 // TestBannerProduct: greetings of real servers (the shared captures' SMTP,
 // POP3, IMAP and FTP greetings, and services.pcap's) name their software;
@@ -35,6 +39,17 @@ func TestBannerProduct(t *testing.T) {
 		p, v := bannerProduct(c.greeting)
 		if p != c.product || v != c.version {
 			t.Errorf("%q: %q %q, want %q %q", c.greeting, p, v, c.product, c.version)
+		}
+	}
+}
+
+// TestBannerRuleLiterals: every rule has a literal to spare a greeting its
+// pattern, and the literal is text the pattern spells out (TestBannerProduct
+// checks that greetings with it still match).
+func TestBannerRuleLiterals(t *testing.T) {
+	for _, r := range bannerRules {
+		if len(r.literal) < 4 || !strings.Contains(r.re.String(), regexp.QuoteMeta(r.literal)) {
+			t.Errorf("%s: literal %q of %s", r.product, r.literal, r.re)
 		}
 	}
 }
