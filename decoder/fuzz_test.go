@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -540,6 +542,40 @@ func TestFuzzHarness(t *testing.T) {
 	}
 }
 
+// TestFuzzHarnessFirstBytes sets each of the first bytes of every seed
+// built in code to every value: the invariants must hold for all of them.
+// A fuzz byte that picks what the layers below decode as (a protocol
+// number, an NLPID, a function code) must be fixed by the wrapper, else the
+// fuzzer, drawing another value, finds the layer under test missing:
+// FuzzISIS failed so in make test's short fuzz pass when its first byte was
+// ES-IS's NLPID. Here such a wrapper fails every run, not one in hundreds.
+func TestFuzzHarnessFirstBytes(t *testing.T) {
+	const positions = 4
+	d := newFuzzDecoders()
+	for _, name := range slices.Sorted(maps.Keys(fuzzTargets)) {
+		tg := fuzzTargets[name]
+		t.Run(name, func(t *testing.T) {
+			var si, i int
+			var m []byte
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("input: built seed %d, byte %d set to %#x: %q", si, i, m[i], m)
+				}
+			})
+			for s := range slices.Values(tg.built()) {
+				for i = range min(len(s), positions) {
+					m = bytes.Clone(s)
+					for v := range 256 {
+						m[i] = byte(v)
+						checkFrame(t, tg, d, tg.wrap(m), len(m))
+					}
+				}
+				si++
+			}
+		})
+	}
+}
+
 // corpusDir is where the shared captures are, seen from this package.
 const corpusDir = "../../shared/pcaps"
 
@@ -655,7 +691,7 @@ func eachPacket(path string, limit int, fn func([]byte, layers.LinkType)) {
 // covering fragment with the lowest offset, the first among equals; the first
 // last fragment sets the length; a complete datagram leaves), and the packet
 // decoder, fed the same fragments as IPv4 and IPv6 frames, must reassemble
-// the same datagrams without failing.
+// the same datagrams without failing below UDP.
 func FuzzDefrag(f *testing.F) {
 	f.Add([]byte{4, 0, 0, 39, 0, 0, 5, 19})                                    // two fragments in order
 	f.Add([]byte{0, 0, 5, 19, 4, 0, 0, 39})                                    // reversed
@@ -754,8 +790,13 @@ func FuzzDefrag(f *testing.F) {
 				{pd6, cat(ethHeader(0x86dd), ipv6Header(44, 8+len(data)), fh, data)},
 			} {
 				meta := Packet{Frame: int64(i/4 + 1), Timestamp: fuzzTime, CaptureLength: len(c.frame), Length: len(c.frame)}
-				if st, reason := c.pd.Decode(c.frame, layers.LinkTypeEthernet, &meta, discard{}); st == Failed && !strings.Contains(reason, "UDP") {
-					t.Fatalf("fragment %d: status %d %q", i/4, st, reason)
+				// The datagram's bytes are fragment numbers, so its UDP
+				// header is made up: UDP may refuse it, or its ports pick a
+				// protocol (DNS when two fragments make port 53) whose
+				// decoder fails. Below UDP nothing may fail.
+				st, reason := c.pd.Decode(c.frame, layers.LinkTypeEthernet, &meta, discard{})
+				if st == Failed && !strings.Contains(reason, "UDP") && !slices.Contains(c.pd.Layers(), layers.LayerTypeUDP) {
+					t.Fatalf("fragment %d: status %d %q (layers %v)", i/4, st, reason, c.pd.Layers())
 				}
 			}
 		}

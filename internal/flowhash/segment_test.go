@@ -2,7 +2,9 @@ package flowhash
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net"
+	"slices"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -118,9 +120,21 @@ func FuzzTCP(f *testing.F) {
 		if len(ls) < 3 || pkt.ErrorLayer() != nil {
 			return // gopacket refused what TCP read: its checks are stricter (options, lengths)
 		}
-		tcp, _ := ls[2].(*layers.TCP)
-		if _, hbh := ls[1].(*layers.IPv6); hbh && tcp == nil && len(ls) > 3 {
-			tcp, _ = ls[3].(*layers.TCP)
+		// The first IP header follows the Ethernet header and the VLAN
+		// tags TCP skips: gopacket decodes 802.1Q and 802.1ad tags as
+		// Dot1Q layers, but not 0x9100 ones, under which it finds no IP.
+		ip := slices.IndexFunc(ls, func(l gopacket.Layer) bool {
+			return l.LayerType() == layers.LayerTypeIPv4 || l.LayerType() == layers.LayerTypeIPv6
+		})
+		if ip < 0 && tag9100(data) {
+			return
+		}
+		var tcp *layers.TCP
+		if ip >= 0 && ip+1 < len(ls) {
+			tcp, _ = ls[ip+1].(*layers.TCP)
+			if ls[ip+1].LayerType() == layers.LayerTypeIPv6HopByHop && ip+2 < len(ls) {
+				tcp, _ = ls[ip+2].(*layers.TCP)
+			}
 		}
 		if tcp == nil {
 			t.Fatalf("read a TCP segment where gopacket decodes %v", ls)
@@ -129,4 +143,19 @@ func FuzzTCP(f *testing.F) {
 			t.Fatalf("segment %d>%d %q, gopacket %d>%d %q", s.SrcPort, s.DstPort, s.Payload, tcp.SrcPort, tcp.DstPort, tcp.Payload)
 		}
 	})
+}
+
+// tag9100 reports whether the VLAN tags after the Ethernet addresses, as
+// TCP skips them, include one of type 0x9100.
+func tag9100(data []byte) bool {
+	for off := 12; off+2 <= len(data); off += 4 {
+		switch binary.BigEndian.Uint16(data[off:]) {
+		case 0x9100:
+			return true
+		case 0x8100, 0x88a8:
+		default:
+			return false
+		}
+	}
+	return false
 }
