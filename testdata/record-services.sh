@@ -19,77 +19,35 @@
 # inetutils-telnetd telnet socat python3-aiosmtpd dovecot-pop3d dovecot-imapd
 # vsftpd nginx-light tinyproxy iproute2 util-linux.
 set -euo pipefail
-export PATH="$PATH:/usr/sbin:/sbin"
 
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-$here/services.pcap}
-case $out in /*) ;; *) out=$PWD/$out ;; esac
+# shellcheck source=record-lib.sh
+. "$here/record-lib.sh"
+out=$(record_out "${1:-$here/services.pcap}")
 # Debian's python3, which has python3-aiosmtpd, whatever python3 comes first
 # on the PATH.
 py=/usr/bin/python3
 
-if [ "${NETCAP_RECORD_IN_NS:-}" != 1 ]; then
-	missing=()
-	for tool in tcpdump curl openssl sshd ssh ssh-keygen telnetd telnet socat dovecot vsftpd nginx tinyproxy ip ss unshare; do
-		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-	done
+if ! record_in_ns; then
+	record_need tcpdump curl openssl sshd ssh ssh-keygen telnetd telnet socat dovecot vsftpd nginx tinyproxy ip ss unshare
 	"$py" -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
-	if [ ${#missing[@]} -gt 0 ]; then
-		echo "record-services.sh: missing: ${missing[*]}" >&2
-		echo "  apt-get install -y tcpdump curl openssl openssh-server openssh-client inetutils-telnetd telnet socat python3-aiosmtpd dovecot-pop3d dovecot-imapd vsftpd nginx-light tinyproxy iproute2 util-linux" >&2
-		exit 2
-	fi
-	if [ "$(id -u)" != 0 ]; then
-		echo "record-services.sh: run it as root (sudo $0): it captures in a network namespace of its own" >&2
-		exit 2
-	fi
-	export NETCAP_RECORD_IN_NS=1
-	exec unshare --net -- bash "$0" "$out"
+	record_missing tcpdump curl openssl openssh-server openssh-client inetutils-telnetd telnet socat python3-aiosmtpd \
+		dovecot-pop3d dovecot-imapd vsftpd nginx-light tinyproxy iproute2 util-linux
+	record_unshare "it captures in a network namespace of its own" "$out"
 fi
 
 # ---- from here on: inside the private network namespace, as its root ----
 
-tmp=$(mktemp -d)
-chmod 755 "$tmp" # the servers' unprivileged processes read below it
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	[ -f "$tmp/dovecot.conf" ] && dovecot -c "$tmp/dovecot.conf" stop 2>/dev/null || true
+# dovecot runs as a daemon of its own, not among pids.
+record_on_exit() {
+	if [ -f "$tmp/dovecot.conf" ]; then
+		dovecot -c "$tmp/dovecot.conf" stop 2>/dev/null || true
+	fi
 	[ -n "${NETCAP_RECORD_DEBUG:-}" ] && tail -n 20 "$tmp"/clients.log "$tmp"/smtpd.log >&2
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+record_setup
+chmod 755 "$tmp" # the servers' unprivileged processes read below it
 ip link set lo up
-
-# wait_port ADDR PORT: wait until a TCP socket listens there (no traffic sent).
-wait_port() {
-	for _ in $(seq 100); do
-		if ss -H -ltn "src $1:$2" 2>/dev/null | grep -q .; then
-			return 0
-		fi
-		sleep 0.05
-	done
-	echo "record-services.sh: nothing listens on $1:$2; server logs:" >&2
-	tail -n 5 "$tmp"/*.log >&2
-	exit 1
-}
-
-# step prints what happens and runs it, for at most 20 s; a failing client
-# (a refused login) does not stop the script.
-step() {
-	echo "+ $*" >&2
-	local run=(timeout 20)
-	[ "$(type -t "$1")" = function ] && run=() # a function of this script bounds itself
-	"${run[@]}" "$@" >>"$tmp/clients.log" 2>&1 || echo "  (exit $?)" >&2
-}
 
 # --- throwaway TLS key and self-signed certificate ---
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -311,25 +269,18 @@ EOF
 tinyproxy -d -c "$tmp/tinyproxy.conf" >"$tmp/tinyproxy.log" 2>&1 &
 pids+=($!)
 
-wait_port 127.0.0.1 22
-wait_port 127.0.0.1 23
-wait_port 127.0.0.1 25
-wait_port 127.0.0.1 110
-wait_port 127.0.0.1 143
-wait_port 127.0.0.1 21
-wait_port 127.0.0.1 80
-wait_port 127.0.0.1 8443
-wait_port 127.0.0.1 3128
+wait_port tcp 127.0.0.1 22
+wait_port tcp 127.0.0.1 23
+wait_port tcp 127.0.0.1 25
+wait_port tcp 127.0.0.1 110
+wait_port tcp 127.0.0.1 143
+wait_port tcp 127.0.0.1 21
+wait_port tcp 127.0.0.1 80
+wait_port tcp 127.0.0.1 8443
+wait_port tcp 127.0.0.1 3128
 
 # --- capture ---
-tcpdump -i lo -s 262144 -n -U --immediate-mode -Z root -w "$tmp/capture.pcap" 2>"$tmp/tcpdump.log" &
-tcpdump_pid=$!
-pids+=("$tcpdump_pid")
-for _ in $(seq 100); do
-	grep -q 'listening on' "$tmp/tcpdump.log" && break
-	sleep 0.05
-done
-grep -q 'listening on' "$tmp/tcpdump.log" || { cat "$tmp/tcpdump.log" >&2; exit 1; }
+record_start lo
 
 # SSH: a key login that runs one command
 step ssh -F /dev/null -i "$tmp/id" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
@@ -377,14 +328,4 @@ step "${http[@]}" http://www.example.test/missing.txt
 step curl -sS -o /dev/null --cacert "$tmp/cert.pem" -x http://127.0.0.1:3128 \
 	--connect-to www.example.test:8443:127.0.0.1:8443 https://www.example.test:8443/
 
-sleep 0.3
-kill -INT "$tcpdump_pid"
-wait "$tcpdump_pid" 2>/dev/null || true
-cat "$tmp/tcpdump.log" >&2
-
-mkdir -p "$(dirname "$out")"
-cp "$tmp/capture.pcap" "$out"
-if [ -n "${SUDO_UID:-}" ]; then
-	chown "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$out"
-fi
-echo "record-services.sh: wrote $out ($(wc -c <"$out") bytes)" >&2
+record_stop 0.3 "$out"

@@ -15,51 +15,21 @@
 #
 # Needs (Debian): tcpdump dnsmasq-base busybox iputils-ping iproute2 util-linux.
 set -euo pipefail
-export PATH="$PATH:/usr/sbin:/sbin"
 
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-$here/veth.pcap}
-case $out in /*) ;; *) out=$PWD/$out ;; esac
+# shellcheck source=record-lib.sh
+. "$here/record-lib.sh"
+out=$(record_out "${1:-$here/veth.pcap}")
 
-if [ "${NETCAP_RECORD_IN_NS:-}" != 1 ]; then
-	missing=()
-	for tool in tcpdump dnsmasq busybox ping ip unshare nsenter; do
-		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		echo "record-veth.sh: missing tools: ${missing[*]}" >&2
-		echo "  apt-get install -y tcpdump dnsmasq-base busybox iputils-ping iproute2 util-linux" >&2
-		exit 2
-	fi
-	if [ "$(id -u)" != 0 ]; then
-		echo "record-veth.sh: run it as root (sudo $0): it builds a link between two network namespaces of its own" >&2
-		exit 2
-	fi
-	export NETCAP_RECORD_IN_NS=1
-	exec unshare --net -- bash "$0" "$out"
+if ! record_in_ns; then
+	record_need tcpdump dnsmasq busybox ping ip unshare nsenter
+	record_missing tcpdump dnsmasq-base busybox iputils-ping iproute2 util-linux
+	record_unshare "it builds a link between two network namespaces of its own" "$out"
 fi
 
 # ---- from here on: host A, inside its private network namespace ----
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-step() {
-	echo "+ $*" >&2
-	"$@" >>"$tmp/clients.log" 2>&1 || true
-}
+record_setup
 
 # Host B: a second network namespace, kept alive by a sleeping process; it
 # ends with that process.
@@ -87,14 +57,7 @@ inb sysctl -qw net.ipv6.conf.all.forwarding=1
 # A's side is up but has no carrier until B's side comes up, so tcpdump can
 # open it before the first packet.
 ip link set va up
-tcpdump -i va -s 262144 -n -U --immediate-mode -Z root -w "$tmp/capture.pcap" 2>"$tmp/tcpdump.log" &
-tcpdump_pid=$!
-pids+=("$tcpdump_pid")
-for _ in $(seq 100); do
-	grep -q 'listening on' "$tmp/tcpdump.log" && break
-	sleep 0.05
-done
-grep -q 'listening on' "$tmp/tcpdump.log" || { cat "$tmp/tcpdump.log" >&2; exit 1; }
+record_start va
 
 # B: DHCPv4 server and IPv6 router advertisements (dnsmasq), started before
 # the link comes up so A's router solicitation is answered. nsenter execs
@@ -145,14 +108,4 @@ ip link add vx1 type vxlan id 43 group 239.1.1.43 dstport 4789 dev va
 sysctl -qw net.ipv6.conf.vx1.disable_ipv6=1
 ip link set vx1 up
 
-sleep 0.5
-kill -INT "$tcpdump_pid"
-wait "$tcpdump_pid" 2>/dev/null || true
-cat "$tmp/tcpdump.log" >&2
-
-mkdir -p "$(dirname "$out")"
-cp "$tmp/capture.pcap" "$out"
-if [ -n "${SUDO_UID:-}" ]; then
-	chown "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$out"
-fi
-echo "record-veth.sh: wrote $out ($(wc -c <"$out") bytes)" >&2
+record_stop 0.5 "$out"

@@ -14,71 +14,27 @@
 #
 # Needs (Debian 12): tcpdump openssl prosody python3 iproute2 util-linux.
 set -euo pipefail
-export PATH="$PATH:/usr/sbin:/sbin"
 
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-$here/xmpp.pcap}
-case $out in /*) ;; *) out=$PWD/$out ;; esac
+# shellcheck source=record-lib.sh
+. "$here/record-lib.sh"
+out=$(record_out "${1:-$here/xmpp.pcap}")
 py=/usr/bin/python3
 
-if [ "${NETCAP_RECORD_IN_NS:-}" != 1 ]; then
-	missing=()
-	for tool in tcpdump openssl prosody "$py" ip ss unshare; do
-		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		echo "record-xmpp.sh: missing: ${missing[*]}" >&2
-		echo "  apt-get install -y tcpdump openssl prosody python3 iproute2 util-linux" >&2
-		exit 2
-	fi
-	if [ "$(id -u)" != 0 ]; then
-		echo "record-xmpp.sh: run it as root (sudo $0): it captures in a network namespace of its own" >&2
-		exit 2
-	fi
-	export NETCAP_RECORD_IN_NS=1
-	exec unshare --net -- bash "$0" "$out"
+if ! record_in_ns; then
+	record_need tcpdump openssl prosody "$py" ip ss unshare
+	record_missing tcpdump openssl prosody python3 iproute2 util-linux
+	record_unshare "it captures in a network namespace of its own" "$out"
 fi
 
 # ---- from here on: inside the private network namespace, as its root ----
 
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
+record_on_exit() {
 	[ -n "${NETCAP_RECORD_DEBUG:-}" ] && tail -n 30 "$tmp"/clients.log "$tmp"/prosody.log >&2
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+record_setup
+chmod 755 "$tmp"
 ip link set lo up
-
-# wait_port ADDR PORT: wait until a TCP socket listens there (no traffic sent).
-wait_port() {
-	for _ in $(seq 100); do
-		if ss -H -ltn "src $1:$2" 2>/dev/null | grep -q .; then
-			return 0
-		fi
-		sleep 0.05
-	done
-	echo "record-xmpp.sh: nothing listens on $1:$2; server log:" >&2
-	tail -n 20 "$tmp"/*.log >&2
-	exit 1
-}
-
-# step prints what happens and runs it, for at most 20 s; a failing client
-# (a refused STARTTLS) does not stop the script.
-step() {
-	echo "+ $*" >&2
-	timeout 20 "$@" >>"$tmp/clients.log" 2>&1 </dev/null || echo "  (exit $?)" >&2
-}
 
 # --- throwaway TLS key and self-signed certificate for xmpp.example.test ---
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -117,7 +73,7 @@ VirtualHost "plain.example.test"
 EOF
 prosody --config "$tmp/prosody.cfg.lua" >"$tmp/prosody-out.log" 2>&1 &
 pids+=($!)
-wait_port 127.0.0.1 5222
+wait_port tcp 127.0.0.1 5222
 
 # --- a client of the script's own, for the sessions openssl s_client cannot
 # make: it opens a stream to HOST, reads the features and then either sends
@@ -148,14 +104,7 @@ s.close()
 EOF
 
 # --- capture ---
-tcpdump -i lo -s 262144 -n -U --immediate-mode -Z root -w "$tmp/capture.pcap" 2>"$tmp/tcpdump.log" &
-tcpdump_pid=$!
-pids+=("$tcpdump_pid")
-for _ in $(seq 100); do
-	grep -qs 'listening on' "$tmp/tcpdump.log" && break
-	sleep 0.05
-done
-grep -q 'listening on' "$tmp/tcpdump.log" || { cat "$tmp/tcpdump.log" >&2; exit 1; }
+record_start lo
 
 # STARTTLS accepted: stream header to xmpp.example.test, features, <starttls/>,
 # <proceed/>, then a TLS handshake with SNI xmpp.example.test; the client
@@ -167,14 +116,4 @@ step "$py" "$tmp/client.py" plain.example.test starttls
 # no upgrade: the client closes its stream after the features
 step "$py" "$tmp/client.py" xmpp.example.test close
 
-sleep 0.3
-kill -INT "$tcpdump_pid"
-wait "$tcpdump_pid" 2>/dev/null || true
-cat "$tmp/tcpdump.log" >&2
-
-mkdir -p "$(dirname "$out")"
-cp "$tmp/capture.pcap" "$out"
-if [ -n "${SUDO_UID:-}" ]; then
-	chown "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$out"
-fi
-echo "record-xmpp.sh: wrote $out ($(wc -c <"$out") bytes)" >&2
+record_stop 0.3 "$out"

@@ -14,76 +14,26 @@
 # Needs (Debian): tcpdump curl openssl bind9-dnsutils dnsmasq-base chrony
 # ntpsec-ntpdig iputils-ping iproute2 util-linux, and python3 >= 3.11.
 set -euo pipefail
-export PATH="$PATH:/usr/sbin:/sbin"
 
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-$here/loopback.pcap}
-case $out in /*) ;; *) out=$PWD/$out ;; esac
+# shellcheck source=record-lib.sh
+. "$here/record-lib.sh"
+out=$(record_out "${1:-$here/loopback.pcap}")
 
-if [ "${NETCAP_RECORD_IN_NS:-}" != 1 ]; then
-	missing=()
-	for tool in tcpdump curl openssl dig dnsmasq chronyd ntpdig ping python3 ip ss unshare; do
-		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		echo "record.sh: missing tools: ${missing[*]}" >&2
-		echo "  apt-get install -y tcpdump curl openssl bind9-dnsutils dnsmasq-base chrony ntpsec-ntpdig iputils-ping iproute2 util-linux" >&2
-		exit 2
-	fi
+if ! record_in_ns; then
+	record_need tcpdump curl openssl dig dnsmasq chronyd ntpdig ping python3 ip ss unshare
+	record_missing tcpdump curl openssl bind9-dnsutils dnsmasq-base chrony ntpsec-ntpdig iputils-ping iproute2 util-linux
 	if ! python3 -m http.server --help 2>/dev/null | grep -q -- --protocol; then
-		echo "record.sh: python3 is too old: http.server needs --protocol (Python >= 3.11)" >&2
+		echo "$me: python3 is too old: http.server needs --protocol (Python >= 3.11)" >&2
 		exit 2
 	fi
-	if [ "$(id -u)" != 0 ]; then
-		# tcpdump drops privileges to its own user, which a user namespace
-		# cannot map, so a real root is needed for the network namespace.
-		echo "record.sh: run it as root (sudo $0): it captures in a network namespace of its own" >&2
-		exit 2
-	fi
-	export NETCAP_RECORD_IN_NS=1
-	exec unshare --net -- bash "$0" "$out"
+	record_unshare "it captures in a network namespace of its own" "$out"
 fi
 
 # ---- from here on: inside the private network namespace, as its root ----
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+record_setup
 ip link set lo up
-
-# wait_port PROTO ADDR PORT: wait until a socket listens there (no traffic sent).
-wait_port() {
-	local flag=-ltn
-	[ "$1" = udp ] && flag=-lun
-	for _ in $(seq 100); do
-		if ss -H "$flag" "src $2:$3" 2>/dev/null | grep -q .; then
-			return 0
-		fi
-		sleep 0.05
-	done
-	echo "record.sh: nothing listens on $1 $2:$3; server logs:" >&2
-	tail -n 5 "$tmp"/*.log >&2
-	exit 1
-}
-
-# step prints what happens and runs it; clients that are expected to fail
-# (a refused connection, a 404) do not stop the script.
-step() {
-	echo "+ $*" >&2
-	"$@" >>"$tmp/clients.log" 2>&1 || true
-}
 
 # --- content the servers give out ---
 mkdir -p "$tmp/www"
@@ -140,14 +90,7 @@ wait_port udp 127.0.0.1 123
 wait_port udp '[::1]' 123
 
 # --- capture ---
-tcpdump -i lo -s 262144 -n -U --immediate-mode -Z root -w "$tmp/capture.pcap" 2>"$tmp/tcpdump.log" &
-tcpdump_pid=$!
-pids+=("$tcpdump_pid")
-for _ in $(seq 100); do
-	grep -q 'listening on' "$tmp/tcpdump.log" && break
-	sleep 0.05
-done
-grep -q 'listening on' "$tmp/tcpdump.log" || { cat "$tmp/tcpdump.log" >&2; exit 1; }
+record_start lo
 
 # ICMPv4 and ICMPv6 echo
 step ping -c 3 -i 0.2 127.0.0.1
@@ -188,14 +131,4 @@ step curl -sS --max-time 2 http://127.0.0.1:9/
 step "${dig[@]}" -p 9 @127.0.0.1 www.example.test A
 step "${dig[@]}" -p 9 @::1 www.example.test A
 
-sleep 0.3
-kill -INT "$tcpdump_pid"
-wait "$tcpdump_pid" 2>/dev/null || true
-cat "$tmp/tcpdump.log" >&2
-
-mkdir -p "$(dirname "$out")"
-cp "$tmp/capture.pcap" "$out"
-if [ -n "${SUDO_UID:-}" ]; then
-	chown "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$out"
-fi
-echo "record.sh: wrote $out ($(wc -c <"$out") bytes)" >&2
+record_stop 0.3 "$out"
