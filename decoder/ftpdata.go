@@ -378,10 +378,17 @@ func (t *connTable) tie(c *conn, e *Expected) {
 	if t.links[c] != nil {
 		return
 	}
+	ctl := t.m[e.key()]
+	p := ctl.ftp()
+	if p != nil && p.inner != nil {
+		// After AUTH TLS the control's bytes are TLS: what the reader
+		// read as an announcement in them was ciphertext, or a lie.
+		return
+	}
 	l := &dataLink{}
-	if ctl := t.m[e.key()]; ctl != nil {
+	if ctl != nil {
 		l.parent = ctl.uid
-		if p := ctl.ftp(); p != nil {
+		if p != nil {
 			p.dataOpened(c.uid, l)
 		}
 	}
@@ -391,9 +398,10 @@ func (t *connTable) tie(c *conn, e *Expected) {
 	}
 }
 
-// ftp returns the FTP parser of a control connection, or nil.
+// ftp returns the FTP parser of a control connection, or nil (c nil: the
+// control is not in the table).
 func (c *conn) ftp() *ftpParser {
-	if c.st == nil {
+	if c == nil || c.st == nil {
 		return nil
 	}
 	p, _ := c.st.parser.(*ftpParser)

@@ -45,13 +45,17 @@ func (c *tconn) packet(fromA bool, flags string, payload []byte) []byte {
 	if !fromA {
 		src, dst, sp, dp = dst, src, dp, sp
 	}
-	ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: src, DstIP: dst, Protocol: layers.IPProtocolTCP}
+	var ip gopacket.NetworkLayer = &layers.IPv4{Version: 4, TTL: 64, SrcIP: src, DstIP: dst, Protocol: layers.IPProtocolTCP}
+	ethType := layers.EthernetTypeIPv4
+	if len(src) == 16 {
+		ip, ethType = &layers.IPv6{Version: 6, HopLimit: 64, SrcIP: src, DstIP: dst, NextHeader: layers.IPProtocolTCP}, layers.EthernetTypeIPv6
+	}
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: c.seq[i], Ack: c.seq[1-i], Window: 1000}
 	setTCPFlags(tcp, flags)
 	_ = tcp.SetNetworkLayerForChecksum(ip)
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: ethType}
 	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip.(gopacket.SerializableLayer), tcp, gopacket.Payload(payload)); err != nil {
 		c.t.Fatal(err)
 	}
 	c.seq[i] += uint32(len(payload))
@@ -59,6 +63,11 @@ func (c *tconn) packet(fromA bool, flags string, payload []byte) []byte {
 		c.seq[i]++
 	}
 	return append([]byte(nil), buf.Bytes()...)
+}
+
+// newTconn6 is newTconn over IPv6.
+func newTconn6(t *testing.T, a, b string, pa, pb uint16) *tconn {
+	return &tconn{t: t, a: net.ParseIP(a), b: net.ParseIP(b), pa: pa, pb: pb, seq: [2]uint32{1000, 9000}}
 }
 
 func (c *tconn) open() [][]byte {
@@ -249,6 +258,80 @@ func TestFTPDataHostile(t *testing.T) {
 		if (cn.Parent != "") != c.parent || (cn.ApplicationProto == "FTP-DATA") != c.parent {
 			t.Errorf("connection %v: parent %q application %q, want tied %v", c.ports, cn.Parent, cn.ApplicationProto, c.parent)
 		}
+	}
+}
+
+// TestFTPDataIPv6: over IPv6, an EPSV reply (passive) and an EPRT command
+// naming an IPv6 address (active) each tie their data connection and name
+// its file.
+func TestFTPDataIPv6(t *testing.T) {
+	const cli, srv = "2001:db8::1", "2001:db8::2"
+	content := strings.Repeat("v6 data\n", 100)
+	ctl := newTconn6(t, cli, srv, 40000, 21)
+	pasv := newTconn6(t, cli, srv, 40001, 50000)
+	active := newTconn6(t, srv, cli, 20, 50001)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "EPSV\r\n"), ctl.send(false, "229 Entering Extended Passive Mode (|||50000|)\r\n"))
+	pkts = append(pkts, pasv.open()...)
+	pkts = append(pkts, ctl.send(true, "RETR down.txt\r\n"), pasv.send(false, content))
+	pkts = append(pkts, pasv.close(false)...)
+	pkts = append(pkts, ctl.send(false, "226 Transfer complete.\r\n"),
+		ctl.send(true, "EPRT |2|2001:db8::1|50001|\r\n"), ctl.send(false, "200 EPRT command successful.\r\n"),
+		ctl.send(true, "STOR up.txt\r\n"))
+	pkts = append(pkts, active.open()...)
+	pkts = append(pkts, active.send(false, content))
+	pkts = append(pkts, active.close(false)...)
+	pkts = append(pkts, ctl.send(false, "226 Transfer complete.\r\n"))
+	pkts = append(pkts, ctl.close(true)...)
+	conns, ftps, files := ftpRun(t, pkts)
+	control := connByPorts(conns, 40000, 21)
+	if control == nil || len(ftps) != 1 {
+		t.Fatalf("control %v, %d FTP records", control, len(ftps))
+	}
+	names := map[string]string{}
+	for _, f := range files {
+		names[f.FlowID] = f.Name
+		if f.SHA256 != sha256Hex([]byte(content)) || !f.Complete {
+			t.Errorf("file %q: %s complete %v %q", f.Name, f.SHA256, f.Complete, f.Reason)
+		}
+	}
+	for _, c := range []struct {
+		ports [2]int32
+		name  string
+	}{{[2]int32{40001, 50000}, "down.txt"}, {[2]int32{20, 50001}, "up.txt"}} {
+		d := connByPorts(conns, c.ports[0], c.ports[1])
+		if d == nil {
+			t.Fatalf("no data connection %v", c.ports)
+		}
+		if d.Parent != control.UID || d.ApplicationProto != "FTP-DATA" || names[d.UID] != c.name {
+			t.Errorf("data connection %v: parent %q application %q file %q, want %s FTP-DATA %q", c.ports, d.Parent, d.ApplicationProto, names[d.UID], control.UID, c.name)
+		}
+	}
+}
+
+// TestFTPDataAfterAuthTLS: after the server accepts AUTH TLS, the control's
+// bytes are TLS: a "227" line in them (ciphertext that happens to read so,
+// or a peer that lies) announces nothing, and the connection to its port
+// is not tied.
+func TestFTPDataAfterAuthTLS(t *testing.T) {
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	ctl := newTconn(t, cli, srv, 40000, 21)
+	d := newTconn(t, cli, srv, 40001, 50000)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "AUTH TLS\r\n"), ctl.send(false, "234 Proceed with negotiation.\r\n"),
+		ctl.send(true, "\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"),
+		ctl.send(false, "\x17\x03\x03\x00\x40\n227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d.open()...)
+	pkts = append(pkts, d.send(false, "secret"))
+	pkts = append(pkts, d.close(false)...)
+	pkts = append(pkts, ctl.close(true)...)
+	conns, ftps, files := ftpRun(t, pkts)
+	control, data := connByPorts(conns, 40000, 21), connByPorts(conns, 40001, 50000)
+	if control == nil || data == nil || len(ftps) != 1 || !ftps[0].AuthTLS {
+		t.Fatalf("control %v, data %v, %d FTP records", control, data, len(ftps))
+	}
+	if data.Parent != "" || data.ApplicationProto == "FTP-DATA" || len(files) != 0 {
+		t.Errorf("a connection announced in the control's TLS is tied: parent %q application %q, %d files", data.Parent, data.ApplicationProto, len(files))
 	}
 }
 
