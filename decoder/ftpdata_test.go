@@ -335,6 +335,65 @@ func TestFTPDataAfterAuthTLS(t *testing.T) {
 	}
 }
 
+// TestFTPDataLargeBounded: a transfer larger than -max-file-size (1 MiB in
+// ftpRun) is read up to the bound and no further: the File record hashes
+// the first MiB and says why it is incomplete.
+func TestFTPDataLargeBounded(t *testing.T) {
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	ctl := newTconn(t, cli, srv, 40000, 21)
+	d := newTconn(t, cli, srv, 40001, 50000)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d.open()...)
+	pkts = append(pkts, ctl.send(true, "RETR big.iso\r\n"))
+	var sent []byte
+	for i := 0; len(sent) < 4<<20; i++ {
+		seg := bytes.Repeat([]byte{byte(i)}, 60000)
+		sent = append(sent, seg...)
+		pkts = append(pkts, d.send(false, string(seg)))
+	}
+	pkts = append(pkts, d.close(false)...)
+	pkts = append(pkts, ctl.close(true)...)
+	_, _, files := ftpRun(t, pkts)
+	if len(files) != 1 {
+		t.Fatalf("%d File records, want 1", len(files))
+	}
+	f := files[0]
+	if f.Name != "big.iso" || f.Complete || f.Length != 1<<20 || f.SHA256 != sha256Hex(sent[:1<<20]) || !strings.Contains(f.Reason, "max-file-size") {
+		t.Errorf("file %q complete %v, %d bytes %s, reason %q; want the first MiB of %d bytes, %s", f.Name, f.Complete, f.Length, f.SHA256, f.Reason, len(sent), sha256Hex(sent[:1<<20]))
+	}
+}
+
+// TestFTPDataNotARefusedTransfer: a data connection is never given a
+// transfer command the server already refused (550): here the PASV reply
+// of the data connection was not read by the control's parser (a segment
+// before it was not captured), so the refused RETR is the last of the
+// connection's slot; the RETR that follows is the one it carries.
+func TestFTPDataNotARefusedTransfer(t *testing.T) {
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	content := strings.Repeat("z", 500)
+	ctl := newTconn(t, cli, srv, 40000, 21)
+	d := newTconn(t, cli, srv, 40001, 50000)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,70).\r\n"),
+		ctl.send(true, "RETR missing.bin\r\n"), ctl.send(false, "550 Failed to open file.\r\n"), ctl.send(true, "TYPE I\r\n"))
+	ctl.send(false, "200 Switching to Binary mode.\r\n") // not captured
+	pkts = append(pkts, ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d.open()...)
+	pkts = append(pkts, ctl.send(true, "RETR x.bin\r\n"), ctl.send(false, "150 Opening\r\n"), d.send(false, content))
+	pkts = append(pkts, d.close(false)...)
+	pkts = append(pkts, ctl.send(false, "226 Transfer complete.\r\n"))
+	pkts = append(pkts, ctl.close(true)...)
+	conns, ftps, files := ftpRun(t, pkts)
+	data := connByPorts(conns, 40001, 50000)
+	if data == nil || len(ftps) != 1 || len(ftps[0].Transfers) != 2 || len(files) != 1 {
+		t.Fatalf("data %v, %d FTP records, %d files", data, len(ftps), len(files))
+	}
+	if tr := ftps[0].Transfers; tr[0].DataFlowID != "" || tr[1].DataFlowID != data.UID || files[0].Name != "x.bin" {
+		t.Errorf("refused RETR given data connection %q, RETR x.bin %q (want %s), file %q", tr[0].DataFlowID, tr[1].DataFlowID, data.UID, files[0].Name)
+	}
+}
+
 func tcpSegment(src, dst string, sp, dp uint16, flags uint8, payload string) *flowhash.Segment {
 	return &flowhash.Segment{Src: net.ParseIP(src).To4(), Dst: net.ParseIP(dst).To4(), SrcPort: sp, DstPort: dp, Flags: flags, Payload: []byte(payload)}
 }
