@@ -322,6 +322,13 @@ func (x *Expectations) add(k expectKey, ctl *Expected, h uint64, ts int64) {
 	x.waiting.moveToBack(e)
 }
 
+// ftpMinDataPort is the lowest data port an announcement may name. A
+// port below is a service's (22, 25, 80, ...): tied, the next connection
+// to that service between the two hosts would be read as a file, never as
+// its protocol, so a peer could hide it. Servers never listen there for
+// PASV, and refuse such a PORT (the FTP bounce attack, CERT CA-1997-27).
+const ftpMinDataPort = 1024
+
 // ftpAnnounced reads the port a line announces: a server's "227 ...
 // (h1,h2,h3,h4,p1,p2)" or "229 ... (|||port|)", a client's "PORT
 // h1,h2,h3,h4,p1,p2" or "EPRT |proto|address|port|".
@@ -352,7 +359,7 @@ func ftpAnnounced(line []byte, fromServer bool) (uint16, bool) {
 		return 0, false
 	}
 	port, err := strconv.ParseUint(addr[i+1:], 10, 16)
-	if err != nil || port == 0 {
+	if err != nil || port < ftpMinDataPort {
 		return 0, false
 	}
 	return uint16(port), true

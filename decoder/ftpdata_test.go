@@ -394,6 +394,38 @@ func TestFTPDataNotARefusedTransfer(t *testing.T) {
 	}
 }
 
+// TestFTPDataPrivilegedPort: an announcement of a port below 1024 (a
+// service's: SSH here) ties nothing; tied, the next SSH connection between
+// the two hosts would be read as a file and never as SSH. Servers refuse
+// such PORT commands themselves (the FTP bounce attack) and never listen
+// there for PASV.
+func TestFTPDataPrivilegedPort(t *testing.T) {
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	ctl := newTconn(t, cli, srv, 40000, 21)
+	ssh := newTconn(t, cli, srv, 40001, 22)
+	back := newTconn(t, srv, cli, 20, 25)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,0,22).\r\n"),
+		ctl.send(true, "PORT 10,0,0,1,0,25\r\n"), ctl.send(false, "200 PORT command successful.\r\n"))
+	pkts = append(pkts, ssh.open()...)
+	pkts = append(pkts, ssh.send(false, "SSH-2.0-OpenSSH_9.6\r\n"), ssh.send(true, "SSH-2.0-OpenSSH_9.6\r\n"))
+	pkts = append(pkts, back.open()...)
+	pkts = append(pkts, ctl.close(true)...)
+	conns, _, _ := ftpRun(t, pkts)
+	for _, p := range [][2]int32{{40001, 22}, {20, 25}} {
+		c := connByPorts(conns, p[0], p[1])
+		if c == nil {
+			t.Fatalf("no connection %v", p)
+		}
+		if c.Parent != "" || c.ApplicationProto == "FTP-DATA" {
+			t.Errorf("connection %v tied by an announcement of a port below 1024: parent %q application %q", p, c.Parent, c.ApplicationProto)
+		}
+	}
+	if c := connByPorts(conns, 40001, 22); c != nil && c.ApplicationProto != "SSH" {
+		t.Errorf("the SSH connection reads as %q", c.ApplicationProto)
+	}
+}
+
 func tcpSegment(src, dst string, sp, dp uint16, flags uint8, payload string) *flowhash.Segment {
 	return &flowhash.Segment{Src: net.ParseIP(src).To4(), Dst: net.ParseIP(dst).To4(), SrcPort: sp, DstPort: dp, Flags: flags, Payload: []byte(payload)}
 }
@@ -461,6 +493,9 @@ func TestFTPAnnounced(t *testing.T) {
 		{"229 Entering Extended Passive Mode (|||99999|)", true, 0},
 		{"EPRT |1|132.235.1.2|", false, 0},
 		{"PASV", false, 0},
+		{"227 Entering Passive Mode (192,0,2,7,0,22).", true, 0},
+		{"229 Entering Extended Passive Mode (|||1023|)", true, 0},
+		{"EPRT |1|132.235.1.2|1024|", false, 1024},
 	} {
 		port, ok := ftpAnnounced([]byte(c.line), c.fromServer)
 		if ok != (c.port != 0) || port != c.port {
@@ -660,8 +695,8 @@ func FuzzFTPAnnounced(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte, fromServer bool) {
 		port, ok := ftpAnnounced(line, fromServer)
-		if ok && port == 0 {
-			t.Fatalf("%q: port 0 announced", line)
+		if ok && port < ftpMinDataPort {
+			t.Fatalf("%q: port %d announced", line, port)
 		}
 		// What the reader announces, the control's parser reads too.
 		if ok {
