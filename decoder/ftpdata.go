@@ -204,11 +204,17 @@ func (x *Expectations) match(s *flowhash.Segment, ts int64) *expectation {
 		if side.other == 0 {
 			continue // port 0 is no connection's; 0 marks a waiting one
 		}
+		syn := s.Flags&(tcpSYN|tcpACK|tcpRST) == tcpSYN && i == 0 || s.Flags&(tcpSYN|tcpACK|tcpRST) == tcpSYN|tcpACK && i == 1
 		if e := x.m[k]; e != nil {
+			if syn {
+				// A new connection on the ports of one that ended (or
+				// is ending): running again.
+				x.list(e).remove(e)
+				e.live, e.fin = true, [2]bool{}
+			}
 			x.seen(e, s, i == 0, ts)
 			return e
 		}
-		syn := s.Flags&(tcpSYN|tcpACK|tcpRST) == tcpSYN && i == 0 || s.Flags&(tcpSYN|tcpACK|tcpRST) == tcpSYN|tcpACK && i == 1
 		if !syn {
 			continue
 		}

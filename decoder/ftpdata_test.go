@@ -746,3 +746,96 @@ func FuzzExpectations(f *testing.F) {
 		}
 	})
 }
+
+// checkExpectations fails unless every announcement is in exactly the list
+// its state says, each list in the order of its packets, and the table
+// within its bound.
+func checkExpectations(t *testing.T, x *Expectations, max int) {
+	t.Helper()
+	n := 0
+	for _, l := range []*lruList[expectation]{&x.waiting, &x.live} {
+		last := int64(-1 << 62)
+		for e := l.head; e != nil; e = e.next {
+			if (l == &x.live) != e.live || x.m[e.key] != e {
+				t.Fatalf("announcement %+v: live %v, in the live list %v, in the map %v", e.key, e.live, l == &x.live, x.m[e.key] == e)
+			}
+			if e.last < last {
+				t.Fatalf("list out of order: %d after %d", e.last, last)
+			}
+			last = e.last
+			if n++; n > len(x.m) {
+				t.Fatal("a list loops or holds what the map does not")
+			}
+		}
+	}
+	if n != len(x.m) || n > max {
+		t.Fatalf("%d in the lists, %d in the map, bound %d", n, len(x.m), max)
+	}
+}
+
+// FuzzExpectationsSequence: any sequence of announcements, SYNs, FINs,
+// RSTs and pauses keeps the table's lists consistent and within its bound,
+// and a connection routed as a data connection keeps its control until it
+// is forgotten.
+func FuzzExpectationsSequence(f *testing.F) {
+	f.Add([]byte{0, 1, 1, 2, 1, 3, 1, 4, 1, 1, 2, 0, 5, 0, 6, 1})
+	f.Add([]byte{0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 1, 0, 1, 1, 1, 2, 7, 0, 1, 0})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		const max = 3
+		x := NewExpectations(max, time.Second)
+		ts := int64(0)
+		// The running data connections, by their peer port: the
+		// control's hash, when their last packet came, their FINs.
+		type running struct {
+			hash uint64
+			last int64
+			fin  [2]bool
+		}
+		routed := map[uint16]*running{}
+		for i := 0; i+1 < len(ops); i += 2 {
+			op, arg := ops[i]%8, uint16(ops[i+1]%4)
+			port, peer := 2000+arg, 3000+arg
+			var s *flowhash.Segment
+			switch op {
+			case 0: // the control announces port
+				s = tcpSegment("10.0.0.2", "10.0.0.1", 21, 40000+arg%2, 0x18, fmt.Sprintf("229 (|||%d|)\r\n", port))
+			case 1: // the data connection's SYN
+				s = tcpSegment("10.0.0.1", "10.0.0.2", peer, port, 0x02, "")
+			case 2: // its data
+				s = tcpSegment("10.0.0.2", "10.0.0.1", port, peer, 0x18, "data")
+			case 3: // a FIN from either side
+				s = tcpSegment("10.0.0.2", "10.0.0.1", port, peer, 0x11, "")
+			case 4:
+				s = tcpSegment("10.0.0.1", "10.0.0.2", peer, port, 0x11, "")
+			case 5: // a RST
+				s = tcpSegment("10.0.0.1", "10.0.0.2", peer, port, 0x04, "")
+			case 6: // a pause past the timeout
+				ts += int64(3 * time.Second)
+				continue
+			case 7: // a flood of announcements
+				s = tcpSegment("10.0.0.2", "10.0.0.1", 21, 40000, 0x18, "229 (|||5001|)\r\n229 (|||5002|)\r\n229 (|||5003|)\r\n229 (|||5004|)\r\n")
+			}
+			ts += int64(time.Millisecond)
+			_, h, ok := x.Packet(s, 7, ts)
+			checkExpectations(t, x, max)
+			r := routed[peer]
+			if op >= 2 && op <= 5 && r != nil && ts-r.last <= int64(time.Second) && !(r.fin[0] && r.fin[1]) {
+				// Running, not idle, not ended: it keeps its worker.
+				if !ok || h != r.hash {
+					t.Fatalf("op %d: running connection %d routed to %d, now %v %d", i/2, peer, r.hash, ok, h)
+				}
+			}
+			switch {
+			case op == 1 && ok:
+				routed[peer] = &running{hash: h, last: ts}
+			case op == 1 || r == nil:
+			case op == 5:
+				delete(routed, peer)
+			case ok:
+				r.last = ts
+				r.fin[0] = r.fin[0] || op == 3
+				r.fin[1] = r.fin[1] || op == 4
+			}
+		}
+	})
+}
