@@ -226,10 +226,7 @@ func (x *Expectations) match(s *flowhash.Segment, ts int64) *expectation {
 		// The connection began: from now on it is known by its four
 		// endpoints, and the port may be announced again.
 		delete(x.m, k)
-		e.key.peerPort = side.other
-		if old := x.m[e.key]; old != nil {
-			x.drop(old)
-		}
+		e.key.peerPort = side.other // free: looked up above
 		x.m[e.key] = e
 		x.waiting.remove(e)
 		e.live, e.fin = true, [2]bool{}
