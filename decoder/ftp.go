@@ -146,10 +146,16 @@ func (p *ftpParser) dataOpened(uid string, l *dataLink) {
 	if len(p.data) < ftpMaxTransfers {
 		p.data = append(p.data, ftpData{p.slot, uid, l})
 	}
-	if tr := p.transferOf(p.slot); tr != nil && tr.DataFlowID == "" {
+	if tr := p.transferOf(p.slot); tr != nil && tr.DataFlowID == "" && !ftpRefused(tr.Reply) {
 		tr.DataFlowID, l.transfer = uid, tr
 	}
 }
+
+// ftpRefused tells whether a transfer's final reply refused it (4xx, 5xx):
+// it opened no data connection. A data connection that opens after one
+// (its announcement not read: a segment before it missed) belongs to a
+// later command.
+func ftpRefused(reply string) bool { return reply != "" && (reply[0] == '4' || reply[0] == '5') }
 
 // pair gives transfer tr of the current slot to the data connection
 // opened in it that has none yet (passive mode: the client connects, then

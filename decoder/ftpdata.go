@@ -58,11 +58,13 @@ const DefaultMaxExpected = 4096
 const ftpControlPort = 21
 
 // expectKey is what a data connection is expected by: the address and
-// port that listens (the holder) and the address that connects (the peer).
+// port that listens (the holder) and the address that connects (the peer);
+// once the connection began, the peer's port too (peerPort 0: an
+// announcement still waiting for its connection).
 type expectKey struct {
-	holder, peer [16]byte
-	port         uint16
-	v6           bool
+	holder, peer   [16]byte
+	port, peerPort uint16
+	v6             bool
 }
 
 // expectation is one announced data connection.
@@ -70,12 +72,13 @@ type expectation struct {
 	key  expectKey
 	ctl  Expected
 	hash uint64 // the control's flow hash: its worker
-	// bound is set at the first packet of the data connection, whose
-	// other port is peerPort: later connections to the same port are
-	// not this one.
-	bound    bool
-	peerPort uint16
-	last     int64 // packet time of the announcement or the last packet
+	// live is set when the connection began (its SYN) and cleared when it
+	// ended (a RST, or a FIN from both sides): a live one is never
+	// dropped to make room, which would send the rest of its connection
+	// to another worker.
+	live bool
+	fin  [2]bool // a FIN from the holder, from the peer
+	last int64   // packet time of the announcement or the last packet
 	lruLinks[expectation]
 }
 
@@ -83,27 +86,52 @@ type expectation struct {
 // used by one goroutine. Each is kept until idle for Idle (packet time:
 // the announcement waits that long for its connection, the connection
 // lasts while its packets come that often); when Max are kept, the one
-// idle longest is dropped first and counted in Dropped.
+// idle longest of those whose connection is not running is dropped first
+// and counted in Dropped; when every one is a running connection, the new
+// announcement is dropped and counted.
+//
+// The routing of a connection never changes while it runs: an
+// announcement takes a connection only at its SYN, so one already running
+// when the port is announced stays in the worker of its hash, and a
+// running one keeps its entry (by its four endpoints) until it ends or
+// goes idle for longer than the connection table keeps it
+// (expectIdleMargin), whatever is announced meanwhile.
 type Expectations struct {
-	m    map[expectKey]*expectation
-	lru  lruList[expectation]
-	max  int
-	idle int64
+	m map[expectKey]*expectation
+	// waiting are the announcements without a running connection
+	// (waiting for it, or it ended), live the running ones; each in the
+	// order of their last packet.
+	waiting, live lruList[expectation]
+	max           int
+	idle          int64
 	// Dropped counts announcements dropped because the table was full
 	// before their connection ended: its packets go to the worker of
 	// their own hash and are not tied.
 	Dropped int64
 }
 
+// expectIdleMargin is added to the idle timeout: the connection table
+// ends idle connections at a sweep (conntrack.go sweepEvery), up to a
+// second after their timeout. A data connection's entry outlives its
+// connection in the table, so a packet after a long pause starts a new
+// connection in the control's worker, the same at any number of workers,
+// and never joins the old one in one worker and starts another in
+// another.
+const expectIdleMargin = sweepEvery + int64(time.Millisecond)
+
 // NewExpectations makes a table of at most max announcements (0:
 // DefaultMaxExpected), each kept until idle for idle (0: until the table
-// is full).
+// is full), the connection table's timeout.
 func NewExpectations(max int, idle time.Duration) *Expectations {
 	if max <= 0 {
 		max = DefaultMaxExpected
 	}
 	x := &Expectations{m: map[expectKey]*expectation{}, max: max, idle: int64(idle)}
-	x.lru.links = func(e *expectation) *lruLinks[expectation] { return &e.lruLinks }
+	if x.idle > 0 {
+		x.idle += expectIdleMargin
+	}
+	links := func(e *expectation) *lruLinks[expectation] { return &e.lruLinks }
+	x.waiting.links, x.live.links = links, links
 	return x
 }
 
@@ -129,36 +157,102 @@ func (x *Expectations) Packet(s *flowhash.Segment, h uint64, ts int64) (ctl *Exp
 
 // expire drops the announcements idle for longer than Idle.
 func (x *Expectations) expire(ts int64) {
-	for e := x.lru.head; e != nil && x.idle > 0 && ts-e.last > x.idle; e = x.lru.head {
-		x.drop(e)
+	if x.idle <= 0 {
+		return
+	}
+	for _, l := range [2]*lruList[expectation]{&x.waiting, &x.live} {
+		for e := l.head; e != nil && ts-e.last > x.idle; e = l.head {
+			x.drop(e)
+		}
 	}
 }
 
 func (x *Expectations) drop(e *expectation) {
-	x.lru.remove(e)
+	x.list(e).remove(e)
 	delete(x.m, e.key)
 }
 
-// match finds the announcement s belongs to: s goes to the holder's port
-// or comes from it.
+// list is the list e is in.
+func (x *Expectations) list(e *expectation) *lruList[expectation] {
+	if e.live {
+		return &x.live
+	}
+	return &x.waiting
+}
+
+// TCP flags the table reads.
+const (
+	tcpFIN = 0x01
+	tcpSYN = 0x02
+	tcpRST = 0x04
+	tcpACK = 0x10
+)
+
+// match finds the announcement s belongs to: the running connection of
+// its four endpoints, or, for its first segment (the peer's SYN, or the
+// holder's SYN-ACK when the SYN was not captured), an announcement of the
+// port it goes to or comes from.
 func (x *Expectations) match(s *flowhash.Segment, ts int64) *expectation {
-	for _, side := range [2]struct {
+	for i, side := range [2]struct {
 		holder, peer []byte
 		port, other  uint16
 	}{{s.Dst, s.Src, s.DstPort, s.SrcPort}, {s.Src, s.Dst, s.SrcPort, s.DstPort}} {
 		var k expectKey
-		k.v6, k.port = len(side.holder) == 16, side.port
+		k.v6, k.port, k.peerPort = len(side.holder) == 16, side.port, side.other
 		copy(k.holder[:], side.holder)
 		copy(k.peer[:], side.peer)
-		e := x.m[k]
-		if e == nil || e.bound && e.peerPort != side.other || x.isControl(e, s) {
+		if side.other == 0 {
+			continue // port 0 is no connection's; 0 marks a waiting one
+		}
+		syn := s.Flags&(tcpSYN|tcpACK|tcpRST) == tcpSYN && i == 0 || s.Flags&(tcpSYN|tcpACK|tcpRST) == tcpSYN|tcpACK && i == 1
+		if e := x.m[k]; e != nil {
+			if syn {
+				// A new connection on the ports of one that ended (or
+				// is ending): running again.
+				x.list(e).remove(e)
+				e.live, e.fin = true, [2]bool{}
+			}
+			x.seen(e, s, i == 0, ts)
+			return e
+		}
+		if !syn {
 			continue
 		}
-		e.bound, e.peerPort, e.last = true, side.other, ts
-		x.lru.moveToBack(e)
+		k.peerPort = 0
+		e := x.m[k]
+		if e == nil || x.isControl(e, s) {
+			continue
+		}
+		// The connection began: from now on it is known by its four
+		// endpoints, and the port may be announced again.
+		delete(x.m, k)
+		e.key.peerPort = side.other // free: looked up above
+		x.m[e.key] = e
+		x.waiting.remove(e)
+		e.live, e.fin = true, [2]bool{}
+		x.seen(e, s, i == 0, ts)
 		return e
 	}
 	return nil
+}
+
+// seen notes a segment of e's connection, from the peer or the holder: its
+// time, and its end (a RST, or a FIN from both sides), after which e may
+// make room for another.
+func (x *Expectations) seen(e *expectation, s *flowhash.Segment, fromPeer bool, ts int64) {
+	e.last = ts
+	if s.Flags&tcpFIN != 0 {
+		if fromPeer {
+			e.fin[1] = true
+		} else {
+			e.fin[0] = true
+		}
+	}
+	if e.live && (s.Flags&tcpRST != 0 || e.fin[0] && e.fin[1]) {
+		x.live.remove(e)
+		e.live = false
+	}
+	x.list(e).moveToBack(e)
 }
 
 // isControl tells whether s is a segment of e's control connection itself
@@ -212,20 +306,31 @@ func (x *Expectations) announce(s *flowhash.Segment, h uint64, ts int64) {
 	}
 }
 
-// add keeps an announcement, replacing an earlier one of the same port.
+// add keeps an announcement, replacing an earlier one of the same port
+// still waiting for its connection.
 func (x *Expectations) add(k expectKey, ctl *Expected, h uint64, ts int64) {
 	e := x.m[k]
 	if e == nil {
 		if len(x.m) >= x.max {
 			x.Dropped++
-			x.drop(x.lru.head)
+			if x.waiting.head == nil {
+				return // every one is a running connection
+			}
+			x.drop(x.waiting.head)
 		}
 		e = &expectation{key: k}
 		x.m[k] = e
 	}
-	e.ctl, e.hash, e.bound, e.peerPort, e.last = *ctl, h, false, 0, ts
-	x.lru.moveToBack(e)
+	e.ctl, e.hash, e.last = *ctl, h, ts
+	x.waiting.moveToBack(e)
 }
+
+// ftpMinDataPort is the lowest data port an announcement may name. A
+// port below is a service's (22, 25, 80, ...): tied, the next connection
+// to that service between the two hosts would be read as a file, never as
+// its protocol, so a peer could hide it. Servers never listen there for
+// PASV, and refuse such a PORT (the FTP bounce attack, CERT CA-1997-27).
+const ftpMinDataPort = 1024
 
 // ftpAnnounced reads the port a line announces: a server's "227 ...
 // (h1,h2,h3,h4,p1,p2)" or "229 ... (|||port|)", a client's "PORT
@@ -257,7 +362,7 @@ func ftpAnnounced(line []byte, fromServer bool) (uint16, bool) {
 		return 0, false
 	}
 	port, err := strconv.ParseUint(addr[i+1:], 10, 16)
-	if err != nil || port == 0 {
+	if err != nil || port < ftpMinDataPort {
 		return 0, false
 	}
 	return uint16(port), true
@@ -283,10 +388,17 @@ func (t *connTable) tie(c *conn, e *Expected) {
 	if t.links[c] != nil {
 		return
 	}
+	ctl := t.m[e.key()]
+	p := ctl.ftp()
+	if p != nil && p.inner != nil {
+		// After AUTH TLS the control's bytes are TLS: what the reader
+		// read as an announcement in them was ciphertext, or a lie.
+		return
+	}
 	l := &dataLink{}
-	if ctl := t.m[e.key()]; ctl != nil {
+	if ctl != nil {
 		l.parent = ctl.uid
-		if p := ctl.ftp(); p != nil {
+		if p != nil {
 			p.dataOpened(c.uid, l)
 		}
 	}
@@ -296,9 +408,10 @@ func (t *connTable) tie(c *conn, e *Expected) {
 	}
 }
 
-// ftp returns the FTP parser of a control connection, or nil.
+// ftp returns the FTP parser of a control connection, or nil (c nil: the
+// control is not in the table).
 func (c *conn) ftp() *ftpParser {
-	if c.st == nil {
+	if c == nil || c.st == nil {
 		return nil
 	}
 	p, _ := c.st.parser.(*ftpParser)

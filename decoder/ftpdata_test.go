@@ -45,13 +45,17 @@ func (c *tconn) packet(fromA bool, flags string, payload []byte) []byte {
 	if !fromA {
 		src, dst, sp, dp = dst, src, dp, sp
 	}
-	ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: src, DstIP: dst, Protocol: layers.IPProtocolTCP}
+	var ip gopacket.NetworkLayer = &layers.IPv4{Version: 4, TTL: 64, SrcIP: src, DstIP: dst, Protocol: layers.IPProtocolTCP}
+	ethType := layers.EthernetTypeIPv4
+	if len(src) == 16 {
+		ip, ethType = &layers.IPv6{Version: 6, HopLimit: 64, SrcIP: src, DstIP: dst, NextHeader: layers.IPProtocolTCP}, layers.EthernetTypeIPv6
+	}
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: c.seq[i], Ack: c.seq[1-i], Window: 1000}
 	setTCPFlags(tcp, flags)
 	_ = tcp.SetNetworkLayerForChecksum(ip)
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: ethType}
 	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip.(gopacket.SerializableLayer), tcp, gopacket.Payload(payload)); err != nil {
 		c.t.Fatal(err)
 	}
 	c.seq[i] += uint32(len(payload))
@@ -59,6 +63,11 @@ func (c *tconn) packet(fromA bool, flags string, payload []byte) []byte {
 		c.seq[i]++
 	}
 	return append([]byte(nil), buf.Bytes()...)
+}
+
+// newTconn6 is newTconn over IPv6.
+func newTconn6(t *testing.T, a, b string, pa, pb uint16) *tconn {
+	return &tconn{t: t, a: net.ParseIP(a), b: net.ParseIP(b), pa: pa, pb: pb, seq: [2]uint32{1000, 9000}}
 }
 
 func (c *tconn) open() [][]byte {
@@ -243,6 +252,171 @@ func TestFTPDataHostile(t *testing.T) {
 	}
 }
 
+// TestFTPDataIPv6: over IPv6, an EPSV reply (passive) and an EPRT command
+// naming an IPv6 address (active) each tie their data connection and name
+// its file.
+func TestFTPDataIPv6(t *testing.T) {
+	const cli, srv = "2001:db8::1", "2001:db8::2"
+	content := strings.Repeat("v6 data\n", 100)
+	ctl := newTconn6(t, cli, srv, 40000, 21)
+	pasv := newTconn6(t, cli, srv, 40001, 50000)
+	active := newTconn6(t, srv, cli, 20, 50001)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "EPSV\r\n"), ctl.send(false, "229 Entering Extended Passive Mode (|||50000|)\r\n"))
+	pkts = append(pkts, pasv.open()...)
+	pkts = append(pkts, ctl.send(true, "RETR down.txt\r\n"), pasv.send(false, content))
+	pkts = append(pkts, pasv.close(false)...)
+	pkts = append(pkts, ctl.send(false, "226 Transfer complete.\r\n"),
+		ctl.send(true, "EPRT |2|2001:db8::1|50001|\r\n"), ctl.send(false, "200 EPRT command successful.\r\n"),
+		ctl.send(true, "STOR up.txt\r\n"))
+	pkts = append(pkts, active.open()...)
+	pkts = append(pkts, active.send(false, content))
+	pkts = append(pkts, active.close(false)...)
+	pkts = append(pkts, ctl.send(false, "226 Transfer complete.\r\n"))
+	pkts = append(pkts, ctl.close(true)...)
+	conns, ftps, files := ftpRun(t, pkts)
+	control := connByPorts(conns, 40000, 21)
+	if control == nil || len(ftps) != 1 {
+		t.Fatalf("control %v, %d FTP records", control, len(ftps))
+	}
+	names := map[string]string{}
+	for _, f := range files {
+		names[f.FlowID] = f.Name
+		if f.SHA256 != sha256Hex([]byte(content)) || !f.Complete {
+			t.Errorf("file %q: %s complete %v %q", f.Name, f.SHA256, f.Complete, f.Reason)
+		}
+	}
+	for _, c := range []struct {
+		ports [2]int32
+		name  string
+	}{{[2]int32{40001, 50000}, "down.txt"}, {[2]int32{20, 50001}, "up.txt"}} {
+		d := connByPorts(conns, c.ports[0], c.ports[1])
+		if d == nil {
+			t.Fatalf("no data connection %v", c.ports)
+		}
+		if d.Parent != control.UID || d.ApplicationProto != "FTP-DATA" || names[d.UID] != c.name {
+			t.Errorf("data connection %v: parent %q application %q file %q, want %s FTP-DATA %q", c.ports, d.Parent, d.ApplicationProto, names[d.UID], control.UID, c.name)
+		}
+	}
+}
+
+// TestFTPDataAfterAuthTLS: after the server accepts AUTH TLS, the control's
+// bytes are TLS: a "227" line in them (ciphertext that happens to read so,
+// or a peer that lies) announces nothing, and the connection to its port
+// is not tied.
+func TestFTPDataAfterAuthTLS(t *testing.T) {
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	ctl := newTconn(t, cli, srv, 40000, 21)
+	d := newTconn(t, cli, srv, 40001, 50000)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "AUTH TLS\r\n"), ctl.send(false, "234 Proceed with negotiation.\r\n"),
+		ctl.send(true, "\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"),
+		ctl.send(false, "\x17\x03\x03\x00\x40\n227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d.open()...)
+	pkts = append(pkts, d.send(false, "secret"))
+	pkts = append(pkts, d.close(false)...)
+	pkts = append(pkts, ctl.close(true)...)
+	conns, ftps, files := ftpRun(t, pkts)
+	control, data := connByPorts(conns, 40000, 21), connByPorts(conns, 40001, 50000)
+	if control == nil || data == nil || len(ftps) != 1 || !ftps[0].AuthTLS {
+		t.Fatalf("control %v, data %v, %d FTP records", control, data, len(ftps))
+	}
+	if data.Parent != "" || data.ApplicationProto == "FTP-DATA" || len(files) != 0 {
+		t.Errorf("a connection announced in the control's TLS is tied: parent %q application %q, %d files", data.Parent, data.ApplicationProto, len(files))
+	}
+}
+
+// TestFTPDataLargeBounded: a transfer larger than -max-file-size (1 MiB in
+// ftpRun) is read up to the bound and no further: the File record hashes
+// the first MiB and says why it is incomplete.
+func TestFTPDataLargeBounded(t *testing.T) {
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	ctl := newTconn(t, cli, srv, 40000, 21)
+	d := newTconn(t, cli, srv, 40001, 50000)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d.open()...)
+	pkts = append(pkts, ctl.send(true, "RETR big.iso\r\n"))
+	var sent []byte
+	for i := 0; len(sent) < 4<<20; i++ {
+		seg := bytes.Repeat([]byte{byte(i)}, 60000)
+		sent = append(sent, seg...)
+		pkts = append(pkts, d.send(false, string(seg)))
+	}
+	pkts = append(pkts, d.close(false)...)
+	pkts = append(pkts, ctl.close(true)...)
+	_, _, files := ftpRun(t, pkts)
+	if len(files) != 1 {
+		t.Fatalf("%d File records, want 1", len(files))
+	}
+	f := files[0]
+	if f.Name != "big.iso" || f.Complete || f.Length != 1<<20 || f.SHA256 != sha256Hex(sent[:1<<20]) || !strings.Contains(f.Reason, "max-file-size") {
+		t.Errorf("file %q complete %v, %d bytes %s, reason %q; want the first MiB of %d bytes, %s", f.Name, f.Complete, f.Length, f.SHA256, f.Reason, len(sent), sha256Hex(sent[:1<<20]))
+	}
+}
+
+// TestFTPDataNotARefusedTransfer: a data connection is never given a
+// transfer command the server already refused (550): here the PASV reply
+// of the data connection was not read by the control's parser (a segment
+// before it was not captured), so the refused RETR is the last of the
+// connection's slot; the RETR that follows is the one it carries.
+func TestFTPDataNotARefusedTransfer(t *testing.T) {
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	content := strings.Repeat("z", 500)
+	ctl := newTconn(t, cli, srv, 40000, 21)
+	d := newTconn(t, cli, srv, 40001, 50000)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,70).\r\n"),
+		ctl.send(true, "RETR missing.bin\r\n"), ctl.send(false, "550 Failed to open file.\r\n"), ctl.send(true, "TYPE I\r\n"))
+	ctl.send(false, "200 Switching to Binary mode.\r\n") // not captured
+	pkts = append(pkts, ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d.open()...)
+	pkts = append(pkts, ctl.send(true, "RETR x.bin\r\n"), ctl.send(false, "150 Opening\r\n"), d.send(false, content))
+	pkts = append(pkts, d.close(false)...)
+	pkts = append(pkts, ctl.send(false, "226 Transfer complete.\r\n"))
+	pkts = append(pkts, ctl.close(true)...)
+	conns, ftps, files := ftpRun(t, pkts)
+	data := connByPorts(conns, 40001, 50000)
+	if data == nil || len(ftps) != 1 || len(ftps[0].Transfers) != 2 || len(files) != 1 {
+		t.Fatalf("data %v, %d FTP records, %d files", data, len(ftps), len(files))
+	}
+	if tr := ftps[0].Transfers; tr[0].DataFlowID != "" || tr[1].DataFlowID != data.UID || files[0].Name != "x.bin" {
+		t.Errorf("refused RETR given data connection %q, RETR x.bin %q (want %s), file %q", tr[0].DataFlowID, tr[1].DataFlowID, data.UID, files[0].Name)
+	}
+}
+
+// TestFTPDataPrivilegedPort: an announcement of a port below 1024 (a
+// service's: SSH here) ties nothing; tied, the next SSH connection between
+// the two hosts would be read as a file and never as SSH. Servers refuse
+// such PORT commands themselves (the FTP bounce attack) and never listen
+// there for PASV.
+func TestFTPDataPrivilegedPort(t *testing.T) {
+	const cli, srv = "10.0.0.1", "10.0.0.2"
+	ctl := newTconn(t, cli, srv, 40000, 21)
+	ssh := newTconn(t, cli, srv, 40001, 22)
+	back := newTconn(t, srv, cli, 20, 25)
+	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
+		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,0,22).\r\n"),
+		ctl.send(true, "PORT 10,0,0,1,0,25\r\n"), ctl.send(false, "200 PORT command successful.\r\n"))
+	pkts = append(pkts, ssh.open()...)
+	pkts = append(pkts, ssh.send(false, "SSH-2.0-OpenSSH_9.6\r\n"), ssh.send(true, "SSH-2.0-OpenSSH_9.6\r\n"))
+	pkts = append(pkts, back.open()...)
+	pkts = append(pkts, ctl.close(true)...)
+	conns, _, _ := ftpRun(t, pkts)
+	for _, p := range [][2]int32{{40001, 22}, {20, 25}} {
+		c := connByPorts(conns, p[0], p[1])
+		if c == nil {
+			t.Fatalf("no connection %v", p)
+		}
+		if c.Parent != "" || c.ApplicationProto == "FTP-DATA" {
+			t.Errorf("connection %v tied by an announcement of a port below 1024: parent %q application %q", p, c.Parent, c.ApplicationProto)
+		}
+	}
+	if c := connByPorts(conns, 40001, 22); c != nil && c.ApplicationProto != "SSH" {
+		t.Errorf("the SSH connection reads as %q", c.ApplicationProto)
+	}
+}
+
 func tcpSegment(src, dst string, sp, dp uint16, flags uint8, payload string) *flowhash.Segment {
 	return &flowhash.Segment{Src: net.ParseIP(src).To4(), Dst: net.ParseIP(dst).To4(), SrcPort: sp, DstPort: dp, Flags: flags, Payload: []byte(payload)}
 }
@@ -310,6 +484,9 @@ func TestFTPAnnounced(t *testing.T) {
 		{"229 Entering Extended Passive Mode (|||99999|)", true, 0},
 		{"EPRT |1|132.235.1.2|", false, 0},
 		{"PASV", false, 0},
+		{"227 Entering Passive Mode (192,0,2,7,0,22).", true, 0},
+		{"229 Entering Extended Passive Mode (|||1023|)", true, 0},
+		{"EPRT |1|132.235.1.2|1024|", false, 1024},
 	} {
 		port, ok := ftpAnnounced([]byte(c.line), c.fromServer)
 		if ok != (c.port != 0) || port != c.port {
@@ -509,8 +686,8 @@ func FuzzFTPAnnounced(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte, fromServer bool) {
 		port, ok := ftpAnnounced(line, fromServer)
-		if ok && port == 0 {
-			t.Fatalf("%q: port 0 announced", line)
+		if ok && port < ftpMinDataPort {
+			t.Fatalf("%q: port %d announced", line, port)
 		}
 		// What the reader announces, the control's parser reads too.
 		if ok {
@@ -556,6 +733,99 @@ func FuzzExpectations(f *testing.F) {
 			own := endpointsKey(net.IP(s.Src).String(), strconv.Itoa(int(s.SrcPort)), net.IP(s.Dst).String(), strconv.Itoa(int(s.DstPort)))
 			if ok && own == endpointsKey(net.IP(ctl.Client[:4]).String(), strconv.Itoa(int(ctl.ClientPort)), net.IP(ctl.Server[:4]).String(), strconv.Itoa(int(ctl.ServerPort))) {
 				t.Fatalf("segment %d>%d routed as a data connection of itself", s.SrcPort, s.DstPort)
+			}
+		}
+	})
+}
+
+// checkExpectations fails unless every announcement is in exactly the list
+// its state says, each list in the order of its packets, and the table
+// within its bound.
+func checkExpectations(t *testing.T, x *Expectations, max int) {
+	t.Helper()
+	n := 0
+	for _, l := range []*lruList[expectation]{&x.waiting, &x.live} {
+		last := int64(-1 << 62)
+		for e := l.head; e != nil; e = e.next {
+			if (l == &x.live) != e.live || x.m[e.key] != e {
+				t.Fatalf("announcement %+v: live %v, in the live list %v, in the map %v", e.key, e.live, l == &x.live, x.m[e.key] == e)
+			}
+			if e.last < last {
+				t.Fatalf("list out of order: %d after %d", e.last, last)
+			}
+			last = e.last
+			if n++; n > len(x.m) {
+				t.Fatal("a list loops or holds what the map does not")
+			}
+		}
+	}
+	if n != len(x.m) || n > max {
+		t.Fatalf("%d in the lists, %d in the map, bound %d", n, len(x.m), max)
+	}
+}
+
+// FuzzExpectationsSequence: any sequence of announcements, SYNs, FINs,
+// RSTs and pauses keeps the table's lists consistent and within its bound,
+// and a connection routed as a data connection keeps its control until it
+// is forgotten.
+func FuzzExpectationsSequence(f *testing.F) {
+	f.Add([]byte{0, 1, 1, 2, 1, 3, 1, 4, 1, 1, 2, 0, 5, 0, 6, 1})
+	f.Add([]byte{0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 1, 0, 1, 1, 1, 2, 7, 0, 1, 0})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		const max = 3
+		x := NewExpectations(max, time.Second)
+		ts := int64(0)
+		// The running data connections, by their peer port: the
+		// control's hash, when their last packet came, their FINs.
+		type running struct {
+			hash uint64
+			last int64
+			fin  [2]bool
+		}
+		routed := map[uint16]*running{}
+		for i := 0; i+1 < len(ops); i += 2 {
+			op, arg := ops[i]%8, uint16(ops[i+1]%4)
+			port, peer := 2000+arg, 3000+arg
+			var s *flowhash.Segment
+			switch op {
+			case 0: // the control announces port
+				s = tcpSegment("10.0.0.2", "10.0.0.1", 21, 40000+arg%2, 0x18, fmt.Sprintf("229 (|||%d|)\r\n", port))
+			case 1: // the data connection's SYN
+				s = tcpSegment("10.0.0.1", "10.0.0.2", peer, port, 0x02, "")
+			case 2: // its data
+				s = tcpSegment("10.0.0.2", "10.0.0.1", port, peer, 0x18, "data")
+			case 3: // a FIN from either side
+				s = tcpSegment("10.0.0.2", "10.0.0.1", port, peer, 0x11, "")
+			case 4:
+				s = tcpSegment("10.0.0.1", "10.0.0.2", peer, port, 0x11, "")
+			case 5: // a RST
+				s = tcpSegment("10.0.0.1", "10.0.0.2", peer, port, 0x04, "")
+			case 6: // a pause past the timeout
+				ts += int64(3 * time.Second)
+				continue
+			case 7: // a flood of announcements
+				s = tcpSegment("10.0.0.2", "10.0.0.1", 21, 40000, 0x18, "229 (|||5001|)\r\n229 (|||5002|)\r\n229 (|||5003|)\r\n229 (|||5004|)\r\n")
+			}
+			ts += int64(time.Millisecond)
+			_, h, ok := x.Packet(s, 7, ts)
+			checkExpectations(t, x, max)
+			r := routed[peer]
+			if op >= 2 && op <= 5 && r != nil && ts-r.last <= int64(time.Second) && !(r.fin[0] && r.fin[1]) {
+				// Running, not idle, not ended: it keeps its worker.
+				if !ok || h != r.hash {
+					t.Fatalf("op %d: running connection %d routed to %d, now %v %d", i/2, peer, r.hash, ok, h)
+				}
+			}
+			switch {
+			case op == 1 && ok:
+				routed[peer] = &running{hash: h, last: ts}
+			case op == 1 || r == nil:
+			case op == 5:
+				delete(routed, peer)
+			case ok:
+				r.last = ts
+				r.fin[0] = r.fin[0] || op == 3
+				r.fin[1] = r.fin[1] || op == 4
 			}
 		}
 	})
