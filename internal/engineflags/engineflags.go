@@ -97,7 +97,7 @@ func Register(fs *flag.FlagSet, s Setup) *Flags {
 	fs.StringVar(&f.MemCap, "memcap", f.MemCap, capture.MemCapUsage)
 	fs.StringVar(&f.Include, "include", "", "comma-separated record `types` to keep, any case (default: all); TLS, OSPF and VRRP name their families")
 	fs.StringVar(&f.Exclude, "exclude", "", "comma-separated record `types` to leave out, any case")
-	fs.StringVar(&f.Files, "files", "", "write the content of every File record (HTTP bodies) to `folder`, named by its SHA-256")
+	fs.StringVar(&f.Files, "files", "", "write the content of every File record (HTTP bodies, mail messages and their parts, FTP transfers) to `folder`, named by its SHA-256")
 	fs.StringVar(&f.MaxFileSize, "max-file-size", f.MaxFileSize, "content read of one file at most (`size`: 100MiB, 1GB); beyond, its record says so and it is not written")
 	return f
 }
