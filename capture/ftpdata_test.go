@@ -3,7 +3,6 @@ package capture
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,56 +15,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/netcap/netcap/decoder"
+	"github.com/netcap/netcap/internal/testutil"
 	"github.com/netcap/netcap/types"
 )
-
-// ftpConn builds the packets of one TCP connection from a (client) to b.
-type ftpConn struct {
-	t      *testing.T
-	a, b   net.IP
-	pa, pb uint16
-	seq    [2]uint32
-}
-
-func newFTPConn(t *testing.T, a, b string, pa, pb uint16) *ftpConn {
-	return &ftpConn{t: t, a: net.ParseIP(a).To4(), b: net.ParseIP(b).To4(), pa: pa, pb: pb, seq: [2]uint32{1000, 9000}}
-}
-
-func (c *ftpConn) packet(fromA bool, syn, fin bool, payload string) []byte {
-	c.t.Helper()
-	i := 1
-	if fromA {
-		i = 0
-	}
-	src, dst, sp, dp := c.a, c.b, c.pa, c.pb
-	if !fromA {
-		src, dst, sp, dp = dst, src, dp, sp
-	}
-	ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: src, DstIP: dst, Protocol: layers.IPProtocolTCP}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: c.seq[i], Ack: c.seq[1-i], Window: 1000,
-		SYN: syn, FIN: fin, ACK: !syn || !fromA, PSH: payload != ""}
-	_ = tcp.SetNetworkLayerForChecksum(ip)
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
-		c.t.Fatal(err)
-	}
-	c.seq[i] += uint32(len(payload))
-	if syn || fin {
-		c.seq[i]++
-	}
-	return append([]byte(nil), buf.Bytes()...)
-}
-
-func (c *ftpConn) open() [][]byte {
-	return [][]byte{c.packet(true, true, false, ""), c.packet(false, true, false, ""), c.packet(true, false, false, "")}
-}
-
-func (c *ftpConn) send(fromA bool, data string) []byte { return c.packet(fromA, false, false, data) }
-
-func (c *ftpConn) close(fromA bool) [][]byte {
-	return [][]byte{c.packet(fromA, false, true, ""), c.packet(!fromA, false, true, ""), c.packet(fromA, false, false, "")}
-}
 
 // timed is a packet and its time from the start of the capture.
 type timed struct {
@@ -163,23 +115,23 @@ func findConn(conns []*types.Connection, a, b int32) *types.Connection {
 // connection (it began before the announcement).
 func TestFTPAnnouncementMidStream(t *testing.T) {
 	const cli, srv = "10.0.0.1", "10.0.0.2"
-	ctl := newFTPConn(t, cli, srv, 40000, 21)
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
 	var pkts [][]byte
-	pkts = append(pkts, ctl.open()...)
-	pkts = append(pkts, ctl.send(false, "220 FTP ready\r\n"))
+	pkts = append(pkts, ctl.Open()...)
+	pkts = append(pkts, ctl.Send(false, "220 FTP ready\r\n"))
 	// Eight connections to server ports, each announced in the middle.
 	var ports [][2]int32
 	for i := 0; i < 8; i++ {
 		port := uint16(50000 + i*7)
-		x := newFTPConn(t, cli, srv, uint16(41000+i), port)
-		pkts = append(pkts, x.open()...)
-		pkts = append(pkts, x.send(true, "hello\r\n"), x.send(false, "hi\r\n"))
-		pkts = append(pkts, ctl.send(true, "PASV\r\n"), ctl.send(false, fmt.Sprintf("227 Entering Passive Mode (10,0,0,2,%d,%d).\r\n", port/256, port%256)))
-		pkts = append(pkts, x.send(true, "more\r\n"), x.send(false, "more\r\n"))
-		pkts = append(pkts, x.close(true)...)
+		x := testutil.NewTCPConn(t, cli, srv, uint16(41000+i), port)
+		pkts = append(pkts, x.Open()...)
+		pkts = append(pkts, x.Send(true, "hello\r\n"), x.Send(false, "hi\r\n"))
+		pkts = append(pkts, ctl.Send(true, "PASV\r\n"), ctl.Send(false, fmt.Sprintf("227 Entering Passive Mode (10,0,0,2,%d,%d).\r\n", port/256, port%256)))
+		pkts = append(pkts, x.Send(true, "more\r\n"), x.Send(false, "more\r\n"))
+		pkts = append(pkts, x.Close(true)...)
 		ports = append(ports, [2]int32{int32(41000 + i), int32(port)})
 	}
-	pkts = append(pkts, ctl.close(true)...)
+	pkts = append(pkts, ctl.Close(true)...)
 	conns := connectionsAcrossWorkers(t, writeFTPCapture(t, every(0, pkts...)), decoder.Options{}, ports...)
 	for _, p := range ports {
 		if c := findConn(conns, p[0], p[1]); c != nil && (c.Parent != "" || c.ApplicationProto == "FTP-DATA") {
@@ -194,26 +146,26 @@ func TestFTPAnnouncementMidStream(t *testing.T) {
 // port is tied.
 func TestFTPDataReannounced(t *testing.T) {
 	const cli, srv = "10.0.0.1", "10.0.0.2"
-	ctl := newFTPConn(t, cli, srv, 40000, 21)
-	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"))
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
+	pkts := append(ctl.Open(), ctl.Send(false, "220 FTP ready\r\n"))
 	var ports [][2]int32
 	pasv := func() [][]byte {
-		return [][]byte{ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n")}
+		return [][]byte{ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n")}
 	}
 	pkts = append(pkts, pasv()...)
 	for i := 0; i < 6; i++ {
-		d := newFTPConn(t, cli, srv, uint16(41000+i), 50000)
-		pkts = append(pkts, d.open()...)
-		pkts = append(pkts, ctl.send(true, fmt.Sprintf("RETR f%d\r\n", i)), d.send(false, strings.Repeat("x", 100)))
-		fin := d.close(false)
+		d := testutil.NewTCPConn(t, cli, srv, uint16(41000+i), 50000)
+		pkts = append(pkts, d.Open()...)
+		pkts = append(pkts, ctl.Send(true, fmt.Sprintf("RETR f%d\r\n", i)), d.Send(false, strings.Repeat("x", 100)))
+		fin := d.Close(false)
 		pkts = append(pkts, fin[0], fin[1])
 		// The next PASV is answered, with the same port, before the data
 		// connection's last ACK.
 		pkts = append(pkts, pasv()...)
-		pkts = append(pkts, fin[2], ctl.send(false, "226 Transfer complete.\r\n"))
+		pkts = append(pkts, fin[2], ctl.Send(false, "226 Transfer complete.\r\n"))
 		ports = append(ports, [2]int32{int32(41000 + i), 50000})
 	}
-	pkts = append(pkts, ctl.close(true)...)
+	pkts = append(pkts, ctl.Close(true)...)
 	conns := connectionsAcrossWorkers(t, writeFTPCapture(t, every(0, pkts...)), decoder.Options{}, ports...)
 	control := findConn(conns, 40000, 21)
 	for _, p := range ports {
@@ -229,8 +181,8 @@ func TestFTPDataReannounced(t *testing.T) {
 // stays one record, tied, at any number of workers.
 func TestFTPDataKeptAtBound(t *testing.T) {
 	const cli, srv = "10.0.0.1", "10.0.0.2"
-	ctl := newFTPConn(t, cli, srv, 40000, 21)
-	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"))
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
+	pkts := append(ctl.Open(), ctl.Send(false, "220 FTP ready\r\n"))
 	var flood strings.Builder
 	for i := 0; i < 10; i++ {
 		fmt.Fprintf(&flood, "229 Entering Extended Passive Mode (|||%d|)\r\n", 60000+i)
@@ -238,16 +190,16 @@ func TestFTPDataKeptAtBound(t *testing.T) {
 	var ports [][2]int32
 	for i := 0; i < 6; i++ {
 		port := uint16(50000 + i*7)
-		d := newFTPConn(t, cli, srv, uint16(41000+i), port)
-		pkts = append(pkts, ctl.send(true, "PASV\r\n"), ctl.send(false, fmt.Sprintf("227 Entering Passive Mode (10,0,0,2,%d,%d).\r\n", port/256, port%256)))
-		pkts = append(pkts, d.open()...)
-		pkts = append(pkts, ctl.send(true, fmt.Sprintf("RETR f%d\r\n", i)), d.send(false, strings.Repeat("x", 100)))
-		pkts = append(pkts, ctl.send(true, "EPSV\r\n"), ctl.send(false, flood.String()))
-		pkts = append(pkts, d.send(false, strings.Repeat("y", 100)))
-		pkts = append(pkts, d.close(false)...)
+		d := testutil.NewTCPConn(t, cli, srv, uint16(41000+i), port)
+		pkts = append(pkts, ctl.Send(true, "PASV\r\n"), ctl.Send(false, fmt.Sprintf("227 Entering Passive Mode (10,0,0,2,%d,%d).\r\n", port/256, port%256)))
+		pkts = append(pkts, d.Open()...)
+		pkts = append(pkts, ctl.Send(true, fmt.Sprintf("RETR f%d\r\n", i)), d.Send(false, strings.Repeat("x", 100)))
+		pkts = append(pkts, ctl.Send(true, "EPSV\r\n"), ctl.Send(false, flood.String()))
+		pkts = append(pkts, d.Send(false, strings.Repeat("y", 100)))
+		pkts = append(pkts, d.Close(false)...)
 		ports = append(ports, [2]int32{int32(41000 + i), int32(port)})
 	}
-	pkts = append(pkts, ctl.close(true)...)
+	pkts = append(pkts, ctl.Close(true)...)
 	opts := decoder.DefaultOptions()
 	opts.MaxExpected = 4
 	conns := connectionsAcrossWorkers(t, writeFTPCapture(t, every(0, pkts...)), opts, ports...)
@@ -267,7 +219,7 @@ func TestFTPDataKeptAtBound(t *testing.T) {
 // busy meanwhile.
 func TestFTPDataPause(t *testing.T) {
 	const cli, srv = "10.0.0.1", "10.0.0.2"
-	ctl := newFTPConn(t, cli, srv, 40000, 21)
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
 	var pkts []timed
 	at := time.Duration(0)
 	add := func(p ...[]byte) {
@@ -276,26 +228,26 @@ func TestFTPDataPause(t *testing.T) {
 			at += time.Millisecond
 		}
 	}
-	add(ctl.open()...)
-	add(ctl.send(false, "220 FTP ready\r\n"))
+	add(ctl.Open()...)
+	add(ctl.Send(false, "220 FTP ready\r\n"))
 	for i := 0; i < 8; i++ {
 		port := uint16(50000 + i*7)
-		d := newFTPConn(t, cli, srv, uint16(41000+i), port)
-		add(ctl.send(true, "PASV\r\n"), ctl.send(false, fmt.Sprintf("227 Entering Passive Mode (10,0,0,2,%d,%d).\r\n", port/256, port%256)))
-		add(d.open()...)
-		add(ctl.send(true, fmt.Sprintf("RETR f%d\r\n", i)), d.send(false, strings.Repeat("x", 100)))
+		d := testutil.NewTCPConn(t, cli, srv, uint16(41000+i), port)
+		add(ctl.Send(true, "PASV\r\n"), ctl.Send(false, fmt.Sprintf("227 Entering Passive Mode (10,0,0,2,%d,%d).\r\n", port/256, port%256)))
+		add(d.Open()...)
+		add(ctl.Send(true, fmt.Sprintf("RETR f%d\r\n", i)), d.Send(false, strings.Repeat("x", 100)))
 		// The control's packets during the pause move the clock, so the
 		// table's sweeps fall anywhere in it.
 		end := at + 10*time.Second + time.Duration(i)*125*time.Millisecond
 		for at+370*time.Millisecond < end {
 			at += 370 * time.Millisecond
-			add(ctl.send(true, "NOOP\r\n"))
+			add(ctl.Send(true, "NOOP\r\n"))
 		}
 		at = end
-		add(d.send(false, strings.Repeat("y", 100)))
-		add(d.close(false)...)
+		add(d.Send(false, strings.Repeat("y", 100)))
+		add(d.Close(false)...)
 	}
-	add(ctl.close(true)...)
+	add(ctl.Close(true)...)
 	opts := decoder.DefaultOptions()
 	opts.ConnTimeout = 10 * time.Second
 	connectionsAcrossWorkers(t, writeFTPCapture(t, pkts), opts)

@@ -16,70 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/netcap/netcap/internal/flowhash"
+	"github.com/netcap/netcap/internal/testutil"
 	"github.com/netcap/netcap/types"
 )
-
-// tconn builds the packets of one TCP connection from a to b.
-type tconn struct {
-	t      *testing.T
-	a, b   net.IP
-	pa, pb uint16
-	seq    [2]uint32
-}
-
-func newTconn(t *testing.T, a, b string, pa, pb uint16) *tconn {
-	return &tconn{t: t, a: net.ParseIP(a).To4(), b: net.ParseIP(b).To4(), pa: pa, pb: pb, seq: [2]uint32{1000, 9000}}
-}
-
-func (c *tconn) packet(fromA bool, flags string, payload []byte) []byte {
-	c.t.Helper()
-	i := 1
-	if fromA {
-		i = 0
-	}
-	src, dst, sp, dp := c.a, c.b, c.pa, c.pb
-	if !fromA {
-		src, dst, sp, dp = dst, src, dp, sp
-	}
-	var ip gopacket.NetworkLayer = &layers.IPv4{Version: 4, TTL: 64, SrcIP: src, DstIP: dst, Protocol: layers.IPProtocolTCP}
-	ethType := layers.EthernetTypeIPv4
-	if len(src) == 16 {
-		ip, ethType = &layers.IPv6{Version: 6, HopLimit: 64, SrcIP: src, DstIP: dst, NextHeader: layers.IPProtocolTCP}, layers.EthernetTypeIPv6
-	}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: c.seq[i], Ack: c.seq[1-i], Window: 1000}
-	setTCPFlags(tcp, flags)
-	_ = tcp.SetNetworkLayerForChecksum(ip)
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: ethType}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip.(gopacket.SerializableLayer), tcp, gopacket.Payload(payload)); err != nil {
-		c.t.Fatal(err)
-	}
-	c.seq[i] += uint32(len(payload))
-	if strings.ContainsAny(flags, "SF") {
-		c.seq[i]++
-	}
-	return append([]byte(nil), buf.Bytes()...)
-}
-
-// newTconn6 is newTconn over IPv6.
-func newTconn6(t *testing.T, a, b string, pa, pb uint16) *tconn {
-	return &tconn{t: t, a: net.ParseIP(a), b: net.ParseIP(b), pa: pa, pb: pb, seq: [2]uint32{1000, 9000}}
-}
-
-func (c *tconn) open() [][]byte {
-	return [][]byte{c.packet(true, "S", nil), c.packet(false, "SA", nil), c.packet(true, "A", nil)}
-}
-
-func (c *tconn) send(fromA bool, data string) []byte { return c.packet(fromA, "PA", []byte(data)) }
-
-// close: the side fromA closes first.
-func (c *tconn) close(fromA bool) [][]byte {
-	return [][]byte{c.packet(fromA, "FA", nil), c.packet(!fromA, "FA", nil), c.packet(fromA, "A", nil)}
-}
 
 // ftpRun decodes the packets with a decoder used on its own (its own
 // Expectations) and returns the Connection, FTP and File records.
@@ -127,63 +67,63 @@ func TestFTPDataTied(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name  string
-		build func(t *testing.T, ctl *tconn) [][]byte
+		build func(t *testing.T, ctl *testutil.TCPConn) [][]byte
 		port  [2]int32 // the data connection's ports
 		want  *want    // nil: no File record
 	}{
-		{"passive RETR", func(t *testing.T, ctl *tconn) [][]byte {
-			d := newTconn(t, cli, srv, 40001, 50000)
-			p := [][]byte{ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n")}
-			p = append(p, d.open()...)
-			p = append(p, ctl.send(true, "RETR pub/report.txt\r\n"), ctl.send(false, "150 Opening BINARY mode data connection (4800 bytes).\r\n"))
-			p = append(p, d.send(false, content[:2000]), d.send(false, content[2000:]))
-			p = append(p, d.close(false)...)
-			return append(p, ctl.send(false, "226 Transfer complete.\r\n"))
+		{"passive RETR", func(t *testing.T, ctl *testutil.TCPConn) [][]byte {
+			d := testutil.NewTCPConn(t, cli, srv, 40001, 50000)
+			p := [][]byte{ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n")}
+			p = append(p, d.Open()...)
+			p = append(p, ctl.Send(true, "RETR pub/report.txt\r\n"), ctl.Send(false, "150 Opening BINARY mode data connection (4800 bytes).\r\n"))
+			p = append(p, d.Send(false, content[:2000]), d.Send(false, content[2000:]))
+			p = append(p, d.Close(false)...)
+			return append(p, ctl.Send(false, "226 Transfer complete.\r\n"))
 		}, [2]int32{40001, 50000}, &want{name: "pub/report.txt", complete: true}},
-		{"active STOR", func(t *testing.T, ctl *tconn) [][]byte {
-			d := newTconn(t, srv, cli, 20, 50001) // the server connects
-			p := [][]byte{ctl.send(true, "EPRT |1|10.0.0.1|50001|\r\n"), ctl.send(false, "200 EPRT command successful.\r\n"),
-				ctl.send(true, "STOR up.bin\r\n"), ctl.send(false, "150 Ok to send data.\r\n")}
-			p = append(p, d.open()...)
-			p = append(p, d.send(false, content))
-			p = append(p, d.close(false)...)
-			return append(p, ctl.send(false, "226 Transfer complete.\r\n"))
+		{"active STOR", func(t *testing.T, ctl *testutil.TCPConn) [][]byte {
+			d := testutil.NewTCPConn(t, srv, cli, 20, 50001) // the server connects
+			p := [][]byte{ctl.Send(true, "EPRT |1|10.0.0.1|50001|\r\n"), ctl.Send(false, "200 EPRT command successful.\r\n"),
+				ctl.Send(true, "STOR up.bin\r\n"), ctl.Send(false, "150 Ok to send data.\r\n")}
+			p = append(p, d.Open()...)
+			p = append(p, d.Send(false, content))
+			p = append(p, d.Close(false)...)
+			return append(p, ctl.Send(false, "226 Transfer complete.\r\n"))
 		}, [2]int32{20, 50001}, &want{name: "up.bin", complete: true}},
-		{"listing", func(t *testing.T, ctl *tconn) [][]byte {
-			d := newTconn(t, cli, srv, 40002, 50002)
-			p := [][]byte{ctl.send(true, "EPSV\r\n"), ctl.send(false, "229 Entering Extended Passive Mode (|||50002|)\r\n")}
-			p = append(p, d.open()...)
-			p = append(p, ctl.send(true, "LIST\r\n"), d.send(false, "-rw-r--r-- 1 ftp ftp 4800 Jan 1 report.txt\r\n"))
-			return append(p, d.close(false)...)
+		{"listing", func(t *testing.T, ctl *testutil.TCPConn) [][]byte {
+			d := testutil.NewTCPConn(t, cli, srv, 40002, 50002)
+			p := [][]byte{ctl.Send(true, "EPSV\r\n"), ctl.Send(false, "229 Entering Extended Passive Mode (|||50002|)\r\n")}
+			p = append(p, d.Open()...)
+			p = append(p, ctl.Send(true, "LIST\r\n"), d.Send(false, "-rw-r--r-- 1 ftp ftp 4800 Jan 1 report.txt\r\n"))
+			return append(p, d.Close(false)...)
 		}, [2]int32{40002, 50002}, nil},
-		{"hole", func(t *testing.T, ctl *tconn) [][]byte {
-			d := newTconn(t, cli, srv, 40003, 50003)
-			p := [][]byte{ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,83).\r\n")}
-			p = append(p, d.open()...)
-			p = append(p, ctl.send(true, "RETR a.txt\r\n"), d.send(false, content[:100]))
-			d.send(false, content[100:200]) // not captured
-			p = append(p, d.send(false, content[200:]))
-			return append(p, d.close(false)...)
+		{"hole", func(t *testing.T, ctl *testutil.TCPConn) [][]byte {
+			d := testutil.NewTCPConn(t, cli, srv, 40003, 50003)
+			p := [][]byte{ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,195,83).\r\n")}
+			p = append(p, d.Open()...)
+			p = append(p, ctl.Send(true, "RETR a.txt\r\n"), d.Send(false, content[:100]))
+			d.Send(false, content[100:200]) // not captured
+			p = append(p, d.Send(false, content[200:]))
+			return append(p, d.Close(false)...)
 		}, [2]int32{40003, 50003}, &want{name: "a.txt", reason: "100 bytes not captured after byte 100 of the transfer"}},
-		{"reset", func(t *testing.T, ctl *tconn) [][]byte {
-			d := newTconn(t, cli, srv, 40004, 50004)
-			p := [][]byte{ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,84).\r\n")}
-			p = append(p, d.open()...)
-			p = append(p, ctl.send(true, "RETR b.txt\r\n"), d.send(false, content[:100]), d.packet(true, "RA", nil))
+		{"reset", func(t *testing.T, ctl *testutil.TCPConn) [][]byte {
+			d := testutil.NewTCPConn(t, cli, srv, 40004, 50004)
+			p := [][]byte{ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,195,84).\r\n")}
+			p = append(p, d.Open()...)
+			p = append(p, ctl.Send(true, "RETR b.txt\r\n"), d.Send(false, content[:100]), d.Packet(true, "RA", nil))
 			return p
 		}, [2]int32{40004, 50004}, &want{name: "b.txt", reason: "the data connection ended without the sender's FIN"}},
-		{"cut capture", func(t *testing.T, ctl *tconn) [][]byte {
-			d := newTconn(t, cli, srv, 40005, 50005)
-			p := [][]byte{ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,85).\r\n")}
-			p = append(p, d.open()...)
-			return append(p, ctl.send(true, "RETR c.txt\r\n"), d.send(false, content[:100]))
+		{"cut capture", func(t *testing.T, ctl *testutil.TCPConn) [][]byte {
+			d := testutil.NewTCPConn(t, cli, srv, 40005, 50005)
+			p := [][]byte{ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,195,85).\r\n")}
+			p = append(p, d.Open()...)
+			return append(p, ctl.Send(true, "RETR c.txt\r\n"), d.Send(false, content[:100]))
 		}, [2]int32{40005, 50005}, &want{name: "c.txt", reason: "the data connection ended without the sender's FIN"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ctl := newTconn(t, cli, srv, 40000, 21)
-			pkts := append(ctl.open(), ctl.send(false, "220 (vsFTPd 3.0.3)\r\n"))
+			ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
+			pkts := append(ctl.Open(), ctl.Send(false, "220 (vsFTPd 3.0.3)\r\n"))
 			pkts = append(pkts, c.build(t, ctl)...)
-			pkts = append(pkts, ctl.close(true)...)
+			pkts = append(pkts, ctl.Close(true)...)
 			conns, ftps, files := ftpRun(t, pkts)
 			control, data := connByPorts(conns, 40000, 21), connByPorts(conns, c.port[0], c.port[1])
 			if control == nil || data == nil || len(ftps) != 1 {
@@ -223,20 +163,20 @@ func TestFTPDataTied(t *testing.T) {
 // an announced port, an announcement on another port than 21.
 func TestFTPDataHostile(t *testing.T) {
 	const cli, srv = "10.0.0.1", "10.0.0.2"
-	ctl := newTconn(t, cli, srv, 40000, 21)
-	d1 := newTconn(t, cli, srv, 40001, 50000)
-	d2 := newTconn(t, cli, srv, 40002, 50000) // the same announced port
-	other := newTconn(t, cli, srv, 40003, 2121)
-	d3 := newTconn(t, cli, srv, 40004, 50009)
-	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
-		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,0,21).\r\n"), // the control's own port
-		ctl.send(true, "NOOP\r\n"), ctl.send(false, "200 NOOP ok.\r\n"),
-		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
-	pkts = append(pkts, d1.open()...)
-	pkts = append(pkts, d2.open()...)
-	pkts = append(pkts, other.open()...)
-	pkts = append(pkts, other.send(false, "227 Entering Passive Mode (10,0,0,2,195,89).\r\n"))
-	pkts = append(pkts, d3.open()...)
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
+	d1 := testutil.NewTCPConn(t, cli, srv, 40001, 50000)
+	d2 := testutil.NewTCPConn(t, cli, srv, 40002, 50000) // the same announced port
+	other := testutil.NewTCPConn(t, cli, srv, 40003, 2121)
+	d3 := testutil.NewTCPConn(t, cli, srv, 40004, 50009)
+	pkts := append(ctl.Open(), ctl.Send(false, "220 FTP ready\r\n"),
+		ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,0,21).\r\n"), // the control's own port
+		ctl.Send(true, "NOOP\r\n"), ctl.Send(false, "200 NOOP ok.\r\n"),
+		ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d1.Open()...)
+	pkts = append(pkts, d2.Open()...)
+	pkts = append(pkts, other.Open()...)
+	pkts = append(pkts, other.Send(false, "227 Entering Passive Mode (10,0,0,2,195,89).\r\n"))
+	pkts = append(pkts, d3.Open()...)
 	conns, _, _ := ftpRun(t, pkts)
 	for _, c := range []struct {
 		ports  [2]int32
@@ -258,22 +198,22 @@ func TestFTPDataHostile(t *testing.T) {
 func TestFTPDataIPv6(t *testing.T) {
 	const cli, srv = "2001:db8::1", "2001:db8::2"
 	content := strings.Repeat("v6 data\n", 100)
-	ctl := newTconn6(t, cli, srv, 40000, 21)
-	pasv := newTconn6(t, cli, srv, 40001, 50000)
-	active := newTconn6(t, srv, cli, 20, 50001)
-	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
-		ctl.send(true, "EPSV\r\n"), ctl.send(false, "229 Entering Extended Passive Mode (|||50000|)\r\n"))
-	pkts = append(pkts, pasv.open()...)
-	pkts = append(pkts, ctl.send(true, "RETR down.txt\r\n"), pasv.send(false, content))
-	pkts = append(pkts, pasv.close(false)...)
-	pkts = append(pkts, ctl.send(false, "226 Transfer complete.\r\n"),
-		ctl.send(true, "EPRT |2|2001:db8::1|50001|\r\n"), ctl.send(false, "200 EPRT command successful.\r\n"),
-		ctl.send(true, "STOR up.txt\r\n"))
-	pkts = append(pkts, active.open()...)
-	pkts = append(pkts, active.send(false, content))
-	pkts = append(pkts, active.close(false)...)
-	pkts = append(pkts, ctl.send(false, "226 Transfer complete.\r\n"))
-	pkts = append(pkts, ctl.close(true)...)
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
+	pasv := testutil.NewTCPConn(t, cli, srv, 40001, 50000)
+	active := testutil.NewTCPConn(t, srv, cli, 20, 50001)
+	pkts := append(ctl.Open(), ctl.Send(false, "220 FTP ready\r\n"),
+		ctl.Send(true, "EPSV\r\n"), ctl.Send(false, "229 Entering Extended Passive Mode (|||50000|)\r\n"))
+	pkts = append(pkts, pasv.Open()...)
+	pkts = append(pkts, ctl.Send(true, "RETR down.txt\r\n"), pasv.Send(false, content))
+	pkts = append(pkts, pasv.Close(false)...)
+	pkts = append(pkts, ctl.Send(false, "226 Transfer complete.\r\n"),
+		ctl.Send(true, "EPRT |2|2001:db8::1|50001|\r\n"), ctl.Send(false, "200 EPRT command successful.\r\n"),
+		ctl.Send(true, "STOR up.txt\r\n"))
+	pkts = append(pkts, active.Open()...)
+	pkts = append(pkts, active.Send(false, content))
+	pkts = append(pkts, active.Close(false)...)
+	pkts = append(pkts, ctl.Send(false, "226 Transfer complete.\r\n"))
+	pkts = append(pkts, ctl.Close(true)...)
 	conns, ftps, files := ftpRun(t, pkts)
 	control := connByPorts(conns, 40000, 21)
 	if control == nil || len(ftps) != 1 {
@@ -306,16 +246,16 @@ func TestFTPDataIPv6(t *testing.T) {
 // is not tied.
 func TestFTPDataAfterAuthTLS(t *testing.T) {
 	const cli, srv = "10.0.0.1", "10.0.0.2"
-	ctl := newTconn(t, cli, srv, 40000, 21)
-	d := newTconn(t, cli, srv, 40001, 50000)
-	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
-		ctl.send(true, "AUTH TLS\r\n"), ctl.send(false, "234 Proceed with negotiation.\r\n"),
-		ctl.send(true, "\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"),
-		ctl.send(false, "\x17\x03\x03\x00\x40\n227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
-	pkts = append(pkts, d.open()...)
-	pkts = append(pkts, d.send(false, "secret"))
-	pkts = append(pkts, d.close(false)...)
-	pkts = append(pkts, ctl.close(true)...)
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
+	d := testutil.NewTCPConn(t, cli, srv, 40001, 50000)
+	pkts := append(ctl.Open(), ctl.Send(false, "220 FTP ready\r\n"),
+		ctl.Send(true, "AUTH TLS\r\n"), ctl.Send(false, "234 Proceed with negotiation.\r\n"),
+		ctl.Send(true, "\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"),
+		ctl.Send(false, "\x17\x03\x03\x00\x40\n227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d.Open()...)
+	pkts = append(pkts, d.Send(false, "secret"))
+	pkts = append(pkts, d.Close(false)...)
+	pkts = append(pkts, ctl.Close(true)...)
 	conns, ftps, files := ftpRun(t, pkts)
 	control, data := connByPorts(conns, 40000, 21), connByPorts(conns, 40001, 50000)
 	if control == nil || data == nil || len(ftps) != 1 || !ftps[0].AuthTLS {
@@ -331,20 +271,20 @@ func TestFTPDataAfterAuthTLS(t *testing.T) {
 // the first MiB and says why it is incomplete.
 func TestFTPDataLargeBounded(t *testing.T) {
 	const cli, srv = "10.0.0.1", "10.0.0.2"
-	ctl := newTconn(t, cli, srv, 40000, 21)
-	d := newTconn(t, cli, srv, 40001, 50000)
-	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
-		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
-	pkts = append(pkts, d.open()...)
-	pkts = append(pkts, ctl.send(true, "RETR big.iso\r\n"))
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
+	d := testutil.NewTCPConn(t, cli, srv, 40001, 50000)
+	pkts := append(ctl.Open(), ctl.Send(false, "220 FTP ready\r\n"),
+		ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d.Open()...)
+	pkts = append(pkts, ctl.Send(true, "RETR big.iso\r\n"))
 	var sent []byte
 	for i := 0; len(sent) < 4<<20; i++ {
 		seg := bytes.Repeat([]byte{byte(i)}, 60000)
 		sent = append(sent, seg...)
-		pkts = append(pkts, d.send(false, string(seg)))
+		pkts = append(pkts, d.Send(false, string(seg)))
 	}
-	pkts = append(pkts, d.close(false)...)
-	pkts = append(pkts, ctl.close(true)...)
+	pkts = append(pkts, d.Close(false)...)
+	pkts = append(pkts, ctl.Close(true)...)
 	_, _, files := ftpRun(t, pkts)
 	if len(files) != 1 {
 		t.Fatalf("%d File records, want 1", len(files))
@@ -363,18 +303,18 @@ func TestFTPDataLargeBounded(t *testing.T) {
 func TestFTPDataNotARefusedTransfer(t *testing.T) {
 	const cli, srv = "10.0.0.1", "10.0.0.2"
 	content := strings.Repeat("z", 500)
-	ctl := newTconn(t, cli, srv, 40000, 21)
-	d := newTconn(t, cli, srv, 40001, 50000)
-	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
-		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,70).\r\n"),
-		ctl.send(true, "RETR missing.bin\r\n"), ctl.send(false, "550 Failed to open file.\r\n"), ctl.send(true, "TYPE I\r\n"))
-	ctl.send(false, "200 Switching to Binary mode.\r\n") // not captured
-	pkts = append(pkts, ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
-	pkts = append(pkts, d.open()...)
-	pkts = append(pkts, ctl.send(true, "RETR x.bin\r\n"), ctl.send(false, "150 Opening\r\n"), d.send(false, content))
-	pkts = append(pkts, d.close(false)...)
-	pkts = append(pkts, ctl.send(false, "226 Transfer complete.\r\n"))
-	pkts = append(pkts, ctl.close(true)...)
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
+	d := testutil.NewTCPConn(t, cli, srv, 40001, 50000)
+	pkts := append(ctl.Open(), ctl.Send(false, "220 FTP ready\r\n"),
+		ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,195,70).\r\n"),
+		ctl.Send(true, "RETR missing.bin\r\n"), ctl.Send(false, "550 Failed to open file.\r\n"), ctl.Send(true, "TYPE I\r\n"))
+	ctl.Send(false, "200 Switching to Binary mode.\r\n") // not captured
+	pkts = append(pkts, ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n"))
+	pkts = append(pkts, d.Open()...)
+	pkts = append(pkts, ctl.Send(true, "RETR x.bin\r\n"), ctl.Send(false, "150 Opening\r\n"), d.Send(false, content))
+	pkts = append(pkts, d.Close(false)...)
+	pkts = append(pkts, ctl.Send(false, "226 Transfer complete.\r\n"))
+	pkts = append(pkts, ctl.Close(true)...)
 	conns, ftps, files := ftpRun(t, pkts)
 	data := connByPorts(conns, 40001, 50000)
 	if data == nil || len(ftps) != 1 || len(ftps[0].Transfers) != 2 || len(files) != 1 {
@@ -392,16 +332,16 @@ func TestFTPDataNotARefusedTransfer(t *testing.T) {
 // there for PASV.
 func TestFTPDataPrivilegedPort(t *testing.T) {
 	const cli, srv = "10.0.0.1", "10.0.0.2"
-	ctl := newTconn(t, cli, srv, 40000, 21)
-	ssh := newTconn(t, cli, srv, 40001, 22)
-	back := newTconn(t, srv, cli, 20, 25)
-	pkts := append(ctl.open(), ctl.send(false, "220 FTP ready\r\n"),
-		ctl.send(true, "PASV\r\n"), ctl.send(false, "227 Entering Passive Mode (10,0,0,2,0,22).\r\n"),
-		ctl.send(true, "PORT 10,0,0,1,0,25\r\n"), ctl.send(false, "200 PORT command successful.\r\n"))
-	pkts = append(pkts, ssh.open()...)
-	pkts = append(pkts, ssh.send(false, "SSH-2.0-OpenSSH_9.6\r\n"), ssh.send(true, "SSH-2.0-OpenSSH_9.6\r\n"))
-	pkts = append(pkts, back.open()...)
-	pkts = append(pkts, ctl.close(true)...)
+	ctl := testutil.NewTCPConn(t, cli, srv, 40000, 21)
+	ssh := testutil.NewTCPConn(t, cli, srv, 40001, 22)
+	back := testutil.NewTCPConn(t, srv, cli, 20, 25)
+	pkts := append(ctl.Open(), ctl.Send(false, "220 FTP ready\r\n"),
+		ctl.Send(true, "PASV\r\n"), ctl.Send(false, "227 Entering Passive Mode (10,0,0,2,0,22).\r\n"),
+		ctl.Send(true, "PORT 10,0,0,1,0,25\r\n"), ctl.Send(false, "200 PORT command successful.\r\n"))
+	pkts = append(pkts, ssh.Open()...)
+	pkts = append(pkts, ssh.Send(false, "SSH-2.0-OpenSSH_9.6\r\n"), ssh.Send(true, "SSH-2.0-OpenSSH_9.6\r\n"))
+	pkts = append(pkts, back.Open()...)
+	pkts = append(pkts, ctl.Close(true)...)
 	conns, _, _ := ftpRun(t, pkts)
 	for _, p := range [][2]int32{{40001, 22}, {20, 25}} {
 		c := connByPorts(conns, p[0], p[1])
