@@ -82,25 +82,37 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 	for _, rel := range captures {
 		t.Run(filepath.Base(rel), func(t *testing.T) {
 			path := sharedCapture(t, rel)
-			var want map[string][]byte
-			for _, workers := range []int{1, 2, 8} {
-				for _, batch := range []int{7, 256} {
-					dir, sum := runEngine(t, path, Config{Input: InputConfig{BatchSize: batch}, Decoding: DecodeConfig{Workers: workers}})
-					got := readDir(t, dir)
-					if sum.Packets == 0 || len(got) == 0 {
-						t.Fatalf("workers=%d: no output (%d packets)", workers, sum.Packets)
-					}
-					if want == nil {
-						want = got
-						continue
-					}
-					if !sameFiles(t, want, got) {
-						t.Fatalf("workers=%d batch=%d: output differs from workers=1 batch=7", workers, batch)
-					}
-				}
-			}
+			sameAcrossWorkers(t, path, OutputConfig{}, nil)
 		})
 	}
+}
+
+// sameAcrossWorkers runs the engine on path with 1, 2 and 8 workers and
+// batches of 7 and 256 packets, writing out, and fails unless every run
+// writes the same files (as norm makes them, when not nil); it returns them.
+func sameAcrossWorkers(t *testing.T, path string, out OutputConfig, norm func(t *testing.T, files map[string][]byte) map[string][]byte) map[string][]byte {
+	t.Helper()
+	var want map[string][]byte
+	for _, workers := range []int{1, 2, 8} {
+		for _, batch := range []int{7, 256} {
+			dir, sum := runEngine(t, path, Config{Input: InputConfig{BatchSize: batch}, Decoding: DecodeConfig{Workers: workers}, Output: out})
+			got := readDir(t, dir)
+			if norm != nil {
+				got = norm(t, got)
+			}
+			if sum.Packets == 0 || len(got) == 0 {
+				t.Fatalf("workers=%d: no output (%d packets)", workers, sum.Packets)
+			}
+			if want == nil {
+				want = got
+				continue
+			}
+			if !sameFiles(t, want, got) {
+				t.Fatalf("workers=%d batch=%d: output differs from workers=1 batch=7", workers, batch)
+			}
+		}
+	}
+	return want
 }
 
 func sameFiles(t testing.TB, a, b map[string][]byte) bool {

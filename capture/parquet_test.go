@@ -31,24 +31,7 @@ func TestParquetDeterministic(t *testing.T) {
 	for _, path := range testdataCaptures(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			gzDir, _ := runEngine(t, path, Config{Decoding: DecodeConfig{Workers: 2}})
-			var want map[string][]byte
-			for _, workers := range []int{1, 2, 8} {
-				for _, batch := range []int{7, 256} {
-					dir, sum := runEngine(t, path, Config{Input: InputConfig{BatchSize: batch}, Decoding: DecodeConfig{Workers: workers},
-						Output: OutputConfig{Parquet: true, ParquetRows: 50}})
-					got := readDir(t, dir)
-					if sum.Packets == 0 || len(got) == 0 {
-						t.Fatalf("workers=%d: no output (%d packets)", workers, sum.Packets)
-					}
-					if want == nil {
-						want = got
-						continue
-					}
-					if !sameFiles(t, want, got) {
-						t.Fatalf("workers=%d batch=%d: output differs from workers=1 batch=7", workers, batch)
-					}
-				}
-			}
+			want := sameAcrossWorkers(t, path, OutputConfig{Parquet: true, ParquetRows: 50}, nil)
 			for name := range readDir(t, gzDir) {
 				if base, ok := strings.CutSuffix(name, ".ncap.gz"); ok {
 					if _, ok := want[base+".parquet"]; !ok {

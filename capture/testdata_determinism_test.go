@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -16,37 +15,9 @@ import (
 // too: 1, 2 and 8 workers, small and default batches, give the same record
 // files, compared after decompression.
 func TestDeterministicOnTestdata(t *testing.T) {
-	var captures []string
-	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz", "*.pcapng.gz"} {
-		m, err := filepath.Glob(filepath.Join("..", "testdata", pat))
-		if err != nil {
-			t.Fatal(err)
-		}
-		captures = append(captures, m...)
-	}
-	sort.Strings(captures)
-	if len(captures) == 0 {
-		t.Fatal("no capture in testdata/")
-	}
-	for _, path := range captures {
+	for _, path := range testdataCaptures(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			var want map[string][]byte
-			for _, workers := range []int{1, 2, 8} {
-				for _, batch := range []int{7, 256} {
-					dir, sum := runEngine(t, path, Config{Input: InputConfig{BatchSize: batch}, Decoding: DecodeConfig{Workers: workers}})
-					got := gunzipAll(t, readDir(t, dir))
-					if sum.Packets == 0 || len(got) == 0 {
-						t.Fatalf("workers=%d: no output (%d packets)", workers, sum.Packets)
-					}
-					if want == nil {
-						want = got
-						continue
-					}
-					if !sameFiles(t, want, got) {
-						t.Fatalf("workers=%d batch=%d: output differs from workers=1 batch=7", workers, batch)
-					}
-				}
-			}
+			want := sameAcrossWorkers(t, path, OutputConfig{}, func(t *testing.T, files map[string][]byte) map[string][]byte { return gunzipAll(t, files) })
 			// The comparison can fail: one byte changed in one record file.
 			changed, largest := map[string][]byte{}, ""
 			for k, v := range want {
