@@ -32,6 +32,10 @@ func ftpRun(t *testing.T, pkts [][]byte) (conns []*types.Connection, ftps []*typ
 	}, opts)
 	s := &recordSink{}
 	decodeFrames(t, d, pkts, s)
+	// Every connection ended: no data connection's link is left behind.
+	if n := len(d.conns.links); n != 0 {
+		t.Errorf("%d data connection links held after every connection ended", n)
+	}
 	for _, m := range s.recs {
 		switch r := m.(type) {
 		case *types.Connection:
